@@ -1,0 +1,128 @@
+"""Events: facts in the past tense, published on the EVENTS stream under `evt.…`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from contracts.common import Container, Message
+
+
+class TargetSpec(msgspec.Struct, kw_only=True, frozen=True):
+    target_id: str
+    account_id: str
+    platform: str
+    account_username: str = ""
+    tenant_id: str | None = None
+    # Per-account text replacing container 0, when the caller asked for one.
+    override_body: str | None = None
+
+
+class PostCreated(Message, kw_only=True, frozen=True):
+    post_id: str
+    containers: list[Container]
+    targets: list[TargetSpec]
+    scheduled_at: datetime | None = None
+    is_draft: bool = False
+    config: dict[str, dict[str, Any]] = {}
+
+
+class PostCanceled(Message, kw_only=True, frozen=True):
+    post_id: str
+    target_ids: list[str]
+
+
+class TargetQueued(Message, kw_only=True, frozen=True):
+    post_id: str
+    target_id: str
+    platform: str
+
+
+class TargetPublishing(Message, kw_only=True, frozen=True):
+    post_id: str
+    target_id: str
+    platform: str
+    attempt: int
+
+
+class TargetPublished(Message, kw_only=True, frozen=True):
+    post_id: str
+    target_id: str
+    platform: str
+    attempt: int
+    platform_post_id: str
+    platform_post_url: str | None = None
+    container_ids: list[str] = []
+
+
+class TargetAttemptFailed(Message, kw_only=True, frozen=True):
+    post_id: str
+    target_id: str
+    platform: str
+    attempt: int
+    error_code: str
+    error_message: str
+    retry_in_seconds: float
+
+
+class TargetFailed(Message, kw_only=True, frozen=True):
+    post_id: str
+    target_id: str
+    platform: str
+    attempt: int
+    error_code: str
+    error_message: str
+
+
+class TargetDeadLettered(Message, kw_only=True, frozen=True):
+    post_id: str
+    target_id: str
+    platform: str
+    attempt: int
+    error_code: str
+    error_message: str
+
+
+class AccountConnected(Message, kw_only=True, frozen=True):
+    account_id: str
+    platform: str
+    username: str
+    display_name: str | None = None
+    network_unique_id: str
+    tenant_id: str | None = None
+    status: str = "active"
+    account_type: str = "account"
+    sandbox: bool = False
+    updated_at: datetime
+
+
+class AccountDisconnected(Message, kw_only=True, frozen=True):
+    account_id: str
+    platform: str
+    tenant_id: str | None = None
+    updated_at: datetime
+
+
+class AccountTokenExpired(Message, kw_only=True, frozen=True):
+    account_id: str
+    platform: str
+    tenant_id: str | None = None
+    updated_at: datetime
+
+
+EVENT_SUBJECTS: dict[str, type[Message]] = {
+    "evt.post.created": PostCreated,
+    "evt.post.canceled": PostCanceled,
+    "evt.target.queued": TargetQueued,
+    "evt.target.publishing": TargetPublishing,
+    "evt.target.published": TargetPublished,
+    "evt.target.attempt_failed": TargetAttemptFailed,
+    "evt.target.failed": TargetFailed,
+    "evt.target.dead_lettered": TargetDeadLettered,
+    "evt.account.connected": AccountConnected,
+    "evt.account.disconnected": AccountDisconnected,
+    "evt.account.token_expired": AccountTokenExpired,
+}
+SUBJECT_OF: dict[type[Message], str] = {v: k for k, v in EVENT_SUBJECTS.items()}

@@ -1,0 +1,3 @@
+from crier_cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""Infrastructure shared by every Crier service. No domain logic lives here."""

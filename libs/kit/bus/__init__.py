@@ -1,0 +1,5 @@
+"""NATS JetStream plumbing: streams, the outbox relay, idempotent consumers, request/reply."""
+
+from kit.bus.connection import Bus
+
+__all__ = ["Bus"]

