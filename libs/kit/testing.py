@@ -224,3 +224,79 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20, interval: float 
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+@dataclass
+class Services:
+    """Some services as processes against a fresh database and namespace (no gateway needed)."""
+
+    database_url: str
+    namespace: str
+    env: dict[str, str]
+    supervisor: Any
+    log_dir: Path
+
+    def logs(self) -> str:
+        return "\n".join(f"== {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in sorted(self.log_dir.glob("*.log")))
+
+
+def start_services(infra: Infra, tmp: Path, names: list[str], extra_env: dict[str, str] | None = None) -> Services:
+    from crier_cli.services import migrations_dir
+    from crier_cli.supervisor import Supervisor
+    from kit.crypto import Keyring
+    from kit.migrations import upgrade
+
+    database_url = infra.create_database()
+    for name in names:
+        upgrade(migrations_dir(name), database_url)
+    namespace = f"t{secrets.token_hex(4)}"
+    env = {
+        "CRIER_DATABASE_URL": database_url,
+        "CRIER_NATS_URL": infra.nats_url,
+        "CRIER_NATS_NAMESPACE": namespace,
+        "CRIER_ENCRYPTION_KEYS": Keyring.generate_spec(),
+        **TEST_ENV,
+        **(extra_env or {}),
+    }
+    log_dir = tmp / f"logs-{namespace}"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    supervisor = Supervisor(env=env, log_dir=log_dir)
+    for name in names:
+        supervisor.add(name, [name, "--platform", "all"] if name == "publisher" else [name])
+    supervisor.start_all()
+    services = Services(database_url, namespace, env, supervisor, log_dir)
+    try:
+        _run_in_thread(lambda: wait_services_ready(infra.nats_url, namespace, names, supervisor=supervisor))
+    except Exception:
+        supervisor.stop_all()
+        raise RuntimeError(f"services failed to start:\n{services.logs()}") from None
+    return services
+
+
+async def wait_services_ready(
+    nats_url: str, namespace: str, names: list[str], timeout: float = 60, supervisor: Any = None
+) -> None:
+    from contracts.rpc import HealthReply, health_subject
+    from kit.bus import Bus, rpc
+
+    bus = await Bus.connect(nats_url, namespace=namespace)
+    try:
+        deadline = time.monotonic() + timeout
+        pending = set(names)
+        while pending and time.monotonic() < deadline:
+            for p in (supervisor.processes.values() if supervisor else []):
+                if p.proc is not None and p.proc.poll() is not None:
+                    raise RuntimeError(f"service {p.name} exited with code {p.proc.returncode}")
+            for name in list(pending):
+                try:
+                    reply = await rpc.call(bus, health_subject(name), None, HealthReply, timeout=0.5)
+                    if reply.ready:
+                        pending.discard(name)
+                except rpc.RpcUnavailable:
+                    pass
+            if pending:
+                await asyncio.sleep(0.1)
+        if pending:
+            raise TimeoutError(f"services not ready: {sorted(pending)}")
+    finally:
+        await bus.close()

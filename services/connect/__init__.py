@@ -1,0 +1,1 @@
+"""Connect service: platform apps, connected social accounts and their tokens, end-users."""
