@@ -43,7 +43,9 @@ async def run_service(name: str, schema: str, settings: CommonSettings, body: Bo
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    bus = await Bus.connect(settings.nats_url, namespace=settings.nats_namespace, name=f"crier-{name}")
+    bus = await Bus.connect(
+        settings.nats_url, namespace=settings.nats_namespace, name=f"crier-{name}", replicas=settings.nats_replicas
+    )
     await bus.ensure_streams()
     engine = create_engine(settings.database_url, schema)
     relay = OutboxRelay(engine, bus, lock_name=f"outbox:{schema}")

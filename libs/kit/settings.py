@@ -22,7 +22,11 @@ class CommonSettings:
     nats_url: str = "nats://127.0.0.1:4222"
     # Prefix for stream names and subjects, so several stacks can share one NATS server.
     nats_namespace: str = ""
+    # JetStream stream replicas: 1 on one machine, 3 on a NATS cluster.
+    nats_replicas: int = 1
     log_level: str = "info"
+    # The URL clients reach the gateway at (OAuth callbacks and hosted pages are built from it).
+    public_url: str = "http://127.0.0.1:8080"
     # "none", "console" or "otlp" (OTLP/HTTP to CRIER_OTEL_ENDPOINT).
     otel_exporter: str = "none"
     otel_endpoint: str = "http://127.0.0.1:4318/v1/traces"

@@ -16,13 +16,14 @@ log = get(__name__)
 
 
 class Bus:
-    def __init__(self, nc: Client, namespace: str = "") -> None:
+    def __init__(self, nc: Client, namespace: str = "", replicas: int = 1) -> None:
         self.nc = nc
+        self.replicas = replicas
         self.js: JetStreamContext = nc.jetstream(timeout=10)
         self.namespace = namespace
 
     @classmethod
-    async def connect(cls, url: str, *, namespace: str = "", name: str = "crier") -> Bus:
+    async def connect(cls, url: str, *, namespace: str = "", name: str = "crier", replicas: int = 1) -> Bus:
         async def _disconnected() -> None:
             log.warning("nats.disconnected")
 
@@ -37,7 +38,7 @@ class Bus:
             disconnected_cb=_disconnected,
             reconnected_cb=_reconnected,
         )
-        return cls(nc, namespace)
+        return cls(nc, namespace, replicas)
 
     def subject(self, subject: str) -> str:
         return f"{self.namespace}.{subject}" if self.namespace else subject
@@ -51,7 +52,7 @@ class Bus:
 
     async def ensure_streams(self) -> None:
         for spec in streams.ALL:
-            cfg = streams.config_for(spec, self.namespace)
+            cfg = streams.config_for(spec, self.namespace, self.replicas)
             for attempt in range(20):
                 try:
                     try:

@@ -24,7 +24,7 @@ DEAD = StreamSpec("DEAD", ("dead.>",), RetentionPolicy.LIMITS, max_age_s=90 * DA
 ALL = (EVENTS, PUBLISH, DEAD)
 
 
-def config_for(spec: StreamSpec, namespace: str) -> StreamConfig:
+def config_for(spec: StreamSpec, namespace: str, replicas: int = 1) -> StreamConfig:
     prefix = f"{namespace}." if namespace else ""
     return StreamConfig(
         name=f"{namespace}_{spec.name}" if namespace else spec.name,
@@ -34,4 +34,5 @@ def config_for(spec: StreamSpec, namespace: str) -> StreamConfig:
         max_age=spec.max_age_s or None,
         duplicate_window=spec.duplicate_window_s,
         discard=DiscardPolicy.OLD,
+        num_replicas=replicas,
     )
