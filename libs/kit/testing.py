@@ -88,28 +88,36 @@ def _containers_infra() -> Infra:
     return infra
 
 
-@pytest.fixture(scope="session")
-def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
+def make_infra() -> Infra:
+    """Embedded servers unless the environment names existing ones (see the module docstring)."""
     if os.environ.get("CRIER_TEST_BACKEND") == "containers":
-        infra = _containers_infra()
-    else:
-        root = Path(tempfile.mkdtemp(prefix="crier-test-"))
-        db_url = os.environ.get("CRIER_TEST_DATABASE_URL")
-        nats_url = os.environ.get("CRIER_TEST_NATS_URL")
-        cleanup: list[Callable[[], None]] = []
-        if not db_url:
-            pg = EmbeddedPostgres(root / "pg").start(fsync=False)
-            db_url = pg.url("postgres")
-            cleanup.append(pg.stop)
-        if not nats_url:
-            nats = EmbeddedNats(root / "nats").start()
-            nats_url = nats.url
-            cleanup.append(nats.stop)
-        cleanup.append(lambda: shutil.rmtree(root, ignore_errors=True))
-        infra = Infra(db_url, nats_url, cleanup)
-    yield infra
+        return _containers_infra()
+    root = Path(tempfile.mkdtemp(prefix="crier-test-"))
+    db_url = os.environ.get("CRIER_TEST_DATABASE_URL")
+    nats_url = os.environ.get("CRIER_TEST_NATS_URL")
+    cleanup: list[Callable[[], None]] = []
+    if not db_url:
+        pg = EmbeddedPostgres(root / "pg").start(fsync=False)
+        db_url = pg.url("postgres")
+        cleanup.append(pg.stop)
+    if not nats_url:
+        nats = EmbeddedNats(root / "nats").start()
+        nats_url = nats.url
+        cleanup.append(nats.stop)
+    cleanup.append(lambda: shutil.rmtree(root, ignore_errors=True))
+    return Infra(db_url, nats_url, cleanup)
+
+
+def close_infra(infra: Infra) -> None:
     for fn in reversed(infra._cleanup):
         fn()
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infra]:
+    infra = make_infra()
+    yield infra
+    close_infra(infra)
 
 
 @dataclass
