@@ -1,0 +1,180 @@
+"""`make bench`: throughput and latency of a whole Crier stack on loopback.
+
+Starts a stack (embedded servers unless CRIER_TEST_DATABASE_URL / CRIER_TEST_NATS_URL are set),
+then measures, for sandbox posts with three targets each:
+  1. accepted posts/s at the API (concurrent POST /posts),
+  2. end-to-end seconds from request to all targets published (p50/p99),
+  3. scheduler lateness (p50/p99) for N posts due within the same minute: the moment a target is
+     queued (its `evt.target.queued` event) minus its scheduled_at.
+Timings come from the events on the bus, so the benchmark observes the system without slowing it.
+Bounded: fixed counts, every wait has a deadline, traffic only to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import msgspec
+from nats.js.api import DeliverPolicy
+
+from contracts.events import TargetPublished, TargetQueued
+from kit.bus import Bus
+from kit.testing import close_infra, make_infra, start_stack
+
+
+def machine() -> str:
+    mem = "?"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) // 1024 // 1024} GiB"
+    except OSError:
+        pass
+    cpu = "?"
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {mem} RAM, Python {platform.python_version()}"
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+class Observer:
+    """Collects target events from the bus as they happen."""
+
+    def __init__(self) -> None:
+        self.published: dict[str, datetime] = {}
+        self.queued: dict[str, datetime] = {}
+
+    async def start(self, bus: Bus) -> None:
+        pub = msgspec.json.Decoder(TargetPublished)
+        que = msgspec.json.Decoder(TargetQueued)
+
+        async def on_published(msg) -> None:  # type: ignore[no-untyped-def]
+            e = pub.decode(msg.data)
+            self.published[e.target_id] = e.occurred_at
+
+        async def on_queued(msg) -> None:  # type: ignore[no-untyped-def]
+            e = que.decode(msg.data)
+            self.queued[e.target_id] = e.occurred_at
+
+        await bus.js.subscribe(bus.subject("evt.target.published"), cb=on_published, ordered_consumer=True,
+                               deliver_policy=DeliverPolicy.NEW)
+        await bus.js.subscribe(bus.subject("evt.target.queued"), cb=on_queued, ordered_consumer=True,
+                               deliver_policy=DeliverPolicy.NEW)
+
+
+async def wait_until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"benchmark gave up waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def create_posts(client: httpx.AsyncClient, bodies: list[dict], concurrency: int) -> tuple[float, list[tuple[dict, datetime]]]:
+    queue: asyncio.Queue[dict] = asyncio.Queue()
+    for b in bodies:
+        queue.put_nowait(b)
+    created: list[tuple[dict, datetime]] = []
+
+    async def worker() -> None:
+        while not queue.empty():
+            body = queue.get_nowait()
+            sent = datetime.now(UTC)
+            r = await client.post("/posts", json=body)
+            if r.status_code != 201:
+                raise RuntimeError(f"POST /posts answered {r.status_code}: {r.text[:300]}")
+            created.append((r.json(), sent))
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - start, created
+
+
+async def run(args: argparse.Namespace) -> None:
+    infra = make_infra()
+    stack = start_stack(infra, Path(tempfile.mkdtemp(prefix="crier-bench-")), {"CRIER_LOG_LEVEL": "warning"})
+    try:
+        org = stack.new_org("bench")
+        bus = await Bus.connect(infra.nats_url, namespace=stack.namespace)
+        observer = Observer()
+        await observer.start(bus)
+        limits = httpx.Limits(max_connections=args.concurrency)
+        async with httpx.AsyncClient(base_url=f"{stack.api_url}/api/v1", timeout=60, limits=limits,
+                                     headers={"Authorization": f"Bearer {org.test_key}"}) as client:
+            accounts = []
+            for p in ("x", "linkedin", "bluesky"):
+                r = await client.post("/sandbox/social-accounts", json={"platform": p, "username": f"bench{secrets.token_hex(3)}"})
+                r.raise_for_status()
+                accounts.append(r.json()["id"])
+
+            # 1 + 2: immediate posts.
+            bodies = [{"content": f"bench {i}", "accounts": accounts} for i in range(args.posts)]
+            elapsed, created = await create_posts(client, bodies, args.concurrency)
+            rate = len(created) / elapsed
+            targets = {t["id"]: (post["id"], sent) for post, sent in created for t in post["targets"]}
+            await wait_until(lambda: all(t in observer.published for t in targets), args.timeout, "immediate posts")
+            done_at: dict[str, datetime] = {}
+            for target_id, (post_id, _) in targets.items():
+                done_at[post_id] = max(done_at.get(post_id, observer.published[target_id]), observer.published[target_id])
+            e2e = [(done_at[post["id"]] - sent).total_seconds() for post, sent in created]
+
+            # 3: scheduled posts due within the same minute.
+            create_s = args.scheduled / rate * 1.5 + 15
+            base = datetime.now(UTC) + timedelta(seconds=create_s)
+            base = base.replace(second=0, microsecond=0) + timedelta(minutes=1)
+            step = 60 / max(1, args.scheduled)
+            sched_bodies = [{"content": f"sched {i}", "accounts": accounts,
+                             "scheduled_at": (base + timedelta(seconds=i * step)).isoformat()} for i in range(args.scheduled)]
+            _, sched_created = await create_posts(client, sched_bodies, args.concurrency)
+            created_by = datetime.now(UTC)
+            due = {t["id"]: datetime.fromisoformat(post["scheduled_at"].replace("Z", "+00:00"))
+                   for post, _ in sched_created for t in post["targets"]}
+            await wait_until(lambda: all(t in observer.queued for t in due), args.timeout + 120, "scheduled posts")
+            lateness = [(observer.queued[t] - d).total_seconds() for t, d in due.items()]
+            await wait_until(lambda: all(t in observer.published for t in due), args.timeout, "scheduled posts to publish")
+        await bus.close()
+    finally:
+        stack.supervisor.stop_all()
+        close_infra(infra)
+
+    print(f"machine: {machine()}")
+    print(f"stack: every service as its own process, embedded NATS {'(external)' if os.environ.get('CRIER_TEST_NATS_URL') else ''}"
+          f"and PostgreSQL {'(external)' if os.environ.get('CRIER_TEST_DATABASE_URL') else '(embedded, fsync off)'}")
+    print(f"accepted posts/s at the API (3 targets each, {args.posts} posts, {args.concurrency} concurrent clients): {rate:.0f}")
+    print(f"end-to-end request → all targets published: p50 {pct(e2e, 50):.3f}s  p99 {pct(e2e, 99):.3f}s")
+    print(f"scheduler lateness, {args.scheduled} posts ({len(due)} targets) due in one minute"
+          f" (all created {(base - created_by).total_seconds():.0f}s before the first was due):"
+          f" p50 {pct(lateness, 50) * 1000:.0f}ms  p99 {pct(lateness, 99) * 1000:.0f}ms  max {max(lateness) * 1000:.0f}ms"
+          f"  early {sum(1 for l in lateness if l < 0)}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--posts", type=int, default=1000, help="immediate posts (default 1000)")
+    p.add_argument("--scheduled", type=int, default=10_000, help="scheduled posts due in one minute (default 10000)")
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--timeout", type=float, default=600)
+    asyncio.run(run(p.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
