@@ -85,6 +85,15 @@ class TargetDeadLettered(Message, kw_only=True, frozen=True):
     error_message: str
 
 
+class PostStatusChanged(Message, kw_only=True, frozen=True):
+    """The post's rolled-up status moved (emitted by the gateway, which owns the aggregate)."""
+
+    post_id: str
+    status: str
+    previous_status: str
+    external_ref: str | None = None
+
+
 class AccountConnected(Message, kw_only=True, frozen=True):
     account_id: str
     platform: str
@@ -115,6 +124,7 @@ class AccountTokenExpired(Message, kw_only=True, frozen=True):
 EVENT_SUBJECTS: dict[str, type[Message]] = {
     "evt.post.created": PostCreated,
     "evt.post.canceled": PostCanceled,
+    "evt.post.status_changed": PostStatusChanged,
     "evt.target.queued": TargetQueued,
     "evt.target.publishing": TargetPublishing,
     "evt.target.published": TargetPublished,
