@@ -46,6 +46,9 @@ class PublishContext:
     account_id: str
     account_username: str
     attempt: int
+    # The whole post, for adapters whose behaviour depends on more than the current container
+    # (thread numbering, the sandbox's magic words which live in container 0).
+    containers: tuple[Container, ...] = ()
     config: dict[str, Any] = field(default_factory=dict)
     conn: Any = None
 

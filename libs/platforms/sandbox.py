@@ -1,0 +1,144 @@
+"""The sandbox platform: a simulated social network for test-mode keys. No network, deterministic.
+
+Each simulated post is written to a ledger (the publisher's `sandbox_posts` table) inside the same
+transaction as the publisher's progress row for that container, so a crash can never leave a root
+post without its progress record, and a retry can never post the root twice.
+
+Magic content — put one of these anywhere in container 0's content to exercise an error path:
+
+| magic                   | effect                                                                       |
+|-------------------------|------------------------------------------------------------------------------|
+| `[sandbox:fail]`        | every attempt fails with a retryable error; the target dead-letters after the fifth |
+| `[sandbox:reject]`      | the first attempt fails permanently (`content_rejected`); no retry              |
+| `[sandbox:fail-times=N]`| attempts 1..N fail with a retryable error, attempt N+1 publishes                |
+| `[sandbox:rate-limit]`  | attempt 1 is rate limited (`rate_limited`, retry after 0.1 s), attempt 2 publishes |
+| `[sandbox:slow=MS]`     | waits MS milliseconds before each container (to watch or interrupt a delivery)  |
+
+Post ids are `sbx_` + the first 16 hex digits of sha256("<target_id>:<container_index>"), and URLs
+`https://sandbox.crier.local/<platform>/<username>/<id>`; the same target always gets the same ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from contracts.common import Container
+from platforms.base import (
+    ContentRejected,
+    Problem,
+    PublishContext,
+    PublishedContainer,
+    RateLimited,
+    TransientError,
+)
+
+MAX_CONTENT_CHARS = 10_000
+RATE_LIMIT_RETRY_AFTER_S = 0.1
+_MAGIC = re.compile(r"\[sandbox:(fail|reject|rate-limit|fail-times=(\d+)|slow=(\d+))\]")
+
+
+@dataclass(frozen=True)
+class Magic:
+    fail_always: bool = False
+    reject: bool = False
+    fail_times: int = 0
+    rate_limit: bool = False
+    slow_ms: int = 0
+
+    @classmethod
+    def parse(cls, content: str) -> Magic:
+        found: dict[str, Any] = {}
+        for m in _MAGIC.finditer(content):
+            word = m.group(1)
+            if word == "fail":
+                found["fail_always"] = True
+            elif word == "reject":
+                found["reject"] = True
+            elif word == "rate-limit":
+                found["rate_limit"] = True
+            elif m.group(2) is not None:
+                found["fail_times"] = int(m.group(2))
+            elif m.group(3) is not None:
+                found["slow_ms"] = int(m.group(3))
+        return cls(**found)
+
+    def check(self, attempt: int) -> None:
+        """Raise the failure this attempt is scripted to have, if any."""
+        if self.reject:
+            raise ContentRejected("the sandbox rejected this content ([sandbox:reject])")
+        if self.fail_always:
+            raise TransientError("simulated platform outage ([sandbox:fail])")
+        if attempt <= self.fail_times:
+            raise TransientError(f"simulated failure {attempt} of {self.fail_times} ([sandbox:fail-times])")
+        if self.rate_limit and attempt == 1:
+            raise RateLimited("simulated rate limit ([sandbox:rate-limit])", retry_after_s=RATE_LIMIT_RETRY_AFTER_S)
+
+
+@dataclass(frozen=True)
+class SandboxPost:
+    id: str
+    target_id: str
+    container_index: int
+    parent_id: str | None
+    content: str
+
+
+class SandboxLedger(Protocol):
+    """Where simulated posts are kept; `ctx.conn` is the transaction to write them in."""
+
+    async def record(self, ctx: PublishContext, post: SandboxPost) -> None: ...
+
+
+def post_id_for(target_id: str, index: int) -> str:
+    return "sbx_" + hashlib.sha256(f"{target_id}:{index}".encode()).hexdigest()[:16]
+
+
+def post_url(platform: str, username: str, post_id: str) -> str:
+    return f"https://sandbox.crier.local/{platform}/{username or 'sandbox'}/{post_id}"
+
+
+class SandboxAdapter:
+    name = "sandbox"
+    transactional = True
+
+    def __init__(self, ledger: SandboxLedger) -> None:
+        self._ledger = ledger
+
+    def validate(self, containers: Sequence[Container], config: dict[str, Any]) -> list[Problem]:
+        if not containers:
+            return [Problem("no_containers", "a post needs at least one container")]
+        problems = []
+        for i, c in enumerate(containers):
+            if not c.content.strip() and not c.media:
+                problems.append(Problem("empty_container", "container has neither content nor media", i))
+            if len(c.content) > MAX_CONTENT_CHARS:
+                problems.append(Problem("content_too_long", f"content exceeds {MAX_CONTENT_CHARS} characters", i))
+        return problems
+
+    async def publish_container(
+        self,
+        ctx: PublishContext,
+        container: Container,
+        index: int,
+        parent: PublishedContainer | None,
+    ) -> PublishedContainer:
+        root = ctx.containers[0] if ctx.containers else container
+        magic = Magic.parse(root.content)
+        if magic.slow_ms:
+            await asyncio.sleep(magic.slow_ms / 1000)
+        if index == 0:
+            magic.check(ctx.attempt)
+        post = SandboxPost(
+            id=post_id_for(ctx.target_id, index),
+            target_id=ctx.target_id,
+            container_index=index,
+            parent_id=parent.platform_post_id if parent else None,
+            content=container.content,
+        )
+        await self._ledger.record(ctx, post)
+        return PublishedContainer(post.id, post_url(ctx.platform, ctx.account_username, post.id))

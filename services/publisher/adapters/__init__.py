@@ -1,0 +1,1 @@
+"""Side effects: the publisher's tables and the platform adapters it delivers through."""

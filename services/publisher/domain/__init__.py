@@ -1,0 +1,1 @@
+"""Delivery rules with no I/O: routing, attempt bookkeeping, backoff."""

@@ -1,0 +1,51 @@
+"""The publisher's JetStream consumers: one work queue per platform, plus post cancellations."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from contracts.commands import PublishTarget, publish_subject
+from contracts.events import PostCanceled
+from kit.bus import Bus, consumer, streams
+from publisher.entrypoints.heartbeat import in_progress
+from publisher.handlers import Publisher
+from publisher.settings import PublisherSettings
+
+
+def durable_for(platform: str) -> str:
+    return f"publisher-{platform}"
+
+
+async def publish_queue(
+    bus: Bus, publisher: Publisher, platform: str, settings: PublisherSettings, stop: asyncio.Event
+) -> Awaitable[None]:
+    subject = publish_subject(platform)
+    sub = await consumer.bind(
+        bus, stream=streams.PUBLISH, durable=durable_for(platform), subjects=[subject],
+        ack_wait_s=settings.publisher_ack_wait_s,
+    )
+    heartbeat_s = max(0.2, settings.publisher_ack_wait_s / 3)
+
+    async def on_publish(_: str, cmd: PublishTarget, msg: Any) -> None:
+        async with in_progress(msg, heartbeat_s):
+            await publisher.deliver(cmd)
+
+    # A batch no larger than the concurrency: fetched messages waiting for a free slot would not
+    # be heartbeating and could time out into a duplicate delivery.
+    return consumer.run(
+        bus, sub, {subject: PublishTarget}, on_publish, stop,
+        batch=settings.publisher_concurrency, concurrency=settings.publisher_concurrency,
+    )
+
+
+async def cancellations(bus: Bus, publisher: Publisher, stop: asyncio.Event) -> Awaitable[None]:
+    sub = await consumer.bind(
+        bus, stream=streams.EVENTS, durable="publisher-cancellations", subjects=["evt.post.canceled"],
+    )
+
+    async def on_canceled(_: str, event: PostCanceled, __: Any) -> None:
+        await publisher.record_cancellation(event)
+
+    return consumer.run(bus, sub, {"evt.post.canceled": PostCanceled}, on_canceled, stop)

@@ -1,0 +1,35 @@
+"""`crier serve publisher --platform P`: P is one platform, a comma-separated list, or `all`.
+
+Every platform runs the same code path; `all` simply binds every platform's queue in one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from kit.service import Runtime, run_service
+from kit.settings import load
+from publisher.adapters.registry import default_adapters
+from publisher.domain.routing import platforms_to_serve
+from publisher.entrypoints import consumers
+from publisher.handlers import Policy, Publisher
+from publisher.settings import PublisherSettings
+
+
+def main(platform: str = "all") -> int:
+    try:
+        platforms = platforms_to_serve(platform)
+    except ValueError as exc:
+        print(f"crier serve publisher: {exc}")
+        return 2
+    settings = load(PublisherSettings)
+
+    async def body(rt: Runtime) -> list[Awaitable[Any]]:
+        publisher = Publisher(rt.engine, default_adapters(), Policy.from_settings(settings), rt.relay.wake)
+        queues = [await consumers.publish_queue(rt.bus, publisher, p, settings, rt.stop) for p in platforms]
+        return [*queues, await consumers.cancellations(rt.bus, publisher, rt.stop)]
+
+    asyncio.run(run_service("publisher", "publisher", settings, body))
+    return 0

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kit.settings import CommonSettings
+
+
+@dataclass(frozen=True)
+class PublisherSettings(CommonSettings):
+    # Backoff between failed attempts: full jitter over base·2^(n-1), capped at retry_max_s.
+    publisher_retry_base_s: float = 2.0
+    publisher_retry_max_s: float = 300.0
+    # How long JetStream waits for an ack before redelivering; long deliveries send in-progress
+    # heartbeats, so this bounds how fast a crashed publisher's message moves to another replica.
+    publisher_ack_wait_s: float = 30.0
+    # The attempt that fails with this number dead-letters the target.
+    publisher_max_attempts: int = 5
+    # Targets handled at once per platform consumer.
+    publisher_concurrency: int = 16

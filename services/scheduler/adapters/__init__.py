@@ -1,0 +1,1 @@
+"""Side effects: the scheduler's tables."""

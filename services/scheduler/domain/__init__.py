@@ -1,0 +1,1 @@
+"""Timetable rules with no I/O."""

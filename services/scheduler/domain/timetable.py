@@ -1,0 +1,84 @@
+"""What goes into the timetable for a created post, and how long the alarm may sleep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import msgspec
+
+from contracts.commands import PublishTarget
+from contracts.common import Container
+from contracts.events import PostCreated, TargetSpec
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One target waiting for its moment, with the command to send when it comes."""
+
+    target_id: str
+    post_id: str
+    org_id: str
+    mode: str
+    platform: str
+    # None means "now" — taken from the database clock when the row is written.
+    scheduled_at: datetime | None
+    command: PublishTarget
+
+
+def entries_for(post: PostCreated) -> list[Entry]:
+    """One entry per target; drafts have none until they are published."""
+    if post.is_draft:
+        return []
+    return [
+        Entry(
+            target_id=t.target_id, post_id=post.post_id, org_id=post.org_id, mode=post.mode,
+            platform=t.platform, scheduled_at=_aware(post.scheduled_at), command=command_for(post, t),
+        )
+        for t in post.targets
+    ]
+
+
+def command_for(post: PostCreated, target: TargetSpec) -> PublishTarget:
+    return PublishTarget(
+        # The target id is the command id, so a replayed command is dropped by JetStream's dedupe.
+        id=target.target_id,
+        occurred_at=post.occurred_at,
+        org_id=post.org_id,
+        mode=post.mode,
+        post_id=post.post_id,
+        target_id=target.target_id,
+        account_id=target.account_id,
+        platform=target.platform,
+        account_username=target.account_username,
+        containers=containers_for(post.containers, target.override_body),
+        config=dict(post.config.get(target.platform, {})),
+    )
+
+
+def containers_for(containers: list[Container], override_body: str | None) -> list[Container]:
+    if override_body is None or not containers:
+        return list(containers)
+    return [msgspec.structs.replace(containers[0], content=override_body), *containers[1:]]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # The API demands an offset; a naive value that slips through is read as UTC, never local time.
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def sleep_seconds(next_due: datetime | None, now: datetime, cap_s: float) -> float:
+    """How long the alarm sleeps: until the next due moment, never longer than the cap."""
+    if next_due is None:
+        return cap_s
+    return min(cap_s, max(0.0, (next_due - now).total_seconds()))
+
+
+def earliest(entries: list[Entry]) -> datetime | None:
+    """The earliest due moment among new entries; None when one of them is due immediately."""
+    times = [e.scheduled_at for e in entries]
+    if not times or any(t is None for t in times):
+        return None
+    return min(t for t in times if t is not None)

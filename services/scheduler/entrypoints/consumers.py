@@ -1,0 +1,34 @@
+"""The scheduler's one durable consumer: post lifecycle events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+import msgspec
+
+from contracts.events import PostCanceled, PostCreated
+from kit.bus import Bus, consumer, streams
+from scheduler.handlers import Scheduler
+
+DURABLE = "scheduler"
+TYPES: dict[str, type] = {
+    "evt.post.created": PostCreated,
+    "evt.post.canceled": PostCanceled,
+    # Other post events (published roll-ups, updates) are none of the timetable's business;
+    # decoding them as raw bytes acks them instead of dead-ending them as undecodable.
+    "evt.post.*": msgspec.Raw,
+}
+
+
+async def post_events(bus: Bus, scheduler: Scheduler, stop: asyncio.Event) -> Awaitable[None]:
+    sub = await consumer.bind(bus, stream=streams.EVENTS, durable=DURABLE, subjects=["evt.post.>"])
+
+    async def on_event(subject: str, event: Any, _: Any) -> None:
+        if subject == "evt.post.created":
+            await scheduler.post_created(event)
+        elif subject == "evt.post.canceled":
+            await scheduler.post_canceled(event)
+
+    return consumer.run(bus, sub, TYPES, on_event, stop)
