@@ -1,0 +1,90 @@
+"""Reading posts for the API, from the projections, always within one organization and mode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.adapters import pages
+from gateway.adapters.tables import post_targets, posts
+
+
+@dataclass(frozen=True)
+class PostFilter:
+    status: str | None = None
+    account: str | None = None
+    platform: str | None = None
+    tenant_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    scheduled_after: datetime | None = None
+    scheduled_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PostRecord:
+    post: Any
+    targets: list[Any]
+
+
+async def get(conn: AsyncConnection, org_id: str, mode: str, post_id: str) -> PostRecord | None:
+    row = (
+        await conn.execute(
+            sa.select(posts).where(posts.c.id == post_id, posts.c.org_id == org_id, posts.c.mode == mode)
+        )
+    ).first()
+    if row is None:
+        return None
+    return PostRecord(row, (await _targets_of(conn, [post_id])).get(post_id, []))
+
+
+async def by_external_ref(conn: AsyncConnection, org_id: str, mode: str, external_ref: str) -> PostRecord | None:
+    post_id = await conn.scalar(
+        sa.select(posts.c.id).where(posts.c.org_id == org_id, posts.c.mode == mode, posts.c.external_ref == external_ref)
+    )
+    return await get(conn, org_id, mode, post_id) if post_id else None
+
+
+async def search(
+    conn: AsyncConnection, org_id: str, mode: str, where: PostFilter, *, limit: int, cursor: str | None
+) -> tuple[list[PostRecord], str | None]:
+    conditions: list[Any] = [posts.c.org_id == org_id, posts.c.mode == mode, *pages.after_cursor(posts, cursor)]
+    if where.status:
+        conditions.append(posts.c.status == where.status)
+    for column, value in (
+        (post_targets.c.account_id, where.account),
+        (post_targets.c.platform, where.platform),
+        (post_targets.c.tenant_id, where.tenant_id),
+    ):
+        if value is not None:
+            conditions.append(sa.exists().where(post_targets.c.post_id == posts.c.id, column == value))
+    for column, op, value in (
+        (posts.c.created_at, "gt", where.created_after),
+        (posts.c.created_at, "lt", where.created_before),
+        (posts.c.scheduled_at, "gt", where.scheduled_after),
+        (posts.c.scheduled_at, "lt", where.scheduled_before),
+    ):
+        if value is not None:
+            conditions.append(column > value if op == "gt" else column < value)
+    rows = (
+        await conn.execute(sa.select(posts).where(*conditions).order_by(*pages.newest_first(posts)).limit(limit + 1))
+    ).all()
+    page = pages.page_of(rows, limit)
+    targets = await _targets_of(conn, [r.id for r in page.rows])
+    return [PostRecord(r, targets.get(r.id, [])) for r in page.rows], page.next_cursor
+
+
+async def _targets_of(conn: AsyncConnection, post_ids: list[str]) -> dict[str, list[Any]]:
+    if not post_ids:
+        return {}
+    rows = await conn.execute(
+        sa.select(post_targets).where(post_targets.c.post_id.in_(post_ids)).order_by(post_targets.c.position)
+    )
+    out: dict[str, list[Any]] = {}
+    for row in rows:
+        out.setdefault(row.post_id, []).append(row)
+    return out

@@ -1,0 +1,109 @@
+"""The Post event store and the projections written beside it, in the caller's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.adapters.errors import violated_constraint
+from gateway.adapters.tables import post_events, post_targets, posts
+from gateway.domain import events as ev
+from gateway.domain.post import Post, replay
+
+
+class ConcurrentAppend(Exception):
+    """Someone appended to this post since we read it; re-read and decide again."""
+
+
+async def load(conn: AsyncConnection, post_id: str) -> Post | None:
+    rows = await conn.execute(
+        sa.select(post_events.c.data).where(post_events.c.post_id == post_id).order_by(post_events.c.version)
+    )
+    return replay(ev.decode(r.data) for r in rows)
+
+
+async def append(conn: AsyncConnection, post_id: str, after_version: int, events: list[ev.AnyPostEvent]) -> None:
+    rows = []
+    for offset, event in enumerate(events, start=1):
+        kind, data = ev.encode(event)
+        rows.append(
+            {"post_id": post_id, "version": after_version + offset, "type": kind, "data": data, "occurred_at": event.at}
+        )
+    try:
+        # A savepoint keeps the caller's transaction usable when the append loses the race.
+        async with conn.begin_nested():
+            await conn.execute(post_events.insert(), rows)
+    except IntegrityError as exc:
+        if violated_constraint(exc) == "post_events_pkey":
+            raise ConcurrentAppend(post_id) from exc
+        raise
+
+
+async def project(conn: AsyncConnection, post: Post) -> None:
+    """Write the post's current state into `posts` and `post_targets`."""
+    row = _post_row(post)
+    stmt = insert(posts).values(row)
+    await conn.execute(stmt.on_conflict_do_update(index_elements=[posts.c.id], set_=_excluded(stmt, row)))
+    target_rows = _target_rows(post)
+    tstmt = insert(post_targets).values(target_rows)
+    await conn.execute(
+        tstmt.on_conflict_do_update(index_elements=[post_targets.c.id], set_=_excluded(tstmt, target_rows[0]))
+    )
+
+
+async def rebuild(conn: AsyncConnection, chunk: int = 200) -> int:
+    """Throw the projections away and fold every post's events again. Returns the number of posts."""
+    await conn.execute(sa.text("TRUNCATE posts, post_targets"))
+    ids = (await conn.scalars(sa.select(post_events.c.post_id).distinct().order_by(post_events.c.post_id))).all()
+    count = 0
+    for i in range(0, len(ids), chunk):
+        rows = await conn.execute(
+            sa.select(post_events.c.post_id, post_events.c.data)
+            .where(post_events.c.post_id.in_(ids[i : i + chunk]))
+            .order_by(post_events.c.post_id, post_events.c.version)
+        )
+        by_post: dict[str, list[ev.AnyPostEvent]] = {}
+        for row in rows:
+            by_post.setdefault(row.post_id, []).append(ev.decode(row.data))
+        for events in by_post.values():
+            count += await _project_events(conn, events)
+    return count
+
+
+async def _project_events(conn: AsyncConnection, events: list[ev.AnyPostEvent]) -> int:
+    post = replay(events)
+    if post is None:
+        return 0
+    await project(conn, post)
+    return 1
+
+
+def _excluded(stmt: Any, row: dict[str, Any]) -> dict[str, Any]:
+    return {name: getattr(stmt.excluded, name) for name in row if name != "id"}
+
+
+def _post_row(post: Post) -> dict[str, Any]:
+    return {
+        "id": post.id,
+        "org_id": post.org_id,
+        "mode": post.mode,
+        "status": post.status,
+        "containers": msgspec.to_builtins(post.containers),
+        "scheduled_at": post.scheduled_at,
+        "is_draft": post.is_draft,
+        "config": post.config,
+        "external_ref": post.external_ref,
+        "created_at": post.created_at,
+        "updated_at": post.updated_at,
+        "published_at": post.published_at,
+        "version": post.version,
+    }
+
+
+def _target_rows(post: Post) -> list[dict[str, Any]]:
+    return [{"post_id": post.id, **msgspec.structs.asdict(t)} for t in post.targets]

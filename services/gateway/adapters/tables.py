@@ -1,0 +1,111 @@
+"""The gateway's tables (SQLAlchemy Core). Every name resolves in the `gateway` schema via search_path."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+metadata = sa.MetaData()
+TS = sa.DateTime(timezone=True)
+
+orgs = sa.Table(
+    "orgs",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("org_id", sa.Text, sa.ForeignKey("orgs.id"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("mode", sa.Text, nullable=False),
+    sa.Column("scopes", ARRAY(sa.Text), nullable=False),
+    sa.Column("prefix", sa.Text, nullable=False),
+    sa.Column("key_hash", sa.Text, nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("revoked_at", TS),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("org_id", sa.Text, primary_key=True),
+    sa.Column("mode", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("request_hash", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("post_id", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("mode", sa.Text, nullable=False),
+    sa.Column("platform", sa.Text, nullable=False),
+    sa.Column("username", sa.Text, nullable=False),
+    sa.Column("display_name", sa.Text),
+    sa.Column("network_unique_id", sa.Text, nullable=False),
+    sa.Column("tenant_id", sa.Text),
+    sa.Column("account_type", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("sandbox", sa.Boolean, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+post_events = sa.Table(
+    "post_events",
+    metadata,
+    sa.Column("post_id", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("data", JSONB, nullable=False),
+    sa.Column("occurred_at", TS, nullable=False),
+)
+
+posts = sa.Table(
+    "posts",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("mode", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("containers", JSONB, nullable=False),
+    sa.Column("scheduled_at", TS),
+    sa.Column("is_draft", sa.Boolean, nullable=False),
+    sa.Column("config", JSONB, nullable=False),
+    sa.Column("external_ref", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("published_at", TS),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("org_id", "mode", "external_ref", name="posts_external_ref_key"),
+)
+
+post_targets = sa.Table(
+    "post_targets",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("post_id", sa.Text, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("account_id", sa.Text, nullable=False),
+    sa.Column("platform", sa.Text, nullable=False),
+    sa.Column("account_username", sa.Text, nullable=False),
+    sa.Column("tenant_id", sa.Text),
+    sa.Column("override_body", sa.Text),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("platform_post_id", sa.Text),
+    sa.Column("platform_post_url", sa.Text),
+    sa.Column("error_code", sa.Text),
+    sa.Column("error_message", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("published_at", TS),
+    sa.Column("updated_at", TS, nullable=False),
+)

@@ -1,0 +1,101 @@
+"""What happened to a post, in the order it happened: the Post aggregate's event stream.
+
+These are the gateway's own stored facts (the `post_events` table), not the wire contracts:
+consumers translate `contracts.events` into them, so the event store survives contract changes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from contracts.common import Container
+
+
+class PlannedTarget(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    account_id: str
+    platform: str
+    account_username: str = ""
+    tenant_id: str | None = None
+    override_body: str | None = None
+
+
+class PostEvent(msgspec.Struct, kw_only=True, frozen=True, tag_field="type"):
+    at: datetime
+
+
+class PostCreated(PostEvent, kw_only=True, frozen=True, tag="post.created"):
+    post_id: str
+    org_id: str
+    mode: str
+    containers: list[Container]
+    targets: list[PlannedTarget]
+    scheduled_at: datetime | None = None
+    is_draft: bool = False
+    config: dict[str, dict[str, Any]] = {}
+    external_ref: str | None = None
+
+
+class PostCanceled(PostEvent, kw_only=True, frozen=True, tag="post.canceled"):
+    target_ids: list[str]
+
+
+class TargetEvent(PostEvent, kw_only=True, frozen=True):
+    target_id: str
+    # The bus event this fact came from, so a replayed message is recognisable in the store.
+    source_event_id: str = ""
+
+
+class TargetQueued(TargetEvent, kw_only=True, frozen=True, tag="target.queued"):
+    pass
+
+
+class TargetPublishing(TargetEvent, kw_only=True, frozen=True, tag="target.publishing"):
+    attempt: int
+
+
+class TargetPublished(TargetEvent, kw_only=True, frozen=True, tag="target.published"):
+    attempt: int
+    platform_post_id: str
+    platform_post_url: str | None = None
+
+
+class TargetAttemptFailed(TargetEvent, kw_only=True, frozen=True, tag="target.attempt_failed"):
+    attempt: int
+    error_code: str
+    error_message: str
+
+
+class TargetFailed(TargetEvent, kw_only=True, frozen=True, tag="target.failed"):
+    attempt: int
+    error_code: str
+    error_message: str
+
+
+class TargetDeadLettered(TargetEvent, kw_only=True, frozen=True, tag="target.dead_lettered"):
+    attempt: int
+    error_code: str
+    error_message: str
+
+
+AnyPostEvent = (
+    PostCreated | PostCanceled | TargetQueued | TargetPublishing | TargetPublished
+    | TargetAttemptFailed | TargetFailed | TargetDeadLettered
+)
+
+_decoder = msgspec.json.Decoder(AnyPostEvent)
+
+
+def encode(event: PostEvent) -> tuple[str, dict[str, Any]]:
+    """The event's type name and its JSON-ready body, as stored in `post_events`."""
+    data = msgspec.to_builtins(event)
+    return data["type"], data
+
+
+def decode(data: dict[str, Any] | bytes | str) -> AnyPostEvent:
+    if isinstance(data, dict):
+        return msgspec.convert(data, AnyPostEvent)
+    return _decoder.decode(data)

@@ -1,0 +1,137 @@
+"""The Post aggregate: its state is a left fold of its events, and its status a roll-up of its targets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from contracts.common import Container
+from gateway.domain import events as ev
+from gateway.domain import target as tg
+from gateway.domain.target import Target
+
+DRAFT, SCHEDULED, QUEUED, PUBLISHING = "draft", "scheduled", "queued", "publishing"
+PUBLISHED, PARTIAL, FAILED, CANCELED = "published", "partial", "failed", "canceled"
+TERMINAL = frozenset({PUBLISHED, PARTIAL, FAILED, CANCELED})
+
+
+class Post(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    org_id: str
+    mode: str
+    status: str
+    containers: list[Container]
+    targets: tuple[Target, ...]
+    scheduled_at: datetime | None
+    is_draft: bool
+    config: dict[str, dict[str, Any]]
+    external_ref: str | None
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None = None
+    # How many events the aggregate has seen: the version the next event must take is version + 1.
+    version: int = 0
+
+
+class PostNotCancelable(Exception):
+    pass
+
+
+def roll_up(post: Post) -> str:
+    statuses = [t.status for t in post.targets]
+    if all(s == tg.CANCELED for s in statuses):
+        return CANCELED
+    if all(s in tg.TERMINAL for s in statuses):
+        published = sum(s == tg.PUBLISHED for s in statuses)
+        if published == len(statuses):
+            return PUBLISHED
+        return PARTIAL if published else FAILED
+    if any(s != tg.PENDING and s != tg.QUEUED for s in statuses):
+        return PUBLISHING
+    if any(s == tg.QUEUED for s in statuses):
+        return QUEUED
+    if post.is_draft:
+        return DRAFT
+    return SCHEDULED if post.scheduled_at is not None else QUEUED
+
+
+def apply(post: Post | None, event: ev.AnyPostEvent) -> Post:
+    """The post after one more event. Pure: rebuilding from the same events gives the same post."""
+    if isinstance(event, ev.PostCreated):
+        if post is not None:
+            raise ValueError(f"post {post.id} already exists")
+        return _created(event)
+    if post is None:
+        raise ValueError(f"{type(event).__name__} before the post was created")
+    targets = tuple(tg.advance(t, event) if _concerns(t, event) else t for t in post.targets)
+    changed = targets != post.targets
+    post = msgspec.structs.replace(
+        post,
+        targets=targets,
+        version=post.version + 1,
+        updated_at=max(post.updated_at, event.at) if changed else post.updated_at,
+    )
+    return _rolled_up(post)
+
+
+def replay(events: Iterable[ev.AnyPostEvent]) -> Post | None:
+    post: Post | None = None
+    for event in events:
+        post = apply(post, event)
+    return post
+
+
+def cancel(post: Post, at: datetime) -> ev.PostCanceled:
+    """The decision to cancel: what is still waiting stops; what is on its way cannot be called back."""
+    if post.status in TERMINAL or any(t.status in tg.IN_FLIGHT for t in post.targets):
+        raise PostNotCancelable(post.status)
+    waiting = [t.id for t in post.targets if t.status in tg.CANCELABLE]
+    if not waiting:
+        raise PostNotCancelable(post.status)
+    return ev.PostCanceled(at=at, target_ids=waiting)
+
+
+def _concerns(target: Target, event: ev.AnyPostEvent) -> bool:
+    return isinstance(event, ev.PostCanceled) or getattr(event, "target_id", None) == target.id
+
+
+def _created(event: ev.PostCreated) -> Post:
+    initial = tg.PENDING if event.is_draft or event.scheduled_at is not None else tg.QUEUED
+    targets = tuple(
+        Target(
+            id=t.id,
+            position=i,
+            account_id=t.account_id,
+            platform=t.platform,
+            account_username=t.account_username,
+            tenant_id=t.tenant_id,
+            override_body=t.override_body,
+            status=initial,
+            updated_at=event.at,
+        )
+        for i, t in enumerate(event.targets)
+    )
+    post = Post(
+        id=event.post_id,
+        org_id=event.org_id,
+        mode=event.mode,
+        status=DRAFT,
+        containers=list(event.containers),
+        targets=targets,
+        scheduled_at=event.scheduled_at,
+        is_draft=event.is_draft,
+        config=dict(event.config),
+        external_ref=event.external_ref,
+        created_at=event.at,
+        updated_at=event.at,
+        version=1,
+    )
+    return _rolled_up(post)
+
+
+def _rolled_up(post: Post) -> Post:
+    published = [t.published_at for t in post.targets if t.published_at is not None]
+    return msgspec.structs.replace(post, status=roll_up(post), published_at=max(published) if published else None)

@@ -1,0 +1,34 @@
+"""When a post may be scheduled: an unambiguous instant, in the future, at most 30 days ahead."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from gateway.domain.validation import Problem
+
+HORIZON = timedelta(days=30)
+
+
+def parse_instant(raw: str, field: str = "scheduled_at") -> datetime:
+    """The UTC instant `raw` names. A bare timestamp is refused rather than read as UTC: the
+    caller's clock and ours may differ by hours, and a post that fires at the wrong hour is worse
+    than a 422."""
+    try:
+        when = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise Problem(field, "invalid_timestamp", "must be an ISO-8601 timestamp") from None
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise Problem(field, "missing_offset", "must carry an explicit UTC offset, e.g. 2026-06-10T15:00:00Z")
+    return when.astimezone(UTC)
+
+
+def check_window(when: datetime, now: datetime) -> datetime:
+    if when <= now:
+        raise Problem("scheduled_at", "in_past", "must be in the future; omit it to publish now")
+    if when > now + HORIZON:
+        raise Problem("scheduled_at", "too_far_ahead", "must be at most 30 days ahead; store a draft instead")
+    return when
+
+
+def parse_scheduled_at(raw: str, now: datetime) -> datetime:
+    return check_window(parse_instant(raw), now)

@@ -1,0 +1,100 @@
+"""One target: a post's delivery to one social account, and the rules for moving it along.
+
+Events reach the gateway at least once and not always in order (redeliveries, several publisher
+replicas), so a target only ever moves forward: each event names a point in the delivery's life,
+and an event pointing at or before where the target already is changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from gateway.domain import events as ev
+
+PENDING, QUEUED, PUBLISHING, RETRYING = "pending", "queued", "publishing", "retrying"
+PUBLISHED, FAILED, DEAD, CANCELED = "published", "failed", "dead", "canceled"
+TERMINAL = frozenset({PUBLISHED, FAILED, DEAD, CANCELED})
+CANCELABLE = frozenset({PENDING, QUEUED})
+IN_FLIGHT = frozenset({PUBLISHING, RETRYING})
+
+
+class Target(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    position: int
+    account_id: str
+    platform: str
+    account_username: str = ""
+    tenant_id: str | None = None
+    override_body: str | None = None
+    status: str = PENDING
+    platform_post_id: str | None = None
+    platform_post_url: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    attempts: int = 0
+    published_at: datetime | None = None
+    updated_at: datetime
+
+
+def _progress(status: str, attempts: int) -> tuple[int, int]:
+    """Where a non-terminal target stands: (attempt number, phase within that attempt)."""
+    phase = {PENDING: 0, QUEUED: 1, PUBLISHING: 2, RETRYING: 3}[status]
+    return (attempts if status in IN_FLIGHT else 0, phase)
+
+
+def advance(target: Target, event: ev.TargetEvent | ev.PostCanceled) -> Target:
+    """The target after `event`, or the same target when the event is late or a repeat."""
+    if isinstance(event, ev.PostCanceled):
+        if target.status in CANCELABLE and target.id in event.target_ids:
+            return msgspec.structs.replace(target, status=CANCELED, updated_at=event.at)
+        return target
+    if target.status in TERMINAL:
+        # The platform has the post even if the cancel got recorded first: the truth wins.
+        if target.status == CANCELED and isinstance(event, ev.TargetPublished):
+            return _published(target, event)
+        return target
+    now = _progress(target.status, target.attempts)
+    match event:
+        case ev.TargetQueued() if now < (0, 1):
+            return msgspec.structs.replace(target, status=QUEUED, updated_at=event.at)
+        case ev.TargetPublishing() if now < (event.attempt, 2):
+            return msgspec.structs.replace(
+                target, status=PUBLISHING, attempts=max(target.attempts, event.attempt), updated_at=event.at
+            )
+        case ev.TargetAttemptFailed() if now < (event.attempt, 3):
+            return msgspec.structs.replace(
+                target,
+                status=RETRYING,
+                attempts=max(target.attempts, event.attempt),
+                error_code=event.error_code,
+                error_message=event.error_message,
+                updated_at=event.at,
+            )
+        case ev.TargetPublished():
+            return _published(target, event)
+        case ev.TargetFailed() | ev.TargetDeadLettered():
+            return msgspec.structs.replace(
+                target,
+                status=FAILED if isinstance(event, ev.TargetFailed) else DEAD,
+                attempts=max(target.attempts, event.attempt),
+                error_code=event.error_code,
+                error_message=event.error_message,
+                updated_at=event.at,
+            )
+    return target
+
+
+def _published(target: Target, event: ev.TargetPublished) -> Target:
+    return msgspec.structs.replace(
+        target,
+        status=PUBLISHED,
+        attempts=max(target.attempts, event.attempt),
+        platform_post_id=event.platform_post_id,
+        platform_post_url=event.platform_post_url,
+        error_code=None,
+        error_message=None,
+        published_at=event.at,
+        updated_at=event.at,
+    )

@@ -1,0 +1,71 @@
+"""The Litestar application: routes, auth, error shape and the OpenAPI description."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Response
+from litestar.enums import MediaType
+from litestar.datastructures import State
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Server
+
+from gateway.entrypoints.http.api_keys import ApiKeyController
+from gateway.entrypoints.http.auth import PUBLIC_PATHS, ApiKeyAuth
+from gateway.entrypoints.http.errors import error_response, handle_exception
+from gateway.entrypoints.http.health import healthz, readyz
+from gateway.entrypoints.http.posts import PostController
+from gateway.entrypoints.http.request_id import RequestIdMiddleware
+from gateway.entrypoints.http.social_accounts import SandboxController, SocialAccountController
+from gateway.entrypoints.http.state import Gateway
+
+API_VERSION = "1.0.0"
+
+
+def openapi_config(public_url: str) -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Crier API",
+        version=API_VERSION,
+        description="Connect social accounts, create a post once, and follow its delivery to every account.",
+        path="/api/v1",
+        render_plugins=[JsonRenderPlugin(), ScalarRenderPlugin(path="/docs")],
+        servers=[Server(url=public_url)] if public_url else [],
+        components=Components(
+            security_schemes={
+                "bearerAuth": SecurityScheme(
+                    type="http", scheme="bearer", bearer_format="sk_live_… or sk_test_…",
+                    description="An API key. Test keys (sk_test_) see only sandbox data.",
+                )
+            }
+        ),
+        security=[{"bearerAuth": []}],
+        use_handler_docstrings=True,
+    )
+
+
+def _json_errors_only(response: Response[Any]) -> Response[Any]:
+    """Litestar answers unknown paths under the OpenAPI prefix with an HTML page; clients expect
+    the API's error shape on every 4xx."""
+    if response.status_code == 404 and response.media_type == MediaType.HTML:
+        return error_response(404, "not_found", "no such resource")
+    return response
+
+
+def create_app(gateway: Gateway) -> Litestar:
+    return Litestar(
+        route_handlers=[healthz, readyz, PostController, ApiKeyController, SocialAccountController, SandboxController],
+        middleware=[DefineMiddleware(ApiKeyAuth, exclude=PUBLIC_PATHS, exclude_from_auth_key="exclude_from_auth")],
+        exception_handlers={Exception: handle_exception},
+        openapi_config=openapi_config(gateway.settings.public_url),
+        request_max_body_size=gateway.settings.max_body_bytes,
+        state=State({"gateway": gateway}),
+        after_request=_json_errors_only,
+        logging_config=None,
+    )
+
+
+def asgi(gateway: Gateway) -> Any:
+    """What uvicorn serves: the app inside the request-id layer."""
+    return RequestIdMiddleware(create_app(gateway))

@@ -1,0 +1,48 @@
+"""Bearer API keys: who is calling, and whether their key grants what the route needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import Guard
+
+from gateway.adapters import orgs
+from gateway.domain.api_key import Principal
+from gateway.entrypoints.http.errors import ApiError
+from gateway.entrypoints.http.state import gateway_of
+
+PUBLIC_OPT = "public"
+# Routes that need no key: probes and the API description.
+PUBLIC_PATHS = [r"^/healthz$", r"^/readyz$", r"^/api/v1/openapi", r"^/api/v1/docs"]
+
+
+class ApiKeyAuth(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, secret = header.partition(" ")
+        if not header:
+            raise ApiError(401, "unauthorized", "send your API key as 'Authorization: Bearer sk_…'")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise ApiError(401, "unauthorized", "the Authorization header must use the Bearer scheme")
+        async with gateway_of(connection).engine.connect() as conn:
+            principal = await orgs.authenticate(conn, secret.strip())
+        if principal is None:
+            raise ApiError(401, "unauthorized", "the API key is invalid or has been revoked")
+        return AuthenticationResult(user=principal, auth=principal)
+
+
+def requires(scope: str) -> Guard:
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal: Principal = connection.auth
+        if not principal.can(scope):
+            raise ApiError(403, "insufficient_scope", f"this API key lacks the '{scope}' scope",
+                           {"required_scope": scope, "granted_scopes": sorted(principal.scopes)})
+
+    return guard
+
+
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    return connection.auth

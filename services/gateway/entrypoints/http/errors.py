@@ -1,0 +1,120 @@
+"""One error shape for every failure: {"error": {"code", "message", "details", "request_id"}}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.openapi import ResponseSpec
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    SerializationException,
+    ValidationException,
+)
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+
+from gateway.domain.validation import Invalid, Problem
+from gateway.entrypoints.http.request_id import current_request_id
+from kit.log import get
+
+log = get("gateway.http")
+
+
+class ErrorDetail(msgspec.Struct, kw_only=True):
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+    request_id: str = ""
+
+
+class ErrorBody(msgspec.Struct, kw_only=True):
+    error: ErrorDetail
+
+
+class ApiError(Exception):
+    """A failure the caller can act on, with the status and code the API documents."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details or {}
+
+    @classmethod
+    def invalid(cls, problems: list[Problem]) -> ApiError:
+        return cls(422, "validation_error", problems[0].message if len(problems) == 1 else "the request is invalid",
+                   {"fields": [p.as_detail() for p in problems]})
+
+
+_GENERIC = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+            409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 429: "rate_limited",
+            503: "service_unavailable"}
+
+
+_DESCRIBED = {
+    400: "Malformed JSON (invalid_json)",
+    401: "Missing, invalid or revoked API key (unauthorized)",
+    403: "The key lacks a scope (insufficient_scope) or the wrong mode (test_mode_only)",
+    404: "No such resource in this organization and mode (not_found)",
+    409: "Conflicts: idempotency_in_progress, post_not_cancelable",
+    413: "Request body too large (payload_too_large)",
+    422: "Invalid request (validation_error, unknown_account, idempotency_key_reused, invalid_cursor)",
+    500: "Unexpected failure (internal_error)",
+    503: "A service this request needs is unavailable",
+}
+
+
+def documented(*extra: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the errors a route can answer with, all in the one error shape."""
+    statuses = sorted({401, 403, 422, 500, *extra})
+    return {code: ResponseSpec(ErrorBody, description=_DESCRIBED[code], generate_examples=False) for code in statuses}
+
+
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> Response[ErrorBody]:
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, details=details or {},
+                                       request_id=current_request_id()))
+    return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+
+def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    match exc:
+        case ApiError():
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+        case Problem():
+            return error_response(*_invalid([exc]))
+        case Invalid():
+            return error_response(*_invalid(exc.problems))
+        case ValidationException():
+            fields = [
+                {"field": str(e.get("key", "")), "code": "invalid", "message": str(e.get("message", "")),
+                 "source": str(e.get("source", ""))}
+                for e in (exc.extra if isinstance(exc.extra, list) else [])
+                if isinstance(e, dict)
+            ]
+            return error_response(422, "validation_error", "the request is invalid", {"fields": fields})
+        case HTTPException() if isinstance(exc.__cause__, SerializationException) or "JSON is malformed" in exc.detail:
+            return error_response(400, "invalid_json", "the request body is not valid JSON")
+        case NotAuthorizedException():
+            return error_response(401, "unauthorized", exc.detail, headers={"WWW-Authenticate": "Bearer"})
+        case PermissionDeniedException():
+            return error_response(403, "forbidden", exc.detail)
+        case NotFoundException():
+            return error_response(404, "not_found", "no such resource")
+        case MethodNotAllowedException():
+            return error_response(405, "method_not_allowed", "method not allowed on this resource")
+        case RequestEntityTooLarge():
+            return error_response(413, "payload_too_large", "the request body is too large")
+        case HTTPException() if exc.status_code < 500:
+            return error_response(exc.status_code, _GENERIC.get(exc.status_code, "bad_request"), exc.detail)
+    log.exception("http.unhandled_error", path=request.url.path, error=type(exc).__name__)
+    return error_response(500, "internal_error", "an internal error occurred; quote the request_id when reporting it")
+
+
+def _invalid(problems: list[Problem]) -> tuple[int, str, str, dict[str, Any]]:
+    err = ApiError.invalid(problems)
+    return err.status, err.code, err.message, err.details

@@ -1,0 +1,178 @@
+"""The JSON the API accepts and returns (msgspec Structs; the OpenAPI document is generated from them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+Id = Annotated[str, Meta(min_length=1, max_length=128)]
+Text = Annotated[str, Meta(max_length=100_000)]
+
+
+class MediaRef(Struct, kw_only=True, forbid_unknown_fields=True):
+    id: Id
+    alt_text: Annotated[str, Meta(max_length=1_500)] | None = None
+
+
+class Container(Struct, kw_only=True, forbid_unknown_fields=True):
+    content: Text = ""
+    media: Annotated[list[MediaRef], Meta(max_length=20)] = []
+
+
+class TargetOverride(Struct, kw_only=True, forbid_unknown_fields=True):
+    account_id: Id
+    override_body: Text | None = None
+
+
+class PostCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Exactly one of `content` or `containers`; `scheduled_at` needs an explicit UTC offset."""
+
+    accounts: Annotated[list[Id], Meta(max_length=100)]
+    content: Text | None = None
+    containers: Annotated[list[Container], Meta(max_length=25)] | None = None
+    scheduled_at: str | None = None
+    is_draft: bool = False
+    config: dict[str, dict[str, Any]] = {}
+    external_ref: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
+    targets: Annotated[list[TargetOverride], Meta(max_length=100)] = []
+
+
+class Target(Struct, kw_only=True):
+    id: str
+    social_account_id: str
+    platform: str
+    status: str
+    platform_post_id: str | None
+    platform_post_url: str | None
+    error_code: str | None
+    error_message: str | None
+    attempts: int
+    published_at: datetime | None
+    updated_at: datetime
+
+
+class Post(Struct, kw_only=True):
+    id: str
+    status: str
+    content: str
+    containers: list[Container]
+    accounts: list[str]
+    scheduled_at: datetime | None
+    is_draft: bool
+    config: dict[str, dict[str, Any]]
+    external_ref: str | None
+    targets: list[Target]
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PostList(Struct, kw_only=True):
+    data: list[Post]
+    next_cursor: str | None
+
+
+class TargetList(Struct, kw_only=True):
+    data: list[Target]
+
+
+class PostCanceled(Struct, kw_only=True):
+    id: str
+    canceled: bool = True
+
+
+class ApiKeyCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    mode: Literal["live", "test"]
+    scopes: Annotated[list[str], Meta(min_length=1, max_length=6)]
+
+
+class ApiKey(Struct, kw_only=True):
+    id: str
+    name: str
+    mode: str
+    scopes: list[str]
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKey, kw_only=True):
+    """The only response that ever carries the secret."""
+
+    key: str
+
+
+class ApiKeyList(Struct, kw_only=True):
+    data: list[ApiKey]
+
+
+class ApiKeyRevoked(Struct, kw_only=True):
+    id: str
+    revoked: bool = True
+
+
+class SandboxAccountCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    platform: Annotated[str, Meta(min_length=1, max_length=64)]
+    username: Annotated[str, Meta(min_length=1, max_length=255)]
+    tenant_id: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
+
+
+class SocialAccount(Struct, kw_only=True):
+    id: str
+    platform: str
+    username: str
+    display_name: str | None
+    network_unique_id: str
+    tenant_id: str | None
+    account_type: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class SocialAccountList(Struct, kw_only=True):
+    data: list[SocialAccount]
+    next_cursor: str | None
+
+
+class Health(Struct, kw_only=True):
+    status: str
+    services: dict[str, bool] = {}
+
+
+def post_of(record: Any) -> Post:
+    """The API's view of a post, from its projection rows."""
+    row, targets = record.post, record.targets
+    containers = msgspec.convert(row.containers, list[Container])
+    return Post(
+        id=row.id, status=row.status, content=containers[0].content if containers else "", containers=containers,
+        accounts=[t.account_id for t in targets], scheduled_at=row.scheduled_at, is_draft=row.is_draft,
+        config=row.config, external_ref=row.external_ref, targets=[target_of(t) for t in targets],
+        published_at=row.published_at, created_at=row.created_at, updated_at=row.updated_at,
+    )
+
+
+def target_of(row: Any) -> Target:
+    return Target(
+        id=row.id, social_account_id=row.account_id, platform=row.platform, status=row.status,
+        platform_post_id=row.platform_post_id, platform_post_url=row.platform_post_url, error_code=row.error_code,
+        error_message=row.error_message, attempts=row.attempts, published_at=row.published_at,
+        updated_at=row.updated_at,
+    )
+
+
+def account_of(row: Any) -> SocialAccount:
+    return SocialAccount(
+        id=row.id, platform=row.platform, username=row.username, display_name=row.display_name,
+        network_unique_id=row.network_unique_id, tenant_id=row.tenant_id, account_type=row.account_type,
+        status=row.status, created_at=row.created_at, updated_at=row.updated_at,
+    )
+
+
+def key_of(row: Any, secret: str | None = None) -> ApiKey:
+    fields = {k: row[k] for k in ("id", "name", "mode", "scopes", "prefix", "created_at", "revoked_at")}
+    return ApiKeyCreated(**fields, key=secret) if secret else ApiKey(**fields)
