@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.commands import PublishTarget, dead_subject
@@ -34,6 +35,7 @@ from platforms.base import (
     PlatformError,
     PublishContext,
     PublishedContainer,
+    TransientError,
 )
 from publisher.adapters import targets
 from publisher.domain.backoff import retry_delay
@@ -84,11 +86,19 @@ class Publisher:
                 raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
             published = await self._publish_containers(adapter, cmd, attempt)
         except PlatformError as err:
-            delay = await self._conclude_failure(cmd, attempt, err)
-            if delay is not None:
-                raise Retry(delay) from err
+            failure = err
+        except (SQLAlchemyError, OSError):
+            raise  # our own storage or network: not the platform's doing, not an attempt
+        except Exception as exc:
+            # An adapter bug must end in a visible dead letter, not redeliver forever.
+            log.exception("publisher.adapter_crashed", target_id=cmd.target_id, platform=cmd.platform)
+            failure = TransientError(f"unexpected adapter error: {exc!r}", code="adapter_error")
+        else:
+            await self._conclude_success(cmd, attempt, published)
             return
-        await self._conclude_success(cmd, attempt, published)
+        delay = await self._conclude_failure(cmd, attempt, failure)
+        if delay is not None:
+            raise Retry(delay)
 
     async def _begin(self, cmd: PublishTarget) -> int | None:
         async with self._engine.begin() as conn:

@@ -64,11 +64,13 @@ class Scheduler:
                 now = datetime.now(UTC)
                 items: list[tuple[str, object, str | None]] = []
                 for t in due:
-                    items.append((publish_subject(t.platform), t.command, t.target_id))
+                    # The event goes first: the relay publishes in outbox order, so `queued` is on
+                    # the stream before a publisher can announce `publishing` for the command.
                     items.append(("evt.target.queued", TargetQueued(
                         id=str(uuid.uuid4()), occurred_at=now, org_id=t.org_id, mode=t.mode,  # type: ignore[arg-type]
                         post_id=t.post_id, target_id=t.target_id, platform=t.platform,
                     ), None))
+                    items.append((publish_subject(t.platform), t.command, t.target_id))
                 await outbox.add_many(conn, items)
             if due:
                 self._wake_relay()
