@@ -46,10 +46,12 @@ class BusDriver:
         future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
         return future.result(timeout)
 
-    def publish(self, message: contract.Message) -> None:
+    def publish(self, message: contract.Message, *, msg_id: str | None = None) -> None:
+        """`msg_id` other than the event id slips a duplicate past JetStream's own dedupe window,
+        as a redelivery after the window would."""
         subject = contract.SUBJECT_OF[type(message)]
         self.run(self.bus.js.publish(self.bus.subject(subject), msgspec.json.encode(message),
-                                     headers={"Nats-Msg-Id": message.id}))
+                                     headers={"Nats-Msg-Id": msg_id or message.id}))
 
     def serve_fake_connect(self) -> Any:
         async def create(request: CreateSandboxAccount | None) -> SocialAccount:
@@ -134,6 +136,9 @@ class Gateway:
 
     def logs(self) -> str:
         return self.services.logs()
+
+    def full_log(self) -> str:
+        return (self.services.log_dir / "gateway.log").read_text(errors="replace")
 
 
 def start_gateway(infra: Infra, tmp: Path, extra: list[str] | None = None, env: dict[str, str] | None = None

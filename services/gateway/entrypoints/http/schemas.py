@@ -139,7 +139,7 @@ class SocialAccountList(Struct, kw_only=True):
     next_cursor: str | None
 
 
-class Health(Struct, kw_only=True):
+class Health(Struct, kw_only=True, omit_defaults=True):
     status: str
     services: dict[str, bool] = {}
 
