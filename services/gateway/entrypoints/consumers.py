@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -30,12 +31,12 @@ TARGET_REPORTS = (
 ACCOUNT_EVENTS = (contract.AccountConnected, contract.AccountDisconnected, contract.AccountTokenExpired)
 
 
-async def run(bus: Bus, engine: AsyncEngine, stop: asyncio.Event) -> None:
+async def run(bus: Bus, engine: AsyncEngine, stop: asyncio.Event, wake: Callable[[], None]) -> None:
     sub = await consumer.bind(bus, stream=streams.EVENTS, durable=DURABLE, subjects=SUBJECTS)
 
     async def handle(subject: str, message: Any, _: Msg) -> None:
         if isinstance(message, TARGET_REPORTS):
-            await record_target_report(engine, message)
+            await record_target_report(engine, message, wake)
         elif isinstance(message, ACCOUNT_EVENTS):
             await account_event(engine, message)
 

@@ -44,7 +44,7 @@ def main() -> int:
             await runtime.stop.wait()
             server.should_exit = True
 
-        return [server.serve(), stop_server(), consumers.run(runtime.bus, runtime.engine, runtime.stop)]
+        return [server.serve(), stop_server(), consumers.run(runtime.bus, runtime.engine, runtime.stop, runtime.relay.wake)]
 
     asyncio.run(run_service("gateway", SCHEMA, settings, body))
     return 0

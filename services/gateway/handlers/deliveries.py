@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts import events as contract
 from gateway.adapters import post_store
 from gateway.domain import events as ev
 from gateway.domain.post import apply
+from gateway.handlers.announcements import announce, status_changed
 from kit.bus import inbox
 from kit.log import get
 
@@ -49,7 +52,7 @@ def as_post_event(report: TargetReport) -> ev.TargetEvent:
     raise TypeError(f"not a target event: {type(report).__name__}")
 
 
-async def record_target_report(engine: AsyncEngine, report: TargetReport) -> bool:
+async def record_target_report(engine: AsyncEngine, report: TargetReport, wake: Callable[[], None]) -> bool:
     """Append the report to its post and update the projections; False when it was seen before
     or names a post this gateway does not hold."""
     fact = as_post_event(report)
@@ -63,7 +66,11 @@ async def record_target_report(engine: AsyncEngine, report: TargetReport) -> boo
                     log.warning("target_report.unknown_post", post_id=report.post_id, event_id=report.id)
                     return False
                 await post_store.append(conn, post.id, post.version, [fact])
-                await post_store.project(conn, apply(post, fact))
+                after = apply(post, fact)
+                await post_store.project(conn, after)
+                changed = await announce(conn, status_changed(post, after, fact.at))
+            if changed:
+                wake()
             return True
         except post_store.ConcurrentAppend:
             continue

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from contracts import events as contract
 from contracts.common import Container
 from gateway.adapters import accounts, idempotency, post_queries, post_store
 from gateway.adapters.errors import violated_constraint
@@ -19,7 +18,8 @@ from gateway.adapters.post_queries import PostRecord
 from gateway.domain import events as ev
 from gateway.domain.api_key import Principal
 from gateway.domain.post import Post, apply, cancel
-from kit.bus import outbox
+from gateway.handlers import announcements
+from gateway.handlers.announcements import announce
 
 APPEND_RETRIES = 8
 
@@ -168,25 +168,10 @@ async def _insert(conn: AsyncConnection, who: Principal, new: NewPost) -> PostRe
     await post_store.append(conn, post_id, 0, [event])
     post = apply(None, event)
     await post_store.project(conn, post)
-    await _emit(conn, "evt.post.created", _created_message(post, event))
+    await announce(conn, announcements.created(post, event))
     record = await post_queries.get(conn, who.org_id, who.mode, post_id)
     assert record is not None
     return record
-
-
-def _created_message(post: Post, event: ev.PostCreated) -> contract.PostCreated:
-    return contract.PostCreated(
-        id=str(uuid.uuid4()), occurred_at=event.at, org_id=post.org_id, mode=post.mode,  # type: ignore[arg-type]
-        post_id=post.id, containers=post.containers, scheduled_at=post.scheduled_at, is_draft=post.is_draft,
-        config=post.config,
-        targets=[
-            contract.TargetSpec(
-                target_id=t.id, account_id=t.account_id, platform=t.platform, account_username=t.account_username,
-                tenant_id=t.tenant_id, override_body=t.override_body,
-            )
-            for t in post.targets
-        ],
-    )
 
 
 async def cancel_post(engine: AsyncEngine, who: Principal, post_id: str, *, wake: Callable[[], None]) -> Post:
@@ -199,22 +184,14 @@ async def cancel_post(engine: AsyncEngine, who: Principal, post_id: str, *, wake
                     raise PostNotFound(post_id)
                 canceled = cancel(post, datetime.now(UTC))
                 await post_store.append(conn, post_id, post.version, [canceled])
-                post = apply(post, canceled)
-                await post_store.project(conn, post)
-                await _emit(
-                    conn,
-                    "evt.post.canceled",
-                    contract.PostCanceled(
-                        id=str(uuid.uuid4()), occurred_at=canceled.at, org_id=post.org_id,
-                        mode=post.mode, post_id=post.id, target_ids=canceled.target_ids,  # type: ignore[arg-type]
-                    ),
+                after = apply(post, canceled)
+                await post_store.project(conn, after)
+                await announce(
+                    conn, announcements.canceled(after, canceled),
+                    announcements.status_changed(post, after, canceled.at),
                 )
             wake()
-            return post
+            return after
         except post_store.ConcurrentAppend:
             continue
     raise post_store.ConcurrentAppend(post_id)
-
-
-async def _emit(conn: AsyncConnection, subject: str, message: contract.Message) -> None:
-    await outbox.add(conn, subject, message)

@@ -36,6 +36,19 @@ class BusDriver:
         self.thread.start()
         self.bus: Bus = self.run(self._connect(nats_url, namespace))
         self.sandbox_failure: RpcError | None = None
+        self.announced: list[tuple[str, Any]] = []
+        self.run(self._listen("evt.post.>"))
+
+    async def _listen(self, subject: str) -> None:
+        async def collect(msg: Any) -> None:
+            name = self.bus.unprefix(msg.subject)
+            self.announced.append((name, msgspec.json.decode(msg.data, type=contract.EVENT_SUBJECTS[name])))
+
+        await self.bus.js.subscribe(self.bus.subject(subject), cb=collect, ordered_consumer=True)
+
+    def announcements(self, post_id: str, subject: str) -> list[Any]:
+        """What the gateway has announced about one post on `subject`, in stream order."""
+        return [m for name, m in list(self.announced) if name == subject and m.post_id == post_id]
 
     async def _connect(self, url: str, namespace: str) -> Bus:
         bus = await Bus.connect(url, namespace=namespace, name="gateway-tests")

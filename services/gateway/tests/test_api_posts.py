@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from gateway.tests.conftest import Gateway, Org
+from kit.testing import wait_for
 
 TARGET_FIELDS = {"id", "social_account_id", "platform", "status", "platform_post_id", "platform_post_url",
                  "error_code", "error_message", "attempts", "published_at", "updated_at"}
@@ -33,6 +34,16 @@ def test_immediate_post(gateway: Gateway, sandbox: Org) -> None:
             assert target["status"] == "queued" and target["attempts"] == 0 and target["platform_post_id"] is None
         assert c.get(f"/posts/{post['id']}").json() == post
         assert c.get(f"/posts/{post['id']}/targets").json() == {"data": post["targets"]}
+    created = wait_for(lambda: gateway.driver.announcements(post["id"], "evt.post.created"), what="evt.post.created")
+    assert len(created) == 1
+    event = created[0]
+    assert (event.org_id, event.mode, event.is_draft, event.scheduled_at) == (sandbox.id, "test", False, None)
+    assert [(t.target_id, t.account_id, t.platform, t.tenant_id) for t in event.targets] == [
+        (t["id"], t["social_account_id"], t["platform"], tenant)
+        for t, tenant in zip(post["targets"], ["tenant-1", "tenant-2"], strict=True)
+    ]
+    assert all(t.account_username for t in event.targets)
+    assert event.config == {"x": {"reply_settings": "following"}} and event.containers[0].content == "Hello 🚀"
 
 
 def test_scheduled_post_with_containers_and_overrides(gateway: Gateway, sandbox: Org) -> None:
@@ -112,6 +123,10 @@ def test_cancel(gateway: Gateway, sandbox: Org) -> None:
         assert after["status"] == "canceled" and {t["status"] for t in after["targets"]} == {"canceled"}
         r = c.delete(f"/posts/{post['id']}")
         assert r.status_code == 409 and r.json()["error"]["code"] == "post_not_cancelable"
+        canceled = wait_for(lambda: gateway.driver.announcements(post["id"], "evt.post.canceled"), what="canceled")
+        assert sorted(canceled[0].target_ids) == sorted(t["id"] for t in post["targets"])
+        changed = wait_for(lambda: gateway.driver.announcements(post["id"], "evt.post.status_changed"), what="change")
+        assert [(m.previous_status, m.status) for m in changed] == [("scheduled", "canceled")]
         draft = c.post("/posts", json={"content": "d", "accounts": [sandbox.accounts["x"]], "is_draft": True}).json()
         assert c.delete(f"/posts/{draft['id']}").status_code == 200
         assert c.get(f"/posts/{draft['id']}").json()["status"] == "canceled"

@@ -76,6 +76,10 @@ def test_delivery_reports_roll_up_into_the_post(gateway: Gateway, sandbox: Org) 
         r = c.delete(f"/posts/{post['id']}")
         assert r.status_code == 409 and r.json()["error"]["code"] == "post_not_cancelable"
         assert [p["id"] for p in c.get("/posts", params={"status": "partial"}).json()["data"]] == [post["id"]]
+    changes = wait_for(lambda: len(m := gateway.driver.announcements(post["id"], "evt.post.status_changed")) == 2 and m,
+                       what="status changes announced")
+    assert [(m.previous_status, m.status) for m in changes] == [("queued", "publishing"), ("publishing", "partial")]
+    assert {(m.org_id, m.mode) for m in changes} == {(sandbox.id, "test")}
 
 
 def test_scheduled_post_goes_queued_then_dead(gateway: Gateway, sandbox: Org) -> None:
