@@ -6,7 +6,7 @@ import importlib
 from pathlib import Path
 
 # Order matters for migrations only; every service is independent at run time.
-SERVICES: tuple[str, ...] = ("gateway", "connect", "scheduler", "publisher")
+SERVICES: tuple[str, ...] = ("gateway", "connect", "scheduler", "publisher", "webhooks")
 
 
 def migrations_dir(service: str) -> Path:

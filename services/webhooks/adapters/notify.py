@@ -1,0 +1,53 @@
+"""LISTEN for `webhooks_due`: every process that commits a delivery change NOTIFYs, so each
+replica's dispatcher wakes at once instead of polling the table."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+from kit.db import async_url
+from kit.log import get
+from webhooks.adapters.events import CHANNEL
+
+log = get(__name__)
+_PING_S = 30.0
+
+
+class DueListener:
+    def __init__(self, database_url: str, on_notify: Callable[[], None]) -> None:
+        self._dsn = async_url(database_url).replace("postgresql+asyncpg://", "postgresql://", 1)
+        self._on_notify = on_notify
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            conn: Any = None
+            try:
+                conn = await asyncpg.connect(self._dsn)
+                await conn.add_listener(CHANNEL, lambda *_: self._on_notify())
+                # Anything committed while we were not listening would otherwise wait for a timer.
+                self._on_notify()
+                while not stop.is_set():
+                    await conn.execute("SELECT 1")  # notices a dead connection; no table is read
+                    await _wait(stop, _PING_S)
+            except Exception as exc:
+                if stop.is_set():
+                    break
+                log.warning("webhooks.listen_failed", error=repr(exc))
+                await _wait(stop, 1.0)
+            finally:
+                if conn is not None:
+                    try:
+                        await conn.close(timeout=2)
+                    except Exception:
+                        conn.terminate()
+
+
+async def _wait(stop: asyncio.Event, timeout: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout)
+    except TimeoutError:
+        pass

@@ -1,0 +1,40 @@
+"""`crier serve webhooks`: the event intake, the RPC API and the dispatch loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from kit.crypto import Keyring
+from kit.service import Runtime, run_service
+from kit.settings import load
+from webhooks.adapters.guard import Policy
+from webhooks.adapters.notify import DueListener
+from webhooks.adapters.sender import Sender
+from webhooks.dispatcher import Dispatcher
+from webhooks.domain.addresses import parse_networks
+from webhooks.entrypoints import consumers, rpc
+from webhooks.handlers import Context
+from webhooks.settings import WebhooksSettings
+
+
+def main() -> int:
+    settings = load(WebhooksSettings)
+    keyring = Keyring(settings.encryption_keys)
+    policy = Policy(settings.webhooks_allow_http, parse_networks(settings.webhooks_allowed_networks))
+
+    async def body(rt: Runtime) -> list[Awaitable[Any]]:
+        sender = Sender(policy, timeout_s=settings.webhooks_timeout_s, max_connections=settings.webhooks_concurrency)
+        dispatcher = Dispatcher(rt.engine, sender, keyring, settings)
+        ctx = Context(rt.engine, keyring, policy, dispatcher.wake)
+        await rpc.serve(rt.bus, ctx)
+        return [
+            await consumers.internal_events(rt.bus, ctx, rt.stop),
+            dispatcher.run(rt.stop),
+            dispatcher.prune(rt.stop),
+            DueListener(settings.database_url, dispatcher.wake).run(rt.stop),
+        ]
+
+    asyncio.run(run_service("webhooks", "webhooks", settings, body))
+    return 0

@@ -1,0 +1,3 @@
+from kit.migrations import run_env
+
+run_env("webhooks")
