@@ -29,8 +29,8 @@ TYPES: dict[str, type] = {
 _ENVELOPE = ("id", "org_id", "mode")
 
 
-async def internal_events(bus: Bus, ctx: Context, stop: asyncio.Event) -> Awaitable[None]:
-    sub = await consumer.bind(bus, stream=streams.EVENTS, durable=DURABLE, subjects=SUBJECTS)
+async def internal_events(bus: Bus, ctx: Context, stop: asyncio.Event, *, ack_wait_s: float) -> Awaitable[None]:
+    sub = await consumer.bind(bus, stream=streams.EVENTS, durable=DURABLE, subjects=SUBJECTS, ack_wait_s=ack_wait_s)
 
     async def on_event(subject: str, event: Any, _: Any) -> None:
         if isinstance(event, dict) and not all(isinstance(event.get(k), str) for k in _ENVELOPE):

@@ -30,7 +30,7 @@ def main() -> int:
         ctx = Context(rt.engine, keyring, policy, dispatcher.wake)
         await rpc.serve(rt.bus, ctx)
         return [
-            await consumers.internal_events(rt.bus, ctx, rt.stop),
+            await consumers.internal_events(rt.bus, ctx, rt.stop, ack_wait_s=settings.webhooks_ack_wait_s),
             dispatcher.run(rt.stop),
             dispatcher.prune(rt.stop),
             DueListener(settings.database_url, dispatcher.wake).run(rt.stop),
