@@ -22,7 +22,9 @@ def _start(data_dir: Path, port: int, log: Path) -> subprocess.Popen:
     )
 
 
-def _ready(api: str) -> bool:
+def _ready(api: str, proc: subprocess.Popen | None = None, log: Path | None = None) -> bool:
+    if proc is not None and proc.poll() is not None:
+        raise AssertionError(f"crier up exited with {proc.returncode}:\n{log.read_text()[-3000:] if log else ''}")
     try:
         return httpx.get(f"{api}/readyz", timeout=2).status_code == 200
     except httpx.HTTPError:
@@ -34,7 +36,7 @@ def test_crier_up_serves_the_api_and_keeps_data_across_restarts(tmp_path: Path) 
     api = f"http://127.0.0.1:{port}"
     proc = _start(data_dir, port, log)
     try:
-        wait_for(lambda: _ready(api), timeout=120, interval=0.2, what=f"crier up\n{log}")
+        wait_for(lambda: _ready(api, proc, log), timeout=120, interval=0.2, what="crier up")
         admin_key = (data_dir / "admin-key").read_text().strip()
         assert admin_key.startswith("sk_live_")
         assert admin_key in log.read_text()
@@ -49,7 +51,7 @@ def test_crier_up_serves_the_api_and_keeps_data_across_restarts(tmp_path: Path) 
         assert proc.wait(60) == 0
         assert not _ready(api), "the API still answers after crier up stopped"
         proc = _start(data_dir, port, log)
-        wait_for(lambda: _ready(api), timeout=120, interval=0.2, what="crier up after restart")
+        wait_for(lambda: _ready(api, proc, log), timeout=120, interval=0.2, what="crier up after restart")
         assert (data_dir / "admin-key").read_text().strip() == admin_key
         assert test.get(f"/posts/{post['id']}").json()["status"] == "published"
     finally:
