@@ -44,7 +44,9 @@ async def get(conn: AsyncConnection, org_id: str, mode: str, post_id: str) -> Po
 
 async def by_external_ref(conn: AsyncConnection, org_id: str, mode: str, external_ref: str) -> PostRecord | None:
     post_id = await conn.scalar(
-        sa.select(posts.c.id).where(posts.c.org_id == org_id, posts.c.mode == mode, posts.c.external_ref == external_ref)
+        sa.select(posts.c.id).where(
+            posts.c.org_id == org_id, posts.c.mode == mode, posts.c.external_ref == external_ref
+        )
     )
     return await get(conn, org_id, mode, post_id) if post_id else None
 

@@ -16,6 +16,7 @@ from gateway.domain.target import Target
 DRAFT, SCHEDULED, QUEUED, PUBLISHING = "draft", "scheduled", "queued", "publishing"
 PUBLISHED, PARTIAL, FAILED, CANCELED = "published", "partial", "failed", "canceled"
 TERMINAL = frozenset({PUBLISHED, PARTIAL, FAILED, CANCELED})
+STATUSES = (DRAFT, SCHEDULED, QUEUED, PUBLISHING, PUBLISHED, PARTIAL, FAILED, CANCELED)
 
 
 class Post(msgspec.Struct, kw_only=True, frozen=True):

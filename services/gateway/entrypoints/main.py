@@ -44,7 +44,8 @@ def main() -> int:
             await runtime.stop.wait()
             server.should_exit = True
 
-        return [server.serve(), stop_server(), consumers.run(runtime.bus, runtime.engine, runtime.stop, runtime.relay.wake)]
+        consume = consumers.run(runtime.bus, runtime.engine, runtime.stop, runtime.relay.wake)
+        return [server.serve(), stop_server(), consume]
 
     asyncio.run(run_service("gateway", SCHEMA, settings, body))
     return 0

@@ -42,7 +42,8 @@ async def account_event(engine: AsyncEngine, event: contract.Message) -> None:
             case contract.AccountConnected():
                 await accounts.upsert(conn, _row(event, event.occurred_at))
             case contract.AccountDisconnected() | contract.AccountTokenExpired():
-                status = DISCONNECTED_STATUS if isinstance(event, contract.AccountDisconnected) else TOKEN_EXPIRED_STATUS
+                gone = isinstance(event, contract.AccountDisconnected)
+                status = DISCONNECTED_STATUS if gone else TOKEN_EXPIRED_STATUS
                 await accounts.set_status(
                     conn, account_id=event.account_id, org_id=event.org_id, mode=event.mode,
                     platform=event.platform, tenant_id=event.tenant_id, status=status, updated_at=event.updated_at,

@@ -44,7 +44,9 @@ async def issue_key(
     if who.mode == "test" and mode == "live":
         raise LiveKeyFromTestKey()
     async with engine.begin() as conn:
-        return await orgs.create_key(conn, who.org_id, name=name, mode=checked_mode(mode), scopes=checked_scopes(scopes))
+        return await orgs.create_key(
+            conn, who.org_id, name=name, mode=checked_mode(mode), scopes=checked_scopes(scopes)
+        )
 
 
 async def list_keys(engine: AsyncEngine, who: Principal) -> list[Any]:

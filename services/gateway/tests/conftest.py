@@ -37,14 +37,14 @@ class BusDriver:
         self.bus: Bus = self.run(self._connect(nats_url, namespace))
         self.sandbox_failure: RpcError | None = None
         self.announced: list[tuple[str, Any]] = []
-        self.run(self._listen("evt.post.>"))
+        self.subscriptions: list[Any] = [self.run(self._listen("evt.post.>"))]
 
-    async def _listen(self, subject: str) -> None:
+    async def _listen(self, subject: str) -> Any:
         async def collect(msg: Any) -> None:
             name = self.bus.unprefix(msg.subject)
             self.announced.append((name, msgspec.json.decode(msg.data, type=contract.EVENT_SUBJECTS[name])))
 
-        await self.bus.js.subscribe(self.bus.subject(subject), cb=collect, ordered_consumer=True)
+        return await self.bus.js.subscribe(self.bus.subject(subject), cb=collect, ordered_consumer=True)
 
     def announcements(self, post_id: str, subject: str) -> list[Any]:
         """What the gateway has announced about one post on `subject`, in stream order."""
@@ -83,9 +83,19 @@ class BusDriver:
                                   queue="fake-connect"))
 
     def close(self) -> None:
-        self.run(self.bus.close())
+        async def shutdown() -> None:
+            for sub in self.subscriptions:
+                await sub.unsubscribe()
+            await self.bus.close()
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+
+        self.run(shutdown())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        self.loop.close()
 
 
 @dataclass

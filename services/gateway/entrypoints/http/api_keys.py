@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import FromPath, JSONBody
 
 from gateway.entrypoints.http import schemas as s
 from gateway.entrypoints.http.auth import principal_of, requires
@@ -18,8 +19,11 @@ class ApiKeyController(Controller):
     tags = ["api-keys"]
     guards = [requires("admin")]
 
-    @post("/", operation_id="createApiKey", responses=documented(400, 413), status_code=201, summary="Issue a key; its secret is shown only here")
-    async def create(self, request: Request[Any, Any, Any], data: s.ApiKeyCreate) -> Response[s.ApiKeyCreated]:
+    @post("/", operation_id="createApiKey", status_code=201, responses=documented(400, 413),
+          summary="Issue a key; its secret is shown only here")
+    async def create(
+        self, request: Request[Any, Any, Any], data: JSONBody[s.ApiKeyCreate]
+    ) -> Response[s.ApiKeyCreated]:
         gw, who = gateway_of(request), principal_of(request)
         try:
             row, secret = await uc.issue_key(gw.engine, who, name=data.name, mode=data.mode, scopes=data.scopes)
@@ -32,8 +36,9 @@ class ApiKeyController(Controller):
         rows = await uc.list_keys(gateway_of(request).engine, principal_of(request))
         return s.ApiKeyList(data=[s.key_of(r._mapping) for r in rows])
 
-    @delete("/{key_id:str}", operation_id="revokeApiKey", responses=documented(404,), status_code=200, summary="Revoke a key immediately")
-    async def revoke(self, request: Request[Any, Any, Any], key_id: str) -> s.ApiKeyRevoked:
+    @delete("/{key_id:str}", operation_id="revokeApiKey", status_code=200, responses=documented(404),
+            summary="Revoke a key immediately")
+    async def revoke(self, request: Request[Any, Any, Any], key_id: FromPath[str]) -> s.ApiKeyRevoked:
         if not await uc.revoke_key(gateway_of(request).engine, principal_of(request), key_id):
             raise ApiError(404, "not_found", f"no API key {key_id}")
         return s.ApiKeyRevoked(id=key_id)

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
+from contracts.common import Container, MediaRef
 from gateway.adapters import post_queries
 from gateway.adapters.pages import BadCursor
 from gateway.adapters.post_queries import PostFilter
@@ -22,10 +23,6 @@ from gateway.entrypoints.http.errors import ApiError, documented
 from gateway.entrypoints.http.listing import checked_limit, optional_instant
 from gateway.entrypoints.http.state import gateway_of
 from gateway.handlers import posts as uc
-from contracts.common import Container, MediaRef
-
-POST_STATUSES = ("draft", "scheduled", "queued", "publishing", "published", "partial", "failed", "canceled")
-
 
 def validated(body: s.PostCreate, now: datetime) -> uc.NewPost:
     problems: list[Problem] = []
@@ -74,14 +71,13 @@ class PostController(Controller):
     path = "/api/v1/posts"
     tags = ["posts"]
 
-    @post("/", operation_id="createPost", responses=documented(400, 409, 413), guards=[requires("publish")], status_code=201,
-          summary="Create a post (immediate, scheduled or draft)")
+    @post("/", operation_id="createPost", guards=[requires("publish")], status_code=201,
+          responses=documented(400, 409, 413), summary="Create a post (immediate, scheduled or draft)")
     async def create(
         self,
         request: Request[Any, Any, Any],
-        data: s.PostCreate,
-        idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key", required=False, max_length=255)]
-        = None,
+        data: JSONBody[s.PostCreate],
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=255)] = None,
     ) -> Response[s.Post]:
         gw, who = gateway_of(request), principal_of(request)
         idem = uc.IdempotencyKey(idempotency_key, request_hash(await request.body())) if idempotency_key else None
@@ -101,24 +97,25 @@ class PostController(Controller):
                            "a request with this Idempotency-Key is still being processed; retry shortly") from None
         return Response(s.post_of(created.record), status_code=201 if created.is_new else 200)
 
-    @get("/", operation_id="listPosts", responses=documented(), guards=[requires("view")], summary="List posts, newest first")
+    @get("/", operation_id="listPosts", guards=[requires("view")], responses=documented(),
+         summary="List posts, newest first")
     async def list_posts(
         self,
         request: Request[Any, Any, Any],
-        status: str | None = None,
-        account: str | None = None,
-        platform: str | None = None,
-        tenant_id: str | None = None,
-        created_after: str | None = None,
-        created_before: str | None = None,
-        scheduled_after: str | None = None,
-        scheduled_before: str | None = None,
-        limit: int | None = None,
-        cursor: str | None = None,
+        status: FromQuery[str | None] = None,
+        account: FromQuery[str | None] = None,
+        platform: FromQuery[str | None] = None,
+        tenant_id: FromQuery[str | None] = None,
+        created_after: FromQuery[str | None] = None,
+        created_before: FromQuery[str | None] = None,
+        scheduled_after: FromQuery[str | None] = None,
+        scheduled_before: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+        cursor: FromQuery[str | None] = None,
     ) -> s.PostList:
         gw, who = gateway_of(request), principal_of(request)
-        if status is not None and status not in POST_STATUSES:
-            raise Problem("status", "unknown_status", f"must be one of {', '.join(POST_STATUSES)}")
+        if status is not None and status not in post_rules.STATUSES:
+            raise Problem("status", "unknown_status", f"must be one of {', '.join(post_rules.STATUSES)}")
         where = PostFilter(
             status=status, account=account, platform=platform, tenant_id=tenant_id,
             created_after=optional_instant("created_after", created_after),
@@ -135,18 +132,19 @@ class PostController(Controller):
             raise ApiError(422, "invalid_cursor", "the cursor is not one this API issued") from None
         return s.PostList(data=[s.post_of(r) for r in records], next_cursor=next_cursor)
 
-    @get("/{post_id:str}", operation_id="getPost", responses=documented(404,), guards=[requires("view")], summary="Get a post with its targets")
-    async def get_post(self, request: Request[Any, Any, Any], post_id: str) -> s.Post:
+    @get("/{post_id:str}", operation_id="getPost", guards=[requires("view")], responses=documented(404),
+         summary="Get a post with its targets")
+    async def get_post(self, request: Request[Any, Any, Any], post_id: FromPath[str]) -> s.Post:
         return s.post_of(await _record(request, post_id))
 
-    @get("/{post_id:str}/targets", operation_id="listPostTargets", responses=documented(404,), guards=[requires("view")],
-         summary="The per-account delivery status of a post")
-    async def list_targets(self, request: Request[Any, Any, Any], post_id: str) -> s.TargetList:
+    @get("/{post_id:str}/targets", operation_id="listPostTargets", guards=[requires("view")],
+         responses=documented(404), summary="The per-account delivery status of a post")
+    async def list_targets(self, request: Request[Any, Any, Any], post_id: FromPath[str]) -> s.TargetList:
         return s.TargetList(data=[s.target_of(t) for t in (await _record(request, post_id)).targets])
 
-    @delete("/{post_id:str}", operation_id="cancelPost", responses=documented(404, 409), guards=[requires("publish")], status_code=200,
-            summary="Cancel the targets that have not started publishing")
-    async def cancel(self, request: Request[Any, Any, Any], post_id: str) -> s.PostCanceled:
+    @delete("/{post_id:str}", operation_id="cancelPost", guards=[requires("publish")], status_code=200,
+            responses=documented(404, 409), summary="Cancel the targets that have not started publishing")
+    async def cancel(self, request: Request[Any, Any, Any], post_id: FromPath[str]) -> s.PostCanceled:
         gw, who = gateway_of(request), principal_of(request)
         try:
             await uc.cancel_post(gw.engine, who, post_id, wake=gw.wake)

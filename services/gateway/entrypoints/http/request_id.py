@@ -13,11 +13,16 @@ from contextvars import ContextVar
 from typing import Any
 
 import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from kit.log import get
+from kit.telemetry import extract_context, tracer
 
 log = get("gateway.http")
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="")
+_tracer = tracer("crier.gateway.http")
 _ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -48,6 +53,15 @@ class RequestIdMiddleware:
                 message = {**message, "headers": [*headers, (b"x-request-id", request_id.encode())]}
             await send(message)
 
+        # The request's span roots the trace that follows a post through every service: the
+        # outbox copies the current trace context into the headers of each event it writes.
+        span = _tracer.start_span(
+            f"{scope['method']} {scope['path']}",
+            kind=SpanKind.SERVER,
+            context=extract_context({"traceparent": _header(scope, b"traceparent") or ""}),
+            attributes={"http.request.method": scope["method"], "url.path": scope["path"]},
+        )
+        span_token = otel_context.attach(trace.set_span_in_context(span))
         try:
             await self.app(scope, receive, send_with_id)
         finally:
@@ -55,6 +69,9 @@ class RequestIdMiddleware:
                 "http.request", method=scope["method"], path=scope["path"], status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
+            span.set_attribute("http.response.status_code", status)
+            otel_context.detach(span_token)
+            span.end()
             structlog.contextvars.unbind_contextvars("request_id")
             REQUEST_ID.reset(token)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from contracts.common import PLATFORMS
 from gateway.adapters import accounts
@@ -25,17 +26,18 @@ class SocialAccountController(Controller):
     tags = ["social-accounts"]
     guards = [requires("view")]
 
-    @get("/", operation_id="listSocialAccounts", responses=documented(), summary="List connected accounts, newest first")
+    @get("/", operation_id="listSocialAccounts", responses=documented(),
+         summary="List connected accounts, newest first")
     async def list_accounts(
         self,
         request: Request[Any, Any, Any],
-        id: str | None = None,
-        tenant_id: str | None = None,
-        platform: str | None = None,
-        username: str | None = None,
-        network_unique_id: str | None = None,
-        limit: int | None = None,
-        cursor: str | None = None,
+        id: FromQuery[str | None] = None,
+        tenant_id: FromQuery[str | None] = None,
+        platform: FromQuery[str | None] = None,
+        username: FromQuery[str | None] = None,
+        network_unique_id: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+        cursor: FromQuery[str | None] = None,
     ) -> s.SocialAccountList:
         gw, who = gateway_of(request), principal_of(request)
         where = AccountFilter(id=id, tenant_id=tenant_id, platform=platform, username=username,
@@ -48,8 +50,9 @@ class SocialAccountController(Controller):
             raise ApiError(422, "invalid_cursor", "the cursor is not one this API issued") from None
         return s.SocialAccountList(data=[s.account_of(r) for r in page.rows], next_cursor=page.next_cursor)
 
-    @get("/{account_id:str}", operation_id="getSocialAccount", responses=documented(404,), summary="Get one connected account")
-    async def get_account(self, request: Request[Any, Any, Any], account_id: str) -> s.SocialAccount:
+    @get("/{account_id:str}", operation_id="getSocialAccount", responses=documented(404),
+         summary="Get one connected account")
+    async def get_account(self, request: Request[Any, Any, Any], account_id: FromPath[str]) -> s.SocialAccount:
         gw, who = gateway_of(request), principal_of(request)
         async with gw.engine.connect() as conn:
             row = await accounts.get(conn, who.org_id, who.mode, account_id)
@@ -66,7 +69,7 @@ class SandboxController(Controller):
     @post("/social-accounts", operation_id="createSandboxAccount", responses=documented(400, 413, 503), status_code=201,
           summary="Create a simulated account (test-mode keys only)")
     async def create_account(
-        self, request: Request[Any, Any, Any], data: s.SandboxAccountCreate
+        self, request: Request[Any, Any, Any], data: JSONBody[s.SandboxAccountCreate]
     ) -> Response[s.SocialAccount]:
         gw, who = gateway_of(request), principal_of(request)
         if who.mode != "test":
