@@ -9,7 +9,7 @@ from typing import Any
 
 import uvicorn
 
-from gateway.entrypoints import consumers
+from gateway.entrypoints import consumers, housekeeping
 from gateway.entrypoints.http.app import asgi
 from gateway.entrypoints.http.state import Gateway
 from gateway.settings import SCHEMA, GatewaySettings
@@ -45,7 +45,7 @@ def main() -> int:
             server.should_exit = True
 
         consume = consumers.run(runtime.bus, runtime.engine, runtime.stop, runtime.relay.wake)
-        return [server.serve(), stop_server(), consume]
+        return [server.serve(), stop_server(), consume, housekeeping.run(runtime.engine, runtime.stop)]
 
     asyncio.run(run_service("gateway", SCHEMA, settings, body))
     return 0

@@ -61,3 +61,34 @@ def test_rebuild_gives_identical_projections(gateway: Gateway, sandbox: Org) -> 
     assert after[1] == before[1]
     with sandbox.test() as c:
         assert [c.get(f"/posts/{p['id']}").status_code for p in made] == [200, 200, 200]
+
+
+def test_housekeeping_forgets_expired_idempotency_keys(gateway: Gateway, sandbox: Org) -> None:
+    from gateway.entrypoints.housekeeping import purge_once
+    from gateway.settings import SCHEMA
+    from kit.db import create_engine
+
+    with sandbox.test() as c:
+        body = {"content": "k", "accounts": [sandbox.accounts["x"]]}
+        first = c.post("/posts", json=body, headers={"Idempotency-Key": "old-key"})
+        assert first.status_code == 201
+
+    async def age_and_purge() -> tuple[int, int]:
+        conn = await asyncpg.connect(gateway.database_url)
+        try:
+            await conn.execute("UPDATE gateway.idempotency_keys SET created_at = now() - interval '25 hours' "
+                               "WHERE key = 'old-key'")
+        finally:
+            await conn.close()
+        engine = create_engine(gateway.database_url, SCHEMA, pool_size=1)
+        try:
+            return await purge_once(engine)
+        finally:
+            await engine.dispose()
+
+    purged_keys, _ = asyncio.run(age_and_purge())
+    assert purged_keys >= 1
+    with sandbox.test() as c:
+        # The key is forgotten: the same key now makes a new post.
+        again = c.post("/posts", json=body, headers={"Idempotency-Key": "old-key"})
+        assert again.status_code == 201 and again.json()["id"] != first.json()["id"]
