@@ -8,6 +8,7 @@ also what the certificate is checked against). Redirects are never followed.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime
@@ -36,8 +37,10 @@ USER_AGENT = f"Crier-Webhooks/{_version()}"
 
 
 class Sender:
-    def __init__(self, policy: guard.Policy, *, timeout_s: float, max_connections: int = 100) -> None:
+    def __init__(self, policy: guard.Policy, *, timeout_s: float, max_connections: int = 100,
+                 verify: ssl.SSLContext | bool = True) -> None:
         self._policy = policy
+        self._verify = verify
         self._timeout_s = timeout_s
         self._limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._plain = self._client()
@@ -46,7 +49,8 @@ class Sender:
         self._tls: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
 
     def _client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(follow_redirects=False, timeout=self._timeout_s, limits=self._limits, trust_env=False)
+        return httpx.AsyncClient(follow_redirects=False, timeout=self._timeout_s, limits=self._limits, trust_env=False,
+                                 verify=self._verify)
 
     async def close(self) -> None:
         await self._plain.aclose()

@@ -4,6 +4,7 @@ helpers to publish internal events and call the RPC API."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 import time
 import uuid
@@ -51,7 +52,7 @@ class Receiver:
     """Answers each path from its script (a queue of replies, then its default reply) and records
     every request on arrival, before any delay."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self._lock = threading.Lock()
         self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
         self._defaults: dict[str, Reply] = {}
@@ -82,6 +83,10 @@ class Receiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        # A refused TLS handshake is what some tests want; keep its traceback out of the output.
+        self._server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
