@@ -16,5 +16,5 @@ class GatewaySettings(CommonSettings):
     # The address clients use; it appears in the OpenAPI document's servers list.
     public_url: str = ""
     # /readyz answers 200 only when each of these services answers its health RPC.
-    required_services: tuple[str, ...] = ("scheduler", "publisher", "connect")
+    required_services: tuple[str, ...] = ("scheduler", "publisher", "connect", "webhooks")
     max_body_bytes: int = 1_048_576
