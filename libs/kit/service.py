@@ -32,9 +32,10 @@ class Runtime:
 Body = Callable[[Runtime], Awaitable[list[Awaitable[Any]]]]
 
 
-async def run_service(name: str, schema: str, settings: CommonSettings, body: Body) -> None:
+async def run_service(name: str, schema: str, settings: CommonSettings, body: Body) -> int:
     """`body` sets the service up and returns the long-running coroutines; the runtime runs them
-    beside the outbox relay until a signal arrives, then lets them finish their current work."""
+    beside the outbox relay until a signal arrives, then lets them finish their current work.
+    Returns the process exit code: 1 when a task crashed, so a supervisor restarts the service."""
     log.configure(name, settings.log_level)
     telemetry.configure(name, settings.otel_exporter, settings.otel_endpoint)
     logger = log.get(__name__)
@@ -60,8 +61,10 @@ async def run_service(name: str, schema: str, settings: CommonSettings, body: Bo
     logger.info("service.ready")
     stopper = asyncio.ensure_future(stop.wait())
     done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    crashed = False
     for task in done:
         if task is not stopper and task.exception() is not None:
+            crashed = True
             logger.error("service.task_crashed", error=repr(task.exception()))
     stop.set()
     await asyncio.wait(tasks, timeout=10)
@@ -69,4 +72,5 @@ async def run_service(name: str, schema: str, settings: CommonSettings, body: Bo
         task.cancel()
     await bus.close()
     await engine.dispose()
-    logger.info("service.stopped")
+    logger.info("service.stopped", crashed=crashed)
+    return 1 if crashed else 0

@@ -47,5 +47,4 @@ def main() -> int:
         consume = consumers.run(runtime.bus, runtime.engine, runtime.stop, runtime.relay.wake)
         return [server.serve(), stop_server(), consume, housekeeping.run(runtime.engine, runtime.stop)]
 
-    asyncio.run(run_service("gateway", SCHEMA, settings, body))
-    return 0
+    return asyncio.run(run_service("gateway", SCHEMA, settings, body))

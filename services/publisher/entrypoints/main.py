@@ -31,5 +31,4 @@ def main(platform: str = "all") -> int:
         queues = [await consumers.publish_queue(rt.bus, publisher, p, settings, rt.stop) for p in platforms]
         return [*queues, await consumers.cancellations(rt.bus, publisher, rt.stop)]
 
-    asyncio.run(run_service("publisher", "publisher", settings, body))
-    return 0
+    return asyncio.run(run_service("publisher", "publisher", settings, body))

@@ -22,5 +22,4 @@ def main() -> int:
         scheduler = Scheduler(rt.engine, alarm.wake, rt.relay.wake, settings.scheduler_batch_size)
         return [await consumers.post_events(rt.bus, scheduler, rt.stop), alarm.run(scheduler, rt.stop)]
 
-    asyncio.run(run_service("scheduler", "scheduler", settings, body))
-    return 0
+    return asyncio.run(run_service("scheduler", "scheduler", settings, body))
