@@ -12,6 +12,7 @@ from contracts.commands import publish_subject
 from contracts.events import PostCanceled, PostCreated, TargetQueued
 from kit.bus import inbox, outbox
 from kit.log import get
+from kit.telemetry import inject_headers
 from scheduler.adapters import timetable
 from scheduler.domain.timetable import earliest, entries_for
 
@@ -37,7 +38,7 @@ class Scheduler:
         async with self._engine.begin() as conn:
             if not await inbox.first_time(conn, CONSUMER, event.id):
                 return
-            await timetable.add(conn, entries)
+            await timetable.add(conn, entries, inject_headers())
         # Only after the commit: woken earlier, the alarm could look before the rows are visible.
         if entries:
             self._wake_alarm(earliest(entries))
@@ -62,15 +63,15 @@ class Scheduler:
             async with self._engine.begin() as conn:
                 due = await timetable.take_due(conn, self._batch_size)
                 now = datetime.now(UTC)
-                items: list[tuple[str, object, str | None]] = []
+                items: list[tuple[str, object, str | None, dict[str, str]]] = []
                 for t in due:
                     # The event goes first: the relay publishes in outbox order, so `queued` is on
                     # the stream before a publisher can announce `publishing` for the command.
                     items.append(("evt.target.queued", TargetQueued(
                         id=str(uuid.uuid4()), occurred_at=now, org_id=t.org_id, mode=t.mode,  # type: ignore[arg-type]
                         post_id=t.post_id, target_id=t.target_id, platform=t.platform,
-                    ), None))
-                    items.append((publish_subject(t.platform), t.command, t.target_id))
+                    ), None, t.trace))
+                    items.append((publish_subject(t.platform), t.command, t.target_id, t.trace))
                 await outbox.add_many(conn, items)
             if due:
                 self._wake_relay()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -50,20 +51,23 @@ async def add(conn: AsyncConnection, subject: str, message: Any, *, msg_id: str 
     await add_many(conn, [(subject, message, msg_id)])
 
 
-async def add_many(conn: AsyncConnection, items: list[tuple[str, Any, str | None]]) -> None:
+async def add_many(conn: AsyncConnection, items: Sequence[tuple[Any, ...]]) -> None:
+    """Items are `(subject, message, msg_id)`, or `(subject, message, msg_id, trace)` where `trace`
+    is a stored trace context (e.g. a timetable row's) for work that belongs to an earlier request
+    rather than to the current span. msg_id None means the message's own id."""
     if not items:
         return
-    headers = json.dumps(inject_headers())
+    current = json.dumps(inject_headers())
     await conn.execute(
         _INSERT,
         [
             {
-                "msg_id": msg_id or message.id,
-                "subject": subject,
-                "payload": msgspec.json.encode(message),
-                "headers": headers,
+                "msg_id": item[2] or item[1].id,
+                "subject": item[0],
+                "payload": msgspec.json.encode(item[1]),
+                "headers": json.dumps(item[3]) if len(item) > 3 and item[3] is not None else current,
             }
-            for subject, message, msg_id in items
+            for item in items
         ],
     )
 

@@ -3,6 +3,7 @@ caller decides what commits together."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,10 +17,10 @@ from scheduler.domain.timetable import Entry
 
 _ADD = sa.text(
     """
-    INSERT INTO timetable (target_id, post_id, org_id, mode, platform, due_at, command, canceled)
+    INSERT INTO timetable (target_id, post_id, org_id, mode, platform, due_at, command, canceled, trace)
     VALUES (:target_id, :post_id, :org_id, :mode, :platform,
             COALESCE(CAST(:scheduled_at AS timestamptz), clock_timestamp()), CAST(:command AS jsonb),
-            EXISTS (SELECT 1 FROM cancellations c WHERE c.target_id = :target_id))
+            EXISTS (SELECT 1 FROM cancellations c WHERE c.target_id = :target_id), :trace)
     ON CONFLICT (target_id) DO NOTHING
     """
 )
@@ -31,7 +32,7 @@ _NEXT_DUE = sa.text(
 # SKIP LOCKED lets several scheduler replicas fire concurrently, each taking different rows.
 _DUE = sa.text(
     """
-    SELECT target_id, post_id, org_id, mode, platform, command::text AS command
+    SELECT target_id, post_id, org_id, mode, platform, command::text AS command, trace
     FROM timetable
     WHERE fired_at IS NULL AND NOT canceled AND due_at <= clock_timestamp()
     ORDER BY due_at
@@ -49,14 +50,16 @@ class DueTarget:
     mode: str
     platform: str
     command: PublishTarget
+    # The trace context of the request that created the post, so firing continues its trace.
+    trace: dict[str, str]
 
 
-async def add(conn: AsyncConnection, entries: Sequence[Entry]) -> None:
+async def add(conn: AsyncConnection, entries: Sequence[Entry], trace: dict[str, str] | None = None) -> None:
     if entries:
         await conn.execute(_ADD, [
             {"target_id": e.target_id, "post_id": e.post_id, "org_id": e.org_id, "mode": e.mode,
              "platform": e.platform, "scheduled_at": e.scheduled_at,
-             "command": msgspec.json.encode(e.command).decode()}
+             "command": msgspec.json.encode(e.command).decode(), "trace": json.dumps(trace or {})}
             for e in entries
         ])
 
@@ -95,6 +98,6 @@ async def take_due(conn: AsyncConnection, limit: int) -> list[DueTarget]:
     )
     return [
         DueTarget(r.target_id, r.post_id, r.org_id, r.mode, r.platform,
-                  msgspec.json.decode(r.command, type=PublishTarget))
+                  msgspec.json.decode(r.command, type=PublishTarget), json.loads(r.trace or "{}"))
         for r in rows
     ]
