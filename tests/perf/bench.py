@@ -109,10 +109,8 @@ async def create_posts(client: httpx.AsyncClient, bodies: list[dict], concurrenc
     return time.perf_counter() - start, created
 
 
-async def run(args: argparse.Namespace) -> None:
-    infra = make_infra()
-    stack = start_stack(infra, Path(tempfile.mkdtemp(prefix="crier-bench-")), {"CRIER_LOG_LEVEL": "warning"})
-    try:
+async def run(args: argparse.Namespace, infra, stack) -> None:  # type: ignore[no-untyped-def]
+    if True:
         org = stack.new_org("bench")
         bus = await Bus.connect(infra.nats_url, namespace=stack.namespace)
         observer = Observer()
@@ -152,9 +150,6 @@ async def run(args: argparse.Namespace) -> None:
             lateness = [(observer.queued[t] - d).total_seconds() for t, d in due.items()]
             await wait_until(lambda: all(t in observer.published for t in due), args.timeout, "scheduled posts to publish")
         await bus.close()
-    finally:
-        stack.supervisor.stop_all()
-        close_infra(infra)
 
     print(f"machine: {machine()}")
     print(f"stack: every service as its own process, embedded NATS {'(external)' if os.environ.get('CRIER_TEST_NATS_URL') else ''}"
@@ -173,7 +168,14 @@ def main() -> None:
     p.add_argument("--scheduled", type=int, default=10_000, help="scheduled posts due in one minute (default 10000)")
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--timeout", type=float, default=600)
-    asyncio.run(run(p.parse_args()))
+    args = p.parse_args()
+    infra = make_infra()
+    stack = start_stack(infra, Path(tempfile.mkdtemp(prefix="crier-bench-")), {"CRIER_LOG_LEVEL": "warning"})
+    try:
+        asyncio.run(run(args, infra, stack))
+    finally:
+        stack.supervisor.stop_all()
+        close_infra(infra)
 
 
 if __name__ == "__main__":
