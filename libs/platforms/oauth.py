@@ -8,7 +8,10 @@ platform's endpoints, scopes, token lifetimes and response shapes. Base URLs com
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -75,6 +78,19 @@ class OAuthUnavailable(OAuthError):
 
     code = "platform_unavailable"
 
+    def __init__(self, message: str, *, code: str | None = None, retry_after_s: float | None = None) -> None:
+        super().__init__(message, code=code)
+        # The platform's own hint (Retry-After, a rate-limit reset), when it gave one.
+        self.retry_after_s = retry_after_s
+
+
+class AccessTokenInvalid(OAuthError):
+    """The platform refused the access token (expired early, or revoked) on a platform that issues
+    refresh tokens: refresh and try again; if the refresh raises GrantRevoked, the user must
+    reconnect. Platforms without refresh tokens raise GrantRevoked straight away instead."""
+
+    code = "access_token_invalid"
+
 
 @dataclass(frozen=True)
 class PlatformEndpoints:
@@ -83,6 +99,22 @@ class PlatformEndpoints:
 
     auth_base: str
     api_base: str
+    # Further hosts a platform spreads its APIs over, by name (Google's token host, the Business
+    # Profile APIs' one host per API). Every base is scheme://host with no path, so rebasing onto
+    # the simulator keeps each real path.
+    others: tuple[tuple[str, str], ...] = ()
+
+    def base(self, name: str) -> str:
+        if name == "auth":
+            return self.auth_base
+        if name == "api":
+            return self.api_base
+        return dict(self.others)[name]
+
+    def rebased(self, base_url: str) -> PlatformEndpoints:
+        """Every host replaced by one base URL (the simulator's `<url>/<platform>`)."""
+        base = base_url.rstrip("/")
+        return replace(self, auth_base=base, api_base=base, others=tuple((n, base) for n, _ in self.others))
 
 
 @runtime_checkable
@@ -114,3 +146,13 @@ class OAuthProvider(Protocol):
     async def identity(self, http: httpx.AsyncClient, access_token: str) -> ConnectableAccount:
         """A cheap live call proving the token works (used by the health probe)."""
         ...
+
+
+def new_code_verifier() -> str:
+    """A PKCE code verifier (RFC 7636: 43-128 characters from the unreserved set)."""
+    return secrets.token_urlsafe(64)[:96]
+
+
+def code_challenge_s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

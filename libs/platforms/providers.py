@@ -1,0 +1,44 @@
+"""The OAuth provider of each platform, by name.
+
+    provider("x")                                   # the real X endpoints
+    provider("x", "http://127.0.0.1:9999")          # every X URL rebased to http://127.0.0.1:9999/x/<real path>
+    provider("mastodon", instance_url="https://mastodon.social")
+
+With a base URL override (the platform simulator, `CRIER_PLATFORM_BASE_URL`) every host of the
+platform is replaced by `<override>/<platform>` and the real paths are kept, so one simulator
+serves all platforms on one port; per-instance platforms (Mastodon, Bluesky) then ignore instance
+URLs and talk to the simulator's one instance.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from platforms.oauth import OAuthProvider
+
+PLATFORMS = ("x", "linkedin", "facebook", "instagram", "youtube", "threads", "bluesky", "mastodon", "tiktok",
+             "pinterest", "google_business")
+_PER_INSTANCE = ("mastodon", "bluesky")
+
+
+class UnknownPlatform(KeyError):
+    pass
+
+
+def provider(platform: str, base_url_override: str | None = None, *, instance_url: str | None = None) -> OAuthProvider:
+    if platform not in PLATFORMS:
+        raise UnknownPlatform(platform)
+    real: Any = importlib.import_module(f"platforms.{platform}").provider
+    if base_url_override:
+        endpoints = real.endpoints.rebased(f"{base_url_override.rstrip('/')}/{platform}")
+        if platform in _PER_INSTANCE:
+            return type(real)(endpoints, fixed=True)
+        return type(real)(endpoints)
+    if instance_url and platform in _PER_INSTANCE:
+        return real.for_instance(instance_url)
+    return real
+
+
+def all_providers(base_url_override: str | None = None) -> dict[str, OAuthProvider]:
+    return {p: provider(p, base_url_override) for p in PLATFORMS}
