@@ -1,0 +1,158 @@
+"""The control API tests drive the simulator with, under `/_sim`:
+
+    POST   /_sim/reset                          forget everything
+    POST   /_sim/clock                          {"advance_s": N} move the simulator's clock forward
+    POST   /_sim/{platform}/apps                {"client_id", "client_secret", "redirect_uris": [...],
+                                                 "refresh_tokens": true} register an app
+    POST   /_sim/{platform}/users               {"username"?, "display_name"?, "id"?, "email"?, "pages"?: N | [...],
+                                                 "instagram"?: bool, "accounts"?: N, "app_password"?, "sign_in"?: true}
+                                                create a user (signed in to the platform's authorize page)
+    POST   /_sim/{platform}/session             {"user_id"} sign the browser in as another user
+    POST   /_sim/{platform}/consent             {"decision": "deny" | "approve", "times": 1} script the next consents
+    POST   /_sim/{platform}/grants/revoke       {"user_id"?} the user removes the app: every grant dies
+    POST   /_sim/{platform}/tokens/expire       {"user_id"?} every access (and page) token expires now
+    GET    /_sim/{platform}/state               apps, users, grants, pending faults
+    POST   /_sim/faults                         {"platform", "endpoint" ("*" = any), "kind", "times"?: 1,
+                                                 "retry_after"?: 1, "status"?, "body"?, "hang_s"?: 30}
+    GET    /_sim/faults, DELETE /_sim/faults    list / clear scheduled faults
+    GET    /_sim/requests?platform=&endpoint=   the request log (method, path, query, form, authorization)
+
+Fault kinds: rate_limit (429 + Retry-After), server_error (500), unavailable (503), timeout (hangs
+`hang_s` seconds, then 504), expired_token (the platform's expired-token answer), reject (the
+platform's content rejection), status (`status` + `body` verbatim).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict
+from types import ModuleType
+from typing import Any
+
+from litestar import Request, Response, Router, delete, get, post
+
+from platforms.simulator.authz import reply
+from platforms.simulator.http import json_of
+from platforms.simulator.world import App, Fault, User, World
+
+FAULT_KINDS = {"rate_limit", "server_error", "unavailable", "timeout", "expired_token", "reject", "status"}
+
+
+def _bad(message: str, status: int = 400) -> Response[Any]:
+    return reply({"error": message}, status)
+
+
+def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]]) -> Router:
+    def known(platform: str) -> bool:
+        return platform in modules
+
+    @post("/reset", status_code=200)
+    async def reset() -> Response[Any]:
+        world.reset()
+        return reply({"ok": True})
+
+    @post("/clock", status_code=200)
+    async def clock(request: Request[Any, Any, Any]) -> Response[Any]:
+        body = await json_of(request)
+        world.advance(float(body.get("advance_s", 0)))
+        return reply({"now": world.now(), "offset_s": world.offset_s})
+
+    @post("/{platform:str}/apps", status_code=201)
+    async def add_app(platform: str, request: Request[Any, Any, Any]) -> Response[Any]:
+        if not known(platform):
+            return _bad(f"unknown platform {platform}", 404)
+        body = await json_of(request)
+        uris = body.get("redirect_uris") or []
+        app = world.add_app(App(platform=platform, client_id=str(body.get("client_id") or secrets.token_hex(8)),
+                                client_secret=str(body.get("client_secret") or secrets.token_hex(16)),
+                                redirect_uris=[uris] if isinstance(uris, str) else list(uris),
+                                refresh_tokens=bool(body.get("refresh_tokens", True)),
+                                name=str(body.get("name") or "app")))
+        return reply(asdict(app), 201)
+
+    @post("/{platform:str}/users", status_code=201)
+    async def add_user(platform: str, request: Request[Any, Any, Any]) -> Response[Any]:
+        if not known(platform):
+            return _bad(f"unknown platform {platform}", 404)
+        body = await json_of(request)
+        module, args = modules[platform]
+        username = str(body.get("username") or f"user{world.number(6)}")
+        user = User(
+            platform=platform,
+            id=str(body.get("id") or module.new_user_id(world, *args)),
+            username=username,
+            display_name=str(body.get("display_name") or username.title()),
+            email=str(body.get("email") or f"{username}@example.com"),
+            avatar_url=f"https://cdn.example.com/{platform}/{username}.jpg",
+            app_password=body.get("app_password"),
+        )
+        user.pages = module.make_pages(world, *args, body)
+        world.add_user(user, sign_in=bool(body.get("sign_in", True)))
+        return reply(asdict(user), 201)
+
+    @post("/{platform:str}/session", status_code=200)
+    async def session(platform: str, request: Request[Any, Any, Any]) -> Response[Any]:
+        user_id = str((await json_of(request)).get("user_id"))
+        if world.user(platform, user_id) is None:
+            return _bad("unknown user", 404)
+        world.signed_in[platform] = user_id
+        return reply({"signed_in": user_id})
+
+    @post("/{platform:str}/consent", status_code=200)
+    async def consent(platform: str, request: Request[Any, Any, Any]) -> Response[Any]:
+        body = await json_of(request)
+        decision = body.get("decision", "deny")
+        if decision not in ("approve", "deny"):
+            return _bad("decision must be approve or deny")
+        world.consent.setdefault(platform, []).extend([decision] * int(body.get("times", 1)))
+        return reply({"queued": world.consent[platform]})
+
+    @post("/{platform:str}/grants/revoke", status_code=200)
+    async def revoke_grants(platform: str, request: Request[Any, Any, Any]) -> Response[Any]:
+        user_id = (await json_of(request)).get("user_id")
+        grants = world.grants_of(platform, str(user_id) if user_id else None)
+        for grant in grants:
+            world.revoke_grant(grant.id)
+        return reply({"revoked": len(grants)})
+
+    @post("/{platform:str}/tokens/expire", status_code=200)
+    async def expire(platform: str, request: Request[Any, Any, Any]) -> Response[Any]:
+        user_id = (await json_of(request)).get("user_id")
+        return reply({"expired": world.expire_access_tokens(platform, str(user_id) if user_id else None)})
+
+    @get("/{platform:str}/state")
+    async def state(platform: str) -> Response[Any]:
+        return reply(world.snapshot(platform))
+
+    @post("/faults", status_code=201)
+    async def add_fault(request: Request[Any, Any, Any]) -> Response[Any]:
+        body = await json_of(request)
+        if not known(str(body.get("platform"))):
+            return _bad(f"unknown platform {body.get('platform')}")
+        if body.get("kind") not in FAULT_KINDS:
+            return _bad(f"kind must be one of {sorted(FAULT_KINDS)}")
+        fault = world.add_fault(Fault(
+            platform=body["platform"], endpoint=str(body.get("endpoint") or "*"), kind=body["kind"],
+            times=int(body.get("times", 1)), retry_after=int(body.get("retry_after", 1)),
+            status=body.get("status"), body=body.get("body"), hang_s=float(body.get("hang_s", 30.0)),
+        ))
+        return reply(asdict(fault), 201)
+
+    @get("/faults")
+    async def list_faults() -> Response[Any]:
+        return reply([asdict(f) for f in world.faults])
+
+    @delete("/faults", status_code=200)
+    async def clear_faults() -> Response[Any]:
+        world.faults.clear()
+        world.unhang()
+        return reply({"ok": True})
+
+    @get("/requests")
+    async def requests(request: Request[Any, Any, Any]) -> Response[Any]:
+        platform, endpoint = request.query_params.get("platform"), request.query_params.get("endpoint")
+        return reply([r for r in world.requests
+                      if (not platform or r["platform"] == platform) and (not endpoint or r["endpoint"] == endpoint)])
+
+    return Router(path="/_sim", route_handlers=[reset, clock, add_app, add_user, session, consent, revoke_grants,
+                                                expire, state, add_fault, list_faults, clear_faults, requests])
