@@ -1,4 +1,9 @@
-"""The dispatcher's one durable consumer: every public-facing family of internal events."""
+"""The dispatcher's one durable consumer, over every public-facing family of internal events.
+
+It fetches a batch, handles it in one transaction, and only then acks it. If the database is
+away it keeps retrying that same batch (telling JetStream it is still in progress) rather than
+naking it, which would let later events overtake it.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +12,126 @@ from collections.abc import Awaitable
 from typing import Any
 
 import msgspec
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from opentelemetry import trace
+from sqlalchemy import exc as sa_exc
 
 from contracts.events import EVENT_SUBJECTS
 from kit.bus import Bus, consumer, streams
-from kit.bus.consumer import Drop
+from kit.log import get
+from kit.telemetry import extract_context, tracer
 from webhooks.handlers import Context, events
+from webhooks.handlers.events import Incoming
 
+log = get(__name__)
 DURABLE = "webhooks"
 # The families the catalog draws from; other `evt.*` families (media, …) never become webhooks,
 # so the consumer does not even fetch them.
 SUBJECTS = ["evt.post.>", "evt.target.>", "evt.account.>", "evt.import.>"]
-TYPES: dict[str, type] = {
-    **EVENT_SUBJECTS,
-    # Events with no public counterpart (or no contract yet) are decoded as raw bytes and acked.
-    "evt.post.*": msgspec.Raw,
-    "evt.target.*": msgspec.Raw,
-    "evt.account.*": msgspec.Raw,
-    # Imports have no contract struct yet: their fields are passed through as they come.
-    "evt.import.*": dict[str, Any],
-}
+_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {s: msgspec.json.Decoder(t) for s, t in EVENT_SUBJECTS.items()}
+# Imports have no contract struct yet: their fields are passed through as they come.
+_IMPORT = msgspec.json.Decoder(dict[str, Any])
 _ENVELOPE = ("id", "org_id", "mode")
+_BATCH = 256
+# The database (or the network to it) being away: retry the same batch, never skip it.
+_TRANSIENT = (OSError, TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError)
 
 
 async def internal_events(bus: Bus, ctx: Context, stop: asyncio.Event, *, ack_wait_s: float) -> Awaitable[None]:
     sub = await consumer.bind(bus, stream=streams.EVENTS, durable=DURABLE, subjects=SUBJECTS, ack_wait_s=ack_wait_s)
+    return _run(bus, sub, ctx, stop)
 
-    async def on_event(subject: str, event: Any, _: Any) -> None:
-        if isinstance(event, dict) and not all(isinstance(event.get(k), str) for k in _ENVELOPE):
-            raise Drop(f"{subject} without {', '.join(_ENVELOPE)}")
-        await events.ingest(ctx, subject, event)
 
-    return consumer.run(bus, sub, TYPES, on_event, stop)
+async def _run(bus: Bus, sub: Any, ctx: Context, stop: asyncio.Event) -> None:
+    span_tracer = tracer("crier.webhooks")
+    while not stop.is_set():
+        try:
+            msgs = await sub.fetch(_BATCH, timeout=1.0)
+        except NatsTimeout:
+            continue
+        except Exception as exc:
+            if stop.is_set():
+                break
+            log.warning("webhooks.fetch_failed", error=repr(exc))
+            await asyncio.sleep(0.5)
+            continue
+        batch: list[tuple[Msg, Incoming]] = []
+        for msg in msgs:
+            subject = bus.unprefix(msg.subject)
+            try:
+                event = _decode(subject, msg.data)
+            except (msgspec.DecodeError, ValueError) as exc:
+                log.error("bus.message_dropped", subject=subject, reason=str(exc))
+                await msg.term()
+                continue
+            batch.append((msg, Incoming(subject, event)))
+        links = [trace.Link(c) for m in msgs if (c := trace.get_current_span(extract_context(m.headers))
+                                                 .get_span_context()).is_valid]
+        with span_tracer.start_as_current_span("webhooks.intake", links=links):
+            if not await _ingest(ctx, batch, stop):
+                break
+        for msg, _ in batch:
+            await msg.ack()
+
+
+def _decode(subject: str, data: bytes) -> Any | None:
+    """The event, or None for a subject without a public counterpart (acked and ignored)."""
+    if subject in _DECODERS:
+        return _DECODERS[subject].decode(data)
+    if subject.startswith("evt.import."):
+        event = _IMPORT.decode(data)
+        if not all(isinstance(event.get(k), str) for k in _ENVELOPE):
+            raise ValueError(f"{subject} without {', '.join(_ENVELOPE)}")
+        return event
+    return None
+
+
+class _Stopped(Exception):
+    """Stopping while the database is away: the batch stays unacked, and JetStream hands it out
+    again after ack_wait."""
+
+
+async def _ingest(ctx: Context, batch: list[tuple[Msg, Incoming]], stop: asyncio.Event) -> bool:
+    """Handle the batch, retrying while the database is away. False: stopped before it was done."""
+    try:
+        failure = await _until_not_transient(ctx, [i for _, i in batch], [m for m, _ in batch], stop)
+        if failure is None:
+            return True
+        # Something in the batch cannot be handled (a bug, bad data): find it alone, drop it,
+        # keep the rest.
+        for msg, item in list(batch):
+            failure = await _until_not_transient(ctx, [item], [msg], stop)
+            if failure is not None:
+                log.error("bus.message_dropped", subject=item.subject, reason=repr(failure))
+                batch.remove((msg, item))
+                await msg.term()
+        return True
+    except _Stopped:
+        return False
+
+
+async def _until_not_transient(ctx: Context, incoming: list[Incoming], msgs: list[Msg],
+                               stop: asyncio.Event) -> Exception | None:
+    """None once handled; the exception if it failed for a reason retrying cannot fix."""
+    delay = 0.2
+    while True:
+        try:
+            await events.ingest(ctx, [i for i in incoming if i.event is not None])
+            return None
+        except _TRANSIENT as exc:
+            log.warning("webhooks.intake_failed", error=repr(exc), events=len(incoming))
+        except Exception as exc:
+            return exc
+        if stop.is_set():
+            raise _Stopped
+        for msg in msgs:
+            try:
+                await msg.in_progress()
+            except Exception:
+                pass
+        try:
+            await asyncio.wait_for(stop.wait(), delay)
+        except TimeoutError:
+            pass
+        delay = min(delay * 2, 5.0)

@@ -32,6 +32,7 @@ def main() -> int:
         return [
             await consumers.internal_events(rt.bus, ctx, rt.stop, ack_wait_s=settings.webhooks_ack_wait_s),
             dispatcher.run(rt.stop),
+            dispatcher.settle(rt.stop),
             dispatcher.prune(rt.stop),
             DueListener(settings.database_url, dispatcher.wake).run(rt.stop),
         ]

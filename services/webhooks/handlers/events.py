@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from contracts.events import PostCreated
 from contracts.webhooks import EVENT_TYPES, Event, EventList, EventPage
-from kit.bus import inbox
 from webhooks.adapters import events
 from webhooks.domain import catalog
 from webhooks.domain.endpoint import Problem
@@ -19,21 +20,36 @@ CONSUMER = "webhooks"
 _EVENT = msgspec.json.Decoder(Event)
 
 
-async def ingest(ctx: Context, subject: str, event: Any) -> None:
-    """Store the public events an internal event stands for and their deliveries, in the
-    transaction that claims the internal event: a redelivered event changes nothing."""
-    remembers = isinstance(event, PostCreated)
-    if not remembers and not catalog.translate(subject, event):
+@dataclass(frozen=True)
+class Incoming:
+    subject: str
+    event: Any
+
+
+async def ingest(ctx: Context, batch: Sequence[Incoming]) -> None:
+    """Store the public events a batch of internal events stands for, and their deliveries, in
+    the transaction that claims the internal events: a redelivered event changes nothing."""
+    relevant = [i for i in batch if isinstance(i.event, PostCreated) or catalog.translate(i.subject, i.event)]
+    if not relevant:
         return
-    org_id, mode, event_id = _envelope(event)
     async with ctx.engine.begin() as conn:
-        if not await inbox.first_time(conn, CONSUMER, event_id):
-            return
-        if remembers:
-            await events.remember_targets(conn, catalog.known_targets(event))
-        target_id = getattr(event, "target_id", None)
-        target = await events.known_target(conn, target_id) if target_id else None
-        created = await events.append(conn, org_id, mode, catalog.translate(subject, event, target))
+        new = await events.claim_new(conn, CONSUMER, list(dict.fromkeys(_envelope(i.event)[2] for i in relevant)))
+        fresh = []
+        for item in relevant:
+            event_id = _envelope(item.event)[2]
+            if event_id in new:
+                new.discard(event_id)  # the same event twice in one batch counts once
+                fresh.append(item)
+        await events.remember_targets(
+            conn, [t for i in fresh if isinstance(i.event, PostCreated) for t in catalog.known_targets(i.event)])
+        targets = await events.known_targets(
+            conn, sorted({t for i in fresh if (t := getattr(i.event, "target_id", None))}))
+        scoped = [
+            (*_envelope(i.event)[:2], public)
+            for i in fresh
+            for public in catalog.translate(i.subject, i.event, targets.get(getattr(i.event, "target_id", "")))
+        ]
+        created = await events.append(conn, scoped)
     if created:
         ctx.wake()
 
