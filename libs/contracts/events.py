@@ -121,6 +121,16 @@ class AccountTokenExpired(Message, kw_only=True, frozen=True):
     updated_at: datetime
 
 
+class AccountRefreshed(Message, kw_only=True, frozen=True):
+    """Connect renewed the account's access token (no public webhook: nothing changed for the user)."""
+
+    account_id: str
+    platform: str
+    tenant_id: str | None = None
+    token_expires_at: datetime | None = None
+    updated_at: datetime
+
+
 EVENT_SUBJECTS: dict[str, type[Message]] = {
     "evt.post.created": PostCreated,
     "evt.post.canceled": PostCanceled,
@@ -134,5 +144,6 @@ EVENT_SUBJECTS: dict[str, type[Message]] = {
     "evt.account.connected": AccountConnected,
     "evt.account.disconnected": AccountDisconnected,
     "evt.account.token_expired": AccountTokenExpired,
+    "evt.account.refreshed": AccountRefreshed,
 }
 SUBJECT_OF: dict[type[Message], str] = {v: k for k, v in EVENT_SUBJECTS.items()}

@@ -50,6 +50,12 @@ class SocialAccount(msgspec.Struct, kw_only=True, frozen=True):
     sandbox: bool
     created_at: datetime
     updated_at: datetime
+    # The BYOK app that connected the account; None for managed credentials and sandbox accounts.
+    social_network_id: str | None = None
+    profile_image_url: str | None = None
+    scopes: list[str] = []
+    token_expires_at: datetime | None = None
+    last_synced_at: datetime | None = None
 
 
 def health_subject(service: str) -> str:

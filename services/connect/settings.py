@@ -1,3 +1,5 @@
+"""The connect service's settings, read once from `CRIER_*` variables by `kit.settings.load`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,4 +9,50 @@ from kit.settings import CommonSettings
 
 @dataclass(frozen=True)
 class ConnectSettings(CommonSettings):
-    pass
+    # One base URL for every platform (the platform simulator); empty = the platforms' real APIs.
+    platform_base_url: str = ""
+    platform_timeout_s: float = 15.0
+    oauth_state_ttl_s: int = 600
+    pending_session_ttl_s: int = 900
+    connect_session_ttl_s: int = 3600
+    # The refresher renews access tokens that expire within this window.
+    refresh_before_s: int = 600
+    refresh_interval_s: float = 60.0
+    refresh_concurrency: int = 4
+    # Installation-wide platform apps, used by organizations without their own (BYOK) app.
+    managed_x_client_id: str = ""
+    managed_x_client_secret: str = ""
+    managed_linkedin_client_id: str = ""
+    managed_linkedin_client_secret: str = ""
+    managed_facebook_client_id: str = ""
+    managed_facebook_client_secret: str = ""
+    managed_instagram_client_id: str = ""
+    managed_instagram_client_secret: str = ""
+    managed_youtube_client_id: str = ""
+    managed_youtube_client_secret: str = ""
+    managed_threads_client_id: str = ""
+    managed_threads_client_secret: str = ""
+    managed_bluesky_client_id: str = ""
+    managed_bluesky_client_secret: str = ""
+    managed_mastodon_client_id: str = ""
+    managed_mastodon_client_secret: str = ""
+    managed_mastodon_instance_url: str = ""
+    managed_tiktok_client_id: str = ""
+    managed_tiktok_client_secret: str = ""
+    managed_pinterest_client_id: str = ""
+    managed_pinterest_client_secret: str = ""
+    managed_google_business_client_id: str = ""
+    managed_google_business_client_secret: str = ""
+
+    def managed_app(self, platform: str) -> tuple[str, str, str | None] | None:
+        """(client_id, client_secret, instance_url) of the managed app for `platform`, if configured."""
+        client_id = getattr(self, f"managed_{platform}_client_id", "")
+        secret = getattr(self, f"managed_{platform}_client_secret", "")
+        if not client_id:
+            return None
+        return client_id, secret, getattr(self, f"managed_{platform}_instance_url", "") or None
+
+    @property
+    def callback_url(self) -> str:
+        """Crier's OAuth callback, the redirect URI registered with every platform app."""
+        return f"{self.public_url.rstrip('/')}/api/v1/connect/callback"

@@ -1,63 +1,182 @@
-"""The social_accounts table."""
+"""The social_accounts table: connected accounts and their sealed tokens."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from connect.adapters import pages
+from connect.adapters.tables import social_accounts as t
+from connect.domain.accounts import ACTIVE, DISABLED, TOKEN_EXPIRED
 from contracts.rpc import SocialAccount
 
-_COLUMNS = (
-    "id, org_id, mode, platform, username, display_name, network_unique_id, tenant_id, "
-    "account_type, status, sandbox, created_at, updated_at"
-)
-
-_UPSERT = sa.text(
-    f"""
-    INSERT INTO social_accounts ({_COLUMNS})
-    VALUES (:id, :org_id, :mode, :platform, :username, :display_name, :network_unique_id, :tenant_id,
-            :account_type, 'active', :sandbox, :now, :now)
-    ON CONFLICT (org_id, mode, platform, network_unique_id) DO UPDATE
-       SET username = EXCLUDED.username, display_name = EXCLUDED.display_name,
-           tenant_id = COALESCE(EXCLUDED.tenant_id, social_accounts.tenant_id),
-           status = 'active', deleted_at = NULL, updated_at = EXCLUDED.updated_at
-    RETURNING {_COLUMNS}
-    """
+PUBLIC_COLUMNS = (
+    "id", "org_id", "mode", "platform", "username", "display_name", "network_unique_id", "tenant_id",
+    "account_type", "status", "sandbox", "created_at", "updated_at", "social_network_id", "profile_image_url",
+    "scopes", "token_expires_at", "last_synced_at",
 )
 
 
-async def upsert(
-    conn: AsyncConnection,
-    *,
-    org_id: str,
-    mode: str,
-    platform: str,
-    username: str,
-    display_name: str | None,
-    network_unique_id: str,
-    tenant_id: str | None,
-    account_type: str = "account",
-    sandbox: bool = False,
+@dataclass(frozen=True)
+class Connection:
+    """One account as a grant delivers it; tokens are already sealed."""
+
+    org_id: str
+    mode: str
+    platform: str
+    network_unique_id: str
+    username: str
+    display_name: str | None
+    tenant_id: str | None
+    account_type: str
+    sandbox: bool
+    social_network_id: str | None = None
+    profile_image_url: str | None = None
+    scopes: list[str] = field(default_factory=list)
+    access_token_enc: str | None = None
+    refresh_token_enc: str | None = None
+    token_expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None
+
+
+def public(row: Any) -> SocialAccount:
+    return SocialAccount(**{k: getattr(row, k) for k in PUBLIC_COLUMNS})
+
+
+async def upsert(conn: AsyncConnection, c: Connection, now: datetime) -> SocialAccount:
+    """Connect, or reconnect in place: same id, status active, new tokens; a refresh token the
+    platform did not resend is kept, and so is what a token-less sandbox re-creation lacks."""
+    values = {**c.__dict__, "id": str(uuid.uuid4()), "status": ACTIVE, "created_at": now, "updated_at": now,
+              "last_synced_at": now}
+    stmt = insert(t).values(values)
+    new = stmt.excluded
+    has_token = new.access_token_enc.is_not(None)
+
+    def when_token(column: str) -> Any:
+        return sa.case((has_token, getattr(new, column)), else_=t.c[column])
+
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.c.org_id, t.c.mode, t.c.platform, t.c.network_unique_id],
+        set_={
+            "username": new.username, "display_name": new.display_name,
+            "tenant_id": sa.func.coalesce(new.tenant_id, t.c.tenant_id),
+            "account_type": new.account_type,
+            "profile_image_url": sa.func.coalesce(new.profile_image_url, t.c.profile_image_url),
+            "access_token_enc": sa.func.coalesce(new.access_token_enc, t.c.access_token_enc),
+            "refresh_token_enc": sa.func.coalesce(new.refresh_token_enc, t.c.refresh_token_enc),
+            "token_expires_at": when_token("token_expires_at"),
+            "refresh_expires_at": sa.case((new.refresh_token_enc.is_not(None), new.refresh_expires_at),
+                                          else_=t.c.refresh_expires_at),
+            "scopes": when_token("scopes"),
+            "social_network_id": when_token("social_network_id"),
+            "status": ACTIVE, "deleted_at": None, "refresh_claimed_until": None,
+            "updated_at": new.updated_at, "last_synced_at": new.last_synced_at,
+        },
+    ).returning(*t.c)
+    return public((await conn.execute(stmt)).one())
+
+
+async def get(conn: AsyncConnection, org_id: str, mode: str, account_id: str) -> Any | None:
+    """A visible (not deleted) account, with its sealed tokens."""
+    query = sa.select(t).where(t.c.id == account_id, t.c.org_id == org_id, t.c.mode == mode, t.c.deleted_at.is_(None))
+    return (await conn.execute(query)).first()
+
+
+async def lock(conn: AsyncConnection, account_id: str) -> Any | None:
+    """The account row, locked until the transaction ends: token refreshes of one account never
+    overlap (platforms with rotating refresh tokens invalidate the loser's)."""
+    return (await conn.execute(sa.select(t).where(t.c.id == account_id).with_for_update())).first()
+
+
+@dataclass(frozen=True)
+class Filter:
+    id: str | None = None
+    tenant_id: str | None = None
+    platform: str | None = None
+    username: str | None = None
+    network_unique_id: str | None = None
+
+
+async def search(
+    conn: AsyncConnection, org_id: str, mode: str, where: Filter, *, limit: int, cursor: str | None
+) -> tuple[list[SocialAccount], str | None]:
+    conditions: list[Any] = [t.c.org_id == org_id, t.c.mode == mode, t.c.deleted_at.is_(None),
+                             *pages.after(t, cursor)]
+    for name in ("id", "tenant_id", "platform", "username", "network_unique_id"):
+        value = getattr(where, name)
+        if value is not None:
+            conditions.append(t.c[name] == value)
+    query = sa.select(t).where(*conditions).order_by(*pages.newest_first(t)).limit(limit + 1)
+    rows, next_cursor = pages.split((await conn.execute(query)).all(), limit)
+    return [public(r) for r in rows], next_cursor
+
+
+async def of_tenant(conn: AsyncConnection, org_id: str, mode: str, tenant_id: str,
+                    platform: str | None = None) -> list[Any]:
+    conditions = [t.c.org_id == org_id, t.c.mode == mode, t.c.tenant_id == tenant_id, t.c.deleted_at.is_(None)]
+    if platform is not None:
+        conditions.append(t.c.platform == platform)
+    return list((await conn.execute(sa.select(t).where(*conditions).order_by(*pages.newest_first(t)))).all())
+
+
+async def soft_delete(conn: AsyncConnection, account_id: str, now: datetime) -> SocialAccount:
+    """Disabled and hidden; the tokens are wiped, since nothing may use them any more."""
+    stmt = (
+        t.update().where(t.c.id == account_id)
+        .values(status=DISABLED, deleted_at=now, updated_at=now, access_token_enc=None, refresh_token_enc=None,
+                token_expires_at=None, refresh_expires_at=None, refresh_claimed_until=None)
+        .returning(*t.c)
+    )
+    return public((await conn.execute(stmt)).one())
+
+
+async def store_refreshed(
+    conn: AsyncConnection, account_id: str, *, access_token_enc: str, refresh_token_enc: str | None,
+    expires_at: datetime | None, refresh_expires_at: datetime | None, scopes: list[str] | None, now: datetime,
 ) -> SocialAccount:
-    row = (
-        await conn.execute(
-            _UPSERT,
-            {
-                "id": str(uuid.uuid4()),
-                "org_id": org_id,
-                "mode": mode,
-                "platform": platform,
-                "username": username,
-                "display_name": display_name,
-                "network_unique_id": network_unique_id,
-                "tenant_id": tenant_id,
-                "account_type": account_type,
-                "sandbox": sandbox,
-                "now": datetime.now(UTC),
-            },
-        )
-    ).one()
-    return SocialAccount(**row._asdict())
+    values: dict[str, Any] = {"access_token_enc": access_token_enc, "token_expires_at": expires_at,
+                              "updated_at": now, "last_synced_at": now, "refresh_claimed_until": None}
+    if refresh_token_enc is not None:  # kept when the platform did not rotate it
+        values |= {"refresh_token_enc": refresh_token_enc, "refresh_expires_at": refresh_expires_at}
+    if scopes:
+        values["scopes"] = scopes
+    stmt = t.update().where(t.c.id == account_id).values(values).returning(*t.c)
+    return public((await conn.execute(stmt)).one())
+
+
+async def mark_token_expired(conn: AsyncConnection, account_id: str, now: datetime) -> SocialAccount:
+    stmt = (t.update().where(t.c.id == account_id)
+            .values(status=TOKEN_EXPIRED, updated_at=now, refresh_claimed_until=None).returning(*t.c))
+    return public((await conn.execute(stmt)).one())
+
+
+async def mark_synced(conn: AsyncConnection, account_id: str, now: datetime) -> None:
+    await conn.execute(t.update().where(t.c.id == account_id).values(last_synced_at=now))
+
+
+async def release(conn: AsyncConnection, account_id: str, retry_at: datetime) -> None:
+    """Keep the lease until `retry_at`: a platform that could not answer is asked again later."""
+    await conn.execute(t.update().where(t.c.id == account_id).values(refresh_claimed_until=retry_at))
+
+
+async def claim_due(conn: AsyncConnection, now: datetime, *, window_s: float, lease_s: float, limit: int) -> list[str]:
+    """Lease up to `limit` active accounts whose token expires within the window. SKIP LOCKED lets
+    replicas claim disjoint sets; the lease keeps a claimed account off the others' lists."""
+    due = (
+        sa.select(t.c.id)
+        .where(t.c.status == ACTIVE, t.c.refresh_token_enc.is_not(None), t.c.deleted_at.is_(None),
+               t.c.token_expires_at <= now + timedelta(seconds=window_s),
+               sa.or_(t.c.refresh_claimed_until.is_(None), t.c.refresh_claimed_until < now))
+        .order_by(t.c.token_expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    stmt = (t.update().where(t.c.id.in_(due.scalar_subquery()))
+            .values(refresh_claimed_until=now + timedelta(seconds=lease_s)).returning(t.c.id))
+    return list((await conn.execute(stmt)).scalars())

@@ -1,4 +1,4 @@
-"""`crier serve connect`: the account store, answering the gateway over NATS request/reply."""
+"""`crier serve connect`: platform apps, OAuth flows, accounts and their tokens, over NATS RPC."""
 
 from __future__ import annotations
 
@@ -6,27 +6,36 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from connect import handlers
+import httpx
+
+from connect.adapters.providers import Providers
+from connect.adapters.vault import Vault
+from connect.entrypoints import refresher, rpc
+from connect.handlers.context import Context
 from connect.settings import ConnectSettings
-from contracts.rpc import CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount
-from kit.bus import rpc
+from kit.crypto import Keyring
 from kit.service import Runtime, run_service
 from kit.settings import load
 
 
-async def _body(runtime: Runtime) -> list[Awaitable[Any]]:
-    async def create_sandbox_account(request: CreateSandboxAccount | None) -> Any:
-        assert request is not None
-        account = await handlers.create_sandbox_account(runtime.engine, request)
-        runtime.relay.wake()
-        return account
-
-    await rpc.serve(
-        runtime.bus, CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount, create_sandbox_account, queue="connect"
-    )
-    return []
-
-
 def main() -> int:
-    asyncio.run(run_service("connect", "connect", load(ConnectSettings), _body))
+    settings = load(ConnectSettings)
+
+    async def body(rt: Runtime) -> list[Awaitable[Any]]:
+        http = httpx.AsyncClient(timeout=settings.platform_timeout_s, follow_redirects=False,
+                                 headers={"User-Agent": "Crier/1.0 (+connect)"})
+        ctx = Context(
+            engine=rt.engine, vault=Vault(Keyring(settings.encryption_keys)), settings=settings,
+            providers=Providers(public_url=settings.public_url, platform_base_url=settings.platform_base_url),
+            http=http, wake=rt.relay.wake,
+        )
+        await rpc.serve(rt.bus, ctx)
+
+        async def close_http() -> None:
+            await rt.stop.wait()
+            await http.aclose()
+
+        return [refresher.run(ctx, rt.stop), close_http()]
+
+    asyncio.run(run_service("connect", "connect", settings, body))
     return 0

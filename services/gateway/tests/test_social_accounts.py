@@ -11,7 +11,8 @@ from gateway import admin
 from gateway.tests.conftest import Gateway, Org
 
 ACCOUNT_FIELDS = {"id", "platform", "username", "display_name", "network_unique_id", "tenant_id", "account_type",
-                  "status", "created_at", "updated_at"}
+                  "status", "created_at", "updated_at", "social_network_id", "profile_image_url", "scopes",
+                  "token_expires_at", "last_synced_at"}
 
 
 def test_sandbox_account_is_usable_at_once(gateway: Gateway, org: Org) -> None:

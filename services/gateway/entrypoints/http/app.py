@@ -14,14 +14,26 @@ from litestar.openapi.spec import Components, SecurityScheme, Server
 
 from gateway.entrypoints.http.api_keys import ApiKeyController
 from gateway.entrypoints.http.auth import PUBLIC_PATHS, ApiKeyAuth
+from gateway.entrypoints.http.connect_apps import RedirectUriController, SocialNetworkController
+from gateway.entrypoints.http.connect_flows import (
+    AuthUrlController,
+    ConnectSessionController,
+    PendingController,
+    oauth_callback,
+)
+from gateway.entrypoints.http.end_users import EndUserController
 from gateway.entrypoints.http.errors import error_response, handle_exception
 from gateway.entrypoints.http.health import healthz, readyz
+from gateway.entrypoints.http.hosted_connect import HostedConnectController
 from gateway.entrypoints.http.posts import PostController
 from gateway.entrypoints.http.request_id import RequestIdMiddleware
 from gateway.entrypoints.http.social_accounts import SandboxController, SocialAccountController
 from gateway.entrypoints.http.state import Gateway
 
 API_VERSION = "1.0.0"
+# Platform apps, redirect allowlist, connect flows (API, callback, hosted pages) and end-users.
+CONNECT_ROUTES = [SocialNetworkController, AuthUrlController, RedirectUriController, oauth_callback,
+                  PendingController, ConnectSessionController, HostedConnectController, EndUserController]
 
 
 def openapi_config(public_url: str) -> OpenAPIConfig:
@@ -55,7 +67,8 @@ def _json_errors_only(response: Response[Any]) -> Response[Any]:
 
 def create_app(gateway: Gateway) -> Litestar:
     return Litestar(
-        route_handlers=[healthz, readyz, PostController, ApiKeyController, SocialAccountController, SandboxController],
+        route_handlers=[healthz, readyz, PostController, ApiKeyController, SocialAccountController, SandboxController,
+                        *CONNECT_ROUTES],
         middleware=[DefineMiddleware(ApiKeyAuth, exclude=PUBLIC_PATHS, exclude_from_auth_key="exclude_from_auth")],
         exception_handlers={Exception: handle_exception},
         openapi_config=openapi_config(gateway.settings.public_url),

@@ -1,0 +1,343 @@
+"""The connect service's request/reply API (`rpc.connect.<area>.<op>`), used by the gateway.
+
+Requests made with an API key name the organization and mode they act for (`Scoped`); connect
+scopes every read and write by them, so another organization's id answers 404 `not_found`, like an
+id that never existed. The hosted pages and the OAuth callback are public: their requests carry the
+secret a browser holds instead (a connect-session token, an OAuth `state`, a pending-session token).
+
+Failures come back as `RpcError`s: 404 `not_found`; 422 `validation_error` (details
+`{"fields": [{"field", "code", "message"}]}`), `redirect_uri_not_allowed`, `no_credentials`,
+`invalid_selection`, `invalid_cursor`; 409 `session_not_pending`.
+
+Client secrets and platform tokens never appear in any reply.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from contracts.common import Mode
+from contracts.rpc import SocialAccount
+
+NETWORKS_UPSERT = "rpc.connect.networks.upsert"
+NETWORKS_LIST = "rpc.connect.networks.list"
+NETWORKS_GET = "rpc.connect.networks.get"
+NETWORKS_DELETE = "rpc.connect.networks.delete"
+REDIRECT_URIS_ADD = "rpc.connect.redirect_uris.add"
+REDIRECT_URIS_LIST = "rpc.connect.redirect_uris.list"
+REDIRECT_URIS_DELETE = "rpc.connect.redirect_uris.delete"
+FLOWS_AUTH_URL = "rpc.connect.flows.auth_url"
+FLOWS_CALLBACK = "rpc.connect.flows.callback"
+PENDING_GET = "rpc.connect.pending.get"
+PENDING_FINALIZE = "rpc.connect.pending.finalize"
+SESSIONS_CREATE = "rpc.connect.sessions.create"
+SESSIONS_GET = "rpc.connect.sessions.get"
+HOSTED_OPEN = "rpc.connect.hosted.open"
+HOSTED_BEGIN = "rpc.connect.hosted.begin"
+HOSTED_PENDING = "rpc.connect.hosted.pending"
+HOSTED_SELECT = "rpc.connect.hosted.select"
+SANDBOX_CONSENT = "rpc.connect.sandbox.consent"
+SANDBOX_DECIDE = "rpc.connect.sandbox.decide"
+ACCOUNTS_LIST = "rpc.connect.accounts.list"
+ACCOUNTS_GET = "rpc.connect.accounts.get"
+ACCOUNTS_DELETE = "rpc.connect.accounts.delete"
+ACCOUNTS_HEALTH = "rpc.connect.accounts.health"
+END_USERS_UPSERT = "rpc.connect.end_users.upsert"
+END_USERS_GET = "rpc.connect.end_users.get"
+END_USERS_CONNECTIONS = "rpc.connect.end_users.connections"
+END_USERS_DISCONNECT = "rpc.connect.end_users.disconnect"
+
+# The callback and the hosted pages call the platform; give them longer than a plain read.
+PLATFORM_CALL_TIMEOUT_S = 45.0
+
+
+class Scoped(msgspec.Struct, kw_only=True, frozen=True):
+    org_id: str
+    mode: Mode
+
+
+class Deleted(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    deleted: bool = True
+
+
+# Platform apps (social networks)
+
+
+class NetworkUpsert(Scoped, kw_only=True, frozen=True):
+    platform: str
+    client_id: str
+    client_secret: str
+    display_name: str | None = None
+    # The callback registered with the platform; None means Crier's own /api/v1/connect/callback.
+    redirect_uri: str | None = None
+    scopes: list[str] = []
+    # Per-instance platforms (Mastodon): the instance the app is registered on.
+    instance_url: str | None = None
+
+
+class NetworkList(Scoped, kw_only=True, frozen=True):
+    limit: int = 25
+    cursor: str | None = None
+
+
+class NetworkRef(Scoped, kw_only=True, frozen=True):
+    id: str
+
+
+class Network(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    platform: str
+    display_name: str | None
+    client_id: str
+    redirect_uri: str
+    scopes: list[str]
+    instance_url: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class NetworkPage(msgspec.Struct, kw_only=True, frozen=True):
+    data: list[Network]
+    next_cursor: str | None
+
+
+# Redirect allowlist
+
+
+class RedirectUriAdd(Scoped, kw_only=True, frozen=True):
+    uri: str
+
+
+class RedirectUriRef(Scoped, kw_only=True, frozen=True):
+    id: str
+
+
+class RedirectUri(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    uri: str
+    created_at: datetime
+
+
+class RedirectUriPage(msgspec.Struct, kw_only=True, frozen=True):
+    data: list[RedirectUri]
+
+
+# Flows
+
+
+class AuthUrlRequest(Scoped, kw_only=True, frozen=True):
+    platform: str
+    redirect_uri: str
+    tenant_id: str | None = None
+
+
+class AuthUrl(msgspec.Struct, kw_only=True, frozen=True):
+    auth_url: str
+    expires_at: datetime
+
+
+class Callback(msgspec.Struct, kw_only=True, frozen=True):
+    """The query string the platform sent the browser back with."""
+
+    state: str | None = None
+    code: str | None = None
+    error: str | None = None
+    error_description: str | None = None
+
+
+class ErrorPage(msgspec.Struct, kw_only=True, frozen=True):
+    status: int
+    title: str
+    message: str
+
+
+class Outcome(msgspec.Struct, kw_only=True, frozen=True):
+    """Where to send the browser next (`location`), or a page to show when there is nowhere safe to
+    send it. `accounts` are the accounts this step connected, so the gateway can hold them at once."""
+
+    location: str | None = None
+    page: ErrorPage | None = None
+    accounts: list[SocialAccount] = []
+
+
+class PendingRef(Scoped, kw_only=True, frozen=True):
+    token: str
+
+
+class PendingFinalize(Scoped, kw_only=True, frozen=True):
+    token: str
+    selected_page_ids: list[str]
+
+
+class PageChoice(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    type: str
+    name: str | None
+    username: str | None
+    profile_picture_url: str | None
+
+
+class PendingView(msgspec.Struct, kw_only=True, frozen=True):
+    network: str
+    tenant_id: str | None
+    expires_at: datetime
+    available_pages: list[PageChoice]
+
+
+class Finalized(msgspec.Struct, kw_only=True, frozen=True):
+    connected_accounts: list[SocialAccount]
+
+
+# Hosted connect sessions
+
+
+class SessionCreate(Scoped, kw_only=True, frozen=True):
+    platform: str
+    redirect_uri: str
+    tenant_id: str | None = None
+
+
+class SessionRef(Scoped, kw_only=True, frozen=True):
+    id: str
+
+
+class ConnectSession(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    # pending | pending_selection | connected | failed | expired
+    status: str
+    platform: str
+    tenant_id: str | None
+    redirect_uri: str
+    account_ids: list[str]
+    error_code: str | None
+    expires_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    # Only in the reply to create: the URL holds the session's secret, which is stored hashed.
+    connect_url: str | None = None
+
+
+class HostedToken(msgspec.Struct, kw_only=True, frozen=True):
+    token: str
+
+
+class HostedSession(msgspec.Struct, kw_only=True, frozen=True):
+    """What the hosted start page shows."""
+
+    id: str
+    platform: str
+    status: str
+    app_name: str
+    sandbox: bool
+    expires_at: datetime
+
+
+class HostedSelect(msgspec.Struct, kw_only=True, frozen=True):
+    token: str
+    selected_page_ids: list[str]
+
+
+class SandboxStateRef(msgspec.Struct, kw_only=True, frozen=True):
+    state: str
+
+
+class SandboxConsent(msgspec.Struct, kw_only=True, frozen=True):
+    platform: str
+    app_name: str
+    scopes: list[str]
+    tenant_id: str | None
+
+
+class SandboxDecision(msgspec.Struct, kw_only=True, frozen=True):
+    state: str
+    approve: bool
+
+
+# Accounts
+
+
+class AccountList(Scoped, kw_only=True, frozen=True):
+    id: str | None = None
+    tenant_id: str | None = None
+    platform: str | None = None
+    username: str | None = None
+    network_unique_id: str | None = None
+    limit: int = 25
+    cursor: str | None = None
+
+
+class AccountRef(Scoped, kw_only=True, frozen=True):
+    id: str
+
+
+class AccountPage(msgspec.Struct, kw_only=True, frozen=True):
+    data: list[SocialAccount]
+    next_cursor: str | None
+
+
+class AccountHealth(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    network: str
+    healthy: bool
+    status: str
+    error_code: str | None
+    token_expires_at: datetime | None
+    checked_live: bool
+    checked_at: datetime
+
+
+class AccountRemoved(msgspec.Struct, kw_only=True, frozen=True):
+    """Reply to delete: the account as it is now (status disabled)."""
+
+    account: SocialAccount
+
+
+# End-users (external_user_id is the tenant_id of their accounts)
+
+
+class EndUserUpsert(Scoped, kw_only=True, frozen=True):
+    external_user_id: str
+    display_name: str | None = None
+    email: str | None = None
+    metadata: dict[str, Any] = {}
+
+
+class EndUserRef(Scoped, kw_only=True, frozen=True):
+    external_user_id: str
+
+
+class EndUserDisconnect(Scoped, kw_only=True, frozen=True):
+    external_user_id: str
+    platform: str
+
+
+class ConnectionSummary(msgspec.Struct, kw_only=True, frozen=True):
+    total: int
+    connected: int
+    failed: int
+
+
+class EndUser(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    external_user_id: str
+    display_name: str | None
+    email: str | None
+    metadata: dict[str, Any]
+    connection_summary: ConnectionSummary
+    created_at: datetime
+    updated_at: datetime
+
+
+class Connections(msgspec.Struct, kw_only=True, frozen=True):
+    data: list[SocialAccount]
+
+
+class Disconnected(msgspec.Struct, kw_only=True, frozen=True):
+    external_user_id: str
+    platform: str
+    disconnected_account_ids: list[str]
+    accounts: list[SocialAccount] = []

@@ -1,0 +1,58 @@
+"""The request/reply API the gateway calls: one subject per use case, answered by any replica."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from connect.handlers import accounts, apps, end_users, flows, sessions
+from connect.handlers.context import Context
+from contracts import connect as api
+from contracts.rpc import CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount
+from kit.bus import Bus, rpc
+
+QUEUE = "connect"
+Handler = Callable[[Context, Any], Awaitable[Any]]
+
+ROUTES: list[tuple[str, type, Handler]] = [
+    (CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount, accounts.create_sandbox_account),
+    (api.NETWORKS_UPSERT, api.NetworkUpsert, apps.upsert),
+    (api.NETWORKS_LIST, api.NetworkList, apps.list_networks),
+    (api.NETWORKS_GET, api.NetworkRef, apps.get_network),
+    (api.NETWORKS_DELETE, api.NetworkRef, apps.delete_network),
+    (api.REDIRECT_URIS_ADD, api.RedirectUriAdd, apps.add_redirect_uri),
+    (api.REDIRECT_URIS_LIST, api.Scoped, apps.list_redirect_uris),
+    (api.REDIRECT_URIS_DELETE, api.RedirectUriRef, apps.delete_redirect_uri),
+    (api.FLOWS_AUTH_URL, api.AuthUrlRequest, flows.auth_url),
+    (api.FLOWS_CALLBACK, api.Callback, flows.callback),
+    (api.PENDING_GET, api.PendingRef, flows.pending_view),
+    (api.PENDING_FINALIZE, api.PendingFinalize, flows.finalize),
+    (api.SESSIONS_CREATE, api.SessionCreate, sessions.create),
+    (api.SESSIONS_GET, api.SessionRef, sessions.get),
+    (api.HOSTED_OPEN, api.HostedToken, sessions.hosted_open),
+    (api.HOSTED_BEGIN, api.HostedToken, sessions.hosted_begin),
+    (api.HOSTED_PENDING, api.HostedToken, flows.hosted_pending_view),
+    (api.HOSTED_SELECT, api.HostedSelect, flows.hosted_select),
+    (api.SANDBOX_CONSENT, api.SandboxStateRef, flows.sandbox_consent),
+    (api.SANDBOX_DECIDE, api.SandboxDecision, flows.sandbox_decide),
+    (api.ACCOUNTS_LIST, api.AccountList, accounts.list_accounts),
+    (api.ACCOUNTS_GET, api.AccountRef, accounts.get),
+    (api.ACCOUNTS_DELETE, api.AccountRef, accounts.delete),
+    (api.ACCOUNTS_HEALTH, api.AccountRef, accounts.health),
+    (api.END_USERS_UPSERT, api.EndUserUpsert, end_users.upsert),
+    (api.END_USERS_GET, api.EndUserRef, end_users.get),
+    (api.END_USERS_CONNECTIONS, api.EndUserRef, end_users.connections),
+    (api.END_USERS_DISCONNECT, api.EndUserDisconnect, end_users.disconnect_platform),
+]
+
+
+async def serve(bus: Bus, ctx: Context) -> None:
+    for subject, request_type, handler in ROUTES:
+        await rpc.serve(bus, subject, request_type, _bound(ctx, handler), queue=QUEUE)
+
+
+def _bound(ctx: Context, handler: Handler) -> Callable[[Any], Awaitable[Any]]:
+    async def call(request: Any) -> Any:
+        return await handler(ctx, request)
+
+    return call

@@ -1,0 +1,1 @@
+"""Use cases of the connect service, one module per area; each takes the `Context`."""

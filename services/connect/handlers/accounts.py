@@ -1,0 +1,155 @@
+"""Connected accounts: list, get, disconnect, the live health probe, and sandbox accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from connect.adapters import accounts
+from connect.adapters.pages import BadCursor
+from connect.domain.accounts import (
+    ACTIVE,
+    InvalidAccount,
+    due_for_refresh,
+    sandbox_network_id,
+    token_context,
+    validate_sandbox_account,
+)
+from connect.handlers.connecting import connected_event, disconnected_event, token_expired_event
+from connect.handlers.context import Context
+from connect.handlers.errors import bad_cursor, fail, not_found
+from connect.handlers.tokens import Refresh, refresh
+from contracts import connect as api
+from contracts.rpc import CreateSandboxAccount, SocialAccount
+from kit.bus import outbox
+from platforms.oauth import AccessTokenInvalid, GrantRevoked, OAuthError, OAuthUnavailable
+
+
+async def list_accounts(ctx: Context, r: api.AccountList) -> api.AccountPage:
+    where = accounts.Filter(id=r.id, tenant_id=r.tenant_id, platform=r.platform, username=r.username,
+                            network_unique_id=r.network_unique_id)
+    try:
+        async with ctx.engine.connect() as conn:
+            data, next_cursor = await accounts.search(conn, r.org_id, r.mode, where, limit=r.limit, cursor=r.cursor)
+    except BadCursor:
+        raise bad_cursor() from None
+    return api.AccountPage(data=data, next_cursor=next_cursor)
+
+
+async def get(ctx: Context, r: api.AccountRef) -> SocialAccount:
+    async with ctx.engine.connect() as conn:
+        row = await accounts.get(conn, r.org_id, r.mode, r.id)
+    if row is None:
+        raise not_found("social account", r.id)
+    return accounts.public(row)
+
+
+async def disconnect(ctx: Context, conn: AsyncConnection, account_id: str) -> SocialAccount:
+    """Soft delete with its event. Tokens are wiped, not revoked at the platform: several accounts
+    (a user's Pages) can share one grant, and revoking it would cut off the others."""
+    account = await accounts.soft_delete(conn, account_id, ctx.now())
+    await outbox.add(conn, "evt.account.disconnected", disconnected_event(account))
+    return account
+
+
+async def delete(ctx: Context, r: api.AccountRef) -> api.AccountRemoved:
+    async with ctx.engine.begin() as conn:
+        if await accounts.get(conn, r.org_id, r.mode, r.id) is None:
+            raise not_found("social account", r.id)
+        account = await disconnect(ctx, conn, r.id)
+    ctx.wake()
+    return api.AccountRemoved(account=account)
+
+
+async def create_sandbox_account(ctx: Context, r: CreateSandboxAccount) -> SocialAccount:
+    if r.mode != "test":
+        raise fail(403, "test_mode_only", "sandbox accounts exist only in test mode")
+    try:
+        validate_sandbox_account(r.platform, r.username, r.tenant_id)
+    except InvalidAccount as exc:
+        raise fail(422, "validation_error", str(exc), {"field": exc.field}) from None
+    async with ctx.engine.begin() as conn:
+        account = await accounts.upsert(conn, accounts.Connection(
+            org_id=r.org_id, mode=r.mode, platform=r.platform, username=r.username, display_name=r.username,
+            network_unique_id=sandbox_network_id(r.platform, r.username), tenant_id=r.tenant_id,
+            account_type="account", sandbox=True,
+        ), ctx.now())
+        await outbox.add(conn, "evt.account.connected", connected_event(account))
+    ctx.wake()
+    return account
+
+
+# Health
+
+
+def _report(row: Any, *, healthy: bool, live: bool, error_code: str | None, ctx: Context) -> api.AccountHealth:
+    return api.AccountHealth(id=row.id, network=row.platform, healthy=healthy, status=row.status,
+                             error_code=error_code, token_expires_at=row.token_expires_at, checked_live=live,
+                             checked_at=ctx.now())
+
+
+async def _reload(ctx: Context, r: api.AccountRef) -> Any:
+    async with ctx.engine.connect() as conn:
+        return await accounts.get(conn, r.org_id, r.mode, r.id)
+
+
+async def health(ctx: Context, r: api.AccountRef) -> api.AccountHealth:
+    row = await _reload(ctx, r)
+    if row is None:
+        raise not_found("social account", r.id)
+    if row.status != ACTIVE or row.access_token_enc is None:
+        # Nothing to probe with (a disabled or expired account, a sandbox account made without OAuth).
+        healthy = row.status == ACTIVE
+        return _report(row, healthy=healthy, live=False, error_code=None if healthy else row.status, ctx=ctx)
+    if row.refresh_token_enc is not None and due_for_refresh(row.token_expires_at, ctx.now(),
+                                                             ctx.settings.refresh_before_s):
+        outcome = await refresh(ctx, row.id, only_if_due=True)
+        row = await _reload(ctx, r)
+        if outcome is not Refresh.REFRESHED and outcome is not Refresh.NOT_DUE:
+            return _report(row, healthy=False, live=True, error_code=_refresh_error(outcome, row), ctx=ctx)
+    return await _probe(ctx, r, row, may_refresh=row.refresh_token_enc is not None)
+
+
+async def _probe(ctx: Context, r: api.AccountRef, row: Any, *, may_refresh: bool) -> api.AccountHealth:
+    oauth = ctx.providers.for_mode(row.platform, row.mode, subject=row.tenant_id)
+    access = ctx.vault.open(row.access_token_enc,
+                            token_context(row.org_id, row.mode, row.platform, row.network_unique_id, "access"))
+    assert access is not None
+    try:
+        await oauth.identity(ctx.http, access)
+    except AccessTokenInvalid:
+        if not may_refresh:
+            return await _expire(ctx, r, row)
+        outcome = await refresh(ctx, row.id, only_if_due=False)
+        row = await _reload(ctx, r)
+        if outcome is Refresh.REFRESHED:
+            return await _probe(ctx, r, row, may_refresh=False)
+        return _report(row, healthy=False, live=True, error_code=_refresh_error(outcome, row), ctx=ctx)
+    except GrantRevoked:
+        return await _expire(ctx, r, row)
+    except (OAuthUnavailable, httpx.HTTPError):
+        return _report(row, healthy=False, live=True, error_code="platform_unavailable", ctx=ctx)
+    except OAuthError as exc:
+        return _report(row, healthy=False, live=True, error_code=exc.code, ctx=ctx)
+    async with ctx.engine.begin() as conn:
+        await accounts.mark_synced(conn, row.id, ctx.now())
+    return _report(row, healthy=True, live=True, error_code=None, ctx=ctx)
+
+
+async def _expire(ctx: Context, r: api.AccountRef, row: Any) -> api.AccountHealth:
+    """The platform refused the token outright and there is nothing to renew it with."""
+    async with ctx.engine.begin() as conn:
+        locked = await accounts.lock(conn, row.id)
+        if locked is not None and locked.status == ACTIVE:
+            account = await accounts.mark_token_expired(conn, row.id, ctx.now())
+            await outbox.add(conn, "evt.account.token_expired", token_expired_event(account))
+    ctx.wake()
+    row = await _reload(ctx, r)
+    return _report(row, healthy=False, live=True, error_code="token_expired", ctx=ctx)
+
+
+def _refresh_error(outcome: Refresh, row: Any) -> str:
+    return {Refresh.REVOKED: "token_expired", Refresh.UNAVAILABLE: "platform_unavailable",
+            Refresh.NO_APP: "no_credentials"}.get(outcome, "refresh_failed" if row.status == ACTIVE else row.status)

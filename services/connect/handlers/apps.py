@@ -1,0 +1,152 @@
+"""Platform apps (BYOK social networks, managed credentials) and the redirect allowlist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from connect.adapters import networks, redirects
+from connect.adapters.pages import BadCursor
+from connect.domain.flows import redirect_uri_problem
+from connect.handlers.context import Context
+from connect.handlers.errors import bad_cursor, fail, invalid, not_found
+from contracts import connect as api
+from contracts.common import PLATFORMS
+from platforms.oauth import AppCredentials
+
+SANDBOX_CLIENT_ID = "crier-sandbox"
+
+
+def check_platform(platform: str) -> None:
+    if platform not in PLATFORMS:
+        raise invalid("platform", "unknown_platform", f"must be one of {', '.join(PLATFORMS)}")
+
+
+def _http_url(field: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2048:
+        raise invalid(field, "invalid_url", "must be an http(s) URL of at most 2048 characters")
+
+
+async def upsert(ctx: Context, r: api.NetworkUpsert) -> api.Network:
+    check_platform(r.platform)
+    if r.redirect_uri is not None:
+        _http_url("redirect_uri", r.redirect_uri)
+    if r.instance_url is not None:
+        _http_url("instance_url", r.instance_url)
+    sealed = ctx.vault.seal(r.client_secret, networks.secret_context(r.org_id, r.mode, r.platform))
+    assert sealed is not None
+    async with ctx.engine.begin() as conn:
+        row, _ = await networks.upsert(
+            conn, org_id=r.org_id, mode=r.mode, platform=r.platform, display_name=r.display_name,
+            client_id=r.client_id, client_secret_enc=sealed, redirect_uri=r.redirect_uri or ctx.settings.callback_url,
+            scopes=list(dict.fromkeys(r.scopes)), instance_url=r.instance_url, now=ctx.now(),
+        )
+    return networks.public(row)
+
+
+async def list_networks(ctx: Context, r: api.NetworkList) -> api.NetworkPage:
+    try:
+        async with ctx.engine.connect() as conn:
+            data, next_cursor = await networks.page(conn, r.org_id, r.mode, limit=r.limit, cursor=r.cursor)
+    except BadCursor:
+        raise bad_cursor() from None
+    return api.NetworkPage(data=data, next_cursor=next_cursor)
+
+
+async def get_network(ctx: Context, r: api.NetworkRef) -> api.Network:
+    async with ctx.engine.connect() as conn:
+        row = await networks.get(conn, r.org_id, r.mode, r.id)
+    if row is None:
+        raise not_found("social network", r.id)
+    return networks.public(row)
+
+
+async def delete_network(ctx: Context, r: api.NetworkRef) -> api.Deleted:
+    async with ctx.engine.begin() as conn:
+        if not await networks.delete(conn, r.org_id, r.mode, r.id):
+            raise not_found("social network", r.id)
+    return api.Deleted(id=r.id)
+
+
+async def add_redirect_uri(ctx: Context, r: api.RedirectUriAdd) -> api.RedirectUri:
+    problem = redirect_uri_problem(r.uri)
+    if problem:
+        raise invalid("uri", "invalid_uri", problem)
+    async with ctx.engine.begin() as conn:
+        entry, _ = await redirects.add(conn, r.org_id, r.mode, r.uri, ctx.now())
+    return entry
+
+
+async def list_redirect_uris(ctx: Context, r: api.Scoped) -> api.RedirectUriPage:
+    async with ctx.engine.connect() as conn:
+        return api.RedirectUriPage(data=await redirects.all_of(conn, r.org_id, r.mode))
+
+
+async def delete_redirect_uri(ctx: Context, r: api.RedirectUriRef) -> api.Deleted:
+    async with ctx.engine.begin() as conn:
+        if not await redirects.delete(conn, r.org_id, r.mode, r.id):
+            raise not_found("redirect URI", r.id)
+    return api.Deleted(id=r.id)
+
+
+async def require_allowlisted(conn: AsyncConnection, org_id: str, mode: str, uri: str) -> None:
+    if not await redirects.allowed(conn, org_id, mode, uri):
+        raise fail(422, "redirect_uri_not_allowed",
+                   "redirect_uri is not on this organization's allowlist (POST /api/v1/redirect-uris); "
+                   "it must match an entry exactly", {"field": "redirect_uri"})
+
+
+@dataclass(frozen=True)
+class App:
+    """The credentials a flow or a refresh runs with, and which BYOK app they came from."""
+
+    credentials: AppCredentials
+    social_network_id: str | None
+    name: str
+
+
+async def app_for_flow(ctx: Context, conn: AsyncConnection, org_id: str, mode: str, platform: str) -> App:
+    """The org's own app for the platform, else the installation's managed one; test mode uses the
+    simulated platform and needs neither."""
+    row = await networks.for_platform(conn, org_id, mode, platform)
+    if mode == "test":
+        return App(AppCredentials(SANDBOX_CLIENT_ID, "", ctx.settings.callback_url),
+                   row.id if row else None, (row.display_name if row else None) or "Crier sandbox")
+    if row is not None:
+        return _byok(ctx, row)
+    managed = _managed(ctx, platform)
+    if managed is None:
+        raise fail(422, "no_credentials",
+                   f"no {platform} app: register one with POST /api/v1/social-networks "
+                   "(or ask the operator for managed credentials)", {"platform": platform})
+    return managed
+
+
+async def app_by_id(ctx: Context, conn: AsyncConnection, org_id: str, mode: str, platform: str,
+                    social_network_id: str | None) -> App | None:
+    """The app an account or a flow was started with; None when that BYOK app has been deleted."""
+    if mode == "test":
+        return App(AppCredentials(SANDBOX_CLIENT_ID, "", ctx.settings.callback_url), social_network_id, "sandbox")
+    if social_network_id is None:
+        return _managed(ctx, platform)
+    row = await networks.get(conn, org_id, mode, social_network_id)
+    return _byok(ctx, row) if row is not None else None
+
+
+def _byok(ctx: Context, row: Any) -> App:
+    secret = ctx.vault.open(row.client_secret_enc, networks.secret_context(row.org_id, row.mode, row.platform))
+    credentials = AppCredentials(client_id=row.client_id, client_secret=secret or "", redirect_uri=row.redirect_uri,
+                                 scopes=tuple(row.scopes), instance_url=row.instance_url)
+    return App(credentials, row.id, row.display_name or row.platform)
+
+
+def _managed(ctx: Context, platform: str) -> App | None:
+    managed = ctx.settings.managed_app(platform)
+    if managed is None:
+        return None
+    client_id, secret, instance_url = managed
+    return App(AppCredentials(client_id, secret, ctx.settings.callback_url, (), instance_url), None, "Crier")

@@ -1,0 +1,252 @@
+"""The OAuth flow: start (auth URL with state and PKCE), the public callback, page selection, and
+the test-mode consent page that stands in for a platform's authorization screen."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from connect.adapters import flows, networks
+from connect.adapters.providers import NoProvider
+from connect.domain import flows as rules
+from connect.domain.accounts import InvalidAccount, validate_tenant
+from connect.handlers import apps
+from connect.handlers.connecting import Origin, connect, open_grant, page_choice, seal_grant
+from connect.handlers.context import Context
+from connect.handlers.errors import fail, invalid, not_found
+from contracts import connect as api
+from contracts.rpc import SocialAccount
+from kit.log import get
+from platforms.oauth import AppCredentials, OAuthError, OAuthProvider
+
+log = get(__name__)
+
+
+def provider(ctx: Context, platform: str, mode: str, tenant_id: str | None = None) -> OAuthProvider:
+    try:
+        return ctx.providers.for_mode(platform, mode, subject=tenant_id)
+    except NoProvider:
+        raise fail(422, "platform_not_supported", f"connecting {platform} accounts is not available") from None
+
+
+def check_tenant(tenant_id: str | None) -> None:
+    try:
+        validate_tenant(tenant_id)
+    except InvalidAccount as exc:
+        raise invalid(exc.field, "invalid", str(exc)) from None
+
+
+async def auth_url(ctx: Context, r: api.AuthUrlRequest) -> api.AuthUrl:
+    apps.check_platform(r.platform)
+    check_tenant(r.tenant_id)
+    async with ctx.engine.begin() as conn:
+        await apps.require_allowlisted(conn, r.org_id, r.mode, r.redirect_uri)
+        return await start(ctx, conn, org_id=r.org_id, mode=r.mode, platform=r.platform, tenant_id=r.tenant_id,
+                           redirect_uri=r.redirect_uri)
+
+
+async def start(ctx: Context, conn: AsyncConnection, *, org_id: str, mode: str, platform: str,
+                tenant_id: str | None, redirect_uri: str, connect_session_id: str | None = None) -> api.AuthUrl:
+    """A new single-use state (stored as its digest) and, where the platform takes it, a PKCE
+    verifier kept sealed on our side; the platform only ever sees the challenge."""
+    app = await apps.app_for_flow(ctx, conn, org_id, mode, platform)
+    oauth = provider(ctx, platform, mode, tenant_id)
+    if getattr(oauth, "flow", "redirect") != "redirect":
+        raise fail(422, "platform_not_supported", f"{platform} does not connect through a browser redirect")
+    state, now = rules.new_secret(), ctx.now()
+    state_hash = rules.digest(state)
+    verifier, challenge = rules.pkce_pair() if oauth.uses_pkce else (None, None)
+    scopes = app.credentials.scopes or oauth.default_scopes
+    url = oauth.authorization_url(app.credentials, state=state, code_challenge=challenge, scopes=scopes)
+    expires_at = now + timedelta(seconds=ctx.settings.oauth_state_ttl_s)
+    await flows.add_state(
+        conn, state_hash=state_hash, org_id=org_id, mode=mode, platform=platform, tenant_id=tenant_id,
+        redirect_uri=redirect_uri, social_network_id=app.social_network_id,
+        app_redirect_uri=app.credentials.redirect_uri, scopes=list(scopes),
+        code_verifier_enc=ctx.vault.seal(verifier, _verifier_context(state_hash)),
+        connect_session_id=connect_session_id, expires_at=expires_at, created_at=now,
+    )
+    return api.AuthUrl(auth_url=url, expires_at=expires_at)
+
+
+def _verifier_context(state_hash: str) -> str:
+    return f"oauth_state:{state_hash}:code_verifier"
+
+
+def _page(status: int, title: str, message: str) -> api.Outcome:
+    return api.Outcome(page=api.ErrorPage(status=status, title=title, message=message))
+
+
+async def _failed(conn: AsyncConnection, ctx: Context, state: Any, code: str, *, settle: bool = True) -> api.Outcome:
+    if settle:
+        await flows.settle_session(conn, state.connect_session_id, rules.SESSION_FAILED, ctx.now(), error_code=code)
+    log.info("connect.flow_failed", platform=state.platform, org_id=state.org_id, error_code=code)
+    return api.Outcome(location=rules.error_redirect(state.redirect_uri, code, state.connect_session_id))
+
+
+async def callback(ctx: Context, r: api.Callback) -> api.Outcome:
+    if not r.state:
+        return _page(400, "This sign-in link is incomplete", "The request carries no state. Start connecting again.")
+    state_hash, now = rules.digest(r.state), ctx.now()
+    async with ctx.engine.begin() as conn:
+        state = await flows.spend_state(conn, state_hash, now)
+        if state is None:
+            seen = await flows.state(conn, state_hash)
+            if seen is None:
+                return _page(400, "This sign-in link is not valid",
+                             "Crier does not know this request. Start connecting again from the app you came from.")
+            # A replay: the flow that spent this state carries on undisturbed.
+            return await _failed(conn, ctx, seen, rules.INVALID_STATE, settle=False)
+        if state.expires_at <= now:
+            return await _failed(conn, ctx, state, rules.INVALID_STATE)
+        if r.error:
+            return await _failed(conn, ctx, state, rules.authorization_error_code(r.error))
+        if not r.code or (state.mode == "test" and state.sandbox_code_hash != rules.digest(r.code)):
+            return await _failed(conn, ctx, state, rules.EXCHANGE_FAILED)
+        app = await apps.app_by_id(ctx, conn, state.org_id, state.mode, state.platform, state.social_network_id)
+        if app is None:
+            return await _failed(conn, ctx, state, rules.EXCHANGE_FAILED)
+    # The state is spent and committed before the platform is called: a replay fails from here on.
+    oauth = provider(ctx, state.platform, state.mode, state.tenant_id)
+    credentials = AppCredentials(app.credentials.client_id, app.credentials.client_secret, state.app_redirect_uri,
+                                 tuple(state.scopes), app.credentials.instance_url)
+    verifier = ctx.vault.open(state.code_verifier_enc, _verifier_context(state_hash))
+    try:
+        tokens = await oauth.exchange_code(ctx.http, credentials, code=r.code, code_verifier=verifier)
+        candidates = await oauth.accounts(ctx.http, tokens)
+    except (OAuthError, httpx.HTTPError, KeyError, ValueError, TypeError) as exc:
+        log.warning("connect.exchange_failed", platform=state.platform, org_id=state.org_id,
+                    reason=getattr(exc, "code", type(exc).__name__))
+        async with ctx.engine.begin() as conn:
+            return await _failed(conn, ctx, state, rules.EXCHANGE_FAILED)
+    origin = Origin(org_id=state.org_id, mode=state.mode, platform=state.platform, tenant_id=state.tenant_id,
+                    social_network_id=app.social_network_id, sandbox=state.mode == "test")
+    async with ctx.engine.begin() as conn:
+        if not candidates:
+            return await _failed(conn, ctx, state, rules.NO_ACCOUNTS)
+        if len(candidates) == 1:
+            connected = await connect(ctx, conn, origin, tokens, candidates)
+            await flows.settle_session(conn, state.connect_session_id, rules.SESSION_CONNECTED, now,
+                                       account_ids=[a.id for a in connected])
+            return api.Outcome(location=rules.connected_redirect(state.redirect_uri, connected[0].id,
+                                                                 state.connect_session_id), accounts=connected)
+        token = rules.new_secret()
+        token_hash = rules.digest(token)
+        await flows.add_pending(
+            conn, token_hash=token_hash, org_id=origin.org_id, mode=origin.mode, platform=origin.platform,
+            tenant_id=origin.tenant_id, social_network_id=origin.social_network_id,
+            connect_session_id=state.connect_session_id, sandbox=origin.sandbox,
+            pages=[_as_dict(page_choice(c)) for c in candidates],
+            grant_enc=seal_grant(ctx, tokens, candidates, _grant_context(token_hash)),
+            expires_at=now + timedelta(seconds=ctx.settings.pending_session_ttl_s), created_at=now,
+        )
+        await flows.settle_session(conn, state.connect_session_id, rules.SESSION_PENDING_SELECTION, now)
+    if state.connect_session_id is not None:
+        return api.Outcome(location=rules.with_params(f"{ctx.public_url}/connect/select", session=token))
+    return api.Outcome(location=rules.pending_redirect(state.redirect_uri, token))
+
+
+def _grant_context(token_hash: str) -> str:
+    return f"pending_session:{token_hash}:grant"
+
+
+def _as_dict(choice: api.PageChoice) -> dict[str, Any]:
+    return {f: getattr(choice, f) for f in choice.__struct_fields__}
+
+
+# Page selection
+
+
+async def _usable_pending(conn: AsyncConnection, ctx: Context, token: str, *, owner: tuple[str, str] | None,
+                          lock: bool = False) -> Any:
+    row = await flows.pending(conn, rules.digest(token), ctx.now(), lock=lock)
+    # API callers must hold the session's organization key; the hosted form serves hosted flows only.
+    if row is None or (owner is not None and (row.org_id, row.mode) != owner) or (
+            owner is None and row.connect_session_id is None):
+        raise fail(404, "not_found", "no such pending session: it is unknown, expired or already used")
+    return row
+
+
+def _view(row: Any) -> api.PendingView:
+    return api.PendingView(network=row.platform, tenant_id=row.tenant_id, expires_at=row.expires_at,
+                           available_pages=[api.PageChoice(**p) for p in row.pages])
+
+
+async def pending_view(ctx: Context, r: api.PendingRef) -> api.PendingView:
+    async with ctx.engine.connect() as conn:
+        return _view(await _usable_pending(conn, ctx, r.token, owner=(r.org_id, r.mode)))
+
+
+async def hosted_pending_view(ctx: Context, r: api.HostedToken) -> api.PendingView:
+    async with ctx.engine.connect() as conn:
+        return _view(await _usable_pending(conn, ctx, r.token, owner=None))
+
+
+async def finalize(ctx: Context, r: api.PendingFinalize) -> api.Finalized:
+    connected, _ = await _finalize(ctx, r.token, r.selected_page_ids, owner=(r.org_id, r.mode))
+    return api.Finalized(connected_accounts=connected)
+
+
+async def hosted_select(ctx: Context, r: api.HostedSelect) -> api.Outcome:
+    connected, row = await _finalize(ctx, r.token, r.selected_page_ids, owner=None)
+    async with ctx.engine.connect() as conn:
+        session = await flows.session_by_id(conn, row.connect_session_id)
+    assert session is not None
+    return api.Outcome(location=rules.connected_redirect(session.redirect_uri, connected[0].id, session.id),
+                       accounts=connected)
+
+
+async def _finalize(ctx: Context, token: str, selected: list[str], *,
+                    owner: tuple[str, str] | None) -> tuple[list[SocialAccount], Any]:
+    wanted = list(dict.fromkeys(selected))
+    if not wanted:
+        raise invalid("selected_page_ids", "too_short", "select at least one page")
+    async with ctx.engine.begin() as conn:
+        row = await _usable_pending(conn, ctx, token, owner=owner, lock=True)
+        offered = [p["id"] for p in row.pages]
+        unknown = [i for i in wanted if i not in offered]
+        if unknown:  # refused before the token is spent, so the user can choose again
+            raise fail(422, "invalid_selection", "selected_page_ids must come from available_pages",
+                       {"field": "selected_page_ids", "unknown_ids": unknown})
+        tokens, candidates = open_grant(ctx, row.grant_enc, _grant_context(row.token_hash))
+        origin = Origin(org_id=row.org_id, mode=row.mode, platform=row.platform, tenant_id=row.tenant_id,
+                        social_network_id=row.social_network_id, sandbox=row.sandbox)
+        connected = await connect(ctx, conn, origin, tokens, [c for c in candidates if c.network_unique_id in wanted])
+        await flows.spend_pending(conn, row.token_hash, ctx.now())
+        await flows.settle_session(conn, row.connect_session_id, rules.SESSION_CONNECTED, ctx.now(),
+                                   account_ids=[a.id for a in connected])
+    return connected, row
+
+
+# Test mode: Crier's consent page plays the platform's authorization screen.
+
+
+async def _consentable(conn: AsyncConnection, ctx: Context, state: str) -> Any:
+    row = await flows.state(conn, rules.digest(state))
+    if row is None or row.mode != "test" or row.consumed_at is not None or row.expires_at <= ctx.now() or (
+            row.sandbox_code_hash is not None):
+        raise not_found("consent request", "(unknown, used or expired)")
+    return row
+
+
+async def sandbox_consent(ctx: Context, r: api.SandboxStateRef) -> api.SandboxConsent:
+    async with ctx.engine.connect() as conn:
+        row = await _consentable(conn, ctx, r.state)
+        app = await networks.get(conn, row.org_id, row.mode, row.social_network_id) if row.social_network_id else None
+    return api.SandboxConsent(platform=row.platform, app_name=(app.display_name if app else None) or "Crier sandbox",
+                              scopes=list(row.scopes), tenant_id=row.tenant_id)
+
+
+async def sandbox_decide(ctx: Context, r: api.SandboxDecision) -> api.Outcome:
+    async with ctx.engine.begin() as conn:
+        row = await _consentable(conn, ctx, r.state)
+        if not r.approve:
+            return api.Outcome(location=rules.with_params(row.app_redirect_uri, error="access_denied",
+                                                          error_description="The user denied access", state=r.state))
+        code = rules.new_secret()
+        if not await flows.grant_sandbox_code(conn, row.state_hash, rules.digest(code), ctx.now()):
+            raise not_found("consent request", "(unknown, used or expired)")
+    return api.Outcome(location=rules.with_params(row.app_redirect_uri, code=code, state=r.state))

@@ -1,0 +1,68 @@
+"""Hosted connect sessions: created by the customer's backend, opened by the end-user's browser."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from connect.adapters import flows
+from connect.domain import flows as rules
+from connect.handlers import apps
+from connect.handlers.context import Context
+from connect.handlers.errors import fail, not_found
+from connect.handlers.flows import check_tenant, provider, start
+from contracts import connect as api
+
+
+async def create(ctx: Context, r: api.SessionCreate) -> api.ConnectSession:
+    apps.check_platform(r.platform)
+    check_tenant(r.tenant_id)
+    token, now = rules.new_secret(), ctx.now()
+    async with ctx.engine.begin() as conn:
+        await apps.require_allowlisted(conn, r.org_id, r.mode, r.redirect_uri)
+        await apps.app_for_flow(ctx, conn, r.org_id, r.mode, r.platform)  # no app: refuse now, not in the browser
+        provider(ctx, r.platform, r.mode, r.tenant_id)
+        row = await flows.add_session(
+            conn, id=str(uuid.uuid4()), token_hash=rules.digest(token), org_id=r.org_id, mode=r.mode,
+            platform=r.platform, tenant_id=r.tenant_id, redirect_uri=r.redirect_uri, status=rules.SESSION_PENDING,
+            account_ids=[], expires_at=now + timedelta(seconds=ctx.settings.connect_session_ttl_s),
+            created_at=now, updated_at=now,
+        )
+    return flows.public_session(row, rules.SESSION_PENDING, connect_url=f"{ctx.public_url}/connect/{token}")
+
+
+async def get(ctx: Context, r: api.SessionRef) -> api.ConnectSession:
+    async with ctx.engine.connect() as conn:
+        row = await flows.session(conn, r.org_id, r.mode, r.id)
+    if row is None:
+        raise not_found("connect session", r.id)
+    return flows.public_session(row, rules.session_status(row.status, row.expires_at, ctx.now()))
+
+
+async def hosted_open(ctx: Context, r: api.HostedToken) -> api.HostedSession:
+    async with ctx.engine.connect() as conn:
+        row = await flows.session_by_token(conn, rules.digest(r.token))
+        if row is None:
+            raise fail(404, "not_found", "this connect link is not valid")
+        status = rules.session_status(row.status, row.expires_at, ctx.now())
+        try:
+            name = (await apps.app_for_flow(ctx, conn, row.org_id, row.mode, row.platform)).name
+        except Exception:
+            name = row.platform
+    return api.HostedSession(id=row.id, platform=row.platform, status=status, app_name=name,
+                             sandbox=row.mode == "test", expires_at=row.expires_at)
+
+
+async def hosted_begin(ctx: Context, r: api.HostedToken) -> api.AuthUrl:
+    async with ctx.engine.begin() as conn:
+        row = await flows.session_by_token(conn, rules.digest(r.token))
+        if row is None:
+            raise fail(404, "not_found", "this connect link is not valid")
+        status = rules.session_status(row.status, row.expires_at, ctx.now())
+        if status != rules.SESSION_PENDING:
+            raise fail(409, "session_not_pending", f"this connect session is {status.replace('_', ' ')}",
+                       {"status": status})
+        # The allowlist may have changed since the session was created; the redirect must still be on it.
+        await apps.require_allowlisted(conn, row.org_id, row.mode, row.redirect_uri)
+        return await start(ctx, conn, org_id=row.org_id, mode=row.mode, platform=row.platform,
+                           tenant_id=row.tenant_id, redirect_uri=row.redirect_uri, connect_session_id=row.id)

@@ -1,0 +1,83 @@
+"""Renewing an account's access token, for the background refresher and the health probe.
+
+The account row stays locked (SELECT … FOR UPDATE) while the platform is asked, so two refreshes
+of one account never overlap: with rotating refresh tokens (X, TikTok) the second would present a
+token the first has just spent, and the platform would revoke the grant.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import timedelta
+
+import httpx
+
+from connect.adapters import accounts
+from connect.domain.accounts import ACTIVE, due_for_refresh, token_context
+from connect.handlers import apps
+from connect.handlers.connecting import refreshed_event, token_expired_event
+from connect.handlers.context import Context
+from kit.bus import outbox
+from kit.log import get
+from platforms.oauth import GrantRevoked, OAuthError, OAuthUnavailable
+
+log = get(__name__)
+RETRY_AFTER_UNAVAILABLE_S = 60.0
+
+
+class Refresh(enum.Enum):
+    REFRESHED = "refreshed"
+    NOT_DUE = "not_due"
+    REVOKED = "revoked"  # the account is now token_expired
+    UNAVAILABLE = "unavailable"  # try again later; nothing changed
+    FAILED = "failed"  # the platform refused for another reason (e.g. the app's credentials)
+    NO_APP = "no_app"  # the BYOK app that connected the account was deleted
+
+
+async def refresh(ctx: Context, account_id: str, *, only_if_due: bool) -> Refresh:
+    now = ctx.now()
+    async with ctx.engine.begin() as conn:
+        row = await accounts.lock(conn, account_id)
+        if row is None or row.status != ACTIVE or row.deleted_at is not None or row.refresh_token_enc is None:
+            return Refresh.NOT_DUE
+        if only_if_due and not due_for_refresh(row.token_expires_at, now, ctx.settings.refresh_before_s):
+            await accounts.release(conn, account_id, now)
+            return Refresh.NOT_DUE
+        app = await apps.app_by_id(ctx, conn, row.org_id, row.mode, row.platform, row.social_network_id)
+        if app is None:
+            await accounts.release(conn, account_id, now + timedelta(seconds=ctx.settings.refresh_before_s))
+            return Refresh.NO_APP
+
+        def context(kind: str) -> str:
+            return token_context(row.org_id, row.mode, row.platform, row.network_unique_id, kind)
+
+        oauth = ctx.providers.for_mode(row.platform, row.mode, subject=row.tenant_id)
+        refresh_token = ctx.vault.open(row.refresh_token_enc, context("refresh"))
+        assert refresh_token is not None
+        try:
+            tokens = await oauth.refresh(ctx.http, app.credentials, refresh_token)
+        except GrantRevoked:
+            account = await accounts.mark_token_expired(conn, account_id, now)
+            await outbox.add(conn, "evt.account.token_expired", token_expired_event(account))
+            log.info("connect.token_expired", account_id=account_id, platform=row.platform)
+            ctx.wake()
+            return Refresh.REVOKED
+        except (OAuthUnavailable, httpx.HTTPError) as exc:
+            wait = getattr(exc, "retry_after_s", None) or RETRY_AFTER_UNAVAILABLE_S
+            await accounts.release(conn, account_id, now + timedelta(seconds=wait))
+            log.warning("connect.refresh_unavailable", account_id=account_id, platform=row.platform,
+                        reason=getattr(exc, "code", type(exc).__name__))
+            return Refresh.UNAVAILABLE
+        except OAuthError as exc:
+            await accounts.release(conn, account_id, now + timedelta(seconds=RETRY_AFTER_UNAVAILABLE_S))
+            log.warning("connect.refresh_failed", account_id=account_id, platform=row.platform, reason=exc.code)
+            return Refresh.FAILED
+        account = await accounts.store_refreshed(
+            conn, account_id, access_token_enc=ctx.vault.seal(tokens.access_token, context("access")) or "",
+            refresh_token_enc=ctx.vault.seal(tokens.refresh_token, context("refresh")),
+            expires_at=tokens.expires_at, refresh_expires_at=tokens.refresh_expires_at,
+            scopes=list(tokens.scopes) or None, now=now,
+        )
+        await outbox.add(conn, "evt.account.refreshed", refreshed_event(account))
+    ctx.wake()
+    return Refresh.REFRESHED

@@ -1,0 +1,132 @@
+"""The JSON the connect routes accept and return (besides the social account, in connect_support)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from msgspec import Meta, Struct
+
+from gateway.entrypoints.http.connect_support import SocialAccount
+
+Name = Annotated[str, Meta(min_length=1, max_length=255)]
+Url = Annotated[str, Meta(min_length=1, max_length=2048)]
+Scope = Annotated[str, Meta(min_length=1, max_length=200)]
+Platform = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class SocialNetworkUpsert(Struct, kw_only=True, forbid_unknown_fields=True):
+    """One app per platform (and mode): posting again updates it in place."""
+
+    platform: Platform
+    client_id: Annotated[str, Meta(min_length=1, max_length=512)]
+    client_secret: Annotated[str, Meta(min_length=1, max_length=4096)]
+    display_name: Name | None = None
+    redirect_uri: Url | None = None
+    scopes: Annotated[list[Scope], Meta(max_length=64)] = []
+    instance_url: Url | None = None
+
+
+class RedirectUriCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    uri: Url
+
+
+class AuthUrlCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    redirect_uri: Url
+    tenant_id: Name | None = None
+
+
+class AuthUrl(Struct, kw_only=True):
+    auth_url: str
+    expires_at: datetime
+
+
+class Finalize(Struct, kw_only=True, forbid_unknown_fields=True):
+    """`selectedPageIds` is accepted too, as some clients spell it."""
+
+    selected_page_ids: Annotated[list[Annotated[str, Meta(max_length=255)]], Meta(max_length=100)] | None = None
+    selectedPageIds: Annotated[list[Annotated[str, Meta(max_length=255)]], Meta(max_length=100)] | None = None  # noqa: N815
+
+    def ids(self) -> list[str]:
+        return list(self.selected_page_ids or self.selectedPageIds or [])
+
+
+class Page(Struct, kw_only=True):
+    id: str
+    type: str
+    name: str | None
+    username: str | None
+    profile_picture_url: str | None
+
+
+class PageCamel(Struct, kw_only=True):
+    id: str
+    type: str
+    name: str | None
+    username: str | None
+    profilePictureUrl: str | None  # noqa: N815
+
+
+class PendingSession(Struct, kw_only=True):
+    """`availablePages` repeats `available_pages` in the camelCase some clients read."""
+
+    network: str
+    tenant_id: str | None
+    expires_at: datetime
+    available_pages: list[Page]
+    availablePages: list[PageCamel]  # noqa: N815
+
+
+class ConnectedCamel(Struct, kw_only=True):
+    id: str
+    nickname: str
+    username: str
+    network: str
+    accountType: str  # noqa: N815
+
+
+class Finalized(Struct, kw_only=True):
+    """`connectedAccounts` repeats the accounts in the short camelCase form some clients read."""
+
+    connected_accounts: list[SocialAccount]
+    connectedAccounts: list[ConnectedCamel]  # noqa: N815
+
+
+class ConnectSessionCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    platform: Platform
+    redirect_uri: Url
+    tenant_id: Name | None = None
+
+
+class ConnectSession(Struct, kw_only=True):
+    """status: pending → connected | pending_selection (→ connected) | failed (error_code) | expired."""
+
+    id: str
+    status: str
+    platform: str
+    tenant_id: str | None
+    redirect_uri: str
+    account_ids: list[str]
+    error_code: str | None
+    expires_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConnectSessionCreated(ConnectSession, kw_only=True):
+    """The only response with connect_url: it holds the session's secret, which Crier keeps hashed."""
+
+    connect_url: str
+
+
+class EndUserUpsert(Struct, kw_only=True, forbid_unknown_fields=True):
+    external_user_id: Name
+    display_name: Name | None = None
+    email: Annotated[str, Meta(min_length=3, max_length=320)] | None = None
+    metadata: dict[str, Any] = {}
+
+
+class Disconnected(Struct, kw_only=True):
+    external_user_id: str
+    platform: str
+    disconnected_account_ids: list[str]
