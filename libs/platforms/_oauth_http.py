@@ -114,8 +114,8 @@ def scopes_of(raw: Any, separator: str, fallback: Iterable[str] = ()) -> tuple[s
     if isinstance(raw, list):
         return tuple(str(s) for s in raw)
     if isinstance(raw, str) and raw.strip():
-        parts = raw.replace(",", " ").split() if separator == "," else raw.split(separator)
-        return tuple(p.strip() for p in parts if p.strip())
+        # Platforms answer with either separator whatever they asked for (LinkedIn: commas).
+        return tuple(p for p in re.split(r"[,\s]+", raw) if p)
     return tuple(fallback)
 
 

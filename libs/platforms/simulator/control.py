@@ -58,7 +58,8 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
         return reply({"now": world.now(), "offset_s": world.offset_s})
 
     @post("/{platform:str}/apps", status_code=201)
-    async def add_app(platform: str, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def add_app(request: Request[Any, Any, Any]) -> Response[Any]:
+        platform = request.path_params["platform"]
         if not known(platform):
             return _bad(f"unknown platform {platform}", 404)
         body = await json_of(request)
@@ -71,7 +72,8 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
         return reply(asdict(app), 201)
 
     @post("/{platform:str}/users", status_code=201)
-    async def add_user(platform: str, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def add_user(request: Request[Any, Any, Any]) -> Response[Any]:
+        platform = request.path_params["platform"]
         if not known(platform):
             return _bad(f"unknown platform {platform}", 404)
         body = await json_of(request)
@@ -91,7 +93,8 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
         return reply(asdict(user), 201)
 
     @post("/{platform:str}/session", status_code=200)
-    async def session(platform: str, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def session(request: Request[Any, Any, Any]) -> Response[Any]:
+        platform = request.path_params["platform"]
         user_id = str((await json_of(request)).get("user_id"))
         if world.user(platform, user_id) is None:
             return _bad("unknown user", 404)
@@ -99,7 +102,8 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
         return reply({"signed_in": user_id})
 
     @post("/{platform:str}/consent", status_code=200)
-    async def consent(platform: str, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def consent(request: Request[Any, Any, Any]) -> Response[Any]:
+        platform = request.path_params["platform"]
         body = await json_of(request)
         decision = body.get("decision", "deny")
         if decision not in ("approve", "deny"):
@@ -108,7 +112,8 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
         return reply({"queued": world.consent[platform]})
 
     @post("/{platform:str}/grants/revoke", status_code=200)
-    async def revoke_grants(platform: str, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def revoke_grants(request: Request[Any, Any, Any]) -> Response[Any]:
+        platform = request.path_params["platform"]
         user_id = (await json_of(request)).get("user_id")
         grants = world.grants_of(platform, str(user_id) if user_id else None)
         for grant in grants:
@@ -116,12 +121,14 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
         return reply({"revoked": len(grants)})
 
     @post("/{platform:str}/tokens/expire", status_code=200)
-    async def expire(platform: str, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def expire(request: Request[Any, Any, Any]) -> Response[Any]:
+        platform = request.path_params["platform"]
         user_id = (await json_of(request)).get("user_id")
         return reply({"expired": world.expire_access_tokens(platform, str(user_id) if user_id else None)})
 
     @get("/{platform:str}/state")
-    async def state(platform: str) -> Response[Any]:
+    async def state(request: Request[Any, Any, Any]) -> Response[Any]:
+        platform = request.path_params["platform"]
         return reply(world.snapshot(platform))
 
     @post("/faults", status_code=201)

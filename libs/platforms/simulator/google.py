@@ -161,7 +161,8 @@ def routes(world: World, platform: str) -> list[Any]:
             return reply({"accounts": chunk, **({"nextPageToken": next_token} if next_token else {})})
 
         @get("/v1/accounts/{account_id:str}/locations", opt={"endpoint": "locations"})
-        async def locations(account_id: str, request: Request[Any, Any, Any]) -> Response[Any]:
+        async def locations(request: Request[Any, Any, Any]) -> Response[Any]:
+            account_id = request.path_params["account_id"]
             user = caller(request)
             mask = [f for f in request.query_params.get("readMask", "").split(",") if f]
             if not mask:

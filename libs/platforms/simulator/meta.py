@@ -78,11 +78,11 @@ def routes(world: World, platform: str) -> list[Any]:
         return token, grant, user
 
     @get("/{version:str}/dialog/oauth", opt={"endpoint": "authorize"})
-    async def dialog(version: str, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def dialog(request: Request[Any, Any, Any]) -> Response[Any]:
         return authz.authorize(world, rule, query(request))
 
     @get("/{version:str}/oauth/access_token", opt={"endpoint": "token"})
-    async def access_token(version: str, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def access_token(request: Request[Any, Any, Any]) -> Response[Any]:
         params = query(request)
         app = authz.client(world, rule, DIALECT, request, params)
         if params.get("grant_type") == "fb_exchange_token":
@@ -99,7 +99,7 @@ def routes(world: World, platform: str) -> list[Any]:
         return reply({"access_token": new.value, "token_type": "bearer", "expires_in": authz.expires_in(world, new)})
 
     @get("/{version:str}/me", opt={"endpoint": "me"})
-    async def me(version: str, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def me(request: Request[Any, Any, Any]) -> Response[Any]:
         token, _, user = caller(request)
         if token.kind == "page":
             node = page_node(next(p for p in user.pages if p["id"] == token.page_id))
@@ -111,7 +111,7 @@ def routes(world: World, platform: str) -> list[Any]:
         return reply(pick(node, fields, "id,name"))
 
     @get("/{version:str}/me/accounts", opt={"endpoint": "accounts"})
-    async def accounts(version: str, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def accounts(request: Request[Any, Any, Any]) -> Response[Any]:
         token, grant, user = caller(request)
         if token.kind == "page":
             return graph_error(400, 100, "(#100) Tried accessing nonexisting field (accounts) on node type (Page)")
@@ -128,7 +128,7 @@ def routes(world: World, platform: str) -> list[Any]:
         return reply({"data": data, "paging": paging})
 
     @delete("/{version:str}/me/permissions", opt={"endpoint": "revoke"}, status_code=200)
-    async def permissions(version: str, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def permissions(request: Request[Any, Any, Any]) -> Response[Any]:
         token, grant, _ = caller(request)
         if token.kind == "page":
             return graph_error(400, 100, "(#100) Tried accessing nonexisting field (permissions) on node type (Page)")
@@ -136,7 +136,8 @@ def routes(world: World, platform: str) -> list[Any]:
         return reply({"success": True})
 
     @get("/{version:str}/{node_id:str}", opt={"endpoint": "node"})
-    async def node(version: str, node_id: str, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def node(request: Request[Any, Any, Any]) -> Response[Any]:
+        node_id = request.path_params["node_id"]
         _, _, user = caller(request)
         fields = request.query_params.get("fields", "")
         for page in user.pages:

@@ -110,7 +110,7 @@ class Simulator:
 
 def start_simulator(host: str = "127.0.0.1", world: World | None = None) -> Simulator:
     """The simulator on a free port, served by uvicorn in a daemon thread of this process."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
