@@ -167,6 +167,10 @@ TEST_ENV = {
     "CRIER_PUBLISHER_RETRY_BASE_S": "0.05",
     "CRIER_PUBLISHER_RETRY_MAX_S": "0.4",
     "CRIER_PUBLISHER_ACK_WAIT_S": "3",
+    # Test receivers listen on loopback over plain http; a day of webhook retries runs in seconds.
+    "CRIER_WEBHOOKS_ALLOWED_NETWORKS": "127.0.0.1/32",
+    "CRIER_WEBHOOKS_ALLOW_HTTP": "1",
+    "CRIER_WEBHOOKS_RETRY_SCALE": "0.001",
     "CRIER_LOG_LEVEL": "info",
 }
 

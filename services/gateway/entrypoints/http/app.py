@@ -29,6 +29,7 @@ from gateway.entrypoints.http.posts import PostController
 from gateway.entrypoints.http.request_id import RequestIdMiddleware
 from gateway.entrypoints.http.social_accounts import SandboxController, SocialAccountController
 from gateway.entrypoints.http.state import Gateway
+from gateway.entrypoints.http.webhooks import EventController, WebhookController
 
 API_VERSION = "1.0.0"
 # Platform apps, redirect allowlist, connect flows (API, callback, hosted pages) and end-users.
@@ -68,7 +69,7 @@ def _json_errors_only(response: Response[Any]) -> Response[Any]:
 def create_app(gateway: Gateway) -> Litestar:
     return Litestar(
         route_handlers=[healthz, readyz, PostController, ApiKeyController, SocialAccountController, SandboxController,
-                        *CONNECT_ROUTES],
+                        *CONNECT_ROUTES, WebhookController, EventController],
         middleware=[DefineMiddleware(ApiKeyAuth, exclude=PUBLIC_PATHS, exclude_from_auth_key="exclude_from_auth")],
         exception_handlers={Exception: handle_exception},
         openapi_config=openapi_config(gateway.settings.public_url),

@@ -17,11 +17,13 @@ from kit.bus import rpc
 T = TypeVar("T")
 
 
-async def ask(gw: Gateway, subject: str, message: Any, reply_type: type[T], *, timeout: float = 5.0) -> T:
+async def ask(
+    gw: Gateway, subject: str, message: Any, reply_type: type[T], *, timeout: float = 5.0, service: str = "connect"
+) -> T:
     try:
         return await rpc.call(gw.bus, subject, message, reply_type, timeout=timeout)
     except rpc.RpcUnavailable:
-        raise ApiError(503, "service_unavailable", "the connect service is not answering; retry shortly") from None
+        raise ApiError(503, "service_unavailable", f"the {service} service is not answering; retry shortly") from None
     except rpc.RpcFailure as f:
         raise ApiError(f.error.status, f.error.code, f.error.message, dict(f.error.details)) from None
 
