@@ -80,7 +80,7 @@ class Dispatcher:
             aad = claim.endpoint_id.encode()
             secrets = [self._keyring.decrypt(c, aad) for c in claim.secret_ciphertexts]
             attempted_at = datetime.now(UTC)
-            outcome = await self._sender.send(claim.url, claim.message_id, claim.body, secrets)
+            outcome = await self._sender.send(claim.endpoint_id, claim.url, claim.message_id, claim.body, secrets)
         except Exception as exc:  # its lease runs out and it is tried again then
             log.error("webhooks.delivery_crashed", delivery_id=claim.id, error=repr(exc))
             return

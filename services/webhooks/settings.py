@@ -22,8 +22,10 @@ class WebhooksSettings(CommonSettings):
     # How long a claimed delivery stays ours; a crashed process's claims are retried after it.
     # Always at least webhooks_timeout_s + 1.
     webhooks_lease_s: float = 60.0
-    # How long JetStream waits for the intake to ack an internal event before redelivering it.
-    webhooks_ack_wait_s: float = 30.0
+    # How long JetStream waits for the intake to ack a batch of internal events before handing it
+    # out again; only one batch is out at a time, so this is also how long a crashed replica's
+    # batch holds up the intake.
+    webhooks_ack_wait_s: float = 10.0
     # Safety net: look at the deliveries table at least this often even without a notification.
     webhooks_max_wait_s: float = 300.0
 

@@ -23,7 +23,7 @@ from webhooks.domain.endpoint import Problem, parse_url
 
 RESPONSE_CAP_BYTES = 64 * 1024
 EXCERPT_BYTES = 1024
-_MAX_TLS_CLIENTS = 256
+_MAX_CLIENTS = 1024
 
 
 def _version() -> str:
@@ -37,27 +37,27 @@ USER_AGENT = f"Crier-Webhooks/{_version()}"
 
 
 class Sender:
-    def __init__(self, policy: guard.Policy, *, timeout_s: float, max_connections: int = 100,
+    """Keeps one small connection pool per endpoint and host name.
+
+    Per endpoint, because httpcore's pool does work proportional to its size on every request, so
+    many small pools beat one big one; per name, because an https connection is bound to the name
+    it was opened for (SNI, certificate) while the pool would key it by the IP we connect to."""
+
+    def __init__(self, policy: guard.Policy, *, timeout_s: float, connections_per_endpoint: int = 4,
                  verify: ssl.SSLContext | bool = True) -> None:
         self._policy = policy
         self._verify = verify
         self._timeout_s = timeout_s
-        self._limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._plain = self._client()
-        # An https connection is bound to the name it was opened for (SNI, certificate), but the
-        # pool would key it by the IP we connect to; one client per name keeps them apart.
-        self._tls: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
-
-    def _client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(follow_redirects=False, timeout=self._timeout_s, limits=self._limits, trust_env=False,
-                                 verify=self._verify)
+        self._limits = httpx.Limits(max_connections=connections_per_endpoint,
+                                    max_keepalive_connections=connections_per_endpoint)
+        self._clients: OrderedDict[tuple[str, str], httpx.AsyncClient] = OrderedDict()
 
     async def close(self) -> None:
-        await self._plain.aclose()
-        for client in self._tls.values():
+        for client in self._clients.values():
             await client.aclose()
+        self._clients.clear()
 
-    async def send(self, url: str, message_id: str, body: bytes, secrets: list[str]) -> Outcome:
+    async def send(self, endpoint_id: str, url: str, message_id: str, body: bytes, secrets: list[str]) -> Outcome:
         try:
             destination = await guard.check(parse_url(url), self._policy)
         except Problem:
@@ -76,7 +76,7 @@ class Sender:
         }
         target = original.copy_with(host=str(destination.address))
         extensions = {"sni_hostname": destination.url.host} if destination.url.scheme == "https" else {}
-        client = self._plain if destination.url.scheme == "http" else self._tls_client(destination.url.host)
+        client = self._client(endpoint_id, destination.url.host)
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self._timeout_s):
@@ -99,15 +99,19 @@ class Sender:
             retry_after_s=parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC)),
         )
 
-    def _tls_client(self, host: str) -> httpx.AsyncClient:
-        client = self._tls.get(host)
+    def _client(self, endpoint_id: str, host: str) -> httpx.AsyncClient:
+        key = (endpoint_id, host)
+        client = self._clients.get(key)
         if client is None:
-            client = self._tls[host] = self._client()
-            if len(self._tls) > _MAX_TLS_CLIENTS:
-                _, oldest = self._tls.popitem(last=False)
+            client = self._clients[key] = httpx.AsyncClient(
+                follow_redirects=False, timeout=self._timeout_s, limits=self._limits, trust_env=False,
+                verify=self._verify,
+            )
+            if len(self._clients) > _MAX_CLIENTS:
+                _, oldest = self._clients.popitem(last=False)
                 # Requests already on it end within the timeout; close it after that.
                 asyncio.ensure_future(_close_later(oldest, self._timeout_s))
-        self._tls.move_to_end(host)
+        self._clients.move_to_end(key)
         return client
 
 

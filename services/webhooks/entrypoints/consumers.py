@@ -14,6 +14,8 @@ from typing import Any
 import msgspec
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import BadRequestError, NotFoundError
 from opentelemetry import trace
 from sqlalchemy import exc as sa_exc
 
@@ -39,8 +41,29 @@ _TRANSIENT = (OSError, TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceEr
 
 
 async def internal_events(bus: Bus, ctx: Context, stop: asyncio.Event, *, ack_wait_s: float) -> Awaitable[None]:
+    await _ensure_consumer(bus, ack_wait_s)
     sub = await consumer.bind(bus, stream=streams.EVENTS, durable=DURABLE, subjects=SUBJECTS, ack_wait_s=ack_wait_s)
     return _run(bus, sub, ctx, stop)
+
+
+async def _ensure_consumer(bus: Bus, ack_wait_s: float) -> None:
+    """One batch in flight at a time across all replicas, so batches commit in stream order and a
+    target's events keep their order whichever replica takes them."""
+    stream = bus.stream(streams.EVENTS)
+    try:
+        await bus.js.consumer_info(stream, DURABLE)
+        return
+    except NotFoundError:
+        pass
+    config = ConsumerConfig(
+        durable_name=DURABLE, name=DURABLE, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
+        ack_wait=ack_wait_s, max_deliver=-1, max_ack_pending=_BATCH,
+        filter_subjects=[bus.subject(s) for s in SUBJECTS],
+    )
+    try:
+        await bus.js.add_consumer(stream, config=config)
+    except BadRequestError:
+        pass  # another replica created it first
 
 
 async def _run(bus: Bus, sub: Any, ctx: Context, stop: asyncio.Event) -> None:
