@@ -48,12 +48,12 @@ def graph_error(status: int, body: Any, context: oh.Context) -> OAuthError:
     message = str(err.get("message") or f"HTTP {status}")
     if code in _RATE_LIMIT_CODES:
         return OAuthUnavailable(message, code="rate_limited")
-    if code in _TRANSIENT_CODES or err.get("is_transient"):
-        return OAuthUnavailable(message)
     if code == 190 or (code == 100 and subcode in _DEAD_CODE_SUBCODES):
         return GrantRevoked(message)
     if code == 101 or (code == 1 and "client secret" in message.lower()):
         return OAuthError(message, code="invalid_client")
+    if code in _TRANSIENT_CODES or err.get("is_transient"):
+        return OAuthUnavailable(message)
     if code in (10, 200) or (isinstance(code, int) and 200 <= code <= 299):
         return OAuthError(message, code="permission_denied")
     return OAuthError(message, code=f"graph_{code}" if code is not None else f"http_{status}")
