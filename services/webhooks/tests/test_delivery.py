@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 from standardwebhooks.webhooks import Webhook
 
 from contracts import webhooks as api
@@ -244,3 +245,16 @@ def event_subject(event: object) -> str:
 async def _received(receiver: Receiver, path: str, count: int) -> list | None:
     found = receiver.received(path)
     return found if len(found) >= count else None
+
+
+async def test_import_events_pass_through(bus: Bus, receiver: Receiver) -> None:
+    org = new_org()
+    path = receiver.new_path()
+    await new_endpoint(bus, org, receiver.url(path), ["import.completed"])
+    imported = {"id": str(uuid.uuid4()), "occurred_at": datetime.now(UTC).isoformat(), "org_id": org,
+                "mode": "live", "import_id": "imp_1", "account_id": "acc_1", "imported": 12}
+    await bus.js.publish(bus.subject("evt.import.completed"), msgspec.json.encode(imported),
+                         headers={"Nats-Msg-Id": imported["id"]})
+    [request] = await eventually(lambda: _received(receiver, path, 1), what="the import event")
+    assert request.json()["type"] == "import.completed"
+    assert request.json()["data"] == {"import_id": "imp_1", "account_id": "acc_1", "imported": 12}
