@@ -7,7 +7,8 @@ secret a browser holds instead (a connect-session token, an OAuth `state`, a pen
 
 Failures come back as `RpcError`s: 404 `not_found`; 422 `validation_error` (details
 `{"fields": [{"field", "code", "message"}]}`), `redirect_uri_not_allowed`, `no_credentials`,
-`invalid_selection`, `invalid_cursor`; 409 `session_not_pending`.
+`invalid_selection`, `invalid_cursor`, `invalid_credentials`; 409 `session_not_pending`; 503
+`platform_unavailable`.
 
 Client secrets and platform tokens never appear in any reply.
 """
@@ -39,6 +40,8 @@ HOSTED_OPEN = "rpc.connect.hosted.open"
 HOSTED_BEGIN = "rpc.connect.hosted.begin"
 HOSTED_PENDING = "rpc.connect.hosted.pending"
 HOSTED_SELECT = "rpc.connect.hosted.select"
+APP_PASSWORD_VIEW = "rpc.connect.app_password.view"
+APP_PASSWORD_LOGIN = "rpc.connect.app_password.login"
 SANDBOX_CONSENT = "rpc.connect.sandbox.consent"
 SANDBOX_DECIDE = "rpc.connect.sandbox.decide"
 ACCOUNTS_LIST = "rpc.connect.accounts.list"
@@ -255,6 +258,15 @@ class SandboxConsent(msgspec.Struct, kw_only=True, frozen=True):
 class SandboxDecision(msgspec.Struct, kw_only=True, frozen=True):
     state: str
     approve: bool
+
+
+class AppPasswordLogin(msgspec.Struct, kw_only=True, frozen=True):
+    """Platforms without a browser redirect (Bluesky): the user's handle and app password, used once
+    to open a session and never stored. A refusal (422 `invalid_credentials`) leaves the state usable."""
+
+    state: str
+    identifier: str
+    app_password: str
 
 
 # Accounts

@@ -43,6 +43,7 @@ class Connection:
     refresh_token_enc: str | None = None
     token_expires_at: datetime | None = None
     refresh_expires_at: datetime | None = None
+    instance_url: str | None = None
 
 
 def public(row: Any) -> SocialAccount:
@@ -75,6 +76,7 @@ async def upsert(conn: AsyncConnection, c: Connection, now: datetime) -> SocialA
                                           else_=t.c.refresh_expires_at),
             "scopes": when_token("scopes"),
             "social_network_id": when_token("social_network_id"),
+            "instance_url": when_token("instance_url"),
             "status": ACTIVE, "deleted_at": None, "refresh_claimed_until": None,
             "updated_at": new.updated_at, "last_synced_at": new.last_synced_at,
         },

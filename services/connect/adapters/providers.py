@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import platforms
 from connect.adapters.sandbox_oauth import SandboxOAuth
 from platforms.oauth import OAuthProvider
 
@@ -19,20 +20,16 @@ class Providers:
         self._base_url = platform_base_url or None
         self._live: dict[str, Any] = {}
 
-    def for_mode(self, platform: str, mode: str, *, subject: str | None = None) -> OAuthProvider:
+    def for_mode(self, platform: str, mode: str, *, subject: str | None = None,
+                 instance_url: str | None = None) -> OAuthProvider:
+        """`subject`: who the simulated platform signs in (test mode); `instance_url`: the Mastodon
+        instance or Bluesky PDS the provider talks to (ignored against the simulator)."""
         if mode == "test":
             return SandboxOAuth(platform, self._consent_url, subject)
-        if platform not in self._live:
-            self._live[platform] = _registry_provider(platform, self._base_url)
-        return self._live[platform]
-
-
-def _registry_provider(platform: str, base_url: str | None) -> Any:
-    try:
-        from platforms.registry import provider  # type: ignore[import-not-found]
-    except ImportError:
-        raise NoProvider(f"no OAuth provider module for {platform}") from None
-    try:
-        return provider(platform, base_url)
-    except (KeyError, LookupError, ValueError) as exc:
-        raise NoProvider(str(exc)) from None
+        key = (platform, instance_url)
+        if key not in self._live:
+            try:
+                self._live[key] = platforms.provider(platform, self._base_url, instance_url=instance_url)
+            except (KeyError, LookupError, ValueError) as exc:
+                raise NoProvider(f"no OAuth provider for {platform}: {exc}") from None
+        return self._live[key]

@@ -30,6 +30,7 @@ social_accounts = sa.Table(
     sa.Column("token_expires_at", TS),
     sa.Column("refresh_expires_at", TS),
     sa.Column("last_synced_at", TS),
+    sa.Column("instance_url", sa.Text),
     sa.Column("refresh_claimed_until", TS),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),

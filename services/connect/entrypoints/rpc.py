@@ -33,6 +33,8 @@ ROUTES: list[tuple[str, type, Handler]] = [
     (api.HOSTED_BEGIN, api.HostedToken, sessions.hosted_begin),
     (api.HOSTED_PENDING, api.HostedToken, flows.hosted_pending_view),
     (api.HOSTED_SELECT, api.HostedSelect, flows.hosted_select),
+    (api.APP_PASSWORD_VIEW, api.SandboxStateRef, flows.app_password_view),
+    (api.APP_PASSWORD_LOGIN, api.AppPasswordLogin, flows.app_password_login),
     (api.SANDBOX_CONSENT, api.SandboxStateRef, flows.sandbox_consent),
     (api.SANDBOX_DECIDE, api.SandboxDecision, flows.sandbox_decide),
     (api.ACCOUNTS_LIST, api.AccountList, accounts.list_accounts),

@@ -113,7 +113,7 @@ async def health(ctx: Context, r: api.AccountRef) -> api.AccountHealth:
 
 
 async def _probe(ctx: Context, r: api.AccountRef, row: Any, *, may_refresh: bool) -> api.AccountHealth:
-    oauth = ctx.providers.for_mode(row.platform, row.mode, subject=row.tenant_id)
+    oauth = ctx.providers.for_mode(row.platform, row.mode, subject=row.tenant_id, instance_url=row.instance_url)
     access = ctx.vault.open(row.access_token_enc,
                             token_context(row.org_id, row.mode, row.platform, row.network_unique_id, "access"))
     assert access is not None

@@ -119,6 +119,8 @@ async def app_for_flow(ctx: Context, conn: AsyncConnection, org_id: str, mode: s
     if row is not None:
         return _byok(ctx, row)
     managed = _managed(ctx, platform)
+    if managed is None and _needs_no_client(ctx, platform):
+        return _clientless(ctx, platform)
     if managed is None:
         raise fail(422, "no_credentials",
                    f"no {platform} app: register one with POST /api/v1/social-networks "
@@ -132,7 +134,7 @@ async def app_by_id(ctx: Context, conn: AsyncConnection, org_id: str, mode: str,
     if mode == "test":
         return App(AppCredentials(SANDBOX_CLIENT_ID, "", ctx.settings.callback_url), social_network_id, "sandbox")
     if social_network_id is None:
-        return _managed(ctx, platform)
+        return _managed(ctx, platform) or (_clientless(ctx, platform) if _needs_no_client(ctx, platform) else None)
     row = await networks.get(conn, org_id, mode, social_network_id)
     return _byok(ctx, row) if row is not None else None
 
@@ -142,6 +144,19 @@ def _byok(ctx: Context, row: Any) -> App:
     credentials = AppCredentials(client_id=row.client_id, client_secret=secret or "", redirect_uri=row.redirect_uri,
                                  scopes=tuple(row.scopes), instance_url=row.instance_url)
     return App(credentials, row.id, row.display_name or row.platform)
+
+
+def _needs_no_client(ctx: Context, platform: str) -> bool:
+    """App-password platforms (Bluesky) log the user in directly: there is no client to register."""
+    try:
+        return getattr(ctx.providers.for_mode(platform, "live"), "flow", "redirect") == "app_password"
+    except LookupError:
+        return False
+
+
+def _clientless(ctx: Context, platform: str) -> App:
+    instance_url = getattr(ctx.settings, f"managed_{platform}_instance_url", "") or None
+    return App(AppCredentials("", "", ctx.settings.callback_url, (), instance_url), None, "Crier")
 
 
 def _managed(ctx: Context, platform: str) -> App | None:

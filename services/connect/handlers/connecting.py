@@ -57,6 +57,7 @@ async def connect(ctx: Context, conn: AsyncConnection, origin: Origin, tokens: T
             access_token_enc=seal(access, "access"), refresh_token_enc=seal(refresh, "refresh"),
             token_expires_at=None if own else tokens.expires_at,
             refresh_expires_at=None if own else tokens.refresh_expires_at,
+            instance_url=_instance(tokens, account),
         ), now)
         await outbox.add(conn, "evt.account.connected", connected_event(row))
         connected.append(row)
@@ -64,6 +65,15 @@ async def connect(ctx: Context, conn: AsyncConnection, origin: Origin, tokens: T
         await end_users.ensure(conn, origin.org_id, origin.mode, origin.tenant_id, now)
     ctx.wake()
     return connected
+
+
+def _instance(tokens: TokenSet, account: ConnectableAccount) -> str | None:
+    """Where a per-instance account lives (Mastodon instance, Bluesky PDS); None elsewhere."""
+    for extra in (account.extra, tokens.extra):
+        for key in ("instance_url", "pds_url"):
+            if isinstance(extra.get(key), str):
+                return extra[key]
+    return None
 
 
 def page_choice(account: ConnectableAccount) -> PageChoice:

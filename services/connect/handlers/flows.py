@@ -20,16 +20,29 @@ from connect.handlers.errors import fail, invalid, not_found
 from contracts import connect as api
 from contracts.rpc import SocialAccount
 from kit.log import get
-from platforms.oauth import AppCredentials, OAuthError, OAuthProvider
+from platforms.oauth import (
+    AppCredentials,
+    ConnectableAccount,
+    GrantRevoked,
+    OAuthError,
+    OAuthProvider,
+    OAuthUnavailable,
+    TokenSet,
+)
 
 log = get(__name__)
 
 
-def provider(ctx: Context, platform: str, mode: str, tenant_id: str | None = None) -> OAuthProvider:
+def provider(ctx: Context, platform: str, mode: str, tenant_id: str | None = None,
+             instance_url: str | None = None) -> OAuthProvider:
     try:
-        return ctx.providers.for_mode(platform, mode, subject=tenant_id)
+        return ctx.providers.for_mode(platform, mode, subject=tenant_id, instance_url=instance_url)
     except NoProvider:
         raise fail(422, "platform_not_supported", f"connecting {platform} accounts is not available") from None
+
+
+def uses_app_password(oauth: Any) -> bool:
+    return getattr(oauth, "flow", "redirect") == "app_password"
 
 
 def check_tenant(tenant_id: str | None) -> None:
@@ -53,14 +66,16 @@ async def start(ctx: Context, conn: AsyncConnection, *, org_id: str, mode: str, 
     """A new single-use state (stored as its digest) and, where the platform takes it, a PKCE
     verifier kept sealed on our side; the platform only ever sees the challenge."""
     app = await apps.app_for_flow(ctx, conn, org_id, mode, platform)
-    oauth = provider(ctx, platform, mode, tenant_id)
-    if getattr(oauth, "flow", "redirect") != "redirect":
-        raise fail(422, "platform_not_supported", f"{platform} does not connect through a browser redirect")
+    oauth = provider(ctx, platform, mode, tenant_id, app.credentials.instance_url)
     state, now = rules.new_secret(), ctx.now()
     state_hash = rules.digest(state)
     verifier, challenge = rules.pkce_pair() if oauth.uses_pkce else (None, None)
     scopes = app.credentials.scopes or oauth.default_scopes
-    url = oauth.authorization_url(app.credentials, state=state, code_challenge=challenge, scopes=scopes)
+    if uses_app_password(oauth):
+        # No redirect to the platform: Crier's own page asks for the handle and app password.
+        url = rules.with_params(f"{ctx.public_url}/connect/app-password", state=state)
+    else:
+        url = oauth.authorization_url(app.credentials, state=state, code_challenge=challenge, scopes=scopes)
     expires_at = now + timedelta(seconds=ctx.settings.oauth_state_ttl_s)
     await flows.add_state(
         conn, state_hash=state_hash, org_id=org_id, mode=mode, platform=platform, tenant_id=tenant_id,
@@ -110,7 +125,7 @@ async def callback(ctx: Context, r: api.Callback) -> api.Outcome:
         if app is None:
             return await _failed(conn, ctx, state, rules.EXCHANGE_FAILED)
     # The state is spent and committed before the platform is called: a replay fails from here on.
-    oauth = provider(ctx, state.platform, state.mode, state.tenant_id)
+    oauth = provider(ctx, state.platform, state.mode, state.tenant_id, app.credentials.instance_url)
     credentials = AppCredentials(app.credentials.client_id, app.credentials.client_secret, state.app_redirect_uri,
                                  tuple(state.scopes), app.credentials.instance_url)
     verifier = ctx.vault.open(state.code_verifier_enc, _verifier_context(state_hash))
@@ -122,6 +137,13 @@ async def callback(ctx: Context, r: api.Callback) -> api.Outcome:
                     reason=getattr(exc, "code", type(exc).__name__))
         async with ctx.engine.begin() as conn:
             return await _failed(conn, ctx, state, rules.EXCHANGE_FAILED)
+    return await _complete(ctx, state, app, tokens, candidates)
+
+
+async def _complete(ctx: Context, state: Any, app: apps.App, tokens: TokenSet,
+                    candidates: list[ConnectableAccount]) -> api.Outcome:
+    """One account: connect it now. Several: a pending session to choose from."""
+    now = ctx.now()
     origin = Origin(org_id=state.org_id, mode=state.mode, platform=state.platform, tenant_id=state.tenant_id,
                     social_network_id=app.social_network_id, sandbox=state.mode == "test")
     async with ctx.engine.begin() as conn:
@@ -155,6 +177,48 @@ def _grant_context(token_hash: str) -> str:
 
 def _as_dict(choice: api.PageChoice) -> dict[str, Any]:
     return {f: getattr(choice, f) for f in choice.__struct_fields__}
+
+
+# App-password platforms (Bluesky): Crier's page takes the handle and app password instead of a
+# redirect to the platform. The password is used once to open a session and is never stored.
+
+
+async def _usable_state(conn: AsyncConnection, ctx: Context, state: str) -> Any:
+    row = await flows.state(conn, rules.digest(state))
+    if row is None or row.consumed_at is not None or row.expires_at <= ctx.now():
+        raise not_found("sign-in request", "(unknown, used or expired)")
+    return row
+
+
+async def app_password_view(ctx: Context, r: api.SandboxStateRef) -> api.SandboxConsent:
+    async with ctx.engine.connect() as conn:
+        row = await _usable_state(conn, ctx, r.state)
+    if not uses_app_password(provider(ctx, row.platform, row.mode)):
+        raise not_found("sign-in request", "(not an app-password platform)")
+    return api.SandboxConsent(platform=row.platform, app_name="Crier", scopes=list(row.scopes), tenant_id=row.tenant_id)
+
+
+async def app_password_login(ctx: Context, r: api.AppPasswordLogin) -> api.Outcome:
+    async with ctx.engine.connect() as conn:
+        row = await _usable_state(conn, ctx, r.state)
+        app = await apps.app_by_id(ctx, conn, row.org_id, row.mode, row.platform, row.social_network_id)
+    oauth: Any = provider(ctx, row.platform, row.mode, row.tenant_id, app.credentials.instance_url if app else None)
+    if app is None or not uses_app_password(oauth):
+        raise not_found("sign-in request", "(not an app-password platform)")
+    try:
+        tokens = await oauth.create_session(ctx.http, r.identifier, r.app_password,
+                                            instance_url=app.credentials.instance_url)
+        candidates = await oauth.accounts(ctx.http, tokens)
+    except (OAuthUnavailable, httpx.HTTPError):
+        raise fail(503, "platform_unavailable", "the platform did not answer; try again in a moment") from None
+    except (GrantRevoked, OAuthError) as exc:
+        # The state is not spent: the user can correct a typo and try again.
+        log.info("connect.app_password_refused", platform=row.platform, reason=exc.code)
+        raise fail(422, "invalid_credentials", "the platform refused this handle and app password") from None
+    async with ctx.engine.begin() as conn:
+        if await flows.spend_state(conn, row.state_hash, ctx.now()) is None:
+            return await _failed(conn, ctx, row, rules.INVALID_STATE, settle=False)
+    return await _complete(ctx, row, app, tokens, candidates)
 
 
 # Page selection

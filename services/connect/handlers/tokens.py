@@ -8,6 +8,7 @@ token the first has just spent, and the platform would revoke the grant.
 from __future__ import annotations
 
 import enum
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
@@ -51,11 +52,13 @@ async def refresh(ctx: Context, account_id: str, *, only_if_due: bool) -> Refres
         def context(kind: str) -> str:
             return token_context(row.org_id, row.mode, row.platform, row.network_unique_id, kind)
 
-        oauth = ctx.providers.for_mode(row.platform, row.mode, subject=row.tenant_id)
+        instance_url = row.instance_url or app.credentials.instance_url
+        oauth = ctx.providers.for_mode(row.platform, row.mode, subject=row.tenant_id, instance_url=instance_url)
+        credentials = replace(app.credentials, instance_url=instance_url)
         refresh_token = ctx.vault.open(row.refresh_token_enc, context("refresh"))
         assert refresh_token is not None
         try:
-            tokens = await oauth.refresh(ctx.http, app.credentials, refresh_token)
+            tokens = await oauth.refresh(ctx.http, credentials, refresh_token)
         except GrantRevoked:
             account = await accounts.mark_token_expired(conn, account_id, now)
             await outbox.add(conn, "evt.account.token_expired", token_expired_event(account))

@@ -118,6 +118,8 @@ def upgrade() -> None:
     op.add_column("social_accounts", sa.Column("token_expires_at", TS))
     op.add_column("social_accounts", sa.Column("refresh_expires_at", TS))
     op.add_column("social_accounts", sa.Column("last_synced_at", TS))
+    # Per-instance platforms: the Mastodon instance or Bluesky PDS the account lives on.
+    op.add_column("social_accounts", sa.Column("instance_url", sa.Text))
     # A refresher replica's lease on the account, so replicas never refresh one account twice.
     op.add_column("social_accounts", sa.Column("refresh_claimed_until", TS))
     op.create_index(
@@ -130,7 +132,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_social_accounts_listing", "social_accounts")
     op.drop_index("ix_social_accounts_refresh_due", "social_accounts")
-    for column in ("refresh_claimed_until", "last_synced_at", "refresh_expires_at", "token_expires_at",
+    for column in ("refresh_claimed_until", "instance_url", "last_synced_at", "refresh_expires_at", "token_expires_at",
                    "refresh_token_enc", "access_token_enc", "scopes", "profile_image_url", "social_network_id"):
         op.drop_column("social_accounts", column)
     for table in ("pending_sessions", "oauth_states", "connect_sessions", "end_users", "redirect_uris",

@@ -108,3 +108,16 @@ def choice_form(*, action: str, token: str, network: str, pages: list[Any], csrf
             f'<form method="post" action="{escape(action)}">{_hidden("csrf", csrf)}{_hidden("session", token)}'
             f'{options}<button type="submit">Connect selected</button></form>')
     return page("Choose accounts to connect", body, csrf=csrf, secure=secure, status=status)
+
+
+def app_password_form(*, action: str, state: str, platform: str, csrf: str, secure: bool, error: str | None = None,
+                      status: int = 200) -> Response[str]:
+    name = platform_name(platform)
+    problem = f'<p class="error">{escape(error)}</p>' if error else ""
+    body = (f"<p>{escape(name)} connects with an app password, which you create in {escape(name)}'s settings "
+            "(Privacy and security → App passwords). It is used once to sign in and is not stored.</p>"
+            f'{problem}<form method="post" action="{escape(action)}">{_hidden("csrf", csrf)}{_hidden("state", state)}'
+            '<label>Handle <input name="identifier" autocomplete="username" required></label>'
+            '<label>App password <input name="app_password" type="password" autocomplete="off" required></label>'
+            f"<button type=\"submit\">Connect</button></form>")
+    return page(f"Connect your {name} account", body, csrf=csrf, secure=secure, status=status)

@@ -3,6 +3,7 @@
 - `/connect/{token}`: a connect session's start page; its form begins the OAuth flow.
 - `/connect/select?session=…`: the page choice for platforms with pages, as a form.
 - `/connect/sandbox/authorize?state=…`: test mode's stand-in for a platform's consent screen.
+- `/connect/app-password?state=…`: the sign-in form of platforms without a redirect (Bluesky).
 """
 
 from __future__ import annotations
@@ -125,3 +126,35 @@ class HostedConnectController(Controller):
         except ApiError as exc:
             return _problem(exc)
         return await follow(gateway_of(request), outcome)
+
+    @get("/app-password", opt=PUBLIC)
+    async def app_password_page(self, request: Request[Any, Any, Any],
+                                oauth_state: Annotated[str | None, QueryParameter(name="state")] = None
+                                ) -> Response[Any]:
+        try:
+            view = await ask(gateway_of(request), api.APP_PASSWORD_VIEW, api.SandboxStateRef(state=oauth_state or ""),
+                             api.SandboxConsent)
+        except ApiError as exc:
+            return _problem(exc)
+        return pages.app_password_form(action="/connect/app-password", state=oauth_state or "",
+                                       platform=view.platform, csrf=pages.csrf_value(request), secure=_secure(request))
+
+    @post("/app-password", opt=PUBLIC, status_code=303)
+    async def app_password_login(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        form = await _form(request)
+        if not pages.csrf_ok(request, form):
+            return _stale_form()
+        gw = gateway_of(request)
+        state, identifier, password = ((form.get(k) or [""])[0] for k in ("state", "identifier", "app_password"))
+        try:
+            outcome = await ask(gw, api.APP_PASSWORD_LOGIN, api.AppPasswordLogin(
+                state=state, identifier=identifier.strip(), app_password=password), api.Outcome,
+                timeout=api.PLATFORM_CALL_TIMEOUT_S)
+        except ApiError as exc:
+            if exc.code != "invalid_credentials":
+                return _problem(exc)
+            view = await ask(gw, api.APP_PASSWORD_VIEW, api.SandboxStateRef(state=state), api.SandboxConsent)
+            return pages.app_password_form(action="/connect/app-password", state=state, platform=view.platform,
+                                           csrf=pages.csrf_value(request), secure=_secure(request), status=422,
+                                           error="That handle and app password did not work. Check them and try again.")
+        return await follow(gw, outcome)
