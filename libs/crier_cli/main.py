@@ -22,6 +22,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("service", choices=SERVICES)
     serve.add_argument("--platform", default=None, help="publisher only: one platform, or 'all'")
 
+    sim = sub.add_parser("simulator", help="run the platform simulator (every platform's API, for tests and demos)")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=9999)
+
     sub.add_parser("migrate", help="run every service's migrations against CRIER_DATABASE_URL")
     sub.add_parser("rebuild-projections", help="rebuild the gateway's post projections from post_events")
 
@@ -44,6 +48,11 @@ def main(argv: list[str] | None = None) -> None:
         from crier_cli.up import up
 
         sys.exit(up(args.data_dir, args.host, args.port, args.platform))
+    if args.command == "simulator":
+        from platforms.simulator.server import serve as serve_simulator
+
+        serve_simulator(args.host, args.port)
+        return
     if args.command == "serve":
         from crier_cli.services import serve
 

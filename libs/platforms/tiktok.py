@@ -63,7 +63,9 @@ class TikTokProvider(CodeFlowProvider):
             return OAuthError(message, code=code)
         return oh.oauth2_error(status, body, context)
 
-    async def token_request_to(self, http: httpx.AsyncClient, app: AppCredentials, path: str, fields: dict[str, str]) -> Any:
+    async def token_request_to(
+        self, http: httpx.AsyncClient, app: AppCredentials, path: str, fields: dict[str, str]
+    ) -> Any:
         auth_fields, _ = self._client_auth(app)
         return await oh.send(http, self.platform, "POST", self.url("api", path), context="token",
                              classify=self.classify, ok=_ok, data={**fields, **auth_fields},

@@ -18,7 +18,7 @@ import httpx
 
 from platforms import _oauth_http as oh
 from platforms._code_flow import CodeFlowProvider
-from platforms.oauth import AppCredentials, ConnectableAccount, GrantRevoked, OAuthError, PlatformEndpoints
+from platforms.oauth import ConnectableAccount, GrantRevoked, OAuthError, PlatformEndpoints
 
 
 class XProvider(CodeFlowProvider):

@@ -1,17 +1,10 @@
-"""`python -m platforms.simulator [--host H] [--port N]`"""
+"""`python -m platforms.simulator [--host H] [--port N]`: the platform simulator in the foreground."""
 
 from __future__ import annotations
 
 import argparse
 
-
-def serve(host: str, port: int) -> None:
-    import uvicorn
-
-    from platforms.simulator import create_app
-
-    print(f"platform simulator on http://{host}:{port} (control API under /_sim)", flush=True)
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+from platforms.simulator.server import serve
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -116,7 +116,8 @@ def authorize(world: World, rules: Rules, query: Mapping[str, str]) -> Response[
         return _page("nobody is signed in to this simulated platform (POST /_sim/<platform>/users first)")
     if world.next_consent(rules.platform) == "deny":
         return back(error="access_denied", error_description="The user denied the request", state=state)
-    code = Code(value=secrets.token_urlsafe(24), platform=rules.platform, client_id=app.client_id, user_id=user_id, scopes=scopes,
+    code = Code(value=secrets.token_urlsafe(24), platform=rules.platform, client_id=app.client_id, user_id=user_id,
+                scopes=scopes,
                 redirect_uri=redirect_uri, challenge=challenge, challenge_method="S256" if challenge else None,
                 expires_at=world.now() + CODE_TTL_S, params=dict(query))
     world.codes[code.value] = code

@@ -167,8 +167,9 @@ def routes(world: World, platform: str) -> list[Any]:
             mask = [f for f in request.query_params.get("readMask", "").split(",") if f]
             if not mask:
                 return _error(400, "Request contains an invalid argument.", "badRequest", "INVALID_ARGUMENT")
-            found = [{k: v for k, v in loc.items() if k in mask or k == "name"}
-                     for loc in user.pages if loc.get("kind") == "location" and loc["account"] == f"accounts/{account_id}"]
+            mine = [loc for loc in user.pages
+                    if loc.get("kind") == "location" and loc["account"] == f"accounts/{account_id}"]
+            found = [{k: v for k, v in loc.items() if k in mask or k == "name"} for loc in mine]
             chunk, next_token = _paged(found, request, 10, 100)
             body: dict[str, Any] = {"locations": chunk, "totalSize": len(found)} if chunk else {}
             return reply(body | ({"nextPageToken": next_token} if next_token else {}))

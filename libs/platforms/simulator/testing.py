@@ -14,8 +14,6 @@ runs it as a separate process (`python -m platforms.simulator`) for stacks that 
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import subprocess
 import sys
 import threading
@@ -24,22 +22,9 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from platforms.simulator.app import create_app
+from platforms.simulator.server import READY_LINE, SimulatorServer, listening_socket
 from platforms.simulator.world import World
-
-
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-        self.loop: asyncio.AbstractEventLoop | None = None
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        self.loop = asyncio.get_running_loop()
-        await super().startup(sockets)
-        self.ready.set()
 
 
 class Simulator:
@@ -110,13 +95,9 @@ class Simulator:
 
 def start_simulator(host: str = "127.0.0.1", world: World | None = None) -> Simulator:
     """The simulator on a free port, served by uvicorn in a daemon thread of this process."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only then
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
+    sock = listening_socket(host, 0)
     port = sock.getsockname()[1]
-    world = world or World()
-    config = uvicorn.Config(create_app(world), log_level="warning", timeout_graceful_shutdown=2, lifespan="on")
-    server = _Server(config)
+    server = SimulatorServer(world)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="platform-simulator", daemon=True)
     thread.start()
     if not server.ready.wait(15):
@@ -124,7 +105,7 @@ def start_simulator(host: str = "127.0.0.1", world: World | None = None) -> Simu
 
     def stop() -> None:
         if server.loop is not None and not server.loop.is_closed():
-            server.loop.call_soon_threadsafe(world.unhang)
+            server.loop.call_soon_threadsafe(server.world.unhang)
         server.should_exit = True
         thread.join(10)
         sock.close()
@@ -132,29 +113,24 @@ def start_simulator(host: str = "127.0.0.1", world: World | None = None) -> Simu
     return Simulator(f"http://{host}:{port}", stop)
 
 
-def start_simulator_process(host: str = "127.0.0.1", port: int | None = None) -> Simulator:
-    """The simulator as its own process (`python -m platforms.simulator`); stop() terminates it."""
-    if port is None:
-        with socket.socket() as probe:
-            probe.bind((host, 0))
+def start_simulator_process(host: str = "127.0.0.1", port: int = 0, *, via_cli: bool = False) -> Simulator:
+    """The simulator as its own process (`python -m platforms.simulator`, or `crier simulator` with
+    `via_cli`); returns once it listens; stop() terminates it."""
+    if port == 0:
+        with listening_socket(host, 0) as probe:
             port = probe.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "platforms.simulator", "--host", host, "--port", str(port)],
+    entry = ["-m", "crier_cli", "simulator"] if via_cli else ["-m", "platforms.simulator"]
+    proc = subprocess.Popen([sys.executable, *entry, "--host", host, "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
-    banner = proc.stdout.readline()  # printed just before uvicorn binds
-    base_url = f"http://{host}:{port}"
-    with httpx.Client(timeout=1) as probe_client:
-        for _ in range(200):
-            if proc.poll() is not None:
-                raise RuntimeError(f"the platform simulator exited: {banner}{proc.stdout.read()}")
-            try:
-                probe_client.get(f"{base_url}/_sim/faults")
-                break
-            except httpx.TransportError:
-                threading.Event().wait(0.05)  # the process is still binding its port
-        else:
-            proc.kill()
-            raise RuntimeError("the platform simulator did not start")
+    seen = []
+    for line in proc.stdout:  # ends when the process exits
+        if line.startswith(READY_LINE):
+            break
+        seen.append(line)
+    else:
+        proc.wait()
+        raise RuntimeError(f"the platform simulator exited ({proc.returncode}): {''.join(seen)}")
 
     def stop() -> None:
         proc.terminate()
@@ -163,8 +139,10 @@ def start_simulator_process(host: str = "127.0.0.1", port: int | None = None) ->
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
 
-    return Simulator(base_url, stop)
+    return Simulator(f"http://{host}:{port}", stop)
 
 
 @pytest.fixture(scope="session")

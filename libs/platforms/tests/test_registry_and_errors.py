@@ -99,7 +99,8 @@ def test_oauth2_error_classification() -> None:
     assert isinstance(oh.oauth2_error(400, {"error": "invalid_grant"}, "token"), GrantRevoked)
     client = oh.oauth2_error(401, {"error": "invalid_client"}, "token")
     assert client.code == "invalid_client" and not isinstance(client, GrantRevoked)
-    assert oh.oauth2_error(400, {"error": "invalid_scope", "error_description": "nope"}, "token").code == "invalid_scope"
+    scope = oh.oauth2_error(400, {"error": "invalid_scope", "error_description": "nope"}, "token")
+    assert scope.code == "invalid_scope" and scope.message == "nope"
     assert oh.oauth2_error(422, {"error": "Validation failed: x"}, "token").code == "http_422"
     assert isinstance(oh.oauth2_error(401, "Unauthorized", "api"), AccessTokenInvalid)
     assert oh.oauth2_error(403, {}, "api").code == "insufficient_scope"
