@@ -66,8 +66,10 @@ class Dispatcher:
     async def _claim(self, limit: int) -> tuple[int, bool, datetime | None, datetime]:
         """Claim and start what is due; and, as of the same instant, when the next thing will be."""
         async with self._engine.begin() as conn:
-            claims, contended = await queue.claim(conn, limit=limit, per_endpoint=self._settings.webhooks_endpoint_concurrency,
-                                       lease_s=self._settings.lease_s)
+            claims, contended = await queue.claim(
+                conn, limit=limit, per_endpoint=self._settings.webhooks_endpoint_concurrency,
+                lease_s=self._settings.lease_s,
+            )
             due, now = await queue.next_due(conn)
         for claim in claims:
             task = asyncio.ensure_future(self._deliver(claim))
@@ -116,7 +118,8 @@ class Dispatcher:
             for failing in await queue.settle(conn, batch):
                 if not should_disable(failing.since, failing.now, scale=scale):
                     continue
-                last_error = next(s.outcome.error for s in reversed(batch) if s.claim.endpoint_id == failing.endpoint_id)
+                last_error = next(s.outcome.error for s in reversed(batch)
+                                  if s.claim.endpoint_id == failing.endpoint_id)
                 reason = f"no successful delivery since {failing.since.isoformat()} (last error: {last_error})"
                 if await queue.disable_endpoint(conn, failing.endpoint_id, reason):
                     log.warning("webhooks.endpoint_disabled", endpoint_id=failing.endpoint_id, reason=reason)

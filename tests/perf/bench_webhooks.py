@@ -169,13 +169,15 @@ async def run(args: argparse.Namespace) -> None:
     burst_delays = [at - created.timestamp() for at, created in burst]
     paced_delays = [at - created.timestamp() for at, created in paced]
     print(f"machine: {machine()}")
-    print(f"setup: webhooks service as its own process; NATS {'external' if os.environ.get('CRIER_TEST_NATS_URL') else 'embedded'}, "
-          f"PostgreSQL {'external' if os.environ.get('CRIER_TEST_DATABASE_URL') else 'embedded (fsync off)'}; "
+    nats = "external" if os.environ.get("CRIER_TEST_NATS_URL") else "embedded"
+    pg = "external" if os.environ.get("CRIER_TEST_DATABASE_URL") else "embedded (fsync off)"
+    print(f"setup: webhooks service as its own process; NATS {nats}, PostgreSQL {pg}; "
           f"loopback receiver answering 200 at once; pool {args.concurrency}, {args.per_endpoint} per endpoint")
     print(f"burst: {args.events} events × {args.endpoints} endpoints = {len(burst)} deliveries: "
           f"{burst_rate:.0f} deliveries/s; emission → delivery p50 {pct(burst_delays, 50):.2f}s "
           f"p99 {pct(burst_delays, 99):.2f}s")
-    print(f"paced: {args.rate:g} events/s × {args.endpoints} endpoints for {args.seconds:g}s = {len(paced)} deliveries: "
+    print(f"paced: {args.rate:g} events/s × {args.endpoints} endpoints for {args.seconds:g}s = "
+          f"{len(paced)} deliveries: "
           f"emission → delivery p50 {pct(paced_delays, 50) * 1000:.0f}ms  p99 {pct(paced_delays, 99) * 1000:.0f}ms  "
           f"max {max(paced_delays) * 1000:.0f}ms")
     print(f"duplicate requests: {receiver.requests - len(receiver.arrivals)}")

@@ -20,7 +20,8 @@ CHANNEL = "webhooks_due"
 RETENTION_DAYS = 30
 
 _LOCK = sa.text("""
-    SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) s
+    SELECT count(pg_advisory_xact_lock(hashtext(k)))
+    FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) s  -- one order everywhere: no deadlock
 """)
 _CLAIM = sa.text("""
     INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS text[]))

@@ -95,7 +95,8 @@ def translate(subject: str, event: Any, target: KnownTarget | None = None) -> li
             })]
         case evt.TargetFailed():
             return [_public(event, "post.error", event.target_id, {
-                **_error_fields(event, target), "will_retry": False, "retry_in_seconds": None, "target_status": "failed",
+                **_error_fields(event, target), "will_retry": False, "retry_in_seconds": None,
+                "target_status": "failed",
             })]
         case evt.TargetDeadLettered():
             fields = _error_fields(event, target)

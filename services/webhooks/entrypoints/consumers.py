@@ -36,8 +36,11 @@ _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {s: msgspec.json.Decoder(t) fo
 _IMPORT = msgspec.json.Decoder(dict[str, Any])
 _ENVELOPE = ("id", "org_id", "mode")
 _BATCH = 256
-# The database (or the network to it) being away: retry the same batch, never skip it.
-_TRANSIENT = (OSError, TimeoutError, sa_exc.OperationalError, sa_exc.InterfaceError)
+# Failures that say the events themselves cannot be handled (bad data, a bug in their handling).
+# Anything else — the database or the network being away, a deadlock — is retried with the same
+# batch: stalling loudly beats dropping webhooks quietly.
+_PERMANENT = (ValueError, TypeError, LookupError, AttributeError, sa_exc.DataError, sa_exc.IntegrityError,
+              sa_exc.ProgrammingError)
 
 
 async def internal_events(bus: Bus, ctx: Context, stop: asyncio.Event, *, ack_wait_s: float) -> Awaitable[None]:
@@ -142,10 +145,10 @@ async def _until_not_transient(ctx: Context, incoming: list[Incoming], msgs: lis
         try:
             await events.ingest(ctx, [i for i in incoming if i.event is not None])
             return None
-        except _TRANSIENT as exc:
-            log.warning("webhooks.intake_failed", error=repr(exc), events=len(incoming))
-        except Exception as exc:
+        except _PERMANENT as exc:
             return exc
+        except Exception as exc:
+            log.warning("webhooks.intake_failed", error=repr(exc), events=len(incoming))
         if stop.is_set():
             raise _Stopped
         for msg in msgs:

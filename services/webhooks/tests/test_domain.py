@@ -138,7 +138,8 @@ def test_catalog_translation() -> None:
 
 def test_body_is_the_documented_envelope() -> None:
     ping = catalog.ping("wh_1", NOW)
-    assert ping.body().startswith(b'{"id":"evt_') and b'"type":"ping","created_at":"2026-06-09T10:00:00Z"' in ping.body()
+    body = ping.body()
+    assert body.startswith(b'{"id":"evt_') and b'"type":"ping","created_at":"2026-06-09T10:00:00Z"' in body
 
 
 def test_endpoint_fields() -> None:
