@@ -24,18 +24,35 @@ _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
 Classify = Callable[[int, Any, Context], OAuthError]
 
 
+# Rate-limit reset headers carrying an epoch second, when no Retry-After is sent: X's
+# x-rate-limit-reset, Bluesky's ratelimit-reset.
+_RESET_EPOCH_HEADERS = ("x-rate-limit-reset", "ratelimit-reset")
+
+
 def retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait, from Retry-After (seconds or an HTTP date) or a reset-time header."""
     raw = headers.get("retry-after")
-    if raw is None:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(raw) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
+    if raw is not None:
+        try:
+            return max(0.0, float(raw))
+        except ValueError:
+            pass
+        try:
+            return max(0.0, (parsedate_to_datetime(raw) - datetime.now(UTC)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+    for name in _RESET_EPOCH_HEADERS:
+        reset = headers.get(name)
+        if reset is not None and reset.isdigit():
+            return max(0.0, int(reset) - datetime.now(UTC).timestamp())
+    reset_at = headers.get("x-ratelimit-reset")  # Mastodon: an ISO 8601 time
+    if reset_at:
+        try:
+            at = datetime.fromisoformat(reset_at.replace("Z", "+00:00"))
+            return max(0.0, (at - datetime.now(UTC)).total_seconds())
+        except ValueError:
+            return None
+    return None
 
 
 def _body(resp: httpx.Response) -> Any:

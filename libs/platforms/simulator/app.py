@@ -41,9 +41,7 @@ MODULES: dict[str, tuple[ModuleType, tuple[Any, ...]]] = {
 
 
 def dialect(platform: str) -> Dialect:
-    module, args = MODULES[platform]
-    found = module.DIALECT
-    return found(*args) if isinstance(found, type) else found
+    return MODULES[platform][0].DIALECT
 
 
 def create_app(world: World | None = None) -> Litestar:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
+import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -239,9 +242,6 @@ def expires_in(world: World, token: Token | None) -> int | None:
 
 def make_jwt(claims: Mapping[str, Any], key: bytes = b"simulator") -> str:
     """An HS256 JWT: the shape real clients parse (`exp`, `sub`); only the simulator checks it."""
-    import hashlib
-    import hmac
-    import json
 
     def part(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

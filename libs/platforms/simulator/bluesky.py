@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import string
+import time
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -35,8 +36,8 @@ class BlueskyDialect(Dialect):
 
     def rate_limited(self, retry_after: int) -> Response[Any]:
         return _xrpc(429, "RateLimitExceeded", "Rate Limit Exceeded",
-                     {"Retry-After": str(retry_after), "ratelimit-limit": "30", "ratelimit-remaining": "0",
-                      "ratelimit-reset": str(retry_after), "ratelimit-policy": "30;w=300"})
+                     {"ratelimit-limit": "30", "ratelimit-remaining": "0",
+                      "ratelimit-reset": str(int(time.time()) + retry_after), "ratelimit-policy": "30;w=300"})
 
     def server_error(self, status: int) -> Response[Any]:
         return _xrpc(status, "InternalServerError" if status == 500 else "UpstreamFailure", "Internal Server Error")

@@ -5,6 +5,7 @@ and there is no refresh grant."""
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +27,8 @@ class MastodonDialect(Dialect):
 
     def rate_limited(self, retry_after: int) -> Response[Any]:
         return reply({"error": "Too many requests"}, 429,
-                     {"Retry-After": str(retry_after), "X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0"})
+                     {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0",
+                      "X-RateLimit-Reset": datetime.fromtimestamp(time.time() + retry_after, UTC).isoformat()})
 
     def server_error(self, status: int) -> Response[Any]:
         return reply({"error": "Service Unavailable" if status == 503 else "We're sorry, but something went wrong"},

@@ -7,6 +7,7 @@ Plain data and rules, no HTTP: the route modules read and change a `World`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import itertools
 import secrets
@@ -245,6 +246,4 @@ class World:
 
 
 def s256(verifier: str) -> str:
-    import base64
-
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -32,9 +33,10 @@ class XDialect(Dialect):
         return self._problem(401, "Unauthorized", "Unauthorized")
 
     def rate_limited(self, retry_after: int) -> Response[Any]:
+        # X sends no Retry-After: the window's end, in epoch seconds, is the hint.
         return self._problem(429, "Too Many Requests", "Too Many Requests",
-                             {"Retry-After": str(retry_after), "x-rate-limit-limit": "75",
-                              "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(retry_after)})
+                             {"x-rate-limit-limit": "75", "x-rate-limit-remaining": "0",
+                              "x-rate-limit-reset": str(int(time.time()) + retry_after)})
 
     def server_error(self, status: int) -> Response[Any]:
         return self._problem(status, "Service Unavailable" if status == 503 else "Internal Server Error",
