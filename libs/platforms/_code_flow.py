@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlencode
 
@@ -13,7 +14,7 @@ from platforms import _oauth_http as oh
 from platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, PlatformEndpoints, TokenSet
 
 
-class CodeFlowProvider:
+class CodeFlowProvider(ABC):
     platform: ClassVar[str]
     uses_pkce: ClassVar[bool] = False
     multi_account: ClassVar[bool] = False
@@ -116,5 +117,6 @@ class CodeFlowProvider:
     async def accounts(self, http: httpx.AsyncClient, tokens: TokenSet) -> list[ConnectableAccount]:
         return [await self.identity(http, tokens.access_token)]
 
+    @abstractmethod
     async def identity(self, http: httpx.AsyncClient, access_token: str) -> ConnectableAccount:
-        raise NotImplementedError
+        """The account the access token speaks for; each platform module answers it."""
