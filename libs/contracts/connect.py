@@ -71,9 +71,12 @@ class Deleted(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class NetworkUpsert(Scoped, kw_only=True, frozen=True):
+    """client_id and client_secret may be left out for Mastodon: Crier then registers itself as an
+    app on `instance_url` (POST /api/v1/apps) and keeps what the instance issues."""
+
     platform: str
-    client_id: str
-    client_secret: str
+    client_id: str | None = None
+    client_secret: str | None = None
     display_name: str | None = None
     # The callback registered with the platform; None means Crier's own /api/v1/connect/callback.
     redirect_uri: str | None = None

@@ -159,8 +159,10 @@ def authorize(c: Customer, platform: str, tenant_id: str = "user_42", user: dict
         if platform == "bluesky":  # Crier's own sign-in page instead of a redirect to the platform
             assert response.status_code == 200 and "app_password" in response.text
             assert user is not None
-            response = submit(browser, response, identifier=f"{user['username']}.bsky.social",
-                              app_password=user["app_password"])
+            handle = f"{user['username']}.bsky.social"
+            typo = submit(browser, response, identifier=handle, app_password="wrong")
+            assert typo.status_code == 422 and "did not work" in typo.text  # the state survives a typo
+            response = submit(browser, typo, identifier=handle, app_password=user["app_password"])
     assert response.status_code in (302, 303), response.text
     return landing(response.headers["location"])
 
@@ -196,6 +198,9 @@ def test_connect_every_platform(customer: Customer, platform: str) -> None:
         assert account["social_network_id"] and account["scopes"]
     listed = c.api.get("/social-accounts", params={"platform": platform, "tenant_id": "user_42"}).json()["data"]
     assert {a["id"] for a in listed} >= set(account_ids)
+    nuid = c.api.get(f"/social-accounts/{account_ids[0]}").json()["network_unique_id"]
+    for name in ("network_unique_id", "networkUniqueId"):
+        assert [a["id"] for a in c.api.get("/social-accounts", params={name: nuid}).json()["data"]] == account_ids[:1]
     # The gateway's own read model has them too, so posts can target them at once.
     assert c.api.post("/posts", json={"content": "hi", "accounts": account_ids, "is_draft": True}).status_code == 201
 

@@ -6,16 +6,19 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from connect.adapters import networks, redirects
 from connect.adapters.pages import BadCursor
-from connect.domain.flows import redirect_uri_problem
+from connect.domain.flows import instance_url_problem, redirect_uri_problem
 from connect.handlers.context import Context
 from connect.handlers.errors import bad_cursor, fail, invalid, not_found
 from contracts import connect as api
 from contracts.common import PLATFORMS
-from platforms.oauth import AppCredentials
+from platforms import mastodon
+from platforms.oauth import AppCredentials, OAuthError
 
 SANDBOX_CLIENT_ID = "crier-sandbox"
 
@@ -33,19 +36,40 @@ def _http_url(field: str, url: str) -> None:
 
 async def upsert(ctx: Context, r: api.NetworkUpsert) -> api.Network:
     check_platform(r.platform)
+    redirect_uri = r.redirect_uri or ctx.settings.callback_url
     if r.redirect_uri is not None:
         _http_url("redirect_uri", r.redirect_uri)
-    if r.instance_url is not None:
-        _http_url("instance_url", r.instance_url)
-    sealed = ctx.vault.seal(r.client_secret, networks.secret_context(r.org_id, r.mode, r.platform))
+    if r.instance_url is not None and not ctx.settings.platform_base_url:
+        problem = instance_url_problem(r.instance_url)
+        if problem:
+            raise invalid("instance_url", "invalid_url", f"instance_url {problem}")
+    client_id, client_secret = r.client_id, r.client_secret
+    if not client_id or not client_secret:
+        if r.platform != "mastodon" or not r.instance_url:
+            raise invalid("client_id", "required", "client_id and client_secret are required "
+                          "(Mastodon alone can register itself, given instance_url)")
+        client_id, client_secret = await _register_on_instance(ctx, r.instance_url, redirect_uri, tuple(r.scopes))
+    sealed = ctx.vault.seal(client_secret, networks.secret_context(r.org_id, r.mode, r.platform))
     assert sealed is not None
     async with ctx.engine.begin() as conn:
         row, _ = await networks.upsert(
             conn, org_id=r.org_id, mode=r.mode, platform=r.platform, display_name=r.display_name,
-            client_id=r.client_id, client_secret_enc=sealed, redirect_uri=r.redirect_uri or ctx.settings.callback_url,
+            client_id=client_id, client_secret_enc=sealed, redirect_uri=redirect_uri,
             scopes=list(dict.fromkeys(r.scopes)), instance_url=r.instance_url, now=ctx.now(),
         )
     return networks.public(row)
+
+
+async def _register_on_instance(ctx: Context, instance_url: str, redirect_uri: str,
+                                scopes: tuple[str, ...]) -> tuple[str, str]:
+    """Mastodon's per-instance app registration (against the simulator's one instance when set)."""
+    base = f"{ctx.settings.platform_base_url.rstrip('/')}/mastodon" if ctx.settings.platform_base_url else instance_url
+    try:
+        app = await mastodon.register_app(ctx.http, base, redirect_uri, scopes or mastodon.DEFAULT_SCOPES)
+    except (OAuthError, httpx.HTTPError) as exc:
+        raise fail(422, "instance_registration_failed", f"could not register Crier on {instance_url}",
+                   {"field": "instance_url", "reason": getattr(exc, "code", type(exc).__name__)}) from None
+    return app.client_id, app.client_secret
 
 
 async def list_networks(ctx: Context, r: api.NetworkList) -> api.NetworkPage:

@@ -75,7 +75,10 @@ async def start(ctx: Context, conn: AsyncConnection, *, org_id: str, mode: str, 
         # No redirect to the platform: Crier's own page asks for the handle and app password.
         url = rules.with_params(f"{ctx.public_url}/connect/app-password", state=state)
     else:
-        url = oauth.authorization_url(app.credentials, state=state, code_challenge=challenge, scopes=scopes)
+        try:
+            url = oauth.authorization_url(app.credentials, state=state, code_challenge=challenge, scopes=scopes)
+        except OAuthError as exc:  # the app is not usable as configured (e.g. Mastodon without an instance)
+            raise fail(422, exc.code, exc.message, {"platform": platform}) from None
     expires_at = now + timedelta(seconds=ctx.settings.oauth_state_ttl_s)
     await flows.add_state(
         conn, state_hash=state_hash, org_id=org_id, mode=mode, platform=platform, tenant_id=tenant_id,

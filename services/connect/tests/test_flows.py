@@ -231,3 +231,24 @@ async def test_bluesky_connects_with_an_app_password(harness: Harness) -> None:
     row = await _account(h, landing(outcome)["account_id"])
     assert row.username == "alice.bsky.social" and _open(h, row, "refresh") and row.instance_url
     assert "abcd-efgh" not in str(await h.rows("SELECT * FROM social_accounts WHERE id = :i", i=row.id))
+
+
+async def test_mastodon_registers_itself_on_the_instance(harness: Harness) -> None:
+    h = harness
+    org = await h.org()
+    with pytest.raises(RpcFailure) as missing:
+        await apps.upsert(h.ctx, api.NetworkUpsert(**org.scoped(), platform="x"))
+    assert missing.value.error.status == 422
+    network = await apps.upsert(h.ctx, api.NetworkUpsert(**org.scoped(), platform="mastodon",
+                                                         instance_url="https://mastodon.example"))
+    assert network.client_id and network.instance_url == "https://mastodon.example"
+    registered = [a for a in h.sim.state("mastodon")["apps"] if a["client_id"] == network.client_id]
+    assert registered and registered[0]["redirect_uris"] == [h.ctx.settings.callback_url]
+    h.sim.add_user("mastodon", username="toot")
+    params = await h.connect(org, "mastodon")
+    assert params["status"] == "connected"
+    live = with_settings(h, platform_base_url="")
+    with pytest.raises(RpcFailure) as internal:
+        await apps.upsert(live.ctx, api.NetworkUpsert(**org.scoped(), platform="mastodon",
+                                                      instance_url="https://169.254.169.254"))
+    assert internal.value.error.details["fields"][0]["field"] == "instance_url"

@@ -13,14 +13,16 @@ Name = Annotated[str, Meta(min_length=1, max_length=255)]
 Url = Annotated[str, Meta(min_length=1, max_length=2048)]
 Scope = Annotated[str, Meta(min_length=1, max_length=200)]
 Platform = Annotated[str, Meta(min_length=1, max_length=64)]
+PageId = Annotated[str, Meta(max_length=255)]
 
 
 class SocialNetworkUpsert(Struct, kw_only=True, forbid_unknown_fields=True):
-    """One app per platform (and mode): posting again updates it in place."""
+    """One app per platform (and mode): posting again updates it in place. For Mastodon, give only
+    `instance_url` and Crier registers itself on that instance."""
 
     platform: Platform
-    client_id: Annotated[str, Meta(min_length=1, max_length=512)]
-    client_secret: Annotated[str, Meta(min_length=1, max_length=4096)]
+    client_id: Annotated[str, Meta(min_length=1, max_length=512)] | None = None
+    client_secret: Annotated[str, Meta(min_length=1, max_length=4096)] | None = None
     display_name: Name | None = None
     redirect_uri: Url | None = None
     scopes: Annotated[list[Scope], Meta(max_length=64)] = []
@@ -44,8 +46,8 @@ class AuthUrl(Struct, kw_only=True):
 class Finalize(Struct, kw_only=True, forbid_unknown_fields=True):
     """`selectedPageIds` is accepted too, as some clients spell it."""
 
-    selected_page_ids: Annotated[list[Annotated[str, Meta(max_length=255)]], Meta(max_length=100)] | None = None
-    selectedPageIds: Annotated[list[Annotated[str, Meta(max_length=255)]], Meta(max_length=100)] | None = None  # noqa: N815
+    selected_page_ids: Annotated[list[PageId], Meta(max_length=100)] | None = None
+    selectedPageIds: Annotated[list[PageId], Meta(max_length=100)] | None = None  # noqa: N815
 
     def ids(self) -> list[str]:
         return list(self.selected_page_ids or self.selectedPageIds or [])

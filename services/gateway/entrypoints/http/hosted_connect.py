@@ -153,8 +153,16 @@ class HostedConnectController(Controller):
         except ApiError as exc:
             if exc.code != "invalid_credentials":
                 return _problem(exc)
-            view = await ask(gw, api.APP_PASSWORD_VIEW, api.SandboxStateRef(state=state), api.SandboxConsent)
-            return pages.app_password_form(action="/connect/app-password", state=state, platform=view.platform,
-                                           csrf=pages.csrf_value(request), secure=_secure(request), status=422,
-                                           error="That handle and app password did not work. Check them and try again.")
+            return await self._app_password_again(request, state)
         return await follow(gw, outcome)
+
+    async def _app_password_again(self, request: Request[Any, Any, Any], state: str) -> Response[Any]:
+        """The platform refused the pair: the same form, the state still usable, a hint."""
+        try:
+            view = await ask(gateway_of(request), api.APP_PASSWORD_VIEW, api.SandboxStateRef(state=state),
+                             api.SandboxConsent)
+        except ApiError as exc:
+            return _problem(exc)
+        return pages.app_password_form(action="/connect/app-password", state=state, platform=view.platform,
+                                       csrf=pages.csrf_value(request), secure=_secure(request), status=422,
+                                       error="That handle and app password did not work. Check them and try again.")
