@@ -247,11 +247,15 @@ class HostedSelect(msgspec.Struct, kw_only=True, frozen=True):
     selected_page_ids: list[str]
 
 
-class SandboxStateRef(msgspec.Struct, kw_only=True, frozen=True):
+class StateRef(msgspec.Struct, kw_only=True, frozen=True):
+    """An OAuth state, as Crier's own sign-in pages (test-mode consent, app password) receive it."""
+
     state: str
 
 
-class SandboxConsent(msgspec.Struct, kw_only=True, frozen=True):
+class SignInView(msgspec.Struct, kw_only=True, frozen=True):
+    """What Crier's own sign-in page shows for a usable state."""
+
     platform: str
     app_name: str
     scopes: list[str]

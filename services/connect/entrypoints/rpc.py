@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from connect.handlers import accounts, apps, end_users, flows, sessions
+from connect.handlers import accounts, apps, end_users, flows, pending, sessions, signin
 from connect.handlers.context import Context
 from contracts import connect as api
 from contracts.rpc import CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount
@@ -25,18 +25,18 @@ ROUTES: list[tuple[str, type, Handler]] = [
     (api.REDIRECT_URIS_DELETE, api.RedirectUriRef, apps.delete_redirect_uri),
     (api.FLOWS_AUTH_URL, api.AuthUrlRequest, flows.auth_url),
     (api.FLOWS_CALLBACK, api.Callback, flows.callback),
-    (api.PENDING_GET, api.PendingRef, flows.pending_view),
-    (api.PENDING_FINALIZE, api.PendingFinalize, flows.finalize),
+    (api.PENDING_GET, api.PendingRef, pending.pending_view),
+    (api.PENDING_FINALIZE, api.PendingFinalize, pending.finalize),
     (api.SESSIONS_CREATE, api.SessionCreate, sessions.create),
     (api.SESSIONS_GET, api.SessionRef, sessions.get),
     (api.HOSTED_OPEN, api.HostedToken, sessions.hosted_open),
     (api.HOSTED_BEGIN, api.HostedToken, sessions.hosted_begin),
-    (api.HOSTED_PENDING, api.HostedToken, flows.hosted_pending_view),
-    (api.HOSTED_SELECT, api.HostedSelect, flows.hosted_select),
-    (api.APP_PASSWORD_VIEW, api.SandboxStateRef, flows.app_password_view),
-    (api.APP_PASSWORD_LOGIN, api.AppPasswordLogin, flows.app_password_login),
-    (api.SANDBOX_CONSENT, api.SandboxStateRef, flows.sandbox_consent),
-    (api.SANDBOX_DECIDE, api.SandboxDecision, flows.sandbox_decide),
+    (api.HOSTED_PENDING, api.HostedToken, pending.hosted_pending_view),
+    (api.HOSTED_SELECT, api.HostedSelect, pending.hosted_select),
+    (api.APP_PASSWORD_VIEW, api.StateRef, signin.app_password_view),
+    (api.APP_PASSWORD_LOGIN, api.AppPasswordLogin, signin.app_password_login),
+    (api.SANDBOX_CONSENT, api.StateRef, signin.sandbox_consent),
+    (api.SANDBOX_DECIDE, api.SandboxDecision, signin.sandbox_decide),
     (api.ACCOUNTS_LIST, api.AccountList, accounts.list_accounts),
     (api.ACCOUNTS_GET, api.AccountRef, accounts.get),
     (api.ACCOUNTS_DELETE, api.AccountRef, accounts.delete),

@@ -9,26 +9,17 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connect.adapters import flows, networks
+from connect.adapters import flows
 from connect.adapters.providers import NoProvider
 from connect.domain import flows as rules
 from connect.domain.accounts import InvalidAccount, validate_tenant
 from connect.handlers import apps
-from connect.handlers.connecting import Origin, connect, open_grant, page_choice, seal_grant
+from connect.handlers.connecting import Origin, connect, page_choice, seal_grant
 from connect.handlers.context import Context
-from connect.handlers.errors import fail, invalid, not_found
+from connect.handlers.errors import fail, invalid
 from contracts import connect as api
-from contracts.rpc import SocialAccount
 from kit.log import get
-from platforms.oauth import (
-    AppCredentials,
-    ConnectableAccount,
-    GrantRevoked,
-    OAuthError,
-    OAuthProvider,
-    OAuthUnavailable,
-    TokenSet,
-)
+from platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, OAuthProvider, TokenSet
 
 log = get(__name__)
 
@@ -98,7 +89,7 @@ def _page(status: int, title: str, message: str) -> api.Outcome:
     return api.Outcome(page=api.ErrorPage(status=status, title=title, message=message))
 
 
-async def _failed(conn: AsyncConnection, ctx: Context, state: Any, code: str, *, settle: bool = True) -> api.Outcome:
+async def failed(conn: AsyncConnection, ctx: Context, state: Any, code: str, *, settle: bool = True) -> api.Outcome:
     if settle:
         await flows.settle_session(conn, state.connect_session_id, rules.SESSION_FAILED, ctx.now(), error_code=code)
     log.info("connect.flow_failed", platform=state.platform, org_id=state.org_id, error_code=code)
@@ -117,16 +108,16 @@ async def callback(ctx: Context, r: api.Callback) -> api.Outcome:
                 return _page(400, "This sign-in link is not valid",
                              "Crier does not know this request. Start connecting again from the app you came from.")
             # A replay: the flow that spent this state carries on undisturbed.
-            return await _failed(conn, ctx, seen, rules.INVALID_STATE, settle=False)
+            return await failed(conn, ctx, seen, rules.INVALID_STATE, settle=False)
         if state.expires_at <= now:
-            return await _failed(conn, ctx, state, rules.INVALID_STATE)
+            return await failed(conn, ctx, state, rules.INVALID_STATE)
         if r.error:
-            return await _failed(conn, ctx, state, rules.authorization_error_code(r.error))
+            return await failed(conn, ctx, state, rules.authorization_error_code(r.error))
         if not r.code or (state.mode == "test" and state.sandbox_code_hash != rules.digest(r.code)):
-            return await _failed(conn, ctx, state, rules.EXCHANGE_FAILED)
+            return await failed(conn, ctx, state, rules.EXCHANGE_FAILED)
         app = await apps.app_by_id(ctx, conn, state.org_id, state.mode, state.platform, state.social_network_id)
         if app is None:
-            return await _failed(conn, ctx, state, rules.EXCHANGE_FAILED)
+            return await failed(conn, ctx, state, rules.EXCHANGE_FAILED)
     # The state is spent and committed before the platform is called: a replay fails from here on.
     oauth = provider(ctx, state.platform, state.mode, state.tenant_id, app.credentials.instance_url)
     credentials = AppCredentials(app.credentials.client_id, app.credentials.client_secret, state.app_redirect_uri,
@@ -139,11 +130,11 @@ async def callback(ctx: Context, r: api.Callback) -> api.Outcome:
         log.warning("connect.exchange_failed", platform=state.platform, org_id=state.org_id,
                     reason=getattr(exc, "code", type(exc).__name__))
         async with ctx.engine.begin() as conn:
-            return await _failed(conn, ctx, state, rules.EXCHANGE_FAILED)
-    return await _complete(ctx, state, app, tokens, candidates)
+            return await failed(conn, ctx, state, rules.EXCHANGE_FAILED)
+    return await complete(ctx, state, app, tokens, candidates)
 
 
-async def _complete(ctx: Context, state: Any, app: apps.App, tokens: TokenSet,
+async def complete(ctx: Context, state: Any, app: apps.App, tokens: TokenSet,
                     candidates: list[ConnectableAccount]) -> api.Outcome:
     """One account: connect it now. Several: a pending session to choose from."""
     now = ctx.now()
@@ -151,7 +142,7 @@ async def _complete(ctx: Context, state: Any, app: apps.App, tokens: TokenSet,
                     social_network_id=app.social_network_id, sandbox=state.mode == "test")
     async with ctx.engine.begin() as conn:
         if not candidates:
-            return await _failed(conn, ctx, state, rules.NO_ACCOUNTS)
+            return await failed(conn, ctx, state, rules.NO_ACCOUNTS)
         if len(candidates) == 1:
             connected = await connect(ctx, conn, origin, tokens, candidates)
             await flows.settle_session(conn, state.connect_session_id, rules.SESSION_CONNECTED, now,
@@ -164,8 +155,8 @@ async def _complete(ctx: Context, state: Any, app: apps.App, tokens: TokenSet,
             conn, token_hash=token_hash, org_id=origin.org_id, mode=origin.mode, platform=origin.platform,
             tenant_id=origin.tenant_id, social_network_id=origin.social_network_id,
             connect_session_id=state.connect_session_id, sandbox=origin.sandbox,
-            pages=[_as_dict(page_choice(c)) for c in candidates],
-            grant_enc=seal_grant(ctx, tokens, candidates, _grant_context(token_hash)),
+            pages=[as_dict(page_choice(c)) for c in candidates],
+            grant_enc=seal_grant(ctx, tokens, candidates, grant_context(token_hash)),
             expires_at=now + timedelta(seconds=ctx.settings.pending_session_ttl_s), created_at=now,
         )
         await flows.settle_session(conn, state.connect_session_id, rules.SESSION_PENDING_SELECTION, now)
@@ -174,146 +165,9 @@ async def _complete(ctx: Context, state: Any, app: apps.App, tokens: TokenSet,
     return api.Outcome(location=rules.pending_redirect(state.redirect_uri, token))
 
 
-def _grant_context(token_hash: str) -> str:
+def grant_context(token_hash: str) -> str:
     return f"pending_session:{token_hash}:grant"
 
 
-def _as_dict(choice: api.PageChoice) -> dict[str, Any]:
+def as_dict(choice: api.PageChoice) -> dict[str, Any]:
     return {f: getattr(choice, f) for f in choice.__struct_fields__}
-
-
-# App-password platforms (Bluesky): Crier's page takes the handle and app password instead of a
-# redirect to the platform. The password is used once to open a session and is never stored.
-
-
-async def _usable_state(conn: AsyncConnection, ctx: Context, state: str) -> Any:
-    row = await flows.state(conn, rules.digest(state))
-    if row is None or row.consumed_at is not None or row.expires_at <= ctx.now():
-        raise not_found("sign-in request", "(unknown, used or expired)")
-    return row
-
-
-async def app_password_view(ctx: Context, r: api.SandboxStateRef) -> api.SandboxConsent:
-    async with ctx.engine.connect() as conn:
-        row = await _usable_state(conn, ctx, r.state)
-    if not uses_app_password(provider(ctx, row.platform, row.mode)):
-        raise not_found("sign-in request", "(not an app-password platform)")
-    return api.SandboxConsent(platform=row.platform, app_name="Crier", scopes=list(row.scopes), tenant_id=row.tenant_id)
-
-
-async def app_password_login(ctx: Context, r: api.AppPasswordLogin) -> api.Outcome:
-    async with ctx.engine.connect() as conn:
-        row = await _usable_state(conn, ctx, r.state)
-        app = await apps.app_by_id(ctx, conn, row.org_id, row.mode, row.platform, row.social_network_id)
-    oauth: Any = provider(ctx, row.platform, row.mode, row.tenant_id, app.credentials.instance_url if app else None)
-    if app is None or not uses_app_password(oauth):
-        raise not_found("sign-in request", "(not an app-password platform)")
-    try:
-        tokens = await oauth.create_session(ctx.http, r.identifier, r.app_password,
-                                            instance_url=app.credentials.instance_url)
-        candidates = await oauth.accounts(ctx.http, tokens)
-    except (OAuthUnavailable, httpx.HTTPError):
-        raise fail(503, "platform_unavailable", "the platform did not answer; try again in a moment") from None
-    except (GrantRevoked, OAuthError) as exc:
-        # The state is not spent: the user can correct a typo and try again.
-        log.info("connect.app_password_refused", platform=row.platform, reason=exc.code)
-        raise fail(422, "invalid_credentials", "the platform refused this handle and app password") from None
-    async with ctx.engine.begin() as conn:
-        if await flows.spend_state(conn, row.state_hash, ctx.now()) is None:
-            return await _failed(conn, ctx, row, rules.INVALID_STATE, settle=False)
-    return await _complete(ctx, row, app, tokens, candidates)
-
-
-# Page selection
-
-
-async def _usable_pending(conn: AsyncConnection, ctx: Context, token: str, *, owner: tuple[str, str] | None,
-                          lock: bool = False) -> Any:
-    row = await flows.pending(conn, rules.digest(token), ctx.now(), lock=lock)
-    # API callers must hold the session's organization key; the hosted form serves hosted flows only.
-    if row is None or (owner is not None and (row.org_id, row.mode) != owner) or (
-            owner is None and row.connect_session_id is None):
-        raise fail(404, "not_found", "no such pending session: it is unknown, expired or already used")
-    return row
-
-
-def _view(row: Any) -> api.PendingView:
-    return api.PendingView(network=row.platform, tenant_id=row.tenant_id, expires_at=row.expires_at,
-                           available_pages=[api.PageChoice(**p) for p in row.pages])
-
-
-async def pending_view(ctx: Context, r: api.PendingRef) -> api.PendingView:
-    async with ctx.engine.connect() as conn:
-        return _view(await _usable_pending(conn, ctx, r.token, owner=(r.org_id, r.mode)))
-
-
-async def hosted_pending_view(ctx: Context, r: api.HostedToken) -> api.PendingView:
-    async with ctx.engine.connect() as conn:
-        return _view(await _usable_pending(conn, ctx, r.token, owner=None))
-
-
-async def finalize(ctx: Context, r: api.PendingFinalize) -> api.Finalized:
-    connected, _ = await _finalize(ctx, r.token, r.selected_page_ids, owner=(r.org_id, r.mode))
-    return api.Finalized(connected_accounts=connected)
-
-
-async def hosted_select(ctx: Context, r: api.HostedSelect) -> api.Outcome:
-    connected, row = await _finalize(ctx, r.token, r.selected_page_ids, owner=None)
-    async with ctx.engine.connect() as conn:
-        session = await flows.session_by_id(conn, row.connect_session_id)
-    assert session is not None
-    return api.Outcome(location=rules.connected_redirect(session.redirect_uri, connected[0].id, session.id),
-                       accounts=connected)
-
-
-async def _finalize(ctx: Context, token: str, selected: list[str], *,
-                    owner: tuple[str, str] | None) -> tuple[list[SocialAccount], Any]:
-    wanted = list(dict.fromkeys(selected))
-    if not wanted:
-        raise invalid("selected_page_ids", "too_short", "select at least one page")
-    async with ctx.engine.begin() as conn:
-        row = await _usable_pending(conn, ctx, token, owner=owner, lock=True)
-        offered = [p["id"] for p in row.pages]
-        unknown = [i for i in wanted if i not in offered]
-        if unknown:  # refused before the token is spent, so the user can choose again
-            raise fail(422, "invalid_selection", "selected_page_ids must come from available_pages",
-                       {"field": "selected_page_ids", "unknown_ids": unknown})
-        tokens, candidates = open_grant(ctx, row.grant_enc, _grant_context(row.token_hash))
-        origin = Origin(org_id=row.org_id, mode=row.mode, platform=row.platform, tenant_id=row.tenant_id,
-                        social_network_id=row.social_network_id, sandbox=row.sandbox)
-        connected = await connect(ctx, conn, origin, tokens, [c for c in candidates if c.network_unique_id in wanted])
-        await flows.spend_pending(conn, row.token_hash, ctx.now())
-        await flows.settle_session(conn, row.connect_session_id, rules.SESSION_CONNECTED, ctx.now(),
-                                   account_ids=[a.id for a in connected])
-    return connected, row
-
-
-# Test mode: Crier's consent page plays the platform's authorization screen.
-
-
-async def _consentable(conn: AsyncConnection, ctx: Context, state: str) -> Any:
-    row = await flows.state(conn, rules.digest(state))
-    if row is None or row.mode != "test" or row.consumed_at is not None or row.expires_at <= ctx.now() or (
-            row.sandbox_code_hash is not None):
-        raise not_found("consent request", "(unknown, used or expired)")
-    return row
-
-
-async def sandbox_consent(ctx: Context, r: api.SandboxStateRef) -> api.SandboxConsent:
-    async with ctx.engine.connect() as conn:
-        row = await _consentable(conn, ctx, r.state)
-        app = await networks.get(conn, row.org_id, row.mode, row.social_network_id) if row.social_network_id else None
-    return api.SandboxConsent(platform=row.platform, app_name=(app.display_name if app else None) or "Crier sandbox",
-                              scopes=list(row.scopes), tenant_id=row.tenant_id)
-
-
-async def sandbox_decide(ctx: Context, r: api.SandboxDecision) -> api.Outcome:
-    async with ctx.engine.begin() as conn:
-        row = await _consentable(conn, ctx, r.state)
-        if not r.approve:
-            return api.Outcome(location=rules.with_params(row.app_redirect_uri, error="access_denied",
-                                                          error_description="The user denied access", state=r.state))
-        code = rules.new_secret()
-        if not await flows.grant_sandbox_code(conn, row.state_hash, rules.digest(code), ctx.now()):
-            raise not_found("consent request", "(unknown, used or expired)")
-    return api.Outcome(location=rules.with_params(row.app_redirect_uri, code=code, state=r.state))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from connect.handlers import accounts, end_users, flows
+from connect.handlers import accounts, end_users, flows, signin
 from contracts import connect as api
 from contracts.events import AccountDisconnected
 from kit.bus.rpc import RpcFailure
@@ -113,18 +113,18 @@ async def test_test_mode_connects_through_crier_consent_page(harness: Harness) -
     auth_url = await h.start(org, "threads", tenant_id="tenant A")
     assert auth_url.startswith(f"{h.ctx.public_url}/connect/sandbox/authorize?")
     state = auth_url.split("state=", 1)[1].split("&", 1)[0]
-    consent = await flows.sandbox_consent(h.ctx, api.SandboxStateRef(state=state))
+    consent = await signin.sandbox_consent(h.ctx, api.StateRef(state=state))
     assert consent.platform == "threads" and consent.tenant_id == "tenant A"
-    approved = await flows.sandbox_decide(h.ctx, api.SandboxDecision(state=state, approve=True))
+    approved = await signin.sandbox_decide(h.ctx, api.SandboxDecision(state=state, approve=True))
     assert approved.location and approved.location.startswith(h.ctx.settings.callback_url)
     query = dict(p.split("=", 1) for p in approved.location.split("?", 1)[1].split("&"))
     with pytest.raises(RpcFailure):  # the consent is given once
-        await flows.sandbox_decide(h.ctx, api.SandboxDecision(state=state, approve=True))
+        await signin.sandbox_decide(h.ctx, api.SandboxDecision(state=state, approve=True))
     forged = await flows.callback(h.ctx, api.Callback(state=query["state"], code="forged"))
     assert landing(forged)["error_code"] == "exchange_failed"
 
     state = (await h.start(org, "threads", tenant_id="tenant A")).split("state=", 1)[1].split("&", 1)[0]
-    approved = await flows.sandbox_decide(h.ctx, api.SandboxDecision(state=state, approve=True))
+    approved = await signin.sandbox_decide(h.ctx, api.SandboxDecision(state=state, approve=True))
     query = dict(p.split("=", 1) for p in approved.location.split("?", 1)[1].split("&"))  # type: ignore[union-attr]
     params = landing(await flows.callback(h.ctx, api.Callback(state=query["state"], code=query["code"])))
     account = await accounts.get(h.ctx, api.AccountRef(**org.scoped(), id=params["account_id"]))
@@ -133,7 +133,7 @@ async def test_test_mode_connects_through_crier_consent_page(harness: Harness) -
     assert report.healthy and report.checked_live
 
     state = (await h.start(org, "x")).split("state=", 1)[1].split("&", 1)[0]
-    denied = await flows.sandbox_decide(h.ctx, api.SandboxDecision(state=state, approve=False))
+    denied = await signin.sandbox_decide(h.ctx, api.SandboxDecision(state=state, approve=False))
     query = dict(p.split("=", 1) for p in denied.location.split("?", 1)[1].split("&"))  # type: ignore[union-attr]
     outcome = await flows.callback(h.ctx, api.Callback(state=query["state"], error=query["error"]))
     assert landing(outcome)["error_code"] == "user_denied"

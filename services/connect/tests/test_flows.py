@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from connect.domain.accounts import token_context
-from connect.handlers import apps, flows, sessions
+from connect.handlers import apps, flows, pending, sessions, signin
 from contracts import connect as api
 from contracts.events import AccountConnected
 from kit.bus.rpc import RpcFailure
@@ -54,24 +54,24 @@ async def test_page_selection_is_single_use_and_checked(harness: Harness) -> Non
     params = await h.connect(org, "facebook")
     assert params["status"] == "pending" and params["session"]
     token = params["session"]
-    view = await flows.pending_view(h.ctx, api.PendingRef(**org.scoped(), token=token))
+    view = await pending.pending_view(h.ctx, api.PendingRef(**org.scoped(), token=token))
     assert view.network == "facebook" and len(view.available_pages) == 3
     assert {p.type for p in view.available_pages} == {"page"}
     other = await h.org()
     with pytest.raises(RpcFailure) as stranger:
-        await flows.pending_view(h.ctx, api.PendingRef(**other.scoped(), token=token))
+        await pending.pending_view(h.ctx, api.PendingRef(**other.scoped(), token=token))
     assert stranger.value.error.status == 404
     for bad, code in (([], "validation_error"), (["not-offered"], "invalid_selection")):
         with pytest.raises(RpcFailure) as refused:
-            await flows.finalize(h.ctx, api.PendingFinalize(**org.scoped(), token=token, selected_page_ids=bad))
+            await pending.finalize(h.ctx, api.PendingFinalize(**org.scoped(), token=token, selected_page_ids=bad))
         assert refused.value.error.code == code
     chosen = [p.id for p in view.available_pages[:2]]
-    done = await flows.finalize(h.ctx, api.PendingFinalize(**org.scoped(), token=token, selected_page_ids=chosen))
+    done = await pending.finalize(h.ctx, api.PendingFinalize(**org.scoped(), token=token, selected_page_ids=chosen))
     assert sorted(a.network_unique_id for a in done.connected_accounts) == sorted(chosen)
     page = await _account(h, done.connected_accounts[0].id)
     assert page.account_type == "page" and page.refresh_token_enc is None and _open(h, page, "access")
     with pytest.raises(RpcFailure) as reused:
-        await flows.finalize(h.ctx, api.PendingFinalize(**org.scoped(), token=token, selected_page_ids=chosen))
+        await pending.finalize(h.ctx, api.PendingFinalize(**org.scoped(), token=token, selected_page_ids=chosen))
     assert reused.value.error.status == 404
     [spent] = await h.rows("SELECT grant_enc, consumed_at FROM pending_sessions WHERE consumed_at IS NOT NULL "
                            "AND org_id = :o", o=org.id)
@@ -86,7 +86,7 @@ async def test_pending_session_expires(harness: Harness) -> None:
     token = (await h.connect(org, "linkedin"))["session"]
     h.clock.offset = timedelta(seconds=h.ctx.settings.pending_session_ttl_s + 1)
     with pytest.raises(RpcFailure) as expired:
-        await flows.pending_view(h.ctx, api.PendingRef(**org.scoped(), token=token))
+        await pending.pending_view(h.ctx, api.PendingRef(**org.scoped(), token=token))
     assert expired.value.error.status == 404
 
 
@@ -196,10 +196,10 @@ async def test_hosted_session_lifecycle(harness: Harness) -> None:
     polled = await sessions.get(h.ctx, api.SessionRef(**org.scoped(), id=created.id))
     assert polled.status == "pending_selection"
     with pytest.raises(RpcFailure):  # the hosted form's token is not usable without the API key elsewhere
-        await flows.pending_view(h.ctx, api.PendingRef(org_id="someone", mode="live", token=pending_token))
-    view = await flows.hosted_pending_view(h.ctx, api.HostedToken(token=pending_token))
+        await pending.pending_view(h.ctx, api.PendingRef(org_id="someone", mode="live", token=pending_token))
+    view = await pending.hosted_pending_view(h.ctx, api.HostedToken(token=pending_token))
     picked = view.available_pages[0].id
-    done = await flows.hosted_select(h.ctx, api.HostedSelect(token=pending_token, selected_page_ids=[picked]))
+    done = await pending.hosted_select(h.ctx, api.HostedSelect(token=pending_token, selected_page_ids=[picked]))
     params = landing(done)
     assert params["status"] == "connected" and params["connect_session_id"] == created.id
     polled = await sessions.get(h.ctx, api.SessionRef(**org.scoped(), id=created.id))
@@ -221,12 +221,12 @@ async def test_bluesky_connects_with_an_app_password(harness: Harness) -> None:
     auth_url = await h.start(org, "bluesky")
     assert auth_url.startswith(f"{h.ctx.public_url}/connect/app-password?state=")
     state = auth_url.split("state=", 1)[1]
-    assert (await flows.app_password_view(h.ctx, api.SandboxStateRef(state=state))).platform == "bluesky"
+    assert (await signin.app_password_view(h.ctx, api.StateRef(state=state))).platform == "bluesky"
     with pytest.raises(RpcFailure) as wrong:
-        await flows.app_password_login(h.ctx, api.AppPasswordLogin(state=state, identifier="alice.bsky.social",
+        await signin.app_password_login(h.ctx, api.AppPasswordLogin(state=state, identifier="alice.bsky.social",
                                                                    app_password="nope"))
     assert wrong.value.error.code == "invalid_credentials"
-    outcome = await flows.app_password_login(h.ctx, api.AppPasswordLogin(
+    outcome = await signin.app_password_login(h.ctx, api.AppPasswordLogin(
         state=state, identifier="alice.bsky.social", app_password="abcd-efgh-ijkl-mnop"))
     row = await _account(h, landing(outcome)["account_id"])
     assert row.username == "alice.bsky.social" and _open(h, row, "refresh") and row.instance_url

@@ -107,7 +107,7 @@ class HostedConnectController(Controller):
                            oauth_state: Annotated[str | None, QueryParameter(name="state")] = None) -> Response[Any]:
         try:
             consent = await ask(gateway_of(request), api.SANDBOX_CONSENT,
-                                api.SandboxStateRef(state=oauth_state or ""), api.SandboxConsent)
+                                api.StateRef(state=oauth_state or ""), api.SignInView)
         except ApiError as exc:
             return _problem(exc)
         return pages.consent_form(action="/connect/sandbox/authorize", state=oauth_state or "",
@@ -132,8 +132,8 @@ class HostedConnectController(Controller):
                                 oauth_state: Annotated[str | None, QueryParameter(name="state")] = None
                                 ) -> Response[Any]:
         try:
-            view = await ask(gateway_of(request), api.APP_PASSWORD_VIEW, api.SandboxStateRef(state=oauth_state or ""),
-                             api.SandboxConsent)
+            view = await ask(gateway_of(request), api.APP_PASSWORD_VIEW, api.StateRef(state=oauth_state or ""),
+                             api.SignInView)
         except ApiError as exc:
             return _problem(exc)
         return pages.app_password_form(action="/connect/app-password", state=oauth_state or "",
@@ -159,8 +159,8 @@ class HostedConnectController(Controller):
     async def _app_password_again(self, request: Request[Any, Any, Any], state: str) -> Response[Any]:
         """The platform refused the pair: the same form, the state still usable, a hint."""
         try:
-            view = await ask(gateway_of(request), api.APP_PASSWORD_VIEW, api.SandboxStateRef(state=state),
-                             api.SandboxConsent)
+            view = await ask(gateway_of(request), api.APP_PASSWORD_VIEW, api.StateRef(state=state),
+                             api.SignInView)
         except ApiError as exc:
             return _problem(exc)
         return pages.app_password_form(action="/connect/app-password", state=state, platform=view.platform,
