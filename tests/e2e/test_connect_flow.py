@@ -296,12 +296,15 @@ def test_hosted_session_in_test_mode_with_crier_consent_page(customer: Customer)
                                                    "tenant_id": "hosted-1"})
     assert r.status_code == 201, r.text
     session = r.json()
-    assert session["status"] == "pending" and session["connect_url"].startswith(f"{c.env.stack.api_url}/connect/")
+    assert session["status"] == "pending"
+    assert session["connect_url"].startswith(f"{c.env.stack.api_url}/connect/start?session=")
     with c.env.browser() as browser:
         start = browser.get(session["connect_url"])
         assert start.status_code == 200 and "Continue to LinkedIn" in start.text
         assert start.headers["x-frame-options"] == "DENY" and start.headers["cache-control"] == "no-store"
-        assert browser.post(session["connect_url"], data={"csrf": "guess"}).status_code == 400  # no cookie match
+        token = session["connect_url"].split("session=", 1)[1]
+        forged = browser.post("/connect/start", data={"csrf": "guess", "session": token})
+        assert forged.status_code == 400  # the form's value does not match the page's cookie
         consent = follow(browser, submit(browser, start).headers["location"])
         assert consent.status_code == 200 and "Approve" in consent.text and "Deny" in consent.text
         chooser = follow(browser, submit(browser, consent, decision="approve").headers["location"])

@@ -28,7 +28,8 @@ async def create(ctx: Context, r: api.SessionCreate) -> api.ConnectSession:
             account_ids=[], expires_at=now + timedelta(seconds=ctx.settings.connect_session_ttl_s),
             created_at=now, updated_at=now,
         )
-    return flows.public_session(row, rules.SESSION_PENDING, connect_url=f"{ctx.public_url}/connect/{token}")
+    connect_url = rules.with_params(f"{ctx.public_url}/connect/start", session=token)
+    return flows.public_session(row, rules.SESSION_PENDING, connect_url=connect_url)
 
 
 async def get(ctx: Context, r: api.SessionRef) -> api.ConnectSession:

@@ -187,7 +187,8 @@ async def test_hosted_session_lifecycle(harness: Harness) -> None:
     created = await sessions.create(h.ctx, api.SessionCreate(**org.scoped(), platform="google_business",
                                                              redirect_uri=CUSTOMER, tenant_id="u9"))
     assert created.status == "pending" and created.connect_url
-    token = created.connect_url.rsplit("/", 1)[1]
+    assert created.connect_url.startswith(f"{h.ctx.public_url}/connect/start?session=")
+    token = created.connect_url.split("session=", 1)[1]
     assert (await sessions.hosted_open(h.ctx, api.HostedToken(token=token))).platform == "google_business"
     begun = await sessions.hosted_begin(h.ctx, api.HostedToken(token=token))
     outcome = await flows.callback(h.ctx, await h.authorize(begun.auth_url))

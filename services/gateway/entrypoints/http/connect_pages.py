@@ -72,12 +72,13 @@ def _hidden(name: str, value: str) -> str:
     return f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
 
 
-def start_form(*, action: str, platform: str, app_name: str, sandbox: bool, csrf: str, secure: bool) -> Response[str]:
+def start_form(*, action: str, token: str, platform: str, app_name: str, sandbox: bool, csrf: str,
+               secure: bool) -> Response[str]:
     name = platform_name(platform)
     note = ('<p class="muted">Test mode: a simulated platform asks for your consent; no real account is '
             "touched.</p>") if sandbox else ""
     body = (f"<p>{escape(app_name)} would like to publish to your {escape(name)} account.</p>{note}"
-            f'<form method="post" action="{escape(action)}">{_hidden("csrf", csrf)}'
+            f'<form method="post" action="{escape(action)}">{_hidden("csrf", csrf)}{_hidden("session", token)}'
             f"<button type=\"submit\">Continue to {escape(name)}</button></form>")
     return page(f"Connect your {name} account", body, csrf=csrf, secure=secure)
 

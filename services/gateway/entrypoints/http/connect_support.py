@@ -13,6 +13,9 @@ from gateway.adapters import accounts as read_model
 from gateway.entrypoints.http.errors import ApiError
 from gateway.entrypoints.http.state import Gateway
 from kit.bus import rpc
+from kit.log import get
+
+log = get("gateway.http")
 
 T = TypeVar("T")
 
@@ -67,14 +70,17 @@ async def remember(gw: Gateway, accounts: list[Account]) -> None:
     waiting for the account event (which arrives later and, being no newer, changes nothing)."""
     if not accounts:
         return
-    async with gw.engine.begin() as conn:
-        for a in accounts:
-            await read_model.upsert(conn, {
-                "id": a.id, "org_id": a.org_id, "mode": a.mode, "platform": a.platform, "username": a.username,
-                "display_name": a.display_name, "network_unique_id": a.network_unique_id, "tenant_id": a.tenant_id,
-                "account_type": a.account_type, "status": a.status, "sandbox": a.sandbox,
-                "created_at": a.created_at, "updated_at": a.updated_at,
-            })
+    try:
+        async with gw.engine.begin() as conn:
+            for a in accounts:
+                await read_model.upsert(conn, {
+                    "id": a.id, "org_id": a.org_id, "mode": a.mode, "platform": a.platform, "username": a.username,
+                    "display_name": a.display_name, "network_unique_id": a.network_unique_id,
+                    "tenant_id": a.tenant_id, "account_type": a.account_type, "status": a.status,
+                    "sandbox": a.sandbox, "created_at": a.created_at, "updated_at": a.updated_at,
+                })
+    except Exception as exc:  # connect has committed; its account event brings the same change shortly
+        log.warning("gateway.account_hold_failed", error=type(exc).__name__)
 
 
 class Removed(Struct, kw_only=True):

@@ -1,6 +1,8 @@
 """The hosted connect pages (public; the secret in the link or the form is the credential):
 
-- `/connect/{token}`: a connect session's start page; its form begins the OAuth flow.
+- `/connect/start?session=…`: a connect session's start page; its form begins the OAuth flow.
+
+Secrets ride in query strings and form fields, never in paths, which the access log records.
 - `/connect/select?session=…`: the page choice for platforms with pages, as a form.
 - `/connect/sandbox/authorize?state=…`: test mode's stand-in for a platform's consent screen.
 - `/connect/app-password?state=…`: the sign-in form of platforms without a redirect (Bluesky).
@@ -12,7 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect
 
 from contracts import connect as api
@@ -51,21 +53,25 @@ class HostedConnectController(Controller):
     tags = ["hosted-connect"]
     include_in_schema = False
 
-    @get("/{token:str}", opt=PUBLIC)
-    async def start_page(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
+    @get("/start", opt=PUBLIC)
+    async def start_page(self, request: Request[Any, Any, Any], session: FromQuery[str | None] = None
+                         ) -> Response[Any]:
+        token = session or ""
         try:
             s = await ask(gateway_of(request), api.HOSTED_OPEN, api.HostedToken(token=token), api.HostedSession)
         except ApiError as exc:
             return _problem(exc)
         if s.status != "pending":
             return pages.message("This link cannot be used", _GONE["session_not_pending"], status=410)
-        return pages.start_form(action=f"/connect/{token}", platform=s.platform, app_name=s.app_name,
+        return pages.start_form(action="/connect/start", token=token, platform=s.platform, app_name=s.app_name,
                                 sandbox=s.sandbox, csrf=pages.csrf_value(request), secure=_secure(request))
 
-    @post("/{token:str}", opt=PUBLIC, status_code=303)
-    async def begin(self, request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
-        if not pages.csrf_ok(request, await _form(request)):
+    @post("/start", opt=PUBLIC, status_code=303)
+    async def begin(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        form = await _form(request)
+        if not pages.csrf_ok(request, form):
             return _stale_form()
+        token = (form.get("session") or [""])[0]
         try:
             reply = await ask(gateway_of(request), api.HOSTED_BEGIN, api.HostedToken(token=token), api.AuthUrl)
         except ApiError as exc:
