@@ -19,7 +19,7 @@ from litestar.exceptions import (
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from gateway.domain.validation import Invalid, Problem
-from gateway.entrypoints.http.request_id import current_request_id
+from gateway.entrypoints.http.request_id import current_request_id, loggable_path
 from kit.log import get
 
 log = get("gateway.http")
@@ -111,7 +111,7 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             return error_response(413, "payload_too_large", "the request body is too large")
         case HTTPException() if exc.status_code < 500:
             return error_response(exc.status_code, _GENERIC.get(exc.status_code, "bad_request"), exc.detail)
-    log.exception("http.unhandled_error", path=request.url.path, error=type(exc).__name__)
+    log.exception("http.unhandled_error", path=loggable_path(request.url.path), error=type(exc).__name__)
     return error_response(500, "internal_error", "an internal error occurred; quote the request_id when reporting it")
 
 

@@ -24,6 +24,13 @@ log = get("gateway.http")
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="")
 _tracer = tracer("crier.gateway.http")
 _ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# A pending-session token travels in the path (the public API's shape) and is a credential:
+# it never reaches a log line or a span.
+_SECRET_IN_PATH = re.compile(r"(/social-accounts/pending/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    return _SECRET_IN_PATH.sub(r"\1[redacted]", path)
 
 
 def current_request_id() -> str:
@@ -56,17 +63,17 @@ class RequestIdMiddleware:
         # The request's span roots the trace that follows a post through every service: the
         # outbox copies the current trace context into the headers of each event it writes.
         span = _tracer.start_span(
-            f"{scope['method']} {scope['path']}",
+            f"{scope['method']} {loggable_path(scope['path'])}",
             kind=SpanKind.SERVER,
             context=extract_context({"traceparent": _header(scope, b"traceparent") or ""}),
-            attributes={"http.request.method": scope["method"], "url.path": scope["path"]},
+            attributes={"http.request.method": scope["method"], "url.path": loggable_path(scope["path"])},
         )
         span_token = otel_context.attach(trace.set_span_in_context(span))
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             log.info(
-                "http.request", method=scope["method"], path=scope["path"], status=status,
+                "http.request", method=scope["method"], path=loggable_path(scope["path"]), status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
             span.set_attribute("http.response.status_code", status)
