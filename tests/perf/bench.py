@@ -81,11 +81,11 @@ class Observer:
                                deliver_policy=DeliverPolicy.NEW)
 
 
-async def wait_until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+async def wait_until(wanted: dict | set, seen: dict, timeout: float, what: str) -> None:  # type: ignore[type-arg]
     deadline = time.monotonic() + timeout
-    while not predicate():
+    while missing := sum(1 for t in wanted if t not in seen):
         if time.monotonic() > deadline:
-            raise TimeoutError(f"benchmark gave up waiting for {what}")
+            raise TimeoutError(f"benchmark gave up waiting for {what}: {missing} of {len(wanted)} missing")
         await asyncio.sleep(0.1)
 
 
@@ -129,7 +129,7 @@ async def run(args: argparse.Namespace, infra, stack) -> None:  # type: ignore[n
             elapsed, created = await create_posts(client, bodies, args.concurrency)
             rate = len(created) / elapsed
             targets = {t["id"]: (post["id"], sent) for post, sent in created for t in post["targets"]}
-            await wait_until(lambda: all(t in observer.published for t in targets), args.timeout, "immediate posts")
+            await wait_until(targets, observer.published, args.timeout, "immediate posts")
             done_at: dict[str, datetime] = {}
             for target_id, (post_id, _) in targets.items():
                 done_at[post_id] = max(done_at.get(post_id, observer.published[target_id]), observer.published[target_id])
@@ -146,9 +146,9 @@ async def run(args: argparse.Namespace, infra, stack) -> None:  # type: ignore[n
             created_by = datetime.now(UTC)
             due = {t["id"]: datetime.fromisoformat(post["scheduled_at"].replace("Z", "+00:00"))
                    for post, _ in sched_created for t in post["targets"]}
-            await wait_until(lambda: all(t in observer.queued for t in due), args.timeout + 120, "scheduled posts")
+            await wait_until(due, observer.queued, args.timeout + 120, "scheduled posts")
             lateness = [(observer.queued[t] - d).total_seconds() for t, d in due.items()]
-            await wait_until(lambda: all(t in observer.published for t in due), args.timeout, "scheduled posts to publish")
+            await wait_until(due, observer.published, args.timeout, "scheduled posts to publish")
         await bus.close()
 
     print(f"machine: {machine()}")

@@ -110,7 +110,7 @@ async def run(
 
     while not stop.is_set():
         try:
-            msgs = await sub.fetch(batch, timeout=1.0)
+            msgs = await fetch_prompt(sub, batch)
         except NatsTimeout:
             continue
         except Exception as exc:
@@ -124,6 +124,24 @@ async def run(
                 await handle(msg)
         else:
             await asyncio.gather(*(handle(m) for m in msgs))
+
+
+async def fetch_prompt(sub: Any, batch: int, wait_s: float = 1.0, top_up_s: float = 0.005) -> list[Msg]:
+    """Up to `batch` messages, as soon as there is at least one.
+
+    nats-py's `fetch(n)` on an idle consumer parks a pull request for n messages and, once the
+    first arrives, keeps waiting for the other n-1 until the timeout — a second of latency for a
+    lone message. So: wait for one message, then top the batch up with whatever the server has
+    right now (a few milliseconds at most). Messages that arrive after the top-up's deadline stay
+    in the subscription's queue and lead the next call. Raises nats' TimeoutError when idle.
+    """
+    msgs: list[Msg] = await sub.fetch(1, timeout=wait_s)
+    if batch > len(msgs):
+        try:
+            msgs += await sub.fetch(batch - len(msgs), timeout=top_up_s)
+        except NatsTimeout:
+            pass
+    return msgs
 
 
 def _decoder_for(decoders: dict[str, msgspec.json.Decoder], subject: str) -> msgspec.json.Decoder | None:

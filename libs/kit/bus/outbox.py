@@ -109,6 +109,9 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event, *, idle_poll_s: float = 1.0) -> None:
         while not stop.is_set():
+            # Cleared before the flush, not after: a wake-up that arrives while a flush runs (a
+            # commit the flush's query could not see yet) must lead to one more flush.
+            self._wakeup.clear()
             try:
                 sent = await self.flush_once()
             except Exception as exc:  # the bus or the database is down: wait, retry, lose nothing
@@ -117,7 +120,6 @@ class OutboxRelay:
                 await asyncio.sleep(0.5)
             if sent:
                 continue
-            self._wakeup.clear()
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=idle_poll_s)
             except TimeoutError:

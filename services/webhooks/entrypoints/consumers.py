@@ -73,7 +73,7 @@ async def _run(bus: Bus, sub: Any, ctx: Context, stop: asyncio.Event) -> None:
     span_tracer = tracer("crier.webhooks")
     while not stop.is_set():
         try:
-            msgs = await sub.fetch(_BATCH, timeout=1.0)
+            msgs = await consumer.fetch_prompt(sub, _BATCH)
         except NatsTimeout:
             continue
         except Exception as exc:
