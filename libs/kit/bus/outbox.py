@@ -104,7 +104,9 @@ class OutboxRelay:
                     await self._bus.js.publish_async(self._bus.subject(row.subject), bytes(row.payload), headers=headers)
                 )
             await asyncio.wait_for(asyncio.gather(*futures), timeout=30)
-            await conn.execute(sa.text("DELETE FROM outbox WHERE seq <= :s"), {"s": rows[-1].seq})
+            # Exactly the rows published: a range delete would also take a row with a lower seq
+            # whose transaction committed after our SELECT, and that event would never be sent.
+            await conn.execute(sa.text("DELETE FROM outbox WHERE seq = ANY(:seqs)"), {"seqs": [r.seq for r in rows]})
             return len(rows)
 
     async def run(self, stop: asyncio.Event, *, idle_poll_s: float = 1.0) -> None:

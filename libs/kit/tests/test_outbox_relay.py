@@ -70,3 +70,31 @@ async def test_relay_keeps_rows_when_the_bus_is_unreachable(env) -> None:  # typ
         await relay.flush_once()
     async with engine.connect() as conn:
         assert await conn.scalar(sa.text("SELECT count(*) FROM relaytest.outbox")) == 1
+
+
+async def test_a_row_committed_during_a_flush_is_not_lost(env) -> None:  # type: ignore[no-untyped-def]
+    """A writer that took a lower seq but commits after the relay's SELECT must still be sent."""
+    bus, engine = env
+    slow = await engine.connect()
+    slow_tx = await slow.begin()
+    late = _event(1)
+    await outbox.add(slow, "evt.post.canceled", late)  # takes the lower seq, not yet committed
+    async with engine.begin() as conn:
+        await outbox.add(conn, "evt.post.canceled", _event(2))
+    relay = OutboxRelay(engine, bus, lock_name="outbox:relaytest")
+    real_publish = bus.js.publish_async
+
+    async def publish_then_commit_the_slow_writer(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if slow_tx.is_active:
+            await slow_tx.commit()
+        return await real_publish(*args, **kwargs)
+
+    bus.js.publish_async = publish_then_commit_the_slow_writer
+    try:
+        assert await relay.flush_once() == 1
+    finally:
+        bus.js.publish_async = real_publish
+        await slow.close()
+    assert await relay.flush_once() == 1
+    info = await bus.js.stream_info(bus.stream(streams.EVENTS))
+    assert info.state.messages == 2
