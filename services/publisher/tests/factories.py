@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts.commands import PublishTarget
 from contracts.common import Container
 from kit.bus import Bus
-from publisher.tests.helpers import publish, target_events
+from kit.testing_bus import publish, target_events
 
 
 def command(*contents: str, platform: str = "x", mode: str = "test", username: str = "alice") -> PublishTarget:

@@ -12,7 +12,7 @@ from kit.bus import Bus
 from kit.db import create_engine
 from kit.testing import Infra, Services, start_services, wait_services_ready
 from publisher.tests.factories import attempts, command, outcome, sandbox_posts, send, subjects, target_row
-from publisher.tests.helpers import eventually
+from kit.testing_bus import eventually
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from publisher.tests.factories import (
     subjects,
     target_row,
 )
-from publisher.tests.helpers import eventually, publish, read_stream, target_events
+from kit.testing_bus import eventually, publish, read_stream, target_events
 
 
 async def test_immediate_post_to_three_sandbox_accounts_is_published(bus: Bus, db: AsyncEngine) -> None:

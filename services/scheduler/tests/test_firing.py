@@ -13,7 +13,7 @@ from contracts.commands import PublishTarget
 from contracts.common import Container
 from contracts.events import PostCanceled, PostCreated, TargetQueued, TargetSpec
 from kit.bus import Bus, streams
-from scheduler.tests.helpers import eventually, publish, read_stream
+from kit.testing_bus import eventually, publish, read_stream
 
 
 def new_post(targets: int = 1, *, at: datetime | None = None, platforms: tuple[str, ...] = ("x",),

@@ -3,13 +3,11 @@ helpers to publish internal events and call the RPC API."""
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 import threading
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +17,7 @@ import msgspec
 
 from contracts import events as evt
 from contracts import webhooks as api
+from kit.testing_bus import eventually  # noqa: F401  (re-exported for the tests)
 from kit.bus import Bus, rpc
 
 T = TypeVar("T")
@@ -116,18 +115,6 @@ class Receiver:
         self.released.set()
         self._server.shutdown()
         self._server.server_close()
-
-
-async def eventually(probe: Callable[[], Awaitable[Any]], timeout: float = 20, what: str = "condition") -> Any:
-    """Await `probe` until it returns something truthy (the async twin of kit.testing.wait_for)."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await probe()
-        if last:
-            return last
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
 
 
 async def call(bus: Bus, subject: str, request: Any, reply_type: type[T]) -> T:
