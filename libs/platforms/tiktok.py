@@ -55,7 +55,8 @@ class TikTokProvider(CodeFlowProvider):
     def classify(self, status: int, body: Any, context: oh.Context) -> OAuthError:
         err = body.get("error") if isinstance(body, dict) else None
         if isinstance(err, dict):
-            code, message = str(err.get("code") or f"http_{status}"), str(err.get("message") or code)
+            code = str(err.get("code") or f"http_{status}")
+            message = str(err.get("message") or code)
             if code == "rate_limit_exceeded":
                 return OAuthUnavailable(message, code="rate_limited")
             if code in ("access_token_invalid", "invalid_token"):
