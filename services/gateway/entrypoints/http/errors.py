@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.openapi import ResponseSpec
@@ -17,6 +18,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from sqlalchemy.exc import DBAPIError
 
 from gateway.domain.validation import Invalid, Problem
 from gateway.entrypoints.http.request_id import current_request_id, loggable_path
@@ -111,8 +113,25 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             return error_response(413, "payload_too_large", "the request body is too large")
         case HTTPException() if exc.status_code < 500:
             return error_response(exc.status_code, _GENERIC.get(exc.status_code, "bad_request"), exc.detail)
+    if _database_unreachable(exc):
+        log.warning("http.database_unavailable", path=loggable_path(request.url.path), error=type(exc).__name__)
+        return error_response(503, "service_unavailable", "the database is unavailable; retry shortly",
+                              headers={"Retry-After": "2"})
     log.exception("http.unhandled_error", path=loggable_path(request.url.path), error=type(exc).__name__)
     return error_response(500, "internal_error", "an internal error occurred; quote the request_id when reporting it")
+
+
+def _database_unreachable(exc: BaseException) -> bool:
+    """A lost or refused database connection is an outage to wait out (503), not a bug (500)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (OSError, asyncpg.exceptions.ConnectionDoesNotExistError,
+                             asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError)):
+            return True
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _invalid(problems: list[Problem]) -> tuple[int, str, str, dict[str, Any]]:
