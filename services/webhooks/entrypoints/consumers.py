@@ -74,7 +74,7 @@ async def _run(bus: Bus, sub: Any, ctx: Context, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             msgs = await consumer.fetch_prompt(sub, _BATCH)
-        except NatsTimeout:
+        except (NatsTimeout, asyncio.TimeoutError):
             continue
         except Exception as exc:
             if stop.is_set():
