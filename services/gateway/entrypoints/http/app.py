@@ -24,6 +24,7 @@ from gateway.entrypoints.http.connect_flows import (
 from gateway.entrypoints.http.end_users import EndUserController
 from gateway.entrypoints.http.errors import error_response, handle_exception
 from gateway.entrypoints.http.health import healthz, readyz
+from gateway.entrypoints.http.nul_guard import NulGuard
 from gateway.entrypoints.http.hosted_connect import HostedConnectController
 from gateway.entrypoints.http.posts import PostController
 from gateway.entrypoints.http.request_id import RequestIdMiddleware
@@ -81,5 +82,5 @@ def create_app(gateway: Gateway) -> Litestar:
 
 
 def asgi(gateway: Gateway) -> Any:
-    """What uvicorn serves: the app inside the request-id layer."""
-    return RequestIdMiddleware(create_app(gateway))
+    """What uvicorn serves: the app inside the NUL guard, inside the request-id layer."""
+    return RequestIdMiddleware(NulGuard(create_app(gateway), gateway.settings.max_body_bytes))
