@@ -4,13 +4,18 @@ OpenAPI component schemas, Google discovery schemas, AT Protocol lexicons and Me
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-ROOT = Path(__file__).resolve().parents[4] / "shared" / "platform-contracts"
+# Beside the checkout by default; CRIER_PLATFORM_CONTRACTS points elsewhere (a clone in another place).
+ROOT = Path(
+    os.environ.get("CRIER_PLATFORM_CONTRACTS")
+    or Path(__file__).resolve().parents[4] / "shared" / "platform-contracts"
+)
 
 
 @cache
