@@ -188,6 +188,16 @@ def exchange(world: World, rules: Rules, dialect: Dialect, app: App,
     return grant, access, refresh
 
 
+def grant_for(world: World, rules: Rules, dialect: Dialect, app: App,
+              form: Mapping[str, str]) -> tuple[Grant, Token, Token | None] | None:
+    """The token endpoint's two standard grant types; None for any other grant_type."""
+    if form.get("grant_type") == "authorization_code":
+        return exchange(world, rules, dialect, app, form)
+    if form.get("grant_type") == "refresh_token":
+        return refresh(world, rules, dialect, app, form.get("refresh_token", ""))
+    return None
+
+
 def refresh(world: World, rules: Rules, dialect: Dialect, app: App, value: str) -> tuple[Grant, Token, Token]:
     """A new access token for a live refresh token; the refresh token rotates when the platform
     rotates them, otherwise the same one is kept (and answered, with its remaining lifetime)."""

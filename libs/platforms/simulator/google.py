@@ -110,13 +110,12 @@ def routes(world: World, platform: str) -> list[Any]:
     async def token(request: Request[Any, Any, Any]) -> Response[Any]:
         form = await form_of(request)
         app = authz.client(world, rules, DIALECT, request, form)
-        if form.get("grant_type") == "authorization_code":
-            grant, access, refresh = authz.exchange(world, rules, DIALECT, app, form)
-        elif form.get("grant_type") == "refresh_token":
-            grant, access, refresh = authz.refresh(world, rules, DIALECT, app, form.get("refresh_token", ""))
-            refresh = None  # Google never resends the refresh token
-        else:
+        granted = authz.grant_for(world, rules, DIALECT, app, form)
+        if granted is None:
             return DIALECT.oauth_error("unsupported_grant_type", "Invalid grant_type")
+        grant, access, refresh = granted
+        if form.get("grant_type") == "refresh_token":
+            refresh = None  # Google never resends the refresh token
         body = {"access_token": access.value, "expires_in": authz.expires_in(world, access),
                 "scope": " ".join(grant.scopes), "token_type": "Bearer"}
         if refresh is not None:

@@ -71,12 +71,10 @@ def routes(world: World) -> list[Any]:
     async def token(request: Request[Any, Any, Any]) -> Response[Any]:
         form = await form_of(request)
         app = authz.client(world, RULES, DIALECT, request, form)
-        if form.get("grant_type") == "authorization_code":
-            grant, access, refresh = authz.exchange(world, RULES, DIALECT, app, form)
-        elif form.get("grant_type") == "refresh_token":
-            grant, access, refresh = authz.refresh(world, RULES, DIALECT, app, form.get("refresh_token", ""))
-        else:
+        granted = authz.grant_for(world, RULES, DIALECT, app, form)
+        if granted is None:
             return DIALECT.oauth_error("invalid_request", "grant_type is not supported")
+        grant, access, refresh = granted
         return reply(token_body(grant, access, refresh))
 
     @post("/v2/oauth/revoke", opt={"endpoint": "revoke"}, status_code=200)

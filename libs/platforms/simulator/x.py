@@ -67,12 +67,10 @@ def routes(world: World) -> list[Any]:
     async def token(request: Request[Any, Any, Any]) -> Response[Any]:
         form = await form_of(request)
         app = authz.client(world, RULES, DIALECT, request, form)
-        if form.get("grant_type") == "authorization_code":
-            grant, access, refresh = authz.exchange(world, RULES, DIALECT, app, form)
-        elif form.get("grant_type") == "refresh_token":
-            grant, access, refresh = authz.refresh(world, RULES, DIALECT, app, form.get("refresh_token", ""))
-        else:
+        granted = authz.grant_for(world, RULES, DIALECT, app, form)
+        if granted is None:
             return DIALECT.oauth_error("unsupported_grant_type", "grant_type is not supported")
+        grant, access, refresh = granted
         body = {"token_type": "bearer", "expires_in": authz.expires_in(world, access),
                 "access_token": access.value, "scope": " ".join(grant.scopes)}
         if refresh is not None:
