@@ -44,16 +44,31 @@ async def append(conn: AsyncConnection, post_id: str, after_version: int, events
         raise
 
 
+def _upsert(table: sa.Table) -> Any:
+    """INSERT … ON CONFLICT (id) DO UPDATE every column, built once so its compiled form is cached."""
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.id], set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != "id"}
+    )
+
+
+_UPSERT_POST = _upsert(posts)
+_UPSERT_TARGETS = _upsert(post_targets)
+_UPSERT_POST_RETURNING = _UPSERT_POST.returning(*posts.c)
+_UPSERT_TARGETS_RETURNING = _UPSERT_TARGETS.returning(*post_targets.c)
+
+
 async def project(conn: AsyncConnection, post: Post) -> None:
     """Write the post's current state into `posts` and `post_targets`."""
-    row = _post_row(post)
-    stmt = insert(posts).values(row)
-    await conn.execute(stmt.on_conflict_do_update(index_elements=[posts.c.id], set_=_excluded(stmt, row)))
-    target_rows = _target_rows(post)
-    tstmt = insert(post_targets).values(target_rows)
-    await conn.execute(
-        tstmt.on_conflict_do_update(index_elements=[post_targets.c.id], set_=_excluded(tstmt, target_rows[0]))
-    )
+    await conn.execute(_UPSERT_POST, _post_row(post))
+    await conn.execute(_UPSERT_TARGETS, _target_rows(post))
+
+
+async def project_and_read(conn: AsyncConnection, post: Post) -> tuple[Any, list[Any]]:
+    """`project`, answering with the rows as stored: the same rows a read right after would give."""
+    row = (await conn.execute(_UPSERT_POST_RETURNING, _post_row(post))).one()
+    targets = (await conn.execute(_UPSERT_TARGETS_RETURNING, _target_rows(post))).all()
+    return row, sorted(targets, key=lambda t: t.position)
 
 
 async def rebuild(conn: AsyncConnection, chunk: int = 200) -> int:
@@ -81,10 +96,6 @@ async def _project_events(conn: AsyncConnection, events: list[ev.AnyPostEvent]) 
         return 0
     await project(conn, post)
     return 1
-
-
-def _excluded(stmt: Any, row: dict[str, Any]) -> dict[str, Any]:
-    return {name: getattr(stmt.excluded, name) for name in row if name != "id"}
 
 
 def _post_row(post: Post) -> dict[str, Any]:

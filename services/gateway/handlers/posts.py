@@ -167,11 +167,9 @@ async def _insert(conn: AsyncConnection, who: Principal, new: NewPost) -> PostRe
     )
     await post_store.append(conn, post_id, 0, [event])
     post = apply(None, event)
-    await post_store.project(conn, post)
+    row, targets = await post_store.project_and_read(conn, post)
     await announce(conn, announcements.created(post, event))
-    record = await post_queries.get(conn, who.org_id, who.mode, post_id)
-    assert record is not None
-    return record
+    return PostRecord(row, targets)
 
 
 async def cancel_post(engine: AsyncEngine, who: Principal, post_id: str, *, wake: Callable[[], None]) -> Post:
