@@ -35,9 +35,9 @@ async def append(conn: AsyncConnection, post_id: str, after_version: int, events
             {"post_id": post_id, "version": after_version + offset, "type": kind, "data": data, "occurred_at": event.at}
         )
     try:
-        # A savepoint keeps the caller's transaction usable when the append loses the race.
-        async with conn.begin_nested():
-            await conn.execute(post_events.insert(), rows)
+        # No savepoint: losing the race spoils the caller's transaction, and every caller starts a
+        # new one to re-read and decide again.
+        await conn.execute(post_events.insert(), rows)
     except IntegrityError as exc:
         if violated_constraint(exc) == "post_events_pkey":
             raise ConcurrentAppend(post_id) from exc

@@ -28,6 +28,8 @@ class ApiKeyAuth(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not secret.strip():
             raise ApiError(401, "unauthorized", "the Authorization header must use the Bearer scheme")
         async with gateway_of(connection).engine.connect() as conn:
+            # One read needs no transaction: autocommit spares the BEGIN and ROLLBACK round trips.
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             principal = await orgs.authenticate(conn, secret.strip())
         if principal is None:
             raise ApiError(401, "unauthorized", "the API key is invalid or has been revoked")
