@@ -59,9 +59,10 @@ def openapi_config(public_url: str) -> OpenAPIConfig:
     )
 
 
-def _json_errors_only(response: Response[Any]) -> Response[Any]:
+async def _json_errors_only(response: Response[Any]) -> Response[Any]:
     """Litestar answers unknown paths under the OpenAPI prefix with an HTML page; clients expect
-    the API's error shape on every 4xx."""
+    the API's error shape on every 4xx. (Async, though it awaits nothing: Litestar runs a sync hook
+    in a worker thread.)"""
     if response.status_code == 404 and response.media_type == MediaType.HTML:
         return error_response(404, "not_found", "no such resource")
     return response

@@ -37,7 +37,8 @@ class ApiKeyAuth(AbstractAuthenticationMiddleware):
 
 
 def requires(scope: str) -> Guard:
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # Async, though it awaits nothing: Litestar runs a sync guard in a worker thread.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal: Principal = connection.auth
         if not principal.can(scope):
             raise ApiError(403, "insufficient_scope", f"this API key lacks the '{scope}' scope",
