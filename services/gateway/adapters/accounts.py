@@ -56,13 +56,16 @@ async def set_status(
     )
 
 
+# Built once: on the create-post path, so it should not be rebuilt and re-keyed per request.
+_USABLE = sa.select(accounts).where(
+    accounts.c.id.in_(sa.bindparam("ids", expanding=True)), accounts.c.org_id == sa.bindparam("org_id"),
+    accounts.c.mode == sa.bindparam("mode"), accounts.c.status == ACTIVE,
+)
+
+
 async def usable(conn: AsyncConnection, org_id: str, mode: str, ids: list[str]) -> dict[str, Any]:
     """The accounts among `ids` that a new post may target, by id."""
-    rows = await conn.execute(
-        sa.select(accounts).where(
-            accounts.c.id.in_(ids), accounts.c.org_id == org_id, accounts.c.mode == mode, accounts.c.status == ACTIVE
-        )
-    )
+    rows = await conn.execute(_USABLE, {"ids": ids, "org_id": org_id, "mode": mode})
     return {r.id: r for r in rows}
 
 

@@ -58,16 +58,16 @@ async def create_key(
     return row, fresh.secret
 
 
+# Built once: every authenticated request runs it.
+_BY_HASH = sa.select(api_keys.c.id, api_keys.c.org_id, api_keys.c.mode, api_keys.c.scopes).where(
+    api_keys.c.key_hash == sa.bindparam("key_hash"), api_keys.c.revoked_at.is_(None)
+)
+
+
 async def authenticate(conn: AsyncConnection, secret: str) -> Principal | None:
     if not api_key.looks_like_key(secret):
         return None
-    row = (
-        await conn.execute(
-            sa.select(api_keys.c.id, api_keys.c.org_id, api_keys.c.mode, api_keys.c.scopes).where(
-                api_keys.c.key_hash == api_key.digest(secret), api_keys.c.revoked_at.is_(None)
-            )
-        )
-    ).first()
+    row = (await conn.execute(_BY_HASH, {"key_hash": api_key.digest(secret)})).first()
     if row is None:
         return None
     return Principal(org_id=row.org_id, mode=row.mode, key_id=row.id, scopes=frozenset(row.scopes))
