@@ -39,7 +39,8 @@ def test_crier_up_serves_the_api_and_keeps_data_across_restarts(tmp_path: Path) 
         wait_for(lambda: _ready(api, proc, log), timeout=120, interval=0.2, what="crier up")
         admin_key = (data_dir / "admin-key").read_text().strip()
         assert admin_key.startswith("sk_live_")
-        assert admin_key in log.read_text()
+        # /readyz can answer a moment before `crier up` prints its banner.
+        wait_for(lambda: admin_key in log.read_text(), what="the admin key in crier up's output")
         admin = httpx.Client(base_url=f"{api}/api/v1", headers={"Authorization": f"Bearer {admin_key}"}, timeout=15)
         r = admin.post("/api-keys", json={"name": "sandbox", "mode": "test", "scopes": ["view", "publish", "connect"]})
         assert r.status_code == 201, r.text

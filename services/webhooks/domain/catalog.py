@@ -21,8 +21,10 @@ bus delivers twice still yields one public event. `created_at` is when the fact 
 | `ping` | the test operation, to one endpoint | `endpoint_id`, `message` |
 
 `account_id` and `tenant_id` of target events come from the post's creation event; they are null
-when that event predates the dispatcher. Events of one target (one post for post-level events,
-one account for account events) reach an endpoint in the order they happened.
+when that event predates the dispatcher. Every event of one post — its `post.scheduled`, each
+target's `post.error` and `post.published`, its roll-up — reaches an endpoint in the order it
+happened (so a target's `post.published` never comes before the post's `post.scheduled`), and
+the events of one account likewise.
 """
 
 from __future__ import annotations
@@ -84,26 +86,26 @@ def translate(subject: str, event: Any, target: KnownTarget | None = None) -> li
             return [_public(event, "post.scheduled", event.post_id,
                             {"post_id": event.post_id, "scheduled_at": event.scheduled_at, "targets": targets})]
         case evt.TargetPublished():
-            return [_public(event, "post.published", event.target_id, {
+            return [_public(event, "post.published", event.post_id, {
                 **_target_fields(event, target), "platform_post_id": event.platform_post_id,
                 "platform_post_url": event.platform_post_url, "attempt": event.attempt,
             })]
         case evt.TargetAttemptFailed():
-            return [_public(event, "post.error", event.target_id, {
+            return [_public(event, "post.error", event.post_id, {
                 **_error_fields(event, target), "will_retry": True,
                 "retry_in_seconds": event.retry_in_seconds, "target_status": "retrying",
             })]
         case evt.TargetFailed():
-            return [_public(event, "post.error", event.target_id, {
+            return [_public(event, "post.error", event.post_id, {
                 **_error_fields(event, target), "will_retry": False, "retry_in_seconds": None,
                 "target_status": "failed",
             })]
         case evt.TargetDeadLettered():
             fields = _error_fields(event, target)
             return [
-                _public(event, "post.error", event.target_id,
+                _public(event, "post.error", event.post_id,
                         {**fields, "will_retry": False, "retry_in_seconds": None, "target_status": "dead"}),
-                _public(event, "target.dead_lettered", event.target_id, fields),
+                _public(event, "target.dead_lettered", event.post_id, fields),
             ]
         case evt.PostStatusChanged() if event.status in _ROLL_UPS:
             return [_public(event, _ROLL_UPS[event.status], event.post_id, {

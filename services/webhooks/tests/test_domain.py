@@ -104,7 +104,8 @@ def test_catalog_translation() -> None:
     error, lettered = catalog.translate("evt.target.dead_lettered", dead, target)
     assert (error.type, lettered.type) == ("post.error", "target.dead_lettered")
     assert error.data["will_retry"] is False and error.data["target_status"] == "dead"
-    assert error.data["account_id"] == "acc_1" and error.order_key == "tgt_1" and error.id != lettered.id
+    # Keyed by post: a target's events queue behind the post's post.scheduled at each endpoint.
+    assert error.data["account_id"] == "acc_1" and error.order_key == "p1" and error.id != lettered.id
     # Stable: the same internal event always yields the same public ids.
     assert [e.id for e in catalog.translate("evt.target.dead_lettered", dead, target)] == [error.id, lettered.id]
 
