@@ -1,1 +1,1 @@
-pytest_plugins = ["kit.testing"]
+pytest_plugins = ["tests.support.stack"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.common import Container, Message
+from crier.contracts.common import Container, Message
 
 
 class PublishTarget(Message, kw_only=True, frozen=True):

@@ -20,8 +20,8 @@ from typing import Any
 
 import msgspec
 
-from contracts.common import Mode
-from contracts.rpc import SocialAccount
+from crier.contracts.common import Mode
+from crier.contracts.rpc import SocialAccount
 
 NETWORKS_UPSERT = "rpc.connect.networks.upsert"
 NETWORKS_LIST = "rpc.connect.networks.list"

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from contracts.common import Container, Message
+from crier.contracts.common import Container, Message
 
 
 class TargetSpec(msgspec.Struct, kw_only=True, frozen=True):

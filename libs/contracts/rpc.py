@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from contracts.common import Mode
+from crier.contracts.common import Mode
 
 
 class RpcError(msgspec.Struct, kw_only=True, frozen=True):

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from contracts.common import Mode
+from crier.contracts.common import Mode
 
 DeliveryStatus = Literal["pending", "retrying", "delivered", "failed"]
 

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from kit.db import async_url
+from crier.kit.db import async_url
 
 
 def run_env(schema: str) -> None:

@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.rpc import HealthReply, health_subject
-from kit import log, telemetry
-from kit.bus import Bus, rpc
-from kit.bus.outbox import OutboxRelay
-from kit.db import create_engine
-from kit.settings import CommonSettings
+from crier.contracts.rpc import HealthReply, health_subject
+from crier.kit import log, telemetry
+from crier.kit.bus import Bus, rpc
+from crier.kit.bus.outbox import OutboxRelay
+from crier.kit.db import create_engine
+from crier.kit.settings import CommonSettings
 
 
 @dataclass

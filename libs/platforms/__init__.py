@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from platforms.oauth import OAuthProvider
+    from crier.platforms.oauth import OAuthProvider
 
 
 def provider(platform: str, base_url_override: str | None = None, *, instance_url: str | None = None) -> OAuthProvider:
-    from platforms.providers import provider as _provider
+    from crier.platforms.providers import provider as _provider
 
     return _provider(platform, base_url_override, instance_url=instance_url)

@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 
 import httpx
 
-from platforms import _oauth_http as oh
-from platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, PlatformEndpoints, TokenSet
+from crier.platforms import _oauth_http as oh
+from crier.platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, PlatformEndpoints, TokenSet
 
 
 class CodeFlowProvider(ABC):

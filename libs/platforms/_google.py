@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from platforms import _oauth_http as oh
-from platforms._code_flow import CodeFlowProvider
-from platforms.oauth import AccessTokenInvalid, AppCredentials, OAuthError, OAuthUnavailable, PlatformEndpoints
+from crier.platforms import _oauth_http as oh
+from crier.platforms._code_flow import CodeFlowProvider
+from crier.platforms.oauth import AccessTokenInvalid, AppCredentials, OAuthError, OAuthUnavailable, PlatformEndpoints
 
 _TRANSIENT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"}
 

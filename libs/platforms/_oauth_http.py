@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import httpx
 
-from platforms.oauth import AccessTokenInvalid, GrantRevoked, OAuthError, OAuthUnavailable, TokenSet
+from crier.platforms.oauth import AccessTokenInvalid, GrantRevoked, OAuthError, OAuthUnavailable, TokenSet
 
 # "token": the token/revoke endpoints (client + grant); "api": a call made with an access token.
 Context = Literal["token", "api"]

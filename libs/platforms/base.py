@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from contracts.common import Container, Mode
+from crier.contracts.common import Container, Mode
 
 
 @dataclass(frozen=True)

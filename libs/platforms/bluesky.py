@@ -24,8 +24,8 @@ from typing import Any
 
 import httpx
 
-from platforms import _oauth_http as oh
-from platforms.oauth import (
+from crier.platforms import _oauth_http as oh
+from crier.platforms.oauth import (
     AccessTokenInvalid,
     AppCredentials,
     ConnectableAccount,

@@ -21,9 +21,9 @@ from urllib.parse import urlencode
 
 import httpx
 
-from platforms import _oauth_http as oh
-from platforms._code_flow import CodeFlowProvider
-from platforms.oauth import (
+from crier.platforms import _oauth_http as oh
+from crier.platforms._code_flow import CodeFlowProvider
+from crier.platforms.oauth import (
     AppCredentials,
     ConnectableAccount,
     GrantRevoked,

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from platforms._google import GoogleProvider, google_endpoints
-from platforms.oauth import ConnectableAccount, TokenSet
+from crier.platforms._google import GoogleProvider, google_endpoints
+from crier.platforms.oauth import ConnectableAccount, TokenSet
 
 _READ_MASK = "name,title,storefrontAddress,metadata"
 

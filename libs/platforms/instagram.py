@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from platforms.facebook import GRAPH_VERSION, FacebookProvider
-from platforms.oauth import ConnectableAccount, TokenSet
+from crier.platforms.facebook import GRAPH_VERSION, FacebookProvider
+from crier.platforms.oauth import ConnectableAccount, TokenSet
 
 _IG_FIELDS = "id,username,name,profile_picture_url"
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 
-from platforms import _oauth_http as oh
-from platforms._code_flow import CodeFlowProvider
-from platforms.oauth import ConnectableAccount, OAuthError, PlatformEndpoints, TokenSet
+from crier.platforms import _oauth_http as oh
+from crier.platforms._code_flow import CodeFlowProvider
+from crier.platforms.oauth import ConnectableAccount, OAuthError, PlatformEndpoints, TokenSet
 
 API_VERSION = "202507"
 REST_HEADERS = {"LinkedIn-Version": API_VERSION, "X-Restli-Protocol-Version": "2.0.0"}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from platforms.oauth import OAuthProvider
+from crier.platforms.oauth import OAuthProvider
 
 PLATFORMS = ("x", "linkedin", "facebook", "instagram", "youtube", "threads", "bluesky", "mastodon", "tiktok",
              "pinterest", "google_business")
@@ -29,7 +29,7 @@ class UnknownPlatform(KeyError):
 def provider(platform: str, base_url_override: str | None = None, *, instance_url: str | None = None) -> OAuthProvider:
     if platform not in PLATFORMS:
         raise UnknownPlatform(platform)
-    real: Any = importlib.import_module(f"platforms.{platform}").provider
+    real: Any = importlib.import_module(f"crier.platforms.{platform}").provider
     if base_url_override:
         endpoints = real.endpoints.rebased(f"{base_url_override.rstrip('/')}/{platform}")
         if platform in _PER_INSTANCE:

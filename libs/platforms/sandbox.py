@@ -27,8 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from contracts.common import Container
-from platforms.base import (
+from crier.contracts.common import Container
+from crier.platforms.base import (
     ContentRejected,
     Problem,
     PublishContext,

@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 
-from platforms import _oauth_http as oh
-from platforms._code_flow import CodeFlowProvider
-from platforms.facebook import graph_error
-from platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, PlatformEndpoints, TokenSet
+from crier.platforms import _oauth_http as oh
+from crier.platforms._code_flow import CodeFlowProvider
+from crier.platforms.facebook import graph_error
+from crier.platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, PlatformEndpoints, TokenSet
 
 _PROFILE_FIELDS = "id,username,name,threads_profile_picture_url,threads_biography"
 

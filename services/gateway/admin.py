@@ -11,11 +11,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.adapters import orgs, post_store
-from gateway.domain.api_key import SCOPES, looks_like_key
-from gateway.handlers.keys import checked_mode, checked_scopes
-from gateway.settings import SCHEMA
-from kit.db import create_engine
+from crier.gateway.adapters import orgs, post_store
+from crier.gateway.domain.api_key import SCOPES, looks_like_key
+from crier.gateway.handlers.keys import checked_mode, checked_scopes
+from crier.gateway.settings import SCHEMA
+from crier.kit.db import create_engine
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kit.settings import CommonSettings
+from crier.kit.settings import CommonSettings
 
 SCHEMA = "gateway"
 

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.commands import PublishTarget, dead_subject
-from contracts.events import (
+from crier.contracts.commands import PublishTarget, dead_subject
+from crier.contracts.events import (
     PostCanceled,
     TargetAttemptFailed,
     TargetDeadLettered,
@@ -25,10 +25,10 @@ from contracts.events import (
     TargetPublished,
     TargetPublishing,
 )
-from kit.bus import outbox
-from kit.bus.consumer import Retry
-from kit.log import get
-from platforms.base import (
+from crier.kit.bus import outbox
+from crier.kit.bus.consumer import Retry
+from crier.kit.log import get
+from crier.platforms.base import (
     ContentRejected,
     NotSupported,
     PlatformAdapter,
@@ -37,11 +37,11 @@ from platforms.base import (
     PublishedContainer,
     TransientError,
 )
-from publisher.adapters import targets
-from publisher.domain.backoff import retry_delay
-from publisher.domain.routing import adapter_key
-from publisher.domain.target import Status, Verdict, judge_failure
-from publisher.settings import PublisherSettings
+from crier.publisher.adapters import targets
+from crier.publisher.domain.backoff import retry_delay
+from crier.publisher.domain.routing import adapter_key
+from crier.publisher.domain.target import Status, Verdict, judge_failure
+from crier.publisher.settings import PublisherSettings
 
 log = get(__name__)
 

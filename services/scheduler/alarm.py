@@ -12,10 +12,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kit.log import get
-from scheduler.adapters import timetable
-from scheduler.domain.timetable import sleep_seconds
-from scheduler.handlers import Scheduler
+from crier.kit.log import get
+from crier.scheduler.adapters import timetable
+from crier.scheduler.domain.timetable import sleep_seconds
+from crier.scheduler.handlers import Scheduler
 
 log = get(__name__)
 _LOCKED_ELSEWHERE_S = 0.05

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.commands import publish_subject
-from contracts.events import PostCanceled, PostCreated, TargetQueued
-from kit.bus import inbox, outbox
-from kit.log import get
-from kit.telemetry import inject_headers
-from scheduler.adapters import timetable
-from scheduler.domain.timetable import earliest, entries_for
+from crier.contracts.commands import publish_subject
+from crier.contracts.events import PostCanceled, PostCreated, TargetQueued
+from crier.kit.bus import inbox, outbox
+from crier.kit.log import get
+from crier.kit.telemetry import inject_headers
+from crier.scheduler.adapters import timetable
+from crier.scheduler.domain.timetable import earliest, entries_for
 
 log = get(__name__)
 CONSUMER = "scheduler"

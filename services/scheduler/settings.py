@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kit.settings import CommonSettings
+from crier.kit.settings import CommonSettings
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kit.crypto import Keyring
-from kit.log import get
-from webhooks.adapters import events, queue
-from webhooks.adapters.queue import Claim, Settlement
-from webhooks.adapters.sender import Sender
-from webhooks.domain.delivery import after_attempt, should_disable
-from webhooks.settings import WebhooksSettings
+from crier.kit.crypto import Keyring
+from crier.kit.log import get
+from crier.webhooks.adapters import events, queue
+from crier.webhooks.adapters.queue import Claim, Settlement
+from crier.webhooks.adapters.sender import Sender
+from crier.webhooks.domain.delivery import after_attempt, should_disable
+from crier.webhooks.settings import WebhooksSettings
 
 log = get(__name__)
 _PRUNE_EVERY_S = 3600.0

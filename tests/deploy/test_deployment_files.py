@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from contracts.common import PLATFORMS
-from crier_cli.main import _parser
-from crier_cli.services import SERVICES
-from kit.settings import CommonSettings
+from crier.contracts.common import PLATFORMS
+from crier.cli.main import _parser
+from crier.cli.services import SERVICES
+from crier.kit.settings import CommonSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _settings_fields(service: str) -> set[str]:
-    module = importlib.import_module(f"{service}.settings")
+    module = importlib.import_module(f"crier.{service}.settings")
     fields = {f"CRIER_{f.name.upper()}" for f in dataclasses.fields(CommonSettings)}
     for value in vars(module).values():
         if isinstance(value, type) and issubclass(value, CommonSettings) and dataclasses.is_dataclass(value):

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from kit.testing import Stack, wait_for
+from tests.support.stack import Stack, wait_for
 
 TERMINAL = {"published", "partial", "failed", "canceled"}
 

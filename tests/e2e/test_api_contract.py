@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from kit.testing import Stack
+from tests.support.stack import Stack
 from tests.e2e.conftest import create_post, in_seconds, sandbox_accounts
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kit.testing import Stack
+from tests.support.stack import Stack
 
 
 def test_no_generated_request_gets_a_server_error(shared_stack: Stack) -> None:

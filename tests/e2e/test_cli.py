@@ -6,13 +6,13 @@ import os
 import subprocess
 import sys
 
-from kit.testing import Stack
+from tests.support.stack import Stack
 from tests.e2e.conftest import create_post, sandbox_accounts, wait_post
 
 
 def crier(stack: Stack, *args: str) -> str:
     env = {**os.environ, "CRIER_DATABASE_URL": stack.database_url}
-    result = subprocess.run([sys.executable, "-m", "crier_cli", *args], env=env, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "crier.cli", *args], env=env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()

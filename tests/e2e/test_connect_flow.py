@@ -17,10 +17,10 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import httpx
 import pytest
 
-from kit.crypto import Keyring
-from kit.testing import Infra, Stack, start_stack, wait_for
-from platforms.simulator.testing import Simulator, start_simulator
-from platforms.simulator.world import World
+from crier.kit.crypto import Keyring
+from tests.support.stack import Infra, Stack, start_stack, wait_for
+from tests.support.simulator import Simulator, start_simulator
+from crier.platforms.simulator.world import World
 from tests.e2e.conftest import sql
 
 CUSTOMER = "https://customer.test/integrations/crier/return"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from kit.testing import Stack, wait_for
+from tests.support.stack import Stack, wait_for
 from tests.e2e.conftest import create_post, in_seconds, sandbox_accounts, sql, wait_post
 
 

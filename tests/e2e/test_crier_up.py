@@ -10,14 +10,14 @@ from pathlib import Path
 
 import httpx
 
-from kit.embedded import free_port
-from kit.testing import wait_for
+from crier.kit.embedded import free_port
+from tests.support.stack import wait_for
 
 
 def _start(data_dir: Path, port: int, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRIER_")}
     return subprocess.Popen(
-        [sys.executable, "-m", "crier_cli", "up", "--data-dir", str(data_dir), "--port", str(port)],
+        [sys.executable, "-m", "crier.cli", "up", "--data-dir", str(data_dir), "--port", str(port)],
         env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
     )
 

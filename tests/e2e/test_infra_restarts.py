@@ -9,8 +9,8 @@ import pytest
 
 from datetime import UTC, datetime
 
-from kit.embedded import EmbeddedNats, EmbeddedPostgres
-from kit.testing import Infra, Stack, start_stack, wait_for
+from crier.kit.embedded import EmbeddedNats, EmbeddedPostgres
+from tests.support.stack import Infra, Stack, start_stack, wait_for
 from tests.e2e.conftest import create_post, in_seconds, sandbox_accounts, sql, wait_post
 
 

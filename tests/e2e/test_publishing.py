@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kit.testing import Stack
+from tests.support.stack import Stack
 from tests.e2e.conftest import create_post, in_seconds, sandbox_accounts, sql, wait_post
 
 

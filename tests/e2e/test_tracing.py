@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 
-from kit.testing import Stack, wait_for
+from tests.support.stack import Stack, wait_for
 from tests.e2e.conftest import create_post, in_seconds, sandbox_accounts, wait_post
 
 

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from standardwebhooks import Webhook
 
-from kit.testing import Stack, wait_for
+from tests.support.stack import Stack, wait_for
 from tests.e2e.conftest import create_post, in_seconds, sandbox_accounts, wait_post
 
 

@@ -27,9 +27,9 @@ import httpx
 import msgspec
 from nats.js.api import DeliverPolicy
 
-from contracts.events import TargetPublished, TargetQueued
-from kit.bus import Bus
-from kit.testing import close_infra, make_infra, start_stack
+from crier.contracts.events import TargetPublished, TargetQueued
+from crier.kit.bus import Bus
+from tests.support.stack import close_infra, make_infra, start_stack
 
 
 def machine() -> str:

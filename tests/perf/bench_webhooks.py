@@ -28,10 +28,10 @@ from pathlib import Path
 
 import msgspec
 
-from contracts import webhooks as api
-from contracts.events import TargetPublished
-from kit.bus import Bus, rpc
-from kit.testing import close_infra, make_infra, start_services
+from crier.contracts import webhooks as api
+from crier.contracts.events import TargetPublished
+from crier.kit.bus import Bus, rpc
+from tests.support.stack import close_infra, make_infra, start_services
 
 
 class Payload(msgspec.Struct):

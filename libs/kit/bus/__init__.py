@@ -1,5 +1,5 @@
 """NATS JetStream plumbing: streams, the outbox relay, idempotent consumers, request/reply."""
 
-from kit.bus.connection import Bus
+from crier.kit.bus.connection import Bus
 
 __all__ = ["Bus"]

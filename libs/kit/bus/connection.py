@@ -9,8 +9,8 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import BadRequestError
 
-from kit.bus import streams
-from kit.log import get
+from crier.kit.bus import streams
+from crier.kit.log import get
 
 log = get(__name__)
 

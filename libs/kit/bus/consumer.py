@@ -17,10 +17,10 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from opentelemetry import context as otel_context
 
-from kit.bus import streams
-from kit.bus.connection import Bus
-from kit.log import get
-from kit.telemetry import extract_context, tracer
+from crier.kit.bus import streams
+from crier.kit.bus.connection import Bus
+from crier.kit.log import get
+from crier.kit.telemetry import extract_context, tracer
 
 log = get(__name__)
 

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from kit.bus.connection import Bus
-from kit.log import get
-from kit.telemetry import inject_headers
+from crier.kit.bus.connection import Bus
+from crier.kit.log import get
+from crier.kit.telemetry import inject_headers
 
 log = get(__name__)
 

@@ -10,9 +10,9 @@ from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
-from contracts.rpc import RpcError, RpcReply
-from kit.bus.connection import Bus
-from kit.log import get
+from crier.contracts.rpc import RpcError, RpcReply
+from crier.kit.bus.connection import Bus
+from crier.kit.log import get
 
 log = get(__name__)
 T = TypeVar("T")

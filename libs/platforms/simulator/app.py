@@ -9,7 +9,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, Router
 
-from platforms.simulator import (
+from crier.platforms.simulator import (
     bluesky,
     control,
     google,
@@ -21,8 +21,8 @@ from platforms.simulator import (
     tiktok,
     x,
 )
-from platforms.simulator.authz import Dialect, SimError, reply
-from platforms.simulator.world import World
+from crier.platforms.simulator.authz import Dialect, SimError, reply
+from crier.platforms.simulator.world import World
 
 # platform -> the module that plays it (and any argument its routes take)
 MODULES: dict[str, tuple[ModuleType, tuple[Any, ...]]] = {

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from litestar import Request, Response
 from litestar.response import Redirect
 
-from platforms.simulator.world import App, Code, Grant, Token, World, s256
+from crier.platforms.simulator.world import App, Code, Grant, Token, World, s256
 
 CODE_TTL_S = 600.0
 

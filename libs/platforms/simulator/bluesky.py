@@ -11,10 +11,10 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from platforms.simulator import authz
-from platforms.simulator.authz import Dialect, make_jwt, reply
-from platforms.simulator.http import json_of
-from platforms.simulator.world import Grant, User, World
+from crier.platforms.simulator import authz
+from crier.platforms.simulator.authz import Dialect, make_jwt, reply
+from crier.platforms.simulator.http import json_of
+from crier.platforms.simulator.world import Grant, User, World
 
 ACCESS_TTL_S = 2 * 3600
 REFRESH_TTL_S = 90 * 86400

@@ -31,9 +31,9 @@ from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post
 
-from platforms.simulator.authz import reply
-from platforms.simulator.http import json_of
-from platforms.simulator.world import App, Fault, User, World
+from crier.platforms.simulator.authz import reply
+from crier.platforms.simulator.http import json_of
+from crier.platforms.simulator.world import App, Fault, User, World
 
 FAULT_KINDS = {"rate_limit", "server_error", "unavailable", "timeout", "expired_token", "reject", "status"}
 

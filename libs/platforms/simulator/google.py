@@ -14,10 +14,10 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from platforms.simulator import authz
-from platforms.simulator.authz import Dialect, Rules, pages_spec, reply
-from platforms.simulator.http import form_of, query
-from platforms.simulator.world import Code, User, World
+from crier.platforms.simulator import authz
+from crier.platforms.simulator.authz import Dialect, Rules, pages_spec, reply
+from crier.platforms.simulator.http import form_of, query
+from crier.platforms.simulator.world import Code, User, World
 
 
 def _error(status: int, message: str, reason: str, state: str,

@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Response
 
-from platforms.simulator.authz import Dialect, reply
+from crier.platforms.simulator.authz import Dialect, reply
 
 
 def graph_error(status: int, code: int, message: str, subcode: int | None = None, *,

@@ -10,10 +10,10 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from platforms.simulator import authz
-from platforms.simulator.authz import Dialect, Rules, make_jwt, pages_spec, reply
-from platforms.simulator.http import form_of, query
-from platforms.simulator.world import World
+from crier.platforms.simulator import authz
+from crier.platforms.simulator.authz import Dialect, Rules, make_jwt, pages_spec, reply
+from crier.platforms.simulator.http import form_of, query
+from crier.platforms.simulator.world import World
 
 RULES = Rules(platform="linkedin", access_ttl_s=60 * 86400, refresh_ttl_s=365 * 86400, access_prefix="AQV",
               refresh_prefix="AQX")

@@ -11,10 +11,10 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from platforms.simulator import authz
-from platforms.simulator.authz import Dialect, Rules, reply
-from platforms.simulator.http import form_of, query
-from platforms.simulator.world import App, World
+from crier.platforms.simulator import authz
+from crier.platforms.simulator.authz import Dialect, Rules, reply
+from crier.platforms.simulator.http import form_of, query
+from crier.platforms.simulator.world import App, World
 
 RULES = Rules(platform="mastodon", pkce="optional", client_auth="either", access_ttl_s=None,
               wants_refresh=lambda code, app: False)

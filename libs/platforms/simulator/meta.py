@@ -13,11 +13,11 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, delete, get
 
-from platforms.simulator import authz
-from platforms.simulator.authz import Rules, pages_spec, reply
-from platforms.simulator.graph import GraphDialect, graph_error, pick
-from platforms.simulator.http import query
-from platforms.simulator.world import Grant, User, World
+from crier.platforms.simulator import authz
+from crier.platforms.simulator.authz import Rules, pages_spec, reply
+from crier.platforms.simulator.graph import GraphDialect, graph_error, pick
+from crier.platforms.simulator.http import query
+from crier.platforms.simulator.world import Grant, User, World
 
 SHORT_TTL_S = 5400.0
 LONG_TTL_S = 60 * 86400.0

@@ -8,10 +8,10 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from platforms.simulator import authz
-from platforms.simulator.authz import Dialect, Rules, reply
-from platforms.simulator.http import form_of, query
-from platforms.simulator.world import World
+from crier.platforms.simulator import authz
+from crier.platforms.simulator.authz import Dialect, Rules, reply
+from crier.platforms.simulator.http import form_of, query
+from crier.platforms.simulator.world import World
 
 RULES = Rules(platform="pinterest", client_auth="basic", scope_separator=",", access_ttl_s=30 * 86400,
               refresh_ttl_s=60 * 86400, rotate_refresh=True, access_prefix="pina_", refresh_prefix="pinr_")

@@ -9,8 +9,8 @@ import threading
 
 import uvicorn
 
-from platforms.simulator.app import create_app
-from platforms.simulator.world import World
+from crier.platforms.simulator.app import create_app
+from crier.platforms.simulator.world import World
 
 READY_LINE = "platform simulator listening on"
 

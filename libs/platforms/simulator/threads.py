@@ -9,11 +9,11 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from platforms.simulator import authz
-from platforms.simulator.authz import Rules, reply
-from platforms.simulator.graph import GraphDialect, graph_error, pick
-from platforms.simulator.http import form_of, query
-from platforms.simulator.world import World
+from crier.platforms.simulator import authz
+from crier.platforms.simulator.authz import Rules, reply
+from crier.platforms.simulator.graph import GraphDialect, graph_error, pick
+from crier.platforms.simulator.http import form_of, query
+from crier.platforms.simulator.world import World
 
 SHORT_TTL_S = 3600.0
 LONG_TTL_S = 60 * 86400.0

@@ -9,10 +9,10 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from platforms.simulator import authz
-from platforms.simulator.authz import Dialect, Rules, reply
-from platforms.simulator.http import form_of, query
-from platforms.simulator.world import World
+from crier.platforms.simulator import authz
+from crier.platforms.simulator.authz import Dialect, Rules, reply
+from crier.platforms.simulator.http import form_of, query
+from crier.platforms.simulator.world import World
 
 RULES = Rules(platform="tiktok", pkce="optional", client_id_param="client_key", scope_separator=",",
               access_ttl_s=86400, refresh_ttl_s=365 * 86400, access_prefix="act.", refresh_prefix="rft.")

@@ -9,10 +9,10 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from platforms.simulator import authz
-from platforms.simulator.authz import Dialect, Rules, reply
-from platforms.simulator.http import form_of, query
-from platforms.simulator.world import World
+from crier.platforms.simulator import authz
+from crier.platforms.simulator.authz import Dialect, Rules, reply
+from crier.platforms.simulator.http import form_of, query
+from crier.platforms.simulator.world import World
 
 RULES = Rules(
     platform="x", pkce="required", client_auth="either", access_ttl_s=7200, refresh_ttl_s=None,

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connect.adapters import pages
-from connect.adapters.tables import social_accounts as t
-from connect.domain.accounts import ACTIVE, DISABLED, TOKEN_EXPIRED
-from contracts.rpc import SocialAccount
+from crier.connect.adapters import pages
+from crier.connect.adapters.tables import social_accounts as t
+from crier.connect.domain.accounts import ACTIVE, DISABLED, TOKEN_EXPIRED
+from crier.contracts.rpc import SocialAccount
 
 PUBLIC_COLUMNS = (
     "id", "org_id", "mode", "platform", "username", "display_name", "network_unique_id", "tenant_id",

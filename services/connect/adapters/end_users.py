@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connect.adapters.tables import end_users as t
-from connect.adapters.tables import social_accounts as accounts
-from connect.domain.accounts import ACTIVE
+from crier.connect.adapters.tables import end_users as t
+from crier.connect.adapters.tables import social_accounts as accounts
+from crier.connect.domain.accounts import ACTIVE
 
 
 async def upsert(conn: AsyncConnection, *, org_id: str, mode: str, external_user_id: str, display_name: str | None,

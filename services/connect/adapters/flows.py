@@ -12,11 +12,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connect.adapters.tables import connect_sessions as cs
-from connect.adapters.tables import oauth_states as st
-from connect.adapters.tables import pending_sessions as ps
-from connect.domain.flows import OPEN_SESSION_STATES
-from contracts.connect import ConnectSession
+from crier.connect.adapters.tables import connect_sessions as cs
+from crier.connect.adapters.tables import oauth_states as st
+from crier.connect.adapters.tables import pending_sessions as ps
+from crier.connect.domain.flows import OPEN_SESSION_STATES
+from crier.contracts.connect import ConnectSession
 
 # OAuth states
 

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connect.adapters import pages
-from connect.adapters.tables import social_networks as t
-from contracts.connect import Network
+from crier.connect.adapters import pages
+from crier.connect.adapters.tables import social_networks as t
+from crier.contracts.connect import Network
 
 
 def public(row: Any) -> Network:

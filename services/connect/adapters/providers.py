@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import platforms
-from connect.adapters.sandbox_oauth import SandboxOAuth
-from platforms.oauth import OAuthProvider
+from crier import platforms
+from crier.connect.adapters.sandbox_oauth import SandboxOAuth
+from crier.platforms.oauth import OAuthProvider
 
 
 class NoProvider(LookupError):

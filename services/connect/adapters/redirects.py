@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connect.adapters.tables import redirect_uris as t
-from contracts.connect import RedirectUri
+from crier.connect.adapters.tables import redirect_uris as t
+from crier.contracts.connect import RedirectUri
 
 
 def public(row: Any) -> RedirectUri:

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from platforms.oauth import AppCredentials, ConnectableAccount, GrantRevoked, TokenSet
+from crier.platforms.oauth import AppCredentials, ConnectableAccount, GrantRevoked, TokenSet
 
 # Platforms where a grant covers several pages / organizations / channels / locations.
 MULTI_ACCOUNT = frozenset({"facebook", "instagram", "linkedin", "youtube", "google_business"})

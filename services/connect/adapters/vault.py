@@ -3,7 +3,7 @@ to what it belongs to (associated data), so a value moved to another row fails t
 
 from __future__ import annotations
 
-from kit.crypto import Keyring
+from crier.kit.crypto import Keyring
 
 
 class Vault:

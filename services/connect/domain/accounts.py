@@ -6,7 +6,7 @@ import hashlib
 import re
 from datetime import datetime, timedelta
 
-from contracts.common import PLATFORMS
+from crier.contracts.common import PLATFORMS
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-@]{1,64}$")
 ACTIVE = "active"

@@ -8,14 +8,14 @@ from typing import Any
 
 import httpx
 
-from connect.adapters.providers import Providers
-from connect.adapters.vault import Vault
-from connect.entrypoints import refresher, rpc
-from connect.handlers.context import Context
-from connect.settings import ConnectSettings
-from kit.crypto import Keyring
-from kit.service import Runtime, run_service
-from kit.settings import load
+from crier.connect.adapters.providers import Providers
+from crier.connect.adapters.vault import Vault
+from crier.connect.entrypoints import refresher, rpc
+from crier.connect.handlers.context import Context
+from crier.connect.settings import ConnectSettings
+from crier.kit.crypto import Keyring
+from crier.kit.service import Runtime, run_service
+from crier.kit.settings import load
 
 
 def main() -> int:

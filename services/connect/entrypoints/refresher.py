@@ -11,10 +11,10 @@ import asyncio
 import random
 from datetime import timedelta
 
-from connect.adapters import accounts, flows
-from connect.handlers.context import Context
-from connect.handlers.tokens import Refresh, refresh
-from kit.log import get
+from crier.connect.adapters import accounts, flows
+from crier.connect.handlers.context import Context
+from crier.connect.handlers.tokens import Refresh, refresh
+from crier.kit.log import get
 
 log = get(__name__)
 BATCH = 100

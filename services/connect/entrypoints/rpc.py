@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from connect.handlers import accounts, apps, end_users, flows, pending, sessions, signin
-from connect.handlers.context import Context
-from contracts import connect as api
-from contracts.rpc import CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount
-from kit.bus import Bus, rpc
+from crier.connect.handlers import accounts, apps, end_users, flows, pending, sessions, signin
+from crier.connect.handlers.context import Context
+from crier.contracts import connect as api
+from crier.contracts.rpc import CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount
+from crier.kit.bus import Bus, rpc
 
 QUEUE = "connect"
 Handler = Callable[[Context, Any], Awaitable[Any]]

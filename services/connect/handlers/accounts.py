@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connect.adapters import accounts
-from connect.adapters.pages import BadCursor
-from connect.domain.accounts import (
+from crier.connect.adapters import accounts
+from crier.connect.adapters.pages import BadCursor
+from crier.connect.domain.accounts import (
     ACTIVE,
     InvalidAccount,
     due_for_refresh,
@@ -17,14 +17,14 @@ from connect.domain.accounts import (
     token_context,
     validate_sandbox_account,
 )
-from connect.handlers.connecting import connected_event, disconnected_event, token_expired_event
-from connect.handlers.context import Context
-from connect.handlers.errors import bad_cursor, fail, not_found
-from connect.handlers.tokens import Refresh, refresh
-from contracts import connect as api
-from contracts.rpc import CreateSandboxAccount, SocialAccount
-from kit.bus import outbox
-from platforms.oauth import AccessTokenInvalid, GrantRevoked, OAuthError, OAuthUnavailable
+from crier.connect.handlers.connecting import connected_event, disconnected_event, token_expired_event
+from crier.connect.handlers.context import Context
+from crier.connect.handlers.errors import bad_cursor, fail, not_found
+from crier.connect.handlers.tokens import Refresh, refresh
+from crier.contracts import connect as api
+from crier.contracts.rpc import CreateSandboxAccount, SocialAccount
+from crier.kit.bus import outbox
+from crier.platforms.oauth import AccessTokenInvalid, GrantRevoked, OAuthError, OAuthUnavailable
 
 
 async def list_accounts(ctx: Context, r: api.AccountList) -> api.AccountPage:

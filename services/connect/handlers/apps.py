@@ -10,15 +10,15 @@ import httpx
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connect.adapters import networks, redirects
-from connect.adapters.pages import BadCursor
-from connect.domain.flows import instance_url_problem, redirect_uri_problem
-from connect.handlers.context import Context
-from connect.handlers.errors import bad_cursor, fail, invalid, not_found
-from contracts import connect as api
-from contracts.common import PLATFORMS
-from platforms import mastodon
-from platforms.oauth import AppCredentials, OAuthError
+from crier.connect.adapters import networks, redirects
+from crier.connect.adapters.pages import BadCursor
+from crier.connect.domain.flows import instance_url_problem, redirect_uri_problem
+from crier.connect.handlers.context import Context
+from crier.connect.handlers.errors import bad_cursor, fail, invalid, not_found
+from crier.contracts import connect as api
+from crier.contracts.common import PLATFORMS
+from crier.platforms import mastodon
+from crier.platforms.oauth import AppCredentials, OAuthError
 
 SANDBOX_CLIENT_ID = "crier-sandbox"
 

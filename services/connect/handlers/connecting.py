@@ -11,14 +11,14 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connect.adapters import accounts, end_users
-from connect.domain.accounts import token_context
-from connect.handlers.context import Context
-from contracts.connect import PageChoice
-from contracts.events import AccountConnected, AccountDisconnected, AccountRefreshed, AccountTokenExpired
-from contracts.rpc import SocialAccount
-from kit.bus import outbox
-from platforms.oauth import ConnectableAccount, TokenSet
+from crier.connect.adapters import accounts, end_users
+from crier.connect.domain.accounts import token_context
+from crier.connect.handlers.context import Context
+from crier.contracts.connect import PageChoice
+from crier.contracts.events import AccountConnected, AccountDisconnected, AccountRefreshed, AccountTokenExpired
+from crier.contracts.rpc import SocialAccount
+from crier.kit.bus import outbox
+from crier.platforms.oauth import ConnectableAccount, TokenSet
 
 
 @dataclass(frozen=True)

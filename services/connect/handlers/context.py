@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connect.adapters.providers import Providers
-from connect.adapters.vault import Vault
-from connect.settings import ConnectSettings
+from crier.connect.adapters.providers import Providers
+from crier.connect.adapters.vault import Vault
+from crier.connect.settings import ConnectSettings
 
 
 def _now() -> datetime:

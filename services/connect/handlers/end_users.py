@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connect.adapters import accounts, end_users
-from connect.handlers import apps
-from connect.handlers.accounts import disconnect
-from connect.handlers.context import Context
-from connect.handlers.errors import invalid, not_found
-from contracts import connect as api
+from crier.connect.adapters import accounts, end_users
+from crier.connect.handlers import apps
+from crier.connect.handlers.accounts import disconnect
+from crier.connect.handlers.context import Context
+from crier.connect.handlers.errors import invalid, not_found
+from crier.contracts import connect as api
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from contracts.rpc import RpcError
-from kit.bus.rpc import RpcFailure
+from crier.contracts.rpc import RpcError
+from crier.kit.bus.rpc import RpcFailure
 
 
 def fail(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> RpcFailure:

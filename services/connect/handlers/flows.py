@@ -9,17 +9,17 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connect.adapters import flows
-from connect.adapters.providers import NoProvider
-from connect.domain import flows as rules
-from connect.domain.accounts import InvalidAccount, validate_tenant
-from connect.handlers import apps
-from connect.handlers.connecting import Origin, connect, page_choice, seal_grant
-from connect.handlers.context import Context
-from connect.handlers.errors import fail, invalid
-from contracts import connect as api
-from kit.log import get
-from platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, OAuthProvider, TokenSet
+from crier.connect.adapters import flows
+from crier.connect.adapters.providers import NoProvider
+from crier.connect.domain import flows as rules
+from crier.connect.domain.accounts import InvalidAccount, validate_tenant
+from crier.connect.handlers import apps
+from crier.connect.handlers.connecting import Origin, connect, page_choice, seal_grant
+from crier.connect.handlers.context import Context
+from crier.connect.handlers.errors import fail, invalid
+from crier.contracts import connect as api
+from crier.kit.log import get
+from crier.platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, OAuthProvider, TokenSet
 
 log = get(__name__)
 

@@ -7,14 +7,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connect.adapters import flows
-from connect.domain import flows as rules
-from connect.handlers.connecting import Origin, connect, open_grant
-from connect.handlers.context import Context
-from connect.handlers.errors import fail, invalid
-from connect.handlers.flows import grant_context
-from contracts import connect as api
-from contracts.rpc import SocialAccount
+from crier.connect.adapters import flows
+from crier.connect.domain import flows as rules
+from crier.connect.handlers.connecting import Origin, connect, open_grant
+from crier.connect.handlers.context import Context
+from crier.connect.handlers.errors import fail, invalid
+from crier.connect.handlers.flows import grant_context
+from crier.contracts import connect as api
+from crier.contracts.rpc import SocialAccount
 
 
 async def _usable_pending(conn: AsyncConnection, ctx: Context, token: str, *, owner: tuple[str, str] | None,

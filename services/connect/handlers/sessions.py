@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from connect.adapters import flows
-from connect.domain import flows as rules
-from connect.handlers import apps
-from connect.handlers.context import Context
-from connect.handlers.errors import fail, not_found
-from connect.handlers.flows import check_tenant, provider, start
-from contracts import connect as api
+from crier.connect.adapters import flows
+from crier.connect.domain import flows as rules
+from crier.connect.handlers import apps
+from crier.connect.handlers.context import Context
+from crier.connect.handlers.errors import fail, not_found
+from crier.connect.handlers.flows import check_tenant, provider, start
+from crier.contracts import connect as api
 
 
 async def create(ctx: Context, r: api.SessionCreate) -> api.ConnectSession:

@@ -9,15 +9,15 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from connect.adapters import flows, networks
-from connect.domain import flows as rules
-from connect.handlers import apps
-from connect.handlers.context import Context
-from connect.handlers.errors import fail, not_found
-from connect.handlers.flows import complete, failed, provider, uses_app_password
-from contracts import connect as api
-from kit.log import get
-from platforms.oauth import GrantRevoked, OAuthError, OAuthUnavailable
+from crier.connect.adapters import flows, networks
+from crier.connect.domain import flows as rules
+from crier.connect.handlers import apps
+from crier.connect.handlers.context import Context
+from crier.connect.handlers.errors import fail, not_found
+from crier.connect.handlers.flows import complete, failed, provider, uses_app_password
+from crier.contracts import connect as api
+from crier.kit.log import get
+from crier.platforms.oauth import GrantRevoked, OAuthError, OAuthUnavailable
 
 log = get(__name__)
 

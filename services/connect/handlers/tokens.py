@@ -13,14 +13,14 @@ from datetime import timedelta
 
 import httpx
 
-from connect.adapters import accounts
-from connect.domain.accounts import ACTIVE, due_for_refresh, token_context
-from connect.handlers import apps
-from connect.handlers.connecting import refreshed_event, token_expired_event
-from connect.handlers.context import Context
-from kit.bus import outbox
-from kit.log import get
-from platforms.oauth import GrantRevoked, OAuthError, OAuthUnavailable
+from crier.connect.adapters import accounts
+from crier.connect.domain.accounts import ACTIVE, due_for_refresh, token_context
+from crier.connect.handlers import apps
+from crier.connect.handlers.connecting import refreshed_event, token_expired_event
+from crier.connect.handlers.context import Context
+from crier.kit.bus import outbox
+from crier.kit.log import get
+from crier.platforms.oauth import GrantRevoked, OAuthError, OAuthUnavailable
 
 log = get(__name__)
 RETRY_AFTER_UNAVAILABLE_S = 60.0

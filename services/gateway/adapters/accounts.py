@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.adapters import pages
-from gateway.adapters.tables import accounts
+from crier.gateway.adapters import pages
+from crier.gateway.adapters.tables import accounts
 
 ACTIVE = "active"
 # Soft-deleted accounts stay in the table (so a late, older event cannot resurrect them) but are hidden.

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.adapters.tables import idempotency_keys as keys
+from crier.gateway.adapters.tables import idempotency_keys as keys
 
 KEEP = timedelta(hours=24)
 # A request that has held its key this long has died (its process crashed before finishing).

@@ -9,9 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.adapters.tables import api_keys, orgs
-from gateway.domain import api_key
-from gateway.domain.api_key import Principal
+from crier.gateway.adapters.tables import api_keys, orgs
+from crier.gateway.domain import api_key
+from crier.gateway.domain.api_key import Principal
 
 
 class UnknownOrg(LookupError):

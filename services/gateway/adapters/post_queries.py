@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.adapters import pages
-from gateway.adapters.tables import post_targets, posts
+from crier.gateway.adapters import pages
+from crier.gateway.adapters.tables import post_targets, posts
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.adapters.errors import violated_constraint
-from gateway.adapters.tables import post_events, post_targets, posts
-from gateway.domain import events as ev
-from gateway.domain.post import Post, replay
+from crier.gateway.adapters.errors import violated_constraint
+from crier.gateway.adapters.tables import post_events, post_targets, posts
+from crier.gateway.domain import events as ev
+from crier.gateway.domain.post import Post, replay
 
 
 class ConcurrentAppend(Exception):

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from contracts.common import Container
+from crier.contracts.common import Container
 
 
 class PlannedTarget(msgspec.Struct, kw_only=True, frozen=True):

@@ -8,10 +8,10 @@ from typing import Any
 
 import msgspec
 
-from contracts.common import Container
-from gateway.domain import events as ev
-from gateway.domain import target as tg
-from gateway.domain.target import Target
+from crier.contracts.common import Container
+from crier.gateway.domain import events as ev
+from crier.gateway.domain import target as tg
+from crier.gateway.domain.target import Target
 
 DRAFT, SCHEDULED, QUEUED, PUBLISHING = "draft", "scheduled", "queued", "publishing"
 PUBLISHED, PARTIAL, FAILED, CANCELED = "published", "partial", "failed", "canceled"

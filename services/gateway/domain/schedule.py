@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gateway.domain.validation import Problem
+from crier.gateway.domain.validation import Problem
 
 HORIZON = timedelta(days=30)
 

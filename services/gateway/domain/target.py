@@ -11,7 +11,7 @@ from datetime import datetime
 
 import msgspec
 
-from gateway.domain import events as ev
+from crier.gateway.domain import events as ev
 
 PENDING, QUEUED, PUBLISHING, RETRYING = "pending", "queued", "publishing", "retrying"
 PUBLISHED, FAILED, DEAD, CANCELED = "published", "failed", "dead", "canceled"

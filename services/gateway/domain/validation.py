@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from contracts.common import PLATFORMS, Container
+from crier.contracts.common import PLATFORMS, Container
 
 
 class Problem(Exception):

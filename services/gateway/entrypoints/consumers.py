@@ -10,10 +10,10 @@ import msgspec
 from nats.aio.msg import Msg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts import events as contract
-from gateway.handlers.accounts import account_event
-from gateway.handlers.deliveries import record_target_report
-from kit.bus import Bus, consumer, streams
+from crier.contracts import events as contract
+from crier.gateway.handlers.accounts import account_event
+from crier.gateway.handlers.deliveries import record_target_report
+from crier.kit.bus import Bus, consumer, streams
 
 DURABLE = "gateway"
 SUBJECTS = ["evt.target.>", "evt.account.>"]

@@ -9,9 +9,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.adapters.idempotency import KEEP
-from kit.bus import streams
-from kit.log import get
+from crier.gateway.adapters.idempotency import KEEP
+from crier.kit.bus import streams
+from crier.kit.log import get
 
 log = get(__name__)
 EVERY_S = 600

@@ -9,12 +9,12 @@ from typing import Any
 
 import uvicorn
 
-from gateway.entrypoints import consumers, housekeeping
-from gateway.entrypoints.http.app import asgi
-from gateway.entrypoints.http.state import Gateway
-from gateway.settings import SCHEMA, GatewaySettings
-from kit.service import Runtime, run_service
-from kit.settings import load
+from crier.gateway.entrypoints import consumers, housekeeping
+from crier.gateway.entrypoints.http.app import asgi
+from crier.gateway.entrypoints.http.state import Gateway
+from crier.gateway.settings import SCHEMA, GatewaySettings
+from crier.kit.service import Runtime, run_service
+from crier.kit.settings import load
 
 
 class _Server(uvicorn.Server):

@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts import events as contract
-from contracts.rpc import CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount, SocialAccount
-from gateway.adapters import accounts
-from gateway.domain.api_key import Principal
-from kit.bus import Bus, rpc
+from crier.contracts import events as contract
+from crier.contracts.rpc import CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount, SocialAccount
+from crier.gateway.adapters import accounts
+from crier.gateway.domain.api_key import Principal
+from crier.kit.bus import Bus, rpc
 
 DISCONNECTED_STATUS = accounts.DISABLED
 TOKEN_EXPIRED_STATUS = "token_expired"

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts import events as contract
-from gateway.domain import events as ev
-from gateway.domain.post import Post
-from kit.bus import outbox
+from crier.contracts import events as contract
+from crier.gateway.domain import events as ev
+from crier.gateway.domain.post import Post
+from crier.kit.bus import outbox
 
 # Status-change ids derive from (post, version): the same change can never be announced twice.
 _STATUS_IDS = uuid.UUID("0b7f5f0e-4f43-4a8e-b1a8-6a1d1f3d2c90")

@@ -6,13 +6,13 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts import events as contract
-from gateway.adapters import post_store
-from gateway.domain import events as ev
-from gateway.domain.post import apply
-from gateway.handlers.announcements import announce, status_changed
-from kit.bus import inbox
-from kit.log import get
+from crier.contracts import events as contract
+from crier.gateway.adapters import post_store
+from crier.gateway.domain import events as ev
+from crier.gateway.domain.post import apply
+from crier.gateway.handlers.announcements import announce, status_changed
+from crier.kit.bus import inbox
+from crier.kit.log import get
 
 log = get(__name__)
 CONSUMER = "gateway"

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.adapters import orgs
-from gateway.domain.api_key import MODES, SCOPES, Principal
-from gateway.domain.validation import Problem
+from crier.gateway.adapters import orgs
+from crier.gateway.domain.api_key import MODES, SCOPES, Principal
+from crier.gateway.domain.validation import Problem
 
 
 class LiveKeyFromTestKey(Exception):

@@ -11,15 +11,15 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from contracts.common import Container
-from gateway.adapters import accounts, idempotency, post_queries, post_store
-from gateway.adapters.errors import violated_constraint
-from gateway.adapters.post_queries import PostRecord
-from gateway.domain import events as ev
-from gateway.domain.api_key import Principal
-from gateway.domain.post import Post, apply, cancel
-from gateway.handlers import announcements
-from gateway.handlers.announcements import announce
+from crier.contracts.common import Container
+from crier.gateway.adapters import accounts, idempotency, post_queries, post_store
+from crier.gateway.adapters.errors import violated_constraint
+from crier.gateway.adapters.post_queries import PostRecord
+from crier.gateway.domain import events as ev
+from crier.gateway.domain.api_key import Principal
+from crier.gateway.domain.post import Post, apply, cancel
+from crier.gateway.handlers import announcements
+from crier.gateway.handlers.announcements import announce
 
 APPEND_RETRIES = 8
 

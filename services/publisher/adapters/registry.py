@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from platforms.base import PlatformAdapter
-from platforms.sandbox import SandboxAdapter
-from publisher.adapters.sandbox_ledger import PostgresSandboxLedger
-from publisher.domain.routing import SANDBOX
+from crier.platforms.base import PlatformAdapter
+from crier.platforms.sandbox import SandboxAdapter
+from crier.publisher.adapters.sandbox_ledger import PostgresSandboxLedger
+from crier.publisher.domain.routing import SANDBOX
 
 
 def default_adapters() -> dict[str, PlatformAdapter]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from platforms.base import PublishContext
-from platforms.sandbox import SandboxPost
+from crier.platforms.base import PublishContext
+from crier.platforms.sandbox import SandboxPost
 
 _INSERT = sa.text(
     """

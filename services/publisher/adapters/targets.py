@@ -9,9 +9,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.commands import PublishTarget
-from platforms.base import PublishedContainer
-from publisher.domain.target import Status, Target
+from crier.contracts.commands import PublishTarget
+from crier.platforms.base import PublishedContainer
+from crier.publisher.domain.target import Status, Target
 
 _CLAIM = sa.text(
     """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contracts.common import PLATFORMS
+from crier.contracts.common import PLATFORMS
 
 SANDBOX = "sandbox"
 # `sandbox` has a queue of its own too: sandbox accounts of live organizations publish there.

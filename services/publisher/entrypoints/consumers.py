@@ -6,12 +6,12 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from contracts.commands import PublishTarget, publish_subject
-from contracts.events import PostCanceled
-from kit.bus import Bus, consumer, streams
-from publisher.entrypoints.heartbeat import in_progress
-from publisher.handlers import Publisher
-from publisher.settings import PublisherSettings
+from crier.contracts.commands import PublishTarget, publish_subject
+from crier.contracts.events import PostCanceled
+from crier.kit.bus import Bus, consumer, streams
+from crier.publisher.entrypoints.heartbeat import in_progress
+from crier.publisher.handlers import Publisher
+from crier.publisher.settings import PublisherSettings
 
 
 def durable_for(platform: str) -> str:

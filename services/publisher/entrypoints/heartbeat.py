@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from kit.log import get
+from crier.kit.log import get
 
 log = get(__name__)
 

@@ -9,13 +9,13 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from kit.service import Runtime, run_service
-from kit.settings import load
-from publisher.adapters.registry import default_adapters
-from publisher.domain.routing import platforms_to_serve
-from publisher.entrypoints import consumers
-from publisher.handlers import Policy, Publisher
-from publisher.settings import PublisherSettings
+from crier.kit.service import Runtime, run_service
+from crier.kit.settings import load
+from crier.publisher.adapters.registry import default_adapters
+from crier.publisher.domain.routing import platforms_to_serve
+from crier.publisher.entrypoints import consumers
+from crier.publisher.handlers import Policy, Publisher
+from crier.publisher.settings import PublisherSettings
 
 
 def main(platform: str = "all") -> int:

@@ -1,3 +1,3 @@
-from kit.migrations import run_env
+from crier.kit.migrations import run_env
 
 run_env("publisher")

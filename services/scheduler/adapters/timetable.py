@@ -12,8 +12,8 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.commands import PublishTarget
-from scheduler.domain.timetable import Entry
+from crier.contracts.commands import PublishTarget
+from crier.scheduler.domain.timetable import Entry
 
 _ADD = sa.text(
     """

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from contracts.commands import PublishTarget
-from contracts.common import Container
-from contracts.events import PostCreated, TargetSpec
+from crier.contracts.commands import PublishTarget
+from crier.contracts.common import Container
+from crier.contracts.events import PostCreated, TargetSpec
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from typing import Any
 
 import msgspec
 
-from contracts.events import PostCanceled, PostCreated
-from kit.bus import Bus, consumer, streams
-from scheduler.handlers import Scheduler
+from crier.contracts.events import PostCanceled, PostCreated
+from crier.kit.bus import Bus, consumer, streams
+from crier.scheduler.handlers import Scheduler
 
 DURABLE = "scheduler"
 TYPES: dict[str, type] = {

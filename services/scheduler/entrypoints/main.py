@@ -6,12 +6,12 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from kit.service import Runtime, run_service
-from kit.settings import load
-from scheduler.alarm import Alarm
-from scheduler.entrypoints import consumers
-from scheduler.handlers import Scheduler
-from scheduler.settings import SchedulerSettings
+from crier.kit.service import Runtime, run_service
+from crier.kit.settings import load
+from crier.scheduler.alarm import Alarm
+from crier.scheduler.entrypoints import consumers
+from crier.scheduler.handlers import Scheduler
+from crier.scheduler.settings import SchedulerSettings
 
 
 def main() -> int:

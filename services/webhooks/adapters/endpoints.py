@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.webhooks import Endpoint
+from crier.contracts.webhooks import Endpoint
 
 _PUBLIC = "id, seq, url, events, description, is_active, disabled_reason, created_at, updated_at"
 

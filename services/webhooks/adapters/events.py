@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from webhooks.domain.catalog import KnownTarget, PublicEvent
+from crier.webhooks.domain.catalog import KnownTarget, PublicEvent
 
 CHANNEL = "webhooks_due"
 RETENTION_DAYS = 30

@@ -13,8 +13,8 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from webhooks.domain.addresses import IPAddress, IPNetwork, is_allowed, refusal
-from webhooks.domain.endpoint import Url
+from crier.webhooks.domain.addresses import IPAddress, IPNetwork, is_allowed, refusal
+from crier.webhooks.domain.endpoint import Url
 
 
 class Refused(Exception):

@@ -9,9 +9,9 @@ from typing import Any
 
 import asyncpg
 
-from kit.db import async_url
-from kit.log import get
-from webhooks.adapters.events import CHANNEL
+from crier.kit.db import async_url
+from crier.kit.log import get
+from crier.webhooks.adapters.events import CHANNEL
 
 log = get(__name__)
 _PING_S = 30.0

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from webhooks.domain.delivery import Outcome
+from crier.webhooks.domain.delivery import Outcome
 
 _OPEN = "status IN ('pending', 'retrying')"
 _UNLOCKED = "(d.locked_until IS NULL OR d.locked_until <= now())"

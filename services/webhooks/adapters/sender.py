@@ -12,28 +12,21 @@ import ssl
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime
-from importlib import metadata
 
 import httpx
 
-from webhooks.adapters import guard
-from webhooks.domain import signing
-from webhooks.domain.delivery import Outcome, error_for_status, parse_retry_after
-from webhooks.domain.endpoint import Problem, parse_url
+from crier.webhooks.adapters import guard
+from crier import __version__
+from crier.webhooks.domain import signing
+from crier.webhooks.domain.delivery import Outcome, error_for_status, parse_retry_after
+from crier.webhooks.domain.endpoint import Problem, parse_url
 
 RESPONSE_CAP_BYTES = 64 * 1024
 EXCERPT_BYTES = 1024
 _MAX_CLIENTS = 1024
 
 
-def _version() -> str:
-    try:
-        return metadata.version("crier")
-    except metadata.PackageNotFoundError:
-        return "0"
-
-
-USER_AGENT = f"Crier-Webhooks/{_version()}"
+USER_AGENT = f"Crier-Webhooks/{__version__}"
 
 
 class Sender:

@@ -36,7 +36,7 @@ from typing import Any
 
 import msgspec
 
-from contracts import events as evt
+from crier.contracts import events as evt
 
 _ID_NAMESPACE = uuid.UUID("6f1c7a52-2f0e-4d8e-9a55-3c2b8f2f8d11")
 _ROLL_UPS = {"failed": "post.failed", "partial": "post.partial", "canceled": "post.canceled"}

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from contracts.webhooks import EVENT_TYPES
+from crier.contracts.webhooks import EVENT_TYPES
 
 MAX_URL_LENGTH = 2048
 MAX_DESCRIPTION_LENGTH = 500

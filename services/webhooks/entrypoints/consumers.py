@@ -19,12 +19,12 @@ from nats.js.errors import BadRequestError, NotFoundError
 from opentelemetry import trace
 from sqlalchemy import exc as sa_exc
 
-from contracts.events import EVENT_SUBJECTS
-from kit.bus import Bus, consumer, streams
-from kit.log import get
-from kit.telemetry import extract_context, tracer
-from webhooks.handlers import Context, events
-from webhooks.handlers.events import Incoming
+from crier.contracts.events import EVENT_SUBJECTS
+from crier.kit.bus import Bus, consumer, streams
+from crier.kit.log import get
+from crier.kit.telemetry import extract_context, tracer
+from crier.webhooks.handlers import Context, events
+from crier.webhooks.handlers.events import Incoming
 
 log = get(__name__)
 DURABLE = "webhooks"

@@ -6,17 +6,17 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from kit.crypto import Keyring
-from kit.service import Runtime, run_service
-from kit.settings import load
-from webhooks.adapters.guard import Policy
-from webhooks.adapters.notify import DueListener
-from webhooks.adapters.sender import Sender
-from webhooks.dispatcher import Dispatcher
-from webhooks.domain.addresses import parse_networks
-from webhooks.entrypoints import consumers, rpc
-from webhooks.handlers import Context
-from webhooks.settings import WebhooksSettings
+from crier.kit.crypto import Keyring
+from crier.kit.service import Runtime, run_service
+from crier.kit.settings import load
+from crier.webhooks.adapters.guard import Policy
+from crier.webhooks.adapters.notify import DueListener
+from crier.webhooks.adapters.sender import Sender
+from crier.webhooks.dispatcher import Dispatcher
+from crier.webhooks.domain.addresses import parse_networks
+from crier.webhooks.entrypoints import consumers, rpc
+from crier.webhooks.handlers import Context
+from crier.webhooks.settings import WebhooksSettings
 
 
 def main() -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from contracts import webhooks as api
-from kit.bus import Bus, rpc
-from webhooks.handlers import Context, deliveries, endpoints, events
+from crier.contracts import webhooks as api
+from crier.kit.bus import Bus, rpc
+from crier.webhooks.handlers import Context, deliveries, endpoints, events
 
 QUEUE = "webhooks"
 

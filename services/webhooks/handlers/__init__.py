@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kit.crypto import Keyring
-from webhooks.adapters.guard import Policy
+from crier.kit.crypto import Keyring
+from crier.webhooks.adapters.guard import Policy
 
 
 @dataclass(frozen=True)

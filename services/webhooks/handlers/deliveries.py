@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.webhooks import Attempt, Delivery, DeliveryList, DeliveryPage, DeliveryResend, EndpointRef
-from webhooks.adapters import deliveries, endpoints
-from webhooks.handlers import Context
-from webhooks.handlers.endpoints import send_test
-from webhooks.handlers.errors import check_limit, cursor_position, not_found
+from crier.contracts.webhooks import Attempt, Delivery, DeliveryList, DeliveryPage, DeliveryResend, EndpointRef
+from crier.webhooks.adapters import deliveries, endpoints
+from crier.webhooks.handlers import Context
+from crier.webhooks.handlers.endpoints import send_test
+from crier.webhooks.handlers.errors import check_limit, cursor_position, not_found
 
 
 async def list_page(ctx: Context, request: DeliveryList) -> DeliveryPage:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from contracts.webhooks import (
+from crier.contracts.webhooks import (
     Endpoint,
     EndpointCreate,
     EndpointCreated,
@@ -15,10 +15,10 @@ from contracts.webhooks import (
     EndpointUpdate,
     SecretRotated,
 )
-from webhooks.adapters import endpoints, events
-from webhooks.adapters.guard import Refused, Unresolvable, check
-from webhooks.domain import catalog
-from webhooks.domain.endpoint import (
+from crier.webhooks.adapters import endpoints, events
+from crier.webhooks.adapters.guard import Refused, Unresolvable, check
+from crier.webhooks.domain import catalog
+from crier.webhooks.domain.endpoint import (
     Problem,
     Url,
     check_description,
@@ -27,8 +27,8 @@ from webhooks.domain.endpoint import (
     new_signing_secret,
     parse_url,
 )
-from webhooks.handlers import Context
-from webhooks.handlers.errors import check_limit, collect, cursor_position, invalid, not_found, url_not_allowed
+from crier.webhooks.handlers import Context
+from crier.webhooks.handlers.errors import check_limit, collect, cursor_position, invalid, not_found, url_not_allowed
 
 # How long a rotated-out secret keeps signing beside the new one.
 ROTATION_OVERLAP_S = 24 * 3600

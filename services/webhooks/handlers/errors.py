@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from contracts.rpc import RpcError
-from kit.bus.rpc import RpcFailure
-from webhooks.domain.endpoint import Problem
+from crier.contracts.rpc import RpcError
+from crier.kit.bus.rpc import RpcFailure
+from crier.webhooks.domain.endpoint import Problem
 
 T = TypeVar("T")
 MAX_LIMIT = 100

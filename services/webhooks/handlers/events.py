@@ -8,13 +8,13 @@ from typing import Any
 
 import msgspec
 
-from contracts.events import PostCreated
-from contracts.webhooks import EVENT_TYPES, Event, EventList, EventPage
-from webhooks.adapters import events
-from webhooks.domain import catalog
-from webhooks.domain.endpoint import Problem
-from webhooks.handlers import Context
-from webhooks.handlers.errors import check_limit, cursor_position, invalid
+from crier.contracts.events import PostCreated
+from crier.contracts.webhooks import EVENT_TYPES, Event, EventList, EventPage
+from crier.webhooks.adapters import events
+from crier.webhooks.domain import catalog
+from crier.webhooks.domain.endpoint import Problem
+from crier.webhooks.handlers import Context
+from crier.webhooks.handlers.errors import check_limit, cursor_position, invalid
 
 CONSUMER = "webhooks"
 _EVENT = msgspec.json.Decoder(Event)

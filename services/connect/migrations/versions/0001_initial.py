@@ -7,7 +7,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from kit.bus.outbox import create_tables
+from crier.kit.bus.outbox import create_tables
 
 revision = "0001"
 down_revision = None

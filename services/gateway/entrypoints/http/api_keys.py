@@ -7,11 +7,11 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody
 
-from gateway.entrypoints.http import schemas as s
-from gateway.entrypoints.http.auth import principal_of, requires
-from gateway.entrypoints.http.errors import ApiError, documented
-from gateway.entrypoints.http.state import gateway_of
-from gateway.handlers import keys as uc
+from crier.gateway.entrypoints.http import schemas as s
+from crier.gateway.entrypoints.http.auth import principal_of, requires
+from crier.gateway.entrypoints.http.errors import ApiError, documented
+from crier.gateway.entrypoints.http.state import gateway_of
+from crier.gateway.handlers import keys as uc
 
 
 class ApiKeyController(Controller):

@@ -12,25 +12,25 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 
-from gateway.entrypoints.http.api_keys import ApiKeyController
-from gateway.entrypoints.http.auth import PUBLIC_PATHS, ApiKeyAuth
-from gateway.entrypoints.http.connect_apps import RedirectUriController, SocialNetworkController
-from gateway.entrypoints.http.connect_flows import (
+from crier.gateway.entrypoints.http.api_keys import ApiKeyController
+from crier.gateway.entrypoints.http.auth import PUBLIC_PATHS, ApiKeyAuth
+from crier.gateway.entrypoints.http.connect_apps import RedirectUriController, SocialNetworkController
+from crier.gateway.entrypoints.http.connect_flows import (
     AuthUrlController,
     ConnectSessionController,
     PendingController,
     oauth_callback,
 )
-from gateway.entrypoints.http.end_users import EndUserController
-from gateway.entrypoints.http.errors import error_response, handle_exception
-from gateway.entrypoints.http.health import healthz, readyz
-from gateway.entrypoints.http.nul_guard import NulGuard
-from gateway.entrypoints.http.hosted_connect import HostedConnectController
-from gateway.entrypoints.http.posts import PostController
-from gateway.entrypoints.http.request_id import RequestIdMiddleware
-from gateway.entrypoints.http.social_accounts import SandboxController, SocialAccountController
-from gateway.entrypoints.http.state import Gateway
-from gateway.entrypoints.http.webhooks import EventController, WebhookController
+from crier.gateway.entrypoints.http.end_users import EndUserController
+from crier.gateway.entrypoints.http.errors import error_response, handle_exception
+from crier.gateway.entrypoints.http.health import healthz, readyz
+from crier.gateway.entrypoints.http.nul_guard import NulGuard
+from crier.gateway.entrypoints.http.hosted_connect import HostedConnectController
+from crier.gateway.entrypoints.http.posts import PostController
+from crier.gateway.entrypoints.http.request_id import RequestIdMiddleware
+from crier.gateway.entrypoints.http.social_accounts import SandboxController, SocialAccountController
+from crier.gateway.entrypoints.http.state import Gateway
+from crier.gateway.entrypoints.http.webhooks import EventController, WebhookController
 
 API_VERSION = "1.0.0"
 # Platform apps, redirect allowlist, connect flows (API, callback, hosted pages) and end-users.

@@ -9,10 +9,10 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import Guard
 
-from gateway.adapters import orgs
-from gateway.domain.api_key import Principal
-from gateway.entrypoints.http.errors import ApiError
-from gateway.entrypoints.http.state import gateway_of
+from crier.gateway.adapters import orgs
+from crier.gateway.domain.api_key import Principal
+from crier.gateway.entrypoints.http.errors import ApiError
+from crier.gateway.entrypoints.http.state import gateway_of
 
 PUBLIC_OPT = "public"
 # Routes that need no key: probes and the API description.

@@ -9,13 +9,13 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Redirect
 
-from contracts import connect as api
-from gateway.entrypoints.http import connect_pages as pages
-from gateway.entrypoints.http import connect_schemas as cs
-from gateway.entrypoints.http.auth import principal_of, requires
-from gateway.entrypoints.http.connect_support import account_out, ask, remember
-from gateway.entrypoints.http.errors import ApiError, documented
-from gateway.entrypoints.http.state import Gateway, gateway_of
+from crier.contracts import connect as api
+from crier.gateway.entrypoints.http import connect_pages as pages
+from crier.gateway.entrypoints.http import connect_schemas as cs
+from crier.gateway.entrypoints.http.auth import principal_of, requires
+from crier.gateway.entrypoints.http.connect_support import account_out, ask, remember
+from crier.gateway.entrypoints.http.errors import ApiError, documented
+from crier.gateway.entrypoints.http.state import Gateway, gateway_of
 
 
 class AuthUrlController(Controller):

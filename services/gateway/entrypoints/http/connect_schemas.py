@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
-from gateway.entrypoints.http.connect_support import SocialAccount
+from crier.gateway.entrypoints.http.connect_support import SocialAccount
 
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
 Url = Annotated[str, Meta(min_length=1, max_length=2048)]

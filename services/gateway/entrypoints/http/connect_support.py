@@ -8,12 +8,12 @@ from typing import Any, TypeVar
 
 from msgspec import Struct
 
-from contracts.rpc import SocialAccount as Account
-from gateway.adapters import accounts as read_model
-from gateway.entrypoints.http.errors import ApiError
-from gateway.entrypoints.http.state import Gateway
-from kit.bus import rpc
-from kit.log import get
+from crier.contracts.rpc import SocialAccount as Account
+from crier.gateway.adapters import accounts as read_model
+from crier.gateway.entrypoints.http.errors import ApiError
+from crier.gateway.entrypoints.http.state import Gateway
+from crier.kit.bus import rpc
+from crier.kit.log import get
 
 log = get("gateway.http")
 

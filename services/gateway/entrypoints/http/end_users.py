@@ -7,12 +7,12 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody
 
-from contracts import connect as api
-from gateway.entrypoints.http import connect_schemas as cs
-from gateway.entrypoints.http.auth import principal_of, requires
-from gateway.entrypoints.http.connect_support import SocialAccountList, account_out, ask, remember
-from gateway.entrypoints.http.errors import documented
-from gateway.entrypoints.http.state import gateway_of
+from crier.contracts import connect as api
+from crier.gateway.entrypoints.http import connect_schemas as cs
+from crier.gateway.entrypoints.http.auth import principal_of, requires
+from crier.gateway.entrypoints.http.connect_support import SocialAccountList, account_out, ask, remember
+from crier.gateway.entrypoints.http.errors import documented
+from crier.gateway.entrypoints.http.state import gateway_of
 
 
 class EndUserController(Controller):

@@ -20,9 +20,9 @@ from litestar.exceptions import (
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from sqlalchemy.exc import DBAPIError
 
-from gateway.domain.validation import Invalid, Problem
-from gateway.entrypoints.http.request_id import current_request_id, loggable_path
-from kit.log import get
+from crier.gateway.domain.validation import Invalid, Problem
+from crier.gateway.entrypoints.http.request_id import current_request_id, loggable_path
+from crier.kit.log import get
 
 log = get("gateway.http")
 

@@ -8,11 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from litestar import Request, Response, get
 
-from contracts.rpc import HealthReply, health_subject
-from gateway.entrypoints.http import schemas as s
-from gateway.entrypoints.http.errors import ApiError
-from gateway.entrypoints.http.state import Gateway, gateway_of
-from kit.bus import rpc
+from crier.contracts.rpc import HealthReply, health_subject
+from crier.gateway.entrypoints.http import schemas as s
+from crier.gateway.entrypoints.http.errors import ApiError
+from crier.gateway.entrypoints.http.state import Gateway, gateway_of
+from crier.kit.bus import rpc
 
 PROBE_TIMEOUT_S = 1.0
 

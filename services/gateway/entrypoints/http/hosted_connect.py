@@ -17,12 +17,12 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect
 
-from contracts import connect as api
-from gateway.entrypoints.http import connect_pages as pages
-from gateway.entrypoints.http.connect_flows import follow
-from gateway.entrypoints.http.connect_support import ask
-from gateway.entrypoints.http.errors import ApiError
-from gateway.entrypoints.http.state import gateway_of
+from crier.contracts import connect as api
+from crier.gateway.entrypoints.http import connect_pages as pages
+from crier.gateway.entrypoints.http.connect_flows import follow
+from crier.gateway.entrypoints.http.connect_support import ask
+from crier.gateway.entrypoints.http.errors import ApiError
+from crier.gateway.entrypoints.http.state import gateway_of
 
 PUBLIC = {"exclude_from_auth": True}
 _GONE = {"session_not_pending": "This connect link has already been used or has expired.",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gateway.domain.schedule import parse_instant
-from gateway.domain.validation import Problem
+from crier.gateway.domain.schedule import parse_instant
+from crier.gateway.domain.validation import Problem
 
 DEFAULT_LIMIT, MAX_LIMIT = 25, 100
 

@@ -12,7 +12,7 @@ from urllib.parse import unquote_to_bytes
 
 import msgspec
 
-from gateway.entrypoints.http.request_id import current_request_id
+from crier.gateway.entrypoints.http.request_id import current_request_id
 
 
 def _has_nul(value: Any) -> bool:

@@ -10,19 +10,19 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
-from contracts.common import Container, MediaRef
-from gateway.adapters import post_queries
-from gateway.adapters.pages import BadCursor
-from gateway.adapters.post_queries import PostFilter
-from gateway.domain import post as post_rules
-from gateway.domain.schedule import parse_instant, parse_scheduled_at
-from gateway.domain.validation import Invalid, Problem, check_accounts, check_config, check_targets, containers_of
-from gateway.entrypoints.http import schemas as s
-from gateway.entrypoints.http.auth import principal_of, requires
-from gateway.entrypoints.http.errors import ApiError, documented
-from gateway.entrypoints.http.listing import checked_limit, optional_instant
-from gateway.entrypoints.http.state import gateway_of
-from gateway.handlers import posts as uc
+from crier.contracts.common import Container, MediaRef
+from crier.gateway.adapters import post_queries
+from crier.gateway.adapters.pages import BadCursor
+from crier.gateway.adapters.post_queries import PostFilter
+from crier.gateway.domain import post as post_rules
+from crier.gateway.domain.schedule import parse_instant, parse_scheduled_at
+from crier.gateway.domain.validation import Invalid, Problem, check_accounts, check_config, check_targets, containers_of
+from crier.gateway.entrypoints.http import schemas as s
+from crier.gateway.entrypoints.http.auth import principal_of, requires
+from crier.gateway.entrypoints.http.errors import ApiError, documented
+from crier.gateway.entrypoints.http.listing import checked_limit, optional_instant
+from crier.gateway.entrypoints.http.state import gateway_of
+from crier.gateway.handlers import posts as uc
 
 def validated(body: s.PostCreate, now: datetime) -> uc.NewPost:
     problems: list[Problem] = []

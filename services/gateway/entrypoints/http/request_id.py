@@ -17,8 +17,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from kit.log import get
-from kit.telemetry import extract_context, tracer
+from crier.kit.log import get
+from crier.kit.telemetry import extract_context, tracer
 
 log = get("gateway.http")
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="")

@@ -8,21 +8,21 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from contracts import connect as api
-from contracts.common import PLATFORMS
-from contracts.rpc import CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount, SocialAccount
-from gateway.adapters import accounts
-from gateway.adapters.accounts import AccountFilter
-from gateway.adapters.pages import BadCursor
-from gateway.domain.validation import Problem
-from gateway.entrypoints.http import connect_support as c
-from gateway.entrypoints.http import schemas as s
-from gateway.entrypoints.http.auth import principal_of, requires
-from gateway.entrypoints.http.errors import ApiError, documented
-from gateway.entrypoints.http.listing import checked_limit
-from gateway.entrypoints.http.state import gateway_of
-from kit.bus import rpc
-from kit.bus.rpc import RpcFailure, RpcUnavailable
+from crier.contracts import connect as api
+from crier.contracts.common import PLATFORMS
+from crier.contracts.rpc import CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount, SocialAccount
+from crier.gateway.adapters import accounts
+from crier.gateway.adapters.accounts import AccountFilter
+from crier.gateway.adapters.pages import BadCursor
+from crier.gateway.domain.validation import Problem
+from crier.gateway.entrypoints.http import connect_support as c
+from crier.gateway.entrypoints.http import schemas as s
+from crier.gateway.entrypoints.http.auth import principal_of, requires
+from crier.gateway.entrypoints.http.errors import ApiError, documented
+from crier.gateway.entrypoints.http.listing import checked_limit
+from crier.gateway.entrypoints.http.state import gateway_of
+from crier.kit.bus import rpc
+from crier.kit.bus.rpc import RpcFailure, RpcUnavailable
 
 
 class SocialAccountController(Controller):

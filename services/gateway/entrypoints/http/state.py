@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.settings import GatewaySettings
-from kit.bus import Bus
+from crier.gateway.settings import GatewaySettings
+from crier.kit.bus import Bus
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
 
-from contracts import webhooks as api
-from gateway.entrypoints.http.auth import principal_of, requires
-from gateway.entrypoints.http.connect_support import ask
-from gateway.entrypoints.http.errors import documented
-from gateway.entrypoints.http.listing import checked_limit
-from gateway.entrypoints.http.state import gateway_of
+from crier.contracts import webhooks as api
+from crier.gateway.entrypoints.http.auth import principal_of, requires
+from crier.gateway.entrypoints.http.connect_support import ask
+from crier.gateway.entrypoints.http.errors import documented
+from crier.gateway.entrypoints.http.listing import checked_limit
+from crier.gateway.entrypoints.http.state import gateway_of
 
 Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
 Description = Annotated[str, msgspec.Meta(max_length=500)]

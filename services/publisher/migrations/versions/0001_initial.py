@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from kit.bus.outbox import create_tables
+from crier.kit.bus.outbox import create_tables
 
 revision = "0001"
 down_revision = None

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-from kit.bus.outbox import create_tables
+from crier.kit.bus.outbox import create_tables
 
 revision = "0001"
 down_revision = None

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from kit.bus.outbox import create_tables
+from crier.kit.bus.outbox import create_tables
 
 revision = "0001"
 down_revision = None

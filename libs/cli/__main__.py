@@ -1,0 +1,3 @@
+from crier.cli.main import main
+
+main()

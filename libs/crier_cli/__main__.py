@@ -1,3 +1,0 @@
-from crier_cli.main import main
-
-main()

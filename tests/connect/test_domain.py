@@ -1,0 +1,100 @@
+"""The flow rules and the simulated test-mode platform, with no database, bus or network."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from crier.connect.adapters.sandbox_oauth import SandboxOAuth
+from crier.connect.domain import flows as rules
+from crier.connect.domain.accounts import due_for_refresh
+from crier.connect.settings import ConnectSettings
+from crier.platforms.oauth import AppCredentials, GrantRevoked, TokenSet
+
+
+def test_secrets_are_random_and_stored_as_digests() -> None:
+    a, b = rules.new_secret(), rules.new_secret()
+    assert a != b and len(a) >= 43
+    assert rules.digest(a) == hashlib.sha256(a.encode()).hexdigest() != a
+
+
+def test_pkce_s256() -> None:
+    verifier, challenge = rules.pkce_pair()
+    assert 43 <= len(verifier) <= 128
+    expected = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    assert challenge == expected
+
+
+@pytest.mark.parametrize(("uri", "ok"), [
+    ("https://app.example/cb", True), ("http://localhost:3000/cb", True), ("myapp://oauth/done", True),
+    ("https://app.example/cb?tab=social", True), ("javascript:alert(1)", False), ("data:text/html,x", False),
+    ("/relative/path", False), ("https://app.example/cb#frag", False), ("https:///nohost", False),
+    (" https://app.example/cb", False), ("https://x.example/" + "a" * 2100, False),
+])
+def test_redirect_uri_shapes(uri: str, ok: bool) -> None:
+    assert (rules.redirect_uri_problem(uri) is None) == ok
+
+
+@pytest.mark.parametrize(("url", "ok"), [
+    ("https://mastodon.social", True), ("https://mastodon.social/", True), ("https://93.184.216.34", True),
+    ("http://mastodon.social", False), ("https://127.0.0.1", False), ("https://10.0.0.8", False),
+    ("https://169.254.169.254", False), ("https://localhost", False), ("https://db.internal", False),
+    ("https://[::1]", False), ("https://mastodon.social/path", False),
+])
+def test_instance_urls_must_be_public_https_hosts(url: str, ok: bool) -> None:
+    assert (rules.instance_url_problem(url) is None) == ok
+
+
+def test_redirect_parameters_keep_the_customers_own() -> None:
+    url = rules.connected_redirect("https://app.example/cb?tab=social", "acc_1", "cs_1")
+    assert url == "https://app.example/cb?tab=social&status=connected&account_id=acc_1&connect_session_id=cs_1"
+    assert rules.pending_redirect("https://app.example/cb", "tok") == "https://app.example/cb?status=pending&session=tok"
+    assert rules.error_redirect("https://app.example/cb", "user_denied").endswith("status=error&error_code=user_denied")
+
+
+def test_error_codes_and_session_expiry() -> None:
+    assert rules.authorization_error_code("access_denied") == "user_denied"
+    assert rules.authorization_error_code("server_error") == "authorization_failed"
+    now = datetime.now(UTC)
+    assert rules.session_status("pending", now - timedelta(seconds=1), now) == "expired"
+    assert rules.session_status("pending_selection", now - timedelta(seconds=1), now) == "expired"
+    assert rules.session_status("connected", now - timedelta(days=1), now) == "connected"
+    assert rules.session_status("pending", now + timedelta(seconds=1), now) == "pending"
+
+
+def test_refresh_window() -> None:
+    now = datetime.now(UTC)
+    assert due_for_refresh(now + timedelta(minutes=5), now, 600)
+    assert not due_for_refresh(now + timedelta(minutes=15), now, 600)
+    assert not due_for_refresh(None, now, 600)
+
+
+def test_managed_apps_come_from_settings() -> None:
+    settings = ConnectSettings(public_url="https://crier.example/", managed_x_client_id="cid",
+                               managed_x_client_secret="secret", managed_mastodon_client_id="m",
+                               managed_mastodon_instance_url="https://mastodon.social")
+    assert settings.managed_app("x") == ("cid", "secret", None)
+    assert settings.managed_app("mastodon") == ("m", "", "https://mastodon.social")
+    assert settings.managed_app("linkedin") is None
+    assert settings.callback_url == "https://crier.example/api/v1/connect/callback"
+
+
+async def test_sandbox_platform() -> None:
+    app = AppCredentials("crier-sandbox", "", "https://crier.test/api/v1/connect/callback")
+    single, multi = SandboxOAuth("x", "https://crier.test/consent", "u 1"), SandboxOAuth("facebook", "c", "u1")
+    url = single.authorization_url(app, state="s", code_challenge="c" * 43, scopes=())
+    assert url.startswith("https://crier.test/consent?") and "state=s" in url and "code_challenge_method=S256" in url
+    tokens = await single.exchange_code(None, app, code="c", code_verifier="v")  # type: ignore[arg-type]
+    [profile] = await single.accounts(None, tokens)  # type: ignore[arg-type]
+    assert profile.username == "u_1" and profile.network_unique_id.startswith("sbx-")
+    pages = await multi.accounts(None, await multi.exchange_code(None, app, code="c", code_verifier=None))  # type: ignore[arg-type]
+    assert len(pages) == 2 and {p.account_type for p in pages} == {"page"}
+    again = await single.refresh(None, app, tokens.refresh_token or "")  # type: ignore[arg-type]
+    assert again.access_token != tokens.access_token and again.refresh_token != tokens.refresh_token
+    with pytest.raises(GrantRevoked):
+        await single.refresh(None, app, "not-ours")  # type: ignore[arg-type]
+    assert (await single.identity(None, again.access_token)).account_type == "profile"  # type: ignore[arg-type]
+    assert isinstance(tokens, TokenSet) and tokens.expires_at and tokens.expires_at > datetime.now(UTC)

@@ -1,0 +1,128 @@
+"""The Post aggregate: its state from its events, its status from its targets, and cancel decisions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crier.contracts.common import Container
+from crier.gateway.domain import events as ev
+from crier.gateway.domain import post as p
+from crier.gateway.domain import target as tg
+from crier.gateway.domain.post import Post, PostNotCancelable, apply, cancel, replay, roll_up
+
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def created(n: int = 2, *, scheduled: bool = False, draft: bool = False) -> ev.PostCreated:
+    return ev.PostCreated(
+        at=T0, post_id="p1", org_id="o1", mode="live", containers=[Container(content="hi")],
+        targets=[ev.PlannedTarget(id=f"t{i}", account_id=f"a{i}", platform="x") for i in range(n)],
+        scheduled_at=T0 + timedelta(days=1) if scheduled else None, is_draft=draft,
+    )
+
+
+def with_statuses(*statuses: str) -> Post:
+    post = apply(None, created(len(statuses)))
+    targets = tuple(msgspec.structs.replace(t, status=s) for t, s in zip(post.targets, statuses, strict=True))
+    return msgspec.structs.replace(post, targets=targets)
+
+
+def test_initial_status_follows_the_kind_of_post() -> None:
+    assert apply(None, created()).status == p.QUEUED
+    assert {t.status for t in apply(None, created()).targets} == {tg.QUEUED}
+    scheduled = apply(None, created(scheduled=True))
+    assert scheduled.status == p.SCHEDULED and {t.status for t in scheduled.targets} == {tg.PENDING}
+    draft = apply(None, created(scheduled=True, draft=True))
+    assert draft.status == p.DRAFT and {t.status for t in draft.targets} == {tg.PENDING}
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        ((tg.PUBLISHED, tg.PUBLISHED), p.PUBLISHED),
+        ((tg.PUBLISHED, tg.FAILED), p.PARTIAL),
+        ((tg.PUBLISHED, tg.DEAD), p.PARTIAL),
+        ((tg.PUBLISHED, tg.CANCELED), p.PARTIAL),
+        ((tg.FAILED, tg.DEAD), p.FAILED),
+        ((tg.FAILED, tg.CANCELED), p.FAILED),
+        ((tg.CANCELED, tg.CANCELED), p.CANCELED),
+        ((tg.PUBLISHED, tg.QUEUED), p.PUBLISHING),
+        ((tg.RETRYING, tg.QUEUED), p.PUBLISHING),
+        ((tg.PENDING, tg.QUEUED), p.QUEUED),
+        ((tg.QUEUED, tg.QUEUED), p.QUEUED),
+    ],
+)
+def test_roll_up(statuses: tuple[str, ...], expected: str) -> None:
+    assert roll_up(with_statuses(*statuses)) == expected
+
+
+@given(st.lists(st.sampled_from(sorted(tg.TERMINAL)), min_size=1, max_size=6))
+def test_all_terminal_targets_give_a_terminal_post(statuses: list[str]) -> None:
+    status = roll_up(with_statuses(*statuses))
+    assert status in p.TERMINAL
+    assert (status == p.PUBLISHED) == all(s == tg.PUBLISHED for s in statuses)
+    assert (status in (p.PUBLISHED, p.PARTIAL)) == any(s == tg.PUBLISHED for s in statuses)
+
+
+def test_events_update_targets_and_versions() -> None:
+    post = apply(None, created())
+    post = apply(post, ev.TargetPublishing(at=T0 + timedelta(seconds=1), target_id="t0", attempt=1))
+    assert post.version == 2 and post.status == p.PUBLISHING and post.updated_at == T0 + timedelta(seconds=1)
+    post = apply(post, ev.TargetPublished(at=T0 + timedelta(seconds=2), target_id="t0", attempt=1, platform_post_id="x1"))
+    post = apply(post, ev.TargetFailed(at=T0 + timedelta(seconds=3), target_id="t1", attempt=1, error_code="e",
+                                       error_message="m"))
+    assert post.status == p.PARTIAL and post.published_at == T0 + timedelta(seconds=2) and post.version == 4
+
+
+def test_an_ignored_event_changes_no_timestamp() -> None:
+    post = apply(None, created(1))
+    post = apply(post, ev.TargetPublished(at=T0 + timedelta(seconds=5), target_id="t0", attempt=1, platform_post_id="x"))
+    late = apply(post, ev.TargetPublishing(at=T0 + timedelta(seconds=9), target_id="t0", attempt=1))
+    assert late.updated_at == post.updated_at and late.targets == post.targets and late.version == post.version + 1
+
+
+def test_replay_equals_step_by_step_application() -> None:
+    events: list[ev.AnyPostEvent] = [
+        created(), ev.TargetQueued(at=T0, target_id="t0"),
+        ev.TargetPublishing(at=T0 + timedelta(seconds=1), target_id="t0", attempt=1),
+    ]
+    assert replay(events) == apply(apply(apply(None, events[0]), events[1]), events[2])
+    assert replay([ev.decode(ev.encode(e)[1]) for e in events]) == replay(events)
+
+
+def test_events_survive_storage_round_trip() -> None:
+    for event in (created(scheduled=True), ev.PostCanceled(at=T0, target_ids=["t0"]),
+                  ev.TargetAttemptFailed(at=T0, target_id="t0", attempt=2, error_code="e", error_message="m")):
+        kind, data = ev.encode(event)
+        assert data["type"] == kind and ev.decode(data) == event
+        assert ev.decode(msgspec.json.encode(data)) == event
+
+
+def test_cancel_decisions() -> None:
+    post = apply(None, created(scheduled=True))
+    decision = cancel(post, T0 + timedelta(seconds=1))
+    assert decision.target_ids == ["t0", "t1"]
+    assert apply(post, decision).status == p.CANCELED
+    with pytest.raises(PostNotCancelable):
+        cancel(apply(post, decision), T0)
+    with pytest.raises(PostNotCancelable):
+        cancel(with_statuses(tg.PUBLISHING, tg.QUEUED), T0)
+    with pytest.raises(PostNotCancelable):
+        cancel(with_statuses(tg.RETRYING, tg.QUEUED), T0)
+    with pytest.raises(PostNotCancelable):
+        cancel(with_statuses(tg.PUBLISHED, tg.FAILED), T0)
+    # Something already went out, the rest has not started: cancel what is left.
+    partial = cancel(with_statuses(tg.PUBLISHED, tg.QUEUED), T0)
+    assert partial.target_ids == ["t1"]
+
+
+def test_events_before_creation_are_refused() -> None:
+    with pytest.raises(ValueError):
+        apply(None, ev.TargetQueued(at=T0, target_id="t0"))
+    with pytest.raises(ValueError):
+        apply(apply(None, created()), created())
