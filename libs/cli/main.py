@@ -80,7 +80,10 @@ def main(argv: list[str] | None = None) -> None:
         from crier.gateway import admin
 
         key = admin.create_api_key(
-            settings.database_url, org=args.org, name=args.name,
-            mode="test" if args.test else "live", scopes=args.scopes,
+            settings.database_url,
+            org=args.org,
+            name=args.name,
+            mode="test" if args.test else "live",
+            scopes=args.scopes,
         )
         print(key["key"])

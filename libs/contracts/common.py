@@ -7,12 +7,30 @@ import msgspec
 
 Mode = Literal["live", "test"]
 Platform = Literal[
-    "x", "linkedin", "facebook", "instagram", "youtube", "threads",
-    "bluesky", "mastodon", "tiktok", "pinterest", "google_business",
+    "x",
+    "linkedin",
+    "facebook",
+    "instagram",
+    "youtube",
+    "threads",
+    "bluesky",
+    "mastodon",
+    "tiktok",
+    "pinterest",
+    "google_business",
 ]
 PLATFORMS: tuple[str, ...] = (
-    "x", "linkedin", "facebook", "instagram", "youtube", "threads",
-    "bluesky", "mastodon", "tiktok", "pinterest", "google_business",
+    "x",
+    "linkedin",
+    "facebook",
+    "instagram",
+    "youtube",
+    "threads",
+    "bluesky",
+    "mastodon",
+    "tiktok",
+    "pinterest",
+    "google_business",
 )
 
 

@@ -72,9 +72,20 @@ class EmbeddedNats:
         ports_dir.mkdir()
         port_arg = str(self.port) if self.port else "-1"
         self.proc = subprocess.Popen(
-            [nats_server_binary(), "-a", "127.0.0.1", "-p", port_arg, "-js", "-sd", str(self.data_dir / "js"),
-             "--ports_file_dir", str(ports_dir)],
-            stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "nats.log", "ab"),
+            [
+                nats_server_binary(),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                port_arg,
+                "-js",
+                "-sd",
+                str(self.data_dir / "js"),
+                "--ports_file_dir",
+                str(ports_dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.data_dir / "nats.log", "ab"),
             start_new_session=True,
         )
 
@@ -169,9 +180,22 @@ class EmbeddedPostgres:
             self.pgdata.mkdir(parents=True, exist_ok=True)
             _open_path_for(self.data_dir, run_as)
             subprocess.run(
-                [_pg_bin("initdb"), "-D", str(self.pgdata), "--auth=trust", "-U", "postgres", "-E", "UTF8",
-                 "--no-sync", "--locale=C"],
-                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **run_as,
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "--auth=trust",
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                    "--locale=C",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                **run_as,
             )
         _open_path_for(self.data_dir, run_as)
 
@@ -182,13 +206,29 @@ class EmbeddedPostgres:
         sock_dir.mkdir(exist_ok=True)
         _open_path_for(self.data_dir, run_as)
         (self.pgdata / "postmaster.pid").unlink(missing_ok=True) if not self._running_pid() else None
-        args = [_pg_bin("postgres"), "-D", str(self.pgdata), "-h", "127.0.0.1", "-p", str(self.port),
-                "-k", str(sock_dir), "-c", "max_connections=300", "-c", "shared_buffers=128MB"]
+        args = [
+            _pg_bin("postgres"),
+            "-D",
+            str(self.pgdata),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-k",
+            str(sock_dir),
+            "-c",
+            "max_connections=300",
+            "-c",
+            "shared_buffers=128MB",
+        ]
         if not fsync:
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         self.proc = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=open(self.data_dir / "postgres.log", "ab"),
-            start_new_session=True, **run_as,
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.data_dir / "postgres.log", "ab"),
+            start_new_session=True,
+            **run_as,
         )
         _wait(self._accepting, 60, "postgres", self.proc)
         return self
@@ -205,7 +245,8 @@ class EmbeddedPostgres:
     def _accepting(self) -> bool:
         result = subprocess.run(
             [_pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-q"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         return result.returncode == 0
 

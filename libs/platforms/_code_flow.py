@@ -85,8 +85,12 @@ class CodeFlowProvider(ABC):
     ) -> TokenSet:
         if self.uses_pkce and not code_verifier:
             raise OAuthError(f"{self.platform} requires the PKCE code_verifier", code="pkce_required")
-        fields = oh.form(grant_type="authorization_code", code=code, redirect_uri=app.redirect_uri,
-                         code_verifier=code_verifier if self.uses_pkce else None)
+        fields = oh.form(
+            grant_type="authorization_code",
+            code=code,
+            redirect_uri=app.redirect_uri,
+            code_verifier=code_verifier if self.uses_pkce else None,
+        )
         return self.tokens(await self.token_request(http, app, fields), app)
 
     async def refresh(self, http: httpx.AsyncClient, app: AppCredentials, refresh_token: str) -> TokenSet:
@@ -103,16 +107,30 @@ class CodeFlowProvider(ABC):
     ) -> Any:
         auth_fields, kwargs = self._client_auth(app)
         return await oh.send(
-            http, self.platform, "POST", self.url(self.token_host, path),
-            context="token", classify=self.classify, data={**fields, **auth_fields}, **kwargs,
+            http,
+            self.platform,
+            "POST",
+            self.url(self.token_host, path),
+            context="token",
+            classify=self.classify,
+            data={**fields, **auth_fields},
+            **kwargs,
         )
 
     # -- identity ------------------------------------------------------------------------------
 
     async def get(self, http: httpx.AsyncClient, host: str, path: str, token: str, **kwargs: Any) -> Any:
         headers = {**oh.bearer(token), **kwargs.pop("headers", {})}
-        return await oh.send(http, self.platform, "GET", self.url(host, path), context="api",
-                             classify=self.classify, headers=headers, **kwargs)
+        return await oh.send(
+            http,
+            self.platform,
+            "GET",
+            self.url(host, path),
+            context="api",
+            classify=self.classify,
+            headers=headers,
+            **kwargs,
+        )
 
     async def accounts(self, http: httpx.AsyncClient, tokens: TokenSet) -> list[ConnectableAccount]:
         return [await self.identity(http, tokens.access_token)]

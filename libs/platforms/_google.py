@@ -46,8 +46,12 @@ class GoogleProvider(CodeFlowProvider):
             if status == 401 or err.get("status") == "UNAUTHENTICATED":
                 return AccessTokenInvalid(message)
             if status == 403:
-                return OAuthError(message, code="insufficient_scope" if "insufficient" in message.lower()
-                                  else (next(iter(reasons), None) or "forbidden"))
+                return OAuthError(
+                    message,
+                    code="insufficient_scope"
+                    if "insufficient" in message.lower()
+                    else (next(iter(reasons), None) or "forbidden"),
+                )
             return OAuthError(message, code=str(err.get("status") or f"http_{status}").lower())
         if context == "token" and err == "invalid_token":
             # The revoke endpoint's answer for a token that is already dead: nothing left to revoke.
@@ -57,8 +61,15 @@ class GoogleProvider(CodeFlowProvider):
     async def revoke(self, http: httpx.AsyncClient, app: AppCredentials, token: str) -> None:
         """Revoking either token ends the grant; a token that is already dead counts as revoked."""
         try:
-            await oh.send(http, self.platform, "POST", self.url("token", self.revoke_path or ""),
-                          context="token", classify=self.classify, data={"token": token})
+            await oh.send(
+                http,
+                self.platform,
+                "POST",
+                self.url("token", self.revoke_path or ""),
+                context="token",
+                classify=self.classify,
+                data={"token": token},
+            )
         except OAuthError as exc:
             if exc.code != "invalid_token":
                 raise

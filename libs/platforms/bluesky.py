@@ -84,11 +84,13 @@ class BlueskyProvider:
     def xrpc(self, nsid: str) -> str:
         return f"{self.endpoints.api_base}/xrpc/{nsid}"
 
-    async def _call(self, http: httpx.AsyncClient, method: str, nsid: str, token: str | None,
-                    context: oh.Context, **kwargs: Any) -> Any:
+    async def _call(
+        self, http: httpx.AsyncClient, method: str, nsid: str, token: str | None, context: oh.Context, **kwargs: Any
+    ) -> Any:
         headers = oh.bearer(token) if token else {}
-        return await oh.send(http, self.platform, method, self.xrpc(nsid), context=context, classify=_classify,
-                             headers=headers, **kwargs)
+        return await oh.send(
+            http, self.platform, method, self.xrpc(nsid), context=context, classify=_classify, headers=headers, **kwargs
+        )
 
     def _tokens(self, body: dict[str, Any]) -> TokenSet:
         return TokenSet(
@@ -101,27 +103,39 @@ class BlueskyProvider:
         )
 
     async def create_session(
-        self, http: httpx.AsyncClient, identifier: str, app_password: str, *,
-        instance_url: str | None = None, auth_factor_token: str | None = None,
+        self,
+        http: httpx.AsyncClient,
+        identifier: str,
+        app_password: str,
+        *,
+        instance_url: str | None = None,
+        auth_factor_token: str | None = None,
     ) -> TokenSet:
         """The app-password login: handle (or email, or DID) + app password → a session."""
         at = self.for_instance(instance_url)
-        body = await at._call(http, "POST", "com.atproto.server.createSession", None, "token",
-                              json=oh.form(identifier=identifier.lstrip("@"), password=app_password,
-                                           authFactorToken=auth_factor_token))
+        body = await at._call(
+            http,
+            "POST",
+            "com.atproto.server.createSession",
+            None,
+            "token",
+            json=oh.form(identifier=identifier.lstrip("@"), password=app_password, authFactorToken=auth_factor_token),
+        )
         return at._tokens(body)
 
     def authorization_url(
         self, app: AppCredentials, *, state: str, code_challenge: str | None, scopes: tuple[str, ...]
     ) -> str:
-        raise OAuthError("bluesky connects with an app password (create_session), not a redirect",
-                         code="app_password_flow")
+        raise OAuthError(
+            "bluesky connects with an app password (create_session), not a redirect", code="app_password_flow"
+        )
 
     async def exchange_code(
         self, http: httpx.AsyncClient, app: AppCredentials, *, code: str, code_verifier: str | None
     ) -> TokenSet:
-        raise OAuthError("bluesky connects with an app password (create_session), not a redirect",
-                         code="app_password_flow")
+        raise OAuthError(
+            "bluesky connects with an app password (create_session), not a redirect", code="app_password_flow"
+        )
 
     async def refresh(self, http: httpx.AsyncClient, app: AppCredentials, refresh_token: str) -> TokenSet:
         at = self.for_instance(app.instance_url)
@@ -133,21 +147,28 @@ class BlueskyProvider:
 
     async def identity(self, http: httpx.AsyncClient, access_token: str) -> ConnectableAccount:
         session = await self._call(http, "GET", "com.atproto.server.getSession", access_token, "api")
-        return ConnectableAccount(network_unique_id=session["did"], username=session.get("handle"),
-                                  display_name=session.get("handle"), account_type="profile")
+        return ConnectableAccount(
+            network_unique_id=session["did"],
+            username=session.get("handle"),
+            display_name=session.get("handle"),
+            account_type="profile",
+        )
 
     async def accounts(self, http: httpx.AsyncClient, tokens: TokenSet) -> list[ConnectableAccount]:
         at = self.for_instance(tokens.extra.get("pds_url"))
         me = await at.identity(http, tokens.access_token)
-        profile = await at._call(http, "GET", "app.bsky.actor.getProfile", tokens.access_token, "api",
-                                 params={"actor": me.network_unique_id})
-        return [ConnectableAccount(
-            network_unique_id=me.network_unique_id,
-            username=profile.get("handle") or me.username,
-            display_name=profile.get("displayName") or me.username,
-            account_type="profile",
-            profile_image_url=profile.get("avatar"),
-        )]
+        profile = await at._call(
+            http, "GET", "app.bsky.actor.getProfile", tokens.access_token, "api", params={"actor": me.network_unique_id}
+        )
+        return [
+            ConnectableAccount(
+                network_unique_id=me.network_unique_id,
+                username=profile.get("handle") or me.username,
+                display_name=profile.get("displayName") or me.username,
+                account_type="profile",
+                profile_image_url=profile.get("avatar"),
+            )
+        ]
 
 
 provider = BlueskyProvider()

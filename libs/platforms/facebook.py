@@ -62,8 +62,13 @@ def graph_error(status: int, body: Any, context: oh.Context) -> OAuthError:
 class FacebookProvider(CodeFlowProvider):
     platform = "facebook"
     multi_account = True
-    default_scopes = ("public_profile", "pages_show_list", "pages_read_engagement", "pages_manage_posts",
-                      "business_management")
+    default_scopes = (
+        "public_profile",
+        "pages_show_list",
+        "pages_read_engagement",
+        "pages_manage_posts",
+        "business_management",
+    )
     real_endpoints = PlatformEndpoints(auth_base="https://www.facebook.com", api_base="https://graph.facebook.com")
     authorize_path = f"/{GRAPH_VERSION}/dialog/oauth"
     token_path = f"/{GRAPH_VERSION}/oauth/access_token"
@@ -77,32 +82,61 @@ class FacebookProvider(CodeFlowProvider):
         return self.url("api", f"/{GRAPH_VERSION}{path}")
 
     async def _token_get(self, http: httpx.AsyncClient, params: dict[str, str]) -> Any:
-        return await oh.send(http, self.platform, "GET", self.url("api", self.token_path), context="token",
-                             classify=self.classify, params=params)
+        return await oh.send(
+            http,
+            self.platform,
+            "GET",
+            self.url("api", self.token_path),
+            context="token",
+            classify=self.classify,
+            params=params,
+        )
 
     async def exchange_code(
         self, http: httpx.AsyncClient, app: AppCredentials, *, code: str, code_verifier: str | None
     ) -> TokenSet:
-        short = await self._token_get(http, {"client_id": app.client_id, "client_secret": app.client_secret,
-                                             "redirect_uri": app.redirect_uri, "code": code})
+        short = await self._token_get(
+            http,
+            {
+                "client_id": app.client_id,
+                "client_secret": app.client_secret,
+                "redirect_uri": app.redirect_uri,
+                "code": code,
+            },
+        )
         return await self.refresh(http, app, short["access_token"])
 
     async def refresh(self, http: httpx.AsyncClient, app: AppCredentials, refresh_token: str) -> TokenSet:
-        body = await self._token_get(http, {"grant_type": "fb_exchange_token", "client_id": app.client_id,
-                                            "client_secret": app.client_secret, "fb_exchange_token": refresh_token})
+        body = await self._token_get(
+            http,
+            {
+                "grant_type": "fb_exchange_token",
+                "client_id": app.client_id,
+                "client_secret": app.client_secret,
+                "fb_exchange_token": refresh_token,
+            },
+        )
         return oh.token_set(body, scope_separator=",", requested=app.scopes or self.default_scopes)
 
     async def revoke(self, http: httpx.AsyncClient, app: AppCredentials, token: str) -> None:
-        await oh.send(http, self.platform, "DELETE", self.graph("/me/permissions"), context="token",
-                      classify=self.classify, params={"access_token": token})
+        await oh.send(
+            http,
+            self.platform,
+            "DELETE",
+            self.graph("/me/permissions"),
+            context="token",
+            classify=self.classify,
+            params={"access_token": token},
+        )
 
     async def pages(self, http: httpx.AsyncClient, user_token: str, fields: str) -> list[dict[str, Any]]:
         """Every page of `/me/accounts`, following the cursor's `next` URL."""
         url: str | None = f"{self.graph('/me/accounts')}?{urlencode({'fields': fields, 'limit': '100'})}"
         out: list[dict[str, Any]] = []
         while url:
-            page = await oh.send(http, self.platform, "GET", url, context="api", classify=self.classify,
-                                 headers=oh.bearer(user_token))
+            page = await oh.send(
+                http, self.platform, "GET", url, context="api", classify=self.classify, headers=oh.bearer(user_token)
+            )
             out += page.get("data") or []
             url = (page.get("paging") or {}).get("next")
         return out
@@ -112,12 +146,20 @@ class FacebookProvider(CodeFlowProvider):
 
     async def identity(self, http: httpx.AsyncClient, access_token: str) -> ConnectableAccount:
         """With a Page token `/me` is the Page; with a user token it is the user."""
-        me = await self.get(http, "api", f"/{GRAPH_VERSION}/me", access_token,
-                            params={"fields": "id,name,picture{url}", "metadata": "1"})
+        me = await self.get(
+            http,
+            "api",
+            f"/{GRAPH_VERSION}/me",
+            access_token,
+            params={"fields": "id,name,picture{url}", "metadata": "1"},
+        )
         kind = (me.get("metadata") or {}).get("type")
         return ConnectableAccount(
-            network_unique_id=str(me["id"]), username=me.get("username"), display_name=me.get("name"),
-            account_type="page" if kind == "page" else "profile", profile_image_url=_picture(me),
+            network_unique_id=str(me["id"]),
+            username=me.get("username"),
+            display_name=me.get("name"),
+            account_type="page" if kind == "page" else "profile",
+            profile_image_url=_picture(me),
         )
 
     def _page(self, page: dict[str, Any]) -> ConnectableAccount:

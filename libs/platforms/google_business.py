@@ -28,8 +28,9 @@ class GoogleBusinessProvider(GoogleProvider):
         posts="https://mybusiness.googleapis.com",
     )
 
-    async def _pages(self, http: httpx.AsyncClient, host: str, path: str, key: str, token: str,
-                     params: dict[str, str]) -> list[dict[str, Any]]:
+    async def _pages(
+        self, http: httpx.AsyncClient, host: str, path: str, key: str, token: str, params: dict[str, str]
+    ) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         page_token: str | None = None
         while True:
@@ -46,8 +47,14 @@ class GoogleBusinessProvider(GoogleProvider):
     async def accounts(self, http: httpx.AsyncClient, tokens: TokenSet) -> list[ConnectableAccount]:
         out = []
         for account in await self.business_accounts(http, tokens.access_token):
-            locations = await self._pages(http, "locations", f"/v1/{account['name']}/locations", "locations",
-                                          tokens.access_token, {"readMask": _READ_MASK, "pageSize": "100"})
+            locations = await self._pages(
+                http,
+                "locations",
+                f"/v1/{account['name']}/locations",
+                "locations",
+                tokens.access_token,
+                {"readMask": _READ_MASK, "pageSize": "100"},
+            )
             out += [_location(account, loc) for loc in locations]
         return out
 
@@ -56,8 +63,11 @@ class GoogleBusinessProvider(GoogleProvider):
         body = await self.get(http, "accounts", "/v1/accounts", access_token, params={"pageSize": "1"})
         account = (body.get("accounts") or [{}])[0]
         return ConnectableAccount(
-            network_unique_id=account.get("name", ""), username=None, display_name=account.get("accountName"),
-            account_type="business", extra={"type": account.get("type")},
+            network_unique_id=account.get("name", ""),
+            username=None,
+            display_name=account.get("accountName"),
+            account_type="business",
+            extra={"type": account.get("type")},
         )
 
 

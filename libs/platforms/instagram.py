@@ -21,18 +21,29 @@ _IG_FIELDS = "id,username,name,profile_picture_url"
 
 class InstagramProvider(FacebookProvider):
     platform = "instagram"
-    default_scopes = ("instagram_basic", "instagram_content_publish", "pages_show_list",
-                      "pages_read_engagement", "business_management")
+    default_scopes = (
+        "instagram_basic",
+        "instagram_content_publish",
+        "pages_show_list",
+        "pages_read_engagement",
+        "business_management",
+    )
 
     async def accounts(self, http: httpx.AsyncClient, tokens: TokenSet) -> list[ConnectableAccount]:
-        pages = await self.pages(http, tokens.access_token,
-                                 f"id,name,access_token,instagram_business_account{{{_IG_FIELDS}}}")
+        pages = await self.pages(
+            http, tokens.access_token, f"id,name,access_token,instagram_business_account{{{_IG_FIELDS}}}"
+        )
         return [_account(p["instagram_business_account"], p) for p in pages if p.get("instagram_business_account")]
 
     async def identity(self, http: httpx.AsyncClient, access_token: str) -> ConnectableAccount:
         """With the Page token an Instagram account carries, `/me` is the Page and names its account."""
-        me = await self.get(http, "api", f"/{GRAPH_VERSION}/me", access_token,
-                            params={"fields": f"id,name,instagram_business_account{{{_IG_FIELDS}}}"})
+        me = await self.get(
+            http,
+            "api",
+            f"/{GRAPH_VERSION}/me",
+            access_token,
+            params={"fields": f"id,name,instagram_business_account{{{_IG_FIELDS}}}"},
+        )
         ig = me.get("instagram_business_account")
         if not ig:
             return await super().identity(http, access_token)

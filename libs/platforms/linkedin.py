@@ -31,7 +31,8 @@ class LinkedInProvider(CodeFlowProvider):
     multi_account = True
     default_scopes = ("openid", "profile", "email", "w_member_social", "r_organization_admin", "w_organization_social")
     real_endpoints = PlatformEndpoints(
-        auth_base="https://www.linkedin.com", api_base="https://api.linkedin.com",
+        auth_base="https://www.linkedin.com",
+        api_base="https://api.linkedin.com",
     )
     authorize_path = "/oauth/v2/authorization"
     token_path = "/oauth/v2/accessToken"
@@ -41,8 +42,10 @@ class LinkedInProvider(CodeFlowProvider):
     def classify(self, status: int, body: Any, context: oh.Context) -> OAuthError:
         if isinstance(body, dict) and "serviceErrorCode" in body:
             # REST errors: {"status", "serviceErrorCode", "code", "message"}.
-            body = {"error": body.get("code") or f"service_error_{body['serviceErrorCode']}",
-                    "error_description": body.get("message")}
+            body = {
+                "error": body.get("code") or f"service_error_{body['serviceErrorCode']}",
+                "error_description": body.get("message"),
+            }
         return super().classify(status, body, context)
 
     async def identity(self, http: httpx.AsyncClient, access_token: str) -> ConnectableAccount:
@@ -67,9 +70,18 @@ class LinkedInProvider(CodeFlowProvider):
         start = 0
         while True:
             page = await self.get(
-                http, "api", "/rest/organizationAcls", access_token, headers=REST_HEADERS,
-                params={"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED",
-                        "start": str(start), "count": "100"},
+                http,
+                "api",
+                "/rest/organizationAcls",
+                access_token,
+                headers=REST_HEADERS,
+                params={
+                    "q": "roleAssignee",
+                    "role": "ADMINISTRATOR",
+                    "state": "APPROVED",
+                    "start": str(start),
+                    "count": "100",
+                },
             )
             elements = page.get("elements") or []
             urns += [e["organization"] for e in elements if e.get("organization")]
@@ -81,19 +93,22 @@ class LinkedInProvider(CodeFlowProvider):
             return []
         ids = [urn.rsplit(":", 1)[1] for urn in urns]
         # Rest.li 2.0 batch get: the List(...) must not be URL-encoded.
-        found = await self.get(http, "api", f"/rest/organizations?ids=List({','.join(ids)})", access_token,
-                               headers=REST_HEADERS)
+        found = await self.get(
+            http, "api", f"/rest/organizations?ids=List({','.join(ids)})", access_token, headers=REST_HEADERS
+        )
         results = found.get("results") or {}
         out = []
         for urn, org_id in zip(urns, ids, strict=True):
             org = results.get(org_id) or {}
-            out.append(ConnectableAccount(
-                network_unique_id=urn,
-                username=org.get("vanityName"),
-                display_name=org.get("localizedName"),
-                account_type="organization",
-                extra={"organization_id": org_id},
-            ))
+            out.append(
+                ConnectableAccount(
+                    network_unique_id=urn,
+                    username=org.get("vanityName"),
+                    display_name=org.get("localizedName"),
+                    account_type="organization",
+                    extra={"organization_id": org_id},
+                )
+            )
         return out
 
 

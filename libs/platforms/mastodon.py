@@ -49,16 +49,31 @@ def _classify(status: int, body: Any, context: oh.Context) -> OAuthError:
 
 
 async def register_app(
-    http: httpx.AsyncClient, instance_url: str, redirect_uri: str, scopes: tuple[str, ...] = DEFAULT_SCOPES,
-    *, client_name: str = "Crier", website: str | None = None,
+    http: httpx.AsyncClient,
+    instance_url: str,
+    redirect_uri: str,
+    scopes: tuple[str, ...] = DEFAULT_SCOPES,
+    *,
+    client_name: str = "Crier",
+    website: str | None = None,
 ) -> RegisteredApp:
     """Register an OAuth application on an instance (`POST /api/v1/apps`)."""
     base = instance_url.rstrip("/")
-    body = await oh.send(http, "mastodon", "POST", f"{base}/api/v1/apps", context="token", classify=_classify,
-                         json=oh.form(client_name=client_name, redirect_uris=redirect_uri,
-                                      scopes=" ".join(scopes), website=website))
-    return RegisteredApp(client_id=body["client_id"], client_secret=body["client_secret"],
-                         app_id=str(body["id"]) if body.get("id") is not None else None, instance_url=base)
+    body = await oh.send(
+        http,
+        "mastodon",
+        "POST",
+        f"{base}/api/v1/apps",
+        context="token",
+        classify=_classify,
+        json=oh.form(client_name=client_name, redirect_uris=redirect_uri, scopes=" ".join(scopes), website=website),
+    )
+    return RegisteredApp(
+        client_id=body["client_id"],
+        client_secret=body["client_secret"],
+        app_id=str(body["id"]) if body.get("id") is not None else None,
+        instance_url=base,
+    )
 
 
 class MastodonProvider(CodeFlowProvider):

@@ -56,8 +56,9 @@ class PinterestProvider(CodeFlowProvider):
         return OAuthError(message, code=f"pinterest_{code}")
 
     async def refresh(self, http: httpx.AsyncClient, app: AppCredentials, refresh_token: str) -> TokenSet:
-        body = await self.token_request(http, app, {"grant_type": "refresh_token", "refresh_token": refresh_token,
-                                                    "continuous_refresh": "true"})
+        body = await self.token_request(
+            http, app, {"grant_type": "refresh_token", "refresh_token": refresh_token, "continuous_refresh": "true"}
+        )
         return self.tokens(body, app)
 
     async def revoke(self, http: httpx.AsyncClient, app: AppCredentials, token: str) -> None:

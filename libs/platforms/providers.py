@@ -17,8 +17,19 @@ from typing import Any
 
 from crier.platforms.oauth import OAuthProvider
 
-PLATFORMS = ("x", "linkedin", "facebook", "instagram", "youtube", "threads", "bluesky", "mastodon", "tiktok",
-             "pinterest", "google_business")
+PLATFORMS = (
+    "x",
+    "linkedin",
+    "facebook",
+    "instagram",
+    "youtube",
+    "threads",
+    "bluesky",
+    "mastodon",
+    "tiktok",
+    "pinterest",
+    "google_business",
+)
 _PER_INSTANCE = ("mastodon", "bluesky")
 
 

@@ -39,26 +39,46 @@ class ThreadsProvider(CodeFlowProvider):
         return graph_error(status, body, context)
 
     def _long_lived(self, body: Any, app: AppCredentials, user_id: str | None) -> TokenSet:
-        tokens = oh.token_set(body, scope_separator=",", requested=app.scopes or self.default_scopes,
-                              extra={"user_id": user_id} if user_id else {})
+        tokens = oh.token_set(
+            body,
+            scope_separator=",",
+            requested=app.scopes or self.default_scopes,
+            extra={"user_id": user_id} if user_id else {},
+        )
         # The long-lived token is its own refresh credential, valid as long as the token itself.
         return replace(tokens, refresh_token=tokens.access_token, refresh_expires_at=tokens.expires_at)
 
     async def exchange_code(
         self, http: httpx.AsyncClient, app: AppCredentials, *, code: str, code_verifier: str | None
     ) -> TokenSet:
-        short = await self.token_request(http, app, {"grant_type": "authorization_code", "code": code,
-                                                     "redirect_uri": app.redirect_uri})
-        body = await oh.send(http, self.platform, "GET", self.url("api", "/access_token"), context="token",
-                             classify=self.classify,
-                             params={"grant_type": "th_exchange_token", "client_secret": app.client_secret,
-                                     "access_token": short["access_token"]})
+        short = await self.token_request(
+            http, app, {"grant_type": "authorization_code", "code": code, "redirect_uri": app.redirect_uri}
+        )
+        body = await oh.send(
+            http,
+            self.platform,
+            "GET",
+            self.url("api", "/access_token"),
+            context="token",
+            classify=self.classify,
+            params={
+                "grant_type": "th_exchange_token",
+                "client_secret": app.client_secret,
+                "access_token": short["access_token"],
+            },
+        )
         return self._long_lived(body, app, str(short.get("user_id") or "") or None)
 
     async def refresh(self, http: httpx.AsyncClient, app: AppCredentials, refresh_token: str) -> TokenSet:
-        body = await oh.send(http, self.platform, "GET", self.url("api", "/refresh_access_token"), context="token",
-                             classify=self.classify,
-                             params={"grant_type": "th_refresh_token", "access_token": refresh_token})
+        body = await oh.send(
+            http,
+            self.platform,
+            "GET",
+            self.url("api", "/refresh_access_token"),
+            context="token",
+            classify=self.classify,
+            params={"grant_type": "th_refresh_token", "access_token": refresh_token},
+        )
         return self._long_lived(body, app, None)
 
     async def revoke(self, http: httpx.AsyncClient, app: AppCredentials, token: str) -> None:

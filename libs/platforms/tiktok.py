@@ -68,17 +68,33 @@ class TikTokProvider(CodeFlowProvider):
         self, http: httpx.AsyncClient, app: AppCredentials, path: str, fields: dict[str, str]
     ) -> Any:
         auth_fields, _ = self._client_auth(app)
-        return await oh.send(http, self.platform, "POST", self.url("api", path), context="token",
-                             classify=self.classify, ok=_ok, data={**fields, **auth_fields},
-                             headers={"Cache-Control": "no-cache"})
+        return await oh.send(
+            http,
+            self.platform,
+            "POST",
+            self.url("api", path),
+            context="token",
+            classify=self.classify,
+            ok=_ok,
+            data={**fields, **auth_fields},
+            headers={"Cache-Control": "no-cache"},
+        )
 
     def tokens(self, body: Any, app: AppCredentials) -> TokenSet:
         return replace(super().tokens(body, app), extra={"open_id": body.get("open_id")})
 
     async def identity(self, http: httpx.AsyncClient, access_token: str) -> ConnectableAccount:
-        body = await oh.send(http, self.platform, "GET", self.url("api", "/v2/user/info/"), context="api",
-                             classify=self.classify, ok=_ok, headers=oh.bearer(access_token),
-                             params={"fields": _USER_FIELDS})
+        body = await oh.send(
+            http,
+            self.platform,
+            "GET",
+            self.url("api", "/v2/user/info/"),
+            context="api",
+            classify=self.classify,
+            ok=_ok,
+            headers=oh.bearer(access_token),
+            params={"fields": _USER_FIELDS},
+        )
         user = (body.get("data") or {}).get("user") or {}
         return ConnectableAccount(
             network_unique_id=str(user["open_id"]),

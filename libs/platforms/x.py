@@ -42,8 +42,9 @@ class XProvider(CodeFlowProvider):
         return super().classify(status, body, context)
 
     async def identity(self, http: httpx.AsyncClient, access_token: str) -> ConnectableAccount:
-        body = await self.get(http, "api", "/2/users/me", access_token,
-                              params={"user.fields": "profile_image_url,verified"})
+        body = await self.get(
+            http, "api", "/2/users/me", access_token, params={"user.fields": "profile_image_url,verified"}
+        )
         user = body.get("data") or {}
         return ConnectableAccount(
             network_unique_id=str(user["id"]),

@@ -18,13 +18,20 @@ from crier.platforms.oauth import ConnectableAccount, OAuthError, TokenSet
 
 class YouTubeProvider(GoogleProvider):
     platform = "youtube"
-    default_scopes = ("https://www.googleapis.com/auth/youtube.upload",
-                      "https://www.googleapis.com/auth/youtube.readonly")
+    default_scopes = (
+        "https://www.googleapis.com/auth/youtube.upload",
+        "https://www.googleapis.com/auth/youtube.readonly",
+    )
     real_endpoints = google_endpoints()
 
     async def channels(self, http: httpx.AsyncClient, access_token: str) -> list[dict[str, Any]]:
-        body = await self.get(http, "api", "/youtube/v3/channels", access_token,
-                              params={"part": "snippet", "mine": "true", "maxResults": "50"})
+        body = await self.get(
+            http,
+            "api",
+            "/youtube/v3/channels",
+            access_token,
+            params={"part": "snippet", "mine": "true", "maxResults": "50"},
+        )
         return body.get("items") or []
 
     async def accounts(self, http: httpx.AsyncClient, tokens: TokenSet) -> list[ConnectableAccount]:

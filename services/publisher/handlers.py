@@ -114,10 +114,17 @@ class Publisher:
                 raise Retry(target.retry_wait_s)
             attempt = target.next_attempt
             await targets.start_attempt(conn, cmd.target_id, attempt)
-            await outbox.add(conn, "evt.target.publishing", TargetPublishing(
-                **_envelope(cmd), post_id=cmd.post_id, target_id=cmd.target_id, platform=cmd.platform,
-                attempt=attempt,
-            ))
+            await outbox.add(
+                conn,
+                "evt.target.publishing",
+                TargetPublishing(
+                    **_envelope(cmd),
+                    post_id=cmd.post_id,
+                    target_id=cmd.target_id,
+                    platform=cmd.platform,
+                    attempt=attempt,
+                ),
+            )
         self._wake_relay()
         return attempt
 
@@ -127,9 +134,16 @@ class Publisher:
         async with self._engine.connect() as conn:
             done = await targets.progress_of(conn, cmd.target_id)
         ctx = PublishContext(
-            target_id=cmd.target_id, post_id=cmd.post_id, org_id=cmd.org_id, mode=cmd.mode,
-            platform=cmd.platform, account_id=cmd.account_id, account_username=cmd.account_username,
-            attempt=attempt, containers=tuple(cmd.containers), config=cmd.config,
+            target_id=cmd.target_id,
+            post_id=cmd.post_id,
+            org_id=cmd.org_id,
+            mode=cmd.mode,
+            platform=cmd.platform,
+            account_id=cmd.account_id,
+            account_username=cmd.account_username,
+            attempt=attempt,
+            containers=tuple(cmd.containers),
+            config=cmd.config,
         )
         results: list[PublishedContainer] = []
         parent: PublishedContainer | None = None
@@ -156,11 +170,20 @@ class Publisher:
                 return
             await targets.mark_published(conn, cmd.target_id, root)
             await targets.finish_attempt(conn, cmd.target_id, attempt, "published")
-            await outbox.add(conn, "evt.target.published", TargetPublished(
-                **_envelope(cmd), post_id=cmd.post_id, target_id=cmd.target_id, platform=cmd.platform,
-                attempt=attempt, platform_post_id=root.platform_post_id, platform_post_url=root.url,
-                container_ids=[p.platform_post_id for p in published],
-            ))
+            await outbox.add(
+                conn,
+                "evt.target.published",
+                TargetPublished(
+                    **_envelope(cmd),
+                    post_id=cmd.post_id,
+                    target_id=cmd.target_id,
+                    platform=cmd.platform,
+                    attempt=attempt,
+                    platform_post_id=root.platform_post_id,
+                    platform_post_url=root.url,
+                    container_ids=[p.platform_post_id for p in published],
+                ),
+            )
         self._wake_relay()
         log.info("publisher.target_published", target_id=cmd.target_id, attempt=attempt)
 
@@ -168,15 +191,27 @@ class Publisher:
         """Records the failed attempt; returns the backoff when the target should be tried again."""
         verdict = judge_failure(attempt, retryable=err.retryable, max_attempts=self._policy.max_attempts)
         delay: float | None = None
-        fields = dict(**_envelope(cmd), post_id=cmd.post_id, target_id=cmd.target_id, platform=cmd.platform,
-                      attempt=attempt, error_code=err.code, error_message=err.message)
+        fields = dict(
+            **_envelope(cmd),
+            post_id=cmd.post_id,
+            target_id=cmd.target_id,
+            platform=cmd.platform,
+            attempt=attempt,
+            error_code=err.code,
+            error_message=err.message,
+        )
         async with self._engine.begin() as conn:
             target = await targets.lock(conn, cmd.target_id)
             if target.is_finished or target.failed_attempts != attempt - 1:
                 return None  # another delivery of this target already settled this attempt
             if verdict is Verdict.RETRY:
-                delay = retry_delay(attempt, base_s=self._policy.retry_base_s, cap_s=self._policy.retry_max_s,
-                                    retry_after_s=err.retry_after_s, jitter=self._jitter())
+                delay = retry_delay(
+                    attempt,
+                    base_s=self._policy.retry_base_s,
+                    cap_s=self._policy.retry_max_s,
+                    retry_after_s=err.retry_after_s,
+                    jitter=self._jitter(),
+                )
                 status, outcome = Status.RETRYING, "retrying"
                 events = [("evt.target.attempt_failed", TargetAttemptFailed(**fields, retry_in_seconds=delay), None)]
             elif verdict is Verdict.DEAD_LETTER:
@@ -189,14 +224,28 @@ class Publisher:
             else:
                 status, outcome = Status.FAILED, "failed"
                 events = [("evt.target.failed", TargetFailed(**fields), None)]
-            await targets.finish_attempt(conn, cmd.target_id, attempt, outcome, error_code=err.code,
-                                         error_message=err.message, retry_in_s=delay)
-            await targets.record_failure(conn, cmd.target_id, status=status, failed_attempts=attempt,
-                                         error_code=err.code, error_message=err.message, retry_in_s=delay)
+            await targets.finish_attempt(
+                conn, cmd.target_id, attempt, outcome, error_code=err.code, error_message=err.message, retry_in_s=delay
+            )
+            await targets.record_failure(
+                conn,
+                cmd.target_id,
+                status=status,
+                failed_attempts=attempt,
+                error_code=err.code,
+                error_message=err.message,
+                retry_in_s=delay,
+            )
             await outbox.add_many(conn, events)
         self._wake_relay()
-        log.info("publisher.attempt_failed", target_id=cmd.target_id, attempt=attempt, code=err.code,
-                 verdict=verdict.value, retry_in_s=delay)
+        log.info(
+            "publisher.attempt_failed",
+            target_id=cmd.target_id,
+            attempt=attempt,
+            code=err.code,
+            verdict=verdict.value,
+            retry_in_s=delay,
+        )
         return delay
 
     async def record_cancellation(self, event: PostCanceled) -> None:

@@ -64,4 +64,3 @@ async def _first_of(a: asyncio.Event, b: asyncio.Event, timeout: float) -> None:
     finally:
         for w in waits:
             w.cancel()
-

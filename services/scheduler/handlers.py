@@ -67,10 +67,22 @@ class Scheduler:
                 for t in due:
                     # The event goes first: the relay publishes in outbox order, so `queued` is on
                     # the stream before a publisher can announce `publishing` for the command.
-                    items.append(("evt.target.queued", TargetQueued(
-                        id=str(uuid.uuid4()), occurred_at=now, org_id=t.org_id, mode=t.mode,  # type: ignore[arg-type]
-                        post_id=t.post_id, target_id=t.target_id, platform=t.platform,
-                    ), None, t.trace))
+                    items.append(
+                        (
+                            "evt.target.queued",
+                            TargetQueued(
+                                id=str(uuid.uuid4()),
+                                occurred_at=now,
+                                org_id=t.org_id,
+                                mode=t.mode,  # type: ignore[arg-type]
+                                post_id=t.post_id,
+                                target_id=t.target_id,
+                                platform=t.platform,
+                            ),
+                            None,
+                            t.trace,
+                        )
+                    )
                     items.append((publish_subject(t.platform), t.command, t.target_id, t.trace))
                 await outbox.add_many(conn, items)
             if due:

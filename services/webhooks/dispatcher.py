@@ -67,7 +67,9 @@ class Dispatcher:
         """Claim and start what is due; and, as of the same instant, when the next thing will be."""
         async with self._engine.begin() as conn:
             claims, contended = await queue.claim(
-                conn, limit=limit, per_endpoint=self._settings.webhooks_endpoint_concurrency,
+                conn,
+                limit=limit,
+                per_endpoint=self._settings.webhooks_endpoint_concurrency,
                 lease_s=self._settings.lease_s,
             )
             due, now = await queue.next_due(conn)
@@ -86,8 +88,9 @@ class Dispatcher:
         except Exception as exc:  # its lease runs out and it is tried again then
             log.error("webhooks.delivery_crashed", delivery_id=claim.id, error=repr(exc))
             return
-        step = after_attempt(claim.attempts_made + 1, outcome, scale=self._settings.webhooks_retry_scale,
-                             jitter_draw=random.random())
+        step = after_attempt(
+            claim.attempts_made + 1, outcome, scale=self._settings.webhooks_retry_scale, jitter_draw=random.random()
+        )
         self._finished.append(Settlement(claim, attempted_at, outcome, step.status, step.delay_s))
         self._settle_wakeup.set()
 
@@ -118,8 +121,9 @@ class Dispatcher:
             for failing in await queue.settle(conn, batch):
                 if not should_disable(failing.since, failing.now, scale=scale):
                     continue
-                last_error = next(s.outcome.error for s in reversed(batch)
-                                  if s.claim.endpoint_id == failing.endpoint_id)
+                last_error = next(
+                    s.outcome.error for s in reversed(batch) if s.claim.endpoint_id == failing.endpoint_id
+                )
                 reason = f"no successful delivery since {failing.since.isoformat()} (last error: {last_error})"
                 if await queue.disable_endpoint(conn, failing.endpoint_id, reason):
                     log.warning("webhooks.endpoint_disabled", endpoint_id=failing.endpoint_id, reason=reason)

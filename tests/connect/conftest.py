@@ -22,8 +22,8 @@ from crier.connect.settings import ConnectSettings
 from crier.contracts import connect as api
 from crier.kit.crypto import Keyring
 from crier.kit.db import create_engine
-from tests.support.stack import Infra
 from tests.support.simulator import Simulator, start_simulator
+from tests.support.stack import Infra
 
 PUBLIC_URL = "https://crier.test"
 CALLBACK = f"{PUBLIC_URL}/api/v1/connect/callback"
@@ -89,14 +89,23 @@ class Harness:
         """The org's own app, registered with the simulated platform too."""
         client_id, secret = f"cid-{secrets.token_hex(4)}", f"secret-{secrets.token_hex(12)}"
         self.sim.add_app(platform, client_id=client_id, client_secret=secret, redirect_uris=[CALLBACK], **sim_app)
-        network = await apps.upsert(self.ctx, api.NetworkUpsert(**org.scoped(), platform=platform, client_id=client_id,
-                                                                client_secret=secret, display_name=f"{platform} app"))
+        network = await apps.upsert(
+            self.ctx,
+            api.NetworkUpsert(
+                **org.scoped(),
+                platform=platform,
+                client_id=client_id,
+                client_secret=secret,
+                display_name=f"{platform} app",
+            ),
+        )
         org.apps[platform] = network
         return network
 
     async def start(self, org: Org, platform: str, tenant_id: str | None = "user_1") -> str:
-        reply = await flows.auth_url(self.ctx, api.AuthUrlRequest(**org.scoped(), platform=platform,
-                                                                  redirect_uri=CUSTOMER, tenant_id=tenant_id))
+        reply = await flows.auth_url(
+            self.ctx, api.AuthUrlRequest(**org.scoped(), platform=platform, redirect_uri=CUSTOMER, tenant_id=tenant_id)
+        )
         return reply.auth_url
 
     async def authorize(self, auth_url: str) -> api.Callback:
@@ -132,9 +141,14 @@ async def harness(connect_db: str, simulator: Simulator) -> AsyncIterator[Harnes
     settings = ConnectSettings(public_url=PUBLIC_URL, platform_base_url=simulator.base_url, encryption_keys=KEYS)
     engine = create_engine(connect_db, "connect", pool_size=4)
     async with httpx.AsyncClient(timeout=5) as http:
-        ctx = Context(engine=engine, vault=Vault(Keyring(KEYS)), settings=settings,
-                      providers=Providers(public_url=PUBLIC_URL, platform_base_url=simulator.base_url),
-                      http=http, clock=clock)
+        ctx = Context(
+            engine=engine,
+            vault=Vault(Keyring(KEYS)),
+            settings=settings,
+            providers=Providers(public_url=PUBLIC_URL, platform_base_url=simulator.base_url),
+            http=http,
+            clock=clock,
+        )
         yield Harness(ctx, simulator, clock)
     await engine.dispose()
     simulator.clear_faults()

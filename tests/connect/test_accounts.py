@@ -72,12 +72,21 @@ async def test_delete_is_a_soft_delete_that_wipes_tokens(harness: Harness) -> No
 async def test_end_users(harness: Harness) -> None:
     h = harness
     org = await h.org()
-    user = await end_users.upsert(h.ctx, api.EndUserUpsert(**org.scoped(), external_user_id="cust-1",
-                                                           display_name="Alex", email="alex@example.com",
-                                                           metadata={"plan": "pro"}))
+    user = await end_users.upsert(
+        h.ctx,
+        api.EndUserUpsert(
+            **org.scoped(),
+            external_user_id="cust-1",
+            display_name="Alex",
+            email="alex@example.com",
+            metadata={"plan": "pro"},
+        ),
+    )
     assert user.id == "cust-1" and user.connection_summary == api.ConnectionSummary(total=0, connected=0, failed=0)
-    updated = await end_users.upsert(h.ctx, api.EndUserUpsert(**org.scoped(), external_user_id="cust-1",
-                                                              display_name="Alex M.", metadata={"plan": "team"}))
+    updated = await end_users.upsert(
+        h.ctx,
+        api.EndUserUpsert(**org.scoped(), external_user_id="cust-1", display_name="Alex M.", metadata={"plan": "team"}),
+    )
     assert updated.created_at == user.created_at and updated.metadata == {"plan": "team"} and updated.email is None
     with pytest.raises(RpcFailure):
         await end_users.upsert(h.ctx, api.EndUserUpsert(**org.scoped(), external_user_id="x", email="not-an-email"))
@@ -94,8 +103,9 @@ async def test_end_users(harness: Harness) -> None:
     summary = (await end_users.get(h.ctx, ref)).connection_summary
     assert summary == api.ConnectionSummary(total=2, connected=1, failed=1)
     assert {a.id for a in (await end_users.connections(h.ctx, ref)).data} == {x_id, li_id}
-    gone = await end_users.disconnect_platform(h.ctx, api.EndUserDisconnect(**org.scoped(), external_user_id="cust-1",
-                                                                            platform="linkedin"))
+    gone = await end_users.disconnect_platform(
+        h.ctx, api.EndUserDisconnect(**org.scoped(), external_user_id="cust-1", platform="linkedin")
+    )
     assert gone.disconnected_account_ids == [li_id]
     assert {a.id for a in (await end_users.connections(h.ctx, ref)).data} == {x_id}
     with pytest.raises(RpcFailure) as unknown:

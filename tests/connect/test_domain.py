@@ -28,22 +28,42 @@ def test_pkce_s256() -> None:
     assert challenge == expected
 
 
-@pytest.mark.parametrize(("uri", "ok"), [
-    ("https://app.example/cb", True), ("http://localhost:3000/cb", True), ("myapp://oauth/done", True),
-    ("https://app.example/cb?tab=social", True), ("javascript:alert(1)", False), ("data:text/html,x", False),
-    ("/relative/path", False), ("https://app.example/cb#frag", False), ("https:///nohost", False),
-    (" https://app.example/cb", False), ("https://x.example/" + "a" * 2100, False),
-])
+@pytest.mark.parametrize(
+    ("uri", "ok"),
+    [
+        ("https://app.example/cb", True),
+        ("http://localhost:3000/cb", True),
+        ("myapp://oauth/done", True),
+        ("https://app.example/cb?tab=social", True),
+        ("javascript:alert(1)", False),
+        ("data:text/html,x", False),
+        ("/relative/path", False),
+        ("https://app.example/cb#frag", False),
+        ("https:///nohost", False),
+        (" https://app.example/cb", False),
+        ("https://x.example/" + "a" * 2100, False),
+    ],
+)
 def test_redirect_uri_shapes(uri: str, ok: bool) -> None:
     assert (rules.redirect_uri_problem(uri) is None) == ok
 
 
-@pytest.mark.parametrize(("url", "ok"), [
-    ("https://mastodon.social", True), ("https://mastodon.social/", True), ("https://93.184.216.34", True),
-    ("http://mastodon.social", False), ("https://127.0.0.1", False), ("https://10.0.0.8", False),
-    ("https://169.254.169.254", False), ("https://localhost", False), ("https://db.internal", False),
-    ("https://[::1]", False), ("https://mastodon.social/path", False),
-])
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://mastodon.social", True),
+        ("https://mastodon.social/", True),
+        ("https://93.184.216.34", True),
+        ("http://mastodon.social", False),
+        ("https://127.0.0.1", False),
+        ("https://10.0.0.8", False),
+        ("https://169.254.169.254", False),
+        ("https://localhost", False),
+        ("https://db.internal", False),
+        ("https://[::1]", False),
+        ("https://mastodon.social/path", False),
+    ],
+)
 def test_instance_urls_must_be_public_https_hosts(url: str, ok: bool) -> None:
     assert (rules.instance_url_problem(url) is None) == ok
 
@@ -51,7 +71,9 @@ def test_instance_urls_must_be_public_https_hosts(url: str, ok: bool) -> None:
 def test_redirect_parameters_keep_the_customers_own() -> None:
     url = rules.connected_redirect("https://app.example/cb?tab=social", "acc_1", "cs_1")
     assert url == "https://app.example/cb?tab=social&status=connected&account_id=acc_1&connect_session_id=cs_1"
-    assert rules.pending_redirect("https://app.example/cb", "tok") == "https://app.example/cb?status=pending&session=tok"
+    assert (
+        rules.pending_redirect("https://app.example/cb", "tok") == "https://app.example/cb?status=pending&session=tok"
+    )
     assert rules.error_redirect("https://app.example/cb", "user_denied").endswith("status=error&error_code=user_denied")
 
 
@@ -73,9 +95,13 @@ def test_refresh_window() -> None:
 
 
 def test_managed_apps_come_from_settings() -> None:
-    settings = ConnectSettings(public_url="https://crier.example/", managed_x_client_id="cid",
-                               managed_x_client_secret="secret", managed_mastodon_client_id="m",
-                               managed_mastodon_instance_url="https://mastodon.social")
+    settings = ConnectSettings(
+        public_url="https://crier.example/",
+        managed_x_client_id="cid",
+        managed_x_client_secret="secret",
+        managed_mastodon_client_id="m",
+        managed_mastodon_instance_url="https://mastodon.social",
+    )
     assert settings.managed_app("x") == ("cid", "secret", None)
     assert settings.managed_app("mastodon") == ("m", "", "https://mastodon.social")
     assert settings.managed_app("linkedin") is None

@@ -23,8 +23,10 @@ async def _account(h: Harness, account_id: str):  # type: ignore[no-untyped-def]
 
 
 def _open(h: Harness, row, kind: str) -> str | None:  # type: ignore[no-untyped-def]
-    return h.ctx.vault.open(getattr(row, f"{kind}_token_enc"),
-                            token_context(row.org_id, row.mode, row.platform, row.network_unique_id, kind))
+    return h.ctx.vault.open(
+        getattr(row, f"{kind}_token_enc"),
+        token_context(row.org_id, row.mode, row.platform, row.network_unique_id, kind),
+    )
 
 
 async def test_single_account_connects_at_once_with_sealed_tokens(harness: Harness) -> None:
@@ -43,7 +45,7 @@ async def test_single_account_connects_at_once_with_sealed_tokens(harness: Harne
     assert _open(h, row, "refresh")
     events = [msgspec.json.decode(p, type=AccountConnected) for p in await h.outbox("evt.account.connected")]
     assert any(e.account_id == row.id and e.tenant_id == "user_1" for e in events)
-    assert (await h.rows("SELECT 1 FROM end_users WHERE org_id = :o AND external_user_id = 'user_1'", o=org.id))
+    assert await h.rows("SELECT 1 FROM end_users WHERE org_id = :o AND external_user_id = 'user_1'", o=org.id)
 
 
 async def test_page_selection_is_single_use_and_checked(harness: Harness) -> None:
@@ -73,8 +75,9 @@ async def test_page_selection_is_single_use_and_checked(harness: Harness) -> Non
     with pytest.raises(RpcFailure) as reused:
         await pending.finalize(h.ctx, api.PendingFinalize(**org.scoped(), token=token, selected_page_ids=chosen))
     assert reused.value.error.status == 404
-    [spent] = await h.rows("SELECT grant_enc, consumed_at FROM pending_sessions WHERE consumed_at IS NOT NULL "
-                           "AND org_id = :o", o=org.id)
+    [spent] = await h.rows(
+        "SELECT grant_enc, consumed_at FROM pending_sessions WHERE consumed_at IS NOT NULL AND org_id = :o", o=org.id
+    )
     assert spent.grant_enc == ""
 
 
@@ -145,10 +148,15 @@ async def test_credentials_byok_then_managed_then_none(harness: Harness) -> None
     with pytest.raises(RpcFailure) as none:
         await h.start(org, "threads")
     assert none.value.error.code == "no_credentials"
-    h.sim.add_app("threads", client_id="managed-threads", client_secret="managed-secret",
-                  redirect_uris=[h.ctx.settings.callback_url])
-    managed = with_settings(h, managed_threads_client_id="managed-threads",
-                            managed_threads_client_secret="managed-secret")
+    h.sim.add_app(
+        "threads",
+        client_id="managed-threads",
+        client_secret="managed-secret",
+        redirect_uris=[h.ctx.settings.callback_url],
+    )
+    managed = with_settings(
+        h, managed_threads_client_id="managed-threads", managed_threads_client_secret="managed-secret"
+    )
     assert "client_id=managed-threads" in await managed.start(org, "threads")
     h.sim.add_user("threads")
     params = await managed.connect(org, "threads")
@@ -168,10 +176,19 @@ async def test_reconnect_updates_in_place_and_keeps_the_refresh_token(harness: H
     refresh_token = _open(h, first, "refresh")
     assert refresh_token
     # The platform stops sending refresh tokens to this app: a reconnect brings only a new access token.
-    h.sim.add_app("linkedin", client_id=network.client_id, client_secret="unchanged-by-crier",
-                  redirect_uris=[h.ctx.settings.callback_url], refresh_tokens=False)
-    await apps.upsert(h.ctx, api.NetworkUpsert(**org.scoped(), platform="linkedin", client_id=network.client_id,
-                                               client_secret="unchanged-by-crier"))
+    h.sim.add_app(
+        "linkedin",
+        client_id=network.client_id,
+        client_secret="unchanged-by-crier",
+        redirect_uris=[h.ctx.settings.callback_url],
+        refresh_tokens=False,
+    )
+    await apps.upsert(
+        h.ctx,
+        api.NetworkUpsert(
+            **org.scoped(), platform="linkedin", client_id=network.client_id, client_secret="unchanged-by-crier"
+        ),
+    )
     again = await _account(h, (await h.connect(org, "linkedin", tenant_id=None))["account_id"])
     assert again.id == first.id and again.status == "active" and again.tenant_id == "t1"
     assert _open(h, again, "access") != _open(h, first, "access")
@@ -184,8 +201,9 @@ async def test_hosted_session_lifecycle(harness: Harness) -> None:
     org = await h.org()
     await h.byok(org, "google_business")
     h.sim.add_user("google_business", pages=2, accounts=1)
-    created = await sessions.create(h.ctx, api.SessionCreate(**org.scoped(), platform="google_business",
-                                                             redirect_uri=CUSTOMER, tenant_id="u9"))
+    created = await sessions.create(
+        h.ctx, api.SessionCreate(**org.scoped(), platform="google_business", redirect_uri=CUSTOMER, tenant_id="u9")
+    )
     assert created.status == "pending" and created.connect_url
     assert created.connect_url.startswith(f"{h.ctx.public_url}/connect/start?session=")
     token = created.connect_url.split("session=", 1)[1]
@@ -209,8 +227,9 @@ async def test_hosted_session_lifecycle(harness: Harness) -> None:
         await sessions.hosted_begin(h.ctx, api.HostedToken(token=token))
     assert finished.value.error.code == "session_not_pending"
 
-    late = await sessions.create(h.ctx, api.SessionCreate(**org.scoped(), platform="google_business",
-                                                          redirect_uri=CUSTOMER))
+    late = await sessions.create(
+        h.ctx, api.SessionCreate(**org.scoped(), platform="google_business", redirect_uri=CUSTOMER)
+    )
     h.clock.offset = timedelta(seconds=h.ctx.settings.connect_session_ttl_s + 1)
     assert (await sessions.get(h.ctx, api.SessionRef(**org.scoped(), id=late.id))).status == "expired"
 
@@ -224,11 +243,13 @@ async def test_bluesky_connects_with_an_app_password(harness: Harness) -> None:
     state = auth_url.split("state=", 1)[1]
     assert (await signin.app_password_view(h.ctx, api.StateRef(state=state))).platform == "bluesky"
     with pytest.raises(RpcFailure) as wrong:
-        await signin.app_password_login(h.ctx, api.AppPasswordLogin(state=state, identifier="alice.bsky.social",
-                                                                   app_password="nope"))
+        await signin.app_password_login(
+            h.ctx, api.AppPasswordLogin(state=state, identifier="alice.bsky.social", app_password="nope")
+        )
     assert wrong.value.error.code == "invalid_credentials"
-    outcome = await signin.app_password_login(h.ctx, api.AppPasswordLogin(
-        state=state, identifier="alice.bsky.social", app_password="abcd-efgh-ijkl-mnop"))
+    outcome = await signin.app_password_login(
+        h.ctx, api.AppPasswordLogin(state=state, identifier="alice.bsky.social", app_password="abcd-efgh-ijkl-mnop")
+    )
     row = await _account(h, landing(outcome)["account_id"])
     assert row.username == "alice.bsky.social" and _open(h, row, "refresh") and row.instance_url
     assert "abcd-efgh" not in str(await h.rows("SELECT * FROM social_accounts WHERE id = :i", i=row.id))
@@ -240,8 +261,9 @@ async def test_mastodon_registers_itself_on_the_instance(harness: Harness) -> No
     with pytest.raises(RpcFailure) as missing:
         await apps.upsert(h.ctx, api.NetworkUpsert(**org.scoped(), platform="x"))
     assert missing.value.error.status == 422
-    network = await apps.upsert(h.ctx, api.NetworkUpsert(**org.scoped(), platform="mastodon",
-                                                         instance_url="https://mastodon.example"))
+    network = await apps.upsert(
+        h.ctx, api.NetworkUpsert(**org.scoped(), platform="mastodon", instance_url="https://mastodon.example")
+    )
     assert network.client_id and network.instance_url == "https://mastodon.example"
     registered = [a for a in h.sim.state("mastodon")["apps"] if a["client_id"] == network.client_id]
     assert registered and registered[0]["redirect_uris"] == [h.ctx.settings.callback_url]
@@ -250,6 +272,7 @@ async def test_mastodon_registers_itself_on_the_instance(harness: Harness) -> No
     assert params["status"] == "connected"
     live = with_settings(h, platform_base_url="")
     with pytest.raises(RpcFailure) as internal:
-        await apps.upsert(live.ctx, api.NetworkUpsert(**org.scoped(), platform="mastodon",
-                                                      instance_url="https://169.254.169.254"))
+        await apps.upsert(
+            live.ctx, api.NetworkUpsert(**org.scoped(), platform="mastodon", instance_url="https://169.254.169.254")
+        )
     assert internal.value.error.details["fields"][0]["field"] == "instance_url"

@@ -49,7 +49,9 @@ async def test_creates_account_and_emits_connected_event(bus: Bus) -> None:
 async def test_same_account_twice_is_the_same_account(bus: Bus) -> None:
     first = await rpc.call(bus, CONNECT_CREATE_SANDBOX_ACCOUNT, _request(username="dave"), SocialAccount)
     again = await rpc.call(bus, CONNECT_CREATE_SANDBOX_ACCOUNT, _request(username="dave"), SocialAccount)
-    other_org = await rpc.call(bus, CONNECT_CREATE_SANDBOX_ACCOUNT, _request(username="dave", org_id="org_2"), SocialAccount)
+    other_org = await rpc.call(
+        bus, CONNECT_CREATE_SANDBOX_ACCOUNT, _request(username="dave", org_id="org_2"), SocialAccount
+    )
     assert first.id == again.id
     assert other_org.id != first.id
 

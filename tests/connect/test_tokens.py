@@ -37,8 +37,9 @@ async def _row(h: Harness, account_id: str):  # type: ignore[no-untyped-def]
 
 
 def _access(h: Harness, row) -> str | None:  # type: ignore[no-untyped-def]
-    return h.ctx.vault.open(row.access_token_enc,
-                            token_context(row.org_id, row.mode, row.platform, row.network_unique_id, "access"))
+    return h.ctx.vault.open(
+        row.access_token_enc, token_context(row.org_id, row.mode, row.platform, row.network_unique_id, "access")
+    )
 
 
 def _near_expiry(h: Harness, row) -> None:  # type: ignore[no-untyped-def]
@@ -117,7 +118,8 @@ async def test_refresher_replicas_share_the_work_without_overlap(harness: Harnes
     [(owed, simulated)] = await h.rows(
         "SELECT count(*), count(*) FILTER (WHERE sandbox) FROM social_accounts WHERE status = 'active' "
         "AND refresh_token_enc IS NOT NULL AND token_expires_at <= :t",
-        t=h.clock() + timedelta(seconds=h.ctx.settings.refresh_before_s))
+        t=h.clock() + timedelta(seconds=h.ctx.settings.refresh_before_s),
+    )
     asked_before = _refresh_calls(h)
     other = replace(h.ctx, settings=replace(h.ctx.settings, refresh_concurrency=2))
     first, second = await asyncio.gather(refresher.sweep(h.ctx), refresher.sweep(other))

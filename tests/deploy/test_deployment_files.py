@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crier.contracts.common import PLATFORMS
 from crier.cli.main import _parser
 from crier.cli.services import SERVICES
+from crier.contracts.common import PLATFORMS
 from crier.kit.settings import CommonSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,9 @@ def test_compose_runs_every_service_and_one_publisher_per_platform(compose: dict
     assert {"nats", "postgres", "migrate"} <= set(services)
     served = [_service_of(s["command"]) for s in services.values() if s.get("image") == "crier:latest"]
     assert set(SERVICES) <= set(served)
-    platforms = {s["command"][-1] for s in services.values() if s.get("command", [None, None])[:2] == ["serve", "publisher"]}
+    platforms = {
+        s["command"][-1] for s in services.values() if s.get("command", [None, None])[:2] == ["serve", "publisher"]
+    }
     assert platforms == set(PLATFORMS)
     assert "-js" in services["nats"]["command"]
 

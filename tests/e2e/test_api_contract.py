@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.support.stack import Stack
 from tests.e2e.conftest import create_post, in_seconds, sandbox_accounts
+from tests.support.stack import Stack
 
 
 def test_twenty_concurrent_identical_requests_make_one_post(shared_stack: Stack) -> None:
@@ -85,8 +85,10 @@ def test_bad_input_gets_a_documented_4xx(shared_stack: Stack, body: object, stat
     with org.test() as client:
         [account] = sandbox_accounts(client, ["x"])
         if isinstance(body, dict):
-            body = {k: ([account["id"] if a == "ACCOUNT" else a for a in v] if isinstance(v, list) else v)
-                    for k, v in body.items()}
+            body = {
+                k: ([account["id"] if a == "ACCOUNT" else a for a in v] if isinstance(v, list) else v)
+                for k, v in body.items()
+            }
             if body.get("scheduled_at") == "DAYS31":
                 body["scheduled_at"] = in_seconds(31 * 24 * 3600)
         r = client.post("/posts", json=body)
@@ -100,8 +102,9 @@ def test_malformed_and_oversize_bodies(shared_stack: Stack) -> None:
     with org.test() as client:
         r = client.post("/posts", content=b"{not json", headers={"Content-Type": "application/json"})
         assert r.status_code == 400 and r.json()["error"]["code"]
-        r = client.post("/posts", content=b'{"content": "' + b"a" * 2_000_000 + b'"}',
-                        headers={"Content-Type": "application/json"})
+        r = client.post(
+            "/posts", content=b'{"content": "' + b"a" * 2_000_000 + b'"}', headers={"Content-Type": "application/json"}
+        )
         assert r.status_code == 413 and r.json()["error"]["code"]
         r = client.get("/posts/not-a-post")
         assert r.status_code == 404

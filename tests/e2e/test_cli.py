@@ -6,14 +6,15 @@ import os
 import subprocess
 import sys
 
-from tests.support.stack import Stack
 from tests.e2e.conftest import create_post, sandbox_accounts, wait_post
+from tests.support.stack import Stack
 
 
 def crier(stack: Stack, *args: str) -> str:
     env = {**os.environ, "CRIER_DATABASE_URL": stack.database_url}
-    result = subprocess.run([sys.executable, "-m", "crier.cli", *args], env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "crier.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -21,8 +22,20 @@ def crier(stack: Stack, *args: str) -> str:
 def test_org_and_key_commands_make_working_keys(shared_stack: Stack) -> None:
     org_id, name = crier(shared_stack, "org", "create", "cli-made").split("\t")
     assert name == "cli-made"
-    test_key = crier(shared_stack, "keys", "create", "--org", "cli-made", "--test", "--scope", "view",
-                     "--scope", "publish", "--scope", "connect")
+    test_key = crier(
+        shared_stack,
+        "keys",
+        "create",
+        "--org",
+        "cli-made",
+        "--test",
+        "--scope",
+        "view",
+        "--scope",
+        "publish",
+        "--scope",
+        "connect",
+    )
     view_key = crier(shared_stack, "keys", "create", "--org", org_id, "--scope", "view")
     assert test_key.startswith("sk_test_") and view_key.startswith("sk_live_")
     with shared_stack.client(test_key) as client:

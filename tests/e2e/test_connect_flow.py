@@ -18,21 +18,43 @@ import httpx
 import pytest
 
 from crier.kit.crypto import Keyring
-from tests.support.stack import Infra, Stack, start_stack, wait_for
-from tests.support.simulator import Simulator, start_simulator
 from crier.platforms.simulator.world import World
 from tests.e2e.conftest import sql
+from tests.support.simulator import Simulator, start_simulator
+from tests.support.stack import Infra, Stack, start_stack, wait_for
 
 CUSTOMER = "https://customer.test/integrations/crier/return"
 # (simulated user, how many accounts the grant offers)
 USERS: dict[str, tuple[dict[str, Any], int]] = {
-    "x": ({}, 1), "linkedin": ({"pages": 2}, 3), "facebook": ({"pages": 2}, 2), "instagram": ({"pages": 2}, 2),
-    "youtube": ({}, 1), "threads": ({}, 1), "bluesky": ({"app_password": "app-pass-1234"}, 1),
-    "mastodon": ({}, 1), "tiktok": ({}, 1), "pinterest": ({}, 1), "google_business": ({"pages": 2, "accounts": 1}, 2),
+    "x": ({}, 1),
+    "linkedin": ({"pages": 2}, 3),
+    "facebook": ({"pages": 2}, 2),
+    "instagram": ({"pages": 2}, 2),
+    "youtube": ({}, 1),
+    "threads": ({}, 1),
+    "bluesky": ({"app_password": "app-pass-1234"}, 1),
+    "mastodon": ({}, 1),
+    "tiktok": ({}, 1),
+    "pinterest": ({}, 1),
+    "google_business": ({"pages": 2, "accounts": 1}, 2),
 }
-ACCOUNT_FIELDS = {"id", "platform", "tenant_id", "social_network_id", "network_unique_id", "username", "display_name",
-                  "profile_image_url", "account_type", "status", "scopes", "token_expires_at", "last_synced_at",
-                  "created_at", "updated_at"}
+ACCOUNT_FIELDS = {
+    "id",
+    "platform",
+    "tenant_id",
+    "social_network_id",
+    "network_unique_id",
+    "username",
+    "display_name",
+    "profile_image_url",
+    "account_type",
+    "status",
+    "scopes",
+    "token_expires_at",
+    "last_synced_at",
+    "created_at",
+    "updated_at",
+}
 
 
 class Forms(HTMLParser):
@@ -80,17 +102,23 @@ class Env:
         return self.stack.client(key, event_hooks={"response": [self.seen.hook]})
 
     def browser(self) -> httpx.Client:
-        return httpx.Client(base_url=self.stack.api_url, follow_redirects=False, timeout=30,
-                            event_hooks={"response": [self.seen.hook]})
+        return httpx.Client(
+            base_url=self.stack.api_url, follow_redirects=False, timeout=30, event_hooks={"response": [self.seen.hook]}
+        )
 
 
 @pytest.fixture(scope="module")
 def env(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     world = World()
     sim = start_simulator(world=world)
-    stack = start_stack(infra, tmp_path_factory.mktemp("connect-e2e"), {
-        "CRIER_PLATFORM_BASE_URL": sim.base_url, "CRIER_REFRESH_INTERVAL_S": "0.2",
-    })
+    stack = start_stack(
+        infra,
+        tmp_path_factory.mktemp("connect-e2e"),
+        {
+            "CRIER_PLATFORM_BASE_URL": sim.base_url,
+            "CRIER_REFRESH_INTERVAL_S": "0.2",
+        },
+    )
     yield Env(stack, sim, world, Recorder())
     stack.supervisor.stop_all()
     sim.stop()
@@ -142,15 +170,24 @@ def register(c: Customer, platform: str, **sim_app: Any) -> dict[str, Any]:
     client_id, secret = f"cid-{platform}-{secrets.token_hex(4)}", f"cs_{secrets.token_urlsafe(24)}"
     c.env.secrets.add(secret)
     c.env.sim.add_app(platform, client_id=client_id, client_secret=secret, redirect_uris=[c.env.callback], **sim_app)
-    r = c.api.post("/social-networks", json={"platform": platform, "client_id": client_id, "client_secret": secret,
-                                              "display_name": f"Acme {platform}", "scopes": []})
+    r = c.api.post(
+        "/social-networks",
+        json={
+            "platform": platform,
+            "client_id": client_id,
+            "client_secret": secret,
+            "display_name": f"Acme {platform}",
+            "scopes": [],
+        },
+    )
     assert r.status_code == 200, r.text
     assert "client_secret" not in r.json() and r.json()["redirect_uri"] == c.env.callback
     return r.json()
 
 
-def authorize(c: Customer, platform: str, tenant_id: str = "user_42", user: dict[str, Any] | None = None
-              ) -> dict[str, str]:
+def authorize(
+    c: Customer, platform: str, tenant_id: str = "user_42", user: dict[str, Any] | None = None
+) -> dict[str, str]:
     """Start a flow with the API and play the user's browser through it; the customer's landing query."""
     r = c.api.post(f"/social-networks/{platform}/auth-url", json={"redirect_uri": CUSTOMER, "tenant_id": tenant_id})
     assert r.status_code == 200, r.text
@@ -223,8 +260,10 @@ def test_refusals_replays_and_reuse(customer: Customer) -> None:
         assert "location" not in forged.headers
 
     for uri in (CUSTOMER + "/", "https://evil.test/steal", CUSTOMER + "?x=1"):
-        for path, body in (("/social-networks/tiktok/auth-url", {"redirect_uri": uri}),
-                           ("/connect-sessions", {"platform": "tiktok", "redirect_uri": uri})):
+        for path, body in (
+            ("/social-networks/tiktok/auth-url", {"redirect_uri": uri}),
+            ("/connect-sessions", {"platform": "tiktok", "redirect_uri": uri}),
+        ):
             r = c.api.post(path, json=body)
             assert r.status_code == 422 and r.json()["error"]["code"] == "redirect_uri_not_allowed", r.text
 
@@ -242,8 +281,10 @@ def test_refusals_replays_and_reuse(customer: Customer) -> None:
         assert other_mode.get(f"/social-accounts/pending/{token}").status_code == 404
     with c.env.stack.client() as anonymous:
         assert anonymous.get(f"/social-accounts/pending/{token}").status_code == 401
-    for body, code in (({"selected_page_ids": []}, "validation_error"), ({"selectedPageIds": ["nope"]},
-                                                                          "invalid_selection")):
+    for body, code in (
+        ({"selected_page_ids": []}, "validation_error"),
+        ({"selectedPageIds": ["nope"]}, "invalid_selection"),
+    ):
         r = c.api.post(f"/social-accounts/pending/{token}/finalize", json=body)
         assert r.status_code == 422 and r.json()["error"]["code"] == code, r.text
     body = {"selected_page_ids": [pages[0]["id"]]}
@@ -252,8 +293,10 @@ def test_refusals_replays_and_reuse(customer: Customer) -> None:
     assert c.api.get(f"/social-accounts/pending/{token}").status_code == 404
 
     token = authorize(c, "facebook")["session"]
-    sql(c.env.stack, "UPDATE connect.pending_sessions SET expires_at = now() - interval '1 second' "
-                     "WHERE consumed_at IS NULL")
+    sql(
+        c.env.stack,
+        "UPDATE connect.pending_sessions SET expires_at = now() - interval '1 second' WHERE consumed_at IS NULL",
+    )
     assert c.api.get(f"/social-accounts/pending/{token}").status_code == 404
 
 
@@ -279,8 +322,9 @@ def test_reconnect_updates_in_place_and_keeps_the_refresh_token(customer: Custom
     # This time the platform sends no refresh token (the app lost offline access).
     secret = f"cs_{secrets.token_urlsafe(24)}"
     c.env.secrets.add(secret)
-    c.env.sim.add_app("x", client_id=network["client_id"], client_secret=secret, redirect_uris=[c.env.callback],
-                      refresh_tokens=False)
+    c.env.sim.add_app(
+        "x", client_id=network["client_id"], client_secret=secret, redirect_uris=[c.env.callback], refresh_tokens=False
+    )
     c.api.post("/social-networks", json={"platform": "x", "client_id": network["client_id"], "client_secret": secret})
     again = authorize(c, "x", tenant_id="t-re")["account_id"]
     assert again == first
@@ -292,8 +336,9 @@ def test_reconnect_updates_in_place_and_keeps_the_refresh_token(customer: Custom
 
 def test_hosted_session_in_test_mode_with_crier_consent_page(customer: Customer) -> None:
     c = customer
-    r = c.test_api.post("/connect-sessions", json={"platform": "linkedin", "redirect_uri": CUSTOMER,
-                                                   "tenant_id": "hosted-1"})
+    r = c.test_api.post(
+        "/connect-sessions", json={"platform": "linkedin", "redirect_uri": CUSTOMER, "tenant_id": "hosted-1"}
+    )
     assert r.status_code == 201, r.text
     session = r.json()
     assert session["status"] == "pending"
@@ -330,8 +375,11 @@ def test_hosted_session_in_test_mode_with_crier_consent_page(customer: Customer)
     with c.env.browser() as browser:
         assert browser.get(session["connect_url"]).status_code == 410  # finished
         late = c.test_api.post("/connect-sessions", json={"platform": "x", "redirect_uri": CUSTOMER}).json()
-        sql(c.env.stack, "UPDATE connect.connect_sessions SET expires_at = now() - interval '1 second' "
-                         "WHERE id = $1", late["id"])
+        sql(
+            c.env.stack,
+            "UPDATE connect.connect_sessions SET expires_at = now() - interval '1 second' WHERE id = $1",
+            late["id"],
+        )
         assert browser.get(late["connect_url"]).status_code == 410
         assert c.test_api.get(f"/connect-sessions/{late['id']}").json()["status"] == "expired"
         denied = c.test_api.post("/connect-sessions", json={"platform": "x", "redirect_uri": CUSTOMER}).json()
@@ -344,8 +392,11 @@ def test_hosted_session_in_test_mode_with_crier_consent_page(customer: Customer)
 
 
 def _near_expiry(c: Customer, account_id: str) -> None:
-    sql(c.env.stack, "UPDATE connect.social_accounts SET token_expires_at = now() + interval '2 minutes' "
-                     "WHERE id = $1", account_id)
+    sql(
+        c.env.stack,
+        "UPDATE connect.social_accounts SET token_expires_at = now() + interval '2 minutes' WHERE id = $1",
+        account_id,
+    )
 
 
 def _expires_at(c: Customer, account_id: str) -> datetime:
@@ -360,8 +411,11 @@ def test_tokens_are_refreshed_before_they_expire(customer: Customer) -> None:
     account_id = authorize(c, "youtube")["account_id"]
     _, refresh = _stored(c, account_id)
     _near_expiry(c, account_id)
-    wait_for(lambda: _expires_at(c, account_id) > datetime.now(UTC) + timedelta(minutes=30), timeout=20,
-             what="the background refresher to renew the token")
+    wait_for(
+        lambda: _expires_at(c, account_id) > datetime.now(UTC) + timedelta(minutes=30),
+        timeout=20,
+        what="the background refresher to renew the token",
+    )
     assert _stored(c, account_id)[1] == refresh  # Google does not resend it; the stored one stays
     health = c.api.get(f"/social-accounts/{account_id}/health").json()
     assert health["healthy"] and health["checked_live"] and health["status"] == "active"
@@ -388,15 +442,24 @@ def test_revoked_grant_expires_the_account_and_a_transient_failure_does_not(cust
     health = c.api.get(f"/social-accounts/{account_id}/health").json()
     assert (health["status"], health["error_code"], health["healthy"]) == ("token_expired", "token_expired", False)
     # account.token_expired reaches the gateway's read model: no new post may target the account.
-    wait_for(lambda: c.api.post("/posts", json={"content": "x", "accounts": [account_id]}).status_code == 422,
-             what="the gateway to stop accepting posts for an expired account")
+    wait_for(
+        lambda: c.api.post("/posts", json={"content": "x", "accounts": [account_id]}).status_code == 422,
+        what="the gateway to stop accepting posts for an expired account",
+    )
     assert c.api.get(f"/social-accounts/{account_id}").json()["status"] == "token_expired"
 
 
 def test_disconnect_and_end_users(customer: Customer) -> None:
     c = customer
-    r = c.api.post("/end-users", json={"external_user_id": "eu-1", "display_name": "Alex", "email": "a@example.com",
-                                        "metadata": {"plan": "pro"}})
+    r = c.api.post(
+        "/end-users",
+        json={
+            "external_user_id": "eu-1",
+            "display_name": "Alex",
+            "email": "a@example.com",
+            "metadata": {"plan": "pro"},
+        },
+    )
     assert r.status_code == 200 and r.json()["id"] == "eu-1"
     register(c, "threads")
     c.env.sim.add_user("threads")
@@ -439,9 +502,12 @@ def test_no_plaintext_secret_anywhere(env: Env, customer: Customer) -> None:
     """Runs last: every client secret, app password and every token the platforms ever issued."""
     secrets_ = set(env.secrets) | {t.value for t in env.world.tokens.values()}
     assert len(secrets_) > 30
-    columns = sql(env.stack, "SELECT table_schema, table_name, column_name FROM information_schema.columns "
-                             "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
-                             "AND data_type IN ('text', 'character varying', 'jsonb', 'json', 'bytea')")
+    columns = sql(
+        env.stack,
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
+        "AND data_type IN ('text', 'character varying', 'jsonb', 'json', 'bytea')",
+    )
     assert any(r["table_schema"] == "connect" for r in columns)
     dump = []
     for r in columns:

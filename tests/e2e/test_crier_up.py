@@ -18,7 +18,10 @@ def _start(data_dir: Path, port: int, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRIER_")}
     return subprocess.Popen(
         [sys.executable, "-m", "crier.cli", "up", "--data-dir", str(data_dir), "--port", str(port)],
-        env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -44,7 +47,9 @@ def test_crier_up_serves_the_api_and_keeps_data_across_restarts(tmp_path: Path) 
         admin = httpx.Client(base_url=f"{api}/api/v1", headers={"Authorization": f"Bearer {admin_key}"}, timeout=15)
         r = admin.post("/api-keys", json={"name": "sandbox", "mode": "test", "scopes": ["view", "publish", "connect"]})
         assert r.status_code == 201, r.text
-        test = httpx.Client(base_url=f"{api}/api/v1", headers={"Authorization": f"Bearer {r.json()['key']}"}, timeout=15)
+        test = httpx.Client(
+            base_url=f"{api}/api/v1", headers={"Authorization": f"Bearer {r.json()['key']}"}, timeout=15
+        )
         account = test.post("/sandbox/social-accounts", json={"platform": "x", "username": "up_test"}).json()
         post = test.post("/posts", json={"content": "hello", "accounts": [account["id"]]}).json()
         wait_for(lambda: test.get(f"/posts/{post['id']}").json()["status"] == "published", what="publish")

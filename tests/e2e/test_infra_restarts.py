@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from datetime import UTC, datetime
-
 from crier.kit.embedded import EmbeddedNats, EmbeddedPostgres
-from tests.support.stack import Infra, Stack, start_stack, wait_for
 from tests.e2e.conftest import create_post, in_seconds, sandbox_accounts, sql, wait_post
+from tests.support.stack import Infra, Stack, start_stack, wait_for
 
 
 @pytest.fixture
@@ -40,8 +39,12 @@ def test_posts_accepted_while_nats_is_down_are_published_after_it_returns(
         posts = [wait_post(client, p["id"], timeout=60) for p in [scheduled, *during]]
     assert [p["status"] for p in posts] == ["published"] * 4
     target_ids = [t["id"] for p in posts for t in p["targets"]]
-    rows = sql(stack, "SELECT target_id, count(*) AS n FROM publisher.sandbox_posts WHERE target_id = ANY($1::text[]) "
-               "GROUP BY target_id", target_ids)
+    rows = sql(
+        stack,
+        "SELECT target_id, count(*) AS n FROM publisher.sandbox_posts WHERE target_id = ANY($1::text[]) "
+        "GROUP BY target_id",
+        target_ids,
+    )
     assert len(rows) == 8 and all(r["n"] == 1 for r in rows)
 
 
@@ -61,8 +64,9 @@ def test_a_postgres_restart_delays_scheduled_work_and_loses_nothing(
     org = stack.new_org()
     with org.test() as client:
         [account] = sandbox_accounts(client, ["linkedin"])
-        scheduled = create_post(client, content="due during the outage", accounts=[account["id"]],
-                                scheduled_at=in_seconds(2))
+        scheduled = create_post(
+            client, content="due during the outage", accounts=[account["id"]], scheduled_at=in_seconds(2)
+        )
         pg.stop()
         r = client.post("/posts", json={"content": "while the database is down", "accounts": [account["id"]]})
         assert r.status_code == 503, r.text

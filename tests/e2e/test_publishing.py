@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tests.support.stack import Stack
 from tests.e2e.conftest import create_post, in_seconds, sandbox_accounts, sql, wait_post
+from tests.support.stack import Stack
 
 
 def test_immediate_post_to_three_sandbox_accounts_is_published(shared_stack: Stack) -> None:
@@ -35,8 +35,12 @@ def test_thread_is_posted_in_order_as_replies(shared_stack: Stack) -> None:
         )
         assert wait_post(client, post["id"])["status"] == "published"
     target_id = post["targets"][0]["id"]
-    rows = sql(shared_stack, "SELECT container_index, parent_id, content, id FROM publisher.sandbox_posts "
-               "WHERE target_id = $1 ORDER BY container_index", target_id)
+    rows = sql(
+        shared_stack,
+        "SELECT container_index, parent_id, content, id FROM publisher.sandbox_posts "
+        "WHERE target_id = $1 ORDER BY container_index",
+        target_id,
+    )
     assert [r["content"] for r in rows] == ["root", "first comment", "reply two"]
     assert rows[0]["parent_id"] is None
     assert rows[1]["parent_id"] == rows[0]["id"] and rows[2]["parent_id"] == rows[1]["id"]
@@ -52,8 +56,9 @@ def test_scheduled_post_fires_on_time_and_not_before(shared_stack: Stack) -> Non
         assert post["targets"][0]["status"] == "pending"
         done = wait_post(client, post["id"])
     assert done["status"] == "published"
-    [row] = sql(shared_stack, "SELECT created_at FROM publisher.sandbox_posts WHERE target_id = $1",
-                post["targets"][0]["id"])
+    [row] = sql(
+        shared_stack, "SELECT created_at FROM publisher.sandbox_posts WHERE target_id = $1", post["targets"][0]["id"]
+    )
     lateness = (row["created_at"] - datetime.fromisoformat(when)).total_seconds()
     assert 0 <= lateness < 1.0, f"fired {lateness:.3f}s after its time"
 
@@ -73,7 +78,9 @@ def test_canceled_scheduled_post_never_fires(shared_stack: Stack) -> None:
         assert after["status"] == "canceled"
         assert client.delete(f"/posts/{witness['id']}").status_code == 409
     assert after["targets"][0]["status"] == "canceled"
-    assert not sql(shared_stack, "SELECT 1 FROM publisher.sandbox_posts WHERE target_id = $1", doomed["targets"][0]["id"])
+    assert not sql(
+        shared_stack, "SELECT 1 FROM publisher.sandbox_posts WHERE target_id = $1", doomed["targets"][0]["id"]
+    )
 
 
 def test_retryable_failure_dead_letters_after_exactly_five_attempts(shared_stack: Stack) -> None:

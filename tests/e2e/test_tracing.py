@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import secrets
 
-from tests.support.stack import Stack, wait_for
 from tests.e2e.conftest import create_post, in_seconds, sandbox_accounts, wait_post
+from tests.support.stack import Stack, wait_for
 
 
 def _log_records(stack: Stack) -> list[dict]:
@@ -28,8 +28,13 @@ def test_callers_trace_reaches_every_service(shared_stack: Stack) -> None:
     with org.test() as client:
         [account] = sandbox_accounts(client, ["linkedin"])
         # Scheduled, so the trace must survive a stay in the scheduler's timetable too.
-        post = create_post(client, headers={"traceparent": traceparent}, content="traced",
-                           accounts=[account["id"]], scheduled_at=in_seconds(1))
+        post = create_post(
+            client,
+            headers={"traceparent": traceparent},
+            content="traced",
+            accounts=[account["id"]],
+            scheduled_at=in_seconds(1),
+        )
         assert wait_post(client, post["id"])["status"] == "published"
     target_id = post["targets"][0]["id"]
 

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from standardwebhooks import Webhook
 
-from tests.support.stack import Stack, wait_for
 from tests.e2e.conftest import create_post, in_seconds, sandbox_accounts, wait_post
+from tests.support.stack import Stack, wait_for
 
 
 class Receiver:
@@ -23,7 +23,7 @@ class Receiver:
         received = self.requests
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 received.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 self.send_response(204)
@@ -59,8 +59,9 @@ def test_post_outcome_is_delivered_signed_in_order_and_in_the_feed(shared_stack:
         assert secret.startswith("whsec_")
         assert "signing_secret" not in client.get(f"/webhooks/{hook['id']}").json()
         [account] = sandbox_accounts(client, ["x"])
-        post = create_post(client, content="hooked [sandbox:fail-times=1]", accounts=[account["id"]],
-                           scheduled_at=in_seconds(1))
+        post = create_post(
+            client, content="hooked [sandbox:fail-times=1]", accounts=[account["id"]], scheduled_at=in_seconds(1)
+        )
         assert wait_post(client, post["id"])["status"] == "published"
 
         def delivered() -> list[dict] | None:

@@ -63,8 +63,11 @@ class BusDriver:
         """`msg_id` other than the event id slips a duplicate past JetStream's own dedupe window,
         as a redelivery after the window would."""
         subject = contract.SUBJECT_OF[type(message)]
-        self.run(self.bus.js.publish(self.bus.subject(subject), msgspec.json.encode(message),
-                                     headers={"Nats-Msg-Id": msg_id or message.id}))
+        self.run(
+            self.bus.js.publish(
+                self.bus.subject(subject), msgspec.json.encode(message), headers={"Nats-Msg-Id": msg_id or message.id}
+            )
+        )
 
     def serve_fake_connect(self) -> Any:
         async def create(request: CreateSandboxAccount | None) -> SocialAccount:
@@ -73,14 +76,24 @@ class BusDriver:
                 raise rpc.RpcFailure(self.sandbox_failure)
             now = datetime.now(UTC)
             return SocialAccount(
-                id=str(uuid.uuid4()), org_id=request.org_id, mode=request.mode, platform=request.platform,
-                username=request.username, display_name=request.username.title(),
-                network_unique_id=f"sbx-{secrets.token_hex(4)}", tenant_id=request.tenant_id,
-                account_type="account", status="active", sandbox=True, created_at=now, updated_at=now,
+                id=str(uuid.uuid4()),
+                org_id=request.org_id,
+                mode=request.mode,
+                platform=request.platform,
+                username=request.username,
+                display_name=request.username.title(),
+                network_unique_id=f"sbx-{secrets.token_hex(4)}",
+                tenant_id=request.tenant_id,
+                account_type="account",
+                status="active",
+                sandbox=True,
+                created_at=now,
+                updated_at=now,
             )
 
-        return self.run(rpc.serve(self.bus, CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount, create,
-                                  queue="fake-connect"))
+        return self.run(
+            rpc.serve(self.bus, CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount, create, queue="fake-connect")
+        )
 
     def close(self) -> None:
         async def shutdown() -> None:
@@ -135,12 +148,18 @@ class Gateway:
         test = admin.create_api_key(self.database_url, org=org["id"], name="test", mode="test", scopes=None)
         return Org(self, org["id"], live["key"], test["key"])
 
-    def sandbox_account(self, org: Org, platform: str = "x", username: str | None = None,
-                        tenant_id: str | None = "tenant-1") -> dict[str, Any]:
+    def sandbox_account(
+        self, org: Org, platform: str = "x", username: str | None = None, tenant_id: str | None = "tenant-1"
+    ) -> dict[str, Any]:
         with org.test() as c:
-            r = c.post("/sandbox/social-accounts", json={
-                "platform": platform, "username": username or f"user{secrets.token_hex(3)}", "tenant_id": tenant_id,
-            })
+            r = c.post(
+                "/sandbox/social-accounts",
+                json={
+                    "platform": platform,
+                    "username": username or f"user{secrets.token_hex(3)}",
+                    "tenant_id": tenant_id,
+                },
+            )
         assert r.status_code == 201, r.text
         return r.json()
 
@@ -148,11 +167,20 @@ class Gateway:
         """A live account arrives the way connect announces one: an account.connected event."""
         account_id = str(uuid.uuid4())
         now = datetime.now(UTC)
-        self.driver.publish(contract.AccountConnected(
-            id=str(uuid.uuid4()), occurred_at=now, org_id=org.id, mode="live", account_id=account_id,
-            platform=platform, username=f"live{secrets.token_hex(3)}", network_unique_id=secrets.token_hex(6),
-            tenant_id=tenant_id, updated_at=now,
-        ))
+        self.driver.publish(
+            contract.AccountConnected(
+                id=str(uuid.uuid4()),
+                occurred_at=now,
+                org_id=org.id,
+                mode="live",
+                account_id=account_id,
+                platform=platform,
+                username=f"live{secrets.token_hex(3)}",
+                network_unique_id=secrets.token_hex(6),
+                tenant_id=tenant_id,
+                updated_at=now,
+            )
+        )
         with org.live() as c:
             wait_for(lambda: c.get(f"/social-accounts/{account_id}").status_code == 200, what="live account")
         return account_id
@@ -164,14 +192,22 @@ class Gateway:
         return (self.services.log_dir / "gateway.log").read_text(errors="replace")
 
 
-def start_gateway(infra: Infra, tmp: Path, extra: list[str] | None = None, env: dict[str, str] | None = None
-                  ) -> tuple[Services, str]:
+def start_gateway(
+    infra: Infra, tmp: Path, extra: list[str] | None = None, env: dict[str, str] | None = None
+) -> tuple[Services, str]:
     port = free_port()
     api_url = f"http://127.0.0.1:{port}"
-    services = start_services(infra, tmp, ["gateway", *(extra or [])], extra_env={
-        "CRIER_GATEWAY_PORT": str(port), "CRIER_PUBLIC_URL": api_url,
-        "CRIER_REQUIRED_SERVICES": ",".join(extra or []), **(env or {}),
-    })
+    services = start_services(
+        infra,
+        tmp,
+        ["gateway", *(extra or [])],
+        extra_env={
+            "CRIER_GATEWAY_PORT": str(port),
+            "CRIER_PUBLIC_URL": api_url,
+            "CRIER_REQUIRED_SERVICES": ",".join(extra or []),
+            **(env or {}),
+        },
+    )
     try:
         wait_for(lambda: _ready(api_url), timeout=30, what="gateway /readyz")
     except AssertionError:

@@ -71,9 +71,13 @@ def test_keys_are_stored_only_as_hashes(gateway: Gateway, org: Org) -> None:
 
 def test_key_validation(gateway: Gateway, org: Org) -> None:
     with org.live() as c:
-        for body in ({"name": "k", "mode": "live", "scopes": ["fly"]}, {"name": "k", "mode": "prod", "scopes": ["view"]},
-                     {"name": "k", "mode": "live", "scopes": []}, {"name": "", "mode": "live", "scopes": ["view"]},
-                     {"mode": "live", "scopes": ["view"]}):
+        for body in (
+            {"name": "k", "mode": "live", "scopes": ["fly"]},
+            {"name": "k", "mode": "prod", "scopes": ["view"]},
+            {"name": "k", "mode": "live", "scopes": []},
+            {"name": "", "mode": "live", "scopes": ["view"]},
+            {"mode": "live", "scopes": ["view"]},
+        ):
             r = c.post("/api-keys", json=body)
             assert r.status_code == 422 and error_code(r) == "validation_error", body
 

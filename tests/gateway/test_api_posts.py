@@ -7,10 +7,34 @@ from datetime import UTC, datetime, timedelta
 from tests.gateway.conftest import Gateway, Org
 from tests.support.stack import wait_for
 
-TARGET_FIELDS = {"id", "social_account_id", "platform", "status", "platform_post_id", "platform_post_url",
-                 "error_code", "error_message", "attempts", "published_at", "updated_at"}
-POST_FIELDS = {"id", "status", "content", "containers", "accounts", "scheduled_at", "is_draft", "config",
-               "external_ref", "targets", "published_at", "created_at", "updated_at"}
+TARGET_FIELDS = {
+    "id",
+    "social_account_id",
+    "platform",
+    "status",
+    "platform_post_id",
+    "platform_post_url",
+    "error_code",
+    "error_message",
+    "attempts",
+    "published_at",
+    "updated_at",
+}
+POST_FIELDS = {
+    "id",
+    "status",
+    "content",
+    "containers",
+    "accounts",
+    "scheduled_at",
+    "is_draft",
+    "config",
+    "external_ref",
+    "targets",
+    "published_at",
+    "created_at",
+    "updated_at",
+}
 
 
 def in_days(days: float) -> str:
@@ -20,8 +44,10 @@ def in_days(days: float) -> str:
 def test_immediate_post(gateway: Gateway, sandbox: Org) -> None:
     accounts = [sandbox.accounts["x"], sandbox.accounts["linkedin"]]
     with sandbox.test() as c:
-        r = c.post("/posts", json={"content": "Hello 🚀", "accounts": accounts,
-                                   "config": {"x": {"reply_settings": "following"}}})
+        r = c.post(
+            "/posts",
+            json={"content": "Hello 🚀", "accounts": accounts, "config": {"x": {"reply_settings": "following"}}},
+        )
         assert r.status_code == 201, r.text
         post = r.json()
         assert set(post) == POST_FIELDS
@@ -49,12 +75,19 @@ def test_immediate_post(gateway: Gateway, sandbox: Org) -> None:
 def test_scheduled_post_with_containers_and_overrides(gateway: Gateway, sandbox: Org) -> None:
     x = sandbox.accounts["x"]
     with sandbox.test() as c:
-        r = c.post("/posts", json={
-            "containers": [{"content": "Launch", "media": [{"id": "m_1", "alt_text": "banner"}]},
-                           {"content": "Details in the thread"}, {"content": "reply 2"}],
-            "accounts": [x], "scheduled_at": "2026-06-10T08:00:00-07:00".replace("2026-06-10", in_days(2)[:10]),
-            "targets": [{"account_id": x, "override_body": "Launch on X"}],
-        })
+        r = c.post(
+            "/posts",
+            json={
+                "containers": [
+                    {"content": "Launch", "media": [{"id": "m_1", "alt_text": "banner"}]},
+                    {"content": "Details in the thread"},
+                    {"content": "reply 2"},
+                ],
+                "accounts": [x],
+                "scheduled_at": "2026-06-10T08:00:00-07:00".replace("2026-06-10", in_days(2)[:10]),
+                "targets": [{"account_id": x, "override_body": "Launch on X"}],
+            },
+        )
         assert r.status_code == 201, r.text
         post = r.json()
         assert post["status"] == "scheduled" and post["targets"][0]["status"] == "pending"
@@ -65,8 +98,15 @@ def test_scheduled_post_with_containers_and_overrides(gateway: Gateway, sandbox:
 
 def test_draft_may_hold_a_far_time(gateway: Gateway, sandbox: Org) -> None:
     with sandbox.test() as c:
-        r = c.post("/posts", json={"content": "later", "accounts": [sandbox.accounts["x"]], "is_draft": True,
-                                   "scheduled_at": in_days(60)})
+        r = c.post(
+            "/posts",
+            json={
+                "content": "later",
+                "accounts": [sandbox.accounts["x"]],
+                "is_draft": True,
+                "scheduled_at": in_days(60),
+            },
+        )
         assert r.status_code == 201, r.text
         assert r.json()["status"] == "draft" and r.json()["is_draft"] is True
         assert r.json()["targets"][0]["status"] == "pending"
@@ -94,7 +134,11 @@ def test_other_orgs_posts_are_404(gateway: Gateway, sandbox: Org) -> None:
     with sandbox.test() as c:
         post = c.post("/posts", json={"content": "mine", "accounts": [sandbox.accounts["x"]]}).json()
     with other.test() as c:
-        for r in (c.get(f"/posts/{post['id']}"), c.get(f"/posts/{post['id']}/targets"), c.delete(f"/posts/{post['id']}")):
+        for r in (
+            c.get(f"/posts/{post['id']}"),
+            c.get(f"/posts/{post['id']}/targets"),
+            c.delete(f"/posts/{post['id']}"),
+        ):
             assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
         r = c.post("/posts", json={"content": "theirs", "accounts": [sandbox.accounts["x"]]})
         assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_account"
@@ -115,8 +159,9 @@ def test_external_ref_returns_the_original(gateway: Gateway, sandbox: Org) -> No
 
 def test_cancel(gateway: Gateway, sandbox: Org) -> None:
     with sandbox.test() as c:
-        post = c.post("/posts", json={"content": "soon", "accounts": list(sandbox.accounts.values()),
-                                      "scheduled_at": in_days(1)}).json()
+        post = c.post(
+            "/posts", json={"content": "soon", "accounts": list(sandbox.accounts.values()), "scheduled_at": in_days(1)}
+        ).json()
         r = c.delete(f"/posts/{post['id']}")
         assert r.status_code == 200 and r.json() == {"id": post["id"], "canceled": True}
         after = c.get(f"/posts/{post['id']}").json()
@@ -135,8 +180,10 @@ def test_cancel(gateway: Gateway, sandbox: Org) -> None:
 
 def test_pagination_returns_every_post_exactly_once(gateway: Gateway, sandbox: Org) -> None:
     with sandbox.test() as c:
-        made = [c.post("/posts", json={"content": f"p{i}", "accounts": [sandbox.accounts["x"]]}).json()["id"]
-                for i in range(23)]
+        made = [
+            c.post("/posts", json={"content": f"p{i}", "accounts": [sandbox.accounts["x"]]}).json()["id"]
+            for i in range(23)
+        ]
         seen: list[str] = []
         cursor = None
         pages = 0

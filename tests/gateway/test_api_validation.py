@@ -20,36 +20,75 @@ def in_days(days: float) -> str:
 CASES: list[tuple[str, dict[str, Any], str, str | None]] = [
     ("empty content", {"content": "  ", "accounts": [ACCOUNT]}, "validation_error", "content"),
     ("neither content nor containers", {"accounts": [ACCOUNT]}, "validation_error", "content"),
-    ("both content and containers", {"content": "a", "containers": [{"content": "b"}], "accounts": [ACCOUNT]},
-     "validation_error", "content"),
+    (
+        "both content and containers",
+        {"content": "a", "containers": [{"content": "b"}], "accounts": [ACCOUNT]},
+        "validation_error",
+        "content",
+    ),
     ("empty containers", {"containers": [], "accounts": [ACCOUNT]}, "validation_error", "containers"),
-    ("empty container", {"containers": [{"content": ""}], "accounts": [ACCOUNT]}, "validation_error",
-     "containers[0].content"),
+    (
+        "empty container",
+        {"containers": [{"content": ""}], "accounts": [ACCOUNT]},
+        "validation_error",
+        "containers[0].content",
+    ),
     ("no accounts", {"content": "a", "accounts": []}, "validation_error", "accounts"),
     ("duplicate accounts", {"content": "a", "accounts": [ACCOUNT, ACCOUNT]}, "validation_error", "accounts"),
     ("missing accounts", {"content": "a"}, "validation_error", None),
     ("unknown account", {"content": "a", "accounts": [ACCOUNT, "nope"]}, "unknown_account", None),
-    ("31 days ahead", {"content": "a", "accounts": [ACCOUNT], "scheduled_at": in_days(31)}, "validation_error",
-     "scheduled_at"),
-    ("in the past", {"content": "a", "accounts": [ACCOUNT], "scheduled_at": in_days(-0.01)}, "validation_error",
-     "scheduled_at"),
-    ("bare timestamp", {"content": "a", "accounts": [ACCOUNT], "scheduled_at": in_days(1)[:19]}, "validation_error",
-     "scheduled_at"),
-    ("not a timestamp", {"content": "a", "accounts": [ACCOUNT], "scheduled_at": "tomorrow"}, "validation_error",
-     "scheduled_at"),
+    (
+        "31 days ahead",
+        {"content": "a", "accounts": [ACCOUNT], "scheduled_at": in_days(31)},
+        "validation_error",
+        "scheduled_at",
+    ),
+    (
+        "in the past",
+        {"content": "a", "accounts": [ACCOUNT], "scheduled_at": in_days(-0.01)},
+        "validation_error",
+        "scheduled_at",
+    ),
+    (
+        "bare timestamp",
+        {"content": "a", "accounts": [ACCOUNT], "scheduled_at": in_days(1)[:19]},
+        "validation_error",
+        "scheduled_at",
+    ),
+    (
+        "not a timestamp",
+        {"content": "a", "accounts": [ACCOUNT], "scheduled_at": "tomorrow"},
+        "validation_error",
+        "scheduled_at",
+    ),
     ("content is a number", {"content": 5, "accounts": [ACCOUNT]}, "validation_error", "content"),
     ("accounts is a string", {"content": "a", "accounts": ACCOUNT}, "validation_error", "accounts"),
     ("is_draft is a string", {"content": "a", "accounts": [ACCOUNT], "is_draft": "yes"}, "validation_error", None),
     ("scheduled_at is a number", {"content": "a", "accounts": [ACCOUNT], "scheduled_at": 1}, "validation_error", None),
-    ("config for an unknown platform", {"content": "a", "accounts": [ACCOUNT], "config": {"myspace": {}}},
-     "validation_error", "config.myspace"),
-    ("config value not an object", {"content": "a", "accounts": [ACCOUNT], "config": {"x": 1}}, "validation_error",
-     None),
-    ("override for an unlisted account", {"content": "a", "accounts": [ACCOUNT],
-                                          "targets": [{"account_id": "other", "override_body": "b"}]},
-     "validation_error", "targets"),
-    ("unknown field", {"content": "a", "accounts": [ACCOUNT], "queued_from_account": ACCOUNT}, "validation_error",
-     None),
+    (
+        "config for an unknown platform",
+        {"content": "a", "accounts": [ACCOUNT], "config": {"myspace": {}}},
+        "validation_error",
+        "config.myspace",
+    ),
+    (
+        "config value not an object",
+        {"content": "a", "accounts": [ACCOUNT], "config": {"x": 1}},
+        "validation_error",
+        None,
+    ),
+    (
+        "override for an unlisted account",
+        {"content": "a", "accounts": [ACCOUNT], "targets": [{"account_id": "other", "override_body": "b"}]},
+        "validation_error",
+        "targets",
+    ),
+    (
+        "unknown field",
+        {"content": "a", "accounts": [ACCOUNT], "queued_from_account": ACCOUNT},
+        "validation_error",
+        None,
+    ),
     ("body is an array", [], "validation_error", None),  # type: ignore[list-item]
 ]
 
@@ -90,15 +129,27 @@ def test_oversize_body_is_413(gateway: Gateway, sandbox: Org) -> None:
     assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"limit": -1}, {"limit": "ten"}, {"status": "done"},
-                                    {"created_after": "yesterday"}, {"created_after": "2026-01-01T00:00:00"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": -1},
+        {"limit": "ten"},
+        {"status": "done"},
+        {"created_after": "yesterday"},
+        {"created_after": "2026-01-01T00:00:00"},
+    ],
+)
 def test_bad_list_parameters_are_422(gateway: Gateway, org: Org, params: dict[str, Any]) -> None:
     with org.test() as c:
         r = c.get("/posts", params=params)
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", r.text
 
 
-@pytest.mark.parametrize("cursor", ["garbage", "eyJjIjoxfQ", "", "%%%", "eyJjIjoiMjAyNi0wMS0wMVQwMDowMDowMCIsImkiOiJ4In0"])
+@pytest.mark.parametrize(
+    "cursor", ["garbage", "eyJjIjoxfQ", "", "%%%", "eyJjIjoiMjAyNi0wMS0wMVQwMDowMDowMCIsImkiOiJ4In0"]
+)
 def test_bad_cursor_is_422(gateway: Gateway, org: Org, cursor: str) -> None:
     with org.test() as c:
         for path in ("/posts", "/social-accounts"):

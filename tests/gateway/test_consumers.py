@@ -46,23 +46,56 @@ def test_delivery_reports_roll_up_into_the_post(gateway: Gateway, sandbox: Org) 
         r = c.delete(f"/posts/{post['id']}")
         assert r.status_code == 409 and r.json()["error"]["code"] == "post_not_cancelable"
 
-    published = contract.TargetPublished(**envelope(sandbox), **base, target_id=t0["id"], platform="x", attempt=1,
-                                         platform_post_id="x-123", platform_post_url="https://x.example/x-123")
+    published = contract.TargetPublished(
+        **envelope(sandbox),
+        **base,
+        target_id=t0["id"],
+        platform="x",
+        attempt=1,
+        platform_post_id="x-123",
+        platform_post_url="https://x.example/x-123",
+    )
     send(published)
     send(published, msg_id=str(uuid.uuid4()))  # a redelivery past the stream's dedupe: recorded once
     send(contract.TargetPublishing(**envelope(sandbox), **base, target_id=t1["id"], platform="linkedin", attempt=1))
-    send(contract.TargetAttemptFailed(**envelope(sandbox), **base, target_id=t1["id"], platform="linkedin", attempt=1,
-                                      error_code="rate_limited", error_message="429", retry_in_seconds=1))
+    send(
+        contract.TargetAttemptFailed(
+            **envelope(sandbox),
+            **base,
+            target_id=t1["id"],
+            platform="linkedin",
+            attempt=1,
+            error_code="rate_limited",
+            error_message="429",
+            retry_in_seconds=1,
+        )
+    )
     wait_for(lambda: state()["targets"][1]["status"] == "retrying", what="retrying")
     target = state()["targets"][1]
     assert (target["attempts"], target["error_code"], target["error_message"]) == (1, "rate_limited", "429")
 
     # A late report from an earlier step must not drag a finished target back.
-    send(contract.TargetPublishing(**envelope(sandbox, at=datetime.now(UTC) - timedelta(minutes=1)), **base,
-                                   target_id=t0["id"], platform="x", attempt=1))
+    send(
+        contract.TargetPublishing(
+            **envelope(sandbox, at=datetime.now(UTC) - timedelta(minutes=1)),
+            **base,
+            target_id=t0["id"],
+            platform="x",
+            attempt=1,
+        )
+    )
     send(contract.TargetPublishing(**envelope(sandbox), **base, target_id=t1["id"], platform="linkedin", attempt=2))
-    send(contract.TargetFailed(**envelope(sandbox), **base, target_id=t1["id"], platform="linkedin", attempt=2,
-                               error_code="content_rejected", error_message="too long"))
+    send(
+        contract.TargetFailed(
+            **envelope(sandbox),
+            **base,
+            target_id=t1["id"],
+            platform="linkedin",
+            attempt=2,
+            error_code="content_rejected",
+            error_message="too long",
+        )
+    )
     final = wait_for(lambda: (s := state())["status"] == "partial" and s, what="partial")
     first, second = final["targets"]
     assert first["status"] == "published" and first["platform_post_id"] == "x-123"
@@ -76,8 +109,10 @@ def test_delivery_reports_roll_up_into_the_post(gateway: Gateway, sandbox: Org) 
         r = c.delete(f"/posts/{post['id']}")
         assert r.status_code == 409 and r.json()["error"]["code"] == "post_not_cancelable"
         assert [p["id"] for p in c.get("/posts", params={"status": "partial"}).json()["data"]] == [post["id"]]
-    changes = wait_for(lambda: len(m := gateway.driver.announcements(post["id"], "evt.post.status_changed")) == 2 and m,
-                       what="status changes announced")
+    changes = wait_for(
+        lambda: len(m := gateway.driver.announcements(post["id"], "evt.post.status_changed")) == 2 and m,
+        what="status changes announced",
+    )
     assert [(m.previous_status, m.status) for m in changes] == [("queued", "publishing"), ("publishing", "partial")]
     assert {(m.org_id, m.mode) for m in changes} == {(sandbox.id, "test")}
 
@@ -85,8 +120,9 @@ def test_delivery_reports_roll_up_into_the_post(gateway: Gateway, sandbox: Org) 
 def test_scheduled_post_goes_queued_then_dead(gateway: Gateway, sandbox: Org) -> None:
     soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     with sandbox.test() as c:
-        post = c.post("/posts", json={"content": "later", "accounts": [sandbox.accounts["x"]],
-                                      "scheduled_at": soon}).json()
+        post = c.post(
+            "/posts", json={"content": "later", "accounts": [sandbox.accounts["x"]], "scheduled_at": soon}
+        ).json()
     target = post["targets"][0]["id"]
     common = {"post_id": post["id"], "target_id": target, "platform": "x"}
     gateway.driver.publish(contract.TargetQueued(**envelope(sandbox), **common))
@@ -99,11 +135,21 @@ def test_scheduled_post_goes_queued_then_dead(gateway: Gateway, sandbox: Org) ->
     for attempt in range(1, 6):
         gateway.driver.publish(contract.TargetPublishing(**envelope(sandbox), **common, attempt=attempt))
         if attempt < 5:
-            gateway.driver.publish(contract.TargetAttemptFailed(
-                **envelope(sandbox), **common, attempt=attempt, error_code="timeout", error_message="slow",
-                retry_in_seconds=0.1))
-    gateway.driver.publish(contract.TargetDeadLettered(**envelope(sandbox), **common, attempt=5, error_code="timeout",
-                                                       error_message="gave up after 5 attempts"))
+            gateway.driver.publish(
+                contract.TargetAttemptFailed(
+                    **envelope(sandbox),
+                    **common,
+                    attempt=attempt,
+                    error_code="timeout",
+                    error_message="slow",
+                    retry_in_seconds=0.1,
+                )
+            )
+    gateway.driver.publish(
+        contract.TargetDeadLettered(
+            **envelope(sandbox), **common, attempt=5, error_code="timeout", error_message="gave up after 5 attempts"
+        )
+    )
     wait_for(lambda: status() == "failed", what="failed")
     with sandbox.test() as c:
         t = c.get(f"/posts/{post['id']}/targets").json()["data"][0]
@@ -115,12 +161,24 @@ def test_reports_for_unknown_or_foreign_posts_are_skipped(gateway: Gateway, sand
         post = c.post("/posts", json={"content": "mine", "accounts": [sandbox.accounts["x"]]}).json()
     other = gateway.new_org("intruder")
     target = post["targets"][0]["id"]
-    gateway.driver.publish(contract.TargetPublished(**envelope(other), post_id=post["id"], target_id=target,
-                                                    platform="x", attempt=1, platform_post_id="evil"))
-    gateway.driver.publish(contract.TargetPublished(**envelope(sandbox), post_id=str(uuid.uuid4()), target_id=target,
-                                                    platform="x", attempt=1, platform_post_id="nowhere"))
-    gateway.driver.publish(contract.TargetPublishing(**envelope(sandbox), post_id=post["id"], target_id=target,
-                                                     platform="x", attempt=1))
+    gateway.driver.publish(
+        contract.TargetPublished(
+            **envelope(other), post_id=post["id"], target_id=target, platform="x", attempt=1, platform_post_id="evil"
+        )
+    )
+    gateway.driver.publish(
+        contract.TargetPublished(
+            **envelope(sandbox),
+            post_id=str(uuid.uuid4()),
+            target_id=target,
+            platform="x",
+            attempt=1,
+            platform_post_id="nowhere",
+        )
+    )
+    gateway.driver.publish(
+        contract.TargetPublishing(**envelope(sandbox), post_id=post["id"], target_id=target, platform="x", attempt=1)
+    )
     wait_for(lambda: sandbox.test().get(f"/posts/{post['id']}").json()["status"] == "publishing", what="publishing")
     assert event_count(gateway, post["id"]) == 2
 
@@ -141,11 +199,20 @@ def test_account_events_update_the_read_model(gateway: Gateway, org: Org) -> Non
 
     wait_for(lambda: status() == "token_expired", what="token_expired")
     # An older connected event, delivered late, must not revive the account.
-    gateway.driver.publish(contract.AccountConnected(
-        **envelope(org, "live"), account_id=account_id, platform="mastodon", username="renamed",
-        network_unique_id="n", tenant_id="tenant-acc", updated_at=later - timedelta(seconds=3)))
-    gateway.driver.publish(contract.AccountDisconnected(**envelope(org, "live"), **common,
-                                                        updated_at=later + timedelta(seconds=1)))
+    gateway.driver.publish(
+        contract.AccountConnected(
+            **envelope(org, "live"),
+            account_id=account_id,
+            platform="mastodon",
+            username="renamed",
+            network_unique_id="n",
+            tenant_id="tenant-acc",
+            updated_at=later - timedelta(seconds=3),
+        )
+    )
+    gateway.driver.publish(
+        contract.AccountDisconnected(**envelope(org, "live"), **common, updated_at=later + timedelta(seconds=1))
+    )
     with org.live() as c:
         wait_for(lambda: c.get(f"/social-accounts/{account_id}").status_code == 404, what="disconnected")
         assert account_id not in [a["id"] for a in c.get("/social-accounts").json()["data"]]
@@ -156,11 +223,19 @@ def test_account_events_update_the_read_model(gateway: Gateway, org: Org) -> Non
 def test_a_disconnect_seen_before_the_connect_wins(gateway: Gateway, org: Org) -> None:
     account_id = str(uuid.uuid4())
     now = datetime.now(UTC)
-    gateway.driver.publish(contract.AccountDisconnected(**envelope(org, "live"), account_id=account_id, platform="x",
-                                                        updated_at=now))
-    gateway.driver.publish(contract.AccountConnected(**envelope(org, "live"), account_id=account_id, platform="x",
-                                                     username="late", network_unique_id="n1",
-                                                     updated_at=now - timedelta(seconds=1)))
+    gateway.driver.publish(
+        contract.AccountDisconnected(**envelope(org, "live"), account_id=account_id, platform="x", updated_at=now)
+    )
+    gateway.driver.publish(
+        contract.AccountConnected(
+            **envelope(org, "live"),
+            account_id=account_id,
+            platform="x",
+            username="late",
+            network_unique_id="n1",
+            updated_at=now - timedelta(seconds=1),
+        )
+    )
     marker = gateway.live_account(org)  # processed after the two above: the stream is in order
     with org.live() as c:
         assert c.get(f"/social-accounts/{marker}").status_code == 200

@@ -23,11 +23,18 @@ def client() -> httpx.AsyncClient:
 
 async def test_unexpected_failure_is_a_bare_500() -> None:
     async with client() as c:
-        r = await c.get("/api/v1/posts", headers={"Authorization": "Bearer sk_live_" + "a" * 43,
-                                                  "X-Request-Id": "boom-1"})
+        r = await c.get(
+            "/api/v1/posts", headers={"Authorization": "Bearer sk_live_" + "a" * 43, "X-Request-Id": "boom-1"}
+        )
     assert r.status_code == 500
-    assert r.json() == {"error": {"code": "internal_error", "details": {}, "request_id": "boom-1",
-                                  "message": "an internal error occurred; quote the request_id when reporting it"}}
+    assert r.json() == {
+        "error": {
+            "code": "internal_error",
+            "details": {},
+            "request_id": "boom-1",
+            "message": "an internal error occurred; quote the request_id when reporting it",
+        }
+    }
     assert "hunter2" not in r.text and "Traceback" not in r.text
 
 

@@ -16,8 +16,11 @@ def test_same_key_same_body_returns_the_original(gateway: Gateway, sandbox: Org)
     with sandbox.test() as c:
         first = c.post("/posts", json=body, headers=key)
         # Same JSON, keys in another order and other whitespace: still the same request.
-        again = c.post("/posts", content=b'{ "accounts": ["%s"],  "content": "hello" }' % sandbox.accounts["x"].encode(),
-                       headers={**key, "content-type": "application/json"})
+        again = c.post(
+            "/posts",
+            content=b'{ "accounts": ["%s"],  "content": "hello" }' % sandbox.accounts["x"].encode(),
+            headers={**key, "content-type": "application/json"},
+        )
         assert first.status_code == 201 and again.status_code == 200 and again.json() == first.json()
         reused = c.post("/posts", json={**body, "content": "changed"}, headers=key)
         assert reused.status_code == 422 and reused.json()["error"]["code"] == "idempotency_key_reused"

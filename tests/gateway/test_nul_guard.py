@@ -60,8 +60,13 @@ async def test_clean_requests_reach_the_app_whole() -> None:
     assert seen == b'{"content": "a literal \\\\u0000 stays"}'
 
 
-@given(st.recursive(st.text() | st.integers() | st.none(),
-                    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner), max_leaves=10))
+@given(
+    st.recursive(
+        st.text() | st.integers() | st.none(),
+        lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+        max_leaves=10,
+    )
+)
 def test_body_check_agrees_with_the_decoded_value(value: Any) -> None:
     def strings(v: Any) -> Any:
         if isinstance(v, str):

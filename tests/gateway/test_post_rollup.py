@@ -20,9 +20,14 @@ T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 def created(n: int = 2, *, scheduled: bool = False, draft: bool = False) -> ev.PostCreated:
     return ev.PostCreated(
-        at=T0, post_id="p1", org_id="o1", mode="live", containers=[Container(content="hi")],
+        at=T0,
+        post_id="p1",
+        org_id="o1",
+        mode="live",
+        containers=[Container(content="hi")],
         targets=[ev.PlannedTarget(id=f"t{i}", account_id=f"a{i}", platform="x") for i in range(n)],
-        scheduled_at=T0 + timedelta(days=1) if scheduled else None, is_draft=draft,
+        scheduled_at=T0 + timedelta(days=1) if scheduled else None,
+        is_draft=draft,
     )
 
 
@@ -73,22 +78,29 @@ def test_events_update_targets_and_versions() -> None:
     post = apply(None, created())
     post = apply(post, ev.TargetPublishing(at=T0 + timedelta(seconds=1), target_id="t0", attempt=1))
     assert post.version == 2 and post.status == p.PUBLISHING and post.updated_at == T0 + timedelta(seconds=1)
-    post = apply(post, ev.TargetPublished(at=T0 + timedelta(seconds=2), target_id="t0", attempt=1, platform_post_id="x1"))
-    post = apply(post, ev.TargetFailed(at=T0 + timedelta(seconds=3), target_id="t1", attempt=1, error_code="e",
-                                       error_message="m"))
+    post = apply(
+        post, ev.TargetPublished(at=T0 + timedelta(seconds=2), target_id="t0", attempt=1, platform_post_id="x1")
+    )
+    post = apply(
+        post,
+        ev.TargetFailed(at=T0 + timedelta(seconds=3), target_id="t1", attempt=1, error_code="e", error_message="m"),
+    )
     assert post.status == p.PARTIAL and post.published_at == T0 + timedelta(seconds=2) and post.version == 4
 
 
 def test_an_ignored_event_changes_no_timestamp() -> None:
     post = apply(None, created(1))
-    post = apply(post, ev.TargetPublished(at=T0 + timedelta(seconds=5), target_id="t0", attempt=1, platform_post_id="x"))
+    post = apply(
+        post, ev.TargetPublished(at=T0 + timedelta(seconds=5), target_id="t0", attempt=1, platform_post_id="x")
+    )
     late = apply(post, ev.TargetPublishing(at=T0 + timedelta(seconds=9), target_id="t0", attempt=1))
     assert late.updated_at == post.updated_at and late.targets == post.targets and late.version == post.version + 1
 
 
 def test_replay_equals_step_by_step_application() -> None:
     events: list[ev.AnyPostEvent] = [
-        created(), ev.TargetQueued(at=T0, target_id="t0"),
+        created(),
+        ev.TargetQueued(at=T0, target_id="t0"),
         ev.TargetPublishing(at=T0 + timedelta(seconds=1), target_id="t0", attempt=1),
     ]
     assert replay(events) == apply(apply(apply(None, events[0]), events[1]), events[2])
@@ -96,8 +108,11 @@ def test_replay_equals_step_by_step_application() -> None:
 
 
 def test_events_survive_storage_round_trip() -> None:
-    for event in (created(scheduled=True), ev.PostCanceled(at=T0, target_ids=["t0"]),
-                  ev.TargetAttemptFailed(at=T0, target_id="t0", attempt=2, error_code="e", error_message="m")):
+    for event in (
+        created(scheduled=True),
+        ev.PostCanceled(at=T0, target_ids=["t0"]),
+        ev.TargetAttemptFailed(at=T0, target_id="t0", attempt=2, error_code="e", error_message="m"),
+    ):
         kind, data = ev.encode(event)
         assert data["type"] == kind and ev.decode(data) == event
         assert ev.decode(msgspec.json.encode(data)) == event

@@ -34,17 +34,30 @@ def test_rebuild_gives_identical_projections(gateway: Gateway, sandbox: Org) -> 
     with sandbox.test() as c:
         made = [
             c.post("/posts", json={"content": "now", "accounts": accounts}).json(),
-            c.post("/posts", json={"containers": [{"content": "a", "media": [{"id": "m1"}]}, {"content": "b"}],
-                                   "accounts": accounts[:1], "external_ref": f"r-{uuid.uuid4()}",
-                                   "config": {"x": {"poll": {"options": ["a", "b"]}}},
-                                   "scheduled_at": (datetime.now(UTC) + timedelta(days=2)).isoformat()}).json(),
+            c.post(
+                "/posts",
+                json={
+                    "containers": [{"content": "a", "media": [{"id": "m1"}]}, {"content": "b"}],
+                    "accounts": accounts[:1],
+                    "external_ref": f"r-{uuid.uuid4()}",
+                    "config": {"x": {"poll": {"options": ["a", "b"]}}},
+                    "scheduled_at": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
+                },
+            ).json(),
             c.post("/posts", json={"content": "draft", "accounts": accounts, "is_draft": True}).json(),
         ]
         assert c.delete(f"/posts/{made[2]['id']}").status_code == 200
     first = made[0]
     for i, target in enumerate(first["targets"]):
-        common = {"id": str(uuid.uuid4()), "occurred_at": datetime.now(UTC), "org_id": sandbox.id, "mode": "test",
-                  "post_id": first["id"], "target_id": target["id"], "platform": target["platform"]}
+        common = {
+            "id": str(uuid.uuid4()),
+            "occurred_at": datetime.now(UTC),
+            "org_id": sandbox.id,
+            "mode": "test",
+            "post_id": first["id"],
+            "target_id": target["id"],
+            "platform": target["platform"],
+        }
         gateway.driver.publish(contract.TargetPublishing(**common, attempt=1))
         common["id"] = str(uuid.uuid4())
         if i == 0:
@@ -76,8 +89,9 @@ def test_housekeeping_forgets_expired_idempotency_keys(gateway: Gateway, sandbox
     async def age_and_purge() -> tuple[int, int]:
         conn = await asyncpg.connect(gateway.database_url)
         try:
-            await conn.execute("UPDATE gateway.idempotency_keys SET created_at = now() - interval '25 hours' "
-                               "WHERE key = 'old-key'")
+            await conn.execute(
+                "UPDATE gateway.idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old-key'"
+            )
         finally:
             await conn.close()
         engine = create_engine(gateway.database_url, SCHEMA, pool_size=1)

@@ -57,8 +57,11 @@ def test_every_instant_inside_the_window_is_accepted_in_any_offset(ahead: timede
     assert parse_scheduled_at(when.astimezone(tz).isoformat(), NOW) == when
 
 
-@given(st.timedeltas(min_value=timedelta(days=-400), max_value=timedelta(0)) | st.timedeltas(
-    min_value=HORIZON + timedelta(microseconds=1), max_value=timedelta(days=400)), offsets)
+@given(
+    st.timedeltas(min_value=timedelta(days=-400), max_value=timedelta(0))
+    | st.timedeltas(min_value=HORIZON + timedelta(microseconds=1), max_value=timedelta(days=400)),
+    offsets,
+)
 def test_every_instant_outside_the_window_is_refused(delta: timedelta, tz: timezone) -> None:
     assert code_of((NOW + delta).astimezone(tz).isoformat()) in ("in_past", "too_far_ahead")
 

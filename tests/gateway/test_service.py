@@ -25,13 +25,28 @@ def test_openapi_document_and_docs(gateway: Gateway) -> None:
     doc = r.json()
     assert doc["openapi"].startswith("3.1")
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "bearerFormat": "sk_live_… or sk_test_…",
-        "description": "An API key. Test keys (sk_test_) see only sandbox data."}
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "sk_live_… or sk_test_…",
+        "description": "An API key. Test keys (sk_test_) see only sandbox data.",
+    }
     assert doc["security"] == [{"bearerAuth": []}]
     operations = {op["operationId"] for path in doc["paths"].values() for op in path.values() if "operationId" in op}
-    assert {"createPost", "listPosts", "getPost", "listPostTargets", "cancelPost", "createApiKey", "listApiKeys",
-            "revokeApiKey", "listSocialAccounts", "getSocialAccount", "createSandboxAccount", "healthz",
-            "readyz"} <= operations
+    assert {
+        "createPost",
+        "listPosts",
+        "getPost",
+        "listPostTargets",
+        "cancelPost",
+        "createApiKey",
+        "listApiKeys",
+        "revokeApiKey",
+        "listSocialAccounts",
+        "getSocialAccount",
+        "createSandboxAccount",
+        "healthz",
+        "readyz",
+    } <= operations
     create = doc["paths"]["/api/v1/posts"]["post"]
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in create["parameters"])
     assert create["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
@@ -45,8 +60,12 @@ def unready(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     from crier.kit.embedded import free_port
 
     port = free_port()
-    services: Services = start_services(infra, tmp_path_factory.mktemp("unready"), ["gateway"], extra_env={
-        "CRIER_GATEWAY_PORT": str(port), "CRIER_REQUIRED_SERVICES": "scheduler,ghost"})
+    services: Services = start_services(
+        infra,
+        tmp_path_factory.mktemp("unready"),
+        ["gateway"],
+        extra_env={"CRIER_GATEWAY_PORT": str(port), "CRIER_REQUIRED_SERVICES": "scheduler,ghost"},
+    )
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: _status(f"{url}/healthz") == 200, what="gateway up")
     yield url

@@ -10,16 +10,34 @@ from crier.contracts.rpc import RpcError
 from crier.gateway import admin
 from tests.gateway.conftest import Gateway, Org
 
-ACCOUNT_FIELDS = {"id", "platform", "username", "display_name", "network_unique_id", "tenant_id", "account_type",
-                  "status", "created_at", "updated_at", "social_network_id", "profile_image_url", "scopes",
-                  "token_expires_at", "last_synced_at"}
+ACCOUNT_FIELDS = {
+    "id",
+    "platform",
+    "username",
+    "display_name",
+    "network_unique_id",
+    "tenant_id",
+    "account_type",
+    "status",
+    "created_at",
+    "updated_at",
+    "social_network_id",
+    "profile_image_url",
+    "scopes",
+    "token_expires_at",
+    "last_synced_at",
+}
 
 
 def test_sandbox_account_is_usable_at_once(gateway: Gateway, org: Org) -> None:
     account = gateway.sandbox_account(org, "bluesky", username="alice", tenant_id="user_42")
     assert set(account) == ACCOUNT_FIELDS
     assert (account["platform"], account["username"], account["tenant_id"], account["status"]) == (
-        "bluesky", "alice", "user_42", "active")
+        "bluesky",
+        "alice",
+        "user_42",
+        "active",
+    )
     with org.test() as c:
         assert c.get(f"/social-accounts/{account['id']}").json() == account
         assert c.post("/posts", json={"content": "hi", "accounts": [account["id"]]}).status_code == 201
@@ -30,8 +48,12 @@ def test_sandbox_rules(gateway: Gateway, org: Org) -> None:
         r = c.post("/sandbox/social-accounts", json={"platform": "x", "username": "u"})
         assert r.status_code == 403 and r.json()["error"]["code"] == "test_mode_only"
     with org.test() as c:
-        for body in ({"platform": "myspace", "username": "u"}, {"platform": "x"}, {"platform": "x", "username": ""},
-                     {"platform": 3, "username": "u"}):
+        for body in (
+            {"platform": "myspace", "username": "u"},
+            {"platform": "x"},
+            {"platform": "x", "username": ""},
+            {"platform": 3, "username": "u"},
+        ):
             r = c.post("/sandbox/social-accounts", json=body)
             assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", body
     viewer = admin.create_api_key(gateway.database_url, org=org.id, name="v", mode="test", scopes=["view"])
@@ -42,8 +64,9 @@ def test_sandbox_rules(gateway: Gateway, org: Org) -> None:
 
 @pytest.fixture
 def failing_connect(gateway: Gateway) -> Iterator[None]:
-    gateway.driver.sandbox_failure = RpcError(code="username_taken", message="taken", status=409,
-                                              details={"username": "u"})
+    gateway.driver.sandbox_failure = RpcError(
+        code="username_taken", message="taken", status=409, details={"username": "u"}
+    )
     yield
     gateway.driver.sandbox_failure = None
 
@@ -56,8 +79,10 @@ def test_connect_errors_pass_through(gateway: Gateway, org: Org, failing_connect
 
 
 def test_listing_filters_and_pagination(gateway: Gateway, org: Org) -> None:
-    made = [gateway.sandbox_account(org, "x" if i % 2 else "threads", username=f"u{i}", tenant_id=f"t{i % 3}")
-            for i in range(7)]
+    made = [
+        gateway.sandbox_account(org, "x" if i % 2 else "threads", username=f"u{i}", tenant_id=f"t{i % 3}")
+        for i in range(7)
+    ]
     with org.test() as c:
         seen: list[str] = []
         cursor = None

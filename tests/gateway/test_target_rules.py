@@ -31,23 +31,25 @@ def publishing(attempt: int, s: int = 2) -> ev.TargetPublishing:
 
 
 def attempt_failed(attempt: int, s: int = 3) -> ev.TargetAttemptFailed:
-    return ev.TargetAttemptFailed(at=at(s), target_id="t1", attempt=attempt, error_code="rate_limited",
-                                  error_message="slow down")
+    return ev.TargetAttemptFailed(
+        at=at(s), target_id="t1", attempt=attempt, error_code="rate_limited", error_message="slow down"
+    )
 
 
 def published(attempt: int, s: int = 9) -> ev.TargetPublished:
-    return ev.TargetPublished(at=at(s), target_id="t1", attempt=attempt, platform_post_id="p-1",
-                              platform_post_url="https://x.example/p-1")
+    return ev.TargetPublished(
+        at=at(s), target_id="t1", attempt=attempt, platform_post_id="p-1", platform_post_url="https://x.example/p-1"
+    )
 
 
 def failed(attempt: int, s: int = 9) -> ev.TargetFailed:
-    return ev.TargetFailed(at=at(s), target_id="t1", attempt=attempt, error_code="content_rejected",
-                           error_message="no")
+    return ev.TargetFailed(at=at(s), target_id="t1", attempt=attempt, error_code="content_rejected", error_message="no")
 
 
 def dead(attempt: int, s: int = 9) -> ev.TargetDeadLettered:
-    return ev.TargetDeadLettered(at=at(s), target_id="t1", attempt=attempt, error_code="timeout",
-                                 error_message="gave up")
+    return ev.TargetDeadLettered(
+        at=at(s), target_id="t1", attempt=attempt, error_code="timeout", error_message="gave up"
+    )
 
 
 def run(events: list[ev.AnyPostEvent], start: Target | None = None) -> Target:
@@ -111,8 +113,14 @@ def test_a_publish_that_beat_the_cancel_is_recorded_as_published() -> None:
     assert t.status == tg.PUBLISHED
 
 
-RETRY_HISTORY = [queued(1), publishing(1, 2), attempt_failed(1, 3), publishing(2, 4), attempt_failed(2, 5),
-                 publishing(3, 6)]
+RETRY_HISTORY = [
+    queued(1),
+    publishing(1, 2),
+    attempt_failed(1, 3),
+    publishing(2, 4),
+    attempt_failed(2, 5),
+    publishing(3, 6),
+]
 
 
 def _rank(t: Target) -> tuple[int, int, int]:
@@ -128,8 +136,11 @@ def test_any_order_of_a_successful_history_ends_published(order: list[ev.TargetE
     assert t.status == tg.PUBLISHED and t.platform_post_id == "p-1" and t.attempts == 3
 
 
-@given(st.permutations([*RETRY_HISTORY, attempt_failed(3, 7), publishing(4, 8), attempt_failed(4, 9),
-                        publishing(5, 10), dead(5, 11)]))
+@given(
+    st.permutations(
+        [*RETRY_HISTORY, attempt_failed(3, 7), publishing(4, 8), attempt_failed(4, 9), publishing(5, 10), dead(5, 11)]
+    )
+)
 def test_any_order_of_a_dead_lettered_history_ends_dead(order: list[ev.TargetEvent]) -> None:
     t = run(order)
     assert (t.status, t.attempts, t.error_code) == (tg.DEAD, 5, "timeout")

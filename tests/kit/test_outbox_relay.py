@@ -25,10 +25,13 @@ async def env(infra: Infra) -> AsyncIterator[tuple[Bus, object]]:
     engine = create_engine(url, "relaytest")
     async with engine.begin() as conn:
         await conn.execute(sa.text("CREATE SCHEMA relaytest"))
-        await conn.execute(sa.text(
-            "CREATE TABLE relaytest.outbox (seq bigint generated always as identity primary key, msg_id text not null,"
-            " subject text not null, payload bytea not null, headers text not null default '{}',"
-            " created_at timestamptz not null default now())"))
+        await conn.execute(
+            sa.text(
+                "CREATE TABLE relaytest.outbox (seq bigint generated always as identity primary key, msg_id text not null,"
+                " subject text not null, payload bytea not null, headers text not null default '{}',"
+                " created_at timestamptz not null default now())"
+            )
+        )
     bus = await Bus.connect(infra.nats_url, namespace=f"t{secrets.token_hex(4)}")
     await bus.ensure_streams()
     yield bus, engine
@@ -37,8 +40,9 @@ async def env(infra: Infra) -> AsyncIterator[tuple[Bus, object]]:
 
 
 def _event(n: int) -> PostCanceled:
-    return PostCanceled(id=str(uuid.uuid4()), occurred_at=datetime.now(UTC), org_id="o", mode="live",
-                        post_id=f"p{n}", target_ids=[])
+    return PostCanceled(
+        id=str(uuid.uuid4()), occurred_at=datetime.now(UTC), org_id="o", mode="live", post_id=f"p{n}", target_ids=[]
+    )
 
 
 async def test_relay_publishes_in_order_once_and_empties_the_outbox(env) -> None:  # type: ignore[no-untyped-def]

@@ -20,8 +20,14 @@ class Sample(CommonSettings):
 
 
 def test_settings_read_crier_variables_with_types() -> None:
-    env = {"CRIER_PORT": "9000", "CRIER_RATIO": "0.25", "CRIER_ENABLED": "yes", "CRIER_SERVICES": "x, y",
-           "CRIER_NATS_URL": "nats://h:1", "OTHER": "ignored"}
+    env = {
+        "CRIER_PORT": "9000",
+        "CRIER_RATIO": "0.25",
+        "CRIER_ENABLED": "yes",
+        "CRIER_SERVICES": "x, y",
+        "CRIER_NATS_URL": "nats://h:1",
+        "OTHER": "ignored",
+    }
     s = load(Sample, env)
     assert (s.port, s.ratio, s.enabled, s.services, s.nats_url) == (9000, 0.25, True, ("x", "y"), "nats://h:1")
     assert s.optional is None

@@ -42,7 +42,11 @@ def machine() -> str:
         pass
     cpu = "?"
     try:
-        cpu = next(l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name"))
+        cpu = next(
+            l.split(":", 1)[1].strip()
+            for l in Path("/proc/cpuinfo").read_text().splitlines()
+            if l.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {mem} RAM, Python {platform.python_version()}"
@@ -74,10 +78,15 @@ class Observer:
             e = que.decode(msg.data)
             self.queued[e.target_id] = e.occurred_at
 
-        await bus.js.subscribe(bus.subject("evt.target.published"), cb=on_published, ordered_consumer=True,
-                               deliver_policy=DeliverPolicy.NEW)
-        await bus.js.subscribe(bus.subject("evt.target.queued"), cb=on_queued, ordered_consumer=True,
-                               deliver_policy=DeliverPolicy.NEW)
+        await bus.js.subscribe(
+            bus.subject("evt.target.published"),
+            cb=on_published,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.NEW,
+        )
+        await bus.js.subscribe(
+            bus.subject("evt.target.queued"), cb=on_queued, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW
+        )
 
 
 async def wait_until(wanted: dict | set, seen: dict, timeout: float, what: str) -> None:  # type: ignore[type-arg]
@@ -88,7 +97,9 @@ async def wait_until(wanted: dict | set, seen: dict, timeout: float, what: str) 
         await asyncio.sleep(0.1)
 
 
-async def create_posts(client: httpx.AsyncClient, bodies: list[dict], concurrency: int) -> tuple[float, list[tuple[dict, datetime]]]:
+async def create_posts(
+    client: httpx.AsyncClient, bodies: list[dict], concurrency: int
+) -> tuple[float, list[tuple[dict, datetime]]]:
     queue: asyncio.Queue[dict] = asyncio.Queue()
     for b in bodies:
         queue.put_nowait(b)
@@ -115,11 +126,17 @@ async def run(args: argparse.Namespace, infra, stack) -> None:  # type: ignore[n
         observer = Observer()
         await observer.start(bus)
         limits = httpx.Limits(max_connections=args.concurrency)
-        async with httpx.AsyncClient(base_url=f"{stack.api_url}/api/v1", timeout=60, limits=limits,
-                                     headers={"Authorization": f"Bearer {org.test_key}"}) as client:
+        async with httpx.AsyncClient(
+            base_url=f"{stack.api_url}/api/v1",
+            timeout=60,
+            limits=limits,
+            headers={"Authorization": f"Bearer {org.test_key}"},
+        ) as client:
             accounts = []
             for p in ("x", "linkedin", "bluesky"):
-                r = await client.post("/sandbox/social-accounts", json={"platform": p, "username": f"bench{secrets.token_hex(3)}"})
+                r = await client.post(
+                    "/sandbox/social-accounts", json={"platform": p, "username": f"bench{secrets.token_hex(3)}"}
+                )
                 r.raise_for_status()
                 accounts.append(r.json()["id"])
 
@@ -131,7 +148,9 @@ async def run(args: argparse.Namespace, infra, stack) -> None:  # type: ignore[n
             await wait_until(targets, observer.published, args.timeout, "immediate posts")
             done_at: dict[str, datetime] = {}
             for target_id, (post_id, _) in targets.items():
-                done_at[post_id] = max(done_at.get(post_id, observer.published[target_id]), observer.published[target_id])
+                done_at[post_id] = max(
+                    done_at.get(post_id, observer.published[target_id]), observer.published[target_id]
+                )
             e2e = [(done_at[post["id"]] - sent).total_seconds() for post, sent in created]
 
             # 3: scheduled posts due within the same minute.
@@ -139,26 +158,41 @@ async def run(args: argparse.Namespace, infra, stack) -> None:  # type: ignore[n
             base = datetime.now(UTC) + timedelta(seconds=create_s)
             base = base.replace(second=0, microsecond=0) + timedelta(minutes=1)
             step = 60 / max(1, args.scheduled)
-            sched_bodies = [{"content": f"sched {i}", "accounts": accounts,
-                             "scheduled_at": (base + timedelta(seconds=i * step)).isoformat()} for i in range(args.scheduled)]
+            sched_bodies = [
+                {
+                    "content": f"sched {i}",
+                    "accounts": accounts,
+                    "scheduled_at": (base + timedelta(seconds=i * step)).isoformat(),
+                }
+                for i in range(args.scheduled)
+            ]
             _, sched_created = await create_posts(client, sched_bodies, args.concurrency)
             created_by = datetime.now(UTC)
-            due = {t["id"]: datetime.fromisoformat(post["scheduled_at"].replace("Z", "+00:00"))
-                   for post, _ in sched_created for t in post["targets"]}
+            due = {
+                t["id"]: datetime.fromisoformat(post["scheduled_at"].replace("Z", "+00:00"))
+                for post, _ in sched_created
+                for t in post["targets"]
+            }
             await wait_until(due, observer.queued, args.timeout + 120, "scheduled posts")
             lateness = [(observer.queued[t] - d).total_seconds() for t, d in due.items()]
             await wait_until(due, observer.published, args.timeout, "scheduled posts to publish")
         await bus.close()
 
     print(f"machine: {machine()}")
-    print(f"stack: every service as its own process, embedded NATS {'(external)' if os.environ.get('CRIER_TEST_NATS_URL') else ''}"
-          f"and PostgreSQL {'(external)' if os.environ.get('CRIER_TEST_DATABASE_URL') else '(embedded, fsync off)'}")
-    print(f"accepted posts/s at the API (3 targets each, {args.posts} posts, {args.concurrency} concurrent clients): {rate:.0f}")
+    print(
+        f"stack: every service as its own process, embedded NATS {'(external)' if os.environ.get('CRIER_TEST_NATS_URL') else ''}"
+        f"and PostgreSQL {'(external)' if os.environ.get('CRIER_TEST_DATABASE_URL') else '(embedded, fsync off)'}"
+    )
+    print(
+        f"accepted posts/s at the API (3 targets each, {args.posts} posts, {args.concurrency} concurrent clients): {rate:.0f}"
+    )
     print(f"end-to-end request → all targets published: p50 {pct(e2e, 50):.3f}s  p99 {pct(e2e, 99):.3f}s")
-    print(f"scheduler lateness, {args.scheduled} posts ({len(due)} targets) due in one minute"
-          f" (all created {(base - created_by).total_seconds():.0f}s before the first was due):"
-          f" p50 {pct(lateness, 50) * 1000:.0f}ms  p99 {pct(lateness, 99) * 1000:.0f}ms  max {max(lateness) * 1000:.0f}ms"
-          f"  early {sum(1 for l in lateness if l < 0)}")
+    print(
+        f"scheduler lateness, {args.scheduled} posts ({len(due)} targets) due in one minute"
+        f" (all created {(base - created_by).total_seconds():.0f}s before the first was due):"
+        f" p50 {pct(lateness, 50) * 1000:.0f}ms  p99 {pct(lateness, 99) * 1000:.0f}ms  max {max(lateness) * 1000:.0f}ms"
+        f"  early {sum(1 for l in lateness if l < 0)}"
+    )
 
 
 def main() -> None:

@@ -85,12 +85,17 @@ def machine() -> str:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal"):
                 mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-        cpu = next(l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                   if l.startswith("model name"))
+        cpu = next(
+            l.split(":", 1)[1].strip()
+            for l in Path("/proc/cpuinfo").read_text().splitlines()
+            if l.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
-    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {mem} RAM, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {mem} RAM, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def pct(values: list[float], p: float) -> float:
@@ -101,20 +106,31 @@ def pct(values: list[float], p: float) -> float:
 
 
 def _event(org: str, n: int) -> TargetPublished:
-    return TargetPublished(id=str(uuid.uuid4()), occurred_at=datetime.now(UTC), org_id=org, mode="live",
-                           post_id=f"post_{n}", target_id=f"tgt_{n}", platform="x", attempt=1, platform_post_id=str(n))
+    return TargetPublished(
+        id=str(uuid.uuid4()),
+        occurred_at=datetime.now(UTC),
+        org_id=org,
+        mode="live",
+        post_id=f"post_{n}",
+        target_id=f"tgt_{n}",
+        platform="x",
+        attempt=1,
+        platform_post_id=str(n),
+    )
 
 
 async def _endpoints(bus: Bus, org: str, receiver: LoopbackReceiver, phase: str, count: int) -> None:
     for n in range(count):
-        request = api.EndpointCreate(org_id=org, mode="live", url=f"http://127.0.0.1:{receiver.port}/{phase}/{n}",
-                                     events=["post.published"])
+        request = api.EndpointCreate(
+            org_id=org, mode="live", url=f"http://127.0.0.1:{receiver.port}/{phase}/{n}", events=["post.published"]
+        )
         await rpc.call(bus, api.WEBHOOKS_CREATE, request, api.EndpointCreated)
 
 
 async def _publish(bus: Bus, event: TargetPublished) -> asyncio.Future:
-    return await bus.js.publish_async(bus.subject("evt.target.published"), msgspec.json.encode(event),
-                                      headers={"Nats-Msg-Id": event.id})
+    return await bus.js.publish_async(
+        bus.subject("evt.target.published"), msgspec.json.encode(event), headers={"Nats-Msg-Id": event.id}
+    )
 
 
 async def _until(receiver: LoopbackReceiver, phase: str, expected: int, timeout: float) -> list[tuple[float, datetime]]:
@@ -140,7 +156,8 @@ async def run(args: argparse.Namespace) -> None:
         "CRIER_WEBHOOKS_ENDPOINT_CONCURRENCY": str(args.per_endpoint),
     }
     services = await asyncio.to_thread(
-        start_services, infra, Path(tempfile.mkdtemp(prefix="crier-bench-webhooks-")), ["webhooks"], env)
+        start_services, infra, Path(tempfile.mkdtemp(prefix="crier-bench-webhooks-")), ["webhooks"], env
+    )
     try:
         bus = await Bus.connect(infra.nats_url, namespace=services.namespace)
         burst_org, paced_org = f"org_burst_{uuid.uuid4().hex[:6]}", f"org_paced_{uuid.uuid4().hex[:6]}"
@@ -171,15 +188,21 @@ async def run(args: argparse.Namespace) -> None:
     print(f"machine: {machine()}")
     nats = "external" if os.environ.get("CRIER_TEST_NATS_URL") else "embedded"
     pg = "external" if os.environ.get("CRIER_TEST_DATABASE_URL") else "embedded (fsync off)"
-    print(f"setup: webhooks service as its own process; NATS {nats}, PostgreSQL {pg}; "
-          f"loopback receiver answering 200 at once; pool {args.concurrency}, {args.per_endpoint} per endpoint")
-    print(f"burst: {args.events} events × {args.endpoints} endpoints = {len(burst)} deliveries: "
-          f"{burst_rate:.0f} deliveries/s; emission → delivery p50 {pct(burst_delays, 50):.2f}s "
-          f"p99 {pct(burst_delays, 99):.2f}s")
-    print(f"paced: {args.rate:g} events/s × {args.endpoints} endpoints for {args.seconds:g}s = "
-          f"{len(paced)} deliveries: "
-          f"emission → delivery p50 {pct(paced_delays, 50) * 1000:.0f}ms  p99 {pct(paced_delays, 99) * 1000:.0f}ms  "
-          f"max {max(paced_delays) * 1000:.0f}ms")
+    print(
+        f"setup: webhooks service as its own process; NATS {nats}, PostgreSQL {pg}; "
+        f"loopback receiver answering 200 at once; pool {args.concurrency}, {args.per_endpoint} per endpoint"
+    )
+    print(
+        f"burst: {args.events} events × {args.endpoints} endpoints = {len(burst)} deliveries: "
+        f"{burst_rate:.0f} deliveries/s; emission → delivery p50 {pct(burst_delays, 50):.2f}s "
+        f"p99 {pct(burst_delays, 99):.2f}s"
+    )
+    print(
+        f"paced: {args.rate:g} events/s × {args.endpoints} endpoints for {args.seconds:g}s = "
+        f"{len(paced)} deliveries: "
+        f"emission → delivery p50 {pct(paced_delays, 50) * 1000:.0f}ms  p99 {pct(paced_delays, 99) * 1000:.0f}ms  "
+        f"max {max(paced_delays) * 1000:.0f}ms"
+    )
     print(f"duplicate requests: {receiver.requests - len(receiver.arrivals)}")
 
 

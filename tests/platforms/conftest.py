@@ -42,8 +42,9 @@ class Flow:
         self.sim.add_app(platform, client_id=client_id, client_secret=secret, redirect_uris=[CALLBACK], **more)
         return AppCredentials(client_id=client_id, client_secret=secret, redirect_uri=CALLBACK)
 
-    async def authorize(self, provider: OAuthProvider, app: AppCredentials, *, verifier: str | None = None,
-                        scopes: tuple[str, ...] = ()) -> tuple[str, dict[str, str]]:
+    async def authorize(
+        self, provider: OAuthProvider, app: AppCredentials, *, verifier: str | None = None, scopes: tuple[str, ...] = ()
+    ) -> tuple[str, dict[str, str]]:
         """Open the authorization URL as the browser would; the redirect's query parameters."""
         state = secrets.token_urlsafe(12)
         challenge = code_challenge_s256(verifier) if verifier else None
@@ -56,8 +57,14 @@ class Flow:
         assert params.get("state") == state
         return url, params
 
-    async def connect(self, platform: str, *, scopes: tuple[str, ...] = (), app_options: dict[str, Any] | None = None,
-                      **user_spec: Any) -> Connection:
+    async def connect(
+        self,
+        platform: str,
+        *,
+        scopes: tuple[str, ...] = (),
+        app_options: dict[str, Any] | None = None,
+        **user_spec: Any,
+    ) -> Connection:
         provider = self.provider(platform)
         app = self.app(platform, **(app_options or {}))
         user = self.sim.add_user(platform, username=f"u{secrets.token_hex(3)}", **user_spec)

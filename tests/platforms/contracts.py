@@ -13,8 +13,7 @@ import jsonschema
 
 # Beside the checkout by default; CRIER_PLATFORM_CONTRACTS points elsewhere (a clone in another place).
 ROOT = Path(
-    os.environ.get("CRIER_PLATFORM_CONTRACTS")
-    or Path(__file__).resolve().parents[3] / "shared" / "platform-contracts"
+    os.environ.get("CRIER_PLATFORM_CONTRACTS") or Path(__file__).resolve().parents[3] / "shared" / "platform-contracts"
 )
 
 
@@ -42,9 +41,7 @@ def _from_discovery(node: Any) -> Any:
             out[key] = {name: _from_discovery(schema) for name, schema in value.items()}
         elif key == "$ref":
             out["$ref"] = f"#/schemas/{value}"
-        elif key in ("id", "description", "enumDescriptions", "annotations", "readOnly", "deprecated"):
-            continue
-        elif key == "type" and value == "any":
+        elif key in ("id", "description", "enumDescriptions", "annotations", "readOnly", "deprecated") or (key == "type" and value == "any"):
             continue
         elif key == "format":
             continue  # int64 and friends are strings in JSON; leave formats unchecked

@@ -31,8 +31,11 @@ async def test_bluesky_app_password_session_lifecycle(flow: Flow) -> None:
     assert tokens.refresh_expires_at and tokens.refresh_expires_at - now > timedelta(days=80)
 
     [account] = await bsky.accounts(flow.http, tokens)
-    assert (account.network_unique_id, account.username, account.display_name) == (user["id"], "carol.bsky.social",
-                                                                                    "Carol C")
+    assert (account.network_unique_id, account.username, account.display_name) == (
+        user["id"],
+        "carol.bsky.social",
+        "Carol C",
+    )
     refreshed = await bsky.refresh(flow.http, NO_APP, tokens.refresh_token or "")
     assert refreshed.refresh_token != tokens.refresh_token
     with pytest.raises(GrantRevoked):  # refresh JWTs rotate
@@ -68,8 +71,12 @@ async def test_mastodon_register_app_then_connect(flow: Flow) -> None:
     assert form["redirect_uris"] == CALLBACK and form["scopes"] == "read:accounts write:statuses write:media"
 
     user = flow.sim.add_user("mastodon", username="erin")
-    app = AppCredentials(client_id=registered.client_id, client_secret=registered.client_secret,
-                         redirect_uri=CALLBACK, instance_url="https://ignored-under-the-simulator.example")
+    app = AppCredentials(
+        client_id=registered.client_id,
+        client_secret=registered.client_secret,
+        redirect_uri=CALLBACK,
+        instance_url="https://ignored-under-the-simulator.example",
+    )
     masto = flow.provider("mastodon")
     verifier = new_code_verifier()
     url = masto.authorization_url(app, state="st", code_challenge=code_challenge_s256(verifier), scopes=())
@@ -85,7 +92,8 @@ def test_mastodon_per_instance_urls() -> None:
     unbound = provider("mastodon")
     app = AppCredentials("c", "s", CALLBACK, instance_url="https://mastodon.social/")
     assert unbound.authorization_url(app, state="s", code_challenge="c" * 43, scopes=()).startswith(
-        "https://mastodon.social/oauth/authorize?")
+        "https://mastodon.social/oauth/authorize?"
+    )
     bound = provider("mastodon", instance_url="https://fosstodon.org")
     assert isinstance(bound, MastodonProvider) and bound.url("api", "/x") == "https://fosstodon.org/x"
     with pytest.raises(OAuthError) as raised:

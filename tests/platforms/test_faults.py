@@ -15,15 +15,24 @@ from .conftest import Flow
 
 # platform -> (token endpoint name, identity endpoint name)
 ENDPOINTS = {
-    "x": ("token", "me"), "linkedin": ("token", "userinfo"), "facebook": ("token", "me"),
-    "instagram": ("token", "me"), "youtube": ("token", "channels"), "threads": ("refresh", "me"),
-    "mastodon": ("token", "verify_credentials"), "tiktok": ("token", "user_info"),
-    "pinterest": ("token", "user_account"), "google_business": ("token", "accounts"),
+    "x": ("token", "me"),
+    "linkedin": ("token", "userinfo"),
+    "facebook": ("token", "me"),
+    "instagram": ("token", "me"),
+    "youtube": ("token", "channels"),
+    "threads": ("refresh", "me"),
+    "mastodon": ("token", "verify_credentials"),
+    "tiktok": ("token", "user_info"),
+    "pinterest": ("token", "user_account"),
+    "google_business": ("token", "accounts"),
     "bluesky": ("refreshSession", "getSession"),
 }
 # What an expired/refused access token on the identity call means per platform.
 EXPIRED = {p: AccessTokenInvalid for p in ENDPOINTS} | {
-    "facebook": GrantRevoked, "instagram": GrantRevoked, "threads": GrantRevoked, "mastodon": GrantRevoked,
+    "facebook": GrantRevoked,
+    "instagram": GrantRevoked,
+    "threads": GrantRevoked,
+    "mastodon": GrantRevoked,
 }
 
 
@@ -40,7 +49,7 @@ async def _connected(flow: Flow, platform: str) -> tuple[object, object, object]
 
 
 async def _refresh_or_exchange(flow: Flow, platform: str, provider: object, app: object, tokens: object) -> None:
-    refresh_with = getattr(tokens, "refresh_token", None) or getattr(tokens, "access_token")
+    refresh_with = getattr(tokens, "refresh_token", None) or tokens.access_token
     await provider.refresh(flow.http, app, refresh_with)  # type: ignore[attr-defined]
 
 
@@ -141,7 +150,12 @@ async def test_content_rejection_and_custom_status(flow: Flow) -> None:
 @pytest.mark.parametrize("platform", ["facebook", "instagram"])
 async def test_graph_rate_limit_codes_are_unavailable_even_as_400(flow: Flow, platform: str) -> None:
     conn = await flow.connect(platform)
-    flow.sim.fault(platform, "accounts", "status", status=400,
-                   body={"error": {"message": "User request limit reached", "type": "OAuthException", "code": 17}})
+    flow.sim.fault(
+        platform,
+        "accounts",
+        "status",
+        status=400,
+        body={"error": {"message": "User request limit reached", "type": "OAuthException", "code": 17}},
+    )
     with pytest.raises(OAuthUnavailable):
         await conn.provider.accounts(flow.http, conn.tokens)

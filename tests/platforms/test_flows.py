@@ -11,24 +11,44 @@ from crier.platforms.oauth import GrantRevoked, OAuthError, OAuthProvider
 
 from .conftest import CALLBACK, Flow
 
-REDIRECT_PLATFORMS = ["x", "linkedin", "facebook", "instagram", "youtube", "threads", "mastodon", "tiktok",
-                      "pinterest", "google_business"]
+REDIRECT_PLATFORMS = [
+    "x",
+    "linkedin",
+    "facebook",
+    "instagram",
+    "youtube",
+    "threads",
+    "mastodon",
+    "tiktok",
+    "pinterest",
+    "google_business",
+]
 PKCE = {"x", "youtube", "google_business", "mastodon", "tiktok"}
 MULTI = {"linkedin", "facebook", "instagram", "google_business"}
 # The path each provider's authorization URL must have, on the simulator, and its scope separator.
 AUTHORIZE = {
-    "x": ("/x/i/oauth2/authorize", " "), "linkedin": ("/linkedin/oauth/v2/authorization", " "),
-    "facebook": ("/facebook/v23.0/dialog/oauth", ","), "instagram": ("/instagram/v23.0/dialog/oauth", ","),
-    "youtube": ("/youtube/o/oauth2/v2/auth", " "), "threads": ("/threads/oauth/authorize", ","),
-    "mastodon": ("/mastodon/oauth/authorize", " "), "tiktok": ("/tiktok/v2/auth/authorize/", ","),
-    "pinterest": ("/pinterest/oauth/", ","), "google_business": ("/google_business/o/oauth2/v2/auth", " "),
+    "x": ("/x/i/oauth2/authorize", " "),
+    "linkedin": ("/linkedin/oauth/v2/authorization", " "),
+    "facebook": ("/facebook/v23.0/dialog/oauth", ","),
+    "instagram": ("/instagram/v23.0/dialog/oauth", ","),
+    "youtube": ("/youtube/o/oauth2/v2/auth", " "),
+    "threads": ("/threads/oauth/authorize", ","),
+    "mastodon": ("/mastodon/oauth/authorize", " "),
+    "tiktok": ("/tiktok/v2/auth/authorize/", ","),
+    "pinterest": ("/pinterest/oauth/", ","),
+    "google_business": ("/google_business/o/oauth2/v2/auth", " "),
 }
 # (user spec, expected number of accounts, account_type)
 ACCOUNTS = {
-    "x": ({}, 1, "profile"), "linkedin": ({"pages": 2}, 3, "organization"),
-    "facebook": ({"pages": 3}, 3, "page"), "instagram": ({"pages": 2}, 2, "business"),
-    "youtube": ({}, 1, "channel"), "threads": ({}, 1, "profile"), "mastodon": ({}, 1, "profile"),
-    "tiktok": ({}, 1, "profile"), "pinterest": ({}, 1, "business"),
+    "x": ({}, 1, "profile"),
+    "linkedin": ({"pages": 2}, 3, "organization"),
+    "facebook": ({"pages": 3}, 3, "page"),
+    "instagram": ({"pages": 2}, 2, "business"),
+    "youtube": ({}, 1, "channel"),
+    "threads": ({}, 1, "profile"),
+    "mastodon": ({}, 1, "profile"),
+    "tiktok": ({}, 1, "profile"),
+    "pinterest": ({}, 1, "business"),
     "google_business": ({"pages": 3, "accounts": 2}, 3, "location"),
 }
 
@@ -102,7 +122,8 @@ async def test_x_authorize_requires_pkce_challenge(flow: Flow) -> None:
         provider.authorization_url(app, state="s", code_challenge=None, scopes=())
     assert raised.value.code == "pkce_required"
     url = provider.authorization_url(app, state="s", code_challenge="c" * 43, scopes=()).replace(
-        "code_challenge=", "ignored=")
+        "code_challenge=", "ignored="
+    )
     flow.sim.add_user("x")
     resp = await flow.http.get(url)
     assert resp.status_code == 302
@@ -128,8 +149,10 @@ async def test_unknown_client_and_unregistered_redirect_stay_on_the_platform(flo
     provider = flow.provider("linkedin")
     app = flow.app("linkedin")
     flow.sim.add_user("linkedin")
-    for bad in (app.__class__(client_id="nobody", client_secret="x", redirect_uri=CALLBACK),
-                app.__class__(client_id=app.client_id, client_secret="x", redirect_uri="https://evil.test/cb")):
+    for bad in (
+        app.__class__(client_id="nobody", client_secret="x", redirect_uri=CALLBACK),
+        app.__class__(client_id=app.client_id, client_secret="x", redirect_uri="https://evil.test/cb"),
+    ):
         resp = await flow.http.get(provider.authorization_url(bad, state="s", code_challenge=None, scopes=()))
         assert resp.status_code == 400 and "location" not in resp.headers
 

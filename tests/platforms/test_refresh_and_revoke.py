@@ -165,8 +165,9 @@ async def test_facebook_follows_page_cursors(flow: Flow) -> None:
 
 
 async def test_instagram_only_pages_with_a_linked_account(flow: Flow) -> None:
-    conn = await flow.connect("instagram", pages=[{"name": "Shop"}, {"name": "No IG", "instagram": False},
-                                                  {"name": "Cafe"}])
+    conn = await flow.connect(
+        "instagram", pages=[{"name": "Shop"}, {"name": "No IG", "instagram": False}, {"name": "Cafe"}]
+    )
     accounts = await conn.provider.accounts(flow.http, conn.tokens)
     assert [a.extra["page_name"] for a in accounts] == ["Shop", "Cafe"]
     assert all(a.username and a.username.endswith(".ig") for a in accounts)
@@ -185,7 +186,8 @@ async def test_google_refresh_token_only_with_consent_prompt_on_a_second_grant(f
     again = await conn.provider.exchange_code(flow.http, app, code=params["code"], code_verifier="w" * 50)
     assert again.refresh_token
     without_prompt = conn.provider.authorization_url(
-        app, state="s2", code_challenge=code_challenge_s256("x" * 50), scopes=()).replace("prompt=consent", "")
+        app, state="s2", code_challenge=code_challenge_s256("x" * 50), scopes=()
+    ).replace("prompt=consent", "")
     resp = await flow.http.get(without_prompt)
     code = resp.headers["location"].split("code=")[1].split("&")[0]
     third = await conn.provider.exchange_code(flow.http, app, code=code, code_verifier="x" * 50)
@@ -226,4 +228,3 @@ async def test_tiktok_tokens_name_the_open_id(flow: Flow) -> None:
     assert conn.tokens.refresh_expires_at and conn.tokens.expires_at
     form = flow.sim.requests("tiktok", "token")[-1]["form"]
     assert form["client_key"] == conn.app.client_id and "client_id" not in form
-

@@ -26,8 +26,9 @@ from crier.platforms.oauth import (
 from crier.platforms.providers import PLATFORMS, UnknownPlatform
 from crier.platforms.simulator.world import s256
 
-APP = AppCredentials("cid", "secret", "https://crier.example/api/v1/connect/callback",
-                     instance_url="https://mastodon.social")
+APP = AppCredentials(
+    "cid", "secret", "https://crier.example/api/v1/connect/callback", instance_url="https://mastodon.social"
+)
 REAL_AUTHORIZE = {
     "x": "https://x.com/i/oauth2/authorize",
     "linkedin": "https://www.linkedin.com/oauth/v2/authorization",
@@ -43,8 +44,19 @@ REAL_AUTHORIZE = {
 
 
 def test_every_platform_has_a_provider() -> None:
-    assert set(PLATFORMS) == {"x", "linkedin", "facebook", "instagram", "youtube", "threads", "bluesky", "mastodon",
-                              "tiktok", "pinterest", "google_business"}
+    assert set(PLATFORMS) == {
+        "x",
+        "linkedin",
+        "facebook",
+        "instagram",
+        "youtube",
+        "threads",
+        "bluesky",
+        "mastodon",
+        "tiktok",
+        "pinterest",
+        "google_business",
+    }
     for platform in PLATFORMS:
         assert provider(platform).platform == platform
     with pytest.raises(UnknownPlatform):
@@ -62,8 +74,9 @@ def test_real_authorization_endpoints(platform: str) -> None:
 
 def test_google_asks_for_offline_access_and_consent() -> None:
     for platform in ("youtube", "google_business"):
-        params = parse_qs(urlsplit(provider(platform).authorization_url(
-            APP, state="s", code_challenge="c" * 43, scopes=())).query)
+        params = parse_qs(
+            urlsplit(provider(platform).authorization_url(APP, state="s", code_challenge="c" * 43, scopes=())).query
+        )
         assert params["access_type"] == ["offline"] and params["prompt"] == ["consent"]
 
 
@@ -72,18 +85,23 @@ def test_rebasing_keeps_real_paths_on_every_host() -> None:
     gbp = provider("google_business", sim)
     assert gbp.url("token", "/token") == "http://127.0.0.1:9999/google_business/token"  # type: ignore[attr-defined]
     assert gbp.url("locations", "/v1/x") == "http://127.0.0.1:9999/google_business/v1/x"  # type: ignore[attr-defined]
-    assert provider("google_business").url("locations", "/v1/x") == \
-        "https://mybusinessbusinessinformation.googleapis.com/v1/x"  # type: ignore[attr-defined]
+    assert (
+        provider("google_business").url("locations", "/v1/x")
+        == "https://mybusinessbusinessinformation.googleapis.com/v1/x"
+    )  # type: ignore[attr-defined]
     x = provider("x", sim)
     assert x.authorization_url(APP, state="s", code_challenge="c" * 43, scopes=()).startswith(
-        "http://127.0.0.1:9999/x/i/oauth2/authorize?")
+        "http://127.0.0.1:9999/x/i/oauth2/authorize?"
+    )
     assert provider("x").url("api", "/2/users/me") == "https://api.x.com/2/users/me"  # type: ignore[attr-defined]
     masto = provider("mastodon", sim)
     assert masto.authorization_url(APP, state="s", code_challenge="c" * 43, scopes=()).startswith(
-        "http://127.0.0.1:9999/mastodon/oauth/authorize?")  # the app's instance is ignored under the simulator
+        "http://127.0.0.1:9999/mastodon/oauth/authorize?"
+    )  # the app's instance is ignored under the simulator
     endpoints = PlatformEndpoints("https://a.example", "https://b.example", others=(("c", "https://c.example"),))
-    assert endpoints.rebased("http://sim/p") == PlatformEndpoints("http://sim/p", "http://sim/p",
-                                                                 others=(("c", "http://sim/p"),))
+    assert endpoints.rebased("http://sim/p") == PlatformEndpoints(
+        "http://sim/p", "http://sim/p", others=(("c", "http://sim/p"),)
+    )
 
 
 def test_pkce_helpers() -> None:
@@ -106,15 +124,22 @@ def test_oauth2_error_classification() -> None:
     assert oh.oauth2_error(403, {}, "api").code == "insufficient_scope"
 
 
-@pytest.mark.parametrize(("body", "expected", "code"), [
-    ({"error": {"code": 190, "error_subcode": 463, "message": "expired"}}, GrantRevoked, "grant_revoked"),
-    ({"error": {"code": 100, "error_subcode": 36009, "message": "used"}}, GrantRevoked, "grant_revoked"),
-    ({"error": {"code": 4, "message": "limit"}}, OAuthUnavailable, "rate_limited"),
-    ({"error": {"code": 2, "message": "temporary", "is_transient": True}}, OAuthUnavailable, "platform_unavailable"),
-    ({"error": {"code": 1, "message": "Error validating client secret."}}, OAuthError, "invalid_client"),
-    ({"error": {"code": 200, "message": "permissions"}}, OAuthError, "permission_denied"),
-    ({"error": {"code": 100, "message": "bad param"}}, OAuthError, "graph_100"),
-])
+@pytest.mark.parametrize(
+    ("body", "expected", "code"),
+    [
+        ({"error": {"code": 190, "error_subcode": 463, "message": "expired"}}, GrantRevoked, "grant_revoked"),
+        ({"error": {"code": 100, "error_subcode": 36009, "message": "used"}}, GrantRevoked, "grant_revoked"),
+        ({"error": {"code": 4, "message": "limit"}}, OAuthUnavailable, "rate_limited"),
+        (
+            {"error": {"code": 2, "message": "temporary", "is_transient": True}},
+            OAuthUnavailable,
+            "platform_unavailable",
+        ),
+        ({"error": {"code": 1, "message": "Error validating client secret."}}, OAuthError, "invalid_client"),
+        ({"error": {"code": 200, "message": "permissions"}}, OAuthError, "permission_denied"),
+        ({"error": {"code": 100, "message": "bad param"}}, OAuthError, "graph_100"),
+    ],
+)
 def test_graph_error_classification(body: dict, expected: type, code: str) -> None:
     error = graph_error(400, body, "api")
     assert type(error) is expected and error.code == code
@@ -128,8 +153,16 @@ def test_retry_after_forms() -> None:
 
 
 def test_token_set_parsing() -> None:
-    tokens = oh.token_set({"access_token": "a", "refresh_token": "r", "expires_in": 60,
-                           "refresh_token_expires_in": "120", "scope": "a,b c", "token_type": "Bearer"})
+    tokens = oh.token_set(
+        {
+            "access_token": "a",
+            "refresh_token": "r",
+            "expires_in": 60,
+            "refresh_token_expires_in": "120",
+            "scope": "a,b c",
+            "token_type": "Bearer",
+        }
+    )
     assert tokens.scopes == ("a", "b", "c") and tokens.token_type == "bearer"
     assert tokens.expires_at and tokens.refresh_expires_at and tokens.refresh_expires_at > tokens.expires_at
     with pytest.raises(OAuthError) as raised:

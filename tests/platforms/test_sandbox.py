@@ -19,8 +19,17 @@ class MemoryLedger:
 
 def _ctx(content: str, attempt: int = 1, *more: str) -> PublishContext:
     containers = (Container(content=content), *(Container(content=c) for c in more))
-    return PublishContext(target_id="t_1", post_id="p_1", org_id="o", mode="test", platform="x",
-                          account_id="a", account_username="alice", attempt=attempt, containers=containers)
+    return PublishContext(
+        target_id="t_1",
+        post_id="p_1",
+        org_id="o",
+        mode="test",
+        platform="x",
+        account_id="a",
+        account_username="alice",
+        attempt=attempt,
+        containers=containers,
+    )
 
 
 def test_magic_parsing() -> None:

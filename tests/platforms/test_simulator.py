@@ -48,12 +48,19 @@ def test_control_api_validation_and_state(platform_simulator: Simulator) -> None
 async def test_authorize_refusals(flow: Flow) -> None:
     app = flow.app("tiktok")
     base = f"{flow.sim.base_url}/tiktok/v2/auth/authorize/"
-    good = {"client_key": app.client_id, "redirect_uri": CALLBACK, "response_type": "code",
-            "scope": "user.info.basic", "state": "st"}
+    good = {
+        "client_key": app.client_id,
+        "redirect_uri": CALLBACK,
+        "response_type": "code",
+        "scope": "user.info.basic",
+        "state": "st",
+    }
     flow.sim.add_user("tiktok")
-    for change, error in [({"response_type": "token"}, "unsupported_response_type"),
-                          ({"scope": ""}, "invalid_scope"),
-                          ({"code_challenge": "abc", "code_challenge_method": "plain"}, "invalid_request")]:
+    for change, error in [
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"scope": ""}, "invalid_scope"),
+        ({"code_challenge": "abc", "code_challenge_method": "plain"}, "invalid_request"),
+    ]:
         resp = await flow.http.get(base, params={**good, **change})
         assert resp.status_code == 302 and f"error={error}" in resp.headers["location"]
     no_state = await flow.http.get(base, params={k: v for k, v in good.items() if k != "state"})
@@ -63,8 +70,9 @@ async def test_authorize_refusals(flow: Flow) -> None:
 async def test_nobody_signed_in(http: httpx.AsyncClient) -> None:
     with start_simulator() as sim:  # a world of its own: nobody has signed in to anything
         sim.add_app("x", client_id="c", client_secret="s", redirect_uris=[CALLBACK])
-        url = provider("x", sim.base_url).authorization_url(AppCredentials("c", "s", CALLBACK), state="s",
-                                                            code_challenge="c" * 43, scopes=())
+        url = provider("x", sim.base_url).authorization_url(
+            AppCredentials("c", "s", CALLBACK), state="s", code_challenge="c" * 43, scopes=()
+        )
         resp = await http.get(url)
         assert resp.status_code == 400 and "signed in" in resp.text
 
@@ -75,8 +83,10 @@ async def test_request_log_records_forms_and_faults(flow: Flow) -> None:
     with pytest.raises(Exception):
         await conn.provider.identity(flow.http, conn.tokens.access_token)
     token_call = flow.sim.requests("linkedin", "token")[-1]
-    assert token_call["form"]["client_id"] == conn.app.client_id and token_call["form"]["grant_type"] == \
-        "authorization_code"
+    assert (
+        token_call["form"]["client_id"] == conn.app.client_id
+        and token_call["form"]["grant_type"] == "authorization_code"
+    )
     assert flow.sim.requests("linkedin", "userinfo")[-1]["fault"] == "unavailable"
 
 

@@ -17,9 +17,15 @@ from tests.support.bus import publish, target_events
 def command(*contents: str, platform: str = "x", mode: str = "test", username: str = "alice") -> PublishTarget:
     target_id = f"tgt_{secrets.token_hex(6)}"
     return PublishTarget(
-        id=target_id, occurred_at=datetime.now(UTC), org_id="org_1", mode=mode,  # type: ignore[arg-type]
-        post_id=f"post_{secrets.token_hex(6)}", target_id=target_id, account_id=f"acc_{secrets.token_hex(4)}",
-        platform=platform, account_username=username,
+        id=target_id,
+        occurred_at=datetime.now(UTC),
+        org_id="org_1",
+        mode=mode,  # type: ignore[arg-type]
+        post_id=f"post_{secrets.token_hex(6)}",
+        target_id=target_id,
+        account_id=f"acc_{secrets.token_hex(4)}",
+        platform=platform,
+        account_username=username,
         containers=[Container(content=c) for c in (contents or ("hello",))],
     )
 

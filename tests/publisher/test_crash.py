@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from crier.kit.bus import Bus
 from crier.kit.db import create_engine
-from tests.support.stack import Infra, Services, start_services, wait_services_ready
 from tests.publisher.factories import attempts, command, outcome, sandbox_posts, send, subjects, target_row
 from tests.support.bus import eventually
+from tests.support.stack import Infra, Services, start_services, wait_services_ready
 
 
 @pytest.fixture
@@ -32,10 +32,12 @@ async def test_sigkill_mid_target_resumes_after_the_root(infra: Infra, own_publi
 
         async def root_recorded() -> bool:
             async with db.connect() as conn:
-                return bool(await conn.scalar(
-                    sa.text("SELECT 1 FROM container_progress WHERE target_id = :t AND container_index = 0"),
-                    {"t": cmd.target_id},
-                ))
+                return bool(
+                    await conn.scalar(
+                        sa.text("SELECT 1 FROM container_progress WHERE target_id = :t AND container_index = 0"),
+                        {"t": cmd.target_id},
+                    )
+                )
 
         await eventually(root_recorded, what="the root's progress row")
         process.kill()

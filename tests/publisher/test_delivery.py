@@ -31,11 +31,19 @@ async def test_immediate_post_to_three_sandbox_accounts_is_published(bus: Bus, d
         TargetSpec(target_id=f"{post_id}_{p}", account_id=f"acc_{p}", platform=p, account_username=f"{p}_user")
         for p in ("x", "linkedin", "bluesky")
     ]
-    await publish(bus, "evt.post.created", PostCreated(
-        id=secrets.token_hex(8), occurred_at=datetime.now(UTC), org_id="org_1", mode="test", post_id=post_id,
-        containers=[Container(content="Launch day"), Container(content="Link in the first comment")],
-        targets=targets,
-    ))
+    await publish(
+        bus,
+        "evt.post.created",
+        PostCreated(
+            id=secrets.token_hex(8),
+            occurred_at=datetime.now(UTC),
+            org_id="org_1",
+            mode="test",
+            post_id=post_id,
+            containers=[Container(content="Launch day"), Container(content="Link in the first comment")],
+            targets=targets,
+        ),
+    )
     for t in targets:
         events = await eventually(lambda: outcome(bus, t.target_id), what=f"{t.platform} outcome")
         assert subjects(events) == ["queued", "publishing", "published"]
@@ -46,7 +54,8 @@ async def test_immediate_post_to_three_sandbox_accounts_is_published(bus: Bus, d
         assert published.platform_post_url == f"https://sandbox.crier.local/{t.platform}/{t.platform}_user/{root}"
         posts = await sandbox_posts(db, t.target_id)
         assert [(p.container_index, p.parent_id, p.content) for p in posts] == [
-            (0, None, "Launch day"), (1, root, "Link in the first comment"),
+            (0, None, "Launch day"),
+            (1, root, "Link in the first comment"),
         ]
         assert (await target_row(db, t.target_id)).status == "published"
 
@@ -60,7 +69,9 @@ async def test_always_failing_target_dead_letters_after_five_attempts(bus: Bus, 
     assert all(0 <= e.retry_in_seconds <= 0.4 for s, e in events if s == "evt.target.attempt_failed")
     dead = events[-1][1]
     assert dead.attempt == 5 and dead.error_code == "platform_unavailable"
-    copies = [m for m in await read_stream(bus, streams.DEAD) if m.headers.get("Nats-Msg-Id") == f"{cmd.target_id}:dead"]
+    copies = [
+        m for m in await read_stream(bus, streams.DEAD) if m.headers.get("Nats-Msg-Id") == f"{cmd.target_id}:dead"
+    ]
     assert len(copies) == 1 and copies[0].subject == "dead.publish.x"
     assert msgspec.json.decode(copies[0].data, type=PublishTarget) == cmd
     assert [(a.number, a.outcome) for a in await attempts(db, cmd.target_id)] == (
@@ -75,7 +86,14 @@ async def test_target_failing_twice_is_published_on_the_third_attempt(bus: Bus, 
     cmd = command("[sandbox:fail-times=2] third time lucky")
     await send(bus, cmd)
     events = await eventually(lambda: outcome(bus, cmd.target_id), what="publication")
-    assert subjects(events) == ["publishing", "attempt_failed", "publishing", "attempt_failed", "publishing", "published"]
+    assert subjects(events) == [
+        "publishing",
+        "attempt_failed",
+        "publishing",
+        "attempt_failed",
+        "publishing",
+        "published",
+    ]
     assert events[-1][1].attempt == 3
     assert len(await sandbox_posts(db, cmd.target_id)) == 1
 
@@ -119,17 +137,27 @@ async def test_live_sandbox_account_and_invalid_content(bus: Bus, db: AsyncEngin
 
 async def test_canceled_target_is_skipped(bus: Bus, db: AsyncEngine) -> None:
     cmd = command("never mind")
-    await publish(bus, "evt.post.canceled", PostCanceled(
-        id=secrets.token_hex(8), occurred_at=datetime.now(UTC), org_id="org_1", mode="test",
-        post_id=cmd.post_id, target_ids=[cmd.target_id],
-    ))
+    await publish(
+        bus,
+        "evt.post.canceled",
+        PostCanceled(
+            id=secrets.token_hex(8),
+            occurred_at=datetime.now(UTC),
+            org_id="org_1",
+            mode="test",
+            post_id=cmd.post_id,
+            target_ids=[cmd.target_id],
+        ),
+    )
 
     async def cancellation_known() -> bool:
         # The publisher's own record of the cancellation: only then is the race decided.
         from sqlalchemy import text
 
         async with db.connect() as conn:
-            return bool(await conn.scalar(text("SELECT 1 FROM canceled_targets WHERE target_id = :t"), {"t": cmd.target_id}))
+            return bool(
+                await conn.scalar(text("SELECT 1 FROM canceled_targets WHERE target_id = :t"), {"t": cmd.target_id})
+            )
 
     await eventually(cancellation_known, what="cancellation recorded")
     await send(bus, cmd)

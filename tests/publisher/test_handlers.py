@@ -10,15 +10,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crier.contracts.common import Container
 from crier.cli.services import migrations_dir
+from crier.contracts.common import Container
 from crier.kit.bus.consumer import Retry
 from crier.kit.db import create_engine
 from crier.kit.migrations import upgrade
-from tests.support.stack import Infra
 from crier.platforms.base import PlatformError, Problem, PublishContext, PublishedContainer, TransientError
 from crier.publisher.handlers import Policy, Publisher
 from tests.publisher.factories import command
+from tests.support.stack import Infra
 
 
 class ScriptedPlatform:
@@ -59,8 +59,13 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 def _publisher(engine: AsyncEngine, platform: ScriptedPlatform) -> Publisher:
-    return Publisher(engine, {"x": platform}, Policy(max_attempts=5, retry_base_s=2.0, retry_max_s=300.0),
-                     wake_relay=lambda: None, jitter=lambda: 0.5)
+    return Publisher(
+        engine,
+        {"x": platform},
+        Policy(max_attempts=5, retry_base_s=2.0, retry_max_s=300.0),
+        wake_relay=lambda: None,
+        jitter=lambda: 0.5,
+    )
 
 
 async def _outbox(engine: AsyncEngine, target_id: str) -> list[tuple[str, dict]]:
@@ -87,8 +92,12 @@ async def test_retry_resumes_after_the_last_container_that_reached_the_platform(
     await publisher.deliver(cmd)
     assert platform.calls == [(1, 0, None), (1, 1, "x_0"), (2, 1, "x_0"), (2, 2, "x_1")]
     subjects = [s for s, _ in await _outbox(engine, cmd.target_id)]
-    assert subjects == ["evt.target.publishing", "evt.target.attempt_failed", "evt.target.publishing",
-                        "evt.target.published"]
+    assert subjects == [
+        "evt.target.publishing",
+        "evt.target.attempt_failed",
+        "evt.target.publishing",
+        "evt.target.published",
+    ]
     published = (await _outbox(engine, cmd.target_id))[-1][1]
     assert published["attempt"] == 2 and published["container_ids"] == ["x_0", "x_1", "x_2"]
 

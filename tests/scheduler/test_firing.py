@@ -16,24 +16,38 @@ from crier.kit.bus import Bus, streams
 from tests.support.bus import eventually, publish, read_stream
 
 
-def new_post(targets: int = 1, *, at: datetime | None = None, platforms: tuple[str, ...] = ("x",),
-             **kw: object) -> PostCreated:
+def new_post(
+    targets: int = 1, *, at: datetime | None = None, platforms: tuple[str, ...] = ("x",), **kw: object
+) -> PostCreated:
     post_id = f"post_{secrets.token_hex(6)}"
     specs = [
-        TargetSpec(target_id=f"{post_id}_t{i}", account_id=f"acc_{i}", platform=platforms[i % len(platforms)],
-                   account_username=f"user{i}")
+        TargetSpec(
+            target_id=f"{post_id}_t{i}",
+            account_id=f"acc_{i}",
+            platform=platforms[i % len(platforms)],
+            account_username=f"user{i}",
+        )
         for i in range(targets)
     ]
-    base: dict = {"id": secrets.token_hex(8), "occurred_at": datetime.now(UTC), "org_id": "org_1", "mode": "test",
-                  "post_id": post_id, "containers": [Container(content="hello")], "targets": specs,
-                  "scheduled_at": at}
+    base: dict = {
+        "id": secrets.token_hex(8),
+        "occurred_at": datetime.now(UTC),
+        "org_id": "org_1",
+        "mode": "test",
+        "post_id": post_id,
+        "containers": [Container(content="hello")],
+        "targets": specs,
+        "scheduled_at": at,
+    }
     return PostCreated(**{**base, **kw})
 
 
 async def rows(db: AsyncEngine, post_id: str) -> list[sa.Row]:
     async with db.connect() as conn:
         result = await conn.execute(
-            sa.text("SELECT target_id, due_at, fired_at, canceled FROM timetable WHERE post_id = :p ORDER BY target_id"),
+            sa.text(
+                "SELECT target_id, due_at, fired_at, canceled FROM timetable WHERE post_id = :p ORDER BY target_id"
+            ),
             {"p": post_id},
         )
         return list(result)
@@ -44,21 +58,35 @@ async def fired(db: AsyncEngine, post_id: str) -> list[sa.Row]:
 
 
 async def commands(bus: Bus, post_id: str) -> list[PublishTarget]:
-    found = [msgspec.json.decode(m.data, type=PublishTarget) for m in await read_stream(bus, streams.PUBLISH, "cmd.publish.>")]
+    found = [
+        msgspec.json.decode(m.data, type=PublishTarget)
+        for m in await read_stream(bus, streams.PUBLISH, "cmd.publish.>")
+    ]
     return [c for c in found if c.post_id == post_id]
 
 
 async def queued_events(bus: Bus, post_id: str) -> list[TargetQueued]:
-    found = [msgspec.json.decode(m.data, type=TargetQueued) for m in await read_stream(bus, streams.EVENTS, "evt.target.queued")]
+    found = [
+        msgspec.json.decode(m.data, type=TargetQueued)
+        for m in await read_stream(bus, streams.EVENTS, "evt.target.queued")
+    ]
     return [e for e in found if e.post_id == post_id]
 
 
 async def test_immediate_post_sends_one_command_per_target(bus: Bus, db: AsyncEngine) -> None:
-    post = new_post(3, platforms=("x", "linkedin", "bluesky"), config={"x": {"reply_settings": "following"}},
-                    containers=[Container(content="root"), Container(content="first comment")])
-    post = msgspec.structs.replace(post, targets=[
-        msgspec.structs.replace(post.targets[0], override_body="just for x"), *post.targets[1:],
-    ])
+    post = new_post(
+        3,
+        platforms=("x", "linkedin", "bluesky"),
+        config={"x": {"reply_settings": "following"}},
+        containers=[Container(content="root"), Container(content="first comment")],
+    )
+    post = msgspec.structs.replace(
+        post,
+        targets=[
+            msgspec.structs.replace(post.targets[0], override_body="just for x"),
+            *post.targets[1:],
+        ],
+    )
     await publish(bus, "evt.post.created", post)
     sent = await eventually(lambda: _all(commands(bus, post.post_id), 3), what="three commands")
     by_platform = {c.platform: c for c in sent}
@@ -94,10 +122,18 @@ async def test_canceled_target_never_fires(bus: Bus, db: AsyncEngine) -> None:
     await publish(bus, "evt.post.created", post)
     await eventually(lambda: _all(rows(db, post.post_id), 2), what="rows")
     keep, drop = post.targets
-    await publish(bus, "evt.post.canceled", PostCanceled(
-        id=secrets.token_hex(8), occurred_at=datetime.now(UTC), org_id="org_1", mode="test",
-        post_id=post.post_id, target_ids=[drop.target_id],
-    ))
+    await publish(
+        bus,
+        "evt.post.canceled",
+        PostCanceled(
+            id=secrets.token_hex(8),
+            occurred_at=datetime.now(UTC),
+            org_id="org_1",
+            mode="test",
+            post_id=post.post_id,
+            target_ids=[drop.target_id],
+        ),
+    )
     await eventually(lambda: _canceled(db, drop.target_id), what="cancellation recorded")
     await eventually(lambda: _all(fired(db, post.post_id), 1), timeout=10, what="kept target fired")
     assert [c.target_id for c in await commands(bus, post.post_id)] == [keep.target_id]
@@ -106,10 +142,18 @@ async def test_canceled_target_never_fires(bus: Bus, db: AsyncEngine) -> None:
 
 async def test_cancellation_handled_before_the_creation_still_wins(bus: Bus, db: AsyncEngine) -> None:
     post = new_post(1)
-    await publish(bus, "evt.post.canceled", PostCanceled(
-        id=secrets.token_hex(8), occurred_at=datetime.now(UTC), org_id="org_1", mode="test",
-        post_id=post.post_id, target_ids=[post.targets[0].target_id],
-    ))
+    await publish(
+        bus,
+        "evt.post.canceled",
+        PostCanceled(
+            id=secrets.token_hex(8),
+            occurred_at=datetime.now(UTC),
+            org_id="org_1",
+            mode="test",
+            post_id=post.post_id,
+            target_ids=[post.targets[0].target_id],
+        ),
+    )
     await publish(bus, "evt.post.created", post)
     row = (await eventually(lambda: rows(db, post.post_id), what="row"))[0]
     assert row.canceled and row.fired_at is None

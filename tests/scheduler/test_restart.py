@@ -15,9 +15,9 @@ from crier.contracts.commands import PublishTarget
 from crier.contracts.events import TargetQueued
 from crier.kit.bus import Bus, streams
 from crier.kit.db import create_engine
-from tests.support.stack import Infra, Services, start_services, wait_services_ready
-from tests.support.bus import eventually, publish, read_stream
 from tests.scheduler.test_firing import new_post
+from tests.support.bus import eventually, publish, read_stream
+from tests.support.stack import Infra, Services, start_services, wait_services_ready
 
 
 @pytest.fixture
@@ -35,7 +35,11 @@ async def test_due_targets_fire_exactly_once_across_a_restart(infra: Infra, own_
     try:
         # A backlog larger than one firing batch, so the crash can land between two batches.
         now = datetime.now(UTC)
-        posts = [new_post(1500), new_post(20, at=now + timedelta(seconds=1)), new_post(20, at=now + timedelta(seconds=2))]
+        posts = [
+            new_post(1500),
+            new_post(20, at=now + timedelta(seconds=1)),
+            new_post(20, at=now + timedelta(seconds=2)),
+        ]
         for post in posts:
             await publish(bus, "evt.post.created", post)
         expected = {t.target_id for p in posts for t in p.targets}

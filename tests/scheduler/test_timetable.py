@@ -15,7 +15,11 @@ NOW = datetime(2026, 6, 10, 15, 0, tzinfo=UTC)
 
 def _post(**kw: object) -> PostCreated:
     base: dict = {
-        "id": "evt_1", "occurred_at": NOW, "org_id": "org_1", "mode": "live", "post_id": "post_1",
+        "id": "evt_1",
+        "occurred_at": NOW,
+        "org_id": "org_1",
+        "mode": "live",
+        "post_id": "post_1",
         "containers": [Container(content="root"), Container(content="first comment")],
         "targets": [
             TargetSpec(target_id="t_x", account_id="acc_x", platform="x", account_username="alice"),

@@ -35,8 +35,9 @@ async def eventually(probe: Callable[[], Awaitable[Any]], timeout: float = 20, w
 
 
 async def publish(bus: Bus, subject: str, message: Any, msg_id: str | None = None) -> None:
-    await bus.js.publish(bus.subject(subject), msgspec.json.encode(message),
-                         headers={"Nats-Msg-Id": msg_id or message.id})
+    await bus.js.publish(
+        bus.subject(subject), msgspec.json.encode(message), headers={"Nats-Msg-Id": msg_id or message.id}
+    )
 
 
 async def read_stream(bus: Bus, spec: streams.StreamSpec, subject_filter: str = ">") -> list[StreamMessage]:

@@ -55,10 +55,20 @@ class Simulator:
     def reset(self) -> None:
         self._call("POST", "/reset")
 
-    def add_app(self, platform: str, *, client_id: str | None = None, client_secret: str | None = None,
-                redirect_uris: list[str] | tuple[str, ...] = (), **more: Any) -> dict[str, Any]:
-        return self._call("POST", f"/{platform}/apps", {"client_id": client_id, "client_secret": client_secret,
-                                                          "redirect_uris": list(redirect_uris), **more})
+    def add_app(
+        self,
+        platform: str,
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        redirect_uris: list[str] | tuple[str, ...] = (),
+        **more: Any,
+    ) -> dict[str, Any]:
+        return self._call(
+            "POST",
+            f"/{platform}/apps",
+            {"client_id": client_id, "client_secret": client_secret, "redirect_uris": list(redirect_uris), **more},
+        )
 
     def add_user(self, platform: str, **spec: Any) -> dict[str, Any]:
         """`username`, `display_name`, `pages` (a count or a list), `instagram`, `accounts`, `app_password`…"""
@@ -80,8 +90,9 @@ class Simulator:
         self._call("POST", "/clock", {"advance_s": seconds})
 
     def fault(self, platform: str, endpoint: str, kind: str, *, times: int = 1, **more: Any) -> dict[str, Any]:
-        return self._call("POST", "/faults", {"platform": platform, "endpoint": endpoint, "kind": kind,
-                                              "times": times, **more})
+        return self._call(
+            "POST", "/faults", {"platform": platform, "endpoint": endpoint, "kind": kind, "times": times, **more}
+        )
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
@@ -120,8 +131,12 @@ def start_simulator_process(host: str = "127.0.0.1", port: int = 0, *, via_cli: 
         with listening_socket(host, 0) as probe:
             port = probe.getsockname()[1]
     entry = ["-m", "crier.cli", "simulator"] if via_cli else ["-m", "crier.platforms.simulator"]
-    proc = subprocess.Popen([sys.executable, *entry, "--host", host, "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, *entry, "--host", host, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert proc.stdout is not None
     seen = []
     for line in proc.stdout:  # ends when the process exits

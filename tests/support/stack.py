@@ -145,7 +145,9 @@ class Stack:
         return Org(self, org["id"], live["key"], test["key"])
 
     def logs(self) -> str:
-        return "\n".join(f"== {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in sorted(self.log_dir.glob("*.log")))
+        return "\n".join(
+            f"== {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in sorted(self.log_dir.glob("*.log"))
+        )
 
 
 @dataclass
@@ -249,7 +251,9 @@ class Services:
     log_dir: Path
 
     def logs(self) -> str:
-        return "\n".join(f"== {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in sorted(self.log_dir.glob("*.log")))
+        return "\n".join(
+            f"== {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in sorted(self.log_dir.glob("*.log"))
+        )
 
 
 def start_services(infra: Infra, tmp: Path, names: list[str], extra_env: dict[str, str] | None = None) -> Services:
@@ -296,7 +300,7 @@ async def wait_services_ready(
         deadline = time.monotonic() + timeout
         pending = set(names)
         while pending and time.monotonic() < deadline:
-            for p in (supervisor.processes.values() if supervisor else []):
+            for p in supervisor.processes.values() if supervisor else []:
                 if p.proc is not None and p.proc.poll() is not None:
                     raise RuntimeError(f"service {p.name} exited with code {p.proc.returncode}")
             for name in list(pending):

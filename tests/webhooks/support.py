@@ -17,8 +17,8 @@ import msgspec
 
 from crier.contracts import events as evt
 from crier.contracts import webhooks as api
-from tests.support.bus import eventually  # noqa: F401  (re-exported for the tests)
 from crier.kit.bus import Bus, rpc
+from tests.support.bus import eventually  # noqa: F401  (re-exported for the tests)
 
 T = TypeVar("T")
 
@@ -62,7 +62,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 reply = receiver._arrived(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 if reply.delay_s:
@@ -130,26 +130,46 @@ def _envelope(org_id: str, mode: str = "live") -> dict[str, Any]:
 
 
 def target_published(org_id: str, target_id: str, post_id: str = "post_1", mode: str = "live") -> evt.TargetPublished:
-    return evt.TargetPublished(**_envelope(org_id, mode), post_id=post_id, target_id=target_id, platform="x",
-                               attempt=1, platform_post_id=f"x_{uuid.uuid4().hex[:8]}",
-                               platform_post_url="https://x.example/p/1")
+    return evt.TargetPublished(
+        **_envelope(org_id, mode),
+        post_id=post_id,
+        target_id=target_id,
+        platform="x",
+        attempt=1,
+        platform_post_id=f"x_{uuid.uuid4().hex[:8]}",
+        platform_post_url="https://x.example/p/1",
+    )
 
 
-def attempt_failed(org_id: str, target_id: str, attempt: int, post_id: str = "post_1",
-                   mode: str = "live") -> evt.TargetAttemptFailed:
-    return evt.TargetAttemptFailed(**_envelope(org_id, mode), post_id=post_id, target_id=target_id, platform="x",
-                                   attempt=attempt, error_code="rate_limited", error_message="slow down",
-                                   retry_in_seconds=30.0)
+def attempt_failed(
+    org_id: str, target_id: str, attempt: int, post_id: str = "post_1", mode: str = "live"
+) -> evt.TargetAttemptFailed:
+    return evt.TargetAttemptFailed(
+        **_envelope(org_id, mode),
+        post_id=post_id,
+        target_id=target_id,
+        platform="x",
+        attempt=attempt,
+        error_code="rate_limited",
+        error_message="slow down",
+        retry_in_seconds=30.0,
+    )
 
 
 def account_connected(org_id: str, account_id: str, mode: str = "live") -> evt.AccountConnected:
-    return evt.AccountConnected(**_envelope(org_id, mode), account_id=account_id, platform="bluesky",
-                                username="alice", network_unique_id=f"did:{account_id}",
-                                updated_at=datetime.now(UTC))
+    return evt.AccountConnected(
+        **_envelope(org_id, mode),
+        account_id=account_id,
+        platform="bluesky",
+        username="alice",
+        network_unique_id=f"did:{account_id}",
+        updated_at=datetime.now(UTC),
+    )
 
 
-async def new_endpoint(bus: Bus, org_id: str, url: str, events: list[str] | None = None,
-                       mode: str = "live") -> api.EndpointCreated:
+async def new_endpoint(
+    bus: Bus, org_id: str, url: str, events: list[str] | None = None, mode: str = "live"
+) -> api.EndpointCreated:
     request = api.EndpointCreate(org_id=org_id, mode=mode, url=url, events=events or ["*"])  # type: ignore[arg-type]
     return await call(bus, api.WEBHOOKS_CREATE, request, api.EndpointCreated)
 

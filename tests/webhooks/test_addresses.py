@@ -13,9 +13,20 @@ from crier.webhooks.domain.addresses import is_allowed, parse_networks, refusal
 from crier.webhooks.domain.endpoint import parse_url
 
 FORBIDDEN_V4 = [
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.0.0.0/29", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
-    "224.0.0.0/4", "240.0.0.0/4",
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/29",
+    "192.0.2.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
 ]
 FORBIDDEN_V6 = ["::1/128", "::/128", "fc00::/7", "fe80::/10", "ff00::/8", "2001:db8::/32"]
 
@@ -28,8 +39,9 @@ def _in(network: str) -> st.SearchStrategy[ipaddress.IPv4Address | ipaddress.IPv
 forbidden_v4 = st.one_of(*[_in(n) for n in FORBIDDEN_V4])
 forbidden_v6 = st.one_of(*[_in(n) for n in FORBIDDEN_V6])
 # Ordinary public unicast: 1.0.0.0–9.255.255.255 and 11.0.0.0–99.255.255.255 hold no special range.
-public_v4 = st.one_of(_in("1.0.0.0/8"), _in("8.0.0.0/7"), st.integers(11 << 24, (100 << 24) - 1).map(
-    ipaddress.IPv4Address))
+public_v4 = st.one_of(
+    _in("1.0.0.0/8"), _in("8.0.0.0/7"), st.integers(11 << 24, (100 << 24) - 1).map(ipaddress.IPv4Address)
+)
 public_v6 = _in("2600::/12")
 
 

@@ -32,12 +32,20 @@ async def test_endpoint_lifecycle(bus: Bus, receiver: Receiver) -> None:
     got = await call(bus, api.WEBHOOKS_GET, ref, dict)
     assert got["id"] == created.id and "signing_secret" not in got and "secret" not in str(got.keys())
 
-    updated = await call(bus, api.WEBHOOKS_UPDATE, api.EndpointUpdate(
-        org_id=org, mode="live", id=created.id, description="orders", events=["*"], is_active=False), api.Endpoint)
+    updated = await call(
+        bus,
+        api.WEBHOOKS_UPDATE,
+        api.EndpointUpdate(org_id=org, mode="live", id=created.id, description="orders", events=["*"], is_active=False),
+        api.Endpoint,
+    )
     assert updated.description == "orders" and updated.events == ["*"] and not updated.is_active
     assert updated.disabled_reason and updated.url == url
-    enabled = await call(bus, api.WEBHOOKS_UPDATE,
-                         api.EndpointUpdate(org_id=org, mode="live", id=created.id, is_active=True), api.Endpoint)
+    enabled = await call(
+        bus,
+        api.WEBHOOKS_UPDATE,
+        api.EndpointUpdate(org_id=org, mode="live", id=created.id, is_active=True),
+        api.Endpoint,
+    )
     assert enabled.is_active and enabled.disabled_reason is None and enabled.description == "orders"
 
     rotated = await call(bus, api.WEBHOOKS_ROTATE_SECRET, ref, api.SecretRotated)
@@ -54,17 +62,18 @@ async def test_list_pages_newest_first(bus: Bus, receiver: Receiver) -> None:
     ids = [(await new_endpoint(bus, org, receiver.url(receiver.new_path()))).id for _ in range(5)]
     seen, cursor = [], None
     while True:
-        page = await call(bus, api.WEBHOOKS_LIST, api.EndpointList(org_id=org, mode="live", limit=2, cursor=cursor),
-                          api.EndpointPage)
+        page = await call(
+            bus, api.WEBHOOKS_LIST, api.EndpointList(org_id=org, mode="live", limit=2, cursor=cursor), api.EndpointPage
+        )
         seen += [e.id for e in page.data]
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
     assert seen == list(reversed(ids))
-    await _fails(bus, api.WEBHOOKS_LIST, api.EndpointList(org_id=org, mode="live", cursor="nope"), 422,
-                 "invalid_cursor")
-    await _fails(bus, api.WEBHOOKS_LIST, api.EndpointList(org_id=org, mode="live", limit=101), 422,
-                 "validation_error")
+    await _fails(
+        bus, api.WEBHOOKS_LIST, api.EndpointList(org_id=org, mode="live", cursor="nope"), 422, "invalid_cursor"
+    )
+    await _fails(bus, api.WEBHOOKS_LIST, api.EndpointList(org_id=org, mode="live", limit=101), 422, "validation_error")
 
 
 @pytest.mark.parametrize(

@@ -51,8 +51,14 @@ async def test_delivers_a_signed_event(bus: Bus, receiver: Receiver) -> None:
     payload = _verify(endpoint.signing_secret, request.body, request.headers)
     assert payload["type"] == "post.published" and payload["id"].startswith("evt_")
     assert payload["data"] == {
-        "post_id": "post_9", "target_id": "tgt_1", "account_id": None, "tenant_id": None, "platform": "x",
-        "platform_post_id": event.platform_post_id, "platform_post_url": event.platform_post_url, "attempt": 1,
+        "post_id": "post_9",
+        "target_id": "tgt_1",
+        "account_id": None,
+        "tenant_id": None,
+        "platform": "x",
+        "platform_post_id": event.platform_post_id,
+        "platform_post_url": event.platform_post_url,
+        "attempt": 1,
     }
     assert request.headers["content-type"] == "application/json"
     assert request.headers["user-agent"].startswith("Crier-Webhooks/")
@@ -72,8 +78,13 @@ async def test_enriches_target_events_from_the_post_and_skips_unsubscribed(bus: 
     await new_endpoint(bus, org, receiver.url(path), ["post.scheduled", "post.published"])
     await new_endpoint(bus, org, receiver.url(other), ["account.connected"])
     created = PostCreated(
-        id=str(uuid.uuid4()), occurred_at=datetime.now(UTC), org_id=org, mode="live", post_id="post_5",
-        containers=[], targets=[TargetSpec(target_id="tgt_5", account_id="acc_5", platform="x", tenant_id="user_5")],
+        id=str(uuid.uuid4()),
+        occurred_at=datetime.now(UTC),
+        org_id=org,
+        mode="live",
+        post_id="post_5",
+        containers=[],
+        targets=[TargetSpec(target_id="tgt_5", account_id="acc_5", platform="x", tenant_id="user_5")],
         scheduled_at=datetime.now(UTC) + timedelta(hours=1),
     )
     await publish(bus, "evt.post.created", created)
@@ -82,7 +93,8 @@ async def test_enriches_target_events_from_the_post_and_skips_unsubscribed(bus: 
     scheduled, published = await eventually(lambda: _received(receiver, path, 2), what="two deliveries")
     assert scheduled.json()["type"] == "post.scheduled"
     assert scheduled.json()["data"]["targets"] == [
-        {"target_id": "tgt_5", "account_id": "acc_5", "platform": "x", "tenant_id": "user_5"}]
+        {"target_id": "tgt_5", "account_id": "acc_5", "platform": "x", "tenant_id": "user_5"}
+    ]
     assert published.json()["data"]["account_id"] == "acc_5" and published.json()["data"]["tenant_id"] == "user_5"
     [account] = await eventually(lambda: _received(receiver, other, 1), what="the account event")
     assert account.json()["type"] == "account.connected" and account.json()["data"]["username"] == "alice"
@@ -102,7 +114,11 @@ async def test_retries_after_500_and_timeout_with_the_same_webhook_id(bus: Bus, 
         _verify(endpoint.signing_secret, r.body, r.headers)
     assert delivery.status == "delivered"
     assert [(a.http_status, a.error) for a in delivery.attempts] == [
-        (500, "http_500"), (None, "timeout"), (503, "http_503"), (200, None)]
+        (500, "http_500"),
+        (None, "timeout"),
+        (503, "http_503"),
+        (200, None),
+    ]
     assert delivery.attempts[0].response_excerpt == "boom"
     # Retry-After: 1 (scaled by 0.001) is shorter than the third scheduled delay (30 min · 0.001).
     gap = (delivery.attempts[3].attempted_at - delivery.attempts[2].attempted_at).total_seconds()
@@ -126,8 +142,9 @@ async def test_rotation_signs_with_both_secrets(bus: Bus, receiver: Receiver) ->
     org = new_org()
     path = receiver.new_path()
     endpoint = await new_endpoint(bus, org, receiver.url(path))
-    rotated = await call(bus, api.WEBHOOKS_ROTATE_SECRET, api.EndpointRef(org_id=org, mode="live", id=endpoint.id),
-                         api.SecretRotated)
+    rotated = await call(
+        bus, api.WEBHOOKS_ROTATE_SECRET, api.EndpointRef(org_id=org, mode="live", id=endpoint.id), api.SecretRotated
+    )
     await publish(bus, "evt.target.published", target_published(org, "tgt_rot"))
     [request] = await eventually(lambda: _received(receiver, path, 1), what="the delivery")
     assert len(request.headers["webhook-signature"].split(" ")) == 2
@@ -197,8 +214,15 @@ async def test_event_feed_pages_every_event_once_in_order(bus: Bus) -> None:
         await publish(bus, event_subject(event), event)
     # The bus redelivering an event (a new message id defeats JetStream's own dedupe) adds nothing.
     await publish(bus, event_subject(sent[0]), sent[0], msg_id=str(uuid.uuid4()))
-    queued = TargetQueued(id=str(uuid.uuid4()), occurred_at=datetime.now(UTC), org_id=org, mode="live",
-                          post_id="post_1", target_id="tgt_f1", platform="x")
+    queued = TargetQueued(
+        id=str(uuid.uuid4()),
+        occurred_at=datetime.now(UTC),
+        org_id=org,
+        mode="live",
+        post_id="post_1",
+        target_id="tgt_f1",
+        platform="x",
+    )
     await publish(bus, "evt.target.queued", queued)  # no public counterpart: acked, ignored
 
     async def everything() -> list[dict] | None:
@@ -211,8 +235,9 @@ async def test_event_feed_pages_every_event_once_in_order(bus: Bus) -> None:
 
     seen, cursor = [], None
     while True:
-        page = await call(bus, api.WEBHOOKS_EVENTS, {"org_id": org, "mode": "live", "limit": 3, "after": cursor},
-                          api.EventPage)
+        page = await call(
+            bus, api.WEBHOOKS_EVENTS, {"org_id": org, "mode": "live", "limit": 3, "after": cursor}, api.EventPage
+        )
         seen += page.data
         cursor = page.next_cursor
         if not page.has_more:
@@ -231,8 +256,9 @@ async def test_event_feed_pages_every_event_once_in_order(bus: Bus) -> None:
     [only] = await eventually(the_late_one, what="the late event")
     assert only.data["target_id"] == "tgt_late"
 
-    typed = await call(bus, api.WEBHOOKS_EVENTS, {"org_id": org, "mode": "live", "type": "post.published"},
-                       api.EventPage)
+    typed = await call(
+        bus, api.WEBHOOKS_EVENTS, {"org_id": org, "mode": "live", "type": "post.published"}, api.EventPage
+    )
     assert [e.data["target_id"] for e in typed.data] == ["tgt_f1", "tgt_f3", "tgt_f5", "tgt_late"]
     other = await call(bus, api.WEBHOOKS_EVENTS, {"org_id": org, "mode": "test"}, api.EventPage)
     assert other.data == [] and other.next_cursor is None
@@ -251,10 +277,18 @@ async def test_import_events_pass_through(bus: Bus, receiver: Receiver) -> None:
     org = new_org()
     path = receiver.new_path()
     await new_endpoint(bus, org, receiver.url(path), ["import.completed"])
-    imported = {"id": str(uuid.uuid4()), "occurred_at": datetime.now(UTC).isoformat(), "org_id": org,
-                "mode": "live", "import_id": "imp_1", "account_id": "acc_1", "imported": 12}
-    await bus.js.publish(bus.subject("evt.import.completed"), msgspec.json.encode(imported),
-                         headers={"Nats-Msg-Id": imported["id"]})
+    imported = {
+        "id": str(uuid.uuid4()),
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "org_id": org,
+        "mode": "live",
+        "import_id": "imp_1",
+        "account_id": "acc_1",
+        "imported": 12,
+    }
+    await bus.js.publish(
+        bus.subject("evt.import.completed"), msgspec.json.encode(imported), headers={"Nats-Msg-Id": imported["id"]}
+    )
     [request] = await eventually(lambda: _received(receiver, path, 1), what="the import event")
     assert request.json()["type"] == "import.completed"
     assert request.json()["data"] == {"import_id": "imp_1", "account_id": "acc_1", "imported": 12}

@@ -45,11 +45,21 @@ def test_outcomes() -> None:
     ok = Outcome(http_status=204, error=None)
     assert after_attempt(1, ok, scale=1, jitter_draw=0.5).status == "delivered"
     assert after_attempt(MAX_ATTEMPTS, FAIL, scale=1, jitter_draw=0.5).status == "failed"
-    for permanent in (Outcome(410, "http_410"), Outcome(400, "http_400"), Outcome(None, "blocked_address"),
-                      Outcome(301, "http_301")):
+    for permanent in (
+        Outcome(410, "http_410"),
+        Outcome(400, "http_400"),
+        Outcome(None, "blocked_address"),
+        Outcome(301, "http_301"),
+    ):
         assert after_attempt(1, permanent, scale=1, jitter_draw=0.5).status == "failed"
-    for retryable in (Outcome(None, "timeout"), Outcome(None, "connection_error"), Outcome(429, "http_429"),
-                      Outcome(408, "http_408"), Outcome(409, "http_409"), Outcome(425, "http_425")):
+    for retryable in (
+        Outcome(None, "timeout"),
+        Outcome(None, "connection_error"),
+        Outcome(429, "http_429"),
+        Outcome(408, "http_408"),
+        Outcome(409, "http_409"),
+        Outcome(425, "http_425"),
+    ):
         assert after_attempt(1, retryable, scale=1, jitter_draw=0.5).status == "retrying"
 
 
@@ -109,8 +119,7 @@ def test_catalog_translation() -> None:
     # Stable: the same internal event always yields the same public ids.
     assert [e.id for e in catalog.translate("evt.target.dead_lettered", dead, target)] == [error.id, lettered.id]
 
-    retry = evt.TargetAttemptFailed(**_meta(), **base, attempt=2, error_code="e", error_message="m",
-                                    retry_in_seconds=8)
+    retry = evt.TargetAttemptFailed(**_meta(), **base, attempt=2, error_code="e", error_message="m", retry_in_seconds=8)
     [public] = catalog.translate("evt.target.attempt_failed", retry)
     assert public.data["will_retry"] is True and public.data["retry_in_seconds"] == 8
     assert public.data["account_id"] is None

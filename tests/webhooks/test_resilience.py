@@ -10,8 +10,8 @@ import pytest
 
 from crier.contracts import webhooks as api
 from crier.kit.bus import Bus
-from tests.support.stack import Infra, Services, start_services, wait_services_ready
 from crier.webhooks.domain.delivery import MAX_ATTEMPTS
+from tests.support.stack import Infra, Services, start_services, wait_services_ready
 from tests.webhooks.conftest import SERVICE_ENV
 from tests.webhooks.support import (
     Receiver,
@@ -91,8 +91,9 @@ async def test_disables_an_endpoint_failing_for_five_days(rbus: Bus, receiver: R
     events = api.EventList(org_id=org, mode="live", limit=100)
     await eventually(lambda: _has_target(rbus, events, "tgt_after"), what="the event to be stored")
     assert len(await deliveries_of(rbus, org, endpoint.id)) == deliveries_before
-    enabled = await call(rbus, api.WEBHOOKS_UPDATE, {"org_id": org, "mode": "live", "id": endpoint.id,
-                                                      "is_active": True}, api.Endpoint)
+    enabled = await call(
+        rbus, api.WEBHOOKS_UPDATE, {"org_id": org, "mode": "live", "id": endpoint.id, "is_active": True}, api.Endpoint
+    )
     assert enabled.is_active and enabled.disabled_reason is None
 
 

@@ -110,14 +110,17 @@ def _tls_pair(tmp_path: Path, host: str) -> tuple[ssl.SSLContext, ssl.SSLContext
     """A throwaway CA and a certificate for `host`: (server context, client context trusting the CA)."""
     now = datetime.now(UTC)
 
-    def cert(subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, signer: ec.EllipticCurvePrivateKey,
-             ca: bool) -> x509.Certificate:
+    def cert(
+        subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, signer: ec.EllipticCurvePrivateKey, ca: bool
+    ) -> x509.Certificate:
         builder = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
             .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(hours=1))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(hours=1))
             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         )
         if not ca:
@@ -128,8 +131,11 @@ def _tls_pair(tmp_path: Path, host: str) -> tuple[ssl.SSLContext, ssl.SSLContext
     ca_cert = cert("Test CA", ca_key, "Test CA", ca_key, True)
     leaf = cert(host, leaf_key, "Test CA", ca_key, False)
     (tmp_path / "leaf.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "leaf.key").write_bytes(leaf_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (tmp_path / "leaf.key").write_bytes(
+        leaf_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server.load_cert_chain(tmp_path / "leaf.pem", tmp_path / "leaf.key")
     client = ssl.create_default_context(cadata=ca_cert.public_bytes(serialization.Encoding.PEM).decode())
@@ -142,18 +148,21 @@ async def test_https_connects_to_the_vetted_address_and_checks_the_name(
     server_tls, client_tls = _tls_pair(tmp_path, "hooks.customer.test")
     receiver = Receiver(tls=server_tls)
     monkeypatch.setattr(guard, "getaddrinfo", lambda host, port: ["127.0.0.1"])
-    sender = Sender(guard.Policy(allow_http=False, exempt=parse_networks(["127.0.0.1/32"])), timeout_s=2,
-                    verify=client_tls)
+    sender = Sender(
+        guard.Policy(allow_http=False, exempt=parse_networks(["127.0.0.1/32"])), timeout_s=2, verify=client_tls
+    )
     try:
         path = receiver.new_path()
-        outcome = await sender.send("wh_1", f"https://hooks.customer.test:{receiver.port}{path}", "m1", b"{}",
-                                    [new_signing_secret()])
+        outcome = await sender.send(
+            "wh_1", f"https://hooks.customer.test:{receiver.port}{path}", "m1", b"{}", [new_signing_secret()]
+        )
         assert outcome.succeeded, outcome
         assert receiver.received(path)[0].headers["host"] == f"hooks.customer.test:{receiver.port}"
         # Same address, a name the certificate does not cover: refused, not served over the first
         # name's pooled connection.
-        outcome = await sender.send("wh_1", f"https://impostor.customer.test:{receiver.port}{path}", "m2", b"{}",
-                                    [new_signing_secret()])
+        outcome = await sender.send(
+            "wh_1", f"https://impostor.customer.test:{receiver.port}{path}", "m2", b"{}", [new_signing_secret()]
+        )
         assert outcome.error == "connection_error" and "CERTIFICATE_VERIFY_FAILED" in (outcome.response_excerpt or "")
         assert len(receiver.received(path)) == 1
     finally:

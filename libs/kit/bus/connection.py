@@ -45,7 +45,7 @@ class Bus:
 
     def unprefix(self, subject: str) -> str:
         prefix = f"{self.namespace}." if self.namespace else ""
-        return subject[len(prefix):] if prefix and subject.startswith(prefix) else subject
+        return subject[len(prefix) :] if prefix and subject.startswith(prefix) else subject
 
     def stream(self, spec: streams.StreamSpec) -> str:
         return f"{self.namespace}_{spec.name}" if self.namespace else spec.name

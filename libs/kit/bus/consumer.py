@@ -111,7 +111,7 @@ async def run(
     while not stop.is_set():
         try:
             msgs = await fetch_prompt(sub, batch)
-        except (NatsTimeout, asyncio.TimeoutError):
+        except (TimeoutError, NatsTimeout):
             continue
         except Exception as exc:
             if stop.is_set():
@@ -139,7 +139,7 @@ async def fetch_prompt(sub: Any, batch: int, wait_s: float = 1.0, top_up_s: floa
     if batch > len(msgs):
         try:
             msgs += await sub.fetch(batch - len(msgs), timeout=top_up_s)
-        except (NatsTimeout, asyncio.TimeoutError):
+        except (TimeoutError, NatsTimeout):
             # nats-py raises either kind; the messages already in hand must not be dropped.
             pass
     return msgs

@@ -101,7 +101,9 @@ class OutboxRelay:
             for row in rows:
                 headers = {**json.loads(row.headers), "Nats-Msg-Id": row.msg_id}
                 futures.append(
-                    await self._bus.js.publish_async(self._bus.subject(row.subject), bytes(row.payload), headers=headers)
+                    await self._bus.js.publish_async(
+                        self._bus.subject(row.subject), bytes(row.payload), headers=headers
+                    )
                 )
             await asyncio.wait_for(asyncio.gather(*futures), timeout=30)
             # Exactly the rows published: a range delete would also take a row with a lower seq

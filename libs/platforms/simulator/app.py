@@ -52,9 +52,15 @@ def create_app(world: World | None = None) -> Litestar:
         if platform not in MODULES:
             return None
         endpoint = request.route_handler.opt.get("endpoint", "?")
-        entry = {"platform": platform, "endpoint": endpoint, "method": request.method, "path": request.url.path,
-                 "query": dict(request.query_params), "authorization": request.headers.get("authorization"),
-                 "at": world.now()}
+        entry = {
+            "platform": platform,
+            "endpoint": endpoint,
+            "method": request.method,
+            "path": request.url.path,
+            "query": dict(request.query_params),
+            "authorization": request.headers.get("authorization"),
+            "at": world.now(),
+        }
         world.requests.append(entry)
         request.scope.setdefault("state", {})["sim_entry"] = entry
         fault = world.take_fault(platform, endpoint)

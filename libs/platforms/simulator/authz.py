@@ -44,13 +44,19 @@ class Dialect:
         return reply({"error": error, "error_description": description}, status)
 
     def invalid_token(self, expired: bool) -> Response[Any]:
-        return reply({"error": "invalid_token",
-                      "error_description": "The access token expired" if expired else "The access token is invalid"},
-                     401, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        return reply(
+            {
+                "error": "invalid_token",
+                "error_description": "The access token expired" if expired else "The access token is invalid",
+            },
+            401,
+            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
 
     def rate_limited(self, retry_after: int) -> Response[Any]:
-        return reply({"error": "rate_limited", "error_description": "Too many requests"}, 429,
-                     {"Retry-After": str(retry_after)})
+        return reply(
+            {"error": "rate_limited", "error_description": "Too many requests"}, 429, {"Retry-After": str(retry_after)}
+        )
 
     def server_error(self, status: int) -> Response[Any]:
         return reply({"error": "server_error", "error_description": "Internal error"}, status)
@@ -81,8 +87,9 @@ class Rules:
 
 def _page(message: str) -> Response[Any]:
     """An error the browser shows on the platform's own page: never redirected to an unchecked URI."""
-    return Response(content=f"<html><body><h1>Error</h1><p>{message}</p></body></html>", status_code=400,
-                    media_type="text/html")
+    return Response(
+        content=f"<html><body><h1>Error</h1><p>{message}</p></body></html>", status_code=400, media_type="text/html"
+    )
 
 
 def authorize(world: World, rules: Rules, query: Mapping[str, str]) -> Response[Any]:
@@ -110,8 +117,11 @@ def authorize(world: World, rules: Rules, query: Mapping[str, str]) -> Response[
         return back(error="invalid_request", error_description="code_challenge_method must be S256", state=state)
     if rules.pkce == "none":
         challenge = None
-    scopes = tuple(s for s in query.get("scope", "").replace(",", " ").split() if s) \
-        if rules.scope_separator == "," else tuple(s for s in query.get("scope", "").split(rules.scope_separator) if s)
+    scopes = (
+        tuple(s for s in query.get("scope", "").replace(",", " ").split() if s)
+        if rules.scope_separator == ","
+        else tuple(s for s in query.get("scope", "").split(rules.scope_separator) if s)
+    )
     if not scopes:
         return back(error="invalid_scope", error_description="scope is required", state=state)
     user_id = world.signed_in.get(rules.platform)
@@ -119,16 +129,25 @@ def authorize(world: World, rules: Rules, query: Mapping[str, str]) -> Response[
         return _page("nobody is signed in to this simulated platform (POST /_sim/<platform>/users first)")
     if world.next_consent(rules.platform) == "deny":
         return back(error="access_denied", error_description="The user denied the request", state=state)
-    code = Code(value=secrets.token_urlsafe(24), platform=rules.platform, client_id=app.client_id, user_id=user_id,
-                scopes=scopes,
-                redirect_uri=redirect_uri, challenge=challenge, challenge_method="S256" if challenge else None,
-                expires_at=world.now() + CODE_TTL_S, params=dict(query))
+    code = Code(
+        value=secrets.token_urlsafe(24),
+        platform=rules.platform,
+        client_id=app.client_id,
+        user_id=user_id,
+        scopes=scopes,
+        redirect_uri=redirect_uri,
+        challenge=challenge,
+        challenge_method="S256" if challenge else None,
+        expires_at=world.now() + CODE_TTL_S,
+        params=dict(query),
+    )
     world.codes[code.value] = code
     return back(code=code.value, state=state)
 
 
-def client(world: World, rules: Rules, dialect: Dialect, request: Request[Any, Any, Any],
-           form: Mapping[str, str]) -> App:
+def client(
+    world: World, rules: Rules, dialect: Dialect, request: Request[Any, Any, Any], form: Mapping[str, str]
+) -> App:
     """The app calling the token endpoint, authenticated the platform's way."""
     client_id = secret = None
     header = request.headers.get("authorization", "")
@@ -181,15 +200,17 @@ def issue(world: World, rules: Rules, grant: Grant, with_refresh: bool) -> tuple
     return access, refresh
 
 
-def exchange(world: World, rules: Rules, dialect: Dialect, app: App,
-             form: Mapping[str, str]) -> tuple[Grant, Token, Token | None]:
+def exchange(
+    world: World, rules: Rules, dialect: Dialect, app: App, form: Mapping[str, str]
+) -> tuple[Grant, Token, Token | None]:
     grant, code = redeem(world, rules, dialect, app, form)
     access, refresh = issue(world, rules, grant, app.refresh_tokens and rules.wants_refresh(code, app))
     return grant, access, refresh
 
 
-def grant_for(world: World, rules: Rules, dialect: Dialect, app: App,
-              form: Mapping[str, str]) -> tuple[Grant, Token, Token | None] | None:
+def grant_for(
+    world: World, rules: Rules, dialect: Dialect, app: App, form: Mapping[str, str]
+) -> tuple[Grant, Token, Token | None] | None:
     """The token endpoint's two standard grant types; None for any other grant_type."""
     if form.get("grant_type") == "authorization_code":
         return exchange(world, rules, dialect, app, form)
@@ -233,8 +254,13 @@ def presented_token(request: Request[Any, Any, Any]) -> str:
     return request.query_params.get("access_token", "")
 
 
-def bearer(world: World, platform: str, dialect: Dialect, request: Request[Any, Any, Any],
-           kinds: tuple[str, ...] = ("access", "page")) -> tuple[Token, Grant]:
+def bearer(
+    world: World,
+    platform: str,
+    dialect: Dialect,
+    request: Request[Any, Any, Any],
+    kinds: tuple[str, ...] = ("access", "page"),
+) -> tuple[Token, Grant]:
     """The live token a request presents (Authorization header, or Meta's `access_token` query)."""
     token = world.token(platform, presented_token(request))
     if not world.live(token, kinds):

@@ -35,16 +35,27 @@ class BlueskyDialect(Dialect):
         return _xrpc(400, "InvalidToken", "Token could not be verified")
 
     def rate_limited(self, retry_after: int) -> Response[Any]:
-        return _xrpc(429, "RateLimitExceeded", "Rate Limit Exceeded",
-                     {"ratelimit-limit": "30", "ratelimit-remaining": "0",
-                      "ratelimit-reset": str(int(time.time()) + retry_after), "ratelimit-policy": "30;w=300"})
+        return _xrpc(
+            429,
+            "RateLimitExceeded",
+            "Rate Limit Exceeded",
+            {
+                "ratelimit-limit": "30",
+                "ratelimit-remaining": "0",
+                "ratelimit-reset": str(int(time.time()) + retry_after),
+                "ratelimit-policy": "30;w=300",
+            },
+        )
 
     def server_error(self, status: int) -> Response[Any]:
         return _xrpc(status, "InternalServerError" if status == 500 else "UpstreamFailure", "Internal Server Error")
 
     def rejected(self) -> Response[Any]:
-        return _xrpc(400, "InvalidRequest",
-                     "Invalid app.bsky.feed.post record: Record/text must not be longer than 300 graphemes")
+        return _xrpc(
+            400,
+            "InvalidRequest",
+            "Invalid app.bsky.feed.post record: Record/text must not be longer than 300 graphemes",
+        )
 
 
 DIALECT = BlueskyDialect()
@@ -72,14 +83,37 @@ def routes(world: World) -> list[Any]:
 
     def session(grant: Grant, user: User) -> dict[str, Any]:
         now = int(world.now())
-        access = make_jwt({"scope": "com.atproto.appPass", "sub": user.id, "aud": "did:web:bsky.social",
-                           "iat": now, "exp": now + ACCESS_TTL_S})
-        refresh = make_jwt({"scope": "com.atproto.refresh", "sub": user.id, "aud": "did:web:bsky.social",
-                            "jti": secrets.token_urlsafe(24), "iat": now, "exp": now + REFRESH_TTL_S})
+        access = make_jwt(
+            {
+                "scope": "com.atproto.appPass",
+                "sub": user.id,
+                "aud": "did:web:bsky.social",
+                "iat": now,
+                "exp": now + ACCESS_TTL_S,
+            }
+        )
+        refresh = make_jwt(
+            {
+                "scope": "com.atproto.refresh",
+                "sub": user.id,
+                "aud": "did:web:bsky.social",
+                "jti": secrets.token_urlsafe(24),
+                "iat": now,
+                "exp": now + REFRESH_TTL_S,
+            }
+        )
         world.issue(grant, "access", ACCESS_TTL_S, value=access)
         world.issue(grant, "refresh", REFRESH_TTL_S, value=refresh)
-        return {"accessJwt": access, "refreshJwt": refresh, "handle": handle(user), "did": user.id,
-                "email": user.email, "emailConfirmed": True, "emailAuthFactor": False, "active": True}
+        return {
+            "accessJwt": access,
+            "refreshJwt": refresh,
+            "handle": handle(user),
+            "did": user.id,
+            "email": user.email,
+            "emailConfirmed": True,
+            "emailAuthFactor": False,
+            "active": True,
+        }
 
     def presented(request: Request[Any, Any, Any], kind: str) -> tuple[Grant, User, Any]:
         token = world.token("bluesky", authz.presented_token(request))
@@ -96,7 +130,7 @@ def routes(world: World) -> list[Any]:
     async def create_session(request: Request[Any, Any, Any]) -> Response[Any]:
         body = await json_of(request)
         if not body.get("identifier") or not body.get("password"):
-            return _xrpc(400, "InvalidRequest", "Input must have the properties \"identifier\" and \"password\"")
+            return _xrpc(400, "InvalidRequest", 'Input must have the properties "identifier" and "password"')
         user = find(str(body["identifier"]))
         if user is None or not user.app_password or body["password"] != user.app_password:
             return _xrpc(401, "AuthenticationRequired", "Invalid identifier or password")
@@ -113,8 +147,16 @@ def routes(world: World) -> list[Any]:
     @get("/xrpc/com.atproto.server.getSession", opt={"endpoint": "getSession"})
     async def get_session(request: Request[Any, Any, Any]) -> Response[Any]:
         _, user, _ = presented(request, "access")
-        return reply({"handle": handle(user), "did": user.id, "email": user.email, "emailConfirmed": True,
-                      "emailAuthFactor": False, "active": True})
+        return reply(
+            {
+                "handle": handle(user),
+                "did": user.id,
+                "email": user.email,
+                "emailConfirmed": True,
+                "emailAuthFactor": False,
+                "active": True,
+            }
+        )
 
     @post("/xrpc/com.atproto.server.deleteSession", opt={"endpoint": "deleteSession"}, status_code=200)
     async def delete_session(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -128,10 +170,20 @@ def routes(world: World) -> list[Any]:
         actor = find(request.query_params.get("actor", ""))
         if actor is None:
             return _xrpc(400, "InvalidRequest", "Profile not found")
-        return reply({"did": actor.id, "handle": handle(actor), "displayName": actor.display_name,
-                      "description": "Simulated account", "avatar": actor.avatar_url,
-                      "followersCount": 3, "followsCount": 5, "postsCount": 8,
-                      "indexedAt": "2025-01-01T00:00:00.000Z", "createdAt": "2024-01-01T00:00:00.000Z",
-                      "labels": []})
+        return reply(
+            {
+                "did": actor.id,
+                "handle": handle(actor),
+                "displayName": actor.display_name,
+                "description": "Simulated account",
+                "avatar": actor.avatar_url,
+                "followersCount": 3,
+                "followsCount": 5,
+                "postsCount": 8,
+                "indexedAt": "2025-01-01T00:00:00.000Z",
+                "createdAt": "2024-01-01T00:00:00.000Z",
+                "labels": [],
+            }
+        )
 
     return [create_session, refresh_session, get_session, delete_session, get_profile]

@@ -64,11 +64,16 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
             return _bad(f"unknown platform {platform}", 404)
         body = await json_of(request)
         uris = body.get("redirect_uris") or []
-        app = world.add_app(App(platform=platform, client_id=str(body.get("client_id") or secrets.token_hex(8)),
-                                client_secret=str(body.get("client_secret") or secrets.token_hex(16)),
-                                redirect_uris=[uris] if isinstance(uris, str) else list(uris),
-                                refresh_tokens=bool(body.get("refresh_tokens", True)),
-                                name=str(body.get("name") or "app")))
+        app = world.add_app(
+            App(
+                platform=platform,
+                client_id=str(body.get("client_id") or secrets.token_hex(8)),
+                client_secret=str(body.get("client_secret") or secrets.token_hex(16)),
+                redirect_uris=[uris] if isinstance(uris, str) else list(uris),
+                refresh_tokens=bool(body.get("refresh_tokens", True)),
+                name=str(body.get("name") or "app"),
+            )
+        )
         return reply(asdict(app), 201)
 
     @post("/{platform:str}/users", status_code=201)
@@ -138,11 +143,18 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
             return _bad(f"unknown platform {body.get('platform')}")
         if body.get("kind") not in FAULT_KINDS:
             return _bad(f"kind must be one of {sorted(FAULT_KINDS)}")
-        fault = world.add_fault(Fault(
-            platform=body["platform"], endpoint=str(body.get("endpoint") or "*"), kind=body["kind"],
-            times=int(body.get("times", 1)), retry_after=int(body.get("retry_after", 1)),
-            status=body.get("status"), body=body.get("body"), hang_s=float(body.get("hang_s", 30.0)),
-        ))
+        fault = world.add_fault(
+            Fault(
+                platform=body["platform"],
+                endpoint=str(body.get("endpoint") or "*"),
+                kind=body["kind"],
+                times=int(body.get("times", 1)),
+                retry_after=int(body.get("retry_after", 1)),
+                status=body.get("status"),
+                body=body.get("body"),
+                hang_s=float(body.get("hang_s", 30.0)),
+            )
+        )
         return reply(asdict(fault), 201)
 
     @get("/faults")
@@ -158,8 +170,29 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
     @get("/requests")
     async def requests(request: Request[Any, Any, Any]) -> Response[Any]:
         platform, endpoint = request.query_params.get("platform"), request.query_params.get("endpoint")
-        return reply([r for r in world.requests
-                      if (not platform or r["platform"] == platform) and (not endpoint or r["endpoint"] == endpoint)])
+        return reply(
+            [
+                r
+                for r in world.requests
+                if (not platform or r["platform"] == platform) and (not endpoint or r["endpoint"] == endpoint)
+            ]
+        )
 
-    return Router(path="/_sim", route_handlers=[reset, clock, add_app, add_user, session, consent, revoke_grants,
-                                                expire, state, add_fault, list_faults, clear_faults, requests])
+    return Router(
+        path="/_sim",
+        route_handlers=[
+            reset,
+            clock,
+            add_app,
+            add_user,
+            session,
+            consent,
+            revoke_grants,
+            expire,
+            state,
+            add_fault,
+            list_faults,
+            clear_faults,
+            requests,
+        ],
+    )

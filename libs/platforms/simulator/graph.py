@@ -11,10 +11,21 @@ from litestar import Response
 from crier.platforms.simulator.authz import Dialect, reply
 
 
-def graph_error(status: int, code: int, message: str, subcode: int | None = None, *,
-                transient: bool = False, headers: dict[str, str] | None = None) -> Response[Any]:
-    err: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code,
-                           "fbtrace_id": secrets.token_urlsafe(8)}
+def graph_error(
+    status: int,
+    code: int,
+    message: str,
+    subcode: int | None = None,
+    *,
+    transient: bool = False,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    err: dict[str, Any] = {
+        "message": message,
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": secrets.token_urlsafe(8),
+    }
     if subcode is not None:
         err["error_subcode"] = subcode
     if transient:
@@ -33,8 +44,12 @@ class GraphDialect(Dialect):
         if error == "invalid_grant" and "refresh token" in description:
             return graph_error(400, 190, "Error validating access token: The session has been invalidated.", 460)
         if "redirect_uri" in description:
-            return graph_error(400, 100, "Error validating verification code. Please make sure your redirect_uri "
-                                         "is identical to the one you used in the OAuth dialog request")
+            return graph_error(
+                400,
+                100,
+                "Error validating verification code. Please make sure your redirect_uri "
+                "is identical to the one you used in the OAuth dialog request",
+            )
         return graph_error(400, 100, description)
 
     def invalid_token(self, expired: bool) -> Response[Any]:
@@ -43,12 +58,14 @@ class GraphDialect(Dialect):
         return graph_error(400, 190, "Error validating access token: The user has not authorized application.", 458)
 
     def rate_limited(self, retry_after: int) -> Response[Any]:
-        return graph_error(429, 4, "Application request limit reached", transient=True,
-                           headers={"Retry-After": str(retry_after)})
+        return graph_error(
+            429, 4, "Application request limit reached", transient=True, headers={"Retry-After": str(retry_after)}
+        )
 
     def server_error(self, status: int) -> Response[Any]:
-        return graph_error(status, 2, "An unexpected error has occurred. Please retry your request later.",
-                           transient=True)
+        return graph_error(
+            status, 2, "An unexpected error has occurred. Please retry your request later.", transient=True
+        )
 
     def rejected(self) -> Response[Any]:
         return graph_error(400, 506, "(#506) Duplicate status message")

@@ -14,8 +14,10 @@ async def form_of(request: Request[Any, Any, Any]) -> dict[str, str]:
     if "json" in content_type:
         raw = await request.body()
         data = json.loads(raw) if raw else {}
-        fields = {k: v if isinstance(v, str) else json.dumps(v) if not isinstance(v, list) else " ".join(v)
-                  for k, v in (data or {}).items()}
+        fields = {
+            k: v if isinstance(v, str) else json.dumps(v) if not isinstance(v, list) else " ".join(v)
+            for k, v in (data or {}).items()
+        }
     else:
         form = await request.form()
         fields = {k: str(form.get(k)) for k in form}

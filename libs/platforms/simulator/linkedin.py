@@ -15,24 +15,32 @@ from crier.platforms.simulator.authz import Dialect, Rules, make_jwt, pages_spec
 from crier.platforms.simulator.http import form_of, query
 from crier.platforms.simulator.world import World
 
-RULES = Rules(platform="linkedin", access_ttl_s=60 * 86400, refresh_ttl_s=365 * 86400, access_prefix="AQV",
-              refresh_prefix="AQX")
+RULES = Rules(
+    platform="linkedin", access_ttl_s=60 * 86400, refresh_ttl_s=365 * 86400, access_prefix="AQV", refresh_prefix="AQX"
+)
 ORG_READ = {"r_organization_admin", "rw_organization_admin"}
 
 
 class LinkedInDialect(Dialect):
-    def _rest(self, status: int, code: str, message: str, service_code: int,
-              headers: dict[str, str] | None = None) -> Response[Any]:
-        return reply({"status": status, "serviceErrorCode": service_code, "code": code, "message": message},
-                     status, headers)
+    def _rest(
+        self, status: int, code: str, message: str, service_code: int, headers: dict[str, str] | None = None
+    ) -> Response[Any]:
+        return reply(
+            {"status": status, "serviceErrorCode": service_code, "code": code, "message": message}, status, headers
+        )
 
     def invalid_token(self, expired: bool) -> Response[Any]:
-        return self._rest(401, "EXPIRED_ACCESS_TOKEN" if expired else "INVALID_ACCESS_TOKEN",
-                          "The token used in the request has expired" if expired else "Invalid access token", 65600)
+        return self._rest(
+            401,
+            "EXPIRED_ACCESS_TOKEN" if expired else "INVALID_ACCESS_TOKEN",
+            "The token used in the request has expired" if expired else "Invalid access token",
+            65600,
+        )
 
     def rate_limited(self, retry_after: int) -> Response[Any]:
-        return self._rest(429, "TOO_MANY_REQUESTS", "Resource level throttle limit reached", 101,
-                          {"Retry-After": str(retry_after)})
+        return self._rest(
+            429, "TOO_MANY_REQUESTS", "Resource level throttle limit reached", 101, {"Retry-After": str(retry_after)}
+        )
 
     def server_error(self, status: int) -> Response[Any]:
         return self._rest(status, "INTERNAL_SERVER_ERROR", "Internal Server Error", 0)
@@ -52,15 +60,24 @@ def make_pages(world: World, spec: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for i, page in enumerate(pages_spec(spec, 0), 1):
         name = page.get("name") or f"{spec.get('username', 'Acme')} Org {i}"
-        out.append({"id": int(page.get("id") or world.number(8)), "localizedName": name,
-                    "vanityName": page.get("vanity_name") or re.sub(r"\W+", "-", name.lower()).strip("-")})
+        out.append(
+            {
+                "id": int(page.get("id") or world.number(8)),
+                "localizedName": name,
+                "vanityName": page.get("vanity_name") or re.sub(r"\W+", "-", name.lower()).strip("-"),
+            }
+        )
     return out
 
 
 def routes(world: World) -> list[Any]:
     def token_body(grant: Any, access: Any, refresh: Any) -> dict[str, Any]:
-        body: dict[str, Any] = {"access_token": access.value, "expires_in": authz.expires_in(world, access),
-                                "scope": ",".join(grant.scopes), "token_type": "Bearer"}
+        body: dict[str, Any] = {
+            "access_token": access.value,
+            "expires_in": authz.expires_in(world, access),
+            "scope": ",".join(grant.scopes),
+            "token_type": "Bearer",
+        }
         if refresh is not None:
             body["refresh_token"] = refresh.value
             body["refresh_token_expires_in"] = authz.expires_in(world, refresh)
@@ -83,9 +100,16 @@ def routes(world: World) -> list[Any]:
             body = token_body(grant, access, refresh)
             if "openid" in grant.scopes:
                 user = world.user("linkedin", grant.user_id)
-                body["id_token"] = make_jwt({"iss": "https://www.linkedin.com/oauth", "aud": app.client_id,
-                                             "sub": grant.user_id, "iat": int(world.now()),
-                                             "exp": int(world.now()) + 3600, "name": user.display_name if user else ""})
+                body["id_token"] = make_jwt(
+                    {
+                        "iss": "https://www.linkedin.com/oauth",
+                        "aud": app.client_id,
+                        "sub": grant.user_id,
+                        "iat": int(world.now()),
+                        "exp": int(world.now()) + 3600,
+                        "name": user.display_name if user else "",
+                    }
+                )
             return reply(body)
         if form.get("grant_type") == "refresh_token":
             grant, access, refresh = authz.refresh(world, RULES, DIALECT, app, form.get("refresh_token", ""))
@@ -103,18 +127,31 @@ def routes(world: World) -> list[Any]:
     async def userinfo(request: Request[Any, Any, Any]) -> Response[Any]:
         grant, user = user_of(request)
         first, _, last = user.display_name.partition(" ")
-        body: dict[str, Any] = {"sub": user.id, "name": user.display_name, "given_name": first,
-                                "family_name": last or first, "picture": user.avatar_url,
-                                "locale": {"country": "US", "language": "en"}}
+        body: dict[str, Any] = {
+            "sub": user.id,
+            "name": user.display_name,
+            "given_name": first,
+            "family_name": last or first,
+            "picture": user.avatar_url,
+            "locale": {"country": "US", "language": "en"},
+        }
         if "email" in grant.scopes:
             body |= {"email": user.email, "email_verified": True}
         return reply(body)
 
     def require_version(request: Request[Any, Any, Any]) -> None:
         if not request.headers.get("linkedin-version"):
-            raise authz.SimError(reply({"status": 426, "code": "VERSION_MISSING",
-                                        "message": "A version must be present. Please specify a version by adding "
-                                                   "the LinkedIn-Version header."}, 426))
+            raise authz.SimError(
+                reply(
+                    {
+                        "status": 426,
+                        "code": "VERSION_MISSING",
+                        "message": "A version must be present. Please specify a version by adding "
+                        "the LinkedIn-Version header.",
+                    },
+                    426,
+                )
+            )
 
     @get("/rest/organizationAcls", opt={"endpoint": "organizationAcls"})
     async def acls(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -124,10 +161,21 @@ def routes(world: World) -> list[Any]:
             return DIALECT._rest(403, "ACCESS_DENIED", "Not enough permissions to access: organizationAcls.GET", 100)
         start, count = int(request.query_params.get("start", 0)), int(request.query_params.get("count", 10))
         role = request.query_params.get("role", "ADMINISTRATOR")
-        elements = [{"roleAssignee": f"urn:li:person:{user.id}", "state": "APPROVED", "role": role,
-                     "organization": f"urn:li:organization:{org['id']}"} for org in user.pages]
-        return reply({"paging": {"start": start, "count": count, "links": [], "total": len(elements)},
-                      "elements": elements[start:start + count]})
+        elements = [
+            {
+                "roleAssignee": f"urn:li:person:{user.id}",
+                "state": "APPROVED",
+                "role": role,
+                "organization": f"urn:li:organization:{org['id']}",
+            }
+            for org in user.pages
+        ]
+        return reply(
+            {
+                "paging": {"start": start, "count": count, "links": [], "total": len(elements)},
+                "elements": elements[start : start + count],
+            }
+        )
 
     @get("/rest/organizations", opt={"endpoint": "organizations"})
     async def organizations(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -138,11 +186,16 @@ def routes(world: World) -> list[Any]:
             return DIALECT._rest(400, "ILLEGAL_ARGUMENT", "ids must be List(...)", 100)
         orgs = {str(o["id"]): o for o in user.pages}
         ids = [i for i in match.group(1).split(",") if i]
-        return reply({
-            "results": {i: {"id": int(i), "localizedName": orgs[i]["localizedName"],
-                            "vanityName": orgs[i]["vanityName"]} for i in ids if i in orgs},
-            "statuses": {i: 200 if i in orgs else 404 for i in ids},
-            "errors": {i: {"status": 404, "message": "Not Found"} for i in ids if i not in orgs},
-        })
+        return reply(
+            {
+                "results": {
+                    i: {"id": int(i), "localizedName": orgs[i]["localizedName"], "vanityName": orgs[i]["vanityName"]}
+                    for i in ids
+                    if i in orgs
+                },
+                "statuses": {i: 200 if i in orgs else 404 for i in ids},
+                "errors": {i: {"status": 404, "message": "Not Found"} for i in ids if i not in orgs},
+            }
+        )
 
     return [authorize, token, revoke, userinfo, acls, organizations]

@@ -26,8 +26,15 @@ _PAGE_TASKS = ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE"
 
 
 def rules(platform: str) -> Rules:
-    return Rules(platform=platform, scope_separator=",", access_ttl_s=SHORT_TTL_S, refresh_ttl_s=None,
-                 wants_refresh=lambda code, app: False, access_prefix="EAAG", redirect_fragment="#_=_")
+    return Rules(
+        platform=platform,
+        scope_separator=",",
+        access_ttl_s=SHORT_TTL_S,
+        refresh_ttl_s=None,
+        wants_refresh=lambda code, app: False,
+        access_prefix="EAAG",
+        redirect_fragment="#_=_",
+    )
 
 
 def new_user_id(world: World, platform: str) -> str:
@@ -42,11 +49,22 @@ def make_pages(world: World, platform: str, spec: dict[str, Any]) -> list[dict[s
         handle = name.lower().replace(" ", "")
         ig = None
         if page.get("instagram", with_ig):
-            ig = {"id": world.number(17), "username": f"{handle}.ig", "name": name,
-                  "profile_picture_url": f"https://cdn.example.com/ig/{handle}.jpg"}
-        out.append({"id": str(page.get("id") or world.number(15)), "name": name, "username": handle,
-                    "category": page.get("category", "Local business"), "tasks": _PAGE_TASKS,
-                    "instagram_business_account": ig})
+            ig = {
+                "id": world.number(17),
+                "username": f"{handle}.ig",
+                "name": name,
+                "profile_picture_url": f"https://cdn.example.com/ig/{handle}.jpg",
+            }
+        out.append(
+            {
+                "id": str(page.get("id") or world.number(15)),
+                "name": name,
+                "username": handle,
+                "category": page.get("category", "Local business"),
+                "tasks": _PAGE_TASKS,
+                "instagram_business_account": ig,
+            }
+        )
     return out
 
 
@@ -58,12 +76,20 @@ def routes(world: World, platform: str) -> list[Any]:
     rule = rules(platform)
 
     def user_node(user: User) -> dict[str, Any]:
-        return {"id": user.id, "name": user.display_name, "email": user.email, "picture": _picture(user.avatar_url),
-                "metadata": {"type": "user"}}
+        return {
+            "id": user.id,
+            "name": user.display_name,
+            "email": user.email,
+            "picture": _picture(user.avatar_url),
+            "metadata": {"type": "user"},
+        }
 
     def page_node(page: dict[str, Any]) -> dict[str, Any]:
-        return {**page, "picture": _picture(f"https://cdn.example.com/pages/{page['id']}.jpg"),
-                "metadata": {"type": "page"}}
+        return {
+            **page,
+            "picture": _picture(f"https://cdn.example.com/pages/{page['id']}.jpg"),
+            "metadata": {"type": "page"},
+        }
 
     def page_token(grant: Grant, page_id: str) -> str:
         for token in world.tokens.values():
@@ -118,9 +144,15 @@ def routes(world: World, platform: str) -> list[Any]:
         limit = min(int(request.query_params.get("limit", 25)), 100)
         after = int(request.query_params.get("after", "0") or 0)
         fields = request.query_params.get("fields", "")
-        chunk = user.pages[after:after + limit]
-        data = [pick({**page_node(p), "access_token": page_token(grant, p["id"])}, fields,
-                     "id,name,access_token,category,category_list,tasks") for p in chunk]
+        chunk = user.pages[after : after + limit]
+        data = [
+            pick(
+                {**page_node(p), "access_token": page_token(grant, p["id"])},
+                fields,
+                "id,name,access_token,category,category_list,tasks",
+            )
+            for p in chunk
+        ]
         paging: dict[str, Any] = {"cursors": {"before": str(after), "after": str(after + len(chunk))}}
         if after + len(chunk) < len(user.pages):
             next_query = {**query(request), "after": str(after + len(chunk)), "limit": str(limit)}

@@ -13,8 +13,16 @@ from crier.platforms.simulator.authz import Dialect, Rules, reply
 from crier.platforms.simulator.http import form_of, query
 from crier.platforms.simulator.world import World
 
-RULES = Rules(platform="pinterest", client_auth="basic", scope_separator=",", access_ttl_s=30 * 86400,
-              refresh_ttl_s=60 * 86400, rotate_refresh=True, access_prefix="pina_", refresh_prefix="pinr_")
+RULES = Rules(
+    platform="pinterest",
+    client_auth="basic",
+    scope_separator=",",
+    access_ttl_s=30 * 86400,
+    refresh_ttl_s=60 * 86400,
+    rotate_refresh=True,
+    access_prefix="pina_",
+    refresh_prefix="pinr_",
+)
 
 
 class PinterestDialect(Dialect):
@@ -27,8 +35,11 @@ class PinterestDialect(Dialect):
         return reply({"code": 2, "message": "Authentication failed."}, 401)
 
     def rate_limited(self, retry_after: int) -> Response[Any]:
-        return reply({"code": 29, "message": "You have exceeded your rate limit. Try again later."}, 429,
-                     {"Retry-After": str(retry_after), "x-ratelimit-remaining": "0"})
+        return reply(
+            {"code": 29, "message": "You have exceeded your rate limit. Try again later."},
+            429,
+            {"Retry-After": str(retry_after), "x-ratelimit-remaining": "0"},
+        )
 
     def server_error(self, status: int) -> Response[Any]:
         return reply({"code": 0, "message": "Something went wrong on our end."}, status)
@@ -64,11 +75,19 @@ def routes(world: World) -> list[Any]:
             grant, access, refresh = authz.refresh(world, RULES, DIALECT, app, form.get("refresh_token", ""))
         else:
             return reply({"code": 1, "message": "Invalid grant_type"}, 400)
-        body: dict[str, Any] = {"access_token": access.value, "response_type": kind, "token_type": "bearer",
-                                "expires_in": authz.expires_in(world, access), "scope": ",".join(grant.scopes)}
+        body: dict[str, Any] = {
+            "access_token": access.value,
+            "response_type": kind,
+            "token_type": "bearer",
+            "expires_in": authz.expires_in(world, access),
+            "scope": ",".join(grant.scopes),
+        }
         if refresh is not None:
-            body |= {"refresh_token": refresh.value, "refresh_token_expires_in": authz.expires_in(world, refresh),
-                     "refresh_token_expires_at": int(refresh.expires_at or 0)}
+            body |= {
+                "refresh_token": refresh.value,
+                "refresh_token_expires_in": authz.expires_in(world, refresh),
+                "refresh_token_expires_at": int(refresh.expires_at or 0),
+            }
         return reply(body)
 
     @get("/v5/user_account", opt={"endpoint": "user_account"})
@@ -78,10 +97,21 @@ def routes(world: World) -> list[Any]:
             return reply({"code": 403, "message": "Not authorized to access the user account."}, 403)
         user = world.user("pinterest", grant.user_id)
         assert user is not None
-        return reply({"account_type": "BUSINESS", "id": user.id, "username": user.username,
-                      "business_name": user.display_name, "profile_image": user.avatar_url,
-                      "website_url": f"https://{user.username}.example.com", "about": "",
-                      "board_count": 3, "pin_count": 12, "follower_count": 40, "following_count": 7,
-                      "monthly_views": 100})
+        return reply(
+            {
+                "account_type": "BUSINESS",
+                "id": user.id,
+                "username": user.username,
+                "business_name": user.display_name,
+                "profile_image": user.avatar_url,
+                "website_url": f"https://{user.username}.example.com",
+                "about": "",
+                "board_count": 3,
+                "pin_count": 12,
+                "follower_count": 40,
+                "following_count": 7,
+                "monthly_views": 100,
+            }
+        )
 
     return [authorize, token, user_account]

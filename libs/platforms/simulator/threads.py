@@ -18,8 +18,14 @@ from crier.platforms.simulator.world import World
 SHORT_TTL_S = 3600.0
 LONG_TTL_S = 60 * 86400.0
 MIN_REFRESH_AGE_S = 86400.0
-RULES = Rules(platform="threads", scope_separator=",", access_ttl_s=SHORT_TTL_S,
-              wants_refresh=lambda code, app: False, access_prefix="THQVJ", redirect_fragment="#_")
+RULES = Rules(
+    platform="threads",
+    scope_separator=",",
+    access_ttl_s=SHORT_TTL_S,
+    wants_refresh=lambda code, app: False,
+    access_prefix="THQVJ",
+    redirect_fragment="#_",
+)
 DIALECT = GraphDialect()
 
 
@@ -38,8 +44,9 @@ def routes(world: World) -> list[Any]:
             return DIALECT.invalid_token(old is not None and old.expires_at is not None)
         assert old is not None
         if refresh and (old.kind != "long" or world.now() - old.issued_at < MIN_REFRESH_AGE_S):
-            return graph_error(400, 190 if old.kind != "long" else 10,
-                               "Only long-lived tokens at least 24 hours old can be refreshed")
+            return graph_error(
+                400, 190 if old.kind != "long" else 10, "Only long-lived tokens at least 24 hours old can be refreshed"
+            )
         new = world.issue(world.grants[old.grant_id], "long", LONG_TTL_S, prefix="THQVJL")
         return reply({"access_token": new.value, "token_type": "bearer", "expires_in": authz.expires_in(world, new)})
 
@@ -79,8 +86,13 @@ def routes(world: World) -> list[Any]:
         _, grant = authz.bearer(world, "threads", DIALECT, request, kinds=("access", "long"))
         user = world.user("threads", grant.user_id)
         assert user is not None
-        node = {"id": user.id, "username": user.username, "name": user.display_name,
-                "threads_profile_picture_url": user.avatar_url, "threads_biography": "Posting from the simulator"}
+        node = {
+            "id": user.id,
+            "username": user.username,
+            "name": user.display_name,
+            "threads_profile_picture_url": user.avatar_url,
+            "threads_biography": "Posting from the simulator",
+        }
         return reply(pick(node, request.query_params.get("fields", ""), "id"))
 
     return [authorize, access_token, exchange, refresh, me]

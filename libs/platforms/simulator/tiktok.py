@@ -14,8 +14,16 @@ from crier.platforms.simulator.authz import Dialect, Rules, reply
 from crier.platforms.simulator.http import form_of, query
 from crier.platforms.simulator.world import World
 
-RULES = Rules(platform="tiktok", pkce="optional", client_id_param="client_key", scope_separator=",",
-              access_ttl_s=86400, refresh_ttl_s=365 * 86400, access_prefix="act.", refresh_prefix="rft.")
+RULES = Rules(
+    platform="tiktok",
+    pkce="optional",
+    client_id_param="client_key",
+    scope_separator=",",
+    access_ttl_s=86400,
+    refresh_ttl_s=365 * 86400,
+    access_prefix="act.",
+    refresh_prefix="rft.",
+)
 
 
 def _log_id() -> str:
@@ -31,12 +39,12 @@ class TikTokDialect(Dialect):
         return reply({"error": error, "error_description": description, "log_id": _log_id()}, status)
 
     def invalid_token(self, expired: bool) -> Response[Any]:
-        return _api_error(401, "access_token_invalid",
-                          "The access token is invalid or not found in the request.")
+        return _api_error(401, "access_token_invalid", "The access token is invalid or not found in the request.")
 
     def rate_limited(self, retry_after: int) -> Response[Any]:
-        return _api_error(429, "rate_limit_exceeded", "The API rate limit was exceeded.",
-                          {"Retry-After": str(retry_after)})
+        return _api_error(
+            429, "rate_limit_exceeded", "The API rate limit was exceeded.", {"Retry-After": str(retry_after)}
+        )
 
     def server_error(self, status: int) -> Response[Any]:
         return _api_error(status, "internal_error", "Something went wrong. Please try again later.")
@@ -59,9 +67,15 @@ def make_pages(world: World, spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 def routes(world: World) -> list[Any]:
     def token_body(grant: Any, access: Any, refresh: Any) -> dict[str, Any]:
-        return {"access_token": access.value, "expires_in": authz.expires_in(world, access),
-                "open_id": grant.user_id, "refresh_expires_in": authz.expires_in(world, refresh),
-                "refresh_token": refresh.value, "scope": ",".join(grant.scopes), "token_type": "Bearer"}
+        return {
+            "access_token": access.value,
+            "expires_in": authz.expires_in(world, access),
+            "open_id": grant.user_id,
+            "refresh_expires_in": authz.expires_in(world, refresh),
+            "refresh_token": refresh.value,
+            "scope": ",".join(grant.scopes),
+            "token_type": "Bearer",
+        }
 
     @get("/v2/auth/authorize", opt={"endpoint": "authorize"})
     async def authorize(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -94,9 +108,18 @@ def routes(world: World) -> list[Any]:
             return _api_error(400, "invalid_params", "fields is missing or has an unknown field")
         if "username" in fields and "user.info.profile" not in grant.scopes:
             return _api_error(401, "scope_not_authorized", "The user did not authorize the scope user.info.profile")
-        every = {"open_id": user.id, "union_id": "u" + user.id[-12:], "avatar_url": user.avatar_url,
-                 "display_name": user.display_name, "username": user.username}
-        return reply({"data": {"user": {k: every[k] for k in fields}},
-                      "error": {"code": "ok", "message": "", "log_id": _log_id()}})
+        every = {
+            "open_id": user.id,
+            "union_id": "u" + user.id[-12:],
+            "avatar_url": user.avatar_url,
+            "display_name": user.display_name,
+            "username": user.username,
+        }
+        return reply(
+            {
+                "data": {"user": {k: every[k] for k in fields}},
+                "error": {"code": "ok", "message": "", "log_id": _log_id()},
+            }
+        )
 
     return [authorize, token, revoke, user_info]

@@ -161,16 +161,36 @@ class World:
     # -- grants, codes and tokens --------------------------------------------------------------
 
     def new_grant(self, platform: str, client_id: str, user_id: str, scopes: tuple[str, ...]) -> Grant:
-        grant = Grant(id=secrets.token_hex(8), platform=platform, client_id=client_id, user_id=user_id,
-                      scopes=scopes, created_at=self.now())
+        grant = Grant(
+            id=secrets.token_hex(8),
+            platform=platform,
+            client_id=client_id,
+            user_id=user_id,
+            scopes=scopes,
+            created_at=self.now(),
+        )
         self.grants[grant.id] = grant
         return grant
 
-    def issue(self, grant: Grant, kind: str, ttl_s: float | None, *, prefix: str = "", page_id: str | None = None,
-              value: str | None = None) -> Token:
-        token = Token(value=value or prefix + secrets.token_urlsafe(32), platform=grant.platform, grant_id=grant.id,
-                      kind=kind, issued_at=self.now(), expires_at=None if ttl_s is None else self.now() + ttl_s,
-                      page_id=page_id)
+    def issue(
+        self,
+        grant: Grant,
+        kind: str,
+        ttl_s: float | None,
+        *,
+        prefix: str = "",
+        page_id: str | None = None,
+        value: str | None = None,
+    ) -> Token:
+        token = Token(
+            value=value or prefix + secrets.token_urlsafe(32),
+            platform=grant.platform,
+            grant_id=grant.id,
+            kind=kind,
+            issued_at=self.now(),
+            expires_at=None if ttl_s is None else self.now() + ttl_s,
+            page_id=page_id,
+        )
         self.tokens[token.value] = token
         return token
 
@@ -193,8 +213,7 @@ class World:
             grant.revoked = True
 
     def grants_of(self, platform: str, user_id: str | None = None) -> list[Grant]:
-        return [g for g in self.grants.values()
-                if g.platform == platform and (user_id is None or g.user_id == user_id)]
+        return [g for g in self.grants.values() if g.platform == platform and (user_id is None or g.user_id == user_id)]
 
     def expire_access_tokens(self, platform: str, user_id: str | None = None) -> int:
         grant_ids = {g.id for g in self.grants_of(platform, user_id)}
@@ -239,8 +258,10 @@ class World:
             "apps": [asdict(a) for (p, _), a in self.apps.items() if p == platform],
             "users": [asdict(u) for (p, _), u in self.users.items() if p == platform],
             "signed_in": self.signed_in.get(platform),
-            "grants": [{**asdict(g), "tokens": sum(1 for t in self.tokens.values() if t.grant_id == g.id)}
-                       for g in self.grants_of(platform)],
+            "grants": [
+                {**asdict(g), "tokens": sum(1 for t in self.tokens.values() if t.grant_id == g.id)}
+                for g in self.grants_of(platform)
+            ],
             "faults": [asdict(f) for f in self.faults if f.platform == platform],
         }
 

@@ -15,8 +15,13 @@ from crier.platforms.simulator.http import form_of, query
 from crier.platforms.simulator.world import World
 
 RULES = Rules(
-    platform="x", pkce="required", client_auth="either", access_ttl_s=7200, refresh_ttl_s=None,
-    rotate_refresh=True, wants_refresh=lambda code, app: "offline.access" in code.scopes,
+    platform="x",
+    pkce="required",
+    client_auth="either",
+    access_ttl_s=7200,
+    refresh_ttl_s=None,
+    rotate_refresh=True,
+    wants_refresh=lambda code, app: "offline.access" in code.scopes,
 )
 
 
@@ -34,17 +39,34 @@ class XDialect(Dialect):
 
     def rate_limited(self, retry_after: int) -> Response[Any]:
         # X sends no Retry-After: the window's end, in epoch seconds, is the hint.
-        return self._problem(429, "Too Many Requests", "Too Many Requests",
-                             {"x-rate-limit-limit": "75", "x-rate-limit-remaining": "0",
-                              "x-rate-limit-reset": str(int(time.time()) + retry_after)})
+        return self._problem(
+            429,
+            "Too Many Requests",
+            "Too Many Requests",
+            {
+                "x-rate-limit-limit": "75",
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": str(int(time.time()) + retry_after),
+            },
+        )
 
     def server_error(self, status: int) -> Response[Any]:
-        return self._problem(status, "Service Unavailable" if status == 503 else "Internal Server Error",
-                             "Something went wrong on X's side")
+        return self._problem(
+            status,
+            "Service Unavailable" if status == 503 else "Internal Server Error",
+            "Something went wrong on X's side",
+        )
 
     def rejected(self) -> Response[Any]:
-        return reply({"detail": "You are not allowed to create a Tweet with duplicate content.",
-                      "type": "about:blank", "title": "Forbidden", "status": 403}, 403)
+        return reply(
+            {
+                "detail": "You are not allowed to create a Tweet with duplicate content.",
+                "type": "about:blank",
+                "title": "Forbidden",
+                "status": 403,
+            },
+            403,
+        )
 
 
 DIALECT = XDialect()
@@ -71,8 +93,12 @@ def routes(world: World) -> list[Any]:
         if granted is None:
             return DIALECT.oauth_error("unsupported_grant_type", "grant_type is not supported")
         grant, access, refresh = granted
-        body = {"token_type": "bearer", "expires_in": authz.expires_in(world, access),
-                "access_token": access.value, "scope": " ".join(grant.scopes)}
+        body = {
+            "token_type": "bearer",
+            "expires_in": authz.expires_in(world, access),
+            "access_token": access.value,
+            "scope": " ".join(grant.scopes),
+        }
         if refresh is not None:
             body["refresh_token"] = refresh.value
         return reply(body)

@@ -17,9 +17,24 @@ from crier.connect.domain.accounts import ACTIVE, DISABLED, TOKEN_EXPIRED
 from crier.contracts.rpc import SocialAccount
 
 PUBLIC_COLUMNS = (
-    "id", "org_id", "mode", "platform", "username", "display_name", "network_unique_id", "tenant_id",
-    "account_type", "status", "sandbox", "created_at", "updated_at", "social_network_id", "profile_image_url",
-    "scopes", "token_expires_at", "last_synced_at",
+    "id",
+    "org_id",
+    "mode",
+    "platform",
+    "username",
+    "display_name",
+    "network_unique_id",
+    "tenant_id",
+    "account_type",
+    "status",
+    "sandbox",
+    "created_at",
+    "updated_at",
+    "social_network_id",
+    "profile_image_url",
+    "scopes",
+    "token_expires_at",
+    "last_synced_at",
 )
 
 
@@ -53,8 +68,14 @@ def public(row: Any) -> SocialAccount:
 async def upsert(conn: AsyncConnection, c: Connection, now: datetime) -> SocialAccount:
     """Connect, or reconnect in place: same id, status active, new tokens; a refresh token the
     platform did not resend is kept, and so is what a token-less sandbox re-creation lacks."""
-    values = {**c.__dict__, "id": str(uuid.uuid4()), "status": ACTIVE, "created_at": now, "updated_at": now,
-              "last_synced_at": now}
+    values = {
+        **c.__dict__,
+        "id": str(uuid.uuid4()),
+        "status": ACTIVE,
+        "created_at": now,
+        "updated_at": now,
+        "last_synced_at": now,
+    }
     stmt = insert(t).values(values)
     new = stmt.excluded
     has_token = new.access_token_enc.is_not(None)
@@ -65,20 +86,25 @@ async def upsert(conn: AsyncConnection, c: Connection, now: datetime) -> SocialA
     stmt = stmt.on_conflict_do_update(
         index_elements=[t.c.org_id, t.c.mode, t.c.platform, t.c.network_unique_id],
         set_={
-            "username": new.username, "display_name": new.display_name,
+            "username": new.username,
+            "display_name": new.display_name,
             "tenant_id": sa.func.coalesce(new.tenant_id, t.c.tenant_id),
             "account_type": new.account_type,
             "profile_image_url": sa.func.coalesce(new.profile_image_url, t.c.profile_image_url),
             "access_token_enc": sa.func.coalesce(new.access_token_enc, t.c.access_token_enc),
             "refresh_token_enc": sa.func.coalesce(new.refresh_token_enc, t.c.refresh_token_enc),
             "token_expires_at": when_token("token_expires_at"),
-            "refresh_expires_at": sa.case((new.refresh_token_enc.is_not(None), new.refresh_expires_at),
-                                          else_=t.c.refresh_expires_at),
+            "refresh_expires_at": sa.case(
+                (new.refresh_token_enc.is_not(None), new.refresh_expires_at), else_=t.c.refresh_expires_at
+            ),
             "scopes": when_token("scopes"),
             "social_network_id": when_token("social_network_id"),
             "instance_url": when_token("instance_url"),
-            "status": ACTIVE, "deleted_at": None, "refresh_claimed_until": None,
-            "updated_at": new.updated_at, "last_synced_at": new.last_synced_at,
+            "status": ACTIVE,
+            "deleted_at": None,
+            "refresh_claimed_until": None,
+            "updated_at": new.updated_at,
+            "last_synced_at": new.last_synced_at,
         },
     ).returning(*t.c)
     return public((await conn.execute(stmt)).one())
@@ -108,8 +134,7 @@ class Filter:
 async def search(
     conn: AsyncConnection, org_id: str, mode: str, where: Filter, *, limit: int, cursor: str | None
 ) -> tuple[list[SocialAccount], str | None]:
-    conditions: list[Any] = [t.c.org_id == org_id, t.c.mode == mode, t.c.deleted_at.is_(None),
-                             *pages.after(t, cursor)]
+    conditions: list[Any] = [t.c.org_id == org_id, t.c.mode == mode, t.c.deleted_at.is_(None), *pages.after(t, cursor)]
     for name in ("id", "tenant_id", "platform", "username", "network_unique_id"):
         value = getattr(where, name)
         if value is not None:
@@ -119,8 +144,9 @@ async def search(
     return [public(r) for r in rows], next_cursor
 
 
-async def of_tenant(conn: AsyncConnection, org_id: str, mode: str, tenant_id: str,
-                    platform: str | None = None) -> list[Any]:
+async def of_tenant(
+    conn: AsyncConnection, org_id: str, mode: str, tenant_id: str, platform: str | None = None
+) -> list[Any]:
     conditions = [t.c.org_id == org_id, t.c.mode == mode, t.c.tenant_id == tenant_id, t.c.deleted_at.is_(None)]
     if platform is not None:
         conditions.append(t.c.platform == platform)
@@ -130,20 +156,41 @@ async def of_tenant(conn: AsyncConnection, org_id: str, mode: str, tenant_id: st
 async def soft_delete(conn: AsyncConnection, account_id: str, now: datetime) -> SocialAccount:
     """Disabled and hidden; the tokens are wiped, since nothing may use them any more."""
     stmt = (
-        t.update().where(t.c.id == account_id)
-        .values(status=DISABLED, deleted_at=now, updated_at=now, access_token_enc=None, refresh_token_enc=None,
-                token_expires_at=None, refresh_expires_at=None, refresh_claimed_until=None)
+        t.update()
+        .where(t.c.id == account_id)
+        .values(
+            status=DISABLED,
+            deleted_at=now,
+            updated_at=now,
+            access_token_enc=None,
+            refresh_token_enc=None,
+            token_expires_at=None,
+            refresh_expires_at=None,
+            refresh_claimed_until=None,
+        )
         .returning(*t.c)
     )
     return public((await conn.execute(stmt)).one())
 
 
 async def store_refreshed(
-    conn: AsyncConnection, account_id: str, *, access_token_enc: str, refresh_token_enc: str | None,
-    expires_at: datetime | None, refresh_expires_at: datetime | None, scopes: list[str] | None, now: datetime,
+    conn: AsyncConnection,
+    account_id: str,
+    *,
+    access_token_enc: str,
+    refresh_token_enc: str | None,
+    expires_at: datetime | None,
+    refresh_expires_at: datetime | None,
+    scopes: list[str] | None,
+    now: datetime,
 ) -> SocialAccount:
-    values: dict[str, Any] = {"access_token_enc": access_token_enc, "token_expires_at": expires_at,
-                              "updated_at": now, "last_synced_at": now, "refresh_claimed_until": None}
+    values: dict[str, Any] = {
+        "access_token_enc": access_token_enc,
+        "token_expires_at": expires_at,
+        "updated_at": now,
+        "last_synced_at": now,
+        "refresh_claimed_until": None,
+    }
     if refresh_token_enc is not None:  # kept when the platform did not rotate it
         values |= {"refresh_token_enc": refresh_token_enc, "refresh_expires_at": refresh_expires_at}
     if scopes:
@@ -153,8 +200,12 @@ async def store_refreshed(
 
 
 async def mark_token_expired(conn: AsyncConnection, account_id: str, now: datetime) -> SocialAccount:
-    stmt = (t.update().where(t.c.id == account_id)
-            .values(status=TOKEN_EXPIRED, updated_at=now, refresh_claimed_until=None).returning(*t.c))
+    stmt = (
+        t.update()
+        .where(t.c.id == account_id)
+        .values(status=TOKEN_EXPIRED, updated_at=now, refresh_claimed_until=None)
+        .returning(*t.c)
+    )
     return public((await conn.execute(stmt)).one())
 
 
@@ -172,13 +223,21 @@ async def claim_due(conn: AsyncConnection, now: datetime, *, window_s: float, le
     replicas claim disjoint sets; the lease keeps a claimed account off the others' lists."""
     due = (
         sa.select(t.c.id)
-        .where(t.c.status == ACTIVE, t.c.refresh_token_enc.is_not(None), t.c.deleted_at.is_(None),
-               t.c.token_expires_at <= now + timedelta(seconds=window_s),
-               sa.or_(t.c.refresh_claimed_until.is_(None), t.c.refresh_claimed_until < now))
+        .where(
+            t.c.status == ACTIVE,
+            t.c.refresh_token_enc.is_not(None),
+            t.c.deleted_at.is_(None),
+            t.c.token_expires_at <= now + timedelta(seconds=window_s),
+            sa.or_(t.c.refresh_claimed_until.is_(None), t.c.refresh_claimed_until < now),
+        )
         .order_by(t.c.token_expires_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    stmt = (t.update().where(t.c.id.in_(due.scalar_subquery()))
-            .values(refresh_claimed_until=now + timedelta(seconds=lease_s)).returning(t.c.id))
+    stmt = (
+        t.update()
+        .where(t.c.id.in_(due.scalar_subquery()))
+        .values(refresh_claimed_until=now + timedelta(seconds=lease_s))
+        .returning(t.c.id)
+    )
     return list((await conn.execute(stmt)).scalars())

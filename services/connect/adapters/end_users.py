@@ -14,14 +14,35 @@ from crier.connect.adapters.tables import social_accounts as accounts
 from crier.connect.domain.accounts import ACTIVE
 
 
-async def upsert(conn: AsyncConnection, *, org_id: str, mode: str, external_user_id: str, display_name: str | None,
-                 email: str | None, metadata: dict[str, Any], now: datetime) -> tuple[Any, bool]:
-    stmt = insert(t).values(org_id=org_id, mode=mode, external_user_id=external_user_id, display_name=display_name,
-                            email=email, metadata=metadata, created_at=now, updated_at=now)
+async def upsert(
+    conn: AsyncConnection,
+    *,
+    org_id: str,
+    mode: str,
+    external_user_id: str,
+    display_name: str | None,
+    email: str | None,
+    metadata: dict[str, Any],
+    now: datetime,
+) -> tuple[Any, bool]:
+    stmt = insert(t).values(
+        org_id=org_id,
+        mode=mode,
+        external_user_id=external_user_id,
+        display_name=display_name,
+        email=email,
+        metadata=metadata,
+        created_at=now,
+        updated_at=now,
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=[t.c.org_id, t.c.mode, t.c.external_user_id],
-        set_={"display_name": stmt.excluded.display_name, "email": stmt.excluded.email,
-              "metadata": stmt.excluded.metadata, "updated_at": stmt.excluded.updated_at},
+        set_={
+            "display_name": stmt.excluded.display_name,
+            "email": stmt.excluded.email,
+            "metadata": stmt.excluded.metadata,
+            "updated_at": stmt.excluded.updated_at,
+        },
     ).returning(*t.c, (sa.literal_column("xmax") == 0).label("inserted"))
     row = (await conn.execute(stmt)).one()
     return row, bool(row.inserted)
@@ -29,8 +50,13 @@ async def upsert(conn: AsyncConnection, *, org_id: str, mode: str, external_user
 
 async def ensure(conn: AsyncConnection, org_id: str, mode: str, external_user_id: str, now: datetime) -> None:
     """An account connected for a tenant makes that tenant a known end-user."""
-    await conn.execute(insert(t).values(org_id=org_id, mode=mode, external_user_id=external_user_id, metadata={},
-                                        created_at=now, updated_at=now).on_conflict_do_nothing())
+    await conn.execute(
+        insert(t)
+        .values(
+            org_id=org_id, mode=mode, external_user_id=external_user_id, metadata={}, created_at=now, updated_at=now
+        )
+        .on_conflict_do_nothing()
+    )
 
 
 async def get(conn: AsyncConnection, org_id: str, mode: str, external_user_id: str) -> Any | None:
@@ -41,7 +67,10 @@ async def get(conn: AsyncConnection, org_id: str, mode: str, external_user_id: s
 async def summary(conn: AsyncConnection, org_id: str, mode: str, external_user_id: str) -> tuple[int, int]:
     """(total, connected) among the user's visible accounts; the rest need the user to reconnect."""
     query = sa.select(sa.func.count(), sa.func.count().filter(accounts.c.status == ACTIVE)).where(
-        accounts.c.org_id == org_id, accounts.c.mode == mode, accounts.c.tenant_id == external_user_id,
-        accounts.c.deleted_at.is_(None))
+        accounts.c.org_id == org_id,
+        accounts.c.mode == mode,
+        accounts.c.tenant_id == external_user_id,
+        accounts.c.deleted_at.is_(None),
+    )
     total, connected = (await conn.execute(query)).one()
     return int(total), int(connected)

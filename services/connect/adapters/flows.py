@@ -31,17 +31,28 @@ async def state(conn: AsyncConnection, state_hash: str) -> Any | None:
 
 async def spend_state(conn: AsyncConnection, state_hash: str, now: datetime) -> Any | None:
     """The state row if this call is the one that used it; None if unknown or already used."""
-    stmt = (st.update().where(st.c.state_hash == state_hash, st.c.consumed_at.is_(None))
-            .values(consumed_at=now).returning(*st.c))
+    stmt = (
+        st.update()
+        .where(st.c.state_hash == state_hash, st.c.consumed_at.is_(None))
+        .values(consumed_at=now)
+        .returning(*st.c)
+    )
     return (await conn.execute(stmt)).first()
 
 
 async def grant_sandbox_code(conn: AsyncConnection, state_hash: str, code_hash: str, now: datetime) -> bool:
     """Record the code Crier's consent page issued for a live (unused, unexpired) test-mode state."""
-    stmt = st.update().where(
-        st.c.state_hash == state_hash, st.c.consumed_at.is_(None), st.c.expires_at > now, st.c.mode == "test",
-        st.c.sandbox_code_hash.is_(None),
-    ).values(sandbox_code_hash=code_hash)
+    stmt = (
+        st.update()
+        .where(
+            st.c.state_hash == state_hash,
+            st.c.consumed_at.is_(None),
+            st.c.expires_at > now,
+            st.c.mode == "test",
+            st.c.sandbox_code_hash.is_(None),
+        )
+        .values(sandbox_code_hash=code_hash)
+    )
     return (await conn.execute(stmt)).rowcount == 1
 
 
@@ -76,9 +87,17 @@ async def purge_pending(conn: AsyncConnection, before: datetime) -> int:
 
 def public_session(row: Any, status: str, connect_url: str | None = None) -> ConnectSession:
     return ConnectSession(
-        id=row.id, status=status, platform=row.platform, tenant_id=row.tenant_id, redirect_uri=row.redirect_uri,
-        account_ids=list(row.account_ids), error_code=row.error_code, expires_at=row.expires_at,
-        created_at=row.created_at, updated_at=row.updated_at, connect_url=connect_url,
+        id=row.id,
+        status=status,
+        platform=row.platform,
+        tenant_id=row.tenant_id,
+        redirect_uri=row.redirect_uri,
+        account_ids=list(row.account_ids),
+        error_code=row.error_code,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        connect_url=connect_url,
     )
 
 
@@ -101,8 +120,15 @@ async def session_by_token(conn: AsyncConnection, token_hash: str) -> Any | None
     return (await conn.execute(sa.select(cs).where(cs.c.token_hash == token_hash))).first()
 
 
-async def settle_session(conn: AsyncConnection, session_id: str | None, status: str, now: datetime, *,
-                         error_code: str | None = None, account_ids: list[str] | None = None) -> None:
+async def settle_session(
+    conn: AsyncConnection,
+    session_id: str | None,
+    status: str,
+    now: datetime,
+    *,
+    error_code: str | None = None,
+    account_ids: list[str] | None = None,
+) -> None:
     """Move an open session to its next state; a finished session keeps its first outcome."""
     if session_id is None:
         return

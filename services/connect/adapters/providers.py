@@ -20,8 +20,9 @@ class Providers:
         self._base_url = platform_base_url or None
         self._live: dict[str, Any] = {}
 
-    def for_mode(self, platform: str, mode: str, *, subject: str | None = None,
-                 instance_url: str | None = None) -> OAuthProvider:
+    def for_mode(
+        self, platform: str, mode: str, *, subject: str | None = None, instance_url: str | None = None
+    ) -> OAuthProvider:
         """`subject`: who the simulated platform signs in (test mode); `instance_url`: the Mastodon
         instance or Bluesky PDS the provider talks to (ignored against the simulator)."""
         if mode == "test":

@@ -20,8 +20,12 @@ def public(row: Any) -> RedirectUri:
 
 async def add(conn: AsyncConnection, org_id: str, mode: str, uri: str, now: datetime) -> tuple[RedirectUri, bool]:
     """(entry, created); adding an allowlisted URI again returns the existing entry."""
-    stmt = (insert(t).values(id=str(uuid.uuid4()), org_id=org_id, mode=mode, uri=uri, created_at=now)
-            .on_conflict_do_nothing(constraint="uq_redirect_uris").returning(*t.c))
+    stmt = (
+        insert(t)
+        .values(id=str(uuid.uuid4()), org_id=org_id, mode=mode, uri=uri, created_at=now)
+        .on_conflict_do_nothing(constraint="uq_redirect_uris")
+        .returning(*t.c)
+    )
     row = (await conn.execute(stmt)).first()
     if row is not None:
         return public(row), True

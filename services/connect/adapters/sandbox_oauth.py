@@ -21,8 +21,13 @@ from crier.platforms.oauth import AppCredentials, ConnectableAccount, GrantRevok
 
 # Platforms where a grant covers several pages / organizations / channels / locations.
 MULTI_ACCOUNT = frozenset({"facebook", "instagram", "linkedin", "youtube", "google_business"})
-PAGE_KIND = {"facebook": "page", "instagram": "business", "linkedin": "organization", "youtube": "channel",
-             "google_business": "location"}
+PAGE_KIND = {
+    "facebook": "page",
+    "instagram": "business",
+    "linkedin": "organization",
+    "youtube": "channel",
+    "google_business": "location",
+}
 TOKEN_LIFETIME = timedelta(hours=2)
 ACCESS_PREFIX, REFRESH_PREFIX = "sbx_at_", "sbx_rt_"
 
@@ -41,8 +46,13 @@ class SandboxOAuth:
     def authorization_url(
         self, app: AppCredentials, *, state: str, code_challenge: str | None, scopes: tuple[str, ...]
     ) -> str:
-        query = {"client_id": app.client_id, "redirect_uri": app.redirect_uri, "response_type": "code",
-                 "scope": " ".join(scopes or self.default_scopes), "state": state}
+        query = {
+            "client_id": app.client_id,
+            "redirect_uri": app.redirect_uri,
+            "response_type": "code",
+            "scope": " ".join(scopes or self.default_scopes),
+            "state": state,
+        }
         if code_challenge:
             query |= {"code_challenge": code_challenge, "code_challenge_method": "S256"}
         return f"{self._consent_url}?{urlencode(query)}"
@@ -72,16 +82,20 @@ class SandboxOAuth:
     async def accounts(self, http: httpx.AsyncClient, tokens: TokenSet) -> list[ConnectableAccount]:
         subject = str(tokens.extra.get("subject", self._subject))
         profile = ConnectableAccount(
-            network_unique_id=_network_id(self.platform, subject, "profile"), username=f"{subject}",
-            display_name=f"{subject} (sandbox)", account_type="profile",
+            network_unique_id=_network_id(self.platform, subject, "profile"),
+            username=f"{subject}",
+            display_name=f"{subject} (sandbox)",
+            account_type="profile",
         )
         if not self.multi_account:
             return [profile]
         kind = PAGE_KIND[self.platform]
         return [
             ConnectableAccount(
-                network_unique_id=_network_id(self.platform, subject, f"{kind}{n}"), username=f"{subject}_{kind}{n}",
-                display_name=f"{subject} {kind.title()} {n} (sandbox)", account_type=kind,
+                network_unique_id=_network_id(self.platform, subject, f"{kind}{n}"),
+                username=f"{subject}_{kind}{n}",
+                display_name=f"{subject} {kind.title()} {n} (sandbox)",
+                account_type=kind,
             )
             for n in (1, 2)
         ]
@@ -89,8 +103,9 @@ class SandboxOAuth:
     async def identity(self, http: httpx.AsyncClient, access_token: str) -> ConnectableAccount:
         if not access_token.startswith(ACCESS_PREFIX):
             raise GrantRevoked("sandbox: unknown access token")
-        return ConnectableAccount(network_unique_id="sandbox", username=self._subject, display_name=None,
-                                  account_type="profile")
+        return ConnectableAccount(
+            network_unique_id="sandbox", username=self._subject, display_name=None, account_type="profile"
+        )
 
 
 def _handle(raw: str) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import secrets
 import ipaddress
+import secrets
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 

@@ -22,12 +22,16 @@ def main() -> int:
     settings = load(ConnectSettings)
 
     async def body(rt: Runtime) -> list[Awaitable[Any]]:
-        http = httpx.AsyncClient(timeout=settings.platform_timeout_s, follow_redirects=False,
-                                 headers={"User-Agent": "Crier/1.0 (+connect)"})
+        http = httpx.AsyncClient(
+            timeout=settings.platform_timeout_s, follow_redirects=False, headers={"User-Agent": "Crier/1.0 (+connect)"}
+        )
         ctx = Context(
-            engine=rt.engine, vault=Vault(Keyring(settings.encryption_keys)), settings=settings,
+            engine=rt.engine,
+            vault=Vault(Keyring(settings.encryption_keys)),
+            settings=settings,
             providers=Providers(public_url=settings.public_url, platform_base_url=settings.platform_base_url),
-            http=http, wake=rt.relay.wake,
+            http=http,
+            wake=rt.relay.wake,
         )
         await rpc.serve(rt.bus, ctx)
 

@@ -24,8 +24,9 @@ KEEP_EXPIRED_FLOWS = timedelta(days=1)
 
 async def sweep(ctx: Context) -> dict[Refresh, int]:
     async with ctx.engine.begin() as conn:
-        ids = await accounts.claim_due(conn, ctx.now(), window_s=ctx.settings.refresh_before_s, lease_s=LEASE_S,
-                                       limit=BATCH)
+        ids = await accounts.claim_due(
+            conn, ctx.now(), window_s=ctx.settings.refresh_before_s, lease_s=LEASE_S, limit=BATCH
+        )
     gate = asyncio.Semaphore(max(1, ctx.settings.refresh_concurrency))
 
     async def one(account_id: str) -> Refresh:

@@ -28,8 +28,9 @@ from crier.platforms.oauth import AccessTokenInvalid, GrantRevoked, OAuthError, 
 
 
 async def list_accounts(ctx: Context, r: api.AccountList) -> api.AccountPage:
-    where = accounts.Filter(id=r.id, tenant_id=r.tenant_id, platform=r.platform, username=r.username,
-                            network_unique_id=r.network_unique_id)
+    where = accounts.Filter(
+        id=r.id, tenant_id=r.tenant_id, platform=r.platform, username=r.username, network_unique_id=r.network_unique_id
+    )
     try:
         async with ctx.engine.connect() as conn:
             data, next_cursor = await accounts.search(conn, r.org_id, r.mode, where, limit=r.limit, cursor=r.cursor)
@@ -71,11 +72,21 @@ async def create_sandbox_account(ctx: Context, r: CreateSandboxAccount) -> Socia
     except InvalidAccount as exc:
         raise fail(422, "validation_error", str(exc), {"field": exc.field}) from None
     async with ctx.engine.begin() as conn:
-        account = await accounts.upsert(conn, accounts.Connection(
-            org_id=r.org_id, mode=r.mode, platform=r.platform, username=r.username, display_name=r.username,
-            network_unique_id=sandbox_network_id(r.platform, r.username), tenant_id=r.tenant_id,
-            account_type="account", sandbox=True,
-        ), ctx.now())
+        account = await accounts.upsert(
+            conn,
+            accounts.Connection(
+                org_id=r.org_id,
+                mode=r.mode,
+                platform=r.platform,
+                username=r.username,
+                display_name=r.username,
+                network_unique_id=sandbox_network_id(r.platform, r.username),
+                tenant_id=r.tenant_id,
+                account_type="account",
+                sandbox=True,
+            ),
+            ctx.now(),
+        )
         await outbox.add(conn, "evt.account.connected", connected_event(account))
     ctx.wake()
     return account
@@ -85,9 +96,16 @@ async def create_sandbox_account(ctx: Context, r: CreateSandboxAccount) -> Socia
 
 
 def _report(row: Any, *, healthy: bool, live: bool, error_code: str | None, ctx: Context) -> api.AccountHealth:
-    return api.AccountHealth(id=row.id, network=row.platform, healthy=healthy, status=row.status,
-                             error_code=error_code, token_expires_at=row.token_expires_at, checked_live=live,
-                             checked_at=ctx.now())
+    return api.AccountHealth(
+        id=row.id,
+        network=row.platform,
+        healthy=healthy,
+        status=row.status,
+        error_code=error_code,
+        token_expires_at=row.token_expires_at,
+        checked_live=live,
+        checked_at=ctx.now(),
+    )
 
 
 async def _reload(ctx: Context, r: api.AccountRef) -> Any:
@@ -103,8 +121,9 @@ async def health(ctx: Context, r: api.AccountRef) -> api.AccountHealth:
         # Nothing to probe with (a disabled or expired account, a sandbox account made without OAuth).
         healthy = row.status == ACTIVE
         return _report(row, healthy=healthy, live=False, error_code=None if healthy else row.status, ctx=ctx)
-    if row.refresh_token_enc is not None and due_for_refresh(row.token_expires_at, ctx.now(),
-                                                             ctx.settings.refresh_before_s):
+    if row.refresh_token_enc is not None and due_for_refresh(
+        row.token_expires_at, ctx.now(), ctx.settings.refresh_before_s
+    ):
         outcome = await refresh(ctx, row.id, only_if_due=True)
         row = await _reload(ctx, r)
         if outcome is not Refresh.REFRESHED and outcome is not Refresh.NOT_DUE:
@@ -114,8 +133,9 @@ async def health(ctx: Context, r: api.AccountRef) -> api.AccountHealth:
 
 async def _probe(ctx: Context, r: api.AccountRef, row: Any, *, may_refresh: bool) -> api.AccountHealth:
     oauth = ctx.providers.for_mode(row.platform, row.mode, subject=row.tenant_id, instance_url=row.instance_url)
-    access = ctx.vault.open(row.access_token_enc,
-                            token_context(row.org_id, row.mode, row.platform, row.network_unique_id, "access"))
+    access = ctx.vault.open(
+        row.access_token_enc, token_context(row.org_id, row.mode, row.platform, row.network_unique_id, "access")
+    )
     assert access is not None
     try:
         await oauth.identity(ctx.http, access)
@@ -151,5 +171,8 @@ async def _expire(ctx: Context, r: api.AccountRef, row: Any) -> api.AccountHealt
 
 
 def _refresh_error(outcome: Refresh, row: Any) -> str:
-    return {Refresh.REVOKED: "token_expired", Refresh.UNAVAILABLE: "platform_unavailable",
-            Refresh.NO_APP: "no_credentials"}.get(outcome, "refresh_failed" if row.status == ACTIVE else row.status)
+    return {
+        Refresh.REVOKED: "token_expired",
+        Refresh.UNAVAILABLE: "platform_unavailable",
+        Refresh.NO_APP: "no_credentials",
+    }.get(outcome, "refresh_failed" if row.status == ACTIVE else row.status)

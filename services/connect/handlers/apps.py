@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.connect.adapters import networks, redirects
@@ -46,29 +45,45 @@ async def upsert(ctx: Context, r: api.NetworkUpsert) -> api.Network:
     client_id, client_secret = r.client_id, r.client_secret
     if not client_id or not client_secret:
         if r.platform != "mastodon" or not r.instance_url:
-            raise invalid("client_id", "required", "client_id and client_secret are required "
-                          "(Mastodon alone can register itself, given instance_url)")
+            raise invalid(
+                "client_id",
+                "required",
+                "client_id and client_secret are required (Mastodon alone can register itself, given instance_url)",
+            )
         client_id, client_secret = await _register_on_instance(ctx, r.instance_url, redirect_uri, tuple(r.scopes))
     sealed = ctx.vault.seal(client_secret, networks.secret_context(r.org_id, r.mode, r.platform))
     assert sealed is not None
     async with ctx.engine.begin() as conn:
         row, _ = await networks.upsert(
-            conn, org_id=r.org_id, mode=r.mode, platform=r.platform, display_name=r.display_name,
-            client_id=client_id, client_secret_enc=sealed, redirect_uri=redirect_uri,
-            scopes=list(dict.fromkeys(r.scopes)), instance_url=r.instance_url, now=ctx.now(),
+            conn,
+            org_id=r.org_id,
+            mode=r.mode,
+            platform=r.platform,
+            display_name=r.display_name,
+            client_id=client_id,
+            client_secret_enc=sealed,
+            redirect_uri=redirect_uri,
+            scopes=list(dict.fromkeys(r.scopes)),
+            instance_url=r.instance_url,
+            now=ctx.now(),
         )
     return networks.public(row)
 
 
-async def _register_on_instance(ctx: Context, instance_url: str, redirect_uri: str,
-                                scopes: tuple[str, ...]) -> tuple[str, str]:
+async def _register_on_instance(
+    ctx: Context, instance_url: str, redirect_uri: str, scopes: tuple[str, ...]
+) -> tuple[str, str]:
     """Mastodon's per-instance app registration (against the simulator's one instance when set)."""
     base = f"{ctx.settings.platform_base_url.rstrip('/')}/mastodon" if ctx.settings.platform_base_url else instance_url
     try:
         app = await mastodon.register_app(ctx.http, base, redirect_uri, scopes or mastodon.DEFAULT_SCOPES)
     except (OAuthError, httpx.HTTPError) as exc:
-        raise fail(422, "instance_registration_failed", f"could not register Crier on {instance_url}",
-                   {"field": "instance_url", "reason": getattr(exc, "code", type(exc).__name__)}) from None
+        raise fail(
+            422,
+            "instance_registration_failed",
+            f"could not register Crier on {instance_url}",
+            {"field": "instance_url", "reason": getattr(exc, "code", type(exc).__name__)},
+        ) from None
     return app.client_id, app.client_secret
 
 
@@ -119,9 +134,13 @@ async def delete_redirect_uri(ctx: Context, r: api.RedirectUriRef) -> api.Delete
 
 async def require_allowlisted(conn: AsyncConnection, org_id: str, mode: str, uri: str) -> None:
     if not await redirects.allowed(conn, org_id, mode, uri):
-        raise fail(422, "redirect_uri_not_allowed",
-                   "redirect_uri is not on this organization's allowlist (POST /api/v1/redirect-uris); "
-                   "it must match an entry exactly", {"field": "redirect_uri"})
+        raise fail(
+            422,
+            "redirect_uri_not_allowed",
+            "redirect_uri is not on this organization's allowlist (POST /api/v1/redirect-uris); "
+            "it must match an entry exactly",
+            {"field": "redirect_uri"},
+        )
 
 
 @dataclass(frozen=True)
@@ -138,22 +157,30 @@ async def app_for_flow(ctx: Context, conn: AsyncConnection, org_id: str, mode: s
     simulated platform and needs neither."""
     row = await networks.for_platform(conn, org_id, mode, platform)
     if mode == "test":
-        return App(AppCredentials(SANDBOX_CLIENT_ID, "", ctx.settings.callback_url),
-                   row.id if row else None, (row.display_name if row else None) or "Crier sandbox")
+        return App(
+            AppCredentials(SANDBOX_CLIENT_ID, "", ctx.settings.callback_url),
+            row.id if row else None,
+            (row.display_name if row else None) or "Crier sandbox",
+        )
     if row is not None:
         return _byok(ctx, row)
     managed = _managed(ctx, platform)
     if managed is None and _needs_no_client(ctx, platform):
         return _clientless(ctx, platform)
     if managed is None:
-        raise fail(422, "no_credentials",
-                   f"no {platform} app: register one with POST /api/v1/social-networks "
-                   "(or ask the operator for managed credentials)", {"platform": platform})
+        raise fail(
+            422,
+            "no_credentials",
+            f"no {platform} app: register one with POST /api/v1/social-networks "
+            "(or ask the operator for managed credentials)",
+            {"platform": platform},
+        )
     return managed
 
 
-async def app_by_id(ctx: Context, conn: AsyncConnection, org_id: str, mode: str, platform: str,
-                    social_network_id: str | None) -> App | None:
+async def app_by_id(
+    ctx: Context, conn: AsyncConnection, org_id: str, mode: str, platform: str, social_network_id: str | None
+) -> App | None:
     """The app an account or a flow was started with; None when that BYOK app has been deleted."""
     if mode == "test":
         return App(AppCredentials(SANDBOX_CLIENT_ID, "", ctx.settings.callback_url), social_network_id, "sandbox")
@@ -165,8 +192,13 @@ async def app_by_id(ctx: Context, conn: AsyncConnection, org_id: str, mode: str,
 
 def _byok(ctx: Context, row: Any) -> App:
     secret = ctx.vault.open(row.client_secret_enc, networks.secret_context(row.org_id, row.mode, row.platform))
-    credentials = AppCredentials(client_id=row.client_id, client_secret=secret or "", redirect_uri=row.redirect_uri,
-                                 scopes=tuple(row.scopes), instance_url=row.instance_url)
+    credentials = AppCredentials(
+        client_id=row.client_id,
+        client_secret=secret or "",
+        redirect_uri=row.redirect_uri,
+        scopes=tuple(row.scopes),
+        instance_url=row.instance_url,
+    )
     return App(credentials, row.id, row.display_name or row.platform)
 
 

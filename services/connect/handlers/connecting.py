@@ -33,8 +33,9 @@ class Origin:
     sandbox: bool
 
 
-async def connect(ctx: Context, conn: AsyncConnection, origin: Origin, tokens: TokenSet,
-                  chosen: list[ConnectableAccount]) -> list[SocialAccount]:
+async def connect(
+    ctx: Context, conn: AsyncConnection, origin: Origin, tokens: TokenSet, chosen: list[ConnectableAccount]
+) -> list[SocialAccount]:
     now = ctx.now()
     connected = []
     for account in chosen:
@@ -47,18 +48,29 @@ async def connect(ctx: Context, conn: AsyncConnection, origin: Origin, tokens: T
         def seal(value: str | None, kind: str, nuid: str = account.network_unique_id) -> str | None:
             return ctx.vault.seal(value, token_context(origin.org_id, origin.mode, origin.platform, nuid, kind))
 
-        row = await accounts.upsert(conn, accounts.Connection(
-            org_id=origin.org_id, mode=origin.mode, platform=origin.platform,
-            network_unique_id=account.network_unique_id,
-            username=account.username or account.display_name or account.network_unique_id,
-            display_name=account.display_name, tenant_id=origin.tenant_id, account_type=account.account_type,
-            sandbox=origin.sandbox, social_network_id=origin.social_network_id,
-            profile_image_url=account.profile_image_url, scopes=list(tokens.scopes),
-            access_token_enc=seal(access, "access"), refresh_token_enc=seal(refresh, "refresh"),
-            token_expires_at=None if own else tokens.expires_at,
-            refresh_expires_at=None if own else tokens.refresh_expires_at,
-            instance_url=_instance(tokens, account),
-        ), now)
+        row = await accounts.upsert(
+            conn,
+            accounts.Connection(
+                org_id=origin.org_id,
+                mode=origin.mode,
+                platform=origin.platform,
+                network_unique_id=account.network_unique_id,
+                username=account.username or account.display_name or account.network_unique_id,
+                display_name=account.display_name,
+                tenant_id=origin.tenant_id,
+                account_type=account.account_type,
+                sandbox=origin.sandbox,
+                social_network_id=origin.social_network_id,
+                profile_image_url=account.profile_image_url,
+                scopes=list(tokens.scopes),
+                access_token_enc=seal(access, "access"),
+                refresh_token_enc=seal(refresh, "refresh"),
+                token_expires_at=None if own else tokens.expires_at,
+                refresh_expires_at=None if own else tokens.refresh_expires_at,
+                instance_url=_instance(tokens, account),
+            ),
+            now,
+        )
         await outbox.add(conn, "evt.account.connected", connected_event(row))
         connected.append(row)
     if origin.tenant_id is not None and connected:
@@ -77,8 +89,13 @@ def _instance(tokens: TokenSet, account: ConnectableAccount) -> str | None:
 
 
 def page_choice(account: ConnectableAccount) -> PageChoice:
-    return PageChoice(id=account.network_unique_id, type=account.account_type, name=account.display_name,
-                      username=account.username, profile_picture_url=account.profile_image_url)
+    return PageChoice(
+        id=account.network_unique_id,
+        type=account.account_type,
+        name=account.display_name,
+        username=account.username,
+        profile_picture_url=account.profile_image_url,
+    )
 
 
 class _SealedGrant(msgspec.Struct, frozen=True):
@@ -92,11 +109,22 @@ class _SealedGrant(msgspec.Struct, frozen=True):
 
 def seal_grant(ctx: Context, tokens: TokenSet, candidates: list[ConnectableAccount], context: str) -> str:
     grant = _SealedGrant(
-        access_token=tokens.access_token, refresh_token=tokens.refresh_token, expires_at=tokens.expires_at,
-        refresh_expires_at=tokens.refresh_expires_at, scopes=list(tokens.scopes),
-        accounts=[{"network_unique_id": a.network_unique_id, "username": a.username, "display_name": a.display_name,
-                   "account_type": a.account_type, "profile_image_url": a.profile_image_url,
-                   "access_token": a.access_token} for a in candidates],
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_at=tokens.expires_at,
+        refresh_expires_at=tokens.refresh_expires_at,
+        scopes=list(tokens.scopes),
+        accounts=[
+            {
+                "network_unique_id": a.network_unique_id,
+                "username": a.username,
+                "display_name": a.display_name,
+                "account_type": a.account_type,
+                "profile_image_url": a.profile_image_url,
+                "access_token": a.access_token,
+            }
+            for a in candidates
+        ],
     )
     sealed = ctx.vault.seal(msgspec.json.encode(grant).decode(), context)
     assert sealed is not None
@@ -105,21 +133,37 @@ def seal_grant(ctx: Context, tokens: TokenSet, candidates: list[ConnectableAccou
 
 def open_grant(ctx: Context, sealed: str, context: str) -> tuple[TokenSet, list[ConnectableAccount]]:
     grant = msgspec.json.decode((ctx.vault.open(sealed, context) or "").encode(), type=_SealedGrant)
-    tokens = TokenSet(access_token=grant.access_token, refresh_token=grant.refresh_token,
-                      expires_at=grant.expires_at, refresh_expires_at=grant.refresh_expires_at,
-                      scopes=tuple(grant.scopes))
+    tokens = TokenSet(
+        access_token=grant.access_token,
+        refresh_token=grant.refresh_token,
+        expires_at=grant.expires_at,
+        refresh_expires_at=grant.refresh_expires_at,
+        scopes=tuple(grant.scopes),
+    )
     return tokens, [ConnectableAccount(**a) for a in grant.accounts]
 
 
 def _envelope(row: SocialAccount, now: datetime) -> dict[str, Any]:
-    return {"id": str(uuid.uuid4()), "occurred_at": now, "org_id": row.org_id, "mode": row.mode,
-            "account_id": row.id, "platform": row.platform, "tenant_id": row.tenant_id, "updated_at": row.updated_at}
+    return {
+        "id": str(uuid.uuid4()),
+        "occurred_at": now,
+        "org_id": row.org_id,
+        "mode": row.mode,
+        "account_id": row.id,
+        "platform": row.platform,
+        "tenant_id": row.tenant_id,
+        "updated_at": row.updated_at,
+    }
 
 
 def connected_event(row: SocialAccount) -> AccountConnected:
     return AccountConnected(
-        **_envelope(row, row.updated_at), username=row.username, display_name=row.display_name,
-        network_unique_id=row.network_unique_id, status=row.status, account_type=row.account_type,
+        **_envelope(row, row.updated_at),
+        username=row.username,
+        display_name=row.display_name,
+        network_unique_id=row.network_unique_id,
+        status=row.status,
+        account_type=row.account_type,
         sandbox=row.sandbox,
     )
 

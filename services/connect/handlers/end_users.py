@@ -29,10 +29,14 @@ def _check(r: api.EndUserUpsert) -> None:
 async def _public(conn: AsyncConnection, row: Any) -> api.EndUser:
     total, connected = await end_users.summary(conn, row.org_id, row.mode, row.external_user_id)
     return api.EndUser(
-        id=row.external_user_id, external_user_id=row.external_user_id, display_name=row.display_name,
-        email=row.email, metadata=dict(row.metadata),
+        id=row.external_user_id,
+        external_user_id=row.external_user_id,
+        display_name=row.display_name,
+        email=row.email,
+        metadata=dict(row.metadata),
         connection_summary=api.ConnectionSummary(total=total, connected=connected, failed=total - connected),
-        created_at=row.created_at, updated_at=row.updated_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -40,8 +44,15 @@ async def upsert(ctx: Context, r: api.EndUserUpsert) -> api.EndUser:
     _check(r)
     async with ctx.engine.begin() as conn:
         row, _ = await end_users.upsert(
-            conn, org_id=r.org_id, mode=r.mode, external_user_id=r.external_user_id, display_name=r.display_name,
-            email=r.email, metadata=r.metadata, now=ctx.now())
+            conn,
+            org_id=r.org_id,
+            mode=r.mode,
+            external_user_id=r.external_user_id,
+            display_name=r.display_name,
+            email=r.email,
+            metadata=r.metadata,
+            now=ctx.now(),
+        )
         return await _public(conn, row)
 
 
@@ -71,5 +82,9 @@ async def disconnect_platform(ctx: Context, r: api.EndUserDisconnect) -> api.Dis
         rows = await accounts.of_tenant(conn, r.org_id, r.mode, r.external_user_id, r.platform)
         gone = [await disconnect(ctx, conn, row.id) for row in rows]
     ctx.wake()
-    return api.Disconnected(external_user_id=r.external_user_id, platform=r.platform,
-                            disconnected_account_ids=[a.id for a in gone], accounts=gone)
+    return api.Disconnected(
+        external_user_id=r.external_user_id,
+        platform=r.platform,
+        disconnected_account_ids=[a.id for a in gone],
+        accounts=gone,
+    )

@@ -24,8 +24,9 @@ from crier.platforms.oauth import AppCredentials, ConnectableAccount, OAuthError
 log = get(__name__)
 
 
-def provider(ctx: Context, platform: str, mode: str, tenant_id: str | None = None,
-             instance_url: str | None = None) -> OAuthProvider:
+def provider(
+    ctx: Context, platform: str, mode: str, tenant_id: str | None = None, instance_url: str | None = None
+) -> OAuthProvider:
     try:
         return ctx.providers.for_mode(platform, mode, subject=tenant_id, instance_url=instance_url)
     except NoProvider:
@@ -48,12 +49,28 @@ async def auth_url(ctx: Context, r: api.AuthUrlRequest) -> api.AuthUrl:
     check_tenant(r.tenant_id)
     async with ctx.engine.begin() as conn:
         await apps.require_allowlisted(conn, r.org_id, r.mode, r.redirect_uri)
-        return await start(ctx, conn, org_id=r.org_id, mode=r.mode, platform=r.platform, tenant_id=r.tenant_id,
-                           redirect_uri=r.redirect_uri)
+        return await start(
+            ctx,
+            conn,
+            org_id=r.org_id,
+            mode=r.mode,
+            platform=r.platform,
+            tenant_id=r.tenant_id,
+            redirect_uri=r.redirect_uri,
+        )
 
 
-async def start(ctx: Context, conn: AsyncConnection, *, org_id: str, mode: str, platform: str,
-                tenant_id: str | None, redirect_uri: str, connect_session_id: str | None = None) -> api.AuthUrl:
+async def start(
+    ctx: Context,
+    conn: AsyncConnection,
+    *,
+    org_id: str,
+    mode: str,
+    platform: str,
+    tenant_id: str | None,
+    redirect_uri: str,
+    connect_session_id: str | None = None,
+) -> api.AuthUrl:
     """A new single-use state (stored as its digest) and, where the platform takes it, a PKCE
     verifier kept sealed on our side; the platform only ever sees the challenge."""
     app = await apps.app_for_flow(ctx, conn, org_id, mode, platform)
@@ -72,11 +89,20 @@ async def start(ctx: Context, conn: AsyncConnection, *, org_id: str, mode: str, 
             raise fail(422, exc.code, exc.message, {"platform": platform}) from None
     expires_at = now + timedelta(seconds=ctx.settings.oauth_state_ttl_s)
     await flows.add_state(
-        conn, state_hash=state_hash, org_id=org_id, mode=mode, platform=platform, tenant_id=tenant_id,
-        redirect_uri=redirect_uri, social_network_id=app.social_network_id,
-        app_redirect_uri=app.credentials.redirect_uri, scopes=list(scopes),
+        conn,
+        state_hash=state_hash,
+        org_id=org_id,
+        mode=mode,
+        platform=platform,
+        tenant_id=tenant_id,
+        redirect_uri=redirect_uri,
+        social_network_id=app.social_network_id,
+        app_redirect_uri=app.credentials.redirect_uri,
+        scopes=list(scopes),
         code_verifier_enc=ctx.vault.seal(verifier, _verifier_context(state_hash)),
-        connect_session_id=connect_session_id, expires_at=expires_at, created_at=now,
+        connect_session_id=connect_session_id,
+        expires_at=expires_at,
+        created_at=now,
     )
     return api.AuthUrl(auth_url=url, expires_at=expires_at)
 
@@ -105,8 +131,11 @@ async def callback(ctx: Context, r: api.Callback) -> api.Outcome:
         if state is None:
             seen = await flows.state(conn, state_hash)
             if seen is None:
-                return _page(400, "This sign-in link is not valid",
-                             "Crier does not know this request. Start connecting again from the app you came from.")
+                return _page(
+                    400,
+                    "This sign-in link is not valid",
+                    "Crier does not know this request. Start connecting again from the app you came from.",
+                )
             # A replay: the flow that spent this state carries on undisturbed.
             return await failed(conn, ctx, seen, rules.INVALID_STATE, settle=False)
         if state.expires_at <= now:
@@ -120,44 +149,70 @@ async def callback(ctx: Context, r: api.Callback) -> api.Outcome:
             return await failed(conn, ctx, state, rules.EXCHANGE_FAILED)
     # The state is spent and committed before the platform is called: a replay fails from here on.
     oauth = provider(ctx, state.platform, state.mode, state.tenant_id, app.credentials.instance_url)
-    credentials = AppCredentials(app.credentials.client_id, app.credentials.client_secret, state.app_redirect_uri,
-                                 tuple(state.scopes), app.credentials.instance_url)
+    credentials = AppCredentials(
+        app.credentials.client_id,
+        app.credentials.client_secret,
+        state.app_redirect_uri,
+        tuple(state.scopes),
+        app.credentials.instance_url,
+    )
     verifier = ctx.vault.open(state.code_verifier_enc, _verifier_context(state_hash))
     try:
         tokens = await oauth.exchange_code(ctx.http, credentials, code=r.code, code_verifier=verifier)
         candidates = await oauth.accounts(ctx.http, tokens)
     except (OAuthError, httpx.HTTPError, KeyError, ValueError, TypeError) as exc:
-        log.warning("connect.exchange_failed", platform=state.platform, org_id=state.org_id,
-                    reason=getattr(exc, "code", type(exc).__name__))
+        log.warning(
+            "connect.exchange_failed",
+            platform=state.platform,
+            org_id=state.org_id,
+            reason=getattr(exc, "code", type(exc).__name__),
+        )
         async with ctx.engine.begin() as conn:
             return await failed(conn, ctx, state, rules.EXCHANGE_FAILED)
     return await complete(ctx, state, app, tokens, candidates)
 
 
-async def complete(ctx: Context, state: Any, app: apps.App, tokens: TokenSet,
-                    candidates: list[ConnectableAccount]) -> api.Outcome:
+async def complete(
+    ctx: Context, state: Any, app: apps.App, tokens: TokenSet, candidates: list[ConnectableAccount]
+) -> api.Outcome:
     """One account: connect it now. Several: a pending session to choose from."""
     now = ctx.now()
-    origin = Origin(org_id=state.org_id, mode=state.mode, platform=state.platform, tenant_id=state.tenant_id,
-                    social_network_id=app.social_network_id, sandbox=state.mode == "test")
+    origin = Origin(
+        org_id=state.org_id,
+        mode=state.mode,
+        platform=state.platform,
+        tenant_id=state.tenant_id,
+        social_network_id=app.social_network_id,
+        sandbox=state.mode == "test",
+    )
     async with ctx.engine.begin() as conn:
         if not candidates:
             return await failed(conn, ctx, state, rules.NO_ACCOUNTS)
         if len(candidates) == 1:
             connected = await connect(ctx, conn, origin, tokens, candidates)
-            await flows.settle_session(conn, state.connect_session_id, rules.SESSION_CONNECTED, now,
-                                       account_ids=[a.id for a in connected])
-            return api.Outcome(location=rules.connected_redirect(state.redirect_uri, connected[0].id,
-                                                                 state.connect_session_id), accounts=connected)
+            await flows.settle_session(
+                conn, state.connect_session_id, rules.SESSION_CONNECTED, now, account_ids=[a.id for a in connected]
+            )
+            return api.Outcome(
+                location=rules.connected_redirect(state.redirect_uri, connected[0].id, state.connect_session_id),
+                accounts=connected,
+            )
         token = rules.new_secret()
         token_hash = rules.digest(token)
         await flows.add_pending(
-            conn, token_hash=token_hash, org_id=origin.org_id, mode=origin.mode, platform=origin.platform,
-            tenant_id=origin.tenant_id, social_network_id=origin.social_network_id,
-            connect_session_id=state.connect_session_id, sandbox=origin.sandbox,
+            conn,
+            token_hash=token_hash,
+            org_id=origin.org_id,
+            mode=origin.mode,
+            platform=origin.platform,
+            tenant_id=origin.tenant_id,
+            social_network_id=origin.social_network_id,
+            connect_session_id=state.connect_session_id,
+            sandbox=origin.sandbox,
             pages=[as_dict(page_choice(c)) for c in candidates],
             grant_enc=seal_grant(ctx, tokens, candidates, grant_context(token_hash)),
-            expires_at=now + timedelta(seconds=ctx.settings.pending_session_ttl_s), created_at=now,
+            expires_at=now + timedelta(seconds=ctx.settings.pending_session_ttl_s),
+            created_at=now,
         )
         await flows.settle_session(conn, state.connect_session_id, rules.SESSION_PENDING_SELECTION, now)
     if state.connect_session_id is not None:

@@ -17,19 +17,27 @@ from crier.contracts import connect as api
 from crier.contracts.rpc import SocialAccount
 
 
-async def _usable_pending(conn: AsyncConnection, ctx: Context, token: str, *, owner: tuple[str, str] | None,
-                          lock: bool = False) -> Any:
+async def _usable_pending(
+    conn: AsyncConnection, ctx: Context, token: str, *, owner: tuple[str, str] | None, lock: bool = False
+) -> Any:
     row = await flows.pending(conn, rules.digest(token), ctx.now(), lock=lock)
     # API callers must hold the session's organization key; the hosted form serves hosted flows only.
-    if row is None or (owner is not None and (row.org_id, row.mode) != owner) or (
-            owner is None and row.connect_session_id is None):
+    if (
+        row is None
+        or (owner is not None and (row.org_id, row.mode) != owner)
+        or (owner is None and row.connect_session_id is None)
+    ):
         raise fail(404, "not_found", "no such pending session: it is unknown, expired or already used")
     return row
 
 
 def _view(row: Any) -> api.PendingView:
-    return api.PendingView(network=row.platform, tenant_id=row.tenant_id, expires_at=row.expires_at,
-                           available_pages=[api.PageChoice(**p) for p in row.pages])
+    return api.PendingView(
+        network=row.platform,
+        tenant_id=row.tenant_id,
+        expires_at=row.expires_at,
+        available_pages=[api.PageChoice(**p) for p in row.pages],
+    )
 
 
 async def pending_view(ctx: Context, r: api.PendingRef) -> api.PendingView:
@@ -52,12 +60,14 @@ async def hosted_select(ctx: Context, r: api.HostedSelect) -> api.Outcome:
     async with ctx.engine.connect() as conn:
         session = await flows.session_by_id(conn, row.connect_session_id)
     assert session is not None
-    return api.Outcome(location=rules.connected_redirect(session.redirect_uri, connected[0].id, session.id),
-                       accounts=connected)
+    return api.Outcome(
+        location=rules.connected_redirect(session.redirect_uri, connected[0].id, session.id), accounts=connected
+    )
 
 
-async def _finalize(ctx: Context, token: str, selected: list[str], *,
-                    owner: tuple[str, str] | None) -> tuple[list[SocialAccount], Any]:
+async def _finalize(
+    ctx: Context, token: str, selected: list[str], *, owner: tuple[str, str] | None
+) -> tuple[list[SocialAccount], Any]:
     wanted = list(dict.fromkeys(selected))
     if not wanted:
         raise invalid("selected_page_ids", "too_short", "select at least one page")
@@ -66,13 +76,24 @@ async def _finalize(ctx: Context, token: str, selected: list[str], *,
         offered = [p["id"] for p in row.pages]
         unknown = [i for i in wanted if i not in offered]
         if unknown:  # refused before the token is spent, so the user can choose again
-            raise fail(422, "invalid_selection", "selected_page_ids must come from available_pages",
-                       {"field": "selected_page_ids", "unknown_ids": unknown})
+            raise fail(
+                422,
+                "invalid_selection",
+                "selected_page_ids must come from available_pages",
+                {"field": "selected_page_ids", "unknown_ids": unknown},
+            )
         tokens, candidates = open_grant(ctx, row.grant_enc, grant_context(row.token_hash))
-        origin = Origin(org_id=row.org_id, mode=row.mode, platform=row.platform, tenant_id=row.tenant_id,
-                        social_network_id=row.social_network_id, sandbox=row.sandbox)
+        origin = Origin(
+            org_id=row.org_id,
+            mode=row.mode,
+            platform=row.platform,
+            tenant_id=row.tenant_id,
+            social_network_id=row.social_network_id,
+            sandbox=row.sandbox,
+        )
         connected = await connect(ctx, conn, origin, tokens, [c for c in candidates if c.network_unique_id in wanted])
         await flows.spend_pending(conn, row.token_hash, ctx.now())
-        await flows.settle_session(conn, row.connect_session_id, rules.SESSION_CONNECTED, ctx.now(),
-                                   account_ids=[a.id for a in connected])
+        await flows.settle_session(
+            conn, row.connect_session_id, rules.SESSION_CONNECTED, ctx.now(), account_ids=[a.id for a in connected]
+        )
     return connected, row

@@ -23,10 +23,19 @@ async def create(ctx: Context, r: api.SessionCreate) -> api.ConnectSession:
         await apps.app_for_flow(ctx, conn, r.org_id, r.mode, r.platform)  # no app: refuse now, not in the browser
         provider(ctx, r.platform, r.mode, r.tenant_id)
         row = await flows.add_session(
-            conn, id=str(uuid.uuid4()), token_hash=rules.digest(token), org_id=r.org_id, mode=r.mode,
-            platform=r.platform, tenant_id=r.tenant_id, redirect_uri=r.redirect_uri, status=rules.SESSION_PENDING,
-            account_ids=[], expires_at=now + timedelta(seconds=ctx.settings.connect_session_ttl_s),
-            created_at=now, updated_at=now,
+            conn,
+            id=str(uuid.uuid4()),
+            token_hash=rules.digest(token),
+            org_id=r.org_id,
+            mode=r.mode,
+            platform=r.platform,
+            tenant_id=r.tenant_id,
+            redirect_uri=r.redirect_uri,
+            status=rules.SESSION_PENDING,
+            account_ids=[],
+            expires_at=now + timedelta(seconds=ctx.settings.connect_session_ttl_s),
+            created_at=now,
+            updated_at=now,
         )
     connect_url = rules.with_params(f"{ctx.public_url}/connect/start", session=token)
     return flows.public_session(row, rules.SESSION_PENDING, connect_url=connect_url)
@@ -50,8 +59,14 @@ async def hosted_open(ctx: Context, r: api.HostedToken) -> api.HostedSession:
             name = (await apps.app_for_flow(ctx, conn, row.org_id, row.mode, row.platform)).name
         except Exception:
             name = row.platform
-    return api.HostedSession(id=row.id, platform=row.platform, status=status, app_name=name,
-                             sandbox=row.mode == "test", expires_at=row.expires_at)
+    return api.HostedSession(
+        id=row.id,
+        platform=row.platform,
+        status=status,
+        app_name=name,
+        sandbox=row.mode == "test",
+        expires_at=row.expires_at,
+    )
 
 
 async def hosted_begin(ctx: Context, r: api.HostedToken) -> api.AuthUrl:
@@ -61,9 +76,18 @@ async def hosted_begin(ctx: Context, r: api.HostedToken) -> api.AuthUrl:
             raise fail(404, "not_found", "this connect link is not valid")
         status = rules.session_status(row.status, row.expires_at, ctx.now())
         if status != rules.SESSION_PENDING:
-            raise fail(409, "session_not_pending", f"this connect session is {status.replace('_', ' ')}",
-                       {"status": status})
+            raise fail(
+                409, "session_not_pending", f"this connect session is {status.replace('_', ' ')}", {"status": status}
+            )
         # The allowlist may have changed since the session was created; the redirect must still be on it.
         await apps.require_allowlisted(conn, row.org_id, row.mode, row.redirect_uri)
-        return await start(ctx, conn, org_id=row.org_id, mode=row.mode, platform=row.platform,
-                           tenant_id=row.tenant_id, redirect_uri=row.redirect_uri, connect_session_id=row.id)
+        return await start(
+            ctx,
+            conn,
+            org_id=row.org_id,
+            mode=row.mode,
+            platform=row.platform,
+            tenant_id=row.tenant_id,
+            redirect_uri=row.redirect_uri,
+            connect_session_id=row.id,
+        )

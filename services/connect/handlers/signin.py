@@ -24,8 +24,13 @@ log = get(__name__)
 
 async def _consentable(conn: AsyncConnection, ctx: Context, state: str) -> Any:
     row = await flows.state(conn, rules.digest(state))
-    if row is None or row.mode != "test" or row.consumed_at is not None or row.expires_at <= ctx.now() or (
-            row.sandbox_code_hash is not None):
+    if (
+        row is None
+        or row.mode != "test"
+        or row.consumed_at is not None
+        or row.expires_at <= ctx.now()
+        or (row.sandbox_code_hash is not None)
+    ):
         raise not_found("consent request", "(unknown, used or expired)")
     return row
 
@@ -34,16 +39,26 @@ async def sandbox_consent(ctx: Context, r: api.StateRef) -> api.SignInView:
     async with ctx.engine.connect() as conn:
         row = await _consentable(conn, ctx, r.state)
         app = await networks.get(conn, row.org_id, row.mode, row.social_network_id) if row.social_network_id else None
-    return api.SignInView(platform=row.platform, app_name=(app.display_name if app else None) or "Crier sandbox",
-                              scopes=list(row.scopes), tenant_id=row.tenant_id)
+    return api.SignInView(
+        platform=row.platform,
+        app_name=(app.display_name if app else None) or "Crier sandbox",
+        scopes=list(row.scopes),
+        tenant_id=row.tenant_id,
+    )
 
 
 async def sandbox_decide(ctx: Context, r: api.SandboxDecision) -> api.Outcome:
     async with ctx.engine.begin() as conn:
         row = await _consentable(conn, ctx, r.state)
         if not r.approve:
-            return api.Outcome(location=rules.with_params(row.app_redirect_uri, error="access_denied",
-                                                          error_description="The user denied access", state=r.state))
+            return api.Outcome(
+                location=rules.with_params(
+                    row.app_redirect_uri,
+                    error="access_denied",
+                    error_description="The user denied access",
+                    state=r.state,
+                )
+            )
         code = rules.new_secret()
         if not await flows.grant_sandbox_code(conn, row.state_hash, rules.digest(code), ctx.now()):
             raise not_found("consent request", "(unknown, used or expired)")
@@ -73,8 +88,9 @@ async def app_password_login(ctx: Context, r: api.AppPasswordLogin) -> api.Outco
     if app is None or not uses_app_password(oauth):
         raise not_found("sign-in request", "(not an app-password platform)")
     try:
-        tokens = await oauth.create_session(ctx.http, r.identifier, r.app_password,
-                                            instance_url=app.credentials.instance_url)
+        tokens = await oauth.create_session(
+            ctx.http, r.identifier, r.app_password, instance_url=app.credentials.instance_url
+        )
         candidates = await oauth.accounts(ctx.http, tokens)
     except (OAuthUnavailable, httpx.HTTPError):
         raise fail(503, "platform_unavailable", "the platform did not answer; try again in a moment") from None

@@ -68,18 +68,26 @@ async def refresh(ctx: Context, account_id: str, *, only_if_due: bool) -> Refres
         except (OAuthUnavailable, httpx.HTTPError) as exc:
             wait = getattr(exc, "retry_after_s", None) or RETRY_AFTER_UNAVAILABLE_S
             await accounts.release(conn, account_id, now + timedelta(seconds=wait))
-            log.warning("connect.refresh_unavailable", account_id=account_id, platform=row.platform,
-                        reason=getattr(exc, "code", type(exc).__name__))
+            log.warning(
+                "connect.refresh_unavailable",
+                account_id=account_id,
+                platform=row.platform,
+                reason=getattr(exc, "code", type(exc).__name__),
+            )
             return Refresh.UNAVAILABLE
         except OAuthError as exc:
             await accounts.release(conn, account_id, now + timedelta(seconds=RETRY_AFTER_UNAVAILABLE_S))
             log.warning("connect.refresh_failed", account_id=account_id, platform=row.platform, reason=exc.code)
             return Refresh.FAILED
         account = await accounts.store_refreshed(
-            conn, account_id, access_token_enc=ctx.vault.seal(tokens.access_token, context("access")) or "",
+            conn,
+            account_id,
+            access_token_enc=ctx.vault.seal(tokens.access_token, context("access")) or "",
             refresh_token_enc=ctx.vault.seal(tokens.refresh_token, context("refresh")),
-            expires_at=tokens.expires_at, refresh_expires_at=tokens.refresh_expires_at,
-            scopes=list(tokens.scopes) or None, now=now,
+            expires_at=tokens.expires_at,
+            refresh_expires_at=tokens.refresh_expires_at,
+            scopes=list(tokens.scopes) or None,
+            now=now,
         )
         await outbox.add(conn, "evt.account.refreshed", refreshed_event(account))
     ctx.wake()

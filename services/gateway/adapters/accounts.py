@@ -39,14 +39,31 @@ async def upsert(conn: AsyncConnection, row: dict[str, Any]) -> None:
 
 
 async def set_status(
-    conn: AsyncConnection, *, account_id: str, org_id: str, mode: str, platform: str, tenant_id: str | None,
-    status: str, updated_at: datetime,
+    conn: AsyncConnection,
+    *,
+    account_id: str,
+    org_id: str,
+    mode: str,
+    platform: str,
+    tenant_id: str | None,
+    status: str,
+    updated_at: datetime,
 ) -> None:
     """Record a status change; an account we never saw gets a placeholder row so the newer state sticks."""
     placeholder = {
-        "id": account_id, "org_id": org_id, "mode": mode, "platform": platform, "username": "",
-        "display_name": None, "network_unique_id": "", "tenant_id": tenant_id, "account_type": "account",
-        "status": status, "sandbox": mode == "test", "created_at": updated_at, "updated_at": updated_at,
+        "id": account_id,
+        "org_id": org_id,
+        "mode": mode,
+        "platform": platform,
+        "username": "",
+        "display_name": None,
+        "network_unique_id": "",
+        "tenant_id": tenant_id,
+        "account_type": "account",
+        "status": status,
+        "sandbox": mode == "test",
+        "created_at": updated_at,
+        "updated_at": updated_at,
     }
     await conn.execute(insert(accounts).values(placeholder).on_conflict_do_nothing())
     await conn.execute(
@@ -58,8 +75,10 @@ async def set_status(
 
 # Built once: on the create-post path, so it should not be rebuilt and re-keyed per request.
 _USABLE = sa.select(accounts).where(
-    accounts.c.id.in_(sa.bindparam("ids", expanding=True)), accounts.c.org_id == sa.bindparam("org_id"),
-    accounts.c.mode == sa.bindparam("mode"), accounts.c.status == ACTIVE,
+    accounts.c.id.in_(sa.bindparam("ids", expanding=True)),
+    accounts.c.org_id == sa.bindparam("org_id"),
+    accounts.c.mode == sa.bindparam("mode"),
+    accounts.c.status == ACTIVE,
 )
 
 
@@ -73,7 +92,9 @@ async def get(conn: AsyncConnection, org_id: str, mode: str, account_id: str) ->
     return (
         await conn.execute(
             sa.select(accounts).where(
-                accounts.c.id == account_id, accounts.c.org_id == org_id, accounts.c.mode == mode,
+                accounts.c.id == account_id,
+                accounts.c.org_id == org_id,
+                accounts.c.mode == mode,
                 accounts.c.status != DISABLED,
             )
         )
@@ -84,7 +105,9 @@ async def search(
     conn: AsyncConnection, org_id: str, mode: str, where: AccountFilter, *, limit: int, cursor: str | None
 ) -> pages.Page:
     conditions: list[Any] = [
-        accounts.c.org_id == org_id, accounts.c.mode == mode, accounts.c.status != DISABLED,
+        accounts.c.org_id == org_id,
+        accounts.c.mode == mode,
+        accounts.c.status != DISABLED,
         *pages.after_cursor(accounts, cursor),
     ]
     for name in ("id", "tenant_id", "platform", "username", "network_unique_id"):

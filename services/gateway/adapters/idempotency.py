@@ -39,8 +39,9 @@ async def claim(conn: AsyncConnection, org_id: str, mode: str, key: str, request
     )
     won = await conn.scalar(
         insert(keys)
-        .values(org_id=org_id, mode=mode, key=key, request_hash=request_hash, status=IN_PROGRESS,
-                created_at=sa.func.now())
+        .values(
+            org_id=org_id, mode=mode, key=key, request_hash=request_hash, status=IN_PROGRESS, created_at=sa.func.now()
+        )
         .on_conflict_do_nothing()
         .returning(keys.c.key)
     )

@@ -82,8 +82,14 @@ class TargetDeadLettered(TargetEvent, kw_only=True, frozen=True, tag="target.dea
 
 
 AnyPostEvent = (
-    PostCreated | PostCanceled | TargetQueued | TargetPublishing | TargetPublished
-    | TargetAttemptFailed | TargetFailed | TargetDeadLettered
+    PostCreated
+    | PostCanceled
+    | TargetQueued
+    | TargetPublishing
+    | TargetPublished
+    | TargetAttemptFailed
+    | TargetFailed
+    | TargetDeadLettered
 )
 
 _decoder = msgspec.json.Decoder(AnyPostEvent)

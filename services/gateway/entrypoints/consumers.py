@@ -25,8 +25,12 @@ TYPES: dict[str, type] = {
     "evt.account.*": msgspec.Raw,
 }
 TARGET_REPORTS = (
-    contract.TargetQueued, contract.TargetPublishing, contract.TargetPublished,
-    contract.TargetAttemptFailed, contract.TargetFailed, contract.TargetDeadLettered,
+    contract.TargetQueued,
+    contract.TargetPublishing,
+    contract.TargetPublished,
+    contract.TargetAttemptFailed,
+    contract.TargetFailed,
+    contract.TargetDeadLettered,
 )
 ACCOUNT_EVENTS = (contract.AccountConnected, contract.AccountDisconnected, contract.AccountTokenExpired)
 

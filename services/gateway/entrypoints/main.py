@@ -35,8 +35,14 @@ def main() -> int:
         gateway = Gateway(settings=settings, engine=runtime.engine, bus=runtime.bus, wake=runtime.relay.wake)
         server = _Server(
             uvicorn.Config(
-                asgi(gateway), host=settings.gateway_host, port=settings.gateway_port, log_config=None,
-                access_log=False, lifespan="on", server_header=False, timeout_graceful_shutdown=8,
+                asgi(gateway),
+                host=settings.gateway_host,
+                port=settings.gateway_port,
+                log_config=None,
+                access_log=False,
+                lifespan="on",
+                server_header=False,
+                timeout_graceful_shutdown=8,
             )
         )
 

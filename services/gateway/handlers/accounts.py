@@ -45,8 +45,14 @@ async def account_event(engine: AsyncEngine, event: contract.Message) -> None:
                 gone = isinstance(event, contract.AccountDisconnected)
                 status = DISCONNECTED_STATUS if gone else TOKEN_EXPIRED_STATUS
                 await accounts.set_status(
-                    conn, account_id=event.account_id, org_id=event.org_id, mode=event.mode,
-                    platform=event.platform, tenant_id=event.tenant_id, status=status, updated_at=event.updated_at,
+                    conn,
+                    account_id=event.account_id,
+                    org_id=event.org_id,
+                    mode=event.mode,
+                    platform=event.platform,
+                    tenant_id=event.tenant_id,
+                    status=status,
+                    updated_at=event.updated_at,
                 )
 
 

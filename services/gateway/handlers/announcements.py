@@ -18,13 +18,23 @@ _STATUS_IDS = uuid.UUID("0b7f5f0e-4f43-4a8e-b1a8-6a1d1f3d2c90")
 
 def created(post: Post, event: ev.PostCreated) -> contract.PostCreated:
     return contract.PostCreated(
-        id=str(uuid.uuid4()), occurred_at=event.at, org_id=post.org_id, mode=post.mode,  # type: ignore[arg-type]
-        post_id=post.id, containers=post.containers, scheduled_at=post.scheduled_at, is_draft=post.is_draft,
+        id=str(uuid.uuid4()),
+        occurred_at=event.at,
+        org_id=post.org_id,
+        mode=post.mode,  # type: ignore[arg-type]
+        post_id=post.id,
+        containers=post.containers,
+        scheduled_at=post.scheduled_at,
+        is_draft=post.is_draft,
         config=post.config,
         targets=[
             contract.TargetSpec(
-                target_id=t.id, account_id=t.account_id, platform=t.platform, account_username=t.account_username,
-                tenant_id=t.tenant_id, override_body=t.override_body,
+                target_id=t.id,
+                account_id=t.account_id,
+                platform=t.platform,
+                account_username=t.account_username,
+                tenant_id=t.tenant_id,
+                override_body=t.override_body,
             )
             for t in post.targets
         ],
@@ -33,8 +43,12 @@ def created(post: Post, event: ev.PostCreated) -> contract.PostCreated:
 
 def canceled(post: Post, event: ev.PostCanceled) -> contract.PostCanceled:
     return contract.PostCanceled(
-        id=str(uuid.uuid4()), occurred_at=event.at, org_id=post.org_id, mode=post.mode,  # type: ignore[arg-type]
-        post_id=post.id, target_ids=event.target_ids,
+        id=str(uuid.uuid4()),
+        occurred_at=event.at,
+        org_id=post.org_id,
+        mode=post.mode,  # type: ignore[arg-type]
+        post_id=post.id,
+        target_ids=event.target_ids,
     )
 
 
@@ -42,8 +56,13 @@ def status_changed(before: Post, after: Post, at: datetime) -> contract.PostStat
     if before.status == after.status:
         return None
     return contract.PostStatusChanged(
-        id=str(uuid.uuid5(_STATUS_IDS, f"{after.id}:{after.version}")), occurred_at=at, org_id=after.org_id,
-        mode=after.mode, post_id=after.id, status=after.status, previous_status=before.status,  # type: ignore[arg-type]
+        id=str(uuid.uuid5(_STATUS_IDS, f"{after.id}:{after.version}")),
+        occurred_at=at,
+        org_id=after.org_id,
+        mode=after.mode,
+        post_id=after.id,
+        status=after.status,
+        previous_status=before.status,  # type: ignore[arg-type]
         external_ref=after.external_ref,
     )
 

@@ -19,8 +19,12 @@ CONSUMER = "gateway"
 APPEND_RETRIES = 8
 
 TargetReport = (
-    contract.TargetQueued | contract.TargetPublishing | contract.TargetPublished
-    | contract.TargetAttemptFailed | contract.TargetFailed | contract.TargetDeadLettered
+    contract.TargetQueued
+    | contract.TargetPublishing
+    | contract.TargetPublished
+    | contract.TargetAttemptFailed
+    | contract.TargetFailed
+    | contract.TargetDeadLettered
 )
 
 
@@ -34,7 +38,9 @@ def as_post_event(report: TargetReport) -> ev.TargetEvent:
             return ev.TargetPublishing(**common, attempt=report.attempt)
         case contract.TargetPublished():
             return ev.TargetPublished(
-                **common, attempt=report.attempt, platform_post_id=report.platform_post_id,
+                **common,
+                attempt=report.attempt,
+                platform_post_id=report.platform_post_id,
                 platform_post_url=report.platform_post_url,
             )
         case contract.TargetAttemptFailed():

@@ -109,7 +109,10 @@ async def _replay(engine: AsyncEngine, who: Principal, claim: idempotency.Claim,
 
 
 async def _create(
-    engine: AsyncEngine, who: Principal, prepare: Callable[[], NewPost], external_ref: str | None,
+    engine: AsyncEngine,
+    who: Principal,
+    prepare: Callable[[], NewPost],
+    external_ref: str | None,
     idem: IdempotencyKey | None,
 ) -> Created:
     if external_ref is not None:
@@ -162,8 +165,16 @@ async def _insert(conn: AsyncConnection, who: Principal, new: NewPost) -> PostRe
         for a in new.accounts
     ]
     event = ev.PostCreated(
-        at=now, post_id=post_id, org_id=who.org_id, mode=who.mode, containers=new.containers, targets=planned,
-        scheduled_at=new.scheduled_at, is_draft=new.is_draft, config=new.config, external_ref=new.external_ref,
+        at=now,
+        post_id=post_id,
+        org_id=who.org_id,
+        mode=who.mode,
+        containers=new.containers,
+        targets=planned,
+        scheduled_at=new.scheduled_at,
+        is_draft=new.is_draft,
+        config=new.config,
+        external_ref=new.external_ref,
     )
     await post_store.append(conn, post_id, 0, [event])
     post = apply(None, event)
@@ -185,7 +196,8 @@ async def cancel_post(engine: AsyncEngine, who: Principal, post_id: str, *, wake
                 after = apply(post, canceled)
                 await post_store.project(conn, after)
                 await announce(
-                    conn, announcements.canceled(after, canceled),
+                    conn,
+                    announcements.canceled(after, canceled),
                     announcements.status_changed(post, after, canceled.at),
                 )
             wake()

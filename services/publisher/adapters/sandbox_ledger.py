@@ -21,6 +21,11 @@ class PostgresSandboxLedger:
             raise RuntimeError("the sandbox records posts in the publisher's progress transaction")
         await ctx.conn.execute(
             _INSERT,
-            {"id": post.id, "target_id": post.target_id, "container_index": post.container_index,
-             "parent_id": post.parent_id, "content": post.content},
+            {
+                "id": post.id,
+                "target_id": post.target_id,
+                "container_index": post.container_index,
+                "parent_id": post.parent_id,
+                "content": post.content,
+            },
         )

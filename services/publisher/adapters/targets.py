@@ -35,8 +35,13 @@ async def claim(conn: AsyncConnection, cmd: PublishTarget) -> Target:
     two deliveries of one target (a redelivery racing a slow replica) decide one at a time."""
     await conn.execute(
         _CLAIM,
-        {"target_id": cmd.target_id, "post_id": cmd.post_id, "org_id": cmd.org_id, "mode": cmd.mode,
-         "platform": cmd.platform},
+        {
+            "target_id": cmd.target_id,
+            "post_id": cmd.post_id,
+            "org_id": cmd.org_id,
+            "mode": cmd.mode,
+            "platform": cmd.platform,
+        },
     )
     return await lock(conn, cmd.target_id)
 
@@ -122,8 +127,7 @@ async def record_failure(
             WHERE target_id = :t
             """
         ),
-        {"t": target_id, "s": status.value, "f": failed_attempts, "c": error_code, "m": error_message,
-         "r": retry_in_s},
+        {"t": target_id, "s": status.value, "f": failed_attempts, "c": error_code, "m": error_message, "r": retry_in_s},
     )
 
 

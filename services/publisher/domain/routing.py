@@ -21,5 +21,7 @@ def platforms_to_serve(choice: str) -> tuple[str, ...]:
     names = tuple(p.strip() for p in choice.split(",") if p.strip())
     unknown = [p for p in names if p not in ALL_PLATFORMS]
     if unknown or not names:
-        raise ValueError(f"unknown platform {', '.join(unknown) or choice!r}; choose from all, {', '.join(ALL_PLATFORMS)}")
+        raise ValueError(
+            f"unknown platform {', '.join(unknown) or choice!r}; choose from all, {', '.join(ALL_PLATFORMS)}"
+        )
     return names

@@ -23,7 +23,10 @@ async def publish_queue(
 ) -> Awaitable[None]:
     subject = publish_subject(platform)
     sub = await consumer.bind(
-        bus, stream=streams.PUBLISH, durable=durable_for(platform), subjects=[subject],
+        bus,
+        stream=streams.PUBLISH,
+        durable=durable_for(platform),
+        subjects=[subject],
         ack_wait_s=settings.publisher_ack_wait_s,
     )
     heartbeat_s = max(0.2, settings.publisher_ack_wait_s / 3)
@@ -35,14 +38,22 @@ async def publish_queue(
     # A batch no larger than the concurrency: fetched messages waiting for a free slot would not
     # be heartbeating and could time out into a duplicate delivery.
     return consumer.run(
-        bus, sub, {subject: PublishTarget}, on_publish, stop,
-        batch=settings.publisher_concurrency, concurrency=settings.publisher_concurrency,
+        bus,
+        sub,
+        {subject: PublishTarget},
+        on_publish,
+        stop,
+        batch=settings.publisher_concurrency,
+        concurrency=settings.publisher_concurrency,
     )
 
 
 async def cancellations(bus: Bus, publisher: Publisher, stop: asyncio.Event) -> Awaitable[None]:
     sub = await consumer.bind(
-        bus, stream=streams.EVENTS, durable="publisher-cancellations", subjects=["evt.post.canceled"],
+        bus,
+        stream=streams.EVENTS,
+        durable="publisher-cancellations",
+        subjects=["evt.post.canceled"],
     )
 
     async def on_canceled(_: str, event: PostCanceled, __: Any) -> None:

@@ -56,12 +56,22 @@ class DueTarget:
 
 async def add(conn: AsyncConnection, entries: Sequence[Entry], trace: dict[str, str] | None = None) -> None:
     if entries:
-        await conn.execute(_ADD, [
-            {"target_id": e.target_id, "post_id": e.post_id, "org_id": e.org_id, "mode": e.mode,
-             "platform": e.platform, "scheduled_at": e.scheduled_at,
-             "command": msgspec.json.encode(e.command).decode(), "trace": json.dumps(trace or {})}
-            for e in entries
-        ])
+        await conn.execute(
+            _ADD,
+            [
+                {
+                    "target_id": e.target_id,
+                    "post_id": e.post_id,
+                    "org_id": e.org_id,
+                    "mode": e.mode,
+                    "platform": e.platform,
+                    "scheduled_at": e.scheduled_at,
+                    "command": msgspec.json.encode(e.command).decode(),
+                    "trace": json.dumps(trace or {}),
+                }
+                for e in entries
+            ],
+        )
 
 
 async def cancel(conn: AsyncConnection, post_id: str, target_ids: Sequence[str]) -> int:
@@ -74,8 +84,7 @@ async def cancel(conn: AsyncConnection, post_id: str, target_ids: Sequence[str])
     )
     result = await conn.execute(
         sa.text(
-            "UPDATE timetable SET canceled = true"
-            " WHERE target_id = ANY(:ids) AND fired_at IS NULL AND NOT canceled"
+            "UPDATE timetable SET canceled = true WHERE target_id = ANY(:ids) AND fired_at IS NULL AND NOT canceled"
         ),
         {"ids": list(target_ids)},
     )
@@ -97,7 +106,14 @@ async def take_due(conn: AsyncConnection, limit: int) -> list[DueTarget]:
         {"ids": [r.target_id for r in rows]},
     )
     return [
-        DueTarget(r.target_id, r.post_id, r.org_id, r.mode, r.platform,
-                  msgspec.json.decode(r.command, type=PublishTarget), json.loads(r.trace or "{}"))
+        DueTarget(
+            r.target_id,
+            r.post_id,
+            r.org_id,
+            r.mode,
+            r.platform,
+            msgspec.json.decode(r.command, type=PublishTarget),
+            json.loads(r.trace or "{}"),
+        )
         for r in rows
     ]

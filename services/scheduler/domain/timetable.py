@@ -32,8 +32,13 @@ def entries_for(post: PostCreated) -> list[Entry]:
         return []
     return [
         Entry(
-            target_id=t.target_id, post_id=post.post_id, org_id=post.org_id, mode=post.mode,
-            platform=t.platform, scheduled_at=_aware(post.scheduled_at), command=command_for(post, t),
+            target_id=t.target_id,
+            post_id=post.post_id,
+            org_id=post.org_id,
+            mode=post.mode,
+            platform=t.platform,
+            scheduled_at=_aware(post.scheduled_at),
+            command=command_for(post, t),
         )
         for t in post.targets
     ]

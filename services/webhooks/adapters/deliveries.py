@@ -36,8 +36,9 @@ _RESEND = sa.text("""
 """)
 
 
-async def page(conn: AsyncConnection, endpoint_id: str, before_seq: int | None, status: str | None,
-               limit: int) -> list[Any]:
+async def page(
+    conn: AsyncConnection, endpoint_id: str, before_seq: int | None, status: str | None, limit: int
+) -> list[Any]:
     params = {"endpoint_id": endpoint_id, "before": before_seq, "status": status, "n": limit + 1}
     return list((await conn.execute(_PAGE, params)).all())
 

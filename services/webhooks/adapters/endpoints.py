@@ -47,17 +47,42 @@ _ROTATE = sa.text("""
 
 def to_endpoint(row: Any) -> Endpoint:
     return Endpoint(
-        id=row.id, url=row.url, events=list(row.events), description=row.description, is_active=row.is_active,
-        disabled_reason=row.disabled_reason, created_at=row.created_at, updated_at=row.updated_at,
+        id=row.id,
+        url=row.url,
+        events=list(row.events),
+        description=row.description,
+        is_active=row.is_active,
+        disabled_reason=row.disabled_reason,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
-async def insert(conn: AsyncConnection, *, id: str, org_id: str, mode: str, url: str, events: list[str],
-                 description: str, secret_ciphertext: str) -> Any:
-    return (await conn.execute(_INSERT, {
-        "id": id, "org_id": org_id, "mode": mode, "url": url, "events": events,
-        "description": description, "secret": secret_ciphertext,
-    })).one()
+async def insert(
+    conn: AsyncConnection,
+    *,
+    id: str,
+    org_id: str,
+    mode: str,
+    url: str,
+    events: list[str],
+    description: str,
+    secret_ciphertext: str,
+) -> Any:
+    return (
+        await conn.execute(
+            _INSERT,
+            {
+                "id": id,
+                "org_id": org_id,
+                "mode": mode,
+                "url": url,
+                "events": events,
+                "description": description,
+                "secret": secret_ciphertext,
+            },
+        )
+    ).one()
 
 
 async def get(conn: AsyncConnection, org_id: str, mode: str, id: str) -> Any | None:
@@ -70,12 +95,29 @@ async def page(conn: AsyncConnection, org_id: str, mode: str, before_seq: int | 
     return list((await conn.execute(_PAGE, params)).all())
 
 
-async def update(conn: AsyncConnection, org_id: str, mode: str, id: str, *, url: str | None,
-                 events: list[str] | None, description: str | None, is_active: bool | None) -> Any | None:
-    params = {"id": id, "org_id": org_id, "mode": mode, "url": url, "events": events,
-              "description": description, "is_active": is_active}
-    stmt = _UPDATE.bindparams(sa.bindparam("events", type_=sa.ARRAY(sa.Text)),
-                              sa.bindparam("is_active", type_=sa.Boolean))
+async def update(
+    conn: AsyncConnection,
+    org_id: str,
+    mode: str,
+    id: str,
+    *,
+    url: str | None,
+    events: list[str] | None,
+    description: str | None,
+    is_active: bool | None,
+) -> Any | None:
+    params = {
+        "id": id,
+        "org_id": org_id,
+        "mode": mode,
+        "url": url,
+        "events": events,
+        "description": description,
+        "is_active": is_active,
+    }
+    stmt = _UPDATE.bindparams(
+        sa.bindparam("events", type_=sa.ARRAY(sa.Text)), sa.bindparam("is_active", type_=sa.Boolean)
+    )
     return (await conn.execute(stmt, params)).first()
 
 
@@ -83,8 +125,12 @@ async def delete(conn: AsyncConnection, org_id: str, mode: str, id: str) -> bool
     return (await conn.execute(_DELETE, {"id": id, "org_id": org_id, "mode": mode})).first() is not None
 
 
-async def rotate_secret(conn: AsyncConnection, org_id: str, mode: str, id: str, secret_ciphertext: str,
-                        overlap_s: float) -> datetime | None:
-    row = (await conn.execute(_ROTATE, {"id": id, "org_id": org_id, "mode": mode, "secret": secret_ciphertext,
-                                        "overlap_s": overlap_s})).first()
+async def rotate_secret(
+    conn: AsyncConnection, org_id: str, mode: str, id: str, secret_ciphertext: str, overlap_s: float
+) -> datetime | None:
+    row = (
+        await conn.execute(
+            _ROTATE, {"id": id, "org_id": org_id, "mode": mode, "secret": secret_ciphertext, "overlap_s": overlap_s}
+        )
+    ).first()
     return row.previous_secret_expires_at if row else None

@@ -100,16 +100,30 @@ async def append(conn: AsyncConnection, scoped: Sequence[tuple[str, str, PublicE
         return 0
     await conn.execute(_LOCK, {"keys": sorted({f"webhooks.events:{org}:{mode}" for org, mode, _ in scoped})})
     columns = {
-        "ids": [e.id for _, _, e in scoped], "orgs": [o for o, _, _ in scoped], "modes": [m for _, m, _ in scoped],
+        "ids": [e.id for _, _, e in scoped],
+        "orgs": [o for o, _, _ in scoped],
+        "modes": [m for _, m, _ in scoped],
         "types": [e.type for _, _, e in scoped],
     }
-    inserted = (await conn.execute(_INSERT_EVENTS, {
-        **columns, "bodies": [e.body() for _, _, e in scoped], "created": [e.created_at for _, _, e in scoped],
-    })).scalars().all()
+    inserted = (
+        (
+            await conn.execute(
+                _INSERT_EVENTS,
+                {
+                    **columns,
+                    "bodies": [e.body() for _, _, e in scoped],
+                    "created": [e.created_at for _, _, e in scoped],
+                },
+            )
+        )
+        .scalars()
+        .all()
+    )
     if not inserted:
         return 0
-    rows = await conn.execute(_FAN_OUT, {**columns, "keys": [e.order_key for _, _, e in scoped],
-                                         "inserted": list(inserted)})
+    rows = await conn.execute(
+        _FAN_OUT, {**columns, "keys": [e.order_key for _, _, e in scoped], "inserted": list(inserted)}
+    )
     created = len(rows.all())
     if created:
         await conn.execute(_NOTIFY)
@@ -118,8 +132,17 @@ async def append(conn: AsyncConnection, scoped: Sequence[tuple[str, str, PublicE
 
 async def append_ping(conn: AsyncConnection, org_id: str, mode: str, endpoint_id: str, event: PublicEvent) -> str:
     """An unlisted event with one delivery, to `endpoint_id` only. Returns the delivery id."""
-    await conn.execute(_INSERT_PING, {"id": event.id, "org_id": org_id, "mode": mode, "type": event.type,
-                                      "body": event.body(), "created_at": event.created_at})
+    await conn.execute(
+        _INSERT_PING,
+        {
+            "id": event.id,
+            "org_id": org_id,
+            "mode": mode,
+            "type": event.type,
+            "body": event.body(),
+            "created_at": event.created_at,
+        },
+    )
     delivery_id = (await conn.execute(_TO_ONE, {"endpoint_id": endpoint_id, "event_id": event.id})).scalar_one()
     await conn.execute(_NOTIFY)
     return delivery_id
@@ -133,9 +156,10 @@ async def feed(conn: AsyncConnection, org_id: str, mode: str, after: int, type: 
 
 async def remember_targets(conn: AsyncConnection, targets: list[KnownTarget]) -> None:
     if targets:
-        await conn.execute(_REMEMBER_TARGET, [
-            {"target_id": t.target_id, "account_id": t.account_id, "tenant_id": t.tenant_id} for t in targets
-        ])
+        await conn.execute(
+            _REMEMBER_TARGET,
+            [{"target_id": t.target_id, "account_id": t.account_id, "tenant_id": t.tenant_id} for t in targets],
+        )
 
 
 async def known_targets(conn: AsyncConnection, target_ids: list[str]) -> dict[str, KnownTarget]:

@@ -137,8 +137,7 @@ class Failing:
     now: datetime
 
 
-async def claim(conn: AsyncConnection, *, limit: int, per_endpoint: int,
-                lease_s: float) -> tuple[list[Claim], bool]:
+async def claim(conn: AsyncConnection, *, limit: int, per_endpoint: int, lease_s: float) -> tuple[list[Claim], bool]:
     """The claims, and whether another replica got to some of the candidates first (then there
     may be more due than this round saw)."""
     ids = (await conn.execute(_CANDIDATES, {"per_endpoint": per_endpoint, "n": limit})).scalars().all()
@@ -147,8 +146,19 @@ async def claim(conn: AsyncConnection, *, limit: int, per_endpoint: int,
     rows = (await conn.execute(_LEASE, {"ids": list(ids), "lease_s": lease_s})).all()
     order = {id_: i for i, id_ in enumerate(ids)}
     claims = sorted(
-        (Claim(r.id, r.endpoint_id, r.message_id, r.attempt_count, r.locked_until, bytes(r.body), r.url,
-               tuple(s for s in (r.secret, r.previous_secret) if s)) for r in rows),
+        (
+            Claim(
+                r.id,
+                r.endpoint_id,
+                r.message_id,
+                r.attempt_count,
+                r.locked_until,
+                bytes(r.body),
+                r.url,
+                tuple(s for s in (r.secret, r.previous_secret) if s),
+            )
+            for r in rows
+        ),
         key=lambda c: order[c.id],
     )
     return claims, len(claims) < len(ids)
@@ -162,20 +172,26 @@ async def next_due(conn: AsyncConnection) -> tuple[datetime | None, datetime]:
 async def settle(conn: AsyncConnection, done: Sequence[Settlement]) -> list[Failing]:
     """Record the attempts, move their deliveries on, and track each endpoint's failure streak.
     Returns the active endpoints that are failing (to check against the disable window)."""
-    await conn.execute(_RECORD_ATTEMPTS, {
-        "ids": [s.claim.id for s in done],
-        "attempted_at": [s.attempted_at for s in done],
-        "http_status": [s.outcome.http_status for s in done],
-        "latency_ms": [s.outcome.latency_ms for s in done],
-        "excerpt": [s.outcome.response_excerpt for s in done],
-        "error": [s.outcome.error for s in done],
-    })
-    await conn.execute(_SETTLE, {
-        "ids": [s.claim.id for s in done],
-        "leases": [s.claim.lease for s in done],
-        "statuses": [s.status for s in done],
-        "delays": [s.delay_s for s in done],
-    })
+    await conn.execute(
+        _RECORD_ATTEMPTS,
+        {
+            "ids": [s.claim.id for s in done],
+            "attempted_at": [s.attempted_at for s in done],
+            "http_status": [s.outcome.http_status for s in done],
+            "latency_ms": [s.outcome.latency_ms for s in done],
+            "excerpt": [s.outcome.response_excerpt for s in done],
+            "error": [s.outcome.error for s in done],
+        },
+    )
+    await conn.execute(
+        _SETTLE,
+        {
+            "ids": [s.claim.id for s in done],
+            "leases": [s.claim.lease for s in done],
+            "statuses": [s.status for s in done],
+            "delays": [s.delay_s for s in done],
+        },
+    )
     retrying = [s.claim.id for s in done if s.status == "retrying"]
     if retrying:
         await conn.execute(_PUSH_BACK, {"ids": retrying})

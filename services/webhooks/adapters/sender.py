@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 import httpx
 
-from crier.webhooks.adapters import guard
 from crier import __version__
+from crier.webhooks.adapters import guard
 from crier.webhooks.domain import signing
 from crier.webhooks.domain.delivery import Outcome, error_for_status, parse_retry_after
 from crier.webhooks.domain.endpoint import Problem, parse_url
@@ -36,13 +36,20 @@ class Sender:
     many small pools beat one big one; per name, because an https connection is bound to the name
     it was opened for (SNI, certificate) while the pool would key it by the IP we connect to."""
 
-    def __init__(self, policy: guard.Policy, *, timeout_s: float, connections_per_endpoint: int = 4,
-                 verify: ssl.SSLContext | bool = True) -> None:
+    def __init__(
+        self,
+        policy: guard.Policy,
+        *,
+        timeout_s: float,
+        connections_per_endpoint: int = 4,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         self._policy = policy
         self._verify = verify
         self._timeout_s = timeout_s
-        self._limits = httpx.Limits(max_connections=connections_per_endpoint,
-                                    max_keepalive_connections=connections_per_endpoint)
+        self._limits = httpx.Limits(
+            max_connections=connections_per_endpoint, max_keepalive_connections=connections_per_endpoint
+        )
         self._clients: OrderedDict[tuple[str, str], httpx.AsyncClient] = OrderedDict()
 
     async def close(self) -> None:
@@ -97,7 +104,10 @@ class Sender:
         client = self._clients.get(key)
         if client is None:
             client = self._clients[key] = httpx.AsyncClient(
-                follow_redirects=False, timeout=self._timeout_s, limits=self._limits, trust_env=False,
+                follow_redirects=False,
+                timeout=self._timeout_s,
+                limits=self._limits,
+                trust_env=False,
                 verify=self._verify,
             )
             if len(self._clients) > _MAX_CLIENTS:

@@ -83,45 +83,109 @@ def translate(subject: str, event: Any, target: KnownTarget | None = None) -> li
                 {"target_id": t.target_id, "account_id": t.account_id, "platform": t.platform, "tenant_id": t.tenant_id}
                 for t in event.targets
             ]
-            return [_public(event, "post.scheduled", event.post_id,
-                            {"post_id": event.post_id, "scheduled_at": event.scheduled_at, "targets": targets})]
+            return [
+                _public(
+                    event,
+                    "post.scheduled",
+                    event.post_id,
+                    {"post_id": event.post_id, "scheduled_at": event.scheduled_at, "targets": targets},
+                )
+            ]
         case evt.TargetPublished():
-            return [_public(event, "post.published", event.post_id, {
-                **_target_fields(event, target), "platform_post_id": event.platform_post_id,
-                "platform_post_url": event.platform_post_url, "attempt": event.attempt,
-            })]
+            return [
+                _public(
+                    event,
+                    "post.published",
+                    event.post_id,
+                    {
+                        **_target_fields(event, target),
+                        "platform_post_id": event.platform_post_id,
+                        "platform_post_url": event.platform_post_url,
+                        "attempt": event.attempt,
+                    },
+                )
+            ]
         case evt.TargetAttemptFailed():
-            return [_public(event, "post.error", event.post_id, {
-                **_error_fields(event, target), "will_retry": True,
-                "retry_in_seconds": event.retry_in_seconds, "target_status": "retrying",
-            })]
+            return [
+                _public(
+                    event,
+                    "post.error",
+                    event.post_id,
+                    {
+                        **_error_fields(event, target),
+                        "will_retry": True,
+                        "retry_in_seconds": event.retry_in_seconds,
+                        "target_status": "retrying",
+                    },
+                )
+            ]
         case evt.TargetFailed():
-            return [_public(event, "post.error", event.post_id, {
-                **_error_fields(event, target), "will_retry": False, "retry_in_seconds": None,
-                "target_status": "failed",
-            })]
+            return [
+                _public(
+                    event,
+                    "post.error",
+                    event.post_id,
+                    {
+                        **_error_fields(event, target),
+                        "will_retry": False,
+                        "retry_in_seconds": None,
+                        "target_status": "failed",
+                    },
+                )
+            ]
         case evt.TargetDeadLettered():
             fields = _error_fields(event, target)
             return [
-                _public(event, "post.error", event.post_id,
-                        {**fields, "will_retry": False, "retry_in_seconds": None, "target_status": "dead"}),
+                _public(
+                    event,
+                    "post.error",
+                    event.post_id,
+                    {**fields, "will_retry": False, "retry_in_seconds": None, "target_status": "dead"},
+                ),
                 _public(event, "target.dead_lettered", event.post_id, fields),
             ]
         case evt.PostStatusChanged() if event.status in _ROLL_UPS:
-            return [_public(event, _ROLL_UPS[event.status], event.post_id, {
-                "post_id": event.post_id, "status": event.status,
-                "previous_status": event.previous_status, "external_ref": event.external_ref,
-            })]
+            return [
+                _public(
+                    event,
+                    _ROLL_UPS[event.status],
+                    event.post_id,
+                    {
+                        "post_id": event.post_id,
+                        "status": event.status,
+                        "previous_status": event.previous_status,
+                        "external_ref": event.external_ref,
+                    },
+                )
+            ]
         case evt.AccountConnected():
-            return [_public(event, "account.connected", event.account_id, {
-                "account_id": event.account_id, "platform": event.platform, "username": event.username,
-                "display_name": event.display_name, "network_unique_id": event.network_unique_id,
-                "tenant_id": event.tenant_id, "status": event.status, "account_type": event.account_type,
-                "sandbox": event.sandbox,
-            })]
+            return [
+                _public(
+                    event,
+                    "account.connected",
+                    event.account_id,
+                    {
+                        "account_id": event.account_id,
+                        "platform": event.platform,
+                        "username": event.username,
+                        "display_name": event.display_name,
+                        "network_unique_id": event.network_unique_id,
+                        "tenant_id": event.tenant_id,
+                        "status": event.status,
+                        "account_type": event.account_type,
+                        "sandbox": event.sandbox,
+                    },
+                )
+            ]
         case evt.AccountDisconnected() | evt.AccountTokenExpired():
-            return [_public(event, _ACCOUNT[subject], event.account_id,
-                            {"account_id": event.account_id, "platform": event.platform, "tenant_id": event.tenant_id})]
+            return [
+                _public(
+                    event,
+                    _ACCOUNT[subject],
+                    event.account_id,
+                    {"account_id": event.account_id, "platform": event.platform, "tenant_id": event.tenant_id},
+                )
+            ]
         case dict() if subject in _IMPORT:
             return [_from_import(subject, event)]
     return []
@@ -133,7 +197,10 @@ def known_targets(event: evt.PostCreated) -> list[KnownTarget]:
 
 def ping(endpoint_id: str, now: datetime) -> PublicEvent:
     return PublicEvent(
-        id=f"evt_{uuid.uuid4().hex}", type="ping", created_at=now, order_key=None,
+        id=f"evt_{uuid.uuid4().hex}",
+        type="ping",
+        created_at=now,
+        order_key=None,
         data={"endpoint_id": endpoint_id, "message": "Test event from Crier: your endpoint is reachable."},
     )
 
@@ -144,7 +211,8 @@ def _public(event: Any, public_type: str, order_key: str, data: dict[str, Any]) 
 
 def _target_fields(event: Any, target: KnownTarget | None) -> dict[str, Any]:
     return {
-        "post_id": event.post_id, "target_id": event.target_id,
+        "post_id": event.post_id,
+        "target_id": event.target_id,
         "account_id": target.account_id if target else None,
         "tenant_id": target.tenant_id if target else None,
         "platform": event.platform,
@@ -152,8 +220,12 @@ def _target_fields(event: Any, target: KnownTarget | None) -> dict[str, Any]:
 
 
 def _error_fields(event: Any, target: KnownTarget | None) -> dict[str, Any]:
-    return {**_target_fields(event, target), "error_code": event.error_code,
-            "error_message": event.error_message, "attempt": event.attempt}
+    return {
+        **_target_fields(event, target),
+        "error_code": event.error_code,
+        "error_message": event.error_message,
+        "attempt": event.attempt,
+    }
 
 
 def _from_import(subject: str, event: dict[str, Any]) -> PublicEvent:

@@ -70,7 +70,7 @@ def parse_url(url: str) -> Url:
 def check_events(events: Sequence[str]) -> list[str]:
     """The subscription, deduplicated in the order given."""
     if not events:
-        raise Problem("events", "required", "must name at least one event type, or \"*\"")
+        raise Problem("events", "required", 'must name at least one event type, or "*"')
     unknown = [e for e in events if e != ALL_EVENTS and e not in EVENT_TYPES]
     if unknown:
         raise Problem("events", "unknown_event_type", f"unknown event types: {', '.join(sorted(set(unknown)))}")

@@ -39,8 +39,15 @@ _BATCH = 256
 # Failures that say the events themselves cannot be handled (bad data, a bug in their handling).
 # Anything else — the database or the network being away, a deadlock — is retried with the same
 # batch: stalling loudly beats dropping webhooks quietly.
-_PERMANENT = (ValueError, TypeError, LookupError, AttributeError, sa_exc.DataError, sa_exc.IntegrityError,
-              sa_exc.ProgrammingError)
+_PERMANENT = (
+    ValueError,
+    TypeError,
+    LookupError,
+    AttributeError,
+    sa_exc.DataError,
+    sa_exc.IntegrityError,
+    sa_exc.ProgrammingError,
+)
 
 
 async def internal_events(bus: Bus, ctx: Context, stop: asyncio.Event, *, ack_wait_s: float) -> Awaitable[None]:
@@ -59,8 +66,13 @@ async def _ensure_consumer(bus: Bus, ack_wait_s: float) -> None:
     except NotFoundError:
         pass
     config = ConsumerConfig(
-        durable_name=DURABLE, name=DURABLE, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
-        ack_wait=ack_wait_s, max_deliver=-1, max_ack_pending=_BATCH,
+        durable_name=DURABLE,
+        name=DURABLE,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=ack_wait_s,
+        max_deliver=-1,
+        max_ack_pending=_BATCH,
         filter_subjects=[bus.subject(s) for s in SUBJECTS],
     )
     try:
@@ -74,7 +86,7 @@ async def _run(bus: Bus, sub: Any, ctx: Context, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             msgs = await consumer.fetch_prompt(sub, _BATCH)
-        except (NatsTimeout, asyncio.TimeoutError):
+        except (TimeoutError, NatsTimeout):
             continue
         except Exception as exc:
             if stop.is_set():
@@ -92,8 +104,11 @@ async def _run(bus: Bus, sub: Any, ctx: Context, stop: asyncio.Event) -> None:
                 await msg.term()
                 continue
             batch.append((msg, Incoming(subject, event)))
-        links = [trace.Link(c) for m in msgs if (c := trace.get_current_span(extract_context(m.headers))
-                                                 .get_span_context()).is_valid]
+        links = [
+            trace.Link(c)
+            for m in msgs
+            if (c := trace.get_current_span(extract_context(m.headers)).get_span_context()).is_valid
+        ]
         with span_tracer.start_as_current_span("webhooks.intake", links=links):
             if not await _ingest(ctx, batch, stop):
                 break
@@ -137,8 +152,9 @@ async def _ingest(ctx: Context, batch: list[tuple[Msg, Incoming]], stop: asyncio
         return False
 
 
-async def _until_not_transient(ctx: Context, incoming: list[Incoming], msgs: list[Msg],
-                               stop: asyncio.Event) -> Exception | None:
+async def _until_not_transient(
+    ctx: Context, incoming: list[Incoming], msgs: list[Msg], stop: asyncio.Event
+) -> Exception | None:
     """None once handled; the exception if it failed for a reason retrying cannot fix."""
     delay = 0.2
     while True:

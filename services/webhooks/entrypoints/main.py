@@ -25,8 +25,11 @@ def main() -> int:
     policy = Policy(settings.webhooks_allow_http, parse_networks(settings.webhooks_allowed_networks))
 
     async def body(rt: Runtime) -> list[Awaitable[Any]]:
-        sender = Sender(policy, timeout_s=settings.webhooks_timeout_s,
-                        connections_per_endpoint=settings.webhooks_endpoint_concurrency)
+        sender = Sender(
+            policy,
+            timeout_s=settings.webhooks_timeout_s,
+            connections_per_endpoint=settings.webhooks_endpoint_concurrency,
+        )
         dispatcher = Dispatcher(rt.engine, sender, keyring, settings)
         ctx = Context(rt.engine, keyring, policy, dispatcher.wake)
         await rpc.serve(rt.bus, ctx)

@@ -53,15 +53,26 @@ async def _with_attempts(conn: AsyncConnection, rows: list[Any]) -> list[Deliver
     attempts = await deliveries.attempts_of(conn, [r.id for r in rows])
     return [
         Delivery(
-            id=r.id, endpoint_id=r.endpoint_id, message_id=r.message_id, event_id=r.event_id,
-            event_type=r.event_type, status=r.status,
+            id=r.id,
+            endpoint_id=r.endpoint_id,
+            message_id=r.message_id,
+            event_id=r.event_id,
+            event_type=r.event_type,
+            status=r.status,
             attempts=[
-                Attempt(attempted_at=a.attempted_at, http_status=a.http_status, latency_ms=a.latency_ms,
-                        response_excerpt=a.response_excerpt, error=a.error)
+                Attempt(
+                    attempted_at=a.attempted_at,
+                    http_status=a.http_status,
+                    latency_ms=a.latency_ms,
+                    response_excerpt=a.response_excerpt,
+                    error=a.error,
+                )
                 for a in attempts[r.id]
             ],
             next_attempt_at=r.next_attempt_at if r.status in ("pending", "retrying") else None,
-            resend_of=r.resend_of, created_at=r.created_at, updated_at=r.updated_at,
+            resend_of=r.resend_of,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
         )
         for r in rows
     ]

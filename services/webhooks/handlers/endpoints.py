@@ -47,8 +47,14 @@ async def create(ctx: Context, request: EndpointCreate) -> EndpointCreated:
     secret = new_signing_secret()
     async with ctx.engine.begin() as conn:
         row = await endpoints.insert(
-            conn, id=endpoint_id, org_id=request.org_id, mode=request.mode, url=url.raw, events=subscribed,
-            description=description, secret_ciphertext=ctx.keyring.encrypt(secret, endpoint_id.encode()),
+            conn,
+            id=endpoint_id,
+            org_id=request.org_id,
+            mode=request.mode,
+            url=url.raw,
+            events=subscribed,
+            description=description,
+            secret_ciphertext=ctx.keyring.encrypt(secret, endpoint_id.encode()),
         )
     endpoint = endpoints.to_endpoint(row)
     return EndpointCreated(**{f: getattr(endpoint, f) for f in endpoint.__struct_fields__}, signing_secret=secret)
@@ -61,8 +67,7 @@ async def list_page(ctx: Context, request: EndpointList) -> EndpointPage:
         rows = await endpoints.page(conn, request.org_id, request.mode, before, request.limit)
     more = len(rows) > request.limit
     rows = rows[: request.limit]
-    return EndpointPage(data=[endpoints.to_endpoint(r) for r in rows],
-                        next_cursor=str(rows[-1].seq) if more else None)
+    return EndpointPage(data=[endpoints.to_endpoint(r) for r in rows], next_cursor=str(rows[-1].seq) if more else None)
 
 
 async def get(ctx: Context, request: EndpointRef) -> Endpoint:
@@ -85,8 +90,14 @@ async def update(ctx: Context, request: EndpointUpdate) -> Endpoint:
         await _vet(ctx, url)
     async with ctx.engine.begin() as conn:
         row = await endpoints.update(
-            conn, request.org_id, request.mode, request.id, url=url.raw if url else None, events=subscribed,
-            description=request.description, is_active=request.is_active,
+            conn,
+            request.org_id,
+            request.mode,
+            request.id,
+            url=url.raw if url else None,
+            events=subscribed,
+            description=request.description,
+            is_active=request.is_active,
         )
     if row is None:
         raise not_found("webhook endpoint")
@@ -106,8 +117,9 @@ async def rotate_secret(ctx: Context, request: EndpointRef) -> SecretRotated:
     secret = new_signing_secret()
     ciphertext = ctx.keyring.encrypt(secret, request.id.encode())
     async with ctx.engine.begin() as conn:
-        expires = await endpoints.rotate_secret(conn, request.org_id, request.mode, request.id, ciphertext,
-                                                ROTATION_OVERLAP_S)
+        expires = await endpoints.rotate_secret(
+            conn, request.org_id, request.mode, request.id, ciphertext, ROTATION_OVERLAP_S
+        )
     if expires is None:
         raise not_found("webhook endpoint")
     return SecretRotated(id=request.id, signing_secret=secret, previous_secret_expires_at=expires)

@@ -19,13 +19,17 @@ def not_found(what: str) -> RpcFailure:
 
 def invalid(problems: Sequence[Problem]) -> RpcFailure:
     message = f"{problems[0].field} {problems[0].message}" if len(problems) == 1 else "the request is invalid"
-    return RpcFailure(RpcError(code="validation_error", message=message, status=422,
-                               details={"fields": [p.as_detail() for p in problems]}))
+    return RpcFailure(
+        RpcError(
+            code="validation_error", message=message, status=422, details={"fields": [p.as_detail() for p in problems]}
+        )
+    )
 
 
 def url_not_allowed(reason: str, message: str) -> RpcFailure:
-    return RpcFailure(RpcError(code="url_not_allowed", message=message, status=422,
-                               details={"field": "url", "reason": reason}))
+    return RpcFailure(
+        RpcError(code="url_not_allowed", message=message, status=422, details={"field": "url", "reason": reason})
+    )
 
 
 def collect(problems: list[Problem], check: Callable[[], T]) -> T | None:

@@ -41,9 +41,11 @@ async def ingest(ctx: Context, batch: Sequence[Incoming]) -> None:
                 new.discard(event_id)  # the same event twice in one batch counts once
                 fresh.append(item)
         await events.remember_targets(
-            conn, [t for i in fresh if isinstance(i.event, PostCreated) for t in catalog.known_targets(i.event)])
+            conn, [t for i in fresh if isinstance(i.event, PostCreated) for t in catalog.known_targets(i.event)]
+        )
         targets = await events.known_targets(
-            conn, sorted({t for i in fresh if (t := getattr(i.event, "target_id", None))}))
+            conn, sorted({t for i in fresh if (t := getattr(i.event, "target_id", None))})
+        )
         scoped = [
             (*_envelope(i.event)[:2], public)
             for i in fresh

@@ -123,7 +123,9 @@ def upgrade() -> None:
     # A refresher replica's lease on the account, so replicas never refresh one account twice.
     op.add_column("social_accounts", sa.Column("refresh_claimed_until", TS))
     op.create_index(
-        "ix_social_accounts_refresh_due", "social_accounts", ["token_expires_at"],
+        "ix_social_accounts_refresh_due",
+        "social_accounts",
+        ["token_expires_at"],
         postgresql_where=sa.text("status = 'active' AND refresh_token_enc IS NOT NULL"),
     )
     op.create_index("ix_social_accounts_listing", "social_accounts", ["org_id", "mode", "created_at", "id"])
@@ -132,9 +134,25 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_social_accounts_listing", "social_accounts")
     op.drop_index("ix_social_accounts_refresh_due", "social_accounts")
-    for column in ("refresh_claimed_until", "instance_url", "last_synced_at", "refresh_expires_at", "token_expires_at",
-                   "refresh_token_enc", "access_token_enc", "scopes", "profile_image_url", "social_network_id"):
+    for column in (
+        "refresh_claimed_until",
+        "instance_url",
+        "last_synced_at",
+        "refresh_expires_at",
+        "token_expires_at",
+        "refresh_token_enc",
+        "access_token_enc",
+        "scopes",
+        "profile_image_url",
+        "social_network_id",
+    ):
         op.drop_column("social_accounts", column)
-    for table in ("pending_sessions", "oauth_states", "connect_sessions", "end_users", "redirect_uris",
-                  "social_networks"):
+    for table in (
+        "pending_sessions",
+        "oauth_states",
+        "connect_sessions",
+        "end_users",
+        "redirect_uris",
+        "social_networks",
+    ):
         op.drop_table(table)

@@ -19,8 +19,13 @@ class ApiKeyController(Controller):
     tags = ["api-keys"]
     guards = [requires("admin")]
 
-    @post("/", operation_id="createApiKey", status_code=201, responses=documented(400, 413),
-          summary="Issue a key; its secret is shown only here")
+    @post(
+        "/",
+        operation_id="createApiKey",
+        status_code=201,
+        responses=documented(400, 413),
+        summary="Issue a key; its secret is shown only here",
+    )
     async def create(
         self, request: Request[Any, Any, Any], data: JSONBody[s.ApiKeyCreate]
     ) -> Response[s.ApiKeyCreated]:
@@ -36,8 +41,13 @@ class ApiKeyController(Controller):
         rows = await uc.list_keys(gateway_of(request).engine, principal_of(request))
         return s.ApiKeyList(data=[s.key_of(r._mapping) for r in rows])
 
-    @delete("/{key_id:str}", operation_id="revokeApiKey", status_code=200, responses=documented(404),
-            summary="Revoke a key immediately")
+    @delete(
+        "/{key_id:str}",
+        operation_id="revokeApiKey",
+        status_code=200,
+        responses=documented(404),
+        summary="Revoke a key immediately",
+    )
     async def revoke(self, request: Request[Any, Any, Any], key_id: FromPath[str]) -> s.ApiKeyRevoked:
         if not await uc.revoke_key(gateway_of(request).engine, principal_of(request), key_id):
             raise ApiError(404, "not_found", f"no API key {key_id}")

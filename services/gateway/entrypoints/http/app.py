@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar, Response
-from litestar.enums import MediaType
 from litestar.datastructures import State
+from litestar.enums import MediaType
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
@@ -24,8 +24,8 @@ from crier.gateway.entrypoints.http.connect_flows import (
 from crier.gateway.entrypoints.http.end_users import EndUserController
 from crier.gateway.entrypoints.http.errors import error_response, handle_exception
 from crier.gateway.entrypoints.http.health import healthz, readyz
-from crier.gateway.entrypoints.http.nul_guard import NulGuard
 from crier.gateway.entrypoints.http.hosted_connect import HostedConnectController
+from crier.gateway.entrypoints.http.nul_guard import NulGuard
 from crier.gateway.entrypoints.http.posts import PostController
 from crier.gateway.entrypoints.http.request_id import RequestIdMiddleware
 from crier.gateway.entrypoints.http.social_accounts import SandboxController, SocialAccountController
@@ -34,8 +34,16 @@ from crier.gateway.entrypoints.http.webhooks import EventController, WebhookCont
 
 API_VERSION = "1.0.0"
 # Platform apps, redirect allowlist, connect flows (API, callback, hosted pages) and end-users.
-CONNECT_ROUTES = [SocialNetworkController, AuthUrlController, RedirectUriController, oauth_callback,
-                  PendingController, ConnectSessionController, HostedConnectController, EndUserController]
+CONNECT_ROUTES = [
+    SocialNetworkController,
+    AuthUrlController,
+    RedirectUriController,
+    oauth_callback,
+    PendingController,
+    ConnectSessionController,
+    HostedConnectController,
+    EndUserController,
+]
 
 
 def openapi_config(public_url: str) -> OpenAPIConfig:
@@ -49,7 +57,9 @@ def openapi_config(public_url: str) -> OpenAPIConfig:
         components=Components(
             security_schemes={
                 "bearerAuth": SecurityScheme(
-                    type="http", scheme="bearer", bearer_format="sk_live_… or sk_test_…",
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="sk_live_… or sk_test_…",
                     description="An API key. Test keys (sk_test_) see only sandbox data.",
                 )
             }
@@ -70,8 +80,17 @@ async def _json_errors_only(response: Response[Any]) -> Response[Any]:
 
 def create_app(gateway: Gateway) -> Litestar:
     return Litestar(
-        route_handlers=[healthz, readyz, PostController, ApiKeyController, SocialAccountController, SandboxController,
-                        *CONNECT_ROUTES, WebhookController, EventController],
+        route_handlers=[
+            healthz,
+            readyz,
+            PostController,
+            ApiKeyController,
+            SocialAccountController,
+            SandboxController,
+            *CONNECT_ROUTES,
+            WebhookController,
+            EventController,
+        ],
         middleware=[DefineMiddleware(ApiKeyAuth, exclude=PUBLIC_PATHS, exclude_from_auth_key="exclude_from_auth")],
         exception_handlers={Exception: handle_exception},
         openapi_config=openapi_config(gateway.settings.public_url),

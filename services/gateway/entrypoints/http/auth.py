@@ -41,8 +41,12 @@ def requires(scope: str) -> Guard:
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal: Principal = connection.auth
         if not principal.can(scope):
-            raise ApiError(403, "insufficient_scope", f"this API key lacks the '{scope}' scope",
-                           {"required_scope": scope, "granted_scopes": sorted(principal.scopes)})
+            raise ApiError(
+                403,
+                "insufficient_scope",
+                f"this API key lacks the '{scope}' scope",
+                {"required_scope": scope, "granted_scopes": sorted(principal.scopes)},
+            )
 
     return guard
 

@@ -22,18 +22,34 @@ class AuthUrlController(Controller):
     path = "/api/v1/social-networks"
     tags = ["connect"]
 
-    @post("/{platform:str}/auth-url", operation_id="createAuthUrl", guards=[requires("connect")], status_code=200,
-          responses=documented(400, 503), summary="Start connecting an account: the platform's authorization URL")
-    async def auth_url(self, request: Request[Any, Any, Any], platform: FromPath[str],
-                       data: JSONBody[cs.AuthUrlCreate]) -> cs.AuthUrl:
+    @post(
+        "/{platform:str}/auth-url",
+        operation_id="createAuthUrl",
+        guards=[requires("connect")],
+        status_code=200,
+        responses=documented(400, 503),
+        summary="Start connecting an account: the platform's authorization URL",
+    )
+    async def auth_url(
+        self, request: Request[Any, Any, Any], platform: FromPath[str], data: JSONBody[cs.AuthUrlCreate]
+    ) -> cs.AuthUrl:
         """Send the user to `auth_url`. It carries a single-use `state` valid for ten minutes (and a
         PKCE challenge where the platform takes one). The callback sends the user back to
         `redirect_uri`, which must be on the allowlist, with `status=connected&account_id=…`,
         `status=pending&session=…` (choose pages next) or `status=error&error_code=…`."""
         who = principal_of(request)
-        reply = await ask(gateway_of(request), api.FLOWS_AUTH_URL, api.AuthUrlRequest(
-            org_id=who.org_id, mode=who.mode, platform=platform, redirect_uri=data.redirect_uri,
-            tenant_id=data.tenant_id), api.AuthUrl)
+        reply = await ask(
+            gateway_of(request),
+            api.FLOWS_AUTH_URL,
+            api.AuthUrlRequest(
+                org_id=who.org_id,
+                mode=who.mode,
+                platform=platform,
+                redirect_uri=data.redirect_uri,
+                tenant_id=data.tenant_id,
+            ),
+            api.AuthUrl,
+        )
         return cs.AuthUrl(auth_url=reply.auth_url, expires_at=reply.expires_at)
 
 
@@ -41,14 +57,23 @@ async def follow(gw: Gateway, outcome: api.Outcome) -> Response[Any]:
     """Send the browser where connect says, holding any account it connected first."""
     await remember(gw, outcome.accounts)
     if outcome.location:
-        return Redirect(path=outcome.location, status_code=303, headers={"Cache-Control": "no-store",
-                                                                         "Referrer-Policy": "no-referrer"})
+        return Redirect(
+            path=outcome.location,
+            status_code=303,
+            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        )
     page = outcome.page or api.ErrorPage(status=400, title="Something went wrong", message="Start again.")
     return pages.message(page.title, page.message, status=page.status)
 
 
-@get("/api/v1/connect/callback", operation_id="oauthCallback", tags=["connect"], security=[],
-     opt={"exclude_from_auth": True}, summary="Where platforms send the user back (public)")
+@get(
+    "/api/v1/connect/callback",
+    operation_id="oauthCallback",
+    tags=["connect"],
+    security=[],
+    opt={"exclude_from_auth": True},
+    summary="Where platforms send the user back (public)",
+)
 async def oauth_callback(
     request: Request[Any, Any, Any],
     oauth_state: Annotated[str | None, QueryParameter(name="state")] = None,
@@ -61,9 +86,13 @@ async def oauth_callback(
     safe to send the user, so it answers 400 with a page."""
     gw = gateway_of(request)
     try:
-        outcome = await ask(gw, api.FLOWS_CALLBACK, api.Callback(state=oauth_state, code=code, error=error,
-                                                                 error_description=error_description),
-                            api.Outcome, timeout=api.PLATFORM_CALL_TIMEOUT_S)
+        outcome = await ask(
+            gw,
+            api.FLOWS_CALLBACK,
+            api.Callback(state=oauth_state, code=code, error=error, error_description=error_description),
+            api.Outcome,
+            timeout=api.PLATFORM_CALL_TIMEOUT_S,
+        )
     except ApiError as exc:
         return pages.message("Connecting is unavailable", exc.message, status=exc.status)
     return await follow(gw, outcome)
@@ -71,11 +100,19 @@ async def oauth_callback(
 
 def _pending(view: api.PendingView) -> cs.PendingSession:
     return cs.PendingSession(
-        network=view.network, tenant_id=view.tenant_id, expires_at=view.expires_at,
-        available_pages=[cs.Page(id=p.id, type=p.type, name=p.name, username=p.username,
-                                 profile_picture_url=p.profile_picture_url) for p in view.available_pages],
-        availablePages=[cs.PageCamel(id=p.id, type=p.type, name=p.name, username=p.username,
-                                     profilePictureUrl=p.profile_picture_url) for p in view.available_pages],
+        network=view.network,
+        tenant_id=view.tenant_id,
+        expires_at=view.expires_at,
+        available_pages=[
+            cs.Page(id=p.id, type=p.type, name=p.name, username=p.username, profile_picture_url=p.profile_picture_url)
+            for p in view.available_pages
+        ],
+        availablePages=[
+            cs.PageCamel(
+                id=p.id, type=p.type, name=p.name, username=p.username, profilePictureUrl=p.profile_picture_url
+            )
+            for p in view.available_pages
+        ],
     )
 
 
@@ -84,64 +121,124 @@ class PendingController(Controller):
     tags = ["connect"]
     guards = [requires("connect")]
 
-    @get("/{token:str}", operation_id="getPendingSession", responses=documented(404, 503),
-         summary="The pages a pending connection can choose from")
+    @get(
+        "/{token:str}",
+        operation_id="getPendingSession",
+        responses=documented(404, 503),
+        summary="The pages a pending connection can choose from",
+    )
     async def view(self, request: Request[Any, Any, Any], token: FromPath[str]) -> cs.PendingSession:
         """Needs both your API key and the session token from `status=pending&session=…`; 404 once
         the session is unknown, expired or finalized."""
         who = principal_of(request)
-        reply = await ask(gateway_of(request), api.PENDING_GET,
-                          api.PendingRef(org_id=who.org_id, mode=who.mode, token=token), api.PendingView)
+        reply = await ask(
+            gateway_of(request),
+            api.PENDING_GET,
+            api.PendingRef(org_id=who.org_id, mode=who.mode, token=token),
+            api.PendingView,
+        )
         return _pending(reply)
 
-    @post("/{token:str}/finalize", operation_id="finalizePendingSession", status_code=200,
-          responses=documented(400, 404, 503), summary="Connect the chosen pages (single use)")
-    async def finalize(self, request: Request[Any, Any, Any], token: FromPath[str],
-                       data: JSONBody[cs.Finalize]) -> cs.Finalized:
+    @post(
+        "/{token:str}/finalize",
+        operation_id="finalizePendingSession",
+        status_code=200,
+        responses=documented(400, 404, 503),
+        summary="Connect the chosen pages (single use)",
+    )
+    async def finalize(
+        self, request: Request[Any, Any, Any], token: FromPath[str], data: JSONBody[cs.Finalize]
+    ) -> cs.Finalized:
         """`selected_page_ids` (or `selectedPageIds`): at least one id from `available_pages`. An
         invalid selection leaves the session usable; a successful one spends it."""
         gw, who = gateway_of(request), principal_of(request)
-        reply = await ask(gw, api.PENDING_FINALIZE, api.PendingFinalize(
-            org_id=who.org_id, mode=who.mode, token=token, selected_page_ids=data.ids()), api.Finalized)
+        reply = await ask(
+            gw,
+            api.PENDING_FINALIZE,
+            api.PendingFinalize(org_id=who.org_id, mode=who.mode, token=token, selected_page_ids=data.ids()),
+            api.Finalized,
+        )
         await remember(gw, reply.connected_accounts)
         return cs.Finalized(
             connected_accounts=[account_out(a) for a in reply.connected_accounts],
-            connectedAccounts=[cs.ConnectedCamel(id=a.id, nickname=a.display_name or a.username, username=a.username,
-                                                 network=a.platform, accountType=a.account_type)
-                               for a in reply.connected_accounts],
+            connectedAccounts=[
+                cs.ConnectedCamel(
+                    id=a.id,
+                    nickname=a.display_name or a.username,
+                    username=a.username,
+                    network=a.platform,
+                    accountType=a.account_type,
+                )
+                for a in reply.connected_accounts
+            ],
         )
 
 
 def _session(s: api.ConnectSession) -> cs.ConnectSession:
-    return cs.ConnectSession(id=s.id, status=s.status, platform=s.platform, tenant_id=s.tenant_id,
-                             redirect_uri=s.redirect_uri, account_ids=s.account_ids, error_code=s.error_code,
-                             expires_at=s.expires_at, created_at=s.created_at, updated_at=s.updated_at)
+    return cs.ConnectSession(
+        id=s.id,
+        status=s.status,
+        platform=s.platform,
+        tenant_id=s.tenant_id,
+        redirect_uri=s.redirect_uri,
+        account_ids=s.account_ids,
+        error_code=s.error_code,
+        expires_at=s.expires_at,
+        created_at=s.created_at,
+        updated_at=s.updated_at,
+    )
 
 
 class ConnectSessionController(Controller):
     path = "/api/v1/connect-sessions"
     tags = ["connect"]
 
-    @post("/", operation_id="createConnectSession", guards=[requires("connect")], status_code=201,
-          responses=documented(400, 503), summary="Start a hosted connect session")
-    async def create(self, request: Request[Any, Any, Any],
-                     data: JSONBody[cs.ConnectSessionCreate]) -> cs.ConnectSessionCreated:
+    @post(
+        "/",
+        operation_id="createConnectSession",
+        guards=[requires("connect")],
+        status_code=201,
+        responses=documented(400, 503),
+        summary="Start a hosted connect session",
+    )
+    async def create(
+        self, request: Request[Any, Any, Any], data: JSONBody[cs.ConnectSessionCreate]
+    ) -> cs.ConnectSessionCreated:
         """Open `connect_url` in the end-user's browser: a Crier page runs the whole flow (and the page
         choice, for platforms with pages) and ends on `redirect_uri` (allowlisted) with
         `status=connected&account_id=…&connect_session_id=…` or `status=error&error_code=…`.
         Test keys connect through a simulated platform with a Crier consent page."""
         who = principal_of(request)
-        s = await ask(gateway_of(request), api.SESSIONS_CREATE, api.SessionCreate(
-            org_id=who.org_id, mode=who.mode, platform=data.platform, redirect_uri=data.redirect_uri,
-            tenant_id=data.tenant_id), api.ConnectSession)
+        s = await ask(
+            gateway_of(request),
+            api.SESSIONS_CREATE,
+            api.SessionCreate(
+                org_id=who.org_id,
+                mode=who.mode,
+                platform=data.platform,
+                redirect_uri=data.redirect_uri,
+                tenant_id=data.tenant_id,
+            ),
+            api.ConnectSession,
+        )
         assert s.connect_url is not None
-        return cs.ConnectSessionCreated(**{f: getattr(_session(s), f) for f in cs.ConnectSession.__struct_fields__},
-                                        connect_url=s.connect_url)
+        return cs.ConnectSessionCreated(
+            **{f: getattr(_session(s), f) for f in cs.ConnectSession.__struct_fields__}, connect_url=s.connect_url
+        )
 
-    @get("/{session_id:str}", operation_id="getConnectSession", guards=[requires("view")],
-         responses=documented(404, 503), summary="Poll a hosted connect session")
+    @get(
+        "/{session_id:str}",
+        operation_id="getConnectSession",
+        guards=[requires("view")],
+        responses=documented(404, 503),
+        summary="Poll a hosted connect session",
+    )
     async def get_session(self, request: Request[Any, Any, Any], session_id: FromPath[str]) -> cs.ConnectSession:
         who = principal_of(request)
-        s = await ask(gateway_of(request), api.SESSIONS_GET,
-                      api.SessionRef(org_id=who.org_id, mode=who.mode, id=session_id), api.ConnectSession)
+        s = await ask(
+            gateway_of(request),
+            api.SESSIONS_GET,
+            api.SessionRef(org_id=who.org_id, mode=who.mode, id=session_id),
+            api.ConnectSession,
+        )
         return _session(s)

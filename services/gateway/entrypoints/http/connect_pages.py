@@ -19,9 +19,17 @@ from litestar.enums import MediaType
 
 CSRF_COOKIE = "crier_csrf"
 PLATFORM_NAMES = {
-    "x": "X", "linkedin": "LinkedIn", "facebook": "Facebook", "instagram": "Instagram", "youtube": "YouTube",
-    "threads": "Threads", "bluesky": "Bluesky", "mastodon": "Mastodon", "tiktok": "TikTok",
-    "pinterest": "Pinterest", "google_business": "Google Business Profile",
+    "x": "X",
+    "linkedin": "LinkedIn",
+    "facebook": "Facebook",
+    "instagram": "Instagram",
+    "youtube": "YouTube",
+    "threads": "Threads",
+    "bluesky": "Bluesky",
+    "mastodon": "Mastodon",
+    "tiktok": "TikTok",
+    "pinterest": "Pinterest",
+    "google_business": "Google Business Profile",
 }
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -44,8 +52,11 @@ def platform_name(platform: str) -> str:
 def csrf_value(request: Request[Any, Any, Any]) -> str:
     """The browser's current double-submit value, or a new one."""
     current = request.cookies.get(CSRF_COOKIE, "")
-    return current if 20 <= len(current) <= 64 and current.replace("-", "").replace("_", "").isalnum() else (
-        secrets.token_urlsafe(24))
+    return (
+        current
+        if 20 <= len(current) <= 64 and current.replace("-", "").replace("_", "").isalnum()
+        else (secrets.token_urlsafe(24))
+    )
 
 
 def csrf_ok(request: Request[Any, Any, Any], form: dict[str, list[str]]) -> bool:
@@ -55,12 +66,17 @@ def csrf_ok(request: Request[Any, Any, Any], form: dict[str, list[str]]) -> bool
 
 
 def page(title: str, body: str, *, status: int = 200, csrf: str | None = None, secure: bool = False) -> Response[str]:
-    html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-            f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-            f"<body><h1>{escape(title)}</h1>{body}</body></html>")
-    cookies = [Cookie(key=CSRF_COOKIE, value=csrf, httponly=True, samesite="strict", secure=secure, path="/",
-                      max_age=3600)] if csrf else []
+    html = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
+        f"<body><h1>{escape(title)}</h1>{body}</body></html>"
+    )
+    cookies = (
+        [Cookie(key=CSRF_COOKIE, value=csrf, httponly=True, samesite="strict", secure=secure, path="/", max_age=3600)]
+        if csrf
+        else []
+    )
     return Response(html, status_code=status, media_type=MediaType.HTML, headers=_HEADERS, cookies=cookies)
 
 
@@ -72,53 +88,76 @@ def _hidden(name: str, value: str) -> str:
     return f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
 
 
-def start_form(*, action: str, token: str, platform: str, app_name: str, sandbox: bool, csrf: str,
-               secure: bool) -> Response[str]:
+def start_form(
+    *, action: str, token: str, platform: str, app_name: str, sandbox: bool, csrf: str, secure: bool
+) -> Response[str]:
     name = platform_name(platform)
-    note = ('<p class="muted">Test mode: a simulated platform asks for your consent; no real account is '
-            "touched.</p>") if sandbox else ""
-    body = (f"<p>{escape(app_name)} would like to publish to your {escape(name)} account.</p>{note}"
-            f'<form method="post" action="{escape(action)}">{_hidden("csrf", csrf)}{_hidden("session", token)}'
-            f"<button type=\"submit\">Continue to {escape(name)}</button></form>")
+    note = (
+        ('<p class="muted">Test mode: a simulated platform asks for your consent; no real account is touched.</p>')
+        if sandbox
+        else ""
+    )
+    body = (
+        f"<p>{escape(app_name)} would like to publish to your {escape(name)} account.</p>{note}"
+        f'<form method="post" action="{escape(action)}">{_hidden("csrf", csrf)}{_hidden("session", token)}'
+        f'<button type="submit">Continue to {escape(name)}</button></form>'
+    )
     return page(f"Connect your {name} account", body, csrf=csrf, secure=secure)
 
 
-def consent_form(*, action: str, state: str, platform: str, app_name: str, scopes: list[str], csrf: str,
-                 secure: bool) -> Response[str]:
+def consent_form(
+    *, action: str, state: str, platform: str, app_name: str, scopes: list[str], csrf: str, secure: bool
+) -> Response[str]:
     items = "".join(f"<li>{escape(s)}</li>" for s in scopes)
-    body = (f"<p><strong>{escape(app_name)}</strong> asks to access your simulated "
-            f"{escape(platform_name(platform))} account.</p><ul>{items}</ul>"
-            f'<form method="post" action="{escape(action)}">{_hidden("csrf", csrf)}{_hidden("state", state)}'
-            '<button type="submit" name="decision" value="approve">Approve</button>'
-            '<button type="submit" name="decision" value="deny">Deny</button></form>'
-            '<p class="muted">Crier sandbox: this page stands in for the platform\'s consent screen.</p>')
+    body = (
+        f"<p><strong>{escape(app_name)}</strong> asks to access your simulated "
+        f"{escape(platform_name(platform))} account.</p><ul>{items}</ul>"
+        f'<form method="post" action="{escape(action)}">{_hidden("csrf", csrf)}{_hidden("state", state)}'
+        '<button type="submit" name="decision" value="approve">Approve</button>'
+        '<button type="submit" name="decision" value="deny">Deny</button></form>'
+        '<p class="muted">Crier sandbox: this page stands in for the platform\'s consent screen.</p>'
+    )
     return page(f"Sandbox {platform_name(platform)}: allow access?", body, csrf=csrf, secure=secure)
 
 
-def choice_form(*, action: str, token: str, network: str, pages: list[Any], csrf: str, secure: bool,
-                error: str | None = None, status: int = 200) -> Response[str]:
+def choice_form(
+    *,
+    action: str,
+    token: str,
+    network: str,
+    pages: list[Any],
+    csrf: str,
+    secure: bool,
+    error: str | None = None,
+    status: int = 200,
+) -> Response[str]:
     options = "".join(
         f'<label><input type="checkbox" name="page_id" value="{escape(p.id)}"> '
         f"{escape(p.name or p.username or p.id)}"
-        f'{f" <span class=muted>@{escape(p.username)}</span>" if p.username else ""}'
+        f"{f' <span class=muted>@{escape(p.username)}</span>' if p.username else ''}"
         f' <span class="muted">({escape(p.type)})</span></label>'
         for p in pages
     )
     problem = f'<p class="error">{escape(error)}</p>' if error else ""
-    body = (f"<p>Choose what to connect from your {escape(platform_name(network))} account.</p>{problem}"
-            f'<form method="post" action="{escape(action)}">{_hidden("csrf", csrf)}{_hidden("session", token)}'
-            f'{options}<button type="submit">Connect selected</button></form>')
+    body = (
+        f"<p>Choose what to connect from your {escape(platform_name(network))} account.</p>{problem}"
+        f'<form method="post" action="{escape(action)}">{_hidden("csrf", csrf)}{_hidden("session", token)}'
+        f'{options}<button type="submit">Connect selected</button></form>'
+    )
     return page("Choose accounts to connect", body, csrf=csrf, secure=secure, status=status)
 
 
-def app_password_form(*, action: str, state: str, platform: str, csrf: str, secure: bool, error: str | None = None,
-                      status: int = 200) -> Response[str]:
+def app_password_form(
+    *, action: str, state: str, platform: str, csrf: str, secure: bool, error: str | None = None, status: int = 200
+) -> Response[str]:
     name = platform_name(platform)
     problem = f'<p class="error">{escape(error)}</p>' if error else ""
-    body = (f"<p>{escape(name)} connects with an app password, which you create in {escape(name)}'s settings "
-            "(Privacy and security → App passwords). It is used once to sign in and is not stored.</p>"
-            f'{problem}<form method="post" action="{escape(action)}">{_hidden("csrf", csrf)}{_hidden("state", state)}'
-            '<label>Handle <input name="identifier" autocomplete="username" required></label>'
-            '<label>App password <input name="app_password" type="password" autocomplete="off" required></label>'
-            f"<button type=\"submit\">Connect</button></form>")
+    body = (
+        f"<p>{escape(name)} connects with an app password, which you create in {escape(name)}'s settings "
+        "(Privacy and security → App passwords). It is used once to sign in and is not stored.</p>"
+        f'{problem}<form method="post" action="{escape(action)}">{_hidden("csrf", csrf)}{_hidden("state", state)}'
+        '<label>Handle <input name="identifier" autocomplete="username" required></label>'
+        '<label>App password <input name="app_password" type="password" autocomplete="off" required></label>'
+        f'<button type="submit">Connect</button></form>'
+    )
     return page(f"Connect your {name} account", body, csrf=csrf, secure=secure, status=status)

@@ -57,11 +57,21 @@ class SocialAccountList(Struct, kw_only=True):
 def account_out(a: Any) -> SocialAccount:
     """From connect's reply, or from a read-model row (which lacks what only connect knows)."""
     return SocialAccount(
-        id=a.id, platform=a.platform, tenant_id=a.tenant_id, social_network_id=getattr(a, "social_network_id", None),
-        network_unique_id=a.network_unique_id, username=a.username, display_name=a.display_name,
-        profile_image_url=getattr(a, "profile_image_url", None), account_type=a.account_type, status=a.status,
-        scopes=list(getattr(a, "scopes", None) or []), token_expires_at=getattr(a, "token_expires_at", None),
-        last_synced_at=getattr(a, "last_synced_at", None), created_at=a.created_at, updated_at=a.updated_at,
+        id=a.id,
+        platform=a.platform,
+        tenant_id=a.tenant_id,
+        social_network_id=getattr(a, "social_network_id", None),
+        network_unique_id=a.network_unique_id,
+        username=a.username,
+        display_name=a.display_name,
+        profile_image_url=getattr(a, "profile_image_url", None),
+        account_type=a.account_type,
+        status=a.status,
+        scopes=list(getattr(a, "scopes", None) or []),
+        token_expires_at=getattr(a, "token_expires_at", None),
+        last_synced_at=getattr(a, "last_synced_at", None),
+        created_at=a.created_at,
+        updated_at=a.updated_at,
     )
 
 
@@ -73,12 +83,24 @@ async def remember(gw: Gateway, accounts: list[Account]) -> None:
     try:
         async with gw.engine.begin() as conn:
             for a in accounts:
-                await read_model.upsert(conn, {
-                    "id": a.id, "org_id": a.org_id, "mode": a.mode, "platform": a.platform, "username": a.username,
-                    "display_name": a.display_name, "network_unique_id": a.network_unique_id,
-                    "tenant_id": a.tenant_id, "account_type": a.account_type, "status": a.status,
-                    "sandbox": a.sandbox, "created_at": a.created_at, "updated_at": a.updated_at,
-                })
+                await read_model.upsert(
+                    conn,
+                    {
+                        "id": a.id,
+                        "org_id": a.org_id,
+                        "mode": a.mode,
+                        "platform": a.platform,
+                        "username": a.username,
+                        "display_name": a.display_name,
+                        "network_unique_id": a.network_unique_id,
+                        "tenant_id": a.tenant_id,
+                        "account_type": a.account_type,
+                        "status": a.status,
+                        "sandbox": a.sandbox,
+                        "created_at": a.created_at,
+                        "updated_at": a.updated_at,
+                    },
+                )
     except Exception as exc:  # connect has committed; its account event brings the same change shortly
         log.warning("gateway.account_hold_failed", error=type(exc).__name__)
 

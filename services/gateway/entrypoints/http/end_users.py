@@ -20,38 +20,84 @@ class EndUserController(Controller):
     tags = ["end-users"]
     guards = [requires("view")]
 
-    @post("/", operation_id="upsertEndUser", guards=[requires("connect")], status_code=200,
-          responses=documented(400, 503), summary="Create or update an end-user by external_user_id")
+    @post(
+        "/",
+        operation_id="upsertEndUser",
+        guards=[requires("connect")],
+        status_code=200,
+        responses=documented(400, 503),
+        summary="Create or update an end-user by external_user_id",
+    )
     async def upsert(self, request: Request[Any, Any, Any], data: JSONBody[cs.EndUserUpsert]) -> api.EndUser:
         who = principal_of(request)
-        return await ask(gateway_of(request), api.END_USERS_UPSERT, api.EndUserUpsert(
-            org_id=who.org_id, mode=who.mode, external_user_id=data.external_user_id, display_name=data.display_name,
-            email=data.email, metadata=data.metadata), api.EndUser)
+        return await ask(
+            gateway_of(request),
+            api.END_USERS_UPSERT,
+            api.EndUserUpsert(
+                org_id=who.org_id,
+                mode=who.mode,
+                external_user_id=data.external_user_id,
+                display_name=data.display_name,
+                email=data.email,
+                metadata=data.metadata,
+            ),
+            api.EndUser,
+        )
 
-    @get("/{external_user_id:str}", operation_id="getEndUser", responses=documented(404, 503),
-         summary="An end-user and a summary of their connections")
+    @get(
+        "/{external_user_id:str}",
+        operation_id="getEndUser",
+        responses=documented(404, 503),
+        summary="An end-user and a summary of their connections",
+    )
     async def get_end_user(self, request: Request[Any, Any, Any], external_user_id: FromPath[str]) -> api.EndUser:
         who = principal_of(request)
-        return await ask(gateway_of(request), api.END_USERS_GET, api.EndUserRef(
-            org_id=who.org_id, mode=who.mode, external_user_id=external_user_id), api.EndUser)
+        return await ask(
+            gateway_of(request),
+            api.END_USERS_GET,
+            api.EndUserRef(org_id=who.org_id, mode=who.mode, external_user_id=external_user_id),
+            api.EndUser,
+        )
 
-    @get("/{external_user_id:str}/connections", operation_id="listEndUserConnections",
-         responses=documented(404, 503), summary="The end-user's connected accounts, newest first")
-    async def connections(self, request: Request[Any, Any, Any],
-                          external_user_id: FromPath[str]) -> SocialAccountList:
+    @get(
+        "/{external_user_id:str}/connections",
+        operation_id="listEndUserConnections",
+        responses=documented(404, 503),
+        summary="The end-user's connected accounts, newest first",
+    )
+    async def connections(self, request: Request[Any, Any, Any], external_user_id: FromPath[str]) -> SocialAccountList:
         who = principal_of(request)
-        reply = await ask(gateway_of(request), api.END_USERS_CONNECTIONS, api.EndUserRef(
-            org_id=who.org_id, mode=who.mode, external_user_id=external_user_id), api.Connections)
+        reply = await ask(
+            gateway_of(request),
+            api.END_USERS_CONNECTIONS,
+            api.EndUserRef(org_id=who.org_id, mode=who.mode, external_user_id=external_user_id),
+            api.Connections,
+        )
         return SocialAccountList(data=[account_out(a) for a in reply.data], next_cursor=None)
 
-    @delete("/{external_user_id:str}/connections/{platform:str}", operation_id="disconnectEndUserPlatform",
-            guards=[requires("connect")], status_code=200, responses=documented(404, 503),
-            summary="Disconnect the end-user's accounts on one platform")
-    async def disconnect(self, request: Request[Any, Any, Any], external_user_id: FromPath[str],
-                         platform: FromPath[str]) -> cs.Disconnected:
+    @delete(
+        "/{external_user_id:str}/connections/{platform:str}",
+        operation_id="disconnectEndUserPlatform",
+        guards=[requires("connect")],
+        status_code=200,
+        responses=documented(404, 503),
+        summary="Disconnect the end-user's accounts on one platform",
+    )
+    async def disconnect(
+        self, request: Request[Any, Any, Any], external_user_id: FromPath[str], platform: FromPath[str]
+    ) -> cs.Disconnected:
         gw, who = gateway_of(request), principal_of(request)
-        reply = await ask(gw, api.END_USERS_DISCONNECT, api.EndUserDisconnect(
-            org_id=who.org_id, mode=who.mode, external_user_id=external_user_id, platform=platform), api.Disconnected)
+        reply = await ask(
+            gw,
+            api.END_USERS_DISCONNECT,
+            api.EndUserDisconnect(
+                org_id=who.org_id, mode=who.mode, external_user_id=external_user_id, platform=platform
+            ),
+            api.Disconnected,
+        )
         await remember(gw, reply.accounts)
-        return cs.Disconnected(external_user_id=reply.external_user_id, platform=reply.platform,
-                               disconnected_account_ids=reply.disconnected_account_ids)
+        return cs.Disconnected(
+            external_user_id=reply.external_user_id,
+            platform=reply.platform,
+            disconnected_account_ids=reply.disconnected_account_ids,
+        )

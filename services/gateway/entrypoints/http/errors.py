@@ -7,7 +7,6 @@ from typing import Any
 import asyncpg
 import msgspec
 from litestar import Request, Response
-from litestar.openapi import ResponseSpec
 from litestar.exceptions import (
     HTTPException,
     MethodNotAllowedException,
@@ -18,6 +17,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.openapi import ResponseSpec
 from sqlalchemy.exc import DBAPIError
 
 from crier.gateway.domain.validation import Invalid, Problem
@@ -47,13 +47,26 @@ class ApiError(Exception):
 
     @classmethod
     def invalid(cls, problems: list[Problem]) -> ApiError:
-        return cls(422, "validation_error", problems[0].message if len(problems) == 1 else "the request is invalid",
-                   {"fields": [p.as_detail() for p in problems]})
+        return cls(
+            422,
+            "validation_error",
+            problems[0].message if len(problems) == 1 else "the request is invalid",
+            {"fields": [p.as_detail() for p in problems]},
+        )
 
 
-_GENERIC = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-            409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 429: "rate_limited",
-            503: "service_unavailable"}
+_GENERIC = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
 
 
 _DESCRIBED = {
@@ -75,10 +88,12 @@ def documented(*extra: int) -> dict[int, ResponseSpec]:
     return {code: ResponseSpec(ErrorBody, description=_DESCRIBED[code], generate_examples=False) for code in statuses}
 
 
-def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> Response[ErrorBody]:
-    body = ErrorBody(error=ErrorDetail(code=code, message=message, details=details or {},
-                                       request_id=current_request_id()))
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> Response[ErrorBody]:
+    body = ErrorBody(
+        error=ErrorDetail(code=code, message=message, details=details or {}, request_id=current_request_id())
+    )
     return Response(body, status_code=status, headers=headers, media_type="application/json")
 
 
@@ -93,8 +108,12 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             return error_response(*_invalid(exc.problems))
         case ValidationException():
             fields = [
-                {"field": str(e.get("key", "")), "code": "invalid", "message": str(e.get("message", "")),
-                 "source": str(e.get("source", ""))}
+                {
+                    "field": str(e.get("key", "")),
+                    "code": "invalid",
+                    "message": str(e.get("message", "")),
+                    "source": str(e.get("source", "")),
+                }
                 for e in (exc.extra if isinstance(exc.extra, list) else [])
                 if isinstance(e, dict)
             ]
@@ -115,8 +134,9 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             return error_response(exc.status_code, _GENERIC.get(exc.status_code, "bad_request"), exc.detail)
     if _database_unreachable(exc):
         log.warning("http.database_unavailable", path=loggable_path(request.url.path), error=type(exc).__name__)
-        return error_response(503, "service_unavailable", "the database is unavailable; retry shortly",
-                              headers={"Retry-After": "2"})
+        return error_response(
+            503, "service_unavailable", "the database is unavailable; retry shortly", headers={"Retry-After": "2"}
+        )
     log.exception("http.unhandled_error", path=loggable_path(request.url.path), error=type(exc).__name__)
     return error_response(500, "internal_error", "an internal error occurred; quote the request_id when reporting it")
 
@@ -125,8 +145,15 @@ def _database_unreachable(exc: BaseException) -> bool:
     """A lost or refused database connection is an outage to wait out (503), not a bug (500)."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, (OSError, asyncpg.exceptions.ConnectionDoesNotExistError,
-                             asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError)):
+        if isinstance(
+            seen,
+            (
+                OSError,
+                asyncpg.exceptions.ConnectionDoesNotExistError,
+                asyncpg.exceptions.CannotConnectNowError,
+                asyncpg.exceptions.AdminShutdownError,
+            ),
+        ):
             return True
         if isinstance(seen, DBAPIError) and seen.connection_invalidated:
             return True

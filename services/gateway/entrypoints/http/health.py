@@ -17,14 +17,26 @@ from crier.kit.bus import rpc
 PROBE_TIMEOUT_S = 1.0
 
 
-@get("/healthz", operation_id="healthz", tags=["health"], security=[], opt={"exclude_from_auth": True},
-     summary="The process is up")
+@get(
+    "/healthz",
+    operation_id="healthz",
+    tags=["health"],
+    security=[],
+    opt={"exclude_from_auth": True},
+    summary="The process is up",
+)
 async def healthz() -> s.Health:
     return s.Health(status="ok")
 
 
-@get("/readyz", operation_id="readyz", tags=["health"], security=[], opt={"exclude_from_auth": True},
-     summary="The database and every required service answer")
+@get(
+    "/readyz",
+    operation_id="readyz",
+    tags=["health"],
+    security=[],
+    opt={"exclude_from_auth": True},
+    summary="The database and every required service answer",
+)
 async def readyz(request: Request[Any, Any, Any]) -> Response[s.Health]:
     gw = gateway_of(request)
     names = list(gw.settings.required_services)
@@ -32,8 +44,9 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[s.Health]:
     services = {"database": answers[0], **dict(zip(names, answers[1:], strict=True))}
     missing = [name for name, ok in services.items() if not ok]
     if missing:
-        raise ApiError(503, "not_ready", f"waiting for {', '.join(missing)}", {"missing": missing,
-                                                                               "services": services})
+        raise ApiError(
+            503, "not_ready", f"waiting for {', '.join(missing)}", {"missing": missing, "services": services}
+        )
     return Response(s.Health(status="ready", services=services))
 
 

@@ -67,10 +67,21 @@ class NulGuard:
 
 
 async def _refuse(send: Any) -> None:
-    body = msgspec.json.encode({"error": {
-        "code": "validation_error", "message": "the request contains a NUL character, which no field accepts",
-        "details": {}, "request_id": current_request_id(),
-    }})
-    await send({"type": "http.response.start", "status": 422,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    body = msgspec.json.encode(
+        {
+            "error": {
+                "code": "validation_error",
+                "message": "the request contains a NUL character, which no field accepts",
+                "details": {},
+                "request_id": current_request_id(),
+            }
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

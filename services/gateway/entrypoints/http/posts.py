@@ -24,6 +24,7 @@ from crier.gateway.entrypoints.http.listing import checked_limit, optional_insta
 from crier.gateway.entrypoints.http.state import gateway_of
 from crier.gateway.handlers import posts as uc
 
+
 def validated(body: s.PostCreate, now: datetime) -> uc.NewPost:
     problems: list[Problem] = []
 
@@ -49,16 +50,23 @@ def validated(body: s.PostCreate, now: datetime) -> uc.NewPost:
     if problems:
         raise Invalid(problems)
     return uc.NewPost(
-        containers=containers, accounts=list(body.accounts), scheduled_at=scheduled_at, is_draft=body.is_draft,
-        config=body.config, external_ref=body.external_ref, overrides=overrides,
+        containers=containers,
+        accounts=list(body.accounts),
+        scheduled_at=scheduled_at,
+        is_draft=body.is_draft,
+        config=body.config,
+        external_ref=body.external_ref,
+        overrides=overrides,
     )
 
 
 def _contract_containers(containers: list[s.Container] | None) -> list[Container] | None:
     if containers is None:
         return None
-    return [Container(content=c.content, media=[MediaRef(id=m.id, alt_text=m.alt_text) for m in c.media])
-            for c in containers]
+    return [
+        Container(content=c.content, media=[MediaRef(id=m.id, alt_text=m.alt_text) for m in c.media])
+        for c in containers
+    ]
 
 
 def request_hash(raw: bytes) -> str:
@@ -71,8 +79,14 @@ class PostController(Controller):
     path = "/api/v1/posts"
     tags = ["posts"]
 
-    @post("/", operation_id="createPost", guards=[requires("publish")], status_code=201,
-          responses=documented(400, 409, 413), summary="Create a post (immediate, scheduled or draft)")
+    @post(
+        "/",
+        operation_id="createPost",
+        guards=[requires("publish")],
+        status_code=201,
+        responses=documented(400, 409, 413),
+        summary="Create a post (immediate, scheduled or draft)",
+    )
     async def create(
         self,
         request: Request[Any, Any, Any],
@@ -83,22 +97,39 @@ class PostController(Controller):
         idem = uc.IdempotencyKey(idempotency_key, request_hash(await request.body())) if idempotency_key else None
         try:
             created = await uc.create_post(
-                gw.engine, who, lambda: validated(data, datetime.now(UTC)), external_ref=data.external_ref,
-                idem=idem, wake=gw.wake,
+                gw.engine,
+                who,
+                lambda: validated(data, datetime.now(UTC)),
+                external_ref=data.external_ref,
+                idem=idem,
+                wake=gw.wake,
             )
         except uc.UnknownAccounts as exc:
-            raise ApiError(422, "unknown_account", "some accounts do not exist, are not active, or belong to "
-                           "another organization or mode", {"accounts": exc.ids}) from None
+            raise ApiError(
+                422,
+                "unknown_account",
+                "some accounts do not exist, are not active, or belong to another organization or mode",
+                {"accounts": exc.ids},
+            ) from None
         except uc.IdempotencyKeyReused:
-            raise ApiError(422, "idempotency_key_reused",
-                           "this Idempotency-Key was already used with a different request body") from None
+            raise ApiError(
+                422, "idempotency_key_reused", "this Idempotency-Key was already used with a different request body"
+            ) from None
         except uc.IdempotencyInProgress:
-            raise ApiError(409, "idempotency_in_progress",
-                           "a request with this Idempotency-Key is still being processed; retry shortly") from None
+            raise ApiError(
+                409,
+                "idempotency_in_progress",
+                "a request with this Idempotency-Key is still being processed; retry shortly",
+            ) from None
         return Response(s.post_of(created.record), status_code=201 if created.is_new else 200)
 
-    @get("/", operation_id="listPosts", guards=[requires("view")], responses=documented(),
-         summary="List posts, newest first")
+    @get(
+        "/",
+        operation_id="listPosts",
+        guards=[requires("view")],
+        responses=documented(),
+        summary="List posts, newest first",
+    )
     async def list_posts(
         self,
         request: Request[Any, Any, Any],
@@ -117,7 +148,10 @@ class PostController(Controller):
         if status is not None and status not in post_rules.STATUSES:
             raise Problem("status", "unknown_status", f"must be one of {', '.join(post_rules.STATUSES)}")
         where = PostFilter(
-            status=status, account=account, platform=platform, tenant_id=tenant_id,
+            status=status,
+            account=account,
+            platform=platform,
+            tenant_id=tenant_id,
             created_after=optional_instant("created_after", created_after),
             created_before=optional_instant("created_before", created_before),
             scheduled_after=optional_instant("scheduled_after", scheduled_after),
@@ -132,18 +166,34 @@ class PostController(Controller):
             raise ApiError(422, "invalid_cursor", "the cursor is not one this API issued") from None
         return s.PostList(data=[s.post_of(r) for r in records], next_cursor=next_cursor)
 
-    @get("/{post_id:str}", operation_id="getPost", guards=[requires("view")], responses=documented(404),
-         summary="Get a post with its targets")
+    @get(
+        "/{post_id:str}",
+        operation_id="getPost",
+        guards=[requires("view")],
+        responses=documented(404),
+        summary="Get a post with its targets",
+    )
     async def get_post(self, request: Request[Any, Any, Any], post_id: FromPath[str]) -> s.Post:
         return s.post_of(await _record(request, post_id))
 
-    @get("/{post_id:str}/targets", operation_id="listPostTargets", guards=[requires("view")],
-         responses=documented(404), summary="The per-account delivery status of a post")
+    @get(
+        "/{post_id:str}/targets",
+        operation_id="listPostTargets",
+        guards=[requires("view")],
+        responses=documented(404),
+        summary="The per-account delivery status of a post",
+    )
     async def list_targets(self, request: Request[Any, Any, Any], post_id: FromPath[str]) -> s.TargetList:
         return s.TargetList(data=[s.target_of(t) for t in (await _record(request, post_id)).targets])
 
-    @delete("/{post_id:str}", operation_id="cancelPost", guards=[requires("publish")], status_code=200,
-            responses=documented(404, 409), summary="Cancel the targets that have not started publishing")
+    @delete(
+        "/{post_id:str}",
+        operation_id="cancelPost",
+        guards=[requires("publish")],
+        status_code=200,
+        responses=documented(404, 409),
+        summary="Cancel the targets that have not started publishing",
+    )
     async def cancel(self, request: Request[Any, Any, Any], post_id: FromPath[str]) -> s.PostCanceled:
         gw, who = gateway_of(request), principal_of(request)
         try:
@@ -151,8 +201,12 @@ class PostController(Controller):
         except uc.PostNotFound:
             raise _not_found(post_id) from None
         except post_rules.PostNotCancelable as exc:
-            raise ApiError(409, "post_not_cancelable", "the post has already started publishing or is finished",
-                           {"status": str(exc)}) from None
+            raise ApiError(
+                409,
+                "post_not_cancelable",
+                "the post has already started publishing or is finished",
+                {"status": str(exc)},
+            ) from None
         return s.PostCanceled(id=post_id)
 
 

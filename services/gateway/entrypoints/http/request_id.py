@@ -73,7 +73,10 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             log.info(
-                "http.request", method=scope["method"], path=loggable_path(scope["path"]), status=status,
+                "http.request",
+                method=scope["method"],
+                path=loggable_path(scope["path"]),
+                status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
             span.set_attribute("http.response.status_code", status)

@@ -149,27 +149,50 @@ def post_of(record: Any) -> Post:
     row, targets = record.post, record.targets
     containers = msgspec.convert(row.containers, list[Container])
     return Post(
-        id=row.id, status=row.status, content=containers[0].content if containers else "", containers=containers,
-        accounts=[t.account_id for t in targets], scheduled_at=row.scheduled_at, is_draft=row.is_draft,
-        config=row.config, external_ref=row.external_ref, targets=[target_of(t) for t in targets],
-        published_at=row.published_at, created_at=row.created_at, updated_at=row.updated_at,
+        id=row.id,
+        status=row.status,
+        content=containers[0].content if containers else "",
+        containers=containers,
+        accounts=[t.account_id for t in targets],
+        scheduled_at=row.scheduled_at,
+        is_draft=row.is_draft,
+        config=row.config,
+        external_ref=row.external_ref,
+        targets=[target_of(t) for t in targets],
+        published_at=row.published_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
 def target_of(row: Any) -> Target:
     return Target(
-        id=row.id, social_account_id=row.account_id, platform=row.platform, status=row.status,
-        platform_post_id=row.platform_post_id, platform_post_url=row.platform_post_url, error_code=row.error_code,
-        error_message=row.error_message, attempts=row.attempts, published_at=row.published_at,
+        id=row.id,
+        social_account_id=row.account_id,
+        platform=row.platform,
+        status=row.status,
+        platform_post_id=row.platform_post_id,
+        platform_post_url=row.platform_post_url,
+        error_code=row.error_code,
+        error_message=row.error_message,
+        attempts=row.attempts,
+        published_at=row.published_at,
         updated_at=row.updated_at,
     )
 
 
 def account_of(row: Any) -> SocialAccount:
     return SocialAccount(
-        id=row.id, platform=row.platform, username=row.username, display_name=row.display_name,
-        network_unique_id=row.network_unique_id, tenant_id=row.tenant_id, account_type=row.account_type,
-        status=row.status, created_at=row.created_at, updated_at=row.updated_at,
+        id=row.id,
+        platform=row.platform,
+        username=row.username,
+        display_name=row.display_name,
+        network_unique_id=row.network_unique_id,
+        tenant_id=row.tenant_id,
+        account_type=row.account_type,
+        status=row.status,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 

@@ -30,8 +30,9 @@ class SocialAccountController(Controller):
     tags = ["social-accounts"]
     guards = [requires("view")]
 
-    @get("/", operation_id="listSocialAccounts", responses=documented(),
-         summary="List connected accounts, newest first")
+    @get(
+        "/", operation_id="listSocialAccounts", responses=documented(), summary="List connected accounts, newest first"
+    )
     async def list_accounts(
         self,
         request: Request[Any, Any, Any],
@@ -45,12 +46,21 @@ class SocialAccountController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> c.SocialAccountList:
         gw, who = gateway_of(request), principal_of(request)
-        where = AccountFilter(id=id, tenant_id=tenant_id, platform=platform, username=username,
-                              network_unique_id=network_unique_id or networkUniqueId)
+        where = AccountFilter(
+            id=id,
+            tenant_id=tenant_id,
+            platform=platform,
+            username=username,
+            network_unique_id=network_unique_id or networkUniqueId,
+        )
         size = checked_limit(limit)
         try:
-            page = await rpc.call(gw.bus, api.ACCOUNTS_LIST, api.AccountList(
-                org_id=who.org_id, mode=who.mode, limit=size, cursor=cursor, **where.__dict__), api.AccountPage)
+            page = await rpc.call(
+                gw.bus,
+                api.ACCOUNTS_LIST,
+                api.AccountList(org_id=who.org_id, mode=who.mode, limit=size, cursor=cursor, **where.__dict__),
+                api.AccountPage,
+            )
             return c.SocialAccountList(data=[c.account_out(a) for a in page.data], next_cursor=page.next_cursor)
         except RpcFailure as f:
             raise ApiError(f.error.status, f.error.code, f.error.message, dict(f.error.details)) from None
@@ -64,13 +74,18 @@ class SocialAccountController(Controller):
             raise ApiError(422, "invalid_cursor", "the cursor is not one this API issued") from None
         return c.SocialAccountList(data=[c.account_out(r) for r in rows.rows], next_cursor=rows.next_cursor)
 
-    @get("/{account_id:str}", operation_id="getSocialAccount", responses=documented(404),
-         summary="Get one connected account")
+    @get(
+        "/{account_id:str}",
+        operation_id="getSocialAccount",
+        responses=documented(404),
+        summary="Get one connected account",
+    )
     async def get_account(self, request: Request[Any, Any, Any], account_id: FromPath[str]) -> c.SocialAccount:
         gw, who = gateway_of(request), principal_of(request)
         try:
-            found = await rpc.call(gw.bus, api.ACCOUNTS_GET, api.AccountRef(org_id=who.org_id, mode=who.mode,
-                                                                           id=account_id), SocialAccount)
+            found = await rpc.call(
+                gw.bus, api.ACCOUNTS_GET, api.AccountRef(org_id=who.org_id, mode=who.mode, id=account_id), SocialAccount
+            )
             return c.account_out(found)
         except RpcFailure as f:
             raise ApiError(f.error.status, f.error.code, f.error.message, dict(f.error.details)) from None
@@ -82,21 +97,37 @@ class SocialAccountController(Controller):
             raise ApiError(404, "not_found", f"no social account {account_id}")
         return c.account_out(row)
 
-    @delete("/{account_id:str}", operation_id="deleteSocialAccount", guards=[requires("connect")], status_code=200,
-            responses=documented(404, 503), summary="Disconnect an account (soft delete: status disabled)")
+    @delete(
+        "/{account_id:str}",
+        operation_id="deleteSocialAccount",
+        guards=[requires("connect")],
+        status_code=200,
+        responses=documented(404, 503),
+        summary="Disconnect an account (soft delete: status disabled)",
+    )
     async def delete_account(self, request: Request[Any, Any, Any], account_id: FromPath[str]) -> c.Removed:
         gw, who = gateway_of(request), principal_of(request)
-        removed = await c.ask(gw, api.ACCOUNTS_DELETE, api.AccountRef(org_id=who.org_id, mode=who.mode,
-                                                                      id=account_id), api.AccountRemoved)
+        removed = await c.ask(
+            gw, api.ACCOUNTS_DELETE, api.AccountRef(org_id=who.org_id, mode=who.mode, id=account_id), api.AccountRemoved
+        )
         await c.remember(gw, [removed.account])
         return c.Removed(id=account_id)
 
-    @get("/{account_id:str}/health", operation_id="getSocialAccountHealth", responses=documented(404, 503),
-         summary="Probe the account live: refresh its token if near expiry, then a cheap identity call")
+    @get(
+        "/{account_id:str}/health",
+        operation_id="getSocialAccountHealth",
+        responses=documented(404, 503),
+        summary="Probe the account live: refresh its token if near expiry, then a cheap identity call",
+    )
     async def health(self, request: Request[Any, Any, Any], account_id: FromPath[str]) -> api.AccountHealth:
         gw, who = gateway_of(request), principal_of(request)
-        return await c.ask(gw, api.ACCOUNTS_HEALTH, api.AccountRef(org_id=who.org_id, mode=who.mode, id=account_id),
-                           api.AccountHealth, timeout=api.PLATFORM_CALL_TIMEOUT_S)
+        return await c.ask(
+            gw,
+            api.ACCOUNTS_HEALTH,
+            api.AccountRef(org_id=who.org_id, mode=who.mode, id=account_id),
+            api.AccountHealth,
+            timeout=api.PLATFORM_CALL_TIMEOUT_S,
+        )
 
 
 class SandboxController(Controller):
@@ -104,8 +135,13 @@ class SandboxController(Controller):
     tags = ["sandbox"]
     guards = [requires("connect")]
 
-    @post("/social-accounts", operation_id="createSandboxAccount", responses=documented(400, 413, 503), status_code=201,
-          summary="Create a simulated account (test-mode keys only)")
+    @post(
+        "/social-accounts",
+        operation_id="createSandboxAccount",
+        responses=documented(400, 413, 503),
+        status_code=201,
+        summary="Create a simulated account (test-mode keys only)",
+    )
     async def create_account(
         self, request: Request[Any, Any, Any], data: JSONBody[s.SandboxAccountCreate]
     ) -> Response[c.SocialAccount]:
@@ -116,9 +152,18 @@ class SandboxController(Controller):
             raise Problem("platform", "unknown_platform", f"must be one of {', '.join(PLATFORMS)}")
         # Held locally at once, so the caller's next POST /posts can target it without waiting for
         # the account event to arrive.
-        account = await c.ask(gw, CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount(
-            org_id=who.org_id, mode="test", platform=data.platform, username=data.username, tenant_id=data.tenant_id,
-        ), SocialAccount)
+        account = await c.ask(
+            gw,
+            CONNECT_CREATE_SANDBOX_ACCOUNT,
+            CreateSandboxAccount(
+                org_id=who.org_id,
+                mode="test",
+                platform=data.platform,
+                username=data.username,
+                tenant_id=data.tenant_id,
+            ),
+            SocialAccount,
+        )
         if (account.org_id, account.mode) != (who.org_id, "test"):
             raise ApiError(502, "upstream_error", "the connect service returned an account for another organization")
         await c.remember(gw, [account])

@@ -124,6 +124,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("post_targets", "posts", "post_events", "accounts", "idempotency_keys", "api_keys", "orgs",
-                  "inbox", "outbox"):
+    for table in (
+        "post_targets",
+        "posts",
+        "post_events",
+        "accounts",
+        "idempotency_keys",
+        "api_keys",
+        "orgs",
+        "inbox",
+        "outbox",
+    ):
         op.drop_table(table)

@@ -39,7 +39,9 @@ def upgrade() -> None:
     )
     # The alarm only ever looks at rows still waiting; keep that set small and ordered.
     op.create_index(
-        "timetable_waiting", "timetable", ["due_at"],
+        "timetable_waiting",
+        "timetable",
+        ["due_at"],
         postgresql_where=sa.text("fired_at IS NULL AND NOT canceled"),
     )
     op.create_index("timetable_post", "timetable", ["post_id"])

@@ -74,14 +74,24 @@ def upgrade() -> None:
         sa.Column("updated_at", _TS, nullable=False),
     )
     # The work queue (adapters/queue.py): due order, per endpoint, per order key, leases.
-    op.create_index("ix_deliveries_due", "deliveries", ["next_attempt_at", "endpoint_id"],
-                    postgresql_where=sa.text(_OPEN))
-    op.create_index("ix_deliveries_endpoint_due", "deliveries", ["endpoint_id", "next_attempt_at", "seq"],
-                    postgresql_where=sa.text(_OPEN))
-    op.create_index("ix_deliveries_order", "deliveries", ["endpoint_id", "order_key", "seq"],
-                    postgresql_where=sa.text(_OPEN))
-    op.create_index("ix_deliveries_leased", "deliveries", ["locked_until"],
-                    postgresql_where=sa.text(f"{_OPEN} AND locked_until IS NOT NULL"))
+    op.create_index(
+        "ix_deliveries_due", "deliveries", ["next_attempt_at", "endpoint_id"], postgresql_where=sa.text(_OPEN)
+    )
+    op.create_index(
+        "ix_deliveries_endpoint_due",
+        "deliveries",
+        ["endpoint_id", "next_attempt_at", "seq"],
+        postgresql_where=sa.text(_OPEN),
+    )
+    op.create_index(
+        "ix_deliveries_order", "deliveries", ["endpoint_id", "order_key", "seq"], postgresql_where=sa.text(_OPEN)
+    )
+    op.create_index(
+        "ix_deliveries_leased",
+        "deliveries",
+        ["locked_until"],
+        postgresql_where=sa.text(f"{_OPEN} AND locked_until IS NOT NULL"),
+    )
     op.create_index("ix_deliveries_endpoint", "deliveries", ["endpoint_id", "seq"])
     op.create_index("ix_deliveries_event", "deliveries", ["event_id"])
     op.create_table(
