@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python tests/perf/bench.py
+	$(BIN)/python -m tests.perf.bench
 
 clean:
 	rm -rf $(VENV) .crier .pytest_cache

@@ -26,7 +26,8 @@ class ServiceProcess:
     restarts: int = 0
 
     def start(self) -> None:
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        # The child inherits the handle; the file stays open as long as the child writes to it.
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "crier.cli", "serve", *self.args],
             env={**os.environ, **self.env},

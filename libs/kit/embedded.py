@@ -85,7 +85,7 @@ class EmbeddedNats:
                 str(ports_dir),
             ],
             stdout=subprocess.DEVNULL,
-            stderr=open(self.data_dir / "nats.log", "ab"),
+            stderr=open(self.data_dir / "nats.log", "ab"),  # noqa: SIM115 - the server keeps writing to it
             start_new_session=True,
         )
 
@@ -150,7 +150,7 @@ def _open_path_for(path: Path, run_as: dict) -> None:
                 os.chmod(p, mode | 0o011)
         except OSError:
             pass
-    for root, dirs, files in os.walk(path):
+    for root, _, files in os.walk(path):
         os.chown(root, run_as["user"], run_as["group"])
         for f in files:
             os.chown(os.path.join(root, f), run_as["user"], run_as["group"])
@@ -226,7 +226,7 @@ class EmbeddedPostgres:
         self.proc = subprocess.Popen(
             args,
             stdout=subprocess.DEVNULL,
-            stderr=open(self.data_dir / "postgres.log", "ab"),
+            stderr=open(self.data_dir / "postgres.log", "ab"),  # noqa: SIM115 - the server keeps writing to it
             start_new_session=True,
             **run_as,
         )

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import msgspec
+import nats.errors
 import pytest
 import sqlalchemy as sa
 
@@ -27,9 +28,9 @@ async def env(infra: Infra) -> AsyncIterator[tuple[Bus, object]]:
         await conn.execute(sa.text("CREATE SCHEMA relaytest"))
         await conn.execute(
             sa.text(
-                "CREATE TABLE relaytest.outbox (seq bigint generated always as identity primary key, msg_id text not null,"
-                " subject text not null, payload bytea not null, headers text not null default '{}',"
-                " created_at timestamptz not null default now())"
+                "CREATE TABLE relaytest.outbox (seq bigint generated always as identity primary key,"
+                " msg_id text not null, subject text not null, payload bytea not null,"
+                " headers text not null default '{}', created_at timestamptz not null default now())"
             )
         )
     bus = await Bus.connect(infra.nats_url, namespace=f"t{secrets.token_hex(4)}")
@@ -70,7 +71,7 @@ async def test_relay_keeps_rows_when_the_bus_is_unreachable(env) -> None:  # typ
         await outbox.add(conn, "evt.post.canceled", _event(1))
     await bus.close()
     relay = OutboxRelay(engine, bus, lock_name="outbox:relaytest")
-    with pytest.raises(Exception):
+    with pytest.raises(nats.errors.ConnectionClosedError):
         await relay.flush_once()
     async with engine.connect() as conn:
         assert await conn.scalar(sa.text("SELECT count(*) FROM relaytest.outbox")) == 1

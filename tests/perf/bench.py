@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import secrets
 import sys
 import tempfile
@@ -29,34 +28,8 @@ from nats.js.api import DeliverPolicy
 
 from crier.contracts.events import TargetPublished, TargetQueued
 from crier.kit.bus import Bus
+from tests.perf.measure import machine, pct
 from tests.support.stack import close_infra, make_infra, start_stack
-
-
-def machine() -> str:
-    mem = "?"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                mem = f"{int(line.split()[1]) // 1024 // 1024} GiB"
-    except OSError:
-        pass
-    cpu = "?"
-    try:
-        cpu = next(
-            l.split(":", 1)[1].strip()
-            for l in Path("/proc/cpuinfo").read_text().splitlines()
-            if l.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        pass
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {mem} RAM, Python {platform.python_version()}"
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 class Observer:
@@ -179,19 +152,19 @@ async def run(args: argparse.Namespace, infra, stack) -> None:  # type: ignore[n
         await bus.close()
 
     print(f"machine: {machine()}")
+    nats = "(external)" if os.environ.get("CRIER_TEST_NATS_URL") else ""
+    postgres = "(external)" if os.environ.get("CRIER_TEST_DATABASE_URL") else "(embedded, fsync off)"
+    print(f"stack: every service as its own process, embedded NATS {nats} and PostgreSQL {postgres}")
     print(
-        f"stack: every service as its own process, embedded NATS {'(external)' if os.environ.get('CRIER_TEST_NATS_URL') else ''}"
-        f"and PostgreSQL {'(external)' if os.environ.get('CRIER_TEST_DATABASE_URL') else '(embedded, fsync off)'}"
-    )
-    print(
-        f"accepted posts/s at the API (3 targets each, {args.posts} posts, {args.concurrency} concurrent clients): {rate:.0f}"
+        f"accepted posts/s at the API (3 targets each, {args.posts} posts, {args.concurrency} concurrent clients):"
+        f" {rate:.0f}"
     )
     print(f"end-to-end request → all targets published: p50 {pct(e2e, 50):.3f}s  p99 {pct(e2e, 99):.3f}s")
     print(
         f"scheduler lateness, {args.scheduled} posts ({len(due)} targets) due in one minute"
         f" (all created {(base - created_by).total_seconds():.0f}s before the first was due):"
-        f" p50 {pct(lateness, 50) * 1000:.0f}ms  p99 {pct(lateness, 99) * 1000:.0f}ms  max {max(lateness) * 1000:.0f}ms"
-        f"  early {sum(1 for l in lateness if l < 0)}"
+        f" p50 {pct(lateness, 50) * 1000:.0f}ms  p99 {pct(lateness, 99) * 1000:.0f}ms"
+        f"  max {max(lateness) * 1000:.0f}ms  early {sum(1 for s in lateness if s < 0)}"
     )
 
 

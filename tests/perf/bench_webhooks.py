@@ -10,7 +10,7 @@ publishes internal `evt.target.published` events in two phases and measures:
      receiver, p50 / p99 / max.
 Bounded: fixed counts, every wait has a deadline, traffic only to 127.0.0.1.
 
-    python tests/perf/bench_webhooks.py [--endpoints 10] [--events 1000] [--rate 30] [--seconds 10]
+    python -m tests.perf.bench_webhooks [--endpoints 10] [--events 1000] [--rate 30] [--seconds 10]
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ import msgspec
 from crier.contracts import webhooks as api
 from crier.contracts.events import TargetPublished
 from crier.kit.bus import Bus, rpc
+from tests.perf.measure import machine, pct
 from tests.support.stack import close_infra, make_infra, start_services
 
 
@@ -77,32 +77,6 @@ class LoopbackReceiver:
             pass
         finally:
             writer.close()
-
-
-def machine() -> str:
-    mem, cpu = "?", "?"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-        cpu = next(
-            l.split(":", 1)[1].strip()
-            for l in Path("/proc/cpuinfo").read_text().splitlines()
-            if l.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        pass
-    return (
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {mem} RAM, "
-        f"Python {platform.python_version()}"
-    )
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def _event(org: str, n: int) -> TargetPublished:

@@ -29,6 +29,10 @@ def openapi_errors(doc: str, schema: str, data: Any) -> list[str]:
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(data)]
 
 
+# Discovery-document keywords that JSON Schema does not know; dropped when translating.
+_DISCOVERY_ONLY = ("id", "description", "enumDescriptions", "annotations", "readOnly", "deprecated")
+
+
 def _from_discovery(node: Any) -> Any:
     """A discovery-document schema as JSON Schema; objects refuse properties they do not declare."""
     if isinstance(node, list):
@@ -41,7 +45,7 @@ def _from_discovery(node: Any) -> Any:
             out[key] = {name: _from_discovery(schema) for name, schema in value.items()}
         elif key == "$ref":
             out["$ref"] = f"#/schemas/{value}"
-        elif key in ("id", "description", "enumDescriptions", "annotations", "readOnly", "deprecated") or (key == "type" and value == "any"):
+        elif key in _DISCOVERY_ONLY or (key == "type" and value == "any"):
             continue
         elif key == "format":
             continue  # int64 and friends are strings in JSON; leave formats unchecked

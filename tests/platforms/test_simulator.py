@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from crier.platforms import provider
-from crier.platforms.oauth import AppCredentials
+from crier.platforms.oauth import AppCredentials, OAuthUnavailable
 from tests.support.simulator import Simulator, start_simulator, start_simulator_process
 
 from .conftest import CALLBACK, Flow
@@ -80,7 +80,7 @@ async def test_nobody_signed_in(http: httpx.AsyncClient) -> None:
 async def test_request_log_records_forms_and_faults(flow: Flow) -> None:
     conn = await flow.connect("linkedin")
     flow.sim.fault("linkedin", "userinfo", "unavailable")
-    with pytest.raises(Exception):
+    with pytest.raises(OAuthUnavailable):
         await conn.provider.identity(flow.http, conn.tokens.access_token)
     token_call = flow.sim.requests("linkedin", "token")[-1]
     assert (

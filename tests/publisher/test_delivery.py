@@ -45,7 +45,7 @@ async def test_immediate_post_to_three_sandbox_accounts_is_published(bus: Bus, d
         ),
     )
     for t in targets:
-        events = await eventually(lambda: outcome(bus, t.target_id), what=f"{t.platform} outcome")
+        events = await eventually(lambda t=t: outcome(bus, t.target_id), what=f"{t.platform} outcome")
         assert subjects(events) == ["queued", "publishing", "published"]
         published = events[-1][1]
         root, reply = post_id_for(t.target_id, 0), post_id_for(t.target_id, 1)

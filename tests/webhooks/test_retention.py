@@ -35,7 +35,8 @@ async def test_prune_drops_old_events_and_their_deliveries(webhooks_service: Ser
                 (
                     await conn.execute(
                         sa.text(
-                            "SELECT e.id FROM events e JOIN deliveries d ON d.event_id = e.id WHERE d.endpoint_id = 'wh_prune'"
+                            "SELECT e.id FROM events e JOIN deliveries d ON d.event_id = e.id"
+                            " WHERE d.endpoint_id = 'wh_prune'"
                         )
                     )
                 )

@@ -180,7 +180,7 @@ def routes(world: World) -> list[Any]:
     @get("/rest/organizations", opt={"endpoint": "organizations"})
     async def organizations(request: Request[Any, Any, Any]) -> Response[Any]:
         require_version(request)
-        grant, user = user_of(request)
+        _, user = user_of(request)
         match = re.fullmatch(r"List\(([^)]*)\)", request.query_params.get("ids", ""))
         if match is None:
             return DIALECT._rest(400, "ILLEGAL_ARGUMENT", "ids must be List(...)", 100)

@@ -29,7 +29,7 @@ class SimulatorServer(uvicorn.Server):
         self.ready.set()
         if self.announce and sockets:
             host, port = sockets[0].getsockname()[:2]
-            print(f"{READY_LINE} http://{host}:{port} (control API under /_sim)", flush=True)
+            print(f"{READY_LINE} http://{host}:{port} (control API under /_sim)", flush=True)  # noqa: T201
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

@@ -6,6 +6,7 @@ Every platform runs the same code path; `all` simply binds every platform's queu
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable
 from typing import Any
 
@@ -22,7 +23,7 @@ def main(platform: str = "all") -> int:
     try:
         platforms = platforms_to_serve(platform)
     except ValueError as exc:
-        print(f"crier serve publisher: {exc}")
+        print(f"crier serve publisher: {exc}", file=sys.stderr)  # noqa: T201 - a command-line answer
         return 2
     settings = load(PublisherSettings)
 
