@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crier.contracts.common import Container, Message
+from crier.contracts.common import Container, Message, Platform
 
 
 class PublishTarget(Message, kw_only=True, frozen=True):
@@ -13,7 +13,7 @@ class PublishTarget(Message, kw_only=True, frozen=True):
     post_id: str
     target_id: str
     account_id: str
-    platform: str
+    platform: Platform
     account_username: str = ""
     containers: list[Container]
     config: dict[str, Any] = {}

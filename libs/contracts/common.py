@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 import msgspec
 
 Mode = Literal["live", "test"]
+MODES: tuple[Mode, ...] = get_args(Mode)
+
 Platform = Literal[
     "x",
     "linkedin",
@@ -19,19 +21,16 @@ Platform = Literal[
     "pinterest",
     "google_business",
 ]
-PLATFORMS: tuple[str, ...] = (
-    "x",
-    "linkedin",
-    "facebook",
-    "instagram",
-    "youtube",
-    "threads",
-    "bluesky",
-    "mastodon",
-    "tiktok",
-    "pinterest",
-    "google_business",
-)
+PLATFORMS: tuple[Platform, ...] = get_args(Platform)
+
+# A post's status is the roll-up of its targets' (see the gateway's Post aggregate).
+PostStatus = Literal["draft", "scheduled", "queued", "publishing", "published", "partial", "failed", "canceled"]
+POST_STATUSES: tuple[PostStatus, ...] = get_args(PostStatus)
+
+# pending → queued → publishing → published | retrying (→ publishing) | failed | dead; canceled
+# from pending or queued.
+TargetStatus = Literal["pending", "queued", "publishing", "retrying", "published", "failed", "dead", "canceled"]
+TARGET_STATUSES: tuple[TargetStatus, ...] = get_args(TargetStatus)
 
 
 class MediaRef(msgspec.Struct, kw_only=True, frozen=True):

@@ -5,10 +5,10 @@ scopes every read and write by them, so another organization's id answers 404 `n
 id that never existed. The hosted pages and the OAuth callback are public: their requests carry the
 secret a browser holds instead (a connect-session token, an OAuth `state`, a pending-session token).
 
-Failures come back as `RpcError`s: 404 `not_found`; 422 `validation_error` (details
+Failures come back as `RpcError`s of a kind: `not_found`; `invalid` with `validation_error` (details
 `{"fields": [{"field", "code", "message"}]}`), `redirect_uri_not_allowed`, `no_credentials`,
-`invalid_selection`, `invalid_cursor`, `invalid_credentials`; 409 `session_not_pending`; 503
-`platform_unavailable`.
+`invalid_selection`, `invalid_cursor`, `invalid_credentials`; `conflict` with `session_not_pending`;
+`unavailable` with `platform_unavailable`.
 
 Client secrets and platform tokens never appear in any reply.
 """
@@ -20,8 +20,7 @@ from typing import Any
 
 import msgspec
 
-from crier.contracts.common import Mode
-from crier.contracts.rpc import SocialAccount
+from crier.contracts.common import Mode, Platform
 
 NETWORKS_UPSERT = "rpc.connect.networks.upsert"
 NETWORKS_LIST = "rpc.connect.networks.list"
@@ -52,9 +51,40 @@ END_USERS_UPSERT = "rpc.connect.end_users.upsert"
 END_USERS_GET = "rpc.connect.end_users.get"
 END_USERS_CONNECTIONS = "rpc.connect.end_users.connections"
 END_USERS_DISCONNECT = "rpc.connect.end_users.disconnect"
+SANDBOX_ACCOUNTS_CREATE = "rpc.connect.sandbox_account.create"
 
 # The callback and the hosted pages call the platform; give them longer than a plain read.
 PLATFORM_CALL_TIMEOUT_S = 45.0
+
+
+class CreateSandboxAccount(msgspec.Struct, kw_only=True, frozen=True):
+    org_id: str
+    mode: Mode
+    platform: str
+    username: str
+    tenant_id: str | None = None
+
+
+class SocialAccount(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    org_id: str
+    mode: Mode
+    platform: Platform
+    username: str
+    display_name: str | None
+    network_unique_id: str
+    tenant_id: str | None
+    account_type: str
+    status: str
+    sandbox: bool
+    created_at: datetime
+    updated_at: datetime
+    # The BYOK app that connected the account; None for managed credentials and sandbox accounts.
+    social_network_id: str | None = None
+    profile_image_url: str | None = None
+    scopes: list[str] = []
+    token_expires_at: datetime | None = None
+    last_synced_at: datetime | None = None
 
 
 class Scoped(msgspec.Struct, kw_only=True, frozen=True):

@@ -7,13 +7,13 @@ from typing import Any
 
 import msgspec
 
-from crier.contracts.common import Container, Message
+from crier.contracts.common import Container, Message, Platform, PostStatus
 
 
 class TargetSpec(msgspec.Struct, kw_only=True, frozen=True):
     target_id: str
     account_id: str
-    platform: str
+    platform: Platform
     account_username: str = ""
     tenant_id: str | None = None
     # Per-account text replacing container 0, when the caller asked for one.
@@ -37,20 +37,20 @@ class PostCanceled(Message, kw_only=True, frozen=True):
 class TargetQueued(Message, kw_only=True, frozen=True):
     post_id: str
     target_id: str
-    platform: str
+    platform: Platform
 
 
 class TargetPublishing(Message, kw_only=True, frozen=True):
     post_id: str
     target_id: str
-    platform: str
+    platform: Platform
     attempt: int
 
 
 class TargetPublished(Message, kw_only=True, frozen=True):
     post_id: str
     target_id: str
-    platform: str
+    platform: Platform
     attempt: int
     platform_post_id: str
     platform_post_url: str | None = None
@@ -60,7 +60,7 @@ class TargetPublished(Message, kw_only=True, frozen=True):
 class TargetAttemptFailed(Message, kw_only=True, frozen=True):
     post_id: str
     target_id: str
-    platform: str
+    platform: Platform
     attempt: int
     error_code: str
     error_message: str
@@ -70,7 +70,7 @@ class TargetAttemptFailed(Message, kw_only=True, frozen=True):
 class TargetFailed(Message, kw_only=True, frozen=True):
     post_id: str
     target_id: str
-    platform: str
+    platform: Platform
     attempt: int
     error_code: str
     error_message: str
@@ -79,7 +79,7 @@ class TargetFailed(Message, kw_only=True, frozen=True):
 class TargetDeadLettered(Message, kw_only=True, frozen=True):
     post_id: str
     target_id: str
-    platform: str
+    platform: Platform
     attempt: int
     error_code: str
     error_message: str
@@ -89,14 +89,14 @@ class PostStatusChanged(Message, kw_only=True, frozen=True):
     """The post's rolled-up status moved (emitted by the gateway, which owns the aggregate)."""
 
     post_id: str
-    status: str
-    previous_status: str
+    status: PostStatus
+    previous_status: PostStatus
     external_ref: str | None = None
 
 
 class AccountConnected(Message, kw_only=True, frozen=True):
     account_id: str
-    platform: str
+    platform: Platform
     username: str
     display_name: str | None = None
     network_unique_id: str
@@ -109,14 +109,14 @@ class AccountConnected(Message, kw_only=True, frozen=True):
 
 class AccountDisconnected(Message, kw_only=True, frozen=True):
     account_id: str
-    platform: str
+    platform: Platform
     tenant_id: str | None = None
     updated_at: datetime
 
 
 class AccountTokenExpired(Message, kw_only=True, frozen=True):
     account_id: str
-    platform: str
+    platform: Platform
     tenant_id: str | None = None
     updated_at: datetime
 
@@ -125,7 +125,7 @@ class AccountRefreshed(Message, kw_only=True, frozen=True):
     """Connect renewed the account's access token (no public webhook: nothing changed for the user)."""
 
     account_id: str
-    platform: str
+    platform: Platform
     tenant_id: str | None = None
     token_expires_at: datetime | None = None
     updated_at: datetime

@@ -8,14 +8,27 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crier.contracts.rpc import HealthReply, health_subject
 from crier.kit import log, telemetry
 from crier.kit.bus import Bus, rpc
 from crier.kit.bus.outbox import OutboxRelay
 from crier.kit.db import create_engine
 from crier.kit.settings import CommonSettings
+from crier.kit.uow import UnitOfWork
+
+
+class HealthReply(msgspec.Struct, kw_only=True, frozen=True):
+    """What every service answers on `rpc.health.<name>`; the gateway's /readyz asks them all."""
+
+    service: str
+    ready: bool
+    detail: str = ""
+
+
+def health_subject(service: str) -> str:
+    return f"rpc.health.{service}"
 
 
 @dataclass
@@ -25,6 +38,8 @@ class Runtime:
     bus: Bus
     engine: AsyncEngine
     relay: OutboxRelay
+    # Every write of the service goes through it: one transaction with its inbox and outbox.
+    uow: UnitOfWork
     stop: asyncio.Event
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -50,7 +65,8 @@ async def run_service(name: str, schema: str, settings: CommonSettings, body: Bo
     await bus.ensure_streams()
     engine = create_engine(settings.database_url, schema)
     relay = OutboxRelay(engine, bus, lock_name=f"outbox:{schema}")
-    runtime = Runtime(name=name, settings=settings, bus=bus, engine=engine, relay=relay, stop=stop)
+    uow = UnitOfWork(engine, consumer=name, wake=relay.wake)
+    runtime = Runtime(name=name, settings=settings, bus=bus, engine=engine, relay=relay, uow=uow, stop=stop)
 
     async def health(_: None) -> HealthReply:
         return HealthReply(service=name, ready=runtime.ready.is_set())

@@ -32,6 +32,8 @@ class CommonSettings:
     otel_endpoint: str = "http://127.0.0.1:4318/v1/traces"
     # "kid:base64key,kid2:base64key" — the first key encrypts, all of them decrypt.
     encryption_keys: str = ""
+    # Failures of one message (not outages) before a consumer dead-letters it to the DEAD stream.
+    consumer_max_failures: int = 5
 
 
 class SettingsError(ValueError):

@@ -9,7 +9,7 @@ import pytest
 from crier.connect.handlers import accounts, end_users, flows, signin
 from crier.contracts import connect as api
 from crier.contracts.events import AccountDisconnected
-from crier.kit.bus.rpc import RpcFailure
+from crier.kit.errors import Failure
 
 from .conftest import Harness, landing
 
@@ -39,12 +39,12 @@ async def test_listing_filters_and_pages_newest_first(harness: Harness) -> None:
     assert [a.id for a in (await page(network_unique_id=one.network_unique_id)).data] == [made[4]]
     assert [a.id for a in (await page(id=made[0], platform="x")).data] == [made[0]]
     assert (await page(platform="linkedin")).data == []
-    with pytest.raises(RpcFailure) as bad:
+    with pytest.raises(Failure) as bad:
         await page(cursor="garbage!")
-    assert bad.value.error.code == "invalid_cursor"
+    assert bad.value.code == "invalid_cursor"
     stranger = await h.org()
     assert (await accounts.list_accounts(h.ctx, api.AccountList(**stranger.scoped()))).data == []
-    with pytest.raises(RpcFailure):
+    with pytest.raises(Failure):
         await accounts.get(h.ctx, api.AccountRef(**stranger.scoped(), id=made[0]))
 
 
@@ -62,9 +62,9 @@ async def test_delete_is_a_soft_delete_that_wipes_tokens(harness: Harness) -> No
     assert any(e.account_id == account_id for e in gone)
     assert (await accounts.list_accounts(h.ctx, api.AccountList(**org.scoped()))).data == []
     for again in (accounts.get, accounts.delete, accounts.health):
-        with pytest.raises(RpcFailure) as missing:
+        with pytest.raises(Failure) as missing:
             await again(h.ctx, api.AccountRef(**org.scoped(), id=account_id))
-        assert missing.value.error.status == 404
+        assert missing.value.kind == "not_found"
     # Connecting the same platform account again brings the same account back, active.
     assert (await h.connect(org, "x"))["account_id"] == account_id
 
@@ -88,7 +88,7 @@ async def test_end_users(harness: Harness) -> None:
         api.EndUserUpsert(**org.scoped(), external_user_id="cust-1", display_name="Alex M.", metadata={"plan": "team"}),
     )
     assert updated.created_at == user.created_at and updated.metadata == {"plan": "team"} and updated.email is None
-    with pytest.raises(RpcFailure):
+    with pytest.raises(Failure):
         await end_users.upsert(h.ctx, api.EndUserUpsert(**org.scoped(), external_user_id="x", email="not-an-email"))
 
     await h.byok(org, "x")
@@ -108,9 +108,9 @@ async def test_end_users(harness: Harness) -> None:
     )
     assert gone.disconnected_account_ids == [li_id]
     assert {a.id for a in (await end_users.connections(h.ctx, ref)).data} == {x_id}
-    with pytest.raises(RpcFailure) as unknown:
+    with pytest.raises(Failure) as unknown:
         await end_users.get(h.ctx, api.EndUserRef(**org.scoped(), external_user_id="nobody"))
-    assert unknown.value.error.status == 404
+    assert unknown.value.kind == "not_found"
     # A tenant that connects an account becomes a known end-user.
     h.sim.add_user("linkedin", pages=0)
     await h.connect(org, "linkedin", tenant_id="cust-2")
@@ -128,7 +128,7 @@ async def test_test_mode_connects_through_crier_consent_page(harness: Harness) -
     approved = await signin.sandbox_decide(h.ctx, api.SandboxDecision(state=state, approve=True))
     assert approved.location and approved.location.startswith(h.ctx.settings.callback_url)
     query = dict(p.split("=", 1) for p in approved.location.split("?", 1)[1].split("&"))
-    with pytest.raises(RpcFailure):  # the consent is given once
+    with pytest.raises(Failure):  # the consent is given once
         await signin.sandbox_decide(h.ctx, api.SandboxDecision(state=state, approve=True))
     forged = await flows.callback(h.ctx, api.Callback(state=query["state"], code="forged"))
     assert landing(forged)["error_code"] == "exchange_failed"

@@ -12,7 +12,7 @@ from crier.connect.domain.accounts import token_context
 from crier.connect.handlers import apps, flows, pending, sessions, signin
 from crier.contracts import connect as api
 from crier.contracts.events import AccountConnected
-from crier.kit.bus.rpc import RpcFailure
+from crier.kit.errors import Failure
 
 from .conftest import CUSTOMER, Harness, landing, with_settings
 
@@ -60,21 +60,21 @@ async def test_page_selection_is_single_use_and_checked(harness: Harness) -> Non
     assert view.network == "facebook" and len(view.available_pages) == 3
     assert {p.type for p in view.available_pages} == {"page"}
     other = await h.org()
-    with pytest.raises(RpcFailure) as stranger:
+    with pytest.raises(Failure) as stranger:
         await pending.pending_view(h.ctx, api.PendingRef(**other.scoped(), token=token))
-    assert stranger.value.error.status == 404
+    assert stranger.value.kind == "not_found"
     for bad, code in (([], "validation_error"), (["not-offered"], "invalid_selection")):
-        with pytest.raises(RpcFailure) as refused:
+        with pytest.raises(Failure) as refused:
             await pending.finalize(h.ctx, api.PendingFinalize(**org.scoped(), token=token, selected_page_ids=bad))
-        assert refused.value.error.code == code
+        assert refused.value.code == code
     chosen = [p.id for p in view.available_pages[:2]]
     done = await pending.finalize(h.ctx, api.PendingFinalize(**org.scoped(), token=token, selected_page_ids=chosen))
     assert sorted(a.network_unique_id for a in done.connected_accounts) == sorted(chosen)
     page = await _account(h, done.connected_accounts[0].id)
     assert page.account_type == "page" and page.refresh_token_enc is None and _open(h, page, "access")
-    with pytest.raises(RpcFailure) as reused:
+    with pytest.raises(Failure) as reused:
         await pending.finalize(h.ctx, api.PendingFinalize(**org.scoped(), token=token, selected_page_ids=chosen))
-    assert reused.value.error.status == 404
+    assert reused.value.kind == "not_found"
     [spent] = await h.rows(
         "SELECT grant_enc, consumed_at FROM pending_sessions WHERE consumed_at IS NOT NULL AND org_id = :o", o=org.id
     )
@@ -88,9 +88,9 @@ async def test_pending_session_expires(harness: Harness) -> None:
     h.sim.add_user("linkedin", pages=1)
     token = (await h.connect(org, "linkedin"))["session"]
     h.clock.offset = timedelta(seconds=h.ctx.settings.pending_session_ttl_s + 1)
-    with pytest.raises(RpcFailure) as expired:
+    with pytest.raises(Failure) as expired:
         await pending.pending_view(h.ctx, api.PendingRef(**org.scoped(), token=token))
-    assert expired.value.error.status == 404
+    assert expired.value.kind == "not_found"
 
 
 async def test_denied_replayed_unknown_and_expired_states(harness: Harness) -> None:
@@ -134,20 +134,20 @@ async def test_redirects_must_be_allowlisted_exactly(harness: Harness) -> None:
             flows.auth_url(h.ctx, api.AuthUrlRequest(**org.scoped(), platform="x", redirect_uri=uri)),
             sessions.create(h.ctx, api.SessionCreate(**org.scoped(), platform="x", redirect_uri=uri)),
         ):
-            with pytest.raises(RpcFailure) as refused:
+            with pytest.raises(Failure) as refused:
                 await start
-            assert refused.value.error.code == "redirect_uri_not_allowed" and refused.value.error.status == 422
+            assert refused.value.code == "redirect_uri_not_allowed" and refused.value.kind == "invalid"
     for bad in ("javascript:alert(1)", "https://customer.test/#frag", "/relative", " https://x.test"):
-        with pytest.raises(RpcFailure):
+        with pytest.raises(Failure):
             await apps.add_redirect_uri(h.ctx, api.RedirectUriAdd(**org.scoped(), uri=bad))
 
 
 async def test_credentials_byok_then_managed_then_none(harness: Harness) -> None:
     h = harness
     org = await h.org()
-    with pytest.raises(RpcFailure) as none:
+    with pytest.raises(Failure) as none:
         await h.start(org, "threads")
-    assert none.value.error.code == "no_credentials"
+    assert none.value.code == "no_credentials"
     h.sim.add_app(
         "threads",
         client_id="managed-threads",
@@ -214,7 +214,7 @@ async def test_hosted_session_lifecycle(harness: Harness) -> None:
     pending_token = outcome.location.split("session=", 1)[1]
     polled = await sessions.get(h.ctx, api.SessionRef(**org.scoped(), id=created.id))
     assert polled.status == "pending_selection"
-    with pytest.raises(RpcFailure):  # the hosted form's token is not usable without the API key elsewhere
+    with pytest.raises(Failure):  # the hosted form's token is not usable without the API key elsewhere
         await pending.pending_view(h.ctx, api.PendingRef(org_id="someone", mode="live", token=pending_token))
     view = await pending.hosted_pending_view(h.ctx, api.HostedToken(token=pending_token))
     picked = view.available_pages[0].id
@@ -223,9 +223,9 @@ async def test_hosted_session_lifecycle(harness: Harness) -> None:
     assert params["status"] == "connected" and params["connect_session_id"] == created.id
     polled = await sessions.get(h.ctx, api.SessionRef(**org.scoped(), id=created.id))
     assert polled.status == "connected" and polled.account_ids == [params["account_id"]]
-    with pytest.raises(RpcFailure) as finished:
+    with pytest.raises(Failure) as finished:
         await sessions.hosted_begin(h.ctx, api.HostedToken(token=token))
-    assert finished.value.error.code == "session_not_pending"
+    assert finished.value.code == "session_not_pending"
 
     late = await sessions.create(
         h.ctx, api.SessionCreate(**org.scoped(), platform="google_business", redirect_uri=CUSTOMER)
@@ -242,11 +242,11 @@ async def test_bluesky_connects_with_an_app_password(harness: Harness) -> None:
     assert auth_url.startswith(f"{h.ctx.public_url}/connect/app-password?state=")
     state = auth_url.split("state=", 1)[1]
     assert (await signin.app_password_view(h.ctx, api.StateRef(state=state))).platform == "bluesky"
-    with pytest.raises(RpcFailure) as wrong:
+    with pytest.raises(Failure) as wrong:
         await signin.app_password_login(
             h.ctx, api.AppPasswordLogin(state=state, identifier="alice.bsky.social", app_password="nope")
         )
-    assert wrong.value.error.code == "invalid_credentials"
+    assert wrong.value.code == "invalid_credentials"
     outcome = await signin.app_password_login(
         h.ctx, api.AppPasswordLogin(state=state, identifier="alice.bsky.social", app_password="abcd-efgh-ijkl-mnop")
     )
@@ -258,9 +258,9 @@ async def test_bluesky_connects_with_an_app_password(harness: Harness) -> None:
 async def test_mastodon_registers_itself_on_the_instance(harness: Harness) -> None:
     h = harness
     org = await h.org()
-    with pytest.raises(RpcFailure) as missing:
+    with pytest.raises(Failure) as missing:
         await apps.upsert(h.ctx, api.NetworkUpsert(**org.scoped(), platform="x"))
-    assert missing.value.error.status == 422
+    assert missing.value.kind == "invalid"
     network = await apps.upsert(
         h.ctx, api.NetworkUpsert(**org.scoped(), platform="mastodon", instance_url="https://mastodon.example")
     )
@@ -271,8 +271,8 @@ async def test_mastodon_registers_itself_on_the_instance(harness: Harness) -> No
     params = await h.connect(org, "mastodon")
     assert params["status"] == "connected"
     live = with_settings(h, platform_base_url="")
-    with pytest.raises(RpcFailure) as internal:
+    with pytest.raises(Failure) as internal:
         await apps.upsert(
             live.ctx, api.NetworkUpsert(**org.scoped(), platform="mastodon", instance_url="https://169.254.169.254")
         )
-    assert internal.value.error.details["fields"][0]["field"] == "instance_url"
+    assert internal.value.details["fields"][0]["field"] == "instance_url"

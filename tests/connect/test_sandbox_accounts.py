@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 import msgspec
 import pytest
 
+from crier.contracts.connect import SANDBOX_ACCOUNTS_CREATE, CreateSandboxAccount, SocialAccount
 from crier.contracts.events import AccountConnected
-from crier.contracts.rpc import CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount, SocialAccount
 from crier.kit.bus import Bus, rpc
 from tests.support.stack import Infra, Services, start_services
 
@@ -34,7 +34,7 @@ def _request(**kw: object) -> CreateSandboxAccount:
 
 async def test_creates_account_and_emits_connected_event(bus: Bus) -> None:
     sub = await bus.js.subscribe(bus.subject("evt.account.connected"), ordered_consumer=True)
-    account = await rpc.call(bus, CONNECT_CREATE_SANDBOX_ACCOUNT, _request(username="carol"), SocialAccount)
+    account = await rpc.call(bus, SANDBOX_ACCOUNTS_CREATE, _request(username="carol"), SocialAccount)
     assert account.platform == "x" and account.username == "carol" and account.status == "active"
     assert account.sandbox and account.tenant_id == "user_42" and account.mode == "test"
     while True:
@@ -47,26 +47,24 @@ async def test_creates_account_and_emits_connected_event(bus: Bus) -> None:
 
 
 async def test_same_account_twice_is_the_same_account(bus: Bus) -> None:
-    first = await rpc.call(bus, CONNECT_CREATE_SANDBOX_ACCOUNT, _request(username="dave"), SocialAccount)
-    again = await rpc.call(bus, CONNECT_CREATE_SANDBOX_ACCOUNT, _request(username="dave"), SocialAccount)
-    other_org = await rpc.call(
-        bus, CONNECT_CREATE_SANDBOX_ACCOUNT, _request(username="dave", org_id="org_2"), SocialAccount
-    )
+    first = await rpc.call(bus, SANDBOX_ACCOUNTS_CREATE, _request(username="dave"), SocialAccount)
+    again = await rpc.call(bus, SANDBOX_ACCOUNTS_CREATE, _request(username="dave"), SocialAccount)
+    other_org = await rpc.call(bus, SANDBOX_ACCOUNTS_CREATE, _request(username="dave", org_id="org_2"), SocialAccount)
     assert first.id == again.id
     assert other_org.id != first.id
 
 
 @pytest.mark.parametrize(
-    ("overrides", "status", "code"),
+    ("overrides", "kind", "code"),
     [
-        ({"mode": "live"}, 403, "test_mode_only"),
-        ({"platform": "myspace"}, 422, "validation_error"),
-        ({"username": ""}, 422, "validation_error"),
-        ({"username": "x" * 65}, 422, "validation_error"),
+        ({"mode": "live"}, "forbidden", "test_mode_only"),
+        ({"platform": "myspace"}, "invalid", "validation_error"),
+        ({"username": ""}, "invalid", "validation_error"),
+        ({"username": "x" * 65}, "invalid", "validation_error"),
     ],
 )
-async def test_rejects_bad_requests(bus: Bus, overrides: dict, status: int, code: str) -> None:
+async def test_rejects_bad_requests(bus: Bus, overrides: dict, kind: str, code: str) -> None:
     with pytest.raises(rpc.RpcFailure) as failure:
-        await rpc.call(bus, CONNECT_CREATE_SANDBOX_ACCOUNT, _request(**overrides), SocialAccount)
-    assert failure.value.error.status == status
+        await rpc.call(bus, SANDBOX_ACCOUNTS_CREATE, _request(**overrides), SocialAccount)
+    assert failure.value.error.kind == kind
     assert failure.value.error.code == code

@@ -19,8 +19,9 @@ import msgspec
 import pytest
 
 from crier.contracts import events as contract
-from crier.contracts.rpc import CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount, RpcError, SocialAccount
+from crier.contracts.connect import SANDBOX_ACCOUNTS_CREATE, CreateSandboxAccount, SocialAccount
 from crier.kit.bus import Bus, rpc
+from crier.kit.bus.rpc import RpcError
 from crier.kit.embedded import free_port
 from tests.support.stack import Infra, Services, start_services, wait_for
 
@@ -92,7 +93,7 @@ class BusDriver:
             )
 
         return self.run(
-            rpc.serve(self.bus, CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount, create, queue="fake-connect")
+            rpc.serve(self.bus, SANDBOX_ACCOUNTS_CREATE, CreateSandboxAccount, create, queue="fake-connect")
         )
 
     def close(self) -> None:

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from crier.contracts.rpc import RpcError
 from crier.gateway import admin
+from crier.kit.bus.rpc import RpcError
 from tests.gateway.conftest import Gateway, Org
 
 ACCOUNT_FIELDS = {
@@ -65,7 +65,7 @@ def test_sandbox_rules(gateway: Gateway, org: Org) -> None:
 @pytest.fixture
 def failing_connect(gateway: Gateway) -> Iterator[None]:
     gateway.driver.sandbox_failure = RpcError(
-        code="username_taken", message="taken", status=409, details={"username": "u"}
+        code="username_taken", message="taken", kind="conflict", details={"username": "u"}
     )
     yield
     gateway.driver.sandbox_failure = None

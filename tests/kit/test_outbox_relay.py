@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from crier.contracts.events import PostCanceled
 from crier.kit.bus import Bus, outbox, streams
-from crier.kit.bus.outbox import OutboxRelay
+from crier.kit.bus.outbox import OutboxMessage, OutboxRelay
 from crier.kit.db import create_engine
 from tests.support.stack import Infra
 
@@ -50,9 +50,9 @@ async def test_relay_publishes_in_order_once_and_empties_the_outbox(env) -> None
     bus, engine = env
     events = [_event(i) for i in range(50)]
     async with engine.begin() as conn:
-        await outbox.add_many(conn, [("evt.post.canceled", e, None) for e in events])
+        await outbox.write(conn, [OutboxMessage(subject="evt.post.canceled", message=e) for e in events])
         # A replayed row (same msg id) models a relay that crashed after publishing, before deleting.
-        await outbox.add(conn, "evt.post.canceled", events[0])
+        await outbox.write(conn, [OutboxMessage(subject="evt.post.canceled", message=events[0])])
     relay = OutboxRelay(engine, bus, lock_name="outbox:relaytest")
     assert await relay.flush_once() == 51
     assert await relay.flush_once() == 0
@@ -68,7 +68,7 @@ async def test_relay_publishes_in_order_once_and_empties_the_outbox(env) -> None
 async def test_relay_keeps_rows_when_the_bus_is_unreachable(env) -> None:  # type: ignore[no-untyped-def]
     bus, engine = env
     async with engine.begin() as conn:
-        await outbox.add(conn, "evt.post.canceled", _event(1))
+        await outbox.write(conn, [OutboxMessage(subject="evt.post.canceled", message=_event(1))])
     await bus.close()
     relay = OutboxRelay(engine, bus, lock_name="outbox:relaytest")
     with pytest.raises(nats.errors.ConnectionClosedError):
@@ -83,9 +83,10 @@ async def test_a_row_committed_during_a_flush_is_not_lost(env) -> None:  # type:
     slow = await engine.connect()
     slow_tx = await slow.begin()
     late = _event(1)
-    await outbox.add(slow, "evt.post.canceled", late)  # takes the lower seq, not yet committed
+    # Takes the lower seq, and does not commit yet.
+    await outbox.write(slow, [OutboxMessage(subject="evt.post.canceled", message=late)])
     async with engine.begin() as conn:
-        await outbox.add(conn, "evt.post.canceled", _event(2))
+        await outbox.write(conn, [OutboxMessage(subject="evt.post.canceled", message=_event(2))])
     relay = OutboxRelay(engine, bus, lock_name="outbox:relaytest")
     real_publish = bus.js.publish_async
 

@@ -292,8 +292,8 @@ def start_services(infra: Infra, tmp: Path, names: list[str], extra_env: dict[st
 async def wait_services_ready(
     nats_url: str, namespace: str, names: list[str], timeout: float = 60, supervisor: Any = None
 ) -> None:
-    from crier.contracts.rpc import HealthReply, health_subject
     from crier.kit.bus import Bus, rpc
+    from crier.kit.service import HealthReply, health_subject
 
     bus = await Bus.connect(nats_url, namespace=namespace)
     try:

@@ -12,10 +12,10 @@ from crier.kit.bus.rpc import RpcFailure
 from tests.webhooks.support import Receiver, call, deliveries_of, new_endpoint, new_org
 
 
-async def _fails(bus: Bus, subject: str, request: object, status: int, code: str) -> dict:
+async def _fails(bus: Bus, subject: str, request: object, kind: str, code: str) -> dict:
     with pytest.raises(RpcFailure) as failure:
         await call(bus, subject, request, dict)
-    assert (failure.value.error.status, failure.value.error.code) == (status, code), failure.value.error
+    assert (failure.value.error.kind, failure.value.error.code) == (kind, code), failure.value.error
     return failure.value.error.details
 
 
@@ -53,8 +53,8 @@ async def test_endpoint_lifecycle(bus: Bus, receiver: Receiver) -> None:
 
     deleted = await call(bus, api.WEBHOOKS_DELETE, ref, api.EndpointDeleted)
     assert deleted.deleted
-    await _fails(bus, api.WEBHOOKS_GET, ref, 404, "not_found")
-    await _fails(bus, api.WEBHOOKS_DELETE, ref, 404, "not_found")
+    await _fails(bus, api.WEBHOOKS_GET, ref, "not_found", "not_found")
+    await _fails(bus, api.WEBHOOKS_DELETE, ref, "not_found", "not_found")
 
 
 async def test_list_pages_newest_first(bus: Bus, receiver: Receiver) -> None:
@@ -71,9 +71,11 @@ async def test_list_pages_newest_first(bus: Bus, receiver: Receiver) -> None:
         cursor = page.next_cursor
     assert seen == list(reversed(ids))
     await _fails(
-        bus, api.WEBHOOKS_LIST, api.EndpointList(org_id=org, mode="live", cursor="nope"), 422, "invalid_cursor"
+        bus, api.WEBHOOKS_LIST, api.EndpointList(org_id=org, mode="live", cursor="nope"), "invalid", "invalid_cursor"
     )
-    await _fails(bus, api.WEBHOOKS_LIST, api.EndpointList(org_id=org, mode="live", limit=101), 422, "validation_error")
+    await _fails(
+        bus, api.WEBHOOKS_LIST, api.EndpointList(org_id=org, mode="live", limit=101), "invalid", "validation_error"
+    )
 
 
 @pytest.mark.parametrize(
@@ -91,7 +93,7 @@ async def test_list_pages_newest_first(bus: Bus, receiver: Receiver) -> None:
 )
 async def test_rejects_invalid_endpoints(bus: Bus, fields: dict, field: str) -> None:
     request = {"org_id": new_org(), "mode": "live", "url": "https://example.com/hook", "events": ["*"], **fields}
-    details = await _fails(bus, api.WEBHOOKS_CREATE, request, 422, "validation_error")
+    details = await _fails(bus, api.WEBHOOKS_CREATE, request, "invalid", "validation_error")
     assert [f["field"] for f in details["fields"]] == [field]
 
 
@@ -111,7 +113,7 @@ async def test_rejects_invalid_endpoints(bus: Bus, fields: dict, field: str) -> 
 )
 async def test_refuses_private_destinations_at_creation(bus: Bus, url: str) -> None:
     request = api.EndpointCreate(org_id=new_org(), mode="live", url=url, events=["*"])
-    details = await _fails(bus, api.WEBHOOKS_CREATE, request, 422, "url_not_allowed")
+    details = await _fails(bus, api.WEBHOOKS_CREATE, request, "invalid", "url_not_allowed")
     assert details["field"] == "url"
 
 
@@ -119,7 +121,7 @@ async def test_update_to_a_private_url_is_refused(bus: Bus, receiver: Receiver) 
     org = new_org()
     endpoint = await new_endpoint(bus, org, receiver.url(receiver.new_path()))
     request = api.EndpointUpdate(org_id=org, mode="live", id=endpoint.id, url="http://10.9.9.9/x")
-    await _fails(bus, api.WEBHOOKS_UPDATE, request, 422, "url_not_allowed")
+    await _fails(bus, api.WEBHOOKS_UPDATE, request, "invalid", "url_not_allowed")
     got = await call(bus, api.WEBHOOKS_GET, api.EndpointRef(org_id=org, mode="live", id=endpoint.id), api.Endpoint)
     assert got.url == endpoint.url
 
@@ -131,10 +133,10 @@ async def test_tenants_and_modes_see_only_their_own(bus: Bus, receiver: Receiver
     for scope in ({"org_id": other, "mode": "live"}, {"org_id": org, "mode": "test"}):
         ref = {**scope, "id": endpoint.id}
         for subject in (api.WEBHOOKS_GET, api.WEBHOOKS_DELETE, api.WEBHOOKS_ROTATE_SECRET, api.WEBHOOKS_TEST):
-            await _fails(bus, subject, ref, 404, "not_found")
-        await _fails(bus, api.WEBHOOKS_UPDATE, {**ref, "description": "mine now"}, 404, "not_found")
-        await _fails(bus, api.WEBHOOKS_DELIVERIES, {**scope, "endpoint_id": endpoint.id}, 404, "not_found")
-        await _fails(bus, api.WEBHOOKS_RESEND, {**scope, "id": ping.id}, 404, "not_found")
+            await _fails(bus, subject, ref, "not_found", "not_found")
+        await _fails(bus, api.WEBHOOKS_UPDATE, {**ref, "description": "mine now"}, "not_found", "not_found")
+        await _fails(bus, api.WEBHOOKS_DELIVERIES, {**scope, "endpoint_id": endpoint.id}, "not_found", "not_found")
+        await _fails(bus, api.WEBHOOKS_RESEND, {**scope, "id": ping.id}, "not_found", "not_found")
         listed = await call(bus, api.WEBHOOKS_LIST, scope, api.EndpointPage)
         assert listed.data == []
     assert [d.id for d in await deliveries_of(bus, org, endpoint.id)] == [ping.id]

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from crier.contracts.rpc import CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount, SocialAccount
+from crier.contracts.connect import SANDBOX_ACCOUNTS_CREATE, CreateSandboxAccount, SocialAccount
 from crier.kit.bus import Bus
 from tests.support.stack import Infra, Services, start_services
 from tests.webhooks.conftest import SERVICE_ENV
@@ -34,7 +34,7 @@ async def test_account_connected_reaches_the_endpoint(pbus: Bus, receiver: Recei
     path = receiver.new_path()
     endpoint = await new_endpoint(pbus, org, receiver.url(path), ["account.connected"], mode="test")
     request = CreateSandboxAccount(org_id=org, mode="test", platform="bluesky", username="dora", tenant_id="u_7")
-    account = await call(pbus, CONNECT_CREATE_SANDBOX_ACCOUNT, request, SocialAccount)
+    account = await call(pbus, SANDBOX_ACCOUNTS_CREATE, request, SocialAccount)
 
     async def arrived() -> list | None:
         return receiver.received(path) or None

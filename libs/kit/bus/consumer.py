@@ -1,28 +1,41 @@
 """Durable pull consumers that read like a function per subject.
 
 A handler gets the decoded message; returning normally acks it, raising `Retry(delay)` naks it with
-that delay, raising `Drop` terminates it, and any other exception is logged and redelivered soon.
+that delay, raising `Drop` dead-letters it at once. Any other exception is either an outage (the
+database or the bus away: `kit.transient`), retried with a growing delay until it passes, or a
+failure of this message: retried a few times, then terminated with its content and the error kept
+on the DEAD stream (`dead.<subject>`) and logged. Nothing is ever retried every second forever.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 from opentelemetry import context as otel_context
 
 from crier.kit.bus import streams
 from crier.kit.bus.connection import Bus
 from crier.kit.log import get
 from crier.kit.telemetry import extract_context, tracer
+from crier.kit.transient import is_transient
 
 log = get(__name__)
+
+# How many failures a message gets before it is dead-lettered (CRIER_CONSUMER_MAX_FAILURES).
+MAX_FAILURES = 5
+# The delay after the n-th failure is BASE·2^(n−1), capped: an outage is probed ever less often.
+_BACKOFF_BASE_S, _BACKOFF_MAX_S = 0.5, 30.0
+# Failure counts are kept per process for the messages it has seen recently.
+_REMEMBERED = 10_000
 
 
 class Retry(Exception):
@@ -32,7 +45,7 @@ class Retry(Exception):
 
 
 class Drop(Exception):
-    """A message that can never be handled (undecodable): terminate it instead of looping."""
+    """A message that can never be handled (undecodable): dead-letter it instead of looping."""
 
 
 Handler = Callable[[str, Any, Msg], Awaitable[None]]
@@ -46,44 +59,100 @@ async def bind(
     subjects: Sequence[str],
     ack_wait_s: float = 30,
     max_deliver: int = -1,
-) -> Any:
+    max_ack_pending: int = 10_000,
+) -> JetStreamContext.PullSubscription:
+    """Bind to the durable consumer, creating it, or updating it on the server when its settings
+    changed: a consumer keeps the configuration it was created with until someone updates it, so
+    a longer ack wait in the settings would otherwise never take effect."""
     name = bus.stream(stream)
-    config = ConsumerConfig(
+    filters = [bus.subject(s) for s in subjects]
+    wanted = ConsumerConfig(
         durable_name=durable,
         name=durable,
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
         ack_wait=ack_wait_s,
         max_deliver=max_deliver,
-        max_ack_pending=10_000,
-        filter_subjects=[bus.subject(s) for s in subjects] if len(subjects) > 1 else None,
-        filter_subject=bus.subject(subjects[0]) if len(subjects) == 1 else None,
+        max_ack_pending=max_ack_pending,
+        filter_subjects=filters if len(filters) > 1 else None,
+        filter_subject=filters[0] if len(filters) == 1 else None,
     )
     try:
-        await bus.js.consumer_info(name, durable)
+        current = (await bus.js.consumer_info(name, durable)).config
     except NotFoundError:
-        await bus.js.add_consumer(name, config=config)
+        current = None
+    if current is None:
+        try:
+            await bus.js.add_consumer(name, config=wanted)
+        except BadRequestError:
+            current = (await bus.js.consumer_info(name, durable)).config  # another replica made it first
+    if current is not None:
+        changes = _differences(current, wanted)
+        if changes:
+            # Same name, new settings: JetStream updates the consumer in place, keeping its position.
+            await bus.js.add_consumer(name, config=wanted)
+            log.info("bus.consumer_updated", stream=name, consumer=durable, changes=changes)
     return await bus.js.pull_subscribe_bind(durable=durable, stream=name)
+
+
+def _differences(current: ConsumerConfig, wanted: ConsumerConfig) -> dict[str, list[Any]]:
+    def filters(c: ConsumerConfig) -> list[str]:
+        return sorted({*(c.filter_subjects or []), *([c.filter_subject] if c.filter_subject else [])})
+
+    out: dict[str, list[Any]] = {}
+    for field in ("ack_wait", "max_deliver", "max_ack_pending"):
+        old, new = getattr(current, field), getattr(wanted, field)
+        if old != new and not (isinstance(old, float | int) and isinstance(new, float | int) and abs(old - new) < 1e-3):
+            out[field] = [old, new]
+    if filters(current) != filters(wanted):
+        out["filter_subjects"] = [filters(current), filters(wanted)]
+    return out
+
+
+class _Failures:
+    """How often each recent message has failed in this process, by stream sequence."""
+
+    def __init__(self) -> None:
+        self._counts: OrderedDict[int, int] = OrderedDict()
+
+    def add(self, seq: int) -> int:
+        count = self._counts.pop(seq, 0) + 1
+        self._counts[seq] = count
+        if len(self._counts) > _REMEMBERED:
+            self._counts.popitem(last=False)
+        return count
+
+    def forget(self, seq: int) -> None:
+        self._counts.pop(seq, None)
+
+
+def backoff_s(failures: int) -> float:
+    return float(min(_BACKOFF_MAX_S, _BACKOFF_BASE_S * 2 ** max(0, failures - 1)))
 
 
 async def run(
     bus: Bus,
-    sub: Any,
+    sub: JetStreamContext.PullSubscription,
     types: dict[str, type],
     handler: Handler,
     stop: asyncio.Event,
     *,
     batch: int = 64,
     concurrency: int = 1,
+    max_failures: int = MAX_FAILURES,
 ) -> None:
     """Fetch and handle messages until `stop` is set. With concurrency > 1, a batch is handled in
     parallel (used by publishers, whose messages are independent targets)."""
     decoders = {subject: msgspec.json.Decoder(kind) for subject, kind in types.items()}
     span_tracer = tracer("crier.bus")
     limiter = asyncio.Semaphore(concurrency)
+    failures = _Failures()
+    outages = 0
 
     async def handle(msg: Msg) -> None:
+        nonlocal outages
         subject = bus.unprefix(msg.subject)
+        seq = msg.metadata.sequence.stream
         async with limiter:
             token = otel_context.attach(extract_context(msg.headers))
             try:
@@ -97,21 +166,34 @@ async def run(
                         raise Drop(str(exc)) from exc
                     await handler(subject, message, msg)
                 await msg.ack()
+                failures.forget(seq)
+                outages = 0
             except Retry as r:
-                await msg.nak(delay=r.delay_s)
+                await _quietly(msg.nak(delay=r.delay_s))
             except Drop as d:
-                log.error("bus.message_dropped", subject=subject, reason=str(d))
-                await msg.term()
+                await _dead_letter(bus, msg, subject, f"undecodable: {d}", failures=1)
             except Exception as exc:
-                log.exception("bus.handler_failed", subject=subject, error=repr(exc))
-                await _safe(msg.nak(delay=1.0))
+                if is_transient(exc):
+                    outages += 1
+                    # One line per outage, not one traceback per message and reconnect attempt.
+                    if outages == 1:
+                        log.warning("bus.handler_outage", subject=subject, error=repr(exc))
+                    await _quietly(msg.nak(delay=backoff_s(outages)))
+                else:
+                    count = failures.add(seq)
+                    if count >= max_failures:
+                        failures.forget(seq)
+                        await _dead_letter(bus, msg, subject, repr(exc), failures=count)
+                    else:
+                        log.exception("bus.handler_failed", subject=subject, failures=count, error=repr(exc))
+                        await _quietly(msg.nak(delay=backoff_s(count)))
             finally:
                 otel_context.detach(token)
 
     while not stop.is_set():
         try:
             msgs = await fetch_prompt(sub, batch)
-        except (TimeoutError, NatsTimeout):
+        except (NatsTimeout, TimeoutError):
             continue
         except Exception as exc:
             if stop.is_set():
@@ -126,7 +208,37 @@ async def run(
             await asyncio.gather(*(handle(m) for m in msgs))
 
 
-async def fetch_prompt(sub: Any, batch: int, wait_s: float = 1.0, top_up_s: float = 0.005) -> list[Msg]:
+async def _dead_letter(bus: Bus, msg: Msg, subject: str, error: str, *, failures: int) -> None:
+    """Keep the message on the DEAD stream with why it died, then terminate it. If the DEAD stream
+    cannot take it right now, the message stays where it is and comes back later."""
+    meta = msg.metadata
+    headers = {
+        # One dead copy per message and consumer, however often this is retried.
+        "Nats-Msg-Id": f"{meta.stream}:{meta.sequence.stream}:{meta.consumer}:dead",
+        "Crier-Error": error[:2000],
+        "Crier-Subject": subject,
+        "Crier-Consumer": str(meta.consumer),
+        "Crier-Stream-Sequence": str(meta.sequence.stream),
+        "Crier-Failures": str(failures),
+    }
+    try:
+        await bus.js.publish(bus.subject(dead_subject(subject)), msg.data, headers=headers)
+    except Exception as exc:
+        log.warning("bus.dead_letter_failed", subject=subject, error=repr(exc))
+        await _quietly(msg.nak(delay=_BACKOFF_MAX_S))
+        return
+    log.error("bus.message_dead_lettered", subject=subject, consumer=meta.consumer, failures=failures, error=error)
+    await _quietly(msg.term())
+
+
+def dead_subject(subject: str) -> str:
+    """Where a message of `subject` goes when no consumer could handle it."""
+    return f"dead.{subject}"
+
+
+async def fetch_prompt(
+    sub: JetStreamContext.PullSubscription, batch: int, wait_s: float = 1.0, top_up_s: float = 0.005
+) -> list[Msg]:
     """Up to `batch` messages, as soon as there is at least one.
 
     nats-py's `fetch(n)` on an idle consumer parks a pull request for n messages and, once the
@@ -139,13 +251,13 @@ async def fetch_prompt(sub: Any, batch: int, wait_s: float = 1.0, top_up_s: floa
     if batch > len(msgs):
         try:
             msgs += await sub.fetch(batch - len(msgs), timeout=top_up_s)
-        except (TimeoutError, NatsTimeout):
+        except (NatsTimeout, TimeoutError):
             # nats-py raises either kind; the messages already in hand must not be dropped.
             pass
     return msgs
 
 
-def _decoder_for(decoders: dict[str, msgspec.json.Decoder], subject: str) -> msgspec.json.Decoder | None:
+def _decoder_for(decoders: dict[str, msgspec.json.Decoder[Any]], subject: str) -> msgspec.json.Decoder[Any] | None:
     if subject in decoders:
         return decoders[subject]
     for pattern, decoder in decoders.items():
@@ -154,7 +266,8 @@ def _decoder_for(decoders: dict[str, msgspec.json.Decoder], subject: str) -> msg
     return None
 
 
-async def _safe(aw: Awaitable[Any]) -> None:
+async def _quietly(aw: Awaitable[Any]) -> None:
+    """An ack, nak or term whose failure changes nothing: the server redelivers after ack_wait."""
     try:
         await aw
     except Exception:

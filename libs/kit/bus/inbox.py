@@ -1,13 +1,37 @@
-"""Idempotent consumers: an event id is recorded in the same transaction as its effect."""
+"""Idempotent consumers: an event id is recorded in the same transaction as its effect, so a
+redelivered event finds its id taken and changes nothing."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-_CLAIM = sa.text("INSERT INTO inbox (consumer, event_id) VALUES (:c, :e) ON CONFLICT DO NOTHING RETURNING event_id")
+_CLAIM = sa.text("""
+    INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS text[]))
+    ON CONFLICT DO NOTHING RETURNING event_id
+""")
+_PURGE = sa.text("DELETE FROM inbox WHERE processed_at < now() - CAST(:keep AS interval)")
 
 
+async def claim(conn: AsyncConnection, consumer: str, event_ids: Sequence[str]) -> set[str]:
+    """The ids among `event_ids` this consumer has not handled before; the claims commit with the
+    caller's transaction, and roll back with it."""
+    if not event_ids:
+        return set()
+    rows = await conn.execute(_CLAIM, {"consumer": consumer, "ids": list(event_ids)})
+    return set(rows.scalars().all())
+
+
+async def purge(conn: AsyncConnection, keep: timedelta) -> int:
+    """Forget entries older than `keep`: past the stream's retention no copy of the event can come
+    back, so its entry is dead weight."""
+    result = await conn.execute(_PURGE, {"keep": keep})
+    return int(result.rowcount)
+
+
+# TEMPORARY: kept only until every consumer handles its messages through kit.uow.
 async def first_time(conn: AsyncConnection, consumer: str, event_id: str) -> bool:
-    """True when this consumer has not handled the event before; the claim commits with the effect."""
-    return (await conn.execute(_CLAIM, {"c": consumer, "e": event_id})).first() is not None
+    return bool(await claim(conn, consumer, [event_id]))

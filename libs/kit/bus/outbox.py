@@ -14,7 +14,6 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from alembic import op
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crier.kit.bus.connection import Bus
@@ -28,46 +27,33 @@ _INSERT = sa.text(
 )
 
 
-def create_tables() -> None:
-    """Called from each service's first migration: the outbox and the consumer inbox."""
-    op.create_table(
-        "outbox",
-        sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("msg_id", sa.Text, nullable=False),
-        sa.Column("subject", sa.Text, nullable=False),
-        sa.Column("payload", sa.LargeBinary, nullable=False),
-        sa.Column("headers", sa.Text, nullable=False, server_default="{}"),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    )
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.Text, primary_key=True),
-        sa.Column("event_id", sa.Text, primary_key=True),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    )
+class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """One message to publish once the transaction that wrote it commits."""
+
+    subject: str
+    # A msgspec Struct; its `id` is the message id unless `msg_id` says otherwise.
+    message: Any
+    msg_id: str | None = None
+    # A stored trace context, for work that belongs to an earlier request (a timetable row's)
+    # rather than to the current span. None: the current span's.
+    trace: dict[str, str] | None = None
 
 
-async def add(conn: AsyncConnection, subject: str, message: Any, *, msg_id: str | None = None) -> None:
-    await add_many(conn, [(subject, message, msg_id)])
-
-
-async def add_many(conn: AsyncConnection, items: Sequence[tuple[Any, ...]]) -> None:
-    """Items are `(subject, message, msg_id)`, or `(subject, message, msg_id, trace)` where `trace`
-    is a stored trace context (e.g. a timetable row's) for work that belongs to an earlier request
-    rather than to the current span. msg_id None means the message's own id."""
-    if not items:
+async def write(conn: AsyncConnection, messages: Sequence[OutboxMessage]) -> None:
+    """Queue `messages` in the caller's transaction, in order."""
+    if not messages:
         return
     current = json.dumps(inject_headers())
     await conn.execute(
         _INSERT,
         [
             {
-                "msg_id": item[2] or item[1].id,
-                "subject": item[0],
-                "payload": msgspec.json.encode(item[1]),
-                "headers": json.dumps(item[3]) if len(item) > 3 and item[3] is not None else current,
+                "msg_id": m.msg_id or m.message.id,
+                "subject": m.subject,
+                "payload": msgspec.json.encode(m.message),
+                "headers": current if m.trace is None else json.dumps(m.trace),
             }
-            for item in items
+            for m in messages
         ],
     )
 
@@ -128,3 +114,15 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=idle_poll_s)
             except TimeoutError:
                 pass
+
+
+# TEMPORARY: positional-tuple shims kept only until every service writes through kit.uow.
+async def add(conn: AsyncConnection, subject: str, message: Any, *, msg_id: str | None = None) -> None:
+    await write(conn, [OutboxMessage(subject=subject, message=message, msg_id=msg_id)])
+
+
+async def add_many(conn: AsyncConnection, items: Sequence[tuple[Any, ...]]) -> None:
+    await write(
+        conn,
+        [OutboxMessage(subject=i[0], message=i[1], msg_id=i[2], trace=i[3] if len(i) > 3 else None) for i in items],
+    )

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crier.connect.adapters import pages
 from crier.connect.adapters.tables import social_accounts as t
 from crier.connect.domain.accounts import ACTIVE, DISABLED, TOKEN_EXPIRED
-from crier.contracts.rpc import SocialAccount
+from crier.contracts.connect import SocialAccount
 
 PUBLIC_COLUMNS = (
     "id",

@@ -8,14 +8,14 @@ from typing import Any
 from crier.connect.handlers import accounts, apps, end_users, flows, pending, sessions, signin
 from crier.connect.handlers.context import Context
 from crier.contracts import connect as api
-from crier.contracts.rpc import CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount
+from crier.contracts.connect import CreateSandboxAccount, SANDBOX_ACCOUNTS_CREATE
 from crier.kit.bus import Bus, rpc
 
 QUEUE = "connect"
 Handler = Callable[[Context, Any], Awaitable[Any]]
 
 ROUTES: list[tuple[str, type, Handler]] = [
-    (CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount, accounts.create_sandbox_account),
+    (SANDBOX_ACCOUNTS_CREATE, CreateSandboxAccount, accounts.create_sandbox_account),
     (api.NETWORKS_UPSERT, api.NetworkUpsert, apps.upsert),
     (api.NETWORKS_LIST, api.NetworkList, apps.list_networks),
     (api.NETWORKS_GET, api.NetworkRef, apps.get_network),

@@ -22,7 +22,7 @@ from crier.connect.handlers.context import Context
 from crier.connect.handlers.errors import bad_cursor, fail, not_found
 from crier.connect.handlers.tokens import Refresh, refresh
 from crier.contracts import connect as api
-from crier.contracts.rpc import CreateSandboxAccount, SocialAccount
+from crier.contracts.connect import CreateSandboxAccount, SocialAccount
 from crier.kit.bus import outbox
 from crier.platforms.oauth import AccessTokenInvalid, GrantRevoked, OAuthError, OAuthUnavailable
 

@@ -16,7 +16,7 @@ from crier.connect.domain.accounts import token_context
 from crier.connect.handlers.context import Context
 from crier.contracts.connect import PageChoice
 from crier.contracts.events import AccountConnected, AccountDisconnected, AccountRefreshed, AccountTokenExpired
-from crier.contracts.rpc import SocialAccount
+from crier.contracts.connect import SocialAccount
 from crier.kit.bus import outbox
 from crier.platforms.oauth import ConnectableAccount, TokenSet
 

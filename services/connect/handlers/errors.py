@@ -1,24 +1,26 @@
-"""The failures connect answers with, as RpcFailures the gateway turns into API errors."""
+"""The failures connect answers with, as kit failures the RPC layer carries to the gateway."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from crier.contracts.rpc import RpcError
-from crier.kit.bus.rpc import RpcFailure
+from crier.kit.errors import Conflict, Failure, Forbidden, Invalid, NotFound, Unavailable
+from crier.kit.pages import BadCursor
+
+_KINDS: dict[int, type[Failure]] = {403: Forbidden, 404: NotFound, 409: Conflict, 422: Invalid, 503: Unavailable}
 
 
-def fail(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> RpcFailure:
-    return RpcFailure(RpcError(code=code, message=message, status=status, details=details or {}))
+def fail(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Failure:
+    return _KINDS[status](code, message, details)
 
 
-def not_found(what: str, ident: str) -> RpcFailure:
-    return fail(404, "not_found", f"no {what} {ident}")
+def not_found(what: str, ident: str) -> Failure:
+    return NotFound.of(what, ident)
 
 
-def invalid(field: str, code: str, message: str) -> RpcFailure:
-    return fail(422, "validation_error", message, {"fields": [{"field": field, "code": code, "message": message}]})
+def invalid(field: str, code: str, message: str) -> Failure:
+    return Invalid.one(field, code, message)
 
 
-def bad_cursor() -> RpcFailure:
-    return fail(422, "invalid_cursor", "the cursor is not one this API issued")
+def bad_cursor() -> Failure:
+    return BadCursor()

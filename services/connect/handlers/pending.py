@@ -14,7 +14,7 @@ from crier.connect.handlers.context import Context
 from crier.connect.handlers.errors import fail, invalid
 from crier.connect.handlers.flows import grant_context
 from crier.contracts import connect as api
-from crier.contracts.rpc import SocialAccount
+from crier.contracts.connect import SocialAccount
 
 
 async def _usable_pending(

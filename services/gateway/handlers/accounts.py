@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crier.contracts import events as contract
-from crier.contracts.rpc import CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount, SocialAccount
+from crier.contracts.connect import CreateSandboxAccount, SANDBOX_ACCOUNTS_CREATE, SocialAccount
 from crier.gateway.adapters import accounts
 from crier.gateway.domain.api_key import Principal
 from crier.kit.bus import Bus, rpc
@@ -64,7 +64,7 @@ async def create_sandbox_account(
     request = CreateSandboxAccount(
         org_id=who.org_id, mode="test", platform=platform, username=username, tenant_id=tenant_id
     )
-    account = await rpc.call(bus, CONNECT_CREATE_SANDBOX_ACCOUNT, request, SocialAccount)
+    account = await rpc.call(bus, SANDBOX_ACCOUNTS_CREATE, request, SocialAccount)
     async with engine.begin() as conn:
         await accounts.upsert(conn, _row(account, account.created_at))
         return await accounts.get(conn, who.org_id, "test", account.id)

@@ -5,31 +5,25 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from crier.contracts.rpc import RpcError
-from crier.kit.bus.rpc import RpcFailure
+from crier.kit.errors import Failure, Invalid, NotFound
+from crier.kit.pages import BadCursor
 from crier.webhooks.domain.endpoint import Problem
 
 T = TypeVar("T")
 MAX_LIMIT = 100
 
 
-def not_found(what: str) -> RpcFailure:
-    return RpcFailure(RpcError(code="not_found", message=f"no such {what}", status=404))
+def not_found(what: str) -> Failure:
+    return NotFound("not_found", f"no such {what}")
 
 
-def invalid(problems: Sequence[Problem]) -> RpcFailure:
+def invalid(problems: Sequence[Problem]) -> Failure:
     message = f"{problems[0].field} {problems[0].message}" if len(problems) == 1 else "the request is invalid"
-    return RpcFailure(
-        RpcError(
-            code="validation_error", message=message, status=422, details={"fields": [p.as_detail() for p in problems]}
-        )
-    )
+    return Invalid("validation_error", message, {"fields": [p.as_detail() for p in problems]})
 
 
-def url_not_allowed(reason: str, message: str) -> RpcFailure:
-    return RpcFailure(
-        RpcError(code="url_not_allowed", message=message, status=422, details={"field": "url", "reason": reason})
-    )
+def url_not_allowed(reason: str, message: str) -> Failure:
+    return Invalid("url_not_allowed", message, {"field": "url", "reason": reason})
 
 
 def collect(problems: list[Problem], check: Callable[[], T]) -> T | None:
@@ -51,5 +45,5 @@ def cursor_position(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     if not cursor.isdigit() or len(cursor) > 18:
-        raise RpcFailure(RpcError(code="invalid_cursor", message="the cursor is not one this API issued", status=422))
+        raise BadCursor()
     return int(cursor)

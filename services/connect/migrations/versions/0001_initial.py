@@ -7,7 +7,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from crier.kit.bus.outbox import create_tables
+from crier.kit.migrations import create_outbox_and_inbox
 
 revision = "0001"
 down_revision = None
@@ -16,7 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_tables()
+    create_outbox_and_inbox()
     op.create_table(
         "social_accounts",
         sa.Column("id", sa.Text, primary_key=True),

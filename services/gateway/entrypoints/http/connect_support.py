@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from msgspec import Struct
 
-from crier.contracts.rpc import SocialAccount as Account
+from crier.contracts.connect import SocialAccount as Account
 from crier.gateway.adapters import accounts as read_model
 from crier.gateway.entrypoints.http.errors import ApiError
 from crier.gateway.entrypoints.http.state import Gateway
@@ -28,7 +28,7 @@ async def ask(
     except rpc.RpcUnavailable:
         raise ApiError(503, "service_unavailable", f"the {service} service is not answering; retry shortly") from None
     except rpc.RpcFailure as f:
-        raise ApiError(f.error.status, f.error.code, f.error.message, dict(f.error.details)) from None
+        raise ApiError.of(f.error.kind, f.error.code, f.error.message, dict(f.error.details)) from None
 
 
 class SocialAccount(Struct, kw_only=True):

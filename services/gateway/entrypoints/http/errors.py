@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from crier.gateway.domain.validation import Invalid, Problem
 from crier.gateway.entrypoints.http.request_id import current_request_id, loggable_path
+from crier.kit.errors import Failure
 from crier.kit.log import get
 
 log = get("gateway.http")
@@ -46,6 +47,11 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details or {}
 
     @classmethod
+    def of(cls, kind: str, code: str, message: str, details: dict[str, Any] | None = None) -> ApiError:
+        """A failure of `kind` (a use case's, or another service's over RPC) with its API status."""
+        return cls(STATUS_OF_KIND.get(kind, 500), code, message, details)
+
+    @classmethod
     def invalid(cls, problems: list[Problem]) -> ApiError:
         return cls(
             422,
@@ -54,6 +60,17 @@ class ApiError(Exception):
             {"fields": [p.as_detail() for p in problems]},
         )
 
+
+# The status each kind of failure answers with (see crier.kit.errors).
+STATUS_OF_KIND = {
+    "invalid": 422,
+    "not_found": 404,
+    "conflict": 409,
+    "forbidden": 403,
+    "gone": 410,
+    "unavailable": 503,
+    "internal": 500,
+}
 
 _GENERIC = {
     400: "bad_request",
@@ -102,6 +119,8 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         case ApiError():
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+        case Failure():
+            return error_response(STATUS_OF_KIND[exc.kind], exc.code, exc.message, exc.details)
         case Problem():
             return error_response(*_invalid([exc]))
         case Invalid():

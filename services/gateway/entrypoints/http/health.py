@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from litestar import Request, Response, get
 
-from crier.contracts.rpc import HealthReply, health_subject
+from crier.kit.service import HealthReply, health_subject
 from crier.gateway.entrypoints.http import schemas as s
 from crier.gateway.entrypoints.http.errors import ApiError
 from crier.gateway.entrypoints.http.state import Gateway, gateway_of

@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from crier.contracts import connect as api
 from crier.contracts.common import PLATFORMS
-from crier.contracts.rpc import CONNECT_CREATE_SANDBOX_ACCOUNT, CreateSandboxAccount, SocialAccount
+from crier.contracts.connect import CreateSandboxAccount, SANDBOX_ACCOUNTS_CREATE, SocialAccount
 from crier.gateway.adapters import accounts
 from crier.gateway.adapters.accounts import AccountFilter
 from crier.gateway.adapters.pages import BadCursor
@@ -63,7 +63,7 @@ class SocialAccountController(Controller):
             )
             return c.SocialAccountList(data=[c.account_out(a) for a in page.data], next_cursor=page.next_cursor)
         except RpcFailure as f:
-            raise ApiError(f.error.status, f.error.code, f.error.message, dict(f.error.details)) from None
+            raise ApiError.of(f.error.kind, f.error.code, f.error.message, dict(f.error.details)) from None
         except RpcUnavailable:
             pass
         # Connect is away: answer from the local read model, without what only connect knows.
@@ -88,7 +88,7 @@ class SocialAccountController(Controller):
             )
             return c.account_out(found)
         except RpcFailure as f:
-            raise ApiError(f.error.status, f.error.code, f.error.message, dict(f.error.details)) from None
+            raise ApiError.of(f.error.kind, f.error.code, f.error.message, dict(f.error.details)) from None
         except RpcUnavailable:
             pass
         async with gw.engine.connect() as conn:
@@ -154,7 +154,7 @@ class SandboxController(Controller):
         # the account event to arrive.
         account = await c.ask(
             gw,
-            CONNECT_CREATE_SANDBOX_ACCOUNT,
+            SANDBOX_ACCOUNTS_CREATE,
             CreateSandboxAccount(
                 org_id=who.org_id,
                 mode="test",

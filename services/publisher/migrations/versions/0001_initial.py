@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from crier.kit.bus.outbox import create_tables
+from crier.kit.migrations import create_outbox_and_inbox
 
 revision = "0001"
 down_revision = None
@@ -21,7 +21,7 @@ _now = sa.func.now()
 
 
 def upgrade() -> None:
-    create_tables()
+    create_outbox_and_inbox()
     op.create_table(
         "targets",
         sa.Column("target_id", sa.Text, primary_key=True),

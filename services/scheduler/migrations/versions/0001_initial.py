@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-from crier.kit.bus.outbox import create_tables
+from crier.kit.migrations import create_outbox_and_inbox
 
 revision = "0001"
 down_revision = None
@@ -22,7 +22,7 @@ _now = sa.func.now()
 
 
 def upgrade() -> None:
-    create_tables()
+    create_outbox_and_inbox()
     op.create_table(
         "timetable",
         sa.Column("target_id", sa.Text, primary_key=True),

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from crier.kit.bus.outbox import create_tables
+from crier.kit.migrations import create_outbox_and_inbox
 
 revision = "0001"
 down_revision = None
@@ -20,7 +20,7 @@ _OPEN = "status IN ('pending', 'retrying')"
 
 
 def upgrade() -> None:
-    create_tables()
+    create_outbox_and_inbox()
     op.create_table(
         "endpoints",
         sa.Column("id", sa.Text, primary_key=True),

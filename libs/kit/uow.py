@@ -1,0 +1,88 @@
+"""The unit of work every use case writes through.
+
+One Postgres transaction that
+- records the inbox entry of the message being handled, so a redelivery has no second effect;
+- collects the messages the change announces, written to the outbox in the same commit;
+- wakes the outbox relay once they are committed, so they leave now rather than at its next poll.
+
+    async with ctx.uow.handling(event.id) as tx:
+        if tx.seen_before:
+            return
+        await timetable.add(tx.conn, entries)
+        tx.emit("evt.target.queued", queued)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from crier.kit.bus import inbox, outbox
+from crier.kit.bus.outbox import OutboxMessage
+
+
+def _nothing() -> None:
+    return None
+
+
+class Transaction:
+    """What a use case sees of its unit of work: the connection, and where its messages go."""
+
+    def __init__(self, conn: AsyncConnection, *, seen_before: bool = False) -> None:
+        self.conn = conn
+        # True when the message being handled was handled before: do nothing, commit nothing.
+        self.seen_before = seen_before
+        self.outgoing: list[OutboxMessage] = []
+
+    def emit(
+        self, subject: str, message: Any, *, msg_id: str | None = None, trace: dict[str, str] | None = None
+    ) -> None:
+        self.outgoing.append(OutboxMessage(subject=subject, message=message, msg_id=msg_id, trace=trace))
+
+    def emit_all(self, messages: Iterable[OutboxMessage]) -> None:
+        self.outgoing.extend(messages)
+
+    async def claim(self, event_ids: Sequence[str], consumer: str) -> set[str]:
+        """For a batch of incoming messages: the ids not handled before, claimed in this transaction."""
+        return await inbox.claim(self.conn, consumer, event_ids)
+
+
+class UnitOfWork:
+    def __init__(self, engine: AsyncEngine, *, consumer: str, wake: Callable[[], None] = _nothing) -> None:
+        self.engine = engine
+        # The name this service's inbox entries carry.
+        self.consumer = consumer
+        self._wake = wake
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[Transaction]:
+        async with self._transaction(None, None) as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def handling(self, event_id: str, *, consumer: str | None = None) -> AsyncIterator[Transaction]:
+        """A transaction for handling one incoming message: `tx.seen_before` says it was handled."""
+        async with self._transaction(event_id, consumer or self.consumer) as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads only: nothing it does is committed."""
+        async with self.engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _transaction(self, event_id: str | None, consumer: str | None) -> AsyncIterator[Transaction]:
+        async with self.engine.begin() as conn:
+            seen_before = False
+            if event_id is not None and consumer is not None:
+                seen_before = not await inbox.claim(conn, consumer, [event_id])
+            tx = Transaction(conn, seen_before=seen_before)
+            yield tx
+            await outbox.write(conn, tx.outgoing)
+        # Only after the commit: woken earlier, the relay could look before the rows are visible.
+        if tx.outgoing:
+            self._wake()
