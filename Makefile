@@ -3,13 +3,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# mypy checks the shared vocabulary, the infrastructure and every service's pure domain.
+TYPED := crier.contracts crier.kit $(patsubst services/crier/%/domain,crier.%.domain,$(wildcard services/crier/*/domain))
 
-.PHONY: run test bench lint clean
+.PHONY: run test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,lint]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -18,8 +20,15 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q
 
+# The architecture's rules (import-linter), the code's form (ruff) and types (mypy).
+lint: $(STAMP)
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/ruff check --quiet .
+	$(BIN)/mypy $(addprefix -p ,$(TYPED))
+
 bench: $(STAMP)
 	$(BIN)/python -m tests.perf.bench
 
 clean:
-	rm -rf $(VENV) .crier .pytest_cache
+	rm -rf $(VENV) .crier .pytest_cache .mypy_cache .import_linter_cache

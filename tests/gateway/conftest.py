@@ -21,8 +21,8 @@ import pytest
 from crier.contracts import events as contract
 from crier.contracts.connect import SANDBOX_ACCOUNTS_CREATE, CreateSandboxAccount, SocialAccount
 from crier.kit.bus import Bus, rpc
-from crier.kit.bus.rpc import RpcError
 from crier.kit.embedded import free_port
+from crier.kit.errors import Failure
 from tests.support.stack import Infra, Services, start_services, wait_for
 
 T = TypeVar("T")
@@ -36,7 +36,7 @@ class BusDriver:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.bus: Bus = self.run(self._connect(nats_url, namespace))
-        self.sandbox_failure: RpcError | None = None
+        self.sandbox_failure: Failure | None = None
         self.announced: list[tuple[str, Any]] = []
         self.subscriptions: list[Any] = [self.run(self._listen("evt.post.>"))]
 
@@ -74,7 +74,7 @@ class BusDriver:
         async def create(request: CreateSandboxAccount | None) -> SocialAccount:
             assert request is not None
             if self.sandbox_failure is not None:
-                raise rpc.RpcFailure(self.sandbox_failure)
+                raise self.sandbox_failure
             now = datetime.now(UTC)
             return SocialAccount(
                 id=str(uuid.uuid4()),

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from crier.gateway import admin
-from crier.kit.bus.rpc import RpcError
+from crier.kit.errors import Conflict
 from tests.gateway.conftest import Gateway, Org
 
 ACCOUNT_FIELDS = {
@@ -64,9 +64,7 @@ def test_sandbox_rules(gateway: Gateway, org: Org) -> None:
 
 @pytest.fixture
 def failing_connect(gateway: Gateway) -> Iterator[None]:
-    gateway.driver.sandbox_failure = RpcError(
-        code="username_taken", message="taken", kind="conflict", details={"username": "u"}
-    )
+    gateway.driver.sandbox_failure = Conflict("username_taken", "taken", {"username": "u"})
     yield
     gateway.driver.sandbox_failure = None
 

@@ -16,12 +16,16 @@ import subprocess
 import sys
 import sysconfig
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 PG_USER = "embedded_postgres"
 
 
-def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:  # type: ignore[no-untyped-def]
+def _wait(
+    predicate: Callable[[], object], timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -35,7 +39,8 @@ def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen | None = 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _port_open(port: int) -> bool:
@@ -59,7 +64,7 @@ class EmbeddedNats:
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.port = port
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -125,7 +130,7 @@ def _pg_bin(name: str) -> str:
     return str(POSTGRES_BIN_PATH / name)
 
 
-def _run_as() -> dict:
+def _run_as() -> dict[str, Any]:
     """Popen arguments that drop root for PostgreSQL; nothing when we are not root."""
     if os.geteuid() != 0:
         return {}
@@ -137,7 +142,7 @@ def _run_as() -> dict:
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
-def _open_path_for(path: Path, run_as: dict) -> None:
+def _open_path_for(path: Path, run_as: dict[str, Any]) -> None:
     """The unprivileged server user must be able to reach its data dir and the binaries."""
     if not run_as:
         return
@@ -160,7 +165,7 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def pgdata(self) -> Path:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from crier import __version__
+from crier.kit.version import VERSION
 from crier.webhooks.adapters import guard
 from crier.webhooks.domain import signing
 from crier.webhooks.domain.delivery import Outcome, error_for_status, parse_retry_after
@@ -26,7 +26,7 @@ EXCERPT_BYTES = 1024
 _MAX_CLIENTS = 1024
 
 
-USER_AGENT = f"Crier-Webhooks/{__version__}"
+USER_AGENT = f"Crier-Webhooks/{VERSION}"
 
 
 class Sender:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -24,7 +25,7 @@ def _redact_value(value: Any) -> Any:
     return value
 
 
-def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for k in list(event):
         if _SECRET_FIELD.search(k) and k not in ("event",):
             event[k] = "[redacted]"
@@ -33,7 +34,7 @@ def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def _trace_ids(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     ctx = trace.get_current_span().get_span_context()
     if ctx.is_valid:
         event.setdefault("trace_id", format(ctx.trace_id, "032x"))

@@ -143,7 +143,7 @@ async def run(
 ) -> None:
     """Fetch and handle messages until `stop` is set. With concurrency > 1, a batch is handled in
     parallel (used by publishers, whose messages are independent targets)."""
-    decoders = {subject: msgspec.json.Decoder(kind) for subject, kind in types.items()}
+    decoders: dict[str, msgspec.json.Decoder[Any]] = {s: msgspec.json.Decoder(kind) for s, kind in types.items()}
     span_tracer = tracer("crier.bus")
     limiter = asyncio.Semaphore(concurrency)
     failures = _Failures()
@@ -171,7 +171,7 @@ async def run(
             except Retry as r:
                 await _quietly(msg.nak(delay=r.delay_s))
             except Drop as d:
-                await _dead_letter(bus, msg, subject, f"undecodable: {d}", failures=1)
+                await dead_letter(bus, msg, subject, f"undecodable: {d}", failures=1)
             except Exception as exc:
                 if is_transient(exc):
                     outages += 1
@@ -183,7 +183,7 @@ async def run(
                     count = failures.add(seq)
                     if count >= max_failures:
                         failures.forget(seq)
-                        await _dead_letter(bus, msg, subject, repr(exc), failures=count)
+                        await dead_letter(bus, msg, subject, repr(exc), failures=count)
                     else:
                         log.exception("bus.handler_failed", subject=subject, failures=count, error=repr(exc))
                         await _quietly(msg.nak(delay=backoff_s(count)))
@@ -208,7 +208,7 @@ async def run(
             await asyncio.gather(*(handle(m) for m in msgs))
 
 
-async def _dead_letter(bus: Bus, msg: Msg, subject: str, error: str, *, failures: int) -> None:
+async def dead_letter(bus: Bus, msg: Msg, subject: str, error: str, *, failures: int) -> None:
     """Keep the message on the DEAD stream with why it died, then terminate it. If the DEAD stream
     cannot take it right now, the message stays where it is and comes back later."""
     meta = msg.metadata
