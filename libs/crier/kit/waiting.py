@@ -13,3 +13,5 @@ async def first_of(*events: asyncio.Event, timeout: float) -> None:
     finally:
         for w in waits:
             w.cancel()
+        # Let the cancellations land, so no waiter outlives the call.
+        await asyncio.gather(*waits, return_exceptions=True)

@@ -1,0 +1,126 @@
+"""Durable consumers against a real JetStream: settings that change take effect, and a message
+that keeps failing ends on the DEAD stream instead of being retried forever."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+import pytest
+
+from crier.kit.bus import Bus, consumer, streams
+from tests.support.bus import eventually, read_stream
+from tests.support.stack import Infra
+
+PROBE = ["evt.probe.>"]
+TYPES: dict[str, type] = {"evt.probe.*": dict}
+
+
+@pytest.fixture
+async def bus(infra: Infra) -> AsyncIterator[Bus]:
+    bus = await Bus.connect(infra.nats_url, namespace=f"t{secrets.token_hex(4)}")
+    await bus.ensure_streams()
+    yield bus
+    await bus.close()
+
+
+async def _publish(bus: Bus, subject: str, body: bytes) -> None:
+    await bus.js.publish(bus.subject(subject), body, headers={"Nats-Msg-Id": secrets.token_hex(8)})
+
+
+async def test_a_changed_ack_wait_and_max_deliver_are_in_force_after_a_restart(infra: Infra, bus: Bus) -> None:
+    await consumer.bind(bus, stream=streams.EVENTS, durable="probe", subjects=PROBE, ack_wait_s=30)
+    # The service restarts with new settings: a new connection binds the same durable consumer.
+    restarted = await Bus.connect(infra.nats_url, namespace=bus.namespace)
+    try:
+        sub = await consumer.bind(
+            restarted, stream=streams.EVENTS, durable="probe", subjects=PROBE, ack_wait_s=1, max_deliver=7
+        )
+        info = await restarted.js.consumer_info(restarted.stream(streams.EVENTS), "probe")
+        assert (info.config.ack_wait, info.config.max_deliver) == (1, 7)
+        # And the server acts on it: an unacknowledged message comes back after one second, not thirty.
+        await _publish(restarted, "evt.probe.one", b"{}")
+        [first] = await sub.fetch(1, timeout=5)
+        [again] = await sub.fetch(1, timeout=10)
+        assert again.metadata.num_delivered == 2 and again.metadata.sequence.stream == first.metadata.sequence.stream
+        await again.ack()
+    finally:
+        await restarted.close()
+
+
+async def test_a_changed_subject_filter_is_updated_in_place(bus: Bus) -> None:
+    await consumer.bind(bus, stream=streams.EVENTS, durable="filters", subjects=["evt.probe.a"])
+    await consumer.bind(bus, stream=streams.EVENTS, durable="filters", subjects=["evt.probe.b"])
+    info = await bus.js.consumer_info(bus.stream(streams.EVENTS), "filters")
+    assert info.config.filter_subject == bus.subject("evt.probe.b")
+
+
+async def _run(bus: Bus, durable: str, handler: consumer.Handler, **options: Any) -> tuple[asyncio.Event, Any]:
+    sub = await consumer.bind(bus, stream=streams.EVENTS, durable=durable, subjects=PROBE, ack_wait_s=10)
+    stop = asyncio.Event()
+    return stop, asyncio.create_task(consumer.run(bus, sub, TYPES, handler, stop, **options))
+
+
+async def _settled(bus: Bus, durable: str) -> bool:
+    info = await bus.js.consumer_info(bus.stream(streams.EVENTS), durable)
+    return info.num_pending == 0 and info.num_ack_pending == 0
+
+
+async def test_a_message_that_always_fails_is_dead_lettered_with_its_error(bus: Bus) -> None:
+    calls: list[int] = []
+
+    async def handle(subject: str, message: Any, msg: Any) -> None:
+        calls.append(message["n"])
+        if message["n"] == 1:
+            raise ValueError("bad data")
+
+    stop, task = await _run(bus, "poison", handle, max_failures=3)
+    await _publish(bus, "evt.probe.item", msgspec.json.encode({"n": 1}))
+    await _publish(bus, "evt.probe.item", msgspec.json.encode({"n": 2}))
+    [dead] = await eventually(lambda: read_stream(bus, streams.DEAD, "dead.evt.probe.>"), what="a dead letter")
+    await eventually(lambda: _settled(bus, "poison"), what="nothing left to deliver")
+    stop.set()
+    await task
+    assert dead.subject == "dead.evt.probe.item" and msgspec.json.decode(dead.data) == {"n": 1}
+    assert dead.headers["Crier-Error"] == "ValueError('bad data')"
+    assert dead.headers["Crier-Failures"] == "3" and dead.headers["Crier-Consumer"] == "poison"
+    assert calls.count(1) == 3 and calls.count(2) == 1
+
+
+async def test_an_outage_is_waited_out_not_counted_as_failures(bus: Bus) -> None:
+    calls = 0
+
+    async def handle(subject: str, message: Any, msg: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            raise OSError("connection refused")
+
+    stop, task = await _run(bus, "outage", handle, max_failures=1)
+    await _publish(bus, "evt.probe.item", b'{"n": 1}')
+    await eventually(lambda: _settled(bus, "outage"), what="the message handled once the outage is over")
+    stop.set()
+    await task
+    assert calls == 3
+    assert await read_stream(bus, streams.DEAD) == []
+
+
+async def test_an_undecodable_message_is_dead_lettered_at_once(bus: Bus) -> None:
+    async def handle(subject: str, message: Any, msg: Any) -> None:
+        raise AssertionError("never called")
+
+    stop, task = await _run(bus, "garbage", handle)
+    await _publish(bus, "evt.probe.item", b"not json")
+    [dead] = await eventually(lambda: read_stream(bus, streams.DEAD, "dead.evt.probe.>"), what="a dead letter")
+    stop.set()
+    await task
+    assert dead.data == b"not json" and dead.headers["Crier-Error"].startswith("undecodable")
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    delays = [consumer.backoff_s(n) for n in range(1, 12)]
+    assert delays[:3] == [0.5, 1.0, 2.0]
+    assert delays == sorted(delays) and max(delays) == 30.0
