@@ -36,6 +36,18 @@ def _wait(
     raise TimeoutError(f"{what} not ready after {timeout}s")
 
 
+def _stop(proc: subprocess.Popen[bytes] | None, sig: signal.Signals, grace_s: float) -> None:
+    """Send `sig`, wait up to `grace_s` for the process to exit, then kill it."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(grace_s or None)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -110,18 +122,10 @@ class EmbeddedNats:
         return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        _stop(self.proc, signal.SIGTERM, grace_s=10)
 
     def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        _stop(self.proc, signal.SIGKILL, grace_s=0)
 
 
 def _pg_bin(name: str) -> str:
@@ -256,15 +260,7 @@ class EmbeddedPostgres:
         return result.returncode == 0
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # fast shutdown
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        _stop(self.proc, signal.SIGINT, grace_s=30)  # SIGINT: PostgreSQL's fast shutdown
 
     def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        _stop(self.proc, signal.SIGKILL, grace_s=0)
