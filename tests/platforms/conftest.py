@@ -11,8 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from crier.platforms import pkce
 from crier.platforms import provider as get_provider
-from crier.platforms.oauth import AppCredentials, OAuthProvider, TokenSet, code_challenge_s256, new_code_verifier
+from crier.platforms.oauth import AppCredentials, OAuthProvider, TokenSet
 from tests.support.simulator import Simulator, platform_simulator, platform_simulator_session  # noqa: F401
 
 CALLBACK = "https://crier.test/api/v1/connect/callback"
@@ -47,7 +48,7 @@ class Flow:
     ) -> tuple[str, dict[str, str]]:
         """Open the authorization URL as the browser would; the redirect's query parameters."""
         state = secrets.token_urlsafe(12)
-        challenge = code_challenge_s256(verifier) if verifier else None
+        challenge = pkce.challenge(verifier) if verifier else None
         url = provider.authorization_url(app, state=state, code_challenge=challenge, scopes=scopes)
         resp = await self.http.get(url)
         assert resp.status_code == 302, resp.text
@@ -68,7 +69,7 @@ class Flow:
         provider = self.provider(platform)
         app = self.app(platform, **(app_options or {}))
         user = self.sim.add_user(platform, username=f"u{secrets.token_hex(3)}", **user_spec)
-        verifier = new_code_verifier() if provider.uses_pkce else None
+        verifier = pkce.new_verifier() if provider.uses_pkce else None
         url, params = await self.authorize(provider, app, verifier=verifier, scopes=scopes)
         tokens = await provider.exchange_code(self.http, app, code=params["code"], code_verifier=verifier)
         return Connection(provider=provider, app=app, user=user, tokens=tokens, authorize_url=url)

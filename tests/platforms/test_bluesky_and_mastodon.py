@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crier.platforms import provider
+from crier.platforms import pkce, provider
 from crier.platforms.bluesky import BlueskyProvider, jwt_expiry
 from crier.platforms.mastodon import MastodonProvider, register_app
-from crier.platforms.oauth import AppCredentials, GrantRevoked, OAuthError, code_challenge_s256, new_code_verifier
+from crier.platforms.oauth import AppCredentials, GrantRevoked, OAuthError
 
 from .conftest import CALLBACK, Flow
 
@@ -78,8 +78,8 @@ async def test_mastodon_register_app_then_connect(flow: Flow) -> None:
         instance_url="https://ignored-under-the-simulator.example",
     )
     masto = flow.provider("mastodon")
-    verifier = new_code_verifier()
-    url = masto.authorization_url(app, state="st", code_challenge=code_challenge_s256(verifier), scopes=())
+    verifier = pkce.new_verifier()
+    url = masto.authorization_url(app, state="st", code_challenge=pkce.challenge(verifier), scopes=())
     assert url.startswith(f"{instance}/oauth/authorize?")
     resp = await flow.http.get(url)
     code = resp.headers["location"].split("code=")[1].split("&")[0]

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from crier.platforms.oauth import AccessTokenInvalid, GrantRevoked, OAuthError, code_challenge_s256
+from crier.platforms import pkce
+from crier.platforms.oauth import AccessTokenInvalid, GrantRevoked, OAuthError
 
 from .conftest import Flow
 
@@ -186,7 +187,7 @@ async def test_google_refresh_token_only_with_consent_prompt_on_a_second_grant(f
     again = await conn.provider.exchange_code(flow.http, app, code=params["code"], code_verifier="w" * 50)
     assert again.refresh_token
     without_prompt = conn.provider.authorization_url(
-        app, state="s2", code_challenge=code_challenge_s256("x" * 50), scopes=()
+        app, state="s2", code_challenge=pkce.challenge("x" * 50), scopes=()
     ).replace("prompt=consent", "")
     resp = await flow.http.get(without_prompt)
     code = resp.headers["location"].split("code=")[1].split("&")[0]

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
+from crier.contracts.common import PLATFORMS
 from crier.platforms import _oauth_http as oh
-from crier.platforms import provider
+from crier.platforms import pkce, provider
 from crier.platforms.facebook import graph_error
 from crier.platforms.oauth import (
     AccessTokenInvalid,
@@ -20,11 +19,8 @@ from crier.platforms.oauth import (
     OAuthError,
     OAuthUnavailable,
     PlatformEndpoints,
-    code_challenge_s256,
-    new_code_verifier,
 )
-from crier.platforms.providers import PLATFORMS, UnknownPlatform
-from crier.platforms.simulator.world import s256
+from crier.platforms.providers import UnknownPlatform
 
 APP = AppCredentials(
     "cid", "secret", "https://crier.example/api/v1/connect/callback", instance_url="https://mastodon.social"
@@ -104,13 +100,14 @@ def test_rebasing_keeps_real_paths_on_every_host() -> None:
     )
 
 
-def test_pkce_helpers() -> None:
-    verifier = new_code_verifier()
-    assert 43 <= len(verifier) <= 128
-    challenge = code_challenge_s256(verifier)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    assert challenge == base64.urlsafe_b64encode(digest).decode().rstrip("=") and len(challenge) == 43
-    assert challenge == s256(verifier)  # the simulator checks it the same way
+def test_pkce() -> None:
+    verifier = pkce.new_verifier()
+    assert 43 <= len(verifier) <= 128 and verifier != pkce.new_verifier()
+    assert set(verifier) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+    # RFC 7636 appendix B's example
+    assert (
+        pkce.challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    )
 
 
 def test_oauth2_error_classification() -> None:
@@ -171,13 +168,20 @@ def test_token_set_parsing() -> None:
     assert oh.token_set({"access_token": "a", "expires_in": 0}).expires_at is None
 
 
-async def test_transport_errors_become_unavailable() -> None:
+@pytest.mark.parametrize(
+    "failure", [httpx.ReadTimeout, httpx.ConnectError, httpx.RemoteProtocolError, httpx.DecodingError]
+)
+async def test_every_http_failure_becomes_unavailable(failure: type[httpx.RequestError]) -> None:
     def boom(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("slow", request=request)
+        raise failure("no luck", request=request)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(boom)) as http:
-        with pytest.raises(OAuthUnavailable):
+        with pytest.raises(OAuthUnavailable) as raised:
             await provider("linkedin").identity(http, "t")
+    assert isinstance(raised.value.__cause__, failure)
+
+
+async def test_errors_in_a_200_body() -> None:
 
     def weird(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"data": {}, "error": {"code": "access_token_invalid", "message": "x"}})

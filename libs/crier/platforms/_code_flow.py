@@ -10,12 +10,13 @@ from urllib.parse import urlencode
 
 import httpx
 
+from crier.contracts.common import Platform
 from crier.platforms import _oauth_http as oh
 from crier.platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, PlatformEndpoints, TokenSet
 
 
 class CodeFlowProvider(ABC):
-    platform: ClassVar[str]
+    platform: ClassVar[Platform]
     uses_pkce: ClassVar[bool] = False
     multi_account: ClassVar[bool] = False
     default_scopes: ClassVar[tuple[str, ...]] = ()

@@ -1,9 +1,10 @@
 """One way to call a platform's OAuth and identity endpoints and turn its failures into Crier's.
 
 Every platform module sends through `send`: transport failures, timeouts, 5xx and 429 become
-`OAuthUnavailable` here, the same for all; what a 4xx answer means differs per platform (RFC 6749
-`{"error": "invalid_grant"}`, Meta's `{"error": {"code": 190}}`, TikTok's envelope, XRPC names),
-so each platform passes a `classify` that turns the body into the right `OAuthError`.
+`OAuthUnavailable` here, the same for all, so no `httpx` exception leaves the platforms library.
+What a 4xx answer means differs per platform (RFC 6749 `{"error": "invalid_grant"}`, Meta's
+`{"error": {"code": 190}}`, TikTok's envelope, XRPC names), so each platform passes a `classify`
+that turns the body into the right `OAuthError`.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ async def send(
         resp = await http.request(method, url, **kwargs)
     except httpx.TimeoutException as exc:
         raise OAuthUnavailable(f"{platform}: no answer from {_where(url)} ({type(exc).__name__})") from exc
-    except httpx.TransportError as exc:
+    except httpx.HTTPError as exc:  # refused, reset, a body that would not decode: all "try later"
         raise OAuthUnavailable(f"{platform}: could not reach {_where(url)} ({exc!r})") from exc
     body = _body(resp)
     if resp.status_code == 429 or resp.status_code >= 500:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from crier.contracts.common import Container, Mode
+from crier.contracts.common import Container, Mode, Platform
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class PublishContext:
     post_id: str
     org_id: str
     mode: Mode
-    platform: str
+    platform: Platform
     account_id: str
     account_username: str
     attempt: int
@@ -78,14 +78,6 @@ class PlatformError(Exception):
 class RateLimited(PlatformError):
     code = "rate_limited"
     retryable = True
-
-
-class AuthExpired(PlatformError):
-    """The account's token is revoked or cannot be refreshed: retrying cannot help until the user
-    reconnects the account."""
-
-    code = "auth_expired"
-    retryable = False
 
 
 class ContentRejected(PlatformError):

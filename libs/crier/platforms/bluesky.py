@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from crier.contracts.common import Platform
 from crier.platforms import _oauth_http as oh
 from crier.platforms.oauth import (
     AccessTokenInvalid,
@@ -62,7 +63,7 @@ def _classify(status: int, body: Any, context: oh.Context) -> OAuthError:
 
 
 class BlueskyProvider:
-    platform = "bluesky"
+    platform: Platform = "bluesky"
     uses_pkce = False
     multi_account = False
     default_scopes: tuple[str, ...] = ("com.atproto.appPass",)

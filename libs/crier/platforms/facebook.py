@@ -16,11 +16,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import httpx
 
+from crier.contracts.common import Platform
 from crier.platforms import _oauth_http as oh
 from crier.platforms._code_flow import CodeFlowProvider
 from crier.platforms.oauth import (
@@ -60,7 +61,7 @@ def graph_error(status: int, body: Any, context: oh.Context) -> OAuthError:
 
 
 class FacebookProvider(CodeFlowProvider):
-    platform = "facebook"
+    platform: ClassVar[Platform] = "facebook"
     multi_account = True
     default_scopes = (
         "public_profile",

@@ -1,21 +1,23 @@
 """The OAuth side of a platform adapter, as the connect service uses it.
 
 Each platform module (`platforms/<platform>.py`) exposes a provider implementing `OAuthProvider`.
-The connect service owns state, PKCE verifiers, tokens and storage; a provider only knows the
-platform's endpoints, scopes, token lifetimes and response shapes. Base URLs come from
-`PlatformEndpoints`, so tests and local demos point providers at the platform simulator.
+The connect service owns state, PKCE verifiers (`platforms.pkce`), tokens and storage; a provider
+only knows the platform's endpoints, scopes, token lifetimes and response shapes. Base URLs come
+from `PlatformEndpoints`, so tests and local demos point providers at the platform simulator.
+
+Every failure a provider raises is an `OAuthError`: a platform that cannot be reached, times out or
+answers 5xx/429 is `OAuthUnavailable` (see `_oauth_http.send`), never an `httpx` exception.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 import httpx
+
+from crier.contracts.common import Platform
 
 
 @dataclass(frozen=True)
@@ -119,10 +121,13 @@ class PlatformEndpoints:
 
 @runtime_checkable
 class OAuthProvider(Protocol):
-    platform: str
+    platform: Platform
     uses_pkce: bool  # S256 PKCE sent when True
     multi_account: bool  # the user picks pages/organizations/locations/channels after consent
     default_scopes: tuple[str, ...]
+    # "redirect": the browser flow; "app_password": no redirect, the user gives Crier an app
+    # password that `AppPasswordProvider.create_session` trades for a session (Bluesky).
+    flow: str
 
     def authorization_url(
         self, app: AppCredentials, *, state: str, code_challenge: str | None, scopes: tuple[str, ...]
@@ -148,11 +153,10 @@ class OAuthProvider(Protocol):
         ...
 
 
-def new_code_verifier() -> str:
-    """A PKCE code verifier (RFC 7636: 43-128 characters from the unreserved set)."""
-    return secrets.token_urlsafe(64)[:96]
-
-
-def code_challenge_s256(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+@runtime_checkable
+class AppPasswordProvider(OAuthProvider, Protocol):
+    async def create_session(
+        self, http: httpx.AsyncClient, identifier: str, app_password: str, *, instance_url: str | None = None
+    ) -> TokenSet:
+        """Handle (or email, or DID) + app password → a session; the password is not kept."""
+        ...

@@ -15,21 +15,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from crier.contracts.common import PLATFORMS
 from crier.platforms.oauth import OAuthProvider
 
-PLATFORMS = (
-    "x",
-    "linkedin",
-    "facebook",
-    "instagram",
-    "youtube",
-    "threads",
-    "bluesky",
-    "mastodon",
-    "tiktok",
-    "pinterest",
-    "google_business",
-)
 _PER_INSTANCE = ("mastodon", "bluesky")
 
 
@@ -41,15 +29,10 @@ def provider(platform: str, base_url_override: str | None = None, *, instance_ur
     if platform not in PLATFORMS:
         raise UnknownPlatform(platform)
     real: Any = importlib.import_module(f"crier.platforms.{platform}").provider
+    found: OAuthProvider = real
     if base_url_override:
         endpoints = real.endpoints.rebased(f"{base_url_override.rstrip('/')}/{platform}")
-        if platform in _PER_INSTANCE:
-            return type(real)(endpoints, fixed=True)
-        return type(real)(endpoints)
-    if instance_url and platform in _PER_INSTANCE:
-        return real.for_instance(instance_url)
-    return real
-
-
-def all_providers(base_url_override: str | None = None) -> dict[str, OAuthProvider]:
-    return {p: provider(p, base_url_override) for p in PLATFORMS}
+        found = type(real)(endpoints, fixed=True) if platform in _PER_INSTANCE else type(real)(endpoints)
+    elif instance_url and platform in _PER_INSTANCE:
+        found = real.for_instance(instance_url)
+    return found

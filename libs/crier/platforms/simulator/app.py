@@ -41,7 +41,8 @@ MODULES: dict[str, tuple[ModuleType, tuple[Any, ...]]] = {
 
 
 def dialect(platform: str) -> Dialect:
-    return MODULES[platform][0].DIALECT
+    found: Dialect = MODULES[platform][0].DIALECT
+    return found
 
 
 def create_app(world: World | None = None) -> Litestar:

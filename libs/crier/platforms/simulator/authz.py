@@ -19,7 +19,8 @@ from urllib.parse import urlencode
 from litestar import Request, Response
 from litestar.response import Redirect
 
-from crier.platforms.simulator.world import App, Code, Grant, Token, World, s256
+from crier.platforms import pkce
+from crier.platforms.simulator.world import App, Code, Grant, Token, World
 
 CODE_TTL_S = 600.0
 
@@ -182,7 +183,7 @@ def redeem(world: World, rules: Rules, dialect: Dialect, app: App, form: Mapping
         verifier = form.get("code_verifier")
         if not verifier:
             raise SimError(dialect.oauth_error("invalid_request", "code_verifier is required"))
-        if s256(verifier) != code.challenge:
+        if pkce.challenge(verifier) != code.challenge:
             raise SimError(dialect.oauth_error("invalid_grant", "code_verifier does not match the code_challenge"))
     grant = world.new_grant(rules.platform, app.client_id, code.user_id, code.scopes)
     if rules.refresh_ttl_s is not None:

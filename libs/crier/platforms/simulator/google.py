@@ -189,7 +189,7 @@ def routes(world: World, platform: str) -> list[Any]:
 
     @post("/revoke", opt={"endpoint": "revoke"}, status_code=200)
     async def revoke(request: Request[Any, Any, Any]) -> Response[Any]:
-        value = (await form_of(request)).get("token") or request.query_params.get("token", "")
+        value = str((await form_of(request)).get("token") or request.query_params.get("token") or "")
         token = world.token(platform, value)
         if not world.live(token, ("access", "refresh")):
             return DIALECT.oauth_error("invalid_token", "Token expired or revoked")

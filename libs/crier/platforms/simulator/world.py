@@ -7,8 +7,6 @@ Plain data and rules, no HTTP: the route modules read and change a `World`.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import itertools
 import secrets
 import time
@@ -147,13 +145,6 @@ class World:
     def user(self, platform: str, user_id: str) -> User | None:
         return self.users.get((platform, user_id))
 
-    def find_user(self, platform: str, identifier: str) -> User | None:
-        ident = identifier.lower().lstrip("@")
-        for (p, _), u in self.users.items():
-            if p == platform and ident in (u.id.lower(), u.username.lower(), u.email.lower()):
-                return u
-        return None
-
     def next_consent(self, platform: str) -> str:
         queue = self.consent.get(platform) or []
         return queue.pop(0) if queue else "approve"
@@ -264,7 +255,3 @@ class World:
             ],
             "faults": [asdict(f) for f in self.faults if f.platform == platform],
         }
-
-
-def s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
