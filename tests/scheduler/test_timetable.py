@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from crier.contracts.common import Container
 from crier.contracts.events import PostCreated, TargetSpec
-from crier.scheduler.alarm import Alarm
-from crier.scheduler.domain.timetable import earliest, entries_for, sleep_seconds
+from crier.scheduler.domain.timetable import earliest, entries_for, queued, sleep_seconds
+from crier.scheduler.entrypoints.alarm import Alarm
 
 NOW = datetime(2026, 6, 10, 15, 0, tzinfo=UTC)
 
@@ -56,6 +56,13 @@ def test_naive_time_is_read_as_utc() -> None:
     assert entry.scheduled_at == datetime(2026, 6, 10, 16, 0, tzinfo=UTC)
 
 
+def test_queued_event_names_the_fired_command() -> None:
+    command = entries_for(_post())[1].command
+    event = queued(command, event_id="evt_q", at=NOW)
+    assert (event.id, event.occurred_at, event.org_id, event.mode) == ("evt_q", NOW, "org_1", "live")
+    assert (event.post_id, event.target_id, event.platform) == ("post_1", "t_li", "linkedin")
+
+
 def test_earliest_is_none_when_anything_is_due_now() -> None:
     later = entries_for(_post(scheduled_at=NOW + timedelta(minutes=5)))
     assert earliest(later) == NOW + timedelta(minutes=5)
@@ -70,7 +77,7 @@ def test_sleep_until_next_due_capped_and_never_negative() -> None:
 
 
 async def test_alarm_wakes_only_for_an_earlier_moment() -> None:
-    alarm = Alarm(engine=None, max_wait_s=5.0)  # type: ignore[arg-type]
+    alarm = Alarm(max_wait_s=5.0)
     alarm.wake(NOW)  # not set for anything yet: any new row counts
     assert alarm._wakeup.is_set()
     alarm._wakeup.clear()

@@ -1,5 +1,6 @@
-"""The `timetable` and `cancellations` tables. Functions take the caller's connection, so the
-caller decides what commits together."""
+"""The timetable and its cancellations. Functions take the caller's connection, so the caller
+decides what commits together. Time is the database's clock throughout: every replica and the rows
+agree on what "now" is."""
 
 from __future__ import annotations
 
@@ -10,68 +11,80 @@ from datetime import datetime
 
 import msgspec
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.contracts.commands import PublishTarget
+from crier.scheduler.adapters.tables import TS, cancellations, timetable
 from crier.scheduler.domain.timetable import Entry
 
-_ADD = sa.text(
-    """
-    INSERT INTO timetable (target_id, post_id, org_id, mode, platform, due_at, command, canceled, trace)
-    VALUES (:target_id, :post_id, :org_id, :mode, :platform,
-            COALESCE(CAST(:scheduled_at AS timestamptz), clock_timestamp()), CAST(:command AS jsonb),
-            EXISTS (SELECT 1 FROM cancellations c WHERE c.target_id = :target_id), :trace)
-    ON CONFLICT (target_id) DO NOTHING
-    """
+_now = sa.func.clock_timestamp(type_=TS)
+_waiting = sa.and_(timetable.c.fired_at.is_(None), sa.not_(timetable.c.canceled))
+
+_ADD = (
+    pg_insert(timetable)
+    .values(
+        # No moment means now.
+        due_at=sa.func.coalesce(sa.bindparam("scheduled_at", type_=TS), _now),
+        # Already encoded by msgspec, which knows the command's types (json.dumps would not).
+        command=sa.cast(sa.bindparam("command_json", type_=sa.Text), JSONB),
+    )
+    .on_conflict_do_nothing(index_elements=[timetable.c.target_id])
 )
-# Database time throughout: every replica and the rows agree on what "now" is.
-_NEXT_DUE = sa.text(
-    "SELECT (SELECT min(due_at) FROM timetable WHERE fired_at IS NULL AND NOT canceled) AS next_due,"
-    " clock_timestamp() AS now"
+_NEXT_DUE = sa.select(
+    sa.select(sa.func.min(timetable.c.due_at)).where(_waiting).scalar_subquery().label("next_due"),
+    _now.label("now"),
 )
 # SKIP LOCKED lets several scheduler replicas fire concurrently, each taking different rows.
-_DUE = sa.text(
-    """
-    SELECT target_id, post_id, org_id, mode, platform, command::text AS command, trace
-    FROM timetable
-    WHERE fired_at IS NULL AND NOT canceled AND due_at <= clock_timestamp()
-    ORDER BY due_at
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
-    """
+_DUE = (
+    sa.select(timetable.c.target_id)
+    .where(_waiting, timetable.c.due_at <= _now)
+    .order_by(timetable.c.due_at)
+    .limit(sa.bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_FIRE = (
+    sa.update(timetable)
+    .where(timetable.c.target_id.in_(_DUE.scalar_subquery()))
+    .values(fired_at=_now)
+    .returning(timetable.c.due_at, sa.cast(timetable.c.command, sa.Text).label("command"), timetable.c.trace)
 )
 
 
 @dataclass(frozen=True)
 class DueTarget:
-    target_id: str
-    post_id: str
-    org_id: str
-    mode: str
-    platform: str
+    due_at: datetime
     command: PublishTarget
     # The trace context of the request that created the post, so firing continues its trace.
     trace: dict[str, str]
 
 
-async def add(conn: AsyncConnection, entries: Sequence[Entry], trace: dict[str, str] | None = None) -> None:
-    if entries:
-        await conn.execute(
-            _ADD,
-            [
-                {
-                    "target_id": e.target_id,
-                    "post_id": e.post_id,
-                    "org_id": e.org_id,
-                    "mode": e.mode,
-                    "platform": e.platform,
-                    "scheduled_at": e.scheduled_at,
-                    "command": msgspec.json.encode(e.command).decode(),
-                    "trace": json.dumps(trace or {}),
-                }
-                for e in entries
-            ],
+async def add(conn: AsyncConnection, entries: Sequence[Entry], trace: dict[str, str]) -> None:
+    if not entries:
+        return
+    canceled = set(
+        await conn.scalars(
+            sa.select(cancellations.c.target_id).where(cancellations.c.target_id.in_([e.target_id for e in entries]))
         )
+    )
+    await conn.execute(
+        _ADD,
+        [
+            {
+                "target_id": e.target_id,
+                "post_id": e.post_id,
+                "org_id": e.org_id,
+                "mode": e.mode,
+                "platform": e.platform,
+                "scheduled_at": e.scheduled_at,
+                "command_json": msgspec.json.encode(e.command).decode(),
+                "canceled": e.target_id in canceled,
+                "trace": json.dumps(trace),
+            }
+            for e in entries
+        ],
+    )
 
 
 async def cancel(conn: AsyncConnection, post_id: str, target_ids: Sequence[str]) -> int:
@@ -79,41 +92,23 @@ async def cancel(conn: AsyncConnection, post_id: str, target_ids: Sequence[str])
     if not target_ids:
         return 0
     await conn.execute(
-        sa.text("INSERT INTO cancellations (target_id, post_id) VALUES (:t, :p) ON CONFLICT DO NOTHING"),
-        [{"t": t, "p": post_id} for t in target_ids],
+        pg_insert(cancellations).on_conflict_do_nothing(),
+        [{"target_id": t, "post_id": post_id} for t in target_ids],
     )
     result = await conn.execute(
-        sa.text(
-            "UPDATE timetable SET canceled = true WHERE target_id = ANY(:ids) AND fired_at IS NULL AND NOT canceled"
-        ),
-        {"ids": list(target_ids)},
+        sa.update(timetable).where(timetable.c.target_id.in_(target_ids), _waiting).values(canceled=True)
     )
     return result.rowcount
 
 
 async def next_due(conn: AsyncConnection) -> tuple[datetime | None, datetime]:
+    """The earliest moment a waiting target is due (None: nothing waits), and the database's now."""
     row = (await conn.execute(_NEXT_DUE)).one()
     return row.next_due, row.now
 
 
 async def take_due(conn: AsyncConnection, limit: int) -> list[DueTarget]:
-    """Locks up to `limit` due rows for this transaction and marks them fired in it."""
-    rows = (await conn.execute(_DUE, {"limit": limit})).all()
-    if not rows:
-        return []
-    await conn.execute(
-        sa.text("UPDATE timetable SET fired_at = clock_timestamp() WHERE target_id = ANY(:ids)"),
-        {"ids": [r.target_id for r in rows]},
-    )
-    return [
-        DueTarget(
-            r.target_id,
-            r.post_id,
-            r.org_id,
-            r.mode,
-            r.platform,
-            msgspec.json.decode(r.command, type=PublishTarget),
-            json.loads(r.trace or "{}"),
-        )
-        for r in rows
-    ]
+    """Locks up to `limit` due rows for this transaction and marks them fired in it, earliest first."""
+    rows = (await conn.execute(_FIRE, {"limit": limit})).all()
+    due = [DueTarget(r.due_at, msgspec.json.decode(r.command, type=PublishTarget), json.loads(r.trace)) for r in rows]
+    return sorted(due, key=lambda d: d.due_at)

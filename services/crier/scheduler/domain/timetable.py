@@ -1,4 +1,5 @@
-"""What goes into the timetable for a created post, and how long the alarm may sleep."""
+"""What goes into the timetable for a created post, what firing announces, and how long the alarm
+may sleep."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from datetime import UTC, datetime
 import msgspec
 
 from crier.contracts.commands import PublishTarget
-from crier.contracts.common import Container
-from crier.contracts.events import PostCreated, TargetSpec
+from crier.contracts.common import Container, Mode, Platform
+from crier.contracts.events import PostCreated, TargetQueued, TargetSpec
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,8 @@ class Entry:
     target_id: str
     post_id: str
     org_id: str
-    mode: str
-    platform: str
+    mode: Mode
+    platform: Platform
     # None means "now" — taken from the database clock when the row is written.
     scheduled_at: datetime | None
     command: PublishTarget
@@ -58,6 +59,19 @@ def command_for(post: PostCreated, target: TargetSpec) -> PublishTarget:
         account_username=target.account_username,
         containers=containers_for(post.containers, target.override_body),
         config=dict(post.config.get(target.platform, {})),
+    )
+
+
+def queued(command: PublishTarget, *, event_id: str, at: datetime) -> TargetQueued:
+    """The announcement that a target fell due and its command is on its way to the publisher."""
+    return TargetQueued(
+        id=event_id,
+        occurred_at=at,
+        org_id=command.org_id,
+        mode=command.mode,
+        post_id=command.post_id,
+        target_id=command.target_id,
+        platform=command.platform,
     )
 
 

@@ -10,7 +10,9 @@ import msgspec
 
 from crier.contracts.events import PostCanceled, PostCreated
 from crier.kit.bus import Bus, consumer, streams
-from crier.scheduler.handlers import Scheduler
+from crier.scheduler.handlers.context import Context
+from crier.scheduler.handlers.posts import post_canceled, post_created
+from crier.scheduler.settings import SchedulerSettings
 
 DURABLE = "scheduler"
 TYPES: dict[str, type] = {
@@ -22,13 +24,13 @@ TYPES: dict[str, type] = {
 }
 
 
-async def post_events(bus: Bus, scheduler: Scheduler, stop: asyncio.Event) -> Awaitable[None]:
+async def post_events(bus: Bus, ctx: Context, settings: SchedulerSettings, stop: asyncio.Event) -> Awaitable[None]:
     sub = await consumer.bind(bus, stream=streams.EVENTS, durable=DURABLE, subjects=["evt.post.>"])
 
     async def on_event(subject: str, event: Any, _: Any) -> None:
         if subject == "evt.post.created":
-            await scheduler.post_created(event)
+            await post_created(ctx, event)
         elif subject == "evt.post.canceled":
-            await scheduler.post_canceled(event)
+            await post_canceled(ctx, event)
 
-    return consumer.run(bus, sub, TYPES, on_event, stop)
+    return consumer.run(bus, sub, TYPES, on_event, stop, max_failures=settings.consumer_max_failures)

@@ -8,9 +8,9 @@ from typing import Any
 
 from crier.kit.service import Runtime, run_service
 from crier.kit.settings import load
-from crier.scheduler.alarm import Alarm
 from crier.scheduler.entrypoints import consumers
-from crier.scheduler.handlers import Scheduler
+from crier.scheduler.entrypoints.alarm import Alarm
+from crier.scheduler.handlers.context import Context
 from crier.scheduler.settings import SchedulerSettings
 
 
@@ -18,8 +18,8 @@ def main() -> int:
     settings = load(SchedulerSettings)
 
     async def body(rt: Runtime) -> list[Awaitable[Any]]:
-        alarm = Alarm(rt.engine, settings.scheduler_max_wait_s)
-        scheduler = Scheduler(rt.engine, alarm.wake, rt.relay.wake, settings.scheduler_batch_size)
-        return [await consumers.post_events(rt.bus, scheduler, rt.stop), alarm.run(scheduler, rt.stop)]
+        alarm = Alarm(settings.scheduler_max_wait_s)
+        ctx = Context(uow=rt.uow, wake_alarm=alarm.wake, batch_size=settings.scheduler_batch_size)
+        return [await consumers.post_events(rt.bus, ctx, settings, rt.stop), alarm.run(ctx, rt.stop)]
 
     return asyncio.run(run_service("scheduler", "scheduler", settings, body))

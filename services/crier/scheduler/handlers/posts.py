@@ -1,0 +1,33 @@
+"""What post events do to the timetable."""
+
+from __future__ import annotations
+
+from crier.contracts.events import PostCanceled, PostCreated
+from crier.kit.log import get
+from crier.kit.telemetry import inject_headers
+from crier.scheduler.adapters import timetable
+from crier.scheduler.domain.timetable import earliest, entries_for
+from crier.scheduler.handlers.context import Context
+
+log = get(__name__)
+
+
+async def post_created(ctx: Context, event: PostCreated) -> None:
+    entries = entries_for(event)
+    async with ctx.uow.handling(event.id) as tx:
+        if tx.seen_before:
+            return
+        # The request's trace context, kept with each row so firing continues its trace.
+        await timetable.add(tx.conn, entries, inject_headers())
+    # Only after the commit: woken earlier, the alarm could look before the rows are visible.
+    if entries:
+        ctx.wake_alarm(earliest(entries))
+        log.info("scheduler.targets_added", post_id=event.post_id, count=len(entries))
+
+
+async def post_canceled(ctx: Context, event: PostCanceled) -> None:
+    async with ctx.uow.handling(event.id) as tx:
+        if tx.seen_before:
+            return
+        stopped = await timetable.cancel(tx.conn, event.post_id, event.target_ids)
+    log.info("scheduler.targets_canceled", post_id=event.post_id, count=stopped)
