@@ -9,18 +9,18 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crier.contracts.commands import PublishTarget
-from crier.contracts.common import Container
+from crier.contracts.common import Container, Mode, Platform
 from crier.kit.bus import Bus
 from tests.support.bus import publish, target_events
 
 
-def command(*contents: str, platform: str = "x", mode: str = "test", username: str = "alice") -> PublishTarget:
+def command(*contents: str, platform: Platform = "x", mode: Mode = "test", username: str = "alice") -> PublishTarget:
     target_id = f"tgt_{secrets.token_hex(6)}"
     return PublishTarget(
         id=target_id,
         occurred_at=datetime.now(UTC),
         org_id="org_1",
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         post_id=f"post_{secrets.token_hex(6)}",
         target_id=target_id,
         account_id=f"acc_{secrets.token_hex(4)}",
@@ -64,3 +64,9 @@ async def attempts(db: AsyncEngine, target_id: str) -> list[sa.Row]:
             sa.text("SELECT * FROM attempts WHERE target_id = :t ORDER BY number"), {"t": target_id}
         )
         return list(result)
+
+
+async def outbox_empty(db: AsyncEngine) -> bool:
+    """Everything the publisher committed has been published to the bus."""
+    async with db.connect() as conn:
+        return await conn.scalar(sa.text("SELECT count(*) FROM outbox")) == 0

@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crier.cli.services import migrations_dir
 from crier.contracts.common import Container
-from crier.kit.bus.consumer import Retry
 from crier.kit.db import create_engine
 from crier.kit.migrations import upgrade
+from crier.kit.uow import UnitOfWork
 from crier.platforms.base import PlatformError, Problem, PublishContext, PublishedContainer, TransientError
-from crier.publisher.handlers import Policy, Publisher
+from crier.publisher.domain.backoff import RetryPolicy
+from crier.publisher.handlers.context import Context
+from crier.publisher.handlers.delivery import RetryIn, deliver
 from tests.publisher.factories import command
 from tests.support.stack import Infra
 
@@ -58,12 +60,11 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-def _publisher(engine: AsyncEngine, platform: ScriptedPlatform) -> Publisher:
-    return Publisher(
-        engine,
-        {"x": platform},
-        Policy(max_attempts=5, retry_base_s=2.0, retry_max_s=300.0),
-        wake_relay=lambda: None,
+def _context(engine: AsyncEngine, platform: ScriptedPlatform) -> Context:
+    return Context(
+        uow=UnitOfWork(engine, consumer="publisher"),
+        adapters={"x": platform},
+        retry=RetryPolicy(max_attempts=5, base_s=2.0, max_s=300.0),
         jitter=lambda: 0.5,
     )
 
@@ -83,13 +84,12 @@ async def _forget_backoff(engine: AsyncEngine, target_id: str) -> None:
 
 async def test_retry_resumes_after_the_last_container_that_reached_the_platform(engine: AsyncEngine) -> None:
     platform = ScriptedPlatform({(1, 1): TransientError("503 on the reply")})
-    publisher = _publisher(engine, platform)
+    ctx = _context(engine, platform)
     cmd = command("root", "reply", "another", mode="live")
-    with pytest.raises(Retry) as retry:
-        await publisher.deliver(cmd)
-    assert retry.value.delay_s == 1.0  # base 2 s · 2^0, half of it by the fixed jitter
+    # Base 2 s · 2^0, half of it by the fixed jitter.
+    assert await deliver(ctx, cmd) == RetryIn(1.0)
     await _forget_backoff(engine, cmd.target_id)
-    await publisher.deliver(cmd)
+    assert await deliver(ctx, cmd) is None
     assert platform.calls == [(1, 0, None), (1, 1, "x_0"), (2, 1, "x_0"), (2, 2, "x_1")]
     subjects = [s for s, _ in await _outbox(engine, cmd.target_id)]
     assert subjects == [
@@ -104,34 +104,41 @@ async def test_retry_resumes_after_the_last_container_that_reached_the_platform(
 
 async def test_redelivery_during_backoff_is_not_an_attempt(engine: AsyncEngine) -> None:
     platform = ScriptedPlatform({(1, 0): TransientError("timeout")})
-    publisher = _publisher(engine, platform)
+    ctx = _context(engine, platform)
     cmd = command("root", mode="live")
-    with pytest.raises(Retry):
-        await publisher.deliver(cmd)
-    with pytest.raises(Retry) as early:
-        await publisher.deliver(cmd)
-    assert 0 < early.value.delay_s <= 1.0
+    assert isinstance(await deliver(ctx, cmd), RetryIn)
+    early = await deliver(ctx, cmd)
+    assert isinstance(early, RetryIn) and 0 < early.delay_s <= 1.0
     assert len(platform.calls) == 1
+    assert [s for s, _ in await _outbox(engine, cmd.target_id)] == [
+        "evt.target.publishing",
+        "evt.target.attempt_failed",
+    ]
 
 
 async def test_an_adapter_bug_dead_letters_instead_of_looping(engine: AsyncEngine) -> None:
     platform = ScriptedPlatform({(n, 0): KeyError("boom") for n in range(1, 6)})
-    publisher = _publisher(engine, platform)
+    ctx = _context(engine, platform)
     cmd = command("root", mode="live")
     for _ in range(4):
-        with pytest.raises(Retry):
-            await publisher.deliver(cmd)
+        assert isinstance(await deliver(ctx, cmd), RetryIn)
         await _forget_backoff(engine, cmd.target_id)
-    await publisher.deliver(cmd)
-    await publisher.deliver(cmd)  # finished: a later delivery is acked without touching the platform
+    assert await deliver(ctx, cmd) is None
+    assert await deliver(ctx, cmd) is None  # finished: a later delivery is settled without the platform
     assert len(platform.calls) == 5
     events = await _outbox(engine, cmd.target_id)
     assert [s for s, _ in events][-2:] == ["dead.publish.x", "evt.target.dead_lettered"]
     assert events[-1][1]["error_code"] == "adapter_error" and events[-1][1]["attempt"] == 5
+    async with engine.connect() as conn:
+        copies = await conn.scalar(
+            sa.text("SELECT count(*) FROM outbox WHERE subject = 'dead.publish.x' AND msg_id = :m"),
+            {"m": f"{cmd.target_id}:dead"},
+        )
+    assert copies == 1
 
 
 async def test_permanent_error_fails_at_once(engine: AsyncEngine) -> None:
     platform = ScriptedPlatform({(1, 0): PlatformError("token revoked", code="auth_expired")})
     cmd = command("root", mode="live")
-    await _publisher(engine, platform).deliver(cmd)
+    assert await deliver(_context(engine, platform), cmd) is None
     assert [s for s, _ in await _outbox(engine, cmd.target_id)] == ["evt.target.publishing", "evt.target.failed"]

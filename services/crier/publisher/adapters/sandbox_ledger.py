@@ -6,13 +6,9 @@ import sqlalchemy as sa
 
 from crier.platforms.base import PublishContext
 from crier.platforms.sandbox import SandboxPost
+from crier.publisher.adapters.tables import sandbox_posts
 
-_INSERT = sa.text(
-    """
-    INSERT INTO sandbox_posts (id, target_id, container_index, parent_id, content)
-    VALUES (:id, :target_id, :container_index, :parent_id, :content)
-    """
-)
+_INSERT = sa.insert(sandbox_posts)
 
 
 class PostgresSandboxLedger:

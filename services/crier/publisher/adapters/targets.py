@@ -1,32 +1,41 @@
 """The `targets`, `attempts`, `container_progress` and `canceled_targets` tables.
 
 Every function takes the caller's connection: the caller owns the transaction, so a state change
-and the event announcing it commit together.
+and the event announcing it commit together. Time is Postgres' own clock, so replicas with skewed
+clocks agree on when a backoff ends.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.contracts.commands import PublishTarget
+from crier.contracts.common import TargetStatus
 from crier.platforms.base import PublishedContainer
-from crier.publisher.domain.target import Status, Target
+from crier.publisher.adapters.tables import TS, attempts, canceled_targets, container_progress, targets
+from crier.publisher.domain.target import Target
 
-_CLAIM = sa.text(
-    """
-    INSERT INTO targets (target_id, post_id, org_id, mode, platform, status)
-    VALUES (:target_id, :post_id, :org_id, :mode, :platform, 'publishing')
-    ON CONFLICT (target_id) DO NOTHING
-    """
+_now = sa.func.now(type_=TS)
+_clock = sa.func.clock_timestamp(type_=TS)
+
+_CLAIM = pg_insert(targets).on_conflict_do_nothing(index_elements=[targets.c.target_id])
+_LOCK = (
+    sa.select(
+        targets.c.target_id,
+        targets.c.status,
+        targets.c.failed_attempts,
+        sa.func.greatest(0, sa.extract("epoch", targets.c.retry_at - _clock)).label("retry_wait_s"),
+    )
+    .where(targets.c.target_id == sa.bindparam("target_id"))
+    .with_for_update()
 )
-# Time is Postgres' own clock, so replicas with skewed clocks agree on when a backoff ends.
-_LOCK = sa.text(
-    """
-    SELECT target_id, status, failed_attempts,
-           GREATEST(0, EXTRACT(EPOCH FROM retry_at - clock_timestamp()))::float8 AS retry_wait_s
-    FROM targets WHERE target_id = :target_id FOR UPDATE
-    """
+_START_ATTEMPT = pg_insert(attempts).on_conflict_do_update(
+    index_elements=[attempts.c.target_id, attempts.c.number],
+    set_={"deliveries": attempts.c.deliveries + 1, "started_at": _now},
 )
 
 
@@ -41,6 +50,8 @@ async def claim(conn: AsyncConnection, cmd: PublishTarget) -> Target:
             "org_id": cmd.org_id,
             "mode": cmd.mode,
             "platform": cmd.platform,
+            "status": "publishing",
+            "failed_attempts": 0,
         },
     )
     return await lock(conn, cmd.target_id)
@@ -48,62 +59,54 @@ async def claim(conn: AsyncConnection, cmd: PublishTarget) -> Target:
 
 async def lock(conn: AsyncConnection, target_id: str) -> Target:
     row = (await conn.execute(_LOCK, {"target_id": target_id})).one()
-    return Target(row.target_id, Status(row.status), row.failed_attempts, row.retry_wait_s or 0.0)
+    return Target(row.target_id, row.status, row.failed_attempts, float(row.retry_wait_s or 0))
 
 
 async def is_canceled(conn: AsyncConnection, target_id: str) -> bool:
-    found = await conn.scalar(sa.text("SELECT 1 FROM canceled_targets WHERE target_id = :t"), {"t": target_id})
+    found = await conn.scalar(sa.select(sa.literal(1)).where(canceled_targets.c.target_id == target_id))
     return found is not None
 
 
 async def record_cancellations(conn: AsyncConnection, post_id: str, target_ids: list[str]) -> None:
     if target_ids:
         await conn.execute(
-            sa.text("INSERT INTO canceled_targets (target_id, post_id) VALUES (:t, :p) ON CONFLICT DO NOTHING"),
-            [{"t": t, "p": post_id} for t in target_ids],
+            pg_insert(canceled_targets).on_conflict_do_nothing(),
+            [{"target_id": t, "post_id": post_id} for t in target_ids],
         )
 
 
 async def start_attempt(conn: AsyncConnection, target_id: str, number: int) -> None:
-    await conn.execute(
-        sa.text(
-            """
-            INSERT INTO attempts (target_id, number) VALUES (:t, :n)
-            ON CONFLICT (target_id, number) DO UPDATE
-              SET deliveries = attempts.deliveries + 1, started_at = now()
-            """
-        ),
-        {"t": target_id, "n": number},
-    )
-    await set_status(conn, target_id, Status.PUBLISHING)
+    """Attempt `number` begins, or begins again when its first delivery died mid-way."""
+    await conn.execute(_START_ATTEMPT, {"target_id": target_id, "number": number})
+    await set_status(conn, target_id, "publishing")
 
 
 async def finish_attempt(
     conn: AsyncConnection,
     target_id: str,
     number: int,
-    outcome: str,
+    outcome: TargetStatus,
     *,
     error_code: str | None = None,
     error_message: str | None = None,
     retry_in_s: float | None = None,
 ) -> None:
     await conn.execute(
-        sa.text(
-            """
-            UPDATE attempts SET finished_at = now(), outcome = :o, error_code = :c, error_message = :m,
-                   retry_in_s = :r
-            WHERE target_id = :t AND number = :n
-            """
-        ),
-        {"t": target_id, "n": number, "o": outcome, "c": error_code, "m": error_message, "r": retry_in_s},
+        sa.update(attempts)
+        .where(attempts.c.target_id == target_id, attempts.c.number == number)
+        .values(
+            finished_at=_now,
+            outcome=outcome,
+            error_code=error_code,
+            error_message=error_message,
+            retry_in_s=retry_in_s,
+        )
     )
 
 
-async def set_status(conn: AsyncConnection, target_id: str, status: Status) -> None:
+async def set_status(conn: AsyncConnection, target_id: str, status: TargetStatus) -> None:
     await conn.execute(
-        sa.text("UPDATE targets SET status = :s, updated_at = now() WHERE target_id = :t"),
-        {"t": target_id, "s": status.value},
+        sa.update(targets).where(targets.c.target_id == target_id).values(status=status, updated_at=_now)
     )
 
 
@@ -111,43 +114,47 @@ async def record_failure(
     conn: AsyncConnection,
     target_id: str,
     *,
-    status: Status,
+    status: TargetStatus,
     failed_attempts: int,
     error_code: str,
     error_message: str,
     retry_in_s: float | None,
 ) -> None:
     await conn.execute(
-        sa.text(
-            """
-            UPDATE targets SET status = :s, failed_attempts = :f, error_code = :c, error_message = :m,
-                   retry_at = CASE WHEN CAST(:r AS float8) IS NULL THEN NULL
-                                   ELSE clock_timestamp() + make_interval(secs => CAST(:r AS float8)) END,
-                   updated_at = now()
-            WHERE target_id = :t
-            """
-        ),
-        {"t": target_id, "s": status.value, "f": failed_attempts, "c": error_code, "m": error_message, "r": retry_in_s},
+        sa.update(targets)
+        .where(targets.c.target_id == target_id)
+        .values(
+            status=status,
+            failed_attempts=failed_attempts,
+            error_code=error_code,
+            error_message=error_message,
+            retry_at=None if retry_in_s is None else _clock + timedelta(seconds=retry_in_s),
+            updated_at=_now,
+        )
     )
 
 
 async def mark_published(conn: AsyncConnection, target_id: str, root: PublishedContainer) -> None:
     await conn.execute(
-        sa.text(
-            """
-            UPDATE targets SET status = 'published', platform_post_id = :p, url = :u, retry_at = NULL,
-                   error_code = NULL, error_message = NULL, updated_at = now()
-            WHERE target_id = :t
-            """
-        ),
-        {"t": target_id, "p": root.platform_post_id, "u": root.url},
+        sa.update(targets)
+        .where(targets.c.target_id == target_id)
+        .values(
+            status="published",
+            platform_post_id=root.platform_post_id,
+            url=root.url,
+            retry_at=None,
+            error_code=None,
+            error_message=None,
+            updated_at=_now,
+        )
     )
 
 
 async def progress_of(conn: AsyncConnection, target_id: str) -> dict[int, PublishedContainer]:
     rows = await conn.execute(
-        sa.text("SELECT container_index, platform_post_id, url FROM container_progress WHERE target_id = :t"),
-        {"t": target_id},
+        sa.select(
+            container_progress.c.container_index, container_progress.c.platform_post_id, container_progress.c.url
+        ).where(container_progress.c.target_id == target_id)
     )
     return {r.container_index: PublishedContainer(r.platform_post_id, r.url) for r in rows}
 
@@ -156,8 +163,7 @@ async def record_progress(conn: AsyncConnection, target_id: str, index: int, pub
     # No ON CONFLICT: a second writer for the same container must fail and roll back whatever it
     # posted in this transaction (the sandbox's post), never silently post twice.
     await conn.execute(
-        sa.text(
-            "INSERT INTO container_progress (target_id, container_index, platform_post_id, url) VALUES (:t, :i, :p, :u)"
-        ),
-        {"t": target_id, "i": index, "p": published.platform_post_id, "u": published.url},
+        sa.insert(container_progress).values(
+            target_id=target_id, container_index=index, platform_post_id=published.platform_post_id, url=published.url
+        )
     )

@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    # The attempt that fails with this number dead-letters the target.
+    max_attempts: int
+    # Backoff between failed attempts: full jitter over base·2^(n-1), capped at max_s.
+    base_s: float
+    max_s: float
+
+    def delay(self, failed_attempts: int, *, retry_after_s: float | None, jitter: float) -> float:
+        return retry_delay(
+            failed_attempts, base_s=self.base_s, cap_s=self.max_s, retry_after_s=retry_after_s, jitter=jitter
+        )
+
 
 def retry_delay(
     failed_attempts: int,
@@ -19,7 +35,7 @@ def retry_delay(
     earlier would only be refused again.
     """
     n = max(1, failed_attempts)
-    ceiling = min(cap_s, base_s * 2 ** (n - 1))
+    ceiling = min(cap_s, base_s * 2.0 ** (n - 1))
     delay = ceiling * min(max(jitter, 0.0), 1.0)
     if retry_after_s is not None:
         delay = max(delay, retry_after_s)

@@ -3,36 +3,29 @@
 Attempts are counted here, from Postgres, rather than from JetStream's delivery count: a publisher
 that crashes mid-delivery gets the message again, and that redelivery must continue the same
 attempt instead of burning one of the five.
+
+Statuses are the contracts' `TargetStatus`: the publisher moves a target through `publishing`,
+`retrying`, `published`, `failed`, `dead` and `canceled`; `pending` and `queued` happen before a
+command reaches it.
 """
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
+from typing import Literal
 
+from crier.contracts.common import TargetStatus
 
-class Status(enum.StrEnum):
-    PUBLISHING = "publishing"
-    RETRYING = "retrying"
-    PUBLISHED = "published"
-    FAILED = "failed"
-    DEAD = "dead"
-    CANCELED = "canceled"
+TERMINAL: frozenset[TargetStatus] = frozenset({"published", "failed", "dead", "canceled"})
 
-
-TERMINAL = frozenset({Status.PUBLISHED, Status.FAILED, Status.DEAD, Status.CANCELED})
-
-
-class Verdict(enum.StrEnum):
-    RETRY = "retry"
-    FAIL = "fail"
-    DEAD_LETTER = "dead_letter"
+# What a failed attempt leaves the target as.
+AfterFailure = Literal["retrying", "failed", "dead"]
 
 
 @dataclass(frozen=True)
 class Target:
     target_id: str
-    status: Status
+    status: TargetStatus
     failed_attempts: int
     # Seconds until the backoff after the last failure ends (0 when it has).
     retry_wait_s: float = 0.0
@@ -46,11 +39,11 @@ class Target:
         return self.failed_attempts + 1
 
 
-def judge_failure(attempt: int, *, retryable: bool, max_attempts: int) -> Verdict:
-    """What a failed attempt means for the target: another try, a permanent failure, or the
-    dead-letter queue once the last allowed attempt has failed."""
+def status_after_failure(attempt: int, *, retryable: bool, max_attempts: int) -> AfterFailure:
+    """What a failed attempt means for the target: another try (`retrying`), a permanent failure
+    (`failed`), or the dead-letter queue (`dead`) once the last allowed attempt has failed."""
     if not retryable:
-        return Verdict.FAIL
+        return "failed"
     if attempt >= max_attempts:
-        return Verdict.DEAD_LETTER
-    return Verdict.RETRY
+        return "dead"
+    return "retrying"

@@ -7,19 +7,22 @@ from collections.abc import Awaitable
 from typing import Any
 
 from crier.contracts.commands import PublishTarget, publish_subject
+from crier.contracts.common import Platform
 from crier.contracts.events import PostCanceled
 from crier.kit.bus import Bus, consumer, streams
 from crier.publisher.entrypoints.heartbeat import in_progress
-from crier.publisher.handlers import Publisher
+from crier.publisher.handlers.cancellations import record_cancellation
+from crier.publisher.handlers.context import Context
+from crier.publisher.handlers.delivery import deliver
 from crier.publisher.settings import PublisherSettings
 
 
-def durable_for(platform: str) -> str:
+def durable_for(platform: Platform) -> str:
     return f"publisher-{platform}"
 
 
 async def publish_queue(
-    bus: Bus, publisher: Publisher, platform: str, settings: PublisherSettings, stop: asyncio.Event
+    bus: Bus, ctx: Context, platform: Platform, settings: PublisherSettings, stop: asyncio.Event
 ) -> Awaitable[None]:
     subject = publish_subject(platform)
     sub = await consumer.bind(
@@ -33,7 +36,9 @@ async def publish_queue(
 
     async def on_publish(_: str, cmd: PublishTarget, msg: Any) -> None:
         async with in_progress(msg, heartbeat_s):
-            await publisher.deliver(cmd)
+            retry = await deliver(ctx, cmd)
+        if retry is not None:
+            raise consumer.Retry(retry.delay_s)
 
     # A batch no larger than the concurrency: fetched messages waiting for a free slot would not
     # be heartbeating and could time out into a duplicate delivery.
@@ -45,10 +50,11 @@ async def publish_queue(
         stop,
         batch=settings.publisher_concurrency,
         concurrency=settings.publisher_concurrency,
+        max_failures=settings.consumer_max_failures,
     )
 
 
-async def cancellations(bus: Bus, publisher: Publisher, stop: asyncio.Event) -> Awaitable[None]:
+async def cancellations(bus: Bus, ctx: Context, settings: PublisherSettings, stop: asyncio.Event) -> Awaitable[None]:
     sub = await consumer.bind(
         bus,
         stream=streams.EVENTS,
@@ -57,6 +63,8 @@ async def cancellations(bus: Bus, publisher: Publisher, stop: asyncio.Event) -> 
     )
 
     async def on_canceled(_: str, event: PostCanceled, __: Any) -> None:
-        await publisher.record_cancellation(event)
+        await record_cancellation(ctx, event)
 
-    return consumer.run(bus, sub, {"evt.post.canceled": PostCanceled}, on_canceled, stop)
+    return consumer.run(
+        bus, sub, {"evt.post.canceled": PostCanceled}, on_canceled, stop, max_failures=settings.consumer_max_failures
+    )

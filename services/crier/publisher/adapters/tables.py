@@ -1,0 +1,75 @@
+"""The publisher's tables (SQLAlchemy Core), as migrations/ creates them in the `publisher` schema."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+TS = sa.DateTime(timezone=True)
+
+targets = sa.Table(
+    "targets",
+    metadata,
+    sa.Column("target_id", sa.Text, primary_key=True),
+    sa.Column("post_id", sa.Text, nullable=False),
+    sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("mode", sa.Text, nullable=False),
+    sa.Column("platform", sa.Text, nullable=False),
+    # A contracts `TargetStatus`.
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("failed_attempts", sa.Integer, nullable=False),
+    # When the backoff after the last failed attempt ends.
+    sa.Column("retry_at", TS),
+    sa.Column("platform_post_id", sa.Text),
+    sa.Column("url", sa.Text),
+    sa.Column("error_code", sa.Text),
+    sa.Column("error_message", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("target_id", sa.Text, sa.ForeignKey("targets.target_id"), primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("started_at", TS, nullable=False),
+    # More than one when a publisher died mid-attempt and the message came back.
+    sa.Column("deliveries", sa.Integer, nullable=False),
+    sa.Column("finished_at", TS),
+    # The status the attempt left the target in: published, retrying, failed or dead.
+    sa.Column("outcome", sa.Text),
+    sa.Column("error_code", sa.Text),
+    sa.Column("error_message", sa.Text),
+    sa.Column("retry_in_s", sa.Float),
+)
+
+container_progress = sa.Table(
+    "container_progress",
+    metadata,
+    sa.Column("target_id", sa.Text, sa.ForeignKey("targets.target_id"), primary_key=True),
+    sa.Column("container_index", sa.Integer, primary_key=True),
+    sa.Column("platform_post_id", sa.Text, nullable=False),
+    sa.Column("url", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+# The sandbox platform's "network": the simulated posts of test-mode targets.
+sandbox_posts = sa.Table(
+    "sandbox_posts",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("target_id", sa.Text, nullable=False),
+    sa.Column("container_index", sa.Integer, nullable=False),
+    sa.Column("parent_id", sa.Text),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+canceled_targets = sa.Table(
+    "canceled_targets",
+    metadata,
+    sa.Column("target_id", sa.Text, primary_key=True),
+    sa.Column("post_id", sa.Text, nullable=False),
+    sa.Column("canceled_at", TS, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Use cases: deliver one target, record a cancellation."""

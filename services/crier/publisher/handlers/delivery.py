@@ -1,0 +1,212 @@
+"""Delivering one target: an attempt, container by container, and the event its outcome announces.
+
+Delivering is idempotent without an inbox: the target's row says whether it is finished, and the
+per-container progress rows say where a previous delivery stopped. Each step commits its state and
+its event together through the unit of work.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from crier.contracts.commands import PublishTarget, dead_subject
+from crier.contracts.events import (
+    TargetAttemptFailed,
+    TargetDeadLettered,
+    TargetFailed,
+    TargetPublished,
+    TargetPublishing,
+)
+from crier.kit.log import get
+from crier.platforms.base import (
+    ContentRejected,
+    NotSupported,
+    PlatformAdapter,
+    PlatformError,
+    PublishContext,
+    PublishedContainer,
+    TransientError,
+)
+from crier.publisher.adapters import targets
+from crier.publisher.domain.routing import adapter_key
+from crier.publisher.domain.target import status_after_failure
+from crier.publisher.handlers.context import Context
+
+log = get(__name__)
+
+
+@dataclass(frozen=True)
+class RetryIn:
+    """The command must come back after this many seconds."""
+
+    delay_s: float
+
+
+async def deliver(ctx: Context, cmd: PublishTarget) -> RetryIn | None:
+    """None when the command is settled (ack it); `RetryIn` when it must come back after a backoff."""
+    started = await _start(ctx, cmd)
+    if not isinstance(started, int):
+        return started
+    attempt = started
+    adapter = ctx.adapters.get(adapter_key(cmd.mode, cmd.platform))
+    try:
+        if adapter is None:
+            raise NotSupported(f"publishing to {cmd.platform} is not supported yet")
+        problems = adapter.validate(cmd.containers, cmd.config)
+        if problems:
+            raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
+        published = await _publish_containers(ctx, adapter, cmd, attempt)
+    except PlatformError as err:
+        failure = err
+    except (SQLAlchemyError, OSError):
+        raise  # our own storage or network: not the platform's doing, not an attempt
+    except Exception as exc:
+        # An adapter bug must end in a visible dead letter, not redeliver forever.
+        log.exception("publisher.adapter_crashed", target_id=cmd.target_id, platform=cmd.platform)
+        failure = TransientError(f"unexpected adapter error: {exc!r}", code="adapter_error")
+    else:
+        await _conclude_success(ctx, cmd, attempt, published)
+        return None
+    return await _conclude_failure(ctx, cmd, attempt, failure)
+
+
+async def _start(ctx: Context, cmd: PublishTarget) -> int | RetryIn | None:
+    """The number of the attempt this delivery makes, or what to answer when it makes none."""
+    async with ctx.uow.begin() as tx:
+        target = await targets.claim(tx.conn, cmd)
+        if target.is_finished:
+            return None
+        if await targets.is_canceled(tx.conn, cmd.target_id):
+            await targets.set_status(tx.conn, cmd.target_id, "canceled")
+            log.info("publisher.target_canceled", target_id=cmd.target_id)
+            return None
+        if target.retry_wait_s > 0:
+            # Redelivered before its backoff ended (ack timeout after a crash): not an attempt.
+            return RetryIn(target.retry_wait_s)
+        attempt = target.next_attempt
+        await targets.start_attempt(tx.conn, cmd.target_id, attempt)
+        tx.emit("evt.target.publishing", TargetPublishing(**_about(ctx, cmd), attempt=attempt))
+    return attempt
+
+
+async def _publish_containers(
+    ctx: Context, adapter: PlatformAdapter, cmd: PublishTarget, attempt: int
+) -> list[PublishedContainer]:
+    async with ctx.uow.read() as conn:
+        done = await targets.progress_of(conn, cmd.target_id)
+    publishing = PublishContext(
+        target_id=cmd.target_id,
+        post_id=cmd.post_id,
+        org_id=cmd.org_id,
+        mode=cmd.mode,
+        platform=cmd.platform,
+        account_id=cmd.account_id,
+        account_username=cmd.account_username,
+        attempt=attempt,
+        containers=tuple(cmd.containers),
+        config=cmd.config,
+    )
+    results: list[PublishedContainer] = []
+    parent: PublishedContainer | None = None
+    for index, container in enumerate(cmd.containers):
+        if index in done:
+            parent = done[index]
+        elif adapter.transactional:
+            async with ctx.uow.begin() as tx:
+                parent = await adapter.publish_container(replace(publishing, conn=tx.conn), container, index, parent)
+                await targets.record_progress(tx.conn, cmd.target_id, index, parent)
+        else:
+            # A network call must not hold a database transaction open.
+            parent = await adapter.publish_container(publishing, container, index, parent)
+            async with ctx.uow.begin() as tx:
+                await targets.record_progress(tx.conn, cmd.target_id, index, parent)
+        results.append(parent)
+    return results
+
+
+async def _conclude_success(
+    ctx: Context, cmd: PublishTarget, attempt: int, published: list[PublishedContainer]
+) -> None:
+    root = published[0]
+    async with ctx.uow.begin() as tx:
+        target = await targets.lock(tx.conn, cmd.target_id)
+        if target.is_finished:
+            return
+        await targets.mark_published(tx.conn, cmd.target_id, root)
+        await targets.finish_attempt(tx.conn, cmd.target_id, attempt, "published")
+        tx.emit(
+            "evt.target.published",
+            TargetPublished(
+                **_about(ctx, cmd),
+                attempt=attempt,
+                platform_post_id=root.platform_post_id,
+                platform_post_url=root.url,
+                container_ids=[p.platform_post_id for p in published],
+            ),
+        )
+    log.info("publisher.target_published", target_id=cmd.target_id, attempt=attempt)
+
+
+async def _conclude_failure(ctx: Context, cmd: PublishTarget, attempt: int, err: PlatformError) -> RetryIn | None:
+    """Records the failed attempt; returns the backoff when the target should be tried again."""
+    status = status_after_failure(attempt, retryable=err.retryable, max_attempts=ctx.retry.max_attempts)
+    delay = None
+    if status == "retrying":
+        delay = ctx.retry.delay(attempt, retry_after_s=err.retry_after_s, jitter=ctx.jitter())
+    failure = {**_about(ctx, cmd), "attempt": attempt, "error_code": err.code, "error_message": err.message}
+    async with ctx.uow.begin() as tx:
+        target = await targets.lock(tx.conn, cmd.target_id)
+        if target.is_finished or target.failed_attempts != attempt - 1:
+            return None  # another delivery of this target already settled this attempt
+        await targets.finish_attempt(
+            tx.conn,
+            cmd.target_id,
+            attempt,
+            status,
+            error_code=err.code,
+            error_message=err.message,
+            retry_in_s=delay,
+        )
+        await targets.record_failure(
+            tx.conn,
+            cmd.target_id,
+            status=status,
+            failed_attempts=attempt,
+            error_code=err.code,
+            error_message=err.message,
+            retry_in_s=delay,
+        )
+        if delay is not None:
+            tx.emit("evt.target.attempt_failed", TargetAttemptFailed(**failure, retry_in_seconds=delay))
+        elif status == "dead":
+            # Kept on the DEAD stream so the target can be redriven with its original command.
+            tx.emit(dead_subject(cmd.platform), cmd, msg_id=f"{cmd.target_id}:dead")
+            tx.emit("evt.target.dead_lettered", TargetDeadLettered(**failure))
+        else:
+            tx.emit("evt.target.failed", TargetFailed(**failure))
+    log.info(
+        "publisher.attempt_failed",
+        target_id=cmd.target_id,
+        attempt=attempt,
+        code=err.code,
+        status=status,
+        retry_in_s=delay,
+    )
+    return None if delay is None else RetryIn(delay)
+
+
+def _about(ctx: Context, cmd: PublishTarget) -> dict[str, Any]:
+    """The fields every `evt.target.*` event about this command carries."""
+    return {
+        "id": str(uuid.uuid4()),
+        "occurred_at": ctx.clock(),
+        "org_id": cmd.org_id,
+        "mode": cmd.mode,
+        "post_id": cmd.post_id,
+        "target_id": cmd.target_id,
+        "platform": cmd.platform,
+    }
