@@ -142,7 +142,7 @@ class Gateway:
         return httpx.Client(base_url=f"{self.api_url}/api/v1", headers=headers, timeout=15)
 
     def new_org(self, name: str = "acme") -> Org:
-        from crier.gateway import admin
+        from crier.gateway.entrypoints import admin
 
         org = admin.create_org(self.database_url, f"{name}-{secrets.token_hex(3)}")
         live = admin.create_api_key(self.database_url, org=org["id"], name="live", mode="live", scopes=None)

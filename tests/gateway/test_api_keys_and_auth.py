@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from crier.gateway import admin
+from crier.gateway.entrypoints import admin
 from tests.gateway.conftest import Gateway, Org
 
 

@@ -8,7 +8,9 @@ import httpx
 
 from crier.gateway.entrypoints.http.app import asgi
 from crier.gateway.entrypoints.http.state import Gateway
+from crier.gateway.handlers.context import Context
 from crier.gateway.settings import GatewaySettings
+from crier.kit.uow import UnitOfWork
 
 
 class BrokenEngine:
@@ -17,7 +19,8 @@ class BrokenEngine:
 
 
 def client() -> httpx.AsyncClient:
-    gateway = Gateway(settings=GatewaySettings(), engine=BrokenEngine(), bus=None, wake=lambda: None)  # type: ignore[arg-type]
+    ctx = Context(uow=UnitOfWork(BrokenEngine(), consumer="gateway"))  # type: ignore[arg-type]
+    gateway = Gateway(settings=GatewaySettings(), bus=None, ctx=ctx)  # type: ignore[arg-type]
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi(gateway)), base_url="http://gateway.test")
 
 

@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crier.contracts.common import Container
+from crier.contracts.common import Container, TargetStatus
 from crier.gateway.domain import events as ev
 from crier.gateway.domain import post as p
 from crier.gateway.domain import target as tg
-from crier.gateway.domain.post import Post, PostNotCancelable, apply, cancel, replay, roll_up
+from crier.gateway.domain.post import Post, apply, cancel, replay, roll_up
+from crier.kit.errors import Conflict
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -31,7 +32,7 @@ def created(n: int = 2, *, scheduled: bool = False, draft: bool = False) -> ev.P
     )
 
 
-def with_statuses(*statuses: str) -> Post:
+def with_statuses(*statuses: TargetStatus) -> Post:
     post = apply(None, created(len(statuses)))
     targets = tuple(msgspec.structs.replace(t, status=s) for t, s in zip(post.targets, statuses, strict=True))
     return msgspec.structs.replace(post, targets=targets)
@@ -123,14 +124,15 @@ def test_cancel_decisions() -> None:
     decision = cancel(post, T0 + timedelta(seconds=1))
     assert decision.target_ids == ["t0", "t1"]
     assert apply(post, decision).status == p.CANCELED
-    with pytest.raises(PostNotCancelable):
-        cancel(apply(post, decision), T0)
-    with pytest.raises(PostNotCancelable):
-        cancel(with_statuses(tg.PUBLISHING, tg.QUEUED), T0)
-    with pytest.raises(PostNotCancelable):
-        cancel(with_statuses(tg.RETRYING, tg.QUEUED), T0)
-    with pytest.raises(PostNotCancelable):
-        cancel(with_statuses(tg.PUBLISHED, tg.FAILED), T0)
+    for refused in (
+        apply(post, decision),
+        with_statuses(tg.PUBLISHING, tg.QUEUED),
+        with_statuses(tg.RETRYING, tg.QUEUED),
+        with_statuses(tg.PUBLISHED, tg.FAILED),
+    ):
+        with pytest.raises(Conflict) as info:
+            cancel(refused, T0)
+        assert info.value.code == "post_not_cancelable" and info.value.details == {"status": refused.status}
     # Something already went out, the rest has not started: cancel what is left.
     partial = cancel(with_statuses(tg.PUBLISHED, tg.QUEUED), T0)
     assert partial.target_ids == ["t1"]

@@ -10,7 +10,12 @@ from typing import Any
 import asyncpg
 
 from crier.contracts import events as contract
-from crier.gateway import admin
+from crier.gateway.entrypoints import admin
+from crier.gateway.handlers.context import Context
+from crier.gateway.handlers.housekeeping import Purged, purge
+from crier.gateway.settings import SCHEMA
+from crier.kit.db import create_engine
+from crier.kit.uow import UnitOfWork
 from tests.gateway.conftest import Gateway, Org
 from tests.support.stack import wait_for
 
@@ -77,16 +82,12 @@ def test_rebuild_gives_identical_projections(gateway: Gateway, sandbox: Org) -> 
 
 
 def test_housekeeping_forgets_expired_idempotency_keys(gateway: Gateway, sandbox: Org) -> None:
-    from crier.gateway.entrypoints.housekeeping import purge_once
-    from crier.gateway.settings import SCHEMA
-    from crier.kit.db import create_engine
-
     with sandbox.test() as c:
         body = {"content": "k", "accounts": [sandbox.accounts["x"]]}
         first = c.post("/posts", json=body, headers={"Idempotency-Key": "old-key"})
         assert first.status_code == 201
 
-    async def age_and_purge() -> tuple[int, int]:
+    async def age_and_purge() -> Purged:
         conn = await asyncpg.connect(gateway.database_url)
         try:
             await conn.execute(
@@ -96,12 +97,11 @@ def test_housekeeping_forgets_expired_idempotency_keys(gateway: Gateway, sandbox
             await conn.close()
         engine = create_engine(gateway.database_url, SCHEMA, pool_size=1)
         try:
-            return await purge_once(engine)
+            return await purge(Context(uow=UnitOfWork(engine, consumer="gateway")))
         finally:
             await engine.dispose()
 
-    purged_keys, _ = asyncio.run(age_and_purge())
-    assert purged_keys >= 1
+    assert asyncio.run(age_and_purge()).idempotency_keys >= 1
     with sandbox.test() as c:
         # The key is forgotten: the same key now makes a new post.
         again = c.post("/posts", json=body, headers={"Idempotency-Key": "old-key"})

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crier.gateway.domain.schedule import HORIZON, parse_scheduled_at
-from crier.gateway.domain.validation import Problem
+from crier.kit.errors import Problem
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(lambda m: timezone(timedelta(minutes=m)))

@@ -90,7 +90,7 @@ def test_readyz_names_missing_services(unready: str) -> None:
 
 def test_with_the_real_connect_service(infra: Infra, tmp_path: Path) -> None:
     """The sandbox endpoint against connect itself, and readiness that waits for it."""
-    from crier.gateway import admin
+    from crier.gateway.entrypoints import admin
 
     services, api_url = start_gateway(infra, tmp_path, extra=["connect"])
     try:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from crier.gateway import admin
+from crier.gateway.entrypoints import admin
 from crier.kit.errors import Conflict
 from tests.gateway.conftest import Gateway, Org
 

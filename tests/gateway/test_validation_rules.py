@@ -1,12 +1,26 @@
-"""The pure rules behind a create-post request and an API key."""
+"""The pure rules behind a create-post request, the post filters and an API key."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from crier.contracts.common import Container, MediaRef
 from crier.gateway.domain import api_key
-from crier.gateway.domain.validation import Problem, check_accounts, check_config, check_targets, containers_of
+from crier.gateway.domain.filters import PostQuery, post_filter
+from crier.gateway.domain.validation import (
+    PostRequest,
+    check_accounts,
+    check_config,
+    check_targets,
+    containers_of,
+    new_post,
+    platform_named,
+)
+from crier.kit.errors import Invalid, Problem
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def test_content_becomes_one_container() -> None:
@@ -43,10 +57,62 @@ def test_accounts_config_and_targets() -> None:
     with pytest.raises(Problem):
         check_config({"friendster": {}})
     with pytest.raises(Problem):
-        check_config({"x": []})  # type: ignore[dict-item]
+        check_config({"x": []})
     check_targets(["a"], {"a": "override"})
     with pytest.raises(Problem):
         check_targets(["a"], {"b": None})
+    assert platform_named("bluesky") == "bluesky"
+    with pytest.raises(Problem) as info:
+        platform_named("myspace")
+    assert (info.value.field, info.value.code) == ("platform", "unknown_platform")
+
+
+def test_a_valid_request_becomes_a_new_post() -> None:
+    request = PostRequest(
+        accounts=["a", "b"],
+        content="hi",
+        scheduled_at="2026-06-02T12:00:00+02:00",
+        config={"x": {"reply_settings": "following"}},
+        overrides={"b": "hello b"},
+    )
+    post = new_post(request, NOW)
+    assert post.containers == [Container(content="hi")] and post.accounts == ["a", "b"]
+    assert post.scheduled_at == datetime(2026, 6, 2, 10, tzinfo=UTC) and post.overrides == {"b": "hello b"}
+
+
+def test_every_problem_of_a_request_is_named_at_once() -> None:
+    request = PostRequest(accounts=["a", "a"], content=" ", scheduled_at="2026-05-01T00:00:00Z", overrides={"z": None})
+    with pytest.raises(Invalid) as info:
+        new_post(request, NOW)
+    fields = [(f["field"], f["code"]) for f in info.value.details["fields"]]
+    assert info.value.code == "validation_error"
+    assert fields == [
+        ("content", "empty"),
+        ("accounts", "duplicate"),
+        ("targets", "not_in_accounts"),
+        ("scheduled_at", "in_past"),
+    ]
+
+
+def test_a_draft_may_wait_beyond_the_window_but_not_at_an_ambiguous_time() -> None:
+    far = (NOW + timedelta(days=90)).isoformat()
+    assert new_post(PostRequest(accounts=["a"], content="later", scheduled_at=far, is_draft=True), NOW).is_draft
+    with pytest.raises(Invalid) as info:
+        new_post(PostRequest(accounts=["a"], content="later", scheduled_at=far), NOW)
+    assert info.value.details["fields"][0]["code"] == "too_far_ahead"
+    with pytest.raises(Invalid) as info:
+        new_post(PostRequest(accounts=["a"], content="x", scheduled_at="2026-09-01T00:00", is_draft=True), NOW)
+    assert info.value.details["fields"][0]["code"] == "missing_offset"
+
+
+def test_post_filters() -> None:
+    checked = post_filter(PostQuery(status="partial", platform="x", created_after="2026-06-01T00:00:00Z"))
+    assert (checked.status, checked.platform) == ("partial", "x")
+    assert checked.created_after == datetime(2026, 6, 1, tzinfo=UTC) and checked.created_before is None
+    with pytest.raises(Invalid) as info:
+        post_filter(PostQuery(status="lost", scheduled_before="soon"))
+    fields = [(f["field"], f["code"]) for f in info.value.details["fields"]]
+    assert fields == [("status", "unknown_status"), ("scheduled_before", "invalid_timestamp")]
 
 
 def test_new_keys() -> None:
@@ -57,4 +123,19 @@ def test_new_keys() -> None:
     assert live.prefix == live.secret[:12] and api_key.looks_like_key(live.secret)
     assert not api_key.looks_like_key("sk_live_short") and not api_key.looks_like_key("pk_live_" + "a" * 40)
     with pytest.raises(ValueError):
-        api_key.new_secret("prod")
+        api_key.new_secret("prod")  # type: ignore[arg-type]
+
+
+def test_key_modes_and_scopes() -> None:
+    assert api_key.checked_mode("test") == "test"
+    with pytest.raises(Problem):
+        api_key.checked_mode("prod")
+    assert api_key.checked_scopes(None) == list(api_key.SCOPES)
+    assert api_key.checked_scopes(["admin", "view", "view"]) == ["view", "admin"]
+    for bad in ([], ["root"]):
+        with pytest.raises(Problem):
+            api_key.checked_scopes(bad)
+    live = api_key.Principal(org_id="o", mode="live", key_id="k", scopes=frozenset({"admin"}))
+    test = api_key.Principal(org_id="o", mode="test", key_id="k", scopes=frozenset({"admin"}))
+    assert live.may_issue("live") and test.may_issue("test") and not test.may_issue("live")
+    assert live.key_modes() == ("live", "test") and test.key_modes() == ("test",)

@@ -67,17 +67,17 @@ def main(argv: list[str] | None = None) -> None:
         migrate_all(settings.database_url)
         print("migrations applied")
     elif args.command == "rebuild-projections":
-        from crier.gateway import admin
+        from crier.gateway.entrypoints import admin
 
         count = admin.rebuild_projections(settings.database_url)
         print(f"rebuilt projections of {count} posts")
     elif args.command == "org":
-        from crier.gateway import admin
+        from crier.gateway.entrypoints import admin
 
         org = admin.create_org(settings.database_url, args.name)
         print(f"{org['id']}\t{org['name']}")
     elif args.command == "keys":
-        from crier.gateway import admin
+        from crier.gateway.entrypoints import admin
 
         key = admin.create_api_key(
             settings.database_url,

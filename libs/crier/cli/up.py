@@ -71,7 +71,7 @@ def up(data_dir: str, host: str, port: int, platform: str) -> int:
         keys = settings.encryption_keys or _secret_file(root / "encryption-keys", Keyring.generate_spec)
         migrate_all(database_url)
 
-        from crier.gateway import admin
+        from crier.gateway.entrypoints import admin
 
         admin_key = admin.bootstrap_admin_key(database_url, root / "admin-key")
         api_url = f"http://{host}:{port}"

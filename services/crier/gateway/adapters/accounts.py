@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,21 +9,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crier.gateway.adapters import pages
+from crier.contracts.common import Mode, Platform
 from crier.gateway.adapters.tables import accounts
+from crier.gateway.domain.filters import AccountFilter
+from crier.kit import pages
 
 ACTIVE = "active"
 # Soft-deleted accounts stay in the table (so a late, older event cannot resurrect them) but are hidden.
 DISABLED = "disabled"
-
-
-@dataclass(frozen=True)
-class AccountFilter:
-    id: str | None = None
-    tenant_id: str | None = None
-    platform: str | None = None
-    username: str | None = None
-    network_unique_id: str | None = None
 
 
 async def upsert(conn: AsyncConnection, row: dict[str, Any]) -> None:
@@ -43,8 +35,8 @@ async def set_status(
     *,
     account_id: str,
     org_id: str,
-    mode: str,
-    platform: str,
+    mode: Mode,
+    platform: Platform,
     tenant_id: str | None,
     status: str,
     updated_at: datetime,
@@ -82,13 +74,13 @@ _USABLE = sa.select(accounts).where(
 )
 
 
-async def usable(conn: AsyncConnection, org_id: str, mode: str, ids: list[str]) -> dict[str, Any]:
+async def usable(conn: AsyncConnection, org_id: str, mode: Mode, ids: list[str]) -> dict[str, Any]:
     """The accounts among `ids` that a new post may target, by id."""
     rows = await conn.execute(_USABLE, {"ids": ids, "org_id": org_id, "mode": mode})
     return {r.id: r for r in rows}
 
 
-async def get(conn: AsyncConnection, org_id: str, mode: str, account_id: str) -> Any | None:
+async def get(conn: AsyncConnection, org_id: str, mode: Mode, account_id: str) -> Any | None:
     return (
         await conn.execute(
             sa.select(accounts).where(
@@ -102,8 +94,8 @@ async def get(conn: AsyncConnection, org_id: str, mode: str, account_id: str) ->
 
 
 async def search(
-    conn: AsyncConnection, org_id: str, mode: str, where: AccountFilter, *, limit: int, cursor: str | None
-) -> pages.Page:
+    conn: AsyncConnection, org_id: str, mode: Mode, where: AccountFilter, *, limit: int, cursor: str | None
+) -> pages.Page[Any]:
     conditions: list[Any] = [
         accounts.c.org_id == org_id,
         accounts.c.mode == mode,

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crier.contracts.common import Mode
 from crier.gateway.adapters.tables import idempotency_keys as keys
 
 KEEP = timedelta(hours=24)
@@ -25,7 +26,7 @@ class Claim:
     post_id: str | None
 
 
-async def claim(conn: AsyncConnection, org_id: str, mode: str, key: str, request_hash: str) -> Claim:
+async def claim(conn: AsyncConnection, org_id: str, mode: Mode, key: str, request_hash: str) -> Claim:
     """Run in its own transaction, committed before the work starts, so a concurrent repeat sees it."""
     this = sa.and_(keys.c.org_id == org_id, keys.c.mode == mode, keys.c.key == key)
     await conn.execute(
@@ -51,7 +52,7 @@ async def claim(conn: AsyncConnection, org_id: str, mode: str, key: str, request
     return Claim(False, row.request_hash, row.status, row.post_id)
 
 
-async def finish(conn: AsyncConnection, org_id: str, mode: str, key: str, post_id: str) -> None:
+async def finish(conn: AsyncConnection, org_id: str, mode: Mode, key: str, post_id: str) -> None:
     """Called in the transaction that creates the post: the key and the post commit together."""
     await conn.execute(
         keys.update()
@@ -60,10 +61,16 @@ async def finish(conn: AsyncConnection, org_id: str, mode: str, key: str, post_i
     )
 
 
-async def release(conn: AsyncConnection, org_id: str, mode: str, key: str) -> None:
+async def release(conn: AsyncConnection, org_id: str, mode: Mode, key: str) -> None:
     """The request failed: forget the key so the caller can fix the request and retry with it."""
     await conn.execute(
         keys.delete().where(
             keys.c.org_id == org_id, keys.c.mode == mode, keys.c.key == key, keys.c.status == IN_PROGRESS
         )
     )
+
+
+async def purge_expired(conn: AsyncConnection) -> int:
+    """Forget keys past their 24 hours: a repeat after that is a new request."""
+    result = await conn.execute(keys.delete().where(keys.c.created_at < sa.func.now() - KEEP))
+    return int(result.rowcount)

@@ -9,13 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crier.contracts.common import Mode
 from crier.gateway.adapters.tables import api_keys, orgs
 from crier.gateway.domain import api_key
 from crier.gateway.domain.api_key import Principal
-
-
-class UnknownOrg(LookupError):
-    pass
 
 
 async def create_org(conn: AsyncConnection, name: str) -> dict[str, Any]:
@@ -24,13 +21,11 @@ async def create_org(conn: AsyncConnection, name: str) -> dict[str, Any]:
     return row
 
 
-async def find_org(conn: AsyncConnection, id_or_name: str) -> dict[str, Any]:
+async def find_org(conn: AsyncConnection, id_or_name: str) -> dict[str, Any] | None:
     row = (
         await conn.execute(sa.select(orgs).where(sa.or_(orgs.c.id == id_or_name, orgs.c.name == id_or_name)))
     ).first()
-    if row is None:
-        raise UnknownOrg(id_or_name)
-    return dict(row._mapping)
+    return dict(row._mapping) if row else None
 
 
 async def oldest_org(conn: AsyncConnection) -> dict[str, Any] | None:
@@ -39,7 +34,7 @@ async def oldest_org(conn: AsyncConnection) -> dict[str, Any] | None:
 
 
 async def create_key(
-    conn: AsyncConnection, org_id: str, *, name: str, mode: str, scopes: list[str]
+    conn: AsyncConnection, org_id: str, *, name: str, mode: Mode, scopes: list[str]
 ) -> tuple[dict[str, Any], str]:
     """The stored key and its secret; the secret exists only in this return value."""
     fresh = api_key.new_secret(mode)
@@ -73,7 +68,7 @@ async def authenticate(conn: AsyncConnection, secret: str) -> Principal | None:
     return Principal(org_id=row.org_id, mode=row.mode, key_id=row.id, scopes=frozenset(row.scopes))
 
 
-async def list_keys(conn: AsyncConnection, org_id: str, modes: tuple[str, ...]) -> list[Any]:
+async def list_keys(conn: AsyncConnection, org_id: str, modes: tuple[Mode, ...]) -> list[Any]:
     return list(
         await conn.execute(
             sa.select(api_keys)
@@ -83,7 +78,7 @@ async def list_keys(conn: AsyncConnection, org_id: str, modes: tuple[str, ...]) 
     )
 
 
-async def revoke_key(conn: AsyncConnection, org_id: str, modes: tuple[str, ...], key_id: str) -> bool:
+async def revoke_key(conn: AsyncConnection, org_id: str, modes: tuple[Mode, ...], key_id: str) -> bool:
     """True when the key exists in this org and one of `modes` (revoking twice is not an error)."""
     result = await conn.execute(
         api_keys.update()

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crier.gateway.adapters import pages
+from crier.contracts.common import Mode
 from crier.gateway.adapters.tables import post_targets, posts
-
-
-@dataclass(frozen=True)
-class PostFilter:
-    status: str | None = None
-    account: str | None = None
-    platform: str | None = None
-    tenant_id: str | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    scheduled_after: datetime | None = None
-    scheduled_before: datetime | None = None
+from crier.gateway.domain.filters import PostFilter
+from crier.kit import pages
 
 
 @dataclass(frozen=True)
@@ -31,7 +20,7 @@ class PostRecord:
     targets: list[Any]
 
 
-async def get(conn: AsyncConnection, org_id: str, mode: str, post_id: str) -> PostRecord | None:
+async def get(conn: AsyncConnection, org_id: str, mode: Mode, post_id: str) -> PostRecord | None:
     row = (
         await conn.execute(
             sa.select(posts).where(posts.c.id == post_id, posts.c.org_id == org_id, posts.c.mode == mode)
@@ -42,7 +31,7 @@ async def get(conn: AsyncConnection, org_id: str, mode: str, post_id: str) -> Po
     return PostRecord(row, (await _targets_of(conn, [post_id])).get(post_id, []))
 
 
-async def by_external_ref(conn: AsyncConnection, org_id: str, mode: str, external_ref: str) -> PostRecord | None:
+async def by_external_ref(conn: AsyncConnection, org_id: str, mode: Mode, external_ref: str) -> PostRecord | None:
     post_id = await conn.scalar(
         sa.select(posts.c.id).where(
             posts.c.org_id == org_id, posts.c.mode == mode, posts.c.external_ref == external_ref
@@ -52,8 +41,8 @@ async def by_external_ref(conn: AsyncConnection, org_id: str, mode: str, externa
 
 
 async def search(
-    conn: AsyncConnection, org_id: str, mode: str, where: PostFilter, *, limit: int, cursor: str | None
-) -> tuple[list[PostRecord], str | None]:
+    conn: AsyncConnection, org_id: str, mode: Mode, where: PostFilter, *, limit: int, cursor: str | None
+) -> pages.Page[PostRecord]:
     conditions: list[Any] = [posts.c.org_id == org_id, posts.c.mode == mode, *pages.after_cursor(posts, cursor)]
     if where.status:
         conditions.append(posts.c.status == where.status)
@@ -77,7 +66,7 @@ async def search(
     ).all()
     page = pages.page_of(rows, limit)
     targets = await _targets_of(conn, [r.id for r in page.rows])
-    return [PostRecord(r, targets.get(r.id, [])) for r in page.rows], page.next_cursor
+    return pages.Page([PostRecord(r, targets.get(r.id, [])) for r in page.rows], page.next_cursor)
 
 
 async def _targets_of(conn: AsyncConnection, post_ids: list[str]) -> dict[str, list[Any]]:

@@ -1,7 +1,9 @@
-"""The Post event store and the projections written beside it, in the caller's transaction."""
+"""The Post event store and the projections written beside it: every change to a post is one
+transaction that appends its events, rewrites its projection rows and queues its announcements."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -10,14 +12,86 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crier.gateway.adapters.errors import violated_constraint
+from crier.contracts.common import Mode
+from crier.gateway.adapters.database import violated_constraint
+from crier.gateway.adapters.post_queries import PostRecord
 from crier.gateway.adapters.tables import post_events, post_targets, posts
 from crier.gateway.domain import events as ev
-from crier.gateway.domain.post import Post, replay
+from crier.gateway.domain.post import Post, apply, replay
+from crier.kit.bus.outbox import OutboxMessage
+from crier.kit.errors import NotFound
+from crier.kit.uow import UnitOfWork
+
+# Writers of one post that keep losing the race to append give up after this many tries.
+APPEND_RETRIES = 8
+
+# What happens to the post, decided from its current state alone: the events to append.
+Decide = Callable[[Post], Sequence[ev.AnyPostEvent]]
+# What to tell other services about the change, from the post before and after it.
+Announce = Callable[[Post, Post, Sequence[ev.AnyPostEvent]], Sequence[OutboxMessage]]
 
 
 class ConcurrentAppend(Exception):
     """Someone appended to this post since we read it; re-read and decide again."""
+
+
+class ExternalRefTaken(Exception):
+    """The organization already has a post with this external_ref (another request won the race)."""
+
+    def __init__(self, external_ref: str) -> None:
+        super().__init__(external_ref)
+        self.external_ref = external_ref
+
+
+async def create(conn: AsyncConnection, created: ev.PostCreated) -> tuple[Post, PostRecord]:
+    """A new post's first event, and its projection rows as stored (what a read right after would
+    give). Raises ExternalRefTaken, spoiling the caller's transaction."""
+    await append(conn, created.post_id, 0, [created])
+    post = apply(None, created)
+    try:
+        row, targets = await _project_and_read(conn, post)
+    except IntegrityError as exc:
+        if created.external_ref is not None and violated_constraint(exc) == "posts_external_ref_key":
+            raise ExternalRefTaken(created.external_ref) from exc
+        raise
+    return post, PostRecord(row, targets)
+
+
+async def change(
+    uow: UnitOfWork,
+    *,
+    post_id: str,
+    org_id: str,
+    mode: Mode,
+    decide: Decide,
+    announce: Announce,
+    handling: str | None = None,
+) -> Post | None:
+    """Load → decide → append → project → announce, in one transaction, started over from the load
+    when another writer appended to the post first. `handling` is the id of the message this change
+    answers, recorded in the same transaction: None is returned when it was handled before.
+    Raises NotFound when the organization has no such post in that mode."""
+    for _ in range(APPEND_RETRIES):
+        try:
+            async with uow.handling(handling) if handling is not None else uow.begin() as tx:
+                if tx.seen_before:
+                    return None
+                before = await load(tx.conn, post_id)
+                if before is None or (before.org_id, before.mode) != (org_id, mode):
+                    raise NotFound.of("post", post_id)
+                events = list(decide(before))
+                if not events:
+                    return before
+                await append(tx.conn, post_id, before.version, events)
+                after = before
+                for event in events:
+                    after = apply(after, event)
+                await project(tx.conn, after)
+                tx.emit_all(announce(before, after, events))
+            return after
+        except ConcurrentAppend:
+            continue
+    raise ConcurrentAppend(post_id)
 
 
 async def load(conn: AsyncConnection, post_id: str) -> Post | None:
@@ -64,7 +138,7 @@ async def project(conn: AsyncConnection, post: Post) -> None:
     await conn.execute(_UPSERT_TARGETS, _target_rows(post))
 
 
-async def project_and_read(conn: AsyncConnection, post: Post) -> tuple[Any, list[Any]]:
+async def _project_and_read(conn: AsyncConnection, post: Post) -> tuple[Any, list[Any]]:
     """`project`, answering with the rows as stored: the same rows a read right after would give."""
     row = (await conn.execute(_UPSERT_POST_RETURNING, _post_row(post))).one()
     targets = (await conn.execute(_UPSERT_TARGETS_RETURNING, _target_rows(post))).all()

@@ -11,13 +11,13 @@ from typing import Any
 
 import msgspec
 
-from crier.contracts.common import Container
+from crier.contracts.common import Container, Mode, Platform
 
 
 class PlannedTarget(msgspec.Struct, kw_only=True, frozen=True):
     id: str
     account_id: str
-    platform: str
+    platform: Platform
     account_username: str = ""
     tenant_id: str | None = None
     override_body: str | None = None
@@ -30,7 +30,7 @@ class PostEvent(msgspec.Struct, kw_only=True, frozen=True, tag_field="type"):
 class PostCreated(PostEvent, kw_only=True, frozen=True, tag="post.created"):
     post_id: str
     org_id: str
-    mode: str
+    mode: Mode
     containers: list[Container]
     targets: list[PlannedTarget]
     scheduled_at: datetime | None = None
@@ -81,18 +81,12 @@ class TargetDeadLettered(TargetEvent, kw_only=True, frozen=True, tag="target.dea
     error_message: str
 
 
-AnyPostEvent = (
-    PostCreated
-    | PostCanceled
-    | TargetQueued
-    | TargetPublishing
-    | TargetPublished
-    | TargetAttemptFailed
-    | TargetFailed
-    | TargetDeadLettered
+AnyTargetEvent = (
+    TargetQueued | TargetPublishing | TargetPublished | TargetAttemptFailed | TargetFailed | TargetDeadLettered
 )
+AnyPostEvent = PostCreated | PostCanceled | AnyTargetEvent
 
-_decoder = msgspec.json.Decoder(AnyPostEvent)
+_decoder: msgspec.json.Decoder[AnyPostEvent] = msgspec.json.Decoder(AnyPostEvent)
 
 
 def encode(event: PostEvent) -> tuple[str, dict[str, Any]]:
@@ -103,5 +97,6 @@ def encode(event: PostEvent) -> tuple[str, dict[str, Any]]:
 
 def decode(data: dict[str, Any] | bytes | str) -> AnyPostEvent:
     if isinstance(data, dict):
-        return msgspec.convert(data, AnyPostEvent)
+        event: AnyPostEvent = msgspec.convert(data, AnyPostEvent)
+        return event
     return _decoder.decode(data)

@@ -8,22 +8,28 @@ from typing import Any
 
 import msgspec
 
-from crier.contracts.common import Container
+from crier.contracts.common import Container, Mode, PostStatus
 from crier.gateway.domain import events as ev
 from crier.gateway.domain import target as tg
 from crier.gateway.domain.target import Target
+from crier.kit.errors import Conflict
 
-DRAFT, SCHEDULED, QUEUED, PUBLISHING = "draft", "scheduled", "queued", "publishing"
-PUBLISHED, PARTIAL, FAILED, CANCELED = "published", "partial", "failed", "canceled"
-TERMINAL = frozenset({PUBLISHED, PARTIAL, FAILED, CANCELED})
-STATUSES = (DRAFT, SCHEDULED, QUEUED, PUBLISHING, PUBLISHED, PARTIAL, FAILED, CANCELED)
+DRAFT: PostStatus = "draft"
+SCHEDULED: PostStatus = "scheduled"
+QUEUED: PostStatus = "queued"
+PUBLISHING: PostStatus = "publishing"
+PUBLISHED: PostStatus = "published"
+PARTIAL: PostStatus = "partial"
+FAILED: PostStatus = "failed"
+CANCELED: PostStatus = "canceled"
+TERMINAL: frozenset[PostStatus] = frozenset({PUBLISHED, PARTIAL, FAILED, CANCELED})
 
 
 class Post(msgspec.Struct, kw_only=True, frozen=True):
     id: str
     org_id: str
-    mode: str
-    status: str
+    mode: Mode
+    status: PostStatus
     containers: list[Container]
     targets: tuple[Target, ...]
     scheduled_at: datetime | None
@@ -37,11 +43,7 @@ class Post(msgspec.Struct, kw_only=True, frozen=True):
     version: int = 0
 
 
-class PostNotCancelable(Exception):
-    pass
-
-
-def roll_up(post: Post) -> str:
+def roll_up(post: Post) -> PostStatus:
     statuses = [t.status for t in post.targets]
     if all(s == tg.CANCELED for s in statuses):
         return CANCELED
@@ -87,11 +89,13 @@ def replay(events: Iterable[ev.AnyPostEvent]) -> Post | None:
 
 def cancel(post: Post, at: datetime) -> ev.PostCanceled:
     """The decision to cancel: what is still waiting stops; what is on its way cannot be called back."""
-    if post.status in TERMINAL or any(t.status in tg.IN_FLIGHT for t in post.targets):
-        raise PostNotCancelable(post.status)
     waiting = [t.id for t in post.targets if t.status in tg.CANCELABLE]
-    if not waiting:
-        raise PostNotCancelable(post.status)
+    if post.status in TERMINAL or any(t.status in tg.IN_FLIGHT for t in post.targets) or not waiting:
+        raise Conflict(
+            "post_not_cancelable",
+            "the post has already started publishing or is finished",
+            {"status": post.status},
+        )
     return ev.PostCanceled(at=at, target_ids=waiting)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from crier.gateway.domain.validation import Problem
+from crier.kit.errors import Problem
 
 HORIZON = timedelta(days=30)
 
@@ -20,6 +20,10 @@ def parse_instant(raw: str, field: str = "scheduled_at") -> datetime:
     if when.tzinfo is None or when.utcoffset() is None:
         raise Problem(field, "missing_offset", "must carry an explicit UTC offset, e.g. 2026-06-10T15:00:00Z")
     return when.astimezone(UTC)
+
+
+def optional_instant(raw: str | None, field: str) -> datetime | None:
+    return None if raw is None else parse_instant(raw, field)
 
 
 def check_window(when: datetime, now: datetime) -> datetime:

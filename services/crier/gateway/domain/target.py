@@ -11,24 +11,31 @@ from datetime import datetime
 
 import msgspec
 
+from crier.contracts.common import Platform, TargetStatus
 from crier.gateway.domain import events as ev
 
-PENDING, QUEUED, PUBLISHING, RETRYING = "pending", "queued", "publishing", "retrying"
-PUBLISHED, FAILED, DEAD, CANCELED = "published", "failed", "dead", "canceled"
-TERMINAL = frozenset({PUBLISHED, FAILED, DEAD, CANCELED})
-CANCELABLE = frozenset({PENDING, QUEUED})
-IN_FLIGHT = frozenset({PUBLISHING, RETRYING})
+PENDING: TargetStatus = "pending"
+QUEUED: TargetStatus = "queued"
+PUBLISHING: TargetStatus = "publishing"
+RETRYING: TargetStatus = "retrying"
+PUBLISHED: TargetStatus = "published"
+FAILED: TargetStatus = "failed"
+DEAD: TargetStatus = "dead"
+CANCELED: TargetStatus = "canceled"
+TERMINAL: frozenset[TargetStatus] = frozenset({PUBLISHED, FAILED, DEAD, CANCELED})
+CANCELABLE: frozenset[TargetStatus] = frozenset({PENDING, QUEUED})
+IN_FLIGHT: frozenset[TargetStatus] = frozenset({PUBLISHING, RETRYING})
 
 
 class Target(msgspec.Struct, kw_only=True, frozen=True):
     id: str
     position: int
     account_id: str
-    platform: str
+    platform: Platform
     account_username: str = ""
     tenant_id: str | None = None
     override_body: str | None = None
-    status: str = PENDING
+    status: TargetStatus = PENDING
     platform_post_id: str | None = None
     platform_post_url: str | None = None
     error_code: str | None = None
@@ -38,7 +45,7 @@ class Target(msgspec.Struct, kw_only=True, frozen=True):
     updated_at: datetime
 
 
-def _progress(status: str, attempts: int) -> tuple[int, int]:
+def _progress(status: TargetStatus, attempts: int) -> tuple[int, int]:
     """Where a non-terminal target stands: (attempt number, phase within that attempt)."""
     phase = {PENDING: 0, QUEUED: 1, PUBLISHING: 2, RETRYING: 3}[status]
     return (attempts if status in IN_FLIGHT else 0, phase)

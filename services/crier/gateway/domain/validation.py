@@ -3,37 +3,80 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from crier.contracts.common import PLATFORMS, Container
+from crier.contracts.common import PLATFORMS, Container, Platform
+from crier.gateway.domain.schedule import parse_instant, parse_scheduled_at
+from crier.kit.errors import Invalid, Problem, collect
 
 
-class Problem(Exception):
-    """One thing wrong with a request, named by the field it concerns."""
+@dataclass(frozen=True)
+class PostRequest:
+    """A create-post request as the caller sent it: nothing checked yet."""
 
-    def __init__(self, field: str, code: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field, self.code, self.message = field, code, message
+    accounts: list[str]
+    content: str | None = None
+    containers: list[Container] | None = None
+    scheduled_at: str | None = None
+    is_draft: bool = False
+    config: dict[str, Any] = field(default_factory=dict)
+    external_ref: str | None = None
+    # Per-account replacement text for the main container, by account id.
+    overrides: dict[str, str | None] = field(default_factory=dict)
 
-    def as_detail(self) -> dict[str, str]:
-        return {"field": self.field, "code": self.code, "message": self.message}
+
+@dataclass(frozen=True)
+class NewPost:
+    """A create-post request that has passed every rule."""
+
+    containers: list[Container]
+    accounts: list[str]
+    scheduled_at: datetime | None = None
+    is_draft: bool = False
+    config: dict[str, dict[str, Any]] = field(default_factory=dict)
+    external_ref: str | None = None
+    overrides: dict[str, str | None] = field(default_factory=dict)
 
 
-class Invalid(Exception):
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = list(problems)
+def new_post(request: PostRequest, now: datetime) -> NewPost:
+    """The request as a post to create, or `Invalid` naming every problem at once."""
+    problems: list[Problem] = []
+    containers = collect(problems, lambda: containers_of(request.content, request.containers))
+    collect(problems, lambda: check_accounts(request.accounts))
+    collect(problems, lambda: check_config(request.config))
+    collect(problems, lambda: check_targets(request.accounts, request.overrides))
+    scheduled_at = None
+    if request.scheduled_at is not None:
+        raw = request.scheduled_at
+        if request.is_draft:
+            # A draft may hold a time beyond the 30-day window (that is how far-off posts wait),
+            # but the time must still be unambiguous.
+            scheduled_at = collect(problems, lambda: parse_instant(raw))
+        else:
+            scheduled_at = collect(problems, lambda: parse_scheduled_at(raw, now))
+    if problems or containers is None:
+        raise Invalid.of(problems)
+    return NewPost(
+        containers=containers,
+        accounts=list(request.accounts),
+        scheduled_at=scheduled_at,
+        is_draft=request.is_draft,
+        config=request.config,
+        external_ref=request.external_ref,
+        overrides=request.overrides,
+    )
 
 
 def containers_of(content: str | None, containers: Sequence[Container] | None) -> list[Container]:
     """A post is either one piece of text or a thread of containers; never both, never neither."""
-    if (content is None) == (containers is None):
-        raise Problem("content", "content_or_containers", "send exactly one of content or containers")
-    if content is not None:
+    if content is not None and containers is None:
         if not content.strip():
             raise Problem("content", "empty", "must not be empty")
         return [Container(content=content)]
-    assert containers is not None
+    if content is not None or containers is None:
+        raise Problem("content", "content_or_containers", "send exactly one of content or containers")
     if not containers:
         raise Problem("containers", "empty", "must hold at least one container")
     for i, c in enumerate(containers):
@@ -61,3 +104,10 @@ def check_targets(accounts: Sequence[str], overrides: dict[str, str | None]) -> 
     for account_id in overrides:
         if account_id not in accounts:
             raise Problem("targets", "not_in_accounts", f"account {account_id} is not listed in accounts")
+
+
+def platform_named(raw: str, field: str = "platform") -> Platform:
+    for known in PLATFORMS:
+        if raw == known:
+            return known
+    raise Problem(field, "unknown_platform", f"must be one of {', '.join(PLATFORMS)}")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
 from nats.aio.msg import Msg
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crier.contracts import events as contract
-from crier.gateway.handlers.accounts import account_event
+from crier.gateway.handlers.accounts import record_account_event
+from crier.gateway.handlers.context import Context
 from crier.gateway.handlers.deliveries import record_target_report
 from crier.kit.bus import Bus, consumer, streams
 
@@ -35,13 +34,13 @@ TARGET_REPORTS = (
 ACCOUNT_EVENTS = (contract.AccountConnected, contract.AccountDisconnected, contract.AccountTokenExpired)
 
 
-async def run(bus: Bus, engine: AsyncEngine, stop: asyncio.Event, wake: Callable[[], None]) -> None:
+async def run(bus: Bus, ctx: Context, stop: asyncio.Event, *, max_failures: int) -> None:
     sub = await consumer.bind(bus, stream=streams.EVENTS, durable=DURABLE, subjects=SUBJECTS)
 
     async def handle(subject: str, message: Any, _: Msg) -> None:
         if isinstance(message, TARGET_REPORTS):
-            await record_target_report(engine, message, wake)
+            await record_target_report(ctx, message)
         elif isinstance(message, ACCOUNT_EVENTS):
-            await account_event(engine, message)
+            await record_account_event(ctx, message)
 
-    await consumer.run(bus, sub, TYPES, handle, stop)
+    await consumer.run(bus, sub, TYPES, handle, stop, max_failures=max_failures)

@@ -1,4 +1,5 @@
-"""`crier serve gateway`: the HTTP API and the event consumers in one process."""
+"""`crier serve gateway`: the HTTP API and the event consumers in one process. The composition
+root: the one place that builds the use cases' Context."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import uvicorn
 from crier.gateway.entrypoints import consumers, housekeeping
 from crier.gateway.entrypoints.http.app import asgi
 from crier.gateway.entrypoints.http.state import Gateway
+from crier.gateway.handlers.context import Context
 from crier.gateway.settings import SCHEMA, GatewaySettings
 from crier.kit.service import Runtime, run_service
 from crier.kit.settings import load
@@ -32,10 +34,10 @@ def main() -> int:
     settings = load(GatewaySettings)
 
     async def body(runtime: Runtime) -> list[Awaitable[Any]]:
-        gateway = Gateway(settings=settings, engine=runtime.engine, bus=runtime.bus, wake=runtime.relay.wake)
+        ctx = Context(uow=runtime.uow)
         server = _Server(
             uvicorn.Config(
-                asgi(gateway),
+                asgi(Gateway(settings=settings, bus=runtime.bus, ctx=ctx)),
                 host=settings.gateway_host,
                 port=settings.gateway_port,
                 log_config=None,
@@ -50,7 +52,11 @@ def main() -> int:
             await runtime.stop.wait()
             server.should_exit = True
 
-        consume = consumers.run(runtime.bus, runtime.engine, runtime.stop, runtime.relay.wake)
-        return [server.serve(), stop_server(), consume, housekeeping.run(runtime.engine, runtime.stop)]
+        return [
+            server.serve(),
+            stop_server(),
+            consumers.run(runtime.bus, ctx, runtime.stop, max_failures=settings.consumer_max_failures),
+            housekeeping.run(ctx, runtime.stop),
+        ]
 
     return asyncio.run(run_service("gateway", SCHEMA, settings, body))

@@ -1,25 +1,95 @@
-"""Keeping the local account read model current, and creating sandbox accounts through connect."""
+"""The local read model of social accounts: kept current from connect's events and replies, and
+read when connect is away."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from crier.contracts import events as contract
-from crier.contracts.connect import CreateSandboxAccount, SANDBOX_ACCOUNTS_CREATE, SocialAccount
+from crier.contracts.connect import CreateSandboxAccount, SocialAccount
 from crier.gateway.adapters import accounts
 from crier.gateway.domain.api_key import Principal
-from crier.kit.bus import Bus, rpc
+from crier.gateway.domain.filters import AccountFilter
+from crier.gateway.domain.validation import platform_named
+from crier.gateway.handlers.context import Context
+from crier.kit import pages
+from crier.kit.errors import Forbidden, Invalid, NotFound, Problem, collect
+from crier.kit.log import get
 
-DISCONNECTED_STATUS = accounts.DISABLED
-TOKEN_EXPIRED_STATUS = "token_expired"
+log = get(__name__)
+TOKEN_EXPIRED = "token_expired"
+AccountEvent = contract.AccountConnected | contract.AccountDisconnected | contract.AccountTokenExpired
 
 
-def _row(account: SocialAccount | contract.AccountConnected, created_at: Any) -> dict[str, Any]:
-    is_event = isinstance(account, contract.AccountConnected)
+async def record_account_event(ctx: Context, event: AccountEvent) -> None:
+    """Naturally idempotent: every write is guarded by updated_at, so replays and stale events are no-ops."""
+    async with ctx.uow.begin() as tx:
+        match event:
+            case contract.AccountConnected():
+                await accounts.upsert(tx.conn, _row(event, event.account_id, event.occurred_at))
+            case contract.AccountDisconnected() | contract.AccountTokenExpired():
+                gone = isinstance(event, contract.AccountDisconnected)
+                await accounts.set_status(
+                    tx.conn,
+                    account_id=event.account_id,
+                    org_id=event.org_id,
+                    mode=event.mode,
+                    platform=event.platform,
+                    tenant_id=event.tenant_id,
+                    status=accounts.DISABLED if gone else TOKEN_EXPIRED,
+                    updated_at=event.updated_at,
+                )
+
+
+async def hold_accounts(ctx: Context, replied: Sequence[SocialAccount]) -> None:
+    """Hold what connect just changed at once, so the caller's next POST /posts sees it without
+    waiting for the account event (which arrives later and, being no newer, changes nothing).
+    Best effort: connect has committed, and its account event brings the same change shortly."""
+    if not replied:
+        return
+    try:
+        async with ctx.uow.begin() as tx:
+            for account in replied:
+                await accounts.upsert(tx.conn, _row(account, account.id, account.created_at))
+    except Exception as exc:
+        log.warning("gateway.account_hold_failed", error=type(exc).__name__)
+
+
+def sandbox_account_request(
+    who: Principal, *, platform: str, username: str, tenant_id: str | None
+) -> CreateSandboxAccount:
+    """What to ask connect for: a simulated account, which only a test-mode key may have."""
+    if who.mode != "test":
+        raise Forbidden("test_mode_only", "sandbox accounts can only be created with a sk_test_ key")
+    problems: list[Problem] = []
+    known = collect(problems, lambda: platform_named(platform))
+    if known is None:
+        raise Invalid.of(problems)
+    return CreateSandboxAccount(org_id=who.org_id, mode="test", platform=known, username=username, tenant_id=tenant_id)
+
+
+async def find_accounts(
+    ctx: Context, who: Principal, where: AccountFilter, *, limit: int | None, cursor: str | None
+) -> pages.Page[Any]:
+    """From the read model, without what only connect knows (tokens' expiry, scopes, …)."""
+    size = pages.checked_limit(limit)
+    async with ctx.uow.read() as conn:
+        return await accounts.search(conn, who.org_id, who.mode, where, limit=size, cursor=cursor)
+
+
+async def get_account(ctx: Context, who: Principal, account_id: str) -> Any:
+    async with ctx.uow.read() as conn:
+        row = await accounts.get(conn, who.org_id, who.mode, account_id)
+    if row is None:
+        raise NotFound.of("social account", account_id)
+    return row
+
+
+def _row(account: SocialAccount | contract.AccountConnected, account_id: str, created_at: datetime) -> dict[str, Any]:
     return {
-        "id": account.account_id if is_event else account.id,
+        "id": account_id,
         "org_id": account.org_id,
         "mode": account.mode,
         "platform": account.platform,
@@ -33,38 +103,3 @@ def _row(account: SocialAccount | contract.AccountConnected, created_at: Any) ->
         "created_at": created_at,
         "updated_at": account.updated_at,
     }
-
-
-async def account_event(engine: AsyncEngine, event: contract.Message) -> None:
-    """Naturally idempotent: every write is guarded by updated_at, so replays and stale events are no-ops."""
-    async with engine.begin() as conn:
-        match event:
-            case contract.AccountConnected():
-                await accounts.upsert(conn, _row(event, event.occurred_at))
-            case contract.AccountDisconnected() | contract.AccountTokenExpired():
-                gone = isinstance(event, contract.AccountDisconnected)
-                status = DISCONNECTED_STATUS if gone else TOKEN_EXPIRED_STATUS
-                await accounts.set_status(
-                    conn,
-                    account_id=event.account_id,
-                    org_id=event.org_id,
-                    mode=event.mode,
-                    platform=event.platform,
-                    tenant_id=event.tenant_id,
-                    status=status,
-                    updated_at=event.updated_at,
-                )
-
-
-async def create_sandbox_account(
-    engine: AsyncEngine, bus: Bus, who: Principal, *, platform: str, username: str, tenant_id: str | None
-) -> Any:
-    """Ask connect for a simulated account and hold it locally at once, so the caller's next
-    POST /posts can target it without waiting for the account event to arrive."""
-    request = CreateSandboxAccount(
-        org_id=who.org_id, mode="test", platform=platform, username=username, tenant_id=tenant_id
-    )
-    account = await rpc.call(bus, SANDBOX_ACCOUNTS_CREATE, request, SocialAccount)
-    async with engine.begin() as conn:
-        await accounts.upsert(conn, _row(account, account.created_at))
-        return await accounts.get(conn, who.org_id, "test", account.id)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.contracts import events as contract
 from crier.gateway.domain import events as ev
 from crier.gateway.domain.post import Post
-from crier.kit.bus import outbox
+from crier.kit.bus.outbox import OutboxMessage
 
 # Status-change ids derive from (post, version): the same change can never be announced twice.
 _STATUS_IDS = uuid.UUID("0b7f5f0e-4f43-4a8e-b1a8-6a1d1f3d2c90")
@@ -21,7 +20,7 @@ def created(post: Post, event: ev.PostCreated) -> contract.PostCreated:
         id=str(uuid.uuid4()),
         occurred_at=event.at,
         org_id=post.org_id,
-        mode=post.mode,  # type: ignore[arg-type]
+        mode=post.mode,
         post_id=post.id,
         containers=post.containers,
         scheduled_at=post.scheduled_at,
@@ -46,7 +45,7 @@ def canceled(post: Post, event: ev.PostCanceled) -> contract.PostCanceled:
         id=str(uuid.uuid4()),
         occurred_at=event.at,
         org_id=post.org_id,
-        mode=post.mode,  # type: ignore[arg-type]
+        mode=post.mode,
         post_id=post.id,
         target_ids=event.target_ids,
     )
@@ -62,13 +61,17 @@ def status_changed(before: Post, after: Post, at: datetime) -> contract.PostStat
         mode=after.mode,
         post_id=after.id,
         status=after.status,
-        previous_status=before.status,  # type: ignore[arg-type]
+        previous_status=before.status,
         external_ref=after.external_ref,
     )
 
 
-async def announce(conn: AsyncConnection, *messages: contract.Message | None) -> bool:
-    """Queue the messages in the caller's transaction; True when there was anything to send."""
-    items = [(contract.SUBJECT_OF[type(m)], m, None) for m in messages if m is not None]
-    await outbox.add_many(conn, items)
-    return bool(items)
+def of_change(before: Post, after: Post, events: Sequence[ev.AnyPostEvent]) -> list[OutboxMessage]:
+    """What a change to an existing post announces: each cancellation, and the roll-up's move."""
+    canceled_now = [canceled(after, e) for e in events if isinstance(e, ev.PostCanceled)]
+    return outgoing(*canceled_now, status_changed(before, after, events[-1].at))
+
+
+def outgoing(*messages: contract.Message | None) -> list[OutboxMessage]:
+    """The messages to queue, each on its contract's subject; None stands for "nothing to say"."""
+    return [OutboxMessage(subject=contract.SUBJECT_OF[type(m)], message=m) for m in messages if m is not None]

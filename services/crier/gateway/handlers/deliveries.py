@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from crier.contracts import events as contract
 from crier.gateway.adapters import post_store
 from crier.gateway.domain import events as ev
-from crier.gateway.domain.post import apply
-from crier.gateway.handlers.announcements import announce, status_changed
-from crier.kit.bus import inbox
+from crier.gateway.handlers import announcements
+from crier.gateway.handlers.context import Context
+from crier.kit.errors import NotFound
 from crier.kit.log import get
 
 log = get(__name__)
-CONSUMER = "gateway"
-APPEND_RETRIES = 8
 
 TargetReport = (
     contract.TargetQueued
@@ -28,7 +22,7 @@ TargetReport = (
 )
 
 
-def as_post_event(report: TargetReport) -> ev.TargetEvent:
+def as_post_event(report: TargetReport) -> ev.AnyTargetEvent:
     """The wire event, restated as a fact in the post's own history."""
     common = {"at": report.occurred_at, "target_id": report.target_id, "source_event_id": report.id}
     match report:
@@ -58,26 +52,21 @@ def as_post_event(report: TargetReport) -> ev.TargetEvent:
     raise TypeError(f"not a target event: {type(report).__name__}")
 
 
-async def record_target_report(engine: AsyncEngine, report: TargetReport, wake: Callable[[], None]) -> bool:
+async def record_target_report(ctx: Context, report: TargetReport) -> bool:
     """Append the report to its post and update the projections; False when it was seen before
     or names a post this gateway does not hold."""
     fact = as_post_event(report)
-    for _ in range(APPEND_RETRIES):
-        try:
-            async with engine.begin() as conn:
-                if not await inbox.first_time(conn, CONSUMER, report.id):
-                    return False
-                post = await post_store.load(conn, report.post_id)
-                if post is None or post.org_id != report.org_id or post.mode != report.mode:
-                    log.warning("target_report.unknown_post", post_id=report.post_id, event_id=report.id)
-                    return False
-                await post_store.append(conn, post.id, post.version, [fact])
-                after = apply(post, fact)
-                await post_store.project(conn, after)
-                changed = await announce(conn, status_changed(post, after, fact.at))
-            if changed:
-                wake()
-            return True
-        except post_store.ConcurrentAppend:
-            continue
-    raise post_store.ConcurrentAppend(report.post_id)
+    try:
+        after = await post_store.change(
+            ctx.uow,
+            post_id=report.post_id,
+            org_id=report.org_id,
+            mode=report.mode,
+            decide=lambda _: [fact],
+            announce=announcements.of_change,
+            handling=report.id,
+        )
+    except NotFound:
+        log.warning("target_report.unknown_post", post_id=report.post_id, event_id=report.id)
+        return False
+    return after is not None

@@ -1,59 +1,76 @@
-"""Issuing, listing and revoking API keys."""
+"""API keys: who a secret belongs to, and issuing, listing and revoking keys, for admin keys over
+the API and for operators at the command line."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
+from crier.contracts.common import Mode
 from crier.gateway.adapters import orgs
-from crier.gateway.domain.api_key import MODES, SCOPES, Principal
-from crier.gateway.domain.validation import Problem
+from crier.gateway.domain.api_key import SCOPES, Principal, checked_mode, checked_scopes, looks_like_key
+from crier.gateway.handlers.context import Context
+from crier.kit.errors import Forbidden, Invalid, NotFound, Problem, collect
 
 
-class LiveKeyFromTestKey(Exception):
-    """A sandbox key must not mint keys that reach live data."""
-
-
-def visible_modes(who: Principal) -> tuple[str, ...]:
-    """Live admin keys manage every key of the org; test keys only see the sandbox side."""
-    return MODES if who.mode == "live" else ("test",)
-
-
-def checked_scopes(scopes: Sequence[str] | None) -> list[str]:
-    if scopes is None:
-        return list(SCOPES)
-    unknown = [s for s in scopes if s not in SCOPES]
-    if unknown:
-        raise Problem("scopes", "unknown_scope", f"unknown scopes {unknown}; choose from {', '.join(SCOPES)}")
-    if not scopes:
-        raise Problem("scopes", "empty", "must grant at least one scope")
-    return sorted(set(scopes), key=SCOPES.index)
-
-
-def checked_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise Problem("mode", "unknown_mode", "must be live or test")
-    return mode
+async def authenticate(ctx: Context, secret: str) -> Principal | None:
+    async with ctx.uow.read() as conn:
+        # One read needs no transaction: autocommit spares the BEGIN and ROLLBACK round trips.
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return await orgs.authenticate(conn, secret)
 
 
 async def issue_key(
-    engine: AsyncEngine, who: Principal, *, name: str, mode: str, scopes: Sequence[str]
+    ctx: Context, who: Principal, *, name: str, mode: Mode, scopes: Sequence[str]
 ) -> tuple[dict[str, Any], str]:
-    if who.mode == "test" and mode == "live":
-        raise LiveKeyFromTestKey()
-    async with engine.begin() as conn:
-        return await orgs.create_key(
-            conn, who.org_id, name=name, mode=checked_mode(mode), scopes=checked_scopes(scopes)
-        )
+    """The stored key and its secret; the secret exists only in this return value."""
+    if not who.may_issue(mode):
+        raise Forbidden("live_mode_required", "a test-mode key cannot issue live keys")
+    return await _issue(ctx, who.org_id, name=name, mode=mode, scopes=scopes)
 
 
-async def list_keys(engine: AsyncEngine, who: Principal) -> list[Any]:
-    async with engine.connect() as conn:
-        return await orgs.list_keys(conn, who.org_id, visible_modes(who))
+async def issue_operator_key(
+    ctx: Context, *, org: str, name: str, mode: str, scopes: Sequence[str] | None
+) -> tuple[dict[str, Any], str]:
+    """For the operator: `org` is an id or a name; `scopes` None grants every scope."""
+    async with ctx.uow.read() as conn:
+        found = await orgs.find_org(conn, org)
+    if found is None:
+        raise NotFound.of("organization", org)
+    return await _issue(ctx, found["id"], name=name, mode=mode, scopes=scopes)
 
 
-async def revoke_key(engine: AsyncEngine, who: Principal, key_id: str) -> bool:
-    async with engine.begin() as conn:
-        return await orgs.revoke_key(conn, who.org_id, visible_modes(who), key_id)
+async def bootstrap_admin_key(ctx: Context, current: str | None) -> str:
+    """`current` while it still works; otherwise a new admin key for the oldest organization (made
+    if there is none)."""
+    if current is not None and looks_like_key(current) and await authenticate(ctx, current) is not None:
+        return current
+    async with ctx.uow.begin() as tx:
+        org = await orgs.oldest_org(tx.conn) or await orgs.create_org(tx.conn, "default")
+        _, secret = await orgs.create_key(tx.conn, org["id"], name="bootstrap admin", mode="live", scopes=list(SCOPES))
+    return secret
+
+
+async def list_keys(ctx: Context, who: Principal) -> list[Any]:
+    async with ctx.uow.read() as conn:
+        return await orgs.list_keys(conn, who.org_id, who.key_modes())
+
+
+async def revoke_key(ctx: Context, who: Principal, key_id: str) -> None:
+    """Revoking twice is not an error; a key of another organization, or one this key may not
+    see, is not found."""
+    async with ctx.uow.begin() as tx:
+        if not await orgs.revoke_key(tx.conn, who.org_id, who.key_modes(), key_id):
+            raise NotFound.of("API key", key_id)
+
+
+async def _issue(
+    ctx: Context, org_id: str, *, name: str, mode: str, scopes: Sequence[str] | None
+) -> tuple[dict[str, Any], str]:
+    problems: list[Problem] = []
+    checked = collect(problems, lambda: checked_mode(mode))
+    granted = collect(problems, lambda: checked_scopes(scopes))
+    if checked is None or granted is None:
+        raise Invalid.of(problems)
+    async with ctx.uow.begin() as tx:
+        return await orgs.create_key(tx.conn, org_id, name=name, mode=checked, scopes=granted)

@@ -1,45 +1,28 @@
-"""Use cases on posts: create one (idempotently) and cancel one."""
+"""Use cases on posts: create one (idempotently), cancel one, and read them."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from crier.contracts.common import Container
 from crier.gateway.adapters import accounts, idempotency, post_queries, post_store
-from crier.gateway.adapters.errors import violated_constraint
 from crier.gateway.adapters.post_queries import PostRecord
 from crier.gateway.domain import events as ev
 from crier.gateway.domain.api_key import Principal
-from crier.gateway.domain.post import Post, apply, cancel
+from crier.gateway.domain.filters import PostQuery, post_filter
+from crier.gateway.domain.post import cancel
+from crier.gateway.domain.validation import NewPost, PostRequest, new_post
 from crier.gateway.handlers import announcements
-from crier.gateway.handlers.announcements import announce
-
-APPEND_RETRIES = 8
-
-
-@dataclass(frozen=True)
-class NewPost:
-    """A create-post request that has passed validation."""
-
-    containers: list[Container]
-    accounts: list[str]
-    scheduled_at: datetime | None = None
-    is_draft: bool = False
-    config: dict[str, dict[str, Any]] = field(default_factory=dict)
-    external_ref: str | None = None
-    overrides: dict[str, str | None] = field(default_factory=dict)
+from crier.gateway.handlers.context import Context
+from crier.kit import pages
+from crier.kit.errors import Conflict, Invalid, NotFound
+from crier.kit.uow import Transaction
 
 
 @dataclass(frozen=True)
 class IdempotencyKey:
     key: str
+    # The request body's hash: the same key with another body is a mistake, not a retry.
     request_hash: str
 
 
@@ -50,158 +33,127 @@ class Created:
     is_new: bool
 
 
-class UnknownAccounts(Exception):
-    def __init__(self, ids: list[str]) -> None:
-        super().__init__(", ".join(ids))
-        self.ids = ids
-
-
-class IdempotencyKeyReused(Exception):
-    pass
-
-
-class IdempotencyInProgress(Exception):
-    pass
-
-
-class PostNotFound(Exception):
-    pass
-
-
-async def create_post(
-    engine: AsyncEngine,
-    who: Principal,
-    prepare: Callable[[], NewPost],
-    *,
-    external_ref: str | None,
-    idem: IdempotencyKey | None,
-    wake: Callable[[], None],
-) -> Created:
-    """`prepare` validates the request; it runs only once we know this is not a repeat, so a
-    replayed request gets its original answer even after, say, its scheduled time has passed."""
+async def create_post(ctx: Context, who: Principal, request: PostRequest, idem: IdempotencyKey | None) -> Created:
+    """The request is checked only once we know it is not a repeat, so a replayed request gets its
+    original answer even after, say, its scheduled time has passed."""
     if idem is not None:
-        async with engine.begin() as conn:
-            claim = await idempotency.claim(conn, who.org_id, who.mode, idem.key, idem.request_hash)
+        async with ctx.uow.begin() as tx:
+            claim = await idempotency.claim(tx.conn, who.org_id, who.mode, idem.key, idem.request_hash)
         if not claim.won:
-            return await _replay(engine, who, claim, idem)
+            return await _replay(ctx, who, claim, idem)
     try:
-        created = await _create(engine, who, prepare, external_ref, idem)
+        return await _create(ctx, who, request, idem)
     except BaseException:
         if idem is not None:
-            async with engine.begin() as conn:
-                await idempotency.release(conn, who.org_id, who.mode, idem.key)
+            async with ctx.uow.begin() as tx:
+                await idempotency.release(tx.conn, who.org_id, who.mode, idem.key)
         raise
-    if created.is_new:
-        wake()
-    return created
 
 
-async def _replay(engine: AsyncEngine, who: Principal, claim: idempotency.Claim, idem: IdempotencyKey) -> Created:
-    if claim.request_hash != idem.request_hash:
-        raise IdempotencyKeyReused()
-    if claim.status != idempotency.DONE:
-        raise IdempotencyInProgress()
-    async with engine.connect() as conn:
-        record = await post_queries.get(conn, who.org_id, who.mode, claim.post_id or "")
+async def cancel_post(ctx: Context, who: Principal, post_id: str) -> None:
+    """Cancels what has not gone out; a post already on its way is a Conflict."""
+    await post_store.change(
+        ctx.uow,
+        post_id=post_id,
+        org_id=who.org_id,
+        mode=who.mode,
+        decide=lambda post: [cancel(post, ctx.now())],
+        announce=announcements.of_change,
+    )
+
+
+async def get_post(ctx: Context, who: Principal, post_id: str) -> PostRecord:
+    async with ctx.uow.read() as conn:
+        record = await post_queries.get(conn, who.org_id, who.mode, post_id)
     if record is None:
-        raise IdempotencyInProgress()
+        raise NotFound.of("post", post_id)
+    return record
+
+
+async def list_posts(
+    ctx: Context, who: Principal, query: PostQuery, *, limit: int | None, cursor: str | None
+) -> pages.Page[PostRecord]:
+    where, size = post_filter(query), pages.checked_limit(limit)
+    async with ctx.uow.read() as conn:
+        return await post_queries.search(conn, who.org_id, who.mode, where, limit=size, cursor=cursor)
+
+
+async def _replay(ctx: Context, who: Principal, claim: idempotency.Claim, idem: IdempotencyKey) -> Created:
+    if claim.request_hash != idem.request_hash:
+        raise Invalid("idempotency_key_reused", "this Idempotency-Key was already used with a different request body")
+    in_progress = Conflict(
+        "idempotency_in_progress", "a request with this Idempotency-Key is still being processed; retry shortly"
+    )
+    if claim.status != idempotency.DONE or claim.post_id is None:
+        raise in_progress
+    async with ctx.uow.read() as conn:
+        record = await post_queries.get(conn, who.org_id, who.mode, claim.post_id)
+    if record is None:
+        raise in_progress
     return Created(record, is_new=False)
 
 
-async def _create(
-    engine: AsyncEngine,
-    who: Principal,
-    prepare: Callable[[], NewPost],
-    external_ref: str | None,
-    idem: IdempotencyKey | None,
-) -> Created:
-    if external_ref is not None:
-        existing = await _by_external_ref(engine, who, external_ref, idem)
+async def _create(ctx: Context, who: Principal, request: PostRequest, idem: IdempotencyKey | None) -> Created:
+    if request.external_ref is not None:
+        existing = await _by_external_ref(ctx, who, request.external_ref, idem)
         if existing is not None:
             return existing
-    new = prepare()
+    new = new_post(request, ctx.now())
     try:
-        async with engine.begin() as conn:
-            record = await _insert(conn, who, new)
+        async with ctx.uow.begin() as tx:
+            record = await _insert(ctx, tx, who, new)
             if idem is not None:
-                await idempotency.finish(conn, who.org_id, who.mode, idem.key, record.post.id)
+                await idempotency.finish(tx.conn, who.org_id, who.mode, idem.key, record.post.id)
         return Created(record, is_new=True)
-    except IntegrityError as exc:
+    except post_store.ExternalRefTaken as taken:
         # Two requests with one external_ref raced; the loser answers with the winner's post.
-        if new.external_ref is None or violated_constraint(exc) != "posts_external_ref_key":
-            raise
-        existing = await _by_external_ref(engine, who, new.external_ref, idem)
+        existing = await _by_external_ref(ctx, who, taken.external_ref, idem)
         if existing is None:
             raise
         return existing
 
 
 async def _by_external_ref(
-    engine: AsyncEngine, who: Principal, external_ref: str, idem: IdempotencyKey | None
+    ctx: Context, who: Principal, external_ref: str, idem: IdempotencyKey | None
 ) -> Created | None:
-    async with engine.begin() as conn:
-        record = await post_queries.by_external_ref(conn, who.org_id, who.mode, external_ref)
+    async with ctx.uow.begin() as tx:
+        record = await post_queries.by_external_ref(tx.conn, who.org_id, who.mode, external_ref)
         if record is not None and idem is not None:
-            await idempotency.finish(conn, who.org_id, who.mode, idem.key, record.post.id)
+            await idempotency.finish(tx.conn, who.org_id, who.mode, idem.key, record.post.id)
     return Created(record, is_new=False) if record is not None else None
 
 
-async def _insert(conn: AsyncConnection, who: Principal, new: NewPost) -> PostRecord:
-    found = await accounts.usable(conn, who.org_id, who.mode, new.accounts)
+async def _insert(ctx: Context, tx: Transaction, who: Principal, new: NewPost) -> PostRecord:
+    found = await accounts.usable(tx.conn, who.org_id, who.mode, new.accounts)
     missing = [a for a in new.accounts if a not in found]
     if missing:
-        raise UnknownAccounts(missing)
-    now = datetime.now(UTC)
-    post_id = str(uuid.uuid4())
-    planned = [
-        ev.PlannedTarget(
-            id=str(uuid.uuid4()),
-            account_id=a,
-            platform=found[a].platform,
-            account_username=found[a].username,
-            tenant_id=found[a].tenant_id,
-            override_body=new.overrides.get(a),
+        raise Invalid(
+            "unknown_account",
+            "some accounts do not exist, are not active, or belong to another organization or mode",
+            {"accounts": missing},
         )
-        for a in new.accounts
-    ]
-    event = ev.PostCreated(
-        at=now,
-        post_id=post_id,
+    created = ev.PostCreated(
+        at=ctx.now(),
+        post_id=str(uuid.uuid4()),
         org_id=who.org_id,
         mode=who.mode,
         containers=new.containers,
-        targets=planned,
+        targets=[
+            ev.PlannedTarget(
+                id=str(uuid.uuid4()),
+                account_id=a,
+                platform=found[a].platform,
+                account_username=found[a].username,
+                tenant_id=found[a].tenant_id,
+                override_body=new.overrides.get(a),
+            )
+            for a in new.accounts
+        ],
         scheduled_at=new.scheduled_at,
         is_draft=new.is_draft,
         config=new.config,
         external_ref=new.external_ref,
     )
-    await post_store.append(conn, post_id, 0, [event])
-    post = apply(None, event)
-    row, targets = await post_store.project_and_read(conn, post)
-    await announce(conn, announcements.created(post, event))
-    return PostRecord(row, targets)
-
-
-async def cancel_post(engine: AsyncEngine, who: Principal, post_id: str, *, wake: Callable[[], None]) -> Post:
-    """Raises PostNotFound, or domain.post.PostNotCancelable when something is already on its way."""
-    for _ in range(APPEND_RETRIES):
-        try:
-            async with engine.begin() as conn:
-                post = await post_store.load(conn, post_id)
-                if post is None or post.org_id != who.org_id or post.mode != who.mode:
-                    raise PostNotFound(post_id)
-                canceled = cancel(post, datetime.now(UTC))
-                await post_store.append(conn, post_id, post.version, [canceled])
-                after = apply(post, canceled)
-                await post_store.project(conn, after)
-                await announce(
-                    conn,
-                    announcements.canceled(after, canceled),
-                    announcements.status_changed(post, after, canceled.at),
-                )
-            wake()
-            return after
-        except post_store.ConcurrentAppend:
-            continue
-    raise post_store.ConcurrentAppend(post_id)
+    post, record = await post_store.create(tx.conn, created)
+    tx.emit_all(announcements.outgoing(announcements.created(post, created)))
+    return record

@@ -9,12 +9,11 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import Guard
 
-from crier.gateway.adapters import orgs
 from crier.gateway.domain.api_key import Principal
 from crier.gateway.entrypoints.http.errors import ApiError
 from crier.gateway.entrypoints.http.state import gateway_of
+from crier.gateway.handlers.keys import authenticate
 
-PUBLIC_OPT = "public"
 # Routes that need no key: probes and the API description.
 PUBLIC_PATHS = [r"^/healthz$", r"^/readyz$", r"^/api/v1/openapi", r"^/api/v1/docs"]
 
@@ -27,10 +26,7 @@ class ApiKeyAuth(AbstractAuthenticationMiddleware):
             raise ApiError(401, "unauthorized", "send your API key as 'Authorization: Bearer sk_…'")
         if scheme.lower() != "bearer" or not secret.strip():
             raise ApiError(401, "unauthorized", "the Authorization header must use the Bearer scheme")
-        async with gateway_of(connection).engine.connect() as conn:
-            # One read needs no transaction: autocommit spares the BEGIN and ROLLBACK round trips.
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            principal = await orgs.authenticate(conn, secret.strip())
+        principal = await authenticate(gateway_of(connection).ctx, secret.strip())
         if principal is None:
             raise ApiError(401, "unauthorized", "the API key is invalid or has been revoked")
         return AuthenticationResult(user=principal, auth=principal)

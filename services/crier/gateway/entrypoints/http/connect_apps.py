@@ -12,8 +12,8 @@ from crier.gateway.entrypoints.http import connect_schemas as cs
 from crier.gateway.entrypoints.http.auth import principal_of, requires
 from crier.gateway.entrypoints.http.connect_support import ask
 from crier.gateway.entrypoints.http.errors import documented
-from crier.gateway.entrypoints.http.listing import checked_limit
 from crier.gateway.entrypoints.http.state import gateway_of
+from crier.kit.pages import checked_limit
 
 
 class SocialNetworkController(Controller):

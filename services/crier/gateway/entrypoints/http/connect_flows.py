@@ -13,9 +13,10 @@ from crier.contracts import connect as api
 from crier.gateway.entrypoints.http import connect_pages as pages
 from crier.gateway.entrypoints.http import connect_schemas as cs
 from crier.gateway.entrypoints.http.auth import principal_of, requires
-from crier.gateway.entrypoints.http.connect_support import account_out, ask, remember
+from crier.gateway.entrypoints.http.connect_support import account_out, ask
 from crier.gateway.entrypoints.http.errors import ApiError, documented
 from crier.gateway.entrypoints.http.state import Gateway, gateway_of
+from crier.gateway.handlers.accounts import hold_accounts
 
 
 class AuthUrlController(Controller):
@@ -55,7 +56,7 @@ class AuthUrlController(Controller):
 
 async def follow(gw: Gateway, outcome: api.Outcome) -> Response[Any]:
     """Send the browser where connect says, holding any account it connected first."""
-    await remember(gw, outcome.accounts)
+    await hold_accounts(gw.ctx, outcome.accounts)
     if outcome.location:
         return Redirect(
             path=outcome.location,
@@ -158,7 +159,7 @@ class PendingController(Controller):
             api.PendingFinalize(org_id=who.org_id, mode=who.mode, token=token, selected_page_ids=data.ids()),
             api.Finalized,
         )
-        await remember(gw, reply.connected_accounts)
+        await hold_accounts(gw.ctx, reply.connected_accounts)
         return cs.Finalized(
             connected_accounts=[account_out(a) for a in reply.connected_accounts],
             connectedAccounts=[

@@ -10,9 +10,10 @@ from litestar.params import FromPath, JSONBody
 from crier.contracts import connect as api
 from crier.gateway.entrypoints.http import connect_schemas as cs
 from crier.gateway.entrypoints.http.auth import principal_of, requires
-from crier.gateway.entrypoints.http.connect_support import SocialAccountList, account_out, ask, remember
+from crier.gateway.entrypoints.http.connect_support import SocialAccountList, account_out, ask
 from crier.gateway.entrypoints.http.errors import documented
 from crier.gateway.entrypoints.http.state import gateway_of
+from crier.gateway.handlers.accounts import hold_accounts
 
 
 class EndUserController(Controller):
@@ -95,7 +96,7 @@ class EndUserController(Controller):
             ),
             api.Disconnected,
         )
-        await remember(gw, reply.accounts)
+        await hold_accounts(gw.ctx, reply.accounts)
         return cs.Disconnected(
             external_user_id=reply.external_user_id,
             platform=reply.platform,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -18,12 +17,11 @@ from litestar.exceptions import (
 )
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import ResponseSpec
-from sqlalchemy.exc import DBAPIError
 
-from crier.gateway.domain.validation import Invalid, Problem
 from crier.gateway.entrypoints.http.request_id import current_request_id, loggable_path
 from crier.kit.errors import Failure
 from crier.kit.log import get
+from crier.kit.transient import is_transient
 
 log = get("gateway.http")
 
@@ -40,7 +38,8 @@ class ErrorBody(msgspec.Struct, kw_only=True):
 
 
 class ApiError(Exception):
-    """A failure the caller can act on, with the status and code the API documents."""
+    """A failure of the HTTP layer itself (a key, a scope, an upstream reply), with the status and
+    code the API documents. Use cases raise `kit.errors.Failure`s instead, mapped below."""
 
     def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -50,15 +49,6 @@ class ApiError(Exception):
     def of(cls, kind: str, code: str, message: str, details: dict[str, Any] | None = None) -> ApiError:
         """A failure of `kind` (a use case's, or another service's over RPC) with its API status."""
         return cls(STATUS_OF_KIND.get(kind, 500), code, message, details)
-
-    @classmethod
-    def invalid(cls, problems: list[Problem]) -> ApiError:
-        return cls(
-            422,
-            "validation_error",
-            problems[0].message if len(problems) == 1 else "the request is invalid",
-            {"fields": [p.as_detail() for p in problems]},
-        )
 
 
 # The status each kind of failure answers with (see crier.kit.errors).
@@ -121,10 +111,6 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             return error_response(exc.status, exc.code, exc.message, exc.details, headers)
         case Failure():
             return error_response(STATUS_OF_KIND[exc.kind], exc.code, exc.message, exc.details)
-        case Problem():
-            return error_response(*_invalid([exc]))
-        case Invalid():
-            return error_response(*_invalid(exc.problems))
         case ValidationException():
             fields = [
                 {
@@ -151,35 +137,13 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             return error_response(413, "payload_too_large", "the request body is too large")
         case HTTPException() if exc.status_code < 500:
             return error_response(exc.status_code, _GENERIC.get(exc.status_code, "bad_request"), exc.detail)
-    if _database_unreachable(exc):
-        log.warning("http.database_unavailable", path=loggable_path(request.url.path), error=type(exc).__name__)
+    if is_transient(exc):
+        log.warning("http.outage", path=loggable_path(request.url.path), error=type(exc).__name__)
         return error_response(
-            503, "service_unavailable", "the database is unavailable; retry shortly", headers={"Retry-After": "2"}
+            503,
+            "service_unavailable",
+            "a service this request needs is unavailable; retry shortly",
+            headers={"Retry-After": "2"},
         )
     log.exception("http.unhandled_error", path=loggable_path(request.url.path), error=type(exc).__name__)
     return error_response(500, "internal_error", "an internal error occurred; quote the request_id when reporting it")
-
-
-def _database_unreachable(exc: BaseException) -> bool:
-    """A lost or refused database connection is an outage to wait out (503), not a bug (500)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(
-            seen,
-            (
-                OSError,
-                asyncpg.exceptions.ConnectionDoesNotExistError,
-                asyncpg.exceptions.CannotConnectNowError,
-                asyncpg.exceptions.AdminShutdownError,
-            ),
-        ):
-            return True
-        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _invalid(problems: list[Problem]) -> tuple[int, str, str, dict[str, Any]]:
-    err = ApiError.invalid(problems)
-    return err.status, err.code, err.message, err.details

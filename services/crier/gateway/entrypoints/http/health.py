@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import sqlalchemy as sa
 from litestar import Request, Response, get
 
-from crier.kit.service import HealthReply, health_subject
 from crier.gateway.entrypoints.http import schemas as s
 from crier.gateway.entrypoints.http.errors import ApiError
 from crier.gateway.entrypoints.http.state import Gateway, gateway_of
+from crier.gateway.handlers.health import database_ready
 from crier.kit.bus import rpc
+from crier.kit.service import HealthReply, health_subject
 
 PROBE_TIMEOUT_S = 1.0
 
@@ -40,7 +40,7 @@ async def healthz() -> s.Health:
 async def readyz(request: Request[Any, Any, Any]) -> Response[s.Health]:
     gw = gateway_of(request)
     names = list(gw.settings.required_services)
-    answers = await asyncio.gather(_database_ready(gw), *(_service_ready(gw, n) for n in names))
+    answers = await asyncio.gather(database_ready(gw.ctx, PROBE_TIMEOUT_S * 2), *(_service_ready(gw, n) for n in names))
     services = {"database": answers[0], **dict(zip(names, answers[1:], strict=True))}
     missing = [name for name, ok in services.items() if not ok]
     if missing:
@@ -56,12 +56,3 @@ async def _service_ready(gw: Gateway, name: str) -> bool:
     except Exception:
         return False
     return reply.ready
-
-
-async def _database_ready(gw: Gateway) -> bool:
-    try:
-        async with asyncio.timeout(PROBE_TIMEOUT_S * 2):
-            async with gw.engine.connect() as conn:
-                return await conn.scalar(sa.text("SELECT 1")) == 1
-    except Exception:
-        return False

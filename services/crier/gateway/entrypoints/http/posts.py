@@ -4,69 +4,39 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from crier.contracts.common import Container, MediaRef
-from crier.gateway.adapters import post_queries
-from crier.gateway.adapters.pages import BadCursor
-from crier.gateway.adapters.post_queries import PostFilter
-from crier.gateway.domain import post as post_rules
-from crier.gateway.domain.schedule import parse_instant, parse_scheduled_at
-from crier.gateway.domain.validation import Invalid, Problem, check_accounts, check_config, check_targets, containers_of
+from crier.gateway.domain.filters import PostQuery
+from crier.gateway.domain.validation import PostRequest
 from crier.gateway.entrypoints.http import schemas as s
 from crier.gateway.entrypoints.http.auth import principal_of, requires
-from crier.gateway.entrypoints.http.errors import ApiError, documented
-from crier.gateway.entrypoints.http.listing import checked_limit, optional_instant
+from crier.gateway.entrypoints.http.errors import documented
 from crier.gateway.entrypoints.http.state import gateway_of
 from crier.gateway.handlers import posts as uc
 
 
-def validated(body: s.PostCreate, now: datetime) -> uc.NewPost:
-    problems: list[Problem] = []
-
-    def check(fn: Any, *args: Any) -> Any:
-        try:
-            return fn(*args)
-        except Problem as p:
-            problems.append(p)
-            return None
-
-    containers = check(containers_of, body.content, _contract_containers(body.containers))
-    check(check_accounts, body.accounts)
-    check(check_config, body.config)
-    overrides = {t.account_id: t.override_body for t in body.targets}
-    check(check_targets, body.accounts, overrides)
-    scheduled_at = None
-    if body.scheduled_at is not None and not body.is_draft:
-        scheduled_at = check(parse_scheduled_at, body.scheduled_at, now)
-    elif body.scheduled_at is not None:
-        # A draft may hold a time beyond the 30-day window (that is how far-off posts wait),
-        # but the time must still be unambiguous.
-        scheduled_at = check(parse_instant, body.scheduled_at)
-    if problems:
-        raise Invalid(problems)
-    return uc.NewPost(
-        containers=containers,
+def post_request(body: s.PostCreate) -> PostRequest:
+    """The body in the domain's terms, unchecked: the use case checks it."""
+    containers = None
+    if body.containers is not None:
+        containers = [
+            Container(content=c.content, media=[MediaRef(id=m.id, alt_text=m.alt_text) for m in c.media])
+            for c in body.containers
+        ]
+    return PostRequest(
         accounts=list(body.accounts),
-        scheduled_at=scheduled_at,
+        content=body.content,
+        containers=containers,
+        scheduled_at=body.scheduled_at,
         is_draft=body.is_draft,
         config=body.config,
         external_ref=body.external_ref,
-        overrides=overrides,
+        overrides={t.account_id: t.override_body for t in body.targets},
     )
-
-
-def _contract_containers(containers: list[s.Container] | None) -> list[Container] | None:
-    if containers is None:
-        return None
-    return [
-        Container(content=c.content, media=[MediaRef(id=m.id, alt_text=m.alt_text) for m in c.media])
-        for c in containers
-    ]
 
 
 def request_hash(raw: bytes) -> str:
@@ -93,34 +63,8 @@ class PostController(Controller):
         data: JSONBody[s.PostCreate],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=255)] = None,
     ) -> Response[s.Post]:
-        gw, who = gateway_of(request), principal_of(request)
         idem = uc.IdempotencyKey(idempotency_key, request_hash(await request.body())) if idempotency_key else None
-        try:
-            created = await uc.create_post(
-                gw.engine,
-                who,
-                lambda: validated(data, datetime.now(UTC)),
-                external_ref=data.external_ref,
-                idem=idem,
-                wake=gw.wake,
-            )
-        except uc.UnknownAccounts as exc:
-            raise ApiError(
-                422,
-                "unknown_account",
-                "some accounts do not exist, are not active, or belong to another organization or mode",
-                {"accounts": exc.ids},
-            ) from None
-        except uc.IdempotencyKeyReused:
-            raise ApiError(
-                422, "idempotency_key_reused", "this Idempotency-Key was already used with a different request body"
-            ) from None
-        except uc.IdempotencyInProgress:
-            raise ApiError(
-                409,
-                "idempotency_in_progress",
-                "a request with this Idempotency-Key is still being processed; retry shortly",
-            ) from None
+        created = await uc.create_post(gateway_of(request).ctx, principal_of(request), post_request(data), idem)
         return Response(s.post_of(created.record), status_code=201 if created.is_new else 200)
 
     @get(
@@ -144,27 +88,18 @@ class PostController(Controller):
         limit: FromQuery[int | None] = None,
         cursor: FromQuery[str | None] = None,
     ) -> s.PostList:
-        gw, who = gateway_of(request), principal_of(request)
-        if status is not None and status not in post_rules.STATUSES:
-            raise Problem("status", "unknown_status", f"must be one of {', '.join(post_rules.STATUSES)}")
-        where = PostFilter(
+        query = PostQuery(
             status=status,
             account=account,
             platform=platform,
             tenant_id=tenant_id,
-            created_after=optional_instant("created_after", created_after),
-            created_before=optional_instant("created_before", created_before),
-            scheduled_after=optional_instant("scheduled_after", scheduled_after),
-            scheduled_before=optional_instant("scheduled_before", scheduled_before),
+            created_after=created_after,
+            created_before=created_before,
+            scheduled_after=scheduled_after,
+            scheduled_before=scheduled_before,
         )
-        try:
-            async with gw.engine.connect() as conn:
-                records, next_cursor = await post_queries.search(
-                    conn, who.org_id, who.mode, where, limit=checked_limit(limit), cursor=cursor
-                )
-        except BadCursor:
-            raise ApiError(422, "invalid_cursor", "the cursor is not one this API issued") from None
-        return s.PostList(data=[s.post_of(r) for r in records], next_cursor=next_cursor)
+        page = await uc.list_posts(gateway_of(request).ctx, principal_of(request), query, limit=limit, cursor=cursor)
+        return s.PostList(data=[s.post_of(r) for r in page.rows], next_cursor=page.next_cursor)
 
     @get(
         "/{post_id:str}",
@@ -174,7 +109,7 @@ class PostController(Controller):
         summary="Get a post with its targets",
     )
     async def get_post(self, request: Request[Any, Any, Any], post_id: FromPath[str]) -> s.Post:
-        return s.post_of(await _record(request, post_id))
+        return s.post_of(await uc.get_post(gateway_of(request).ctx, principal_of(request), post_id))
 
     @get(
         "/{post_id:str}/targets",
@@ -184,7 +119,8 @@ class PostController(Controller):
         summary="The per-account delivery status of a post",
     )
     async def list_targets(self, request: Request[Any, Any, Any], post_id: FromPath[str]) -> s.TargetList:
-        return s.TargetList(data=[s.target_of(t) for t in (await _record(request, post_id)).targets])
+        record = await uc.get_post(gateway_of(request).ctx, principal_of(request), post_id)
+        return s.TargetList(data=[s.target_of(t) for t in record.targets])
 
     @delete(
         "/{post_id:str}",
@@ -195,29 +131,5 @@ class PostController(Controller):
         summary="Cancel the targets that have not started publishing",
     )
     async def cancel(self, request: Request[Any, Any, Any], post_id: FromPath[str]) -> s.PostCanceled:
-        gw, who = gateway_of(request), principal_of(request)
-        try:
-            await uc.cancel_post(gw.engine, who, post_id, wake=gw.wake)
-        except uc.PostNotFound:
-            raise _not_found(post_id) from None
-        except post_rules.PostNotCancelable as exc:
-            raise ApiError(
-                409,
-                "post_not_cancelable",
-                "the post has already started publishing or is finished",
-                {"status": str(exc)},
-            ) from None
+        await uc.cancel_post(gateway_of(request).ctx, principal_of(request), post_id)
         return s.PostCanceled(id=post_id)
-
-
-async def _record(request: Request[Any, Any, Any], post_id: str) -> post_queries.PostRecord:
-    gw, who = gateway_of(request), principal_of(request)
-    async with gw.engine.connect() as conn:
-        record = await post_queries.get(conn, who.org_id, who.mode, post_id)
-    if record is None:
-        raise _not_found(post_id)
-    return record
-
-
-def _not_found(post_id: str) -> ApiError:
-    return ApiError(404, "not_found", f"no post {post_id}")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta, Struct
+
+from crier.contracts.common import Mode, Platform, PostStatus, TargetStatus
 
 Id = Annotated[str, Meta(min_length=1, max_length=128)]
 Text = Annotated[str, Meta(max_length=100_000)]
@@ -43,8 +45,8 @@ class PostCreate(Struct, kw_only=True, forbid_unknown_fields=True):
 class Target(Struct, kw_only=True):
     id: str
     social_account_id: str
-    platform: str
-    status: str
+    platform: Platform
+    status: TargetStatus
     platform_post_id: str | None
     platform_post_url: str | None
     error_code: str | None
@@ -56,7 +58,7 @@ class Target(Struct, kw_only=True):
 
 class Post(Struct, kw_only=True):
     id: str
-    status: str
+    status: PostStatus
     content: str
     containers: list[Container]
     accounts: list[str]
@@ -86,14 +88,14 @@ class PostCanceled(Struct, kw_only=True):
 
 class ApiKeyCreate(Struct, kw_only=True, forbid_unknown_fields=True):
     name: Annotated[str, Meta(min_length=1, max_length=100)]
-    mode: Literal["live", "test"]
+    mode: Mode
     scopes: Annotated[list[str], Meta(min_length=1, max_length=6)]
 
 
 class ApiKey(Struct, kw_only=True):
     id: str
     name: str
-    mode: str
+    mode: Mode
     scopes: list[str]
     prefix: str
     created_at: datetime
@@ -119,24 +121,6 @@ class SandboxAccountCreate(Struct, kw_only=True, forbid_unknown_fields=True):
     platform: Annotated[str, Meta(min_length=1, max_length=64)]
     username: Annotated[str, Meta(min_length=1, max_length=255)]
     tenant_id: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
-
-
-class SocialAccount(Struct, kw_only=True):
-    id: str
-    platform: str
-    username: str
-    display_name: str | None
-    network_unique_id: str
-    tenant_id: str | None
-    account_type: str
-    status: str
-    created_at: datetime
-    updated_at: datetime
-
-
-class SocialAccountList(Struct, kw_only=True):
-    data: list[SocialAccount]
-    next_cursor: str | None
 
 
 class Health(Struct, kw_only=True, omit_defaults=True):
@@ -181,21 +165,12 @@ def target_of(row: Any) -> Target:
     )
 
 
-def account_of(row: Any) -> SocialAccount:
-    return SocialAccount(
-        id=row.id,
-        platform=row.platform,
-        username=row.username,
-        display_name=row.display_name,
-        network_unique_id=row.network_unique_id,
-        tenant_id=row.tenant_id,
-        account_type=row.account_type,
-        status=row.status,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+_KEY_FIELDS = ("id", "name", "mode", "scopes", "prefix", "created_at", "revoked_at")
 
 
-def key_of(row: Any, secret: str | None = None) -> ApiKey:
-    fields = {k: row[k] for k in ("id", "name", "mode", "scopes", "prefix", "created_at", "revoked_at")}
-    return ApiKeyCreated(**fields, key=secret) if secret else ApiKey(**fields)
+def key_of(row: Any) -> ApiKey:
+    return ApiKey(**{k: row[k] for k in _KEY_FIELDS})
+
+
+def created_key_of(row: Any, secret: str) -> ApiKeyCreated:
+    return ApiKeyCreated(**{k: row[k] for k in _KEY_FIELDS}, key=secret)

@@ -3,26 +3,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from crier.contracts import connect as api
-from crier.contracts.common import PLATFORMS
-from crier.contracts.connect import CreateSandboxAccount, SANDBOX_ACCOUNTS_CREATE, SocialAccount
-from crier.gateway.adapters import accounts
-from crier.gateway.adapters.accounts import AccountFilter
-from crier.gateway.adapters.pages import BadCursor
-from crier.gateway.domain.validation import Problem
+from crier.contracts.connect import SANDBOX_ACCOUNTS_CREATE, SocialAccount
+from crier.gateway.domain.filters import AccountFilter
 from crier.gateway.entrypoints.http import connect_support as c
 from crier.gateway.entrypoints.http import schemas as s
 from crier.gateway.entrypoints.http.auth import principal_of, requires
 from crier.gateway.entrypoints.http.errors import ApiError, documented
-from crier.gateway.entrypoints.http.listing import checked_limit
 from crier.gateway.entrypoints.http.state import gateway_of
-from crier.kit.bus import rpc
-from crier.kit.bus.rpc import RpcFailure, RpcUnavailable
+from crier.gateway.handlers import accounts as uc
+from crier.kit.pages import checked_limit
 
 
 class SocialAccountController(Controller):
@@ -36,7 +31,7 @@ class SocialAccountController(Controller):
     async def list_accounts(
         self,
         request: Request[Any, Any, Any],
-        id: FromQuery[str | None] = None,
+        account_id: Annotated[str | None, QueryParameter(name="id")] = None,
         tenant_id: FromQuery[str | None] = None,
         platform: FromQuery[str | None] = None,
         username: FromQuery[str | None] = None,
@@ -47,32 +42,21 @@ class SocialAccountController(Controller):
     ) -> c.SocialAccountList:
         gw, who = gateway_of(request), principal_of(request)
         where = AccountFilter(
-            id=id,
+            id=account_id,
             tenant_id=tenant_id,
             platform=platform,
             username=username,
             network_unique_id=network_unique_id or networkUniqueId,
         )
-        size = checked_limit(limit)
-        try:
-            page = await rpc.call(
-                gw.bus,
-                api.ACCOUNTS_LIST,
-                api.AccountList(org_id=who.org_id, mode=who.mode, limit=size, cursor=cursor, **where.__dict__),
-                api.AccountPage,
-            )
+        asked = api.AccountList(
+            org_id=who.org_id, mode=who.mode, limit=checked_limit(limit), cursor=cursor, **where.__dict__
+        )
+        page = await c.ask_if_up(gw, api.ACCOUNTS_LIST, asked, api.AccountPage)
+        if page is not None:
             return c.SocialAccountList(data=[c.account_out(a) for a in page.data], next_cursor=page.next_cursor)
-        except RpcFailure as f:
-            raise ApiError.of(f.error.kind, f.error.code, f.error.message, dict(f.error.details)) from None
-        except RpcUnavailable:
-            pass
         # Connect is away: answer from the local read model, without what only connect knows.
-        try:
-            async with gw.engine.connect() as conn:
-                rows = await accounts.search(conn, who.org_id, who.mode, where, limit=size, cursor=cursor)
-        except BadCursor:
-            raise ApiError(422, "invalid_cursor", "the cursor is not one this API issued") from None
-        return c.SocialAccountList(data=[c.account_out(r) for r in rows.rows], next_cursor=rows.next_cursor)
+        held = await uc.find_accounts(gw.ctx, who, where, limit=limit, cursor=cursor)
+        return c.SocialAccountList(data=[c.account_out(r) for r in held.rows], next_cursor=held.next_cursor)
 
     @get(
         "/{account_id:str}",
@@ -82,20 +66,12 @@ class SocialAccountController(Controller):
     )
     async def get_account(self, request: Request[Any, Any, Any], account_id: FromPath[str]) -> c.SocialAccount:
         gw, who = gateway_of(request), principal_of(request)
-        try:
-            found = await rpc.call(
-                gw.bus, api.ACCOUNTS_GET, api.AccountRef(org_id=who.org_id, mode=who.mode, id=account_id), SocialAccount
-            )
-            return c.account_out(found)
-        except RpcFailure as f:
-            raise ApiError.of(f.error.kind, f.error.code, f.error.message, dict(f.error.details)) from None
-        except RpcUnavailable:
-            pass
-        async with gw.engine.connect() as conn:
-            row = await accounts.get(conn, who.org_id, who.mode, account_id)
-        if row is None:
-            raise ApiError(404, "not_found", f"no social account {account_id}")
-        return c.account_out(row)
+        ref = api.AccountRef(org_id=who.org_id, mode=who.mode, id=account_id)
+        found = await c.ask_if_up(gw, api.ACCOUNTS_GET, ref, SocialAccount)
+        if found is None:
+            # Connect is away: the read model's copy.
+            return c.account_out(await uc.get_account(gw.ctx, who, account_id))
+        return c.account_out(found)
 
     @delete(
         "/{account_id:str}",
@@ -110,7 +86,7 @@ class SocialAccountController(Controller):
         removed = await c.ask(
             gw, api.ACCOUNTS_DELETE, api.AccountRef(org_id=who.org_id, mode=who.mode, id=account_id), api.AccountRemoved
         )
-        await c.remember(gw, [removed.account])
+        await uc.hold_accounts(gw.ctx, [removed.account])
         return c.Removed(id=account_id)
 
     @get(
@@ -146,25 +122,13 @@ class SandboxController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[s.SandboxAccountCreate]
     ) -> Response[c.SocialAccount]:
         gw, who = gateway_of(request), principal_of(request)
-        if who.mode != "test":
-            raise ApiError(403, "test_mode_only", "sandbox accounts can only be created with a sk_test_ key")
-        if data.platform not in PLATFORMS:
-            raise Problem("platform", "unknown_platform", f"must be one of {', '.join(PLATFORMS)}")
-        # Held locally at once, so the caller's next POST /posts can target it without waiting for
-        # the account event to arrive.
-        account = await c.ask(
-            gw,
-            SANDBOX_ACCOUNTS_CREATE,
-            CreateSandboxAccount(
-                org_id=who.org_id,
-                mode="test",
-                platform=data.platform,
-                username=data.username,
-                tenant_id=data.tenant_id,
-            ),
-            SocialAccount,
+        asked = uc.sandbox_account_request(
+            who, platform=data.platform, username=data.username, tenant_id=data.tenant_id
         )
+        account = await c.ask(gw, SANDBOX_ACCOUNTS_CREATE, asked, SocialAccount)
         if (account.org_id, account.mode) != (who.org_id, "test"):
             raise ApiError(502, "upstream_error", "the connect service returned an account for another organization")
-        await c.remember(gw, [account])
+        # Held locally at once, so the caller's next POST /posts can target it without waiting for
+        # the account event to arrive.
+        await uc.hold_accounts(gw.ctx, [account])
         return Response(c.account_out(account), status_code=201)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
+from crier.gateway.handlers.context import Context
 from crier.gateway.settings import GatewaySettings
 from crier.kit.bus import Bus
 
@@ -15,10 +13,10 @@ from crier.kit.bus import Bus
 @dataclass(frozen=True)
 class Gateway:
     settings: GatewaySettings
-    engine: AsyncEngine
+    # For what other services answer (connect, webhooks, health): the HTTP layer asks them itself.
     bus: Bus
-    # Nudges the outbox relay so a new post's event leaves now rather than at the next poll.
-    wake: Callable[[], None]
+    # For the gateway's own use cases.
+    ctx: Context
 
 
 def gateway_of(connection: Any) -> Gateway:

@@ -11,14 +11,14 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from crier.contracts import webhooks as api
 from crier.gateway.entrypoints.http.auth import principal_of, requires
 from crier.gateway.entrypoints.http.connect_support import ask
 from crier.gateway.entrypoints.http.errors import documented
-from crier.gateway.entrypoints.http.listing import checked_limit
 from crier.gateway.entrypoints.http.state import gateway_of
+from crier.kit.pages import checked_limit
 
 Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
 Description = Annotated[str, msgspec.Meta(max_length=500)]
@@ -70,7 +70,7 @@ class WebhookController(Controller):
 
     @get("/", operation_id="listWebhooks", responses=documented(503), summary="List endpoints, newest first")
     async def list_endpoints(
-        self, request: Request[Any, Any, Any], limit: int | None = None, cursor: str | None = None
+        self, request: Request[Any, Any, Any], limit: FromQuery[int | None] = None, cursor: FromQuery[str | None] = None
     ) -> api.EndpointPage:
         who = principal_of(request)
         return await _ask(
@@ -168,9 +168,9 @@ class WebhookController(Controller):
         self,
         request: Request[Any, Any, Any],
         webhook_id: FromPath[str],
-        limit: int | None = None,
-        cursor: str | None = None,
-        status: Annotated[api.DeliveryStatus | None, Parameter(required=False)] = None,
+        limit: FromQuery[int | None] = None,
+        cursor: FromQuery[str | None] = None,
+        status: Annotated[api.DeliveryStatus | None, QueryParameter(required=False)] = None,
     ) -> api.DeliveryPage:
         who = principal_of(request)
         return await _ask(
@@ -219,14 +219,14 @@ class EventController(Controller):
     async def feed(
         self,
         request: Request[Any, Any, Any],
-        after: str | None = None,
-        type: Annotated[str | None, Parameter(required=False, max_length=64)] = None,  # noqa: A002
-        limit: int | None = None,
+        after: FromQuery[str | None] = None,
+        event_type: Annotated[str | None, QueryParameter(name="type", required=False, max_length=64)] = None,
+        limit: FromQuery[int | None] = None,
     ) -> api.EventPage:
         who = principal_of(request)
         return await _ask(
             request,
             api.WEBHOOKS_EVENTS,
-            api.EventList(org_id=who.org_id, mode=who.mode, after=after, type=type, limit=checked_limit(limit)),
+            api.EventList(org_id=who.org_id, mode=who.mode, after=after, type=event_type, limit=checked_limit(limit)),
             api.EventPage,
         )

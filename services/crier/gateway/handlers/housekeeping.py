@@ -1,0 +1,26 @@
+"""Forgetting what no longer matters: expired idempotency keys and inbox entries past redelivery."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from crier.gateway.adapters import idempotency
+from crier.gateway.handlers.context import Context
+from crier.kit.bus import inbox, streams
+
+# Past the EVENTS stream's retention no copy of an event can come back, so its inbox entry is dead weight.
+INBOX_KEEP = timedelta(seconds=streams.EVENTS.max_age_s) + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Purged:
+    idempotency_keys: int
+    inbox: int
+
+
+async def purge(ctx: Context) -> Purged:
+    async with ctx.uow.begin() as tx:
+        keys = await idempotency.purge_expired(tx.conn)
+        seen = await inbox.purge(tx.conn, INBOX_KEEP)
+    return Purged(idempotency_keys=keys, inbox=seen)
