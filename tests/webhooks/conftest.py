@@ -17,6 +17,8 @@ SERVICE_ENV = {
     "CRIER_WEBHOOKS_ALLOW_HTTP": "1",
     "CRIER_WEBHOOKS_RETRY_SCALE": "0.001",
     "CRIER_WEBHOOKS_TIMEOUT_S": "1",
+    # An intake message that cannot be handled is dead-lettered after this many tries.
+    "CRIER_CONSUMER_MAX_FAILURES": "3",
 }
 
 

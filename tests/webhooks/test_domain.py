@@ -13,6 +13,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from crier.contracts import events as evt
 from crier.contracts.webhooks import EVENT_TYPES
+from crier.kit.errors import Problem
 from crier.webhooks.domain import catalog, signing
 from crier.webhooks.domain.delivery import (
     MAX_ATTEMPTS,
@@ -22,7 +23,7 @@ from crier.webhooks.domain.delivery import (
     parse_retry_after,
     should_disable,
 )
-from crier.webhooks.domain.endpoint import Problem, check_events, new_signing_secret, parse_url
+from crier.webhooks.domain.endpoint import check_events, new_signing_secret, parse_url
 
 NOW = datetime(2026, 6, 9, 10, 0, tzinfo=UTC)
 FAIL = Outcome(http_status=500, error="http_500")

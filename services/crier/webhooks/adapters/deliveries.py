@@ -7,54 +7,78 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-_NOTIFY = sa.text("SELECT pg_notify('webhooks_due', '')")
+from crier.kit.pages import Page, after_cursor, newest_first, page_of
+from crier.webhooks.adapters.notify import announce
+from crier.webhooks.adapters.tables import any_of, attempts, deliveries, endpoints, events
+from crier.webhooks.domain.delivery import new_delivery_id
 
-_COLUMNS = """d.id, d.seq, d.endpoint_id, d.message_id, d.event_id, ev.type AS event_type, d.status,
-              d.next_attempt_at, d.resend_of, d.created_at, d.updated_at"""
-_PAGE = sa.text(f"""
-    SELECT {_COLUMNS} FROM deliveries d JOIN events ev ON ev.id = d.event_id
-    WHERE d.endpoint_id = :endpoint_id AND (CAST(:before AS bigint) IS NULL OR d.seq < :before)
-      AND (CAST(:status AS text) IS NULL OR d.status = :status)
-    ORDER BY d.seq DESC LIMIT :n
-""")
-_GET = sa.text(f"""
-    SELECT {_COLUMNS}, d.order_key FROM deliveries d
-    JOIN events ev ON ev.id = d.event_id JOIN endpoints e ON e.id = d.endpoint_id
-    WHERE d.id = :id AND e.org_id = :org_id AND e.mode = :mode
-""")
-_ATTEMPTS = sa.text("""
-    SELECT delivery_id, attempted_at, http_status, latency_ms, response_excerpt, error
-    FROM attempts WHERE delivery_id = ANY(:ids) ORDER BY id
-""")
-_RESEND = sa.text("""
-    INSERT INTO deliveries (id, endpoint_id, event_id, message_id, order_key, status, next_attempt_at,
-                            resend_of, created_at, updated_at)
-    SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), endpoint_id, event_id, message_id, order_key,
-           'pending', now(), id, now(), now()
-    FROM deliveries WHERE id = :id
-    RETURNING id
-""")
+_LOG = sa.select(
+    deliveries.c.id,
+    deliveries.c.endpoint_id,
+    deliveries.c.message_id,
+    deliveries.c.event_id,
+    events.c.type.label("event_type"),
+    deliveries.c.status,
+    deliveries.c.next_attempt_at,
+    deliveries.c.resend_of,
+    deliveries.c.created_at,
+    deliveries.c.updated_at,
+).join_from(deliveries, events, events.c.id == deliveries.c.event_id)
 
 
 async def page(
-    conn: AsyncConnection, endpoint_id: str, before_seq: int | None, status: str | None, limit: int
-) -> list[Any]:
-    params = {"endpoint_id": endpoint_id, "before": before_seq, "status": status, "n": limit + 1}
-    return list((await conn.execute(_PAGE, params)).all())
+    conn: AsyncConnection, endpoint_id: str, cursor: str | None, status: str | None, limit: int
+) -> Page[Any]:
+    """Newest first, `limit` rows after `cursor`, of one status if given."""
+    conditions = [deliveries.c.endpoint_id == endpoint_id, *after_cursor(deliveries, cursor)]
+    if status is not None:
+        conditions.append(deliveries.c.status == status)
+    stmt = _LOG.where(*conditions).order_by(*newest_first(deliveries)).limit(limit + 1)
+    return page_of(list((await conn.execute(stmt)).all()), limit)
 
 
-async def get(conn: AsyncConnection, org_id: str, mode: str, id: str) -> Any | None:
-    return (await conn.execute(_GET, {"id": id, "org_id": org_id, "mode": mode})).first()
+async def get(conn: AsyncConnection, org_id: str, mode: str, delivery_id: str) -> Any | None:
+    stmt = _LOG.join(endpoints, endpoints.c.id == deliveries.c.endpoint_id).where(
+        deliveries.c.id == delivery_id, endpoints.c.org_id == org_id, endpoints.c.mode == mode
+    )
+    return (await conn.execute(stmt)).first()
 
 
-async def attempts_of(conn: AsyncConnection, ids: list[str]) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {i: [] for i in ids}
-    for row in (await conn.execute(_ATTEMPTS, {"ids": ids})).all():
+async def attempts_of(conn: AsyncConnection, delivery_ids: list[str]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {i: [] for i in delivery_ids}
+    stmt = sa.select(attempts).where(any_of(attempts.c.delivery_id, delivery_ids)).order_by(attempts.c.id)
+    for row in (await conn.execute(stmt)).all():
         out[row.delivery_id].append(row)
     return out
 
 
-async def resend(conn: AsyncConnection, id: str) -> str:
-    new_id = (await conn.execute(_RESEND, {"id": id})).scalar_one()
-    await conn.execute(_NOTIFY)
+async def resend(conn: AsyncConnection, delivery_id: str) -> str:
+    """A new pending delivery of the same message to the same endpoint, in the same order queue."""
+    new_id = new_delivery_id()
+    original = sa.select(
+        sa.literal(new_id),
+        deliveries.c.endpoint_id,
+        deliveries.c.event_id,
+        deliveries.c.message_id,
+        deliveries.c.order_key,
+        sa.literal("pending"),
+        sa.func.now(),
+        deliveries.c.id,
+        sa.func.now(),
+        sa.func.now(),
+    ).where(deliveries.c.id == delivery_id)
+    columns = [
+        "id",
+        "endpoint_id",
+        "event_id",
+        "message_id",
+        "order_key",
+        "status",
+        "next_attempt_at",
+        "resend_of",
+        "created_at",
+        "updated_at",
+    ]
+    await conn.execute(sa.insert(deliveries).from_select(columns, original))
+    await announce(conn)
     return new_id

@@ -2,47 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.contracts.webhooks import Endpoint
+from crier.kit.pages import Page, after_cursor, newest_first, page_of
+from crier.webhooks.adapters.tables import endpoints
 
-_PUBLIC = "id, seq, url, events, description, is_active, disabled_reason, created_at, updated_at"
-
-_INSERT = sa.text(f"""
-    INSERT INTO endpoints (id, org_id, mode, url, events, description, secret, created_at, updated_at)
-    VALUES (:id, :org_id, :mode, :url, :events, :description, :secret, now(), now())
-    RETURNING {_PUBLIC}
-""")
-_GET = sa.text(f"SELECT {_PUBLIC} FROM endpoints WHERE id = :id AND org_id = :org_id AND mode = :mode")
-_PAGE = sa.text(f"""
-    SELECT {_PUBLIC} FROM endpoints
-    WHERE org_id = :org_id AND mode = :mode AND (CAST(:before AS bigint) IS NULL OR seq < :before)
-    ORDER BY seq DESC LIMIT :n
-""")
-_UPDATE = sa.text(f"""
-    UPDATE endpoints SET
-        url = coalesce(:url, url),
-        events = coalesce(:events, events),
-        description = coalesce(:description, description),
-        is_active = coalesce(:is_active, is_active),
-        disabled_reason = CASE WHEN :is_active IS NULL THEN disabled_reason
-                               WHEN CAST(:is_active AS boolean) THEN NULL ELSE 'disabled by the user' END,
-        failing_since = CASE WHEN CAST(:is_active AS boolean) THEN NULL ELSE failing_since END,
-        updated_at = now()
-    WHERE id = :id AND org_id = :org_id AND mode = :mode
-    RETURNING {_PUBLIC}
-""")
-_DELETE = sa.text("DELETE FROM endpoints WHERE id = :id AND org_id = :org_id AND mode = :mode RETURNING id")
-_ROTATE = sa.text("""
-    UPDATE endpoints SET previous_secret = secret, secret = :secret,
-        previous_secret_expires_at = now() + make_interval(secs => :overlap_s), updated_at = now()
-    WHERE id = :id AND org_id = :org_id AND mode = :mode
-    RETURNING previous_secret_expires_at
-""")
+_PUBLIC = (
+    endpoints.c.id,
+    endpoints.c.url,
+    endpoints.c.events,
+    endpoints.c.description,
+    endpoints.c.is_active,
+    endpoints.c.disabled_reason,
+    endpoints.c.created_at,
+    endpoints.c.updated_at,
+)
 
 
 def to_endpoint(row: Any) -> Endpoint:
@@ -58,10 +37,14 @@ def to_endpoint(row: Any) -> Endpoint:
     )
 
 
+def _mine(org_id: str, mode: str, endpoint_id: str) -> tuple[Any, ...]:
+    return (endpoints.c.id == endpoint_id, endpoints.c.org_id == org_id, endpoints.c.mode == mode)
+
+
 async def insert(
     conn: AsyncConnection,
     *,
-    id: str,
+    endpoint_id: str,
     org_id: str,
     mode: str,
     url: str,
@@ -69,68 +52,85 @@ async def insert(
     description: str,
     secret_ciphertext: str,
 ) -> Any:
-    return (
-        await conn.execute(
-            _INSERT,
-            {
-                "id": id,
-                "org_id": org_id,
-                "mode": mode,
-                "url": url,
-                "events": events,
-                "description": description,
-                "secret": secret_ciphertext,
-            },
+    stmt = (
+        sa.insert(endpoints)
+        .values(
+            id=endpoint_id,
+            org_id=org_id,
+            mode=mode,
+            url=url,
+            events=events,
+            description=description,
+            secret=secret_ciphertext,
+            created_at=sa.func.now(),
+            updated_at=sa.func.now(),
         )
-    ).one()
+        .returning(*_PUBLIC)
+    )
+    return (await conn.execute(stmt)).one()
 
 
-async def get(conn: AsyncConnection, org_id: str, mode: str, id: str) -> Any | None:
-    return (await conn.execute(_GET, {"id": id, "org_id": org_id, "mode": mode})).first()
+async def get(conn: AsyncConnection, org_id: str, mode: str, endpoint_id: str) -> Any | None:
+    return (await conn.execute(sa.select(*_PUBLIC).where(*_mine(org_id, mode, endpoint_id)))).first()
 
 
-async def page(conn: AsyncConnection, org_id: str, mode: str, before_seq: int | None, limit: int) -> list[Any]:
-    """Newest first; one row more than `limit` when another page follows."""
-    params = {"org_id": org_id, "mode": mode, "before": before_seq, "n": limit + 1}
-    return list((await conn.execute(_PAGE, params)).all())
+async def page(conn: AsyncConnection, org_id: str, mode: str, cursor: str | None, limit: int) -> Page[Any]:
+    """Newest first, `limit` rows after `cursor`."""
+    stmt = (
+        sa.select(*_PUBLIC)
+        .where(endpoints.c.org_id == org_id, endpoints.c.mode == mode, *after_cursor(endpoints, cursor))
+        .order_by(*newest_first(endpoints))
+        .limit(limit + 1)
+    )
+    return page_of(list((await conn.execute(stmt)).all()), limit)
 
 
 async def update(
     conn: AsyncConnection,
     org_id: str,
     mode: str,
-    id: str,
+    endpoint_id: str,
     *,
     url: str | None,
     events: list[str] | None,
     description: str | None,
     is_active: bool | None,
 ) -> Any | None:
-    params = {
-        "id": id,
-        "org_id": org_id,
-        "mode": mode,
-        "url": url,
-        "events": events,
-        "description": description,
-        "is_active": is_active,
-    }
-    stmt = _UPDATE.bindparams(
-        sa.bindparam("events", type_=sa.ARRAY(sa.Text)), sa.bindparam("is_active", type_=sa.Boolean)
+    """Only the fields given change; turning an endpoint back on forgets why it was off and its
+    failure streak."""
+    given = {"url": url, "events": events, "description": description, "is_active": is_active}
+    values: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    if is_active is not None:
+        values["disabled_reason"] = None if is_active else "disabled by the user"
+    if is_active:
+        values["failing_since"] = None
+    stmt = (
+        sa.update(endpoints)
+        .where(*_mine(org_id, mode, endpoint_id))
+        .values(**values, updated_at=sa.func.now())
+        .returning(*_PUBLIC)
     )
-    return (await conn.execute(stmt, params)).first()
+    return (await conn.execute(stmt)).first()
 
 
-async def delete(conn: AsyncConnection, org_id: str, mode: str, id: str) -> bool:
-    return (await conn.execute(_DELETE, {"id": id, "org_id": org_id, "mode": mode})).first() is not None
+async def delete(conn: AsyncConnection, org_id: str, mode: str, endpoint_id: str) -> bool:
+    stmt = sa.delete(endpoints).where(*_mine(org_id, mode, endpoint_id)).returning(endpoints.c.id)
+    return (await conn.execute(stmt)).first() is not None
 
 
 async def rotate_secret(
-    conn: AsyncConnection, org_id: str, mode: str, id: str, secret_ciphertext: str, overlap_s: float
+    conn: AsyncConnection, org_id: str, mode: str, endpoint_id: str, secret_ciphertext: str, overlap: timedelta
 ) -> datetime | None:
-    row = (
-        await conn.execute(
-            _ROTATE, {"id": id, "org_id": org_id, "mode": mode, "secret": secret_ciphertext, "overlap_s": overlap_s}
+    """The new secret signs from now on; the old one keeps signing beside it for `overlap`."""
+    stmt = (
+        sa.update(endpoints)
+        .where(*_mine(org_id, mode, endpoint_id))
+        .values(
+            previous_secret=endpoints.c.secret,
+            secret=secret_ciphertext,
+            previous_secret_expires_at=sa.func.now() + overlap,
+            updated_at=sa.func.now(),
         )
-    ).first()
-    return row.previous_secret_expires_at if row else None
+        .returning(endpoints.c.previous_secret_expires_at)
+    )
+    return (await conn.execute(stmt)).scalar_one_or_none()

@@ -9,24 +9,27 @@ Internal events arrive in batches; each batch is one transaction with set-based 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crier.kit.bus import inbox
+from crier.webhooks.adapters.notify import announce
+from crier.webhooks.adapters.tables import any_of, deliveries, events, targets
 from crier.webhooks.domain.catalog import KnownTarget, PublicEvent
+from crier.webhooks.domain.delivery import new_delivery_id, new_message_id
 
-CHANNEL = "webhooks_due"
-RETENTION_DAYS = 30
+RETENTION = timedelta(days=30)
 
+# Raw SQL: advisory locks have no Core form.
 _LOCK = sa.text("""
     SELECT count(pg_advisory_xact_lock(hashtext(k)))
     FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) s  -- one order everywhere: no deadlock
 """)
-_CLAIM = sa.text("""
-    INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS text[]))
-    ON CONFLICT DO NOTHING RETURNING event_id
-""")
+# Raw SQL: a bulk insert from unnest'ed arrays, one round trip for the whole batch.
 _INSERT_EVENTS = sa.text("""
     INSERT INTO events (id, org_id, mode, type, body, listed, created_at)
     SELECT u.id, u.org_id, u.mode, u.type, u.body, true, u.created_at
@@ -36,6 +39,8 @@ _INSERT_EVENTS = sa.text("""
     ORDER BY u.n
     ON CONFLICT (id) DO NOTHING RETURNING id
 """)
+# Raw SQL: a bulk insert from unnest'ed arrays joined to every subscribed endpoint. Its ids have the
+# forms of domain.delivery's new_delivery_id and new_message_id, drawn once per row.
 # Seqs are drawn in the ORDER BY's order: the deliveries of one order key queue up in event order.
 _FAN_OUT = sa.text("""
     INSERT INTO deliveries (id, endpoint_id, event_id, message_id, order_key, status, next_attempt_at,
@@ -54,43 +59,6 @@ _FAN_OUT = sa.text("""
     ORDER BY u.n, e.seq
     RETURNING id
 """)
-_INSERT_PING = sa.text("""
-    INSERT INTO events (id, org_id, mode, type, body, listed, created_at)
-    VALUES (:id, :org_id, :mode, :type, :body, false, :created_at)
-""")
-_TO_ONE = sa.text("""
-    INSERT INTO deliveries (id, endpoint_id, event_id, message_id, order_key, status, next_attempt_at,
-                            created_at, updated_at)
-    VALUES ('dlv_' || replace(gen_random_uuid()::text, '-', ''), :endpoint_id, :event_id,
-            'msg_' || replace(gen_random_uuid()::text, '-', ''), NULL, 'pending', now(), now(), now())
-    RETURNING id
-""")
-_NOTIFY = sa.text(f"SELECT pg_notify('{CHANNEL}', '')")
-_FEED = sa.text("""
-    SELECT seq, body FROM events
-    WHERE org_id = :org_id AND mode = :mode AND listed AND seq > :after
-      AND (CAST(:type AS text) IS NULL OR type = :type)
-    ORDER BY seq LIMIT :n
-""")
-_REMEMBER_TARGET = sa.text("""
-    INSERT INTO targets (target_id, account_id, tenant_id) VALUES (:target_id, :account_id, :tenant_id)
-    ON CONFLICT (target_id) DO NOTHING
-""")
-_TARGETS = sa.text("""
-    SELECT target_id, account_id, tenant_id FROM targets WHERE target_id = ANY(CAST(:ids AS text[]))
-""")
-_PRUNE = (
-    sa.text(f"DELETE FROM events WHERE stored_at < now() - interval '{RETENTION_DAYS} days'"),
-    # JetStream keeps events 30 days, so an older inbox entry can never be needed again.
-    sa.text(f"DELETE FROM inbox WHERE processed_at < now() - interval '{RETENTION_DAYS + 1} days'"),
-    sa.text(f"DELETE FROM targets WHERE stored_at < now() - interval '{2 * RETENTION_DAYS} days'"),
-)
-
-
-async def claim_new(conn: AsyncConnection, consumer: str, event_ids: list[str]) -> set[str]:
-    """kit's inbox, claimed for a whole batch: the ids this consumer has not handled before."""
-    rows = await conn.execute(_CLAIM, {"consumer": consumer, "ids": event_ids})
-    return set(rows.scalars().all())
 
 
 async def append(conn: AsyncConnection, scoped: Sequence[tuple[str, str, PublicEvent]]) -> int:
@@ -105,20 +73,8 @@ async def append(conn: AsyncConnection, scoped: Sequence[tuple[str, str, PublicE
         "modes": [m for _, m, _ in scoped],
         "types": [e.type for _, _, e in scoped],
     }
-    inserted = (
-        (
-            await conn.execute(
-                _INSERT_EVENTS,
-                {
-                    **columns,
-                    "bodies": [e.body() for _, _, e in scoped],
-                    "created": [e.created_at for _, _, e in scoped],
-                },
-            )
-        )
-        .scalars()
-        .all()
-    )
+    bodies = {"bodies": [e.body() for _, _, e in scoped], "created": [e.created_at for _, _, e in scoped]}
+    inserted = (await conn.execute(_INSERT_EVENTS, {**columns, **bodies})).scalars().all()
     if not inserted:
         return 0
     rows = await conn.execute(
@@ -126,51 +82,73 @@ async def append(conn: AsyncConnection, scoped: Sequence[tuple[str, str, PublicE
     )
     created = len(rows.all())
     if created:
-        await conn.execute(_NOTIFY)
+        await announce(conn)
     return created
 
 
 async def append_ping(conn: AsyncConnection, org_id: str, mode: str, endpoint_id: str, event: PublicEvent) -> str:
     """An unlisted event with one delivery, to `endpoint_id` only. Returns the delivery id."""
     await conn.execute(
-        _INSERT_PING,
-        {
-            "id": event.id,
-            "org_id": org_id,
-            "mode": mode,
-            "type": event.type,
-            "body": event.body(),
-            "created_at": event.created_at,
-        },
+        sa.insert(events).values(
+            id=event.id,
+            org_id=org_id,
+            mode=mode,
+            type=event.type,
+            body=event.body(),
+            listed=False,
+            created_at=event.created_at,
+        )
     )
-    delivery_id = (await conn.execute(_TO_ONE, {"endpoint_id": endpoint_id, "event_id": event.id})).scalar_one()
-    await conn.execute(_NOTIFY)
+    delivery_id = new_delivery_id()
+    await conn.execute(
+        sa.insert(deliveries).values(
+            id=delivery_id,
+            endpoint_id=endpoint_id,
+            event_id=event.id,
+            message_id=new_message_id(),
+            status="pending",
+            next_attempt_at=sa.func.now(),
+            created_at=sa.func.now(),
+            updated_at=sa.func.now(),
+        )
+    )
+    await announce(conn)
     return delivery_id
 
 
-async def feed(conn: AsyncConnection, org_id: str, mode: str, after: int, type: str | None, limit: int) -> list[Any]:
-    """Up to limit + 1 events after seq `after`, oldest first."""
-    params = {"org_id": org_id, "mode": mode, "after": after, "type": type, "n": limit + 1}
-    return list((await conn.execute(_FEED, params)).all())
+async def feed(
+    conn: AsyncConnection, org_id: str, mode: str, after_seq: int, event_type: str | None, limit: int
+) -> list[Any]:
+    """Up to limit + 1 listed events after seq `after_seq`, oldest first."""
+    conditions = [events.c.org_id == org_id, events.c.mode == mode, events.c.listed, events.c.seq > after_seq]
+    if event_type is not None:
+        conditions.append(events.c.type == event_type)
+    stmt = sa.select(events.c.seq, events.c.body).where(*conditions).order_by(events.c.seq).limit(limit + 1)
+    return list((await conn.execute(stmt)).all())
 
 
-async def remember_targets(conn: AsyncConnection, targets: list[KnownTarget]) -> None:
-    if targets:
+async def remember_targets(conn: AsyncConnection, known: list[KnownTarget]) -> None:
+    if known:
         await conn.execute(
-            _REMEMBER_TARGET,
-            [{"target_id": t.target_id, "account_id": t.account_id, "tenant_id": t.tenant_id} for t in targets],
+            pg_insert(targets).on_conflict_do_nothing(index_elements=[targets.c.target_id]),
+            [{"target_id": t.target_id, "account_id": t.account_id, "tenant_id": t.tenant_id} for t in known],
         )
 
 
 async def known_targets(conn: AsyncConnection, target_ids: list[str]) -> dict[str, KnownTarget]:
     if not target_ids:
         return {}
-    rows = (await conn.execute(_TARGETS, {"ids": target_ids})).all()
+    stmt = sa.select(targets.c.target_id, targets.c.account_id, targets.c.tenant_id).where(
+        any_of(targets.c.target_id, target_ids)
+    )
+    rows = (await conn.execute(stmt)).all()
     return {r.target_id: KnownTarget(r.target_id, r.account_id, r.tenant_id) for r in rows}
 
 
 async def prune(conn: AsyncConnection) -> int:
-    deleted = 0
-    for stmt in _PRUNE:
-        deleted += (await conn.execute(stmt)).rowcount
-    return deleted
+    """Forget what is past retention: events (their deliveries go by cascade), the inbox entries of
+    internal events JetStream no longer holds, and what targets' creation events told us."""
+    deleted = (await conn.execute(sa.delete(events).where(events.c.stored_at < sa.func.now() - RETENTION))).rowcount
+    deleted += await inbox.purge(conn, RETENTION + timedelta(days=1))
+    old_targets = sa.delete(targets).where(targets.c.stored_at < sa.func.now() - 2 * RETENTION)
+    return int(deleted + (await conn.execute(old_targets)).rowcount)

@@ -8,13 +8,22 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.kit.db import async_url
 from crier.kit.log import get
-from crier.webhooks.adapters.events import CHANNEL
+from crier.kit.waiting import first_of
 
 log = get(__name__)
+CHANNEL = "webhooks_due"
 _PING_S = 30.0
+
+
+async def announce(conn: AsyncConnection) -> None:
+    """Wake every replica's dispatcher once the caller's transaction commits (Postgres holds a
+    NOTIFY until then, and drops it on rollback)."""
+    await conn.execute(sa.select(sa.func.pg_notify(CHANNEL, "")))
 
 
 class DueListener:
@@ -32,22 +41,15 @@ class DueListener:
                 self._on_notify()
                 while not stop.is_set():
                     await conn.execute("SELECT 1")  # notices a dead connection; no table is read
-                    await _wait(stop, _PING_S)
+                    await first_of(stop, timeout=_PING_S)
             except Exception as exc:
                 if stop.is_set():
                     break
                 log.warning("webhooks.listen_failed", error=repr(exc))
-                await _wait(stop, 1.0)
+                await first_of(stop, timeout=1.0)
             finally:
                 if conn is not None:
                     try:
                         await conn.close(timeout=2)
                     except Exception:
                         conn.terminate()
-
-
-async def _wait(stop: asyncio.Event, timeout: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout)
-    except TimeoutError:
-        pass

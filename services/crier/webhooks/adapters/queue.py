@@ -11,19 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crier.webhooks.domain.delivery import Outcome
+from crier.webhooks.adapters.notify import announce
+from crier.webhooks.adapters.tables import any_of, deliveries, endpoints, events
+from crier.webhooks.domain.delivery import OPEN, Claim, Settlement
 
 _OPEN = "status IN ('pending', 'retrying')"
 _UNLOCKED = "(d.locked_until IS NULL OR d.locked_until <= now())"
 
+# Raw SQL: a top-n per endpoint through LATERAL, shaped for the partial indexes of migration 0001.
 # Endpoints with something due get the first `free` claimable rows each, in due order. Rows queued
-# behind a retrying delivery of the same key carry its retry time (see _PUSH_BACK), so the due
+# behind a retrying delivery of the same key carry its retry time (see _push_back), so the due
 # range holds little that is blocked and a backlog costs one pass over the due rows.
 _CANDIDATES = sa.text(f"""
     WITH busy AS (
@@ -47,27 +50,7 @@ _CANDIDATES = sa.text(f"""
     ORDER BY c.next_attempt_at, c.seq
     LIMIT :n
 """)
-_LEASE = sa.text(f"""
-    UPDATE deliveries d SET locked_until = now() + make_interval(secs => :lease_s)
-    FROM endpoints e, events ev
-    WHERE d.id IN (
-        SELECT id FROM deliveries d
-        WHERE id = ANY(:ids) AND {_OPEN} AND {_UNLOCKED}
-        FOR UPDATE SKIP LOCKED)
-      AND e.id = d.endpoint_id AND ev.id = d.event_id
-    RETURNING d.id, d.endpoint_id, d.message_id, d.attempt_count, d.locked_until, ev.body, e.url,
-              e.secret, CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END AS previous_secret
-""")
-# Asked in the claim's transaction (the same now()), after it took all it could: whatever is due
-# but was not claimed is blocked, at its endpoint's cap, or being claimed by another replica, and
-# a settlement's NOTIFY will say when that changes. So the next moment is the earliest future
-# attempt or lease expiry; each is one index probe.
-_NEXT_DUE = sa.text(f"""
-    SELECT least(
-        (SELECT min(locked_until) FROM deliveries WHERE {_OPEN} AND locked_until > now()),
-        (SELECT min(next_attempt_at) FROM deliveries WHERE {_OPEN} AND next_attempt_at > now())
-    ) AS due, clock_timestamp() AS now
-""")
+# Raw SQL: a bulk insert from unnest'ed arrays, one round trip for every finished attempt.
 _RECORD_ATTEMPTS = sa.text("""
     INSERT INTO attempts (delivery_id, attempted_at, http_status, latency_ms, response_excerpt, error)
     SELECT u.id, u.attempted_at, u.http_status, u.latency_ms, u.excerpt, u.error
@@ -77,6 +60,7 @@ _RECORD_ATTEMPTS = sa.text("""
     -- a delivery whose endpoint was deleted meanwhile is gone, and so is its log
     WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = u.id)
 """)
+# Raw SQL: a bulk update from unnest'ed arrays, one round trip for every finished attempt.
 _SETTLE = sa.text("""
     UPDATE deliveries d SET status = u.status, attempt_count = d.attempt_count + 1, locked_until = NULL,
         next_attempt_at = CASE WHEN u.delay_s IS NULL THEN NULL ELSE now() + make_interval(secs => u.delay_s) END,
@@ -85,49 +69,6 @@ _SETTLE = sa.text("""
                 CAST(:delays AS float8[])) AS u(id, lease, status, delay_s)
     WHERE d.id = u.id AND d.locked_until = u.lease
 """)
-# What is queued behind a delivery that will be retried waits for that retry.
-_PUSH_BACK = sa.text(f"""
-    UPDATE deliveries f SET next_attempt_at = h.next_attempt_at
-    FROM deliveries h
-    WHERE h.id = ANY(CAST(:ids AS text[])) AND h.status = 'retrying'
-      AND f.endpoint_id = h.endpoint_id AND f.order_key = h.order_key AND f.{_OPEN} AND f.seq > h.seq
-      AND f.next_attempt_at < h.next_attempt_at
-""")
-_SUCCEEDED = sa.text("""
-    UPDATE endpoints SET failing_since = NULL WHERE id = ANY(CAST(:ids AS text[])) AND failing_since IS NOT NULL
-""")
-_FAILED = sa.text("""
-    UPDATE endpoints SET failing_since = coalesce(failing_since, now()) WHERE id = ANY(CAST(:ids AS text[]))
-    RETURNING id, failing_since, is_active, now() AS now
-""")
-_DISABLE = sa.text("""
-    UPDATE endpoints SET is_active = false, disabled_reason = :reason, updated_at = now()
-    WHERE id = :id AND is_active RETURNING id
-""")
-_NOTIFY = sa.text("SELECT pg_notify('webhooks_due', '')")
-
-
-@dataclass(frozen=True)
-class Claim:
-    id: str
-    endpoint_id: str
-    message_id: str
-    attempts_made: int
-    lease: datetime
-    body: bytes
-    url: str
-    secret_ciphertexts: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Settlement:
-    """One finished attempt and where it leaves its delivery."""
-
-    claim: Claim
-    attempted_at: datetime
-    outcome: Outcome
-    status: str
-    delay_s: float | None
 
 
 @dataclass(frozen=True)
@@ -137,13 +78,50 @@ class Failing:
     now: datetime
 
 
+def _open(table: Any) -> Any:
+    # Literals, not parameters: a generic plan matches them against the partial indexes' predicate.
+    return table.c.status.in_([sa.literal_column(f"'{s}'") for s in OPEN])
+
+
+def _unlocked(table: Any) -> Any:
+    return sa.or_(table.c.locked_until.is_(None), table.c.locked_until <= sa.func.now())
+
+
 async def claim(conn: AsyncConnection, *, limit: int, per_endpoint: int, lease_s: float) -> tuple[list[Claim], bool]:
     """The claims, and whether another replica got to some of the candidates first (then there
     may be more due than this round saw)."""
     ids = (await conn.execute(_CANDIDATES, {"per_endpoint": per_endpoint, "n": limit})).scalars().all()
     if not ids:
         return [], False
-    rows = (await conn.execute(_LEASE, {"ids": list(ids), "lease_s": lease_s})).all()
+    # Another replica may be leasing the same candidates: skip the rows it holds, never wait.
+    candidate = deliveries.alias("candidate")
+    free = (
+        sa.select(candidate.c.id)
+        .where(any_of(candidate.c.id, ids), _open(candidate), _unlocked(candidate))
+        .with_for_update(skip_locked=True)
+    )
+    previous = sa.case((endpoints.c.previous_secret_expires_at > sa.func.now(), endpoints.c.previous_secret))
+    lease = (
+        sa.update(deliveries)
+        .where(
+            deliveries.c.id.in_(free.scalar_subquery()),
+            endpoints.c.id == deliveries.c.endpoint_id,
+            events.c.id == deliveries.c.event_id,
+        )
+        .values(locked_until=sa.func.now() + timedelta(seconds=lease_s))
+        .returning(
+            deliveries.c.id,
+            deliveries.c.endpoint_id,
+            deliveries.c.message_id,
+            deliveries.c.attempt_count,
+            deliveries.c.locked_until,
+            events.c.body,
+            endpoints.c.url,
+            endpoints.c.secret,
+            previous.label("previous_secret"),
+        )
+    )
+    rows = (await conn.execute(lease)).all()
     order = {id_: i for i, id_ in enumerate(ids)}
     claims = sorted(
         (
@@ -165,7 +143,22 @@ async def claim(conn: AsyncConnection, *, limit: int, per_endpoint: int, lease_s
 
 
 async def next_due(conn: AsyncConnection) -> tuple[datetime | None, datetime]:
-    row = (await conn.execute(_NEXT_DUE)).one()
+    """Asked in the claim's transaction (the same now()), after it took all it could: whatever is
+    due but was not claimed is blocked, at its endpoint's cap, or being claimed by another replica,
+    and a settlement's NOTIFY will say when that changes. So the next moment is the earliest future
+    attempt or lease expiry; each is one index probe."""
+    is_open = _open(deliveries)
+    lease_ends = sa.select(sa.func.min(deliveries.c.locked_until)).where(
+        is_open, deliveries.c.locked_until > sa.func.now()
+    )
+    attempt_due = sa.select(sa.func.min(deliveries.c.next_attempt_at)).where(
+        is_open, deliveries.c.next_attempt_at > sa.func.now()
+    )
+    stmt = sa.select(
+        sa.func.least(lease_ends.scalar_subquery(), attempt_due.scalar_subquery()).label("due"),
+        sa.func.clock_timestamp().label("now"),
+    )
+    row = (await conn.execute(stmt)).one()
     return row.due, row.now
 
 
@@ -188,26 +181,63 @@ async def settle(conn: AsyncConnection, done: Sequence[Settlement]) -> list[Fail
         {
             "ids": [s.claim.id for s in done],
             "leases": [s.claim.lease for s in done],
-            "statuses": [s.status for s in done],
-            "delays": [s.delay_s for s in done],
+            "statuses": [s.step.status for s in done],
+            "delays": [s.step.delay_s for s in done],
         },
     )
-    retrying = [s.claim.id for s in done if s.status == "retrying"]
+    retrying = [s.claim.id for s in done if s.step.status == "retrying"]
     if retrying:
-        await conn.execute(_PUSH_BACK, {"ids": retrying})
+        await _push_back(conn, retrying)
     last: dict[str, bool] = {}
     for s in sorted(done, key=lambda s: s.attempted_at):
         last[s.claim.endpoint_id] = s.outcome.succeeded
     succeeded = sorted({s.claim.endpoint_id for s in done if s.outcome.succeeded})
     failing = sorted(e for e, ok in last.items() if not ok)
     if succeeded:
-        await conn.execute(_SUCCEEDED, {"ids": succeeded})
-    rows: list[Any] = (await conn.execute(_FAILED, {"ids": failing})).all() if failing else []
+        await conn.execute(
+            sa.update(endpoints)
+            .where(any_of(endpoints.c.id, succeeded), endpoints.c.failing_since.is_not(None))
+            .values(failing_since=None)
+        )
+    rows: list[Any] = []
+    if failing:
+        streak = (
+            sa.update(endpoints)
+            .where(any_of(endpoints.c.id, failing))
+            .values(failing_since=sa.func.coalesce(endpoints.c.failing_since, sa.func.now()))
+            .returning(endpoints.c.id, endpoints.c.failing_since, endpoints.c.is_active, sa.func.now().label("now"))
+        )
+        rows = list((await conn.execute(streak)).all())
     # A settled delivery may unblock the next one of its order key and frees a slot at its
     # endpoint: tell every replica, not only this one.
-    await conn.execute(_NOTIFY)
+    await announce(conn)
     return [Failing(r.id, r.failing_since, r.now) for r in rows if r.is_active]
 
 
+async def _push_back(conn: AsyncConnection, retrying: list[str]) -> None:
+    """What is queued behind a delivery that will be retried waits for that retry."""
+    held = deliveries.alias("held")
+    stmt = (
+        sa.update(deliveries)
+        .where(
+            any_of(held.c.id, retrying),
+            held.c.status == "retrying",
+            deliveries.c.endpoint_id == held.c.endpoint_id,
+            deliveries.c.order_key == held.c.order_key,
+            _open(deliveries),
+            deliveries.c.seq > held.c.seq,
+            deliveries.c.next_attempt_at < held.c.next_attempt_at,
+        )
+        .values(next_attempt_at=held.c.next_attempt_at)
+    )
+    await conn.execute(stmt)
+
+
 async def disable_endpoint(conn: AsyncConnection, endpoint_id: str, reason: str) -> bool:
-    return (await conn.execute(_DISABLE, {"id": endpoint_id, "reason": reason})).first() is not None
+    stmt = (
+        sa.update(endpoints)
+        .where(endpoints.c.id == endpoint_id, endpoints.c.is_active)
+        .values(is_active=False, disabled_reason=reason, updated_at=sa.func.now())
+        .returning(endpoints.c.id)
+    )
+    return (await conn.execute(stmt)).first() is not None

@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 
 import httpx
 
+from crier.kit.errors import Problem
 from crier.kit.version import VERSION
 from crier.webhooks.adapters import guard
 from crier.webhooks.domain import signing
 from crier.webhooks.domain.delivery import Outcome, error_for_status, parse_retry_after
-from crier.webhooks.domain.endpoint import Problem, parse_url
+from crier.webhooks.domain.endpoint import parse_url
 
 RESPONSE_CAP_BYTES = 64 * 1024
 EXCERPT_BYTES = 1024
@@ -51,6 +52,8 @@ class Sender:
             max_connections=connections_per_endpoint, max_keepalive_connections=connections_per_endpoint
         )
         self._clients: OrderedDict[tuple[str, str], httpx.AsyncClient] = OrderedDict()
+        # Evicted clients waiting to be closed: held here, or the loop may collect them half-done.
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def close(self) -> None:
         for client in self._clients.values():
@@ -113,7 +116,9 @@ class Sender:
             if len(self._clients) > _MAX_CLIENTS:
                 _, oldest = self._clients.popitem(last=False)
                 # Requests already on it end within the timeout; close it after that.
-                asyncio.ensure_future(_close_later(oldest, self._timeout_s))
+                closing = asyncio.ensure_future(_close_later(oldest, self._timeout_s))
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
         self._clients.move_to_end(key)
         return client
 

@@ -24,6 +24,7 @@ the last success) is disabled.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -38,6 +39,8 @@ RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
 RETRYABLE_ERRORS = frozenset({"timeout", "connection_error", "dns_error"})
 
 Status = Literal["delivered", "retrying", "failed"]
+# A delivery in one of these still has an attempt ahead of it.
+OPEN = ("pending", "retrying")
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,15 @@ class Outcome:
         return self.http_status >= 500 or self.http_status in RETRYABLE_STATUSES
 
 
+def new_delivery_id() -> str:
+    return f"dlv_{uuid.uuid4().hex}"
+
+
+def new_message_id() -> str:
+    """The `webhook-id` of a message: every attempt and every resend of it carries the same one."""
+    return f"msg_{uuid.uuid4().hex}"
+
+
 def error_for_status(http_status: int) -> str | None:
     return None if 200 <= http_status < 300 else f"http_{http_status}"
 
@@ -69,6 +81,32 @@ def error_for_status(http_status: int) -> str | None:
 class Next:
     status: Status
     delay_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A delivery leased to one process for one attempt: what to send where, signed how."""
+
+    id: str
+    endpoint_id: str
+    message_id: str
+    attempts_made: int
+    # Settling moves the delivery only while this lease is still the one it holds.
+    lease: datetime
+    body: bytes
+    url: str
+    # Encrypted: the endpoint's secret, then a rotated-out one that still signs.
+    secret_ciphertexts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """One finished attempt and where it leaves its delivery."""
+
+    claim: Claim
+    attempted_at: datetime
+    outcome: Outcome
+    step: Next
 
 
 def after_attempt(attempts_made: int, outcome: Outcome, *, scale: float, jitter_draw: float) -> Next:

@@ -10,21 +10,11 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from crier.contracts.webhooks import EVENT_TYPES
+from crier.kit.errors import Problem
 
 MAX_URL_LENGTH = 2048
 MAX_DESCRIPTION_LENGTH = 500
 ALL_EVENTS = "*"
-
-
-class Problem(Exception):
-    """One thing wrong with a request, named by the field it concerns."""
-
-    def __init__(self, field: str, code: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field, self.code, self.message = field, code, message
-
-    def as_detail(self) -> dict[str, str]:
-        return {"field": self.field, "code": self.code, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -81,7 +71,3 @@ def check_description(description: str) -> str:
     if len(description) > MAX_DESCRIPTION_LENGTH:
         raise Problem("description", "too_long", f"must be at most {MAX_DESCRIPTION_LENGTH} characters")
     return description
-
-
-def subscribes_to(events: Sequence[str], event_type: str) -> bool:
-    return ALL_EVENTS in events or event_type in events

@@ -1,30 +1,34 @@
 """The dispatcher's one durable consumer, over every public-facing family of internal events.
 
-It fetches a batch, handles it in one transaction, and only then acks it. If the database is
-away it keeps retrying that same batch (telling JetStream it is still in progress) rather than
-naking it, which would let later events overtake it.
+It fetches a batch, handles it in one transaction, and only then acks it. One batch is in flight
+at a time across all replicas, so batches commit in stream order and the events of one post keep
+their order whichever replica takes them. While the database is away it retries that same batch
+(telling JetStream it is still in progress) rather than naking it, which would let later events
+overtake it. A batch that fails for any other reason is handled again message by message: a
+message that keeps failing goes to the DEAD stream with its error after `consumer_max_failures`
+tries, and the others go on.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import msgspec
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js import JetStreamContext
 from opentelemetry import trace
-from sqlalchemy import exc as sa_exc
 
 from crier.contracts.events import EVENT_SUBJECTS
 from crier.kit.bus import Bus, consumer, streams
 from crier.kit.log import get
 from crier.kit.telemetry import extract_context, tracer
-from crier.webhooks.handlers import Context, events
-from crier.webhooks.handlers.events import Incoming
+from crier.kit.transient import is_transient
+from crier.kit.waiting import first_of
+from crier.webhooks.handlers.context import Context
+from crier.webhooks.handlers.events import Incoming, ingest_events
 
 log = get(__name__)
 DURABLE = "webhooks"
@@ -35,85 +39,123 @@ _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {s: msgspec.json.Decoder(t) fo
 # Imports have no contract struct yet: their fields are passed through as they come.
 _IMPORT = msgspec.json.Decoder(dict[str, Any])
 _ENVELOPE = ("id", "org_id", "mode")
+# Also the consumer's max_ack_pending: a replica holding a batch holds every message in flight.
 _BATCH = 256
-# Failures that say the events themselves cannot be handled (bad data, a bug in their handling).
-# Anything else — the database or the network being away, a deadlock — is retried with the same
-# batch: stalling loudly beats dropping webhooks quietly.
-_PERMANENT = (
-    ValueError,
-    TypeError,
-    LookupError,
-    AttributeError,
-    sa_exc.DataError,
-    sa_exc.IntegrityError,
-    sa_exc.ProgrammingError,
-)
+
+Batch = Sequence[tuple[Msg, Incoming]]
 
 
-async def internal_events(bus: Bus, ctx: Context, stop: asyncio.Event, *, ack_wait_s: float) -> Awaitable[None]:
-    await _ensure_consumer(bus, ack_wait_s)
-    sub = await consumer.bind(bus, stream=streams.EVENTS, durable=DURABLE, subjects=SUBJECTS, ack_wait_s=ack_wait_s)
-    return _run(bus, sub, ctx, stop)
-
-
-async def _ensure_consumer(bus: Bus, ack_wait_s: float) -> None:
-    """One batch in flight at a time across all replicas, so batches commit in stream order and a
-    target's events keep their order whichever replica takes them."""
-    stream = bus.stream(streams.EVENTS)
-    try:
-        await bus.js.consumer_info(stream, DURABLE)
-        return
-    except NotFoundError:
-        pass
-    config = ConsumerConfig(
-        durable_name=DURABLE,
-        name=DURABLE,
-        ack_policy=AckPolicy.EXPLICIT,
-        deliver_policy=DeliverPolicy.ALL,
-        ack_wait=ack_wait_s,
-        max_deliver=-1,
+async def internal_events(bus: Bus, ctx: Context, stop: asyncio.Event) -> Awaitable[None]:
+    sub = await consumer.bind(
+        bus,
+        stream=streams.EVENTS,
+        durable=DURABLE,
+        subjects=SUBJECTS,
+        ack_wait_s=ctx.settings.webhooks_ack_wait_s,
         max_ack_pending=_BATCH,
-        filter_subjects=[bus.subject(s) for s in SUBJECTS],
     )
-    try:
-        await bus.js.add_consumer(stream, config=config)
-    except BadRequestError:
-        pass  # another replica created it first
+    return _Intake(bus, ctx, stop).run(sub)
 
 
-async def _run(bus: Bus, sub: Any, ctx: Context, stop: asyncio.Event) -> None:
-    span_tracer = tracer("crier.webhooks")
-    while not stop.is_set():
-        try:
-            msgs = await consumer.fetch_prompt(sub, _BATCH)
-        except (TimeoutError, NatsTimeout):
-            continue
-        except Exception as exc:
-            if stop.is_set():
-                break
-            log.warning("webhooks.fetch_failed", error=repr(exc))
-            await asyncio.sleep(0.5)
-            continue
-        batch: list[tuple[Msg, Incoming]] = []
+class _Stopped(Exception):
+    """Stopping before a batch was handled: what is left of it stays unacked, and JetStream hands
+    it out again after ack_wait."""
+
+
+class _Intake:
+    def __init__(self, bus: Bus, ctx: Context, stop: asyncio.Event) -> None:
+        self._bus, self._ctx, self._stop = bus, ctx, stop
+
+    async def run(self, sub: JetStreamContext.PullSubscription) -> None:
+        span_tracer = tracer("crier.webhooks")
+        while not self._stop.is_set():
+            try:
+                msgs = await consumer.fetch_prompt(sub, _BATCH)
+            except (TimeoutError, NatsTimeout):
+                continue
+            except Exception as exc:
+                if self._stop.is_set():
+                    break
+                log.warning("webhooks.fetch_failed", error=repr(exc))
+                await first_of(self._stop, timeout=0.5)
+                continue
+            batch = await self._decoded(msgs)
+            links = [
+                trace.Link(c)
+                for m in msgs
+                if (c := trace.get_current_span(extract_context(m.headers)).get_span_context()).is_valid
+            ]
+            with span_tracer.start_as_current_span("webhooks.intake", links=links):
+                try:
+                    await self._handle(batch)
+                except _Stopped:
+                    break
+
+    async def _decoded(self, msgs: list[Msg]) -> list[tuple[Msg, Incoming]]:
+        batch = []
         for msg in msgs:
-            subject = bus.unprefix(msg.subject)
+            subject = self._bus.unprefix(msg.subject)
             try:
                 event = _decode(subject, msg.data)
             except (msgspec.DecodeError, ValueError) as exc:
-                log.error("bus.message_dropped", subject=subject, reason=str(exc))
-                await msg.term()
+                await consumer.dead_letter(self._bus, msg, subject, f"undecodable: {exc}", failures=1)
                 continue
             batch.append((msg, Incoming(subject, event)))
-        links = [
-            trace.Link(c)
-            for m in msgs
-            if (c := trace.get_current_span(extract_context(m.headers)).get_span_context()).is_valid
-        ]
-        with span_tracer.start_as_current_span("webhooks.intake", links=links):
-            if not await _ingest(ctx, batch, stop):
-                break
-        for msg, _ in batch:
-            await msg.ack()
+        return batch
+
+    async def _handle(self, batch: Batch) -> None:
+        if await self._until_done(batch, waiting=batch) is None:
+            for msg, _ in batch:
+                await msg.ack()
+            return
+        # Something in the batch cannot be handled: find it by handling each message alone, in order.
+        max_failures = self._ctx.settings.consumer_max_failures
+        for n, (msg, item) in enumerate(batch):
+            waiting = batch[n:]
+            for failures in range(1, max_failures + 1):
+                failure = await self._until_done([(msg, item)], waiting=waiting)
+                if failure is None:
+                    await msg.ack()
+                    break
+                if failures == max_failures:
+                    await consumer.dead_letter(self._bus, msg, item.subject, repr(failure), failures=failures)
+                else:
+                    log.warning("webhooks.intake_failed", subject=item.subject, failures=failures, error=repr(failure))
+                    await self._pause(waiting, consumer.backoff_s(failures))
+
+    async def _until_done(self, items: Batch, *, waiting: Batch) -> Exception | None:
+        """None once `items` are handled; the exception when they failed for another reason than
+        an outage. An outage is waited out, with `waiting` kept in progress."""
+        outages = 0
+        while True:
+            try:
+                await ingest_events(self._ctx, [item for _, item in items])
+                return None
+            except Exception as exc:
+                if not is_transient(exc):
+                    return exc
+                outages += 1
+                if outages == 1:
+                    log.warning("webhooks.intake_outage", error=repr(exc), events=len(items))
+            await self._pause(waiting, consumer.backoff_s(outages))
+
+    async def _pause(self, waiting: Batch, delay_s: float) -> None:
+        """Wait `delay_s`, telling JetStream often enough that `waiting` is still in progress, so
+        that it does not hand those messages out again meanwhile."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + delay_s
+        heartbeat_s = self._ctx.settings.webhooks_ack_wait_s / 2
+        while not self._stop.is_set():
+            for msg, _ in waiting:
+                try:
+                    await msg.in_progress()
+                except Exception:
+                    pass  # the bus is away too: JetStream redelivers after ack_wait, the inbox dedupes
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            await first_of(self._stop, timeout=min(left, heartbeat_s))
+        raise _Stopped
 
 
 def _decode(subject: str, data: bytes) -> Any | None:
@@ -126,54 +168,3 @@ def _decode(subject: str, data: bytes) -> Any | None:
             raise ValueError(f"{subject} without {', '.join(_ENVELOPE)}")
         return event
     return None
-
-
-class _Stopped(Exception):
-    """Stopping while the database is away: the batch stays unacked, and JetStream hands it out
-    again after ack_wait."""
-
-
-async def _ingest(ctx: Context, batch: list[tuple[Msg, Incoming]], stop: asyncio.Event) -> bool:
-    """Handle the batch, retrying while the database is away. False: stopped before it was done."""
-    try:
-        failure = await _until_not_transient(ctx, [i for _, i in batch], [m for m, _ in batch], stop)
-        if failure is None:
-            return True
-        # Something in the batch cannot be handled (a bug, bad data): find it alone, drop it,
-        # keep the rest.
-        for msg, item in list(batch):
-            failure = await _until_not_transient(ctx, [item], [msg], stop)
-            if failure is not None:
-                log.error("bus.message_dropped", subject=item.subject, reason=repr(failure))
-                batch.remove((msg, item))
-                await msg.term()
-        return True
-    except _Stopped:
-        return False
-
-
-async def _until_not_transient(
-    ctx: Context, incoming: list[Incoming], msgs: list[Msg], stop: asyncio.Event
-) -> Exception | None:
-    """None once handled; the exception if it failed for a reason retrying cannot fix."""
-    delay = 0.2
-    while True:
-        try:
-            await events.ingest(ctx, [i for i in incoming if i.event is not None])
-            return None
-        except _PERMANENT as exc:
-            return exc
-        except Exception as exc:
-            log.warning("webhooks.intake_failed", error=repr(exc), events=len(incoming))
-        if stop.is_set():
-            raise _Stopped
-        for msg in msgs:
-            try:
-                await msg.in_progress()
-            except Exception:
-                pass
-        try:
-            await asyncio.wait_for(stop.wait(), delay)
-        except TimeoutError:
-            pass
-        delay = min(delay * 2, 5.0)

@@ -12,16 +12,15 @@ from crier.kit.settings import load
 from crier.webhooks.adapters.guard import Policy
 from crier.webhooks.adapters.notify import DueListener
 from crier.webhooks.adapters.sender import Sender
-from crier.webhooks.dispatcher import Dispatcher
 from crier.webhooks.domain.addresses import parse_networks
 from crier.webhooks.entrypoints import consumers, rpc
-from crier.webhooks.handlers import Context
+from crier.webhooks.entrypoints.dispatcher import Dispatcher, prune
+from crier.webhooks.handlers.context import Context
 from crier.webhooks.settings import WebhooksSettings
 
 
 def main() -> int:
     settings = load(WebhooksSettings)
-    keyring = Keyring(settings.encryption_keys)
     policy = Policy(settings.webhooks_allow_http, parse_networks(settings.webhooks_allowed_networks))
 
     async def body(rt: Runtime) -> list[Awaitable[Any]]:
@@ -30,15 +29,24 @@ def main() -> int:
             timeout_s=settings.webhooks_timeout_s,
             connections_per_endpoint=settings.webhooks_endpoint_concurrency,
         )
-        dispatcher = Dispatcher(rt.engine, sender, keyring, settings)
-        ctx = Context(rt.engine, keyring, policy, dispatcher.wake)
+        # Something may have become due: set by this process's commits and by every replica's NOTIFY.
+        due = asyncio.Event()
+        ctx = Context(
+            uow=rt.uow,
+            settings=settings,
+            keyring=Keyring(settings.encryption_keys),
+            policy=policy,
+            sender=sender,
+            wake=due.set,
+        )
+        dispatcher = Dispatcher(ctx, due)
         await rpc.serve(rt.bus, ctx)
         return [
-            await consumers.internal_events(rt.bus, ctx, rt.stop, ack_wait_s=settings.webhooks_ack_wait_s),
+            await consumers.internal_events(rt.bus, ctx, rt.stop),
             dispatcher.run(rt.stop),
             dispatcher.settle(rt.stop),
-            dispatcher.prune(rt.stop),
-            DueListener(settings.database_url, dispatcher.wake).run(rt.stop),
+            prune(ctx, rt.stop),
+            DueListener(settings.database_url, due.set).run(rt.stop),
         ]
 
     asyncio.run(run_service("webhooks", "webhooks", settings, body))

@@ -1,8 +1,10 @@
-"""Endpoint management: create, list, get, update, delete, rotate the secret, send a test ping."""
+"""Endpoint management: create, list, get, update, delete, rotate the secret."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import timedelta
+
+import msgspec
 
 from crier.contracts.webhooks import (
     Endpoint,
@@ -15,11 +17,11 @@ from crier.contracts.webhooks import (
     EndpointUpdate,
     SecretRotated,
 )
-from crier.webhooks.adapters import endpoints, events
+from crier.kit.errors import Invalid, NotFound, Problem, collect
+from crier.kit.pages import checked_limit
+from crier.webhooks.adapters import endpoints
 from crier.webhooks.adapters.guard import Refused, Unresolvable, check
-from crier.webhooks.domain import catalog
 from crier.webhooks.domain.endpoint import (
-    Problem,
     Url,
     check_description,
     check_events,
@@ -27,28 +29,27 @@ from crier.webhooks.domain.endpoint import (
     new_signing_secret,
     parse_url,
 )
-from crier.webhooks.handlers import Context
-from crier.webhooks.handlers.errors import check_limit, collect, cursor_position, invalid, not_found, url_not_allowed
+from crier.webhooks.handlers.context import Context
 
 # How long a rotated-out secret keeps signing beside the new one.
-ROTATION_OVERLAP_S = 24 * 3600
+ROTATION_OVERLAP = timedelta(hours=24)
 
 
-async def create(ctx: Context, request: EndpointCreate) -> EndpointCreated:
+async def create_endpoint(ctx: Context, request: EndpointCreate) -> EndpointCreated:
     problems: list[Problem] = []
     url = collect(problems, lambda: parse_url(request.url))
     subscribed = collect(problems, lambda: check_events(request.events))
     description = collect(problems, lambda: check_description(request.description))
     if problems:
-        raise invalid(problems)
+        raise Invalid.of(problems)
     assert url is not None and subscribed is not None and description is not None
     await _vet(ctx, url)
     endpoint_id = new_endpoint_id()
     secret = new_signing_secret()
-    async with ctx.engine.begin() as conn:
+    async with ctx.uow.begin() as tx:
         row = await endpoints.insert(
-            conn,
-            id=endpoint_id,
+            tx.conn,
+            endpoint_id=endpoint_id,
             org_id=request.org_id,
             mode=request.mode,
             url=url.raw,
@@ -56,41 +57,37 @@ async def create(ctx: Context, request: EndpointCreate) -> EndpointCreated:
             description=description,
             secret_ciphertext=ctx.keyring.encrypt(secret, endpoint_id.encode()),
         )
-    endpoint = endpoints.to_endpoint(row)
-    return EndpointCreated(**{f: getattr(endpoint, f) for f in endpoint.__struct_fields__}, signing_secret=secret)
+    return EndpointCreated(**msgspec.structs.asdict(endpoints.to_endpoint(row)), signing_secret=secret)
 
 
-async def list_page(ctx: Context, request: EndpointList) -> EndpointPage:
-    check_limit(request.limit)
-    before = cursor_position(request.cursor)
-    async with ctx.engine.connect() as conn:
-        rows = await endpoints.page(conn, request.org_id, request.mode, before, request.limit)
-    more = len(rows) > request.limit
-    rows = rows[: request.limit]
-    return EndpointPage(data=[endpoints.to_endpoint(r) for r in rows], next_cursor=str(rows[-1].seq) if more else None)
+async def list_endpoints(ctx: Context, request: EndpointList) -> EndpointPage:
+    limit = checked_limit(request.limit)
+    async with ctx.uow.read() as conn:
+        page = await endpoints.page(conn, request.org_id, request.mode, request.cursor, limit)
+    return EndpointPage(data=[endpoints.to_endpoint(r) for r in page.rows], next_cursor=page.next_cursor)
 
 
-async def get(ctx: Context, request: EndpointRef) -> Endpoint:
-    async with ctx.engine.connect() as conn:
+async def get_endpoint(ctx: Context, request: EndpointRef) -> Endpoint:
+    async with ctx.uow.read() as conn:
         row = await endpoints.get(conn, request.org_id, request.mode, request.id)
     if row is None:
-        raise not_found("webhook endpoint")
+        raise NotFound.of("webhook endpoint", request.id)
     return endpoints.to_endpoint(row)
 
 
-async def update(ctx: Context, request: EndpointUpdate) -> Endpoint:
+async def update_endpoint(ctx: Context, request: EndpointUpdate) -> Endpoint:
     problems: list[Problem] = []
     url = collect(problems, lambda: parse_url(request.url)) if request.url is not None else None
     subscribed = collect(problems, lambda: check_events(request.events)) if request.events is not None else None
     if request.description is not None:
         collect(problems, lambda: check_description(request.description or ""))
     if problems:
-        raise invalid(problems)
+        raise Invalid.of(problems)
     if url is not None:
         await _vet(ctx, url)
-    async with ctx.engine.begin() as conn:
+    async with ctx.uow.begin() as tx:
         row = await endpoints.update(
-            conn,
+            tx.conn,
             request.org_id,
             request.mode,
             request.id,
@@ -100,46 +97,41 @@ async def update(ctx: Context, request: EndpointUpdate) -> Endpoint:
             is_active=request.is_active,
         )
     if row is None:
-        raise not_found("webhook endpoint")
+        raise NotFound.of("webhook endpoint", request.id)
     if request.is_active:
         ctx.wake()  # deliveries held while it was disabled may go now
     return endpoints.to_endpoint(row)
 
 
-async def delete(ctx: Context, request: EndpointRef) -> EndpointDeleted:
-    async with ctx.engine.begin() as conn:
-        if not await endpoints.delete(conn, request.org_id, request.mode, request.id):
-            raise not_found("webhook endpoint")
+async def delete_endpoint(ctx: Context, request: EndpointRef) -> EndpointDeleted:
+    async with ctx.uow.begin() as tx:
+        deleted = await endpoints.delete(tx.conn, request.org_id, request.mode, request.id)
+    if not deleted:
+        raise NotFound.of("webhook endpoint", request.id)
     return EndpointDeleted(id=request.id)
 
 
 async def rotate_secret(ctx: Context, request: EndpointRef) -> SecretRotated:
     secret = new_signing_secret()
     ciphertext = ctx.keyring.encrypt(secret, request.id.encode())
-    async with ctx.engine.begin() as conn:
+    async with ctx.uow.begin() as tx:
         expires = await endpoints.rotate_secret(
-            conn, request.org_id, request.mode, request.id, ciphertext, ROTATION_OVERLAP_S
+            tx.conn, request.org_id, request.mode, request.id, ciphertext, ROTATION_OVERLAP
         )
     if expires is None:
-        raise not_found("webhook endpoint")
+        raise NotFound.of("webhook endpoint", request.id)
     return SecretRotated(id=request.id, signing_secret=secret, previous_secret_expires_at=expires)
 
 
-async def send_test(ctx: Context, request: EndpointRef) -> str:
-    """Queue a `ping` to this endpoint only; returns the delivery id."""
-    async with ctx.engine.begin() as conn:
-        if await endpoints.get(conn, request.org_id, request.mode, request.id) is None:
-            raise not_found("webhook endpoint")
-        ping = catalog.ping(request.id, datetime.now(UTC))
-        delivery_id = await events.append_ping(conn, request.org_id, request.mode, request.id, ping)
-    ctx.wake()
-    return delivery_id
-
-
 async def _vet(ctx: Context, url: Url) -> None:
+    """The SSRF guard's verdict on a URL being set: refused as `url_not_allowed`."""
     try:
         await check(url, ctx.policy)
     except Refused as refused:
-        raise url_not_allowed(refused.reason, str(refused)) from None
+        raise _url_not_allowed(refused.reason, str(refused)) from None
     except Unresolvable:
-        raise url_not_allowed("unresolvable_host", f"{url.host} does not resolve") from None
+        raise _url_not_allowed("unresolvable_host", f"{url.host} does not resolve") from None
+
+
+def _url_not_allowed(reason: str, message: str) -> Invalid:
+    return Invalid("url_not_allowed", message, {"field": "url", "reason": reason})

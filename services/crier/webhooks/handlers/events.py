@@ -10,30 +10,32 @@ import msgspec
 
 from crier.contracts.events import PostCreated
 from crier.contracts.webhooks import EVENT_TYPES, Event, EventList, EventPage
+from crier.kit.errors import Invalid
+from crier.kit.pages import BadCursor, checked_limit
 from crier.webhooks.adapters import events
 from crier.webhooks.domain import catalog
-from crier.webhooks.domain.endpoint import Problem
-from crier.webhooks.handlers import Context
-from crier.webhooks.handlers.errors import check_limit, cursor_position, invalid
+from crier.webhooks.handlers.context import Context
 
-CONSUMER = "webhooks"
 _EVENT = msgspec.json.Decoder(Event)
+# A seq fits a bigint: 18 digits always do.
+_MAX_CURSOR_DIGITS = 18
 
 
 @dataclass(frozen=True)
 class Incoming:
     subject: str
+    # The decoded internal event; None for a subject without a public counterpart.
     event: Any
 
 
-async def ingest(ctx: Context, batch: Sequence[Incoming]) -> None:
+async def ingest_events(ctx: Context, batch: Sequence[Incoming]) -> None:
     """Store the public events a batch of internal events stands for, and their deliveries, in
     the transaction that claims the internal events: a redelivered event changes nothing."""
     relevant = [i for i in batch if isinstance(i.event, PostCreated) or catalog.translate(i.subject, i.event)]
     if not relevant:
         return
-    async with ctx.engine.begin() as conn:
-        new = await events.claim_new(conn, CONSUMER, list(dict.fromkeys(_envelope(i.event)[2] for i in relevant)))
+    async with ctx.uow.begin() as tx:
+        new = await tx.claim(list(dict.fromkeys(_envelope(i.event)[2] for i in relevant)), ctx.uow.consumer)
         fresh = []
         for item in relevant:
             event_id = _envelope(item.event)[2]
@@ -41,30 +43,32 @@ async def ingest(ctx: Context, batch: Sequence[Incoming]) -> None:
                 new.discard(event_id)  # the same event twice in one batch counts once
                 fresh.append(item)
         await events.remember_targets(
-            conn, [t for i in fresh if isinstance(i.event, PostCreated) for t in catalog.known_targets(i.event)]
+            tx.conn, [t for i in fresh if isinstance(i.event, PostCreated) for t in catalog.known_targets(i.event)]
         )
         targets = await events.known_targets(
-            conn, sorted({t for i in fresh if (t := getattr(i.event, "target_id", None))})
+            tx.conn, sorted({t for i in fresh if (t := getattr(i.event, "target_id", None))})
         )
         scoped = [
             (*_envelope(i.event)[:2], public)
             for i in fresh
             for public in catalog.translate(i.subject, i.event, targets.get(getattr(i.event, "target_id", "")))
         ]
-        created = await events.append(conn, scoped)
+        created = await events.append(tx.conn, scoped)
     if created:
         ctx.wake()
 
 
-async def feed(ctx: Context, request: EventList) -> EventPage:
-    check_limit(request.limit)
+async def list_events(ctx: Context, request: EventList) -> EventPage:
+    """The feed, oldest first after `request.after`. Its cursor is an event's seq, not a keyset
+    position: seqs commit in order (see adapters.events), so a poller never skips one."""
+    limit = checked_limit(request.limit)
     if request.type is not None and request.type not in EVENT_TYPES:
-        raise invalid([Problem("type", "unknown_event_type", f"unknown event type {request.type!r}")])
-    after = cursor_position(request.after)
-    async with ctx.engine.connect() as conn:
-        rows = await events.feed(conn, request.org_id, request.mode, after or 0, request.type, request.limit)
-    more = len(rows) > request.limit
-    rows = rows[: request.limit]
+        raise Invalid.one("type", "unknown_event_type", f"unknown event type {request.type!r}")
+    after = _seq_of(request.after)
+    async with ctx.uow.read() as conn:
+        rows = await events.feed(conn, request.org_id, request.mode, after, request.type, limit)
+    more = len(rows) > limit
+    rows = rows[:limit]
     return EventPage(
         data=[_EVENT.decode(bytes(r.body)) for r in rows],
         next_cursor=str(rows[-1].seq) if rows else request.after,
@@ -72,7 +76,16 @@ async def feed(ctx: Context, request: EventList) -> EventPage:
     )
 
 
+def _seq_of(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > _MAX_CURSOR_DIGITS:
+        raise BadCursor()
+    return int(cursor)
+
+
 def _envelope(event: Any) -> tuple[str, str, str]:
+    """(org_id, mode, id): import events arrive as dicts, the others as contract structs."""
     if isinstance(event, dict):
         return str(event["org_id"]), str(event["mode"]), str(event["id"])
     return event.org_id, event.mode, event.id
