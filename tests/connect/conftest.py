@@ -22,6 +22,7 @@ from crier.connect.settings import ConnectSettings
 from crier.contracts import connect as api
 from crier.kit.crypto import Keyring
 from crier.kit.db import create_engine
+from crier.kit.uow import UnitOfWork
 from tests.support.simulator import Simulator, start_simulator
 from tests.support.stack import Infra
 
@@ -75,10 +76,8 @@ class Harness:
     ctx: Context
     sim: Simulator
     clock: Clock
-
-    @property
-    def http(self) -> httpx.AsyncClient:
-        return self.ctx.http
+    # The browser: follows the platform's authorization page back to Crier's callback.
+    http: httpx.AsyncClient
 
     async def org(self, mode: str = "live") -> Org:
         org = Org(f"org_{secrets.token_hex(4)}", mode)
@@ -123,7 +122,7 @@ class Harness:
         return landing(outcome)
 
     async def rows(self, query: str, **params: Any) -> list[Any]:
-        async with self.ctx.engine.connect() as conn:
+        async with self.ctx.uow.read() as conn:
             return list((await conn.execute(sa.text(query), params)).all())
 
     async def outbox(self, subject: str) -> list[bytes]:
@@ -140,20 +139,19 @@ async def harness(connect_db: str, simulator: Simulator) -> AsyncIterator[Harnes
     clock = Clock()
     settings = ConnectSettings(public_url=PUBLIC_URL, platform_base_url=simulator.base_url, encryption_keys=KEYS)
     engine = create_engine(connect_db, "connect", pool_size=4)
-    async with httpx.AsyncClient(timeout=5) as http:
+    async with httpx.AsyncClient(timeout=5) as http, httpx.AsyncClient(timeout=5) as browser:
         ctx = Context(
-            engine=engine,
+            uow=UnitOfWork(engine, consumer="connect"),
             vault=Vault(Keyring(KEYS)),
             settings=settings,
-            providers=Providers(public_url=PUBLIC_URL, platform_base_url=simulator.base_url),
-            http=http,
+            providers=Providers(http, public_url=PUBLIC_URL, platform_base_url=simulator.base_url),
             clock=clock,
         )
-        yield Harness(ctx, simulator, clock)
+        yield Harness(ctx, simulator, clock, browser)
     await engine.dispose()
     simulator.clear_faults()
 
 
 def with_settings(harness: Harness, **changes: Any) -> Harness:
     ctx = replace(harness.ctx, settings=replace(harness.ctx.settings, **changes))
-    return Harness(ctx, harness.sim, harness.clock)
+    return Harness(ctx, harness.sim, harness.clock, harness.http)

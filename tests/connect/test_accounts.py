@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from crier.connect.handlers import accounts, end_users, flows, signin
+from crier.connect.handlers import accounts, apps, end_users, flows, signin
 from crier.contracts import connect as api
 from crier.contracts.events import AccountDisconnected
 from crier.kit.errors import Failure
@@ -42,10 +42,30 @@ async def test_listing_filters_and_pages_newest_first(harness: Harness) -> None:
     with pytest.raises(Failure) as bad:
         await page(cursor="garbage!")
     assert bad.value.code == "invalid_cursor"
+    for limit in (0, 101):
+        with pytest.raises(Failure) as out_of_range:
+            await page(limit=limit)
+        assert out_of_range.value.details["fields"][0]["field"] == "limit"
     stranger = await h.org()
     assert (await accounts.list_accounts(h.ctx, api.AccountList(**stranger.scoped()))).data == []
     with pytest.raises(Failure):
         await accounts.get(h.ctx, api.AccountRef(**stranger.scoped(), id=made[0]))
+
+
+async def test_networks_list_in_pages_newest_first(harness: Harness) -> None:
+    h = harness
+    org = await h.org()
+    made = [(await h.byok(org, platform)).id for platform in ("x", "linkedin", "tiktok")]
+    seen, cursor = [], None
+    while True:
+        got = await apps.list_networks(h.ctx, api.NetworkList(**org.scoped(), limit=2, cursor=cursor))
+        seen += [n.id for n in got.data]
+        if not (cursor := got.next_cursor):
+            break
+    assert seen == list(reversed(made))
+    with pytest.raises(Failure) as bad:
+        await apps.list_networks(h.ctx, api.NetworkList(**org.scoped(), cursor="garbage!"))
+    assert bad.value.code == "invalid_cursor" and bad.value.kind == "invalid"
 
 
 async def test_delete_is_a_soft_delete_that_wipes_tokens(harness: Harness) -> None:
@@ -88,8 +108,11 @@ async def test_end_users(harness: Harness) -> None:
         api.EndUserUpsert(**org.scoped(), external_user_id="cust-1", display_name="Alex M.", metadata={"plan": "team"}),
     )
     assert updated.created_at == user.created_at and updated.metadata == {"plan": "team"} and updated.email is None
-    with pytest.raises(Failure):
-        await end_users.upsert(h.ctx, api.EndUserUpsert(**org.scoped(), external_user_id="x", email="not-an-email"))
+    with pytest.raises(Failure) as refused:
+        await end_users.upsert(
+            h.ctx, api.EndUserUpsert(**org.scoped(), external_user_id="", email="not-an-email", display_name="d" * 256)
+        )
+    assert [f["field"] for f in refused.value.details["fields"]] == ["external_user_id", "email", "display_name"]
 
     await h.byok(org, "x")
     await h.byok(org, "linkedin")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from datetime import UTC, datetime, timedelta
 
@@ -10,8 +9,11 @@ import pytest
 
 from crier.connect.adapters.sandbox_oauth import SandboxOAuth
 from crier.connect.domain import flows as rules
-from crier.connect.domain.accounts import due_for_refresh
+from crier.connect.domain import seals
+from crier.connect.domain.accounts import check_tenant, check_username, due_for_refresh, known_platform
 from crier.connect.settings import ConnectSettings
+from crier.contracts.common import PLATFORMS
+from crier.kit.errors import Problem
 from crier.platforms.oauth import AppCredentials, GrantRevoked, TokenSet
 
 
@@ -19,13 +21,6 @@ def test_secrets_are_random_and_stored_as_digests() -> None:
     a, b = rules.new_secret(), rules.new_secret()
     assert a != b and len(a) >= 43
     assert rules.digest(a) == hashlib.sha256(a.encode()).hexdigest() != a
-
-
-def test_pkce_s256() -> None:
-    verifier, challenge = rules.pkce_pair()
-    assert 43 <= len(verifier) <= 128
-    expected = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-    assert challenge == expected
 
 
 @pytest.mark.parametrize(
@@ -85,6 +80,31 @@ def test_error_codes_and_session_expiry() -> None:
     assert rules.session_status("pending_selection", now - timedelta(seconds=1), now) == "expired"
     assert rules.session_status("connected", now - timedelta(days=1), now) == "connected"
     assert rules.session_status("pending", now + timedelta(seconds=1), now) == "pending"
+
+
+def test_platforms_usernames_and_tenants() -> None:
+    assert [known_platform(p) for p in PLATFORMS] == list(PLATFORMS)
+    for check, field in (
+        (lambda: known_platform("myspace"), "platform"),
+        (lambda: check_username("no spaces"), "username"),
+        (lambda: check_username("x" * 65), "username"),
+        (lambda: check_tenant(""), "tenant_id"),
+        (lambda: check_tenant("t" * 256), "tenant_id"),
+    ):
+        with pytest.raises(Problem) as refused:
+            check()
+        assert refused.value.field == field
+    check_username("alice.b-c_d@x")
+    check_tenant(None)
+    check_tenant("t" * 255)
+
+
+def test_seal_contexts_never_change() -> None:
+    """Stored ciphertexts are bound to these strings: a new spelling would make them unreadable."""
+    assert seals.token_context("o", "live", "x", "n", "access") == "account:o:live:x:n:access"
+    assert seals.client_secret_context("o", "test", "mastodon") == "social_network:o:test:mastodon:client_secret"
+    assert seals.verifier_context("h") == "oauth_state:h:code_verifier"
+    assert seals.grant_context("h") == "pending_session:h:grant"
 
 
 def test_refresh_window() -> None:

@@ -3,12 +3,15 @@ accounts, page selection, refusals, replays, expiry, credentials, reconnects."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
+import httpx
 import msgspec
 import pytest
 
-from crier.connect.domain.accounts import token_context
+from crier.connect.adapters.providers import Providers
+from crier.connect.domain.seals import token_context
 from crier.connect.handlers import apps, flows, pending, sessions, signin
 from crier.contracts import connect as api
 from crier.contracts.events import AccountConnected
@@ -66,7 +69,8 @@ async def test_page_selection_is_single_use_and_checked(harness: Harness) -> Non
     for bad, code in (([], "validation_error"), (["not-offered"], "invalid_selection")):
         with pytest.raises(Failure) as refused:
             await pending.finalize(h.ctx, api.PendingFinalize(**org.scoped(), token=token, selected_page_ids=bad))
-        assert refused.value.code == code
+        assert refused.value.code == code and refused.value.kind == "invalid"
+        assert refused.value.details["fields"][0]["field"] == "selected_page_ids"
     chosen = [p.id for p in view.available_pages[:2]]
     done = await pending.finalize(h.ctx, api.PendingFinalize(**org.scoped(), token=token, selected_page_ids=chosen))
     assert sorted(a.network_unique_id for a in done.connected_accounts) == sorted(chosen)
@@ -276,3 +280,35 @@ async def test_mastodon_registers_itself_on_the_instance(harness: Harness) -> No
             live.ctx, api.NetworkUpsert(**org.scoped(), platform="mastodon", instance_url="https://169.254.169.254")
         )
     assert internal.value.details["fields"][0]["field"] == "instance_url"
+
+
+async def test_a_flow_request_names_every_problem_at_once(harness: Harness) -> None:
+    h = harness
+    org = await h.org()
+    for start in (
+        flows.auth_url(
+            h.ctx, api.AuthUrlRequest(**org.scoped(), platform="myspace", redirect_uri=CUSTOMER, tenant_id="")
+        ),
+        sessions.create(
+            h.ctx, api.SessionCreate(**org.scoped(), platform="myspace", redirect_uri=CUSTOMER, tenant_id="")
+        ),
+    ):
+        with pytest.raises(Failure) as refused:
+            await start
+        assert refused.value.kind == "invalid" and refused.value.code == "validation_error"
+        assert [f["field"] for f in refused.value.details["fields"]] == ["platform", "tenant_id"]
+        assert refused.value.details["fields"][0]["code"] == "unknown_platform"
+
+
+async def test_an_unreachable_platform_leaves_the_app_password_form_usable(harness: Harness) -> None:
+    h = harness
+    org = await h.org()
+    h.sim.add_user("bluesky", username="bob", app_password="pass-word-pass-word")
+    state = (await h.start(org, "bluesky")).split("state=", 1)[1]
+    login = api.AppPasswordLogin(state=state, identifier="bob.bsky.social", app_password="pass-word-pass-word")
+    async with httpx.AsyncClient(timeout=2) as http:
+        nowhere = Providers(http, public_url=h.ctx.settings.public_url, platform_base_url="http://127.0.0.1:9")
+        with pytest.raises(Failure) as away:
+            await signin.app_password_login(replace(h.ctx, providers=nowhere), login)
+    assert away.value.kind == "unavailable" and away.value.code == "platform_unavailable"
+    assert landing(await signin.app_password_login(h.ctx, login))["status"] == "connected"

@@ -68,3 +68,13 @@ async def test_rejects_bad_requests(bus: Bus, overrides: dict, kind: str, code: 
         await rpc.call(bus, SANDBOX_ACCOUNTS_CREATE, _request(**overrides), SocialAccount)
     assert failure.value.error.kind == kind
     assert failure.value.error.code == code
+
+
+async def test_every_problem_is_named_by_its_field(bus: Bus) -> None:
+    with pytest.raises(rpc.RpcFailure) as failure:
+        await rpc.call(
+            bus, SANDBOX_ACCOUNTS_CREATE, _request(platform="myspace", username="", tenant_id=""), SocialAccount
+        )
+    fields = failure.value.error.details["fields"]
+    assert [f["field"] for f in fields] == ["platform", "username", "tenant_id"]
+    assert fields[0]["code"] == "unknown_platform"

@@ -7,12 +7,13 @@ import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
+import httpx
 import msgspec
 
-from crier.connect.domain.accounts import token_context
-from crier.connect.entrypoints import refresher
+from crier.connect.adapters.providers import Providers
+from crier.connect.domain.seals import token_context
 from crier.connect.handlers import accounts
-from crier.connect.handlers.tokens import Refresh
+from crier.connect.handlers.tokens import RETRY_AFTER_UNAVAILABLE_S, Refresh, refresh, refresh_due
 from crier.contracts import connect as api
 from crier.contracts.events import AccountRefreshed, AccountTokenExpired
 
@@ -122,7 +123,7 @@ async def test_refresher_replicas_share_the_work_without_overlap(harness: Harnes
     )
     asked_before = _refresh_calls(h)
     other = replace(h.ctx, settings=replace(h.ctx.settings, refresh_concurrency=2))
-    first, second = await asyncio.gather(refresher.sweep(h.ctx), refresher.sweep(other))
+    first, second = await asyncio.gather(refresh_due(h.ctx), refresh_due(other))
     # Every due account (these and any other test's) was refreshed exactly once between the two.
     outcomes = [o for sweep in (first, second) for o, n in sweep.items() for _ in range(n)]
     assert len(outcomes) == owed >= len(due) and set(outcomes) <= {Refresh.REFRESHED, Refresh.REVOKED}
@@ -131,3 +132,22 @@ async def test_refresher_replicas_share_the_work_without_overlap(harness: Harnes
         after = await _row(h, account_id)
         assert after.status == "active" and after.token_expires_at > before.token_expires_at
         assert after.refresh_claimed_until is None
+
+
+async def test_an_unreachable_platform_is_unavailable_and_asked_again_later(harness: Harness) -> None:
+    h = harness
+    org, account_id = await _connected(h, "x")
+    before = await _row(h, account_id)
+    async with httpx.AsyncClient(timeout=2) as http:
+        # Nothing listens on the discard port: every call fails to connect.
+        nowhere = Providers(http, public_url=h.ctx.settings.public_url, platform_base_url="http://127.0.0.1:9")
+        cut_off = replace(h.ctx, providers=nowhere)
+        assert await refresh(cut_off, account_id, only_if_due=False) is Refresh.UNAVAILABLE
+        after = await _row(h, account_id)
+        assert after.status == "active" and _access(h, after) == _access(h, before)
+        retry_in = after.refresh_claimed_until - h.clock()
+        assert (
+            timedelta(seconds=RETRY_AFTER_UNAVAILABLE_S - 5) < retry_in <= timedelta(seconds=RETRY_AFTER_UNAVAILABLE_S)
+        )
+        report = await accounts.health(cut_off, api.AccountRef(**org.scoped(), id=account_id))
+    assert report.checked_live and not report.healthy and report.error_code == "platform_unavailable"

@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crier.connect.adapters import pages
 from crier.connect.adapters.tables import social_accounts as t
 from crier.connect.domain.accounts import ACTIVE, DISABLED, TOKEN_EXPIRED
+from crier.contracts.common import Mode, Platform
 from crier.contracts.connect import SocialAccount
+from crier.kit.pages import Page, after_cursor, newest_first, page_of
 
 PUBLIC_COLUMNS = (
     "id",
@@ -43,8 +44,8 @@ class Connection:
     """One account as a grant delivers it; tokens are already sealed."""
 
     org_id: str
-    mode: str
-    platform: str
+    mode: Mode
+    platform: Platform
     network_unique_id: str
     username: str
     display_name: str | None
@@ -83,7 +84,7 @@ async def upsert(conn: AsyncConnection, c: Connection, now: datetime) -> SocialA
     def when_token(column: str) -> Any:
         return sa.case((has_token, getattr(new, column)), else_=t.c[column])
 
-    stmt = stmt.on_conflict_do_update(
+    insert_or_update = stmt.on_conflict_do_update(
         index_elements=[t.c.org_id, t.c.mode, t.c.platform, t.c.network_unique_id],
         set_={
             "username": new.username,
@@ -107,10 +108,10 @@ async def upsert(conn: AsyncConnection, c: Connection, now: datetime) -> SocialA
             "last_synced_at": new.last_synced_at,
         },
     ).returning(*t.c)
-    return public((await conn.execute(stmt)).one())
+    return public((await conn.execute(insert_or_update)).one())
 
 
-async def get(conn: AsyncConnection, org_id: str, mode: str, account_id: str) -> Any | None:
+async def get(conn: AsyncConnection, org_id: str, mode: Mode, account_id: str) -> Any | None:
     """A visible (not deleted) account, with its sealed tokens."""
     query = sa.select(t).where(t.c.id == account_id, t.c.org_id == org_id, t.c.mode == mode, t.c.deleted_at.is_(None))
     return (await conn.execute(query)).first()
@@ -132,25 +133,25 @@ class Filter:
 
 
 async def search(
-    conn: AsyncConnection, org_id: str, mode: str, where: Filter, *, limit: int, cursor: str | None
-) -> tuple[list[SocialAccount], str | None]:
-    conditions: list[Any] = [t.c.org_id == org_id, t.c.mode == mode, t.c.deleted_at.is_(None), *pages.after(t, cursor)]
+    conn: AsyncConnection, org_id: str, mode: Mode, where: Filter, *, limit: int, cursor: str | None
+) -> Page[SocialAccount]:
+    conditions: list[Any] = [t.c.org_id == org_id, t.c.mode == mode, t.c.deleted_at.is_(None), *after_cursor(t, cursor)]
     for name in ("id", "tenant_id", "platform", "username", "network_unique_id"):
         value = getattr(where, name)
         if value is not None:
             conditions.append(t.c[name] == value)
-    query = sa.select(t).where(*conditions).order_by(*pages.newest_first(t)).limit(limit + 1)
-    rows, next_cursor = pages.split((await conn.execute(query)).all(), limit)
-    return [public(r) for r in rows], next_cursor
+    query = sa.select(t).where(*conditions).order_by(*newest_first(t)).limit(limit + 1)
+    page = page_of(list((await conn.execute(query)).all()), limit)
+    return Page([public(r) for r in page.rows], page.next_cursor)
 
 
 async def of_tenant(
-    conn: AsyncConnection, org_id: str, mode: str, tenant_id: str, platform: str | None = None
+    conn: AsyncConnection, org_id: str, mode: Mode, tenant_id: str, platform: Platform | None = None
 ) -> list[Any]:
     conditions = [t.c.org_id == org_id, t.c.mode == mode, t.c.tenant_id == tenant_id, t.c.deleted_at.is_(None)]
     if platform is not None:
         conditions.append(t.c.platform == platform)
-    return list((await conn.execute(sa.select(t).where(*conditions).order_by(*pages.newest_first(t)))).all())
+    return list((await conn.execute(sa.select(t).where(*conditions).order_by(*newest_first(t)))).all())
 
 
 async def soft_delete(conn: AsyncConnection, account_id: str, now: datetime) -> SocialAccount:

@@ -12,19 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crier.connect.adapters.tables import end_users as t
 from crier.connect.adapters.tables import social_accounts as accounts
 from crier.connect.domain.accounts import ACTIVE
+from crier.contracts.common import Mode
 
 
 async def upsert(
     conn: AsyncConnection,
     *,
     org_id: str,
-    mode: str,
+    mode: Mode,
     external_user_id: str,
     display_name: str | None,
     email: str | None,
     metadata: dict[str, Any],
     now: datetime,
-) -> tuple[Any, bool]:
+) -> Any:
     stmt = insert(t).values(
         org_id=org_id,
         mode=mode,
@@ -35,7 +36,7 @@ async def upsert(
         created_at=now,
         updated_at=now,
     )
-    stmt = stmt.on_conflict_do_update(
+    insert_or_update = stmt.on_conflict_do_update(
         index_elements=[t.c.org_id, t.c.mode, t.c.external_user_id],
         set_={
             "display_name": stmt.excluded.display_name,
@@ -43,12 +44,11 @@ async def upsert(
             "metadata": stmt.excluded.metadata,
             "updated_at": stmt.excluded.updated_at,
         },
-    ).returning(*t.c, (sa.literal_column("xmax") == 0).label("inserted"))
-    row = (await conn.execute(stmt)).one()
-    return row, bool(row.inserted)
+    ).returning(*t.c)
+    return (await conn.execute(insert_or_update)).one()
 
 
-async def ensure(conn: AsyncConnection, org_id: str, mode: str, external_user_id: str, now: datetime) -> None:
+async def ensure(conn: AsyncConnection, org_id: str, mode: Mode, external_user_id: str, now: datetime) -> None:
     """An account connected for a tenant makes that tenant a known end-user."""
     await conn.execute(
         insert(t)
@@ -59,12 +59,12 @@ async def ensure(conn: AsyncConnection, org_id: str, mode: str, external_user_id
     )
 
 
-async def get(conn: AsyncConnection, org_id: str, mode: str, external_user_id: str) -> Any | None:
+async def get(conn: AsyncConnection, org_id: str, mode: Mode, external_user_id: str) -> Any | None:
     query = sa.select(t).where(t.c.org_id == org_id, t.c.mode == mode, t.c.external_user_id == external_user_id)
     return (await conn.execute(query)).first()
 
 
-async def summary(conn: AsyncConnection, org_id: str, mode: str, external_user_id: str) -> tuple[int, int]:
+async def summary(conn: AsyncConnection, org_id: str, mode: Mode, external_user_id: str) -> tuple[int, int]:
     """(total, connected) among the user's visible accounts; the rest need the user to reconnect."""
     query = sa.select(sa.func.count(), sa.func.count().filter(accounts.c.status == ACTIVE)).where(
         accounts.c.org_id == org_id,

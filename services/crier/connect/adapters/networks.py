@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crier.connect.adapters import pages
 from crier.connect.adapters.tables import social_networks as t
+from crier.contracts.common import Mode, Platform
 from crier.contracts.connect import Network
+from crier.kit.pages import Page, after_cursor, newest_first, page_of
 
 
 def public(row: Any) -> Network:
@@ -29,16 +30,12 @@ def public(row: Any) -> Network:
     )
 
 
-def secret_context(org_id: str, mode: str, platform: str) -> str:
-    return f"social_network:{org_id}:{mode}:{platform}:client_secret"
-
-
 async def upsert(
     conn: AsyncConnection,
     *,
     org_id: str,
-    mode: str,
-    platform: str,
+    mode: Mode,
+    platform: Platform,
     display_name: str | None,
     client_id: str,
     client_secret_enc: str,
@@ -46,8 +43,8 @@ async def upsert(
     scopes: list[str],
     instance_url: str | None,
     now: datetime,
-) -> tuple[Any, bool]:
-    """(row, created): one app per (org, mode, platform), updated in place under the same id."""
+) -> Any:
+    """One app per (org, mode, platform), updated in place under the same id."""
     stmt = insert(t).values(
         id=str(uuid.uuid4()),
         org_id=org_id,
@@ -74,36 +71,31 @@ async def upsert(
             "updated_at",
         )
     }
-    stmt = stmt.on_conflict_do_update(constraint="uq_social_networks_app", set_=changes).returning(
-        *t.c, (sa.literal_column("xmax") == 0).label("inserted")
-    )
-    row = (await conn.execute(stmt)).one()
-    return row, bool(row.inserted)
+    insert_or_update = stmt.on_conflict_do_update(constraint="uq_social_networks_app", set_=changes).returning(*t.c)
+    return (await conn.execute(insert_or_update)).one()
 
 
-async def get(conn: AsyncConnection, org_id: str, mode: str, network_id: str) -> Any | None:
+async def get(conn: AsyncConnection, org_id: str, mode: Mode, network_id: str) -> Any | None:
     query = sa.select(t).where(t.c.id == network_id, t.c.org_id == org_id, t.c.mode == mode)
     return (await conn.execute(query)).first()
 
 
-async def for_platform(conn: AsyncConnection, org_id: str, mode: str, platform: str) -> Any | None:
+async def for_platform(conn: AsyncConnection, org_id: str, mode: Mode, platform: Platform) -> Any | None:
     query = sa.select(t).where(t.c.org_id == org_id, t.c.mode == mode, t.c.platform == platform)
     return (await conn.execute(query)).first()
 
 
-async def page(
-    conn: AsyncConnection, org_id: str, mode: str, *, limit: int, cursor: str | None
-) -> tuple[list[Network], str | None]:
+async def page(conn: AsyncConnection, org_id: str, mode: Mode, *, limit: int, cursor: str | None) -> Page[Network]:
     query = (
         sa.select(t)
-        .where(t.c.org_id == org_id, t.c.mode == mode, *pages.after(t, cursor))
-        .order_by(*pages.newest_first(t))
+        .where(t.c.org_id == org_id, t.c.mode == mode, *after_cursor(t, cursor))
+        .order_by(*newest_first(t))
         .limit(limit + 1)
     )
-    rows, next_cursor = pages.split((await conn.execute(query)).all(), limit)
-    return [public(r) for r in rows], next_cursor
+    page = page_of(list((await conn.execute(query)).all()), limit)
+    return Page([public(r) for r in page.rows], page.next_cursor)
 
 
-async def delete(conn: AsyncConnection, org_id: str, mode: str, network_id: str) -> bool:
+async def delete(conn: AsyncConnection, org_id: str, mode: Mode, network_id: str) -> bool:
     stmt = t.delete().where(t.c.id == network_id, t.c.org_id == org_id, t.c.mode == mode)
     return (await conn.execute(stmt)).rowcount > 0

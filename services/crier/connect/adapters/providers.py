@@ -1,36 +1,96 @@
 """Which OAuth provider speaks for a platform: the platform's own module in live mode (pointed at
-`CRIER_PLATFORM_BASE_URL` when set), the simulated one behind Crier's consent page in test mode."""
+`CRIER_PLATFORM_BASE_URL` when set), the simulated one behind Crier's consent page in test mode.
+
+Each comes bound to the service's one HTTP client, so a use case calls it without one. Whatever
+goes wrong on the network reaches the use case as the platforms' `OAuthUnavailable`, never as an
+`httpx` exception (`crier.platforms._oauth_http.send` turns one into the other).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import httpx
 
 from crier import platforms
 from crier.connect.adapters.sandbox_oauth import SandboxOAuth
-from crier.platforms.oauth import OAuthProvider
+from crier.contracts.common import Mode, Platform
+from crier.platforms import mastodon
+from crier.platforms.oauth import (
+    AppCredentials,
+    AppPasswordProvider,
+    ConnectableAccount,
+    OAuthError,
+    OAuthProvider,
+    TokenSet,
+)
 
 
 class NoProvider(LookupError):
     pass
 
 
+class PlatformOAuth:
+    """A platform's OAuth provider and the client its calls go out on."""
+
+    def __init__(self, provider: OAuthProvider, http: httpx.AsyncClient) -> None:
+        self._provider = provider
+        self._http = http
+        self.platform = provider.platform
+        self.uses_pkce = provider.uses_pkce
+        self.default_scopes = provider.default_scopes
+
+    @property
+    def uses_app_password(self) -> bool:
+        """No browser redirect: the user gives Crier's own page a handle and an app password."""
+        return self._provider.flow == "app_password"
+
+    def authorization_url(
+        self, app: AppCredentials, *, state: str, code_challenge: str | None, scopes: tuple[str, ...]
+    ) -> str:
+        return self._provider.authorization_url(app, state=state, code_challenge=code_challenge, scopes=scopes)
+
+    async def exchange_code(self, app: AppCredentials, *, code: str, code_verifier: str | None) -> TokenSet:
+        return await self._provider.exchange_code(self._http, app, code=code, code_verifier=code_verifier)
+
+    async def refresh(self, app: AppCredentials, refresh_token: str) -> TokenSet:
+        return await self._provider.refresh(self._http, app, refresh_token)
+
+    async def accounts(self, tokens: TokenSet) -> list[ConnectableAccount]:
+        return await self._provider.accounts(self._http, tokens)
+
+    async def identity(self, access_token: str) -> ConnectableAccount:
+        return await self._provider.identity(self._http, access_token)
+
+    async def create_session(self, identifier: str, app_password: str, *, instance_url: str | None) -> TokenSet:
+        if not isinstance(self._provider, AppPasswordProvider):
+            raise OAuthError(f"{self.platform} does not sign in with an app password", code="redirect_flow")
+        return await self._provider.create_session(self._http, identifier, app_password, instance_url=instance_url)
+
+
 class Providers:
-    def __init__(self, *, public_url: str, platform_base_url: str = "") -> None:
+    def __init__(self, http: httpx.AsyncClient, *, public_url: str, platform_base_url: str = "") -> None:
+        self._http = http
         self._consent_url = f"{public_url.rstrip('/')}/connect/sandbox/authorize"
-        self._base_url = platform_base_url or None
-        self._live: dict[str, Any] = {}
+        self._base_url = platform_base_url.rstrip("/") or None
+        self._live: dict[tuple[Platform, str | None], OAuthProvider] = {}
 
     def for_mode(
-        self, platform: str, mode: str, *, subject: str | None = None, instance_url: str | None = None
-    ) -> OAuthProvider:
+        self, platform: Platform, mode: Mode, *, subject: str | None = None, instance_url: str | None = None
+    ) -> PlatformOAuth:
         """`subject`: who the simulated platform signs in (test mode); `instance_url`: the Mastodon
         instance or Bluesky PDS the provider talks to (ignored against the simulator)."""
         if mode == "test":
-            return SandboxOAuth(platform, self._consent_url, subject)
+            return PlatformOAuth(SandboxOAuth(platform, self._consent_url, subject), self._http)
         key = (platform, instance_url)
         if key not in self._live:
             try:
                 self._live[key] = platforms.provider(platform, self._base_url, instance_url=instance_url)
-            except (KeyError, LookupError, ValueError) as exc:
+            except (LookupError, ValueError) as exc:
                 raise NoProvider(f"no OAuth provider for {platform}: {exc}") from None
-        return self._live[key]
+        return PlatformOAuth(self._live[key], self._http)
+
+    async def register_on_instance(
+        self, instance_url: str, redirect_uri: str, scopes: tuple[str, ...]
+    ) -> mastodon.RegisteredApp:
+        """Crier as an app on a Mastodon instance (on the simulator's one instance when set)."""
+        base = f"{self._base_url}/mastodon" if self._base_url else instance_url
+        return await mastodon.register_app(self._http, base, redirect_uri, scopes or mastodon.DEFAULT_SCOPES)

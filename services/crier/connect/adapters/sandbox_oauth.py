@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from crier.contracts.common import Platform
 from crier.platforms.oauth import AppCredentials, ConnectableAccount, GrantRevoked, TokenSet
 
 # Platforms where a grant covers several pages / organizations / channels / locations.
@@ -37,7 +38,7 @@ class SandboxOAuth:
     default_scopes: tuple[str, ...] = ("sandbox.read", "sandbox.write")
     flow = "redirect"
 
-    def __init__(self, platform: str, consent_url: str, subject: str | None = None) -> None:
+    def __init__(self, platform: Platform, consent_url: str, subject: str | None = None) -> None:
         self.platform = platform
         self.multi_account = platform in MULTI_ACCOUNT
         self._consent_url = consent_url
@@ -113,5 +114,5 @@ def _handle(raw: str) -> str:
     return handle or "sandbox"
 
 
-def _network_id(platform: str, subject: str, which: str) -> str:
+def _network_id(platform: Platform, subject: str, which: str) -> str:
     return "sbx-" + hashlib.sha256(f"oauth:{platform}:{subject}:{which}".encode()).hexdigest()[:20]

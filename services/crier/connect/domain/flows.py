@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import ipaddress
 import secrets
@@ -36,13 +35,6 @@ def new_secret() -> str:
 def digest(secret: str) -> str:
     """Secrets a browser holds are stored as digests; they are random, so SHA-256 is enough."""
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def pkce_pair() -> tuple[str, str]:
-    """(verifier, S256 challenge) per RFC 7636."""
-    verifier = secrets.token_urlsafe(64)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-    return verifier, challenge
 
 
 def redirect_uri_problem(uri: str) -> str | None:

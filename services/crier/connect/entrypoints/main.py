@@ -1,4 +1,6 @@
-"""`crier serve connect`: platform apps, OAuth flows, accounts and their tokens, over NATS RPC."""
+"""`crier serve connect`: platform apps, OAuth flows, accounts and their tokens, over NATS RPC.
+
+The composition root: the one place that builds the adapters and hands them to the use cases."""
 
 from __future__ import annotations
 
@@ -22,16 +24,15 @@ def main() -> int:
     settings = load(ConnectSettings)
 
     async def body(rt: Runtime) -> list[Awaitable[Any]]:
+        # One client for every platform call: its pool is shared, its timeout bounds each call.
         http = httpx.AsyncClient(
             timeout=settings.platform_timeout_s, follow_redirects=False, headers={"User-Agent": "Crier/1.0 (+connect)"}
         )
         ctx = Context(
-            engine=rt.engine,
+            uow=rt.uow,
             vault=Vault(Keyring(settings.encryption_keys)),
             settings=settings,
-            providers=Providers(public_url=settings.public_url, platform_base_url=settings.platform_base_url),
-            http=http,
-            wake=rt.relay.wake,
+            providers=Providers(http, public_url=settings.public_url, platform_base_url=settings.platform_base_url),
         )
         await rpc.serve(rt.bus, ctx)
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from crier.connect.handlers import accounts, apps, end_users, flows, pending, sessions, signin
 from crier.connect.handlers.context import Context
 from crier.contracts import connect as api
-from crier.contracts.connect import CreateSandboxAccount, SANDBOX_ACCOUNTS_CREATE
+from crier.contracts.connect import SANDBOX_ACCOUNTS_CREATE, CreateSandboxAccount
 from crier.kit.bus import Bus, rpc
 
 QUEUE = "connect"
-Handler = Callable[[Context, Any], Awaitable[Any]]
 
-ROUTES: list[tuple[str, type, Handler]] = [
+ROUTES: list[tuple[str, type, Callable[[Context, Any], Awaitable[Any]]]] = [
     (SANDBOX_ACCOUNTS_CREATE, CreateSandboxAccount, accounts.create_sandbox_account),
     (api.NETWORKS_UPSERT, api.NetworkUpsert, apps.upsert),
     (api.NETWORKS_LIST, api.NetworkList, apps.list_networks),
@@ -49,12 +49,6 @@ ROUTES: list[tuple[str, type, Handler]] = [
 
 
 async def serve(bus: Bus, ctx: Context) -> None:
-    for subject, request_type, handler in ROUTES:
-        await rpc.serve(bus, subject, request_type, _bound(ctx, handler), queue=QUEUE)
-
-
-def _bound(ctx: Context, handler: Handler) -> Callable[[Any], Awaitable[Any]]:
-    async def call(request: Any) -> Any:
-        return await handler(ctx, request)
-
-    return call
+    await rpc.serve_all(
+        bus, [(subject, kind, partial(use_case, ctx)) for subject, kind, use_case in ROUTES], queue=QUEUE
+    )

@@ -4,26 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from crier.connect.adapters import accounts
-from crier.connect.adapters.pages import BadCursor
 from crier.connect.domain.accounts import (
     ACTIVE,
-    InvalidAccount,
+    check_tenant,
+    check_username,
     due_for_refresh,
+    known_platform,
     sandbox_network_id,
-    token_context,
-    validate_sandbox_account,
 )
+from crier.connect.domain.seals import token_context
 from crier.connect.handlers.connecting import connected_event, disconnected_event, token_expired_event
 from crier.connect.handlers.context import Context
-from crier.connect.handlers.errors import bad_cursor, fail, not_found
 from crier.connect.handlers.tokens import Refresh, refresh
 from crier.contracts import connect as api
 from crier.contracts.connect import CreateSandboxAccount, SocialAccount
-from crier.kit.bus import outbox
+from crier.kit.errors import Forbidden, Invalid, NotFound, Problem, collect
+from crier.kit.pages import checked_limit
+from crier.kit.uow import Transaction
 from crier.platforms.oauth import AccessTokenInvalid, GrantRevoked, OAuthError, OAuthUnavailable
 
 
@@ -31,64 +29,62 @@ async def list_accounts(ctx: Context, r: api.AccountList) -> api.AccountPage:
     where = accounts.Filter(
         id=r.id, tenant_id=r.tenant_id, platform=r.platform, username=r.username, network_unique_id=r.network_unique_id
     )
-    try:
-        async with ctx.engine.connect() as conn:
-            data, next_cursor = await accounts.search(conn, r.org_id, r.mode, where, limit=r.limit, cursor=r.cursor)
-    except BadCursor:
-        raise bad_cursor() from None
-    return api.AccountPage(data=data, next_cursor=next_cursor)
+    limit = checked_limit(r.limit)
+    async with ctx.uow.read() as conn:
+        page = await accounts.search(conn, r.org_id, r.mode, where, limit=limit, cursor=r.cursor)
+    return api.AccountPage(data=page.rows, next_cursor=page.next_cursor)
 
 
 async def get(ctx: Context, r: api.AccountRef) -> SocialAccount:
-    async with ctx.engine.connect() as conn:
+    async with ctx.uow.read() as conn:
         row = await accounts.get(conn, r.org_id, r.mode, r.id)
     if row is None:
-        raise not_found("social account", r.id)
+        raise NotFound.of("social account", r.id)
     return accounts.public(row)
 
 
-async def disconnect(ctx: Context, conn: AsyncConnection, account_id: str) -> SocialAccount:
+async def disconnect(ctx: Context, tx: Transaction, account_id: str) -> SocialAccount:
     """Soft delete with its event. Tokens are wiped, not revoked at the platform: several accounts
     (a user's Pages) can share one grant, and revoking it would cut off the others."""
-    account = await accounts.soft_delete(conn, account_id, ctx.now())
-    await outbox.add(conn, "evt.account.disconnected", disconnected_event(account))
+    account = await accounts.soft_delete(tx.conn, account_id, ctx.now())
+    tx.emit("evt.account.disconnected", disconnected_event(account))
     return account
 
 
 async def delete(ctx: Context, r: api.AccountRef) -> api.AccountRemoved:
-    async with ctx.engine.begin() as conn:
-        if await accounts.get(conn, r.org_id, r.mode, r.id) is None:
-            raise not_found("social account", r.id)
-        account = await disconnect(ctx, conn, r.id)
-    ctx.wake()
+    async with ctx.uow.begin() as tx:
+        if await accounts.get(tx.conn, r.org_id, r.mode, r.id) is None:
+            raise NotFound.of("social account", r.id)
+        account = await disconnect(ctx, tx, r.id)
     return api.AccountRemoved(account=account)
 
 
 async def create_sandbox_account(ctx: Context, r: CreateSandboxAccount) -> SocialAccount:
     if r.mode != "test":
-        raise fail(403, "test_mode_only", "sandbox accounts exist only in test mode")
-    try:
-        validate_sandbox_account(r.platform, r.username, r.tenant_id)
-    except InvalidAccount as exc:
-        raise fail(422, "validation_error", str(exc), {"field": exc.field}) from None
-    async with ctx.engine.begin() as conn:
+        raise Forbidden("test_mode_only", "sandbox accounts exist only in test mode")
+    problems: list[Problem] = []
+    platform = collect(problems, lambda: known_platform(r.platform))
+    collect(problems, lambda: check_username(r.username))
+    collect(problems, lambda: check_tenant(r.tenant_id))
+    if platform is None or problems:
+        raise Invalid.of(problems)
+    async with ctx.uow.begin() as tx:
         account = await accounts.upsert(
-            conn,
+            tx.conn,
             accounts.Connection(
                 org_id=r.org_id,
                 mode=r.mode,
-                platform=r.platform,
+                platform=platform,
                 username=r.username,
                 display_name=r.username,
-                network_unique_id=sandbox_network_id(r.platform, r.username),
+                network_unique_id=sandbox_network_id(platform, r.username),
                 tenant_id=r.tenant_id,
                 account_type="account",
                 sandbox=True,
             ),
             ctx.now(),
         )
-        await outbox.add(conn, "evt.account.connected", connected_event(account))
-    ctx.wake()
+        tx.emit("evt.account.connected", connected_event(account))
     return account
 
 
@@ -109,14 +105,14 @@ def _report(row: Any, *, healthy: bool, live: bool, error_code: str | None, ctx:
 
 
 async def _reload(ctx: Context, r: api.AccountRef) -> Any:
-    async with ctx.engine.connect() as conn:
+    async with ctx.uow.read() as conn:
         return await accounts.get(conn, r.org_id, r.mode, r.id)
 
 
 async def health(ctx: Context, r: api.AccountRef) -> api.AccountHealth:
     row = await _reload(ctx, r)
     if row is None:
-        raise not_found("social account", r.id)
+        raise NotFound.of("social account", r.id)
     if row.status != ACTIVE or row.access_token_enc is None:
         # Nothing to probe with (a disabled or expired account, a sandbox account made without OAuth).
         healthy = row.status == ACTIVE
@@ -138,7 +134,7 @@ async def _probe(ctx: Context, r: api.AccountRef, row: Any, *, may_refresh: bool
     )
     assert access is not None
     try:
-        await oauth.identity(ctx.http, access)
+        await oauth.identity(access)
     except AccessTokenInvalid:
         if not may_refresh:
             return await _expire(ctx, r, row)
@@ -149,23 +145,22 @@ async def _probe(ctx: Context, r: api.AccountRef, row: Any, *, may_refresh: bool
         return _report(row, healthy=False, live=True, error_code=_refresh_error(outcome, row), ctx=ctx)
     except GrantRevoked:
         return await _expire(ctx, r, row)
-    except (OAuthUnavailable, httpx.HTTPError):
+    except OAuthUnavailable:
         return _report(row, healthy=False, live=True, error_code="platform_unavailable", ctx=ctx)
     except OAuthError as exc:
         return _report(row, healthy=False, live=True, error_code=exc.code, ctx=ctx)
-    async with ctx.engine.begin() as conn:
-        await accounts.mark_synced(conn, row.id, ctx.now())
+    async with ctx.uow.begin() as tx:
+        await accounts.mark_synced(tx.conn, row.id, ctx.now())
     return _report(row, healthy=True, live=True, error_code=None, ctx=ctx)
 
 
 async def _expire(ctx: Context, r: api.AccountRef, row: Any) -> api.AccountHealth:
     """The platform refused the token outright and there is nothing to renew it with."""
-    async with ctx.engine.begin() as conn:
-        locked = await accounts.lock(conn, row.id)
+    async with ctx.uow.begin() as tx:
+        locked = await accounts.lock(tx.conn, row.id)
         if locked is not None and locked.status == ACTIVE:
-            account = await accounts.mark_token_expired(conn, row.id, ctx.now())
-            await outbox.add(conn, "evt.account.token_expired", token_expired_event(account))
-    ctx.wake()
+            account = await accounts.mark_token_expired(tx.conn, row.id, ctx.now())
+            tx.emit("evt.account.token_expired", token_expired_event(account))
     row = await _reload(ctx, r)
     return _report(row, healthy=False, live=True, error_code="token_expired", ctx=ctx)
 

@@ -6,59 +6,63 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.connect.adapters import networks, redirects
-from crier.connect.adapters.pages import BadCursor
+from crier.connect.adapters.providers import NoProvider
+from crier.connect.domain.accounts import known_platform
 from crier.connect.domain.flows import instance_url_problem, redirect_uri_problem
+from crier.connect.domain.seals import client_secret_context
 from crier.connect.handlers.context import Context
-from crier.connect.handlers.errors import bad_cursor, fail, invalid, not_found
 from crier.contracts import connect as api
-from crier.contracts.common import PLATFORMS
-from crier.platforms import mastodon
+from crier.contracts.common import Mode, Platform
+from crier.kit.errors import Invalid, NotFound, Problem, collect
+from crier.kit.pages import checked_limit
 from crier.platforms.oauth import AppCredentials, OAuthError
 
 SANDBOX_CLIENT_ID = "crier-sandbox"
 
 
-def check_platform(platform: str) -> None:
-    if platform not in PLATFORMS:
-        raise invalid("platform", "unknown_platform", f"must be one of {', '.join(PLATFORMS)}")
-
-
-def _http_url(field: str, url: str) -> None:
+def _check_redirect_uri(url: str | None) -> None:
+    if url is None:
+        return
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2048:
-        raise invalid(field, "invalid_url", "must be an http(s) URL of at most 2048 characters")
+        raise Problem("redirect_uri", "invalid_url", "must be an http(s) URL of at most 2048 characters")
+
+
+def _check_instance_url(ctx: Context, url: str | None) -> None:
+    # Against the simulator every instance is the simulator's one, and no instance URL is called.
+    problem = None if url is None or ctx.settings.platform_base_url else instance_url_problem(url)
+    if problem:
+        raise Problem("instance_url", "invalid_url", f"instance_url {problem}")
 
 
 async def upsert(ctx: Context, r: api.NetworkUpsert) -> api.Network:
-    check_platform(r.platform)
+    problems: list[Problem] = []
+    platform = collect(problems, lambda: known_platform(r.platform))
+    collect(problems, lambda: _check_redirect_uri(r.redirect_uri))
+    collect(problems, lambda: _check_instance_url(ctx, r.instance_url))
+    if platform is None or problems:
+        raise Invalid.of(problems)
     redirect_uri = r.redirect_uri or ctx.settings.callback_url
-    if r.redirect_uri is not None:
-        _http_url("redirect_uri", r.redirect_uri)
-    if r.instance_url is not None and not ctx.settings.platform_base_url:
-        problem = instance_url_problem(r.instance_url)
-        if problem:
-            raise invalid("instance_url", "invalid_url", f"instance_url {problem}")
     client_id, client_secret = r.client_id, r.client_secret
     if not client_id or not client_secret:
-        if r.platform != "mastodon" or not r.instance_url:
-            raise invalid(
+        if platform != "mastodon" or not r.instance_url:
+            raise Invalid.one(
                 "client_id",
                 "required",
                 "client_id and client_secret are required (Mastodon alone can register itself, given instance_url)",
             )
         client_id, client_secret = await _register_on_instance(ctx, r.instance_url, redirect_uri, tuple(r.scopes))
-    sealed = ctx.vault.seal(client_secret, networks.secret_context(r.org_id, r.mode, r.platform))
+    sealed = ctx.vault.seal(client_secret, client_secret_context(r.org_id, r.mode, platform))
     assert sealed is not None
-    async with ctx.engine.begin() as conn:
-        row, _ = await networks.upsert(
-            conn,
+    async with ctx.uow.begin() as tx:
+        row = await networks.upsert(
+            tx.conn,
             org_id=r.org_id,
             mode=r.mode,
-            platform=r.platform,
+            platform=platform,
             display_name=r.display_name,
             client_id=client_id,
             client_secret_enc=sealed,
@@ -73,74 +77,66 @@ async def upsert(ctx: Context, r: api.NetworkUpsert) -> api.Network:
 async def _register_on_instance(
     ctx: Context, instance_url: str, redirect_uri: str, scopes: tuple[str, ...]
 ) -> tuple[str, str]:
-    """Mastodon's per-instance app registration (against the simulator's one instance when set)."""
-    base = f"{ctx.settings.platform_base_url.rstrip('/')}/mastodon" if ctx.settings.platform_base_url else instance_url
+    """Mastodon's per-instance app registration."""
     try:
-        app = await mastodon.register_app(ctx.http, base, redirect_uri, scopes or mastodon.DEFAULT_SCOPES)
-    except (OAuthError, httpx.HTTPError) as exc:
-        raise fail(
-            422,
-            "instance_registration_failed",
-            f"could not register Crier on {instance_url}",
-            {"field": "instance_url", "reason": getattr(exc, "code", type(exc).__name__)},
-        ) from None
+        app = await ctx.providers.register_on_instance(instance_url, redirect_uri, scopes)
+    except OAuthError as exc:
+        problem = Problem("instance_url", exc.code, f"could not register Crier on {instance_url}")
+        raise Invalid.of([problem], code="instance_registration_failed") from None
     return app.client_id, app.client_secret
 
 
 async def list_networks(ctx: Context, r: api.NetworkList) -> api.NetworkPage:
-    try:
-        async with ctx.engine.connect() as conn:
-            data, next_cursor = await networks.page(conn, r.org_id, r.mode, limit=r.limit, cursor=r.cursor)
-    except BadCursor:
-        raise bad_cursor() from None
-    return api.NetworkPage(data=data, next_cursor=next_cursor)
+    limit = checked_limit(r.limit)
+    async with ctx.uow.read() as conn:
+        page = await networks.page(conn, r.org_id, r.mode, limit=limit, cursor=r.cursor)
+    return api.NetworkPage(data=page.rows, next_cursor=page.next_cursor)
 
 
 async def get_network(ctx: Context, r: api.NetworkRef) -> api.Network:
-    async with ctx.engine.connect() as conn:
+    async with ctx.uow.read() as conn:
         row = await networks.get(conn, r.org_id, r.mode, r.id)
     if row is None:
-        raise not_found("social network", r.id)
+        raise NotFound.of("social network", r.id)
     return networks.public(row)
 
 
 async def delete_network(ctx: Context, r: api.NetworkRef) -> api.Deleted:
-    async with ctx.engine.begin() as conn:
-        if not await networks.delete(conn, r.org_id, r.mode, r.id):
-            raise not_found("social network", r.id)
+    async with ctx.uow.begin() as tx:
+        if not await networks.delete(tx.conn, r.org_id, r.mode, r.id):
+            raise NotFound.of("social network", r.id)
     return api.Deleted(id=r.id)
 
 
 async def add_redirect_uri(ctx: Context, r: api.RedirectUriAdd) -> api.RedirectUri:
     problem = redirect_uri_problem(r.uri)
     if problem:
-        raise invalid("uri", "invalid_uri", problem)
-    async with ctx.engine.begin() as conn:
-        entry, _ = await redirects.add(conn, r.org_id, r.mode, r.uri, ctx.now())
-    return entry
+        raise Invalid.one("uri", "invalid_uri", problem)
+    async with ctx.uow.begin() as tx:
+        return await redirects.add(tx.conn, r.org_id, r.mode, r.uri, ctx.now())
 
 
 async def list_redirect_uris(ctx: Context, r: api.Scoped) -> api.RedirectUriPage:
-    async with ctx.engine.connect() as conn:
+    async with ctx.uow.read() as conn:
         return api.RedirectUriPage(data=await redirects.all_of(conn, r.org_id, r.mode))
 
 
 async def delete_redirect_uri(ctx: Context, r: api.RedirectUriRef) -> api.Deleted:
-    async with ctx.engine.begin() as conn:
-        if not await redirects.delete(conn, r.org_id, r.mode, r.id):
-            raise not_found("redirect URI", r.id)
+    async with ctx.uow.begin() as tx:
+        if not await redirects.delete(tx.conn, r.org_id, r.mode, r.id):
+            raise NotFound.of("redirect URI", r.id)
     return api.Deleted(id=r.id)
 
 
-async def require_allowlisted(conn: AsyncConnection, org_id: str, mode: str, uri: str) -> None:
+async def require_allowlisted(conn: AsyncConnection, org_id: str, mode: Mode, uri: str) -> None:
     if not await redirects.allowed(conn, org_id, mode, uri):
-        raise fail(
-            422,
-            "redirect_uri_not_allowed",
+        problem = Problem(
+            "redirect_uri",
+            "not_allowed",
             "redirect_uri is not on this organization's allowlist (POST /api/v1/redirect-uris); "
             "it must match an entry exactly",
-            {"field": "redirect_uri"},
         )
+        raise Invalid.of([problem], code="redirect_uri_not_allowed")
 
 
 @dataclass(frozen=True)
@@ -152,7 +148,7 @@ class App:
     name: str
 
 
-async def app_for_flow(ctx: Context, conn: AsyncConnection, org_id: str, mode: str, platform: str) -> App:
+async def app_for_flow(ctx: Context, conn: AsyncConnection, org_id: str, mode: Mode, platform: Platform) -> App:
     """The org's own app for the platform, else the installation's managed one; test mode uses the
     simulated platform and needs neither."""
     row = await networks.for_platform(conn, org_id, mode, platform)
@@ -168,8 +164,7 @@ async def app_for_flow(ctx: Context, conn: AsyncConnection, org_id: str, mode: s
     if managed is None and _needs_no_client(ctx, platform):
         return _clientless(ctx, platform)
     if managed is None:
-        raise fail(
-            422,
+        raise Invalid(
             "no_credentials",
             f"no {platform} app: register one with POST /api/v1/social-networks "
             "(or ask the operator for managed credentials)",
@@ -179,7 +174,7 @@ async def app_for_flow(ctx: Context, conn: AsyncConnection, org_id: str, mode: s
 
 
 async def app_by_id(
-    ctx: Context, conn: AsyncConnection, org_id: str, mode: str, platform: str, social_network_id: str | None
+    ctx: Context, conn: AsyncConnection, org_id: str, mode: Mode, platform: Platform, social_network_id: str | None
 ) -> App | None:
     """The app an account or a flow was started with; None when that BYOK app has been deleted."""
     if mode == "test":
@@ -191,7 +186,7 @@ async def app_by_id(
 
 
 def _byok(ctx: Context, row: Any) -> App:
-    secret = ctx.vault.open(row.client_secret_enc, networks.secret_context(row.org_id, row.mode, row.platform))
+    secret = ctx.vault.open(row.client_secret_enc, client_secret_context(row.org_id, row.mode, row.platform))
     credentials = AppCredentials(
         client_id=row.client_id,
         client_secret=secret or "",
@@ -202,20 +197,20 @@ def _byok(ctx: Context, row: Any) -> App:
     return App(credentials, row.id, row.display_name or row.platform)
 
 
-def _needs_no_client(ctx: Context, platform: str) -> bool:
+def _needs_no_client(ctx: Context, platform: Platform) -> bool:
     """App-password platforms (Bluesky) log the user in directly: there is no client to register."""
     try:
-        return getattr(ctx.providers.for_mode(platform, "live"), "flow", "redirect") == "app_password"
-    except LookupError:
+        return ctx.providers.for_mode(platform, "live").uses_app_password
+    except NoProvider:
         return False
 
 
-def _clientless(ctx: Context, platform: str) -> App:
+def _clientless(ctx: Context, platform: Platform) -> App:
     instance_url = getattr(ctx.settings, f"managed_{platform}_instance_url", "") or None
     return App(AppCredentials("", "", ctx.settings.callback_url, (), instance_url), None, "Crier")
 
 
-def _managed(ctx: Context, platform: str) -> App | None:
+def _managed(ctx: Context, platform: Platform) -> App | None:
     managed = ctx.settings.managed_app(platform)
     if managed is None:
         return None

@@ -9,15 +9,14 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.connect.adapters import accounts, end_users
-from crier.connect.domain.accounts import token_context
+from crier.connect.domain.seals import TokenKind, grant_context, token_context
 from crier.connect.handlers.context import Context
-from crier.contracts.connect import PageChoice
+from crier.contracts.common import Mode, Platform
+from crier.contracts.connect import PageChoice, SocialAccount
 from crier.contracts.events import AccountConnected, AccountDisconnected, AccountRefreshed, AccountTokenExpired
-from crier.contracts.connect import SocialAccount
-from crier.kit.bus import outbox
+from crier.kit.uow import Transaction
 from crier.platforms.oauth import ConnectableAccount, TokenSet
 
 
@@ -26,15 +25,15 @@ class Origin:
     """Whose flow a grant came from."""
 
     org_id: str
-    mode: str
-    platform: str
+    mode: Mode
+    platform: Platform
     tenant_id: str | None
     social_network_id: str | None
     sandbox: bool
 
 
 async def connect(
-    ctx: Context, conn: AsyncConnection, origin: Origin, tokens: TokenSet, chosen: list[ConnectableAccount]
+    ctx: Context, tx: Transaction, origin: Origin, tokens: TokenSet, chosen: list[ConnectableAccount]
 ) -> list[SocialAccount]:
     now = ctx.now()
     connected = []
@@ -44,12 +43,9 @@ async def connect(
         own = account.access_token is not None
         access = account.access_token if own else tokens.access_token
         refresh = None if own else tokens.refresh_token
-
-        def seal(value: str | None, kind: str, nuid: str = account.network_unique_id) -> str | None:
-            return ctx.vault.seal(value, token_context(origin.org_id, origin.mode, origin.platform, nuid, kind))
-
+        nuid = account.network_unique_id
         row = await accounts.upsert(
-            conn,
+            tx.conn,
             accounts.Connection(
                 org_id=origin.org_id,
                 mode=origin.mode,
@@ -63,28 +59,32 @@ async def connect(
                 social_network_id=origin.social_network_id,
                 profile_image_url=account.profile_image_url,
                 scopes=list(tokens.scopes),
-                access_token_enc=seal(access, "access"),
-                refresh_token_enc=seal(refresh, "refresh"),
+                access_token_enc=_seal(ctx, origin, nuid, access, "access"),
+                refresh_token_enc=_seal(ctx, origin, nuid, refresh, "refresh"),
                 token_expires_at=None if own else tokens.expires_at,
                 refresh_expires_at=None if own else tokens.refresh_expires_at,
                 instance_url=_instance(tokens, account),
             ),
             now,
         )
-        await outbox.add(conn, "evt.account.connected", connected_event(row))
+        tx.emit("evt.account.connected", connected_event(row))
         connected.append(row)
     if origin.tenant_id is not None and connected:
-        await end_users.ensure(conn, origin.org_id, origin.mode, origin.tenant_id, now)
-    ctx.wake()
+        await end_users.ensure(tx.conn, origin.org_id, origin.mode, origin.tenant_id, now)
     return connected
+
+
+def _seal(ctx: Context, origin: Origin, network_unique_id: str, token: str | None, kind: TokenKind) -> str | None:
+    return ctx.vault.seal(token, token_context(origin.org_id, origin.mode, origin.platform, network_unique_id, kind))
 
 
 def _instance(tokens: TokenSet, account: ConnectableAccount) -> str | None:
     """Where a per-instance account lives (Mastodon instance, Bluesky PDS); None elsewhere."""
     for extra in (account.extra, tokens.extra):
         for key in ("instance_url", "pds_url"):
-            if isinstance(extra.get(key), str):
-                return extra[key]
+            value = extra.get(key)
+            if isinstance(value, str):
+                return value
     return None
 
 
@@ -107,7 +107,8 @@ class _SealedGrant(msgspec.Struct, frozen=True):
     accounts: list[dict[str, Any]]
 
 
-def seal_grant(ctx: Context, tokens: TokenSet, candidates: list[ConnectableAccount], context: str) -> str:
+def seal_grant(ctx: Context, tokens: TokenSet, candidates: list[ConnectableAccount], token_hash: str) -> str:
+    """The grant a pending session holds while the user chooses, sealed to that session."""
     grant = _SealedGrant(
         access_token=tokens.access_token,
         refresh_token=tokens.refresh_token,
@@ -126,13 +127,13 @@ def seal_grant(ctx: Context, tokens: TokenSet, candidates: list[ConnectableAccou
             for a in candidates
         ],
     )
-    sealed = ctx.vault.seal(msgspec.json.encode(grant).decode(), context)
+    sealed = ctx.vault.seal(msgspec.json.encode(grant).decode(), grant_context(token_hash))
     assert sealed is not None
     return sealed
 
 
-def open_grant(ctx: Context, sealed: str, context: str) -> tuple[TokenSet, list[ConnectableAccount]]:
-    grant = msgspec.json.decode((ctx.vault.open(sealed, context) or "").encode(), type=_SealedGrant)
+def open_grant(ctx: Context, sealed: str, token_hash: str) -> tuple[TokenSet, list[ConnectableAccount]]:
+    grant = msgspec.json.decode((ctx.vault.open(sealed, grant_context(token_hash)) or "").encode(), type=_SealedGrant)
     tokens = TokenSet(
         access_token=grant.access_token,
         refresh_token=grant.refresh_token,
@@ -143,10 +144,10 @@ def open_grant(ctx: Context, sealed: str, context: str) -> tuple[TokenSet, list[
     return tokens, [ConnectableAccount(**a) for a in grant.accounts]
 
 
-def _envelope(row: SocialAccount, now: datetime) -> dict[str, Any]:
+def _envelope(row: SocialAccount) -> dict[str, Any]:
     return {
         "id": str(uuid.uuid4()),
-        "occurred_at": now,
+        "occurred_at": row.updated_at,
         "org_id": row.org_id,
         "mode": row.mode,
         "account_id": row.id,
@@ -158,7 +159,7 @@ def _envelope(row: SocialAccount, now: datetime) -> dict[str, Any]:
 
 def connected_event(row: SocialAccount) -> AccountConnected:
     return AccountConnected(
-        **_envelope(row, row.updated_at),
+        **_envelope(row),
         username=row.username,
         display_name=row.display_name,
         network_unique_id=row.network_unique_id,
@@ -169,12 +170,12 @@ def connected_event(row: SocialAccount) -> AccountConnected:
 
 
 def disconnected_event(row: SocialAccount) -> AccountDisconnected:
-    return AccountDisconnected(**_envelope(row, row.updated_at))
+    return AccountDisconnected(**_envelope(row))
 
 
 def token_expired_event(row: SocialAccount) -> AccountTokenExpired:
-    return AccountTokenExpired(**_envelope(row, row.updated_at))
+    return AccountTokenExpired(**_envelope(row))
 
 
 def refreshed_event(row: SocialAccount) -> AccountRefreshed:
-    return AccountRefreshed(**_envelope(row, row.updated_at), token_expires_at=row.token_expires_at)
+    return AccountRefreshed(**_envelope(row), token_expires_at=row.token_expires_at)

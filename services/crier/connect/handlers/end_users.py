@@ -8,22 +8,25 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.connect.adapters import accounts, end_users
-from crier.connect.handlers import apps
+from crier.connect.domain.accounts import known_platform
 from crier.connect.handlers.accounts import disconnect
 from crier.connect.handlers.context import Context
-from crier.connect.handlers.errors import invalid, not_found
 from crier.contracts import connect as api
+from crier.contracts.common import Mode
+from crier.kit.errors import Invalid, NotFound, Problem, collect
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
 
-def _check(r: api.EndUserUpsert) -> None:
+def _problems(r: api.EndUserUpsert) -> list[Problem]:
+    problems = []
     if not 0 < len(r.external_user_id) <= 255:
-        raise invalid("external_user_id", "invalid", "external_user_id must be 1-255 characters")
+        problems.append(Problem("external_user_id", "invalid", "external_user_id must be 1-255 characters"))
     if r.email is not None and not _EMAIL.match(r.email):
-        raise invalid("email", "invalid_email", "email must look like name@domain")
+        problems.append(Problem("email", "invalid_email", "email must look like name@domain"))
     if r.display_name is not None and len(r.display_name) > 255:
-        raise invalid("display_name", "too_long", "display_name must be at most 255 characters")
+        problems.append(Problem("display_name", "too_long", "display_name must be at most 255 characters"))
+    return problems
 
 
 async def _public(conn: AsyncConnection, row: Any) -> api.EndUser:
@@ -41,10 +44,11 @@ async def _public(conn: AsyncConnection, row: Any) -> api.EndUser:
 
 
 async def upsert(ctx: Context, r: api.EndUserUpsert) -> api.EndUser:
-    _check(r)
-    async with ctx.engine.begin() as conn:
-        row, _ = await end_users.upsert(
-            conn,
+    if problems := _problems(r):
+        raise Invalid.of(problems)
+    async with ctx.uow.begin() as tx:
+        row = await end_users.upsert(
+            tx.conn,
             org_id=r.org_id,
             mode=r.mode,
             external_user_id=r.external_user_id,
@@ -53,38 +57,40 @@ async def upsert(ctx: Context, r: api.EndUserUpsert) -> api.EndUser:
             metadata=r.metadata,
             now=ctx.now(),
         )
-        return await _public(conn, row)
+        return await _public(tx.conn, row)
 
 
-async def _existing(conn: AsyncConnection, org_id: str, mode: str, external_user_id: str) -> Any:
+async def _existing(conn: AsyncConnection, org_id: str, mode: Mode, external_user_id: str) -> Any:
     row = await end_users.get(conn, org_id, mode, external_user_id)
     if row is None:
-        raise not_found("end-user", external_user_id)
+        raise NotFound.of("end-user", external_user_id)
     return row
 
 
 async def get(ctx: Context, r: api.EndUserRef) -> api.EndUser:
-    async with ctx.engine.connect() as conn:
+    async with ctx.uow.read() as conn:
         return await _public(conn, await _existing(conn, r.org_id, r.mode, r.external_user_id))
 
 
 async def connections(ctx: Context, r: api.EndUserRef) -> api.Connections:
-    async with ctx.engine.connect() as conn:
+    async with ctx.uow.read() as conn:
         await _existing(conn, r.org_id, r.mode, r.external_user_id)
         rows = await accounts.of_tenant(conn, r.org_id, r.mode, r.external_user_id)
     return api.Connections(data=[accounts.public(row) for row in rows])
 
 
 async def disconnect_platform(ctx: Context, r: api.EndUserDisconnect) -> api.Disconnected:
-    apps.check_platform(r.platform)
-    async with ctx.engine.begin() as conn:
-        await _existing(conn, r.org_id, r.mode, r.external_user_id)
-        rows = await accounts.of_tenant(conn, r.org_id, r.mode, r.external_user_id, r.platform)
-        gone = [await disconnect(ctx, conn, row.id) for row in rows]
-    ctx.wake()
+    problems: list[Problem] = []
+    platform = collect(problems, lambda: known_platform(r.platform))
+    if platform is None:
+        raise Invalid.of(problems)
+    async with ctx.uow.begin() as tx:
+        await _existing(tx.conn, r.org_id, r.mode, r.external_user_id)
+        rows = await accounts.of_tenant(tx.conn, r.org_id, r.mode, r.external_user_id, platform)
+        gone = [await disconnect(ctx, tx, row.id) for row in rows]
     return api.Disconnected(
         external_user_id=r.external_user_id,
-        platform=r.platform,
+        platform=platform,
         disconnected_account_ids=[a.id for a in gone],
         accounts=gone,
     )

@@ -6,55 +6,57 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.connect.adapters import flows
-from crier.connect.adapters.providers import NoProvider
+from crier.connect.adapters.providers import NoProvider, PlatformOAuth
 from crier.connect.domain import flows as rules
-from crier.connect.domain.accounts import InvalidAccount, validate_tenant
+from crier.connect.domain.accounts import check_tenant, known_platform
+from crier.connect.domain.seals import verifier_context
 from crier.connect.handlers import apps
 from crier.connect.handlers.connecting import Origin, connect, page_choice, seal_grant
 from crier.connect.handlers.context import Context
-from crier.connect.handlers.errors import fail, invalid
 from crier.contracts import connect as api
+from crier.contracts.common import Mode, Platform
+from crier.kit.errors import Invalid, Problem, collect
 from crier.kit.log import get
-from crier.platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, OAuthProvider, TokenSet
+from crier.platforms import pkce
+from crier.platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, TokenSet
 
 log = get(__name__)
+# Spent OAuth states and pending sessions are kept this long past their expiry, then forgotten.
+KEEP_EXPIRED_FLOWS = timedelta(days=1)
 
 
 def provider(
-    ctx: Context, platform: str, mode: str, tenant_id: str | None = None, instance_url: str | None = None
-) -> OAuthProvider:
+    ctx: Context, platform: Platform, mode: Mode, tenant_id: str | None = None, instance_url: str | None = None
+) -> PlatformOAuth:
     try:
         return ctx.providers.for_mode(platform, mode, subject=tenant_id, instance_url=instance_url)
     except NoProvider:
-        raise fail(422, "platform_not_supported", f"connecting {platform} accounts is not available") from None
+        raise Invalid("platform_not_supported", f"connecting {platform} accounts is not available") from None
 
 
-def uses_app_password(oauth: Any) -> bool:
-    return getattr(oauth, "flow", "redirect") == "app_password"
-
-
-def check_tenant(tenant_id: str | None) -> None:
-    try:
-        validate_tenant(tenant_id)
-    except InvalidAccount as exc:
-        raise invalid(exc.field, "invalid", str(exc)) from None
+def flow_request(platform: str, tenant_id: str | None) -> Platform:
+    """The platform of a request that starts a flow, once it and the tenant are known to be valid."""
+    problems: list[Problem] = []
+    known = collect(problems, lambda: known_platform(platform))
+    collect(problems, lambda: check_tenant(tenant_id))
+    if known is None or problems:
+        raise Invalid.of(problems)
+    return known
 
 
 async def auth_url(ctx: Context, r: api.AuthUrlRequest) -> api.AuthUrl:
-    apps.check_platform(r.platform)
-    check_tenant(r.tenant_id)
-    async with ctx.engine.begin() as conn:
-        await apps.require_allowlisted(conn, r.org_id, r.mode, r.redirect_uri)
+    platform = flow_request(r.platform, r.tenant_id)
+    async with ctx.uow.begin() as tx:
+        await apps.require_allowlisted(tx.conn, r.org_id, r.mode, r.redirect_uri)
         return await start(
             ctx,
-            conn,
+            tx.conn,
             org_id=r.org_id,
             mode=r.mode,
-            platform=r.platform,
+            platform=platform,
             tenant_id=r.tenant_id,
             redirect_uri=r.redirect_uri,
         )
@@ -65,8 +67,8 @@ async def start(
     conn: AsyncConnection,
     *,
     org_id: str,
-    mode: str,
-    platform: str,
+    mode: Mode,
+    platform: Platform,
     tenant_id: str | None,
     redirect_uri: str,
     connect_session_id: str | None = None,
@@ -77,16 +79,17 @@ async def start(
     oauth = provider(ctx, platform, mode, tenant_id, app.credentials.instance_url)
     state, now = rules.new_secret(), ctx.now()
     state_hash = rules.digest(state)
-    verifier, challenge = rules.pkce_pair() if oauth.uses_pkce else (None, None)
+    verifier = pkce.new_verifier() if oauth.uses_pkce else None
+    challenge = pkce.challenge(verifier) if verifier else None
     scopes = app.credentials.scopes or oauth.default_scopes
-    if uses_app_password(oauth):
+    if oauth.uses_app_password:
         # No redirect to the platform: Crier's own page asks for the handle and app password.
         url = rules.with_params(f"{ctx.public_url}/connect/app-password", state=state)
     else:
         try:
             url = oauth.authorization_url(app.credentials, state=state, code_challenge=challenge, scopes=scopes)
         except OAuthError as exc:  # the app is not usable as configured (e.g. Mastodon without an instance)
-            raise fail(422, exc.code, exc.message, {"platform": platform}) from None
+            raise Invalid(exc.code, exc.message, {"platform": platform}) from None
     expires_at = now + timedelta(seconds=ctx.settings.oauth_state_ttl_s)
     await flows.add_state(
         conn,
@@ -99,16 +102,12 @@ async def start(
         social_network_id=app.social_network_id,
         app_redirect_uri=app.credentials.redirect_uri,
         scopes=list(scopes),
-        code_verifier_enc=ctx.vault.seal(verifier, _verifier_context(state_hash)),
+        code_verifier_enc=ctx.vault.seal(verifier, verifier_context(state_hash)),
         connect_session_id=connect_session_id,
         expires_at=expires_at,
         created_at=now,
     )
     return api.AuthUrl(auth_url=url, expires_at=expires_at)
-
-
-def _verifier_context(state_hash: str) -> str:
-    return f"oauth_state:{state_hash}:code_verifier"
 
 
 def _page(status: int, title: str, message: str) -> api.Outcome:
@@ -126,10 +125,10 @@ async def callback(ctx: Context, r: api.Callback) -> api.Outcome:
     if not r.state:
         return _page(400, "This sign-in link is incomplete", "The request carries no state. Start connecting again.")
     state_hash, now = rules.digest(r.state), ctx.now()
-    async with ctx.engine.begin() as conn:
-        state = await flows.spend_state(conn, state_hash, now)
+    async with ctx.uow.begin() as tx:
+        state = await flows.spend_state(tx.conn, state_hash, now)
         if state is None:
-            seen = await flows.state(conn, state_hash)
+            seen = await flows.state(tx.conn, state_hash)
             if seen is None:
                 return _page(
                     400,
@@ -137,16 +136,16 @@ async def callback(ctx: Context, r: api.Callback) -> api.Outcome:
                     "Crier does not know this request. Start connecting again from the app you came from.",
                 )
             # A replay: the flow that spent this state carries on undisturbed.
-            return await failed(conn, ctx, seen, rules.INVALID_STATE, settle=False)
+            return await failed(tx.conn, ctx, seen, rules.INVALID_STATE, settle=False)
         if state.expires_at <= now:
-            return await failed(conn, ctx, state, rules.INVALID_STATE)
+            return await failed(tx.conn, ctx, state, rules.INVALID_STATE)
         if r.error:
-            return await failed(conn, ctx, state, rules.authorization_error_code(r.error))
+            return await failed(tx.conn, ctx, state, rules.authorization_error_code(r.error))
         if not r.code or (state.mode == "test" and state.sandbox_code_hash != rules.digest(r.code)):
-            return await failed(conn, ctx, state, rules.EXCHANGE_FAILED)
-        app = await apps.app_by_id(ctx, conn, state.org_id, state.mode, state.platform, state.social_network_id)
+            return await failed(tx.conn, ctx, state, rules.EXCHANGE_FAILED)
+        app = await apps.app_by_id(ctx, tx.conn, state.org_id, state.mode, state.platform, state.social_network_id)
         if app is None:
-            return await failed(conn, ctx, state, rules.EXCHANGE_FAILED)
+            return await failed(tx.conn, ctx, state, rules.EXCHANGE_FAILED)
     # The state is spent and committed before the platform is called: a replay fails from here on.
     oauth = provider(ctx, state.platform, state.mode, state.tenant_id, app.credentials.instance_url)
     credentials = AppCredentials(
@@ -156,19 +155,20 @@ async def callback(ctx: Context, r: api.Callback) -> api.Outcome:
         tuple(state.scopes),
         app.credentials.instance_url,
     )
-    verifier = ctx.vault.open(state.code_verifier_enc, _verifier_context(state_hash))
+    verifier = ctx.vault.open(state.code_verifier_enc, verifier_context(state_hash))
     try:
-        tokens = await oauth.exchange_code(ctx.http, credentials, code=r.code, code_verifier=verifier)
-        candidates = await oauth.accounts(ctx.http, tokens)
-    except (OAuthError, httpx.HTTPError, KeyError, ValueError, TypeError) as exc:
+        tokens = await oauth.exchange_code(credentials, code=r.code, code_verifier=verifier)
+        candidates = await oauth.accounts(tokens)
+    # KeyError, ValueError, TypeError: an answer that lacks what the platform documents.
+    except (OAuthError, KeyError, ValueError, TypeError) as exc:
         log.warning(
             "connect.exchange_failed",
             platform=state.platform,
             org_id=state.org_id,
             reason=getattr(exc, "code", type(exc).__name__),
         )
-        async with ctx.engine.begin() as conn:
-            return await failed(conn, ctx, state, rules.EXCHANGE_FAILED)
+        async with ctx.uow.begin() as tx:
+            return await failed(tx.conn, ctx, state, rules.EXCHANGE_FAILED)
     return await complete(ctx, state, app, tokens, candidates)
 
 
@@ -185,13 +185,13 @@ async def complete(
         social_network_id=app.social_network_id,
         sandbox=state.mode == "test",
     )
-    async with ctx.engine.begin() as conn:
+    async with ctx.uow.begin() as tx:
         if not candidates:
-            return await failed(conn, ctx, state, rules.NO_ACCOUNTS)
+            return await failed(tx.conn, ctx, state, rules.NO_ACCOUNTS)
         if len(candidates) == 1:
-            connected = await connect(ctx, conn, origin, tokens, candidates)
+            connected = await connect(ctx, tx, origin, tokens, candidates)
             await flows.settle_session(
-                conn, state.connect_session_id, rules.SESSION_CONNECTED, now, account_ids=[a.id for a in connected]
+                tx.conn, state.connect_session_id, rules.SESSION_CONNECTED, now, account_ids=[a.id for a in connected]
             )
             return api.Outcome(
                 location=rules.connected_redirect(state.redirect_uri, connected[0].id, state.connect_session_id),
@@ -200,7 +200,7 @@ async def complete(
         token = rules.new_secret()
         token_hash = rules.digest(token)
         await flows.add_pending(
-            conn,
+            tx.conn,
             token_hash=token_hash,
             org_id=origin.org_id,
             mode=origin.mode,
@@ -210,19 +210,23 @@ async def complete(
             connect_session_id=state.connect_session_id,
             sandbox=origin.sandbox,
             pages=[as_dict(page_choice(c)) for c in candidates],
-            grant_enc=seal_grant(ctx, tokens, candidates, grant_context(token_hash)),
+            grant_enc=seal_grant(ctx, tokens, candidates, token_hash),
             expires_at=now + timedelta(seconds=ctx.settings.pending_session_ttl_s),
             created_at=now,
         )
-        await flows.settle_session(conn, state.connect_session_id, rules.SESSION_PENDING_SELECTION, now)
+        await flows.settle_session(tx.conn, state.connect_session_id, rules.SESSION_PENDING_SELECTION, now)
     if state.connect_session_id is not None:
         return api.Outcome(location=rules.with_params(f"{ctx.public_url}/connect/select", session=token))
     return api.Outcome(location=rules.pending_redirect(state.redirect_uri, token))
 
 
-def grant_context(token_hash: str) -> str:
-    return f"pending_session:{token_hash}:grant"
-
-
 def as_dict(choice: api.PageChoice) -> dict[str, Any]:
     return {f: getattr(choice, f) for f in choice.__struct_fields__}
+
+
+async def forget_expired(ctx: Context) -> None:
+    """Clear away OAuth states and pending sessions long past their expiry."""
+    before = ctx.now() - KEEP_EXPIRED_FLOWS
+    async with ctx.uow.begin() as tx:
+        await flows.purge_states(tx.conn, before)
+        await flows.purge_pending(tx.conn, before)

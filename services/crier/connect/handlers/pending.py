@@ -11,14 +11,14 @@ from crier.connect.adapters import flows
 from crier.connect.domain import flows as rules
 from crier.connect.handlers.connecting import Origin, connect, open_grant
 from crier.connect.handlers.context import Context
-from crier.connect.handlers.errors import fail, invalid
-from crier.connect.handlers.flows import grant_context
 from crier.contracts import connect as api
+from crier.contracts.common import Mode
 from crier.contracts.connect import SocialAccount
+from crier.kit.errors import Invalid, NotFound, Problem
 
 
 async def _usable_pending(
-    conn: AsyncConnection, ctx: Context, token: str, *, owner: tuple[str, str] | None, lock: bool = False
+    conn: AsyncConnection, ctx: Context, token: str, *, owner: tuple[str, Mode] | None, lock: bool = False
 ) -> Any:
     row = await flows.pending(conn, rules.digest(token), ctx.now(), lock=lock)
     # API callers must hold the session's organization key; the hosted form serves hosted flows only.
@@ -27,7 +27,7 @@ async def _usable_pending(
         or (owner is not None and (row.org_id, row.mode) != owner)
         or (owner is None and row.connect_session_id is None)
     ):
-        raise fail(404, "not_found", "no such pending session: it is unknown, expired or already used")
+        raise NotFound("not_found", "no such pending session: it is unknown, expired or already used")
     return row
 
 
@@ -41,12 +41,12 @@ def _view(row: Any) -> api.PendingView:
 
 
 async def pending_view(ctx: Context, r: api.PendingRef) -> api.PendingView:
-    async with ctx.engine.connect() as conn:
+    async with ctx.uow.read() as conn:
         return _view(await _usable_pending(conn, ctx, r.token, owner=(r.org_id, r.mode)))
 
 
 async def hosted_pending_view(ctx: Context, r: api.HostedToken) -> api.PendingView:
-    async with ctx.engine.connect() as conn:
+    async with ctx.uow.read() as conn:
         return _view(await _usable_pending(conn, ctx, r.token, owner=None))
 
 
@@ -57,7 +57,7 @@ async def finalize(ctx: Context, r: api.PendingFinalize) -> api.Finalized:
 
 async def hosted_select(ctx: Context, r: api.HostedSelect) -> api.Outcome:
     connected, row = await _finalize(ctx, r.token, r.selected_page_ids, owner=None)
-    async with ctx.engine.connect() as conn:
+    async with ctx.uow.read() as conn:
         session = await flows.session_by_id(conn, row.connect_session_id)
     assert session is not None
     return api.Outcome(
@@ -66,23 +66,19 @@ async def hosted_select(ctx: Context, r: api.HostedSelect) -> api.Outcome:
 
 
 async def _finalize(
-    ctx: Context, token: str, selected: list[str], *, owner: tuple[str, str] | None
+    ctx: Context, token: str, selected: list[str], *, owner: tuple[str, Mode] | None
 ) -> tuple[list[SocialAccount], Any]:
     wanted = list(dict.fromkeys(selected))
     if not wanted:
-        raise invalid("selected_page_ids", "too_short", "select at least one page")
-    async with ctx.engine.begin() as conn:
-        row = await _usable_pending(conn, ctx, token, owner=owner, lock=True)
+        raise Invalid.one("selected_page_ids", "too_short", "select at least one page")
+    async with ctx.uow.begin() as tx:
+        row = await _usable_pending(tx.conn, ctx, token, owner=owner, lock=True)
         offered = [p["id"] for p in row.pages]
         unknown = [i for i in wanted if i not in offered]
         if unknown:  # refused before the token is spent, so the user can choose again
-            raise fail(
-                422,
-                "invalid_selection",
-                "selected_page_ids must come from available_pages",
-                {"field": "selected_page_ids", "unknown_ids": unknown},
-            )
-        tokens, candidates = open_grant(ctx, row.grant_enc, grant_context(row.token_hash))
+            problem = Problem("selected_page_ids", "not_offered", f"not among available_pages: {', '.join(unknown)}")
+            raise Invalid.of([problem], code="invalid_selection")
+        tokens, candidates = open_grant(ctx, row.grant_enc, row.token_hash)
         origin = Origin(
             org_id=row.org_id,
             mode=row.mode,
@@ -91,9 +87,9 @@ async def _finalize(
             social_network_id=row.social_network_id,
             sandbox=row.sandbox,
         )
-        connected = await connect(ctx, conn, origin, tokens, [c for c in candidates if c.network_unique_id in wanted])
-        await flows.spend_pending(conn, row.token_hash, ctx.now())
+        connected = await connect(ctx, tx, origin, tokens, [c for c in candidates if c.network_unique_id in wanted])
+        await flows.spend_pending(tx.conn, row.token_hash, ctx.now())
         await flows.settle_session(
-            conn, row.connect_session_id, rules.SESSION_CONNECTED, ctx.now(), account_ids=[a.id for a in connected]
+            tx.conn, row.connect_session_id, rules.SESSION_CONNECTED, ctx.now(), account_ids=[a.id for a in connected]
         )
     return connected, row

@@ -9,26 +9,25 @@ from crier.connect.adapters import flows
 from crier.connect.domain import flows as rules
 from crier.connect.handlers import apps
 from crier.connect.handlers.context import Context
-from crier.connect.handlers.errors import fail, not_found
-from crier.connect.handlers.flows import check_tenant, provider, start
+from crier.connect.handlers.flows import flow_request, provider, start
 from crier.contracts import connect as api
+from crier.kit.errors import Conflict, Invalid, NotFound
 
 
 async def create(ctx: Context, r: api.SessionCreate) -> api.ConnectSession:
-    apps.check_platform(r.platform)
-    check_tenant(r.tenant_id)
+    platform = flow_request(r.platform, r.tenant_id)
     token, now = rules.new_secret(), ctx.now()
-    async with ctx.engine.begin() as conn:
-        await apps.require_allowlisted(conn, r.org_id, r.mode, r.redirect_uri)
-        await apps.app_for_flow(ctx, conn, r.org_id, r.mode, r.platform)  # no app: refuse now, not in the browser
-        provider(ctx, r.platform, r.mode, r.tenant_id)
+    async with ctx.uow.begin() as tx:
+        await apps.require_allowlisted(tx.conn, r.org_id, r.mode, r.redirect_uri)
+        await apps.app_for_flow(ctx, tx.conn, r.org_id, r.mode, platform)  # no app: refuse now, not in the browser
+        provider(ctx, platform, r.mode, r.tenant_id)
         row = await flows.add_session(
-            conn,
+            tx.conn,
             id=str(uuid.uuid4()),
             token_hash=rules.digest(token),
             org_id=r.org_id,
             mode=r.mode,
-            platform=r.platform,
+            platform=platform,
             tenant_id=r.tenant_id,
             redirect_uri=r.redirect_uri,
             status=rules.SESSION_PENDING,
@@ -42,22 +41,22 @@ async def create(ctx: Context, r: api.SessionCreate) -> api.ConnectSession:
 
 
 async def get(ctx: Context, r: api.SessionRef) -> api.ConnectSession:
-    async with ctx.engine.connect() as conn:
+    async with ctx.uow.read() as conn:
         row = await flows.session(conn, r.org_id, r.mode, r.id)
     if row is None:
-        raise not_found("connect session", r.id)
+        raise NotFound.of("connect session", r.id)
     return flows.public_session(row, rules.session_status(row.status, row.expires_at, ctx.now()))
 
 
 async def hosted_open(ctx: Context, r: api.HostedToken) -> api.HostedSession:
-    async with ctx.engine.connect() as conn:
+    async with ctx.uow.read() as conn:
         row = await flows.session_by_token(conn, rules.digest(r.token))
         if row is None:
-            raise fail(404, "not_found", "this connect link is not valid")
+            raise NotFound("not_found", "this connect link is not valid")
         status = rules.session_status(row.status, row.expires_at, ctx.now())
         try:
             name = (await apps.app_for_flow(ctx, conn, row.org_id, row.mode, row.platform)).name
-        except Exception:
+        except Invalid:  # the app is gone since the session was made; the begin step will say so
             name = row.platform
     return api.HostedSession(
         id=row.id,
@@ -70,20 +69,20 @@ async def hosted_open(ctx: Context, r: api.HostedToken) -> api.HostedSession:
 
 
 async def hosted_begin(ctx: Context, r: api.HostedToken) -> api.AuthUrl:
-    async with ctx.engine.begin() as conn:
-        row = await flows.session_by_token(conn, rules.digest(r.token))
+    async with ctx.uow.begin() as tx:
+        row = await flows.session_by_token(tx.conn, rules.digest(r.token))
         if row is None:
-            raise fail(404, "not_found", "this connect link is not valid")
+            raise NotFound("not_found", "this connect link is not valid")
         status = rules.session_status(row.status, row.expires_at, ctx.now())
         if status != rules.SESSION_PENDING:
-            raise fail(
-                409, "session_not_pending", f"this connect session is {status.replace('_', ' ')}", {"status": status}
+            raise Conflict(
+                "session_not_pending", f"this connect session is {status.replace('_', ' ')}", {"status": status}
             )
         # The allowlist may have changed since the session was created; the redirect must still be on it.
-        await apps.require_allowlisted(conn, row.org_id, row.mode, row.redirect_uri)
+        await apps.require_allowlisted(tx.conn, row.org_id, row.mode, row.redirect_uri)
         return await start(
             ctx,
-            conn,
+            tx.conn,
             org_id=row.org_id,
             mode=row.mode,
             platform=row.platform,

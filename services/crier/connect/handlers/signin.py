@@ -6,18 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.connect.adapters import flows, networks
 from crier.connect.domain import flows as rules
 from crier.connect.handlers import apps
 from crier.connect.handlers.context import Context
-from crier.connect.handlers.errors import fail, not_found
-from crier.connect.handlers.flows import complete, failed, provider, uses_app_password
+from crier.connect.handlers.flows import complete, failed, provider
 from crier.contracts import connect as api
+from crier.kit.errors import Invalid, NotFound, Unavailable
 from crier.kit.log import get
-from crier.platforms.oauth import GrantRevoked, OAuthError, OAuthUnavailable
+from crier.platforms.oauth import OAuthError, OAuthUnavailable
 
 log = get(__name__)
 
@@ -31,12 +30,12 @@ async def _consentable(conn: AsyncConnection, ctx: Context, state: str) -> Any:
         or row.expires_at <= ctx.now()
         or (row.sandbox_code_hash is not None)
     ):
-        raise not_found("consent request", "(unknown, used or expired)")
+        raise NotFound.of("consent request", "(unknown, used or expired)")
     return row
 
 
 async def sandbox_consent(ctx: Context, r: api.StateRef) -> api.SignInView:
-    async with ctx.engine.connect() as conn:
+    async with ctx.uow.read() as conn:
         row = await _consentable(conn, ctx, r.state)
         app = await networks.get(conn, row.org_id, row.mode, row.social_network_id) if row.social_network_id else None
     return api.SignInView(
@@ -48,8 +47,8 @@ async def sandbox_consent(ctx: Context, r: api.StateRef) -> api.SignInView:
 
 
 async def sandbox_decide(ctx: Context, r: api.SandboxDecision) -> api.Outcome:
-    async with ctx.engine.begin() as conn:
-        row = await _consentable(conn, ctx, r.state)
+    async with ctx.uow.begin() as tx:
+        row = await _consentable(tx.conn, ctx, r.state)
         if not r.approve:
             return api.Outcome(
                 location=rules.with_params(
@@ -60,45 +59,43 @@ async def sandbox_decide(ctx: Context, r: api.SandboxDecision) -> api.Outcome:
                 )
             )
         code = rules.new_secret()
-        if not await flows.grant_sandbox_code(conn, row.state_hash, rules.digest(code), ctx.now()):
-            raise not_found("consent request", "(unknown, used or expired)")
+        if not await flows.grant_sandbox_code(tx.conn, row.state_hash, rules.digest(code), ctx.now()):
+            raise NotFound.of("consent request", "(unknown, used or expired)")
     return api.Outcome(location=rules.with_params(row.app_redirect_uri, code=code, state=r.state))
 
 
 async def _usable_state(conn: AsyncConnection, ctx: Context, state: str) -> Any:
     row = await flows.state(conn, rules.digest(state))
     if row is None or row.consumed_at is not None or row.expires_at <= ctx.now():
-        raise not_found("sign-in request", "(unknown, used or expired)")
+        raise NotFound.of("sign-in request", "(unknown, used or expired)")
     return row
 
 
 async def app_password_view(ctx: Context, r: api.StateRef) -> api.SignInView:
-    async with ctx.engine.connect() as conn:
+    async with ctx.uow.read() as conn:
         row = await _usable_state(conn, ctx, r.state)
-    if not uses_app_password(provider(ctx, row.platform, row.mode)):
-        raise not_found("sign-in request", "(not an app-password platform)")
+    if not provider(ctx, row.platform, row.mode).uses_app_password:
+        raise NotFound.of("sign-in request", "(not an app-password platform)")
     return api.SignInView(platform=row.platform, app_name="Crier", scopes=list(row.scopes), tenant_id=row.tenant_id)
 
 
 async def app_password_login(ctx: Context, r: api.AppPasswordLogin) -> api.Outcome:
-    async with ctx.engine.connect() as conn:
+    async with ctx.uow.read() as conn:
         row = await _usable_state(conn, ctx, r.state)
         app = await apps.app_by_id(ctx, conn, row.org_id, row.mode, row.platform, row.social_network_id)
-    oauth: Any = provider(ctx, row.platform, row.mode, row.tenant_id, app.credentials.instance_url if app else None)
-    if app is None or not uses_app_password(oauth):
-        raise not_found("sign-in request", "(not an app-password platform)")
+    oauth = provider(ctx, row.platform, row.mode, row.tenant_id, app.credentials.instance_url if app else None)
+    if app is None or not oauth.uses_app_password:
+        raise NotFound.of("sign-in request", "(not an app-password platform)")
     try:
-        tokens = await oauth.create_session(
-            ctx.http, r.identifier, r.app_password, instance_url=app.credentials.instance_url
-        )
-        candidates = await oauth.accounts(ctx.http, tokens)
-    except (OAuthUnavailable, httpx.HTTPError):
-        raise fail(503, "platform_unavailable", "the platform did not answer; try again in a moment") from None
-    except (GrantRevoked, OAuthError) as exc:
+        tokens = await oauth.create_session(r.identifier, r.app_password, instance_url=app.credentials.instance_url)
+        candidates = await oauth.accounts(tokens)
+    except OAuthUnavailable:
+        raise Unavailable("platform_unavailable", "the platform did not answer; try again in a moment") from None
+    except OAuthError as exc:
         # The state is not spent: the user can correct a typo and try again.
         log.info("connect.app_password_refused", platform=row.platform, reason=exc.code)
-        raise fail(422, "invalid_credentials", "the platform refused this handle and app password") from None
-    async with ctx.engine.begin() as conn:
-        if await flows.spend_state(conn, row.state_hash, ctx.now()) is None:
-            return await failed(conn, ctx, row, rules.INVALID_STATE, settle=False)
+        raise Invalid("invalid_credentials", "the platform refused this handle and app password") from None
+    async with ctx.uow.begin() as tx:
+        if await flows.spend_state(tx.conn, row.state_hash, ctx.now()) is None:
+            return await failed(tx.conn, ctx, row, rules.INVALID_STATE, settle=False)
     return await complete(ctx, row, app, tokens, candidates)

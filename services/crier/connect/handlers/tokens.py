@@ -7,23 +7,25 @@ token the first has just spent, and the platform would revoke the grant.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from dataclasses import replace
 from datetime import timedelta
 
-import httpx
-
 from crier.connect.adapters import accounts
-from crier.connect.domain.accounts import ACTIVE, due_for_refresh, token_context
+from crier.connect.domain.accounts import ACTIVE, due_for_refresh
+from crier.connect.domain.seals import TokenKind, token_context
 from crier.connect.handlers import apps
 from crier.connect.handlers.connecting import refreshed_event, token_expired_event
 from crier.connect.handlers.context import Context
-from crier.kit.bus import outbox
 from crier.kit.log import get
 from crier.platforms.oauth import GrantRevoked, OAuthError, OAuthUnavailable
 
 log = get(__name__)
 RETRY_AFTER_UNAVAILABLE_S = 60.0
+# Accounts one sweep leases, and for how long: a replica that dies mid-sweep frees them after that.
+SWEEP_BATCH = 100
+SWEEP_LEASE_S = 300.0
 
 
 class Refresh(enum.Enum):
@@ -35,21 +37,45 @@ class Refresh(enum.Enum):
     NO_APP = "no_app"  # the BYOK app that connected the account was deleted
 
 
+async def refresh_due(ctx: Context) -> dict[Refresh, int]:
+    """One sweep: lease the accounts whose token expires soon (FOR UPDATE SKIP LOCKED, so replicas
+    take disjoint sets) and refresh them a few at a time; how many ended which way."""
+    async with ctx.uow.begin() as tx:
+        ids = await accounts.claim_due(
+            tx.conn, ctx.now(), window_s=ctx.settings.refresh_before_s, lease_s=SWEEP_LEASE_S, limit=SWEEP_BATCH
+        )
+    gate = asyncio.Semaphore(max(1, ctx.settings.refresh_concurrency))
+
+    async def one(account_id: str) -> Refresh:
+        async with gate:
+            try:
+                return await refresh(ctx, account_id, only_if_due=True)
+            except Exception as exc:  # one account's surprise must not stop the others
+                log.exception("connect.refresh_crashed", account_id=account_id, error=type(exc).__name__)
+                return Refresh.FAILED
+
+    outcomes = await asyncio.gather(*(one(i) for i in ids))
+    counts = {o: outcomes.count(o) for o in set(outcomes)}
+    if ids:
+        log.info("connect.refresh_sweep", **{o.value: n for o, n in counts.items()})
+    return counts
+
+
 async def refresh(ctx: Context, account_id: str, *, only_if_due: bool) -> Refresh:
     now = ctx.now()
-    async with ctx.engine.begin() as conn:
-        row = await accounts.lock(conn, account_id)
+    async with ctx.uow.begin() as tx:
+        row = await accounts.lock(tx.conn, account_id)
         if row is None or row.status != ACTIVE or row.deleted_at is not None or row.refresh_token_enc is None:
             return Refresh.NOT_DUE
         if only_if_due and not due_for_refresh(row.token_expires_at, now, ctx.settings.refresh_before_s):
-            await accounts.release(conn, account_id, now)
+            await accounts.release(tx.conn, account_id, now)
             return Refresh.NOT_DUE
-        app = await apps.app_by_id(ctx, conn, row.org_id, row.mode, row.platform, row.social_network_id)
+        app = await apps.app_by_id(ctx, tx.conn, row.org_id, row.mode, row.platform, row.social_network_id)
         if app is None:
-            await accounts.release(conn, account_id, now + timedelta(seconds=ctx.settings.refresh_before_s))
+            await accounts.release(tx.conn, account_id, now + timedelta(seconds=ctx.settings.refresh_before_s))
             return Refresh.NO_APP
 
-        def context(kind: str) -> str:
+        def context(kind: TokenKind) -> str:
             return token_context(row.org_id, row.mode, row.platform, row.network_unique_id, kind)
 
         instance_url = row.instance_url or app.credentials.instance_url
@@ -58,29 +84,23 @@ async def refresh(ctx: Context, account_id: str, *, only_if_due: bool) -> Refres
         refresh_token = ctx.vault.open(row.refresh_token_enc, context("refresh"))
         assert refresh_token is not None
         try:
-            tokens = await oauth.refresh(ctx.http, credentials, refresh_token)
+            tokens = await oauth.refresh(credentials, refresh_token)
         except GrantRevoked:
-            account = await accounts.mark_token_expired(conn, account_id, now)
-            await outbox.add(conn, "evt.account.token_expired", token_expired_event(account))
+            account = await accounts.mark_token_expired(tx.conn, account_id, now)
+            tx.emit("evt.account.token_expired", token_expired_event(account))
             log.info("connect.token_expired", account_id=account_id, platform=row.platform)
-            ctx.wake()
             return Refresh.REVOKED
-        except (OAuthUnavailable, httpx.HTTPError) as exc:
-            wait = getattr(exc, "retry_after_s", None) or RETRY_AFTER_UNAVAILABLE_S
-            await accounts.release(conn, account_id, now + timedelta(seconds=wait))
-            log.warning(
-                "connect.refresh_unavailable",
-                account_id=account_id,
-                platform=row.platform,
-                reason=getattr(exc, "code", type(exc).__name__),
-            )
+        except OAuthUnavailable as exc:
+            wait = exc.retry_after_s or RETRY_AFTER_UNAVAILABLE_S
+            await accounts.release(tx.conn, account_id, now + timedelta(seconds=wait))
+            log.warning("connect.refresh_unavailable", account_id=account_id, platform=row.platform, reason=exc.code)
             return Refresh.UNAVAILABLE
         except OAuthError as exc:
-            await accounts.release(conn, account_id, now + timedelta(seconds=RETRY_AFTER_UNAVAILABLE_S))
+            await accounts.release(tx.conn, account_id, now + timedelta(seconds=RETRY_AFTER_UNAVAILABLE_S))
             log.warning("connect.refresh_failed", account_id=account_id, platform=row.platform, reason=exc.code)
             return Refresh.FAILED
         account = await accounts.store_refreshed(
-            conn,
+            tx.conn,
             account_id,
             access_token_enc=ctx.vault.seal(tokens.access_token, context("access")) or "",
             refresh_token_enc=ctx.vault.seal(tokens.refresh_token, context("refresh")),
@@ -89,6 +109,5 @@ async def refresh(ctx: Context, account_id: str, *, only_if_due: bool) -> Refres
             scopes=list(tokens.scopes) or None,
             now=now,
         )
-        await outbox.add(conn, "evt.account.refreshed", refreshed_event(account))
-    ctx.wake()
+        tx.emit("evt.account.refreshed", refreshed_event(account))
     return Refresh.REFRESHED
