@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 from crier.contracts.common import Container
 from crier.contracts.events import PostCreated, TargetSpec
 from crier.scheduler.domain.timetable import earliest, entries_for, queued, sleep_seconds
-from crier.scheduler.entrypoints.alarm import Alarm
 
 NOW = datetime(2026, 6, 10, 15, 0, tzinfo=UTC)
 
@@ -74,19 +72,3 @@ def test_sleep_until_next_due_capped_and_never_negative() -> None:
     assert sleep_seconds(NOW + timedelta(hours=2), NOW, 5.0) == 5.0
     assert sleep_seconds(NOW - timedelta(seconds=3), NOW, 5.0) == 0.0
     assert sleep_seconds(None, NOW, 5.0) == 5.0
-
-
-async def test_alarm_wakes_only_for_an_earlier_moment() -> None:
-    alarm = Alarm(max_wait_s=5.0)
-    alarm.wake(NOW)  # not set for anything yet: any new row counts
-    assert alarm._wakeup.is_set()
-    alarm._wakeup.clear()
-    alarm._set_for = NOW
-    alarm.wake(NOW + timedelta(seconds=1))
-    assert not alarm._wakeup.is_set()
-    alarm.wake(NOW - timedelta(seconds=1))
-    assert alarm._wakeup.is_set()
-    alarm._wakeup.clear()
-    alarm.wake(None)
-    assert alarm._wakeup.is_set()
-    await asyncio.sleep(0)
