@@ -17,6 +17,7 @@ import msgspec
 
 from crier.contracts import events as evt
 from crier.contracts import webhooks as api
+from crier.contracts.common import Mode
 from crier.kit.bus import Bus, rpc
 from tests.support.bus import eventually  # noqa: F401  (re-exported for the tests)
 
@@ -125,11 +126,11 @@ async def publish(bus: Bus, subject: str, event: Any, msg_id: str | None = None)
     await bus.js.publish(bus.subject(subject), msgspec.json.encode(event), headers={"Nats-Msg-Id": msg_id or event.id})
 
 
-def _envelope(org_id: str, mode: str = "live") -> dict[str, Any]:
+def _envelope(org_id: str, mode: Mode = "live") -> dict[str, Any]:
     return {"id": str(uuid.uuid4()), "occurred_at": datetime.now(UTC), "org_id": org_id, "mode": mode}
 
 
-def target_published(org_id: str, target_id: str, post_id: str = "post_1", mode: str = "live") -> evt.TargetPublished:
+def target_published(org_id: str, target_id: str, post_id: str = "post_1", mode: Mode = "live") -> evt.TargetPublished:
     return evt.TargetPublished(
         **_envelope(org_id, mode),
         post_id=post_id,
@@ -142,7 +143,7 @@ def target_published(org_id: str, target_id: str, post_id: str = "post_1", mode:
 
 
 def attempt_failed(
-    org_id: str, target_id: str, attempt: int, post_id: str = "post_1", mode: str = "live"
+    org_id: str, target_id: str, attempt: int, post_id: str = "post_1", mode: Mode = "live"
 ) -> evt.TargetAttemptFailed:
     return evt.TargetAttemptFailed(
         **_envelope(org_id, mode),
@@ -156,7 +157,7 @@ def attempt_failed(
     )
 
 
-def account_connected(org_id: str, account_id: str, mode: str = "live") -> evt.AccountConnected:
+def account_connected(org_id: str, account_id: str, mode: Mode = "live") -> evt.AccountConnected:
     return evt.AccountConnected(
         **_envelope(org_id, mode),
         account_id=account_id,
@@ -168,14 +169,14 @@ def account_connected(org_id: str, account_id: str, mode: str = "live") -> evt.A
 
 
 async def new_endpoint(
-    bus: Bus, org_id: str, url: str, events: list[str] | None = None, mode: str = "live"
+    bus: Bus, org_id: str, url: str, events: list[str] | None = None, mode: Mode = "live"
 ) -> api.EndpointCreated:
-    request = api.EndpointCreate(org_id=org_id, mode=mode, url=url, events=events or ["*"])  # type: ignore[arg-type]
+    request = api.EndpointCreate(org_id=org_id, mode=mode, url=url, events=events or ["*"])
     return await call(bus, api.WEBHOOKS_CREATE, request, api.EndpointCreated)
 
 
-async def deliveries_of(bus: Bus, org_id: str, endpoint_id: str, mode: str = "live") -> list[api.Delivery]:
-    request = api.DeliveryList(org_id=org_id, mode=mode, endpoint_id=endpoint_id, limit=100)  # type: ignore[arg-type]
+async def deliveries_of(bus: Bus, org_id: str, endpoint_id: str, mode: Mode = "live") -> list[api.Delivery]:
+    request = api.DeliveryList(org_id=org_id, mode=mode, endpoint_id=endpoint_id, limit=100)
     return (await call(bus, api.WEBHOOKS_DELIVERIES, request, api.DeliveryPage)).data
 
 

@@ -78,6 +78,24 @@ async def test_list_pages_newest_first(bus: Bus, receiver: Receiver) -> None:
     )
 
 
+async def test_delivery_log_pages_newest_first(bus: Bus, receiver: Receiver) -> None:
+    org = new_org()
+    endpoint = await new_endpoint(bus, org, receiver.url(receiver.new_path()))
+    ref = api.EndpointRef(org_id=org, mode="live", id=endpoint.id)
+    pings = [(await call(bus, api.WEBHOOKS_TEST, ref, api.Delivery)).id for _ in range(3)]
+    seen, cursor = [], None
+    while True:
+        request = api.DeliveryList(org_id=org, mode="live", endpoint_id=endpoint.id, limit=2, cursor=cursor)
+        page = await call(bus, api.WEBHOOKS_DELIVERIES, request, api.DeliveryPage)
+        seen += [d.id for d in page.data]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert seen == list(reversed(pings))
+    bad = api.DeliveryList(org_id=org, mode="live", endpoint_id=endpoint.id, cursor="nope")
+    await _fails(bus, api.WEBHOOKS_DELIVERIES, bad, "invalid", "invalid_cursor")
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
