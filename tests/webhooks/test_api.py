@@ -158,3 +158,15 @@ async def test_tenants_and_modes_see_only_their_own(bus: Bus, receiver: Receiver
         listed = await call(bus, api.WEBHOOKS_LIST, scope, api.EndpointPage)
         assert listed.data == []
     assert [d.id for d in await deliveries_of(bus, org, endpoint.id)] == [ping.id]
+
+
+@pytest.mark.parametrize("after", ["nope", "-1", "²", "9" * 19])
+async def test_event_feed_refuses_a_cursor_it_did_not_issue(bus: Bus, after: str) -> None:
+    request = api.EventList(org_id=new_org(), mode="live", after=after)
+    await _fails(bus, api.WEBHOOKS_EVENTS, request, "invalid", "invalid_cursor")
+
+
+async def test_event_feed_refuses_an_unknown_type(bus: Bus) -> None:
+    request = api.EventList(org_id=new_org(), mode="live", type="post.exploded")
+    details = await _fails(bus, api.WEBHOOKS_EVENTS, request, "invalid", "validation_error")
+    assert [(f["field"], f["code"]) for f in details["fields"]] == [("type", "unknown_event_type")]
