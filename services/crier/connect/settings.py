@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crier.contracts.common import Platform
 from crier.kit.settings import CommonSettings
 
 
@@ -44,7 +45,7 @@ class ConnectSettings(CommonSettings):
     managed_google_business_client_id: str = ""
     managed_google_business_client_secret: str = ""
 
-    def managed_app(self, platform: str) -> tuple[str, str, str | None] | None:
+    def managed_app(self, platform: Platform) -> tuple[str, str, str | None] | None:
         """(client_id, client_secret, instance_url) of the managed app for `platform`, if configured."""
         client_id = getattr(self, f"managed_{platform}_client_id", "")
         secret = getattr(self, f"managed_{platform}_client_secret", "")

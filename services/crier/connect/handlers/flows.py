@@ -159,8 +159,7 @@ async def callback(ctx: Context, r: api.Callback) -> api.Outcome:
     try:
         tokens = await oauth.exchange_code(credentials, code=r.code, code_verifier=verifier)
         candidates = await oauth.accounts(tokens)
-    # KeyError, ValueError, TypeError: an answer that lacks what the platform documents.
-    except (OAuthError, KeyError, ValueError, TypeError) as exc:
+    except (OAuthError, KeyError, ValueError, TypeError) as exc:  # the last three: an answer not as documented
         log.warning(
             "connect.exchange_failed",
             platform=state.platform,
