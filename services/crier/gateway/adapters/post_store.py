@@ -147,6 +147,7 @@ async def _project_and_read(conn: AsyncConnection, post: Post) -> tuple[Any, lis
 
 async def rebuild(conn: AsyncConnection, chunk: int = 200) -> int:
     """Throw the projections away and fold every post's events again. Returns the number of posts."""
+    # Core has no TRUNCATE; a DELETE would leave every old row for vacuum to clean up.
     await conn.execute(sa.text("TRUNCATE posts, post_targets"))
     ids = (await conn.scalars(sa.select(post_events.c.post_id).distinct().order_by(post_events.c.post_id))).all()
     count = 0

@@ -1,0 +1,89 @@
+"""The one write path of an existing post: a writer that loses the race to append decides again
+on the post as the winner left it, so no report is lost and the history stays gapless."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from crier.contracts.common import Mode
+from crier.gateway.adapters import post_store
+from crier.gateway.adapters.tables import post_events
+from crier.gateway.domain import events as ev
+from crier.gateway.domain.post import Post
+from crier.gateway.settings import SCHEMA
+from crier.kit.db import create_engine
+from crier.kit.errors import NotFound
+from crier.kit.uow import Transaction, UnitOfWork
+from tests.gateway.conftest import Gateway, Org
+
+
+class Paced:
+    """A unit of work whose transactions start once `start` is set, and commit once `commit` is."""
+
+    def __init__(self, uow: UnitOfWork, *, start: asyncio.Event, commit: asyncio.Event) -> None:
+        self.uow, self.start, self.commit = uow, start, commit
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[Transaction]:
+        await asyncio.wait_for(self.start.wait(), timeout=10)
+        async with self.uow.begin() as tx:
+            yield tx
+            await asyncio.wait_for(self.commit.wait(), timeout=10)
+
+
+def publishing(post: Post, target: int) -> ev.TargetPublishing:
+    return ev.TargetPublishing(at=datetime.now(UTC), target_id=post.targets[target].id, attempt=1)
+
+
+async def test_the_writer_that_loses_the_race_decides_again(gateway: Gateway, sandbox: Org) -> None:
+    with sandbox.test() as c:
+        post_id = c.post("/posts", json={"content": "race", "accounts": list(sandbox.accounts.values())}).json()["id"]
+    engine = create_engine(gateway.database_url, SCHEMA, pool_size=2)
+    uow = UnitOfWork(engine, consumer="gateway-test")
+    loaded = {"first": asyncio.Event(), "second": asyncio.Event()}
+    decided: dict[str, int] = {"first": 0, "second": 0}
+    at_once = asyncio.Event()
+    at_once.set()
+
+    def decide(name: str, target: int) -> Any:
+        def on(post: Post) -> list[ev.AnyPostEvent]:
+            decided[name] += 1
+            loaded[name].set()
+            return [publishing(post, target)]
+
+        return on
+
+    def change(name: str, target: int, through: Any, mode: Mode = "test") -> Any:
+        return post_store.change(
+            through, post_id=post_id, org_id=sandbox.id, mode=mode, decide=decide(name, target), announce=lambda *_: []
+        )
+
+    try:
+        # Both writers read the post before either commits: the first holds its appended event
+        # uncommitted until the second has read, so the second appends the same version.
+        first, second = await asyncio.gather(
+            change("first", 0, Paced(uow, start=at_once, commit=loaded["second"])),
+            change("second", 1, Paced(uow, start=loaded["first"], commit=at_once)),
+        )
+        async with engine.connect() as conn:
+            versions = (
+                await conn.scalars(
+                    sa.select(post_events.c.version).where(post_events.c.post_id == post_id).order_by("version")
+                )
+            ).all()
+        with pytest.raises(NotFound):
+            # The same post seen from the live side of its organization does not exist.
+            await change("first", 0, uow, mode="live")
+    finally:
+        await engine.dispose()
+    assert sorted(decided.values()) == [1, 2], decided
+    assert versions == [1, 2, 3]
+    assert first is not None and second is not None
+    assert {t.status for t in (first if first.version == 3 else second).targets} == {"publishing"}
