@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from crier.contracts.common import MODES, Mode
+from crier.gateway.domain.validation import one_of
 from crier.kit.errors import Problem
 
 SCOPES: tuple[str, ...] = ("view", "manage", "publish", "connect", "webhooks", "admin")
@@ -39,10 +40,10 @@ def looks_like_key(secret: str) -> bool:
 
 
 def checked_mode(mode: str) -> Mode:
-    for known in MODES:
-        if mode == known:
-            return known
-    raise Problem("mode", "unknown_mode", "must be live or test")
+    known = one_of(mode, MODES)
+    if known is None:
+        raise Problem("mode", "unknown_mode", "must be live or test")
+    return known
 
 
 def checked_scopes(scopes: Sequence[str] | None) -> list[str]:

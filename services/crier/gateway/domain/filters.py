@@ -7,6 +7,7 @@ from datetime import datetime
 
 from crier.contracts.common import POST_STATUSES, PostStatus
 from crier.gateway.domain.schedule import optional_instant
+from crier.gateway.domain.validation import one_of
 from crier.kit.errors import Invalid, Problem, collect
 
 
@@ -69,7 +70,7 @@ def post_filter(query: PostQuery) -> PostFilter:
 
 
 def _post_status(raw: str) -> PostStatus:
-    for known in POST_STATUSES:
-        if raw == known:
-            return known
-    raise Problem("status", "unknown_status", f"must be one of {', '.join(POST_STATUSES)}")
+    known = one_of(raw, POST_STATUSES)
+    if known is None:
+        raise Problem("status", "unknown_status", f"must be one of {', '.join(POST_STATUSES)}")
+    return known

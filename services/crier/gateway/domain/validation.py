@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from crier.contracts.common import PLATFORMS, Container, Platform
 from crier.gateway.domain.schedule import parse_instant, parse_scheduled_at
 from crier.kit.errors import Invalid, Problem, collect
+
+Choice = TypeVar("Choice", bound=str)
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,13 @@ def check_targets(accounts: Sequence[str], overrides: dict[str, str | None]) -> 
             raise Problem("targets", "not_in_accounts", f"account {account_id} is not listed in accounts")
 
 
-def platform_named(raw: str, field: str = "platform") -> Platform:
-    for known in PLATFORMS:
-        if raw == known:
-            return known
-    raise Problem(field, "unknown_platform", f"must be one of {', '.join(PLATFORMS)}")
+def one_of(raw: str, choices: tuple[Choice, ...]) -> Choice | None:
+    """`raw` as one of a Literal's values (`MODES`, `PLATFORMS`, …), typed as such; None if it is none."""
+    return next((c for c in choices if c == raw), None)
+
+
+def platform_named(raw: str) -> Platform:
+    known = one_of(raw, PLATFORMS)
+    if known is None:
+        raise Problem("platform", "unknown_platform", f"must be one of {', '.join(PLATFORMS)}")
+    return known
