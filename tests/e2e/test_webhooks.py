@@ -76,8 +76,12 @@ def test_post_outcome_is_delivered_signed_in_order_and_in_the_feed(shared_stack:
         published = next(e for e in events if e["type"] == "post.published")
         assert published["data"]["platform_post_id"]
 
-        deliveries = client.get(f"/webhooks/{hook['id']}/deliveries").json()["data"]
-        assert deliveries and all(d["status"] == "delivered" for d in deliveries)
+        def settled() -> list[dict] | None:
+            # The receiver has the events before the dispatcher records their outcome.
+            deliveries = client.get(f"/webhooks/{hook['id']}/deliveries").json()["data"]
+            return deliveries if deliveries and all(d["status"] == "delivered" for d in deliveries) else None
+
+        deliveries = wait_for(settled, what="every delivery recorded as delivered")
         assert all(a["http_status"] == 204 for d in deliveries for a in d["attempts"])
 
         feed, cursor = [], None

@@ -31,9 +31,9 @@ class Paced:
         self.uow, self.start, self.commit = uow, start, commit
 
     @asynccontextmanager
-    async def begin(self) -> AsyncIterator[Transaction]:
+    async def begin(self, **options: Any) -> AsyncIterator[Transaction]:
         await asyncio.wait_for(self.start.wait(), timeout=10)
-        async with self.uow.begin() as tx:
+        async with self.uow.begin(**options) as tx:
             yield tx
             await asyncio.wait_for(self.commit.wait(), timeout=10)
 

@@ -101,15 +101,15 @@ async def test_nothing_emitted_wakes_nobody(engine: AsyncEngine) -> None:
 async def test_a_message_is_handled_once_and_a_failed_attempt_leaves_no_inbox_entry(engine: AsyncEngine) -> None:
     uow = UnitOfWork(engine, consumer="probe")
     with pytest.raises(RuntimeError):
-        async with uow.handling("evt-1") as tx:
+        async with uow.begin(handling="evt-1") as tx:
             assert not tx.seen_before
             raise RuntimeError("database hiccup mid-handling")
-    async with uow.handling("evt-1") as tx:
+    async with uow.begin(handling="evt-1") as tx:
         assert not tx.seen_before  # the failed attempt's claim rolled back with it
         await tx.conn.execute(sa.text("INSERT INTO notes VALUES ('d')"))
-    async with uow.handling("evt-1") as tx:
+    async with uow.begin(handling="evt-1") as tx:
         assert tx.seen_before
-    async with uow.handling("evt-1", consumer="another") as tx:
+    async with uow.begin(handling="evt-1", consumer="another") as tx:
         assert not tx.seen_before  # each consumer keeps its own record
     assert await _rows(engine, "SELECT consumer, event_id FROM inbox ORDER BY consumer") == [
         ("another", "evt-1"),

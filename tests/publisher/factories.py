@@ -64,9 +64,3 @@ async def attempts(db: AsyncEngine, target_id: str) -> list[sa.Row]:
             sa.text("SELECT * FROM attempts WHERE target_id = :t ORDER BY number"), {"t": target_id}
         )
         return list(result)
-
-
-async def outbox_empty(db: AsyncEngine) -> bool:
-    """Everything the publisher committed has been published to the bus."""
-    async with db.connect() as conn:
-        return await conn.scalar(sa.text("SELECT count(*) FROM outbox")) == 0

@@ -16,14 +16,13 @@ from crier.platforms.sandbox import post_id_for
 from tests.publisher.factories import (
     attempts,
     command,
-    outbox_empty,
     outcome,
     sandbox_posts,
     send,
     subjects,
     target_row,
 )
-from tests.support.bus import StreamMessage, eventually, publish, read_stream, target_events
+from tests.support.bus import StreamMessage, eventually, outbox_empty, publish, read_stream, target_events
 
 
 async def test_immediate_post_to_three_sandbox_accounts_is_published(bus: Bus, db: AsyncEngine) -> None:

@@ -13,7 +13,7 @@ from crier.contracts.commands import PublishTarget
 from crier.contracts.common import Container
 from crier.contracts.events import PostCanceled, PostCreated, TargetQueued, TargetSpec
 from crier.kit.bus import Bus, streams
-from tests.support.bus import eventually, publish, read_stream
+from tests.support.bus import eventually, outbox_empty, publish, read_stream
 
 
 def new_post(
@@ -71,7 +71,7 @@ async def sent(bus: Bus, db: AsyncEngine, post_id: str) -> list[PublishTarget]:
     Firing commits the rows and their outbox messages together; the relay publishes them a moment
     later. Reading the stream as soon as a row says `fired` can miss a command still in the outbox.
     """
-    await eventually(lambda: _outbox_empty(db), what="the outbox relayed to the stream")
+    await eventually(lambda: outbox_empty(db), what="the outbox relayed to the stream")
     return await commands(bus, post_id)
 
 
@@ -202,8 +202,3 @@ async def _all(probe, n: int):  # type: ignore[no-untyped-def]
 async def _canceled(db: AsyncEngine, target_id: str) -> bool:
     async with db.connect() as conn:
         return bool(await conn.scalar(sa.text("SELECT canceled FROM timetable WHERE target_id = :t"), {"t": target_id}))
-
-
-async def _outbox_empty(db: AsyncEngine) -> bool:
-    async with db.connect() as conn:
-        return await conn.scalar(sa.text("SELECT count(*) FROM outbox")) == 0

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+import sqlalchemy as sa
 from nats.js.errors import NotFoundError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crier.contracts.events import EVENT_SUBJECTS
 from crier.kit.bus import Bus, streams
@@ -32,6 +34,13 @@ async def eventually(probe: Callable[[], Awaitable[Any]], timeout: float = 20, w
             return last
         await asyncio.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+async def outbox_empty(db: AsyncEngine) -> bool:
+    """Everything the service committed has been published to the bus: read the stream after this,
+    not after the database row, or the relay may not have sent it yet."""
+    async with db.connect() as conn:
+        return await conn.scalar(sa.text("SELECT count(*) FROM outbox")) == 0
 
 
 async def publish(bus: Bus, subject: str, message: Any, msg_id: str | None = None) -> None:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 
 import msgspec
 
@@ -31,6 +31,13 @@ POST_STATUSES: tuple[PostStatus, ...] = get_args(PostStatus)
 # from pending or queued.
 TargetStatus = Literal["pending", "queued", "publishing", "retrying", "published", "failed", "dead", "canceled"]
 TARGET_STATUSES: tuple[TargetStatus, ...] = get_args(TargetStatus)
+
+Choice = TypeVar("Choice", bound=str)
+
+
+def one_of(raw: str, choices: tuple[Choice, ...]) -> Choice | None:
+    """`raw` as one of a Literal's values (`MODES`, `PLATFORMS`, …), typed as such; None if it is none."""
+    return next((c for c in choices if c == raw), None)
 
 
 class MediaRef(msgspec.Struct, kw_only=True, frozen=True):

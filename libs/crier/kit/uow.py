@@ -5,7 +5,7 @@ One Postgres transaction that
 - collects the messages the change announces, written to the outbox in the same commit;
 - wakes the outbox relay once they are committed, so they leave now rather than at its next poll.
 
-    async with ctx.uow.handling(event.id) as tx:
+    async with ctx.uow.begin(handling=event.id) as tx:
         if tx.seen_before:
             return
         await timetable.add(tx.conn, entries)
@@ -58,31 +58,24 @@ class UnitOfWork:
         self._wake = wake
 
     @asynccontextmanager
-    async def begin(self) -> AsyncIterator[Transaction]:
-        async with self._transaction(None, None) as tx:
-            yield tx
-
-    @asynccontextmanager
-    async def handling(self, event_id: str, *, consumer: str | None = None) -> AsyncIterator[Transaction]:
-        """A transaction for handling one incoming message: `tx.seen_before` says it was handled."""
-        async with self._transaction(event_id, consumer or self.consumer) as tx:
-            yield tx
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for reads only: nothing it does is committed."""
-        async with self.engine.connect() as conn:
-            yield conn
-
-    @asynccontextmanager
-    async def _transaction(self, event_id: str | None, consumer: str | None) -> AsyncIterator[Transaction]:
+    async def begin(self, *, handling: str | None = None, consumer: str | None = None) -> AsyncIterator[Transaction]:
+        """A transaction; with `handling`, for one incoming message whose id it claims in the inbox
+        (of `consumer`, by default this service's): `tx.seen_before` then says it was handled."""
         async with self.engine.begin() as conn:
             seen_before = False
-            if event_id is not None and consumer is not None:
-                seen_before = not await inbox.claim(conn, consumer, [event_id])
+            if handling is not None:
+                seen_before = not await inbox.claim(conn, consumer or self.consumer, [handling])
             tx = Transaction(conn, seen_before=seen_before)
             yield tx
             await outbox.write(conn, tx.outgoing)
         # Only after the commit: woken earlier, the relay could look before the rows are visible.
         if tx.outgoing:
             self._wake()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads. Autocommit: under READ COMMITTED every statement sees its own
+        snapshot anyway, and it spares the BEGIN and ROLLBACK round trips."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn

@@ -30,8 +30,3 @@ async def purge(conn: AsyncConnection, keep: timedelta) -> int:
     back, so its entry is dead weight."""
     result = await conn.execute(_PURGE, {"keep": keep})
     return int(result.rowcount)
-
-
-# TEMPORARY: kept only until every consumer handles its messages through kit.uow.
-async def first_time(conn: AsyncConnection, consumer: str, event_id: str) -> bool:
-    return bool(await claim(conn, consumer, [event_id]))

@@ -114,15 +114,3 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=idle_poll_s)
             except TimeoutError:
                 pass
-
-
-# TEMPORARY: positional-tuple shims kept only until every service writes through kit.uow.
-async def add(conn: AsyncConnection, subject: str, message: Any, *, msg_id: str | None = None) -> None:
-    await write(conn, [OutboxMessage(subject=subject, message=message, msg_id=msg_id)])
-
-
-async def add_many(conn: AsyncConnection, items: Sequence[tuple[Any, ...]]) -> None:
-    await write(
-        conn,
-        [OutboxMessage(subject=i[0], message=i[1], msg_id=i[2], trace=i[3] if len(i) > 3 else None) for i in items],
-    )

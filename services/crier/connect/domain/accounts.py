@@ -6,7 +6,7 @@ import hashlib
 import re
 from datetime import datetime, timedelta
 
-from crier.contracts.common import PLATFORMS, Platform
+from crier.contracts.common import PLATFORMS, Platform, one_of
 from crier.kit.errors import Problem
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-@]{1,64}$")
@@ -17,9 +17,9 @@ TOKEN_EXPIRED = "token_expired"
 
 def known_platform(value: str) -> Platform:
     """`value` as one of the platforms Crier speaks to."""
-    for platform in PLATFORMS:
-        if platform == value:
-            return platform
+    platform = one_of(value, PLATFORMS)
+    if platform is not None:
+        return platform
     raise Problem("platform", "unknown_platform", f"unknown platform {value!r}: one of {', '.join(PLATFORMS)}")
 
 

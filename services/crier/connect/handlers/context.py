@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from crier.connect.adapters.providers import Providers
 from crier.connect.adapters.vault import Vault
 from crier.connect.settings import ConnectSettings
+from crier.kit.clock import Clock, utc_now
 from crier.kit.uow import UnitOfWork
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -22,7 +18,7 @@ class Context:
     vault: Vault
     settings: ConnectSettings
     providers: Providers
-    clock: Callable[[], datetime] = _now
+    clock: Clock = utc_now
 
     def now(self) -> datetime:
         return self.clock()

@@ -73,7 +73,7 @@ async def change(
     Raises NotFound when the organization has no such post in that mode."""
     for _ in range(APPEND_RETRIES):
         try:
-            async with uow.handling(handling) if handling is not None else uow.begin() as tx:
+            async with uow.begin(handling=handling) as tx:
                 if tx.seen_before:
                     return None
                 before = await load(tx.conn, post_id)

@@ -7,8 +7,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from crier.contracts.common import MODES, Mode
-from crier.gateway.domain.validation import one_of
+from crier.contracts.common import MODES, Mode, one_of
 from crier.kit.errors import Problem
 
 SCOPES: tuple[str, ...] = ("view", "manage", "publish", "connect", "webhooks", "admin")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from crier.contracts.common import POST_STATUSES, PostStatus
+from crier.contracts.common import POST_STATUSES, PostStatus, one_of
 from crier.gateway.domain.schedule import optional_instant
-from crier.gateway.domain.validation import one_of
 from crier.kit.errors import Invalid, Problem, collect
 
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from crier.contracts.common import PLATFORMS, Container, Platform
+from crier.contracts.common import PLATFORMS, Container, Platform, one_of
 from crier.gateway.domain.schedule import parse_instant, parse_scheduled_at
 from crier.kit.errors import Invalid, Problem, collect
-
-Choice = TypeVar("Choice", bound=str)
 
 
 @dataclass(frozen=True)
@@ -106,11 +104,6 @@ def check_targets(accounts: Sequence[str], overrides: dict[str, str | None]) -> 
     for account_id in overrides:
         if account_id not in accounts:
             raise Problem("targets", "not_in_accounts", f"account {account_id} is not listed in accounts")
-
-
-def one_of(raw: str, choices: tuple[Choice, ...]) -> Choice | None:
-    """`raw` as one of a Literal's values (`MODES`, `PLATFORMS`, …), typed as such; None if it is none."""
-    return next((c for c in choices if c == raw), None)
 
 
 def platform_named(raw: str) -> Platform:

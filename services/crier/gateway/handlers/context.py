@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
+from crier.kit.clock import Clock, utc_now
 from crier.kit.uow import UnitOfWork
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
 class Context:
     uow: UnitOfWork
-    clock: Callable[[], datetime] = field(default=_now)
+    clock: Clock = field(default=utc_now)
 
     def now(self) -> datetime:
         return self.clock()

@@ -15,8 +15,6 @@ from crier.kit.errors import Forbidden, Invalid, NotFound, Problem, collect
 
 async def authenticate(ctx: Context, secret: str) -> Principal | None:
     async with ctx.uow.read() as conn:
-        # One read needs no transaction: autocommit spares the BEGIN and ROLLBACK round trips.
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
         return await orgs.authenticate(conn, secret)
 
 

@@ -5,15 +5,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
+from crier.kit.clock import Clock, utc_now
 from crier.kit.uow import UnitOfWork
 from crier.platforms.base import PlatformAdapter
 from crier.publisher.domain.backoff import RetryPolicy
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -24,4 +20,4 @@ class Context:
     retry: RetryPolicy
     # The uniform draw in [0, 1) behind each backoff's full jitter.
     jitter: Callable[[], float] = field(default=random.random)
-    clock: Callable[[], datetime] = field(default=_now)
+    clock: Clock = field(default=utc_now)

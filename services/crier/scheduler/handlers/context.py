@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
+from crier.kit.clock import Clock, utc_now
 from crier.kit.uow import UnitOfWork
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -21,4 +18,4 @@ class Context:
     wake_alarm: Callable[[datetime | None], None]
     # Targets fired per transaction; a larger backlog is fired in consecutive batches.
     batch_size: int = 1000
-    clock: Callable[[], datetime] = field(default=_now)
+    clock: Clock = field(default=utc_now)

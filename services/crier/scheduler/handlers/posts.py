@@ -14,7 +14,7 @@ log = get(__name__)
 
 async def post_created(ctx: Context, event: PostCreated) -> None:
     entries = entries_for(event)
-    async with ctx.uow.handling(event.id) as tx:
+    async with ctx.uow.begin(handling=event.id) as tx:
         if tx.seen_before:
             return
         # The request's trace context, kept with each row so firing continues its trace.
@@ -26,7 +26,7 @@ async def post_created(ctx: Context, event: PostCreated) -> None:
 
 
 async def post_canceled(ctx: Context, event: PostCanceled) -> None:
-    async with ctx.uow.handling(event.id) as tx:
+    async with ctx.uow.begin(handling=event.id) as tx:
         if tx.seen_before:
             return
         stopped = await timetable.cancel(tx.conn, event.post_id, event.target_ids)
