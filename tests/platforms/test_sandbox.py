@@ -98,5 +98,5 @@ def test_validation() -> None:
     assert adapter.validate([Container(content="hi")], {}) == []
     assert [p.code for p in adapter.validate([], {})] == ["no_containers"]
     problems = adapter.validate([Container(content="ok"), Container(content="  ")], {})
-    assert [(p.code, p.container_index) for p in problems] == [("empty_container", 1)]
+    assert [(p.code, p.field) for p in problems] == [("empty_container", "containers[1]")]
     assert [p.code for p in adapter.validate([Container(content="x" * 10_001)], {})] == ["content_too_long"]

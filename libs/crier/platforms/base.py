@@ -12,21 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from crier.contracts.common import Container, Mode, Platform
+from crier.kit.errors import Problem
 
 
 @dataclass(frozen=True)
 class PublishedContainer:
     platform_post_id: str
     url: str | None = None
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A reason a post cannot go to this platform as written; found before any network call."""
-
-    code: str
-    message: str
-    container_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +96,10 @@ class PlatformAdapter(Protocol):
     # sandbox, whose "platform" is a table); real adapters make network calls outside it.
     transactional: bool
 
-    def validate(self, containers: Sequence[Container], config: dict[str, Any]) -> list[Problem]: ...
+    def validate(self, containers: Sequence[Container], config: dict[str, Any]) -> list[Problem]:
+        """Why the post cannot go to this platform as written, found before any network call:
+        one `Problem` per reason, its field naming the container (`containers[1]`)."""
+        ...
 
     async def publish_container(
         self,

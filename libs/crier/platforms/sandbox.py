@@ -111,13 +111,17 @@ class SandboxAdapter:
 
     def validate(self, containers: Sequence[Container], config: dict[str, Any]) -> list[Problem]:
         if not containers:
-            return [Problem("no_containers", "a post needs at least one container")]
+            return [Problem("containers", "no_containers", "a post needs at least one container")]
         problems = []
         for i, c in enumerate(containers):
             if not c.content.strip() and not c.media:
-                problems.append(Problem("empty_container", "container has neither content nor media", i))
+                problems.append(
+                    Problem(f"containers[{i}]", "empty_container", "container has neither content nor media")
+                )
             if len(c.content) > MAX_CONTENT_CHARS:
-                problems.append(Problem("content_too_long", f"content exceeds {MAX_CONTENT_CHARS} characters", i))
+                problems.append(
+                    Problem(f"containers[{i}]", "content_too_long", f"content exceeds {MAX_CONTENT_CHARS} characters")
+                )
         return problems
 
     async def publish_container(
