@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crier.kit.bus import Bus
-from crier.kit.db import create_engine
 from tests.support.stack import Infra, Services, start_services
 
 
@@ -19,15 +18,12 @@ def delivery_services(infra: Infra, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture
-async def bus(infra: Infra, delivery_services: Services) -> AsyncIterator[Bus]:
-    bus = await Bus.connect(infra.nats_url, namespace=delivery_services.namespace)
-    await bus.ensure_streams()
-    yield bus
-    await bus.close()
+async def bus(delivery_services: Services) -> AsyncIterator[Bus]:
+    async with delivery_services.bus() as bus:
+        yield bus
 
 
 @pytest.fixture
 async def db(delivery_services: Services) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(delivery_services.database_url, "publisher", pool_size=2)
-    yield engine
-    await engine.dispose()
+    async with delivery_services.database("publisher") as engine:
+        yield engine

@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crier.kit.bus import Bus
-from crier.kit.db import create_engine
 from tests.support.stack import Infra, Services, start_services
 
 
@@ -18,15 +17,12 @@ def scheduler_service(infra: Infra, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture
-async def bus(infra: Infra, scheduler_service: Services) -> AsyncIterator[Bus]:
-    bus = await Bus.connect(infra.nats_url, namespace=scheduler_service.namespace)
-    await bus.ensure_streams()
-    yield bus
-    await bus.close()
+async def bus(scheduler_service: Services) -> AsyncIterator[Bus]:
+    async with scheduler_service.bus() as bus:
+        yield bus
 
 
 @pytest.fixture
 async def db(scheduler_service: Services) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(scheduler_service.database_url, "scheduler", pool_size=2)
-    yield engine
-    await engine.dispose()
+    async with scheduler_service.database("scheduler") as engine:
+        yield engine

@@ -14,14 +14,18 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crier.kit.bus import Bus
+from crier.kit.db import create_engine
 from crier.kit.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 
 
@@ -245,6 +249,7 @@ class Services:
     """Some services as processes against a fresh database and namespace (no gateway needed)."""
 
     database_url: str
+    nats_url: str
     namespace: str
     env: dict[str, str]
     supervisor: Any
@@ -254,6 +259,25 @@ class Services:
         return "\n".join(
             f"== {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in sorted(self.log_dir.glob("*.log"))
         )
+
+    @asynccontextmanager
+    async def bus(self) -> AsyncIterator[Bus]:
+        """A connection to the services' NATS namespace, its streams in place."""
+        bus = await Bus.connect(self.nats_url, namespace=self.namespace)
+        try:
+            await bus.ensure_streams()
+            yield bus
+        finally:
+            await bus.close()
+
+    @asynccontextmanager
+    async def database(self, schema: str) -> AsyncIterator[AsyncEngine]:
+        """An engine on one service's schema, to look at what it stored."""
+        engine = create_engine(self.database_url, schema, pool_size=2)
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
 
 
 def start_services(infra: Infra, tmp: Path, names: list[str], extra_env: dict[str, str] | None = None) -> Services:
@@ -280,7 +304,7 @@ def start_services(infra: Infra, tmp: Path, names: list[str], extra_env: dict[st
     for name in names:
         supervisor.add(name, [name, "--platform", "all"] if name == "publisher" else [name])
     supervisor.start_all()
-    services = Services(database_url, namespace, env, supervisor, log_dir)
+    services = Services(database_url, infra.nats_url, namespace, env, supervisor, log_dir)
     try:
         _run_in_thread(lambda: wait_services_ready(infra.nats_url, namespace, names, supervisor=supervisor))
     except Exception:
