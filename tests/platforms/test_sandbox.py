@@ -91,12 +91,3 @@ async def test_magic_in_a_reply_does_not_fail_the_root() -> None:
     ctx = _ctx("root", 1, "[sandbox:reject]")
     await SandboxAdapter(ledger).publish_container(ctx, ctx.containers[1], 1, None)
     assert len(ledger.posts) == 1
-
-
-def test_validation() -> None:
-    adapter = SandboxAdapter(MemoryLedger())
-    assert adapter.validate([Container(content="hi")], {}) == []
-    assert [p.code for p in adapter.validate([], {})] == ["no_containers"]
-    problems = adapter.validate([Container(content="ok"), Container(content="  ")], {})
-    assert [(p.code, p.field) for p in problems] == [("empty_container", "containers[1]")]
-    assert [p.code for p in adapter.validate([Container(content="x" * 10_001)], {})] == ["content_too_long"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import msgspec
 import pytest
@@ -15,7 +14,7 @@ from crier.contracts.common import Container
 from crier.kit.db import create_engine
 from crier.kit.migrations import upgrade
 from crier.kit.uow import UnitOfWork
-from crier.platforms.base import PlatformError, Problem, PublishContext, PublishedContainer, TransientError
+from crier.platforms.base import PlatformError, PublishContext, PublishedContainer, TransientError
 from crier.publisher.domain.backoff import RetryPolicy
 from crier.publisher.handlers.context import Context
 from crier.publisher.handlers.delivery import RetryIn, deliver
@@ -28,13 +27,16 @@ class ScriptedPlatform:
 
     name = "x"
     transactional = False
+    needs_account = False
 
     def __init__(self, failures: dict[tuple[int, int], Exception]) -> None:
         self.failures = failures
         self.calls: list[tuple[int, int, str | None]] = []
 
-    def validate(self, containers: Any, config: Any) -> list[Problem]:
-        return []
+    async def find_published(
+        self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
+    ) -> PublishedContainer | None:
+        return None
 
     async def publish_container(
         self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None

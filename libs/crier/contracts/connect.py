@@ -52,6 +52,8 @@ END_USERS_GET = "rpc.connect.end_users.get"
 END_USERS_CONNECTIONS = "rpc.connect.end_users.connections"
 END_USERS_DISCONNECT = "rpc.connect.end_users.disconnect"
 SANDBOX_ACCOUNTS_CREATE = "rpc.connect.sandbox_account.create"
+# The publisher's one question to connect: the account's current access token.
+ACCOUNTS_TOKEN = "rpc.connect.accounts.token"
 
 # The callback and the hosted pages call the platform; give them longer than a plain read.
 PLATFORM_CALL_TIMEOUT_S = 45.0
@@ -337,6 +339,41 @@ class AccountHealth(msgspec.Struct, kw_only=True, frozen=True):
     token_expires_at: datetime | None
     checked_live: bool
     checked_at: datetime
+
+
+class TokenRequest(msgspec.Struct, kw_only=True, frozen=True):
+    """The publisher asks for an account's current access token, at delivery.
+
+    Connect refreshes it first when it is near expiry. After the platform refused a token (401),
+    the publisher sends that token's SHA-256 as `rejected_sha256`: connect then refreshes once,
+    unless the current token is already another one (a second delivery refreshed it meanwhile).
+    Failures: `not_found`; `gone` with `account_disconnected` or `account_token_expired` (the grant
+    is dead; connect has marked the account and announced `evt.account.token_expired`);
+    `unavailable` with `platform_unavailable` (the refresh could not reach the platform).
+    """
+
+    org_id: str
+    mode: Mode
+    account_id: str
+    rejected_sha256: str | None = None
+
+
+class AccountToken(msgspec.Struct, kw_only=True, frozen=True):
+    """What an adapter needs to act as the account. Travels only as an RPC reply: never in an
+    event, a log line or the publisher's database."""
+
+    account_id: str
+    platform: Platform
+    access_token: str
+    expires_at: datetime | None
+    # The account on the platform: user id, page id, organization URN, DID, location name.
+    network_unique_id: str
+    username: str
+    account_type: str
+    # Per-instance platforms: the Mastodon instance or the Bluesky PDS the account lives on.
+    instance_url: str | None = None
+    # What else a platform's calls need (e.g. a DPoP key for atproto OAuth), in its own words.
+    extra: dict[str, Any] = {}
 
 
 class AccountRemoved(msgspec.Struct, kw_only=True, frozen=True):

@@ -34,6 +34,13 @@ class CommonSettings:
     encryption_keys: str = ""
     # Failures of one message (not outages) before a consumer dead-letters it to the DEAD stream.
     consumer_max_failures: int = 5
+    # How connect and the publisher reach the platforms: one base URL for every platform (a
+    # stand-in such as the platform simulator; empty = the real APIs), a limit on one call, and
+    # the API versions the calls carry.
+    platform_base_url: str = ""
+    platform_timeout_s: float = 15.0
+    linkedin_version: str = "202507"
+    graph_api_version: str = "v23.0"
 
 
 class SettingsError(ValueError):

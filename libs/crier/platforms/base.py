@@ -2,17 +2,41 @@
 
 An adapter publishes one container at a time; the publisher records each container's result
 before asking for the next, so a retry resumes after the last container that reached the platform
-instead of posting the root twice.
+instead of posting the root twice. When a call's outcome is unknown (a timeout, a crash between the
+platform's answer and the record), the next delivery first asks the adapter to `find_published` the
+container on the platform and adopts it instead of posting it again.
+
+Adapters act as the account with the token in `PublishContext.account`, which the publisher asks
+connect for at delivery. A platform that refuses the token raises `TokenRejected`; the publisher
+then asks connect for one forced refresh and tries once more.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from crier.contracts.common import Container, Mode, Platform
-from crier.kit.errors import Problem
+from crier.contracts.connect import AccountToken
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """How Crier reaches the platforms (`CRIER_PLATFORM_BASE_URL`, `CRIER_LINKEDIN_VERSION`, …),
+    shared by connect and the publisher."""
+
+    # Replaces every platform host with `<base>/<platform>`, keeping the real paths (a stand-in).
+    base_url_override: str = ""
+    # The API versions the calls carry: settings with a current default, never frozen in code.
+    linkedin_version: str = "202507"
+    graph_api_version: str = "v23.0"
+    timeout_s: float = 15.0
+
+    def base(self, platform: Platform, real: str) -> str:
+        """The base URL to call `platform` at: its real host, or the stand-in's `<base>/<platform>`."""
+        if self.base_url_override:
+            return f"{self.base_url_override.rstrip('/')}/{platform}"
+        return real.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -43,6 +67,13 @@ class PublishContext:
     containers: tuple[Container, ...] = ()
     config: dict[str, Any] = field(default_factory=dict)
     conn: Any = None
+    # The account's credentials; None for adapters that need none (the sandbox).
+    account: AccountToken | None = None
+
+    def idempotency_key(self, index: int) -> str:
+        """The same for every delivery of one container: platforms that take such a key (Mastodon)
+        answer a repeat with the post they already made."""
+        return f"{self.target_id}:{index}"
 
 
 class PlatformError(Exception):
@@ -89,17 +120,28 @@ class NotSupported(PlatformError):
     retryable = False
 
 
+class TokenRejected(PlatformError):
+    """The platform refused the access token (401): refresh it once, then try again."""
+
+    code = "token_rejected"
+    retryable = False
+
+
+class OutcomeUnknown(TransientError):
+    """The request may have reached the platform (a timeout after sending, a dropped connection):
+    the next delivery looks for the post before posting again."""
+
+    code = "outcome_unknown"
+
+
 @runtime_checkable
 class PlatformAdapter(Protocol):
     name: str
     # True when publish_container must run inside the publisher's progress transaction (the
     # sandbox, whose "platform" is a table); real adapters make network calls outside it.
     transactional: bool
-
-    def validate(self, containers: Sequence[Container], config: dict[str, Any]) -> list[Problem]:
-        """Why the post cannot go to this platform as written, found before any network call:
-        one `Problem` per reason, its field naming the container (`containers[1]`)."""
-        ...
+    # Whether publishing needs the account's token from connect.
+    needs_account: bool
 
     async def publish_container(
         self,
@@ -108,3 +150,13 @@ class PlatformAdapter(Protocol):
         index: int,
         parent: PublishedContainer | None,
     ) -> PublishedContainer: ...
+
+    async def find_published(
+        self,
+        ctx: PublishContext,
+        container: Container,
+        index: int,
+        parent: PublishedContainer | None,
+    ) -> PublishedContainer | None:
+        """The container, if an earlier delivery whose outcome is unknown did post it."""
+        ...

@@ -10,9 +10,6 @@ from crier.kit.settings import CommonSettings
 
 @dataclass(frozen=True)
 class ConnectSettings(CommonSettings):
-    # One base URL for every platform (the platform simulator); empty = the platforms' real APIs.
-    platform_base_url: str = ""
-    platform_timeout_s: float = 15.0
     oauth_state_ttl_s: int = 600
     pending_session_ttl_s: int = 900
     connect_session_ttl_s: int = 3600

@@ -22,6 +22,7 @@ from crier.contracts.events import (
     TargetPublishing,
 )
 from crier.kit.log import get
+from crier.platforms import publishing
 from crier.platforms.base import (
     ContentRejected,
     NotSupported,
@@ -56,7 +57,7 @@ async def deliver(ctx: Context, cmd: PublishTarget) -> RetryIn | None:
     try:
         if adapter is None:
             raise NotSupported(f"publishing to {cmd.platform} is not supported yet")
-        problems = adapter.validate(cmd.containers, cmd.config)
+        problems = publishing.rules(cmd.platform).check(cmd.containers, cmd.config)
         if problems:
             raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
         published = await _publish_containers(ctx, adapter, cmd, attempt)

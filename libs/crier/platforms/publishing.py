@@ -1,0 +1,34 @@
+"""Each platform's publishing side, by name: its rules (what it accepts) and its adapter (how a
+post reaches it). A platform module offers `rules` (a `Rules` instance) and, once Crier can
+publish to it, `publisher(http, settings)` building its adapter.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+import httpx
+
+from crier.contracts.common import Platform
+from crier.platforms.base import PlatformAdapter, PlatformSettings
+from crier.platforms.rules import AnyText, Rules
+
+
+def _module(platform: Platform) -> ModuleType:
+    return importlib.import_module(f"crier.platforms.{platform}")
+
+
+def rules(platform: Platform) -> Rules:
+    found: Rules | None = getattr(_module(platform), "rules", None)
+    return found if found is not None else AnyText(platform)
+
+
+def publishes(platform: Platform) -> bool:
+    """Whether a live account of `platform` can be published to."""
+    return hasattr(_module(platform), "publisher")
+
+
+def adapter(platform: Platform, http: httpx.AsyncClient, settings: PlatformSettings) -> PlatformAdapter | None:
+    make = getattr(_module(platform), "publisher", None)
+    return None if make is None else make(http, settings)
