@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crier.kit import ssrf
+from crier.kit.ssrf import is_allowed, parse_networks, refusal
 from crier.webhooks.adapters import guard
-from crier.webhooks.domain.addresses import is_allowed, parse_networks, refusal
 from crier.webhooks.domain.endpoint import parse_url
 
 FORBIDDEN_V4 = [
@@ -90,19 +91,19 @@ def test_metadata_address_is_link_local() -> None:
 
 
 async def test_guard_refuses_a_name_if_any_answer_is_private(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(guard, "getaddrinfo", lambda host, port: ["93.184.216.34", "10.0.0.8"])
+    monkeypatch.setattr(ssrf, "getaddrinfo", lambda host, port: ["93.184.216.34", "10.0.0.8"])
     policy = guard.Policy(allow_http=False)
-    with pytest.raises(guard.Refused) as refused:
+    with pytest.raises(ssrf.Refused) as refused:
         await guard.check(parse_url("https://hooks.example.com/x"), policy)
     assert refused.value.reason == "blocked_address"
-    monkeypatch.setattr(guard, "getaddrinfo", lambda host, port: ["93.184.216.34", "2606:2800:220:1::1"])
+    monkeypatch.setattr(ssrf, "getaddrinfo", lambda host, port: ["93.184.216.34", "2606:2800:220:1::1"])
     destination = await guard.check(parse_url("https://hooks.example.com/x"), policy)
     assert str(destination.address) == "93.184.216.34"
 
 
 async def test_guard_refuses_plain_http_unless_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(guard, "getaddrinfo", lambda host, port: ["93.184.216.34"])
-    with pytest.raises(guard.Refused) as refused:
+    monkeypatch.setattr(ssrf, "getaddrinfo", lambda host, port: ["93.184.216.34"])
+    with pytest.raises(ssrf.Refused) as refused:
         await guard.check(parse_url("http://hooks.example.com/x"), guard.Policy(allow_http=False))
     assert refused.value.reason == "scheme_not_allowed"
     await guard.check(parse_url("http://hooks.example.com/x"), guard.Policy(allow_http=True))

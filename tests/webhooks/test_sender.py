@@ -15,10 +15,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from standardwebhooks.webhooks import Webhook
 
+from crier.kit import ssrf
 from crier.kit.embedded import free_port
+from crier.kit.ssrf import parse_networks
 from crier.webhooks.adapters import guard
 from crier.webhooks.adapters.sender import EXCERPT_BYTES, Sender
-from crier.webhooks.domain.addresses import parse_networks
 from crier.webhooks.domain.endpoint import new_signing_secret, parse_url
 from tests.webhooks.support import Receiver, Reply
 
@@ -43,7 +44,7 @@ async def test_dns_rebinding_after_creation_is_blocked(
     monkeypatch: pytest.MonkeyPatch, own_receiver: Receiver, sender: Sender
 ) -> None:
     answers = {"hooks.customer.test": ["127.0.0.1"]}
-    monkeypatch.setattr(guard, "getaddrinfo", lambda host, port: answers[host])
+    monkeypatch.setattr(ssrf, "getaddrinfo", lambda host, port: answers[host])
     path = own_receiver.new_path()
     url = f"http://hooks.customer.test:{own_receiver.port}{path}"
     await guard.check(parse_url(url), POLICY)  # what creating the endpoint does
@@ -67,7 +68,7 @@ async def test_an_unresolvable_host_is_retried(monkeypatch: pytest.MonkeyPatch, 
     def fail(host: str, port: int) -> list[str]:
         raise OSError("Name or service not known")
 
-    monkeypatch.setattr(guard, "getaddrinfo", fail)
+    monkeypatch.setattr(ssrf, "getaddrinfo", fail)
     outcome = await sender.send("wh_1", "http://gone.customer.test/x", "msg_1", b"{}", [new_signing_secret()])
     assert outcome.error == "dns_error" and outcome.retryable
 
@@ -147,7 +148,7 @@ async def test_https_connects_to_the_vetted_address_and_checks_the_name(
 ) -> None:
     server_tls, client_tls = _tls_pair(tmp_path, "hooks.customer.test")
     receiver = Receiver(tls=server_tls)
-    monkeypatch.setattr(guard, "getaddrinfo", lambda host, port: ["127.0.0.1"])
+    monkeypatch.setattr(ssrf, "getaddrinfo", lambda host, port: ["127.0.0.1"])
     sender = Sender(
         guard.Policy(allow_http=False, exempt=parse_networks(["127.0.0.1/32"])), timeout_s=2, verify=client_tls
     )

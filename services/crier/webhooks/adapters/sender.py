@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from crier.kit import ssrf
 from crier.kit.errors import Problem
 from crier.kit.version import VERSION
 from crier.webhooks.adapters import guard
@@ -65,9 +66,9 @@ class Sender:
             destination = await guard.check(parse_url(url), self._policy)
         except Problem:
             return Outcome(None, "invalid_url")
-        except guard.Refused as refused:
+        except ssrf.Refused as refused:
             return Outcome(None, refused.reason, response_excerpt=str(refused)[:EXCERPT_BYTES])
-        except guard.Unresolvable as exc:
+        except ssrf.Unresolvable as exc:
             return Outcome(None, "dns_error", response_excerpt=str(exc)[:EXCERPT_BYTES])
         original = httpx.URL(url)
         headers = {

@@ -9,10 +9,10 @@ from typing import Any
 from crier.kit.crypto import Keyring
 from crier.kit.service import Runtime, run_service
 from crier.kit.settings import load
+from crier.kit.ssrf import parse_networks
 from crier.webhooks.adapters.guard import Policy
 from crier.webhooks.adapters.notify import DueListener
 from crier.webhooks.adapters.sender import Sender
-from crier.webhooks.domain.addresses import parse_networks
 from crier.webhooks.entrypoints import consumers, rpc
 from crier.webhooks.entrypoints.dispatcher import Dispatcher, prune
 from crier.webhooks.handlers.context import Context

@@ -19,8 +19,9 @@ from crier.contracts.webhooks import (
 )
 from crier.kit.errors import Invalid, NotFound, Problem, collect
 from crier.kit.pages import checked_limit
+from crier.kit.ssrf import Refused, Unresolvable
 from crier.webhooks.adapters import endpoints
-from crier.webhooks.adapters.guard import Refused, Unresolvable, check
+from crier.webhooks.adapters.guard import check
 from crier.webhooks.domain.endpoint import (
     Url,
     check_description,
