@@ -7,7 +7,7 @@ import pytest
 from crier.contracts.common import PLATFORMS
 from crier.publisher.domain.backoff import RetryPolicy, retry_delay
 from crier.publisher.domain.routing import SANDBOX, adapter_key, platforms_to_serve
-from crier.publisher.domain.target import Target, status_after_failure
+from crier.publisher.domain.target import Target, Verdict, after_failure
 
 
 def _delay(n: int, jitter: float, retry_after: float | None = None) -> float:
@@ -39,15 +39,61 @@ def test_policy_applies_the_backoff_rule() -> None:
     assert policy.delay(1, retry_after_s=7.5, jitter=0.0) == 7.5
 
 
-def test_status_after_a_failed_attempt() -> None:
-    assert status_after_failure(1, retryable=True, max_attempts=5) == "retrying"
-    assert status_after_failure(4, retryable=True, max_attempts=5) == "retrying"
-    assert status_after_failure(5, retryable=True, max_attempts=5) == "dead"
-    assert status_after_failure(1, retryable=False, max_attempts=5) == "failed"
+POLICY = RetryPolicy(max_attempts=5, base_s=2.0, max_s=300.0, rate_limit_deadline_s=3600.0)
+
+
+def _after(
+    target: Target, *, retryable: bool = True, rate_limited: bool = False, retry_after: float | None = None
+) -> Verdict:
+    return after_failure(
+        target, retryable=retryable, rate_limited=rate_limited, retry_after_s=retry_after, policy=POLICY, jitter=0.5
+    )
+
+
+def test_a_retryable_failure_counts_and_backs_off() -> None:
+    verdict = _after(Target("t", "publishing", 0, last_attempt=1))
+    assert (verdict.status, verdict.counts, verdict.retry_in_s) == ("retrying", True, 1.0)
+    assert _after(Target("t", "publishing", 3, last_attempt=4)).status == "retrying"
+
+
+def test_the_last_counted_failure_dead_letters() -> None:
+    verdict = _after(Target("t", "publishing", 4, last_attempt=9))
+    assert (verdict.status, verdict.counts, verdict.retry_in_s) == ("dead", True, None)
+
+
+def test_a_permanent_failure_fails_at_once() -> None:
+    verdict = _after(Target("t", "publishing", 0, last_attempt=1), retryable=False)
+    assert (verdict.status, verdict.retry_in_s) == ("failed", None)
+
+
+def test_a_rate_limit_waits_as_asked_without_counting() -> None:
+    # Four failures counted already: a fifth would dead-letter, a rate limit does not.
+    target = Target("t", "publishing", 4, last_attempt=7, rate_limited_for_s=600.0)
+    verdict = _after(target, rate_limited=True, retry_after=42.0)
+    assert (verdict.status, verdict.counts, verdict.retry_in_s) == ("retrying", False, 42.0)
+
+
+def test_a_rate_limit_without_a_hint_backs_off_by_attempt() -> None:
+    verdict = _after(Target("t", "publishing", 0, last_attempt=3), rate_limited=True)
+    # base 2 s · 2^(3-1) = 8 s, half of it by the jitter.
+    assert (verdict.counts, verdict.retry_in_s) == (False, 4.0)
+
+
+def test_rate_limits_count_once_past_the_deadline() -> None:
+    target = Target("t", "publishing", 1, last_attempt=30, rate_limited_for_s=3601.0)
+    verdict = _after(target, rate_limited=True, retry_after=42.0)
+    assert (verdict.status, verdict.counts, verdict.retry_in_s) == ("retrying", True, 42.0)
+    late = Target("t", "publishing", 4, last_attempt=31, rate_limited_for_s=4000.0)
+    assert _after(late, rate_limited=True, retry_after=42.0).status == "dead"
 
 
 def test_target_attempt_numbering_and_terminal_states() -> None:
-    assert Target("t", "retrying", 2).next_attempt == 3
+    # A new attempt after a concluded one; the same attempt again when its delivery died mid-way.
+    assert Target("t", "retrying", 2, last_attempt=6).next_attempt == 7
+    assert Target("t", "publishing", 0, last_attempt=0).next_attempt == 1
+    assert Target("t", "publishing", 0, last_attempt=3).next_attempt == 3
+    assert Target("t", "publishing", 0, last_attempt=3).attempt_open
+    assert not Target("t", "retrying", 0, last_attempt=3).attempt_open
     assert not Target("t", "publishing", 0).is_finished
     assert not Target("t", "retrying", 1).is_finished
     assert all(Target("t", s, 0).is_finished for s in ("published", "failed", "dead", "canceled"))

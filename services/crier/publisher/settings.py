@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crier.kit.settings import CommonSettings
+from crier.platforms.base import PlatformSettings
 
 
 @dataclass(frozen=True)
@@ -13,7 +14,18 @@ class PublisherSettings(CommonSettings):
     # How long JetStream waits for an ack before redelivering; long deliveries send in-progress
     # heartbeats, so this bounds how fast a crashed publisher's message moves to another replica.
     publisher_ack_wait_s: float = 30.0
-    # The attempt that fails with this number dead-letters the target.
+    # The failed attempt with this number dead-letters the target.
     publisher_max_attempts: int = 5
+    # A rate limit waits for the platform's Retry-After without counting as a failed attempt, until
+    # rate limits have held the target back this long; after that they count like any failure.
+    publisher_rate_limit_deadline_s: float = 3 * 3600.0
     # Targets handled at once per platform consumer.
     publisher_concurrency: int = 16
+
+    def platforms(self) -> PlatformSettings:
+        return PlatformSettings(
+            base_url_override=self.platform_base_url,
+            linkedin_version=self.linkedin_version,
+            graph_api_version=self.graph_api_version,
+            timeout_s=self.platform_timeout_s,
+        )

@@ -17,7 +17,12 @@ targets = sa.Table(
     sa.Column("platform", sa.Text, nullable=False),
     # A contracts `TargetStatus`.
     sa.Column("status", sa.Text, nullable=False),
+    # The failed attempts that count towards the limit (a rate limit within its deadline does not).
     sa.Column("failed_attempts", sa.Integer, nullable=False),
+    # The number of the latest attempt begun; with status `publishing` it is still open.
+    sa.Column("last_attempt", sa.Integer, nullable=False),
+    # When the platform first rate-limited the target: the rate-limit deadline runs from here.
+    sa.Column("rate_limited_since", TS),
     # When the backoff after the last failed attempt ends.
     sa.Column("retry_at", TS),
     sa.Column("platform_post_id", sa.Text),
@@ -52,6 +57,18 @@ container_progress = sa.Table(
     sa.Column("platform_post_id", sa.Text, nullable=False),
     sa.Column("url", sa.Text),
     sa.Column("created_at", TS, nullable=False),
+)
+
+# A container whose call to the platform began and whose result is not recorded yet. Written (and
+# committed) before the call: a later delivery that finds one asks the platform whether the post
+# exists before posting again. Deleted when the container's progress row is written.
+container_sends = sa.Table(
+    "container_sends",
+    metadata,
+    sa.Column("target_id", sa.Text, sa.ForeignKey("targets.target_id"), primary_key=True),
+    sa.Column("container_index", sa.Integer, primary_key=True),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("sent_at", TS, nullable=False),
 )
 
 # The sandbox platform's "network": the simulated posts of test-mode targets.

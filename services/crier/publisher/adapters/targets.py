@@ -1,4 +1,4 @@
-"""The `targets`, `attempts`, `container_progress` and `canceled_targets` tables.
+"""The `targets`, `attempts` and `canceled_targets` tables.
 
 Every function takes the caller's connection: the caller owns the transaction, so a state change
 and the event announcing it commit together. Time is Postgres' own clock, so replicas with skewed
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crier.contracts.commands import PublishTarget
 from crier.contracts.common import TargetStatus
 from crier.platforms.base import PublishedContainer
-from crier.publisher.adapters.tables import TS, attempts, canceled_targets, container_progress, targets
+from crier.publisher.adapters.tables import TS, attempts, canceled_targets, targets
 from crier.publisher.domain.target import Target
 
 _now = sa.func.now(type_=TS)
@@ -28,7 +28,9 @@ _LOCK = (
         targets.c.target_id,
         targets.c.status,
         targets.c.failed_attempts,
+        targets.c.last_attempt,
         sa.func.greatest(0, sa.extract("epoch", targets.c.retry_at - _clock)).label("retry_wait_s"),
+        sa.extract("epoch", _clock - targets.c.rate_limited_since).label("rate_limited_for_s"),
     )
     .where(targets.c.target_id == sa.bindparam("target_id"))
     .with_for_update()
@@ -52,6 +54,7 @@ async def claim(conn: AsyncConnection, cmd: PublishTarget) -> Target:
             "platform": cmd.platform,
             "status": "publishing",
             "failed_attempts": 0,
+            "last_attempt": 0,
         },
     )
     return await lock(conn, cmd.target_id)
@@ -59,7 +62,14 @@ async def claim(conn: AsyncConnection, cmd: PublishTarget) -> Target:
 
 async def lock(conn: AsyncConnection, target_id: str) -> Target:
     row = (await conn.execute(_LOCK, {"target_id": target_id})).one()
-    return Target(row.target_id, row.status, row.failed_attempts, float(row.retry_wait_s or 0))
+    return Target(
+        row.target_id,
+        row.status,
+        row.failed_attempts,
+        retry_wait_s=float(row.retry_wait_s or 0),
+        last_attempt=row.last_attempt,
+        rate_limited_for_s=None if row.rate_limited_for_s is None else float(row.rate_limited_for_s),
+    )
 
 
 async def is_canceled(conn: AsyncConnection, target_id: str) -> bool:
@@ -78,7 +88,11 @@ async def record_cancellations(conn: AsyncConnection, post_id: str, target_ids: 
 async def start_attempt(conn: AsyncConnection, target_id: str, number: int) -> None:
     """Attempt `number` begins, or begins again when its first delivery died mid-way."""
     await conn.execute(_START_ATTEMPT, {"target_id": target_id, "number": number})
-    await set_status(conn, target_id, "publishing")
+    await conn.execute(
+        sa.update(targets)
+        .where(targets.c.target_id == target_id)
+        .values(status="publishing", last_attempt=number, updated_at=_now)
+    )
 
 
 async def finish_attempt(
@@ -119,7 +133,10 @@ async def record_failure(
     error_code: str,
     error_message: str,
     retry_in_s: float | None,
+    rate_limited: bool = False,
 ) -> None:
+    """`rate_limited` starts the rate-limit deadline's clock, if it is not running yet."""
+    since = sa.func.coalesce(targets.c.rate_limited_since, _clock) if rate_limited else targets.c.rate_limited_since
     await conn.execute(
         sa.update(targets)
         .where(targets.c.target_id == target_id)
@@ -129,6 +146,7 @@ async def record_failure(
             error_code=error_code,
             error_message=error_message,
             retry_at=None if retry_in_s is None else _clock + timedelta(seconds=retry_in_s),
+            rate_limited_since=since,
             updated_at=_now,
         )
     )
@@ -146,24 +164,5 @@ async def mark_published(conn: AsyncConnection, target_id: str, root: PublishedC
             error_code=None,
             error_message=None,
             updated_at=_now,
-        )
-    )
-
-
-async def progress_of(conn: AsyncConnection, target_id: str) -> dict[int, PublishedContainer]:
-    rows = await conn.execute(
-        sa.select(
-            container_progress.c.container_index, container_progress.c.platform_post_id, container_progress.c.url
-        ).where(container_progress.c.target_id == target_id)
-    )
-    return {r.container_index: PublishedContainer(r.platform_post_id, r.url) for r in rows}
-
-
-async def record_progress(conn: AsyncConnection, target_id: str, index: int, published: PublishedContainer) -> None:
-    # No ON CONFLICT: a second writer for the same container must fail and roll back whatever it
-    # posted in this transaction (the sandbox's post), never silently post twice.
-    await conn.execute(
-        sa.insert(container_progress).values(
-            target_id=target_id, container_index=index, platform_post_id=published.platform_post_id, url=published.url
         )
     )

@@ -12,6 +12,8 @@ class RetryPolicy:
     # Backoff between failed attempts: full jitter over base·2^(n-1), capped at max_s.
     base_s: float
     max_s: float
+    # How long rate limits may hold a target back before they count as failed attempts.
+    rate_limit_deadline_s: float = 3 * 3600.0
 
     def delay(self, failed_attempts: int, *, retry_after_s: float | None, jitter: float) -> float:
         return retry_delay(

@@ -1,6 +1,7 @@
 """`crier serve publisher --platform P`: P is one platform, a comma-separated list, or `all`.
 
 Every platform runs the same code path; `all` simply binds every platform's queue in one process.
+The composition root: the one place that builds the adapters and hands them to the use cases.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ import sys
 from collections.abc import Awaitable
 from typing import Any
 
+import httpx
+
 from crier.kit.service import Runtime, run_service
 from crier.kit.settings import load
-from crier.publisher.adapters.registry import default_adapters
+from crier.publisher.adapters import registry
+from crier.publisher.adapters.tokens import ConnectTokens
 from crier.publisher.domain.backoff import RetryPolicy
 from crier.publisher.domain.routing import platforms_to_serve
 from crier.publisher.entrypoints import consumers
@@ -31,11 +35,32 @@ def main(platform: str = "all") -> int:
         max_attempts=settings.publisher_max_attempts,
         base_s=settings.publisher_retry_base_s,
         max_s=settings.publisher_retry_max_s,
+        rate_limit_deadline_s=settings.publisher_rate_limit_deadline_s,
     )
 
     async def body(rt: Runtime) -> list[Awaitable[Any]]:
-        ctx = Context(uow=rt.uow, adapters=default_adapters(), retry=retry)
+        # One client for every platform call: its pool is shared, its timeout bounds each call, and
+        # a redirect is an answer to classify, never a place to send an account's token.
+        http = httpx.AsyncClient(
+            timeout=settings.platform_timeout_s,
+            follow_redirects=False,
+            headers={"User-Agent": "Crier/1.0 (+publisher)"},
+        )
+        ctx = Context(
+            uow=rt.uow,
+            adapters=registry.adapters(http, settings.platforms()),
+            retry=retry,
+            tokens=ConnectTokens(rt.bus),
+        )
         queues = [await consumers.publish_queue(rt.bus, ctx, p, settings, rt.stop) for p in platforms]
-        return [*queues, await consumers.cancellations(rt.bus, ctx, settings, rt.stop)]
+
+        async def deliver_then_close() -> None:
+            # Closed only once the queues have finished their deliveries in flight.
+            try:
+                await asyncio.gather(*queues)
+            finally:
+                await http.aclose()
+
+        return [deliver_then_close(), await consumers.cancellations(rt.bus, ctx, settings, rt.stop)]
 
     return asyncio.run(run_service("publisher", "publisher", settings, body))

@@ -8,7 +8,7 @@ its event together through the unit of work.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,20 +22,21 @@ from crier.contracts.events import (
     TargetPublishing,
 )
 from crier.kit.log import get
+from crier.kit.transient import is_transient
 from crier.platforms import publishing
 from crier.platforms.base import (
     ContentRejected,
     NotSupported,
-    PlatformAdapter,
     PlatformError,
-    PublishContext,
     PublishedContainer,
+    RateLimited,
     TransientError,
 )
 from crier.publisher.adapters import targets
 from crier.publisher.domain.routing import adapter_key
-from crier.publisher.domain.target import status_after_failure
+from crier.publisher.domain.target import after_failure
 from crier.publisher.handlers.context import Context
+from crier.publisher.handlers.sending import send_containers
 
 log = get(__name__)
 
@@ -48,7 +49,10 @@ class RetryIn:
 
 
 async def deliver(ctx: Context, cmd: PublishTarget) -> RetryIn | None:
-    """None when the command is settled (ack it); `RetryIn` when it must come back after a backoff."""
+    """None when the command is settled (ack it); `RetryIn` when it must come back after a backoff.
+
+    Our own storage away, or connect not answering, raise: an outage, which the consumer waits out
+    without spending an attempt (the open attempt continues on the next delivery)."""
     started = await _start(ctx, cmd)
     if not isinstance(started, int):
         return started
@@ -60,15 +64,15 @@ async def deliver(ctx: Context, cmd: PublishTarget) -> RetryIn | None:
         problems = publishing.rules(cmd.platform).check(cmd.containers, cmd.config)
         if problems:
             raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
-        published = await _publish_containers(ctx, adapter, cmd, attempt)
+        published = await send_containers(ctx, adapter, cmd, attempt)
     except PlatformError as err:
         failure = err
-    except (SQLAlchemyError, OSError):
-        raise  # our own storage or network: not the platform's doing, not an attempt
     except Exception as exc:
-        # An adapter bug must end in a visible dead letter, not redeliver forever.
-        log.exception("publisher.adapter_crashed", target_id=cmd.target_id, platform=cmd.platform)
-        failure = TransientError(f"unexpected adapter error: {exc!r}", code="adapter_error")
+        if isinstance(exc, SQLAlchemyError) or is_transient(exc):
+            raise
+        # A bug must end in a visible dead letter, not redeliver forever.
+        log.exception("publisher.delivery_crashed", target_id=cmd.target_id, platform=cmd.platform)
+        failure = TransientError(f"unexpected error: {type(exc).__name__}", code="internal_error")
     else:
         await _conclude_success(ctx, cmd, attempt, published)
         return None
@@ -92,41 +96,6 @@ async def _start(ctx: Context, cmd: PublishTarget) -> int | RetryIn | None:
         await targets.start_attempt(tx.conn, cmd.target_id, attempt)
         tx.emit("evt.target.publishing", TargetPublishing(**_about(ctx, cmd), attempt=attempt))
     return attempt
-
-
-async def _publish_containers(
-    ctx: Context, adapter: PlatformAdapter, cmd: PublishTarget, attempt: int
-) -> list[PublishedContainer]:
-    async with ctx.uow.read() as conn:
-        done = await targets.progress_of(conn, cmd.target_id)
-    publishing = PublishContext(
-        target_id=cmd.target_id,
-        post_id=cmd.post_id,
-        org_id=cmd.org_id,
-        mode=cmd.mode,
-        platform=cmd.platform,
-        account_id=cmd.account_id,
-        account_username=cmd.account_username,
-        attempt=attempt,
-        containers=tuple(cmd.containers),
-        config=cmd.config,
-    )
-    results: list[PublishedContainer] = []
-    parent: PublishedContainer | None = None
-    for index, container in enumerate(cmd.containers):
-        if index in done:
-            parent = done[index]
-        elif adapter.transactional:
-            async with ctx.uow.begin() as tx:
-                parent = await adapter.publish_container(replace(publishing, conn=tx.conn), container, index, parent)
-                await targets.record_progress(tx.conn, cmd.target_id, index, parent)
-        else:
-            # A network call must not hold a database transaction open.
-            parent = await adapter.publish_container(publishing, container, index, parent)
-            async with ctx.uow.begin() as tx:
-                await targets.record_progress(tx.conn, cmd.target_id, index, parent)
-        results.append(parent)
-    return results
 
 
 async def _conclude_success(
@@ -154,20 +123,25 @@ async def _conclude_success(
 
 async def _conclude_failure(ctx: Context, cmd: PublishTarget, attempt: int, err: PlatformError) -> RetryIn | None:
     """Records the failed attempt; returns the backoff when the target should be tried again."""
-    status = status_after_failure(attempt, retryable=err.retryable, max_attempts=ctx.retry.max_attempts)
-    delay = None
-    if status == "retrying":
-        delay = ctx.retry.delay(attempt, retry_after_s=err.retry_after_s, jitter=ctx.jitter())
     failure = {**_about(ctx, cmd), "attempt": attempt, "error_code": err.code, "error_message": err.message}
     async with ctx.uow.begin() as tx:
         target = await targets.lock(tx.conn, cmd.target_id)
-        if target.is_finished or target.failed_attempts != attempt - 1:
+        if target.is_finished or not target.attempt_open or target.last_attempt != attempt:
             return None  # another delivery of this target already settled this attempt
+        verdict = after_failure(
+            target,
+            retryable=err.retryable,
+            rate_limited=isinstance(err, RateLimited),
+            retry_after_s=err.retry_after_s,
+            policy=ctx.retry,
+            jitter=ctx.jitter(),
+        )
+        delay = verdict.retry_in_s
         await targets.finish_attempt(
             tx.conn,
             cmd.target_id,
             attempt,
-            status,
+            verdict.status,
             error_code=err.code,
             error_message=err.message,
             retry_in_s=delay,
@@ -175,15 +149,16 @@ async def _conclude_failure(ctx: Context, cmd: PublishTarget, attempt: int, err:
         await targets.record_failure(
             tx.conn,
             cmd.target_id,
-            status=status,
-            failed_attempts=attempt,
+            status=verdict.status,
+            failed_attempts=target.failed_attempts + (1 if verdict.counts else 0),
             error_code=err.code,
             error_message=err.message,
             retry_in_s=delay,
+            rate_limited=isinstance(err, RateLimited),
         )
         if delay is not None:
             tx.emit("evt.target.attempt_failed", TargetAttemptFailed(**failure, retry_in_seconds=delay))
-        elif status == "dead":
+        elif verdict.status == "dead":
             # Kept on the DEAD stream so the target can be redriven with its original command.
             tx.emit(dead_subject(cmd.platform), cmd, msg_id=f"{cmd.target_id}:dead")
             tx.emit("evt.target.dead_lettered", TargetDeadLettered(**failure))
@@ -194,7 +169,8 @@ async def _conclude_failure(ctx: Context, cmd: PublishTarget, attempt: int, err:
         target_id=cmd.target_id,
         attempt=attempt,
         code=err.code,
-        status=status,
+        status=verdict.status,
+        counted=verdict.counts,
         retry_in_s=delay,
     )
     return None if delay is None else RetryIn(delay)

@@ -1,0 +1,186 @@
+"""Sending one target's containers to its platform, as its account.
+
+Containers go out in order, each as a reply to the one before. Each container's result is recorded
+before the next is sent, so a later delivery resumes after the last one that reached the platform.
+Before a network call, a send marker is committed; a later delivery that finds a marker without a
+result (the call timed out, or the publisher died before recording the answer) first asks the
+platform whether the post exists, and adopts it instead of posting it twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from crier.contracts.commands import PublishTarget
+from crier.contracts.common import Container
+from crier.contracts.connect import AccountToken, TokenRequest
+from crier.kit.errors import Failure, Gone, NotFound
+from crier.kit.log import get
+from crier.platforms.base import (
+    PlatformAdapter,
+    PlatformError,
+    PublishContext,
+    PublishedContainer,
+    TokenRejected,
+    TransientError,
+)
+from crier.publisher.adapters import containers
+from crier.publisher.handlers.context import Context, Tokens
+
+log = get(__name__)
+T = TypeVar("T")
+# `publish_container` or `find_published` of an adapter.
+Call = Callable[[PublishContext, Container, int, PublishedContainer | None], Awaitable[T]]
+
+TOKEN_EXPIRED = "account_token_expired"
+
+
+async def send_containers(
+    ctx: Context, adapter: PlatformAdapter, cmd: PublishTarget, attempt: int
+) -> list[PublishedContainer]:
+    """Every container on the platform, in order; raises the `PlatformError` that stopped it."""
+    async with ctx.uow.read() as conn:
+        progress = await containers.progress_of(conn, cmd.target_id)
+    base = PublishContext(
+        target_id=cmd.target_id,
+        post_id=cmd.post_id,
+        org_id=cmd.org_id,
+        mode=cmd.mode,
+        platform=cmd.platform,
+        account_id=cmd.account_id,
+        account_username=cmd.account_username,
+        attempt=attempt,
+        containers=tuple(cmd.containers),
+        config=cmd.config,
+    )
+    account = Account(ctx.tokens, cmd, needed=adapter.needs_account)
+    results: list[PublishedContainer] = []
+    parent: PublishedContainer | None = None
+    for index, container in enumerate(cmd.containers):
+        if index in progress.posted:
+            parent = progress.posted[index]
+        elif adapter.transactional:
+            # The adapter's "platform" is a table: its post commits with the progress row or not at all.
+            async with ctx.uow.begin() as tx:
+                parent = await account.act(
+                    adapter, adapter.publish_container, replace(base, conn=tx.conn), container, index, parent
+                )
+                await containers.record_progress(tx.conn, cmd.target_id, index, parent)
+        else:
+            parent = await _send(
+                ctx, adapter, account, base, container, index, parent, unsettled=index in progress.unsettled
+            )
+        results.append(parent)
+    return results
+
+
+async def _send(
+    ctx: Context,
+    adapter: PlatformAdapter,
+    account: Account,
+    base: PublishContext,
+    container: Container,
+    index: int,
+    parent: PublishedContainer | None,
+    *,
+    unsettled: bool,
+) -> PublishedContainer:
+    if unsettled:
+        found = await account.act(adapter, adapter.find_published, base, container, index, parent)
+        if found is not None:
+            async with ctx.uow.begin() as tx:
+                await containers.record_progress(tx.conn, base.target_id, index, found)
+            log.info("publisher.container_adopted", target_id=base.target_id, index=index, attempt=base.attempt)
+            return found
+    async with ctx.uow.begin() as tx:
+        await containers.mark_sent(tx.conn, base.target_id, index, base.attempt)
+    # Outside any transaction: a network call must not hold one open. Whatever happens now, the
+    # marker stays until a result is recorded, so an unknown outcome is looked up, never re-posted.
+    published = await account.act(adapter, adapter.publish_container, base, container, index, parent)
+    async with ctx.uow.begin() as tx:
+        await containers.record_progress(tx.conn, base.target_id, index, published)
+    return published
+
+
+class Account:
+    """The account one delivery acts as: its token asked for when first needed, and renewed once
+    when the platform refuses it. The token lives only here and in the adapter's context."""
+
+    def __init__(self, tokens: Tokens, cmd: PublishTarget, *, needed: bool) -> None:
+        self._tokens = tokens
+        self._cmd = cmd
+        self._needed = needed
+        self._token: AccountToken | None = None
+        self._renewed = False
+
+    async def act(
+        self,
+        adapter: PlatformAdapter,
+        call: Call[T],
+        ctx: PublishContext,
+        container: Container,
+        index: int,
+        parent: PublishedContainer | None,
+    ) -> T:
+        if not self._needed:
+            return await _guarded(adapter, call, ctx, container, index, parent)
+        if self._token is None:
+            self._token = await self._ask()
+        try:
+            return await _guarded(adapter, call, replace(ctx, account=self._token), container, index, parent)
+        except TokenRejected as refused:
+            if self._renewed:
+                raise _expired(f"{ctx.platform} refused the account's renewed token: {refused.message}") from None
+            self._renewed = True
+            self._token = await self._ask(rejected=self._token)
+        try:
+            return await _guarded(adapter, call, replace(ctx, account=self._token), container, index, parent)
+        except TokenRejected as again:
+            raise _expired(f"{ctx.platform} refused the account's renewed token: {again.message}") from None
+
+    async def _ask(self, rejected: AccountToken | None = None) -> AccountToken:
+        request = TokenRequest(
+            org_id=self._cmd.org_id,
+            mode=self._cmd.mode,
+            account_id=self._cmd.account_id,
+            # Tells connect which token failed, so it renews that one and not one renewed meanwhile.
+            rejected_sha256=None if rejected is None else hashlib.sha256(rejected.access_token.encode()).hexdigest(),
+        )
+        try:
+            return await self._tokens.token(request)
+        except Gone as exc:
+            # account_token_expired, account_disconnected: no attempt can succeed any more.
+            raise PlatformError(exc.message, code=exc.code, retryable=False) from None
+        except NotFound as exc:
+            raise PlatformError(exc.message, code="account_not_found", retryable=False) from None
+        except Failure as exc:
+            # Unavailable (platform_unavailable): connect could not refresh now; a later attempt may.
+            raise TransientError(exc.message, code=exc.code) from None
+
+
+def _expired(message: str) -> PlatformError:
+    return PlatformError(message, code=TOKEN_EXPIRED, retryable=False)
+
+
+async def _guarded(
+    adapter: PlatformAdapter,
+    call: Call[T],
+    ctx: PublishContext,
+    container: Container,
+    index: int,
+    parent: PublishedContainer | None,
+) -> T:
+    """The adapter's call, with a bug in it turned into a retryable failure: it ends in a visible
+    dead letter after the last attempt instead of redelivering forever."""
+    try:
+        return await call(ctx, container, index, parent)
+    except (PlatformError, SQLAlchemyError):
+        raise  # a platform's answer, or our own storage (the sandbox writes in our transaction)
+    except Exception as exc:
+        log.exception("publisher.adapter_crashed", target_id=ctx.target_id, platform=ctx.platform, adapter=adapter.name)
+        raise TransientError(f"unexpected adapter error: {type(exc).__name__}", code="adapter_error") from exc

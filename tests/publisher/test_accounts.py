@@ -1,0 +1,116 @@
+"""Acting as the account: its token from connect at delivery, one renewal when the platform refuses
+it, and the target failing for good when the grant is gone (use case in-process, real Postgres)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crier.kit.errors import Gone, NotFound, Unavailable
+from crier.platforms.base import TokenRejected
+from crier.publisher.handlers.delivery import RetryIn, deliver
+from tests.publisher.factories import command, target_row
+from tests.publisher.scripted import ScriptedPlatform, ScriptedTokens, context, outbox, stored_anywhere, subjects, token
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def test_the_accounts_token_is_asked_for_and_handed_to_the_adapter(engine: AsyncEngine) -> None:
+    secret = f"tok-{secrets.token_hex(8)}"
+    platform = ScriptedPlatform(needs_account=True)
+    tokens = ScriptedTokens([token(secret)])
+    cmd = command("root", "first comment", mode="live")
+    assert await deliver(context(engine, platform, tokens), cmd) is None
+    # Asked once for the whole thread, as the target's account, with nothing refused.
+    [asked] = tokens.requests
+    assert (asked.org_id, asked.mode, asked.account_id, asked.rejected_sha256) == (
+        cmd.org_id,
+        "live",
+        cmd.account_id,
+        None,
+    )
+    assert platform.tokens == [secret, secret]
+    assert await subjects(engine, cmd.target_id) == ["publishing", "published"]
+    # Never stored, never announced.
+    assert await stored_anywhere(engine, secret) == []
+
+
+async def test_an_adapter_without_an_account_asks_for_no_token(engine: AsyncEngine) -> None:
+    platform = ScriptedPlatform(needs_account=False)
+    tokens = ScriptedTokens([])
+    cmd = command("root", mode="live")
+    assert await deliver(context(engine, platform, tokens), cmd) is None
+    assert tokens.requests == [] and platform.tokens == [None]
+
+
+async def test_a_refused_token_is_renewed_once_and_the_container_sent_again(engine: AsyncEngine) -> None:
+    platform = ScriptedPlatform({(1, 1): TokenRejected("401 Unauthorized")}, needs_account=True)
+    tokens = ScriptedTokens([token("tok-old"), token("tok-new")])
+    cmd = command("root", "reply", "another", mode="live")
+    assert await deliver(context(engine, platform, tokens), cmd) is None
+    assert [r.rejected_sha256 for r in tokens.requests] == [None, _sha256("tok-old")]
+    assert platform.calls == [(1, 0, None), (1, 1, "x_0"), (1, 1, "x_0"), (1, 2, "x_1")]
+    assert platform.tokens == ["tok-old", "tok-old", "tok-new", "tok-new"]
+    assert platform.posts == {0: 1, 1: 1, 2: 1}
+    assert await subjects(engine, cmd.target_id) == ["publishing", "published"]
+    assert (await outbox(engine, cmd.target_id))[-1][1]["attempt"] == 1
+
+
+async def test_a_renewed_token_refused_again_fails_the_target_for_good(engine: AsyncEngine) -> None:
+    refused = [TokenRejected("401"), TokenRejected("401 again")]
+    platform = ScriptedPlatform({(1, 0): refused}, needs_account=True)
+    tokens = ScriptedTokens([token("tok-old"), token("tok-new")])
+    cmd = command("root", mode="live")
+    assert await deliver(context(engine, platform, tokens), cmd) is None
+    assert len(tokens.requests) == 2 and len(platform.calls) == 2
+    assert await subjects(engine, cmd.target_id) == ["publishing", "failed"]
+    failed = (await outbox(engine, cmd.target_id))[-1][1]
+    assert failed["error_code"] == "account_token_expired" and failed["attempt"] == 1
+    row = await target_row(engine, cmd.target_id)
+    assert row.status == "failed" and row.error_code == "account_token_expired"
+    # Settled: a redelivery neither asks connect nor calls the platform.
+    assert await deliver(context(engine, platform, tokens), cmd) is None
+    assert len(tokens.requests) == 2 and len(platform.calls) == 2
+
+
+async def test_a_grant_gone_at_renewal_fails_the_target_without_burning_retries(engine: AsyncEngine) -> None:
+    platform = ScriptedPlatform({(1, 0): TokenRejected("401")}, needs_account=True)
+    expired = Gone("account_token_expired", "the account's grant was revoked; reconnect it")
+    tokens = ScriptedTokens([token("tok-old"), expired])
+    cmd = command("root", mode="live")
+    assert await deliver(context(engine, platform, tokens), cmd) is None
+    assert tokens.requests[1].rejected_sha256 == _sha256("tok-old")
+    assert len(platform.calls) == 1
+    assert await subjects(engine, cmd.target_id) == ["publishing", "failed"]
+    failed = (await outbox(engine, cmd.target_id))[-1][1]
+    assert (failed["error_code"], failed["attempt"]) == ("account_token_expired", 1)
+    assert failed["error_message"] == "the account's grant was revoked; reconnect it"
+
+
+async def test_a_disconnected_or_unknown_account_fails_before_the_platform(engine: AsyncEngine) -> None:
+    for refusal, code in [
+        (Gone("account_disconnected", "the account was disconnected"), "account_disconnected"),
+        (NotFound("not_found", "no account acc_1"), "account_not_found"),
+    ]:
+        platform = ScriptedPlatform(needs_account=True)
+        cmd = command("root", mode="live")
+        assert await deliver(context(engine, platform, ScriptedTokens([refusal])), cmd) is None
+        assert platform.calls == []
+        assert await subjects(engine, cmd.target_id) == ["publishing", "failed"]
+        assert (await outbox(engine, cmd.target_id))[-1][1]["error_code"] == code
+
+
+async def test_connect_unable_to_refresh_is_a_retryable_attempt(engine: AsyncEngine) -> None:
+    platform = ScriptedPlatform(needs_account=True)
+    tokens = ScriptedTokens([Unavailable("platform_unavailable", "x did not answer the refresh")])
+    cmd = command("root", mode="live")
+    assert isinstance(await deliver(context(engine, platform, tokens), cmd), RetryIn)
+    assert platform.calls == []
+    assert await subjects(engine, cmd.target_id) == ["publishing", "attempt_failed"]
+    failed = (await outbox(engine, cmd.target_id))[-1][1]
+    assert failed["error_code"] == "platform_unavailable"
+    assert (await target_row(engine, cmd.target_id)).failed_attempts == 1
