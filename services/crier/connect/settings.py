@@ -17,6 +17,9 @@ class ConnectSettings(CommonSettings):
     refresh_before_s: int = 600
     refresh_interval_s: float = 60.0
     refresh_concurrency: int = 4
+    # CIDRs the SSRF guard lets Mastodon instances and Bluesky PDSes live in (e.g. a PDS on the
+    # operator's own network, loopback in tests); plain http is allowed only to these.
+    connect_allowed_networks: tuple[str, ...] = ()
     # Installation-wide platform apps, used by organizations without their own (BYOK) app.
     managed_x_client_id: str = ""
     managed_x_client_secret: str = ""

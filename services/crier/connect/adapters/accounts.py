@@ -117,6 +117,12 @@ async def get(conn: AsyncConnection, org_id: str, mode: Mode, account_id: str) -
     return (await conn.execute(query)).first()
 
 
+async def any_state(conn: AsyncConnection, org_id: str, mode: Mode, account_id: str) -> Any | None:
+    """The account, disconnected (deleted) or not, with its sealed tokens."""
+    query = sa.select(t).where(t.c.id == account_id, t.c.org_id == org_id, t.c.mode == mode)
+    return (await conn.execute(query)).first()
+
+
 async def lock(conn: AsyncConnection, account_id: str) -> Any | None:
     """The account row, locked until the transaction ends: token refreshes of one account never
     overlap (platforms with rotating refresh tokens invalidate the loser's)."""

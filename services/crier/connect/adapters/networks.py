@@ -44,7 +44,7 @@ async def upsert(
     instance_url: str | None,
     now: datetime,
 ) -> Any:
-    """One app per (org, mode, platform), updated in place under the same id."""
+    """One app per (org, mode, platform, instance), updated in place under the same id."""
     stmt = insert(t).values(
         id=str(uuid.uuid4()),
         org_id=org_id,
@@ -71,7 +71,9 @@ async def upsert(
             "updated_at",
         )
     }
-    insert_or_update = stmt.on_conflict_do_update(constraint="uq_social_networks_app", set_=changes).returning(*t.c)
+    # The unique index uq_social_networks_app is on these, instance_url NULL counting as one value.
+    key = [t.c.org_id, t.c.mode, t.c.platform, sa.func.coalesce(t.c.instance_url, "")]
+    insert_or_update = stmt.on_conflict_do_update(index_elements=key, set_=changes).returning(*t.c)
     return (await conn.execute(insert_or_update)).one()
 
 
@@ -80,9 +82,14 @@ async def get(conn: AsyncConnection, org_id: str, mode: Mode, network_id: str) -
     return (await conn.execute(query)).first()
 
 
-async def for_platform(conn: AsyncConnection, org_id: str, mode: Mode, platform: Platform) -> Any | None:
-    query = sa.select(t).where(t.c.org_id == org_id, t.c.mode == mode, t.c.platform == platform)
-    return (await conn.execute(query)).first()
+async def of_platform(conn: AsyncConnection, org_id: str, mode: Mode, platform: Platform) -> list[Any]:
+    """The org's apps for `platform`: one, or one per instance for per-instance platforms."""
+    query = (
+        sa.select(t)
+        .where(t.c.org_id == org_id, t.c.mode == mode, t.c.platform == platform)
+        .order_by(t.c.created_at, t.c.id)
+    )
+    return list((await conn.execute(query)).all())
 
 
 async def page(conn: AsyncConnection, org_id: str, mode: Mode, *, limit: int, cursor: str | None) -> Page[Network]:

@@ -1,9 +1,12 @@
 """Which OAuth provider speaks for a platform: the platform's own module in live mode (pointed at
 `CRIER_PLATFORM_BASE_URL` when set), the simulated one behind Crier's consent page in test mode.
 
-Each comes bound to the service's one HTTP client, so a use case calls it without one. Whatever
-goes wrong on the network reaches the use case as the platforms' `OAuthUnavailable`, never as an
-`httpx` exception (`crier.platforms._oauth_http.send` turns one into the other).
+Each comes bound to an HTTP client, so a use case calls it without one: the service's client for
+the platforms' own hosts (and for the stand-in at `CRIER_PLATFORM_BASE_URL`, which the operator
+chose), the SSRF-guarded one for Mastodon instances and Bluesky PDSes, whose URLs customers give.
+Whatever goes wrong on the network, a refusal of the guard included, reaches the use case as the
+platforms' `OAuthUnavailable`, never as an `httpx` exception (`crier.platforms._oauth_http.send`
+turns one into the other).
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import httpx
 
 from crier import platforms
+from crier.connect.adapters.instances import InstanceGuard
 from crier.connect.adapters.sandbox_oauth import SandboxOAuth
+from crier.connect.domain.instances import PER_INSTANCE, Instance
 from crier.contracts.common import Mode, Platform
 from crier.platforms import mastodon
 from crier.platforms.oauth import (
@@ -67,8 +72,16 @@ class PlatformOAuth:
 
 
 class Providers:
-    def __init__(self, http: httpx.AsyncClient, *, public_url: str, platform_base_url: str = "") -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        public_url: str,
+        platform_base_url: str = "",
+        instances: InstanceGuard | None = None,
+    ) -> None:
         self._http = http
+        self.instances = instances or InstanceGuard()
         self._consent_url = f"{public_url.rstrip('/')}/connect/sandbox/authorize"
         self._base_url = platform_base_url.rstrip("/") or None
         self._live: dict[tuple[Platform, str | None], OAuthProvider] = {}
@@ -86,11 +99,23 @@ class Providers:
                 self._live[key] = platforms.provider(platform, self._base_url, instance_url=instance_url)
             except (LookupError, ValueError) as exc:
                 raise NoProvider(f"no OAuth provider for {platform}: {exc}") from None
-        return PlatformOAuth(self._live[key], self._http)
+        return PlatformOAuth(self._live[key], self._client(platform))
+
+    def _client(self, platform: Platform) -> httpx.AsyncClient:
+        if platform in PER_INSTANCE and self._base_url is None:
+            return self.instances.http
+        return self._http
+
+    async def vet_instance(self, instance: Instance) -> None:
+        """Refuse (a `Problem` on `instance_url`) an instance Crier may not call. Against the
+        stand-in nothing is called at the instance's own address, so nothing is vetted."""
+        if self._base_url is None:
+            await self.instances.vet(instance)
 
     async def register_on_instance(
         self, instance_url: str, redirect_uri: str, scopes: tuple[str, ...]
     ) -> mastodon.RegisteredApp:
         """Crier as an app on a Mastodon instance (on the simulator's one instance when set)."""
         base = f"{self._base_url}/mastodon" if self._base_url else instance_url
-        return await mastodon.register_app(self._http, base, redirect_uri, scopes or mastodon.DEFAULT_SCOPES)
+        http = self._client("mastodon")
+        return await mastodon.register_app(http, base, redirect_uri, scopes or mastodon.DEFAULT_SCOPES)

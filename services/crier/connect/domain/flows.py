@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import secrets
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -50,22 +49,6 @@ def redirect_uri_problem(uri: str) -> str | None:
     if parts.fragment or "#" in uri:
         return "must not contain a fragment"
     return None
-
-
-def instance_url_problem(url: str) -> str | None:
-    """Why Crier should not call `url` as a Mastodon instance or Bluesky PDS, or None. Connect calls
-    it from inside the installation, so it must be a public https host, not an internal address."""
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.query:
-        return "must be https://<host> with no path"
-    host = parts.hostname.lower()
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        return "must be a public host"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    return None if address.is_global else "must be a public host"
 
 
 def with_params(url: str, **params: str | None) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from crier.connect.adapters.instances import InstanceGuard
 from crier.connect.adapters.providers import Providers
 from crier.connect.adapters.vault import Vault
 from crier.connect.entrypoints import refresher, rpc
@@ -18,27 +19,37 @@ from crier.connect.settings import ConnectSettings
 from crier.kit.crypto import Keyring
 from crier.kit.service import Runtime, run_service
 from crier.kit.settings import load
+from crier.kit.ssrf import parse_networks
 
 
 def main() -> int:
     settings = load(ConnectSettings)
 
     async def body(rt: Runtime) -> list[Awaitable[Any]]:
-        # One client for every platform call: its pool is shared, its timeout bounds each call.
-        http = httpx.AsyncClient(
-            timeout=settings.platform_timeout_s, follow_redirects=False, headers={"User-Agent": "Crier/1.0 (+connect)"}
+        # One client for the platforms' own hosts: its pool is shared, its timeout bounds each call.
+        headers = {"User-Agent": "Crier/1.0 (+connect)"}
+        http = httpx.AsyncClient(timeout=settings.platform_timeout_s, follow_redirects=False, headers=headers)
+        # And one for Mastodon instances and Bluesky PDSes, whose URLs customers give: SSRF-guarded.
+        instances = InstanceGuard(
+            parse_networks(settings.connect_allowed_networks), timeout_s=settings.platform_timeout_s, headers=headers
         )
         ctx = Context(
             uow=rt.uow,
             vault=Vault(Keyring(settings.encryption_keys)),
             settings=settings,
-            providers=Providers(http, public_url=settings.public_url, platform_base_url=settings.platform_base_url),
+            providers=Providers(
+                http,
+                public_url=settings.public_url,
+                platform_base_url=settings.platform_base_url,
+                instances=instances,
+            ),
         )
         await rpc.serve(rt.bus, ctx)
 
         async def close_http() -> None:
             await rt.stop.wait()
             await http.aclose()
+            await instances.aclose()
 
         return [refresher.run(ctx, rt.stop), close_http()]
 

@@ -1,4 +1,5 @@
-"""The request/reply API the gateway calls: one subject per use case, answered by any replica."""
+"""The request/reply API the gateway (and, for account tokens, the publisher) calls: one subject per
+use case, answered by any replica."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from crier.connect.handlers import accounts, apps, end_users, flows, pending, sessions, signin
+from crier.connect.handlers import accounts, apps, credentials, end_users, flows, pending, sessions, signin
 from crier.connect.handlers.context import Context
 from crier.contracts import connect as api
 from crier.contracts.connect import SANDBOX_ACCOUNTS_CREATE, CreateSandboxAccount
@@ -41,6 +42,7 @@ ROUTES: list[tuple[str, type, Callable[[Context, Any], Awaitable[Any]]]] = [
     (api.ACCOUNTS_GET, api.AccountRef, accounts.get),
     (api.ACCOUNTS_DELETE, api.AccountRef, accounts.delete),
     (api.ACCOUNTS_HEALTH, api.AccountRef, accounts.health),
+    (api.ACCOUNTS_TOKEN, api.TokenRequest, credentials.account_token),
     (api.END_USERS_UPSERT, api.EndUserUpsert, end_users.upsert),
     (api.END_USERS_GET, api.EndUserRef, end_users.get),
     (api.END_USERS_CONNECTIONS, api.EndUserRef, end_users.connections),

@@ -14,9 +14,9 @@ from crier.connect.domain.accounts import (
     sandbox_network_id,
 )
 from crier.connect.domain.seals import token_context
-from crier.connect.handlers.connecting import connected_event, disconnected_event, token_expired_event
+from crier.connect.handlers.connecting import connected_event, disconnected_event
 from crier.connect.handlers.context import Context
-from crier.connect.handlers.tokens import Refresh, refresh
+from crier.connect.handlers.tokens import Refresh, expire, refresh
 from crier.contracts import connect as api
 from crier.contracts.connect import CreateSandboxAccount, SocialAccount
 from crier.kit.errors import Forbidden, Invalid, NotFound, Problem, collect
@@ -156,11 +156,7 @@ async def _probe(ctx: Context, r: api.AccountRef, row: Any, *, may_refresh: bool
 
 async def _expire(ctx: Context, r: api.AccountRef, row: Any) -> api.AccountHealth:
     """The platform refused the token outright and there is nothing to renew it with."""
-    async with ctx.uow.begin() as tx:
-        locked = await accounts.lock(tx.conn, row.id)
-        if locked is not None and locked.status == ACTIVE:
-            account = await accounts.mark_token_expired(tx.conn, row.id, ctx.now())
-            tx.emit("evt.account.token_expired", token_expired_event(account))
+    await expire(ctx, row.id)
     row = await _reload(ctx, r)
     return _report(row, healthy=False, live=True, error_code="token_expired", ctx=ctx)
 

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crier.connect.adapters import networks, redirects
 from crier.connect.adapters.providers import NoProvider
 from crier.connect.domain.accounts import known_platform
-from crier.connect.domain.flows import instance_url_problem, redirect_uri_problem
+from crier.connect.domain.flows import redirect_uri_problem
+from crier.connect.domain.instances import check_platform, normalized, parse_instance
 from crier.connect.domain.seals import client_secret_context
 from crier.connect.handlers.context import Context
 from crier.contracts import connect as api
@@ -31,30 +32,38 @@ def _check_redirect_uri(url: str | None) -> None:
         raise Problem("redirect_uri", "invalid_url", "must be an http(s) URL of at most 2048 characters")
 
 
-def _check_instance_url(ctx: Context, url: str | None) -> None:
-    # Against the simulator every instance is the simulator's one, and no instance URL is called.
-    problem = None if url is None or ctx.settings.platform_base_url else instance_url_problem(url)
-    if problem:
-        raise Problem("instance_url", "invalid_url", f"instance_url {problem}")
+async def checked_instance(ctx: Context, platform: Platform, url: str | None) -> str | None:
+    """The instance URL in its one spelling, once the SSRF guard has let it through."""
+    if url is None:
+        return None
+    check_platform(platform, url)
+    instance = parse_instance(url)
+    await ctx.providers.vet_instance(instance)
+    return instance.url
 
 
 async def upsert(ctx: Context, r: api.NetworkUpsert) -> api.Network:
     problems: list[Problem] = []
     platform = collect(problems, lambda: known_platform(r.platform))
     collect(problems, lambda: _check_redirect_uri(r.redirect_uri))
-    collect(problems, lambda: _check_instance_url(ctx, r.instance_url))
+    instance_url = None
+    if platform is not None:
+        try:
+            instance_url = await checked_instance(ctx, platform, r.instance_url)
+        except Problem as problem:
+            problems.append(problem)
     if platform is None or problems:
         raise Invalid.of(problems)
     redirect_uri = r.redirect_uri or ctx.settings.callback_url
     client_id, client_secret = r.client_id, r.client_secret
     if not client_id or not client_secret:
-        if platform != "mastodon" or not r.instance_url:
+        if platform != "mastodon" or not instance_url:
             raise Invalid.one(
                 "client_id",
                 "required",
                 "client_id and client_secret are required (Mastodon alone can register itself, given instance_url)",
             )
-        client_id, client_secret = await _register_on_instance(ctx, r.instance_url, redirect_uri, tuple(r.scopes))
+        client_id, client_secret = await _register_on_instance(ctx, instance_url, redirect_uri, tuple(r.scopes))
     sealed = ctx.vault.seal(client_secret, client_secret_context(r.org_id, r.mode, platform))
     assert sealed is not None
     async with ctx.uow.begin() as tx:
@@ -68,7 +77,7 @@ async def upsert(ctx: Context, r: api.NetworkUpsert) -> api.Network:
             client_secret_enc=sealed,
             redirect_uri=redirect_uri,
             scopes=list(dict.fromkeys(r.scopes)),
-            instance_url=r.instance_url,
+            instance_url=instance_url,
             now=ctx.now(),
         )
     return networks.public(row)
@@ -148,39 +157,62 @@ class App:
     name: str
 
 
-async def app_for_flow(ctx: Context, conn: AsyncConnection, org_id: str, mode: Mode, platform: Platform) -> App:
-    """The org's own app for the platform, else the installation's managed one; test mode uses the
-    simulated platform and needs neither."""
-    row = await networks.for_platform(conn, org_id, mode, platform)
+async def app_for_flow(
+    ctx: Context, conn: AsyncConnection, org_id: str, mode: Mode, platform: Platform, instance_url: str | None = None
+) -> App:
+    """The org's own app for the platform (on `instance_url`, for per-instance platforms), else the
+    installation's managed one; test mode uses the simulated platform and needs neither."""
+    rows = await networks.of_platform(conn, org_id, mode, platform)
     if mode == "test":
+        row = rows[0] if rows else None
         return App(
             AppCredentials(SANDBOX_CLIENT_ID, "", ctx.settings.callback_url),
             row.id if row else None,
             (row.display_name if row else None) or "Crier sandbox",
         )
-    if row is not None:
-        return _byok(ctx, row)
-    managed = _managed(ctx, platform)
+    if instance_url is not None:
+        rows = [r for r in rows if r.instance_url == instance_url]
+    if len(rows) > 1:
+        instances = sorted(r.instance_url or "" for r in rows)
+        raise Invalid(
+            "instance_required",
+            f"this organization has {platform} apps on several instances: name one with instance_url",
+            {"platform": platform, "instances": instances},
+        )
+    if rows:
+        return _byok(ctx, rows[0])
+    managed = _managed(ctx, platform, instance_url)
     if managed is None and _needs_no_client(ctx, platform):
-        return _clientless(ctx, platform)
+        return _clientless(ctx, platform, instance_url)
     if managed is None:
+        where = f" on {instance_url}" if instance_url else ""
         raise Invalid(
             "no_credentials",
-            f"no {platform} app: register one with POST /api/v1/social-networks "
+            f"no {platform} app{where}: register one with POST /api/v1/social-networks "
             "(or ask the operator for managed credentials)",
-            {"platform": platform},
+            {"platform": platform, **({"instance_url": instance_url} if instance_url else {})},
         )
     return managed
 
 
 async def app_by_id(
-    ctx: Context, conn: AsyncConnection, org_id: str, mode: Mode, platform: Platform, social_network_id: str | None
+    ctx: Context,
+    conn: AsyncConnection,
+    org_id: str,
+    mode: Mode,
+    platform: Platform,
+    social_network_id: str | None,
+    instance_url: str | None = None,
 ) -> App | None:
-    """The app an account or a flow was started with; None when that BYOK app has been deleted."""
+    """The app an account or a flow was started with; None when that BYOK app has been deleted.
+    Without a BYOK app, `instance_url` is the instance the flow named (a PDS given at sign-in)."""
     if mode == "test":
         return App(AppCredentials(SANDBOX_CLIENT_ID, "", ctx.settings.callback_url), social_network_id, "sandbox")
     if social_network_id is None:
-        return _managed(ctx, platform) or (_clientless(ctx, platform) if _needs_no_client(ctx, platform) else None)
+        managed = _managed(ctx, platform, instance_url)
+        if managed is not None:
+            return managed
+        return _clientless(ctx, platform, instance_url) if _needs_no_client(ctx, platform) else None
     row = await networks.get(conn, org_id, mode, social_network_id)
     return _byok(ctx, row) if row is not None else None
 
@@ -205,14 +237,17 @@ def _needs_no_client(ctx: Context, platform: Platform) -> bool:
         return False
 
 
-def _clientless(ctx: Context, platform: Platform) -> App:
-    instance_url = getattr(ctx.settings, f"managed_{platform}_instance_url", "") or None
+def _clientless(ctx: Context, platform: Platform, instance_url: str | None = None) -> App:
+    instance_url = instance_url or getattr(ctx.settings, f"managed_{platform}_instance_url", "") or None
     return App(AppCredentials("", "", ctx.settings.callback_url, (), instance_url), None, "Crier")
 
 
-def _managed(ctx: Context, platform: Platform) -> App | None:
+def _managed(ctx: Context, platform: Platform, instance_url: str | None = None) -> App | None:
+    """The installation's app for `platform`; on `instance_url`, if one is named, or none."""
     managed = ctx.settings.managed_app(platform)
     if managed is None:
         return None
-    client_id, secret, instance_url = managed
-    return App(AppCredentials(client_id, secret, ctx.settings.callback_url, (), instance_url), None, "Crier")
+    client_id, secret, on = managed
+    if instance_url is not None and normalized(on) != instance_url:
+        return None
+    return App(AppCredentials(client_id, secret, ctx.settings.callback_url, (), on), None, "Crier")

@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from crier.connect.adapters import accounts, end_users
+from crier.connect.domain.instances import PER_INSTANCE
 from crier.connect.domain.seals import TokenKind, grant_context, token_context
 from crier.connect.handlers.context import Context
 from crier.contracts.common import Mode, Platform
@@ -30,6 +31,8 @@ class Origin:
     tenant_id: str | None
     social_network_id: str | None
     sandbox: bool
+    # Per-instance platforms: the instance the app is registered on (a Mastodon account lives there).
+    instance_url: str | None = None
 
 
 async def connect(
@@ -63,7 +66,7 @@ async def connect(
                 refresh_token_enc=_seal(ctx, origin, nuid, refresh, "refresh"),
                 token_expires_at=None if own else tokens.expires_at,
                 refresh_expires_at=None if own else tokens.refresh_expires_at,
-                instance_url=_instance(tokens, account),
+                instance_url=_instance(origin, tokens, account),
             ),
             now,
         )
@@ -78,8 +81,13 @@ def _seal(ctx: Context, origin: Origin, network_unique_id: str, token: str | Non
     return ctx.vault.seal(token, token_context(origin.org_id, origin.mode, origin.platform, network_unique_id, kind))
 
 
-def _instance(tokens: TokenSet, account: ConnectableAccount) -> str | None:
-    """Where a per-instance account lives (Mastodon instance, Bluesky PDS); None elsewhere."""
+def _instance(origin: Origin, tokens: TokenSet, account: ConnectableAccount) -> str | None:
+    """Where a per-instance account lives (Mastodon instance, Bluesky PDS): the instance its app
+    is registered on, else where the platform said it is; None elsewhere."""
+    if origin.platform not in PER_INSTANCE:
+        return None
+    if origin.instance_url:
+        return origin.instance_url
     for extra in (account.extra, tokens.extra):
         for key in ("instance_url", "pds_url"):
             value = extra.get(key)

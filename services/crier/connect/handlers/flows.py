@@ -37,18 +37,35 @@ def provider(
         raise Invalid("platform_not_supported", f"connecting {platform} accounts is not available") from None
 
 
-def flow_request(platform: str, tenant_id: str | None) -> Platform:
-    """The platform of a request that starts a flow, once it and the tenant are known to be valid."""
+def requested_instance(r: api.AuthUrlRequest | api.SessionCreate) -> str | None:
+    """The Mastodon instance or Bluesky PDS a flow is for, when the request names one. (The
+    contracts gain `instance_url` on both requests with issue 8; until then no request names one,
+    and a flow uses the organization's only instance.)"""
+    value = getattr(r, "instance_url", None)
+    return value if isinstance(value, str) else None
+
+
+async def flow_request(
+    ctx: Context, platform: str, tenant_id: str | None, instance_url: str | None = None
+) -> tuple[Platform, str | None]:
+    """The platform and instance of a request that starts a flow, once all three are known to be
+    valid and the instance may be called."""
     problems: list[Problem] = []
     known = collect(problems, lambda: known_platform(platform))
     collect(problems, lambda: check_tenant(tenant_id))
+    instance = None
+    if known is not None:
+        try:
+            instance = await apps.checked_instance(ctx, known, instance_url)
+        except Problem as problem:
+            problems.append(problem)
     if known is None or problems:
         raise Invalid.of(problems)
-    return known
+    return known, instance
 
 
 async def auth_url(ctx: Context, r: api.AuthUrlRequest) -> api.AuthUrl:
-    platform = flow_request(r.platform, r.tenant_id)
+    platform, instance_url = await flow_request(ctx, r.platform, r.tenant_id, requested_instance(r))
     async with ctx.uow.begin() as tx:
         await apps.require_allowlisted(tx.conn, r.org_id, r.mode, r.redirect_uri)
         return await start(
@@ -59,6 +76,7 @@ async def auth_url(ctx: Context, r: api.AuthUrlRequest) -> api.AuthUrl:
             platform=platform,
             tenant_id=r.tenant_id,
             redirect_uri=r.redirect_uri,
+            instance_url=instance_url,
         )
 
 
@@ -72,10 +90,11 @@ async def start(
     tenant_id: str | None,
     redirect_uri: str,
     connect_session_id: str | None = None,
+    instance_url: str | None = None,
 ) -> api.AuthUrl:
     """A new single-use state (stored as its digest) and, where the platform takes it, a PKCE
     verifier kept sealed on our side; the platform only ever sees the challenge."""
-    app = await apps.app_for_flow(ctx, conn, org_id, mode, platform)
+    app = await apps.app_for_flow(ctx, conn, org_id, mode, platform, instance_url)
     oauth = provider(ctx, platform, mode, tenant_id, app.credentials.instance_url)
     state, now = rules.new_secret(), ctx.now()
     state_hash = rules.digest(state)
@@ -104,6 +123,7 @@ async def start(
         scopes=list(scopes),
         code_verifier_enc=ctx.vault.seal(verifier, verifier_context(state_hash)),
         connect_session_id=connect_session_id,
+        instance_url=instance_url,
         expires_at=expires_at,
         created_at=now,
     )
@@ -143,7 +163,9 @@ async def callback(ctx: Context, r: api.Callback) -> api.Outcome:
             return await failed(tx.conn, ctx, state, rules.authorization_error_code(r.error))
         if not r.code or (state.mode == "test" and state.sandbox_code_hash != rules.digest(r.code)):
             return await failed(tx.conn, ctx, state, rules.EXCHANGE_FAILED)
-        app = await apps.app_by_id(ctx, tx.conn, state.org_id, state.mode, state.platform, state.social_network_id)
+        app = await apps.app_by_id(
+            ctx, tx.conn, state.org_id, state.mode, state.platform, state.social_network_id, state.instance_url
+        )
         if app is None:
             return await failed(tx.conn, ctx, state, rules.EXCHANGE_FAILED)
     # The state is spent and committed before the platform is called: a replay fails from here on.
@@ -183,6 +205,7 @@ async def complete(
         tenant_id=state.tenant_id,
         social_network_id=app.social_network_id,
         sandbox=state.mode == "test",
+        instance_url=app.credentials.instance_url,
     )
     async with ctx.uow.begin() as tx:
         if not candidates:

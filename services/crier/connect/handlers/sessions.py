@@ -9,17 +9,18 @@ from crier.connect.adapters import flows
 from crier.connect.domain import flows as rules
 from crier.connect.handlers import apps
 from crier.connect.handlers.context import Context
-from crier.connect.handlers.flows import flow_request, provider, start
+from crier.connect.handlers.flows import flow_request, provider, requested_instance, start
 from crier.contracts import connect as api
 from crier.kit.errors import Conflict, Invalid, NotFound
 
 
 async def create(ctx: Context, r: api.SessionCreate) -> api.ConnectSession:
-    platform = flow_request(r.platform, r.tenant_id)
+    platform, instance_url = await flow_request(ctx, r.platform, r.tenant_id, requested_instance(r))
     token, now = rules.new_secret(), ctx.now()
     async with ctx.uow.begin() as tx:
         await apps.require_allowlisted(tx.conn, r.org_id, r.mode, r.redirect_uri)
-        await apps.app_for_flow(ctx, tx.conn, r.org_id, r.mode, platform)  # no app: refuse now, not in the browser
+        # No app (or no single one): refuse now, not in the browser.
+        await apps.app_for_flow(ctx, tx.conn, r.org_id, r.mode, platform, instance_url)
         provider(ctx, platform, r.mode, r.tenant_id)
         row = await flows.add_session(
             tx.conn,
@@ -30,6 +31,7 @@ async def create(ctx: Context, r: api.SessionCreate) -> api.ConnectSession:
             platform=platform,
             tenant_id=r.tenant_id,
             redirect_uri=r.redirect_uri,
+            instance_url=instance_url,
             status=rules.SESSION_PENDING,
             account_ids=[],
             expires_at=now + timedelta(seconds=ctx.settings.connect_session_ttl_s),
@@ -55,7 +57,7 @@ async def hosted_open(ctx: Context, r: api.HostedToken) -> api.HostedSession:
             raise NotFound("not_found", "this connect link is not valid")
         status = rules.session_status(row.status, row.expires_at, ctx.now())
         try:
-            name = (await apps.app_for_flow(ctx, conn, row.org_id, row.mode, row.platform)).name
+            name = (await apps.app_for_flow(ctx, conn, row.org_id, row.mode, row.platform, row.instance_url)).name
         except Invalid:  # the app is gone since the session was made; the begin step will say so
             name = row.platform
     return api.HostedSession(
@@ -89,4 +91,5 @@ async def hosted_begin(ctx: Context, r: api.HostedToken) -> api.AuthUrl:
             tenant_id=row.tenant_id,
             redirect_uri=row.redirect_uri,
             connect_session_id=row.id,
+            instance_url=row.instance_url,
         )

@@ -82,7 +82,9 @@ async def app_password_view(ctx: Context, r: api.StateRef) -> api.SignInView:
 async def app_password_login(ctx: Context, r: api.AppPasswordLogin) -> api.Outcome:
     async with ctx.uow.read() as conn:
         row = await _usable_state(conn, ctx, r.state)
-        app = await apps.app_by_id(ctx, conn, row.org_id, row.mode, row.platform, row.social_network_id)
+        app = await apps.app_by_id(
+            ctx, conn, row.org_id, row.mode, row.platform, row.social_network_id, row.instance_url
+        )
     oauth = provider(ctx, row.platform, row.mode, row.tenant_id, app.credentials.instance_url if app else None)
     if app is None or not oauth.uses_app_password:
         raise NotFound.of("sign-in request", "(not an app-password platform)")

@@ -1,8 +1,11 @@
-"""Renewing an account's access token, for the background refresher and the health probe.
+"""Renewing an account's access token, for the background refresher, the health probe and the
+publisher's token requests; and giving an account up when its grant is gone.
 
 The account row stays locked (SELECT … FOR UPDATE) while the platform is asked, so two refreshes
-of one account never overlap: with rotating refresh tokens (X, TikTok) the second would present a
-token the first has just spent, and the platform would revoke the grant.
+of one account never overlap, across every replica: with rotating refresh tokens (X, TikTok) the
+second would present a token the first has just spent, and the platform would revoke the grant.
+Whether a refresh is still needed is decided again under that lock, since whoever waited for it
+may find the work done.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import timedelta
 
 from crier.connect.adapters import accounts
 from crier.connect.domain.accounts import ACTIVE, due_for_refresh
+from crier.connect.domain.flows import digest
 from crier.connect.domain.seals import TokenKind, token_context
 from crier.connect.handlers import apps
 from crier.connect.handlers.connecting import refreshed_event, token_expired_event
@@ -35,6 +39,7 @@ class Refresh(enum.Enum):
     UNAVAILABLE = "unavailable"  # try again later; nothing changed
     FAILED = "failed"  # the platform refused for another reason (e.g. the app's credentials)
     NO_APP = "no_app"  # the BYOK app that connected the account was deleted
+    REPLACED = "replaced"  # the refused token is no longer the current one: someone renewed it
 
 
 async def refresh_due(ctx: Context) -> dict[Refresh, int]:
@@ -61,12 +66,22 @@ async def refresh_due(ctx: Context) -> dict[Refresh, int]:
     return counts
 
 
-async def refresh(ctx: Context, account_id: str, *, only_if_due: bool) -> Refresh:
+async def refresh(ctx: Context, account_id: str, *, only_if_due: bool, rejected_sha256: str | None = None) -> Refresh:
+    """`rejected_sha256`: renew only if the current access token is still the one the platform
+    refused (by its SHA-256); otherwise someone else renewed it meanwhile (REPLACED)."""
     now = ctx.now()
     async with ctx.uow.begin() as tx:
         row = await accounts.lock(tx.conn, account_id)
         if row is None or row.status != ACTIVE or row.deleted_at is not None or row.refresh_token_enc is None:
             return Refresh.NOT_DUE
+
+        def context(kind: TokenKind) -> str:
+            return token_context(row.org_id, row.mode, row.platform, row.network_unique_id, kind)
+
+        if rejected_sha256 is not None:
+            current = ctx.vault.open(row.access_token_enc, context("access"))
+            if _sha256(current) != rejected_sha256:
+                return Refresh.REPLACED
         if only_if_due and not due_for_refresh(row.token_expires_at, now, ctx.settings.refresh_before_s):
             await accounts.release(tx.conn, account_id, now)
             return Refresh.NOT_DUE
@@ -74,9 +89,6 @@ async def refresh(ctx: Context, account_id: str, *, only_if_due: bool) -> Refres
         if app is None:
             await accounts.release(tx.conn, account_id, now + timedelta(seconds=ctx.settings.refresh_before_s))
             return Refresh.NO_APP
-
-        def context(kind: TokenKind) -> str:
-            return token_context(row.org_id, row.mode, row.platform, row.network_unique_id, kind)
 
         instance_url = row.instance_url or app.credentials.instance_url
         oauth = ctx.providers.for_mode(row.platform, row.mode, subject=row.tenant_id, instance_url=instance_url)
@@ -111,3 +123,24 @@ async def refresh(ctx: Context, account_id: str, *, only_if_due: bool) -> Refres
         )
         tx.emit("evt.account.refreshed", refreshed_event(account))
     return Refresh.REFRESHED
+
+
+async def expire(ctx: Context, account_id: str, *, rejected_sha256: str | None = None) -> None:
+    """The platform refused the account's token and nothing can renew it: the grant is gone, the
+    account becomes token_expired and says so. With `rejected_sha256`, only while the refused
+    token is still the current one (a reconnect meanwhile brought a new grant)."""
+    async with ctx.uow.begin() as tx:
+        row = await accounts.lock(tx.conn, account_id)
+        if row is None or row.status != ACTIVE or row.deleted_at is not None:
+            return
+        if rejected_sha256 is not None:
+            context = token_context(row.org_id, row.mode, row.platform, row.network_unique_id, "access")
+            if _sha256(ctx.vault.open(row.access_token_enc, context)) != rejected_sha256:
+                return
+        account = await accounts.mark_token_expired(tx.conn, account_id, ctx.now())
+        tx.emit("evt.account.token_expired", token_expired_event(account))
+    log.info("connect.token_expired", account_id=account_id, platform=row.platform)
+
+
+def _sha256(token: str | None) -> str | None:
+    return None if token is None else digest(token)
