@@ -6,12 +6,14 @@ import secrets
 from datetime import UTC, datetime
 
 import msgspec
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crier.contracts.commands import PublishTarget
-from crier.contracts.common import Container
+from crier.contracts.common import PLATFORMS, Container
 from crier.contracts.events import PostCanceled, PostCreated, TargetSpec
 from crier.kit.bus import Bus, streams
+from crier.platforms import publishing
 from crier.platforms.sandbox import post_id_for
 from tests.publisher.factories import (
     attempts,
@@ -112,16 +114,22 @@ async def test_rejected_content_fails_after_one_attempt(bus: Bus, db: AsyncEngin
     assert (await target_row(db, cmd.target_id)).status == "failed"
 
 
-async def test_rate_limit_is_retried_no_sooner_than_the_platform_asks(bus: Bus) -> None:
+async def test_rate_limit_is_retried_no_sooner_than_the_platform_asks(bus: Bus, db: AsyncEngine) -> None:
     cmd = command("[sandbox:rate-limit] busy")
     await send(bus, cmd)
     events = await eventually(lambda: outcome(bus, cmd.target_id), what="publication")
     assert subjects(events) == ["publishing", "attempt_failed", "publishing", "published"]
-    assert events[1][1].error_code == "rate_limited" and events[1][1].retry_in_seconds >= 0.1
+    assert events[1][1].error_code == "rate_limited" and events[1][1].retry_in_seconds == 0.1
+    # Waited out, not one of the five failed attempts.
+    assert (await target_row(db, cmd.target_id)).failed_attempts == 0
 
 
 async def test_live_command_for_a_platform_without_adapter_fails_honestly(bus: Bus, db: AsyncEngine) -> None:
-    cmd = command("real tweet", mode="live", platform="x")
+    # Media-only platforms publish from the next issue on; until then they have no adapter.
+    unsupported = [p for p in PLATFORMS if not publishing.publishes(p)]
+    if not unsupported:
+        pytest.skip("every platform has a publishing adapter")
+    cmd = command("real post", mode="live", platform=unsupported[0])
     await send(bus, cmd)
     events = await eventually(lambda: outcome(bus, cmd.target_id), what="failure")
     assert subjects(events) == ["publishing", "failed"]
