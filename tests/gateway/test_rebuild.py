@@ -37,19 +37,25 @@ def dump(database_url: str) -> tuple[list[Any], list[Any], int]:
 def test_rebuild_gives_identical_projections(gateway: Gateway, sandbox: Org) -> None:
     accounts = list(sandbox.accounts.values())
     with sandbox.test() as c:
+
+        def created(body: dict[str, Any]) -> dict[str, Any]:
+            r = c.post("/posts", json=body)
+            assert r.status_code == 201, r.text
+            return dict(r.json())
+
         made = [
-            c.post("/posts", json={"content": "now", "accounts": accounts}).json(),
-            c.post(
-                "/posts",
-                json={
-                    "containers": [{"content": "a", "media": [{"id": "m1"}]}, {"content": "b"}],
+            created({"content": "now", "accounts": accounts}),
+            created(
+                {
+                    "containers": [{"content": "a"}, {"content": "b"}],
                     "accounts": accounts[:1],
                     "external_ref": f"r-{uuid.uuid4()}",
-                    "config": {"x": {"poll": {"options": ["a", "b"]}}},
+                    "config": {"x": {}},
+                    "targets": [{"account_id": accounts[0], "override_body": "a, as x has it"}],
                     "scheduled_at": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
-                },
-            ).json(),
-            c.post("/posts", json={"content": "draft", "accounts": accounts, "is_draft": True}).json(),
+                }
+            ),
+            created({"content": "draft", "accounts": accounts, "is_draft": True}),
         ]
         assert c.delete(f"/posts/{made[2]['id']}").status_code == 200
     first = made[0]

@@ -49,7 +49,13 @@ def test_openapi_document_and_docs(gateway: Gateway) -> None:
     } <= operations
     create = doc["paths"]["/api/v1/posts"]["post"]
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in create["parameters"])
-    assert create["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert create["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/InvalidBody")
+    assert create["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    details = doc["components"]["schemas"]["InvalidDetails"]["properties"]
+    by_account, unknown = details["accounts"]["oneOf"]
+    assert by_account["additionalProperties"]["items"]["$ref"].endswith("/ProblemDetail")
+    assert unknown == {"type": "array", "items": {"type": "string"}}
+    assert "platform_not_supported" in details["accounts"]["description"]
     docs = httpx.get(f"{gateway.api_url}/api/v1/docs")
     assert docs.status_code == 200 and "text/html" in docs.headers["content-type"]
 

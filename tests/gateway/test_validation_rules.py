@@ -9,7 +9,9 @@ import pytest
 from crier.contracts.common import Container, MediaRef
 from crier.gateway.domain import api_key
 from crier.gateway.domain.filters import PostQuery, post_filter
+from crier.gateway.domain.target_checks import TargetAccount
 from crier.gateway.domain.validation import (
+    NewPost,
     PostRequest,
     check_accounts,
     check_config,
@@ -19,8 +21,15 @@ from crier.gateway.domain.validation import (
     platform_named,
 )
 from crier.kit.errors import Invalid, Problem
+from crier.platforms import publishing
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def checked(request: PostRequest) -> NewPost:
+    """`new_post` for sandbox accounts on X, judged by the platforms' own rules."""
+    accounts = [TargetAccount(a, "x") for a in dict.fromkeys(request.accounts)]
+    return new_post(request, NOW, mode="test", accounts=accounts, platforms=publishing)
 
 
 def test_content_becomes_one_container() -> None:
@@ -72,10 +81,10 @@ def test_a_valid_request_becomes_a_new_post() -> None:
         accounts=["a", "b"],
         content="hi",
         scheduled_at="2026-06-02T12:00:00+02:00",
-        config={"x": {"reply_settings": "following"}},
+        config={"x": {}},
         overrides={"b": "hello b"},
     )
-    post = new_post(request, NOW)
+    post = checked(request)
     assert post.containers == [Container(content="hi")] and post.accounts == ["a", "b"]
     assert post.scheduled_at == datetime(2026, 6, 2, 10, tzinfo=UTC) and post.overrides == {"b": "hello b"}
 
@@ -83,9 +92,9 @@ def test_a_valid_request_becomes_a_new_post() -> None:
 def test_every_problem_of_a_request_is_named_at_once() -> None:
     request = PostRequest(accounts=["a", "a"], content=" ", scheduled_at="2026-05-01T00:00:00Z", overrides={"z": None})
     with pytest.raises(Invalid) as info:
-        new_post(request, NOW)
+        checked(request)
     fields = [(f["field"], f["code"]) for f in info.value.details["fields"]]
-    assert info.value.code == "validation_error"
+    assert info.value.code == "validation_error" and info.value.details["accounts"] == {}
     assert fields == [
         ("content", "empty"),
         ("accounts", "duplicate"),
@@ -96,12 +105,12 @@ def test_every_problem_of_a_request_is_named_at_once() -> None:
 
 def test_a_draft_may_wait_beyond_the_window_but_not_at_an_ambiguous_time() -> None:
     far = (NOW + timedelta(days=90)).isoformat()
-    assert new_post(PostRequest(accounts=["a"], content="later", scheduled_at=far, is_draft=True), NOW).is_draft
+    assert checked(PostRequest(accounts=["a"], content="later", scheduled_at=far, is_draft=True)).is_draft
     with pytest.raises(Invalid) as info:
-        new_post(PostRequest(accounts=["a"], content="later", scheduled_at=far), NOW)
+        checked(PostRequest(accounts=["a"], content="later", scheduled_at=far))
     assert info.value.details["fields"][0]["code"] == "too_far_ahead"
     with pytest.raises(Invalid) as info:
-        new_post(PostRequest(accounts=["a"], content="x", scheduled_at="2026-09-01T00:00", is_draft=True), NOW)
+        checked(PostRequest(accounts=["a"], content="x", scheduled_at="2026-09-01T00:00", is_draft=True))
     assert info.value.details["fields"][0]["code"] == "missing_offset"
 
 

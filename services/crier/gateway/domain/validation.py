@@ -1,14 +1,16 @@
-"""The rules a new post must satisfy before anything is stored."""
+"""The rules a new post must satisfy before anything is stored: the request's own, and those of
+the platform of every account it targets (see `target_checks`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from crier.contracts.common import PLATFORMS, Container, Platform, one_of
+from crier.contracts.common import PLATFORMS, Container, Mode, Platform, one_of
 from crier.gateway.domain.schedule import parse_instant, parse_scheduled_at
+from crier.gateway.domain.target_checks import Platforms, TargetAccount, target_problems, untargeted_config_problems
 from crier.kit.errors import Invalid, Problem, collect
 
 
@@ -40,8 +42,13 @@ class NewPost:
     overrides: dict[str, str | None] = field(default_factory=dict)
 
 
-def new_post(request: PostRequest, now: datetime) -> NewPost:
-    """The request as a post to create, or `Invalid` naming every problem at once."""
+def new_post(
+    request: PostRequest, now: datetime, *, mode: Mode, accounts: Sequence[TargetAccount], platforms: Platforms
+) -> NewPost:
+    """The request as a post to create, or `Invalid` naming every problem at once: the request's
+    own in `details.fields`, and each account's, as its platform judges what it would receive, in
+    `details.accounts`. `accounts` are the targeted accounts that exist and may be posted to; the
+    caller refuses the others."""
     problems: list[Problem] = []
     containers = collect(problems, lambda: containers_of(request.content, request.containers))
     collect(problems, lambda: check_accounts(request.accounts))
@@ -56,8 +63,14 @@ def new_post(request: PostRequest, now: datetime) -> NewPost:
             scheduled_at = collect(problems, lambda: parse_instant(raw))
         else:
             scheduled_at = collect(problems, lambda: parse_scheduled_at(raw, now))
-    if problems or containers is None:
-        raise Invalid.of(problems)
+    by_account: dict[str, list[Problem]] = {}
+    if containers is not None:
+        by_account = target_problems(
+            containers, accounts, mode=mode, overrides=request.overrides, config=request.config, platforms=platforms
+        )
+    problems += untargeted_config_problems(request.config, {a.platform for a in accounts}, platforms)
+    if problems or by_account or containers is None:
+        raise refused(problems, by_account)
     return NewPost(
         containers=containers,
         accounts=list(request.accounts),
@@ -66,6 +79,20 @@ def new_post(request: PostRequest, now: datetime) -> NewPost:
         config=request.config,
         external_ref=request.external_ref,
         overrides=request.overrides,
+    )
+
+
+def refused(problems: Sequence[Problem], by_account: Mapping[str, Sequence[Problem]]) -> Invalid:
+    """One `validation_error` for the request's problems and those of each account."""
+    named = [p.message for p in problems]
+    named += [f"account {account_id}: {p.message}" for account_id, found in by_account.items() for p in found]
+    return Invalid(
+        "validation_error",
+        named[0] if len(named) == 1 else "the request is invalid",
+        {
+            "fields": [p.as_detail() for p in problems],
+            "accounts": {account_id: [p.as_detail() for p in found] for account_id, found in by_account.items()},
+        },
     )
 
 

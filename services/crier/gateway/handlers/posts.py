@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from crier.gateway.adapters import accounts, idempotency, post_queries, post_store
 from crier.gateway.adapters.post_queries import PostRecord
@@ -11,6 +12,7 @@ from crier.gateway.domain import events as ev
 from crier.gateway.domain.api_key import Principal
 from crier.gateway.domain.filters import PostQuery, post_filter
 from crier.gateway.domain.post import cancel
+from crier.gateway.domain.target_checks import TargetAccount
 from crier.gateway.domain.validation import NewPost, PostRequest, new_post
 from crier.gateway.handlers import announcements
 from crier.gateway.handlers.context import Context
@@ -98,10 +100,23 @@ async def _create(ctx: Context, who: Principal, request: PostRequest, idem: Idem
         existing = await _by_external_ref(ctx, who, request.external_ref, idem)
         if existing is not None:
             return existing
-    new = new_post(request, ctx.now())
+    ids = list(dict.fromkeys(request.accounts))
+    found: dict[str, Any] = {}
+    if ids:
+        async with ctx.uow.read() as conn:
+            found = await accounts.usable(conn, who.org_id, who.mode, ids)
+    targeted = [TargetAccount(a, found[a].platform) for a in ids if a in found]
+    new = new_post(request, ctx.now(), mode=who.mode, accounts=targeted, platforms=ctx.platforms)
+    missing = [a for a in new.accounts if a not in found]
+    if missing:
+        raise Invalid(
+            "unknown_account",
+            "some accounts do not exist, are not active, or belong to another organization or mode",
+            {"accounts": missing},
+        )
     try:
         async with ctx.uow.begin() as tx:
-            record = await _insert(ctx, tx, who, new)
+            record = await _insert(ctx, tx, who, new, found)
             if idem is not None:
                 await idempotency.finish(tx.conn, who.org_id, who.mode, idem.key, record.post.id)
         return Created(record, is_new=True)
@@ -123,15 +138,7 @@ async def _by_external_ref(
     return Created(record, is_new=False) if record is not None else None
 
 
-async def _insert(ctx: Context, tx: Transaction, who: Principal, new: NewPost) -> PostRecord:
-    found = await accounts.usable(tx.conn, who.org_id, who.mode, new.accounts)
-    missing = [a for a in new.accounts if a not in found]
-    if missing:
-        raise Invalid(
-            "unknown_account",
-            "some accounts do not exist, are not active, or belong to another organization or mode",
-            {"accounts": missing},
-        )
+async def _insert(ctx: Context, tx: Transaction, who: Principal, new: NewPost, found: dict[str, Any]) -> PostRecord:
     created = ev.PostCreated(
         at=ctx.now(),
         post_id=str(uuid.uuid4()),

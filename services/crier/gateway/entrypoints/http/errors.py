@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response
@@ -17,6 +17,7 @@ from litestar.exceptions import (
 )
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import ResponseSpec
+from msgspec import Meta
 
 from crier.gateway.entrypoints.http.request_id import current_request_id, loggable_path
 from crier.kit.errors import Failure
@@ -35,6 +36,46 @@ class ErrorDetail(msgspec.Struct, kw_only=True):
 
 class ErrorBody(msgspec.Struct, kw_only=True):
     error: ErrorDetail
+
+
+class ProblemDetail(msgspec.Struct, kw_only=True):
+    field: str
+    code: str
+    message: str
+    # Where a field the request could not be read into sits: body, query, path, header, cookie.
+    source: str | None = None
+
+
+_ACCOUNTS = (
+    "validation_error on POST /posts: by account id, what that account's platform refuses in the post "
+    "as the account would receive it (its override_body in place of the first container's text), e.g. "
+    "too_long, empty, thread_unsupported, first_comment_unsupported, media_unsupported, invalid_config, "
+    "or platform_not_supported (a live account of a platform Crier cannot publish to yet). "
+    "unknown_account: the ids that do not exist, are not active, or belong to another organization or mode."
+)
+
+
+class InvalidDetails(msgspec.Struct, kw_only=True):
+    """`details` of a 422; which keys it holds depends on the error's `code`, and codes other than
+    these two may carry keys of their own."""
+
+    fields: Annotated[
+        list[ProblemDetail], Meta(description="validation_error: the problems of the request's own fields")
+    ] = []
+    accounts: Annotated[dict[str, list[ProblemDetail]] | list[str], Meta(description=_ACCOUNTS)] = {}
+
+
+class InvalidDetail(msgspec.Struct, kw_only=True):
+    code: str
+    message: str
+    details: InvalidDetails
+    request_id: str = ""
+
+
+class InvalidBody(msgspec.Struct, kw_only=True):
+    """What a 422 documents; it is answered through `ErrorBody` like every error."""
+
+    error: InvalidDetail
 
 
 class ApiError(Exception):
@@ -83,7 +124,10 @@ _DESCRIBED = {
     404: "No such resource in this organization and mode (not_found)",
     409: "Conflicts: idempotency_in_progress, post_not_cancelable",
     413: "Request body too large (payload_too_large)",
-    422: "Invalid request (validation_error, unknown_account, idempotency_key_reused, invalid_cursor)",
+    422: (
+        "Invalid request (validation_error with details.fields and, for a new post, details.accounts; "
+        "unknown_account; idempotency_key_reused; invalid_cursor)"
+    ),
     500: "Unexpected failure (internal_error)",
     503: "A service this request needs is unavailable",
 }
@@ -92,7 +136,12 @@ _DESCRIBED = {
 def documented(*extra: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the errors a route can answer with, all in the one error shape."""
     statuses = sorted({401, 403, 422, 500, *extra})
-    return {code: ResponseSpec(ErrorBody, description=_DESCRIBED[code], generate_examples=False) for code in statuses}
+    return {
+        code: ResponseSpec(
+            InvalidBody if code == 422 else ErrorBody, description=_DESCRIBED[code], generate_examples=False
+        )
+        for code in statuses
+    }
 
 
 def error_response(

@@ -63,6 +63,14 @@ class PostController(Controller):
         data: JSONBody[s.PostCreate],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=255)] = None,
     ) -> Response[s.Post]:
+        """Every target is checked before anything is stored, as its account would receive the post
+        (`targets[].override_body` in place of the first container's text) and by its platform's own
+        rules: how many containers it takes (a first comment, a thread), how long a text may be by the
+        platform's counting, which `config.<platform>` options it knows. Sandbox accounts are checked
+        exactly like live accounts of their platform; a live account of a platform Crier cannot
+        publish to yet is refused (`platform_not_supported`). One 422 `validation_error` names every
+        problem at once: the request's own in `details.fields`, each account's in
+        `details.accounts[<account id>]`."""
         idem = uc.IdempotencyKey(idempotency_key, request_hash(await request.body())) if idempotency_key else None
         created = await uc.create_post(gateway_of(request).ctx, principal_of(request), post_request(data), idem)
         return Response(s.post_of(created.record), status_code=201 if created.is_new else 200)
