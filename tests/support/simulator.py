@@ -8,8 +8,13 @@
     sim.stop()
 
 or, in pytest, `pytest_plugins = ["tests.support.simulator"]` and the `platform_simulator`
-fixture (one per session; faults are cleared after each test that uses it). `start_simulator_process`
-runs it as a separate process (`python -m crier.platforms.simulator`) for stacks that need a URL only.
+fixture (one per session; faults are cleared after each test that uses it).
+
+What adapters published is read back with `sim.posts("mastodon", author=user_id)` (oldest first:
+`id`, `author`, `text`, `reply_to`, `root`, `request` — the payload as sent — and `response`), or
+waited for with `sim.wait_for_posts("mastodon", 3, author=user_id)` when another process posts.
+`start_simulator_process` runs it as a separate process (`python -m crier.platforms.simulator`)
+for stacks that need a URL only.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -85,6 +91,30 @@ class Simulator:
 
     def expire_tokens(self, platform: str, user_id: str | None = None) -> int:
         return self._call("POST", f"/{platform}/tokens/expire", {"user_id": user_id})["expired"]
+
+    def invalidate_tokens(self, platform: str, user_id: str | None = None, token: str | None = None) -> int:
+        """Access tokens (all, a user's, or one) are refused with 401 while their grant lives."""
+        return self._call("POST", f"/{platform}/tokens/invalidate", {"user_id": user_id, "token": token})["invalidated"]
+
+    def configure(self, platform: str, **settings: Any) -> dict[str, Any]:
+        """What the platform's operator sets, e.g. `configure("mastodon", max_characters=1000)`."""
+        return self._call("POST", f"/{platform}/settings", settings)
+
+    def posts(self, platform: str, author: str | None = None) -> list[dict[str, Any]]:
+        return self._call("GET", f"/{platform}/posts", author=author)
+
+    def wait_for_posts(
+        self, platform: str, count: int, *, author: str | None = None, timeout: float = 20
+    ) -> list[dict[str, Any]]:
+        """At least `count` posts, polled until a deadline (another process is publishing them)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.posts(platform, author)
+            if len(found) >= count or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert len(found) >= count, f"{len(found)} {platform} posts after {timeout}s, wanted {count}: {found}"
+        return found
 
     def advance_clock(self, seconds: float) -> None:
         self._call("POST", "/clock", {"advance_s": seconds})

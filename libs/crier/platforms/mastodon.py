@@ -1,26 +1,62 @@
-"""Mastodon: OAuth 2.0 against the user's own instance.
+"""Mastodon: OAuth 2.0 against the user's own instance, and publishing statuses there.
 
 - Each instance is its own authorization server: register Crier there first with `register_app`
   (`POST /api/v1/apps`) and keep the client id/secret with the instance URL in
   `AppCredentials.instance_url`.
-- PKCE S256 is supported (Mastodon 4.3+) and sent. Scopes are space-separated.
+- PKCE S256 is supported (Mastodon 4.3+) and sent. Scopes are space-separated. The scopes asked at
+  authorize must be among those the app was registered with, so an app registered before Crier
+  asked for `read:statuses` must be registered again (or its accounts publish without lookups).
 - Tokens never expire and there are no refresh tokens; a 401 means the token was revoked
-  (GrantRevoked). `revoke` calls `POST /oauth/revoke`.
+  (GrantRevoked; TokenRejected when publishing). `revoke` calls `POST /oauth/revoke`.
 - The provider needs an instance for every call: `exchange_code`/`revoke` take it from the app,
   `accounts` from `tokens.extra["instance_url"]` (set by `exchange_code`), and `identity`, which
   only has a token, from the instance the provider was bound to (`provider.for_instance(url)`, or
-  `platforms.providers.provider("mastodon", instance_url=...)`).
+  `platforms.providers.provider("mastodon", instance_url=...)`). The account's id on the instance
+  is `network_unique_id` up to its `@host`.
+
+Publishing (`publisher`, `rules`):
+- `POST /api/v1/statuses`; the first comment and the thread are replies (`in_reply_to_id`), each to
+  the container before it. `config.mastodon` (`visibility`, `spoiler_text`, `language`,
+  `sensitive`) applies to every container. A spoiler text makes Mastodon mark the status sensitive.
+- `Idempotency-Key` is kept by the instance for an hour, per account: a repeat answers the status
+  the first request made. Crier's key is the same for every delivery of one container.
+- Length is the instance's own limit (`configuration.statuses.max_characters`, 500 by default),
+  counted in grapheme clusters over the spoiler text plus the text, where every link counts 23 and
+  a mention `@user@domain` only as `@user`.
+- Refusals: 422 `{"error": "Validation failed: …"}` (too long, blank); 404 when the status replied
+  to is gone ("The post you are trying to reply to does not appear to exist."); 403 "This action
+  is outside the authorized scopes". Rate limits (300 calls per 5 minutes; 300 statuses per 3
+  hours per account) answer 429 with `X-RateLimit-Reset`, an ISO 8601 time, and no Retry-After.
+- Statuses come back as HTML (`content`): links shortened inside spans, mentions shown as `@user`,
+  paragraphs and `<br>`s. `find_published` compares that as text with the container's.
+- `GET /api/v1/accounts/:id/statuses` with a token needs `read:statuses` (403 otherwise);
+  without one it lists only public and unlisted statuses, which is what an older token gets.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from html.parser import HTMLParser
+from typing import Any, Literal
 
 import httpx
+import msgspec
 
+from crier.contracts.common import Container
+from crier.kit.errors import Problem
 from crier.platforms import _oauth_http as oh
+from crier.platforms import _publish_http as ph
 from crier.platforms._code_flow import CodeFlowProvider
+from crier.platforms._text import graphemes
+from crier.platforms.base import (
+    ContentRejected,
+    PlatformError,
+    PlatformSettings,
+    PublishContext,
+    PublishedContainer,
+)
 from crier.platforms.oauth import (
     AppCredentials,
     ConnectableAccount,
@@ -29,8 +65,9 @@ from crier.platforms.oauth import (
     PlatformEndpoints,
     TokenSet,
 )
+from crier.platforms.rules import Rules
 
-DEFAULT_SCOPES = ("read:accounts", "write:statuses", "write:media")
+DEFAULT_SCOPES = ("read:accounts", "read:statuses", "write:statuses", "write:media")
 
 
 @dataclass(frozen=True)
@@ -144,3 +181,198 @@ class MastodonProvider(CodeFlowProvider):
 
 
 provider = MastodonProvider()
+
+
+# -- what a status may be ---------------------------------------------------------------------
+
+DEFAULT_MAX_CHARACTERS = 500
+URL_LENGTH = 23
+# ISO 639-1, the codes Mastodon takes for a status's language.
+_ISO_639_1 = """aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de dv
+    dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id ie ig ii ik
+    io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn
+    mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg
+    si sk sl sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo
+    xh yi yo za zh zu"""
+LANGUAGES = frozenset(_ISO_639_1.split())
+# A link as Mastodon's extractor finds one: a scheme it links, then anything up to a space, not
+# ending in punctuation unless it closes a bracket the link opened ("(see https://x.org/a_(b))").
+_URL_CHAR = r"(?:\([^\s()<>\"]*\)|[^\s()<>\"])"
+URL = re.compile(
+    r"(?<![A-Za-z0-9@$#])(?:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://"
+    rf"{_URL_CHAR}*(?:\([^\s()<>\"]*\)|[^\s()<>\"!',.:;?\]])",
+    re.IGNORECASE,
+)
+# Account::MENTION_RE: `@user` or `@user@domain`, not inside a word, a path or a query.
+MENTION = re.compile(r"(?<![=/\w])@(?>([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?)(?![@]|://)", re.I)
+
+
+def status_length(text: str) -> int:
+    """A status's length as Mastodon counts it (StatusLengthValidator)."""
+    countable = URL.sub("x" * URL_LENGTH, text)
+    countable = MENTION.sub(lambda m: "@" + m.group(1), countable)
+    return graphemes(countable)
+
+
+class MastodonConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    visibility: Literal["public", "unlisted", "private", "direct"] | None = None
+    # A content warning: the text is collapsed behind it, and counts towards the length.
+    spoiler_text: str | None = None
+    language: str | None = None
+    sensitive: bool | None = None
+
+
+class MastodonRules(Rules):
+    platform = "mastodon"
+    config_type = MastodonConfig
+    first_comment = True
+    thread = True
+    max_length = DEFAULT_MAX_CHARACTERS
+
+    def length(self, text: str) -> int:
+        return status_length(text)
+
+    def check_config(self, config: Any, containers: Sequence[Container]) -> list[Problem]:
+        problems = []
+        if config.language is not None and config.language not in LANGUAGES:
+            problems.append(
+                Problem("config.mastodon.language", "invalid_config", f"{config.language!r} is not an ISO 639-1 code")
+            )
+        spoiler = graphemes(config.spoiler_text or "")
+        for i, container in enumerate(containers):
+            own = self.length(container.content)
+            if self.max_length is not None and spoiler and own <= self.max_length < own + spoiler:
+                problems.append(
+                    Problem(
+                        f"containers[{i}].content",
+                        "too_long",
+                        f"{own + spoiler} characters with the spoiler_text as mastodon counts them; "
+                        f"at most {self.max_length}",
+                    )
+                )
+        return problems
+
+
+def rules_for(max_characters: int) -> MastodonRules:
+    """The rules of an instance whose operator changed the limit (`instance_max_characters`)."""
+
+    class InstanceRules(MastodonRules):
+        max_length = max_characters
+
+    return InstanceRules()
+
+
+rules = MastodonRules()
+
+
+async def instance_max_characters(http: httpx.AsyncClient, instance_url: str) -> int:
+    """The instance's status limit (`/api/v2/instance`, or `/api/v1/instance` on instances older than
+    4.0); Mastodon's default when it says none."""
+    base = instance_url.rstrip("/")
+    for path in ("/api/v2/instance", "/api/v1/instance"):
+        try:
+            body = await ph.send(http, "mastodon", "GET", base + path)
+        except PlatformError as err:
+            if err.code == "not_found":
+                continue
+            raise
+        limit = ((body.get("configuration") or {}).get("statuses") or {}).get("max_characters")
+        return int(limit) if isinstance(limit, int) and limit > 0 else DEFAULT_MAX_CHARACTERS
+    return DEFAULT_MAX_CHARACTERS
+
+
+# -- publishing -------------------------------------------------------------------------------
+
+
+def _publishing_error(resp: httpx.Response, body: Any) -> PlatformError | None:
+    if resp.status_code == 404 and "reply" in (ph.message_of(body) or ""):
+        return ContentRejected(ph.message_of(body) or "reply target not found", code="reply_target_missing")
+    return None
+
+
+class _Text(HTMLParser):
+    """A status's HTML `content` as the text it was written from, near enough to compare."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in ("br", "p"):
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def comparable(text: str, *, html: bool = False) -> str:
+    """Text with the differences Mastodon's rendering makes taken out: markup, whitespace, and
+    the domain of a mention."""
+    if html:
+        parser = _Text()
+        parser.feed(text)
+        parser.close()
+        text = "".join(parser.parts)
+    return " ".join(MENTION.sub(lambda m: "@" + m.group(1), text).split())
+
+
+class MastodonAdapter:
+    name = "mastodon"
+    transactional = False
+    needs_account = True
+
+    def __init__(self, http: httpx.AsyncClient, settings: PlatformSettings) -> None:
+        self.http = http
+        self.settings = settings
+
+    def _instance(self, ctx: PublishContext) -> str:
+        # Under a stand-in (CRIER_PLATFORM_BASE_URL) every account lives on its one instance.
+        real = ph.account_of(ctx).instance_url
+        if not real and not self.settings.base_url_override:
+            raise PlatformError("the account has no Mastodon instance", code="instance_required")
+        return self.settings.base("mastodon", real or "")
+
+    async def _call(self, method: str, url: str, **kwargs: Any) -> Any:
+        return await ph.send(
+            self.http, "mastodon", method, url, classify=_publishing_error, timeout=self.settings.timeout_s, **kwargs
+        )
+
+    async def publish_container(
+        self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
+    ) -> PublishedContainer:
+        options, problems = rules.config(ctx.config)
+        if problems:
+            raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
+        body: dict[str, Any] = {"status": container.content}
+        if parent is not None:
+            body["in_reply_to_id"] = parent.platform_post_id
+        body.update({k: v for k, v in msgspec.structs.asdict(options).items() if v is not None} if options else {})
+        headers = {**ph.bearer(ph.account_of(ctx).access_token), "Idempotency-Key": ctx.idempotency_key(index)}
+        status = await self._call("POST", f"{self._instance(ctx)}/api/v1/statuses", json=body, headers=headers)
+        return PublishedContainer(str(status["id"]), status.get("url") or status.get("uri"))
+
+    async def find_published(
+        self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
+    ) -> PublishedContainer | None:
+        """The newest of the account's 40 latest statuses with this text, replying to `parent`."""
+        account = ph.account_of(ctx)
+        url = f"{self._instance(ctx)}/api/v1/accounts/{account.network_unique_id.partition('@')[0]}/statuses"
+        params = {"limit": "40", "exclude_reblogs": "true"}
+        try:
+            statuses = await self._call("GET", url, params=params, headers=ph.bearer(account.access_token))
+        except PlatformError as err:
+            if err.code != "missing_permission":  # a token without read:statuses
+                raise
+            statuses = await self._call("GET", url, params=params)
+        want_parent = parent.platform_post_id if parent is not None else None
+        want_text = comparable(container.content)
+        for status in statuses if isinstance(statuses, list) else []:
+            if status.get("in_reply_to_id") == want_parent and comparable(status.get("content", ""), html=True) == (
+                want_text
+            ):
+                return PublishedContainer(str(status["id"]), status.get("url") or status.get("uri"))
+        return None
+
+
+def publisher(http: httpx.AsyncClient, settings: PlatformSettings) -> MastodonAdapter:
+    return MastodonAdapter(http, settings)

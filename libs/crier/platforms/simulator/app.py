@@ -1,6 +1,7 @@
 """The simulator's ASGI app: every platform under `/<platform>/…` with its real paths, the control
 API under `/_sim/…`, and one hook in front of every platform route that records the request and
-plays any fault scheduled for it."""
+plays any fault scheduled for it. An `accept_then_timeout` fault lets the route do its work (the
+post is made) and holds the answer back instead, so the caller cannot tell what happened."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from types import ModuleType
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router
+from litestar.types import Message, Scope
 
 from crier.platforms.simulator import (
     bluesky,
@@ -68,6 +70,9 @@ def create_app(world: World | None = None) -> Litestar:
         if fault is None:
             return None
         entry["fault"] = fault.kind
+        if fault.kind == "accept_then_timeout":
+            request.scope["state"]["sim_hang_s"] = fault.hang_s
+            return None
         words = dialect(platform)
         if fault.kind == "rate_limit":
             return words.rate_limited(fault.retry_after)
@@ -82,6 +87,11 @@ def create_app(world: World | None = None) -> Litestar:
             return words.rejected()
         return reply(fault.body if fault.body is not None else {}, fault.status or 400)
 
+    async def hold_answer(message: Message, scope: Scope) -> None:
+        hang_s = scope.get("state", {}).get("sim_hang_s")
+        if hang_s and message["type"] == "http.response.start" and message["status"] < 400:
+            await world.hang(hang_s)
+
     def sim_error(request: Request[Any, Any, Any], exc: SimError) -> Response[Any]:
         return exc.response
 
@@ -92,6 +102,7 @@ def create_app(world: World | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[*routers, control.router(world, MODULES)],
         before_request=before_request,
+        before_send=[hold_answer],
         exception_handlers={SimError: sim_error},
         openapi_config=None,
         debug=False,

@@ -11,7 +11,14 @@
     POST   /_sim/{platform}/consent             {"decision": "deny" | "approve", "times": 1} script the next consents
     POST   /_sim/{platform}/grants/revoke       {"user_id"?} the user removes the app: every grant dies
     POST   /_sim/{platform}/tokens/expire       {"user_id"?} every access (and page) token expires now
-    GET    /_sim/{platform}/state               apps, users, grants, pending faults
+    POST   /_sim/{platform}/tokens/invalidate   {"user_id"?, "token"?} access (and page) tokens are refused
+                                                (401) while the grant lives: a refresh still works
+    POST   /_sim/{platform}/settings            {"max_characters": N, ...} what the platform's operator
+                                                configures (Mastodon: the instance's status limit)
+    GET    /_sim/{platform}/posts?author=       what was posted (oldest first), by a user or page id:
+                                                id, author, user_id, page_id, text, reply_to, root,
+                                                created_at, request (the payload), response, idempotency_key
+    GET    /_sim/{platform}/state               apps, users, grants, settings, post count, pending faults
     POST   /_sim/faults                         {"platform", "endpoint" ("*" = any), "kind", "times"?: 1,
                                                  "retry_after"?: 1, "status"?, "body"?, "hang_s"?: 30}
     GET    /_sim/faults, DELETE /_sim/faults    list / clear scheduled faults
@@ -19,7 +26,9 @@
 
 Fault kinds: rate_limit (429 + Retry-After), server_error (500), unavailable (503), timeout (hangs
 `hang_s` seconds, then 504), expired_token (the platform's expired-token answer), reject (the
-platform's content rejection), status (`status` + `body` verbatim).
+platform's content rejection), status (`status` + `body` verbatim), accept_then_timeout (the
+request is served, so a post IS made, then the answer hangs `hang_s` seconds: the caller's outcome
+is unknown).
 """
 
 from __future__ import annotations
@@ -35,7 +44,16 @@ from crier.platforms.simulator.authz import reply
 from crier.platforms.simulator.http import json_of
 from crier.platforms.simulator.world import App, Fault, User, World
 
-FAULT_KINDS = {"rate_limit", "server_error", "unavailable", "timeout", "expired_token", "reject", "status"}
+FAULT_KINDS = {
+    "rate_limit",
+    "server_error",
+    "unavailable",
+    "timeout",
+    "expired_token",
+    "reject",
+    "status",
+    "accept_then_timeout",
+}
 
 
 def _bad(message: str, status: int = 400) -> Response[Any]:
@@ -131,6 +149,30 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
         user_id = (await json_of(request)).get("user_id")
         return reply({"expired": world.expire_access_tokens(platform, str(user_id) if user_id else None)})
 
+    @post("/{platform:str}/tokens/invalidate", status_code=200)
+    async def invalidate(request: Request[Any, Any, Any]) -> Response[Any]:
+        platform = request.path_params["platform"]
+        body = await json_of(request)
+        user_id, token = body.get("user_id"), body.get("token")
+        count = world.invalidate_tokens(platform, str(user_id) if user_id else None, str(token) if token else None)
+        return reply({"invalidated": count})
+
+    @post("/{platform:str}/settings", status_code=200)
+    async def settings(request: Request[Any, Any, Any]) -> Response[Any]:
+        platform = request.path_params["platform"]
+        if not known(platform):
+            return _bad(f"unknown platform {platform}", 404)
+        world.settings.setdefault(platform, {}).update(await json_of(request))
+        return reply(world.settings[platform])
+
+    @get("/{platform:str}/posts")
+    async def posts(request: Request[Any, Any, Any]) -> Response[Any]:
+        platform = request.path_params["platform"]
+        if not known(platform):
+            return _bad(f"unknown platform {platform}", 404)
+        author = request.query_params.get("author") or None
+        return reply([p.as_dict() for p in world.posts.of(platform, author)])
+
     @get("/{platform:str}/state")
     async def state(request: Request[Any, Any, Any]) -> Response[Any]:
         platform = request.path_params["platform"]
@@ -189,6 +231,9 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
             consent,
             revoke_grants,
             expire,
+            invalidate,
+            settings,
+            posts,
             state,
             add_fault,
             list_faults,

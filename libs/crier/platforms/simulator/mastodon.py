@@ -1,6 +1,14 @@
 """A Mastodon instance: app registration (`POST /api/v1/apps`), OAuth with optional PKCE on
-/oauth/authorize and /oauth/token, /oauth/revoke, and `verify_credentials`. Tokens never expire
-and there is no refresh grant."""
+/oauth/authorize and /oauth/token, /oauth/revoke, `verify_credentials`, and publishing:
+`POST /api/v1/statuses` (with `Idempotency-Key`), `GET /api/v1/accounts/{id}/statuses` and the
+instance's configuration (`/api/v1/instance`, `/api/v2/instance`). Tokens never expire and there
+is no refresh grant.
+
+Statuses are validated as Mastodon validates them: the `write:statuses` scope, the text (blank, or
+longer than the instance's `max_characters`, set with `POST /_sim/mastodon/settings`), the
+visibility, and the status replied to. They are rendered to HTML the way Mastodon renders them
+(shortened links, mentions as `@user`, hashtags, paragraphs), since that is what clients read back.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +19,14 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
+from crier.platforms._text import graphemes
+from crier.platforms.mastodon import status_length
 from crier.platforms.simulator import authz
-from crier.platforms.simulator.authz import Dialect, Rules, reply
+from crier.platforms.simulator import mastodon_entities as entities
+from crier.platforms.simulator.authz import Dialect, Rules, SimError, reply
 from crier.platforms.simulator.http import form_of, query
-from crier.platforms.simulator.world import App, World
+from crier.platforms.simulator.posts import Post, payload
+from crier.platforms.simulator.world import App, Grant, World
 
 RULES = Rules(
     platform="mastodon", pkce="optional", client_auth="either", access_ttl_s=None, wants_refresh=lambda code, app: False
@@ -58,6 +70,79 @@ def new_user_id(world: World) -> str:
 
 def make_pages(world: World, spec: dict[str, Any]) -> list[dict[str, Any]]:
     return []
+
+
+# Mastodon keeps an Idempotency-Key for an hour.
+IDEMPOTENCY_WINDOW_S = 3600.0
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+
+def _scoped(grant: Grant, *wanted: str) -> None:
+    if not set(grant.scopes) & set(wanted):
+        raise SimError(reply({"error": "This action is outside the authorized scopes"}, 403))
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() in ("true", "1", "on")
+
+
+def _refuse(message: str, status: int = 422) -> SimError:
+    return SimError(reply({"error": message}, status))
+
+
+def create_status(world: World, request: Request[Any, Any, Any], grant: Grant, body: dict[str, Any]) -> Post:
+    """PostStatusService, as far as a client can tell: the checks, then the status."""
+    user = world.user("mastodon", grant.user_id)
+    assert user is not None
+    parent = None
+    if body.get("in_reply_to_id"):
+        parent = world.posts.get("mastodon", str(body["in_reply_to_id"]))
+        if parent is None:
+            raise _refuse("The post you are trying to reply to does not appear to exist.", 404)
+    key = request.headers.get("idempotency-key")
+    if key:
+        earlier = world.posts.replay("mastodon", user.id, key, world.now(), IDEMPOTENCY_WINDOW_S)
+        if earlier is not None:
+            return earlier
+    text = str(body.get("status") or "")
+    if str(body.get("visibility") or "public") not in VISIBILITIES:
+        raise _refuse("Record invalid")
+    if not text.strip() and not body.get("media_ids"):
+        raise _refuse("Validation failed: Text can't be blank")
+    limit = entities.max_characters(world)
+    if status_length(text) + graphemes(str(body.get("spoiler_text") or "")) > limit:
+        raise _refuse(f"Validation failed: Text character limit of {limit} exceeded")
+    post = world.posts.add(
+        Post(
+            platform="mastodon",
+            id=world.number(18),
+            user_id=user.id,
+            text=text,
+            created_at=world.now(),
+            reply_to=parent.id if parent else None,
+            request=body,
+            idempotency_key=key,
+        )
+    )
+    app = world.app("mastodon", grant.client_id)
+    post.response = entities.status(world, post, user, parent, entities.base_of(request), app.name if app else "app")
+    if parent is not None:
+        parent.response["replies_count"] = parent.response.get("replies_count", 0) + 1
+    return post
+
+
+def _page(posts: list[Post], params: dict[str, str]) -> list[Post]:
+    """Newest first, `limit` (20, at most 40) of them, after the max_id / since_id / min_id bounds."""
+    limit = max(1, min(40, int(params.get("limit") or 20)))
+    chosen = sorted(posts, key=lambda p: int(p.id))
+    if params.get("max_id"):
+        chosen = [p for p in chosen if int(p.id) < int(params["max_id"])]
+    if params.get("since_id"):
+        chosen = [p for p in chosen if int(p.id) > int(params["since_id"])]
+    if params.get("min_id"):
+        # the page right after min_id, oldest of them first in line
+        chosen = [p for p in chosen if int(p.id) > int(params["min_id"])][:limit]
+    return list(reversed(chosen))[:limit]
 
 
 def routes(world: World) -> list[Any]:
@@ -124,36 +209,9 @@ def routes(world: World) -> list[Any]:
         _, grant = authz.bearer(world, "mastodon", DIALECT, request)
         user = world.user("mastodon", grant.user_id)
         assert user is not None
-        base = f"{str(request.base_url).rstrip('/')}/mastodon"
-        created = datetime.fromtimestamp(1_600_000_000, UTC).isoformat().replace("+00:00", ".000Z")
         return reply(
             {
-                "id": user.id,
-                "username": user.username,
-                "acct": user.username,
-                "display_name": user.display_name,
-                "locked": False,
-                "bot": False,
-                "discoverable": True,
-                "indexable": True,
-                "group": False,
-                "hide_collections": False,
-                "noindex": False,
-                "created_at": created,
-                "note": "<p>Simulated</p>",
-                "url": f"{base}/@{user.username}",
-                "uri": f"{base}/users/{user.username}",
-                "avatar": user.avatar_url,
-                "avatar_static": user.avatar_url,
-                "header": f"{base}/headers/original/missing.png",
-                "header_static": f"{base}/headers/original/missing.png",
-                "followers_count": 3,
-                "following_count": 5,
-                "statuses_count": 8,
-                "last_status_at": "2025-01-01",
-                "emojis": [],
-                "fields": [],
-                "roles": [],
+                **entities.account(world, user, entities.base_of(request)),
                 "source": {
                     "privacy": "public",
                     "sensitive": False,
@@ -170,4 +228,43 @@ def routes(world: World) -> list[Any]:
             }
         )
 
-    return [apps, authorize, token, revoke, verify_credentials]
+    @post("/api/v1/statuses", opt={"endpoint": "statuses"}, status_code=200)
+    async def statuses(request: Request[Any, Any, Any]) -> Response[Any]:
+        _, grant = authz.bearer(world, "mastodon", DIALECT, request)
+        _scoped(grant, "write", "write:statuses")
+        return reply(create_status(world, request, grant, await payload(request)).response)
+
+    @get("/api/v1/accounts/{account_id:str}/statuses", opt={"endpoint": "account_statuses"})
+    async def account_statuses(request: Request[Any, Any, Any]) -> Response[Any]:
+        account_id = request.path_params["account_id"]
+        viewer = None
+        if authz.presented_token(request):
+            _, grant = authz.bearer(world, "mastodon", DIALECT, request)
+            _scoped(grant, "read", "read:statuses")
+            viewer = grant.user_id
+        if world.user("mastodon", account_id) is None:
+            return reply({"error": "Record not found"}, 404)
+        params = query(request)
+        posts = [
+            p
+            for p in world.posts.of("mastodon", account_id)
+            if (viewer == account_id or p.response.get("visibility") in ("public", "unlisted"))
+            and not (
+                _truthy(params.get("exclude_replies"))
+                and p.reply_to
+                and p.response["in_reply_to_account_id"] != account_id
+            )
+            and not _truthy(params.get("pinned"))
+            and not _truthy(params.get("only_media"))
+        ]
+        return reply([p.response for p in _page(posts, params)])
+
+    @get("/api/v2/instance", opt={"endpoint": "instance"})
+    async def instance(request: Request[Any, Any, Any]) -> Response[Any]:
+        return reply(entities.instance_v2(world, request))
+
+    @get("/api/v1/instance", opt={"endpoint": "instance_v1"})
+    async def instance_old(request: Request[Any, Any, Any]) -> Response[Any]:
+        return reply(entities.instance_v1(world, request))
+
+    return [apps, authorize, token, revoke, verify_credentials, statuses, account_statuses, instance, instance_old]

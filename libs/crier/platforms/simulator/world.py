@@ -1,5 +1,6 @@
 """Everything the simulator remembers, in memory: apps, users with their pages, grants, codes,
-tokens, scheduled faults, a request log and a clock that tests can move forward.
+tokens, what was posted, per-platform settings (an instance's character limit), scheduled faults,
+a request log and a clock that tests can move forward.
 
 Plain data and rules, no HTTP: the route modules read and change a `World`.
 """
@@ -13,6 +14,8 @@ import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from crier.platforms.simulator.posts import Posts
 
 
 @dataclass
@@ -85,7 +88,9 @@ class Fault:
 
     platform: str
     endpoint: str
-    kind: str  # rate_limit | server_error | unavailable | timeout | expired_token | reject | status
+    # rate_limit | server_error | unavailable | timeout | expired_token | reject | status, or
+    # accept_then_timeout: the request is served (a post is made) and then the answer hangs.
+    kind: str
     times: int = 1
     retry_after: int = 1
     status: int | None = None
@@ -107,6 +112,9 @@ class World:
         self.grants: dict[str, Grant] = {}
         self.codes: dict[str, Code] = {}
         self.tokens: dict[str, Token] = {}
+        self.posts = Posts()
+        # platform -> name -> value: what a platform lets its operator configure (max_characters)
+        self.settings: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
         self.requests: deque[dict[str, Any]] = deque(maxlen=2000)
         self._ids = itertools.count(1)
@@ -215,6 +223,22 @@ class World:
                 count += 1
         return count
 
+    def invalidate_tokens(self, platform: str, user_id: str | None = None, value: str | None = None) -> int:
+        """Access (and page) tokens stop working for API calls while their grant lives on: a
+        refresh still succeeds, as after a platform-side session reset."""
+        grant_ids = {g.id for g in self.grants_of(platform, user_id)}
+        count = 0
+        for token in self.tokens.values():
+            if token.grant_id in grant_ids and token.kind in ("access", "page") and value in (None, token.value):
+                token.revoked = True
+                count += 1
+        return count
+
+    # -- settings ------------------------------------------------------------------------------
+
+    def setting(self, platform: str, name: str, default: Any) -> Any:
+        return self.settings.get(platform, {}).get(name, default)
+
     # -- faults --------------------------------------------------------------------------------
 
     def add_fault(self, fault: Fault) -> Fault:
@@ -253,5 +277,7 @@ class World:
                 {**asdict(g), "tokens": sum(1 for t in self.tokens.values() if t.grant_id == g.id)}
                 for g in self.grants_of(platform)
             ],
+            "settings": self.settings.get(platform, {}),
+            "posts": len(self.posts.of(platform)),
             "faults": [asdict(f) for f in self.faults if f.platform == platform],
         }
