@@ -97,6 +97,30 @@ def test_bad_input_gets_a_documented_4xx(shared_stack: Stack, body: object, stat
     assert error["code"] and error["message"] and error["request_id"]
 
 
+def test_a_post_a_platform_refuses_is_refused_naming_the_account(shared_stack: Stack) -> None:
+    org = shared_stack.new_org()
+    with org.test() as client:
+        x, linkedin = sandbox_accounts(client, ["x", "linkedin"])
+        r = client.post(
+            "/posts",
+            json={
+                "content": "a" * 10_001,
+                "accounts": [x["id"], linkedin["id"]],
+                "targets": [{"account_id": linkedin["id"], "override_body": "short enough"}],
+                "config": {"x": {"no_such_option": 1}},
+            },
+        )
+        assert r.status_code == 422, r.text
+        error = r.json()["error"]
+        assert error["code"] == "validation_error" and error["details"]["fields"] == []
+        assert [(p["field"], p["code"]) for p in error["details"]["accounts"][x["id"]]] == [
+            ("config.x", "invalid_config"),
+            ("containers[0].content", "too_long"),
+        ]
+        assert list(error["details"]["accounts"]) == [x["id"]]
+        assert client.get("/posts").json()["data"] == []
+
+
 def test_malformed_and_oversize_bodies(shared_stack: Stack) -> None:
     org = shared_stack.new_org()
     with org.test() as client:
