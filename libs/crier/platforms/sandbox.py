@@ -14,6 +14,8 @@ Magic content — put one of these anywhere in container 0's content to exercise
 | `[sandbox:rate-limit]`  | attempt 1 is rate limited (`rate_limited`, retry after 0.1 s), attempt 2 publishes |
 | `[sandbox:slow=MS]`     | waits MS milliseconds before each container (to watch or interrupt a delivery)  |
 
+A rate limit is waited out like a live platform's: it is not one of the five failed attempts.
+
 Post ids are `sbx_` + the first 16 hex digits of sha256("<target_id>:<container_index>"), and URLs
 `https://sandbox.crier.local/<platform>/<username>/<id>`; the same target always gets the same ids.
 """

@@ -3,6 +3,10 @@
 Delivering is idempotent without an inbox: the target's row says whether it is finished, and the
 per-container progress rows say where a previous delivery stopped. Each step commits its state and
 its event together through the unit of work.
+
+A failed attempt is retried after a backoff, failed for good, or dead-lettered after the last
+allowed one (`domain.target.after_failure`); a rate limit is waited out as the platform asks and
+is not one of the allowed failures until the rate-limit deadline has passed.
 """
 
 from __future__ import annotations
