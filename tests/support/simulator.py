@@ -8,7 +8,7 @@
     sim.stop()
 
 or, in pytest, `pytest_plugins = ["tests.support.simulator"]` and the `platform_simulator`
-fixture (one per session; faults are cleared after each test that uses it).
+fixture (one per session; faults and platform settings are cleared after each test that uses it).
 
 What adapters published is read back with `sim.posts("mastodon", author=user_id)` (oldest first:
 `id`, `author`, `text`, `reply_to`, `root`, `request` — the payload as sent — and `response`), or
@@ -99,6 +99,9 @@ class Simulator:
     def configure(self, platform: str, **settings: Any) -> dict[str, Any]:
         """What the platform's operator sets, e.g. `configure("mastodon", max_characters=1000)`."""
         return self._call("POST", f"/{platform}/settings", settings)
+
+    def clear_settings(self) -> None:
+        self._call("DELETE", "/settings")
 
     def posts(self, platform: str, author: str | None = None) -> list[dict[str, Any]]:
         return self._call("GET", f"/{platform}/posts", author=author)
@@ -201,3 +204,4 @@ def platform_simulator_session() -> Iterator[Simulator]:
 def platform_simulator(platform_simulator_session: Simulator) -> Iterator[Simulator]:
     yield platform_simulator_session
     platform_simulator_session.clear_faults()
+    platform_simulator_session.clear_settings()

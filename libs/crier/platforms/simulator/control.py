@@ -15,6 +15,7 @@
                                                 (401) while the grant lives: a refresh still works
     POST   /_sim/{platform}/settings            {"max_characters": N, ...} what the platform's operator
                                                 configures (Mastodon: the instance's status limit)
+    DELETE /_sim/settings                       every platform back to its defaults
     GET    /_sim/{platform}/posts?author=       what was posted (oldest first), by a user or page id:
                                                 id, author, user_id, page_id, text, reply_to, root,
                                                 created_at, request (the payload), response, idempotency_key
@@ -165,6 +166,11 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
         world.settings.setdefault(platform, {}).update(await json_of(request))
         return reply(world.settings[platform])
 
+    @delete("/settings", status_code=200)
+    async def clear_settings() -> Response[Any]:
+        world.settings.clear()
+        return reply({"ok": True})
+
     @get("/{platform:str}/posts")
     async def posts(request: Request[Any, Any, Any]) -> Response[Any]:
         platform = request.path_params["platform"]
@@ -233,6 +239,7 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
             expire,
             invalidate,
             settings,
+            clear_settings,
             posts,
             state,
             add_fault,

@@ -1,0 +1,98 @@
+"""A connected account and its platform's adapter, held as the publisher holds them, for adapter
+tests against the simulator:
+
+    acct = await connect_for_publishing(flow, "mastodon")
+    published = await acct.publish(acct.context("post", "first comment", config={...}))
+    acct.posts()  # what the simulated platform keeps, oldest first
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+
+from crier.contracts.common import Container, Platform
+from crier.contracts.connect import AccountToken
+from crier.platforms import publishing
+from crier.platforms.base import PlatformAdapter, PlatformSettings, PublishContext, PublishedContainer
+from tests.support.simulator import Simulator
+
+from .conftest import Flow
+
+
+@dataclass
+class Publishing:
+    platform: Platform
+    sim: Simulator
+    http: httpx.AsyncClient
+    user: dict[str, Any]
+    account: AccountToken
+    settings: PlatformSettings
+    adapter: PlatformAdapter
+
+    def context(
+        self, *texts: str, config: dict[str, Any] | None = None, target_id: str | None = None
+    ) -> PublishContext:
+        return PublishContext(
+            target_id=target_id or f"tgt_{secrets.token_hex(6)}",
+            post_id="post_1",
+            org_id="org_1",
+            mode="live",
+            platform=self.platform,
+            account_id=self.account.account_id,
+            account_username=self.account.username,
+            attempt=1,
+            containers=tuple(Container(content=t) for t in texts),
+            config=config or {},
+            account=self.account,
+        )
+
+    async def publish(self, ctx: PublishContext, adapter: PlatformAdapter | None = None) -> list[PublishedContainer]:
+        """Every container in order, each replying to the one before: the publisher's loop."""
+        done: list[PublishedContainer] = []
+        for index, container in enumerate(ctx.containers):
+            parent = done[-1] if done else None
+            done.append(await (adapter or self.adapter).publish_container(ctx, container, index, parent))
+        return done
+
+    def adapter_with(self, **settings: Any) -> PlatformAdapter:
+        """The same adapter with other settings (`timeout_s=0.3`, `base_url_override=""`)."""
+        return adapter_for(self.platform, self.http, replace(self.settings, **settings))
+
+    def posts(self) -> list[dict[str, Any]]:
+        return self.sim.posts(self.platform, author=self.account_author)
+
+    @property
+    def account_author(self) -> str:
+        return str(self.user["id"])
+
+
+def adapter_for(platform: Platform, http: httpx.AsyncClient, settings: PlatformSettings) -> PlatformAdapter:
+    built = publishing.adapter(platform, http, settings)
+    assert built is not None, f"{platform} has no publisher"
+    return built
+
+
+async def connect_for_publishing(
+    flow: Flow, platform: Platform, *, scopes: tuple[str, ...] = (), **user_spec: Any
+) -> Publishing:
+    """A user connected by OAuth on the simulator, and the credentials connect would hand out."""
+    conn = await flow.connect(platform, scopes=scopes, **user_spec)
+    [me, *_] = await conn.provider.accounts(flow.http, conn.tokens)
+    account = AccountToken(
+        account_id=f"acc_{secrets.token_hex(4)}",
+        platform=platform,
+        access_token=me.access_token or conn.tokens.access_token,
+        expires_at=conn.tokens.expires_at,
+        network_unique_id=me.network_unique_id,
+        username=me.username or "",
+        account_type=me.account_type,
+        instance_url=conn.tokens.extra.get("instance_url") or me.extra.get("instance_url"),
+    )
+    settings = PlatformSettings(base_url_override=flow.sim.base_url, timeout_s=5)
+    return Publishing(
+        platform, flow.sim, flow.http, conn.user, account, settings, adapter_for(platform, flow.http, settings)
+    )
