@@ -134,3 +134,19 @@ def test_outages_are_transient(exc: BaseException) -> None:
 )
 def test_bugs_and_bad_data_are_not(exc: BaseException) -> None:
     assert not is_transient(exc)
+
+
+def test_an_account_token_never_shows_its_secrets_in_a_repr() -> None:
+    from crier.contracts.connect import AccountToken
+
+    token = AccountToken(
+        account_id="acc_1",
+        platform="x",
+        access_token="sekret-token",
+        expires_at=None,
+        network_unique_id="1",
+        username="u",
+        account_type="profile",
+        extra={"dpop_key": "sekret-key"},
+    )
+    assert "sekret" not in repr(token) and "sekret" not in str(token) and "acc_1" in repr(token)

@@ -375,6 +375,10 @@ class AccountToken(msgspec.Struct, kw_only=True, frozen=True):
     # What else a platform's calls need (e.g. a DPoP key for atproto OAuth), in its own words.
     extra: dict[str, Any] = {}
 
+    def __repr__(self) -> str:
+        # A token must not reach a log line or a traceback through a repr.
+        return f"AccountToken(account_id={self.account_id!r}, platform={self.platform!r}, access_token='[redacted]')"
+
 
 class AccountRemoved(msgspec.Struct, kw_only=True, frozen=True):
     """Reply to delete: the account as it is now (status disabled)."""
