@@ -68,7 +68,9 @@ async def test_mastodon_register_app_then_connect(flow: Flow) -> None:
     registered = await register_app(flow.http, instance, CALLBACK)
     assert registered.client_id and registered.client_secret and registered.instance_url == instance
     form = flow.sim.requests("mastodon", "apps")[-1]["form"]
-    assert form["redirect_uris"] == CALLBACK and form["scopes"] == "read:accounts read:statuses write:statuses write:media"
+    assert (
+        form["redirect_uris"] == CALLBACK and form["scopes"] == "read:accounts read:statuses write:statuses write:media"
+    )
 
     user = flow.sim.add_user("mastodon", username="erin")
     app = AppCredentials(
