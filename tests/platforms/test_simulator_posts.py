@@ -1,8 +1,10 @@
 """The simulator's publishing core, shared by every platform: the posts it keeps and shows under
 `/_sim/<platform>/posts`, threads and idempotency keys, `accept_then_timeout`, access tokens made
-invalid while their grant lives, and platform settings."""
+invalid while their grant lives, and platform settings (a limit, a latency)."""
 
 from __future__ import annotations
+
+import time
 
 import httpx
 import pytest
@@ -84,6 +86,16 @@ async def test_an_invalid_mastodon_token_means_reconnect(flow: Flow) -> None:
     flow.sim.invalidate_tokens("mastodon", user_id=conn.user["id"])
     with pytest.raises(GrantRevoked):
         await conn.provider.identity(flow.http, conn.tokens.access_token)
+
+
+async def test_a_platform_can_be_slow(flow: Flow) -> None:
+    conn = await flow.connect("mastodon")
+    url = f"{flow.sim.base_url}/mastodon/api/v1/accounts/verify_credentials"
+    auth = {"Authorization": f"Bearer {conn.tokens.access_token}"}
+    flow.sim.configure("mastodon", latency_ms=300)
+    started = time.monotonic()
+    assert (await flow.http.get(url, headers=auth)).status_code == 200
+    assert time.monotonic() - started >= 0.3
 
 
 def test_settings_are_per_platform_and_cleared() -> None:

@@ -1,10 +1,12 @@
 """The simulator's ASGI app: every platform under `/<platform>/…` with its real paths, the control
 API under `/_sim/…`, and one hook in front of every platform route that records the request and
-plays any fault scheduled for it. An `accept_then_timeout` fault lets the route do its work (the
+plays any fault scheduled for it, after the platform's latency (`latency_ms` in its settings, for
+benchmarks). An `accept_then_timeout` fault lets the route do its work (the
 post is made) and holds the answer back instead, so the caller cannot tell what happened."""
 
 from __future__ import annotations
 
+import asyncio
 from types import ModuleType
 from typing import Any
 
@@ -66,6 +68,9 @@ def create_app(world: World | None = None) -> Litestar:
         }
         world.requests.append(entry)
         request.scope.setdefault("state", {})["sim_entry"] = entry
+        latency_ms = float(world.setting(platform, "latency_ms", 0))
+        if latency_ms > 0:
+            await asyncio.sleep(latency_ms / 1000)
         fault = world.take_fault(platform, endpoint)
         if fault is None:
             return None

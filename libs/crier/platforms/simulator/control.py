@@ -13,8 +13,9 @@
     POST   /_sim/{platform}/tokens/expire       {"user_id"?} every access (and page) token expires now
     POST   /_sim/{platform}/tokens/invalidate   {"user_id"?, "token"?} access (and page) tokens are refused
                                                 (401) while the grant lives: a refresh still works
-    POST   /_sim/{platform}/settings            {"max_characters": N, ...} what the platform's operator
-                                                configures (Mastodon: the instance's status limit)
+    POST   /_sim/{platform}/settings            {"max_characters": N, "latency_ms": N, ...} what the
+                                                platform's operator configures (Mastodon: the instance's
+                                                status limit), and how long every call to it takes
     DELETE /_sim/settings                       every platform back to its defaults
     GET    /_sim/{platform}/posts?author=       what was posted (oldest first), by a user or page id:
                                                 id, author, user_id, page_id, text, reply_to, root,
