@@ -269,3 +269,13 @@ async def test_the_instance_limit_is_read_from_the_instance(masto: Publishing) -
     assert await instance_max_characters(masto.http, instance) == 500
     masto.sim.configure("mastodon", max_characters=1000)
     assert await instance_max_characters(masto.http, instance) == 1000
+
+
+async def test_an_instance_that_shows_nothing_without_a_token_keeps_the_first_refusal(masto: Publishing) -> None:
+    ctx = masto.context("hidden")
+    refusal = {"error": "This action is outside the authorized scopes"}
+    masto.sim.fault("mastodon", "account_statuses", "status", status=403, body=refusal)
+    masto.sim.fault("mastodon", "account_statuses", "status", status=401, body={"error": "no public API"})
+    with pytest.raises(PlatformError) as raised:
+        await masto.adapter.find_published(ctx, ctx.containers[0], 0, None)
+    assert raised.value.code == "missing_permission" and not isinstance(raised.value, TokenRejected)

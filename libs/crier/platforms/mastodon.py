@@ -285,8 +285,9 @@ async def instance_max_characters(http: httpx.AsyncClient, instance_url: str) ->
 
 
 def _publishing_error(resp: httpx.Response, body: Any) -> PlatformError | None:
-    if resp.status_code == 404 and "reply" in (ph.message_of(body) or ""):
-        return ContentRejected(ph.message_of(body) or "reply target not found", code="reply_target_missing")
+    # Creating a status answers 404 for one reason only: the status it replies to is gone.
+    if resp.status_code == 404 and resp.request.method == "POST" and resp.request.url.path.endswith("/statuses"):
+        return ContentRejected(ph.message_of(body) or "the status replied to is gone", code="reply_target_missing")
     return None
 
 
@@ -360,10 +361,13 @@ class MastodonAdapter:
         params = {"limit": "40", "exclude_reblogs": "true"}
         try:
             statuses = await self._call("GET", url, params=params, headers=ph.bearer(account.access_token))
-        except PlatformError as err:
-            if err.code != "missing_permission":  # a token without read:statuses
+        except PlatformError as refused:
+            if refused.code != "missing_permission":
                 raise
-            statuses = await self._call("GET", url, params=params)
+            try:  # a token without read:statuses: what anyone sees (public and unlisted statuses)
+                statuses = await self._call("GET", url, params=params)
+            except PlatformError:
+                raise refused from None
         want_parent = parent.platform_post_id if parent is not None else None
         want_text = comparable(container.content)
         for status in statuses if isinstance(statuses, list) else []:
