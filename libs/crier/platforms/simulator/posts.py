@@ -1,8 +1,16 @@
 """What was posted on the simulated platforms, shared by every platform's publishing routes.
 
-A platform route authenticates the caller, validates what its platform validates, and then calls
-`world.posts.add(...)` with the payload exactly as it arrived and the answer it gives; tests read
-the posts back through `GET /_sim/<platform>/posts` (`tests.support.simulator.Simulator.posts`).
+A platform's publishing route (`simulator/mastodon.py`'s `create_status` is the model):
+1. reads the body with `payload(request)` (JSON or form, kept in the request log);
+2. authenticates with `authz.bearer` and checks the scope the platform wants;
+3. validates what the platform validates, raising `SimError` with the platform's own answer;
+4. `world.posts.add(Post(...))` with the payload as it arrived, the user (and page) it speaks
+   for and the post it replies to (the thread's root follows), then stores the entity it answers
+   as `post.response`, so the platform's read endpoints and tests see the same thing.
+
+Tests read the posts back through `GET /_sim/<platform>/posts`
+(`tests.support.simulator.Simulator.posts`). Faults, including `accept_then_timeout` (the post is
+made, the answer never comes), are played in front of every route by `simulator.app`.
 
 Idempotency keys (Mastodon's `Idempotency-Key`) are remembered per platform and account here, so a
 repeat within the platform's window answers the post the first request made.
