@@ -85,8 +85,9 @@ def test_text_at_any_texts_limit_passes_and_one_more_character_does_not(gateway:
         pytest.skip("every platform has rules of its own")
     account = gateway.sandbox_account(org, platform)["id"]
     with org.test() as c:
-        details = refused(c, {"content": "é" * 10_001, "accounts": [account]})
-        assert codes(details) == {account: [("containers[0].content", "too_long")]}
+        for draft in (False, True):
+            details = refused(c, {"content": "é" * 10_001, "accounts": [account], "is_draft": draft})
+            assert codes(details) == {account: [("containers[0].content", "too_long")]}
         assert c.post("/posts", json={"content": "é" * 10_000, "accounts": [account]}).status_code == 201
 
 
