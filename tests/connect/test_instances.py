@@ -220,3 +220,17 @@ async def test_calls_go_to_the_vetted_address_never_to_a_fresh_answer(
     with pytest.raises(httpx.ConnectError, match="SSRF guard"):
         await refused.http.get(f"http://pinned.example:{port}/_sim/faults")
     await refused.aclose()
+
+
+async def test_an_app_is_updated_in_place_however_often(harness: Harness) -> None:
+    """Postgres plans a prepared statement generically from its sixth run on: the upsert must still
+    find its unique index (instance_url NULL counting as one value) then."""
+    h = harness
+    org = await h.org()
+    ids = set()
+    for n in range(12):
+        upsert = api.NetworkUpsert(**org.scoped(), platform="x", client_id=f"cid-{n}", client_secret="s")
+        ids.add((await apps.upsert(h.ctx, upsert)).id)
+    assert len(ids) == 1
+    [app] = (await apps.list_networks(h.ctx, api.NetworkList(**org.scoped()))).data
+    assert app.client_id == "cid-11"

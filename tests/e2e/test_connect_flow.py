@@ -5,6 +5,8 @@ proving no plaintext secret or token reaches the database, the logs or any respo
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,6 +19,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import httpx
 import pytest
 
+from crier.contracts import connect as api
+from crier.kit.bus import Bus, rpc
+from crier.kit.bus.rpc import RpcError
 from crier.kit.crypto import Keyring
 from crier.platforms.simulator.world import World
 from tests.e2e.conftest import sql
@@ -239,7 +244,25 @@ def test_connect_every_platform(customer: Customer, platform: str) -> None:
     for name in ("network_unique_id", "networkUniqueId"):
         assert [a["id"] for a in c.api.get("/social-accounts", params={name: nuid}).json()["data"]] == account_ids[:1]
     # The gateway's own read model has them too, so posts can target them at once.
-    assert c.api.post("/posts", json={"content": "hi", "accounts": account_ids, "is_draft": True}).status_code == 201
+    assert _targetable(c, account_ids)
+
+
+def _targetable(c: Customer, account_ids: list[str]) -> bool:
+    """Whether the gateway knows the accounts as active: a draft to them is accepted, or refused only
+    because Crier cannot publish to their platform yet (which only a known account has)."""
+    r = c.api.post("/posts", json={"content": "hi", "accounts": account_ids, "is_draft": True})
+    if r.status_code == 201:
+        return True
+    assert r.status_code == 422, r.text
+    problems = r.json()["error"]["details"].get("accounts")
+    assert isinstance(problems, dict) and set(problems) == set(account_ids), r.text
+    return all(p and p[0]["code"] == "platform_not_supported" for p in problems.values())
+
+
+def _unknown_to_the_gateway(c: Customer, account_id: str) -> bool:
+    """Whether posts may no longer target the account (gone, expired, or never there)."""
+    r = c.api.post("/posts", json={"content": "x", "accounts": [account_id]})
+    return r.status_code == 422 and r.json()["error"]["code"] == "unknown_account"
 
 
 def test_refusals_replays_and_reuse(customer: Customer) -> None:
@@ -443,7 +466,7 @@ def test_revoked_grant_expires_the_account_and_a_transient_failure_does_not(cust
     assert (health["status"], health["error_code"], health["healthy"]) == ("token_expired", "token_expired", False)
     # account.token_expired reaches the gateway's read model: no new post may target the account.
     wait_for(
-        lambda: c.api.post("/posts", json={"content": "x", "accounts": [account_id]}).status_code == 422,
+        lambda: _unknown_to_the_gateway(c, account_id),
         what="the gateway to stop accepting posts for an expired account",
     )
     assert c.api.get(f"/social-accounts/{account_id}").json()["status"] == "token_expired"
@@ -477,8 +500,7 @@ def test_disconnect_and_end_users(customer: Customer) -> None:
     assert c.api.delete(f"/social-accounts/{mastodon_id}").status_code == 404
     assert c.api.get("/end-users/eu-1").json()["connection_summary"]["total"] == 0
     assert mastodon_id not in {a["id"] for a in c.api.get("/social-accounts").json()["data"]}
-    r = c.api.post("/posts", json={"content": "x", "accounts": [mastodon_id]})
-    assert r.status_code == 422
+    assert _unknown_to_the_gateway(c, mastodon_id)
     assert c.api.get("/end-users/nobody").status_code == 404
 
 
@@ -496,6 +518,68 @@ def test_apps_and_allowlist_management(customer: Customer) -> None:
     assert c.api.post("/redirect-uris", json={"uri": "javascript:alert(1)"}).status_code == 422
     with c.env.stack.client(c.org.test_key) as other_mode:
         assert other_mode.get(f"/social-networks/{network['id']}").status_code == 404
+
+
+def _ask_tokens(c: Customer, account_id: str, rejected: list[str | None]) -> list[api.AccountToken | RpcError]:
+    """The publisher's question, asked over the bus as often as `rejected` has entries, all at once."""
+
+    async def ask() -> list[api.AccountToken | RpcError]:
+        bus = await Bus.connect(c.env.stack.env["CRIER_NATS_URL"], namespace=c.env.stack.namespace)
+
+        async def one(refused: str | None) -> api.AccountToken | RpcError:
+            sha = None if refused is None else hashlib.sha256(refused.encode()).hexdigest()
+            request = api.TokenRequest(org_id=c.org.id, mode="live", account_id=account_id, rejected_sha256=sha)
+            try:
+                return await rpc.call(bus, api.ACCOUNTS_TOKEN, request, api.AccountToken, timeout=30)
+            except rpc.RpcFailure as failure:
+                return failure.error
+
+        try:
+            return list(await asyncio.gather(*(one(r) for r in rejected)))
+        finally:
+            await bus.close()
+
+    return asyncio.run(ask())
+
+
+def test_the_publisher_gets_the_current_token_over_the_bus(customer: Customer) -> None:
+    c = customer
+    register(c, "x")
+    user = c.env.sim.add_user("x", username="tokened")
+    account_id = authorize(c, "x", tenant_id="t-token")["account_id"]
+    [first] = _ask_tokens(c, account_id, [None])
+    assert isinstance(first, api.AccountToken) and first.access_token == _stored(c, account_id)[0]
+    assert (first.platform, first.network_unique_id, first.username) == ("x", user["id"], "tokened")
+
+    # The platform refuses the token: two deliveries ask at once, and it is renewed once.
+    c.env.sim.expire_tokens("x", user["id"])
+    renewals = len(c.env.sim.requests("x", "token"))
+    both = _ask_tokens(c, account_id, [first.access_token, first.access_token])
+    assert all(isinstance(t, api.AccountToken) for t in both), both
+    assert len({t.access_token for t in both if isinstance(t, api.AccountToken)}) == 1
+    renewed = both[0]
+    assert isinstance(renewed, api.AccountToken) and renewed.access_token != first.access_token
+    assert len(c.env.sim.requests("x", "token")) == renewals + 1
+    assert renewed.access_token == _stored(c, account_id)[0]
+
+    # The user removes the app: the account's grant is gone, and everyone hears of it.
+    c.env.sim.revoke_grants("x", user["id"])
+    [gone] = _ask_tokens(c, account_id, [renewed.access_token])
+    assert isinstance(gone, RpcError) and (gone.kind, gone.code) == ("gone", "account_token_expired")
+    assert c.api.get(f"/social-accounts/{account_id}").json()["status"] == "token_expired"
+
+    def announced() -> list[Any]:
+        events = c.api.get("/events", params={"type": "account.token_expired"}).json()["data"]
+        return [e for e in events if e["data"]["account_id"] == account_id]
+
+    wait_for(announced, what="account.token_expired in the event feed")
+    wait_for(
+        lambda: _unknown_to_the_gateway(c, account_id),
+        what="the gateway to stop accepting posts for the expired account",
+    )
+    c.api.delete(f"/social-accounts/{account_id}")
+    [disconnected] = _ask_tokens(c, account_id, [None])
+    assert isinstance(disconnected, RpcError) and disconnected.code == "account_disconnected"
 
 
 def test_no_plaintext_secret_anywhere(env: Env, customer: Customer) -> None:

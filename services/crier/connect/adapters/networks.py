@@ -72,7 +72,9 @@ async def upsert(
         )
     }
     # The unique index uq_social_networks_app is on these, instance_url NULL counting as one value.
-    key = [t.c.org_id, t.c.mode, t.c.platform, sa.func.coalesce(t.c.instance_url, "")]
+    # The '' is spelled out, not bound: Postgres matches the index by the expression, and a generic
+    # plan of a prepared statement (from its sixth run on) would see a parameter instead of ''.
+    key = [t.c.org_id, t.c.mode, t.c.platform, sa.func.coalesce(t.c.instance_url, sa.literal_column("''"))]
     insert_or_update = stmt.on_conflict_do_update(index_elements=key, set_=changes).returning(*t.c)
     return (await conn.execute(insert_or_update)).one()
 
