@@ -15,7 +15,7 @@ import pytest
 
 from crier.connect.adapters.instances import InstanceGuard
 from crier.connect.adapters.providers import Providers
-from crier.connect.handlers import accounts, apps, credentials, flows
+from crier.connect.handlers import accounts, apps, credentials, flows, signin
 from crier.contracts import connect as api
 from crier.kit import ssrf
 from crier.kit.errors import Failure, Invalid
@@ -234,3 +234,30 @@ async def test_an_app_is_updated_in_place_however_often(harness: Harness) -> Non
     assert len(ids) == 1
     [app] = (await apps.list_networks(h.ctx, api.NetworkList(**org.scoped()))).data
     assert app.client_id == "cid-11"
+
+
+async def test_a_bluesky_pds_named_at_sign_in(live: Harness, instances: tuple[Simulator, Simulator]) -> None:
+    """No app to register: the flow names the PDS, the session is opened there, and the account's
+    tokens are renewed there."""
+    h = live
+    _, pds = instances
+    pds_url = f"{pds.base_url}/bluesky"
+    org = await h.org()
+    pds.add_user("bluesky", username="carol", app_password="carol-app-pass-word")
+    request = AuthUrlOnInstance(
+        **org.scoped(), platform="bluesky", redirect_uri=CUSTOMER, tenant_id="t1", instance_url=pds_url
+    )
+    state = (await flows.auth_url(h.ctx, request)).auth_url.split("state=", 1)[1]
+    login = api.AppPasswordLogin(state=state, identifier="carol.bsky.social", app_password="carol-app-pass-word")
+    account_id = landing(await signin.app_password_login(h.ctx, login))["account_id"]
+    assert len(pds.requests(platform="bluesky", endpoint="createSession")) == 1
+    token = await credentials.account_token(h.ctx, api.TokenRequest(**org.scoped(), account_id=account_id))
+    assert token.instance_url == pds_url and token.extra == {"did": token.network_unique_id}
+    assert token.network_unique_id.startswith("did:")
+    [row] = await h.rows("SELECT token_expires_at FROM social_accounts WHERE id = :i", i=account_id)
+    h.clock.offset += row.token_expires_at - h.clock()  # Crier's clock at the access token's expiry
+    renewed = await credentials.account_token(h.ctx, api.TokenRequest(**org.scoped(), account_id=account_id))
+    # (Within one second the PDS may sign the very same JWT again: what counts is where it went.)
+    assert len(pds.requests(platform="bluesky", endpoint="refreshSession")) == 1 and renewed.instance_url == pds_url
+    on_pds = h.ctx.providers.for_mode("bluesky", "live", instance_url=pds_url)
+    assert (await on_pds.identity(renewed.access_token)).network_unique_id == token.network_unique_id

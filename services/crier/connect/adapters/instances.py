@@ -60,14 +60,15 @@ class GuardedTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
+        host = url.raw_host.decode("ascii")  # an international name in its IDNA spelling
         try:
-            addresses = await _addresses(url.scheme, url.host, url.port or _default_port(url.scheme), self._exempt)
+            addresses = await _addresses(url.scheme, host, url.port or _default_port(url.scheme), self._exempt)
         except (ssrf.Refused, ssrf.Unresolvable) as exc:
-            raise httpx.ConnectError(f"{url.host}: refused by the SSRF guard ({exc})", request=request) from None
-        pool = self._pool(url.host)
+            raise httpx.ConnectError(f"{host}: refused by the SSRF guard ({exc})", request=request) from None
+        pool = self._pool(host)
         extensions = dict(request.extensions)
         if url.scheme == "https":
-            extensions["sni_hostname"] = url.host
+            extensions["sni_hostname"] = host
         failure: httpx.ConnectError | None = None
         for address in addresses:  # the next vetted address when one cannot be reached (no IPv6 route)
             pinned = httpx.Request(
