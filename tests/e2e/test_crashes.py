@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from crier.platforms.simulator.world import World
+from crier.contracts.common import Platform
 from tests.e2e.conftest import create_post, in_seconds, sandbox_accounts, sql, wait_post
-from tests.e2e.test_publishing import Live, connect_live
-from tests.support.simulator import start_simulator
-from tests.support.stack import Infra, Stack, start_stack, wait_for
+from tests.support.live import LIVE_PLATFORMS, PUBLISH_ENDPOINT, Live, connect_live, live_stack
+from tests.support.stack import Infra, Stack, wait_for
 
 
 def test_publisher_killed_mid_target_resumes_without_reposting_the_root(own_stack: Stack) -> None:
@@ -104,46 +103,43 @@ def test_scheduler_restart_with_pending_timetable_fires_once(own_stack: Stack) -
 
 
 @pytest.fixture
-def live_stack(infra: Infra, tmp_path: Path) -> Iterator[Live]:
+def live(infra: Infra, tmp_path: Path) -> Iterator[Live]:
     """A stack of its own whose platforms are the simulator, for tests that kill or add publishers."""
-    world = World()
-    sim = start_simulator(world=world)
-    stack = start_stack(infra, tmp_path, {"CRIER_PLATFORM_BASE_URL": sim.base_url})
-    yield Live(stack, sim, world)
-    stack.supervisor.stop_all()
-    sim.stop()
+    yield from live_stack(infra, tmp_path)
 
 
-def test_publisher_killed_between_the_platforms_answer_and_its_record_posts_once(live_stack: Live) -> None:
-    live, sim = live_stack, live_stack.sim
-    account = connect_live(live, "mastodon")
+@pytest.mark.parametrize("platform", LIVE_PLATFORMS)
+def test_publisher_killed_between_the_platforms_answer_and_its_record_posts_once(
+    live: Live, platform: Platform
+) -> None:
+    sim = live.sim
+    account = connect_live(live, platform)
     author = account.user["id"]
-    # The instance makes the post, then holds its answer: the publisher dies not knowing the outcome.
-    sim.fault("mastodon", "statuses", "accept_then_timeout", hang_s=30)
+    # The platform makes the post, then holds its answer: the publisher dies not knowing the outcome.
+    sim.fault(platform, PUBLISH_ENDPOINT[platform], "accept_then_timeout", hang_s=30)
     with account.org.live() as api:
         post = create_post(api, containers=[{"content": "the root"}, {"content": "the reply"}], accounts=[account.id])
-        sim.wait_for_posts("mastodon", 1, author=author)
+        sim.wait_for_posts(platform, 1, author=author)
         publisher = live.stack.supervisor.processes["publisher"]
         publisher.kill()
         publisher.start()
         done = wait_post(api, post["id"], timeout=60)
     [target] = done["targets"]
     assert (done["status"], target["attempts"]) == ("published", 1)
-    posts = sim.posts("mastodon", author=author)
+    posts = sim.posts(platform, author=author)
     assert [(p["text"], p["reply_to"]) for p in posts] == [("the root", None), ("the reply", posts[0]["id"])]
     assert target["platform_post_id"] == posts[0]["id"]
-    # The restarted publisher looked for the root on the instance and adopted it: two statuses
-    # were posted in all, not three.
-    assert len(sim.requests("mastodon", "statuses")) == 2
-    assert sim.requests("mastodon", "account_statuses")
+    # The restarted publisher looked for the root on the platform and adopted it: two posts were
+    # asked for in all, not three.
+    assert len(sim.requests(platform, PUBLISH_ENDPOINT[platform])) == 2
 
 
-def test_two_publishers_for_one_platform_publish_each_target_once(live_stack: Live) -> None:
-    live = live_stack
-    second = live.stack.supervisor.add("publisher-2", ["publisher", "--platform", "mastodon"])
+@pytest.mark.parametrize("platform", LIVE_PLATFORMS)
+def test_two_publishers_for_one_platform_publish_each_target_once(live: Live, platform: Platform) -> None:
+    second = live.stack.supervisor.add("publisher-2", ["publisher", "--platform", platform])
     second.start()
     wait_for(lambda: "service.ready" in (live.stack.log_dir / "publisher-2.log").read_text(), what="publisher-2")
-    accounts = [connect_live(live, "mastodon") for _ in range(2)]
+    accounts = [connect_live(live, platform) for _ in range(2)]
     with accounts[0].org.live() as first, accounts[1].org.live() as other:
         posts = [
             create_post(api, containers=[{"content": f"post {i}"}, {"content": f"reply {i}"}], accounts=[a.id])
@@ -156,7 +152,7 @@ def test_two_publishers_for_one_platform_publish_each_target_once(live_stack: Li
         ]
     assert [p["status"] for p in done] == ["published"] * len(posts)
     for account in accounts:
-        made = live.sim.posts("mastodon", author=account.user["id"])
+        made = live.sim.posts(platform, author=account.user["id"])
         assert sorted(p["text"] for p in made) == sorted(
             [f"post {i}" for i in range(12)] + [f"reply {i}" for i in range(12)]
         )

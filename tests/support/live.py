@@ -1,0 +1,107 @@
+"""Live publishing in tests: a whole stack whose platforms are the platform simulator
+(`CRIER_PLATFORM_BASE_URL`), accounts connected through each platform's own connect flow, and
+posts made through the public API with a live key.
+
+Every platform that Crier publishes to is tested by the same end-to-end tests
+(`tests/e2e/test_live_publishing.py`); what differs per platform is said here once:
+- `PUBLISH_ENDPOINT`: the simulator endpoint name of the call that creates a post, where faults go;
+- `connect_live`: the OAuth flow by default; a platform whose flow ends in a choice of pages,
+  organizations or locations picks the first one offered.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import httpx
+
+from crier.contracts.common import PLATFORMS, Platform
+from crier.platforms import publishing
+from crier.platforms.simulator.world import World
+from tests.support.simulator import Simulator, start_simulator
+from tests.support.stack import Infra, Org, Stack, start_stack
+
+CUSTOMER = "https://customer.test/crier/return"
+
+# The platforms Crier publishes to: each one is taken through the same end-to-end tests.
+LIVE_PLATFORMS: list[Platform] = [p for p in PLATFORMS if publishing.publishes(p)]
+
+# The simulator's name for each platform's post-creating call (its route's `endpoint`).
+PUBLISH_ENDPOINT: dict[str, str] = {"mastodon": "statuses"}
+
+
+@dataclass
+class Live:
+    stack: Stack
+    sim: Simulator
+    world: World
+
+
+@dataclass
+class LiveAccount:
+    org: Org
+    id: str
+    platform: Platform
+    # The simulated user: what was posted is read back by `author`.
+    user: dict[str, Any]
+
+
+def start_live(infra: Infra, tmp: Path) -> Live:
+    world = World()
+    sim = start_simulator(world=world)
+    stack = start_stack(infra, tmp, {"CRIER_PLATFORM_BASE_URL": sim.base_url})
+    return Live(stack, sim, world)
+
+
+def stop_live(live: Live) -> None:
+    live.stack.supervisor.stop_all()
+    live.sim.stop()
+
+
+def live_stack(infra: Infra, tmp: Path) -> Iterator[Live]:
+    live = start_live(infra, tmp)
+    yield live
+    stop_live(live)
+
+
+def connect_live(live: Live, platform: Platform, org: Org | None = None) -> LiveAccount:
+    """A live account of `platform`, connected through its OAuth flow as a browser would; when the
+    flow ends in a choice (pages, organizations, locations), the first one offered."""
+    org = org or live.stack.new_org("live")
+    callback = f"{live.stack.api_url}/api/v1/connect/callback"
+    client_id, secret = f"cid-{secrets.token_hex(4)}", f"cs_{secrets.token_urlsafe(16)}"
+    live.sim.add_app(platform, client_id=client_id, client_secret=secret, redirect_uris=[callback])
+    user = live.sim.add_user(platform, username=f"u{secrets.token_hex(4)}")
+    with org.live() as api, httpx.Client(follow_redirects=False, timeout=30) as browser:
+        assert api.post("/redirect-uris", json={"uri": CUSTOMER}).status_code in (200, 201, 409)
+        r = api.post("/social-networks", json={"platform": platform, "client_id": client_id, "client_secret": secret})
+        assert r.status_code == 200, r.text
+        r = api.post(f"/social-networks/{platform}/auth-url", json={"redirect_uri": CUSTOMER, "tenant_id": "t1"})
+        assert r.status_code == 200, r.text
+        url = r.json()["auth_url"]
+        for _ in range(10):
+            location = browser.get(url).headers.get("location", "")
+            if location.startswith(CUSTOMER):
+                break
+            assert location, f"the flow stopped at {url}"
+            url = urljoin(url, location)
+        landing = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+        if landing.get("status") == "pending":
+            landing = _choose_first(api, landing["session"])
+    assert landing.get("status") == "connected", landing
+    return LiveAccount(org, landing["account_id"], platform, user)
+
+
+def _choose_first(api: httpx.Client, session: str) -> dict[str, str]:
+    pending = api.get(f"/social-accounts/pending/{session}")
+    assert pending.status_code == 200, pending.text
+    first = pending.json()["available_pages"][0]["id"]
+    r = api.post(f"/social-accounts/pending/{session}/finalize", json={"selected_page_ids": [first]})
+    assert r.status_code == 200, r.text
+    [account] = r.json()["connected_accounts"]
+    return {"status": "connected", "account_id": account["id"]}
