@@ -11,6 +11,7 @@ from crier.connect.adapters.sandbox_oauth import SandboxOAuth
 from crier.connect.domain import flows as rules
 from crier.connect.domain import instances, seals
 from crier.connect.domain.accounts import check_tenant, check_username, due_for_refresh, known_platform
+from crier.connect.domain.tokens import Need, publishing_extra, token_need
 from crier.connect.settings import ConnectSettings
 from crier.contracts.common import PLATFORMS
 from crier.kit.errors import Problem
@@ -163,3 +164,35 @@ async def test_sandbox_platform() -> None:
         await single.refresh(None, app, "not-ours")  # type: ignore[arg-type]
     assert (await single.identity(None, again.access_token)).account_type == "profile"  # type: ignore[arg-type]
     assert isinstance(tokens, TokenSet) and tokens.expires_at and tokens.expires_at > datetime.now(UTC)
+
+
+def test_what_a_token_request_needs() -> None:
+    now = datetime.now(UTC)
+    soon, later, past = now + timedelta(minutes=5), now + timedelta(hours=2), now - timedelta(seconds=1)
+
+    def need(expires_at: datetime | None, *, renewable: bool, rejected: bool = False) -> Need:
+        return token_need(now=now, expires_at=expires_at, renewable=renewable, rejected=rejected, window_s=600)
+
+    assert need(later, renewable=True) is Need.SERVE
+    assert need(soon, renewable=True) is Need.REFRESH
+    assert need(later, renewable=True, rejected=True) is Need.REFRESH
+    assert need(None, renewable=False) is Need.SERVE  # a Mastodon token, a Page's own token
+    assert need(None, renewable=False, rejected=True) is Need.EXPIRE
+    assert need(soon, renewable=False) is Need.SERVE  # nothing to renew it with, and it still works
+    assert need(past, renewable=False) is Need.EXPIRE
+
+
+def test_what_publishing_calls_need_besides_the_token() -> None:
+    assert publishing_extra("linkedin", "organization", "urn:li:organization:42") == {
+        "author": "urn:li:organization:42",
+        "author_type": "organization",
+    }
+    assert publishing_extra("linkedin", "profile", "urn:li:person:abc")["author_type"] == "person"
+    assert publishing_extra("facebook", "page", "123") == {"token_owner": "page"}
+    assert publishing_extra("mastodon", "profile", "10987@mastodon.social") == {"account_id": "10987"}
+    assert publishing_extra("google_business", "location", "accounts/1/locations/2") == {
+        "account": "accounts/1",
+        "location": "accounts/1/locations/2",
+    }
+    assert publishing_extra("bluesky", "profile", "did:plc:abc") == {"did": "did:plc:abc"}
+    assert publishing_extra("x", "profile", "2244994945") == {}
