@@ -26,12 +26,6 @@ from tests.support.simulator import Simulator, start_simulator
 from .conftest import CUSTOMER, Harness, landing
 
 
-class AuthUrlOnInstance(api.AuthUrlRequest, kw_only=True, frozen=True):
-    """The auth-url request as it is once the contracts carry `instance_url` (issue 8)."""
-
-    instance_url: str | None = None
-
-
 @pytest.fixture(scope="module")
 def instances() -> Iterator[tuple[Simulator, Simulator]]:
     """Two Mastodon instances: separate servers with separate worlds, on two loopback addresses."""
@@ -107,7 +101,7 @@ async def test_two_mastodon_instances_in_one_organization(
 
     # Which instance a flow is for must be said once there are several.
     unnamed = await _refusal(
-        flows.auth_url(h.ctx, AuthUrlOnInstance(**org.scoped(), platform="mastodon", redirect_uri=CUSTOMER))
+        flows.auth_url(h.ctx, api.AuthUrlRequest(**org.scoped(), platform="mastodon", redirect_uri=CUSTOMER))
     )
     assert unnamed.code == "instance_required" and unnamed.details["instances"] == sorted(
         _instance(s) for s in instances
@@ -116,7 +110,7 @@ async def test_two_mastodon_instances_in_one_organization(
     users = [sim.add_user("mastodon", username=name) for sim, name in zip(instances, ("alice", "bob"), strict=True)]
     connected = []
     for sim in instances:
-        request = AuthUrlOnInstance(
+        request = api.AuthUrlRequest(
             **org.scoped(),
             platform="mastodon",
             redirect_uri=CUSTOMER,
@@ -194,12 +188,12 @@ async def test_instance_urls_crier_may_not_call_are_refused(
             assert isinstance(refused, Invalid), url
             assert [(f["field"], f["code"]) for f in refused.details["fields"]] == [("instance_url", code)], url
         # A flow naming an instance is vetted the same way, before anything is stored or called.
-        request = AuthUrlOnInstance(
+        request = api.AuthUrlRequest(
             **org.scoped(), platform="bluesky", redirect_uri=CUSTOMER, instance_url="https://metadata.example"
         )
         refused = await _refusal(flows.auth_url(h.ctx, request))
         assert refused.details["fields"][0]["code"] == "blocked_address"
-        not_here = AuthUrlOnInstance(**org.scoped(), platform="x", redirect_uri=CUSTOMER, instance_url="https://x.com")
+        not_here = api.AuthUrlRequest(**org.scoped(), platform="x", redirect_uri=CUSTOMER, instance_url="https://x.com")
         assert (await _refusal(flows.auth_url(h.ctx, not_here))).details["fields"][0]["code"] == "not_applicable"
         assert not (await apps.list_networks(h.ctx, api.NetworkList(**org.scoped()))).data
         await guard.aclose()
@@ -244,7 +238,7 @@ async def test_a_bluesky_pds_named_at_sign_in(live: Harness, instances: tuple[Si
     pds_url = f"{pds.base_url}/bluesky"
     org = await h.org()
     pds.add_user("bluesky", username="carol", app_password="carol-app-pass-word")
-    request = AuthUrlOnInstance(
+    request = api.AuthUrlRequest(
         **org.scoped(), platform="bluesky", redirect_uri=CUSTOMER, tenant_id="t1", instance_url=pds_url
     )
     state = (await flows.auth_url(h.ctx, request)).auth_url.split("state=", 1)[1]

@@ -171,6 +171,9 @@ class AuthUrlRequest(Scoped, kw_only=True, frozen=True):
     platform: str
     redirect_uri: str
     tenant_id: str | None = None
+    # Per-instance platforms: the Mastodon instance (whose app the organization registered) or the
+    # Bluesky PDS the account lives on; needed once an organization has apps on several instances.
+    instance_url: str | None = None
 
 
 class AuthUrl(msgspec.Struct, kw_only=True, frozen=True):
@@ -237,6 +240,8 @@ class SessionCreate(Scoped, kw_only=True, frozen=True):
     platform: str
     redirect_uri: str
     tenant_id: str | None = None
+    # As in AuthUrlRequest.
+    instance_url: str | None = None
 
 
 class SessionRef(Scoped, kw_only=True, frozen=True):

@@ -37,14 +37,6 @@ def provider(
         raise Invalid("platform_not_supported", f"connecting {platform} accounts is not available") from None
 
 
-def requested_instance(r: api.AuthUrlRequest | api.SessionCreate) -> str | None:
-    """The Mastodon instance or Bluesky PDS a flow is for, when the request names one. (The
-    contracts gain `instance_url` on both requests with issue 8; until then no request names one,
-    and a flow uses the organization's only instance.)"""
-    value = getattr(r, "instance_url", None)
-    return value if isinstance(value, str) else None
-
-
 async def flow_request(
     ctx: Context, platform: str, tenant_id: str | None, instance_url: str | None = None
 ) -> tuple[Platform, str | None]:
@@ -65,7 +57,7 @@ async def flow_request(
 
 
 async def auth_url(ctx: Context, r: api.AuthUrlRequest) -> api.AuthUrl:
-    platform, instance_url = await flow_request(ctx, r.platform, r.tenant_id, requested_instance(r))
+    platform, instance_url = await flow_request(ctx, r.platform, r.tenant_id, r.instance_url)
     async with ctx.uow.begin() as tx:
         await apps.require_allowlisted(tx.conn, r.org_id, r.mode, r.redirect_uri)
         return await start(

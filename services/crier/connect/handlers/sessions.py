@@ -9,13 +9,13 @@ from crier.connect.adapters import flows
 from crier.connect.domain import flows as rules
 from crier.connect.handlers import apps
 from crier.connect.handlers.context import Context
-from crier.connect.handlers.flows import flow_request, provider, requested_instance, start
+from crier.connect.handlers.flows import flow_request, provider, start
 from crier.contracts import connect as api
 from crier.kit.errors import Conflict, Invalid, NotFound
 
 
 async def create(ctx: Context, r: api.SessionCreate) -> api.ConnectSession:
-    platform, instance_url = await flow_request(ctx, r.platform, r.tenant_id, requested_instance(r))
+    platform, instance_url = await flow_request(ctx, r.platform, r.tenant_id, r.instance_url)
     token, now = rules.new_secret(), ctx.now()
     async with ctx.uow.begin() as tx:
         await apps.require_allowlisted(tx.conn, r.org_id, r.mode, r.redirect_uri)

@@ -48,6 +48,7 @@ class AuthUrlController(Controller):
                 platform=platform,
                 redirect_uri=data.redirect_uri,
                 tenant_id=data.tenant_id,
+                instance_url=data.instance_url,
             ),
             api.AuthUrl,
         )
@@ -219,6 +220,7 @@ class ConnectSessionController(Controller):
                 platform=data.platform,
                 redirect_uri=data.redirect_uri,
                 tenant_id=data.tenant_id,
+                instance_url=data.instance_url,
             ),
             api.ConnectSession,
         )

@@ -36,6 +36,9 @@ class RedirectUriCreate(Struct, kw_only=True, forbid_unknown_fields=True):
 class AuthUrlCreate(Struct, kw_only=True, forbid_unknown_fields=True):
     redirect_uri: Url
     tenant_id: Name | None = None
+    # Mastodon: the instance whose app to use (required once there are apps on several);
+    # Bluesky: the PDS the account lives on, when it is not found from the handle.
+    instance_url: Url | None = None
 
 
 class AuthUrl(Struct, kw_only=True):
@@ -98,6 +101,8 @@ class ConnectSessionCreate(Struct, kw_only=True, forbid_unknown_fields=True):
     platform: Platform
     redirect_uri: Url
     tenant_id: Name | None = None
+    # As for auth-url.
+    instance_url: Url | None = None
 
 
 class ConnectSession(Struct, kw_only=True):
