@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import pytest
@@ -251,6 +252,17 @@ async def test_find_published_wants_the_same_text_and_the_same_parent(masto: Pub
     assert await masto.adapter.find_published(ctx, Container(content="other words"), 0, None) is None
     found = await masto.adapter.find_published(ctx, ctx.containers[1], 0, None)
     assert found is not None and found.platform_post_id == masto.posts()[1]["id"]
+
+
+async def test_find_published_ignores_the_same_text_posted_before_the_send(masto: Publishing) -> None:
+    """A daily "Good morning" posted yesterday is not today's container whose answer was lost."""
+    await masto.publish(masto.context("Good morning"))
+    [old] = masto.posts()
+    # Sent a day after that status was made: the status cannot be this container.
+    ctx = replace(masto.context("Good morning"), sent_at=datetime.now(UTC) + timedelta(days=1))
+    assert await masto.adapter.find_published(ctx, ctx.containers[0], 0, None) is None
+    found = await masto.adapter.find_published(replace(ctx, sent_at=None), ctx.containers[0], 0, None)
+    assert found is not None and found.platform_post_id == old["id"]
 
 
 async def test_find_published_without_read_statuses_sees_public_statuses(flow: Flow) -> None:

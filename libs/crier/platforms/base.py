@@ -14,6 +14,7 @@ then asks connect for one forced refresh and tries once more.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from crier.contracts.common import Container, Mode, Platform
@@ -69,11 +70,24 @@ class PublishContext:
     conn: Any = None
     # The account's credentials; None for adapters that need none (the sandbox).
     account: AccountToken | None = None
+    # For `find_published`: when this container was first sent to the platform. A post made before
+    # it (less the clock skew the platform may have) cannot be this container, only a repeat of it.
+    sent_at: datetime | None = None
 
     def idempotency_key(self, index: int) -> str:
         """The same for every delivery of one container: platforms that take such a key (Mastodon)
         answer a repeat with the post they already made."""
         return f"{self.target_id}:{index}"
+
+
+# How far a platform's clock may run behind Crier's when `find_published` compares times.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def posted_since(created_at: datetime | None, sent_at: datetime | None) -> bool:
+    """Whether a post the platform made at `created_at` may be the container first sent at
+    `sent_at` (unknown times never rule a post out)."""
+    return created_at is None or sent_at is None or created_at >= sent_at - CLOCK_SKEW
 
 
 class PlatformError(Exception):

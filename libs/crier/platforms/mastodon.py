@@ -38,6 +38,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any, Literal
 
@@ -56,6 +57,7 @@ from crier.platforms.base import (
     PlatformSettings,
     PublishContext,
     PublishedContainer,
+    posted_since,
 )
 from crier.platforms.oauth import (
     AppCredentials,
@@ -371,10 +373,20 @@ class MastodonAdapter:
         want_parent = parent.platform_post_id if parent is not None else None
         want_text = comparable(container.content)
         for status in statuses if isinstance(statuses, list) else []:
-            if status.get("in_reply_to_id") == want_parent and comparable(status.get("content", ""), html=True) == (
-                want_text
+            if (
+                status.get("in_reply_to_id") == want_parent
+                and comparable(status.get("content", ""), html=True) == want_text
+                and posted_since(_instant(status.get("created_at")), ctx.sent_at)
             ):
                 return PublishedContainer(str(status["id"]), status.get("url") or status.get("uri"))
+        return None
+
+
+def _instant(value: Any) -> datetime | None:
+    """A status's `created_at` (ISO 8601 with `Z`), or None when it is missing or malformed."""
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
         return None
 
 

@@ -9,6 +9,7 @@ whose answer never got recorded (a timeout, a crash), and the post may exist on 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -24,8 +25,8 @@ _now = sa.func.now(type_=TS)
 class Progress:
     # The containers on the platform, by index.
     posted: dict[int, PublishedContainer] = field(default_factory=dict)
-    # The containers sent without a recorded answer.
-    unsettled: frozenset[int] = frozenset()
+    # The containers sent without a recorded answer, with when each was first sent.
+    unsettled: dict[int, datetime] = field(default_factory=dict)
 
 
 async def progress_of(conn: AsyncConnection, target_id: str) -> Progress:
@@ -35,10 +36,12 @@ async def progress_of(conn: AsyncConnection, target_id: str) -> Progress:
         ).where(container_progress.c.target_id == target_id)
     )
     posted = {r.container_index: PublishedContainer(r.platform_post_id, r.url) for r in rows}
-    sent = await conn.scalars(
-        sa.select(container_sends.c.container_index).where(container_sends.c.target_id == target_id)
+    sent = await conn.execute(
+        sa.select(container_sends.c.container_index, container_sends.c.sent_at).where(
+            container_sends.c.target_id == target_id
+        )
     )
-    return Progress(posted, frozenset(sent) - posted.keys())
+    return Progress(posted, {r.container_index: r.sent_at for r in sent if r.container_index not in posted})
 
 
 async def mark_sent(conn: AsyncConnection, target_id: str, index: int, attempt: int) -> None:
@@ -46,7 +49,8 @@ async def mark_sent(conn: AsyncConnection, target_id: str, index: int, attempt: 
     await conn.execute(
         mark.on_conflict_do_update(
             index_elements=[container_sends.c.target_id, container_sends.c.container_index],
-            set_={"attempt": mark.excluded.attempt, "sent_at": _now},
+            # `sent_at` stays the first send's: a post made since then may be any of the sends.
+            set_={"attempt": mark.excluded.attempt},
         )
     )
 

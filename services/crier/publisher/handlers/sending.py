@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -73,7 +74,7 @@ async def send_containers(
                 await containers.record_progress(tx.conn, cmd.target_id, index, parent)
         else:
             parent = await _send(
-                ctx, adapter, account, base, container, index, parent, unsettled=index in progress.unsettled
+                ctx, adapter, account, base, container, index, parent, sent_at=progress.unsettled.get(index)
             )
         results.append(parent)
     return results
@@ -88,10 +89,11 @@ async def _send(
     index: int,
     parent: PublishedContainer | None,
     *,
-    unsettled: bool,
+    sent_at: datetime | None,
 ) -> PublishedContainer:
-    if unsettled:
-        found = await account.act(adapter, adapter.find_published, base, container, index, parent)
+    if sent_at is not None:
+        looking = replace(base, sent_at=sent_at)
+        found = await account.act(adapter, adapter.find_published, looking, container, index, parent)
         if found is not None:
             async with ctx.uow.begin() as tx:
                 await containers.record_progress(tx.conn, base.target_id, index, found)
