@@ -69,6 +69,8 @@ class ScriptedPlatform:
     async def find_published(
         self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
     ) -> PublishedContainer | None:
+        # The publisher says since when the container may exist: its first send.
+        assert ctx.sent_at is not None and ctx.sent_at.tzinfo is not None
         self.finds.append((ctx.attempt, index))
         return self.posted.get(index)
 
