@@ -99,6 +99,7 @@ def test_revoked_grant_fails_the_target_as_token_expired(live: Live, sim: Simula
 
 def test_tokens_are_never_stored_or_logged_by_the_publisher(live: Live) -> None:
     """Runs after the others: every token the simulated platforms issued."""
+    assert live.world is not None
     tokens = {t.value for t in live.world.tokens.values()}
     assert tokens
     rows = sql(

@@ -5,7 +5,9 @@ then measures, for sandbox posts with three targets each:
   1. accepted posts/s at the API (concurrent POST /posts),
   2. end-to-end seconds from request to all targets published (p50/p99),
   3. scheduler lateness (p50/p99) for N posts due within the same minute: the moment a target is
-     queued (its `evt.target.queued` event) minus its scheduled_at.
+     queued (its `evt.target.queued` event) minus its scheduled_at;
+then, on a second stack whose platforms are the platform simulator, 4. live-adapter delivery to
+Mastodon accounts with 0 ms and 200 ms of platform latency (`tests.perf.bench_live`).
 Timings come from the events on the bus, so the benchmark observes the system without slowing it.
 Bounded: fixed counts, every wait has a deadline, traffic only to 127.0.0.1.
 """
@@ -28,6 +30,7 @@ from nats.js.api import DeliverPolicy
 
 from crier.contracts.events import TargetPublished, TargetQueued
 from crier.kit.bus import Bus
+from tests.perf import bench_live
 from tests.perf.measure import machine, pct
 from tests.support.stack import close_infra, make_infra, start_stack
 
@@ -174,11 +177,15 @@ def main() -> None:
     p.add_argument("--scheduled", type=int, default=10_000, help="scheduled posts due in one minute (default 10000)")
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--timeout", type=float, default=600)
+    p.add_argument("--live-posts", type=int, default=300, help="posts to 4 live Mastodon accounts per latency")
     args = p.parse_args()
     infra = make_infra()
     stack = start_stack(infra, Path(tempfile.mkdtemp(prefix="crier-bench-")), {"CRIER_LOG_LEVEL": "warning"})
     try:
         asyncio.run(run(args, infra, stack))
+        stack.supervisor.stop_all()
+        for line in bench_live.run(infra, args.live_posts, 4, [0, 200], args.timeout):
+            print(line)
     finally:
         stack.supervisor.stop_all()
         close_infra(infra)

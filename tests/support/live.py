@@ -39,7 +39,8 @@ PUBLISH_ENDPOINT: dict[str, str] = {"mastodon": "statuses"}
 class Live:
     stack: Stack
     sim: Simulator
-    world: World
+    # The simulator's state, when it runs in this process (None for a simulator process).
+    world: World | None
 
 
 @dataclass
