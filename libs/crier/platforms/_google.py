@@ -3,8 +3,13 @@
 `access_type=offline` asks for a refresh token and `prompt=consent` makes Google issue one even
 when the user granted the app before (otherwise only the first consent gets one). PKCE S256 is
 supported and sent. Access tokens live an hour; refreshing never returns a new refresh token.
-Revoking either token revokes the whole grant. API errors are `{"error": {"code", "status",
-"errors": [{"reason"}]}}`; quota and rate-limit reasons are transient.
+Revoking either token revokes the whole grant. API errors are `{"error": {"code", "message",
+"status", "details"}}` (older APIs add `"errors": [{"reason"}]`); quota and rate-limit reasons are
+transient, also in a 403.
+
+Publishing (`publishing_error`): a 400 says which fields it refused only in its `details` (a
+BadRequest's `fieldViolations`, Business Profile's ValidationError `errorDetails`), so those go into
+the message Crier records.
 """
 
 from __future__ import annotations
@@ -15,9 +20,12 @@ import httpx
 
 from crier.platforms import _oauth_http as oh
 from crier.platforms._code_flow import CodeFlowProvider
+from crier.platforms.base import ContentRejected, PlatformError, RateLimited
 from crier.platforms.oauth import AccessTokenInvalid, AppCredentials, OAuthError, OAuthUnavailable, PlatformEndpoints
 
 _TRANSIENT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "backendError"}
+# `errors[].reason` of older APIs, `details[].reason` (google.rpc.ErrorInfo) of newer ones.
+_RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "RATE_LIMIT_EXCEEDED"}
 
 
 def google_endpoints(**apis: str) -> PlatformEndpoints:
@@ -73,3 +81,25 @@ class GoogleProvider(CodeFlowProvider):
         except OAuthError as exc:
             if exc.code != "invalid_token":
                 raise
+
+
+def publishing_error(resp: httpx.Response, body: Any) -> PlatformError | None:
+    """What a Google API's refusal means where its status alone says too little (see above); None
+    leaves it to the shared classification."""
+    err = body.get("error") if isinstance(body, dict) else None
+    if resp.status_code < 400 or not isinstance(err, dict):
+        return None
+    details = [d for d in err.get("details") or [] if isinstance(d, dict)]
+    reasons = {e.get("reason") for e in [*(err.get("errors") or []), *details] if isinstance(e, dict)}
+    said = str(err.get("message") or err.get("status") or f"HTTP {resp.status_code}")
+    if resp.status_code in (403, 429) and (reasons & _RATE_REASONS or err.get("status") == "RESOURCE_EXHAUSTED"):
+        return RateLimited(f"google rate limit: {said}", retry_after_s=oh.retry_after(resp.headers))
+    if resp.status_code == 400:
+        fields = [
+            f"{v.get('field')}: {v.get('description') or v.get('message')}"
+            for d in details
+            for v in [*(d.get("fieldViolations") or []), *(d.get("errorDetails") or [])]
+            if isinstance(v, dict) and (v.get("description") or v.get("message")) not in (None, said)
+        ]
+        return ContentRejected(f"{said} ({'; '.join(fields)})" if fields else said)
+    return None

@@ -1,6 +1,6 @@
 """Google's OAuth 2.0 (accounts.google.com, oauth2.googleapis.com) with YouTube's
-`channels.list?mine=true` (under /youtube) or Business Profile's accounts and locations (under
-/google_business).
+`channels.list?mine=true` (under /youtube) or Business Profile's accounts and locations, and their
+local posts (under /google_business, see `google_local_posts`).
 
 A refresh token is issued with `access_type=offline`, and again for an app the user already
 granted only with `prompt=consent`; refreshing never returns a new one. Revoking either token
@@ -14,7 +14,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from crier.platforms.simulator import authz
+from crier.platforms.simulator import authz, google_local_posts
 from crier.platforms.simulator.authz import Dialect, Rules, pages_spec, reply
 from crier.platforms.simulator.http import form_of, query
 from crier.platforms.simulator.world import Code, User, World
@@ -265,5 +265,5 @@ def routes(world: World, platform: str) -> list[Any]:
             body: dict[str, Any] = {"locations": chunk, "totalSize": len(found)} if chunk else {}
             return reply(body | ({"nextPageToken": next_token} if next_token else {}))
 
-        out += [accounts, locations]
+        out += [accounts, locations, *google_local_posts.routes(world, DIALECT)]
     return out
