@@ -1,4 +1,8 @@
-"""Events: facts in the past tense, published on the EVENTS stream under `evt.…`."""
+"""Events: facts in the past tense, published on the EVENTS stream under `evt.…`.
+
+A target event's `redrive` is the generation of delivery it reports on: 0 for the target's first
+delivery, n once the post's n-th redrive sent it out again (attempts count from 1 in each).
+"""
 
 from __future__ import annotations
 
@@ -34,16 +38,27 @@ class PostCanceled(Message, kw_only=True, frozen=True):
     target_ids: list[str]
 
 
+class PostRedriven(Message, kw_only=True, frozen=True):
+    """Failed or dead targets of the post go out again, in redrive generation `redrive` (1, 2, …:
+    the post's count of redrives), each with a fresh attempt count."""
+
+    post_id: str
+    target_ids: list[str]
+    redrive: int
+
+
 class TargetQueued(Message, kw_only=True, frozen=True):
     post_id: str
     target_id: str
     platform: Platform
+    redrive: int = 0
 
 
 class TargetPublishing(Message, kw_only=True, frozen=True):
     post_id: str
     target_id: str
     platform: Platform
+    redrive: int = 0
     attempt: int
 
 
@@ -51,6 +66,7 @@ class TargetPublished(Message, kw_only=True, frozen=True):
     post_id: str
     target_id: str
     platform: Platform
+    redrive: int = 0
     attempt: int
     platform_post_id: str
     platform_post_url: str | None = None
@@ -61,6 +77,7 @@ class TargetAttemptFailed(Message, kw_only=True, frozen=True):
     post_id: str
     target_id: str
     platform: Platform
+    redrive: int = 0
     attempt: int
     error_code: str
     error_message: str
@@ -71,6 +88,7 @@ class TargetFailed(Message, kw_only=True, frozen=True):
     post_id: str
     target_id: str
     platform: Platform
+    redrive: int = 0
     attempt: int
     error_code: str
     error_message: str
@@ -80,6 +98,7 @@ class TargetDeadLettered(Message, kw_only=True, frozen=True):
     post_id: str
     target_id: str
     platform: Platform
+    redrive: int = 0
     attempt: int
     error_code: str
     error_message: str
@@ -135,6 +154,7 @@ EVENT_SUBJECTS: dict[str, type[Message]] = {
     "evt.post.created": PostCreated,
     "evt.post.canceled": PostCanceled,
     "evt.post.status_changed": PostStatusChanged,
+    "evt.post.redriven": PostRedriven,
     "evt.target.queued": TargetQueued,
     "evt.target.publishing": TargetPublishing,
     "evt.target.published": TargetPublished,

@@ -108,4 +108,6 @@ post_targets = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("published_at", TS),
     sa.Column("updated_at", TS, nullable=False),
+    # The generation of delivery the target is in (0 until it is redriven).
+    sa.Column("redrive", sa.Integer, nullable=False),
 )

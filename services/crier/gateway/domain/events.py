@@ -43,10 +43,19 @@ class PostCanceled(PostEvent, kw_only=True, frozen=True, tag="post.canceled"):
     target_ids: list[str]
 
 
+class TargetsRedriven(PostEvent, kw_only=True, frozen=True, tag="targets.redriven"):
+    """Failed or dead targets go out again, as redrive generation `redrive` of the post."""
+
+    target_ids: list[str]
+    redrive: int
+
+
 class TargetEvent(PostEvent, kw_only=True, frozen=True):
     target_id: str
     # The bus event this fact came from, so a replayed message is recognisable in the store.
     source_event_id: str = ""
+    # The redrive generation of the delivery this fact is about (0: before any redrive).
+    redrive: int = 0
 
 
 class TargetQueued(TargetEvent, kw_only=True, frozen=True, tag="target.queued"):
@@ -84,7 +93,7 @@ class TargetDeadLettered(TargetEvent, kw_only=True, frozen=True, tag="target.dea
 AnyTargetEvent = (
     TargetQueued | TargetPublishing | TargetPublished | TargetAttemptFailed | TargetFailed | TargetDeadLettered
 )
-AnyPostEvent = PostCreated | PostCanceled | AnyTargetEvent
+AnyPostEvent = PostCreated | PostCanceled | TargetsRedriven | AnyTargetEvent
 
 _decoder: msgspec.json.Decoder[AnyPostEvent] = msgspec.json.Decoder(AnyPostEvent)
 

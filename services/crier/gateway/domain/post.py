@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from crier.contracts.common import Container, Mode, PostStatus
 from crier.gateway.domain import events as ev
 from crier.gateway.domain import target as tg
 from crier.gateway.domain.target import Target
-from crier.kit.errors import Conflict
+from crier.kit.errors import Conflict, NotFound
 
 DRAFT: PostStatus = "draft"
 SCHEDULED: PostStatus = "scheduled"
@@ -99,8 +99,35 @@ def cancel(post: Post, at: datetime) -> ev.PostCanceled:
     return ev.PostCanceled(at=at, target_ids=waiting)
 
 
+def redrive(post: Post, target_ids: Sequence[str] | None, at: datetime) -> ev.TargetsRedriven:
+    """The decision to send failed and dead targets out again: the ones named, or (None) every one
+    the post has. They go out as the post's next redrive generation."""
+    if target_ids is None:
+        chosen = [t.id for t in post.targets if t.status in tg.RETRYABLE]
+        if not chosen:
+            raise Conflict(
+                "post_not_retryable", "the post has no failed or dead target to retry", {"status": post.status}
+            )
+    else:
+        chosen = list(dict.fromkeys(target_ids))
+        by_id = {t.id: t for t in post.targets}
+        for target_id in chosen:
+            target = by_id.get(target_id)
+            if target is None:
+                raise NotFound.of("target", target_id)
+            if target.status not in tg.RETRYABLE:
+                raise Conflict(
+                    "target_not_retryable",
+                    "only a failed or dead target can be retried",
+                    {"target_id": target_id, "status": target.status},
+                )
+    return ev.TargetsRedriven(at=at, target_ids=chosen, redrive=max(t.redrive for t in post.targets) + 1)
+
+
 def _concerns(target: Target, event: ev.AnyPostEvent) -> bool:
-    return isinstance(event, ev.PostCanceled) or getattr(event, "target_id", None) == target.id
+    if isinstance(event, ev.PostCanceled | ev.TargetsRedriven):
+        return True
+    return getattr(event, "target_id", None) == target.id
 
 
 def _created(event: ev.PostCreated) -> Post:

@@ -3,6 +3,11 @@
 Events reach the gateway at least once and not always in order (redeliveries, several publisher
 replicas), so a target only ever moves forward: each event names a point in the delivery's life,
 and an event pointing at or before where the target already is changes nothing.
+
+A failed or dead target can be redriven: it goes out again as a new generation of delivery, with
+a fresh attempt count. A point in a delivery's life is therefore (generation, attempt, phase), and
+a report from an earlier generation (a late or redelivered event of the delivery the redrive
+replaced) changes nothing, however high its attempt number.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ CANCELED: TargetStatus = "canceled"
 TERMINAL: frozenset[TargetStatus] = frozenset({PUBLISHED, FAILED, DEAD, CANCELED})
 CANCELABLE: frozenset[TargetStatus] = frozenset({PENDING, QUEUED})
 IN_FLIGHT: frozenset[TargetStatus] = frozenset({PUBLISHING, RETRYING})
+RETRYABLE: frozenset[TargetStatus] = frozenset({FAILED, DEAD})
 
 
 class Target(msgspec.Struct, kw_only=True, frozen=True):
@@ -43,6 +49,9 @@ class Target(msgspec.Struct, kw_only=True, frozen=True):
     attempts: int = 0
     published_at: datetime | None = None
     updated_at: datetime
+    # The generation of delivery the target is in: 0 until it is first redriven, then the post's
+    # redrive that last sent it out again. `attempts` counts within it.
+    redrive: int = 0
 
 
 def _progress(status: TargetStatus, attempts: int) -> tuple[int, int]:
@@ -51,11 +60,19 @@ def _progress(status: TargetStatus, attempts: int) -> tuple[int, int]:
     return (attempts if status in IN_FLIGHT else 0, phase)
 
 
-def advance(target: Target, event: ev.TargetEvent | ev.PostCanceled) -> Target:
+def advance(target: Target, event: ev.TargetEvent | ev.PostCanceled | ev.TargetsRedriven) -> Target:
     """The target after `event`, or the same target when the event is late or a repeat."""
     if isinstance(event, ev.PostCanceled):
         if target.status in CANCELABLE and target.id in event.target_ids:
             return msgspec.structs.replace(target, status=CANCELED, updated_at=event.at)
+        return target
+    if isinstance(event, ev.TargetsRedriven):
+        if target.id in event.target_ids and target.status in RETRYABLE and event.redrive > target.redrive:
+            return _redriven(target, event)
+        return target
+    if event.redrive != target.redrive:
+        # From a delivery a redrive replaced. (Never from a generation still to come: the gateway
+        # records a redrive before any service hears of it.)
         return target
     if target.status in TERMINAL:
         # The platform has the post even if the cancel got recorded first: the truth wins.
@@ -91,6 +108,18 @@ def advance(target: Target, event: ev.TargetEvent | ev.PostCanceled) -> Target:
                 updated_at=event.at,
             )
     return target
+
+
+def _redriven(target: Target, event: ev.TargetsRedriven) -> Target:
+    return msgspec.structs.replace(
+        target,
+        status=QUEUED,
+        redrive=event.redrive,
+        attempts=0,
+        error_code=None,
+        error_message=None,
+        updated_at=event.at,
+    )
 
 
 def _published(target: Target, event: ev.TargetPublished) -> Target:

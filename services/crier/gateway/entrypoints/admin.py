@@ -7,7 +7,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from crier.gateway.handlers import keys, orgs, projections
+from crier.contracts.common import MODES, one_of
+from crier.gateway.domain.api_key import Principal
+from crier.gateway.handlers import keys, orgs, posts, projections
 from crier.gateway.handlers.context import Context
 from crier.gateway.settings import SCHEMA
 from crier.kit.db import create_engine
@@ -47,6 +49,33 @@ def rebuild_projections(database_url: str) -> int:
     return _run(database_url, projections.rebuild_projections)
 
 
+def target_states(database_url: str, target_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Where each known target stands: its status, redrive generation and last error, by id."""
+    rows = _run(database_url, lambda ctx: posts.find_targets(ctx, target_ids))
+    return {
+        r.id: {
+            "post_id": r.post_id,
+            "status": r.status,
+            "redrive": r.redrive,
+            "error_code": r.error_code,
+            "error_message": r.error_message,
+        }
+        for r in rows
+    }
+
+
+def retry_target(database_url: str, *, org_id: str, mode: str, post_id: str, target_id: str) -> dict[str, Any]:
+    """Redrives one failed or dead target through the use case behind the API's retry, so the post,
+    the scheduler and the publisher all see it. Raises the use case's Conflict or NotFound."""
+    known_mode = one_of(mode, MODES)
+    if known_mode is None:
+        raise ValueError(f"unknown mode {mode!r}")
+    operator = Principal(org_id=org_id, mode=known_mode, key_id="operator", scopes=frozenset({"publish"}))
+    record = _run(database_url, lambda ctx: posts.retry_targets(ctx, operator, post_id, [target_id]))
+    [target] = [t for t in record.targets if t.id == target_id]
+    return {"post_id": post_id, "post_status": record.post.status, "target_id": target_id, "redrive": target.redrive}
+
+
 def _write_secret(path: Path, secret: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -63,7 +92,8 @@ def _run(database_url: str, work: Callable[[Context], Awaitable[T]]) -> T:
     async def main() -> T:
         engine = create_engine(database_url, SCHEMA, pool_size=2)
         try:
-            # Nothing an operator does announces anything, so no relay needs waking.
+            # No relay runs here: what an operator's redrive announces waits in the outbox for the
+            # running gateway's relay, which looks at it at least once a second.
             return await work(Context(uow=UnitOfWork(engine, consumer="gateway")))
         finally:
             await engine.dispose()

@@ -51,6 +51,18 @@ def canceled(post: Post, event: ev.PostCanceled) -> contract.PostCanceled:
     )
 
 
+def redriven(post: Post, event: ev.TargetsRedriven) -> contract.PostRedriven:
+    return contract.PostRedriven(
+        id=str(uuid.uuid4()),
+        occurred_at=event.at,
+        org_id=post.org_id,
+        mode=post.mode,
+        post_id=post.id,
+        target_ids=event.target_ids,
+        redrive=event.redrive,
+    )
+
+
 def status_changed(before: Post, after: Post, at: datetime) -> contract.PostStatusChanged | None:
     if before.status == after.status:
         return None
@@ -67,9 +79,15 @@ def status_changed(before: Post, after: Post, at: datetime) -> contract.PostStat
 
 
 def of_change(before: Post, after: Post, events: Sequence[ev.AnyPostEvent]) -> list[OutboxMessage]:
-    """What a change to an existing post announces: each cancellation, and the roll-up's move."""
-    canceled_now = [canceled(after, e) for e in events if isinstance(e, ev.PostCanceled)]
-    return outgoing(*canceled_now, status_changed(before, after, events[-1].at))
+    """What a change to an existing post announces: each cancellation and redrive, and the
+    roll-up's move."""
+    decided: list[contract.Message] = []
+    for e in events:
+        if isinstance(e, ev.PostCanceled):
+            decided.append(canceled(after, e))
+        elif isinstance(e, ev.TargetsRedriven):
+            decided.append(redriven(after, e))
+    return outgoing(*decided, status_changed(before, after, events[-1].at))
 
 
 def outgoing(*messages: contract.Message | None) -> list[OutboxMessage]:

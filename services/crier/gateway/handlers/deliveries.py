@@ -24,7 +24,12 @@ TargetReport = (
 
 def as_post_event(report: TargetReport) -> ev.AnyTargetEvent:
     """The wire event, restated as a fact in the post's own history."""
-    common = {"at": report.occurred_at, "target_id": report.target_id, "source_event_id": report.id}
+    common = {
+        "at": report.occurred_at,
+        "target_id": report.target_id,
+        "source_event_id": report.id,
+        "redrive": report.redrive,
+    }
     match report:
         case contract.TargetQueued():
             return ev.TargetQueued(**common)

@@ -1,8 +1,9 @@
-"""Use cases on posts: create one (idempotently), cancel one, and read them."""
+"""Use cases on posts: create one (idempotently), cancel one, retry its failed targets, and read them."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from crier.gateway.adapters.post_queries import PostRecord
 from crier.gateway.domain import events as ev
 from crier.gateway.domain.api_key import Principal
 from crier.gateway.domain.filters import PostQuery, post_filter
-from crier.gateway.domain.post import cancel
+from crier.gateway.domain.post import cancel, redrive
 from crier.gateway.domain.target_checks import TargetAccount
 from crier.gateway.domain.validation import NewPost, PostRequest, new_post
 from crier.gateway.handlers import announcements
@@ -62,6 +63,29 @@ async def cancel_post(ctx: Context, who: Principal, post_id: str) -> None:
         decide=lambda post: [cancel(post, ctx.now())],
         announce=announcements.of_change,
     )
+
+
+async def retry_targets(
+    ctx: Context, who: Principal, post_id: str, target_ids: Sequence[str] | None = None
+) -> PostRecord:
+    """Sends failed and dead targets out again, with a fresh attempt count: the ones named, or
+    (None) every one the post has. A target in any other state is a Conflict; the post as it
+    stands afterwards is the answer."""
+    await post_store.change(
+        ctx.uow,
+        post_id=post_id,
+        org_id=who.org_id,
+        mode=who.mode,
+        decide=lambda post: [redrive(post, target_ids, ctx.now())],
+        announce=announcements.of_change,
+    )
+    return await get_post(ctx, who, post_id)
+
+
+async def find_targets(ctx: Context, target_ids: Sequence[str]) -> list[Any]:
+    """Targets as their posts' projections show them, across organizations: for operators."""
+    async with ctx.uow.read() as conn:
+        return await post_queries.targets_by_id(conn, list(dict.fromkeys(target_ids)))
 
 
 async def get_post(ctx: Context, who: Principal, post_id: str) -> PostRecord:

@@ -23,6 +23,9 @@ targets = sa.Table(
     sa.Column("last_attempt", sa.Integer, nullable=False),
     # When the platform first rate-limited the target: the rate-limit deadline runs from here.
     sa.Column("rate_limited_since", TS),
+    # The generation of delivery: 0, then the post's redrive that last sent the target out again.
+    # The counts above start afresh in each.
+    sa.Column("redrive", sa.Integer, nullable=False),
     # When the backoff after the last failed attempt ends.
     sa.Column("retry_at", TS),
     sa.Column("platform_post_id", sa.Text),
@@ -37,6 +40,8 @@ attempts = sa.Table(
     "attempts",
     metadata,
     sa.Column("target_id", sa.Text, sa.ForeignKey("targets.target_id"), primary_key=True),
+    # Attempts are numbered from 1 within each redrive generation.
+    sa.Column("redrive", sa.Integer, primary_key=True),
     sa.Column("number", sa.Integer, primary_key=True),
     sa.Column("started_at", TS, nullable=False),
     # More than one when a publisher died mid-attempt and the message came back.

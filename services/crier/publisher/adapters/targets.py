@@ -29,6 +29,7 @@ _LOCK = (
         targets.c.status,
         targets.c.failed_attempts,
         targets.c.last_attempt,
+        targets.c.redrive,
         sa.func.greatest(0, sa.extract("epoch", targets.c.retry_at - _clock)).label("retry_wait_s"),
         sa.extract("epoch", _clock - targets.c.rate_limited_since).label("rate_limited_for_s"),
     )
@@ -36,7 +37,7 @@ _LOCK = (
     .with_for_update()
 )
 _START_ATTEMPT = pg_insert(attempts).on_conflict_do_update(
-    index_elements=[attempts.c.target_id, attempts.c.number],
+    index_elements=[attempts.c.target_id, attempts.c.redrive, attempts.c.number],
     set_={"deliveries": attempts.c.deliveries + 1, "started_at": _now},
 )
 
@@ -55,6 +56,7 @@ async def claim(conn: AsyncConnection, cmd: PublishTarget) -> Target:
             "status": "publishing",
             "failed_attempts": 0,
             "last_attempt": 0,
+            "redrive": cmd.redrive,
         },
     )
     return await lock(conn, cmd.target_id)
@@ -69,6 +71,28 @@ async def lock(conn: AsyncConnection, target_id: str) -> Target:
         retry_wait_s=float(row.retry_wait_s or 0),
         last_attempt=row.last_attempt,
         rate_limited_for_s=None if row.rate_limited_for_s is None else float(row.rate_limited_for_s),
+        redrive=row.redrive,
+    )
+
+
+async def start_generation(conn: AsyncConnection, target_id: str, redrive: int) -> None:
+    """The target goes out again as generation `redrive`: no attempt begun, none failed, no
+    backoff and no rate limit running. Its container progress and send markers stay, so the new
+    delivery resumes after what already reached the platform and never posts it again."""
+    await conn.execute(
+        sa.update(targets)
+        .where(targets.c.target_id == target_id)
+        .values(
+            redrive=redrive,
+            status="queued",
+            failed_attempts=0,
+            last_attempt=0,
+            rate_limited_since=None,
+            retry_at=None,
+            error_code=None,
+            error_message=None,
+            updated_at=_now,
+        )
     )
 
 
@@ -85,9 +109,10 @@ async def record_cancellations(conn: AsyncConnection, post_id: str, target_ids: 
         )
 
 
-async def start_attempt(conn: AsyncConnection, target_id: str, number: int) -> None:
-    """Attempt `number` begins, or begins again when its first delivery died mid-way."""
-    await conn.execute(_START_ATTEMPT, {"target_id": target_id, "number": number})
+async def start_attempt(conn: AsyncConnection, target_id: str, redrive: int, number: int) -> None:
+    """Attempt `number` of generation `redrive` begins, or begins again when its first delivery
+    died mid-way."""
+    await conn.execute(_START_ATTEMPT, {"target_id": target_id, "redrive": redrive, "number": number})
     await conn.execute(
         sa.update(targets)
         .where(targets.c.target_id == target_id)
@@ -98,6 +123,7 @@ async def start_attempt(conn: AsyncConnection, target_id: str, number: int) -> N
 async def finish_attempt(
     conn: AsyncConnection,
     target_id: str,
+    redrive: int,
     number: int,
     outcome: TargetStatus,
     *,
@@ -107,7 +133,7 @@ async def finish_attempt(
 ) -> None:
     await conn.execute(
         sa.update(attempts)
-        .where(attempts.c.target_id == target_id, attempts.c.number == number)
+        .where(attempts.c.target_id == target_id, attempts.c.redrive == redrive, attempts.c.number == number)
         .values(
             finished_at=_now,
             outcome=outcome,

@@ -10,6 +10,10 @@ failed attempt counts towards the limit that dead-letters the target: a rate lim
 saying "later", not "no", and is waited out without counting until the target has been held back
 for longer than the rate-limit deadline.
 
+A failed or dead target can be redriven: its command comes back with a higher redrive generation,
+and the target starts that generation afresh (attempts from 1, no failure counted, no rate limit
+running). A command of a generation older than the target's is one a redrive replaced.
+
 Statuses are the contracts' `TargetStatus`: the publisher moves a target through `publishing`,
 `retrying`, `published`, `failed`, `dead` and `canceled`; `pending` and `queued` happen before a
 command reaches it.
@@ -41,6 +45,8 @@ class Target:
     last_attempt: int = 0
     # Seconds since the platform first rate-limited this target; None if it never has.
     rate_limited_for_s: float | None = None
+    # The generation of delivery the counts above belong to (0 until the target is redriven).
+    redrive: int = 0
 
     @property
     def is_finished(self) -> bool:

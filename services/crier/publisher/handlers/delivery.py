@@ -7,6 +7,10 @@ its event together through the unit of work.
 A failed attempt is retried after a backoff, failed for good, or dead-lettered after the last
 allowed one (`domain.target.after_failure`); a rate limit is waited out as the platform asks and
 is not one of the allowed failures until the rate-limit deadline has passed.
+
+A redriven target's command carries a higher generation: the target starts it afresh and its
+delivery resumes after the last container that reached the platform. A command of an older
+generation than the target's is settled without effect.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from crier.contracts.commands import PublishTarget, dead_subject
+from crier.contracts.commands import PublishTarget, dead_subject, publish_msg_id
 from crier.contracts.events import (
     TargetAttemptFailed,
     TargetDeadLettered,
@@ -26,6 +30,7 @@ from crier.contracts.events import (
     TargetPublishing,
 )
 from crier.kit.log import get
+from crier.kit.telemetry import inject_headers
 from crier.kit.transient import is_transient
 from crier.platforms import publishing
 from crier.platforms.base import (
@@ -87,6 +92,12 @@ async def _start(ctx: Context, cmd: PublishTarget) -> int | RetryIn | None:
     """The number of the attempt this delivery makes, or what to answer when it makes none."""
     async with ctx.uow.begin() as tx:
         target = await targets.claim(tx.conn, cmd)
+        if cmd.redrive < target.redrive:
+            return None  # a redrive replaced this command
+        if cmd.redrive > target.redrive:
+            await targets.start_generation(tx.conn, cmd.target_id, cmd.redrive)
+            target = await targets.lock(tx.conn, cmd.target_id)
+            log.info("publisher.target_redriven", target_id=cmd.target_id, redrive=cmd.redrive)
         if target.is_finished:
             return None
         if await targets.is_canceled(tx.conn, cmd.target_id):
@@ -97,7 +108,7 @@ async def _start(ctx: Context, cmd: PublishTarget) -> int | RetryIn | None:
             # Redelivered before its backoff ended (ack timeout after a crash): not an attempt.
             return RetryIn(target.retry_wait_s)
         attempt = target.next_attempt
-        await targets.start_attempt(tx.conn, cmd.target_id, attempt)
+        await targets.start_attempt(tx.conn, cmd.target_id, cmd.redrive, attempt)
         tx.emit("evt.target.publishing", TargetPublishing(**_about(ctx, cmd), attempt=attempt))
     return attempt
 
@@ -108,10 +119,10 @@ async def _conclude_success(
     root = published[0]
     async with ctx.uow.begin() as tx:
         target = await targets.lock(tx.conn, cmd.target_id)
-        if target.is_finished:
+        if target.is_finished or target.redrive != cmd.redrive:
             return
         await targets.mark_published(tx.conn, cmd.target_id, root)
-        await targets.finish_attempt(tx.conn, cmd.target_id, attempt, "published")
+        await targets.finish_attempt(tx.conn, cmd.target_id, cmd.redrive, attempt, "published")
         tx.emit(
             "evt.target.published",
             TargetPublished(
@@ -130,8 +141,10 @@ async def _conclude_failure(ctx: Context, cmd: PublishTarget, attempt: int, err:
     failure = {**_about(ctx, cmd), "attempt": attempt, "error_code": err.code, "error_message": err.message}
     async with ctx.uow.begin() as tx:
         target = await targets.lock(tx.conn, cmd.target_id)
-        if target.is_finished or not target.attempt_open or target.last_attempt != attempt:
+        if target.redrive != cmd.redrive or target.is_finished or not target.attempt_open:
             return None  # another delivery of this target already settled this attempt
+        if target.last_attempt != attempt:
+            return None
         verdict = after_failure(
             target,
             retryable=err.retryable,
@@ -144,6 +157,7 @@ async def _conclude_failure(ctx: Context, cmd: PublishTarget, attempt: int, err:
         await targets.finish_attempt(
             tx.conn,
             cmd.target_id,
+            cmd.redrive,
             attempt,
             verdict.status,
             error_code=err.code,
@@ -163,8 +177,11 @@ async def _conclude_failure(ctx: Context, cmd: PublishTarget, attempt: int, err:
         if delay is not None:
             tx.emit("evt.target.attempt_failed", TargetAttemptFailed(**failure, retry_in_seconds=delay))
         elif verdict.status == "dead":
-            # Kept on the DEAD stream so the target can be redriven with its original command.
-            tx.emit(dead_subject(cmd.platform), cmd, msg_id=f"{cmd.target_id}:dead")
+            # Kept on the DEAD stream, with why it died in its headers (as the consumers' own dead
+            # letters have it), so operators can list dead targets and redrive them. One copy per
+            # generation: a target that dies again after a redrive is kept again.
+            headers = {**inject_headers(), "Crier-Error-Code": err.code, "Crier-Error": err.message[:1000]}
+            tx.emit(dead_subject(cmd.platform), cmd, msg_id=f"{publish_msg_id(cmd)}:dead", trace=headers)
             tx.emit("evt.target.dead_lettered", TargetDeadLettered(**failure))
         else:
             tx.emit("evt.target.failed", TargetFailed(**failure))
@@ -190,4 +207,5 @@ def _about(ctx: Context, cmd: PublishTarget) -> dict[str, Any]:
         "post_id": cmd.post_id,
         "target_id": cmd.target_id,
         "platform": cmd.platform,
+        "redrive": cmd.redrive,
     }

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -99,6 +99,36 @@ async def cancel(conn: AsyncConnection, post_id: str, target_ids: Sequence[str])
         sa.update(timetable).where(timetable.c.target_id.in_(target_ids), _waiting).values(canceled=True)
     )
     return result.rowcount
+
+
+async def rearm(
+    conn: AsyncConnection, post_id: str, target_ids: Sequence[str], redrive: int, trace: dict[str, str]
+) -> list[str]:
+    """Makes the targets' fired commands due again now, as redrive generation `redrive`; returns the
+    targets re-armed. A target already at that generation or a later one is left alone, so a
+    redelivered or late redrive never sends a command twice."""
+    if not target_ids:
+        return []
+    generation = sa.func.coalesce(timetable.c.command["redrive"].astext.cast(sa.Integer), 0)
+    result = await conn.execute(
+        sa.update(timetable)
+        .where(
+            timetable.c.post_id == post_id,
+            timetable.c.target_id.in_(target_ids),
+            sa.not_(timetable.c.canceled),
+            generation < redrive,
+        )
+        .values(
+            command=sa.func.jsonb_set(
+                timetable.c.command, sa.literal(["redrive"], ARRAY(sa.Text)), sa.func.to_jsonb(redrive)
+            ),
+            due_at=_now,
+            fired_at=None,
+            trace=json.dumps(trace),
+        )
+        .returning(timetable.c.target_id)
+    )
+    return list(result.scalars())
 
 
 async def next_due(conn: AsyncConnection) -> tuple[datetime | None, datetime]:

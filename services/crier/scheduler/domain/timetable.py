@@ -72,6 +72,7 @@ def queued(command: PublishTarget, *, event_id: str, at: datetime) -> TargetQueu
         post_id=command.post_id,
         target_id=command.target_id,
         platform=command.platform,
+        redrive=command.redrive,
     )
 
 

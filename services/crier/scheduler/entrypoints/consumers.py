@@ -8,16 +8,17 @@ from typing import Any
 
 import msgspec
 
-from crier.contracts.events import PostCanceled, PostCreated
+from crier.contracts.events import PostCanceled, PostCreated, PostRedriven
 from crier.kit.bus import Bus, consumer, streams
 from crier.scheduler.handlers.context import Context
-from crier.scheduler.handlers.posts import post_canceled, post_created
+from crier.scheduler.handlers.posts import post_canceled, post_created, post_redriven
 from crier.scheduler.settings import SchedulerSettings
 
 DURABLE = "scheduler"
 TYPES: dict[str, type] = {
     "evt.post.created": PostCreated,
     "evt.post.canceled": PostCanceled,
+    "evt.post.redriven": PostRedriven,
     # Other post events (published roll-ups, updates) are none of the timetable's business;
     # decoding them as raw bytes acks them instead of dead-ending them as undecodable.
     "evt.post.*": msgspec.Raw,
@@ -32,5 +33,7 @@ async def post_events(bus: Bus, ctx: Context, settings: SchedulerSettings, stop:
             await post_created(ctx, event)
         elif subject == "evt.post.canceled":
             await post_canceled(ctx, event)
+        elif subject == "evt.post.redriven":
+            await post_redriven(ctx, event)
 
     return consumer.run(bus, sub, TYPES, on_event, stop, max_failures=settings.consumer_max_failures)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crier.contracts.events import PostCanceled, PostCreated
+from crier.contracts.events import PostCanceled, PostCreated, PostRedriven
 from crier.kit.log import get
 from crier.kit.telemetry import inject_headers
 from crier.scheduler.adapters import timetable
@@ -31,3 +31,18 @@ async def post_canceled(ctx: Context, event: PostCanceled) -> None:
             return
         stopped = await timetable.cancel(tx.conn, event.post_id, event.target_ids)
     log.info("scheduler.targets_canceled", post_id=event.post_id, count=stopped)
+
+
+async def post_redriven(ctx: Context, event: PostRedriven) -> None:
+    """The redriven targets' commands go out again at once, as the new generation."""
+    async with ctx.uow.begin(handling=event.id) as tx:
+        if tx.seen_before:
+            return
+        # The redrive request's trace context, so the renewed delivery continues it.
+        rearmed = await timetable.rearm(tx.conn, event.post_id, event.target_ids, event.redrive, inject_headers())
+    if rearmed:
+        ctx.wake_alarm(None)
+    missing = sorted(set(event.target_ids) - set(rearmed))
+    log.info("scheduler.targets_redriven", post_id=event.post_id, redrive=event.redrive, count=len(rearmed))
+    if missing:
+        log.warning("scheduler.redrive_skipped", post_id=event.post_id, redrive=event.redrive, target_ids=missing)

@@ -122,7 +122,7 @@ _DESCRIBED = {
     401: "Missing, invalid or revoked API key (unauthorized)",
     403: "The key lacks a scope (insufficient_scope) or the wrong mode (test_mode_only)",
     404: "No such resource in this organization and mode (not_found)",
-    409: "Conflicts: idempotency_in_progress, post_not_cancelable",
+    409: "Conflicts: idempotency_in_progress, post_not_cancelable, target_not_retryable, post_not_retryable",
     413: "Request body too large (payload_too_large)",
     422: (
         "Invalid request (validation_error with details.fields and, for a new post, details.accounts; "

@@ -1,4 +1,4 @@
-"""/api/v1/posts: create, list, read and cancel posts."""
+"""/api/v1/posts: create, list, read, cancel and retry posts."""
 
 from __future__ import annotations
 
@@ -141,3 +141,39 @@ class PostController(Controller):
     async def cancel(self, request: Request[Any, Any, Any], post_id: FromPath[str]) -> s.PostCanceled:
         await uc.cancel_post(gateway_of(request).ctx, principal_of(request), post_id)
         return s.PostCanceled(id=post_id)
+
+    @post(
+        "/{post_id:str}/retry",
+        operation_id="retryPost",
+        guards=[requires("publish")],
+        status_code=200,
+        responses=documented(404, 409),
+        summary="Retry every failed or dead target of a post",
+    )
+    async def retry_post(self, request: Request[Any, Any, Any], post_id: FromPath[str]) -> s.Post:
+        """Every `failed` and `dead` target of the post goes out again, as if it were new: back to
+        `queued`, with a fresh attempt count (five more failed attempts before it is dead again),
+        and its events and webhooks as for any delivery. What a target had already put on its
+        platform (the first parts of a thread) is not posted again: the delivery resumes after the
+        last container that reached the platform. The answer is the post as `GET /posts/{id}` shows
+        it, its status rolled up again (`queued` or `publishing`). 409 `post_not_retryable` when no
+        target of the post is failed or dead."""
+        return s.post_of(await uc.retry_targets(gateway_of(request).ctx, principal_of(request), post_id))
+
+    @post(
+        "/{post_id:str}/targets/{target_id:str}/retry",
+        operation_id="retryPostTarget",
+        guards=[requires("publish")],
+        status_code=200,
+        responses=documented(404, 409),
+        summary="Retry one failed or dead target",
+    )
+    async def retry_target(
+        self, request: Request[Any, Any, Any], post_id: FromPath[str], target_id: FromPath[str]
+    ) -> s.Post:
+        """The target goes out again as `POST /posts/{id}/retry` sends every failed one: a fresh
+        attempt count, and no container posted twice. 409 `target_not_retryable` when the target is
+        not `failed` or `dead` (`details.status` says what it is); 404 when the post or the target
+        is unknown to this key's organization and mode."""
+        ctx, who = gateway_of(request).ctx, principal_of(request)
+        return s.post_of(await uc.retry_targets(ctx, who, post_id, [target_id]))
