@@ -6,12 +6,14 @@ answer was lost is found among the location's local posts and adopted."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import pytest
 
 from crier.platforms.base import (
+    CLOCK_SKEW,
     ContentRejected,
     OutcomeUnknown,
     PlatformError,
@@ -274,6 +276,15 @@ async def test_find_published_wants_the_same_summary_and_topic(gbp: Publishing) 
     other = gbp.context("Open early tomorrow")
     assert await gbp.adapter.find_published(event, event.containers[0], 0, None) is None
     assert await gbp.adapter.find_published(other, other.containers[0], 0, None) is None
+
+
+async def test_find_published_ignores_a_repeat_made_before_the_first_send(gbp: Publishing) -> None:
+    await gbp.publish(gbp.context("Yesterday's special"))
+    now = datetime.now(UTC)
+    later, earlier = (replace(gbp.context("Yesterday's special"), sent_at=at) for at in (now + CLOCK_SKEW * 2, now))
+    assert await gbp.adapter.find_published(later, later.containers[0], 0, None) is None
+    found = await gbp.adapter.find_published(earlier, earlier.containers[0], 0, None)
+    assert found is not None and found.platform_post_id == gbp.posts()[0]["id"]
 
 
 async def test_find_published_adopts_the_newest_and_reads_further_pages(gbp: Publishing) -> None:

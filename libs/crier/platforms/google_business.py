@@ -43,7 +43,14 @@ from crier.contracts.common import Container
 from crier.kit.errors import Problem
 from crier.platforms import _publish_http as ph
 from crier.platforms._google import GoogleProvider, google_endpoints, publishing_error
-from crier.platforms.base import ContentRejected, PlatformError, PlatformSettings, PublishContext, PublishedContainer
+from crier.platforms.base import (
+    ContentRejected,
+    PlatformError,
+    PlatformSettings,
+    PublishContext,
+    PublishedContainer,
+    posted_since,
+)
 from crier.platforms.oauth import ConnectableAccount, TokenSet
 from crier.platforms.rules import Rules
 
@@ -206,9 +213,7 @@ class GoogleBusinessRules(Rules):
             when = event.schedule
             if (when.start_time is None) != (when.end_time is None):
                 refuse("event.schedule", "takes both start_time and end_time, or neither (whole days)")
-            elif (when.end_date, when.end_time or "") < (when.start_date, when.start_time or "") or (
-                when.start_time is not None and (when.end_date, when.end_time) == (when.start_date, when.start_time)
-            ):
+            elif (when.end_date, when.end_time or "") < (when.start_date, when.start_time or ""):
                 refuse("event.schedule", "ends before it starts")
         if config.language_code is not None and not _LANGUAGE_TAG.fullmatch(config.language_code):
             refuse("language_code", f"{config.language_code!r} is not a BCP 47 language tag")
@@ -260,17 +265,19 @@ POSTS_HOST = "https://mybusiness.googleapis.com"
 _LOCATION = re.compile(r"accounts/[^/]+/locations/[^/]+")
 # Pages of 100 local posts `find_published` reads, newest first by `createTime` within them.
 _FIND_PAGES = 5
+_LONG_AGO = datetime.min.replace(tzinfo=UTC)
 
 
 def _comparable(text: str) -> str:
     return " ".join(text.split())
 
 
-def _created(post: dict[str, Any]) -> datetime:
+def _created(post: dict[str, Any]) -> datetime | None:
+    """A LocalPost's `createTime` (RFC 3339, up to nanoseconds), or None when missing or malformed."""
     try:
-        return msgspec.convert(post.get("createTime"), datetime)
+        return msgspec.convert(post.get("createTime"), datetime) if post.get("createTime") else None
     except msgspec.ValidationError:
-        return datetime.min.replace(tzinfo=UTC)
+        return None
 
 
 class GoogleBusinessAdapter:
@@ -316,22 +323,28 @@ class GoogleBusinessAdapter:
     async def find_published(
         self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
     ) -> PublishedContainer | None:
-        """The newest of the location's latest local posts with this summary and topic type."""
+        """The newest of the location's latest local posts with this summary and topic type, made
+        since the container was first sent."""
         want = self._post_for(ctx, container)
         same = (_comparable(want["summary"]), want["topicType"])
-        url, page_token, newest = self._local_posts(ctx), None, None
+        url, page_token = self._local_posts(ctx), None
+        found: list[tuple[datetime, dict[str, Any]]] = []
         for _ in range(_FIND_PAGES):
             params = {"pageSize": "100", **({"pageToken": page_token} if page_token else {})}
             page = await self._call("GET", url, ctx, params=params)
             for post in page.get("localPosts") or []:
-                if (_comparable(str(post.get("summary") or "")), post.get("topicType")) == same and (
-                    newest is None or _created(post) > _created(newest)
+                created = _created(post)
+                if (_comparable(str(post.get("summary") or "")), post.get("topicType")) == same and posted_since(
+                    created, ctx.sent_at
                 ):
-                    newest = post
+                    found.append((created or _LONG_AGO, post))
             page_token = page.get("nextPageToken")
             if not page_token:
                 break
-        return None if newest is None else PublishedContainer(str(newest["name"]), newest.get("searchUrl"))
+        if not found:
+            return None
+        _, newest = max(found, key=lambda pair: pair[0])
+        return PublishedContainer(str(newest["name"]), newest.get("searchUrl"))
 
 
 def publisher(http: httpx.AsyncClient, settings: PlatformSettings) -> GoogleBusinessAdapter:
