@@ -1,4 +1,4 @@
-"""X (Twitter): OAuth 2.0 authorization code with PKCE, and (later) publishing through API v2.
+"""X (Twitter): OAuth 2.0 authorization code with PKCE, and publishing posts through API v2.
 
 - PKCE S256 is mandatory; a confidential client authenticates with HTTP Basic at the token endpoint.
 - Access tokens live 2 hours. A refresh token is issued only with the `offline.access` scope, and it
@@ -8,24 +8,71 @@
   token working, so pass the refresh token to `revoke` when there is one.
 - X reports a dead refresh token as `invalid_request` ("Value passed for the token was invalid"),
   not `invalid_grant`; that is classified as GrantRevoked here.
+
+Publishing (`publisher`, `rules`):
+- `POST /2/tweets` with `text` (scope `tweet.write`); the first comment and the thread are replies
+  (`reply.in_reply_to_tweet_id`), each to the container before it. `config.x`: `reply_settings`,
+  `for_super_followers_only` and `paid_partnership` go with every container, `quote_tweet_id` with
+  the post (container 0) only. The answer is `{"data": {"id", "text"}}` (201); the post's page is
+  `https://x.com/<username>/status/<id>`.
+- There is no idempotency key. X refuses the same text from the same account again for a while:
+  403 "You are not allowed to create a Tweet with duplicate content." (`duplicate_content`).
+- Length is twitter-text's weighted count (its v3 configuration) of the NFC-normalized text, at
+  most 280: code points up to U+10FF and a few punctuation ranges count 1, all others (CJK, most
+  emoji) 2; an emoji sequence (skin tone, ZWJ family, flag, keycap) counts as its first code point;
+  every link counts 23, whatever its length. X links `http(s)://` URLs and bare domains with a
+  known top-level domain (`example.com/page`; a two-letter country domain alone, `file.py`, only
+  with a path or a subdomain). U+FFFE, U+FEFF and U+FFFF are refused. Premium accounts' long
+  posts are not offered.
+- Refusals: 400 Problem `invalid-request` with the particulars in `errors[].message`; 403 Problem
+  "Forbidden" (`about:blank`) for a duplicate, a reply to a post that is gone ("deleted or not
+  visible to you": `reply_target_missing`), a text too long ("needs to be a bit shorter") and a
+  missing permission alike, told apart by the backend's words in `detail` only. A 429 carries
+  `x-rate-limit-reset` (epoch seconds) and no Retry-After.
+- A post's `text` comes back with every link replaced by a t.co link and `&`, `<`, `>` as HTML
+  entities. `find_published` lists the account's latest 100 posts (`GET /2/users/:id/tweets`,
+  `tweet.read` + `users.read`, newest first, replies included, since the first send) and compares
+  texts with their links masked and the replied-to post (`referenced_posts`, called
+  `referenced_tweets` before API 2.16x, both read).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import html
+import unicodedata
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 import httpx
+import msgspec
+import regex
 
+from crier.contracts.common import Container
+from crier.kit.errors import Problem
 from crier.platforms import _oauth_http as oh
+from crier.platforms import _publish_http as ph
 from crier.platforms._code_flow import CodeFlowProvider
+from crier.platforms.base import (
+    CLOCK_SKEW,
+    ContentRejected,
+    OutcomeUnknown,
+    PlatformError,
+    PlatformSettings,
+    PublishContext,
+    PublishedContainer,
+    posted_since,
+)
 from crier.platforms.oauth import ConnectableAccount, GrantRevoked, OAuthError, PlatformEndpoints
+from crier.platforms.rules import Rules
+
+API = "https://api.x.com"
 
 
 class XProvider(CodeFlowProvider):
     platform = "x"
     uses_pkce = True
     default_scopes = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
-    real_endpoints = PlatformEndpoints(auth_base="https://x.com", api_base="https://api.x.com")
+    real_endpoints = PlatformEndpoints(auth_base="https://x.com", api_base=API)
     authorize_path = "/i/oauth2/authorize"
     token_path = "/2/oauth2/token"
     revoke_path = "/2/oauth2/revoke"
@@ -57,3 +104,302 @@ class XProvider(CodeFlowProvider):
 
 
 provider = XProvider()
+
+
+# -- what a post may be: twitter-text's weighted length ----------------------------------------
+
+MAX_WEIGHTED_LENGTH = 280
+URL_LENGTH = 23
+# twitter-text v3: these code point ranges weigh 1, every other code point 2.
+_LIGHT = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
+_GRAPHEME = regex.compile(r"\X")
+# A grapheme cluster that is an emoji sequence weighs what its first code point weighs.
+_EMOJI = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3")
+INVALID_CHARACTERS = regex.compile("[\ufffe\ufeff\uffff]")
+
+# Top-level domains of bare links (`example.com`): every country domain, and the generic ones seen
+# most. A bare domain under a rarer generic one is counted by its characters; links with a scheme
+# are links whatever their top-level domain.
+_COUNTRY = """ac ad ae af ag ai al am an ao aq ar as at au aw ax az ba bb bd be bf bg bh bi bj bl bm bn bo bq br bs
+    bt bv bw by bz ca cc cd cf cg ch ci ck cl cm cn co cr cu cv cw cx cy cz de dj dk dm do dz ec ee eg eh er es et eu fi
+    fj fk fm fo fr ga gb gd ge gf gg gh gi gl gm gn gp gq gr gs gt gu gw gy hk hm hn hr ht hu id ie il im in io iq
+    ir is it je jm jo jp ke kg kh ki km kn kp kr kw ky kz la lb lc li lk lr ls lt lu lv ly ma mc md me mf mg mh mk
+    ml mm mn mo mp mq mr ms mt mu mv mw mx my mz na nc ne nf ng ni nl no np nr nu nz om pa pe pf pg ph pk pl pm pn
+    pr ps pt pw py qa re ro rs ru rw sa sb sc sd se sg sh si sj sk sl sm sn so sr ss st su sv sx sy sz tc td tf tg
+    th tj tk tl tm tn to tp tr tt tv tw tz ua ug uk um us uy uz va vc ve vg vi vn vu wf ws ye yt za zm zw"""
+_GENERIC = """com net org edu gov mil int info biz name pro mobi aero asia coop jobs museum tel travel cat post xxx app
+    dev page blog shop store online site website tech space xyz club live news art design cloud email link click
+    top icu vip ltd agency studio media network digital social life world today group company center solutions
+    services support systems software tools academy education school university city global international events
+    video music photo photos photography pics gallery games game fun lol wiki zone team works work guru ninja
+    rocks cool bio eco green earth health care fit fitness food cafe restaurant pizza bar beer wine coffee
+    fashion style shoes jewelry money finance bank capital fund investments insure law legal consulting
+    marketing business ventures market markets trade energy solar realty homes house estate tours flights
+    hotel hotels wedding love dating family kids baby dog fish garden farm ski golf football soccer tennis
+    bike auto cars car taxi run fyi how wtf lgbt church faith one now new win chat forum community foundation
+    charity gives ngo ong"""
+COUNTRY_TLDS, GENERIC_TLDS = frozenset(_COUNTRY.split()), frozenset(_GENERIC.split())
+# Two-letter country domains that make a link even without a subdomain or a path (`t.co`).
+_SHORT_LINK_TLDS = frozenset({"co", "tv"})
+
+# twitter-text's characters of a link's path and query, and those a link may end with: a full stop
+# or a comma after a link is the sentence's, not the link's.
+_ACCENTS = (
+    r"\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff\u0100-\u024f\u0253\u0254\u0256\u0257\u0259\u025b\u0263\u0268"
+    r"\u026f\u0272\u0289\u028b\u02bb\u0300-\u036f\u1e00-\u1eff"
+)
+_PATH_CHAR = rf"[a-z\u0400-\u04ff0-9!*';:=+,.$/%#\[\]\-\u2013_~&|@{_ACCENTS}]"
+_PATH_END = rf"[+\-a-z\u0400-\u04ff0-9=_#/{_ACCENTS}]"
+_PARENS = rf"\((?:{_PATH_CHAR}|\({_PATH_CHAR}*\))*\)"
+_PATH = rf"/(?:(?:{_PATH_CHAR}|{_PARENS})*(?:{_PATH_END}|{_PARENS}))?"
+_QUERY = r"\?[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]*[a-z0-9\-_&=#/]"
+# A domain label: anything but spaces, controls and punctuation (`☃.net` is a domain), checked further
+# by `_label_ok`; a top-level domain is letters, or punycode.
+_LABEL = r"(?:[^\s\p{P}\p{Z}\p{C}$+<=>^`|~]|[_-])+"
+_TLD = r"(?:(?:xn--[a-z0-9]++|[a-z]++)(?![a-z0-9@＠+-])|(?:(?![a-z])[\p{L}\p{M}])++(?![\p{L}\p{N}\p{M}@＠-]))"
+_USERINFO = r"(?:[\w\-.~!$&'()*+,;=%:]+@)?"
+_IPV4 = r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)"
+URL = regex.compile(
+    rf"""(?:(?<![a-z0-9@＠$#＃])https?://{_USERINFO}(?P<host>(?:{_LABEL}\.)+{_TLD}|{_IPV4}(?!\d))
+        |(?<![\p{{L}}\p{{N}}\p{{M}}@＠$#＃_.\-/])(?P<bare>(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\.)+[a-z]++)(?![a-z0-9@＠+-])
+    )(?::\d{{1,5}})?(?P<path>{_PATH})?(?:{_QUERY})?""",
+    regex.IGNORECASE | regex.VERBOSE,
+)
+
+
+def _label_ok(label: str) -> bool:
+    """A DNS label as X takes it: 63 characters at most once an international one is punycoded."""
+    if not label or label.startswith("-") or label.endswith("-"):
+        return False
+    return len(label if label.isascii() else "xn--" + label.encode("punycode").decode()) <= 63
+
+
+def _is_link(match: regex.Match[str]) -> bool:
+    host = match.group("host")
+    if host is not None:
+        labels = host.split(".")
+        if regex.fullmatch(_IPV4, host):
+            return True
+        tld = labels[-1]
+        return all(map(_label_ok, labels)) and "_" not in labels[-2] + tld and not tld.isdigit()
+    labels = match.group("bare").lower().split(".")
+    tld = labels[-1]
+    if not all(map(_label_ok, labels)) or "_" in labels[-2] or tld not in COUNTRY_TLDS | GENERIC_TLDS:
+        return False
+    bare_country_domain = tld in COUNTRY_TLDS and tld not in GENERIC_TLDS and len(labels) == 2
+    return not bare_country_domain or match.group("path") is not None or tld in _SHORT_LINK_TLDS
+
+
+def links(text: str) -> list[tuple[int, int]]:
+    """Where X finds links in `text` (NFC-normalized first, as X does): (start, end) spans."""
+    return [m.span() for m in URL.finditer(text) if _is_link(m)]
+
+
+def _weight(char: str) -> int:
+    point = ord(char)
+    return 1 if any(low <= point <= high for low, high in _LIGHT) else 2
+
+
+def _weigh(text: str) -> int:
+    total = 0
+    for cluster in _GRAPHEME.findall(text):
+        if len(cluster) > 1 and _EMOJI.search(cluster):
+            total += _weight(cluster[0])
+        else:
+            total += sum(map(_weight, cluster))
+    return total
+
+
+def weighted_length(text: str) -> int:
+    """A post's length as X counts it (twitter-text's `parseTweet(...).weightedLength`)."""
+    text = unicodedata.normalize("NFC", text)
+    total, at = 0, 0
+    for start, end in links(text):
+        total += _weigh(text[at:start]) + URL_LENGTH
+        at = end
+    return total + _weigh(text[at:])
+
+
+TweetId = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,19}$")]
+
+
+class XConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    # Who may reply; everyone when absent.
+    reply_settings: Literal["following", "mentionedUsers", "subscribers", "verified"] | None = None
+    for_super_followers_only: bool | None = None
+    # The disclosure of a paid partnership, shown on the post.
+    paid_partnership: bool | None = None
+    # The post (container 0) quotes this one.
+    quote_tweet_id: TweetId | None = None
+
+
+class XRules(Rules):
+    platform = "x"
+    config_type = XConfig
+    first_comment = True
+    thread = True
+    max_length = MAX_WEIGHTED_LENGTH
+
+    def length(self, text: str) -> int:
+        return weighted_length(text)
+
+    def check_container(self, index: int, container: Container) -> list[Problem]:
+        problems = super().check_container(index, container)
+        if INVALID_CHARACTERS.search(container.content):
+            problems.append(
+                Problem(
+                    f"containers[{index}].content",
+                    "invalid_characters",
+                    "x refuses the characters U+FFFE, U+FEFF and U+FFFF",
+                )
+            )
+        return problems
+
+
+rules = XRules()
+
+
+# -- publishing -------------------------------------------------------------------------------
+
+
+def _words(body: Any) -> str:
+    """What an X refusal says: the Problem's `detail`, and the particulars in `errors[].message`."""
+    if not isinstance(body, dict):
+        return ph.message_of(body) or ""
+    detail = str(body.get("detail") or body.get("title") or "").strip()
+    particulars = "; ".join(
+        str(e["message"]) for e in body.get("errors") or [] if isinstance(e, dict) and e.get("message")
+    )
+    if detail and particulars:
+        return f"{detail.rstrip('.')}: {particulars}"
+    return detail or particulars or (ph.message_of(body) or "")
+
+
+# X's 403s tell a refused text from a missing permission by their words only, its backend's words.
+_REFUSED_CONTENT = (
+    ("duplicate content", "duplicate_content"),
+    ("deleted or not visible", "reply_target_missing"),
+    ("a bit shorter", "content_rejected"),
+    ("too long", "content_rejected"),
+)
+
+
+def _publishing_error(resp: httpx.Response, body: Any) -> PlatformError | None:
+    said = _words(body)
+    if resp.status_code == 403:
+        for words, code in _REFUSED_CONTENT:
+            if words in said.lower():
+                return ContentRejected(said, code=code)
+    if resp.status_code in (400, 403) and said:
+        return ph.error_for("x", resp, {"detail": said})
+    return None
+
+
+def _options(config: msgspec.Struct | None, index: int) -> dict[str, Any]:
+    chosen = {k: v for k, v in msgspec.structs.asdict(config).items() if v is not None} if config else {}
+    if index > 0:
+        chosen.pop("quote_tweet_id", None)
+    return chosen
+
+
+def comparable(text: str) -> str:
+    """Text with what X changes taken out: links (t.co) masked, HTML entities, Unicode form and
+    whitespace."""
+    text = unicodedata.normalize("NFC", html.unescape(text))
+    masked, at = [], 0
+    for start, end in links(text):
+        masked += [text[at:start], "\x00link\x00"]
+        at = end
+    return " ".join(("".join(masked) + text[at:]).split())
+
+
+def _replied_to(post: dict[str, Any]) -> str | None:
+    for ref in post.get("referenced_posts") or post.get("referenced_tweets") or []:
+        if isinstance(ref, dict) and ref.get("type") == "replied_to":
+            return str(ref.get("id"))
+    return None
+
+
+def _instant(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
+class XAdapter:
+    name = "x"
+    transactional = False
+    needs_account = True
+
+    def __init__(self, http: httpx.AsyncClient, settings: PlatformSettings) -> None:
+        self.http = http
+        self.settings = settings
+        self.api = settings.base("x", API)
+
+    async def _call(self, method: str, path: str, ctx: PublishContext, **kwargs: Any) -> Any:
+        headers = ph.bearer(ph.account_of(ctx).access_token)
+        return await ph.send(
+            self.http,
+            "x",
+            method,
+            self.api + path,
+            classify=_publishing_error,
+            timeout=self.settings.timeout_s,
+            headers=headers,
+            **kwargs,
+        )
+
+    def _published(self, ctx: PublishContext, post_id: str) -> PublishedContainer:
+        username = ph.account_of(ctx).username or ctx.account_username
+        page = f"https://x.com/{username}/status/{post_id}" if username else f"https://x.com/i/web/status/{post_id}"
+        return PublishedContainer(post_id, page)
+
+    async def publish_container(
+        self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
+    ) -> PublishedContainer:
+        options, problems = rules.config(ctx.config)
+        if problems:
+            raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
+        body: dict[str, Any] = {"text": container.content}
+        if parent is not None:
+            body["reply"] = {"in_reply_to_tweet_id": parent.platform_post_id}
+        body.update(_options(options, index))
+        created = await self._call("POST", "/2/tweets", ctx, json=body)
+        data = created.get("data") if isinstance(created, dict) else None
+        if not isinstance(data, dict) or not data.get("id"):
+            # Accepted, yet no post named: it may well exist, so the next delivery looks for it.
+            raise OutcomeUnknown(f"x answered without a post id: {ph.message_of(created) or created!r}"[:500])
+        return self._published(ctx, str(data["id"]))
+
+    async def find_published(
+        self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
+    ) -> PublishedContainer | None:
+        """The newest of the account's 100 latest posts (since the first send) with this text,
+        replying to `parent`."""
+        params = {
+            "max_results": "100",
+            "exclude": "retweets",
+            "post.fields": "created_at,referenced_posts,conversation_id",
+        }
+        if ctx.sent_at is not None:
+            since = ctx.sent_at.astimezone(UTC) - CLOCK_SKEW
+            params["start_time"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+        user_id = ph.account_of(ctx).network_unique_id
+        listing = await self._call("GET", f"/2/users/{user_id}/tweets", ctx, params=params)
+        want_parent = parent.platform_post_id if parent is not None else None
+        want_text = comparable(container.content)
+        posts = listing.get("data") if isinstance(listing, dict) else None
+        for post in posts if isinstance(posts, list) else []:
+            if (
+                isinstance(post, dict)
+                and _replied_to(post) == want_parent
+                and comparable(str(post.get("text", ""))) == want_text
+                and posted_since(_instant(post.get("created_at")), ctx.sent_at)
+            ):
+                return self._published(ctx, str(post["id"]))
+        return None
+
+
+def publisher(http: httpx.AsyncClient, settings: PlatformSettings) -> XAdapter:
+    return XAdapter(http, settings)
