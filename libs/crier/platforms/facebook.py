@@ -1,4 +1,5 @@
-"""Facebook Pages: Facebook Login, then one connectable account per Page the user manages.
+"""Facebook Pages: Facebook Login, then one connectable account per Page the user manages, and
+publishing on a Page's feed as the Page.
 
 - The Login dialog lives on www.facebook.com, everything else on the Graph API; there is no PKCE and
   no refresh token. The code buys a short-lived user token (about 1-2 hours), which is exchanged
@@ -9,55 +10,56 @@
   extend it); once it has expired or the user removed the app, only a new login helps.
 - `revoke` removes the app's permissions for the user (`DELETE /me/permissions`): pass the user
   token, which also invalidates every Page token derived from it.
-- Graph errors are `{"error": {"code", "error_subcode", "type", "message"}}`: code 190 is a dead
-  token (GrantRevoked: there is nothing to refresh with), 4/17/32/613 are rate limits, 1/2 are
-  transient.
+- Every Graph path carries the API version (`CRIER_GRAPH_API_VERSION`); Graph errors are read by
+  their `code` (see `_graph`).
+
+Publishing (`publisher`, `rules`):
+- Only a Page publishes (a profile's feed closed to apps in 2018), with the Page's own token
+  (`extra.token_owner == "page"`): `POST /{version}/{page-id}/feed` with `message` and, from
+  `config.facebook.link`, a `link` whose preview card Facebook shows under the message.
+- The first comment is `POST /{post-id}/comments`; a thread's third part is a reply to that
+  comment (`POST /{comment-id}/comments`). Facebook comments go one reply deep: a reply to a
+  reply is filed under the top-level comment, not under the reply, so a fourth container could
+  not reply to the third and `rules` refuse posts of more than three containers.
+- A post's message may be 63,206 characters and a comment's 8,000, counted in UTF-16 code units
+  (an emoji outside the Basic Multilingual Plane counts two). A Page's post repeating its previous
+  post word for word is refused (#506, `duplicate`).
+- The answers carry only the new object's `id` (`<page>_<post>` for a post, `<post>_<comment>` for
+  a comment); the URLs are built from them.
+- `find_published` reads the Page's feed (`GET /{page-id}/feed`) or the comments under the parent
+  (`GET /{object-id}/comments`), newest first, and adopts the Page's own post with the same text.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
+import msgspec
 
-from crier.contracts.common import Platform
+from crier.contracts.common import Container, Platform
+from crier.kit.errors import Problem
+from crier.platforms import _graph
 from crier.platforms import _oauth_http as oh
+from crier.platforms import _publish_http as ph
 from crier.platforms._code_flow import CodeFlowProvider
-from crier.platforms.oauth import (
-    AppCredentials,
-    ConnectableAccount,
-    GrantRevoked,
-    OAuthError,
-    OAuthUnavailable,
-    PlatformEndpoints,
-    TokenSet,
+from crier.platforms._graph import graph_error
+from crier.platforms.base import (
+    ContentRejected,
+    PlatformError,
+    PlatformSettings,
+    PublishContext,
+    PublishedContainer,
+    posted_since,
 )
+from crier.platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, PlatformEndpoints, TokenSet
+from crier.platforms.rules import Rules
 
-GRAPH_VERSION = "v23.0"
-_RATE_LIMIT_CODES = {4, 17, 32, 613, 80001}
-_TRANSIENT_CODES = {1, 2}
-# Code 100 with these subcodes: the authorization code expired (36007) or was used (36009).
-_DEAD_CODE_SUBCODES = {36007, 36009}
+__all__ = ["FacebookProvider", "graph_error", "provider", "publisher", "rules"]
 
-
-def graph_error(status: int, body: Any, context: oh.Context) -> OAuthError:
-    err = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(err, dict):
-        return oh.oauth2_error(status, body, context)
-    code, subcode = err.get("code"), err.get("error_subcode")
-    message = str(err.get("message") or f"HTTP {status}")
-    if code in _RATE_LIMIT_CODES:
-        return OAuthUnavailable(message, code="rate_limited")
-    if code == 190 or (code == 100 and subcode in _DEAD_CODE_SUBCODES):
-        return GrantRevoked(message)
-    if code == 101 or (code == 1 and "client secret" in message.lower()):
-        return OAuthError(message, code="invalid_client")
-    if code in _TRANSIENT_CODES or err.get("is_transient"):
-        return OAuthUnavailable(message)
-    if code in (10, 200) or (isinstance(code, int) and 200 <= code <= 299):
-        return OAuthError(message, code="permission_denied")
-    return OAuthError(message, code=f"graph_{code}" if code is not None else f"http_{status}")
+GRAPH = "https://graph.facebook.com"
 
 
 class FacebookProvider(CodeFlowProvider):
@@ -68,19 +70,36 @@ class FacebookProvider(CodeFlowProvider):
         "pages_show_list",
         "pages_read_engagement",
         "pages_manage_posts",
+        # A Page comments (the first comment, a thread's reply) with these, and reads its comments.
+        "pages_manage_engagement",
+        "pages_read_user_content",
         "business_management",
     )
-    real_endpoints = PlatformEndpoints(auth_base="https://www.facebook.com", api_base="https://graph.facebook.com")
-    authorize_path = f"/{GRAPH_VERSION}/dialog/oauth"
-    token_path = f"/{GRAPH_VERSION}/oauth/access_token"
+    real_endpoints = PlatformEndpoints(auth_base="https://www.facebook.com", api_base=GRAPH)
     scope_separator = ","
     page_fields = "id,name,username,category,access_token,tasks,picture{url}"
+
+    def __init__(self, endpoints: PlatformEndpoints | None = None, *, graph_version: str | None = None) -> None:
+        super().__init__(endpoints)
+        self.graph_version = graph_version or PlatformSettings().graph_api_version
+
+    def with_graph_version(self, graph_version: str) -> FacebookProvider:
+        """The same provider calling another Graph API version (`CRIER_GRAPH_API_VERSION`)."""
+        return type(self)(self.endpoints, graph_version=graph_version)
+
+    @property  # type: ignore[override]
+    def authorize_path(self) -> str:
+        return f"/{self.graph_version}/dialog/oauth"
+
+    @property  # type: ignore[override]
+    def token_path(self) -> str:
+        return f"/{self.graph_version}/oauth/access_token"
 
     def classify(self, status: int, body: Any, context: oh.Context) -> OAuthError:
         return graph_error(status, body, context)
 
     def graph(self, path: str) -> str:
-        return self.url("api", f"/{GRAPH_VERSION}{path}")
+        return self.url("api", f"/{self.graph_version}{path}")
 
     async def _token_get(self, http: httpx.AsyncClient, params: dict[str, str]) -> Any:
         return await oh.send(
@@ -150,7 +169,7 @@ class FacebookProvider(CodeFlowProvider):
         me = await self.get(
             http,
             "api",
-            f"/{GRAPH_VERSION}/me",
+            f"/{self.graph_version}/me",
             access_token,
             params={"fields": "id,name,picture{url}", "metadata": "1"},
         )
@@ -183,3 +202,170 @@ def _picture(node: dict[str, Any]) -> str | None:
 
 
 provider = FacebookProvider()
+
+
+# -- what a Page post may be ------------------------------------------------------------------
+
+MAX_POST_LENGTH = 63_206
+MAX_COMMENT_LENGTH = 8_000
+# A post, its first comment and one reply to that comment.
+MAX_CONTAINERS = 3
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+class FacebookConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    # A link the post shares (container 0): Facebook shows its preview card under the message.
+    link: str | None = None
+
+
+class FacebookRules(Rules):
+    platform = "facebook"
+    config_type = FacebookConfig
+    first_comment = True
+    thread = True
+    max_length = MAX_POST_LENGTH
+
+    def length(self, text: str) -> int:
+        return utf16_length(text)
+
+    def check_shape(self, containers: Sequence[Container]) -> list[Problem]:
+        problems = super().check_shape(containers)
+        if not problems and len(containers) > MAX_CONTAINERS:
+            problems.append(
+                Problem(
+                    f"containers[{MAX_CONTAINERS}]",
+                    "thread_too_long",
+                    "facebook comments go one reply deep: a post, its first comment and one reply to it at most",
+                )
+            )
+        return problems
+
+    def check_container(self, index: int, container: Container) -> list[Problem]:
+        problems = super().check_container(index, container)
+        length = self.length(container.content)
+        if not problems and index > 0 and length > MAX_COMMENT_LENGTH:
+            problems.append(
+                Problem(
+                    f"containers[{index}].content",
+                    "too_long",
+                    f"{length} characters as facebook counts them; a comment has at most {MAX_COMMENT_LENGTH}",
+                )
+            )
+        return problems
+
+    def check_config(self, config: Any, containers: Sequence[Container]) -> list[Problem]:
+        link = urlsplit(config.link or "")
+        if config.link is not None and (link.scheme not in ("http", "https") or not link.netloc):
+            return [Problem("config.facebook.link", "invalid_config", f"{config.link!r} is not an http(s) URL")]
+        return []
+
+
+rules = FacebookRules()
+
+
+# -- publishing -------------------------------------------------------------------------------
+
+
+def _publishing_error(resp: httpx.Response, body: Any) -> PlatformError | None:
+    err = _graph.error_of(body)
+    # Commenting on an object Graph cannot find (#100, subcode 33): the post or comment is gone.
+    if (
+        err is not None
+        and (err.get("code"), err.get("error_subcode")) == (100, 33)
+        and resp.request.method == "POST"
+        and resp.request.url.path.endswith("/comments")
+    ):
+        return ContentRejected(ph.message_of(body) or "the object commented on is gone", code="reply_target_missing")
+    return _graph.classify(resp, body)
+
+
+def permalink(page_id: str, object_id: str, index: int, parent: PublishedContainer | None) -> str | None:
+    """Where a reader finds a Page's post (`<page>_<post>`), its comment or a reply
+    (`<post>_<comment>`), from the ids alone."""
+    post, _, own = object_id.rpartition("_")
+    if not post:
+        return None
+    base = f"https://www.facebook.com/{page_id}/posts/"
+    if index == 0:
+        return base + own
+    if index == 1 or parent is None:
+        return f"{base}{post}?comment_id={own}"
+    return f"{base}{post}?comment_id={parent.platform_post_id.rpartition('_')[2]}&reply_comment_id={own}"
+
+
+class FacebookAdapter:
+    name = "facebook"
+    transactional = False
+    needs_account = True
+
+    def __init__(self, http: httpx.AsyncClient, settings: PlatformSettings) -> None:
+        self.http = http
+        self.settings = settings
+
+    def _page(self, ctx: PublishContext) -> tuple[str, str]:
+        """The Page publishing, and its token."""
+        account = ph.account_of(ctx)
+        if account.account_type != "page" and account.extra.get("token_owner") != "page":
+            raise PlatformError("only a Facebook Page can publish through the Graph API", code="not_a_page")
+        return account.network_unique_id, account.access_token
+
+    async def _call(self, method: str, path: str, token: str, **kwargs: Any) -> Any:
+        url = f"{self.settings.base('facebook', GRAPH)}/{self.settings.graph_api_version}{path}"
+        return await ph.send(
+            self.http,
+            "facebook",
+            method,
+            url,
+            classify=_publishing_error,
+            timeout=self.settings.timeout_s,
+            headers=ph.bearer(token),
+            **kwargs,
+        )
+
+    async def publish_container(
+        self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
+    ) -> PublishedContainer:
+        options, problems = rules.config(ctx.config)
+        if options is not None:
+            problems += rules.check_config(options, ctx.containers)
+        if problems or not isinstance(options, FacebookConfig):
+            raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
+        page, token = self._page(ctx)
+        if parent is None:
+            form = {"message": container.content, **({"link": options.link} if options.link else {})}
+            made = await self._call("POST", f"/{page}/feed", token, data=form)
+        else:
+            made = await self._call(
+                "POST", f"/{parent.platform_post_id}/comments", token, data={"message": container.content}
+            )
+        object_id = str(made["id"])
+        return PublishedContainer(object_id, permalink(page, object_id, index, parent))
+
+    async def find_published(
+        self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
+    ) -> PublishedContainer | None:
+        """The newest of the Page's 25 latest posts (or the parent's 50 latest comments) that the
+        Page made with this text since the container was first sent."""
+        page, token = self._page(ctx)
+        fields = {"fields": "id,message,created_time,from"}
+        if parent is None:
+            listed = await self._call("GET", f"/{page}/feed", token, params={**fields, "limit": "25"})
+        else:
+            params = {**fields, "filter": "toplevel", "order": "reverse_chronological", "limit": "50"}
+            listed = await self._call("GET", f"/{parent.platform_post_id}/comments", token, params=params)
+        for item in (listed.get("data") or []) if isinstance(listed, dict) else []:
+            author = (item.get("from") or {}).get("id")
+            if (
+                author in (None, page)
+                and _graph.same_text(container.content, item.get("message"))
+                and posted_since(_graph.instant(item.get("created_time")), ctx.sent_at)
+            ):
+                return PublishedContainer(str(item["id"]), permalink(page, str(item["id"]), index, parent))
+        return None
+
+
+def publisher(http: httpx.AsyncClient, settings: PlatformSettings) -> FacebookAdapter:
+    return FacebookAdapter(http, settings)

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from crier.platforms.facebook import GRAPH_VERSION, FacebookProvider
+from crier.platforms.facebook import FacebookProvider
 from crier.platforms.oauth import ConnectableAccount, TokenSet
 
 _IG_FIELDS = "id,username,name,profile_picture_url"
@@ -40,7 +40,7 @@ class InstagramProvider(FacebookProvider):
         me = await self.get(
             http,
             "api",
-            f"/{GRAPH_VERSION}/me",
+            f"/{self.graph_version}/me",
             access_token,
             params={"fields": f"id,name,instagram_business_account{{{_IG_FIELDS}}}"},
         )

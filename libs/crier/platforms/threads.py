@@ -1,4 +1,5 @@
-"""Threads: Meta's Threads API OAuth on threads.net and graph.threads.net.
+"""Threads: Meta's Threads API OAuth on threads.net and graph.threads.net, and publishing posts and
+reply chains there.
 
 - No PKCE; the scope list is comma-separated. The code buys a short-lived token (1 hour) plus the
   user id; it is exchanged at once (`th_exchange_token`) for a long-lived token (60 days).
@@ -9,31 +10,79 @@
 - Threads offers apps no token revocation: the user removes the app in their Threads settings.
   `revoke` therefore has nothing to call and returns; the token lapses within 60 days unless
   refreshed.
-- Errors are Graph-shaped (see `facebook.graph_error`).
+- Errors are Graph-shaped (see `_graph`). The API has a version line of its own, `v1.0`, not the
+  Facebook Graph API's `vNN.0`: graph.threads.net knows no other.
+
+Publishing (`publisher`, `rules`):
+- Two calls per post: `POST /{version}/{user-id}/threads` (`media_type=TEXT`, `text`, `reply_to_id`
+  for a reply, `reply_control` from `config.threads`) makes a media container and answers its
+  creation id; `POST /{version}/{user-id}/threads_publish` (`creation_id`) publishes it and answers
+  the post's id. The first comment and the thread are replies, each to the container before it.
+  Replies need `threads_manage_replies`, and finding them again `threads_read_replies`.
+- A container that is never published is harmless (it expires after 24 hours), so a create whose
+  answer was lost is simply retried. A publish whose answer was lost is looked up
+  (`find_published`): the account's latest posts (`GET /{user-id}/threads`) or replies
+  (`GET /{user-id}/replies`, with `replied_to`), by text and parent, since it was first sent.
+- 500 characters per post, where an emoji counts as many as its UTF-8 bytes (👍 is 4); at most 5
+  distinct links (`THREADS_API__LINK_LIMIT_EXCEEDED` at the container step). 250 posts and 1,000
+  replies per 24 hours are enforced at `threads_publish`.
+- Publishing too soon after the create can meet a container that has not propagated yet (subcode
+  4279009): retried. The answers carry no URL; the post's `permalink` is read once published,
+  and a failure to read it leaves the URL out rather than failing a post that went out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import httpx
+import msgspec
+import regex
 
+from crier.contracts.common import Container
+from crier.kit.errors import Problem
+from crier.platforms import _graph
 from crier.platforms import _oauth_http as oh
+from crier.platforms import _publish_http as ph
 from crier.platforms._code_flow import CodeFlowProvider
-from crier.platforms.facebook import graph_error
+from crier.platforms._graph import graph_error
+from crier.platforms.base import (
+    ContentRejected,
+    OutcomeUnknown,
+    PlatformError,
+    PlatformSettings,
+    PublishContext,
+    PublishedContainer,
+    TransientError,
+    posted_since,
+)
 from crier.platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, PlatformEndpoints, TokenSet
+from crier.platforms.rules import Rules
 
+GRAPH = "https://graph.threads.net"
+# The Threads API's own version line. Until `PlatformSettings` carries `threads_api_version`
+# (CRIER_THREADS_API_VERSION), this is the version every call carries.
+DEFAULT_API_VERSION = "v1.0"
 _PROFILE_FIELDS = "id,username,name,threads_profile_picture_url,threads_biography"
+
+
+def api_version(settings: PlatformSettings) -> str:
+    return str(getattr(settings, "threads_api_version", "") or DEFAULT_API_VERSION)
 
 
 class ThreadsProvider(CodeFlowProvider):
     platform = "threads"
-    default_scopes = ("threads_basic", "threads_content_publish", "threads_manage_replies")
-    real_endpoints = PlatformEndpoints(auth_base="https://threads.net", api_base="https://graph.threads.net")
+    default_scopes = ("threads_basic", "threads_content_publish", "threads_manage_replies", "threads_read_replies")
+    real_endpoints = PlatformEndpoints(auth_base="https://threads.net", api_base=GRAPH)
     authorize_path = "/oauth/authorize"
     token_path = "/oauth/access_token"
     scope_separator = ","
+
+    def __init__(self, endpoints: PlatformEndpoints | None = None, *, version: str | None = None) -> None:
+        super().__init__(endpoints)
+        self.version = version or DEFAULT_API_VERSION
 
     def classify(self, status: int, body: Any, context: oh.Context) -> OAuthError:
         return graph_error(status, body, context)
@@ -85,7 +134,7 @@ class ThreadsProvider(CodeFlowProvider):
         return None  # no revocation endpoint exists; see the module docstring
 
     async def identity(self, http: httpx.AsyncClient, access_token: str) -> ConnectableAccount:
-        me = await self.get(http, "api", "/v1.0/me", access_token, params={"fields": _PROFILE_FIELDS})
+        me = await self.get(http, "api", f"/{self.version}/me", access_token, params={"fields": _PROFILE_FIELDS})
         return ConnectableAccount(
             network_unique_id=str(me["id"]),
             username=me.get("username"),
@@ -97,3 +146,154 @@ class ThreadsProvider(CodeFlowProvider):
 
 
 provider = ThreadsProvider()
+
+
+# -- what a post may be -----------------------------------------------------------------------
+
+MAX_LENGTH = 500
+MAX_LINKS = 5
+_GRAPHEME = regex.compile(r"\X")
+# What Threads counts by its UTF-8 bytes: pictographs, flags, keycaps and their modifiers.
+_EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\u20e3]")
+# What Threads counts as a link: a web address with its scheme or starting with www.
+_LINK = regex.compile(r"(?<![\w@.])(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,:;!?)\]']", regex.IGNORECASE)
+
+
+def text_length(text: str) -> int:
+    """A post's length as Threads counts it: a character each, an emoji its UTF-8 bytes."""
+    return sum(len(g.encode()) if _EMOJI.search(g) else 1 for g in _GRAPHEME.findall(text))
+
+
+def links(text: str) -> set[str]:
+    return {m.group(0).lower() for m in _LINK.finditer(text)}
+
+
+ReplyControl = Literal["everyone", "accounts_you_follow", "mentioned_only", "parent_post_author_only", "followers_only"]
+
+
+class ThreadsConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    # Who may reply to each post of the thread; Threads' default is everyone.
+    reply_control: ReplyControl | None = None
+
+
+class ThreadsRules(Rules):
+    platform = "threads"
+    config_type = ThreadsConfig
+    first_comment = True
+    thread = True
+    max_length = MAX_LENGTH
+
+    def length(self, text: str) -> int:
+        return text_length(text)
+
+    def check_container(self, index: int, container: Container) -> list[Problem]:
+        problems = super().check_container(index, container)
+        found = len(links(container.content))
+        if not problems and found > MAX_LINKS:
+            problems.append(
+                Problem(
+                    f"containers[{index}].content",
+                    "too_many_links",
+                    f"{found} links; a threads post has at most {MAX_LINKS}",
+                )
+            )
+        return problems
+
+    def check_config(self, config: Any, containers: Sequence[Container]) -> list[Problem]:
+        return []
+
+
+rules = ThreadsRules()
+
+
+# -- publishing -------------------------------------------------------------------------------
+
+# The container is not ready to publish yet (it has not propagated inside Threads).
+_NOT_READY_SUBCODE = 4279009
+
+
+def _publishing_error(resp: httpx.Response, body: Any) -> PlatformError | None:
+    err = _graph.error_of(body)
+    if err is not None and err.get("error_subcode") == _NOT_READY_SUBCODE:
+        return TransientError(ph.message_of(body) or "the container is not ready to publish yet")
+    return _graph.classify(resp, body)
+
+
+class ThreadsAdapter:
+    name = "threads"
+    transactional = False
+    needs_account = True
+
+    def __init__(self, http: httpx.AsyncClient, settings: PlatformSettings) -> None:
+        self.http = http
+        self.settings = settings
+
+    async def _call(self, method: str, path: str, token: str, **kwargs: Any) -> Any:
+        url = f"{self.settings.base('threads', GRAPH)}/{api_version(self.settings)}{path}"
+        return await ph.send(
+            self.http,
+            "threads",
+            method,
+            url,
+            classify=_publishing_error,
+            timeout=self.settings.timeout_s,
+            headers=ph.bearer(token),
+            **kwargs,
+        )
+
+    async def publish_container(
+        self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
+    ) -> PublishedContainer:
+        options, problems = rules.config(ctx.config)
+        if problems or not isinstance(options, ThreadsConfig):
+            raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
+        account = ph.account_of(ctx)
+        user, token = account.network_unique_id, account.access_token
+        form = {"media_type": "TEXT", "text": container.content}
+        if parent is not None:
+            form["reply_to_id"] = parent.platform_post_id
+        if options.reply_control is not None:
+            form["reply_control"] = options.reply_control
+        try:
+            created = await self._call("POST", f"/{user}/threads", token, data=form)
+        except OutcomeUnknown as lost:
+            # Nothing is on Threads until the container is published: start again, no need to look.
+            raise TransientError(f"{lost.message}; the container was not published") from None
+        published = await self._call("POST", f"/{user}/threads_publish", token, data={"creation_id": created["id"]})
+        media_id = str(published["id"])
+        return PublishedContainer(media_id, await self._permalink(media_id, token))
+
+    async def _permalink(self, media_id: str, token: str) -> str | None:
+        try:
+            media = await self._call("GET", f"/{media_id}", token, params={"fields": "permalink"})
+        except PlatformError:
+            return None  # the post is out; a missing link must not fail it
+        link = media.get("permalink") if isinstance(media, dict) else None
+        return link if isinstance(link, str) else None
+
+    async def find_published(
+        self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
+    ) -> PublishedContainer | None:
+        """The newest of the account's 25 latest posts (or replies, to `parent`) with this text,
+        published since the container was first sent."""
+        account = ph.account_of(ctx)
+        user, token = account.network_unique_id, account.access_token
+        fields = "id,text,permalink,timestamp"
+        if parent is None:
+            listed = await self._call("GET", f"/{user}/threads", token, params={"fields": fields, "limit": "25"})
+        else:
+            params = {"fields": f"{fields},replied_to", "limit": "25"}
+            listed = await self._call("GET", f"/{user}/replies", token, params=params)
+        want_parent = parent.platform_post_id if parent is not None else None
+        for item in (listed.get("data") or []) if isinstance(listed, dict) else []:
+            if (
+                (item.get("replied_to") or {}).get("id") == want_parent
+                and _graph.same_text(container.content, item.get("text"))
+                and posted_since(_graph.instant(item.get("timestamp")), ctx.sent_at)
+            ):
+                return PublishedContainer(str(item["id"]), item.get("permalink"))
+        return None
+
+
+def publisher(http: httpx.AsyncClient, settings: PlatformSettings) -> ThreadsAdapter:
+    return ThreadsAdapter(http, settings)

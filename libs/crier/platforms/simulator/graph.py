@@ -1,14 +1,21 @@
-"""What Meta's Graph APIs (Facebook, Instagram, Threads) share: the error shape and the `fields`
-parameter."""
+"""What Meta's Graph APIs (Facebook, Instagram, Threads) share: the error shape, the `fields`
+parameter, the version in every path, Graph times, and media containers (made by one call,
+published by another)."""
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Response
 
-from crier.platforms.simulator.authz import Dialect, reply
+from crier.platforms.simulator.authz import Dialect, SimError, reply
+from crier.platforms.simulator.world import World
 
 
 def graph_error(
@@ -58,9 +65,25 @@ class GraphDialect(Dialect):
         return graph_error(400, 190, "Error validating access token: The user has not authorized application.", 458)
 
     def rate_limited(self, retry_after: int) -> Response[Any]:
-        return graph_error(
-            429, 4, "Application request limit reached", transient=True, headers={"Retry-After": str(retry_after)}
-        )
+        # Meta's own wait is in the usage headers, in whole minutes; the simulator also sends a
+        # Retry-After, which a stand-in may and Crier honours first, so tests need not wait minutes.
+        usage = {
+            "simulated": [
+                {
+                    "type": "pages",
+                    "call_count": 100,
+                    "total_cputime": 12,
+                    "total_time": 15,
+                    "estimated_time_to_regain_access": math.ceil(retry_after / 60),
+                }
+            ]
+        }
+        headers = {
+            "Retry-After": str(retry_after),
+            "X-App-Usage": json.dumps({"call_count": 100, "total_cputime": 12, "total_time": 15}),
+            "X-Business-Use-Case-Usage": json.dumps(usage),
+        }
+        return graph_error(429, 4, "(#4) Application request limit reached", transient=True, headers=headers)
 
     def server_error(self, status: int) -> Response[Any]:
         return graph_error(
@@ -105,3 +128,60 @@ def pick(node: dict[str, Any], fields: str, default: str) -> dict[str, Any]:
             value = pick(value, sub, sub) if "id" in value else {k: v for k, v in value.items()}
         out[name] = value
     return out
+
+
+_VERSION = re.compile(r"^v\d+\.\d+$")
+
+
+def check_version(version: str) -> None:
+    """Graph paths start with a version such as `v23.0`; anything else is an unknown path."""
+    if not _VERSION.match(version):
+        raise SimError(graph_error(400, 2500, f"Unknown path components: /{version}"))
+
+
+def graph_time(at: float) -> str:
+    """A Graph API timestamp: `2026-05-01T12:00:00+0000`."""
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def newest_first(items: list[Any], params: dict[str, str], default: int = 25) -> list[Any]:
+    """A page of a newest-first listing: `limit` items (Graph caps it at 100)."""
+    limit = max(1, min(100, int(params.get("limit") or default)))
+    return list(reversed(items))[:limit]
+
+
+# Media containers expire a day after they are made if nobody publishes them.
+CONTAINER_TTL_S = 86400.0
+
+
+@dataclass
+class MediaContainer:
+    id: str
+    user_id: str
+    # The grant whose token made it: a container of a forgotten world (after a reset) is no one's.
+    grant_id: str
+    params: dict[str, Any]
+    created_at: float
+    published_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def status(self, now: float) -> str:
+        if self.published_id is not None:
+            return "PUBLISHED"
+        return "EXPIRED" if now - self.created_at > CONTAINER_TTL_S else "FINISHED"
+
+
+class Containers:
+    """The media containers a platform (Threads, Instagram) made and has not forgotten."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self._by_id: dict[str, MediaContainer] = {}
+
+    def add(self, container: MediaContainer) -> MediaContainer:
+        self._by_id[container.id] = container
+        return container
+
+    def get(self, container_id: str) -> MediaContainer | None:
+        found = self._by_id.get(container_id)
+        return found if found is not None and found.grant_id in self.world.grants else None

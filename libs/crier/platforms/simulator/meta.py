@@ -4,20 +4,29 @@ same server plays both, under /facebook and /instagram).
 The dialog on www.facebook.com, the code and `fb_exchange_token` exchanges on
 `GET /{version}/oauth/access_token`, `/me`, `/me/accounts` (cursor-paginated, a Page token per
 Page, `instagram_business_account` when linked), `DELETE /me/permissions`, and single nodes.
+
+A Page publishes (Facebook only) with its Page token: `POST /{version}/{page-id}/feed`
+(`message`, `link`) and `POST /{version}/{object-id}/comments` (`message`) on a post or a comment,
+both the simulator's endpoint `publish`; it reads back with `GET /{page-id}/feed` (`read_feed`) and
+`GET /{object-id}/comments` (`read_comments`). As on Facebook: comments go one reply deep (a reply
+to a reply is filed under its top-level comment), a Page's post repeating its last one is #506,
+posts take 63,206 and comments 8,000 UTF-16 code units, writing needs `pages_manage_posts` (posts)
+or `pages_manage_engagement` (comments), and answers carry only the new object's id.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
-from litestar import Request, Response, delete, get
+from litestar import Request, Response, delete, get, post
 
 from crier.platforms.simulator import authz
-from crier.platforms.simulator.authz import Rules, pages_spec, reply
-from crier.platforms.simulator.graph import GraphDialect, graph_error, pick
+from crier.platforms.simulator.authz import Rules, SimError, pages_spec, reply
+from crier.platforms.simulator.graph import GraphDialect, check_version, graph_error, graph_time, newest_first, pick
 from crier.platforms.simulator.http import query
-from crier.platforms.simulator.world import Grant, User, World
+from crier.platforms.simulator.posts import Post, payload
+from crier.platforms.simulator.world import Grant, Token, User, World
 
 SHORT_TTL_S = 5400.0
 LONG_TTL_S = 60 * 86400.0
@@ -180,4 +189,172 @@ def routes(world: World, platform: str) -> list[Any]:
                 return reply(pick(ig, fields, "id,username"))
         return graph_error(400, 100, f"Unsupported get request. Object with ID '{node_id}' does not exist")
 
-    return [dialog, access_token, me, accounts, permissions, node]
+    handlers = [dialog, access_token, me, accounts, permissions, node]
+    return handlers + (page_publishing(world) if platform == "facebook" else [])
+
+
+# -- a Page's posts and comments (Facebook) ------------------------------------------------------
+
+MAX_MESSAGE = 63_206
+MAX_COMMENT = 8_000
+_NO_PERMISSION = (
+    "(#200) If posting to a page, requires both pages_read_engagement and pages_manage_posts "
+    "as an admin with sufficient administrative permission"
+)
+
+
+def _length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _missing(object_id: str, verb: str) -> SimError:
+    return SimError(
+        graph_error(
+            400,
+            100,
+            f"Unsupported {verb} request. Object with ID '{object_id}' does not exist, cannot be loaded due to "
+            "missing permissions, or does not support this operation",
+            33,
+        )
+    )
+
+
+def page_publishing(world: World) -> list[Any]:
+    def speaker(request: Request[Any, Any, Any], *scopes: str) -> tuple[Token, User, dict[str, Any]]:
+        """The Page a Page token speaks for, if its grant holds `scopes`."""
+        check_version(request.path_params["version"])
+        token, grant = authz.bearer(world, "facebook", DIALECT, request)
+        user = world.user("facebook", grant.user_id)
+        page = next((p for p in user.pages if p["id"] == token.page_id), None) if user else None
+        if token.kind != "page" or page is None or not set(scopes) <= set(grant.scopes):
+            raise SimError(graph_error(403, 200, _NO_PERMISSION))
+        assert user is not None
+        return token, user, page
+
+    def reader(request: Request[Any, Any, Any]) -> None:
+        check_version(request.path_params["version"])
+        _, grant = authz.bearer(world, "facebook", DIALECT, request)
+        if "pages_read_engagement" not in grant.scopes:
+            raise SimError(graph_error(403, 10, "(#10) This endpoint requires the 'pages_read_engagement' permission"))
+
+    def author(page: dict[str, Any]) -> dict[str, str]:
+        return {"id": page["id"], "name": page["name"]}
+
+    @post("/{version:str}/{page_id:str}/feed", opt={"endpoint": "publish"}, status_code=200)
+    async def create_post(request: Request[Any, Any, Any]) -> Response[Any]:
+        page_id = request.path_params["page_id"]
+        body = await payload(request)
+        _, user, page = speaker(request, "pages_manage_posts", "pages_read_engagement")
+        if page["id"] != page_id:
+            return graph_error(403, 200, _NO_PERMISSION)
+        message, link = str(body.get("message") or ""), body.get("link")
+        if not message.strip() and not link:
+            return graph_error(400, 100, "(#100) Missing message or attachment")
+        if _length(message) > MAX_MESSAGE:
+            return graph_error(400, 100, f"(#100) Param message must be at most {MAX_MESSAGE} characters long")
+        if link is not None and (urlsplit(str(link)).scheme not in ("http", "https") or not urlsplit(str(link)).netloc):
+            return graph_error(400, 100, "(#100) The parameter link must be a valid URL")
+        earlier = [p for p in world.posts.of("facebook", page_id) if p.reply_to is None and p.page_id == page_id]
+        if earlier and (earlier[-1].text, earlier[-1].request.get("link")) == (message, link):
+            return graph_error(400, 506, "(#506) Duplicate status message")
+        made = world.posts.add(
+            Post(
+                platform="facebook",
+                id=f"{page_id}_{world.number(16)}",
+                user_id=user.id,
+                page_id=page_id,
+                text=message,
+                created_at=world.now(),
+                request=body,
+            )
+        )
+        short = made.id.rpartition("_")[2]
+        made.response = {
+            "id": made.id,
+            "message": message,
+            "created_time": graph_time(made.created_at),
+            "updated_time": graph_time(made.created_at),
+            "from": author(page),
+            "permalink_url": f"https://www.facebook.com/{page_id}/posts/{short}",
+            "status_type": "shared_story" if link else "mobile_status_update",
+            "is_published": True,
+            "is_hidden": False,
+        }
+        return reply({"id": made.id})
+
+    @post("/{version:str}/{object_id:str}/comments", opt={"endpoint": "publish"}, status_code=200)
+    async def create_comment(request: Request[Any, Any, Any]) -> Response[Any]:
+        object_id = request.path_params["object_id"]
+        body = await payload(request)
+        _, user, page = speaker(request, "pages_manage_engagement")
+        target = world.posts.get("facebook", object_id)
+        if target is None:
+            raise _missing(object_id, "post")
+        if target.reply_to is not None and target.reply_to != target.root:
+            # One reply deep: a reply to a reply joins its top-level comment's replies.
+            target = world.posts.get("facebook", target.reply_to) or target
+        message = str(body.get("message") or "")
+        if not message.strip() and not body.get("attachment_url"):
+            return graph_error(400, 100, "(#100) Missing message or attachment")
+        if _length(message) > MAX_COMMENT:
+            return graph_error(400, 100, f"(#100) Comment text must be at most {MAX_COMMENT} characters long")
+        root = world.posts.get("facebook", target.root or target.id) or target
+        post_short = root.id.rpartition("_")[2]
+        made = world.posts.add(
+            Post(
+                platform="facebook",
+                id=f"{post_short}_{world.number(16)}",
+                user_id=user.id,
+                page_id=page["id"],
+                text=message,
+                created_at=world.now(),
+                reply_to=target.id,
+                request=body,
+            )
+        )
+        is_reply = target.reply_to is not None
+        made.response = {
+            "id": made.id,
+            "message": message,
+            "created_time": graph_time(made.created_at),
+            "from": author(page),
+            "permalink_url": f"https://www.facebook.com/{root.page_id}/posts/{post_short}"
+            + (f"?comment_id={target.id.rpartition('_')[2]}&reply_comment_id=" if is_reply else "?comment_id=")
+            + made.id.rpartition("_")[2],
+            "can_comment": not is_reply,
+            "comment_count": 0,
+            "like_count": 0,
+            "is_hidden": False,
+            **({"parent": {"id": target.id}} if is_reply else {}),
+        }
+        if "comment_count" in target.response:
+            target.response["comment_count"] += 1
+        return reply({"id": made.id})
+
+    @get("/{version:str}/{page_id:str}/feed", opt={"endpoint": "read_feed"})
+    async def read_feed(request: Request[Any, Any, Any]) -> Response[Any]:
+        page_id = request.path_params["page_id"]
+        reader(request)
+        posts = [p for p in world.posts.of("facebook", page_id) if p.reply_to is None and p.page_id == page_id]
+        fields = request.query_params.get("fields", "")
+        data = [pick(p.response, fields, "id,message,created_time") for p in newest_first(posts, query(request))]
+        return reply({"data": data, "paging": {"cursors": {"before": "MAZDZD", "after": "MAZDZD"}}})
+
+    @get("/{version:str}/{object_id:str}/comments", opt={"endpoint": "read_comments"})
+    async def read_comments(request: Request[Any, Any, Any]) -> Response[Any]:
+        object_id = request.path_params["object_id"]
+        reader(request)
+        if world.posts.get("facebook", object_id) is None:
+            raise _missing(object_id, "get")
+        params = query(request)
+        stream = params.get("filter") == "stream"
+        comments = [
+            p for p in world.posts.of("facebook") if p.reply_to == object_id or (stream and p.root == object_id)
+        ]
+        chosen = newest_first(comments, params) if params.get("order") == "reverse_chronological" else comments
+        limit = max(1, min(100, int(params.get("limit") or 25)))
+        fields = params.get("fields", "")
+        data = [pick(p.response, fields, "id,message,created_time,from") for p in chosen[:limit]]
+        return reply({"data": data, "paging": {"cursors": {"before": "MAZDZD", "after": "MAZDZD"}}})
+
+    return [create_post, create_comment, read_feed, read_comments]
