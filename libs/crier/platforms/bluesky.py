@@ -1,31 +1,66 @@
-"""Bluesky (AT Protocol): sessions created with an app password, not a browser redirect.
+"""Bluesky (AT Protocol): an account lives on its PDS (Personal Data Server), which holds its
+repository of records and answers XRPC calls (`<pds>/xrpc/<nsid>`).
 
-The user creates an app password in Bluesky's settings (Settings → Privacy and security → App
-passwords) and gives it to Crier with their handle; `create_session` trades the pair for a
-session (`com.atproto.server.createSession`) on their PDS (default bsky.social, or
-`AppCredentials.instance_url` for a self-hosted PDS). The app password itself is not kept.
-
-- `accessJwt` lives about 2 hours, `refreshJwt` about 90 days; both expiries are read from the
-  JWTs' `exp` claim. `refresh` (`refreshSession`, authenticated with the refresh JWT) rotates:
-  it answers a new refresh JWT and the old one stops working.
-- `revoke` deletes the session (`deleteSession`): pass the refresh JWT.
+Connecting (`provider`):
+- With an app password (Settings → Privacy and security → App passwords): `create_session` trades
+  handle (or email, or DID) + app password for a session (`com.atproto.server.createSession`) on the
+  account's PDS: the one given at sign-in, else bsky.social (the entryway of every account Bluesky
+  hosts). The app password itself is not kept.
+- `accessJwt` lives about 2 hours, `refreshJwt` about 90 days; both expiries come from the JWTs'
+  `exp` claim. `refresh` (`refreshSession`, authenticated with the refresh JWT) rotates: the old
+  refresh JWT stops working. `revoke` deletes the session (`deleteSession`, with the refresh JWT).
+- Identity comes from the PDS alone: `getSession` (DID, handle) and the profile record
+  `app.bsky.actor.profile/self` read with `com.atproto.repo.getRecord` (display name, avatar blob).
+  `app.bsky.actor.getProfile` is an AppView call: a PDS with no AppView behind it answers it 400.
 - XRPC errors are `{"error": <name>, "message"}`: `ExpiredToken`/`InvalidToken` on a refresh mean
-  the session is gone (GrantRevoked); on an API call an expired access JWT wants a refresh.
-- `authorization_url`/`exchange_code` exist for the OAuthProvider protocol but refuse: the flow is
-  "app_password" (`provider.flow`). atproto OAuth (PAR + DPoP) is not implemented.
+  the session is gone (GrantRevoked); on an API call an expired access JWT wants a refresh. A PDS
+  answers those with 400, not 401.
+
+Publishing (`publisher`, `rules`):
+- A post is a record: `com.atproto.repo.createRecord` of an `app.bsky.feed.post` in the account's
+  repo (`repo` = its DID) on its PDS, answering the record's `uri` (`at://<did>/app.bsky.feed.post/
+  <rkey>`, Crier's platform post id) and `cid` (the hash of this version of the record).
+- Links, mentions and hashtags are live only through facets the client computes, in UTF-8 byte
+  offsets (`atproto.richtext`); a mention names the DID its handle resolves to
+  (`com.atproto.identity.resolveHandle` on the PDS), and a handle that resolves to none stays text.
+- The first comment and the thread are replies: `reply.parent` is a strong ref (uri + cid) to the
+  container before, `reply.root` one to the thread's first post. A reply reads its parent back
+  (`getRecord`) for the cid and the parent's own root; a parent that is gone fails the reply.
+- `config.bluesky.langs`: up to 3 BCP 47 language tags, on every container.
+- Limits: 300 grapheme clusters and 3000 UTF-8 bytes of text (the lexicon's maxGraphemes/maxLength).
+- There is no idempotency key. `find_published` lists the account's latest posts
+  (`com.atproto.repo.listRecords`, newest first) and adopts one with the same text and parent.
+- Rate limits answer 429 with `ratelimit-reset` (epoch seconds) and no Retry-After; content the
+  PDS refuses is 400 `InvalidRequest` ("Invalid app.bsky.feed.post record: …").
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import msgspec
 
-from crier.contracts.common import Platform
+from crier.contracts.common import Container, Platform
+from crier.kit.errors import Problem
 from crier.platforms import _oauth_http as oh
+from crier.platforms import _publish_http as ph
+from crier.platforms._text import graphemes
+from crier.platforms.atproto import richtext
+from crier.platforms.atproto.syntax import is_language, parse_at_uri
+from crier.platforms.base import (
+    ContentRejected,
+    PlatformError,
+    PlatformSettings,
+    PublishContext,
+    PublishedContainer,
+    TokenRejected,
+    posted_since,
+)
 from crier.platforms.oauth import (
     AccessTokenInvalid,
     AppCredentials,
@@ -35,9 +70,18 @@ from crier.platforms.oauth import (
     PlatformEndpoints,
     TokenSet,
 )
+from crier.platforms.rules import Rules
 
 DEFAULT_PDS = "https://bsky.social"
+APP_URL = "https://bsky.app"
+POST = "app.bsky.feed.post"
+PROFILE = "app.bsky.actor.profile"
 _DEAD_SESSION = {"ExpiredToken", "InvalidToken", "AccountTakedown", "AccountDeactivated"}
+_REFUSED_TOKEN = {"ExpiredToken", "InvalidToken"}
+
+
+def xrpc(base: str, nsid: str) -> str:
+    return f"{base.rstrip('/')}/xrpc/{nsid}"
 
 
 def jwt_expiry(token: str) -> datetime | None:
@@ -50,16 +94,28 @@ def jwt_expiry(token: str) -> datetime | None:
         return None
 
 
-def _classify(status: int, body: Any, context: oh.Context) -> OAuthError:
+def _error_name(body: Any) -> str | None:
     name = body.get("error") if isinstance(body, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _classify(status: int, body: Any, context: oh.Context) -> OAuthError:
+    name = _error_name(body)
     message = str((body.get("message") if isinstance(body, dict) else None) or name or f"HTTP {status}")
     if name == "AuthFactorTokenRequired":
         return OAuthError(message, code="auth_factor_required")
     if context == "token" and (name in _DEAD_SESSION or status == 401):
         return GrantRevoked(message)
-    if context == "api" and (name in ("ExpiredToken", "InvalidToken") or status == 401):
+    if context == "api" and (name in _REFUSED_TOKEN or status == 401):
         return AccessTokenInvalid(message)
-    return OAuthError(message, code=name if isinstance(name, str) else f"http_{status}")
+    return OAuthError(message, code=name or f"http_{status}")
+
+
+def blob_url(pds: str, did: str, blob: Any) -> str | None:
+    """Where a blob (an avatar) can be fetched from the PDS that holds it."""
+    ref = blob.get("ref") if isinstance(blob, dict) else None
+    cid = ref.get("$link") if isinstance(ref, dict) else None
+    return f"{xrpc(pds, 'com.atproto.sync.getBlob')}?did={did}&cid={cid}" if isinstance(cid, str) else None
 
 
 class BlueskyProvider:
@@ -83,7 +139,7 @@ class BlueskyProvider:
         return BlueskyProvider(PlatformEndpoints(auth_base=base, api_base=base))
 
     def xrpc(self, nsid: str) -> str:
-        return f"{self.endpoints.api_base}/xrpc/{nsid}"
+        return xrpc(self.endpoints.api_base, nsid)
 
     async def _call(
         self, http: httpx.AsyncClient, method: str, nsid: str, token: str | None, context: oh.Context, **kwargs: Any
@@ -155,21 +211,228 @@ class BlueskyProvider:
             account_type="profile",
         )
 
+    async def profile(self, http: httpx.AsyncClient, did: str) -> dict[str, Any]:
+        """The account's profile record (`app.bsky.actor.profile/self`), {} when it has none."""
+        try:
+            found = await self._call(
+                http,
+                "GET",
+                "com.atproto.repo.getRecord",
+                None,
+                "api",
+                params={"repo": did, "collection": PROFILE, "rkey": "self"},
+            )
+        except OAuthError as exc:
+            if exc.code == "RecordNotFound":  # a new account that never set a display name
+                return {}
+            raise
+        value = found.get("value") if isinstance(found, dict) else None
+        return value if isinstance(value, dict) else {}
+
     async def accounts(self, http: httpx.AsyncClient, tokens: TokenSet) -> list[ConnectableAccount]:
         at = self.for_instance(tokens.extra.get("pds_url"))
         me = await at.identity(http, tokens.access_token)
-        profile = await at._call(
-            http, "GET", "app.bsky.actor.getProfile", tokens.access_token, "api", params={"actor": me.network_unique_id}
-        )
+        profile = await at.profile(http, me.network_unique_id)
+        display = profile.get("displayName")
         return [
             ConnectableAccount(
                 network_unique_id=me.network_unique_id,
-                username=profile.get("handle") or me.username,
-                display_name=profile.get("displayName") or me.username,
+                username=me.username,
+                display_name=display if isinstance(display, str) and display.strip() else me.username,
                 account_type="profile",
-                profile_image_url=profile.get("avatar"),
+                profile_image_url=blob_url(at.endpoints.api_base, me.network_unique_id, profile.get("avatar")),
+                extra={"pds_url": at.endpoints.api_base},
             )
         ]
 
 
 provider = BlueskyProvider()
+
+
+# -- what a post may be -----------------------------------------------------------------------
+
+MAX_GRAPHEMES = 300
+MAX_BYTES = 3000
+MAX_LANGS = 3
+
+
+class BlueskyConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    # The languages the text is written in (BCP 47): what feeds and translation go by.
+    langs: list[str] | None = None
+
+
+class BlueskyRules(Rules):
+    platform = "bluesky"
+    config_type = BlueskyConfig
+    first_comment = True
+    thread = True
+    max_length = MAX_GRAPHEMES
+
+    def length(self, text: str) -> int:
+        return graphemes(text)
+
+    def check_container(self, index: int, container: Container) -> list[Problem]:
+        problems = super().check_container(index, container)
+        size = len(container.content.encode("utf-8"))
+        if not problems and size > MAX_BYTES:
+            problems.append(
+                Problem(f"containers[{index}].content", "too_long", f"{size} bytes of UTF-8; at most {MAX_BYTES}")
+            )
+        return problems
+
+    def check_config(self, config: Any, containers: Sequence[Container]) -> list[Problem]:
+        langs = config.langs or []
+        field = "config.bluesky.langs"
+        problems = [
+            Problem(field, "invalid_config", f"{tag!r} is not a BCP 47 language tag")
+            for tag in langs
+            if not is_language(tag)
+        ]
+        if len(langs) > MAX_LANGS:
+            problems.append(Problem(field, "invalid_config", f"{len(langs)} languages; at most {MAX_LANGS}"))
+        return problems
+
+
+rules = BlueskyRules()
+
+
+# -- publishing -------------------------------------------------------------------------------
+
+
+def post_url(uri: str) -> str | None:
+    """The post on bsky.app, for people; the at-uri is what the protocol knows it by."""
+    parsed = parse_at_uri(uri)
+    return f"{APP_URL}/profile/{parsed.repo}/post/{parsed.rkey}" if parsed else None
+
+
+def _publishing_error(resp: httpx.Response, body: Any) -> PlatformError | None:
+    name = _error_name(body)
+    said = ph.message_of(body) or name or f"HTTP {resp.status_code}"
+    if name in _REFUSED_TOKEN:  # a PDS says so with 400, not 401
+        return TokenRejected(said)
+    if name == "RecordNotFound":  # only asked of the post a reply answers
+        return ContentRejected(said, code="reply_target_missing")
+    return None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _created(value: dict[str, Any]) -> datetime | None:
+    """A record's `createdAt`, Crier's own clock when Crier made it."""
+    try:
+        return datetime.fromisoformat(str(value.get("createdAt")).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+class BlueskyAdapter:
+    name = "bluesky"
+    transactional = False
+    needs_account = True
+
+    def __init__(self, http: httpx.AsyncClient, settings: PlatformSettings) -> None:
+        self.http = http
+        self.settings = settings
+
+    def _pds(self, ctx: PublishContext) -> str:
+        # Under a stand-in (CRIER_PLATFORM_BASE_URL) every account lives on its one PDS.
+        return self.settings.base("bluesky", ph.account_of(ctx).instance_url or DEFAULT_PDS)
+
+    @staticmethod
+    def _did(ctx: PublishContext) -> str:
+        account = ph.account_of(ctx)
+        did = account.extra.get("did")
+        return did if isinstance(did, str) and did else account.network_unique_id
+
+    async def _call(self, ctx: PublishContext, method: str, nsid: str, *, auth: bool = True, **kwargs: Any) -> Any:
+        headers = ph.bearer(ph.account_of(ctx).access_token) if auth else {}
+        return await ph.send(
+            self.http,
+            "bluesky",
+            method,
+            xrpc(self._pds(ctx), nsid),
+            classify=_publishing_error,
+            timeout=self.settings.timeout_s,
+            headers=headers,
+            **kwargs,
+        )
+
+    async def _resolver(self, ctx: PublishContext) -> richtext.Resolve:
+        async def resolve(handle: str) -> str | None:
+            try:
+                found = await self._call(
+                    ctx, "GET", "com.atproto.identity.resolveHandle", auth=False, params={"handle": handle}
+                )
+            except ContentRejected:  # 400: HandleNotFound, or a name that is no handle after all
+                return None
+            did = found.get("did") if isinstance(found, dict) else None
+            return did if isinstance(did, str) else None
+
+        return resolve
+
+    async def _reply_to(self, ctx: PublishContext, parent: PublishedContainer) -> dict[str, Any]:
+        """reply.root and reply.parent for an answer to `parent`, from the parent record itself."""
+        where = parse_at_uri(parent.platform_post_id)
+        if where is None:
+            raise ContentRejected(f"{parent.platform_post_id!r} is not an at:// URI", code="reply_target_missing")
+        found = await self._call(
+            ctx,
+            "GET",
+            "com.atproto.repo.getRecord",
+            auth=False,
+            params={"repo": where.repo, "collection": where.collection, "rkey": where.rkey},
+        )
+        ref = {"uri": found["uri"], "cid": found["cid"]}
+        root = ((found.get("value") or {}).get("reply") or {}).get("root")
+        return {"root": root if isinstance(root, dict) else ref, "parent": ref}
+
+    async def publish_container(
+        self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
+    ) -> PublishedContainer:
+        options, problems = rules.config(ctx.config)
+        problems += rules.check_config(options, ctx.containers) if options is not None else []
+        if problems:
+            raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
+        record: dict[str, Any] = {"$type": POST, "text": container.content, "createdAt": _now()}
+        facets = await richtext.facets(container.content, await self._resolver(ctx))
+        if facets:
+            record["facets"] = facets
+        if parent is not None:
+            record["reply"] = await self._reply_to(ctx, parent)
+        if isinstance(options, BlueskyConfig) and options.langs:
+            record["langs"] = options.langs
+        made = await self._call(
+            ctx,
+            "POST",
+            "com.atproto.repo.createRecord",
+            json={"repo": self._did(ctx), "collection": POST, "record": record},
+        )
+        return PublishedContainer(made["uri"], post_url(made["uri"]))
+
+    async def find_published(
+        self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
+    ) -> PublishedContainer | None:
+        """The newest of the account's 100 latest posts with this text, replying to `parent`."""
+        listed = await self._call(
+            ctx,
+            "GET",
+            "com.atproto.repo.listRecords",
+            auth=False,
+            params={"repo": self._did(ctx), "collection": POST, "limit": "100"},
+        )
+        want_parent = parent.platform_post_id if parent is not None else None
+        for record in listed.get("records", []) if isinstance(listed, dict) else []:
+            value = record.get("value") or {}
+            replying = ((value.get("reply") or {}).get("parent") or {}).get("uri")
+            if value.get("text") != container.content or replying != want_parent:
+                continue
+            if not posted_since(_created(value), ctx.sent_at):
+                continue
+            return PublishedContainer(record["uri"], post_url(record["uri"]))
+        return None
+
+
+def publisher(http: httpx.AsyncClient, settings: PlatformSettings) -> BlueskyAdapter:
+    return BlueskyAdapter(http, settings)

@@ -1,5 +1,7 @@
 """A Bluesky PDS: app-password sessions over XRPC (`com.atproto.server.createSession`,
-`refreshSession` (rotating), `getSession`, `deleteSession`) and `app.bsky.actor.getProfile`.
+`refreshSession` (rotating), `getSession`, `deleteSession`), the repository and handle resolution
+(`bluesky_repo`), and `app.bsky.actor.getProfile`, which a PDS answers only with an AppView behind
+it (`POST /_sim/bluesky/settings {"appview": false}`: it answers 400 like a PDS without one).
 Session tokens are JWTs whose `exp` clients read; XRPC errors are `{"error", "message"}`."""
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from crier.platforms.simulator import authz
+from crier.platforms.simulator import authz, bluesky_repo
 from crier.platforms.simulator.authz import Dialect, make_jwt, reply
 from crier.platforms.simulator.http import json_of
 from crier.platforms.simulator.world import Grant, User, World
@@ -164,9 +166,15 @@ def routes(world: World) -> list[Any]:
         world.revoke_grant(grant.id)
         return Response(content=b"", status_code=200)
 
+    def account(request: Request[Any, Any, Any]) -> tuple[Grant, User]:
+        grant, user, _ = presented(request, "access")
+        return grant, user
+
     @get("/xrpc/app.bsky.actor.getProfile", opt={"endpoint": "getProfile"})
     async def get_profile(request: Request[Any, Any, Any]) -> Response[Any]:
         presented(request, "access")
+        if not world.setting("bluesky", "appview", True):
+            return _xrpc(400, "InvalidRequest", "No service configured for app.bsky.actor.getProfile")
         actor = find(request.query_params.get("actor", ""))
         if actor is None:
             return _xrpc(400, "InvalidRequest", "Profile not found")
@@ -186,4 +194,11 @@ def routes(world: World) -> list[Any]:
             }
         )
 
-    return [create_session, refresh_session, get_session, delete_session, get_profile]
+    return [
+        create_session,
+        refresh_session,
+        get_session,
+        delete_session,
+        get_profile,
+        *bluesky_repo.routes(world, find, account),
+    ]
