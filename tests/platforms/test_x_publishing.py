@@ -239,7 +239,10 @@ async def test_accepted_then_timed_out_is_unknown_then_found_and_adopted(x: Publ
     assert len(x.posts()) == 2
     looked = x.sim.requests("x", "user_tweets")[-1]
     assert looked["path"].endswith(f"/2/users/{x.account.network_unique_id}/tweets")
-    assert looked["query"]["post.fields"] == "created_at,referenced_posts,conversation_id"
+    assert (looked["query"]["post.fields"], looked["query"]["expansions"]) == (
+        "created_at,conversation_id",
+        "referenced_posts",
+    )
     assert (looked["query"]["max_results"], looked["query"]["exclude"]) == ("100", "retweets")
 
 

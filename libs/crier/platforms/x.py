@@ -32,8 +32,9 @@ Publishing (`publisher`, `rules`):
 - A post's `text` comes back with every link replaced by a t.co link and `&`, `<`, `>` as HTML
   entities. `find_published` lists the account's latest 100 posts (`GET /2/users/:id/tweets`,
   `tweet.read` + `users.read`, newest first, replies included, since the first send) and compares
-  texts with their links masked and the replied-to post (`referenced_posts`, called
-  `referenced_tweets` before API 2.16x, both read).
+  texts with their links masked and the replied-to post. In API 2.167 the reference is the
+  expansion `referenced_posts` (no `post.fields` value); the older API asked for the field
+  `referenced_tweets` in `tweet.fields`: both names are read.
 """
 
 from __future__ import annotations
@@ -380,7 +381,8 @@ class XAdapter:
         params = {
             "max_results": "100",
             "exclude": "retweets",
-            "post.fields": "created_at,referenced_posts,conversation_id",
+            "post.fields": "created_at,conversation_id",
+            "expansions": "referenced_posts",
         }
         if ctx.sent_at is not None:
             since = ctx.sent_at.astimezone(UTC) - CLOCK_SKEW

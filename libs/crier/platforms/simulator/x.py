@@ -9,9 +9,10 @@ text from the same user within `duplicate_window_s`, a day by default, is refuse
 content) answers 201 `{"data": {"id", "text", "edit_history_post_ids"}}`, where `text` is what X
 keeps: links as t.co links, `&<>` as HTML entities. `GET /2/users/{id}/tweets` (scopes
 `tweet.read` and `users.read`) lists a user's posts newest first, `max_results` 5..100 (10),
-`pagination_token`, `since_id`/`until_id`, `start_time`/`end_time`, `exclude`, and the fields
-asked for with `post.fields`, or with the older `tweet.fields` in the older names
-(`referenced_tweets`, `edit_history_tweet_ids`). An unknown user is a 200 with a
+`pagination_token`, `since_id`/`until_id`, `start_time`/`end_time`, `exclude`, the fields asked for
+with `post.fields` and the `expansions` `referenced_posts`, `author_id`, `in_reply_to_user_id`
+(with `includes`), or with the older `tweet.fields` in the older names (`referenced_tweets`,
+`edit_history_tweet_ids`). An unknown user is a 200 with a
 resource-not-found Problem in `errors`. X's own refusals of a post's content are 403 Problems
 `about:blank` worded as its backend words them.
 """
@@ -127,12 +128,13 @@ CREATE_FIELDS = frozenset(
     }
 )
 REPLY_SETTINGS = ("following", "mentionedUsers", "subscribers", "verified")
-# The post fields the simulator knows; `id`, `text` and the edit history are always there.
-POST_FIELDS = frozenset(
-    {"id", "text", "author_id", "conversation_id", "created_at", "in_reply_to_user_id", "reply_settings", "lang"}
-)
-_REFERENCES = {"post.fields": "referenced_posts", "tweet.fields": "referenced_tweets"}
-_HISTORY = {"post.fields": "edit_history_post_ids", "tweet.fields": "edit_history_tweet_ids"}
+# The post fields and expansions the simulator answers. In API 2.167 `author_id`,
+# `in_reply_to_user_id` and `referenced_posts` are expansions (the post gains the field, `includes`
+# the posts or users it names); the older `tweet.fields` asked for them as fields, by older names.
+POST_FIELDS = frozenset({"id", "text", "created_at", "conversation_id", "lang", "reply_settings"})
+EXPANSIONS = frozenset({"referenced_posts", "author_id", "in_reply_to_user_id"})
+_OLDER_NAMES = {"referenced_posts": "referenced_tweets", "edit_history_post_ids": "edit_history_tweet_ids"}
+_OLDER_FIELDS = POST_FIELDS | {"author_id", "in_reply_to_user_id", "referenced_tweets"}
 _BASE62 = string.ascii_letters + string.digits
 
 
@@ -249,27 +251,46 @@ def create_post(world: World, grant: Grant, body: dict[str, Any]) -> Post:
     return made
 
 
-def view(post: Post, fields: set[str], dialect: str = "post.fields") -> dict[str, Any]:
-    """A post with the fields asked for, named as the parameter that asked for them names them."""
+def view(post: Post, fields: set[str] | frozenset[str] = frozenset(), *, older: bool = False) -> dict[str, Any]:
+    """A post with the fields asked for (in 2.167's names), named as the asking parameter names them."""
     kept = post.response
-    shown_post = {"id": kept["id"], "text": kept["text"], _HISTORY[dialect]: kept["edit_history_post_ids"]}
-    shown_post |= {k: kept[k] for k in fields & POST_FIELDS if k in kept}
-    if _REFERENCES[dialect] in fields and "referenced_posts" in kept:
-        shown_post[_REFERENCES[dialect]] = kept["referenced_posts"]
-    return shown_post
+    shown_post = {k: kept[k] for k in ("id", "text", "edit_history_post_ids", *sorted(fields)) if k in kept}
+    return {_OLDER_NAMES.get(k, k) if older else k: v for k, v in shown_post.items()}
 
 
-def _fields(params: dict[str, str]) -> tuple[set[str], str]:
-    dialect = "post.fields" if "post.fields" in params or "tweet.fields" not in params else "tweet.fields"
-    asked = {f for f in params.get(dialect, "").split(",") if f}
-    known = POST_FIELDS | {_REFERENCES[dialect], _HISTORY[dialect]}
-    unknown = sorted(asked - known)
-    if unknown:
-        raise _invalid(
-            f"The `{dialect}` query parameter value [{unknown[0]}] is not one of {sorted(known)}",
-            **{dialect: unknown},
-        )
-    return asked, dialect
+def _listed(items: str) -> set[str]:
+    return {i for i in items.split(",") if i}
+
+
+def _asked(params: dict[str, str]) -> tuple[set[str], set[str], bool]:
+    """The fields and expansions a listing asks for, and whether it asks in the older names."""
+    older = "tweet.fields" in params and "post.fields" not in params
+    name, known = ("tweet.fields", _OLDER_FIELDS) if older else ("post.fields", POST_FIELDS)
+    fields, expansions = _listed(params.get(name, "")), _listed(params.get("expansions", ""))
+    for asked, allowed, parameter in ((fields, known, name), (expansions, EXPANSIONS, "expansions")):
+        unknown = sorted(asked - allowed)
+        if unknown:
+            raise _invalid(
+                f"The `{parameter}` query parameter value [{unknown[0]}] is not one of {sorted(allowed)}",
+                **{parameter: unknown},
+            )
+    fields = {"referenced_posts" if f == "referenced_tweets" else f for f in fields}
+    return fields | expansions, expansions, older
+
+
+def _includes(world: World, page: list[Post], expansions: set[str]) -> dict[str, Any]:
+    """What the expansions name: the posts referenced, the users named."""
+    includes: dict[str, Any] = {}
+    if "referenced_posts" in expansions:
+        named = [ref["id"] for p in page for ref in p.response.get("referenced_posts", [])]
+        found = [world.posts.get("x", i) for i in dict.fromkeys(named)]
+        if any(found):
+            includes["posts"] = [view(p) for p in found if p is not None]
+    user_ids = [p.response.get(k) for p in page for k in ("author_id", "in_reply_to_user_id") if k in expansions]
+    users = [world.user("x", u) for u in dict.fromkeys(u for u in user_ids if u)]
+    if any(users):
+        includes["users"] = [{"id": u.id, "name": u.display_name, "username": u.username} for u in users if u]
+    return includes
 
 
 def _instant(value: str, name: str) -> float:
@@ -290,7 +311,7 @@ def user_posts(world: World, user_id: str, params: dict[str, str]) -> dict[str, 
             f"The `max_results` query parameter value [{params.get('max_results')}] is not between 5 and 100",
             max_results=[str(params.get("max_results"))],
         )
-    asked, dialect = _fields(params)
+    fields, expansions, older = _asked(params)
     excluded = {e for e in params.get("exclude", "").split(",") if e}
     if excluded - {"replies", "retweets"}:
         raise _invalid(
@@ -332,7 +353,9 @@ def user_posts(world: World, user_id: str, params: dict[str, str]) -> dict[str, 
         meta["previous_token"] = str(max(0, offset - limit))
     answer: dict[str, Any] = {"meta": meta}
     if page:
-        answer["data"] = [view(p, asked, dialect) for p in page]
+        answer["data"] = [view(p, fields, older=older) for p in page]
+    if includes := _includes(world, page, expansions):
+        answer["includes"] = includes
     return answer
 
 
@@ -385,7 +408,7 @@ def routes(world: World) -> list[Any]:
         _, grant = authz.bearer(world, "x", DIALECT, request)
         _scoped(grant, "tweet.write")
         made = create_post(world, grant, await payload(request))
-        return reply({"data": view(made, set())}, 201, _limits())
+        return reply({"data": view(made)}, 201, _limits())
 
     @get("/2/users/{user_id:str}/tweets", opt={"endpoint": "user_tweets"})
     async def user_tweets(request: Request[Any, Any, Any]) -> Response[Any]:
