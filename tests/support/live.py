@@ -32,7 +32,12 @@ CUSTOMER = "https://customer.test/crier/return"
 LIVE_PLATFORMS: list[Platform] = [p for p in PLATFORMS if publishing.publishes(p)]
 
 # The simulator's name for each platform's post-creating call (its route's `endpoint`).
-PUBLISH_ENDPOINT: dict[str, str] = {"mastodon": "statuses", "google_business": "local_posts", "linkedin": "publish"}
+PUBLISH_ENDPOINT: dict[str, str] = {
+    "mastodon": "statuses",
+    "google_business": "local_posts",
+    "linkedin": "publish",
+    "x": "tweets",
+}
 
 
 @dataclass
