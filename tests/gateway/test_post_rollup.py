@@ -13,8 +13,8 @@ from crier.contracts.common import Container, TargetStatus
 from crier.gateway.domain import events as ev
 from crier.gateway.domain import post as p
 from crier.gateway.domain import target as tg
-from crier.gateway.domain.post import Post, apply, cancel, replay, roll_up
-from crier.kit.errors import Conflict
+from crier.gateway.domain.post import Post, apply, cancel, redrive, replay, roll_up
+from crier.kit.errors import Conflict, NotFound
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -113,6 +113,8 @@ def test_events_survive_storage_round_trip() -> None:
         created(scheduled=True),
         ev.PostCanceled(at=T0, target_ids=["t0"]),
         ev.TargetAttemptFailed(at=T0, target_id="t0", attempt=2, error_code="e", error_message="m"),
+        ev.TargetsRedriven(at=T0, target_ids=["t0", "t1"], redrive=2),
+        ev.TargetPublishing(at=T0, target_id="t0", attempt=1, redrive=2),
     ):
         kind, data = ev.encode(event)
         assert data["type"] == kind and ev.decode(data) == event
@@ -143,3 +145,91 @@ def test_events_before_creation_are_refused() -> None:
         apply(None, ev.TargetQueued(at=T0, target_id="t0"))
     with pytest.raises(ValueError):
         apply(apply(None, created()), created())
+
+
+def test_an_event_stored_before_redrive_existed_is_of_generation_zero() -> None:
+    stored = {"type": "target.publishing", "at": T0.isoformat(), "target_id": "t0", "attempt": 3}
+    assert ev.decode(stored) == ev.TargetPublishing(at=T0, target_id="t0", attempt=3, redrive=0)
+
+
+def finished(*outcomes: str) -> Post:
+    """A post whose targets t0, t1, … each ended as told: published, failed or dead."""
+    post = apply(None, created(len(outcomes)))
+    for i, outcome in enumerate(outcomes):
+        at = T0 + timedelta(seconds=i + 1)
+        if outcome == "published":
+            post = apply(post, ev.TargetPublished(at=at, target_id=f"t{i}", attempt=1, platform_post_id=f"x{i}"))
+        elif outcome == "failed":
+            post = apply(post, ev.TargetFailed(at=at, target_id=f"t{i}", attempt=1, error_code="e", error_message="m"))
+        else:
+            post = apply(
+                post, ev.TargetDeadLettered(at=at, target_id=f"t{i}", attempt=5, error_code="e", error_message="m")
+            )
+    return post
+
+
+def test_redrive_every_failed_and_dead_target_of_a_failed_post() -> None:
+    post = finished("failed", "dead")
+    assert post.status == p.FAILED
+    decision = redrive(post, None, T0 + timedelta(minutes=1))
+    assert (decision.target_ids, decision.redrive) == (["t0", "t1"], 1)
+    after = apply(post, decision)
+    assert after.status == p.QUEUED and after.updated_at == T0 + timedelta(minutes=1)
+    assert [(t.status, t.attempts, t.redrive, t.error_code) for t in after.targets] == [(tg.QUEUED, 0, 1, None)] * 2
+
+
+def test_redrive_of_a_partial_post_rolls_it_up_as_publishing_again() -> None:
+    post = finished("published", "dead", "failed")
+    assert post.status == p.PARTIAL
+    after = apply(post, redrive(post, ["t1"], T0 + timedelta(minutes=1)))
+    assert after.status == p.PUBLISHING and after.published_at == post.published_at
+    assert [t.status for t in after.targets] == [tg.PUBLISHED, tg.QUEUED, tg.FAILED]
+    # Each redrive is the post's next generation, whichever targets it takes.
+    second = redrive(after, None, T0 + timedelta(minutes=2))
+    assert (second.target_ids, second.redrive) == (["t2"], 2)
+    after = apply(after, second)
+    assert [t.redrive for t in after.targets] == [0, 1, 2]
+    # The redriven targets' new deliveries report in their own generation, attempts from 1.
+    after = apply(after, ev.TargetPublished(at=T0, target_id="t1", attempt=1, platform_post_id="x1", redrive=1))
+    after = apply(after, ev.TargetPublished(at=T0, target_id="t2", attempt=1, platform_post_id="x2", redrive=2))
+    assert after.status == p.PUBLISHED and [t.attempts for t in after.targets] == [1, 1, 1]
+
+
+def test_redrive_refusals() -> None:
+    post = finished("published", "dead")
+    with pytest.raises(Conflict) as info:
+        redrive(post, ["t0"], T0)
+    assert info.value.code == "target_not_retryable"
+    assert info.value.details == {"target_id": "t0", "status": tg.PUBLISHED}
+    with pytest.raises(NotFound):
+        redrive(post, ["t9"], T0)
+    # Named together with one that cannot be retried, a retryable one is not retried either.
+    with pytest.raises(Conflict):
+        redrive(post, ["t1", "t0"], T0)
+    for nothing_to_retry in (
+        apply(None, created()),
+        finished("published", "published"),
+        apply(post, redrive(post, None, T0)),
+    ):
+        with pytest.raises(Conflict) as info:
+            redrive(nothing_to_retry, None, T0)
+        assert info.value.code == "post_not_retryable"
+        assert info.value.details == {"status": nothing_to_retry.status}
+
+
+def test_replay_of_a_redriven_history_equals_its_step_by_step_application() -> None:
+    post = finished("dead", "failed")
+    decision = redrive(post, ["t0"], T0 + timedelta(minutes=1))
+    events: list[ev.AnyPostEvent] = [
+        created(),
+        ev.TargetFailed(at=T0, target_id="t1", attempt=1, error_code="e", error_message="m"),
+        ev.TargetDeadLettered(at=T0, target_id="t0", attempt=5, error_code="e", error_message="m"),
+        decision,
+        ev.TargetPublishing(at=T0 + timedelta(minutes=2), target_id="t0", attempt=1, redrive=1),
+    ]
+    step = None
+    for e in events:
+        step = apply(step, e)
+    assert replay(events) == step
+    assert replay([ev.decode(ev.encode(e)[1]) for e in events]) == step
+    assert step is not None and step.status == p.PUBLISHING and step.targets[0].attempts == 1

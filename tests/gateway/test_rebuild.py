@@ -76,6 +76,29 @@ def test_rebuild_gives_identical_projections(gateway: Gateway, sandbox: Org) -> 
         else:
             gateway.driver.publish(contract.TargetFailed(**common, attempt=1, error_code="e", error_message="m"))
     wait_for(lambda: sandbox.test().get(f"/posts/{first['id']}").json()["status"] == "partial", what="partial")
+    # The failed target is redriven, and its new delivery reports attempt 1 of generation 1.
+    failed = first["targets"][1]
+    with sandbox.test() as c:
+        assert c.post(f"/posts/{first['id']}/targets/{failed['id']}/retry").status_code == 200
+    gateway.driver.publish(
+        contract.TargetPublishing(
+            id=str(uuid.uuid4()),
+            occurred_at=datetime.now(UTC),
+            org_id=sandbox.id,
+            mode="test",
+            post_id=first["id"],
+            target_id=failed["id"],
+            platform=failed["platform"],
+            attempt=1,
+            redrive=1,
+        )
+    )
+
+    def redriven_and_publishing() -> bool:
+        target = sandbox.test().get(f"/posts/{first['id']}").json()["targets"][1]
+        return (target["status"], target["attempts"]) == ("publishing", 1)
+
+    wait_for(redriven_and_publishing, what="the redriven target publishing")
 
     before = dump(gateway.database_url)
     rebuilt = admin.rebuild_projections(gateway.database_url)
@@ -83,6 +106,7 @@ def test_rebuild_gives_identical_projections(gateway: Gateway, sandbox: Org) -> 
     assert rebuilt == before[2] and rebuilt >= 3
     assert after[0] == before[0]
     assert after[1] == before[1]
+    assert [dict(t)["redrive"] for t in before[1] if dict(t)["id"] == failed["id"]] == [1]
     with sandbox.test() as c:
         assert [c.get(f"/posts/{p['id']}").status_code for p in made] == [200, 200, 200]
 
