@@ -34,9 +34,14 @@ LIVE_PLATFORMS: list[Platform] = [p for p in PLATFORMS if publishing.publishes(p
 # The simulator's name for each platform's post-creating call (its route's `endpoint`).
 PUBLISH_ENDPOINT: dict[str, str] = {
     "mastodon": "statuses",
+    # Facebook: a post (POST feed) and its comments (POST comments) are both `publish`.
+    "facebook": "publish",
+    # Threads: the post is made by threads_publish (a container that is never published is none).
+    "threads": "threads_publish",
     "google_business": "local_posts",
     "linkedin": "publish",
     "x": "tweets",
+    "bluesky": "createRecord",
 }
 
 
@@ -79,6 +84,8 @@ def connect_live(live: Live, platform: Platform, org: Org | None = None) -> Live
     """A live account of `platform`, connected through its OAuth flow as a browser would; when the
     flow ends in a choice (pages, organizations, locations), the first one offered."""
     org = org or live.stack.new_org("live")
+    if platform == "bluesky":
+        return _sign_in_with_app_password(live, org)
     callback = f"{live.stack.api_url}/api/v1/connect/callback"
     client_id, secret = f"cid-{secrets.token_hex(4)}", f"cs_{secrets.token_urlsafe(16)}"
     live.sim.add_app(platform, client_id=client_id, client_secret=secret, redirect_uris=[callback])
@@ -111,3 +118,32 @@ def _choose_first(api: httpx.Client, session: str) -> dict[str, str]:
     assert r.status_code == 200, r.text
     [account] = r.json()["connected_accounts"]
     return {"status": "connected", "account_id": account["id"]}
+
+
+def _sign_in_with_app_password(live: Live, org: Org, instance_url: str | None = None) -> LiveAccount:
+    """Bluesky: no app to register; Crier's own page takes the handle and an app password."""
+    password = "-".join(secrets.token_hex(2) for _ in range(4))
+    user = live.sim.add_user("bluesky", username=f"u{secrets.token_hex(4)}", app_password=password)
+    with org.live() as api, httpx.Client(follow_redirects=False, timeout=30) as browser:
+        landing = app_password_flow(api, browser, user["username"] + ".bsky.social", password, instance_url)
+    assert landing.get("status") == "connected", landing
+    return LiveAccount(org, landing["account_id"], "bluesky", user)
+
+
+def app_password_flow(
+    api: httpx.Client, browser: httpx.Client, identifier: str, password: str, instance_url: str | None = None
+) -> dict[str, str]:
+    """Auth URL → Crier's app-password page → its form posted as a browser posts it; the query
+    string the customer's redirect receives."""
+    assert api.post("/redirect-uris", json={"uri": CUSTOMER}).status_code in (200, 201, 409)
+    body = {"redirect_uri": CUSTOMER, "tenant_id": "t1", **({"instance_url": instance_url} if instance_url else {})}
+    r = api.post("/social-networks/bluesky/auth-url", json=body)
+    assert r.status_code == 200, r.text
+    url = r.json()["auth_url"]
+    page = browser.get(url)
+    assert page.status_code == 200 and 'name="app_password"' in page.text, page.text
+    form = {"state": parse_qs(urlsplit(url).query)["state"][0], "identifier": identifier, "app_password": password}
+    sent = browser.post(urljoin(url, "/connect/app-password"), data={**form, "csrf": browser.cookies["crier_csrf"]})
+    location = sent.headers.get("location", "")
+    assert sent.status_code == 303 and location.startswith(CUSTOMER), (sent.status_code, sent.text)
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
