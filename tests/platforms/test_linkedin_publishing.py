@@ -256,13 +256,18 @@ async def test_a_gateway_giving_up_leaves_the_outcome_unknown(li: Publishing, st
         await li.publish(li.context("hello"))
 
 
-async def test_a_timeout_before_linkedin_acted_is_unknown_and_nothing_is_found(li: Publishing) -> None:
+async def test_a_timeout_before_linkedin_acted_is_unknown_then_the_lookup_makes_the_post(li: Publishing) -> None:
     li.sim.fault("linkedin", PUBLISH, "timeout", hang_s=5)
-    ctx = li.context("slow")
+    ctx = li.context("slow", "and a comment")
     with pytest.raises(OutcomeUnknown):
         await li.publish(ctx, li.adapter_with(timeout_s=0.3))
     assert li.posts() == []
-    assert await li.adapter.find_published(ctx, ctx.containers[0], 0, None) is None
+    # Not among the author's posts: posted now (LinkedIn would name it, had it been made).
+    found = await li.adapter.find_published(ctx, ctx.containers[0], 0, None)
+    [post] = li.posts()
+    assert found is not None and found.platform_post_id == post["id"] and post["text"] == "slow"
+    # A comment has no duplicate check: one not found is for the publisher to post.
+    assert await li.adapter.find_published(ctx, ctx.containers[1], 1, found) is None
 
 
 async def test_an_unreachable_linkedin_is_transient_not_unknown(li: Publishing) -> None:
@@ -350,13 +355,16 @@ async def test_find_published_wants_the_same_text_parent_and_time(li: Publishing
     ctx = li.context("root", "same words")
     assert await li.adapter.find_published(ctx, Container(content="same words"), 1, other) is None
     assert await li.adapter.find_published(ctx, Container(content="other words"), 1, root) is None
-    assert await li.adapter.find_published(ctx, Container(content="other root"), 0, None) is None
     assert await li.adapter.find_published(ctx, ctx.containers[1], 1, root) == comment
+    assert await li.adapter.find_published(ctx, ctx.containers[0], 0, None) == root
     # Made before the container was first sent (less the clock skew allowed): not this container.
     made_at = datetime.fromtimestamp(li.posts()[0]["response"]["createdAt"] / 1000, UTC)  # the simulator's clock
     later = replace(ctx, sent_at=made_at + timedelta(minutes=10))
-    assert await li.adapter.find_published(later, ctx.containers[0], 0, None) is None
     assert await li.adapter.find_published(later, ctx.containers[1], 1, root) is None
+    with pytest.raises(ContentRejected) as raised:  # LinkedIn names that older post: a true duplicate
+        await li.adapter.find_published(later, ctx.containers[0], 0, None)
+    assert raised.value.code == "duplicate_content" and raised.value.message.endswith(root.platform_post_id)
+    assert len(li.posts()) == 3
     skewed = replace(ctx, sent_at=made_at + timedelta(minutes=4))
     assert await li.adapter.find_published(skewed, ctx.containers[0], 0, None) == root
     assert await li.adapter.find_published(skewed, ctx.containers[1], 1, root) == comment
@@ -378,6 +386,18 @@ async def test_when_linkedin_hides_the_authors_posts_the_duplicate_answers(li: P
     again = await li.adapter.find_published(fresh, fresh.containers[0], 0, None)
     assert again is not None and [p["text"] for p in li.posts()] == ["lost answer", "never arrived"]
     assert again.platform_post_id == li.posts()[1]["id"]
+
+
+async def test_a_post_linkedin_does_not_list_yet_is_named_by_the_duplicate_check(li: Publishing) -> None:
+    ctx = li.context("made, not listed yet")
+    li.sim.fault("linkedin", PUBLISH, "accept_then_timeout", hang_s=5)
+    with pytest.raises(OutcomeUnknown):
+        await li.adapter_with(timeout_s=0.3).publish_container(ctx, ctx.containers[0], 0, None)
+    nothing = {"elements": [], "paging": {"start": 0, "count": 50, "links": []}}
+    li.sim.fault("linkedin", "author_posts", "status", status=200, body=nothing)
+    found = await li.adapter.find_published(ctx, ctx.containers[0], 0, None)
+    [made] = li.posts()
+    assert found is not None and found.platform_post_id == made["id"] and len(creates(li)) == 2
 
 
 async def test_comments_linkedin_will_not_show_keep_the_refusal(li: Publishing) -> None:

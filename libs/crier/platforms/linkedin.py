@@ -34,9 +34,10 @@ Publishing (`publisher`, `rules`):
 - Rate limits are per day, reset at midnight UTC, and a 429 often carries no Retry-After: the wait
   is then until midnight UTC when LinkedIn names a DAY limit.
 - Reading an author's posts (`GET /rest/posts?q=author`) and a post's comments needs
-  r_member_social (granted to few apps) or r_organization_social. `find_published` looks there;
-  when LinkedIn refuses to show a root post (403), it posts it again and adopts the post LinkedIn
-  names as the duplicate, so a post whose answer was lost is still made once.
+  r_member_social (granted to few apps) or r_organization_social. `find_published` looks there.
+  A post it cannot see there (refused with 403, or not listed yet) it posts again: LinkedIn's
+  duplicate check then names the post whose answer was lost, which is adopted, so the post is made
+  once either way. A comment it cannot see keeps LinkedIn's refusal: comments have no such check.
 """
 
 from __future__ import annotations
@@ -427,36 +428,39 @@ class LinkedInAdapter:
     async def find_published(
         self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
     ) -> PublishedContainer | None:
-        """The newest post (or comment on `parent`) of the author with this text, made since the
-        container was first sent."""
+        """The comment on `parent` with this text by the author, made since the container was first
+        sent; for the post, the author's newest post with this text made since then, or else the
+        post LinkedIn's duplicate check names (see `_post_unless_duplicate`)."""
         if index > 0:
             return await self._find_comment(ctx, container, parent) if parent is not None else None
-        author = _author(ctx)
+        author, want = _author(ctx), _comparable(container.content)
         params = {"q": "author", "author": author, "count": "50", "sortBy": "CREATED"}
         try:
             found, _ = await self._call(ctx, "GET", "/rest/posts", params=params)
         except PlatformError as refused:
             if refused.code != "missing_permission":
                 raise
-            return await self._post_again_adopting_the_duplicate(ctx, container)
-        want = _comparable(container.content)
+            found = None  # the app may not read the author's posts (r_member_social is rare)
+        older = set()
         for post in found.get("elements", []) if isinstance(found, dict) else []:
-            if (
-                post.get("author") == author
-                and _comparable(text_of(post.get("commentary") or "")) == want
-                and posted_since(_at(post.get("createdAt")), ctx.sent_at)
-            ):
+            if post.get("author") != author or _comparable(text_of(post.get("commentary") or "")) != want:
+                continue
+            if posted_since(_at(post.get("createdAt")), ctx.sent_at):
                 return PublishedContainer(str(post["id"]), _post_url(str(post["id"])))
-        return None
+            older.add(str(post["id"]))
+        return await self._post_unless_duplicate(ctx, container, older)
 
-    async def _post_again_adopting_the_duplicate(self, ctx: PublishContext, container: Container) -> PublishedContainer:
-        # LinkedIn will not show the author's posts to this app, but it refuses the same commentary
-        # twice and names the post it already has: that one is the post whose answer was lost.
+    async def _post_unless_duplicate(
+        self, ctx: PublishContext, container: Container, older: set[str]
+    ) -> PublishedContainer:
+        # Not shown (the app may not read the author's posts, or LinkedIn does not list it yet), so
+        # LinkedIn's own check answers: it refuses the same commentary twice and names the post it
+        # has, which is the post whose answer was lost, unless it is one seen made before that.
         try:
             return await self._post(ctx, container)
         except ContentRejected as refused:
             earlier = _DUPLICATE_OF.search(refused.message)
-            if refused.code != "duplicate_content" or earlier is None:
+            if refused.code != "duplicate_content" or earlier is None or earlier.group(1) in older:
                 raise
             return PublishedContainer(earlier.group(1), _post_url(earlier.group(1)))
 
