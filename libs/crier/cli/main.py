@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from crier.cli.services import SERVICES
+from crier.kit.settings import CommonSettings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +40,16 @@ def _parser() -> argparse.ArgumentParser:
     keys_create.add_argument("--name", default="cli")
     keys_create.add_argument("--test", action="store_true", help="a sk_test_ key (sandbox data only)")
     keys_create.add_argument("--scope", action="append", dest="scopes", help="repeatable; default: every scope")
+
+    dead = sub.add_parser("dead-letters", help="targets that failed their last attempt (the DEAD stream)")
+    dead_sub = dead.add_subparsers(dest="dead_command", required=True)
+    for name, what in (
+        ("list", "the targets that are dead now, newest first (tab-separated)"),
+        ("redrive", "send every listed target out again, with a fresh attempt count"),
+    ):
+        cmd = dead_sub.add_parser(name, help=what)
+        cmd.add_argument("--platform", default=None, help="only this platform's targets")
+        cmd.add_argument("--since", default=None, help="only deaths since: a duration (90s, 15m, 6h, 7d) or ISO time")
     return p
 
 
@@ -58,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
 
         sys.exit(serve(args.service, args.platform))
 
-    from crier.kit.settings import CommonSettings, load
+    from crier.kit.settings import load
 
     settings = load(CommonSettings)
     if args.command == "migrate":
@@ -76,6 +87,8 @@ def main(argv: list[str] | None = None) -> None:
 
         org = admin.create_org(settings.database_url, args.name)
         print(f"{org['id']}\t{org['name']}")
+    elif args.command == "dead-letters":
+        sys.exit(_dead_letters(settings, args))
     elif args.command == "keys":
         from crier.gateway.entrypoints import admin
 
@@ -87,3 +100,31 @@ def main(argv: list[str] | None = None) -> None:
             scopes=args.scopes,
         )
         print(key["key"])
+
+
+def _dead_letters(settings: CommonSettings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from crier.cli import dead_letters as dl
+    from crier.contracts.common import PLATFORMS
+
+    if args.platform is not None and args.platform not in PLATFORMS:
+        print(f"crier dead-letters: unknown platform {args.platform!r}", file=sys.stderr)
+        return 2
+    try:
+        since = None if args.since is None else dl.since_moment(args.since, datetime.now(UTC))
+    except ValueError as exc:
+        print(f"crier dead-letters: {exc}", file=sys.stderr)
+        return 2
+    letters = dl.dead_letters(settings, platform=args.platform, since=since)
+    if args.dead_command == "list":
+        print("\t".join(dl.COLUMNS))
+        for letter in letters:
+            print(letter.row())
+        return 0
+    redriven = 0
+    for letter, outcome in dl.redrive(settings, letters):
+        redriven += outcome.startswith("redriven")
+        print(f"{outcome}\t{letter.post_id}\t{letter.target_id}\t{letter.platform}")
+    print(f"redrove {redriven} of {len(letters)} dead targets")
+    return 0
