@@ -78,7 +78,8 @@ def classify(resp: httpx.Response, body: Any) -> PlatformError | None:
     if code in RATE_LIMIT_CODES:
         return RateLimited(f"{said} (#{code})", retry_after_s=rate_limit_wait(resp.headers))
     if code in TRANSIENT_CODES or err.get("is_transient") is True:
-        return TransientError(said, retry_after_s=oh.retry_after(resp.headers))
+        # A 5xx says the same by its status (with the status in the message); a 4xx needs saying.
+        return None if resp.status_code >= 500 else TransientError(said, retry_after_s=oh.retry_after(resp.headers))
     if code in PERMISSION_CODES:
         return PlatformError(said, code="missing_permission")
     if code == DUPLICATE:
