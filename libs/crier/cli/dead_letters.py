@@ -70,6 +70,8 @@ def dead_letters(settings: CommonSettings, *, platform: str | None, since: datet
     for copy in copies:
         if since is None or copy.dead_at >= since:
             latest[copy.target_id] = copy  # stream order: a later copy is a later death
+    if not latest:
+        return []
     states = admin.target_states(settings.database_url, list(latest))
     still_dead = [
         _with_error_from(c, states[c.target_id])

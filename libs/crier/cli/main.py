@@ -107,6 +107,10 @@ def _dead_letters(settings: CommonSettings, args: argparse.Namespace) -> int:
 
     from crier.cli import dead_letters as dl
     from crier.contracts.common import PLATFORMS
+    from crier.kit.log import configure
+
+    # Stdout is the answer; what the bus client logs on the way goes to stderr.
+    configure("cli", settings.log_level)
 
     if args.platform is not None and args.platform not in PLATFORMS:
         print(f"crier dead-letters: unknown platform {args.platform!r}", file=sys.stderr)
