@@ -50,7 +50,7 @@ from crier.kit.errors import Problem
 from crier.platforms import _oauth_http as oh
 from crier.platforms import _publish_http as ph
 from crier.platforms._text import graphemes
-from crier.platforms.atproto import richtext
+from crier.platforms.atproto import identity, richtext
 from crier.platforms.atproto.syntax import is_language, parse_at_uri
 from crier.platforms.base import (
     ContentRejected,
@@ -125,9 +125,21 @@ class BlueskyProvider:
     default_scopes: tuple[str, ...] = ("com.atproto.appPass",)
     flow = "app_password"
 
-    def __init__(self, endpoints: PlatformEndpoints | None = None, *, fixed: bool = False) -> None:
+    def __init__(
+        self,
+        endpoints: PlatformEndpoints | None = None,
+        *,
+        fixed: bool = False,
+        plc_url: str = identity.DEFAULT_PLC,
+        entryway: str | None = None,
+    ) -> None:
+        # `fixed`: every account lives on the PDS at `endpoints` (a stand-in). Otherwise the
+        # provider speaks to the PDS at `endpoints`, or to the entryway, which is asked when the
+        # account's own PDS is not known.
         self.fixed = fixed
         self.endpoints = endpoints or PlatformEndpoints(auth_base=DEFAULT_PDS, api_base=DEFAULT_PDS)
+        self.entryway = entryway or self.endpoints.api_base
+        self.plc_url = plc_url
 
     def __repr__(self) -> str:
         return f"<BlueskyProvider {self.endpoints.api_base}>"
@@ -136,7 +148,17 @@ class BlueskyProvider:
         if self.fixed or not instance_url:
             return self
         base = instance_url.rstrip("/")
-        return BlueskyProvider(PlatformEndpoints(auth_base=base, api_base=base))
+        endpoints = PlatformEndpoints(auth_base=base, api_base=base)
+        return BlueskyProvider(endpoints, plc_url=self.plc_url, entryway=self.entryway)
+
+    async def locate_pds(self, http: httpx.AsyncClient, identifier: str) -> str | None:
+        """The PDS of the account a handle or DID names (handle → DID → DID document), for a
+        sign-in that names none; None under a stand-in, or for an e-mail address (the entryway
+        knows those). Raises IdentityUnresolved when there is no such account to be found."""
+        if self.fixed:
+            return None
+        found = await identity.locate(http, identifier, plc_url=self.plc_url, resolvers=(self.entryway,))
+        return found[1] if found else None
 
     def xrpc(self, nsid: str) -> str:
         return xrpc(self.endpoints.api_base, nsid)
@@ -150,13 +172,18 @@ class BlueskyProvider:
         )
 
     def _tokens(self, body: dict[str, Any]) -> TokenSet:
+        # An entryway (bsky.social) opens sessions for accounts that live on other PDSes: the
+        # session's DID document says which, and every later call goes there.
+        doc = body.get("didDoc")
+        home = identity.pds_of(doc) if isinstance(doc, dict) and doc.get("id") == body.get("did") else None
+        pds = home if home and not self.fixed and self.endpoints.api_base == self.entryway else self.endpoints.api_base
         return TokenSet(
             access_token=body["accessJwt"],
             refresh_token=body["refreshJwt"],
             expires_at=jwt_expiry(body["accessJwt"]),
             refresh_expires_at=jwt_expiry(body["refreshJwt"]),
             scopes=self.default_scopes,
-            extra={"did": body.get("did"), "handle": body.get("handle"), "pds_url": self.endpoints.api_base},
+            extra={"did": body.get("did"), "handle": body.get("handle"), "pds_url": pds},
         )
 
     async def create_session(

@@ -20,6 +20,10 @@ class ConnectSettings(CommonSettings):
     # CIDRs the SSRF guard lets Mastodon instances and Bluesky PDSes live in (e.g. a PDS on the
     # operator's own network, loopback in tests); plain http is allowed only to these.
     connect_allowed_networks: tuple[str, ...] = ()
+    # Bluesky: the did:plc directory that says where an account's PDS is, and the entryway asked
+    # to resolve handles and to sign in accounts whose PDS is not known (an e-mail address).
+    bluesky_plc_url: str = "https://plc.directory"
+    bluesky_entryway_url: str = "https://bsky.social"
     # Installation-wide platform apps, used by organizations without their own (BYOK) app.
     managed_x_client_id: str = ""
     managed_x_client_secret: str = ""

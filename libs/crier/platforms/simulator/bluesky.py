@@ -2,6 +2,9 @@
 `refreshSession` (rotating), `getSession`, `deleteSession`), the repository and handle resolution
 (`bluesky_repo`), and `app.bsky.actor.getProfile`, which a PDS answers only with an AppView behind
 it (`POST /_sim/bluesky/settings {"appview": false}`: it answers 400 like a PDS without one).
+
+It is a did:plc directory too, at `<base>/bluesky/plc` (`GET /plc/<did>`: the user's DID document,
+naming this simulator's `<base>/bluesky` as the account's PDS, or the `pds_endpoint` setting).
 Session tokens are JWTs whose `exp` clients read; XRPC errors are `{"error", "message"}`."""
 
 from __future__ import annotations
@@ -75,6 +78,28 @@ def handle(user: User) -> str:
     return user.username if "." in user.username else f"{user.username}.bsky.social"
 
 
+def did_doc(user: User, pds: str) -> dict[str, Any]:
+    """A DID document as the PLC directory serves one."""
+    return {
+        "@context": [
+            "https://www.w3.org/ns/did/v1",
+            "https://w3id.org/security/multikey/v1",
+            "https://w3id.org/security/suites/secp256k1-2019/v1",
+        ],
+        "id": user.id,
+        "alsoKnownAs": [f"at://{handle(user)}"],
+        "verificationMethod": [
+            {
+                "id": f"{user.id}#atproto",
+                "type": "Multikey",
+                "controller": user.id,
+                "publicKeyMultibase": "zQ3shXjHeiBuRCKmM36cuYnm7YEMzhGnCmCyW92sRJ9pribSF",
+            }
+        ],
+        "service": [{"id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": pds}],
+    }
+
+
 def routes(world: World) -> list[Any]:
     def find(identifier: str) -> User | None:
         ident = identifier.lower().lstrip("@")
@@ -137,7 +162,7 @@ def routes(world: World) -> list[Any]:
         if user is None or not user.app_password or body["password"] != user.app_password:
             return _xrpc(401, "AuthenticationRequired", "Invalid identifier or password")
         grant = world.new_grant("bluesky", "app_password", user.id, ("com.atproto.appPass",))
-        return reply(session(grant, user))
+        return reply({**session(grant, user), "didDoc": did_doc(user, pds_of(request))})
 
     @post("/xrpc/com.atproto.server.refreshSession", opt={"endpoint": "refreshSession"}, status_code=200)
     async def refresh_session(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -166,9 +191,21 @@ def routes(world: World) -> list[Any]:
         world.revoke_grant(grant.id)
         return Response(content=b"", status_code=200)
 
+    def pds_of(request: Request[Any, Any, Any]) -> str:
+        here = str(request.base_url).rstrip("/") + "/bluesky"
+        return str(world.setting("bluesky", "pds_endpoint", here))
+
     def account(request: Request[Any, Any, Any]) -> tuple[Grant, User]:
         grant, user, _ = presented(request, "access")
         return grant, user
+
+    @get("/plc/{did:str}", opt={"endpoint": "plc"})
+    async def did_document(request: Request[Any, Any, Any]) -> Response[Any]:
+        did = request.path_params["did"]
+        user = world.user("bluesky", did)
+        if user is None:
+            return reply({"message": f"DID not registered: {did}"}, 404)
+        return reply(did_doc(user, pds_of(request)))
 
     @get("/xrpc/app.bsky.actor.getProfile", opt={"endpoint": "getProfile"})
     async def get_profile(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -200,5 +237,6 @@ def routes(world: World) -> list[Any]:
         get_session,
         delete_session,
         get_profile,
+        did_document,
         *bluesky_repo.routes(world, find, account),
     ]

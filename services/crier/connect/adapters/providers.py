@@ -18,13 +18,15 @@ from crier.connect.adapters.instances import InstanceGuard
 from crier.connect.adapters.sandbox_oauth import SandboxOAuth
 from crier.connect.domain.instances import PER_INSTANCE, Instance
 from crier.contracts.common import Mode, Platform
-from crier.platforms import mastodon
+from crier.platforms import bluesky, mastodon
+from crier.platforms.atproto import identity
 from crier.platforms.oauth import (
     AppCredentials,
     AppPasswordProvider,
     ConnectableAccount,
     OAuthError,
     OAuthProvider,
+    PlatformEndpoints,
     TokenSet,
 )
 
@@ -65,6 +67,12 @@ class PlatformOAuth:
     async def identity(self, access_token: str) -> ConnectableAccount:
         return await self._provider.identity(self._http, access_token)
 
+    async def locate_pds(self, identifier: str) -> str | None:
+        """Where the account a Bluesky handle or DID names lives (None: ask the entryway)."""
+        if not isinstance(self._provider, bluesky.BlueskyProvider):
+            return None
+        return await self._provider.locate_pds(self._http, identifier)
+
     async def create_session(self, identifier: str, app_password: str, *, instance_url: str | None) -> TokenSet:
         if not isinstance(self._provider, AppPasswordProvider):
             raise OAuthError(f"{self.platform} does not sign in with an app password", code="redirect_flow")
@@ -79,9 +87,14 @@ class Providers:
         public_url: str,
         platform_base_url: str = "",
         instances: InstanceGuard | None = None,
+        bluesky_plc_url: str = identity.DEFAULT_PLC,
+        bluesky_entryway_url: str = bluesky.DEFAULT_PDS,
     ) -> None:
         self._http = http
         self.instances = instances or InstanceGuard()
+        self._bluesky = bluesky.BlueskyProvider(
+            PlatformEndpoints(auth_base=bluesky_entryway_url, api_base=bluesky_entryway_url), plc_url=bluesky_plc_url
+        )
         self._consent_url = f"{public_url.rstrip('/')}/connect/sandbox/authorize"
         self._base_url = platform_base_url.rstrip("/") or None
         self._live: dict[tuple[Platform, str | None], OAuthProvider] = {}
@@ -96,7 +109,11 @@ class Providers:
         key = (platform, instance_url)
         if key not in self._live:
             try:
-                self._live[key] = platforms.provider(platform, self._base_url, instance_url=instance_url)
+                self._live[key] = (
+                    self._bluesky.for_instance(instance_url)
+                    if platform == "bluesky" and self._base_url is None
+                    else platforms.provider(platform, self._base_url, instance_url=instance_url)
+                )
             except (LookupError, ValueError) as exc:
                 raise NoProvider(f"no OAuth provider for {platform}: {exc}") from None
         return PlatformOAuth(self._live[key], self._client(platform))

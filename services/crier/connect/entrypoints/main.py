@@ -42,6 +42,8 @@ def main() -> int:
                 public_url=settings.public_url,
                 platform_base_url=settings.platform_base_url,
                 instances=instances,
+                bluesky_plc_url=settings.bluesky_plc_url,
+                bluesky_entryway_url=settings.bluesky_entryway_url,
             ),
         )
         await rpc.serve(rt.bus, ctx)

@@ -9,14 +9,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.connect.adapters import flows, networks
+from crier.connect.adapters.providers import PlatformOAuth
 from crier.connect.domain import flows as rules
 from crier.connect.handlers import apps
 from crier.connect.handlers.context import Context
 from crier.connect.handlers.flows import complete, failed, provider
 from crier.contracts import connect as api
-from crier.kit.errors import Invalid, NotFound, Unavailable
+from crier.contracts.common import Platform
+from crier.kit.errors import Invalid, NotFound, Problem, Unavailable
 from crier.kit.log import get
-from crier.platforms.oauth import OAuthError, OAuthUnavailable
+from crier.platforms.oauth import OAuthError, OAuthUnavailable, TokenSet
 
 log = get(__name__)
 
@@ -79,6 +81,23 @@ async def app_password_view(ctx: Context, r: api.StateRef) -> api.SignInView:
     return api.SignInView(platform=row.platform, app_name="Crier", scopes=list(row.scopes), tenant_id=row.tenant_id)
 
 
+async def _session(
+    ctx: Context, oauth: PlatformOAuth, platform: Platform, r: api.AppPasswordLogin, given: str | None
+) -> TokenSet:
+    """A session on the account's PDS: the one given, else the one its handle or DID leads to,
+    else the entryway's. Every PDS that comes from data (a DID document, the entryway's answer)
+    passes the SSRF guard before anything is sent to it."""
+    instance = given
+    if instance is None:
+        located = await oauth.locate_pds(r.identifier)
+        instance = await apps.checked_instance(ctx, platform, located) if located else None
+    tokens = await oauth.create_session(r.identifier, r.app_password, instance_url=instance)
+    home = tokens.extra.get("pds_url")
+    if isinstance(home, str) and home != instance:
+        await apps.checked_instance(ctx, platform, home)
+    return tokens
+
+
 async def app_password_login(ctx: Context, r: api.AppPasswordLogin) -> api.Outcome:
     async with ctx.uow.read() as conn:
         row = await _usable_state(conn, ctx, r.state)
@@ -89,8 +108,10 @@ async def app_password_login(ctx: Context, r: api.AppPasswordLogin) -> api.Outco
     if app is None or not oauth.uses_app_password:
         raise NotFound.of("sign-in request", "(not an app-password platform)")
     try:
-        tokens = await oauth.create_session(r.identifier, r.app_password, instance_url=app.credentials.instance_url)
+        tokens = await _session(ctx, oauth, row.platform, r, app.credentials.instance_url)
         candidates = await oauth.accounts(tokens)
+    except Problem as problem:
+        raise Invalid.of([problem]) from None
     except OAuthUnavailable:
         raise Unavailable("platform_unavailable", "the platform did not answer; try again in a moment") from None
     except OAuthError as exc:

@@ -1,0 +1,187 @@
+"""Where a Bluesky account lives, found from what the user types at sign-in when the flow names
+no PDS: handle → DID (the entryway's resolveHandle) → DID document (the did:plc directory, a
+setting) → the `#atproto_pds` service; a DID works the same way, an e-mail address signs in at
+the entryway, whose answer names the account's PDS. Every PDS found that way passes the SSRF
+guard before a password is sent to it. And an account whose PDS has no AppView connects with its
+identity read from the PDS itself.
+
+Two simulators on two loopback addresses play the entryway with the PLC directory (one) and the
+account's own PDS (two); connect runs as in production (no stand-in base URL), loopback exempted."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+import pytest
+
+from crier.connect.adapters.instances import InstanceGuard
+from crier.connect.adapters.providers import Providers
+from crier.connect.handlers import credentials, flows, signin
+from crier.contracts import connect as api
+from crier.kit.errors import Failure
+from crier.kit.ssrf import parse_networks
+from tests.support.simulator import Simulator, start_simulator
+
+from .conftest import CUSTOMER, Harness, Org, landing
+
+
+@dataclass
+class World:
+    h: Harness
+    entryway: Simulator
+    home: Simulator
+
+    def home_pds(self) -> str:
+        return f"{self.home.base_url}/bluesky"
+
+    def user(self, **spec: Any) -> tuple[dict[str, Any], str]:
+        """A user living on `home`, known to the entryway and the directory by the same DID."""
+        password = "-".join(secrets.token_hex(2) for _ in range(4))
+        name = f"u{secrets.token_hex(3)}.example.com"
+        user = self.home.add_user("bluesky", username=name, app_password=password, **spec)
+        self.entryway.add_user("bluesky", username=name, id=user["id"], sign_in=False)
+        return user, password
+
+
+@pytest.fixture(scope="module")
+def sims() -> Iterator[tuple[Simulator, Simulator]]:
+    entryway, home = start_simulator("127.0.0.1"), start_simulator("127.0.0.2")
+    yield entryway, home
+    entryway.stop()
+    home.stop()
+
+
+@pytest.fixture
+async def world(harness: Harness, sims: tuple[Simulator, Simulator]) -> AsyncIterator[World]:
+    entryway, home = sims
+    entryway.configure("bluesky", pds_endpoint=f"{home.base_url}/bluesky")
+    async with httpx.AsyncClient(timeout=5) as http:
+        guard = InstanceGuard(parse_networks(["127.0.0.0/8"]), timeout_s=5)
+        providers = Providers(
+            http,
+            public_url=harness.ctx.settings.public_url,
+            instances=guard,
+            bluesky_plc_url=f"{entryway.base_url}/bluesky/plc",
+            bluesky_entryway_url=f"{entryway.base_url}/bluesky",
+        )
+        settings = replace(harness.ctx.settings, platform_base_url="", connect_allowed_networks=("127.0.0.0/8",))
+        yield World(replace(harness, ctx=replace(harness.ctx, providers=providers, settings=settings)), entryway, home)
+        await guard.aclose()
+    for sim in (entryway, home):
+        sim.clear_settings()
+        sim.clear_faults()
+
+
+async def _state(h: Harness, org: Org, instance_url: str | None = None) -> str:
+    request = api.AuthUrlRequest(
+        **org.scoped(), platform="bluesky", redirect_uri=CUSTOMER, tenant_id="t1", instance_url=instance_url
+    )
+    return (await flows.auth_url(h.ctx, request)).auth_url.split("state=", 1)[1]
+
+
+async def _sign_in(h: Harness, state: str, identifier: str, password: str) -> str:
+    login = api.AppPasswordLogin(state=state, identifier=identifier, app_password=password)
+    return landing(await signin.app_password_login(h.ctx, login))["account_id"]
+
+
+def _count(sim: Simulator, endpoint: str) -> int:
+    return len(sim.requests(platform="bluesky", endpoint=endpoint))
+
+
+@pytest.mark.parametrize("by", ["handle", "did"])
+async def test_a_handle_or_did_leads_to_the_accounts_own_pds(world: World, by: str) -> None:
+    h = world.h
+    org = await h.org()
+    user, password = world.user()
+    sessions_before = (_count(world.entryway, "createSession"), _count(world.home, "createSession"))
+    identifier = user["username"] if by == "handle" else user["id"]
+    account_id = await _sign_in(h, await _state(h, org), identifier, password)
+    # the directory was asked, and the password went to the account's PDS alone
+    assert _count(world.entryway, "createSession") == sessions_before[0]
+    assert _count(world.home, "createSession") == sessions_before[1] + 1
+    assert world.entryway.requests(platform="bluesky", endpoint="plc")[-1]["path"] == f"/bluesky/plc/{user['id']}"
+    if by == "handle":
+        assert world.entryway.requests(platform="bluesky", endpoint="resolveHandle")[-1]["query"] == {
+            "handle": user["username"]
+        }
+    token = await credentials.account_token(h.ctx, api.TokenRequest(**org.scoped(), account_id=account_id))
+    assert token.instance_url == world.home_pds() and token.network_unique_id == user["id"]
+
+
+async def test_a_handle_nobody_has_is_refused_and_the_form_stays_usable(world: World) -> None:
+    h = world.h
+    org = await h.org()
+    user, password = world.user()
+    state = await _state(h, org)
+    with pytest.raises(Failure) as refused:
+        await _sign_in(h, state, "nobody.example.com", password)
+    assert refused.value.code == "invalid_credentials"
+    assert await _sign_in(h, state, user["username"], password)
+
+
+async def test_an_email_signs_in_at_the_entryway_whose_answer_names_the_pds(world: World) -> None:
+    """The entryway opens the session and its DID document says where the account lives: here the
+    same server under another name, which every later call of the account goes to."""
+    h = world.h
+    org = await h.org()
+    password = "pass-word-pass-word"
+    port = httpx.URL(world.entryway.base_url).port
+    elsewhere = f"http://localhost:{port}/bluesky"
+    world.entryway.configure("bluesky", pds_endpoint=elsewhere)
+    user = world.entryway.add_user(
+        "bluesky", username="mail.example.com", email=f"{secrets.token_hex(3)}@x.org", app_password=password
+    )
+    account_id = await _sign_in(h, await _state(h, org), user["email"], password)
+    token = await credentials.account_token(h.ctx, api.TokenRequest(**org.scoped(), account_id=account_id))
+    assert token.instance_url == elsewhere
+
+
+async def test_a_pds_crier_may_not_call_is_refused_before_the_password_goes_there(world: World) -> None:
+    h = world.h
+    org = await h.org()
+    user, password = world.user()
+    world.entryway.configure("bluesky", pds_endpoint="https://169.254.169.254")
+    with pytest.raises(Failure) as refused:
+        await _sign_in(h, await _state(h, org), user["username"], password)
+    assert refused.value.kind == "invalid"
+    assert [(f["field"], f["code"]) for f in refused.value.details["fields"]] == [("instance_url", "blocked_address")]
+
+
+async def test_a_pds_given_at_sign_in_is_used_as_is(world: World) -> None:
+    h = world.h
+    org = await h.org()
+    user, password = world.user()
+    before = _count(world.entryway, "plc")
+    account_id = await _sign_in(h, await _state(h, org, world.home_pds()), user["username"], password)
+    assert _count(world.entryway, "plc") == before  # nothing to look up
+    token = await credentials.account_token(h.ctx, api.TokenRequest(**org.scoped(), account_id=account_id))
+    assert token.instance_url == world.home_pds()
+
+
+async def test_a_pds_without_an_appview_connects_with_the_profile_record(world: World) -> None:
+    h = world.h
+    org = await h.org()
+    user, password = world.user(display_name="Ada Lovelace")
+    world.home.configure("bluesky", appview=False)
+    account_id = await _sign_in(h, await _state(h, org, world.home_pds()), user["username"], password)
+    [row] = await h.rows("SELECT * FROM social_accounts WHERE id = :i", i=account_id)
+    assert (row.username, row.display_name, row.network_unique_id) == (user["username"], "Ada Lovelace", user["id"])
+    assert row.profile_image_url.startswith(f"{world.home_pds()}/xrpc/com.atproto.sync.getBlob?did={user['id']}&cid=b")
+    profile_reads = world.home.requests(platform="bluesky", endpoint="getRecord")
+    assert profile_reads[-1]["query"] == {"repo": user["id"], "collection": "app.bsky.actor.profile", "rkey": "self"}
+    assert not world.home.requests(platform="bluesky", endpoint="getProfile")
+
+
+async def test_an_account_without_a_profile_record_is_named_by_its_handle(world: World) -> None:
+    h = world.h
+    org = await h.org()
+    user, password = world.user()
+    missing = {"error": "RecordNotFound", "message": "Could not locate record"}
+    world.home.fault("bluesky", "getRecord", "status", status=400, body=missing)
+    account_id = await _sign_in(h, await _state(h, org, world.home_pds()), user["username"], password)
+    [row] = await h.rows("SELECT * FROM social_accounts WHERE id = :i", i=account_id)
+    assert (row.display_name, row.profile_image_url) == (user["username"], None)
