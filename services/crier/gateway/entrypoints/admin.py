@@ -73,7 +73,7 @@ def retry_target(database_url: str, *, org_id: str, mode: str, post_id: str, tar
     operator = Principal(org_id=org_id, mode=known_mode, key_id="operator", scopes=frozenset({"publish"}))
     record = _run(database_url, lambda ctx: posts.retry_targets(ctx, operator, post_id, [target_id]))
     [target] = [t for t in record.targets if t.id == target_id]
-    return {"post_id": post_id, "post_status": record.post.status, "target_id": target_id, "redrive": target.redrive}
+    return {"post_id": post_id, "target_id": target_id, "status": target.status, "redrive": target.redrive}
 
 
 def _write_secret(path: Path, secret: str) -> None:

@@ -141,10 +141,9 @@ async def _conclude_failure(ctx: Context, cmd: PublishTarget, attempt: int, err:
     failure = {**_about(ctx, cmd), "attempt": attempt, "error_code": err.code, "error_message": err.message}
     async with ctx.uow.begin() as tx:
         target = await targets.lock(tx.conn, cmd.target_id)
-        if target.redrive != cmd.redrive or target.is_finished or not target.attempt_open:
+        settled = target.is_finished or not target.attempt_open or target.last_attempt != attempt
+        if settled or target.redrive != cmd.redrive:
             return None  # another delivery of this target already settled this attempt
-        if target.last_attempt != attempt:
-            return None
         verdict = after_failure(
             target,
             retryable=err.retryable,
