@@ -238,6 +238,11 @@ async def test_a_daily_limit_without_retry_after_waits_until_midnight_utc(li: Pu
     midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     assert raised.value.retry_after_s is not None
     assert abs(raised.value.retry_after_s - (midnight - now).total_seconds()) < 5
+    # a throttle that names no daily limit leaves the wait to the publisher's backoff
+    li.sim.fault("linkedin", PUBLISH, "status", status=429, body={**body, "message": "Too many requests"})
+    with pytest.raises(RateLimited) as raised:
+        await li.publish(li.context("soon"))
+    assert raised.value.retry_after_s is None
 
 
 @pytest.mark.parametrize(("kind", "status"), [("server_error", 500), ("unavailable", 503)])

@@ -301,6 +301,8 @@ def author_problems(config: LinkedInConfig, author: str) -> list[Problem]:
 # -- publishing -------------------------------------------------------------------------------
 
 _DUPLICATE_OF = re.compile(r"duplicate of (urn:li:[A-Za-z]+:\d+)", re.IGNORECASE)
+# "Resource level throttle MEMBER DAY limit for calls to this resource is reached."
+_DAY_LIMIT = re.compile(r"\bDAY limit\b", re.IGNORECASE)
 
 
 def _until_midnight_utc() -> float:
@@ -321,7 +323,7 @@ def _publishing_error(resp: httpx.Response, body: Any) -> PlatformError | None:
         )
     if resp.status_code == 404 and resp.request.method == "POST" and resp.request.url.path.endswith("/comments"):
         return TransientError(f"linkedin does not show the post to comment on yet: {said}", code="not_found_yet")
-    if resp.status_code == 429 and "retry-after" not in resp.headers and "DAY" in said.upper():
+    if resp.status_code == 429 and "retry-after" not in resp.headers and _DAY_LIMIT.search(said):
         return RateLimited(f"linkedin rate limit: {said}", retry_after_s=_until_midnight_utc())
     return None
 
