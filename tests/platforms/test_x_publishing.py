@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 import pytest
@@ -273,16 +273,18 @@ async def test_find_published_ignores_the_same_text_posted_before_the_send(x: Pu
     """A daily "Good morning" posted yesterday is not today's container whose answer was lost."""
     await x.publish(x.context("Good morning"))
     [old] = x.posts()
-    sent_at = datetime.now(UTC) + timedelta(days=1)
-    ctx = replace(x.context("Good morning"), sent_at=sent_at)
+    # By the simulated X's clock, which tests move forward: sent a day after that post was made.
+    made_at = datetime.fromisoformat(old["response"]["created_at"].replace("Z", "+00:00"))
+    ctx = replace(x.context("Good morning"), sent_at=made_at + timedelta(days=1))
     assert await x.adapter.find_published(ctx, ctx.containers[0], 0, None) is None
     # X is asked only for posts since the send, less five minutes of clock skew
     start = x.sim.requests("x", "user_tweets")[-1]["query"]["start_time"]
-    assert start == (sent_at - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert start == (made_at + timedelta(days=1, minutes=-5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     found = await x.adapter.find_published(replace(ctx, sent_at=None), ctx.containers[0], 0, None)
     assert found is not None and found.platform_post_id == old["id"]
-    earlier = replace(ctx, sent_at=datetime.now(UTC) - timedelta(minutes=1))
+    earlier = replace(ctx, sent_at=made_at + timedelta(minutes=4))  # within the skew X's clock may have
     assert await x.adapter.find_published(earlier, ctx.containers[0], 0, None) == found
+    assert "start_time" not in x.sim.requests("x", "user_tweets")[-2]["query"]
 
 
 async def test_find_published_reads_the_older_field_names_too(x: Publishing) -> None:
