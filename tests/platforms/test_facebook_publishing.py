@@ -6,7 +6,7 @@ was lost is found on the Page and adopted."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 import pytest
@@ -251,7 +251,9 @@ async def test_find_published_wants_the_same_text_the_same_parent_and_a_recent_p
     assert await page.adapter.find_published(ctx, Container(content="other words"), 0, None) is None
     found = await page.adapter.find_published(ctx, Container(content="  same\nwords "), 0, None)
     assert found is not None and found.platform_post_id == page.posts()[1]["id"]
-    tomorrow = replace(ctx, sent_at=datetime.now(UTC) + timedelta(days=1))
+    # The simulator's clock may run ahead (other tests move it): a day after the post, by its own time.
+    made_at = datetime.fromisoformat(page.posts()[1]["response"]["created_time"])
+    tomorrow = replace(ctx, sent_at=made_at + timedelta(days=1))
     assert await page.adapter.find_published(tomorrow, ctx.containers[1], 0, None) is None
 
 

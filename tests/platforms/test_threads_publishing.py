@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -213,7 +213,9 @@ async def test_find_published_wants_the_same_text_the_same_parent_and_a_recent_p
     assert await acct.adapter.find_published(ctx, ctx.containers[1], 1, root) is None
     found = await acct.adapter.find_published(ctx, Container(content="same  words\n"), 0, None)
     assert found is not None and found.platform_post_id == acct.posts()[2]["id"]
-    tomorrow = replace(ctx, sent_at=datetime.now(UTC) + timedelta(days=1))
+    # The simulator's clock may run ahead (other tests move it): a day after the post, by its own time.
+    made_at = datetime.fromisoformat(acct.posts()[2]["response"]["timestamp"])
+    tomorrow = replace(ctx, sent_at=made_at + timedelta(days=1))
     assert await acct.adapter.find_published(tomorrow, ctx.containers[1], 0, None) is None
 
 
