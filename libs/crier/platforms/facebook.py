@@ -87,12 +87,12 @@ class FacebookProvider(CodeFlowProvider):
         """The same provider calling another Graph API version (`CRIER_GRAPH_API_VERSION`)."""
         return type(self)(self.endpoints, graph_version=graph_version)
 
-    @property  # type: ignore[override]
-    def authorize_path(self) -> str:
+    @property
+    def authorize_path(self) -> str:  # type: ignore[override]
         return f"/{self.graph_version}/dialog/oauth"
 
-    @property  # type: ignore[override]
-    def token_path(self) -> str:
+    @property
+    def token_path(self) -> str:  # type: ignore[override]
         return f"/{self.graph_version}/oauth/access_token"
 
     def classify(self, status: int, body: Any, context: oh.Context) -> OAuthError:
