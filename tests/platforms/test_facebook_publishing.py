@@ -5,13 +5,16 @@ was lost is found on the Page and adopted."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import httpx
 import msgspec
 import pytest
 
 from crier.contracts.common import Container
+from crier.platforms._graph import rate_limit_wait
 from crier.platforms.base import (
     ContentRejected,
     OutcomeUnknown,
@@ -108,6 +111,17 @@ async def test_a_rate_limit_waits_as_long_as_graph_says(page: Publishing) -> Non
         await page.publish(page.context("too soon"))
     assert raised.value.retryable and raised.value.retry_after_s == 7
     assert "(#4)" in raised.value.message and page.posts() == []
+
+
+def test_without_a_retry_after_the_wait_is_in_the_usage_headers() -> None:
+    usage = {"1234": [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 3}]}
+    usage["5678"] = [{"type": "pages", "call_count": 40, "estimated_time_to_regain_access": 0}]
+    business = {"X-Business-Use-Case-Usage": json.dumps(usage)}
+    assert rate_limit_wait(httpx.Headers(business)) == 180  # minutes, the longest of them
+    assert rate_limit_wait(httpx.Headers({"X-Ad-Account-Usage": json.dumps({"reset_time_duration": 42})})) == 42
+    assert rate_limit_wait(httpx.Headers({**business, "Retry-After": "7"})) == 7
+    assert rate_limit_wait(httpx.Headers({"X-App-Usage": json.dumps({"call_count": 100})})) is None
+    assert rate_limit_wait(httpx.Headers({"X-Business-Use-Case-Usage": "{not json"})) is None
 
 
 @pytest.mark.parametrize("code", [4, 17, 32, 613, 80001])
