@@ -122,6 +122,9 @@ class Simulator:
     def advance_clock(self, seconds: float) -> None:
         self._call("POST", "/clock", {"advance_s": seconds})
 
+    def reset_clock(self) -> None:
+        self._call("POST", "/clock", {"offset_s": 0})
+
     def fault(self, platform: str, endpoint: str, kind: str, *, times: int = 1, **more: Any) -> dict[str, Any]:
         return self._call(
             "POST", "/faults", {"platform": platform, "endpoint": endpoint, "kind": kind, "times": times, **more}
@@ -205,3 +208,5 @@ def platform_simulator(platform_simulator_session: Simulator) -> Iterator[Simula
     yield platform_simulator_session
     platform_simulator_session.clear_faults()
     platform_simulator_session.clear_settings()
+    # A test that moved the clock must not leave later tests in its future.
+    platform_simulator_session.reset_clock()

@@ -1,7 +1,8 @@
 """The control API tests drive the simulator with, under `/_sim`:
 
     POST   /_sim/reset                          forget everything
-    POST   /_sim/clock                          {"advance_s": N} move the simulator's clock forward
+    POST   /_sim/clock                          {"advance_s": N} move the simulator's clock forward;
+                                                {"offset_s": 0} set it back to real time
     POST   /_sim/{platform}/apps                {"client_id", "client_secret", "redirect_uris": [...],
                                                  "refresh_tokens": true} register an app
     POST   /_sim/{platform}/users               {"username"?, "display_name"?, "id"?, "email"?, "pages"?: N | [...],
@@ -74,6 +75,8 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
     @post("/clock", status_code=200)
     async def clock(request: Request[Any, Any, Any]) -> Response[Any]:
         body = await json_of(request)
+        if "offset_s" in body:
+            world.offset_s = float(body["offset_s"])
         world.advance(float(body.get("advance_s", 0)))
         return reply({"now": world.now(), "offset_s": world.offset_s})
 
