@@ -39,7 +39,7 @@ class CommonSettings:
     # the API versions the calls carry.
     platform_base_url: str = ""
     platform_timeout_s: float = 15.0
-    linkedin_version: str = "202507"
+    linkedin_version: str = "202607"
     graph_api_version: str = "v23.0"
 
 

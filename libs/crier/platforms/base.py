@@ -29,7 +29,7 @@ class PlatformSettings:
     # Replaces every platform host with `<base>/<platform>`, keeping the real paths (a stand-in).
     base_url_override: str = ""
     # The API versions the calls carry: settings with a current default, never frozen in code.
-    linkedin_version: str = "202507"
+    linkedin_version: str = "202607"
     graph_api_version: str = "v23.0"
     timeout_s: float = 15.0
 
