@@ -8,6 +8,7 @@ import itertools
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import httpx
 import msgspec
 import pytest
 
@@ -16,6 +17,7 @@ from crier.platforms.base import (
     ContentRejected,
     OutcomeUnknown,
     PlatformError,
+    PlatformSettings,
     PublishedContainer,
     RateLimited,
     TokenRejected,
@@ -23,7 +25,7 @@ from crier.platforms.base import (
 )
 
 from .conftest import Flow
-from .publishing import Publishing, connect_for_publishing
+from .publishing import Publishing, adapter_for, connect_for_publishing
 
 
 @pytest.fixture
@@ -73,6 +75,20 @@ async def test_config_reaches_every_container_and_the_quote_only_the_post(x: Pub
         "for_super_followers_only": False,
         "paid_partnership": True,
     }
+
+
+async def test_without_a_stand_in_the_calls_go_to_api_x_com(x: Publishing) -> None:
+    seen: list[httpx.Request] = []
+
+    def real_x(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json={"data": {"id": "1346889436626259968", "text": "hi"}})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(real_x)) as http:
+        adapter = adapter_for("x", http, PlatformSettings())  # no CRIER_PLATFORM_BASE_URL
+        [published] = await x.publish(x.context("hi"), adapter)
+    assert [str(r.url) for r in seen] == ["https://api.x.com/2/tweets"]
+    assert published.platform_post_id == "1346889436626259968"
 
 
 async def test_config_the_rules_refuse_is_never_sent(x: Publishing) -> None:
@@ -208,9 +224,9 @@ async def test_a_token_without_tweet_write_is_missing_permission(flow: Flow) -> 
         await x.publish(x.context("hello"))
     assert raised.value.code == "missing_permission" and not raised.value.retryable
     assert raised.value.message == "You are not permitted to perform this action."
+    bare = await connect_for_publishing(flow, "x", scopes=("tweet.read", "tweet.write"))
+    ctx = bare.context("hello")
     with pytest.raises(PlatformError) as raised:  # and no looking without users.read
-        bare = await connect_for_publishing(flow, "x", scopes=("tweet.read", "tweet.write"))
-        ctx = bare.context("hello")
         await bare.adapter.find_published(ctx, ctx.containers[0], 0, None)
     assert raised.value.code == "missing_permission"
 

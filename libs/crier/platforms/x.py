@@ -34,7 +34,8 @@ Publishing (`publisher`, `rules`):
   `tweet.read` + `users.read`, newest first, replies included, since the first send) and compares
   texts with their links masked and the replied-to post. In API 2.167 the reference is the
   expansion `referenced_posts` (no `post.fields` value); the older API asked for the field
-  `referenced_tweets` in `tweet.fields`: both names are read.
+  `referenced_tweets` in `tweet.fields`: both names are read. X's lower access tiers allow very
+  few such lookups (a 429 then waits like any other).
 """
 
 from __future__ import annotations
@@ -181,8 +182,7 @@ def _is_link(match: regex.Match[str]) -> bool:
         labels = host.split(".")
         if regex.fullmatch(_IPV4, host):
             return True
-        tld = labels[-1]
-        return all(map(_label_ok, labels)) and "_" not in labels[-2] + tld and not tld.isdigit()
+        return all(map(_label_ok, labels)) and "_" not in labels[-2] + labels[-1]
     labels = match.group("bare").lower().split(".")
     tld = labels[-1]
     if not all(map(_label_ok, labels)) or "_" in labels[-2] or tld not in COUNTRY_TLDS | GENERIC_TLDS:
