@@ -189,3 +189,14 @@ async def test_errors_in_a_200_body() -> None:
     async with httpx.AsyncClient(transport=httpx.MockTransport(weird)) as http:
         with pytest.raises(AccessTokenInvalid):  # TikTok reports errors in a 200 body
             await provider("tiktok").identity(http, "t")
+
+
+def test_the_configured_api_versions_reach_the_providers() -> None:
+    from crier.platforms.base import PlatformSettings
+
+    s = PlatformSettings(linkedin_version="202610", graph_api_version="v99.0", threads_api_version="v2.0")
+    assert provider("linkedin", settings=s).version == "202610"
+    assert provider("facebook", settings=s).graph_version == "v99.0"
+    assert provider("instagram", settings=s).graph_version == "v99.0"
+    assert provider("threads", settings=s).version == "v2.0"
+    assert provider("linkedin").version == PlatformSettings().linkedin_version

@@ -41,6 +41,7 @@ class CommonSettings:
     platform_timeout_s: float = 15.0
     linkedin_version: str = "202607"
     graph_api_version: str = "v23.0"
+    threads_api_version: str = "v1.0"
 
 
 class SettingsError(ValueError):

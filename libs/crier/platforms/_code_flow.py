@@ -5,13 +5,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 from urllib.parse import urlencode
 
 import httpx
 
 from crier.contracts.common import Platform
 from crier.platforms import _oauth_http as oh
+from crier.platforms.base import PlatformSettings
 from crier.platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, PlatformEndpoints, TokenSet
 
 
@@ -37,6 +38,10 @@ class CodeFlowProvider(ABC):
 
     def __init__(self, endpoints: PlatformEndpoints | None = None) -> None:
         self.endpoints = endpoints or self.real_endpoints
+
+    def configured(self, settings: PlatformSettings) -> Self:
+        """The provider as the operator's settings want it (API versions); most have none."""
+        return self
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.platform} {self.endpoints.api_base}>"

@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from crier.contracts.common import Container, Mode, Platform
 from crier.contracts.connect import AccountToken
+from crier.kit.settings import CommonSettings
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,20 @@ class PlatformSettings:
     # The API versions the calls carry: settings with a current default, never frozen in code.
     linkedin_version: str = "202607"
     graph_api_version: str = "v23.0"
+    # Threads has a version line of its own on graph.threads.net.
+    threads_api_version: str = "v1.0"
     timeout_s: float = 15.0
+
+    @classmethod
+    def from_settings(cls, settings: CommonSettings) -> PlatformSettings:
+        """What a service's `CRIER_PLATFORM_*` and version settings say."""
+        return cls(
+            base_url_override=settings.platform_base_url,
+            linkedin_version=settings.linkedin_version,
+            graph_api_version=settings.graph_api_version,
+            threads_api_version=settings.threads_api_version,
+            timeout_s=settings.platform_timeout_s,
+        )
 
     def base(self, platform: Platform, real: str) -> str:
         """The base URL to call `platform` at: its real host, or the stand-in's `<base>/<platform>`."""

@@ -83,9 +83,9 @@ class FacebookProvider(CodeFlowProvider):
         super().__init__(endpoints)
         self.graph_version = graph_version or PlatformSettings().graph_api_version
 
-    def with_graph_version(self, graph_version: str) -> FacebookProvider:
+    def configured(self, settings: PlatformSettings) -> FacebookProvider:
         """The same provider calling another Graph API version (`CRIER_GRAPH_API_VERSION`)."""
-        return type(self)(self.endpoints, graph_version=graph_version)
+        return type(self)(self.endpoints, graph_version=settings.graph_api_version)
 
     @property
     def authorize_path(self) -> str:  # type: ignore[override]

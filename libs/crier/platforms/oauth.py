@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import httpx
 
 from crier.contracts.common import Platform
+
+if TYPE_CHECKING:
+    from crier.platforms.base import PlatformSettings
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,10 @@ class OAuthProvider(Protocol):
 
     async def identity(self, http: httpx.AsyncClient, access_token: str) -> ConnectableAccount:
         """A cheap live call proving the token works (used by the health probe)."""
+        ...
+
+    def configured(self, settings: PlatformSettings) -> OAuthProvider:
+        """The provider as the operator's settings want it (API versions)."""
         ...
 
 

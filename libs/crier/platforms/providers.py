@@ -16,6 +16,7 @@ import importlib
 from typing import Any
 
 from crier.contracts.common import PLATFORMS
+from crier.platforms.base import PlatformSettings
 from crier.platforms.oauth import OAuthProvider
 
 _PER_INSTANCE = ("mastodon", "bluesky")
@@ -25,7 +26,13 @@ class UnknownPlatform(KeyError):
     pass
 
 
-def provider(platform: str, base_url_override: str | None = None, *, instance_url: str | None = None) -> OAuthProvider:
+def provider(
+    platform: str,
+    base_url_override: str | None = None,
+    *,
+    instance_url: str | None = None,
+    settings: PlatformSettings | None = None,
+) -> OAuthProvider:
     if platform not in PLATFORMS:
         raise UnknownPlatform(platform)
     real: Any = importlib.import_module(f"crier.platforms.{platform}").provider
@@ -35,4 +42,5 @@ def provider(platform: str, base_url_override: str | None = None, *, instance_ur
         found = type(real)(endpoints, fixed=True) if platform in _PER_INSTANCE else type(real)(endpoints)
     elif instance_url and platform in _PER_INSTANCE:
         found = real.for_instance(instance_url)
-    return found
+    # The API versions the operator configured (CRIER_LINKEDIN_VERSION, CRIER_GRAPH_API_VERSION, …).
+    return found.configured(settings) if settings is not None else found

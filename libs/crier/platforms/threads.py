@@ -62,14 +62,7 @@ from crier.platforms.oauth import AppCredentials, ConnectableAccount, OAuthError
 from crier.platforms.rules import Rules
 
 GRAPH = "https://graph.threads.net"
-# The Threads API's own version line. Until `PlatformSettings` carries `threads_api_version`
-# (CRIER_THREADS_API_VERSION), this is the version every call carries.
-DEFAULT_API_VERSION = "v1.0"
 _PROFILE_FIELDS = "id,username,name,threads_profile_picture_url,threads_biography"
-
-
-def api_version(settings: PlatformSettings) -> str:
-    return str(getattr(settings, "threads_api_version", "") or DEFAULT_API_VERSION)
 
 
 class ThreadsProvider(CodeFlowProvider):
@@ -82,7 +75,11 @@ class ThreadsProvider(CodeFlowProvider):
 
     def __init__(self, endpoints: PlatformEndpoints | None = None, *, version: str | None = None) -> None:
         super().__init__(endpoints)
-        self.version = version or DEFAULT_API_VERSION
+        self.version = version or PlatformSettings().threads_api_version
+
+    def configured(self, settings: PlatformSettings) -> ThreadsProvider:
+        """The same provider calling the version of the Threads API the operator configured."""
+        return ThreadsProvider(self.endpoints, version=settings.threads_api_version)
 
     def classify(self, status: int, body: Any, context: oh.Context) -> OAuthError:
         return graph_error(status, body, context)
@@ -229,7 +226,7 @@ class ThreadsAdapter:
         self.settings = settings
 
     async def _call(self, method: str, path: str, token: str, **kwargs: Any) -> Any:
-        url = f"{self.settings.base('threads', GRAPH)}/{api_version(self.settings)}{path}"
+        url = f"{self.settings.base('threads', GRAPH)}/{self.settings.threads_api_version}{path}"
         return await ph.send(
             self.http,
             "threads",

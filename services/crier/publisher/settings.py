@@ -3,7 +3,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crier.kit.settings import CommonSettings
-from crier.platforms.base import PlatformSettings
 
 
 @dataclass(frozen=True)
@@ -21,11 +20,3 @@ class PublisherSettings(CommonSettings):
     publisher_rate_limit_deadline_s: float = 3 * 3600.0
     # Targets handled at once per platform consumer.
     publisher_concurrency: int = 16
-
-    def platforms(self) -> PlatformSettings:
-        return PlatformSettings(
-            base_url_override=self.platform_base_url,
-            linkedin_version=self.linkedin_version,
-            graph_api_version=self.graph_api_version,
-            timeout_s=self.platform_timeout_s,
-        )

@@ -15,6 +15,7 @@ import httpx
 
 from crier.kit.service import Runtime, run_service
 from crier.kit.settings import load
+from crier.platforms.base import PlatformSettings
 from crier.publisher.adapters import registry
 from crier.publisher.adapters.tokens import ConnectTokens
 from crier.publisher.domain.backoff import RetryPolicy
@@ -48,7 +49,7 @@ def main(platform: str = "all") -> int:
         )
         ctx = Context(
             uow=rt.uow,
-            adapters=registry.adapters(http, settings.platforms()),
+            adapters=registry.adapters(http, PlatformSettings.from_settings(settings)),
             retry=retry,
             tokens=ConnectTokens(rt.bus),
         )
