@@ -22,7 +22,7 @@ async def test_bluesky_app_password_session_lifecycle(flow: Flow) -> None:
     assert bsky.flow == "app_password" and not bsky.uses_pkce and not bsky.multi_account
     with pytest.raises(OAuthError) as raised:
         bsky.authorization_url(NO_APP, state="s", code_challenge=None, scopes=())
-    assert raised.value.code == "app_password_flow"
+    assert raised.value.code == "pushed_authorization_required"
 
     tokens = await bsky.create_session(flow.http, "@carol.bsky.social", "aaaa-bbbb-cccc-dddd")
     assert tokens.extra["did"] == user["id"] and tokens.extra["handle"] == "carol.bsky.social"

@@ -4,8 +4,7 @@ repository of records and answers XRPC calls (`<pds>/xrpc/<nsid>`).
 Connecting (`provider`):
 - With an app password (Settings → Privacy and security → App passwords): `create_session` trades
   handle (or email, or DID) + app password for a session (`com.atproto.server.createSession`) on the
-  account's PDS: the one given at sign-in, else bsky.social (the entryway of every account Bluesky
-  hosts). The app password itself is not kept.
+  account's PDS. The app password itself is not kept.
 - `accessJwt` lives about 2 hours, `refreshJwt` about 90 days; both expiries come from the JWTs'
   `exp` claim. `refresh` (`refreshSession`, authenticated with the refresh JWT) rotates: the old
   refresh JWT stops working. `revoke` deletes the session (`deleteSession`, with the refresh JWT).
@@ -15,6 +14,17 @@ Connecting (`provider`):
 - XRPC errors are `{"error": <name>, "message"}`: `ExpiredToken`/`InvalidToken` on a refresh mean
   the session is gone (GrantRevoked); on an API call an expired access JWT wants a refresh. A PDS
   answers those with 400, not 401.
+- With atproto OAuth (`begin`, `exchange_code`), when the organization's Bluesky app (or the
+  managed one) is a client: its client id is the URL of its client metadata document
+  (`atproto.oauth.client_metadata`), with no secret. The request is pushed (PAR) to the
+  authorization server the PDS names (the flow's PDS, else the entryway's), with PKCE and a DPoP
+  key made for the account; tokens are bound to that key, and Crier keeps and hands out each
+  token together with its key (`atproto.oauth.Bound`, sealed like any token). Refresh tokens
+  rotate; `invalid_grant` means the grant is gone. The account's PDS must be one the issuing
+  authorization server speaks for (checked from its DID document).
+- Which PDS: the one given at sign-in, else the one the handle or DID leads to (`locate_pds`:
+  handle → DID → DID document, `atproto.identity`), else the entryway (bsky.social), whose
+  session answer names the account's PDS in its DID document.
 
 Publishing (`publisher`, `rules`):
 - A post is a record: `com.atproto.repo.createRecord` of an `app.bsky.feed.post` in the account's
@@ -32,6 +42,8 @@ Publishing (`publisher`, `rules`):
   (`com.atproto.repo.listRecords`, newest first) and adopts one with the same text and parent.
 - Rate limits answer 429 with `ratelimit-reset` (epoch seconds) and no Retry-After; content the
   PDS refuses is 400 `InvalidRequest` ("Invalid app.bsky.feed.post record: …").
+- An OAuth account's calls carry `Authorization: DPoP <token>` and a proof with its key; the PDS's
+  nonce is learnt from its first refusal and kept per PDS for the next calls.
 """
 
 from __future__ import annotations
@@ -39,6 +51,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,9 +62,11 @@ from crier.contracts.common import Container, Platform
 from crier.kit.errors import Problem
 from crier.platforms import _oauth_http as oh
 from crier.platforms import _publish_http as ph
+from crier.platforms import pkce
 from crier.platforms._text import graphemes
-from crier.platforms.atproto import identity, richtext
-from crier.platforms.atproto.syntax import is_language, parse_at_uri
+from crier.platforms.atproto import dpop, identity, richtext
+from crier.platforms.atproto import oauth as atproto_oauth
+from crier.platforms.atproto.syntax import is_did, is_language, parse_at_uri
 from crier.platforms.base import (
     ContentRejected,
     PlatformError,
@@ -140,16 +155,25 @@ class BlueskyProvider:
         self.endpoints = endpoints or PlatformEndpoints(auth_base=DEFAULT_PDS, api_base=DEFAULT_PDS)
         self.entryway = entryway or self.endpoints.api_base
         self.plc_url = plc_url
+        # DPoP nonces by server origin, learnt from the servers' answers (atproto OAuth).
+        self.nonces: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"<BlueskyProvider {self.endpoints.api_base}>"
+
+    def configured(self, settings: PlatformSettings) -> BlueskyProvider:
+        """XRPC has no API version to configure."""
+        return self
 
     def for_instance(self, instance_url: str | None) -> BlueskyProvider:
         if self.fixed or not instance_url:
             return self
         base = instance_url.rstrip("/")
-        endpoints = PlatformEndpoints(auth_base=base, api_base=base)
-        return BlueskyProvider(endpoints, plc_url=self.plc_url, entryway=self.entryway)
+        bound = BlueskyProvider(
+            PlatformEndpoints(auth_base=base, api_base=base), plc_url=self.plc_url, entryway=self.entryway
+        )
+        bound.nonces = self.nonces
+        return bound
 
     async def locate_pds(self, http: httpx.AsyncClient, identifier: str) -> str | None:
         """The PDS of the account a handle or DID names (handle → DID → DID document), for a
@@ -166,7 +190,10 @@ class BlueskyProvider:
     async def _call(
         self, http: httpx.AsyncClient, method: str, nsid: str, token: str | None, context: oh.Context, **kwargs: Any
     ) -> Any:
-        headers = oh.bearer(token) if token else {}
+        bound = atproto_oauth.Bound.decode(token)
+        if bound is not None:  # an OAuth access token: DPoP, with its key
+            kwargs["auth"] = atproto_oauth.DPoPAuth(bound.key, self.nonces, access_token=bound.token)
+        headers = oh.bearer(token) if token and bound is None else {}
         return await oh.send(
             http, self.platform, method, self.xrpc(nsid), context=context, classify=_classify, headers=headers, **kwargs
         )
@@ -211,21 +238,107 @@ class BlueskyProvider:
         self, app: AppCredentials, *, state: str, code_challenge: str | None, scopes: tuple[str, ...]
     ) -> str:
         raise OAuthError(
-            "bluesky connects with an app password (create_session), not a redirect", code="app_password_flow"
+            "bluesky pushes its authorization requests first (begin), or signs in with an app password",
+            code="pushed_authorization_required",
         )
+
+    async def begin(
+        self, http: httpx.AsyncClient, app: AppCredentials, *, state: str, scopes: tuple[str, ...] = ()
+    ) -> tuple[str, str]:
+        """atproto OAuth for the client `app.client_id` (its metadata document's URL): the
+        authorization URL of a request pushed to the authorization server of the PDS (the one
+        the flow names, else the entryway's), and what the callback needs to redeem the code (the
+        PKCE verifier, the account's new DPoP key, the server), which the caller keeps sealed."""
+        if not app.client_id:
+            raise OAuthError("atproto OAuth needs a client (its client metadata URL)", code="app_password_flow")
+        pds = self.endpoints.api_base
+        server = await atproto_oauth.discover(http, pds)
+        key, verifier = dpop.new_key(), pkce.new_verifier()
+        wanted = " ".join(s for s in scopes if s not in self.default_scopes) or atproto_oauth.SCOPE
+        url = await atproto_oauth.push(
+            http,
+            server,
+            client_id=app.client_id,
+            redirect_uri=app.redirect_uri,
+            state=state,
+            code_challenge=pkce.challenge(verifier),
+            scope=wanted,
+            key=key,
+            nonces=self.nonces,
+        )
+        flow = {"verifier": verifier, "key": key, "pds": pds, **asdict(server)}
+        return url, json.dumps(flow, separators=(",", ":"))
 
     async def exchange_code(
         self, http: httpx.AsyncClient, app: AppCredentials, *, code: str, code_verifier: str | None
     ) -> TokenSet:
-        raise OAuthError(
-            "bluesky connects with an app password (create_session), not a redirect", code="app_password_flow"
+        try:
+            flow = json.loads(code_verifier or "")
+            server = atproto_oauth.AuthServer(**{k: v for k, v in flow.items() if k not in ("verifier", "key", "pds")})
+        except (ValueError, TypeError):
+            raise OAuthError("no pushed authorization request to redeem this code for", code="pkce_required") from None
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": app.redirect_uri,
+            "client_id": app.client_id,
+            "code_verifier": flow["verifier"],
+        }
+        body = await atproto_oauth.post_form(http, server.token_endpoint, form, flow["key"], self.nonces)
+        did = body.get("sub")
+        if not isinstance(did, str) or not is_did(did):
+            raise OAuthError("the token answer names no account (sub)", code="bad_token_response")
+        return self._bound_tokens(body, flow["key"], server, await self._home_of(http, did, server, flow["pds"]))
+
+    async def _home_of(self, http: httpx.AsyncClient, did: str, server: atproto_oauth.AuthServer, pds: str) -> str:
+        """The account's PDS, whose authorization server must be the one that issued the tokens:
+        an authorization server may only speak for the accounts it hosts."""
+        if self.fixed:
+            return pds
+        found = await identity.locate(http, did, plc_url=self.plc_url)
+        home = found[1] if found else pds
+        if home != pds and (await atproto_oauth.discover(http, home)).issuer != server.issuer:
+            raise OAuthError(f"{server.issuer} does not speak for {did}", code="issuer_mismatch")
+        return home
+
+    def _bound_tokens(self, body: dict[str, Any], key: str, server: atproto_oauth.AuthServer, pds: str) -> TokenSet:
+        if str(body.get("token_type", "")).lower() != "dpop" or "atproto" not in str(body.get("scope", "")).split():
+            raise OAuthError("the tokens are not DPoP-bound atproto tokens", code="bad_token_response")
+        tokens = oh.token_set(body, extra={"did": body.get("sub"), "pds_url": pds})
+        refresh = tokens.refresh_token
+        return replace(
+            tokens,
+            access_token=atproto_oauth.Bound(tokens.access_token, key).encode(),
+            refresh_token=atproto_oauth.Bound(
+                refresh, key, server.token_endpoint, server.revocation_endpoint, server.issuer
+            ).encode()
+            if refresh
+            else None,
+            token_type="dpop",
         )
 
     async def refresh(self, http: httpx.AsyncClient, app: AppCredentials, refresh_token: str) -> TokenSet:
         at = self.for_instance(app.instance_url)
-        return at._tokens(await at._call(http, "POST", "com.atproto.server.refreshSession", refresh_token, "token"))
+        bound = atproto_oauth.Bound.decode(refresh_token)
+        if bound is None or bound.token_endpoint is None:
+            return at._tokens(await at._call(http, "POST", "com.atproto.server.refreshSession", refresh_token, "token"))
+        form = {"grant_type": "refresh_token", "refresh_token": bound.token, "client_id": app.client_id}
+        body = await atproto_oauth.post_form(http, bound.token_endpoint, form, bound.key, self.nonces)
+        server = atproto_oauth.AuthServer(
+            issuer=bound.issuer or "",
+            pushed_authorization_endpoint="",
+            authorization_endpoint="",
+            token_endpoint=bound.token_endpoint,
+            revocation_endpoint=bound.revocation_endpoint,
+        )
+        return self._bound_tokens(body, bound.key, server, at.endpoints.api_base)
 
     async def revoke(self, http: httpx.AsyncClient, app: AppCredentials, token: str) -> None:
+        bound = atproto_oauth.Bound.decode(token)
+        if bound is not None and bound.revocation_endpoint:
+            form = {"token": bound.token, "client_id": app.client_id}
+            await atproto_oauth.post_form(http, bound.revocation_endpoint, form, bound.key, self.nonces)
+            return
         at = self.for_instance(app.instance_url)
         await at._call(http, "POST", "com.atproto.server.deleteSession", token, "token")
 
@@ -362,6 +475,8 @@ class BlueskyAdapter:
     def __init__(self, http: httpx.AsyncClient, settings: PlatformSettings) -> None:
         self.http = http
         self.settings = settings
+        # DPoP nonces by PDS origin, for accounts connected through atproto OAuth.
+        self.nonces: dict[str, str] = {}
 
     def _pds(self, ctx: PublishContext) -> str:
         # Under a stand-in (CRIER_PLATFORM_BASE_URL) every account lives on its one PDS.
@@ -374,7 +489,11 @@ class BlueskyAdapter:
         return did if isinstance(did, str) and did else account.network_unique_id
 
     async def _call(self, ctx: PublishContext, method: str, nsid: str, *, auth: bool = True, **kwargs: Any) -> Any:
-        headers = ph.bearer(ph.account_of(ctx).access_token) if auth else {}
+        token = ph.account_of(ctx).access_token
+        bound = atproto_oauth.Bound.decode(token) if auth else None
+        if bound is not None:  # connected through atproto OAuth: the token goes with a DPoP proof
+            kwargs["auth"] = atproto_oauth.DPoPAuth(bound.key, self.nonces, access_token=bound.token)
+        headers = ph.bearer(token) if auth and bound is None else {}
         return await ph.send(
             self.http,
             "bluesky",

@@ -3,8 +3,9 @@
 (`bluesky_repo`), and `app.bsky.actor.getProfile`, which a PDS answers only with an AppView behind
 it (`POST /_sim/bluesky/settings {"appview": false}`: it answers 400 like a PDS without one).
 
-It is a did:plc directory too, at `<base>/bluesky/plc` (`GET /plc/<did>`: the user's DID document,
-naming this simulator's `<base>/bluesky` as the account's PDS, or the `pds_endpoint` setting).
+It is its own atproto OAuth authorization server (`bluesky_oauth`), and a did:plc directory too,
+at `<base>/bluesky/plc` (`GET /plc/<did>`: the user's DID document, naming this simulator's
+`<base>/bluesky` as the account's PDS, or the `pds_endpoint` setting).
 Session tokens are JWTs whose `exp` clients read; XRPC errors are `{"error", "message"}`."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from crier.platforms.simulator import authz, bluesky_repo
+from crier.platforms.simulator import authz, bluesky_oauth, bluesky_repo
 from crier.platforms.simulator.authz import Dialect, make_jwt, reply
 from crier.platforms.simulator.http import json_of
 from crier.platforms.simulator.world import Grant, User, World
@@ -143,7 +144,20 @@ def routes(world: World) -> list[Any]:
         }
 
     def presented(request: Request[Any, Any, Any], kind: str) -> tuple[Grant, User, Any]:
-        token = world.token("bluesky", authz.presented_token(request))
+        header = request.headers.get("authorization", "")
+        if header[:5].lower() == "dpop ":  # an atproto OAuth token, with its proof
+            value = header[5:].strip()
+            bluesky_oauth.check_resource(world, request, value)
+            token = world.token("bluesky", value)
+            if not world.live(token, kind):
+                challenge = {"WWW-Authenticate": 'DPoP error="invalid_token"'}
+                raise authz.SimError(reply({"error": "invalid_token", "message": "Invalid token"}, 401, challenge))
+        else:
+            token = world.token("bluesky", authz.presented_token(request))
+            if token is not None and token.value in bluesky_oauth.server_of(world).bound:
+                raise authz.SimError(  # a DPoP-bound token is nothing without a proof of its key
+                    reply({"error": "invalid_token", "message": "DPoP-bound token used as a bearer token"}, 401)
+                )
         if not world.live(token, kind):
             expired = token is not None and token.expires_at is not None and token.expires_at <= world.now()
             raise authz.SimError(DIALECT.invalid_token(expired))
@@ -239,4 +253,5 @@ def routes(world: World) -> list[Any]:
         get_profile,
         did_document,
         *bluesky_repo.routes(world, find, account),
+        *bluesky_oauth.routes(world),
     ]

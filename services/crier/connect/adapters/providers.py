@@ -18,7 +18,7 @@ from crier.connect.adapters.instances import InstanceGuard
 from crier.connect.adapters.sandbox_oauth import SandboxOAuth
 from crier.connect.domain.instances import PER_INSTANCE, Instance
 from crier.contracts.common import Mode, Platform
-from crier.platforms import bluesky, mastodon
+from crier.platforms import bluesky, mastodon, pkce
 from crier.platforms.atproto import identity
 from crier.platforms.oauth import (
     AppCredentials,
@@ -50,10 +50,27 @@ class PlatformOAuth:
         """No browser redirect: the user gives Crier's own page a handle and an app password."""
         return self._provider.flow == "app_password"
 
+    def signs_in_with_password(self, app: AppCredentials) -> bool:
+        """Whether a flow with `app` goes through Crier's app-password page rather than a redirect:
+        Bluesky does without a client, and with one (the org's or the managed client metadata URL)
+        through atproto OAuth."""
+        return self.uses_app_password and not (app.client_id and hasattr(self._provider, "begin"))
+
     def authorization_url(
         self, app: AppCredentials, *, state: str, code_challenge: str | None, scopes: tuple[str, ...]
     ) -> str:
         return self._provider.authorization_url(app, state=state, code_challenge=code_challenge, scopes=scopes)
+
+    async def begin(
+        self, app: AppCredentials, *, state: str, verifier: str | None, scopes: tuple[str, ...]
+    ) -> tuple[str, str | None]:
+        """Where to send the browser, and the secret the callback needs (the PKCE verifier; for a
+        pushed request, whatever its provider keeps until the code comes back)."""
+        if isinstance(self._provider, bluesky.BlueskyProvider):
+            url, secret = await self._provider.begin(self._http, app, state=state, scopes=scopes)
+            return url, secret
+        challenge = pkce.challenge(verifier) if verifier else None
+        return self.authorization_url(app, state=state, code_challenge=challenge, scopes=scopes), verifier
 
     async def exchange_code(self, app: AppCredentials, *, code: str, code_verifier: str | None) -> TokenSet:
         return await self._provider.exchange_code(self._http, app, code=code, code_verifier=code_verifier)

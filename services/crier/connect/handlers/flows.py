@@ -18,10 +18,10 @@ from crier.connect.handlers.connecting import Origin, connect, page_choice, seal
 from crier.connect.handlers.context import Context
 from crier.contracts import connect as api
 from crier.contracts.common import Mode, Platform
-from crier.kit.errors import Invalid, Problem, collect
+from crier.kit.errors import Invalid, Problem, Unavailable, collect
 from crier.kit.log import get
 from crier.platforms import pkce
-from crier.platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, TokenSet
+from crier.platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, OAuthUnavailable, TokenSet
 
 log = get(__name__)
 # Spent OAuth states and pending sessions are kept this long past their expiry, then forgotten.
@@ -91,14 +91,17 @@ async def start(
     state, now = rules.new_secret(), ctx.now()
     state_hash = rules.digest(state)
     verifier = pkce.new_verifier() if oauth.uses_pkce else None
-    challenge = pkce.challenge(verifier) if verifier else None
     scopes = app.credentials.scopes or oauth.default_scopes
-    if oauth.uses_app_password:
+    if oauth.signs_in_with_password(app.credentials):
         # No redirect to the platform: Crier's own page asks for the handle and app password.
         url = rules.with_params(f"{ctx.public_url}/connect/app-password", state=state)
     else:
         try:
-            url = oauth.authorization_url(app.credentials, state=state, code_challenge=challenge, scopes=scopes)
+            # A platform that takes pushed requests (Bluesky) is called here; the secret it keeps
+            # for the callback is sealed with the state like a PKCE verifier.
+            url, verifier = await oauth.begin(app.credentials, state=state, verifier=verifier, scopes=scopes)
+        except OAuthUnavailable:
+            raise Unavailable("platform_unavailable", "the platform did not answer; try again in a moment") from None
         except OAuthError as exc:  # the app is not usable as configured (e.g. Mastodon without an instance)
             raise Invalid(exc.code, exc.message, {"platform": platform}) from None
     expires_at = now + timedelta(seconds=ctx.settings.oauth_state_ttl_s)
