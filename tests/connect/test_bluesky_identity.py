@@ -20,7 +20,7 @@ import pytest
 
 from crier.connect.adapters.instances import InstanceGuard
 from crier.connect.adapters.providers import Providers
-from crier.connect.handlers import credentials, flows, signin
+from crier.connect.handlers import apps, credentials, flows, signin
 from crier.contracts import connect as api
 from crier.kit.errors import Failure
 from crier.kit.ssrf import parse_networks
@@ -185,3 +185,47 @@ async def test_an_account_without_a_profile_record_is_named_by_its_handle(world:
     account_id = await _sign_in(h, await _state(h, org, world.home_pds()), user["username"], password)
     [row] = await h.rows("SELECT * FROM social_accounts WHERE id = :i", i=account_id)
     assert (row.display_name, row.profile_image_url) == (user["username"], None)
+
+
+async def _oauth_app_on_home(world: World, org: Org) -> str:
+    """An OAuth client registered for the home PDS (its own authorization server)."""
+    client_id = f"https://crier.test/oauth/client-{secrets.token_hex(3)}.json"
+    world.home.add_app("bluesky", client_id=client_id, redirect_uris=[world.h.ctx.settings.callback_url])
+    upsert = api.NetworkUpsert(
+        **org.scoped(), platform="bluesky", client_id=client_id, client_secret="-", instance_url=world.home_pds()
+    )
+    await apps.upsert(world.h.ctx, upsert)
+    return client_id
+
+
+async def test_oauth_on_a_self_hosted_pds_checks_the_issuer_speaks_for_the_account(world: World) -> None:
+    h = world.h
+    org = await h.org()
+    await _oauth_app_on_home(world, org)
+    user, _ = world.user(display_name="Self Hosted")
+    auth_url = await _start_oauth(h, org, world.home_pds())
+    assert auth_url.startswith(f"{world.home_pds()}/oauth/authorize?")
+    account_id = landing(await flows.callback(h.ctx, await h.authorize(auth_url)))["account_id"]
+    # the directory was asked where the DID lives: there, whose authorization server issued the tokens
+    assert world.entryway.requests(platform="bluesky", endpoint="plc")[-1]["path"] == f"/bluesky/plc/{user['id']}"
+    token = await credentials.account_token(h.ctx, api.TokenRequest(**org.scoped(), account_id=account_id))
+    assert token.instance_url == world.home_pds() and token.network_unique_id == user["id"]
+
+
+async def test_tokens_from_a_server_that_does_not_host_the_account_are_refused(world: World) -> None:
+    h = world.h
+    org = await h.org()
+    await _oauth_app_on_home(world, org)
+    world.user()
+    # the account's DID document says it lives on the entryway, whose authorization server is another
+    world.entryway.configure("bluesky", pds_endpoint=f"{world.entryway.base_url}/bluesky")
+    auth_url = await _start_oauth(h, org, world.home_pds())
+    outcome = landing(await flows.callback(h.ctx, await h.authorize(auth_url)))
+    assert (outcome["status"], outcome["error_code"]) == ("error", "exchange_failed")
+
+
+async def _start_oauth(h: Harness, org: Org, pds: str) -> str:
+    request = api.AuthUrlRequest(
+        **org.scoped(), platform="bluesky", redirect_uri=CUSTOMER, tenant_id="t1", instance_url=pds
+    )
+    return (await flows.auth_url(h.ctx, request)).auth_url
