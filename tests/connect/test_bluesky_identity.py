@@ -6,25 +6,39 @@ guard before a password is sent to it. And an account whose PDS has no AppView c
 identity read from the PDS itself.
 
 Two simulators on two loopback addresses play the entryway with the PLC directory (one) and the
-account's own PDS (two); connect runs as in production (no stand-in base URL), loopback exempted."""
+account's own PDS (two); a small HTTPS site with a certificate only this test trusts plays a
+handle that is its own host (its DID at /.well-known/atproto-did, a did:web document). Connect
+runs as in production (no stand-in base URL), loopback exempted."""
 
 from __future__ import annotations
 
+import json
 import secrets
+import ssl
+import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from crier.connect.adapters.instances import InstanceGuard
 from crier.connect.adapters.providers import Providers
 from crier.connect.handlers import apps, credentials, flows, signin
 from crier.contracts import connect as api
+from crier.kit import ssrf
 from crier.kit.errors import Failure
 from crier.kit.ssrf import parse_networks
 from tests.support.simulator import Simulator, start_simulator
+from tests.support.stack import wait_for
 
 from .conftest import CUSTOMER, Harness, Org, landing
 
@@ -229,3 +243,113 @@ async def _start_oauth(h: Harness, org: Org, pds: str) -> str:
         **org.scoped(), platform="bluesky", redirect_uri=CUSTOMER, tenant_id="t1", instance_url=pds
     )
     return (await flows.auth_url(h.ctx, request)).auth_url
+
+
+# -- a handle that is its own host: HTTPS well-known and did:web --------------------------------
+
+WEB_HANDLE = "alice.example.net"
+WEB_ADDRESS = "127.0.0.3"
+
+
+def _certificate(directory: Path, name: str) -> Path:
+    """A self-signed certificate for `name`, which the test's client trusts (and no one else)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = directory / "web.pem"
+    pem.write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return pem
+
+
+@dataclass
+class WebHost:
+    """`https://alice.example.net`: the handle's own site, serving its DID and did:web document."""
+
+    pem: Path
+    served: list[str]
+    pds: str = ""
+
+
+@pytest.fixture(scope="module")
+def web_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebHost]:
+    host = WebHost(_certificate(tmp_path_factory.mktemp("tls"), WEB_HANDLE), [])
+    did = f"did:web:{WEB_HANDLE}"
+
+    async def site(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        host.served.append(scope["path"])
+        if scope["path"] == "/.well-known/atproto-did":
+            body, kind = did.encode(), b"text/plain"
+        elif scope["path"] == "/.well-known/did.json":
+            doc = {
+                "id": did,
+                "alsoKnownAs": [f"at://{WEB_HANDLE}"],
+                "service": [{"id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": host.pds}],
+            }
+            body, kind = json.dumps(doc).encode(), b"application/json"
+        else:
+            await send({"type": "http.response.start", "status": 404, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", kind)]})
+        await send({"type": "http.response.body", "body": body})
+
+    config = uvicorn.Config(
+        site, host=WEB_ADDRESS, port=443, ssl_certfile=str(host.pem), ssl_keyfile=str(host.pem), log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, timeout=15, what="the HTTPS site")
+    except AssertionError:
+        pytest.skip(f"cannot listen on {WEB_ADDRESS}:443 here")
+    yield host
+    server.should_exit = True
+    thread.join(10)
+
+
+async def test_a_handle_that_is_its_own_host_and_a_did_web(
+    world: World, web_host: WebHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handle's own HTTPS site names its DID; a did:web's document is on the same host."""
+    real = ssrf.getaddrinfo
+    monkeypatch.setattr(ssrf, "getaddrinfo", lambda h, p: [WEB_ADDRESS] if h == WEB_HANDLE else real(h, p))
+    web_host.pds = world.home_pds()
+    password = "web-pass-word-1234"
+    world.home.add_user("bluesky", id=f"did:web:{WEB_HANDLE}", username=WEB_HANDLE, app_password=password)
+    trust = ssl.create_default_context(cafile=web_host.pem)
+    trusting = InstanceGuard(parse_networks(["127.0.0.0/8"]), timeout_s=5, verify=trust)
+    async with httpx.AsyncClient(timeout=5) as http:
+        providers = Providers(
+            http,
+            public_url=world.h.ctx.settings.public_url,
+            instances=trusting,
+            bluesky_plc_url=f"{world.entryway.base_url}/bluesky/plc",
+            bluesky_entryway_url=f"{world.entryway.base_url}/bluesky",
+        )
+        h = replace(world.h, ctx=replace(world.h.ctx, providers=providers))
+        org = await h.org()
+        resolved = _count(world.entryway, "resolveHandle")
+        account_id = await _sign_in(h, await _state(h, org), WEB_HANDLE, password)
+        assert web_host.served[-2:] == ["/.well-known/atproto-did", "/.well-known/did.json"]
+        assert _count(world.entryway, "resolveHandle") == resolved  # the handle answered for itself
+        token = await credentials.account_token(h.ctx, api.TokenRequest(**org.scoped(), account_id=account_id))
+    assert token.network_unique_id == f"did:web:{WEB_HANDLE}" and token.instance_url == world.home_pds()
+    await trusting.aclose()
