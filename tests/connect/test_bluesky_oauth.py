@@ -81,6 +81,11 @@ async def test_without_a_client_bluesky_keeps_the_app_password_page(harness: Har
     org = await h.org()
     auth_url = await h.start(org, "bluesky")
     assert auth_url.startswith(f"{h.ctx.public_url}/connect/app-password?state=")
+    # an app whose id is no client metadata URL is no atproto OAuth client either
+    await apps.upsert(
+        h.ctx, api.NetworkUpsert(**org.scoped(), platform="bluesky", client_id="cid-1", client_secret="s")
+    )
+    assert (await h.start(org, "bluesky")).startswith(f"{h.ctx.public_url}/connect/app-password?state=")
 
 
 async def test_a_denial_at_the_authorization_server_comes_back_as_user_denied(harness: Harness) -> None:

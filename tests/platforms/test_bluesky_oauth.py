@@ -17,7 +17,7 @@ import pytest
 
 from crier.contracts.connect import AccountToken
 from crier.platforms.atproto import dpop
-from crier.platforms.atproto.oauth import SCOPE, Bound, client_metadata
+from crier.platforms.atproto.oauth import SCOPE, Bound, client_metadata, is_client_id
 from crier.platforms.base import PlatformSettings, TokenRejected
 from crier.platforms.bluesky import BlueskyProvider
 from crier.platforms.oauth import AppCredentials, GrantRevoked, OAuthError, TokenSet
@@ -142,6 +142,8 @@ def test_the_client_metadata_document() -> None:
     assert doc["client_id"] == "https://crier.example/client-metadata.json" and doc["redirect_uris"] == [CALLBACK]
     assert doc["dpop_bound_access_tokens"] is True and doc["token_endpoint_auth_method"] == "none"
     assert "atproto" in doc["scope"].split() and set(doc["grant_types"]) == {"authorization_code", "refresh_token"}
+    assert is_client_id("https://crier.example/client-metadata.json") and is_client_id("http://localhost")
+    assert not any(is_client_id(v) for v in ("cid-123", "http://crier.example/c.json", "", "https://"))
 
 
 # -- publishing with DPoP-bound tokens --------------------------------------------------------

@@ -34,6 +34,15 @@ SCOPE = "atproto transition:generic"
 _BOUND = "dpop:"
 
 
+def is_client_id(value: str) -> bool:
+    """An atproto client id is the URL of its metadata document (https; `http://localhost` for a
+    client in development): anything else is not one."""
+    parts = urlsplit(value)
+    return bool(parts.hostname) and (
+        parts.scheme == "https" or (parts.scheme == "http" and parts.hostname == "localhost")
+    )
+
+
 def client_metadata(client_id: str, redirect_uris: list[str], *, client_name: str = "Crier") -> dict[str, Any]:
     """The document served at `client_id`: what the authorization server checks the client against."""
     return {

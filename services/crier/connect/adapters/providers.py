@@ -20,6 +20,7 @@ from crier.connect.domain.instances import PER_INSTANCE, Instance
 from crier.contracts.common import Mode, Platform
 from crier.platforms import bluesky, mastodon, pkce
 from crier.platforms.atproto import identity
+from crier.platforms.atproto import oauth as atproto_oauth
 from crier.platforms.oauth import (
     AppCredentials,
     AppPasswordProvider,
@@ -52,9 +53,10 @@ class PlatformOAuth:
 
     def signs_in_with_password(self, app: AppCredentials) -> bool:
         """Whether a flow with `app` goes through Crier's app-password page rather than a redirect:
-        Bluesky does without a client, and with one (the org's or the managed client metadata URL)
-        through atproto OAuth."""
-        return self.uses_app_password and not (app.client_id and hasattr(self._provider, "begin"))
+        Bluesky does, unless its app (the org's or the managed one) is an atproto OAuth client,
+        whose id is the URL of its client metadata document."""
+        oauth_client = isinstance(self._provider, bluesky.BlueskyProvider) and atproto_oauth.is_client_id(app.client_id)
+        return self.uses_app_password and not oauth_client
 
     def authorization_url(
         self, app: AppCredentials, *, state: str, code_challenge: str | None, scopes: tuple[str, ...]
