@@ -51,7 +51,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,11 +61,10 @@ from crier.contracts.common import Container, Platform
 from crier.kit.errors import Problem
 from crier.platforms import _oauth_http as oh
 from crier.platforms import _publish_http as ph
-from crier.platforms import pkce
 from crier.platforms._text import graphemes
-from crier.platforms.atproto import dpop, identity, richtext
+from crier.platforms.atproto import identity, richtext
 from crier.platforms.atproto import oauth as atproto_oauth
-from crier.platforms.atproto.syntax import is_did, is_language, parse_at_uri
+from crier.platforms.atproto.syntax import is_language, parse_at_uri
 from crier.platforms.base import (
     ContentRejected,
     PlatformError,
@@ -251,93 +249,51 @@ class BlueskyProvider:
         PKCE verifier, the account's new DPoP key, the server), which the caller keeps sealed."""
         if not app.client_id:
             raise OAuthError("atproto OAuth needs a client (its client metadata URL)", code="app_password_flow")
-        pds = self.endpoints.api_base
-        server = await atproto_oauth.discover(http, pds)
-        key, verifier = dpop.new_key(), pkce.new_verifier()
         wanted = " ".join(s for s in scopes if s not in self.default_scopes) or atproto_oauth.SCOPE
-        url = await atproto_oauth.push(
+        url, flow = await atproto_oauth.start(
             http,
-            server,
+            self.endpoints.api_base,
             client_id=app.client_id,
             redirect_uri=app.redirect_uri,
             state=state,
-            code_challenge=pkce.challenge(verifier),
             scope=wanted,
-            key=key,
             nonces=self.nonces,
         )
-        flow = {"verifier": verifier, "key": key, "pds": pds, **asdict(server)}
-        return url, json.dumps(flow, separators=(",", ":"))
+        return url, flow.encode()
 
     async def exchange_code(
         self, http: httpx.AsyncClient, app: AppCredentials, *, code: str, code_verifier: str | None
     ) -> TokenSet:
-        try:
-            flow = json.loads(code_verifier or "")
-            server = atproto_oauth.AuthServer(**{k: v for k, v in flow.items() if k not in ("verifier", "key", "pds")})
-        except (ValueError, TypeError):
-            raise OAuthError("no pushed authorization request to redeem this code for", code="pkce_required") from None
-        form = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": app.redirect_uri,
-            "client_id": app.client_id,
-            "code_verifier": flow["verifier"],
-        }
-        body = await atproto_oauth.post_form(http, server.token_endpoint, form, flow["key"], self.nonces)
-        did = body.get("sub")
-        if not isinstance(did, str) or not is_did(did):
-            raise OAuthError("the token answer names no account (sub)", code="bad_token_response")
-        return self._bound_tokens(body, flow["key"], server, await self._home_of(http, did, server, flow["pds"]))
+        flow = atproto_oauth.Flow.decode(code_verifier)
+        body = await atproto_oauth.redeem(
+            http, flow, code=code, client_id=app.client_id, redirect_uri=app.redirect_uri, nonces=self.nonces
+        )
+        home = await self._home_of(http, body["sub"], flow.server.issuer, flow.pds)
+        return atproto_oauth.token_set(body, flow.key, flow.server, home)
 
-    async def _home_of(self, http: httpx.AsyncClient, did: str, server: atproto_oauth.AuthServer, pds: str) -> str:
+    async def _home_of(self, http: httpx.AsyncClient, did: str, issuer: str, pds: str) -> str:
         """The account's PDS, whose authorization server must be the one that issued the tokens:
         an authorization server may only speak for the accounts it hosts."""
         if self.fixed:
             return pds
         found = await identity.locate(http, did, plc_url=self.plc_url)
         home = found[1] if found else pds
-        if home != pds and (await atproto_oauth.discover(http, home)).issuer != server.issuer:
-            raise OAuthError(f"{server.issuer} does not speak for {did}", code="issuer_mismatch")
+        if home != pds and (await atproto_oauth.discover(http, home)).issuer != issuer:
+            raise OAuthError(f"{issuer} does not speak for {did}", code="issuer_mismatch")
         return home
-
-    def _bound_tokens(self, body: dict[str, Any], key: str, server: atproto_oauth.AuthServer, pds: str) -> TokenSet:
-        if str(body.get("token_type", "")).lower() != "dpop" or "atproto" not in str(body.get("scope", "")).split():
-            raise OAuthError("the tokens are not DPoP-bound atproto tokens", code="bad_token_response")
-        tokens = oh.token_set(body, extra={"did": body.get("sub"), "pds_url": pds})
-        refresh = tokens.refresh_token
-        return replace(
-            tokens,
-            access_token=atproto_oauth.Bound(tokens.access_token, key).encode(),
-            refresh_token=atproto_oauth.Bound(
-                refresh, key, server.token_endpoint, server.revocation_endpoint, server.issuer
-            ).encode()
-            if refresh
-            else None,
-            token_type="dpop",
-        )
 
     async def refresh(self, http: httpx.AsyncClient, app: AppCredentials, refresh_token: str) -> TokenSet:
         at = self.for_instance(app.instance_url)
         bound = atproto_oauth.Bound.decode(refresh_token)
-        if bound is None or bound.token_endpoint is None:
+        if bound is None:
             return at._tokens(await at._call(http, "POST", "com.atproto.server.refreshSession", refresh_token, "token"))
-        form = {"grant_type": "refresh_token", "refresh_token": bound.token, "client_id": app.client_id}
-        body = await atproto_oauth.post_form(http, bound.token_endpoint, form, bound.key, self.nonces)
-        server = atproto_oauth.AuthServer(
-            issuer=bound.issuer or "",
-            pushed_authorization_endpoint="",
-            authorization_endpoint="",
-            token_endpoint=bound.token_endpoint,
-            revocation_endpoint=bound.revocation_endpoint,
-        )
-        return self._bound_tokens(body, bound.key, server, at.endpoints.api_base)
+        body = await atproto_oauth.renew(http, bound, app.client_id, self.nonces)
+        return atproto_oauth.token_set(body, bound.key, atproto_oauth.server_of(bound), at.endpoints.api_base)
 
     async def revoke(self, http: httpx.AsyncClient, app: AppCredentials, token: str) -> None:
         bound = atproto_oauth.Bound.decode(token)
-        if bound is not None and bound.revocation_endpoint:
-            form = {"token": bound.token, "client_id": app.client_id}
-            await atproto_oauth.post_form(http, bound.revocation_endpoint, form, bound.key, self.nonces)
+        if bound is not None:
+            await atproto_oauth.revoke(http, bound, app.client_id, self.nonces)
             return
         at = self.for_instance(app.instance_url)
         await at._call(http, "POST", "com.atproto.server.deleteSession", token, "token")

@@ -20,15 +20,17 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Generator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 
 from crier.platforms import _oauth_http as oh
+from crier.platforms import pkce
 from crier.platforms.atproto import dpop
-from crier.platforms.oauth import OAuthError
+from crier.platforms.atproto.syntax import is_did
+from crier.platforms.oauth import OAuthError, TokenSet
 
 SCOPE = "atproto transition:generic"
 _BOUND = "dpop:"
@@ -186,27 +188,50 @@ async def post_form(
     return body if isinstance(body, dict) else {}
 
 
-async def push(
+@dataclass(frozen=True)
+class Flow:
+    """What the callback needs to redeem the code: kept sealed by the caller meanwhile."""
+
+    verifier: str
+    key: str
+    pds: str
+    server: AuthServer
+
+    def encode(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @staticmethod
+    def decode(value: str | None) -> Flow:
+        try:
+            raw = json.loads(value or "")
+            return Flow(raw["verifier"], raw["key"], raw["pds"], AuthServer(**raw["server"]))
+        except (ValueError, TypeError, KeyError):
+            raise OAuthError("no pushed authorization request to redeem this code for", code="pkce_required") from None
+
+
+async def start(
     http: httpx.AsyncClient,
-    server: AuthServer,
+    pds: str,
     *,
     client_id: str,
     redirect_uri: str,
     state: str,
-    code_challenge: str,
     scope: str,
-    key: str,
     nonces: dict[str, str],
     login_hint: str | None = None,
-) -> str:
-    """The authorization URL for a pushed request (the browser carries no parameters but these)."""
+) -> tuple[str, Flow]:
+    """Push the request to the PDS's authorization server, with a PKCE challenge and a DPoP key
+    made for the account: where to send the browser (only the client id and the request's URI
+    travel there), and the flow to keep for the callback."""
+    server = await discover(http, pds)
+    key, verifier = dpop.new_key(), pkce.new_verifier()
     form = oh.form(
         client_id=client_id,
         response_type="code",
         redirect_uri=redirect_uri,
         state=state,
         scope=scope,
-        code_challenge=code_challenge,
+        code_challenge=pkce.challenge(verifier),
         code_challenge_method="S256",
         login_hint=login_hint,
     )
@@ -214,4 +239,63 @@ async def push(
     request_uri = pushed.get("request_uri")
     if not isinstance(request_uri, str):
         raise OAuthError("the authorization server kept no request", code="bad_par_response")
-    return f"{server.authorization_endpoint}?{urlencode({'client_id': client_id, 'request_uri': request_uri})}"
+    url = f"{server.authorization_endpoint}?{urlencode({'client_id': client_id, 'request_uri': request_uri})}"
+    return url, Flow(verifier, key, pds, server)
+
+
+async def redeem(
+    http: httpx.AsyncClient, flow: Flow, *, code: str, client_id: str, redirect_uri: str, nonces: dict[str, str]
+) -> dict[str, Any]:
+    """The token answer for a code, proven with the flow's verifier and key; `sub` is a DID."""
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "client_id": client_id,
+        "code_verifier": flow.verifier,
+    }
+    body = await post_form(http, flow.server.token_endpoint, form, flow.key, nonces)
+    if not isinstance(body.get("sub"), str) or not is_did(body["sub"]):
+        raise OAuthError("the token answer names no account (sub)", code="bad_token_response")
+    return body
+
+
+async def renew(http: httpx.AsyncClient, refresh: Bound, client_id: str, nonces: dict[str, str]) -> dict[str, Any]:
+    if refresh.token_endpoint is None:
+        raise OAuthError("this refresh token says not where to renew it", code="bad_refresh_token")
+    form = {"grant_type": "refresh_token", "refresh_token": refresh.token, "client_id": client_id}
+    return await post_form(http, refresh.token_endpoint, form, refresh.key, nonces)
+
+
+async def revoke(http: httpx.AsyncClient, token: Bound, client_id: str, nonces: dict[str, str]) -> None:
+    if token.revocation_endpoint:
+        await post_form(
+            http, token.revocation_endpoint, {"token": token.token, "client_id": client_id}, token.key, nonces
+        )
+
+
+def token_set(body: dict[str, Any], key: str, server: AuthServer, pds: str) -> TokenSet:
+    """The tokens of a token answer, each bound with `key` (the refresh token with where it renews)."""
+    if str(body.get("token_type", "")).lower() != "dpop" or "atproto" not in str(body.get("scope", "")).split():
+        raise OAuthError("the tokens are not DPoP-bound atproto tokens", code="bad_token_response")
+    tokens = oh.token_set(body, extra={"did": body.get("sub"), "pds_url": pds})
+    refresh = tokens.refresh_token
+    return replace(
+        tokens,
+        access_token=Bound(tokens.access_token, key).encode(),
+        refresh_token=Bound(refresh, key, server.token_endpoint, server.revocation_endpoint, server.issuer).encode()
+        if refresh
+        else None,
+        token_type="dpop",
+    )
+
+
+def server_of(refresh: Bound) -> AuthServer:
+    """The authorization server a refresh token renews at, as far as it says."""
+    return AuthServer(
+        issuer=refresh.issuer or "",
+        pushed_authorization_endpoint="",
+        authorization_endpoint="",
+        token_endpoint=refresh.token_endpoint or "",
+        revocation_endpoint=refresh.revocation_endpoint,
+    )
