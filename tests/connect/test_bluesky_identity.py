@@ -32,7 +32,7 @@ from cryptography.x509.oid import NameOID
 
 from crier.connect.adapters.instances import InstanceGuard
 from crier.connect.adapters.providers import Providers
-from crier.connect.handlers import apps, credentials, flows, signin
+from crier.connect.handlers import accounts, apps, credentials, flows, signin
 from crier.contracts import connect as api
 from crier.kit import ssrf
 from crier.kit.errors import Failure
@@ -83,8 +83,19 @@ async def world(harness: Harness, sims: tuple[Simulator, Simulator]) -> AsyncIte
             bluesky_entryway_url=f"{entryway.base_url}/bluesky",
         )
         settings = replace(harness.ctx.settings, platform_base_url="", connect_allowed_networks=("127.0.0.0/8",))
-        yield World(replace(harness, ctx=replace(harness.ctx, providers=providers, settings=settings)), entryway, home)
+        world = World(
+            replace(harness, ctx=replace(harness.ctx, providers=providers, settings=settings)), entryway, home
+        )
+        yield world
         await guard.aclose()
+    # The accounts renew their tokens at these servers, which stop with this module: disconnected,
+    # they are no one's to refresh (the refresher tests sweep every account that is due).
+    for sim in (entryway, home):
+        for row in await harness.rows(
+            "SELECT id, org_id FROM social_accounts WHERE instance_url LIKE :p AND deleted_at IS NULL",
+            p=f"{sim.base_url}%",
+        ):
+            await accounts.delete(harness.ctx, api.AccountRef(org_id=row.org_id, mode="live", id=row.id))
     for sim in (entryway, home):
         sim.clear_settings()
         sim.clear_faults()
