@@ -23,6 +23,7 @@ from crier.contracts import connect as api
 from crier.kit.crypto import Keyring
 from crier.kit.db import create_engine
 from crier.kit.uow import UnitOfWork
+from crier.platforms.base import PlatformSettings
 from tests.support.simulator import Simulator, start_simulator
 from tests.support.stack import Infra
 
@@ -144,7 +145,9 @@ async def harness(connect_db: str, simulator: Simulator) -> AsyncIterator[Harnes
             uow=UnitOfWork(engine, consumer="connect"),
             vault=Vault(Keyring(KEYS)),
             settings=settings,
-            providers=Providers(http, public_url=PUBLIC_URL, platform_base_url=simulator.base_url),
+            providers=Providers(
+                http, public_url=PUBLIC_URL, platforms=PlatformSettings(base_url_override=simulator.base_url)
+            ),
             clock=clock,
         )
         yield Harness(ctx, simulator, clock, browser)

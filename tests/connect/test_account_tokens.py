@@ -25,6 +25,7 @@ from crier.contracts import connect as api
 from crier.contracts.events import AccountRefreshed, AccountTokenExpired
 from crier.kit.db import create_engine
 from crier.kit.errors import Failure
+from crier.platforms.base import PlatformSettings
 from crier.platforms.oauth import AccessTokenInvalid, GrantRevoked
 from tests.support.bus import eventually
 
@@ -229,7 +230,11 @@ async def test_an_unreachable_platform(harness: Harness) -> None:
     before = await _row(h, account_id)
     async with httpx.AsyncClient(timeout=2) as http:
         # Nothing listens on the discard port: every call fails to connect.
-        nowhere = Providers(http, public_url=h.ctx.settings.public_url, platform_base_url="http://127.0.0.1:9")
+        nowhere = Providers(
+            http,
+            public_url=h.ctx.settings.public_url,
+            platforms=PlatformSettings(base_url_override="http://127.0.0.1:9"),
+        )
         cut_off = replace(h.ctx, providers=nowhere)
         request = api.TokenRequest(
             **org.scoped(), account_id=account_id, rejected_sha256=hashlib.sha256(refused_token.encode()).hexdigest()

@@ -82,7 +82,11 @@ async def world(harness: Harness, sims: tuple[Simulator, Simulator]) -> AsyncIte
             bluesky_plc_url=f"{entryway.base_url}/bluesky/plc",
             bluesky_entryway_url=f"{entryway.base_url}/bluesky",
         )
-        settings = replace(harness.ctx.settings, platform_base_url="", connect_allowed_networks=("127.0.0.0/8",))
+        settings = replace(
+            harness.ctx.settings,
+            platform_base_url="",
+            connect_allowed_networks=("127.0.0.0/8",),
+        )
         world = World(
             replace(harness, ctx=replace(harness.ctx, providers=providers, settings=settings)), entryway, home
         )

@@ -20,6 +20,7 @@ from crier.connect.handlers import apps, credentials, flows
 from crier.contracts import connect as api
 from crier.kit.errors import Failure
 from crier.platforms.atproto.oauth import Bound
+from crier.platforms.base import PlatformSettings
 
 from .conftest import CALLBACK, CUSTOMER, Harness, Org, landing
 
@@ -101,7 +102,11 @@ async def test_an_authorization_server_that_does_not_answer_fails_the_start_not_
     h = harness
     org, _ = await _oauth_org(h)
     async with httpx.AsyncClient(timeout=2) as http:
-        nowhere = Providers(http, public_url=h.ctx.settings.public_url, platform_base_url="http://127.0.0.1:9")
+        nowhere = Providers(
+            http,
+            public_url=h.ctx.settings.public_url,
+            platforms=PlatformSettings(base_url_override="http://127.0.0.1:9"),
+        )
         with pytest.raises(Failure) as away:
             await flows.auth_url(
                 replace(h.ctx, providers=nowhere),

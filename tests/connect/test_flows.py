@@ -16,6 +16,7 @@ from crier.connect.handlers import apps, flows, pending, sessions, signin
 from crier.contracts import connect as api
 from crier.contracts.events import AccountConnected
 from crier.kit.errors import Failure
+from crier.platforms.base import PlatformSettings
 
 from .conftest import CUSTOMER, Harness, landing, with_settings
 
@@ -301,7 +302,11 @@ async def test_an_unreachable_platform_leaves_the_app_password_form_usable(harne
     state = (await h.start(org, "bluesky")).split("state=", 1)[1]
     login = api.AppPasswordLogin(state=state, identifier="bob.bsky.social", app_password="pass-word-pass-word")
     async with httpx.AsyncClient(timeout=2) as http:
-        nowhere = Providers(http, public_url=h.ctx.settings.public_url, platform_base_url="http://127.0.0.1:9")
+        nowhere = Providers(
+            http,
+            public_url=h.ctx.settings.public_url,
+            platforms=PlatformSettings(base_url_override="http://127.0.0.1:9"),
+        )
         with pytest.raises(Failure) as away:
             await signin.app_password_login(replace(h.ctx, providers=nowhere), login)
     assert away.value.kind == "unavailable" and away.value.code == "platform_unavailable"

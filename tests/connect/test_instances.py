@@ -41,7 +41,11 @@ async def live(harness: Harness) -> AsyncIterator[Harness]:
     async with httpx.AsyncClient(timeout=5) as http:
         guard = InstanceGuard(parse_networks(["127.0.0.0/8"]), timeout_s=5)
         providers = Providers(http, public_url=harness.ctx.settings.public_url, instances=guard)
-        settings = replace(harness.ctx.settings, platform_base_url="", connect_allowed_networks=("127.0.0.0/8",))
+        settings = replace(
+            harness.ctx.settings,
+            platform_base_url="",
+            connect_allowed_networks=("127.0.0.0/8",),
+        )
         yield replace(harness, ctx=replace(harness.ctx, providers=providers, settings=settings))
         await guard.aclose()
 
@@ -167,7 +171,11 @@ async def test_instance_urls_crier_may_not_call_are_refused(
     async with httpx.AsyncClient(timeout=5) as http:
         guard = InstanceGuard(timeout_s=5)  # no exempt networks
         providers = Providers(http, public_url=harness.ctx.settings.public_url, instances=guard)
-        ctx = replace(harness.ctx, providers=providers, settings=replace(harness.ctx.settings, platform_base_url=""))
+        ctx = replace(
+            harness.ctx,
+            providers=providers,
+            settings=replace(harness.ctx.settings, platform_base_url=""),
+        )
         h = replace(harness, ctx=ctx)
         org = await h.org()
         cases = {

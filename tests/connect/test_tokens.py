@@ -16,6 +16,7 @@ from crier.connect.handlers import accounts
 from crier.connect.handlers.tokens import RETRY_AFTER_UNAVAILABLE_S, Refresh, refresh, refresh_due
 from crier.contracts import connect as api
 from crier.contracts.events import AccountRefreshed, AccountTokenExpired
+from crier.platforms.base import PlatformSettings
 
 from .conftest import Harness, Org
 
@@ -142,7 +143,11 @@ async def test_an_unreachable_platform_is_unavailable_and_asked_again_later(harn
     before = await _row(h, account_id)
     async with httpx.AsyncClient(timeout=2) as http:
         # Nothing listens on the discard port: every call fails to connect.
-        nowhere = Providers(http, public_url=h.ctx.settings.public_url, platform_base_url="http://127.0.0.1:9")
+        nowhere = Providers(
+            http,
+            public_url=h.ctx.settings.public_url,
+            platforms=PlatformSettings(base_url_override="http://127.0.0.1:9"),
+        )
         cut_off = replace(h.ctx, providers=nowhere)
         assert await refresh(cut_off, account_id, only_if_due=False) is Refresh.UNAVAILABLE
         after = await _row(h, account_id)

@@ -21,6 +21,7 @@ from crier.contracts.common import Mode, Platform
 from crier.platforms import bluesky, mastodon, pkce
 from crier.platforms.atproto import identity
 from crier.platforms.atproto import oauth as atproto_oauth
+from crier.platforms.base import PlatformSettings
 from crier.platforms.oauth import (
     AppCredentials,
     AppPasswordProvider,
@@ -104,7 +105,7 @@ class Providers:
         http: httpx.AsyncClient,
         *,
         public_url: str,
-        platform_base_url: str = "",
+        platforms: PlatformSettings | None = None,
         instances: InstanceGuard | None = None,
         bluesky_plc_url: str = identity.DEFAULT_PLC,
         bluesky_entryway_url: str = bluesky.DEFAULT_PDS,
@@ -115,7 +116,9 @@ class Providers:
             PlatformEndpoints(auth_base=bluesky_entryway_url, api_base=bluesky_entryway_url), plc_url=bluesky_plc_url
         )
         self._consent_url = f"{public_url.rstrip('/')}/connect/sandbox/authorize"
-        self._base_url = platform_base_url.rstrip("/") or None
+        # Where the platforms are (a stand-in's base URL) and the API versions their calls carry.
+        self._platforms = platforms or PlatformSettings()
+        self._base_url = self._platforms.base_url_override.rstrip("/") or None
         self._live: dict[tuple[Platform, str | None], OAuthProvider] = {}
 
     def for_mode(
@@ -131,7 +134,9 @@ class Providers:
                 self._live[key] = (
                     self._bluesky.for_instance(instance_url)
                     if platform == "bluesky" and self._base_url is None
-                    else platforms.provider(platform, self._base_url, instance_url=instance_url)
+                    else platforms.provider(
+                        platform, self._base_url, instance_url=instance_url, settings=self._platforms
+                    )
                 )
             except (LookupError, ValueError) as exc:
                 raise NoProvider(f"no OAuth provider for {platform}: {exc}") from None

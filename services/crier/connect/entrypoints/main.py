@@ -20,6 +20,7 @@ from crier.kit.crypto import Keyring
 from crier.kit.service import Runtime, run_service
 from crier.kit.settings import load
 from crier.kit.ssrf import parse_networks
+from crier.platforms.base import PlatformSettings
 
 
 def main() -> int:
@@ -40,7 +41,7 @@ def main() -> int:
             providers=Providers(
                 http,
                 public_url=settings.public_url,
-                platform_base_url=settings.platform_base_url,
+                platforms=PlatformSettings.from_settings(settings),
                 instances=instances,
                 bluesky_plc_url=settings.bluesky_plc_url,
                 bluesky_entryway_url=settings.bluesky_entryway_url,
