@@ -85,7 +85,7 @@ async def world(harness: Harness, sims: tuple[Simulator, Simulator]) -> AsyncIte
         settings = replace(
             harness.ctx.settings,
             platform_base_url="",
-            connect_allowed_networks=("127.0.0.0/8",),
+            instance_allowed_networks=("127.0.0.0/8",),
         )
         world = World(
             replace(harness, ctx=replace(harness.ctx, providers=providers, settings=settings)), entryway, home

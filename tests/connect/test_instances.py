@@ -44,7 +44,7 @@ async def live(harness: Harness) -> AsyncIterator[Harness]:
         settings = replace(
             harness.ctx.settings,
             platform_base_url="",
-            connect_allowed_networks=("127.0.0.0/8",),
+            instance_allowed_networks=("127.0.0.0/8",),
         )
         yield replace(harness, ctx=replace(harness.ctx, providers=providers, settings=settings))
         await guard.aclose()

@@ -115,7 +115,7 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     # No platform stand-in: connect and the publisher call the PDS where the account lives, which
     # the SSRF guard lets them reach on loopback only because the operator said so.
     stack = start_stack(
-        infra, tmp_path_factory.mktemp("bluesky-pds"), {"CRIER_CONNECT_ALLOWED_NETWORKS": "127.0.0.0/8"}
+        infra, tmp_path_factory.mktemp("bluesky-pds"), {"CRIER_INSTANCE_ALLOWED_NETWORKS": "127.0.0.0/8"}
     )
     yield stack
     stack.supervisor.stop_all()

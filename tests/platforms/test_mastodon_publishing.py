@@ -12,10 +12,13 @@ import msgspec
 import pytest
 
 from crier.contracts.common import Container
+from crier.kit.guarded_http import guarded_client
+from crier.kit.ssrf import parse_networks
 from crier.platforms.base import (
     ContentRejected,
     OutcomeUnknown,
     PlatformError,
+    PlatformSettings,
     PublishedContainer,
     RateLimited,
     TokenRejected,
@@ -24,7 +27,7 @@ from crier.platforms.base import (
 from crier.platforms.mastodon import instance_max_characters
 
 from .conftest import Flow
-from .publishing import Publishing, connect_for_publishing
+from .publishing import Publishing, adapter_for, connect_for_publishing
 
 
 async def _connect(flow: Flow, scopes: tuple[str, ...] = ()) -> Publishing:
@@ -291,3 +294,23 @@ async def test_an_instance_that_shows_nothing_without_a_token_keeps_the_first_re
     with pytest.raises(PlatformError) as raised:
         await masto.adapter.find_published(ctx, ctx.containers[0], 0, None)
     assert raised.value.code == "missing_permission" and not isinstance(raised.value, TokenRejected)
+
+
+async def test_an_instance_the_ssrf_guard_refuses_is_never_called(masto: Publishing) -> None:
+    """The publisher calls the instance an account names through the guard: a loopback instance is
+    refused unless the operator exempted its network (CRIER_INSTANCE_ALLOWED_NETWORKS)."""
+    on_loopback = msgspec.structs.replace(masto.account, instance_url=f"{masto.sim.base_url}/mastodon")
+    ctx = replace(masto.context("from inside?"), account=on_loopback)
+    guarded = guarded_client((), timeout_s=5)
+    exempt = guarded_client(parse_networks(["127.0.0.0/8"]), timeout_s=5)
+    try:
+        real_hosts = PlatformSettings(timeout_s=5)  # no stand-in: the account's own instance
+        with pytest.raises(PlatformError) as refused:
+            await adapter_for("mastodon", guarded, real_hosts).publish_container(ctx, ctx.containers[0], 0, None)
+        assert refused.value.code == "blocked_address" and not refused.value.retryable
+        assert masto.posts() == []
+        made = await adapter_for("mastodon", exempt, real_hosts).publish_container(ctx, ctx.containers[0], 0, None)
+        assert [p["id"] for p in masto.posts()] == [made.platform_post_id]
+    finally:
+        await guarded.aclose()
+        await exempt.aclose()

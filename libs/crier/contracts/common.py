@@ -22,6 +22,9 @@ Platform = Literal[
     "google_business",
 ]
 PLATFORMS: tuple[Platform, ...] = get_args(Platform)
+# Platforms whose accounts live on a server the user chose (a Mastodon instance, a Bluesky PDS),
+# not on the platform's one host.
+PER_INSTANCE: frozenset[Platform] = frozenset({"mastodon", "bluesky"})
 
 # A post's status is the roll-up of its targets' (see the gateway's Post aggregate).
 PostStatus = Literal["draft", "scheduled", "queued", "publishing", "published", "partial", "failed", "canceled"]

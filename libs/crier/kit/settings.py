@@ -42,6 +42,9 @@ class CommonSettings:
     linkedin_version: str = "202607"
     graph_api_version: str = "v23.0"
     threads_api_version: str = "v1.0"
+    # CIDRs exempt from the SSRF guard for hosts customers name (Mastodon instances, Bluesky
+    # PDSes), e.g. a PDS on the operator's own network; plain http only to these.
+    instance_allowed_networks: tuple[str, ...] = ()
 
 
 class SettingsError(ValueError):

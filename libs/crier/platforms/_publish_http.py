@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from crier.contracts.connect import AccountToken
+from crier.kit.guarded_http import Blocked
 from crier.platforms._oauth_http import retry_after
 from crier.platforms.base import (
     ContentRejected,
@@ -68,6 +69,10 @@ async def send(
     where = httpx.URL(url).path or "/"
     try:
         resp = await http.request(method, url, **kwargs)
+    except Blocked as refused:
+        # The SSRF guard would not let the call out: the host the account names is not one Crier
+        # may reach, and retrying will not change that.
+        raise PlatformError(f"{platform}: {refused}", code="blocked_address") from refused
     except _NOT_SENT as exc:
         raise TransientError(f"{platform}: could not reach {where} ({type(exc).__name__})") from exc
     except httpx.HTTPError as exc:

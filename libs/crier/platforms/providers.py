@@ -15,11 +15,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from crier.contracts.common import PLATFORMS
+from crier.contracts.common import PER_INSTANCE, PLATFORMS
 from crier.platforms.base import PlatformSettings
 from crier.platforms.oauth import OAuthProvider
-
-_PER_INSTANCE = ("mastodon", "bluesky")
 
 
 class UnknownPlatform(KeyError):
@@ -39,8 +37,8 @@ def provider(
     found: OAuthProvider = real
     if base_url_override:
         endpoints = real.endpoints.rebased(f"{base_url_override.rstrip('/')}/{platform}")
-        found = type(real)(endpoints, fixed=True) if platform in _PER_INSTANCE else type(real)(endpoints)
-    elif instance_url and platform in _PER_INSTANCE:
+        found = type(real)(endpoints, fixed=True) if platform in PER_INSTANCE else type(real)(endpoints)
+    elif instance_url and platform in PER_INSTANCE:
         found = real.for_instance(instance_url)
     # The API versions the operator configured (CRIER_LINKEDIN_VERSION, CRIER_GRAPH_API_VERSION, …).
     return found.configured(settings) if settings is not None else found

@@ -17,9 +17,6 @@ class ConnectSettings(CommonSettings):
     refresh_before_s: int = 600
     refresh_interval_s: float = 60.0
     refresh_concurrency: int = 4
-    # CIDRs the SSRF guard lets Mastodon instances and Bluesky PDSes live in (e.g. a PDS on the
-    # operator's own network, loopback in tests); plain http is allowed only to these.
-    connect_allowed_networks: tuple[str, ...] = ()
     # Bluesky: the did:plc directory that says where an account's PDS is, and the entryway asked
     # to resolve handles and to sign in accounts whose PDS is not known (an e-mail address).
     bluesky_plc_url: str = "https://plc.directory"

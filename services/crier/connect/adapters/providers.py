@@ -16,8 +16,8 @@ import httpx
 from crier import platforms
 from crier.connect.adapters.instances import InstanceGuard
 from crier.connect.adapters.sandbox_oauth import SandboxOAuth
-from crier.connect.domain.instances import PER_INSTANCE, Instance
-from crier.contracts.common import Mode, Platform
+from crier.connect.domain.instances import Instance
+from crier.contracts.common import PER_INSTANCE, Mode, Platform
 from crier.platforms import bluesky, mastodon, pkce
 from crier.platforms.atproto import identity
 from crier.platforms.atproto import oauth as atproto_oauth

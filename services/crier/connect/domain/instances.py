@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from crier.contracts.common import Platform
+from crier.contracts.common import PER_INSTANCE, Platform
 from crier.kit.errors import Problem
 
-PER_INSTANCE: frozenset[Platform] = frozenset({"mastodon", "bluesky"})
 MAX_URL_LENGTH = 2048
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 

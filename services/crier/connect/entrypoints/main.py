@@ -32,7 +32,7 @@ def main() -> int:
         http = httpx.AsyncClient(timeout=settings.platform_timeout_s, follow_redirects=False, headers=headers)
         # And one for Mastodon instances and Bluesky PDSes, whose URLs customers give: SSRF-guarded.
         instances = InstanceGuard(
-            parse_networks(settings.connect_allowed_networks), timeout_s=settings.platform_timeout_s, headers=headers
+            parse_networks(settings.instance_allowed_networks), timeout_s=settings.platform_timeout_s, headers=headers
         )
         ctx = Context(
             uow=rt.uow,

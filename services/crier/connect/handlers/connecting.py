@@ -11,10 +11,9 @@ from typing import Any
 import msgspec
 
 from crier.connect.adapters import accounts, end_users
-from crier.connect.domain.instances import PER_INSTANCE
 from crier.connect.domain.seals import TokenKind, grant_context, token_context
 from crier.connect.handlers.context import Context
-from crier.contracts.common import Mode, Platform
+from crier.contracts.common import PER_INSTANCE, Mode, Platform
 from crier.contracts.connect import PageChoice, SocialAccount
 from crier.contracts.events import AccountConnected, AccountDisconnected, AccountRefreshed, AccountTokenExpired
 from crier.kit.uow import Transaction

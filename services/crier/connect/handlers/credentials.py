@@ -14,12 +14,12 @@ from typing import Any
 from crier.connect.adapters import accounts
 from crier.connect.domain.accounts import DISABLED, TOKEN_EXPIRED
 from crier.connect.domain.flows import digest
-from crier.connect.domain.instances import PER_INSTANCE
 from crier.connect.domain.seals import token_context
 from crier.connect.domain.tokens import Need, publishing_extra, still_valid, token_need
 from crier.connect.handlers.context import Context
 from crier.connect.handlers.tokens import Refresh, expire, refresh
 from crier.contracts import connect as api
+from crier.contracts.common import PER_INSTANCE
 from crier.kit.errors import Gone, Invalid, NotFound, Unavailable
 from crier.kit.log import get
 

@@ -13,8 +13,10 @@ from typing import Any
 
 import httpx
 
+from crier.kit.guarded_http import guarded_client
 from crier.kit.service import Runtime, run_service
 from crier.kit.settings import load
+from crier.kit.ssrf import parse_networks
 from crier.platforms.base import PlatformSettings
 from crier.publisher.adapters import registry
 from crier.publisher.adapters.tokens import ConnectTokens
@@ -47,9 +49,14 @@ def main(platform: str = "all") -> int:
             follow_redirects=False,
             headers={"User-Agent": "Crier/1.0 (+publisher)"},
         )
+        guarded = guarded_client(
+            parse_networks(settings.instance_allowed_networks),
+            timeout_s=settings.platform_timeout_s,
+            headers={"User-Agent": "Crier/1.0 (+publisher)"},
+        )
         ctx = Context(
             uow=rt.uow,
-            adapters=registry.adapters(http, PlatformSettings.from_settings(settings)),
+            adapters=registry.adapters(http, PlatformSettings.from_settings(settings), guarded=guarded),
             retry=retry,
             tokens=ConnectTokens(rt.bus),
         )
@@ -61,6 +68,7 @@ def main(platform: str = "all") -> int:
                 await asyncio.gather(*queues)
             finally:
                 await http.aclose()
+                await guarded.aclose()
 
         return [deliver_then_close(), await consumers.cancellations(rt.bus, ctx, settings, rt.stop)]
 
