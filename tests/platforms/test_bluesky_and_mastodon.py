@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from crier.contracts.common import AccountLimits
 from crier.platforms import pkce, provider
 from crier.platforms.bluesky import BlueskyProvider, jwt_expiry
 from crier.platforms.mastodon import MastodonProvider, register_app
@@ -88,6 +89,24 @@ async def test_mastodon_register_app_then_connect(flow: Flow) -> None:
     tokens = await masto.exchange_code(flow.http, app, code=code, code_verifier=verifier)
     [account] = await masto.accounts(flow.http, tokens)
     assert account.username == "erin" and account.network_unique_id == f"{user['id']}@127.0.0.1"
+    # The account comes with its instance's status limit, which its posts are held to.
+    assert account.limits == AccountLimits(max_characters=500)
+
+
+async def test_a_mastodon_account_comes_with_its_instances_limit(flow: Flow) -> None:
+    connected = await flow.connect("mastodon")
+    masto, tokens = connected.provider, connected.tokens
+    flow.sim.configure("mastodon", max_characters=1000)
+    assert (await masto.identity(flow.http, tokens.access_token)).limits == AccountLimits(max_characters=1000)
+    # An instance older than 4.0 says it in /api/v1/instance.
+    asked_v1 = len(flow.sim.requests("mastodon", "instance_v1"))
+    flow.sim.fault("mastodon", "instance", "status", status=404, body={"error": "Record not found"})
+    assert (await masto.identity(flow.http, tokens.access_token)).limits == AccountLimits(max_characters=1000)
+    assert len(flow.sim.requests("mastodon", "instance_v1")) == asked_v1 + 1
+    # An instance that will not say now does not stop the account: its limit is not known.
+    flow.sim.fault("mastodon", "instance", "server_error")
+    account = await masto.identity(flow.http, tokens.access_token)
+    assert account.username and account.limits == AccountLimits()
 
 
 def test_mastodon_per_instance_urls() -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crier.contracts.common import Container
+from crier.contracts.common import AccountLimits, Container
 from crier.platforms import provider as get_provider
 from crier.platforms import publishing
 from crier.platforms.base import PlatformAdapter, PlatformSettings
@@ -93,6 +93,20 @@ def test_config_linkedin_takes(config: object) -> None:
 )
 def test_config_linkedin_refuses(config: object) -> None:
     assert _codes("hi", config=config) == [("config.linkedin", "invalid_config")]
+
+
+def test_an_organization_account_is_refused_connections_by_its_rules() -> None:
+    connections = [Container(content="hi")], {"visibility": "CONNECTIONS"}
+    organization = publishing.rules("linkedin", account_type="organization", limits=AccountLimits())
+    [problem] = organization.check(*connections)
+    assert (problem.field, problem.code) == ("config.linkedin.visibility", "invalid_config")
+    assert "organization" in problem.message
+    assert organization.check([Container(content="hi")], {"visibility": "PUBLIC"}) == []
+    # A member, and an account whose kind Crier does not know (a sandbox account), may use it.
+    for account_type in ("profile", "account", None):
+        assert publishing.rules("linkedin", account_type=account_type).check(*connections) == []
+    # The rest of LinkedIn's rules hold for an organization as for a member.
+    assert [p.code for p in organization.check([Container(content="x" * 3001)], {})] == ["too_long"]
 
 
 def test_connections_is_for_a_member_only() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from crier.contracts.common import Container
+from crier.contracts.common import AccountLimits, Container
 from crier.platforms import publishing
 from crier.platforms._text import graphemes
 from crier.platforms.base import PlatformAdapter, PlatformSettings
@@ -71,6 +71,32 @@ def test_an_instance_with_its_own_limit() -> None:
     assert roomy.check([Container(content="x" * 1000)], {}) == []
     assert [p.code for p in roomy.check([Container(content="x" * 1001)], {})] == ["too_long"]
     assert rules.max_length == 500 and _codes("x" * 501) == [("containers[0].content", "too_long")]
+
+
+def _account_codes(limits: AccountLimits, *texts: str, config: object = None) -> list[tuple[str, str]]:
+    held = publishing.rules("mastodon", account_type="profile", limits=limits)
+    return [(p.field, p.code) for p in held.check([Container(content=t) for t in texts], config)]
+
+
+def test_an_account_is_held_to_its_instances_limit() -> None:
+    roomy, tight = AccountLimits(max_characters=1000), AccountLimits(max_characters=300)
+    assert _account_codes(roomy, "x" * 1000) == [] and _account_codes(tight, "x" * 300) == []
+    assert (
+        _account_codes(roomy, "x" * 1001) == _account_codes(tight, "x" * 301) == [("containers[0].content", "too_long")]
+    )
+    # The spoiler text counts against the instance's limit too.
+    assert _account_codes(roomy, "x" * 990, config={"spoiler_text": "y" * 11}) == [
+        ("containers[0].content", "too_long")
+    ]
+    [problem] = publishing.rules("mastodon", limits=roomy).check([Container(content="x" * 1001)], {})
+    assert problem.message == "1001 characters as mastodon counts them; at most 1000"
+
+
+def test_an_account_whose_limit_is_unknown_keeps_mastodons_default() -> None:
+    for unknown in (AccountLimits(), None):
+        assert publishing.rules("mastodon", account_type="profile", limits=unknown) is rules
+    assert publishing.rules("mastodon", limits=AccountLimits(max_characters=500)) is rules
+    assert _account_codes(AccountLimits(), "x" * 501) == [("containers[0].content", "too_long")]
 
 
 def test_first_comment_and_any_thread() -> None:

@@ -55,6 +55,15 @@ class Container(msgspec.Struct, kw_only=True, frozen=True):
     media: list[MediaRef] = []
 
 
+class AccountLimits(msgspec.Struct, kw_only=True, frozen=True):
+    """What one account may post where accounts of one platform differ, as connect last read it from
+    the platform. A None is the platform's own default (and what an account connected before Crier
+    read any of this holds)."""
+
+    # The longest status the account's Mastodon instance takes (its `configuration.statuses.max_characters`).
+    max_characters: int | None = None
+
+
 class Message(msgspec.Struct, kw_only=True, frozen=True):
     """Fields every event and command carries."""
 

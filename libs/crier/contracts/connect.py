@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from crier.contracts.common import Mode, Platform
+from crier.contracts.common import AccountLimits, Mode, Platform
 
 NETWORKS_UPSERT = "rpc.connect.networks.upsert"
 NETWORKS_LIST = "rpc.connect.networks.list"
@@ -58,6 +58,12 @@ ACCOUNTS_TOKEN = "rpc.connect.accounts.token"
 # The callback and the hosted pages call the platform; give them longer than a plain read.
 PLATFORM_CALL_TIMEOUT_S = 45.0
 
+# Where the gateway serves what connect names to the platforms: the callback every app registers,
+# and the client metadata document of the installation's atproto OAuth client (Bluesky), whose URL
+# is that client's id.
+CALLBACK_PATH = "/api/v1/connect/callback"
+BLUESKY_CLIENT_METADATA_PATH = "/api/v1/connect/bluesky/client-metadata.json"
+
 
 class CreateSandboxAccount(msgspec.Struct, kw_only=True, frozen=True):
     org_id: str
@@ -87,6 +93,8 @@ class SocialAccount(msgspec.Struct, kw_only=True, frozen=True):
     scopes: list[str] = []
     token_expires_at: datetime | None = None
     last_synced_at: datetime | None = None
+    # What the platform lets the account post, where accounts differ (the gateway checks posts by it).
+    limits: AccountLimits = AccountLimits()
 
 
 class Scoped(msgspec.Struct, kw_only=True, frozen=True):
@@ -188,6 +196,8 @@ class Callback(msgspec.Struct, kw_only=True, frozen=True):
     code: str | None = None
     error: str | None = None
     error_description: str | None = None
+    # The authorization server that answered (RFC 9207), where the platform sends it (atproto OAuth).
+    iss: str | None = None
 
 
 class ErrorPage(msgspec.Struct, kw_only=True, frozen=True):
@@ -379,6 +389,9 @@ class AccountToken(msgspec.Struct, kw_only=True, frozen=True):
     instance_url: str | None = None
     # What else a platform's calls need (e.g. a DPoP key for atproto OAuth), in its own words.
     extra: dict[str, Any] = {}
+    # What the platform lets the account post: the publisher checks a post by it before sending,
+    # as the gateway did at create with the same facts.
+    limits: AccountLimits = AccountLimits()
 
     def __repr__(self) -> str:
         # A token must not reach a log line or a traceback through a repr.

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from crier.contracts.common import Container, Message, Platform, PostStatus
+from crier.contracts.common import AccountLimits, Container, Message, Platform, PostStatus
 
 
 class TargetSpec(msgspec.Struct, kw_only=True, frozen=True):
@@ -124,6 +124,7 @@ class AccountConnected(Message, kw_only=True, frozen=True):
     account_type: str = "account"
     sandbox: bool = False
     updated_at: datetime
+    limits: AccountLimits = AccountLimits()
 
 
 class AccountDisconnected(Message, kw_only=True, frozen=True):
@@ -141,13 +142,16 @@ class AccountTokenExpired(Message, kw_only=True, frozen=True):
 
 
 class AccountRefreshed(Message, kw_only=True, frozen=True):
-    """Connect renewed the account's access token (no public webhook: nothing changed for the user)."""
+    """Connect renewed the account's access token, or read again what its platform lets it post
+    (`limits`, e.g. when its health was checked live). No public webhook: nothing changed for the
+    user."""
 
     account_id: str
     platform: Platform
     tenant_id: str | None = None
     token_expires_at: datetime | None = None
     updated_at: datetime
+    limits: AccountLimits = AccountLimits()
 
 
 EVENT_SUBJECTS: dict[str, type[Message]] = {

@@ -20,7 +20,8 @@ Publishing (`publisher`, `rules`):
   {actor, object, message.text}, answered with the comment (its `commentUrn`). There are no native
   reply threads: containers 2+ are refused by the rules. `config.linkedin` (`visibility` PUBLIC or
   CONNECTIONS, `disable_reshare`) applies to the post; CONNECTIONS is a member's network, so an
-  organization's post with it is refused before any call.
+  organization's post with it is refused at create (`rules.for_account` of an `organization`
+  account) and, should one get this far, before any call.
 - `commentary` is "little text": `\\ | { } @ [ ] ( ) < > # * _ ~` are markup and must be escaped
   with a backslash, or LinkedIn silently cuts the post at the first stray one. `#word` is sent as
   the hashtag template `{hashtag|\\#|word}` so it stays a hashtag. Comments are plain text.
@@ -43,6 +44,7 @@ Publishing (`publisher`, `rules`):
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
@@ -50,7 +52,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from crier.contracts.common import Container
+from crier.contracts.common import AccountLimits, Container
 from crier.kit.errors import Problem
 from crier.platforms import _oauth_http as oh
 from crier.platforms import _publish_http as ph
@@ -281,13 +283,29 @@ class LinkedInRules(Rules):
             ]
         return super().check_container(index, container)
 
+    def for_account(self, account_type: str | None, limits: AccountLimits) -> Rules:
+        return organization_rules if account_type == "organization" else self
+
+
+class OrganizationRules(LinkedInRules):
+    """An organization (a company page) posts to its followers: it has no connections."""
+
+    def check_config(self, config: Any, containers: Sequence[Container]) -> list[Problem]:
+        return _organization_problems(config)
+
 
 rules = LinkedInRules()
+organization_rules = OrganizationRules()
 
 
 def author_problems(config: LinkedInConfig, author: str) -> list[Problem]:
-    """What `config.linkedin` cannot do for this author (the rules do not know the account)."""
-    if config.visibility == "CONNECTIONS" and not author.startswith("urn:li:person:"):
+    """What `config.linkedin` cannot do for this author, by its URN: the adapter's own check before
+    its call (the publisher has held the post to the account's rules already)."""
+    return [] if author.startswith("urn:li:person:") else _organization_problems(config)
+
+
+def _organization_problems(config: LinkedInConfig) -> list[Problem]:
+    if config.visibility == "CONNECTIONS":
         return [
             Problem(
                 "config.linkedin.visibility",

@@ -22,7 +22,9 @@ Publishing (`publisher`, `rules`):
   the first request made. Crier's key is the same for every delivery of one container.
 - Length is the instance's own limit (`configuration.statuses.max_characters`, 500 by default),
   counted in grapheme clusters over the spoiler text plus the text, where every link counts 23 and
-  a mention `@user@domain` only as `@user`.
+  a mention `@user@domain` only as `@user`. `identity` reads the limit with the account (so connect
+  keeps it with the account, and a live health check reads it again); `rules.for_account` holds a
+  post to it.
 - Refusals: 422 `{"error": "Validation failed: …"}` (too long, blank); 404 when the status replied
   to is gone ("The post you are trying to reply to does not appear to exist."); 403 "This action
   is outside the authorized scopes". Rate limits (300 calls per 5 minutes; 300 statuses per 3
@@ -35,6 +37,7 @@ Publishing (`publisher`, `rules`):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -45,7 +48,7 @@ from typing import Any, Literal
 import httpx
 import msgspec
 
-from crier.contracts.common import Container
+from crier.contracts.common import AccountLimits, Container
 from crier.kit.errors import Problem
 from crier.platforms import _oauth_http as oh
 from crier.platforms import _publish_http as ph
@@ -179,7 +182,17 @@ class MastodonProvider(CodeFlowProvider):
             account_type="profile",
             profile_image_url=me.get("avatar"),
             extra={"instance_url": instance, "account_id": str(me["id"]), "url": me.get("url")},
+            limits=AccountLimits(max_characters=await _status_limit(http, instance)),
         )
+
+
+async def _status_limit(http: httpx.AsyncClient, instance_url: str) -> int | None:
+    """The instance's status limit, or None when it cannot be read now: the account connects all
+    the same, held to Mastodon's default until the limit is read again."""
+    try:
+        return await instance_max_characters(http, instance_url)
+    except PlatformError:
+        return None
 
 
 provider = MastodonProvider()
@@ -231,6 +244,11 @@ class MastodonRules(Rules):
     thread = True
     max_length = DEFAULT_MAX_CHARACTERS
 
+    def for_account(self, account_type: str | None, limits: AccountLimits) -> Rules:
+        # The instance's own limit, as connect last read it; unknown (an account connected before
+        # Crier read it, or an instance that would not say) is Mastodon's default.
+        return rules_for(limits.max_characters) if limits.max_characters else rules
+
     def length(self, text: str) -> int:
         return status_length(text)
 
@@ -255,8 +273,11 @@ class MastodonRules(Rules):
         return problems
 
 
+@functools.lru_cache(maxsize=256)
 def rules_for(max_characters: int) -> MastodonRules:
     """The rules of an instance whose operator changed the limit (`instance_max_characters`)."""
+    if max_characters == DEFAULT_MAX_CHARACTERS:
+        return rules
 
     class InstanceRules(MastodonRules):
         max_length = max_characters

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import httpx
 
-from crier.contracts.common import Platform
+from crier.contracts.common import AccountLimits, Platform
 
 if TYPE_CHECKING:
     from crier.platforms.base import PlatformSettings
@@ -59,6 +59,8 @@ class ConnectableAccount:
     # Some platforms issue a token per page (Facebook page tokens); None = use the user's token.
     access_token: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # What the platform lets this account post, where accounts differ (a Mastodon instance's limit).
+    limits: AccountLimits = field(default_factory=AccountLimits)
 
 
 class OAuthError(Exception):

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import httpx
 
-from crier.contracts.common import Platform
+from crier.contracts.common import AccountLimits, Platform
 from crier.platforms.base import PlatformAdapter, PlatformSettings
 from crier.platforms.rules import AnyText, Rules
 
@@ -19,9 +19,14 @@ def _module(platform: Platform) -> ModuleType:
     return importlib.import_module(f"crier.platforms.{platform}")
 
 
-def rules(platform: Platform) -> Rules:
+def rules(platform: Platform, *, account_type: str | None = None, limits: AccountLimits | None = None) -> Rules:
+    """The platform's rules; with what connect knows of one account of it (its `account_type`, its
+    `limits`), the rules that account is held to."""
     found: Rules | None = getattr(_module(platform), "rules", None)
-    return found if found is not None else AnyText(platform)
+    general = found if found is not None else AnyText(platform)
+    if account_type is None and limits is None:
+        return general
+    return general.for_account(account_type, limits or AccountLimits())
 
 
 def publishes(platform: Platform) -> bool:

@@ -5,6 +5,11 @@ Containers follow the seeds: container 0 is the post, container 1 the first comm
 containers a thread of native replies. A platform says how many it can take, how long a text may be
 by its own way of counting, and what its `config` holds (a Struct per platform: an unknown key is a
 problem, never ignored).
+
+Some rules depend on the account a post goes to (a Mastodon instance sets its own limit, only a
+LinkedIn member has connections): `for_account` gives the rules one account is held to, from what
+connect knows of it, the same facts at create (the gateway's read model of accounts) and at
+delivery (the token connect hands the publisher).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from crier.contracts.common import Container, Platform
+from crier.contracts.common import AccountLimits, Container, Platform
 from crier.kit.errors import Problem
 
 
@@ -35,6 +40,12 @@ class Rules:
     max_length: ClassVar[int | None] = None
     # Whether a container may carry no text (media only); until media publishing exists, no.
     text_required: ClassVar[bool] = True
+
+    def for_account(self, account_type: str | None, limits: AccountLimits) -> Rules:
+        """The rules one account of the platform is held to, given its kind on the platform
+        (`account_type`: profile, page, organization, …) and the limits its platform set for it.
+        Most platforms hold every account to the same rules."""
+        return self
 
     def config(self, raw: Any) -> tuple[msgspec.Struct | None, list[Problem]]:
         """The platform's typed options from `config.<platform>`, or the problems with them."""
