@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.connect.adapters.tables import social_accounts as t
 from crier.connect.domain.accounts import ACTIVE, DISABLED, TOKEN_EXPIRED
-from crier.contracts.common import Mode, Platform
+from crier.contracts.common import AccountLimits, Mode, Platform
 from crier.contracts.connect import SocialAccount
 from crier.kit.pages import Page, after_cursor, newest_first, page_of
 
@@ -60,10 +60,16 @@ class Connection:
     token_expires_at: datetime | None = None
     refresh_expires_at: datetime | None = None
     instance_url: str | None = None
+    # AccountLimits.max_characters (None: unknown, the platform's default).
+    max_characters: int | None = None
+
+
+def limits_of(row: Any) -> AccountLimits:
+    return AccountLimits(max_characters=row.max_characters)
 
 
 def public(row: Any) -> SocialAccount:
-    return SocialAccount(**{k: getattr(row, k) for k in PUBLIC_COLUMNS})
+    return SocialAccount(**{k: getattr(row, k) for k in PUBLIC_COLUMNS}, limits=limits_of(row))
 
 
 async def upsert(conn: AsyncConnection, c: Connection, now: datetime) -> SocialAccount:
@@ -101,6 +107,8 @@ async def upsert(conn: AsyncConnection, c: Connection, now: datetime) -> SocialA
             "scopes": when_token("scopes"),
             "social_network_id": when_token("social_network_id"),
             "instance_url": when_token("instance_url"),
+            # A reconnect whose read of the limits failed keeps the ones read before.
+            "max_characters": sa.func.coalesce(new.max_characters, t.c.max_characters),
             "status": ACTIVE,
             "deleted_at": None,
             "refresh_claimed_until": None,
@@ -218,6 +226,13 @@ async def mark_token_expired(conn: AsyncConnection, account_id: str, now: dateti
 
 async def mark_synced(conn: AsyncConnection, account_id: str, now: datetime) -> None:
     await conn.execute(t.update().where(t.c.id == account_id).values(last_synced_at=now))
+
+
+async def store_limits(conn: AsyncConnection, account_id: str, limits: AccountLimits, now: datetime) -> SocialAccount:
+    """The limits read again from the platform; the account is synced, and changed as of `now`."""
+    values = {"max_characters": limits.max_characters, "last_synced_at": now, "updated_at": now}
+    stmt = t.update().where(t.c.id == account_id).values(values).returning(*t.c)
+    return public((await conn.execute(stmt)).one())
 
 
 async def release(conn: AsyncConnection, account_id: str, retry_at: datetime) -> None:

@@ -32,6 +32,8 @@ social_accounts = sa.Table(
     sa.Column("last_synced_at", TS),
     sa.Column("instance_url", sa.Text),
     sa.Column("refresh_claimed_until", TS),
+    # AccountLimits.max_characters: a Mastodon instance's own limit; NULL is the platform's default.
+    sa.Column("max_characters", sa.Integer),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
     sa.Column("deleted_at", TS),

@@ -1,4 +1,9 @@
-"""Connected accounts: list, get, disconnect, the live health probe, and sandbox accounts."""
+"""Connected accounts: list, get, disconnect, the live health probe, and sandbox accounts.
+
+The live health probe asks the platform who the token belongs to, which also reads again what the
+platform lets the account post (`AccountLimits`: a Mastodon instance's limit, which its operator may
+change and which no token refresh ever brings, since Mastodon tokens are never refreshed). A change
+is stored and announced (`evt.account.refreshed`), so the gateway checks new posts by it."""
 
 from __future__ import annotations
 
@@ -14,10 +19,11 @@ from crier.connect.domain.accounts import (
     sandbox_network_id,
 )
 from crier.connect.domain.seals import token_context
-from crier.connect.handlers.connecting import connected_event, disconnected_event
+from crier.connect.handlers.connecting import connected_event, disconnected_event, refreshed_event
 from crier.connect.handlers.context import Context
 from crier.connect.handlers.tokens import Refresh, expire, refresh
 from crier.contracts import connect as api
+from crier.contracts.common import AccountLimits
 from crier.contracts.connect import CreateSandboxAccount, SocialAccount
 from crier.kit.errors import Forbidden, Invalid, NotFound, Problem, collect
 from crier.kit.pages import checked_limit
@@ -134,7 +140,7 @@ async def _probe(ctx: Context, r: api.AccountRef, row: Any, *, may_refresh: bool
     )
     assert access is not None
     try:
-        await oauth.identity(access)
+        found = await oauth.identity(access)
     except AccessTokenInvalid:
         if not may_refresh:
             return await _expire(ctx, r, row)
@@ -150,7 +156,12 @@ async def _probe(ctx: Context, r: api.AccountRef, row: Any, *, may_refresh: bool
     except OAuthError as exc:
         return _report(row, healthy=False, live=True, error_code=exc.code, ctx=ctx)
     async with ctx.uow.begin() as tx:
-        await accounts.mark_synced(tx.conn, row.id, ctx.now())
+        # Limits the platform would not say now (AccountLimits()) are no news: the known ones stay.
+        if found.limits != AccountLimits() and found.limits != accounts.limits_of(row):
+            changed = await accounts.store_limits(tx.conn, row.id, found.limits, ctx.now())
+            tx.emit("evt.account.refreshed", refreshed_event(changed))
+        else:
+            await accounts.mark_synced(tx.conn, row.id, ctx.now())
     return _report(row, healthy=True, live=True, error_code=None, ctx=ctx)
 
 

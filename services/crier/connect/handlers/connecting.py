@@ -13,7 +13,7 @@ import msgspec
 from crier.connect.adapters import accounts, end_users
 from crier.connect.domain.seals import TokenKind, grant_context, token_context
 from crier.connect.handlers.context import Context
-from crier.contracts.common import PER_INSTANCE, Mode, Platform
+from crier.contracts.common import PER_INSTANCE, AccountLimits, Mode, Platform
 from crier.contracts.connect import PageChoice, SocialAccount
 from crier.contracts.events import AccountConnected, AccountDisconnected, AccountRefreshed, AccountTokenExpired
 from crier.kit.uow import Transaction
@@ -66,6 +66,7 @@ async def connect(
                 token_expires_at=None if own else tokens.expires_at,
                 refresh_expires_at=None if own else tokens.refresh_expires_at,
                 instance_url=_instance(origin, tokens, account),
+                max_characters=account.limits.max_characters,
             ),
             now,
         )
@@ -130,6 +131,7 @@ def seal_grant(ctx: Context, tokens: TokenSet, candidates: list[ConnectableAccou
                 "account_type": a.account_type,
                 "profile_image_url": a.profile_image_url,
                 "access_token": a.access_token,
+                "limits": a.limits,
             }
             for a in candidates
         ],
@@ -148,7 +150,10 @@ def open_grant(ctx: Context, sealed: str, token_hash: str) -> tuple[TokenSet, li
         refresh_expires_at=grant.refresh_expires_at,
         scopes=tuple(grant.scopes),
     )
-    return tokens, [ConnectableAccount(**a) for a in grant.accounts]
+    return tokens, [
+        ConnectableAccount(**{**a, "limits": msgspec.convert(a.get("limits") or {}, AccountLimits)})
+        for a in grant.accounts
+    ]
 
 
 def _envelope(row: SocialAccount) -> dict[str, Any]:
@@ -173,6 +178,7 @@ def connected_event(row: SocialAccount) -> AccountConnected:
         status=row.status,
         account_type=row.account_type,
         sandbox=row.sandbox,
+        limits=row.limits,
     )
 
 
@@ -185,4 +191,4 @@ def token_expired_event(row: SocialAccount) -> AccountTokenExpired:
 
 
 def refreshed_event(row: SocialAccount) -> AccountRefreshed:
-    return AccountRefreshed(**_envelope(row), token_expires_at=row.token_expires_at)
+    return AccountRefreshed(**_envelope(row), token_expires_at=row.token_expires_at, limits=row.limits)

@@ -111,4 +111,5 @@ def _token(row: Any, access: str) -> api.AccountToken:
         account_type=row.account_type,
         instance_url=row.instance_url if row.platform in PER_INSTANCE else None,
         extra=publishing_extra(row.platform, row.account_type, row.network_unique_id),
+        limits=accounts.limits_of(row),
     )
