@@ -164,8 +164,11 @@ class Gateway:
         assert r.status_code == 201, r.text
         return r.json()
 
-    def live_account(self, org: Org, platform: str = "linkedin", tenant_id: str | None = "tenant-1") -> str:
-        """A live account arrives the way connect announces one: an account.connected event."""
+    def live_account(
+        self, org: Org, platform: str = "linkedin", tenant_id: str | None = "tenant-1", **facts: Any
+    ) -> str:
+        """A live account arrives the way connect announces one: an account.connected event
+        (`facts`: more of its fields, e.g. `account_type`, `limits`)."""
         account_id = str(uuid.uuid4())
         now = datetime.now(UTC)
         self.driver.publish(
@@ -180,6 +183,7 @@ class Gateway:
                 network_unique_id=secrets.token_hex(6),
                 tenant_id=tenant_id,
                 updated_at=now,
+                **facts,
             )
         )
         with org.live() as c:

@@ -6,16 +6,20 @@ rules and adapter (today most platforms are `AnyText`: 10,000 characters, thread
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from crier.contracts.common import PLATFORMS, Container, Platform
+from crier.contracts import events as contract
+from crier.contracts.common import PLATFORMS, AccountLimits, Container, Platform
 from crier.platforms import publishing
 from crier.platforms.rules import AnyText
 from tests.gateway.conftest import Gateway, Org
+from tests.support.stack import wait_for
 
 
 def limited() -> list[tuple[Platform, int]]:
@@ -225,3 +229,63 @@ def test_every_refusal_of_a_new_post_is_the_documented_422(gateway: Gateway, org
     bent = answers[0].json()
     bent["error"]["details"]["accounts"][x] = "too long"
     assert not validator.is_valid(bent)
+
+
+def test_a_mastodon_account_is_held_to_its_own_instances_limit(gateway: Gateway, org: Org) -> None:
+    """Connect announces each account with what its instance allows; the post is judged by it."""
+    tight = gateway.live_account(org, platform="mastodon", limits=AccountLimits(max_characters=500))
+    roomy = gateway.live_account(org, platform="mastodon", limits=AccountLimits(max_characters=1000))
+    # Announced before Crier read any limits: Mastodon's default.
+    unknown = gateway.live_account(org, platform="mastodon")
+    six_hundred = "a" * 600
+    with org.live() as c:
+        details = refused(c, {"content": six_hundred, "accounts": [roomy, tight, unknown]})
+        too_long = [("containers[0].content", "too_long")]
+        assert codes(details) == {tight: too_long, unknown: too_long}
+        assert "at most 500" in details["accounts"][tight][0]["message"]
+        r = c.post("/posts", json={"content": six_hundred, "accounts": [roomy]})
+        assert r.status_code == 201, r.text
+        details = refused_again(c, {"content": "a" * 1001, "accounts": [roomy]})
+        assert codes(details) == {roomy: too_long} and "at most 1000" in details["accounts"][roomy][0]["message"]
+
+        # The instance's operator raises the limit; connect reads it again and says so.
+        later = datetime.now(UTC)
+        gateway.driver.publish(
+            contract.AccountRefreshed(
+                id=str(uuid.uuid4()),
+                occurred_at=later,
+                org_id=org.id,
+                mode="live",
+                account_id=tight,
+                platform="mastodon",
+                updated_at=later,
+                limits=AccountLimits(max_characters=700),
+            )
+        )
+
+        def created() -> dict[str, Any] | None:
+            r = c.post("/posts", json={"content": six_hundred, "accounts": [tight]})
+            return dict(r.json()) if r.status_code == 201 else None
+
+        post = wait_for(created, what="a post within the raised limit")
+        assert post["targets"][0]["social_account_id"] == tight
+
+
+def test_a_linkedin_organization_cannot_post_to_connections(gateway: Gateway, org: Org) -> None:
+    organization = gateway.live_account(org, platform="linkedin", account_type="organization")
+    member = gateway.live_account(org, platform="linkedin", account_type="profile")
+    connections = {"content": "for my network", "config": {"linkedin": {"visibility": "CONNECTIONS"}}}
+    with org.live() as c:
+        details = refused(c, {**connections, "accounts": [member, organization]})
+        assert codes(details) == {organization: [("config.linkedin.visibility", "invalid_config")]}
+        assert "organization" in details["accounts"][organization][0]["message"]
+        assert c.post("/posts", json={**connections, "accounts": [member]}).status_code == 201
+        public = {"content": "for everyone", "config": {"linkedin": {"visibility": "PUBLIC"}}}
+        assert c.post("/posts", json={**public, "accounts": [organization]}).status_code == 201
+
+
+def refused_again(client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+    """A 422's details, where posts were stored before."""
+    r = client.post("/posts", json=body)
+    assert r.status_code == 422, r.text
+    return dict(r.json()["error"]["details"])

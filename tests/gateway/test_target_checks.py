@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from crier.contracts.common import Container, Mode, Platform
+from crier.contracts.common import AccountLimits, Container, Mode, Platform
 from crier.gateway.domain.target_checks import TargetAccount, as_received, target_problems
 from crier.gateway.domain.validation import PostRequest, new_post
 from crier.kit.errors import Invalid
@@ -29,15 +29,28 @@ class Short(Rules):
     max_length = 10
 
 
+class Roomy(Short):
+    """Short, on an instance that allows more."""
+
+    max_length = 20
+
+
 class Catalog:
-    """The platforms as the gateway's use case hands them to the domain: Short for Mastodon,
-    AnyText for the rest; live accounts can be published to on the platforms in `live`."""
+    """The platforms as the gateway's use case hands them to the domain: Short for Mastodon (Roomy
+    for an account whose limits allow 20), AnyText for the rest; live accounts can be published to
+    on the platforms in `live`. `asked` records the accounts' facts each judgement was asked with."""
 
     def __init__(self, live: frozenset[Platform] = frozenset({"mastodon", "x"})) -> None:
         self.live = live
+        self.asked: list[tuple[Platform, str | None, AccountLimits | None]] = []
 
-    def rules(self, platform: Platform) -> Rules:
-        return Short() if platform == "mastodon" else AnyText(platform)
+    def rules(
+        self, platform: Platform, *, account_type: str | None = None, limits: AccountLimits | None = None
+    ) -> Rules:
+        self.asked.append((platform, account_type, limits))
+        if platform != "mastodon":
+            return AnyText(platform)
+        return Roomy() if limits is not None and limits.max_characters == 20 else Short()
 
     def publishes(self, platform: Platform) -> bool:
         return platform in self.live
@@ -57,9 +70,15 @@ def judged(
     mode: Mode = "test",
     overrides: dict[str, str | None] | None = None,
     config: dict[str, object] | None = None,
+    platforms: Catalog | None = None,
 ) -> dict[str, list[tuple[str, str]]]:
     found = target_problems(
-        containers, accounts, mode=mode, overrides=overrides or {}, config=config or {}, platforms=Catalog()
+        containers,
+        accounts,
+        mode=mode,
+        overrides=overrides or {},
+        config=config or {},
+        platforms=platforms or Catalog(),
     )
     return {account: [(p.field, p.code) for p in problems] for account, problems in found.items()}
 
@@ -71,6 +90,24 @@ def post(*texts: str) -> list[Container]:
 def test_a_post_too_long_for_one_platform_names_only_that_account() -> None:
     assert judged(post("a" * 11), [X, MASTODON]) == {"acc-m": [("containers[0].content", "too_long")]}
     assert judged(post("a" * 10), [X, MASTODON]) == {}
+
+
+def test_each_account_is_judged_with_what_connect_said_of_it() -> None:
+    roomy = TargetAccount("acc-roomy", "mastodon", "profile", AccountLimits(max_characters=20))
+    unknown = TargetAccount("acc-old", "mastodon", "profile", AccountLimits())
+    catalog = Catalog()
+    # Two accounts of one platform, one post: each held to its own instance's limit.
+    assert judged(post("a" * 15), [roomy, MASTODON, unknown], platforms=catalog) == {
+        "acc-m": [("containers[0].content", "too_long")],
+        "acc-old": [("containers[0].content", "too_long")],
+    }
+    assert ("mastodon", "profile", AccountLimits(max_characters=20)) in catalog.asked
+    assert judged(post("a" * 21), [roomy]) == {"acc-roomy": [("containers[0].content", "too_long")]}
+    # Accounts alike are judged once; an account unlike them is judged for itself.
+    twin = TargetAccount("acc-twin", "mastodon", "profile", AccountLimits(max_characters=20))
+    catalog = Catalog()
+    judged(post("a" * 15), [roomy, twin, MASTODON], platforms=catalog)
+    assert len(catalog.asked) == 2
 
 
 def test_any_text_takes_ten_thousand_characters_and_threads() -> None:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crier.contracts.common import Mode, Platform
+from crier.contracts.common import AccountLimits, Mode, Platform
 from crier.gateway.adapters.tables import accounts
 from crier.gateway.domain.filters import AccountFilter
 from crier.kit import pages
@@ -63,6 +63,20 @@ async def set_status(
         .where(accounts.c.id == account_id, accounts.c.updated_at <= updated_at)
         .values(status=status, updated_at=updated_at)
     )
+
+
+async def set_limits(conn: AsyncConnection, account_id: str, limits: AccountLimits, updated_at: datetime) -> None:
+    """Record what the account may post, unless what we hold is newer. An account not held yet is
+    left alone: the account.connected event that connect sent before this one brings it."""
+    await conn.execute(
+        accounts.update()
+        .where(accounts.c.id == account_id, accounts.c.updated_at <= updated_at)
+        .values(max_characters=limits.max_characters, updated_at=updated_at)
+    )
+
+
+def limits_of(row: Any) -> AccountLimits:
+    return AccountLimits(max_characters=row.max_characters)
 
 
 # Built once: on the create-post path, so it should not be rebuilt and re-keyed per request.

@@ -58,6 +58,8 @@ accounts = sa.Table(
     sa.Column("sandbox", sa.Boolean, nullable=False),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
+    # AccountLimits.max_characters, as connect announced it; NULL is the platform's default.
+    sa.Column("max_characters", sa.Integer),
 )
 
 post_events = sa.Table(

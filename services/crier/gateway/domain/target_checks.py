@@ -5,17 +5,21 @@ be by its own counting and which `config` options it knows. Sandbox accounts are
 like live accounts of their platform, so a test key meets the refusals a live key would. A live
 account of a platform Crier cannot publish to is refused here, at create, rather than by a failed
 delivery a moment after the 201.
+
+Some rules depend on the account (a Mastodon instance's own limit, a LinkedIn organization that has
+no connections): each account is judged with what connect announced of it, the same facts the
+publisher's re-check gets with the account's token, so a post accepted here is not refused there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import msgspec
 
-from crier.contracts.common import PLATFORMS, Container, Mode, Platform, one_of
+from crier.contracts.common import PLATFORMS, AccountLimits, Container, Mode, Platform, one_of
 from crier.kit.errors import Problem
 from crier.platforms.rules import Rules
 
@@ -23,7 +27,9 @@ from crier.platforms.rules import Rules
 class Platforms(Protocol):
     """What the checks ask of the platforms; `crier.platforms.publishing` answers."""
 
-    def rules(self, platform: Platform) -> Rules: ...
+    def rules(
+        self, platform: Platform, *, account_type: str | None = None, limits: AccountLimits | None = None
+    ) -> Rules: ...
 
     def publishes(self, platform: Platform) -> bool: ...
 
@@ -34,6 +40,9 @@ class TargetAccount:
 
     id: str
     platform: Platform
+    # What connect announced of the account: its kind on the platform and the limits it set for it.
+    account_type: str | None = None
+    limits: AccountLimits = field(default_factory=AccountLimits)
 
 
 def as_received(containers: Sequence[Container], override_body: str | None) -> list[Container]:
@@ -55,8 +64,8 @@ def target_problems(
 ) -> dict[str, list[Problem]]:
     """The problems of every account that has any, by account id, in the order given."""
     found: dict[str, list[Problem]] = {}
-    # Accounts on one platform without an override receive the same post: judge it once.
-    judged: dict[tuple[Platform, str | None], list[Problem]] = {}
+    # Alike accounts on one platform without an override receive the same post: judge it once.
+    judged: dict[tuple[Platform, str | None, AccountLimits, str | None], list[Problem]] = {}
     for account in accounts:
         if mode == "live" and not platforms.publishes(account.platform):
             found[account.id] = [
@@ -64,10 +73,11 @@ def target_problems(
             ]
             continue
         override = overrides.get(account.id)
-        key = (account.platform, override)
+        key = (account.platform, account.account_type, account.limits, override)
         if key not in judged:
             received = as_received(containers, override)
-            problems = platforms.rules(account.platform).check(received, config.get(account.platform))
+            rules = platforms.rules(account.platform, account_type=account.account_type, limits=account.limits)
+            problems = rules.check(received, config.get(account.platform))
             judged[key] = [_as_override(p) for p in problems] if override is not None else problems
         if judged[key]:
             found[account.id] = judged[key]

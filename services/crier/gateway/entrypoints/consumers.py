@@ -31,7 +31,12 @@ TARGET_REPORTS = (
     contract.TargetFailed,
     contract.TargetDeadLettered,
 )
-ACCOUNT_EVENTS = (contract.AccountConnected, contract.AccountDisconnected, contract.AccountTokenExpired)
+ACCOUNT_EVENTS = (
+    contract.AccountConnected,
+    contract.AccountDisconnected,
+    contract.AccountTokenExpired,
+    contract.AccountRefreshed,
+)
 
 
 async def run(bus: Bus, ctx: Context, stop: asyncio.Event, *, max_failures: int) -> None:

@@ -20,7 +20,9 @@ from crier.kit.log import get
 
 log = get(__name__)
 TOKEN_EXPIRED = "token_expired"
-AccountEvent = contract.AccountConnected | contract.AccountDisconnected | contract.AccountTokenExpired
+AccountEvent = (
+    contract.AccountConnected | contract.AccountDisconnected | contract.AccountTokenExpired | contract.AccountRefreshed
+)
 
 
 async def record_account_event(ctx: Context, event: AccountEvent) -> None:
@@ -41,6 +43,9 @@ async def record_account_event(ctx: Context, event: AccountEvent) -> None:
                     status=accounts.DISABLED if gone else TOKEN_EXPIRED,
                     updated_at=event.updated_at,
                 )
+            case contract.AccountRefreshed():
+                # What the platform lets the account post, read again (posts are checked by it).
+                await accounts.set_limits(tx.conn, event.account_id, event.limits, event.updated_at)
 
 
 async def hold_accounts(ctx: Context, replied: Sequence[SocialAccount]) -> None:
@@ -102,4 +107,5 @@ def _row(account: SocialAccount | contract.AccountConnected, account_id: str, cr
         "sandbox": account.sandbox,
         "created_at": created_at,
         "updated_at": account.updated_at,
+        "max_characters": account.limits.max_characters,
     }

@@ -129,7 +129,11 @@ async def _create(ctx: Context, who: Principal, request: PostRequest, idem: Idem
     if ids:
         async with ctx.uow.read() as conn:
             found = await accounts.usable(conn, who.org_id, who.mode, ids)
-    targeted = [TargetAccount(a, found[a].platform) for a in ids if a in found]
+    targeted = [
+        TargetAccount(a, found[a].platform, found[a].account_type, accounts.limits_of(found[a]))
+        for a in ids
+        if a in found
+    ]
     new = new_post(request, ctx.now(), mode=who.mode, accounts=targeted, platforms=ctx.platforms)
     missing = [a for a in new.accounts if a not in found]
     if missing:
