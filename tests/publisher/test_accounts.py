@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import replace
+from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crier.contracts.commands import PublishTarget
+from crier.contracts.common import AccountLimits, Platform
+from crier.contracts.connect import AccountToken
 from crier.kit.errors import Gone, NotFound, Unavailable
 from crier.platforms.base import TokenRejected
 from crier.publisher.handlers.delivery import RetryIn, deliver
@@ -114,3 +120,44 @@ async def test_connect_unable_to_refresh_is_a_retryable_attempt(engine: AsyncEng
     failed = (await outbox(engine, cmd.target_id))[-1][1]
     assert failed["error_code"] == "platform_unavailable"
     assert (await target_row(engine, cmd.target_id)).failed_attempts == 1
+
+
+def _as(platform: Platform, account_type: str, limits: AccountLimits | None = None) -> AccountToken:
+    """A token of an account of `platform` as connect hands it out, with what it knows of the account."""
+    known = limits or AccountLimits()
+    return msgspec.structs.replace(token("tok"), platform=platform, account_type=account_type, limits=known)
+
+
+async def _delivered(engine: AsyncEngine, cmd: PublishTarget, answer: AccountToken) -> tuple[list[str], Any]:
+    """Delivers `cmd` to a scripted platform standing in for its own; the target's events, the
+    platform's calls."""
+    platform = ScriptedPlatform(needs_account=True)
+    ctx = replace(context(engine, platform, ScriptedTokens([answer])), adapters={cmd.platform: platform})
+    assert await deliver(ctx, cmd) is None
+    return await subjects(engine, cmd.target_id), platform.calls
+
+
+async def test_the_post_is_checked_by_the_rules_of_the_account_the_token_is_for(engine: AsyncEngine) -> None:
+    """The gateway checked the post at create with what connect announced of the account; the
+    publisher checks it again with what connect says with the token, so the two agree."""
+    six_hundred = "a" * 600
+    roomy = _as("mastodon", "profile", AccountLimits(max_characters=1000))
+    assert await _delivered(engine, command(six_hundred, platform="mastodon", mode="live"), roomy) == (
+        ["publishing", "published"],
+        [(1, 0, None)],
+    )
+    for tight in (_as("mastodon", "profile", AccountLimits(max_characters=500)), _as("mastodon", "profile")):
+        cmd = command(six_hundred, platform="mastodon", mode="live")
+        assert await _delivered(engine, cmd, tight) == (["publishing", "failed"], [])
+        failed = (await outbox(engine, cmd.target_id))[-1][1]
+        assert failed["error_code"] == "invalid_content" and "at most 500" in failed["error_message"]
+
+    connections = {"visibility": "CONNECTIONS"}  # config.linkedin, as the scheduler hands it on
+    to_network = msgspec.structs.replace(command("hi", platform="linkedin", mode="live"), config=connections)
+    assert await _delivered(engine, to_network, _as("linkedin", "profile")) == (
+        ["publishing", "published"],
+        [(1, 0, None)],
+    )
+    to_network = msgspec.structs.replace(command("hi", platform="linkedin", mode="live"), config=connections)
+    assert await _delivered(engine, to_network, _as("linkedin", "organization")) == (["publishing", "failed"], [])
+    assert (await outbox(engine, to_network.target_id))[-1][1]["error_code"] == "invalid_content"

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from crier.contracts.commands import PublishTarget, dead_subject, publish_msg_id
+from crier.contracts.connect import AccountToken
 from crier.contracts.events import (
     TargetAttemptFailed,
     TargetDeadLettered,
@@ -41,11 +42,12 @@ from crier.platforms.base import (
     RateLimited,
     TransientError,
 )
+from crier.platforms.rules import Rules
 from crier.publisher.adapters import targets
 from crier.publisher.domain.routing import adapter_key
 from crier.publisher.domain.target import after_failure
 from crier.publisher.handlers.context import Context
-from crier.publisher.handlers.sending import send_containers
+from crier.publisher.handlers.sending import Account, send_containers
 
 log = get(__name__)
 
@@ -70,10 +72,11 @@ async def deliver(ctx: Context, cmd: PublishTarget) -> RetryIn | None:
     try:
         if adapter is None:
             raise NotSupported(f"publishing to {cmd.platform} is not supported yet")
-        problems = publishing.rules(cmd.platform).check(cmd.containers, cmd.config)
+        account = Account(ctx.tokens, cmd, needed=adapter.needs_account)
+        problems = _rules(cmd, await account.token()).check(cmd.containers, cmd.config)
         if problems:
             raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
-        published = await send_containers(ctx, adapter, cmd, attempt)
+        published = await send_containers(ctx, adapter, cmd, attempt, account)
     except PlatformError as err:
         failure = err
     except Exception as exc:
@@ -86,6 +89,15 @@ async def deliver(ctx: Context, cmd: PublishTarget) -> RetryIn | None:
         await _conclude_success(ctx, cmd, attempt, published)
         return None
     return await _conclude_failure(ctx, cmd, attempt, failure)
+
+
+def _rules(cmd: PublishTarget, token: AccountToken | None) -> Rules:
+    """The rules the account is held to, by what connect knows of it now: the facts the gateway
+    checked the post by at create, unless the platform changed them since (an instance that lowered
+    its limit would refuse the post too). Without a token (the sandbox), the platform's own."""
+    if token is None:
+        return publishing.rules(cmd.platform)
+    return publishing.rules(cmd.platform, account_type=token.account_type, limits=token.limits)
 
 
 async def _start(ctx: Context, cmd: PublishTarget) -> int | RetryIn | None:

@@ -42,9 +42,10 @@ TOKEN_EXPIRED = "account_token_expired"
 
 
 async def send_containers(
-    ctx: Context, adapter: PlatformAdapter, cmd: PublishTarget, attempt: int
+    ctx: Context, adapter: PlatformAdapter, cmd: PublishTarget, attempt: int, account: Account
 ) -> list[PublishedContainer]:
-    """Every container on the platform, in order; raises the `PlatformError` that stopped it."""
+    """Every container on the platform, in order, as `account`; raises the `PlatformError` that
+    stopped it."""
     async with ctx.uow.read() as conn:
         progress = await containers.progress_of(conn, cmd.target_id)
     base = PublishContext(
@@ -59,7 +60,6 @@ async def send_containers(
         containers=tuple(cmd.containers),
         config=cmd.config,
     )
-    account = Account(ctx.tokens, cmd, needed=adapter.needs_account)
     results: list[PublishedContainer] = []
     parent: PublishedContainer | None = None
     for index, container in enumerate(cmd.containers):
@@ -129,21 +129,29 @@ class Account:
         index: int,
         parent: PublishedContainer | None,
     ) -> T:
-        if not self._needed:
+        token = await self.token()
+        if token is None:
             return await _guarded(adapter, call, ctx, container, index, parent)
-        if self._token is None:
-            self._token = await self._ask()
         try:
-            return await _guarded(adapter, call, replace(ctx, account=self._token), container, index, parent)
+            return await _guarded(adapter, call, replace(ctx, account=token), container, index, parent)
         except TokenRejected as refused:
             if self._renewed:
                 raise _expired(f"{ctx.platform} refused the account's renewed token: {refused.message}") from None
             self._renewed = True
-            self._token = await self._ask(rejected=self._token)
+            self._token = await self._ask(rejected=token)
         try:
             return await _guarded(adapter, call, replace(ctx, account=self._token), container, index, parent)
         except TokenRejected as again:
             raise _expired(f"{ctx.platform} refused the account's renewed token: {again.message}") from None
+
+    async def token(self) -> AccountToken | None:
+        """The account's token, asked for once; None when the adapter acts as no account (the
+        sandbox). It comes with what connect knows of the account (its kind, its limits)."""
+        if not self._needed:
+            return None
+        if self._token is None:
+            self._token = await self._ask()
+        return self._token
 
     async def _ask(self, rejected: AccountToken | None = None) -> AccountToken:
         request = TokenRequest(
