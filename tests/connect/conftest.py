@@ -18,7 +18,7 @@ from crier.connect.adapters.providers import Providers
 from crier.connect.adapters.vault import Vault
 from crier.connect.handlers import apps, flows
 from crier.connect.handlers.context import Context
-from crier.connect.settings import ConnectSettings
+from crier.connect.settings import BLUESKY_APP_PASSWORDS, ConnectSettings
 from crier.contracts import connect as api
 from crier.kit.crypto import Keyring
 from crier.kit.db import create_engine
@@ -115,7 +115,9 @@ class Harness:
         location = resp.headers["location"]
         assert location.startswith(CALLBACK), location
         query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-        return api.Callback(state=query.get("state"), code=query.get("code"), error=query.get("error"))
+        return api.Callback(
+            state=query.get("state"), code=query.get("code"), error=query.get("error"), iss=query.get("iss")
+        )
 
     async def connect(self, org: Org, platform: str, tenant_id: str | None = "user_1") -> dict[str, str]:
         """A whole flow; the query string the customer's redirect receives."""
@@ -158,3 +160,8 @@ async def harness(connect_db: str, simulator: Simulator) -> AsyncIterator[Harnes
 def with_settings(harness: Harness, **changes: Any) -> Harness:
     ctx = replace(harness.ctx, settings=replace(harness.ctx.settings, **changes))
     return Harness(ctx, harness.sim, harness.clock, harness.http)
+
+
+def app_passwords(harness: Harness) -> Harness:
+    """An https Crier is a Bluesky OAuth client of its own: this one's operator chose app passwords."""
+    return with_settings(harness, managed_bluesky_client_id=BLUESKY_APP_PASSWORDS)

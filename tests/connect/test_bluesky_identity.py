@@ -8,7 +8,8 @@ identity read from the PDS itself.
 Two simulators on two loopback addresses play the entryway with the PLC directory (one) and the
 account's own PDS (two); a small HTTPS site with a certificate only this test trusts plays a
 handle that is its own host (its DID at /.well-known/atproto-did, a did:web document). Connect
-runs as in production (no stand-in base URL), loopback exempted."""
+runs as in production (no stand-in base URL), loopback exempted, with app passwords unless an
+organization has an atproto OAuth client, which serves accounts on either PDS."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ from cryptography.x509.oid import NameOID
 
 from crier.connect.adapters.instances import InstanceGuard
 from crier.connect.adapters.providers import Providers
+from crier.connect.domain.flows import digest
 from crier.connect.handlers import accounts, apps, credentials, flows, signin
+from crier.connect.settings import BLUESKY_APP_PASSWORDS
 from crier.contracts import connect as api
 from crier.kit import ssrf
 from crier.kit.errors import Failure
@@ -86,6 +89,7 @@ async def world(harness: Harness, sims: tuple[Simulator, Simulator]) -> AsyncIte
             harness.ctx.settings,
             platform_base_url="",
             instance_allowed_networks=("127.0.0.0/8",),
+            managed_bluesky_client_id=BLUESKY_APP_PASSWORDS,
         )
         world = World(
             replace(harness, ctx=replace(harness.ctx, providers=providers, settings=settings)), entryway, home
@@ -220,9 +224,7 @@ async def _oauth_app_on_home(world: World, org: Org) -> str:
     """An OAuth client registered for the home PDS (its own authorization server)."""
     client_id = f"https://crier.test/oauth/client-{secrets.token_hex(3)}.json"
     world.home.add_app("bluesky", client_id=client_id, redirect_uris=[world.h.ctx.settings.callback_url])
-    upsert = api.NetworkUpsert(
-        **org.scoped(), platform="bluesky", client_id=client_id, client_secret="-", instance_url=world.home_pds()
-    )
+    upsert = api.NetworkUpsert(**org.scoped(), platform="bluesky", client_id=client_id, instance_url=world.home_pds())
     await apps.upsert(world.h.ctx, upsert)
     return client_id
 
@@ -253,7 +255,45 @@ async def test_tokens_from_a_server_that_does_not_host_the_account_are_refused(w
     assert (outcome["status"], outcome["error_code"]) == ("error", "exchange_failed")
 
 
-async def _start_oauth(h: Harness, org: Org, pds: str) -> str:
+async def test_one_client_connects_accounts_on_any_pds(world: World) -> None:
+    """An OAuth client is no one PDS's: registered with the home PDS, it connects an account there
+    and one on the other server too, each flow pushed to the authorization server of the PDS it
+    names, each account kept (and renewed) where its grant says."""
+    h = world.h
+    org = await h.org()
+    client_id = await _oauth_app_on_home(world, org)
+    world.entryway.add_app("bluesky", client_id=client_id, redirect_uris=[h.ctx.settings.callback_url])
+    [network] = (await apps.list_networks(h.ctx, api.NetworkList(**org.scoped()))).data
+    assert network.instance_url == world.home_pds()
+    # a flow that names no PDS starts on the one the client was registered with
+    assert (await _start_oauth(h, org, None)).startswith(f"{world.home_pds()}/oauth/authorize?")
+
+    at_home, _ = world.user(display_name="At Home")
+    home_url = await _start_oauth(h, org, world.home_pds())
+    home_id = landing(await flows.callback(h.ctx, await h.authorize(home_url)))["account_id"]
+
+    elsewhere = f"{world.entryway.base_url}/bluesky"
+    world.entryway.configure("bluesky", pds_endpoint=elsewhere)  # its DID documents name itself now
+    away = world.entryway.add_user("bluesky", username=f"u{secrets.token_hex(3)}.example.org", display_name="Away")
+    away_url = await _start_oauth(h, org, elsewhere)
+    assert away_url.startswith(f"{elsewhere}/oauth/authorize?client_id=")
+    away_id = landing(await flows.callback(h.ctx, await h.authorize(away_url)))["account_id"]
+
+    for account_id, user, pds, server in (
+        (home_id, at_home, world.home_pds(), world.home),
+        (away_id, away, elsewhere, world.entryway),
+    ):
+        [row] = await h.rows("SELECT * FROM social_accounts WHERE id = :i", i=account_id)
+        assert (row.network_unique_id, row.social_network_id, row.instance_url) == (user["id"], network.id, pds)
+        token = await credentials.account_token(h.ctx, api.TokenRequest(**org.scoped(), account_id=account_id))
+        renewals = len(server.requests("bluesky", "token"))
+        refused = api.TokenRequest(**org.scoped(), account_id=account_id, rejected_sha256=digest(token.access_token))
+        renewed = await credentials.account_token(h.ctx, refused)
+        assert renewed.instance_url == pds and renewed.access_token != token.access_token
+        assert [r["form"]["grant_type"] for r in server.requests("bluesky", "token")[renewals:]][-1] == "refresh_token"
+
+
+async def _start_oauth(h: Harness, org: Org, pds: str | None) -> str:
     request = api.AuthUrlRequest(
         **org.scoped(), platform="bluesky", redirect_uri=CUSTOMER, tenant_id="t1", instance_url=pds
     )

@@ -18,7 +18,7 @@ from crier.contracts.events import AccountConnected
 from crier.kit.errors import Failure
 from crier.platforms.base import PlatformSettings
 
-from .conftest import CUSTOMER, Harness, landing, with_settings
+from .conftest import CUSTOMER, Harness, app_passwords, landing, with_settings
 
 
 async def _account(h: Harness, account_id: str):  # type: ignore[no-untyped-def]
@@ -240,7 +240,7 @@ async def test_hosted_session_lifecycle(harness: Harness) -> None:
 
 
 async def test_bluesky_connects_with_an_app_password(harness: Harness) -> None:
-    h = harness
+    h = app_passwords(harness)
     org = await h.org()
     h.sim.add_user("bluesky", username="alice", app_password="abcd-efgh-ijkl-mnop")
     auth_url = await h.start(org, "bluesky")
@@ -296,7 +296,7 @@ async def test_a_flow_request_names_every_problem_at_once(harness: Harness) -> N
 
 
 async def test_an_unreachable_platform_leaves_the_app_password_form_usable(harness: Harness) -> None:
-    h = harness
+    h = app_passwords(harness)
     org = await h.org()
     h.sim.add_user("bluesky", username="bob", app_password="pass-word-pass-word")
     state = (await h.start(org, "bluesky")).split("state=", 1)[1]

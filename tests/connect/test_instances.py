@@ -16,6 +16,7 @@ import pytest
 from crier.connect.adapters.instances import InstanceGuard
 from crier.connect.adapters.providers import Providers
 from crier.connect.handlers import accounts, apps, credentials, flows, signin
+from crier.connect.settings import BLUESKY_APP_PASSWORDS
 from crier.contracts import connect as api
 from crier.kit import ssrf
 from crier.kit.errors import Failure, Invalid
@@ -45,6 +46,7 @@ async def live(harness: Harness) -> AsyncIterator[Harness]:
             harness.ctx.settings,
             platform_base_url="",
             instance_allowed_networks=("127.0.0.0/8",),
+            managed_bluesky_client_id=BLUESKY_APP_PASSWORDS,
         )
         yield replace(harness, ctx=replace(harness.ctx, providers=providers, settings=settings))
         await guard.aclose()

@@ -46,7 +46,12 @@ async def _connected(flow: Flow, **user: Any) -> tuple[BlueskyProvider, AppCrede
     app = flow.app("bluesky")
     person = flow.sim.add_user("bluesky", username=f"u{secrets.token_hex(3)}", **user)
     _, back, secret = await _authorize(flow, bsky, app)
-    return bsky, app, person, await bsky.exchange_code(flow.http, app, code=back["code"], code_verifier=secret)
+    return (
+        bsky,
+        app,
+        person,
+        await bsky.exchange_code(flow.http, app, code=back["code"], code_verifier=secret, iss=back["iss"]),
+    )
 
 
 async def test_a_pushed_request_then_dpop_bound_tokens(flow: Flow) -> None:
@@ -65,7 +70,7 @@ async def test_a_pushed_request_then_dpop_bound_tokens(flow: Flow) -> None:
     assert (form["code_challenge_method"], form["scope"], form["client_id"]) == ("S256", SCOPE, app.client_id)
     assert "code_verifier" not in form and json.loads(secret)["verifier"] not in url
 
-    tokens = await bsky.exchange_code(flow.http, app, code=back["code"], code_verifier=secret)
+    tokens = await bsky.exchange_code(flow.http, app, code=back["code"], code_verifier=secret, iss=back["iss"])
     access, refresh = Bound.decode(tokens.access_token), Bound.decode(tokens.refresh_token)
     assert access is not None and refresh is not None and access.key == refresh.key == json.loads(secret)["key"]
     assert refresh.token_endpoint == f"{pds}/oauth/token" and refresh.issuer == pds
@@ -105,18 +110,18 @@ async def test_a_code_is_redeemed_once_with_its_verifier_and_key(flow: Flow) -> 
     _, back, secret = await _authorize(flow, bsky, app)
     wrong_verifier = json.dumps({**json.loads(secret), "verifier": "x" * 50})
     with pytest.raises(GrantRevoked):
-        await bsky.exchange_code(flow.http, app, code=back["code"], code_verifier=wrong_verifier)
+        await bsky.exchange_code(flow.http, app, code=back["code"], code_verifier=wrong_verifier, iss=back["iss"])
     _, back, secret = await _authorize(flow, bsky, app)
     other_key = json.dumps({**json.loads(secret), "key": dpop.new_key()})
     with pytest.raises(OAuthError) as unbound:
-        await bsky.exchange_code(flow.http, app, code=back["code"], code_verifier=other_key)
+        await bsky.exchange_code(flow.http, app, code=back["code"], code_verifier=other_key, iss=back["iss"])
     assert unbound.value.code == "invalid_dpop_key_binding"
     _, back, secret = await _authorize(flow, bsky, app)
-    await bsky.exchange_code(flow.http, app, code=back["code"], code_verifier=secret)
+    await bsky.exchange_code(flow.http, app, code=back["code"], code_verifier=secret, iss=back["iss"])
     with pytest.raises(GrantRevoked):
-        await bsky.exchange_code(flow.http, app, code=back["code"], code_verifier=secret)
+        await bsky.exchange_code(flow.http, app, code=back["code"], code_verifier=secret, iss=back["iss"])
     with pytest.raises(OAuthError) as nothing_pushed:
-        await bsky.exchange_code(flow.http, app, code=back["code"], code_verifier=None)
+        await bsky.exchange_code(flow.http, app, code=back["code"], code_verifier=None, iss=back["iss"])
     assert nothing_pushed.value.code == "pkce_required"
 
 

@@ -21,7 +21,9 @@ Connecting (`provider`):
   key made for the account; tokens are bound to that key, and Crier keeps and hands out each
   token together with its key (`atproto.oauth.Bound`, sealed like any token). Refresh tokens
   rotate; `invalid_grant` means the grant is gone. The account's PDS must be one the issuing
-  authorization server speaks for (checked from its DID document).
+  authorization server speaks for (checked from its DID document), and the callback's `iss` the
+  server the request was pushed to. One client serves accounts on every PDS: there is no
+  registration, each authorization server fetches the client's document when asked.
 - Which PDS: the one given at sign-in, else the one the handle or DID leads to (`locate_pds`:
   handle → DID → DID document, `atproto.identity`), else the entryway (bsky.social), whose
   session answer names the account's PDS in its DID document.
@@ -262,11 +264,24 @@ class BlueskyProvider:
         return url, flow.encode()
 
     async def exchange_code(
-        self, http: httpx.AsyncClient, app: AppCredentials, *, code: str, code_verifier: str | None
+        self,
+        http: httpx.AsyncClient,
+        app: AppCredentials,
+        *,
+        code: str,
+        code_verifier: str | None,
+        iss: str | None = None,
     ) -> TokenSet:
+        """`iss`: the issuer the authorization response named, which must be the flow's server."""
         flow = atproto_oauth.Flow.decode(code_verifier)
         body = await atproto_oauth.redeem(
-            http, flow, code=code, client_id=app.client_id, redirect_uri=app.redirect_uri, nonces=self.nonces
+            http,
+            flow,
+            code=code,
+            iss=iss,
+            client_id=app.client_id,
+            redirect_uri=app.redirect_uri,
+            nonces=self.nonces,
         )
         home = await self._home_of(http, body["sub"], flow.server.issuer, flow.pds)
         return atproto_oauth.token_set(body, flow.key, flow.server, home)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crier.contracts.common import Platform
+from crier.contracts.connect import BLUESKY_CLIENT_METADATA_PATH, CALLBACK_PATH
 from crier.kit.settings import CommonSettings
+
+# CRIER_MANAGED_BLUESKY_CLIENT_ID=app-password: no installation-wide atproto OAuth client, so
+# Bluesky accounts sign in with app passwords (unless their organization has a client of its own).
+BLUESKY_APP_PASSWORDS = "app-password"
 
 
 @dataclass(frozen=True)
@@ -47,9 +52,15 @@ class ConnectSettings(CommonSettings):
     managed_google_business_client_secret: str = ""
 
     def managed_app(self, platform: Platform) -> tuple[str, str, str | None] | None:
-        """(client_id, client_secret, instance_url) of the managed app for `platform`, if configured."""
+        """(client_id, client_secret, instance_url) of the managed app for `platform`, if configured.
+        Bluesky's needs no configuring: an https Crier is an atproto OAuth client of its own, the
+        client metadata document the gateway serves (there is nothing to register, and no secret)."""
         client_id = getattr(self, f"managed_{platform}_client_id", "")
         secret = getattr(self, f"managed_{platform}_client_secret", "")
+        if platform == "bluesky" and client_id == BLUESKY_APP_PASSWORDS:
+            return None
+        if platform == "bluesky" and not client_id and self.public_url.startswith("https://"):
+            client_id = self.bluesky_client_id
         if not client_id:
             return None
         return client_id, secret, getattr(self, f"managed_{platform}_instance_url", "") or None
@@ -57,4 +68,10 @@ class ConnectSettings(CommonSettings):
     @property
     def callback_url(self) -> str:
         """Crier's OAuth callback, the redirect URI registered with every platform app."""
-        return f"{self.public_url.rstrip('/')}/api/v1/connect/callback"
+        return f"{self.public_url.rstrip('/')}{CALLBACK_PATH}"
+
+    @property
+    def bluesky_client_id(self) -> str:
+        """The URL of the client metadata document the gateway serves, which is the id of the
+        installation's own atproto OAuth client."""
+        return f"{self.public_url.rstrip('/')}{BLUESKY_CLIENT_METADATA_PATH}"

@@ -8,6 +8,8 @@
   redeem. bsky.social's serves every account Bluesky hosts.
 - Every authorization request is pushed first (PAR, RFC 9126) with the PKCE challenge; the browser
   is then sent to the authorization endpoint with nothing but the client id and the request URI.
+  It comes back with `iss` (RFC 9207), which must be the server the request was pushed to: a code
+  from anywhere else is not redeemed (a mix-up attack would send it to the wrong token endpoint).
 - Every call to the authorization server and the PDS carries a DPoP proof (`dpop`) made with the
   account's own key; the server's nonce is learnt from its refusal (`use_dpop_nonce`) and the call
   made once more, which `DPoPAuth` does inside httpx's auth flow.
@@ -45,11 +47,15 @@ def is_client_id(value: str) -> bool:
     )
 
 
-def client_metadata(client_id: str, redirect_uris: list[str], *, client_name: str = "Crier") -> dict[str, Any]:
-    """The document served at `client_id`: what the authorization server checks the client against."""
+def client_metadata(
+    client_id: str, redirect_uris: list[str], *, client_name: str = "Crier", client_uri: str | None = None
+) -> dict[str, Any]:
+    """The document served at `client_id`: what the authorization server checks the client against
+    (a public web client: no secret and no keys of its own, every token bound to a DPoP key)."""
     return {
         "client_id": client_id,
         "client_name": client_name,
+        **({"client_uri": client_uri} if client_uri else {}),
         "application_type": "web",
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
@@ -244,9 +250,20 @@ async def start(
 
 
 async def redeem(
-    http: httpx.AsyncClient, flow: Flow, *, code: str, client_id: str, redirect_uri: str, nonces: dict[str, str]
+    http: httpx.AsyncClient,
+    flow: Flow,
+    *,
+    code: str,
+    iss: str | None,
+    client_id: str,
+    redirect_uri: str,
+    nonces: dict[str, str],
 ) -> dict[str, Any]:
-    """The token answer for a code, proven with the flow's verifier and key; `sub` is a DID."""
+    """The token answer for a code, proven with the flow's verifier and key; `sub` is a DID. `iss`
+    is the issuer the authorization response named (RFC 9207): a code that did not come from the
+    server the request was pushed to never goes to that server's token endpoint."""
+    if (iss or "").rstrip("/") != flow.server.issuer:
+        raise OAuthError(f"the answer came from {iss!r}, not {flow.server.issuer}", code="invalid_issuer")
     form = {
         "grant_type": "authorization_code",
         "code": code,

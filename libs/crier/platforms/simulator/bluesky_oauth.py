@@ -2,9 +2,10 @@
 
     GET  /.well-known/oauth-protected-resource     names the authorization server (this PDS)
     GET  /.well-known/oauth-authorization-server   its metadata (PAR required, ES256 DPoP, S256 PKCE)
-    POST /oauth/par        a pushed authorization request (client_id = a registered app's id, which a
-                           real server would fetch as the client metadata document; redirect_uri one of
-                           its redirect_uris, state, S256 challenge, scope with `atproto`)
+    POST /oauth/par        a pushed authorization request (client_id = a registered app's id, or the URL
+                           of a client metadata document, fetched and checked as a real server does;
+                           redirect_uri one of its redirect_uris, state, S256 challenge, scope with
+                           `atproto` and within the document's)
     GET  /oauth/authorize  ?client_id&request_uri: the signed-in user consents (or the queued decision
                            denies), back to the redirect_uri with code, state and iss
     POST /oauth/token      authorization_code (PKCE, the same DPoP key as the PAR) or refresh_token
@@ -25,6 +26,7 @@ from typing import Any
 from urllib.parse import urlencode
 from weakref import WeakKeyDictionary
 
+import httpx
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
@@ -58,6 +60,16 @@ class Server:
     # token value -> thumbprint of the key it is bound to
     bound: dict[str, str] = field(default_factory=dict)
     seen_jti: set[str] = field(default_factory=set)
+    # Clients known from their metadata documents, by id (fetched when a request is pushed).
+    clients: dict[str, Client] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Client:
+    client_id: str
+    redirect_uris: list[str]
+    # What its metadata document lets it ask for; None for an app registered with the simulator.
+    scopes: frozenset[str] | None = None
 
 
 _SERVERS: WeakKeyDictionary[World, Server] = WeakKeyDictionary()
@@ -108,6 +120,48 @@ def _proof(world: World, request: Request[Any, Any, Any], *, resource: bool, acc
         raise refuse("invalid_dpop_proof", "DPoP proof jti already used")
     server.seen_jti.add(jti)
     return dpop.thumbprint(header["jwk"])
+
+
+async def _fetched(client_id: str) -> Client:
+    """The client a metadata document describes, checked as the atproto OAuth spec says of a public
+    web client: served at its own id, DPoP-bound tokens, no secret, the code grant."""
+    try:
+        async with httpx.AsyncClient(timeout=5) as http:
+            resp = await http.get(client_id, headers={"Accept": "application/json"})
+        doc = resp.json() if resp.status_code == 200 else None
+    except (httpx.HTTPError, ValueError) as exc:
+        raise _oauth_error("invalid_client", f"Unable to obtain client metadata: {exc}") from None
+    if not isinstance(doc, dict):
+        raise _oauth_error("invalid_client", f"Unable to obtain client metadata (HTTP {resp.status_code})")
+    redirect_uris, scope = doc.get("redirect_uris"), doc.get("scope")
+    problems = [
+        what
+        for what, ok in (
+            ("client_id must be the document's own URL", doc.get("client_id") == client_id),
+            ("redirect_uris must be a non-empty list", isinstance(redirect_uris, list) and bool(redirect_uris)),
+            ("scope must include atproto", isinstance(scope, str) and "atproto" in scope.split()),
+            ("grant_types must include authorization_code", "authorization_code" in (doc.get("grant_types") or [])),
+            ("response_types must include code", "code" in (doc.get("response_types") or [])),
+            ("dpop_bound_access_tokens must be true", doc.get("dpop_bound_access_tokens") is True),
+            ("a public client (token_endpoint_auth_method none)", doc.get("token_endpoint_auth_method") == "none"),
+        )
+        if not ok
+    ]
+    if problems:
+        raise _oauth_error("invalid_client_metadata", "; ".join(problems))
+    return Client(client_id, list(redirect_uris), frozenset(str(scope).split()))
+
+
+async def _client(world: World, client_id: str, *, fetch: bool) -> Client | None:
+    """A registered app, else (an http(s) id) the client its metadata document describes: fetched
+    when a request is pushed, then remembered for the token and revocation endpoints."""
+    app = world.app("bluesky", client_id)
+    if app is not None:
+        return Client(app.client_id, app.redirect_uris)
+    if not fetch or not client_id.startswith(("https://", "http://")):
+        return server_of(world).clients.get(client_id)
+    client = server_of(world).clients[client_id] = await _fetched(client_id)
+    return client
 
 
 def check_resource(world: World, request: Request[Any, Any, Any], access_token: str) -> None:
@@ -178,7 +232,7 @@ def routes(world: World) -> list[Any]:
     async def par(request: Request[Any, Any, Any]) -> Response[Any]:
         form = await form_of(request)
         jkt = _proof(world, request, resource=False)
-        app = world.app("bluesky", form.get("client_id", ""))
+        app = await _client(world, form.get("client_id", ""), fetch=True)
         if app is None:
             raise _oauth_error("invalid_client", "Unknown client (its metadata document could not be fetched)")
         if form.get("redirect_uri") not in app.redirect_uris:
@@ -190,6 +244,8 @@ def routes(world: World) -> list[Any]:
         scopes = tuple(form.get("scope", "").split())
         if "atproto" not in scopes:
             raise _oauth_error("invalid_scope", 'scope must include "atproto"')
+        if app.scopes is not None and not set(scopes) <= app.scopes:
+            raise _oauth_error("invalid_scope", "scope asks for more than the client metadata declares")
         request_uri = f"urn:ietf:params:oauth:request_uri:req-{secrets.token_hex(16)}"
         server_of(world).pushed[request_uri] = Pushed(
             client_id=app.client_id,
@@ -241,7 +297,7 @@ def routes(world: World) -> list[Any]:
         form = await form_of(request)
         jkt = _proof(world, request, resource=False)
         client_id = form.get("client_id", "")
-        if world.app("bluesky", client_id) is None:
+        if await _client(world, client_id, fetch=False) is None:
             raise _oauth_error("invalid_client", "Unknown client")
         kind = form.get("grant_type")
         if kind == "authorization_code":

@@ -75,7 +75,13 @@ class PlatformOAuth:
         challenge = pkce.challenge(verifier) if verifier else None
         return self.authorization_url(app, state=state, code_challenge=challenge, scopes=scopes), verifier
 
-    async def exchange_code(self, app: AppCredentials, *, code: str, code_verifier: str | None) -> TokenSet:
+    async def exchange_code(
+        self, app: AppCredentials, *, code: str, code_verifier: str | None, iss: str | None = None
+    ) -> TokenSet:
+        """`iss`: the issuer the callback named, which atproto OAuth checks against the flow's server
+        before the code goes anywhere (RFC 9207); other platforms do not send one."""
+        if isinstance(self._provider, bluesky.BlueskyProvider):
+            return await self._provider.exchange_code(self._http, app, code=code, code_verifier=code_verifier, iss=iss)
         return await self._provider.exchange_code(self._http, app, code=code, code_verifier=code_verifier)
 
     async def refresh(self, app: AppCredentials, refresh_token: str) -> TokenSet:

@@ -19,6 +19,8 @@ OPEN_SESSION_STATES = (SESSION_PENDING, SESSION_PENDING_SELECTION)
 INVALID_STATE = "invalid_state"
 USER_DENIED = "user_denied"
 EXCHANGE_FAILED = "exchange_failed"
+# The authorization response named another server than the one the flow started with (RFC 9207).
+INVALID_ISSUER = "invalid_issuer"
 AUTHORIZATION_FAILED = "authorization_failed"
 NO_ACCOUNTS = "no_accounts"
 
@@ -74,6 +76,11 @@ def error_redirect(url: str, error_code: str, connect_session_id: str | None = N
 def authorization_error_code(error: str) -> str:
     """The platform's `error` query parameter, as Crier's error code."""
     return USER_DENIED if error in ("access_denied", "user_denied", "user_cancelled_login") else AUTHORIZATION_FAILED
+
+
+def exchange_error_code(reason: str) -> str:
+    """Crier's error code for a code that could not be redeemed, by the platform module's reason."""
+    return INVALID_ISSUER if reason == "invalid_issuer" else EXCHANGE_FAILED
 
 
 def session_status(status: str, expires_at: datetime, now: datetime) -> str:

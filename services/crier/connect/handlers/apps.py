@@ -19,6 +19,7 @@ from crier.contracts import connect as api
 from crier.contracts.common import Mode, Platform
 from crier.kit.errors import Invalid, NotFound, Problem, collect
 from crier.kit.pages import checked_limit
+from crier.platforms.atproto import oauth as atproto_oauth
 from crier.platforms.oauth import AppCredentials, OAuthError
 
 SANDBOX_CLIENT_ID = "crier-sandbox"
@@ -56,12 +57,15 @@ async def upsert(ctx: Context, r: api.NetworkUpsert) -> api.Network:
         raise Invalid.of(problems)
     redirect_uri = r.redirect_uri or ctx.settings.callback_url
     client_id, client_secret = r.client_id, r.client_secret
-    if not client_id or not client_secret:
+    if client_id and not client_secret and _any_instance(platform, client_id):
+        client_secret = ""  # a public atproto client: PKCE and a DPoP key prove it, no secret does
+    elif not client_id or not client_secret:
         if platform != "mastodon" or not instance_url:
             raise Invalid.one(
                 "client_id",
                 "required",
-                "client_id and client_secret are required (Mastodon alone can register itself, given instance_url)",
+                "client_id and client_secret are required (Mastodon alone can register itself, given "
+                "instance_url; a Bluesky client metadata URL needs no secret)",
             )
         client_id, client_secret = await _register_on_instance(ctx, instance_url, redirect_uri, tuple(r.scopes))
     sealed = ctx.vault.seal(client_secret, client_secret_context(r.org_id, r.mode, platform))
@@ -155,13 +159,23 @@ class App:
     credentials: AppCredentials
     social_network_id: str | None
     name: str
+    # An atproto OAuth client (Bluesky): on no PDS in particular. `credentials.instance_url` is then
+    # where the flow starts, and the account lives where its grant says.
+    any_instance: bool = False
+
+
+def _any_instance(platform: Platform, client_id: str) -> bool:
+    """Whether an app is an atproto OAuth client: its id is the URL of its client metadata document,
+    which every authorization server fetches for itself, so it serves accounts on every PDS."""
+    return platform == "bluesky" and atproto_oauth.is_client_id(client_id)
 
 
 async def app_for_flow(
     ctx: Context, conn: AsyncConnection, org_id: str, mode: Mode, platform: Platform, instance_url: str | None = None
 ) -> App:
-    """The org's own app for the platform (on `instance_url`, for per-instance platforms), else the
-    installation's managed one; test mode uses the simulated platform and needs neither."""
+    """The org's own app for the platform (on `instance_url`, for per-instance platforms, or an
+    atproto OAuth client, which serves every PDS), else the installation's managed one; test mode
+    uses the simulated platform and needs neither."""
     rows = await networks.of_platform(conn, org_id, mode, platform)
     if mode == "test":
         row = rows[0] if rows else None
@@ -171,7 +185,9 @@ async def app_for_flow(
             (row.display_name if row else None) or "Crier sandbox",
         )
     if instance_url is not None:
-        rows = [r for r in rows if r.instance_url == instance_url]
+        rows = [r for r in rows if r.instance_url == instance_url] or [
+            r for r in rows if _any_instance(platform, r.client_id)
+        ]
     if len(rows) > 1:
         instances = sorted(r.instance_url or "" for r in rows)
         raise Invalid(
@@ -180,7 +196,7 @@ async def app_for_flow(
             {"platform": platform, "instances": instances},
         )
     if rows:
-        return _byok(ctx, rows[0])
+        return _byok(ctx, rows[0], instance_url)
     managed = _managed(ctx, platform, instance_url)
     if managed is None and _needs_no_client(ctx, platform):
         return _clientless(ctx, platform, instance_url)
@@ -214,19 +230,22 @@ async def app_by_id(
             return managed
         return _clientless(ctx, platform, instance_url) if _needs_no_client(ctx, platform) else None
     row = await networks.get(conn, org_id, mode, social_network_id)
-    return _byok(ctx, row) if row is not None else None
+    return _byok(ctx, row, instance_url) if row is not None else None
 
 
-def _byok(ctx: Context, row: Any) -> App:
+def _byok(ctx: Context, row: Any, instance_url: str | None = None) -> App:
+    """The org's app; an atproto OAuth client's flow starts on `instance_url` (the PDS the flow
+    named), else on the PDS the client was registered with, if any."""
     secret = ctx.vault.open(row.client_secret_enc, client_secret_context(row.org_id, row.mode, row.platform))
+    any_instance = _any_instance(row.platform, row.client_id)
     credentials = AppCredentials(
         client_id=row.client_id,
         client_secret=secret or "",
         redirect_uri=row.redirect_uri,
         scopes=tuple(row.scopes),
-        instance_url=row.instance_url,
+        instance_url=(instance_url or row.instance_url) if any_instance else row.instance_url,
     )
-    return App(credentials, row.id, row.display_name or row.platform)
+    return App(credentials, row.id, row.display_name or row.platform, any_instance)
 
 
 def _needs_no_client(ctx: Context, platform: Platform) -> bool:
@@ -243,11 +262,15 @@ def _clientless(ctx: Context, platform: Platform, instance_url: str | None = Non
 
 
 def _managed(ctx: Context, platform: Platform, instance_url: str | None = None) -> App | None:
-    """The installation's app for `platform`; on `instance_url`, if one is named, or none."""
+    """The installation's app for `platform`; on `instance_url`, if one is named, or none (an
+    atproto OAuth client is on every PDS)."""
     managed = ctx.settings.managed_app(platform)
     if managed is None:
         return None
     client_id, secret, on = managed
+    if _any_instance(platform, client_id):
+        credentials = AppCredentials(client_id, secret, ctx.settings.callback_url, (), instance_url or on)
+        return App(credentials, None, "Crier", any_instance=True)
     if instance_url is not None and normalized(on) != instance_url:
         return None
     return App(AppCredentials(client_id, secret, ctx.settings.callback_url, (), on), None, "Crier")

@@ -58,23 +58,19 @@ async def flow_request(
 
 async def auth_url(ctx: Context, r: api.AuthUrlRequest) -> api.AuthUrl:
     platform, instance_url = await flow_request(ctx, r.platform, r.tenant_id, r.instance_url)
-    async with ctx.uow.begin() as tx:
-        await apps.require_allowlisted(tx.conn, r.org_id, r.mode, r.redirect_uri)
-        return await start(
-            ctx,
-            tx.conn,
-            org_id=r.org_id,
-            mode=r.mode,
-            platform=platform,
-            tenant_id=r.tenant_id,
-            redirect_uri=r.redirect_uri,
-            instance_url=instance_url,
-        )
+    return await start(
+        ctx,
+        org_id=r.org_id,
+        mode=r.mode,
+        platform=platform,
+        tenant_id=r.tenant_id,
+        redirect_uri=r.redirect_uri,
+        instance_url=instance_url,
+    )
 
 
 async def start(
     ctx: Context,
-    conn: AsyncConnection,
     *,
     org_id: str,
     mode: Mode,
@@ -85,8 +81,15 @@ async def start(
     instance_url: str | None = None,
 ) -> api.AuthUrl:
     """A new single-use state (stored as its digest) and, where the platform takes it, a PKCE
-    verifier kept sealed on our side; the platform only ever sees the challenge."""
-    app = await apps.app_for_flow(ctx, conn, org_id, mode, platform, instance_url)
+    verifier kept sealed on our side; the platform only ever sees the challenge.
+
+    A platform that takes pushed requests (Bluesky) is called between two short visits to the
+    database, never inside a transaction: a slow authorization server must not hold a connection
+    (and whatever it locked) for as long as it takes to answer."""
+    async with ctx.uow.read() as conn:
+        # The allowlist may have changed since a hosted session was created: the redirect must still be on it.
+        await apps.require_allowlisted(conn, org_id, mode, redirect_uri)
+        app = await apps.app_for_flow(ctx, conn, org_id, mode, platform, instance_url)
     oauth = provider(ctx, platform, mode, tenant_id, app.credentials.instance_url)
     state, now = rules.new_secret(), ctx.now()
     state_hash = rules.digest(state)
@@ -97,31 +100,32 @@ async def start(
         url = rules.with_params(f"{ctx.public_url}/connect/app-password", state=state)
     else:
         try:
-            # A platform that takes pushed requests (Bluesky) is called here; the secret it keeps
-            # for the callback is sealed with the state like a PKCE verifier.
+            # The secret a pushed request keeps for the callback is sealed with the state like a
+            # PKCE verifier.
             url, verifier = await oauth.begin(app.credentials, state=state, verifier=verifier, scopes=scopes)
         except OAuthUnavailable:
             raise Unavailable("platform_unavailable", "the platform did not answer; try again in a moment") from None
         except OAuthError as exc:  # the app is not usable as configured (e.g. Mastodon without an instance)
             raise Invalid(exc.code, exc.message, {"platform": platform}) from None
     expires_at = now + timedelta(seconds=ctx.settings.oauth_state_ttl_s)
-    await flows.add_state(
-        conn,
-        state_hash=state_hash,
-        org_id=org_id,
-        mode=mode,
-        platform=platform,
-        tenant_id=tenant_id,
-        redirect_uri=redirect_uri,
-        social_network_id=app.social_network_id,
-        app_redirect_uri=app.credentials.redirect_uri,
-        scopes=list(scopes),
-        code_verifier_enc=ctx.vault.seal(verifier, verifier_context(state_hash)),
-        connect_session_id=connect_session_id,
-        instance_url=instance_url,
-        expires_at=expires_at,
-        created_at=now,
-    )
+    async with ctx.uow.begin() as tx:
+        await flows.add_state(
+            tx.conn,
+            state_hash=state_hash,
+            org_id=org_id,
+            mode=mode,
+            platform=platform,
+            tenant_id=tenant_id,
+            redirect_uri=redirect_uri,
+            social_network_id=app.social_network_id,
+            app_redirect_uri=app.credentials.redirect_uri,
+            scopes=list(scopes),
+            code_verifier_enc=ctx.vault.seal(verifier, verifier_context(state_hash)),
+            connect_session_id=connect_session_id,
+            instance_url=instance_url,
+            expires_at=expires_at,
+            created_at=now,
+        )
     return api.AuthUrl(auth_url=url, expires_at=expires_at)
 
 
@@ -174,17 +178,13 @@ async def callback(ctx: Context, r: api.Callback) -> api.Outcome:
     )
     verifier = ctx.vault.open(state.code_verifier_enc, verifier_context(state_hash))
     try:
-        tokens = await oauth.exchange_code(credentials, code=r.code, code_verifier=verifier)
+        tokens = await oauth.exchange_code(credentials, code=r.code, code_verifier=verifier, iss=r.iss)
         candidates = await oauth.accounts(tokens)
     except (OAuthError, KeyError, ValueError, TypeError) as exc:  # the last three: an answer not as documented
-        log.warning(
-            "connect.exchange_failed",
-            platform=state.platform,
-            org_id=state.org_id,
-            reason=getattr(exc, "code", type(exc).__name__),
-        )
+        reason = getattr(exc, "code", None) or type(exc).__name__
+        log.warning("connect.exchange_failed", platform=state.platform, org_id=state.org_id, reason=reason)
         async with ctx.uow.begin() as tx:
-            return await failed(tx.conn, ctx, state, rules.EXCHANGE_FAILED)
+            return await failed(tx.conn, ctx, state, rules.exchange_error_code(reason))
     return await complete(ctx, state, app, tokens, candidates)
 
 
@@ -200,7 +200,9 @@ async def complete(
         tenant_id=state.tenant_id,
         social_network_id=app.social_network_id,
         sandbox=state.mode == "test",
-        instance_url=app.credentials.instance_url,
+        # An atproto OAuth client's account lives on the PDS its grant names (checked against the
+        # issuer), whichever PDS the flow started on.
+        instance_url=None if app.any_instance else app.credentials.instance_url,
     )
     async with ctx.uow.begin() as tx:
         if not candidates:

@@ -71,25 +71,20 @@ async def hosted_open(ctx: Context, r: api.HostedToken) -> api.HostedSession:
 
 
 async def hosted_begin(ctx: Context, r: api.HostedToken) -> api.AuthUrl:
-    async with ctx.uow.begin() as tx:
-        row = await flows.session_by_token(tx.conn, rules.digest(r.token))
-        if row is None:
-            raise NotFound("not_found", "this connect link is not valid")
-        status = rules.session_status(row.status, row.expires_at, ctx.now())
-        if status != rules.SESSION_PENDING:
-            raise Conflict(
-                "session_not_pending", f"this connect session is {status.replace('_', ' ')}", {"status": status}
-            )
-        # The allowlist may have changed since the session was created; the redirect must still be on it.
-        await apps.require_allowlisted(tx.conn, row.org_id, row.mode, row.redirect_uri)
-        return await start(
-            ctx,
-            tx.conn,
-            org_id=row.org_id,
-            mode=row.mode,
-            platform=row.platform,
-            tenant_id=row.tenant_id,
-            redirect_uri=row.redirect_uri,
-            connect_session_id=row.id,
-            instance_url=row.instance_url,
-        )
+    async with ctx.uow.read() as conn:
+        row = await flows.session_by_token(conn, rules.digest(r.token))
+    if row is None:
+        raise NotFound("not_found", "this connect link is not valid")
+    status = rules.session_status(row.status, row.expires_at, ctx.now())
+    if status != rules.SESSION_PENDING:
+        raise Conflict("session_not_pending", f"this connect session is {status.replace('_', ' ')}", {"status": status})
+    return await start(
+        ctx,
+        org_id=row.org_id,
+        mode=row.mode,
+        platform=row.platform,
+        tenant_id=row.tenant_id,
+        redirect_uri=row.redirect_uri,
+        connect_session_id=row.id,
+        instance_url=row.instance_url,
+    )
