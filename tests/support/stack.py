@@ -181,7 +181,11 @@ TEST_ENV = {
 }
 
 
-def start_stack(infra: Infra, tmp: Path, extra_env: dict[str, str] | None = None) -> Stack:
+def start_stack(
+    infra: Infra, tmp: Path, extra_env: dict[str, str] | None = None, *, public_host: str = "127.0.0.1"
+) -> Stack:
+    """`public_host`: the name in CRIER_PUBLIC_URL (the gateway listens on 127.0.0.1 whatever it is),
+    e.g. `localhost`, which atproto OAuth takes for a client in development."""
     from crier.cli.services import migrate_all
     from crier.cli.supervisor import Supervisor
     from crier.kit.crypto import Keyring
@@ -190,7 +194,7 @@ def start_stack(infra: Infra, tmp: Path, extra_env: dict[str, str] | None = None
     migrate_all(database_url)
     namespace = f"t{secrets.token_hex(4)}"
     port = free_port()
-    api_url = f"http://127.0.0.1:{port}"
+    api_url = f"http://{public_host}:{port}"
     env = {
         "CRIER_DATABASE_URL": database_url,
         "CRIER_NATS_URL": infra.nats_url,

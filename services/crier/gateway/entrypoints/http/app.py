@@ -19,6 +19,7 @@ from crier.gateway.entrypoints.http.connect_flows import (
     AuthUrlController,
     ConnectSessionController,
     PendingController,
+    bluesky_client_metadata,
     oauth_callback,
 )
 from crier.gateway.entrypoints.http.end_users import EndUserController
@@ -39,6 +40,7 @@ CONNECT_ROUTES = [
     AuthUrlController,
     RedirectUriController,
     oauth_callback,
+    bluesky_client_metadata,
     PendingController,
     ConnectSessionController,
     HostedConnectController,

@@ -17,6 +17,7 @@ from crier.gateway.entrypoints.http.connect_support import account_out, ask
 from crier.gateway.entrypoints.http.errors import ApiError, documented
 from crier.gateway.entrypoints.http.state import Gateway, gateway_of
 from crier.gateway.handlers.accounts import hold_accounts
+from crier.platforms.atproto import oauth as atproto_oauth
 
 
 class AuthUrlController(Controller):
@@ -69,7 +70,7 @@ async def follow(gw: Gateway, outcome: api.Outcome) -> Response[Any]:
 
 
 @get(
-    "/api/v1/connect/callback",
+    api.CALLBACK_PATH,
     operation_id="oauthCallback",
     tags=["connect"],
     security=[],
@@ -82,22 +83,46 @@ async def oauth_callback(
     code: FromQuery[str | None] = None,
     error: FromQuery[str | None] = None,
     error_description: FromQuery[str | None] = None,
+    iss: FromQuery[str | None] = None,
 ) -> Response[Any]:
-    """Register this URL as the redirect URI of your platform apps. It checks the state, exchanges
-    the code, and redirects (303) to the flow's redirect URI; with no valid state there is nowhere
-    safe to send the user, so it answers 400 with a page."""
+    """Register this URL as the redirect URI of your platform apps. It checks the state (and, where
+    the platform sends one, that `iss` names the authorization server the flow started with, RFC
+    9207: else `error_code=invalid_issuer`), exchanges the code, and redirects (303) to the flow's
+    redirect URI; with no valid state there is nowhere safe to send the user, so it answers 400
+    with a page."""
     gw = gateway_of(request)
     try:
         outcome = await ask(
             gw,
             api.FLOWS_CALLBACK,
-            api.Callback(state=oauth_state, code=code, error=error, error_description=error_description),
+            api.Callback(state=oauth_state, code=code, error=error, error_description=error_description, iss=iss),
             api.Outcome,
             timeout=api.PLATFORM_CALL_TIMEOUT_S,
         )
     except ApiError as exc:
         return pages.message("Connecting is unavailable", exc.message, status=exc.status)
     return await follow(gw, outcome)
+
+
+@get(
+    api.BLUESKY_CLIENT_METADATA_PATH,
+    operation_id="getBlueskyClientMetadata",
+    tags=["connect"],
+    security=[],
+    opt={"exclude_from_auth": True},
+    summary="Crier's atproto OAuth client metadata document (public)",
+)
+async def bluesky_client_metadata(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """This URL is the client id of the installation's Bluesky OAuth client (derived from
+    `CRIER_PUBLIC_URL` when it is https), and an organization may register it as its own Bluesky
+    app's `client_id`: Bluesky's authorization servers fetch it to learn Crier's callback and the
+    scopes it asks for. It holds no secret: the client is public and proves itself with PKCE and
+    DPoP. Built from the public URL alone, so it needs nothing from the other services."""
+    base = gateway_of(request).settings.public_url.rstrip("/") or str(request.base_url).rstrip("/")
+    document = atproto_oauth.client_metadata(
+        f"{base}{api.BLUESKY_CLIENT_METADATA_PATH}", [f"{base}{api.CALLBACK_PATH}"], client_uri=base
+    )
+    return Response(document, headers={"Cache-Control": "public, max-age=600"})
 
 
 def _pending(view: api.PendingView) -> cs.PendingSession:
