@@ -4,36 +4,21 @@ a live key, and what landed on the platform read back from the simulator."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from crier.contracts.common import Platform
-from crier.platforms import publishing
 from tests.e2e.conftest import create_post, sql, wait_post
-from tests.support.live import LIVE_PLATFORMS, PUBLISH_ENDPOINT, Live, connect_live, live_stack
+from tests.support.live import LIVE_PLATFORMS, PUBLISH_ENDPOINT, Live, connect_live, contents_for
 from tests.support.simulator import Simulator
-from tests.support.stack import Infra, wait_for
+from tests.support.stack import wait_for
 
 each_platform = pytest.mark.parametrize("platform", LIVE_PLATFORMS)
 
 
-@pytest.fixture(scope="module")
-def live(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    yield from live_stack(infra, tmp_path_factory.mktemp("live"))
-
-
-@pytest.fixture
-def sim(live: Live) -> Iterator[Simulator]:
-    yield live.sim
-    live.sim.clear_faults()
-
-
 def _contents(platform: Platform) -> list[str]:
-    """As many containers as the platform takes: the post, a first comment, a third part."""
-    rules = publishing.rules(platform)
-    return ["Launch day", "Link in the first comment", "And a third part"][: 1 + rules.first_comment + rules.thread]
+    return contents_for(platform, "Launch day", "Link in the first comment", "And a third part")
 
 
 @each_platform
@@ -95,6 +80,56 @@ def test_revoked_grant_fails_the_target_as_token_expired(live: Live, sim: Simula
         wait_for(expired_event, what="account.token_expired in the event feed")
         assert api.get(f"/social-accounts/{account.id}").json()["status"] == "token_expired"
     assert sim.posts(platform, author=account.user["id"]) == []
+
+
+def _refused(api: Any, body: dict[str, Any]) -> dict[str, Any]:
+    r = api.post("/posts", json=body)
+    assert r.status_code == 422, r.text
+    return dict(r.json()["error"]["details"]["accounts"])
+
+
+def test_a_mastodon_account_is_held_to_its_instances_limit_at_create_and_at_delivery(
+    live: Live, sim: Simulator
+) -> None:
+    """Connect reads each account's instance limit; the gateway refuses what the instance would,
+    and the publisher's re-check agrees with it: no 201 that then fails."""
+    tight = connect_live(live, "mastodon")  # the instance allows Mastodon's default, 500
+    sim.configure("mastodon", max_characters=1000)
+    roomy = connect_live(live, "mastodon", tight.org)
+    six_hundred = "Longer than most instances allow. " + "a" * 566
+    with tight.org.live() as api:
+        refused = _refused(api, {"content": six_hundred, "accounts": [tight.id, roomy.id]})
+        assert list(refused) == [tight.id] and "at most 500" in refused[tight.id][0]["message"]
+        assert "at most 1000" in _refused(api, {"content": "a" * 1001, "accounts": [roomy.id]})[roomy.id][0]["message"]
+        post = create_post(api, content=six_hundred, accounts=[roomy.id])
+        done = wait_post(api, post["id"])
+    [target] = done["targets"]
+    assert (done["status"], target["status"], target["attempts"]) == ("published", "published", 1)
+    assert [p["text"] for p in sim.posts("mastodon", author=roomy.user["id"])] == [six_hundred]
+    assert sim.posts("mastodon", author=tight.user["id"]) == []
+
+
+def test_a_linkedin_organization_is_refused_connections_at_create(live: Live, sim: Simulator) -> None:
+    organization = connect_live(live, "linkedin", kind="organization", pages=1)
+    member = connect_live(live, "linkedin", organization.org, kind="profile", pages=1)
+    connections = {"linkedin": {"visibility": "CONNECTIONS"}}
+    with organization.org.live() as api:
+        refused = _refused(
+            api, {"content": "Only for my network", "accounts": [organization.id], "config": connections}
+        )
+        assert [(p["field"], p["code"]) for p in refused[organization.id]] == [
+            ("config.linkedin.visibility", "invalid_config")
+        ]
+        for account, config in ((member, connections), (organization, {"linkedin": {"visibility": "PUBLIC"}})):
+            post = create_post(api, content=f"Hello from {account.id}", accounts=[account.id], config=config)
+            done = wait_post(api, post["id"])
+            assert done["targets"][0]["status"] == "published", done
+    [by_member] = sim.posts("linkedin", author=member.user["id"])
+    [by_organization] = sim.posts("linkedin", author=organization.user["id"])
+    assert by_member["request"]["visibility"] == "CONNECTIONS"
+    assert by_member["request"]["author"].startswith("urn:li:person:")
+    assert by_organization["request"]["visibility"] == "PUBLIC"
+    assert by_organization["request"]["author"].startswith("urn:li:organization:")
 
 
 def test_tokens_are_never_stored_or_logged_by_the_publisher(live: Live) -> None:

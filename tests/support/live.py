@@ -80,16 +80,19 @@ def live_stack(infra: Infra, tmp: Path) -> Iterator[Live]:
     stop_live(live)
 
 
-def connect_live(live: Live, platform: Platform, org: Org | None = None) -> LiveAccount:
+def connect_live(
+    live: Live, platform: Platform, org: Org | None = None, *, kind: str | None = None, **user_spec: Any
+) -> LiveAccount:
     """A live account of `platform`, connected through its OAuth flow as a browser would; when the
-    flow ends in a choice (pages, organizations, locations), the first one offered."""
+    flow ends in a choice (pages, organizations, locations), the first one offered (of type `kind`
+    when given). `user_spec`: more of the simulated user (e.g. `pages=1`)."""
     org = org or live.stack.new_org("live")
     if platform == "bluesky":
         return _sign_in_with_app_password(live, org)
     callback = f"{live.stack.api_url}/api/v1/connect/callback"
     client_id, secret = f"cid-{secrets.token_hex(4)}", f"cs_{secrets.token_urlsafe(16)}"
     live.sim.add_app(platform, client_id=client_id, client_secret=secret, redirect_uris=[callback])
-    user = live.sim.add_user(platform, username=f"u{secrets.token_hex(4)}")
+    user = live.sim.add_user(platform, username=f"u{secrets.token_hex(4)}", **user_spec)
     with org.live() as api, httpx.Client(follow_redirects=False, timeout=30) as browser:
         assert api.post("/redirect-uris", json={"uri": CUSTOMER}).status_code in (200, 201, 409)
         r = api.post("/social-networks", json={"platform": platform, "client_id": client_id, "client_secret": secret})
@@ -105,15 +108,16 @@ def connect_live(live: Live, platform: Platform, org: Org | None = None) -> Live
             url = urljoin(url, location)
         landing = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
         if landing.get("status") == "pending":
-            landing = _choose_first(api, landing["session"])
+            landing = _choose_first(api, landing["session"], kind)
     assert landing.get("status") == "connected", landing
     return LiveAccount(org, landing["account_id"], platform, user)
 
 
-def _choose_first(api: httpx.Client, session: str) -> dict[str, str]:
+def _choose_first(api: httpx.Client, session: str, kind: str | None = None) -> dict[str, str]:
     pending = api.get(f"/social-accounts/pending/{session}")
     assert pending.status_code == 200, pending.text
-    first = pending.json()["available_pages"][0]["id"]
+    offered = pending.json()["available_pages"]
+    first = next(p["id"] for p in offered if kind is None or p["type"] == kind)
     r = api.post(f"/social-accounts/pending/{session}/finalize", json={"selected_page_ids": [first]})
     assert r.status_code == 200, r.text
     [account] = r.json()["connected_accounts"]
@@ -147,3 +151,10 @@ def app_password_flow(
     location = sent.headers.get("location", "")
     assert sent.status_code == 303 and location.startswith(CUSTOMER), (sent.status_code, sent.text)
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def contents_for(platform: Platform, *texts: str) -> list[str]:
+    """The first of `texts` the platform takes: the post, then a first comment and a thread as far
+    as the platform does them."""
+    rules = publishing.rules(platform)
+    return list(texts[: 1 + rules.first_comment + rules.thread])
