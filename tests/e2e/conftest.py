@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
-from tests.support.stack import Stack, wait_for
+from tests.support.live import Live, live_stack
+from tests.support.simulator import Simulator
+from tests.support.stack import Infra, Stack, wait_for
 
 TERMINAL = {"published", "partial", "failed", "canceled"}
 
@@ -54,3 +58,16 @@ def sql(stack: Stack, query: str, *args: Any) -> list[asyncpg.Record]:
             await conn.close()
 
     return asyncio.run(run())
+
+
+@pytest.fixture(scope="module")
+def live(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """A stack whose platforms are the platform simulator, one per test module."""
+    yield from live_stack(infra, tmp_path_factory.mktemp("live"))
+
+
+@pytest.fixture
+def sim(live: Live) -> Iterator[Simulator]:
+    yield live.sim
+    live.sim.clear_faults()
+    live.sim.clear_settings()

@@ -4,7 +4,6 @@ container on the platform exactly once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,33 +11,25 @@ import httpx
 import pytest
 
 from crier.contracts.common import Platform
-from crier.platforms import publishing
 from tests.e2e.conftest import create_post, sandbox_accounts, wait_post
 from tests.e2e.test_cli import crier, dead_letters
-from tests.support.live import LIVE_PLATFORMS, PUBLISH_ENDPOINT, Live, LiveAccount, connect_live, live_stack
+from tests.support.live import (
+    LIVE_PLATFORMS,
+    PUBLISH_ENDPOINT,
+    Live,
+    LiveAccount,
+    connect_live,
+    contents_for,
+)
 from tests.support.simulator import Simulator
-from tests.support.stack import Infra, wait_for
+from tests.support.stack import wait_for
 
 # The live platforms whose post-creating call the tests know how to fail.
 FAULTABLE = [p for p in LIVE_PLATFORMS if p in PUBLISH_ENDPOINT]
 
 
-@pytest.fixture(scope="module")
-def live(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    yield from live_stack(infra, tmp_path_factory.mktemp("redrive"))
-
-
-@pytest.fixture
-def sim(live: Live) -> Iterator[Simulator]:
-    yield live.sim
-    live.sim.clear_faults()
-    live.sim.clear_settings()
-
-
 def _contents(platform: Platform) -> list[str]:
-    """As many containers as the platform takes, up to a post, a first comment and a third part."""
-    rules = publishing.rules(platform)
-    return ["Back online", "Told you so", "Third part"][: 1 + rules.first_comment + rules.thread]
+    return contents_for(platform, "Back online", "Told you so", "Third part")
 
 
 def _events(api: httpx.Client, kind: str, target_id: str) -> list[dict[str, Any]]:
