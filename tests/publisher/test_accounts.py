@@ -9,6 +9,8 @@ from dataclasses import replace
 from typing import Any
 
 import msgspec
+import pytest
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crier.contracts.commands import PublishTarget
@@ -16,6 +18,7 @@ from crier.contracts.common import AccountLimits, Platform
 from crier.contracts.connect import AccountToken
 from crier.kit.errors import Gone, NotFound, Unavailable
 from crier.platforms.base import TokenRejected
+from crier.publisher.handlers import delivery
 from crier.publisher.handlers.delivery import RetryIn, deliver
 from tests.publisher.factories import command, target_row
 from tests.publisher.scripted import ScriptedPlatform, ScriptedTokens, context, outbox, stored_anywhere, subjects, token
@@ -161,3 +164,26 @@ async def test_the_post_is_checked_by_the_rules_of_the_account_the_token_is_for(
     to_network = msgspec.structs.replace(command("hi", platform="linkedin", mode="live"), config=connections)
     assert await _delivered(engine, to_network, _as("linkedin", "organization")) == (["publishing", "failed"], [])
     assert (await outbox(engine, to_network.target_id))[-1][1]["error_code"] == "invalid_content"
+
+
+async def test_a_target_found_wholly_posted_asks_for_no_token(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every container reached the platform, then the publisher lost its database before recording
+    the success: the next delivery records it with nothing left to check or send, so it asks
+    connect for nothing (the account may have been disconnected meanwhile)."""
+    platform = ScriptedPlatform(needs_account=True)
+    cmd = command("root", "reply", mode="live")
+
+    async def database_gone(*_: Any) -> None:
+        raise OperationalError("UPDATE targets", None, ConnectionResetError("connection lost"))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(delivery, "_conclude_success", database_gone)
+        with pytest.raises(OperationalError):
+            await deliver(context(engine, platform, ScriptedTokens([token("tok")])), cmd)
+    assert platform.posts == {0: 1, 1: 1}
+    disconnected = ScriptedTokens([Gone("account_disconnected", "the account was disconnected")])
+    assert await deliver(context(engine, platform, disconnected), cmd) is None
+    assert disconnected.requests == [] and platform.posts == {0: 1, 1: 1}
+    assert (await subjects(engine, cmd.target_id))[-1] == "published"

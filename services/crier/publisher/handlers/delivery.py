@@ -43,7 +43,7 @@ from crier.platforms.base import (
     TransientError,
 )
 from crier.platforms.rules import Rules
-from crier.publisher.adapters import targets
+from crier.publisher.adapters import containers, targets
 from crier.publisher.domain.routing import adapter_key
 from crier.publisher.domain.target import after_failure
 from crier.publisher.handlers.context import Context
@@ -73,10 +73,15 @@ async def deliver(ctx: Context, cmd: PublishTarget) -> RetryIn | None:
         if adapter is None:
             raise NotSupported(f"publishing to {cmd.platform} is not supported yet")
         account = Account(ctx.tokens, cmd, needed=adapter.needs_account)
-        problems = _rules(cmd, await account.token()).check(cmd.containers, cmd.config)
-        if problems:
-            raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
-        published = await send_containers(ctx, adapter, cmd, attempt, account)
+        async with ctx.uow.read() as conn:
+            progress = await containers.progress_of(conn, cmd.target_id)
+        # Everything may be on the platform already (a crash before the success was recorded): then
+        # there is nothing to check, and no token to ask for (the account may be gone since).
+        if len(progress.posted) < len(cmd.containers):
+            problems = _rules(cmd, await account.token()).check(cmd.containers, cmd.config)
+            if problems:
+                raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
+        published = await send_containers(ctx, adapter, cmd, attempt, account, progress)
     except PlatformError as err:
         failure = err
     except Exception as exc:

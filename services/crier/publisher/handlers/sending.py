@@ -42,12 +42,15 @@ TOKEN_EXPIRED = "account_token_expired"
 
 
 async def send_containers(
-    ctx: Context, adapter: PlatformAdapter, cmd: PublishTarget, attempt: int, account: Account
+    ctx: Context,
+    adapter: PlatformAdapter,
+    cmd: PublishTarget,
+    attempt: int,
+    account: Account,
+    progress: containers.Progress,
 ) -> list[PublishedContainer]:
-    """Every container on the platform, in order, as `account`; raises the `PlatformError` that
-    stopped it."""
-    async with ctx.uow.read() as conn:
-        progress = await containers.progress_of(conn, cmd.target_id)
+    """Every container on the platform, in order, as `account`, from where `progress` says the
+    target stands; raises the `PlatformError` that stopped it."""
     base = PublishContext(
         target_id=cmd.target_id,
         post_id=cmd.post_id,
