@@ -43,9 +43,38 @@ def one_of(raw: str, choices: tuple[Choice, ...]) -> Choice | None:
     return next((c for c in choices if c == raw), None)
 
 
+# What a media object is, from its bytes (never the file name or the client's Content-Type).
+MediaType = Literal["image", "gif", "video"]
+MEDIA_TYPES: tuple[MediaType, ...] = get_args(MediaType)
+
+
 class MediaRef(msgspec.Struct, kw_only=True, frozen=True):
+    """One media object a container carries, with what the gateway found in its bytes when the
+    post was made. Platform rules and adapters work from these facts; the bytes themselves are read
+    from the media store under `key` (or pulled by a platform from a signed URL)."""
+
     id: str
     alt_text: str | None = None
+    # The fields below are filled in by the gateway at create; a ref that names only an `id` (an
+    # older event) has the defaults, and the publisher refuses to deliver media it knows nothing of.
+    type: MediaType | None = None
+    mime: str = ""
+    size_bytes: int = 0
+    sha256: str = ""
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+    frame_rate: float | None = None
+    codec: str | None = None
+    # The object's name in the media store.
+    key: str = ""
+
+    @property
+    def aspect_ratio(self) -> float | None:
+        """Width over height, when both are known."""
+        if not self.width or not self.height:
+            return None
+        return self.width / self.height
 
 
 class Container(msgspec.Struct, kw_only=True, frozen=True):

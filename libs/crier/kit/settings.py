@@ -45,6 +45,14 @@ class CommonSettings:
     # CIDRs exempt from the SSRF guard for hosts customers name (Mastodon instances, Bluesky
     # PDSes), e.g. a PDS on the operator's own network; plain http only to these.
     instance_allowed_networks: tuple[str, ...] = ()
+    # Where media bytes live: "nats" (the JetStream object store, nothing else to run) or
+    # "s3://bucket[/prefix]" for an S3-compatible bucket (CRIER_MEDIA_S3_ENDPOINT for one not on AWS;
+    # credentials from the usual AWS_* variables).
+    media_store: str = "nats"
+    media_s3_endpoint: str = ""
+    media_s3_region: str = "us-east-1"
+    # How long a signed media URL handed to a platform stays valid.
+    media_url_ttl_s: int = 6 * 3600
 
 
 class SettingsError(ValueError):

@@ -13,11 +13,12 @@ then asks connect for one forced refresh and tries once more.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from crier.contracts.common import Container, Mode, Platform
+from crier.contracts.common import Container, MediaRef, Mode, Platform
 from crier.contracts.connect import AccountToken
 from crier.kit.settings import CommonSettings
 
@@ -60,6 +61,40 @@ class PublishedContainer:
     url: str | None = None
 
 
+class MediaSource(Protocol):
+    """The bytes of a post's media, for adapters that upload them, and a URL for platforms that pull
+    them. Bytes stream from the media store: a video never sits whole in memory."""
+
+    def chunks(self, media: MediaRef, size: int = 4 << 20) -> AsyncIterator[bytes]:
+        """The media's bytes in order, in pieces of `size` bytes (the last one shorter)."""
+        ...
+
+    async def read(self, media: MediaRef) -> bytes:
+        """All of the media's bytes at once: for images, which platforms take in one request."""
+        ...
+
+    def url(self, media: MediaRef) -> str:
+        """A signed, expiring URL under `CRIER_PUBLIC_URL` that serves the media's bytes to whoever
+        holds it: what pull-from-URL platforms (Instagram, Threads, TikTok, Pinterest, Google
+        Business) are given."""
+        ...
+
+
+class Stage(Protocol):
+    """What an adapter keeps between deliveries of one target while a container is under way: the
+    media ids it already uploaded, the platform's container waiting on processing. Saved state is
+    committed at once, so a delivery after a crash or a `StillProcessing` wait resumes from it and
+    never uploads anything twice."""
+
+    def get(self, index: int) -> dict[str, Any]:
+        """What was saved for container `index` (empty before anything was)."""
+        ...
+
+    async def save(self, index: int, state: dict[str, Any]) -> None:
+        """Replaces what is saved for container `index`; durable when it returns."""
+        ...
+
+
 @dataclass(frozen=True)
 class PublishContext:
     """Everything an adapter may need about the target being delivered.
@@ -87,6 +122,10 @@ class PublishContext:
     # For `find_published`: when this container was first sent to the platform. A post made before
     # it (less the clock skew the platform may have) cannot be this container, only a repeat of it.
     sent_at: datetime | None = None
+    # The post's media bytes and URLs; None for adapters that take no media (the sandbox's).
+    media: MediaSource | None = None
+    # Progress inside one container (uploads made, platform containers awaiting processing).
+    stage: Stage | None = None
 
     def idempotency_key(self, index: int) -> str:
         """The same for every delivery of one container: platforms that take such a key (Mastodon)
@@ -146,6 +185,20 @@ class TransientError(PlatformError):
 class NotSupported(PlatformError):
     code = "platform_not_supported"
     retryable = False
+
+
+class StillProcessing(PlatformError):
+    """The platform is still processing what this container needs (an uploaded video, a media
+    container): come back in `retry_after_s`. Not a failure: the publisher re-queues the delivery
+    with that delay, freeing its slot, and the next delivery resumes from the adapter's `Stage`.
+    A target that waits longer than the publisher's processing deadline fails with
+    `media_processing_timeout`."""
+
+    code = "media_processing"
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after_s: float) -> None:
+        super().__init__(message, retry_after_s=retry_after_s)
 
 
 class TokenRejected(PlatformError):

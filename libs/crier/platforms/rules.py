@@ -21,6 +21,7 @@ import msgspec
 
 from crier.contracts.common import AccountLimits, Container, Platform
 from crier.kit.errors import Problem
+from crier.platforms.media_rules import NO_MEDIA, MediaLimits, check_media
 
 
 class NoConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -38,8 +39,12 @@ class Rules:
     thread: ClassVar[bool] = False
     # The longest text of one container, counted by `length`; None = no limit Crier knows of.
     max_length: ClassVar[int | None] = None
-    # Whether a container may carry no text (media only); until media publishing exists, no.
+    # Whether a container must carry text even when it carries media.
     text_required: ClassVar[bool] = True
+    # What media container 0 may carry, and the containers after it (comments, replies) when they
+    # differ (None: the same as container 0, except that none of them is required to carry any).
+    media: ClassVar[MediaLimits] = NO_MEDIA
+    reply_media: ClassVar[MediaLimits | None] = None
 
     def for_account(self, account_type: str | None, limits: AccountLimits) -> Rules:
         """The rules one account of the platform is held to, given its kind on the platform
@@ -78,12 +83,22 @@ class Rules:
             return [Problem("containers[2]", "thread_unsupported", f"{self.platform} cannot post a thread of replies")]
         return []
 
+    def media_limits(self, index: int) -> MediaLimits:
+        """The media limits container `index` is held to."""
+        if index == 0 or self.reply_media is None:
+            return self.media
+        return self.reply_media
+
     def check_container(self, index: int, container: Container) -> list[Problem]:
+        problems = check_media(self.media_limits(index), index, container.media, self.platform)
+        return problems + self.check_text(index, container)
+
+    def check_text(self, index: int, container: Container) -> list[Problem]:
         field = f"containers[{index}].content"
-        if container.media:
-            return [Problem(f"containers[{index}].media", "media_unsupported", "media publishing is not available yet")]
-        if self.text_required and not container.content.strip():
-            return [Problem(field, "empty", "needs text")]
+        if not container.content.strip():
+            if self.text_required or not container.media:
+                return [Problem(field, "empty", "needs text")]
+            return []
         if self.max_length is not None and self.length(container.content) > self.max_length:
             return [
                 Problem(
