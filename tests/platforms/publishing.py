@@ -4,23 +4,72 @@ tests against the simulator:
     acct = await connect_for_publishing(flow, "mastodon")
     published = await acct.publish(acct.context("post", "first comment", config={...}))
     acct.posts()  # what the simulated platform keeps, oldest first
+
+With media: `ref = acct.media.add(png())` keeps the bytes (and hosts them on the simulator for
+platforms that pull from a URL); `acct.context("caption", media={0: [ref]})` puts it in container 0.
+`acct.stage` is the adapter's saved progress, as the publisher keeps it between deliveries.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 
-from crier.contracts.common import Container, Platform
+from crier.contracts.common import Container, MediaRef, Platform
 from crier.contracts.connect import AccountToken
 from crier.platforms import publishing
 from crier.platforms.base import PlatformAdapter, PlatformSettings, PublishContext, PublishedContainer
+from tests.support.media_files import media_ref
 from tests.support.simulator import Simulator
 
 from .conftest import Flow
+
+
+class HostedMedia:
+    """A `MediaSource` for adapter tests: bytes kept in memory, and served by the simulator for
+    platforms that pull them from a URL."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self._sim = sim
+        self._bytes: dict[str, bytes] = {}
+        self._urls: dict[str, str] = {}
+        self.reads: list[str] = []
+
+    def add(self, data: bytes, *, alt_text: str | None = None, **over: Any) -> MediaRef:
+        ref = media_ref(data, alt_text=alt_text, **over)
+        self._bytes[ref.id] = data
+        self._urls[ref.id] = self._sim.host_file(data, ref.mime or "application/octet-stream")
+        return ref
+
+    async def chunks(self, media: MediaRef, size: int = 4 << 20) -> AsyncIterator[bytes]:
+        self.reads.append(media.id)
+        data = self._bytes[media.id]
+        for start in range(0, len(data), size):
+            yield data[start : start + size]
+
+    async def read(self, media: MediaRef) -> bytes:
+        self.reads.append(media.id)
+        return self._bytes[media.id]
+
+    def url(self, media: MediaRef) -> str:
+        return self._urls[media.id]
+
+
+@dataclass
+class SavedStage:
+    """A `Stage` kept in memory, as the publisher keeps it in its table."""
+
+    saved: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def get(self, index: int) -> dict[str, Any]:
+        return dict(self.saved.get(index, {}))
+
+    async def save(self, index: int, state: dict[str, Any]) -> None:
+        self.saved[index] = dict(state)
 
 
 @dataclass
@@ -32,9 +81,18 @@ class Publishing:
     account: AccountToken
     settings: PlatformSettings
     adapter: PlatformAdapter
+    media: HostedMedia = field(init=False)
+    stage: SavedStage = field(default_factory=SavedStage)
+
+    def __post_init__(self) -> None:
+        self.media = HostedMedia(self.sim)
 
     def context(
-        self, *texts: str, config: dict[str, Any] | None = None, target_id: str | None = None
+        self,
+        *texts: str,
+        config: dict[str, Any] | None = None,
+        target_id: str | None = None,
+        media: dict[int, list[MediaRef]] | None = None,
     ) -> PublishContext:
         return PublishContext(
             target_id=target_id or f"tgt_{secrets.token_hex(6)}",
@@ -45,9 +103,11 @@ class Publishing:
             account_id=self.account.account_id,
             account_username=self.account.username,
             attempt=1,
-            containers=tuple(Container(content=t) for t in texts),
+            containers=tuple(Container(content=t, media=(media or {}).get(i, [])) for i, t in enumerate(texts)),
             config=config or {},
             account=self.account,
+            media=self.media,
+            stage=self.stage,
         )
 
     async def publish(self, ctx: PublishContext, adapter: PlatformAdapter | None = None) -> list[PublishedContainer]:

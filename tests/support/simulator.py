@@ -106,6 +106,16 @@ class Simulator:
     def posts(self, platform: str, author: str | None = None) -> list[dict[str, Any]]:
         return self._call("GET", f"/{platform}/posts", author=author)
 
+    def media(self, platform: str) -> list[dict[str, Any]]:
+        """What `platform` received as media (uploads and pulls), without the bytes."""
+        return self._call("GET", f"/{platform}/media")  # type: ignore[no-any-return]
+
+    def host_file(self, data: bytes, mime: str) -> str:
+        """Serves `data` from the simulator; the URL it is at (for platforms that pull media)."""
+        resp = self._http.post("/files", content=data, headers={"content-type": mime})
+        resp.raise_for_status()
+        return str(resp.json()["url"])
+
     def wait_for_posts(
         self, platform: str, count: int, *, author: str | None = None, timeout: float = 20
     ) -> list[dict[str, Any]]:

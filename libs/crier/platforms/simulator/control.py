@@ -21,6 +21,10 @@
     GET    /_sim/{platform}/posts?author=       what was posted (oldest first), by a user or page id:
                                                 id, author, user_id, page_id, text, reply_to, root,
                                                 created_at, request (the payload), response, idempotency_key
+    GET    /_sim/{platform}/media               what was uploaded or pulled (no bytes): id, user_id, bytes, sha256,
+                                                mime, kind, width, height, duration_s, frame_rate, alt_text, status
+    POST   /_sim/files                          the raw body (with its Content-Type) hosted at the answered "url",
+    GET    /_sim/files/{id}                     for platforms that pull media from a URL
     GET    /_sim/{platform}/state               apps, users, grants, settings, post count, pending faults
     POST   /_sim/faults                         {"platform", "endpoint" ("*" = any), "kind", "times"?: 1,
                                                  "retry_after"?: 1, "status"?, "body"?, "hang_s"?: 30}
@@ -183,6 +187,27 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
         author = request.query_params.get("author") or None
         return reply([p.as_dict() for p in world.posts.of(platform, author)])
 
+    @get("/{platform:str}/media")
+    async def media(request: Request[Any, Any, Any]) -> Response[Any]:
+        platform = request.path_params["platform"]
+        if not known(platform):
+            return _bad(f"unknown platform {platform}", 404)
+        return reply([m.as_dict(world.now()) for m in world.media.of(platform)])
+
+    @post("/files", status_code=201)
+    async def host_file(request: Request[Any, Any, Any]) -> Response[Any]:
+        file_id = world.media.host(
+            await request.body(), request.headers.get("content-type", "application/octet-stream")
+        )
+        return reply({"id": file_id, "url": f"{str(request.base_url).rstrip('/')}/_sim/files/{file_id}"}, 201)
+
+    @get("/files/{file_id:str}")
+    async def hosted_file(file_id: str) -> Response[Any]:
+        found = world.media.files.get(file_id)
+        if found is None:
+            return _bad("no such file", 404)
+        return Response(found[0], media_type=found[1])
+
     @get("/{platform:str}/state")
     async def state(request: Request[Any, Any, Any]) -> Response[Any]:
         platform = request.path_params["platform"]
@@ -245,6 +270,9 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
             settings,
             clear_settings,
             posts,
+            media,
+            host_file,
+            hosted_file,
             state,
             add_fault,
             list_faults,

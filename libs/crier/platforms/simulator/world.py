@@ -15,6 +15,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from crier.platforms.simulator.media import MediaLibrary
 from crier.platforms.simulator.posts import Posts
 
 
@@ -113,6 +114,7 @@ class World:
         self.codes: dict[str, Code] = {}
         self.tokens: dict[str, Token] = {}
         self.posts = Posts()
+        self.media = MediaLibrary()
         # platform -> name -> value: what a platform lets its operator configure (max_characters)
         self.settings: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
@@ -235,6 +237,13 @@ class World:
         return count
 
     # -- settings ------------------------------------------------------------------------------
+
+    def processing_until(self, platform: str) -> tuple[float, bool]:
+        """When media added now finishes processing on `platform`, and whether it then fails (its
+        `processing_s` and `processing_fails` settings)."""
+        return self.now() + float(self.setting(platform, "processing_s", 0)), bool(
+            self.setting(platform, "processing_fails", False)
+        )
 
     def setting(self, platform: str, name: str, default: Any) -> Any:
         return self.settings.get(platform, {}).get(name, default)
