@@ -22,8 +22,12 @@ Publishing (`publisher`, `rules`):
 - Event dates and times are the location's local time, without an offset: dates `YYYY-MM-DD`, times
   `HH:MM`, both times or neither (without them the event spans whole days, as in Google's own
   editor).
-- There is no idempotency key. `find_published` lists the location's local posts and adopts the
-  newest with the same summary and topic type.
+- Media (a photo or a video, see `google_business_media`) goes as `media` with a signed URL Google
+  fetches. Such a post is `PROCESSING` until Google has the media: the post's name is saved in the
+  stage right after the create, later deliveries read the post (`GET /v4/{name}`) until it is
+  `LIVE`; `REJECTED` is a permanent `media_rejected`.
+- There is no idempotency key. `find_published` reads the post the stage names, else lists the
+  location's local posts and adopts the newest with the same summary and topic type.
 - Refusals are 400 INVALID_ARGUMENT with the fields in `details` (a ValidationError's
   `errorDetails`, or a BadRequest's `fieldViolations` for JSON Google could not read); the message
   Crier records names them (see `_google.publishing_error`).
@@ -42,6 +46,7 @@ import msgspec
 from crier.contracts.common import Container
 from crier.kit.errors import Problem
 from crier.platforms import _publish_http as ph
+from crier.platforms import google_business_media as post_media
 from crier.platforms._google import GoogleProvider, google_endpoints, publishing_error
 from crier.platforms.base import (
     ContentRejected,
@@ -49,6 +54,7 @@ from crier.platforms.base import (
     PlatformSettings,
     PublishContext,
     PublishedContainer,
+    StillProcessing,
     posted_since,
 )
 from crier.platforms.oauth import ConnectableAccount, TokenSet
@@ -178,6 +184,10 @@ class GoogleBusinessRules(Rules):
     platform = "google_business"
     config_type = GoogleBusinessConfig
     max_length = MAX_SUMMARY
+    media = post_media.MEDIA
+
+    def check_container(self, index: int, container: Container) -> list[Problem]:
+        return super().check_container(index, container) + post_media.check_media(index, container)
 
     def check_config(self, config: Any, containers: Sequence[Container]) -> list[Problem]:
         problems: list[Problem] = []
@@ -223,9 +233,13 @@ class GoogleBusinessRules(Rules):
 rules = GoogleBusinessRules()
 
 
-def local_post(summary: str, options: GoogleBusinessConfig) -> dict[str, Any]:
-    """The LocalPost Google is sent for a container's text and the post's options."""
+def local_post(
+    summary: str, options: GoogleBusinessConfig, media_items: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The LocalPost Google is sent for a container's text (and media) and the post's options."""
     post: dict[str, Any] = {"summary": summary, "topicType": options.topic_type}
+    if media_items:
+        post["media"] = media_items
     if options.language_code is not None:
         post["languageCode"] = options.language_code
     if options.topic_type == "ALERT":
@@ -266,6 +280,8 @@ _LOCATION = re.compile(r"accounts/[^/]+/locations/[^/]+")
 # Pages of 100 local posts `find_published` reads, newest first by `createTime` within them.
 _FIND_PAGES = 5
 _LONG_AGO = datetime.min.replace(tzinfo=UTC)
+# How long Google usually takes to fetch and process a post's media before it is LIVE.
+PROCESSING_RETRY_S = 15.0
 
 
 def _comparable(text: str) -> str:
@@ -295,11 +311,15 @@ class GoogleBusinessAdapter:
             raise PlatformError(f"{location!r} is not a Business Profile location", code="location_required")
         return f"{self.settings.base('google_business', POSTS_HOST)}/v4/{location}/localPosts"
 
-    def _post_for(self, ctx: PublishContext, container: Container) -> dict[str, Any]:
+    def _post_for(self, ctx: PublishContext, container: Container, *, with_media: bool = True) -> dict[str, Any]:
         options, problems = rules.config(ctx.config)
         if problems or not isinstance(options, GoogleBusinessConfig):
             raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
-        return local_post(container.content, options)
+        items = post_media.media_items(ctx.media, list(container.media)) if with_media else []
+        return local_post(container.content, options, items)
+
+    def _post_url(self, name: str) -> str:
+        return f"{self.settings.base('google_business', POSTS_HOST)}/v4/{name}"
 
     async def _call(self, method: str, url: str, ctx: PublishContext, **kwargs: Any) -> Any:
         headers = ph.bearer(ph.account_of(ctx).access_token)
@@ -317,15 +337,29 @@ class GoogleBusinessAdapter:
     async def publish_container(
         self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
     ) -> PublishedContainer:
-        post = await self._call("POST", self._local_posts(ctx), ctx, json=self._post_for(ctx, container))
-        return PublishedContainer(str(post["name"]), post.get("searchUrl"))
+        made = ctx.stage.get(index).get("post") if ctx.stage is not None else None
+        if made:
+            post = await self._call("GET", self._post_url(str(made)), ctx)
+        else:
+            post = await self._call("POST", self._local_posts(ctx), ctx, json=self._post_for(ctx, container))
+            if container.media and ctx.stage is not None:
+                # Saved before anything else can fail: a later delivery reads this post, never
+                # makes a second one.
+                await ctx.stage.save(index, {"post": str(post["name"])})
+        return _settled(post, container)
 
     async def find_published(
         self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
     ) -> PublishedContainer | None:
-        """The newest of the location's latest local posts with this summary and topic type, made
-        since the container was first sent."""
-        want = self._post_for(ctx, container)
+        """The post the stage names once Google has it live (None while it processes: the next
+        `publish_container` reads it again); else the newest of the location's latest local posts
+        with this summary and topic type, made since the container was first sent."""
+        made = ctx.stage.get(index).get("post") if ctx.stage is not None else None
+        if made:
+            post = await self._call("GET", self._post_url(str(made)), ctx)
+            live = post.get("state") not in ("PROCESSING", "REJECTED")
+            return PublishedContainer(str(post["name"]), post.get("searchUrl")) if live else None
+        want = self._post_for(ctx, container, with_media=False)
         same = (_comparable(want["summary"]), want["topicType"])
         url, page_token = self._local_posts(ctx), None
         found: list[tuple[datetime, dict[str, Any]]] = []
@@ -344,7 +378,22 @@ class GoogleBusinessAdapter:
         if not found:
             return None
         _, newest = max(found, key=lambda pair: pair[0])
+        if newest.get("state") in ("PROCESSING", "REJECTED") and ctx.stage is not None:
+            # Made, but not live: `publish_container` follows it from here, as if it had made it.
+            await ctx.stage.save(index, {"post": str(newest["name"])})
+            return None
         return PublishedContainer(str(newest["name"]), newest.get("searchUrl"))
+
+
+def _settled(post: dict[str, Any], container: Container) -> PublishedContainer:
+    """The post once Google has it live; `StillProcessing` while it fetches the media."""
+    state = post.get("state")
+    if state == "PROCESSING":
+        raise StillProcessing(f"Google is processing the media of {post.get('name')}", retry_after_s=PROCESSING_RETRY_S)
+    if state == "REJECTED":
+        code = "media_rejected" if container.media else "content_rejected"
+        raise ContentRejected(f"Google rejected the local post {post.get('name')}", code=code)
+    return PublishedContainer(str(post["name"]), post.get("searchUrl"))
 
 
 def publisher(http: httpx.AsyncClient, settings: PlatformSettings) -> GoogleBusinessAdapter:

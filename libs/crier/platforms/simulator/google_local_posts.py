@@ -10,6 +10,13 @@ of real dates whose end does not come before its start on EVENT and OFFER posts,
 posts only, `alertType` on ALERT posts only, and a call to action whose `url` is an http(s) URL, set
 for every action but CALL. Google ignores a call to action on an OFFER: it is not kept.
 
+A post's `media` (one `{mediaFormat: PHOTO | VIDEO, sourceUrl}`) is fetched from its `sourceUrl`
+when the post is made and inspected as Google does (photos JPG or PNG of 10 KB to 5 MB and at least
+250 x 250; videos up to 30 s and 75 MB at 720p or more); the post is `PROCESSING` until the media is
+processed (the `processing_s` setting), then `LIVE`, or `REJECTED` (`processing_fails`). The stored
+post's answer names the media (`media[].name` ends with the simulator's media id).
+`GET /v4/{name}` reads one post.
+
 Posts are listed newest first, `pageSize` 20 by default and at most 100. Errors are Google's
 `{"error": {"code", "message", "status", "details"}}`.
 """
@@ -24,6 +31,7 @@ from litestar import Request, Response, get, post
 
 from crier.platforms.simulator import authz
 from crier.platforms.simulator.authz import Dialect, SimError, reply
+from crier.platforms.simulator.media import MediaItem, fetch, inspected
 from crier.platforms.simulator.posts import Post, payload
 from crier.platforms.simulator.world import Grant, User, World
 
@@ -46,7 +54,7 @@ _MESSAGES: dict[str, dict[str, Any]] = {
         "updateTime": str,
         "event": "LocalPostEvent",
         "state": str,
-        "media": list,
+        "media": ["MediaItem"],
         "searchUrl": str,
         "topicType": _TOPICS,
         "alertType": ("ALERT_TYPE_UNSPECIFIED", "COVID_19"),
@@ -58,7 +66,16 @@ _MESSAGES: dict[str, dict[str, Any]] = {
     "Date": {"year": int, "month": int, "day": int},
     "TimeOfDay": {"hours": int, "minutes": int, "seconds": int, "nanos": int},
     "LocalPostOffer": {"couponCode": str, "redeemOnlineUrl": str, "termsConditions": str},
+    "MediaItem": {
+        "name": str,
+        "mediaFormat": ("MEDIA_FORMAT_UNSPECIFIED", "PHOTO", "VIDEO"),
+        "sourceUrl": str,
+        "googleUrl": str,
+        "thumbnailUrl": str,
+        "description": str,
+    },
 }
+KB, MB = 1024, 1024 * 1024
 _WEB_URL = re.compile(r"https?://[^\s/?#]+\S*", re.IGNORECASE)
 
 
@@ -100,7 +117,7 @@ def read(data: Any, message: str = "LocalPost", at: str = "local_post") -> dict[
     """`data` as Google's JSON parser reads it into `message`: camelCase names, or an error."""
     if not isinstance(data, dict):
         raise _unreadable(at, f"Invalid JSON payload received. Expected an object at '{at}'.")
-    fields, out = _MESSAGES[message], {}
+    fields, out = _MESSAGES[message], dict[str, Any]()
     for raw, value in data.items():
         name = _camel(raw)
         kind = fields.get(name)
@@ -111,7 +128,11 @@ def read(data: Any, message: str = "LocalPost", at: str = "local_post") -> dict[
             )
         if value is None:
             continue
-        if isinstance(kind, str):
+        if isinstance(kind, list):
+            if not isinstance(value, list):
+                raise _unreadable(where, f"Invalid value at '{where}', expected a list")
+            out[name] = [read(v, kind[0], f"{where}[{i}]") for i, v in enumerate(value)]
+        elif isinstance(kind, str):
             out[name] = read(value, kind, where)
         elif isinstance(kind, tuple) and value not in kind:
             raise _unreadable(where, f"Invalid value at '{where}' ({message}), {value!r}")
@@ -194,9 +215,73 @@ def _timestamp(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def create(world: World, grant: Grant, location: str, body: dict[str, Any]) -> Post:
+async def _media(world: World, grant: Grant, location: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each MediaItem fetched from its `sourceUrl` and inspected; what the post's answer names."""
+    if len(items) > 1:
+        raise _invalid("media", "A post takes one photo or one video.")
+    out = []
+    for i, item in enumerate(items):
+        field = f"media[{i}]"
+        fmt, url = item.get("mediaFormat", "MEDIA_FORMAT_UNSPECIFIED"), item.get("sourceUrl")
+        if fmt == "MEDIA_FORMAT_UNSPECIFIED":
+            raise _invalid(f"{field}.media_format", "A media format is required.")
+        if not url or not _WEB_URL.fullmatch(url):
+            raise _invalid(f"{field}.source_url", "A valid source URL is required.")
+        try:
+            data, declared = await fetch(url, limit=75 * MB)
+        except SimError:
+            raise _invalid(f"{field}.source_url", "The media could not be fetched from the source URL.") from None
+        found = inspected(PLATFORM, world.number(19), grant.user_id, data, declared_mime=declared)
+        _check_media(found, fmt, field)
+        found.ready_at, found.fails = world.processing_until(PLATFORM)
+        found.extra = {"source_url": url, "media_format": fmt}
+        world.media.add(found)
+        out.append(
+            {
+                "name": f"{location}/media/{found.id}",
+                "mediaFormat": fmt,
+                "sourceUrl": url,
+                "googleUrl": f"https://lh3.googleusercontent.com/p/{found.id}",
+            }
+        )
+    return out
+
+
+def _check_media(item: MediaItem, fmt: str, field: str) -> None:
+    sides = [s for s in (item.width, item.height) if s]
+    if fmt == "PHOTO":
+        if item.mime not in ("image/jpeg", "image/png"):
+            raise _invalid(field, "The photo must be a JPG or PNG file.")
+        if not 10 * KB <= len(item.data) <= 5 * MB:
+            raise _invalid(field, "The photo must be between 10 KB and 5 MB.")
+        if min(sides, default=0) < 250:
+            raise _invalid(field, "The photo must be at least 250 x 250 pixels.")
+        return
+    if item.kind != "video":
+        raise _invalid(field, "The video could not be read.")
+    if (item.duration_s or 0) > 30:
+        raise _invalid(field, "The video must be at most 30 seconds long.")
+    if min(sides, default=0) < 720:
+        raise _invalid(field, "The video must be 720p or more.")
+
+
+def state_of(world: World, post: Post) -> dict[str, Any]:
+    """The post's answer with its state now: PROCESSING while Google processes its media."""
+    statuses = {
+        media.status(world.now())
+        for m in post.response.get("media") or []
+        if (media := world.media.get(PLATFORM, m["name"].rsplit("/", 1)[-1])) is not None
+    }
+    state = "REJECTED" if "failed" in statuses else "PROCESSING" if "processing" in statuses else "LIVE"
+    post.response["state"] = state
+    return post.response
+
+
+async def create(world: World, grant: Grant, location: str, body: dict[str, Any]) -> Post:
     local_post = read(body)
     validate(local_post)
+    if local_post.get("media"):
+        local_post["media"] = await _media(world, grant, location, local_post["media"])
     kept = {k: v for k, v in local_post.items() if k not in ("name", "createTime", "updateTime", "state", "searchUrl")}
     if kept["topicType"] == "OFFER":
         kept.pop("callToAction", None)
@@ -221,6 +306,7 @@ def create(world: World, grant: Grant, location: str, body: dict[str, Any]) -> P
         "state": "LIVE",
         "searchUrl": f"https://local.google.com/place?id={location.rsplit('/', 1)[-1]}&use=posts&lpsid={post_id}",
     }
+    state_of(world, made)
     return made
 
 
@@ -244,7 +330,15 @@ def routes(world: World, dialect: Dialect) -> list[Any]:
     async def create_local_post(request: Request[Any, Any, Any]) -> Response[Any]:
         body = await payload(request)
         grant, location = caller(request)
-        return reply(create(world, grant, location, body).response)
+        return reply((await create(world, grant, location, body)).response)
+
+    @get(f"{path}/{{post_id:str}}", opt={"endpoint": "local_post"})
+    async def get_local_post(request: Request[Any, Any, Any]) -> Response[Any]:
+        _, location = caller(request)
+        found = world.posts.get(PLATFORM, f"{location}/localPosts/{request.path_params['post_id']}")
+        if found is None:
+            raise error(404, "Requested entity was not found.", "NOT_FOUND")
+        return reply(state_of(world, found))
 
     @get(path, opt={"endpoint": "local_posts_list"})
     async def list_local_posts(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -259,9 +353,9 @@ def routes(world: World, dialect: Dialect) -> list[Any]:
             (p for p in world.posts.of(PLATFORM) if p.page_id == location), key=lambda p: p.created_at, reverse=True
         )
         chunk = newest_first[start : start + size]
-        body: dict[str, Any] = {"localPosts": [p.response for p in chunk]} if chunk else {}
+        body: dict[str, Any] = {"localPosts": [state_of(world, p) for p in chunk]} if chunk else {}
         if start + size < len(newest_first):
             body["nextPageToken"] = str(start + size)
         return reply(body)
 
-    return [create_local_post, list_local_posts]
+    return [create_local_post, get_local_post, list_local_posts]
