@@ -9,6 +9,8 @@
   their Pinterest security settings.
 - Errors are `{"code", "message"}`; code 2 ("Authentication failed.") at the token endpoint is a
   bad client secret, any other refusal of a refresh means the refresh token is dead.
+
+Publishing (`publisher`, `rules`: a Pin on a board, with its media) is in `pinterest_pins`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from crier.platforms.oauth import (
     PlatformEndpoints,
     TokenSet,
 )
+from crier.platforms.pinterest_pins import PinterestConfig, PinterestRules, publisher, rules
 
 _AUTH_FAILED = 2
 
@@ -77,3 +80,5 @@ class PinterestProvider(CodeFlowProvider):
 
 
 provider = PinterestProvider()
+
+__all__ = ["PinterestConfig", "PinterestProvider", "PinterestRules", "provider", "publisher", "rules"]

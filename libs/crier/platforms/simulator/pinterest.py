@@ -1,6 +1,7 @@
 """Pinterest API v5: the authorization page on www.pinterest.com/oauth/, the token endpoint (HTTP
 Basic client auth) with continuous refresh tokens that rotate on every refresh, and
-`GET /v5/user_account`."""
+`GET /v5/user_account`. A user's `pages` are their boards (one unless told otherwise), on which
+`pinterest_pins` (registered here) makes Pins."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from crier.platforms.simulator import authz
-from crier.platforms.simulator.authz import Dialect, Rules, reply
+from crier.platforms.simulator import authz, pinterest_pins
+from crier.platforms.simulator.authz import Dialect, Rules, pages_spec, reply
 from crier.platforms.simulator.http import form_of, query
 from crier.platforms.simulator.world import World
 
@@ -56,7 +57,11 @@ def new_user_id(world: World) -> str:
 
 
 def make_pages(world: World, spec: dict[str, Any]) -> list[dict[str, Any]]:
-    return []
+    """The user's boards."""
+    return [
+        {"id": str(b.get("id") or world.number(18)), "name": b.get("name") or f"Board {i}"}
+        for i, b in enumerate(pages_spec(spec, 1), 1)
+    ]
 
 
 def routes(world: World) -> list[Any]:
@@ -114,4 +119,4 @@ def routes(world: World) -> list[Any]:
             }
         )
 
-    return [authorize, token, user_account]
+    return [authorize, token, user_account, *pinterest_pins.routes(world, DIALECT)]
