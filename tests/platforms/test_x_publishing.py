@@ -256,7 +256,7 @@ async def test_accepted_then_timed_out_is_unknown_then_found_and_adopted(x: Publ
     looked = x.sim.requests("x", "user_tweets")[-1]
     assert looked["path"].endswith(f"/2/users/{x.account.network_unique_id}/tweets")
     assert (looked["query"]["post.fields"], looked["query"]["expansions"]) == (
-        "created_at,conversation_id",
+        "created_at,conversation_id,attachments",
         "referenced_posts",
     )
     assert (looked["query"]["max_results"], looked["query"]["exclude"]) == ("100", "retweets")

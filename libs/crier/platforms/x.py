@@ -36,10 +36,17 @@ Publishing (`publisher`, `rules`):
   expansion `referenced_posts` (no `post.fields` value); the older API asked for the field
   `referenced_tweets` in `tweet.fields`: both names are read. X's lower access tiers allow very
   few such lookups (a 429 then waits like any other).
+- Media (`x_media`): up to 4 images, or 1 GIF, or 1 video, never mixed, in any container (replies
+  too); images 5 MB, GIFs 15 MB, video 8 GB, 0.5 s to 20 minutes, at most 60 fps, at least 32 px a
+  side, aspect ratio 1:3 to 3:1 (a default account's limits; X Premium's longer videos are not
+  offered); alt text 1000 characters. A post with media may have no text. The post names the
+  uploads in `media.media_ids`; `find_published` also asks for `attachments` and adopts a post only
+  if it carries the media the stage says were uploaded.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import unicodedata
 from datetime import UTC, datetime
@@ -53,6 +60,7 @@ from crier.contracts.common import Container
 from crier.kit.errors import Problem
 from crier.platforms import _oauth_http as oh
 from crier.platforms import _publish_http as ph
+from crier.platforms import x_media
 from crier.platforms._code_flow import CodeFlowProvider
 from crier.platforms.base import (
     CLOCK_SKEW,
@@ -64,6 +72,7 @@ from crier.platforms.base import (
     PublishedContainer,
     posted_since,
 )
+from crier.platforms.media_rules import MB, MediaLimits
 from crier.platforms.oauth import ConnectableAccount, GrantRevoked, OAuthError, PlatformEndpoints
 from crier.platforms.rules import Rules
 
@@ -234,12 +243,31 @@ class XConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     quote_tweet_id: TweetId | None = None
 
 
+# X's media best practices (docs.x.com/x-api/media/quickstart/best-practices), a default account.
+MEDIA = MediaLimits(
+    max_items=4,
+    types=frozenset({"image", "gif", "video"}),
+    image_mimes=frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"}),
+    image_max_bytes=5 * MB,
+    gif_max_bytes=15 * MB,
+    video_max_bytes=8 * 1024 * MB,
+    video_aspect=(1 / 3, 3.0),
+    min_duration_s=0.5,
+    max_duration_s=20 * 60,
+    max_frame_rate=60,
+    max_alt_text=1000,
+)
+MIN_VIDEO_SIDE_PX = 32
+
+
 class XRules(Rules):
     platform = "x"
     config_type = XConfig
     first_comment = True
     thread = True
     max_length = MAX_WEIGHTED_LENGTH
+    text_required = False
+    media = MEDIA
 
     def length(self, text: str) -> int:
         return weighted_length(text)
@@ -254,6 +282,17 @@ class XRules(Rules):
                     "x refuses the characters U+FFFE, U+FEFF and U+FFFF",
                 )
             )
+        for i, item in enumerate(container.media):
+            # X bounds a video's sides (32 px at least), not an image's.
+            sides = [s for s in (item.width, item.height) if s]
+            if item.type == "video" and sides and min(sides) < MIN_VIDEO_SIDE_PX:
+                problems.append(
+                    Problem(
+                        f"containers[{index}].media[{i}]",
+                        "media_dimensions",
+                        f"{item.width}x{item.height}; x needs at least {MIN_VIDEO_SIDE_PX} px a side of a video",
+                    )
+                )
         return problems
 
 
@@ -287,6 +326,9 @@ _REFUSED_CONTENT = (
 
 def _publishing_error(resp: httpx.Response, body: Any) -> PlatformError | None:
     said = _words(body)
+    # A media call refused is the media refused (its type, size or length), whatever the post.
+    if resp.status_code == 400 and "/2/media/" in resp.request.url.path:
+        return ContentRejected(f"x refused the media: {said}", code="media_rejected")
     if resp.status_code == 403:
         for words, code in _REFUSED_CONTENT:
             if words in said.lower():
@@ -319,6 +361,12 @@ def _replied_to(post: dict[str, Any]) -> str | None:
         if isinstance(ref, dict) and ref.get("type") == "replied_to":
             return str(ref.get("id"))
     return None
+
+
+def _media_of(post: dict[str, Any]) -> list[str]:
+    """The media ids a listed post carries: its `attachments.media_keys` are `<type>_<media id>`."""
+    keys = (post.get("attachments") or {}).get("media_keys") or []
+    return [str(k).partition("_")[2] or str(k) for k in keys]
 
 
 def _instant(value: Any) -> datetime | None:
@@ -362,7 +410,11 @@ class XAdapter:
         options, problems = rules.config(ctx.config)
         if problems:
             raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
-        body: dict[str, Any] = {"text": container.content}
+        media_ids = await x_media.media_ids(functools.partial(self._call, ctx=ctx), ctx, container, index)
+        # Text may be left out of a post that carries media.
+        body: dict[str, Any] = {"text": container.content} if container.content or not media_ids else {}
+        if media_ids:
+            body["media"] = {"media_ids": media_ids}
         if parent is not None:
             body["reply"] = {"in_reply_to_tweet_id": parent.platform_post_id}
         body.update(_options(options, index))
@@ -377,11 +429,14 @@ class XAdapter:
         self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
     ) -> PublishedContainer | None:
         """The newest of the account's 100 latest posts (since the first send) with this text,
-        replying to `parent`."""
+        replying to `parent`, carrying the media the stage says were uploaded for it."""
+        want_media = x_media.uploaded(ctx, container, index)
+        if want_media is None:  # its uploads never finished: no post can carry them yet
+            return None
         params = {
             "max_results": "100",
             "exclude": "retweets",
-            "post.fields": "created_at,conversation_id",
+            "post.fields": "created_at,conversation_id,attachments",
             "expansions": "referenced_posts",
         }
         if ctx.sent_at is not None:
@@ -398,6 +453,7 @@ class XAdapter:
                 and _replied_to(post) == want_parent
                 and comparable(str(post.get("text", ""))) == want_text
                 and posted_since(_instant(post.get("created_at")), ctx.sent_at)
+                and _media_of(post) == want_media
             ):
                 return self._published(ctx, str(post["id"]))
         return None

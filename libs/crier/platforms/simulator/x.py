@@ -12,7 +12,8 @@ keeps: links as t.co links, `&<>` as HTML entities. `GET /2/users/{id}/tweets` (
 `pagination_token`, `since_id`/`until_id`, `start_time`/`end_time`, `exclude`, the fields asked for
 with `post.fields` and the `expansions` `referenced_posts`, `author_id`, `in_reply_to_user_id`
 (with `includes`), or with the older `tweet.fields` in the older names (`referenced_tweets`,
-`edit_history_tweet_ids`). An unknown user is a 200 with a
+`edit_history_tweet_ids`). A post may carry media uploaded through `x_media` (`media.media_ids`,
+shown as `attachments.media_keys`). An unknown user is a 200 with a
 resource-not-found Problem in `errors`. X's own refusals of a post's content are 403 Problems
 `about:blank` worded as its backend words them.
 """
@@ -29,7 +30,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from crier.platforms.simulator import authz
+from crier.platforms.simulator import authz, x_media
 from crier.platforms.simulator.authz import Dialect, Rules, SimError, reply
 from crier.platforms.simulator.http import form_of, query
 from crier.platforms.simulator.posts import Post, payload
@@ -131,7 +132,7 @@ REPLY_SETTINGS = ("following", "mentionedUsers", "subscribers", "verified")
 # The post fields and expansions the simulator answers. In API 2.167 `author_id`,
 # `in_reply_to_user_id` and `referenced_posts` are expansions (the post gains the field, `includes`
 # the posts or users it names); the older `tweet.fields` asked for them as fields, by older names.
-POST_FIELDS = frozenset({"id", "text", "created_at", "conversation_id", "lang", "reply_settings"})
+POST_FIELDS = frozenset({"id", "text", "created_at", "conversation_id", "lang", "reply_settings", "attachments"})
 EXPANSIONS = frozenset({"referenced_posts", "author_id", "in_reply_to_user_id"})
 _OLDER_NAMES = {"referenced_posts": "referenced_tweets", "edit_history_post_ids": "edit_history_tweet_ids"}
 _OLDER_FIELDS = POST_FIELDS | {"author_id", "in_reply_to_user_id", "referenced_tweets"}
@@ -209,6 +210,7 @@ def create_post(world: World, grant: Grant, body: dict[str, Any]) -> Post:
         raise _invalid("Post text is required unless media is attached.", text=[text])
     if weighted_length(text) > MAX_WEIGHTED_LENGTH:
         raise _forbidden("Tweet needs to be a bit shorter.")
+    media_keys = x_media.check_post_media(world, grant, body["media"]) if body.get("media") else []
     reply = body.get("reply")
     reply_to = reply.get("in_reply_to_tweet_id") if isinstance(reply, dict) else None
     parent = world.posts.get("x", str(reply_to)) if reply_to else None
@@ -219,7 +221,7 @@ def create_post(world: World, grant: Grant, body: dict[str, Any]) -> Post:
         raise _invalid(f"Could not find the Post to quote: [{quoted}].", quote_tweet_id=[str(quoted)])
     window = float(world.setting("x", "duplicate_window_s", DUPLICATE_WINDOW_S))
     for earlier in world.posts.of("x", grant.user_id):
-        if _same_text(earlier.text, text) and world.now() - earlier.created_at <= window:
+        if text.strip() and _same_text(earlier.text, text) and world.now() - earlier.created_at <= window:
             raise _forbidden("You are not allowed to create a Tweet with duplicate content.")
     made = world.posts.add(
         Post(
@@ -246,6 +248,8 @@ def create_post(world: World, grant: Grant, body: dict[str, Any]) -> Post:
     }
     if references:
         made.response["referenced_posts"] = references
+    if media_keys:
+        made.response["attachments"] = {"media_keys": media_keys}
     if parent is not None:
         made.response["in_reply_to_user_id"] = parent.user_id
     return made
@@ -416,4 +420,4 @@ def routes(world: World) -> list[Any]:
         _scoped(grant, "tweet.read", "users.read")
         return reply(user_posts(world, request.path_params["user_id"], query(request)), headers=_limits())
 
-    return [authorize, token, revoke, me, tweets, user_tweets]
+    return [authorize, token, revoke, me, tweets, user_tweets, *x_media.routes(world, DIALECT)]
