@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crier.contracts.common import Container
 from crier.contracts.connect import AccountToken, TokenRequest
 from crier.kit.uow import UnitOfWork
-from crier.platforms.base import PlatformAdapter, PublishContext, PublishedContainer
+from crier.platforms.base import MediaSource, PlatformAdapter, PublishContext, PublishedContainer
 from crier.publisher.domain.backoff import RetryPolicy
 from crier.publisher.handlers.context import Context, Tokens
 
@@ -107,14 +107,24 @@ class ScriptedTokens:
         return answer
 
 
-def context(engine: AsyncEngine, platform: PlatformAdapter, tokens: Tokens | None = None, **policy: Any) -> Context:
-    """The delivery use case's context over `engine`, with `platform` as the live x adapter."""
+def context(
+    engine: AsyncEngine,
+    platform: PlatformAdapter,
+    tokens: Tokens | None = None,
+    *,
+    key: str = "x",
+    media: MediaSource | None = None,
+    **policy: Any,
+) -> Context:
+    """The delivery use case's context over `engine`, with `platform` as the adapter under routing
+    key `key` (the live x adapter by default)."""
     return Context(
         uow=UnitOfWork(engine, consumer="publisher"),
-        adapters={"x": platform},
+        adapters={key: platform},
         retry=RetryPolicy(**{"max_attempts": 5, "base_s": 2.0, "max_s": 300.0, **policy}),
         tokens=tokens or ScriptedTokens([]),
         jitter=lambda: 0.5,
+        media=media,
     )
 
 

@@ -18,5 +18,8 @@ class PublisherSettings(CommonSettings):
     # A rate limit waits for the platform's Retry-After without counting as a failed attempt, until
     # rate limits have held the target back this long; after that they count like any failure.
     publisher_rate_limit_deadline_s: float = 3 * 3600.0
+    # A platform still processing a container's media re-queues the delivery (its slot freed) for
+    # as long as this, from the target's first wait; then the target fails (media_processing_timeout).
+    publisher_processing_deadline_s: float = 3 * 3600.0
     # Targets handled at once per platform consumer.
     publisher_concurrency: int = 16

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.platforms.base import PublishedContainer
+from crier.publisher.adapters.stages import stages_of
 from crier.publisher.adapters.tables import TS, container_progress, container_sends
 
 _now = sa.func.now(type_=TS)
@@ -27,6 +29,8 @@ class Progress:
     posted: dict[int, PublishedContainer] = field(default_factory=dict)
     # The containers sent without a recorded answer, with when each was first sent.
     unsettled: dict[int, datetime] = field(default_factory=dict)
+    # What the adapter saved of the containers under way (`adapters.stages`), by index.
+    stages: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 async def progress_of(conn: AsyncConnection, target_id: str) -> Progress:
@@ -41,7 +45,8 @@ async def progress_of(conn: AsyncConnection, target_id: str) -> Progress:
             container_sends.c.target_id == target_id
         )
     )
-    return Progress(posted, {r.container_index: r.sent_at for r in sent if r.container_index not in posted})
+    unsettled = {r.container_index: r.sent_at for r in sent if r.container_index not in posted}
+    return Progress(posted, unsettled, await stages_of(conn, target_id))
 
 
 async def mark_sent(conn: AsyncConnection, target_id: str, index: int, attempt: int) -> None:

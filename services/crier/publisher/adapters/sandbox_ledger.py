@@ -23,5 +23,6 @@ class PostgresSandboxLedger:
                 "container_index": post.container_index,
                 "parent_id": post.parent_id,
                 "content": post.content,
+                "media": list(post.media),
             },
         )

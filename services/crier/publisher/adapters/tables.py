@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 metadata = sa.MetaData()
 TS = sa.DateTime(timezone=True)
@@ -23,6 +24,11 @@ targets = sa.Table(
     sa.Column("last_attempt", sa.Integer, nullable=False),
     # When the platform first rate-limited the target: the rate-limit deadline runs from here.
     sa.Column("rate_limited_since", TS),
+    # When a platform's processing (an uploaded video, a media container) first held the target
+    # back in this generation: the processing deadline runs from here.
+    sa.Column("processing_since", TS),
+    # The open attempt stopped to wait on processing; its next delivery continues it, unannounced.
+    sa.Column("waiting_on_processing", sa.Boolean, nullable=False, server_default=sa.false()),
     # The generation of delivery: 0, then the post's redrive that last sent the target out again.
     # The counts above start afresh in each.
     sa.Column("redrive", sa.Integer, nullable=False),
@@ -76,6 +82,18 @@ container_sends = sa.Table(
     sa.Column("sent_at", TS, nullable=False),
 )
 
+# What an adapter keeps between deliveries while a container is under way (media ids it uploaded,
+# a platform container awaiting processing): `crier.platforms.base.Stage`. Each save commits on its
+# own, so whatever an adapter uploaded is remembered even if the delivery dies next.
+container_stages = sa.Table(
+    "container_stages",
+    metadata,
+    sa.Column("target_id", sa.Text, sa.ForeignKey("targets.target_id"), primary_key=True),
+    sa.Column("container_index", sa.Integer, primary_key=True),
+    sa.Column("state", postgresql.JSONB, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
 # The sandbox platform's "network": the simulated posts of test-mode targets.
 sandbox_posts = sa.Table(
     "sandbox_posts",
@@ -85,6 +103,8 @@ sandbox_posts = sa.Table(
     sa.Column("container_index", sa.Integer, nullable=False),
     sa.Column("parent_id", sa.Text),
     sa.Column("content", sa.Text, nullable=False),
+    # The ids of the media the post carries, each read whole and checked against its sha256.
+    sa.Column("media", postgresql.ARRAY(sa.Text), nullable=False, server_default="{}"),
     sa.Column("created_at", TS, nullable=False),
 )
 

@@ -32,6 +32,8 @@ _LOCK = (
         targets.c.redrive,
         sa.func.greatest(0, sa.extract("epoch", targets.c.retry_at - _clock)).label("retry_wait_s"),
         sa.extract("epoch", _clock - targets.c.rate_limited_since).label("rate_limited_for_s"),
+        sa.extract("epoch", _clock - targets.c.processing_since).label("processing_for_s"),
+        targets.c.waiting_on_processing,
     )
     .where(targets.c.target_id == sa.bindparam("target_id"))
     .with_for_update()
@@ -72,13 +74,16 @@ async def lock(conn: AsyncConnection, target_id: str) -> Target:
         last_attempt=row.last_attempt,
         rate_limited_for_s=None if row.rate_limited_for_s is None else float(row.rate_limited_for_s),
         redrive=row.redrive,
+        processing_for_s=None if row.processing_for_s is None else float(row.processing_for_s),
+        waiting_on_processing=row.waiting_on_processing,
     )
 
 
 async def start_generation(conn: AsyncConnection, target_id: str, redrive: int) -> None:
     """The target goes out again as generation `redrive`: no attempt begun, none failed, no
-    backoff and no rate limit running. Its container progress and send markers stay, so the new
-    delivery resumes after what already reached the platform and never posts it again."""
+    backoff, no rate limit and no processing deadline running. Its container progress, send
+    markers and stages stay, so the new delivery resumes after what already reached the platform
+    and never posts (or uploads) it again."""
     await conn.execute(
         sa.update(targets)
         .where(targets.c.target_id == target_id)
@@ -88,6 +93,8 @@ async def start_generation(conn: AsyncConnection, target_id: str, redrive: int) 
             failed_attempts=0,
             last_attempt=0,
             rate_limited_since=None,
+            processing_since=None,
+            waiting_on_processing=False,
             retry_at=None,
             error_code=None,
             error_message=None,
@@ -116,7 +123,23 @@ async def start_attempt(conn: AsyncConnection, target_id: str, redrive: int, num
     await conn.execute(
         sa.update(targets)
         .where(targets.c.target_id == target_id)
-        .values(status="publishing", last_attempt=number, updated_at=_now)
+        .values(status="publishing", last_attempt=number, waiting_on_processing=False, updated_at=_now)
+    )
+
+
+async def wait_on_processing(conn: AsyncConnection, target_id: str, retry_in_s: float) -> None:
+    """The open attempt stops until the platform has processed what it needs: it stays open (the
+    target `publishing`), the processing deadline's clock starts if it is not running yet, and a
+    redelivery before `retry_in_s` has passed is sent back to wait the rest."""
+    await conn.execute(
+        sa.update(targets)
+        .where(targets.c.target_id == target_id)
+        .values(
+            waiting_on_processing=True,
+            processing_since=sa.func.coalesce(targets.c.processing_since, _clock),
+            retry_at=_clock + timedelta(seconds=retry_in_s),
+            updated_at=_now,
+        )
     )
 
 

@@ -14,6 +14,9 @@ class RetryPolicy:
     max_s: float
     # How long rate limits may hold a target back before they count as failed attempts.
     rate_limit_deadline_s: float = 3 * 3600.0
+    # How long a platform's processing (a video, a media container) may hold a target back, from
+    # its first wait, before the target fails with `media_processing_timeout`.
+    processing_deadline_s: float = 3 * 3600.0
 
     def delay(self, failed_attempts: int, *, retry_after_s: float | None, jitter: float) -> float:
         return retry_delay(

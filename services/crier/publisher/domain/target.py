@@ -10,6 +10,11 @@ failed attempt counts towards the limit that dead-letters the target: a rate lim
 saying "later", not "no", and is waited out without counting until the target has been held back
 for longer than the rate-limit deadline.
 
+A platform still processing what a container needs (an uploaded video) is not a failure either:
+the open attempt stops without concluding, and the next delivery continues it (as after a crash)
+without announcing it again. Processing may hold a target back for as long as the processing
+deadline, from its first wait; then the attempt fails for good.
+
 A failed or dead target can be redriven: its command comes back with a higher redrive generation,
 and the target starts that generation afresh (attempts from 1, no failure counted, no rate limit
 running). A command of a generation older than the target's is one a redrive replaced.
@@ -47,6 +52,10 @@ class Target:
     rate_limited_for_s: float | None = None
     # The generation of delivery the counts above belong to (0 until the target is redriven).
     redrive: int = 0
+    # Seconds since a platform's processing first held the target back; None if it never has.
+    processing_for_s: float | None = None
+    # The open attempt stopped to wait on the platform's processing.
+    waiting_on_processing: bool = False
 
     @property
     def is_finished(self) -> bool:
@@ -61,6 +70,18 @@ class Target:
     def next_attempt(self) -> int:
         """The attempt a delivery makes now: the open one again, or a new one."""
         return self.last_attempt if self.attempt_open else self.last_attempt + 1
+
+    @property
+    def resumes_wait(self) -> bool:
+        """The delivery now continues an attempt that stopped to wait on processing: the attempt
+        was announced already, and nothing new happened to it."""
+        return self.attempt_open and self.waiting_on_processing
+
+
+def processing_timed_out(target: Target, policy: RetryPolicy) -> bool:
+    """Whether the platform, still processing, has held the target back past the deadline (the
+    first wait starts the clock and never times out)."""
+    return target.processing_for_s is not None and target.processing_for_s > policy.processing_deadline_s
 
 
 @dataclass(frozen=True)

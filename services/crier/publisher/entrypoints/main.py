@@ -14,11 +14,14 @@ from typing import Any
 import httpx
 
 from crier.kit.guarded_http import guarded_client
+from crier.kit.media.signing import MediaUrlSigner
+from crier.kit.media.store import open_store
 from crier.kit.service import Runtime, run_service
 from crier.kit.settings import load
 from crier.kit.ssrf import parse_networks
 from crier.platforms.base import PlatformSettings
 from crier.publisher.adapters import registry
+from crier.publisher.adapters.media import StoredMedia
 from crier.publisher.adapters.tokens import ConnectTokens
 from crier.publisher.domain.backoff import RetryPolicy
 from crier.publisher.domain.routing import platforms_to_serve
@@ -39,7 +42,9 @@ def main(platform: str = "all") -> int:
         base_s=settings.publisher_retry_base_s,
         max_s=settings.publisher_retry_max_s,
         rate_limit_deadline_s=settings.publisher_rate_limit_deadline_s,
+        processing_deadline_s=settings.publisher_processing_deadline_s,
     )
+    signer = MediaUrlSigner(settings.encryption_keys, settings.public_url, settings.media_url_ttl_s)
 
     async def body(rt: Runtime) -> list[Awaitable[Any]]:
         # One client for every platform call: its pool is shared, its timeout bounds each call, and
@@ -54,11 +59,13 @@ def main(platform: str = "all") -> int:
             timeout_s=settings.platform_timeout_s,
             headers={"User-Agent": "Crier/1.0 (+publisher)"},
         )
+        store = await open_store(settings, rt.bus)
         ctx = Context(
             uow=rt.uow,
             adapters=registry.adapters(http, PlatformSettings.from_settings(settings), guarded=guarded),
             retry=retry,
             tokens=ConnectTokens(rt.bus),
+            media=StoredMedia(store, signer),
         )
         queues = [await consumers.publish_queue(rt.bus, ctx, p, settings, rt.stop) for p in platforms]
 
@@ -69,6 +76,7 @@ def main(platform: str = "all") -> int:
             finally:
                 await http.aclose()
                 await guarded.aclose()
+                await store.close()
 
         return [deliver_then_close(), await consumers.cancellations(rt.bus, ctx, settings, rt.stop)]
 

@@ -10,7 +10,7 @@ from typing import Protocol
 from crier.contracts.connect import AccountToken, TokenRequest
 from crier.kit.clock import Clock, utc_now
 from crier.kit.uow import UnitOfWork
-from crier.platforms.base import PlatformAdapter
+from crier.platforms.base import MediaSource, PlatformAdapter
 from crier.publisher.domain.backoff import RetryPolicy
 
 
@@ -34,6 +34,8 @@ class Context:
     adapters: Mapping[str, PlatformAdapter]
     retry: RetryPolicy
     tokens: Tokens
+    # The posts' media, from the media store (`adapters.media`); None where no post carries any.
+    media: MediaSource | None = None
     # The uniform draw in [0, 1) behind each backoff's full jitter.
     jitter: Callable[[], float] = field(default=random.random)
     clock: Clock = field(default=utc_now)

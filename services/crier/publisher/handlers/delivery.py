@@ -8,6 +8,13 @@ A failed attempt is retried after a backoff, failed for good, or dead-lettered a
 allowed one (`domain.target.after_failure`); a rate limit is waited out as the platform asks and
 is not one of the allowed failures until the rate-limit deadline has passed.
 
+A platform still processing what a container needs (`StillProcessing`: an uploaded video, a media
+container) ends the delivery without concluding the attempt: it stays open, and the command comes
+back after the platform's delay, freeing the publisher's slot meanwhile. The next delivery continues
+the attempt (the container's send marker makes it look for the post first, then the adapter resumes
+from its stage), announcing nothing new. Past the processing deadline, the attempt fails with
+`media_processing_timeout`.
+
 A redriven target's command carries a higher generation: the target starts it afresh and its
 delivery resumes after the last container that reached the platform. A command of an older
 generation than the target's is settled without effect.
@@ -40,16 +47,19 @@ from crier.platforms.base import (
     PlatformError,
     PublishedContainer,
     RateLimited,
+    StillProcessing,
     TransientError,
 )
 from crier.platforms.rules import Rules
-from crier.publisher.adapters import containers, targets
+from crier.publisher.adapters import containers, stages, targets
 from crier.publisher.domain.routing import adapter_key
-from crier.publisher.domain.target import after_failure
+from crier.publisher.domain.target import after_failure, processing_timed_out
 from crier.publisher.handlers.context import Context
 from crier.publisher.handlers.sending import Account, send_containers
 
 log = get(__name__)
+
+MIN_PROCESSING_WAIT_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -80,8 +90,14 @@ async def deliver(ctx: Context, cmd: PublishTarget) -> RetryIn | None:
         if len(progress.posted) < len(cmd.containers):
             problems = _rules(cmd, await account.token()).check(cmd.containers, cmd.config)
             if problems:
-                raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
+                # Media the gateway never inspected (a command from before media) is no content
+                # problem the user could fix by editing the post's text.
+                unknown = any(p.code == "media_unknown" for p in problems)
+                code = "media_unknown" if unknown else "invalid_content"
+                raise ContentRejected("; ".join(p.message for p in problems), code=code)
         published = await send_containers(ctx, adapter, cmd, attempt, account, progress)
+    except StillProcessing as wait:
+        return await _wait_on_processing(ctx, cmd, attempt, wait)
     except PlatformError as err:
         failure = err
     except Exception as exc:
@@ -126,8 +142,34 @@ async def _start(ctx: Context, cmd: PublishTarget) -> int | RetryIn | None:
             return RetryIn(target.retry_wait_s)
         attempt = target.next_attempt
         await targets.start_attempt(tx.conn, cmd.target_id, cmd.redrive, attempt)
-        tx.emit("evt.target.publishing", TargetPublishing(**_about(ctx, cmd), attempt=attempt))
+        if target.resumes_wait:
+            log.info("publisher.processing_resumed", target_id=cmd.target_id, attempt=attempt)
+        else:
+            tx.emit("evt.target.publishing", TargetPublishing(**_about(ctx, cmd), attempt=attempt))
     return attempt
+
+
+async def _wait_on_processing(ctx: Context, cmd: PublishTarget, attempt: int, wait: StillProcessing) -> RetryIn | None:
+    """The attempt waits for the platform's processing, open and unannounced, unless processing
+    has held the target back past the deadline: then it fails for good."""
+    # Never a busy loop, whatever an adapter asks for.
+    delay = max(MIN_PROCESSING_WAIT_S, wait.retry_after_s or 0.0)
+    async with ctx.uow.begin() as tx:
+        target = await targets.lock(tx.conn, cmd.target_id)
+        settled = target.is_finished or not target.attempt_open or target.last_attempt != attempt
+        if settled or target.redrive != cmd.redrive:
+            return None
+        waited_s = target.processing_for_s
+        if not processing_timed_out(target, ctx.retry):
+            await targets.wait_on_processing(tx.conn, cmd.target_id, delay)
+            log.info("publisher.processing_wait", target_id=cmd.target_id, attempt=attempt, retry_in_s=delay)
+            return RetryIn(delay)
+    timeout = PlatformError(
+        f"{cmd.platform} was still processing the media after {waited_s or 0:.0f} s: {wait.message}",
+        code="media_processing_timeout",
+        retryable=False,
+    )
+    return await _conclude_failure(ctx, cmd, attempt, timeout)
 
 
 async def _conclude_success(
@@ -139,6 +181,8 @@ async def _conclude_success(
         if target.is_finished or target.redrive != cmd.redrive:
             return
         await targets.mark_published(tx.conn, cmd.target_id, root)
+        # Everything is on the platform: no delivery will resume from a stage again.
+        await stages.forget(tx.conn, cmd.target_id)
         await targets.finish_attempt(tx.conn, cmd.target_id, cmd.redrive, attempt, "published")
         tx.emit(
             "evt.target.published",

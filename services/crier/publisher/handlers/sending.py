@@ -31,6 +31,7 @@ from crier.platforms.base import (
     TransientError,
 )
 from crier.publisher.adapters import containers
+from crier.publisher.adapters.stages import TargetStage
 from crier.publisher.handlers.context import Context, Tokens
 
 log = get(__name__)
@@ -62,6 +63,8 @@ async def send_containers(
         attempt=attempt,
         containers=tuple(cmd.containers),
         config=cmd.config,
+        media=ctx.media,
+        stage=TargetStage(ctx.uow, cmd.target_id, progress.stages),
     )
     results: list[PublishedContainer] = []
     parent: PublishedContainer | None = None
