@@ -33,6 +33,11 @@ Publishing (`publisher`, `rules`):
   paragraphs and `<br>`s. `find_published` compares that as text with the container's.
 - `GET /api/v1/accounts/:id/statuses` with a token needs `read:statuses` (403 otherwise);
   without one it lists only public and unlisted statuses, which is what an older token gets.
+- Media (`mastodon_media`): up to 4 attachments, images and GIFs together or one video alone, on
+  any container; images and GIFs 16 MB, video 99 MB, at most 120 fps; alt text 1500 characters.
+  A status with media may have no text. These are Mastodon's defaults: an instance may configure
+  others (`configuration.media_attachments`), which Crier does not read yet. `find_published`
+  adopts a status only if it carries the attachments the stage says were uploaded for it.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from crier.contracts.common import AccountLimits, Container
 from crier.kit.errors import Problem
 from crier.platforms import _oauth_http as oh
 from crier.platforms import _publish_http as ph
+from crier.platforms import mastodon_media
 from crier.platforms._code_flow import CodeFlowProvider
 from crier.platforms._text import graphemes
 from crier.platforms.base import (
@@ -62,6 +68,7 @@ from crier.platforms.base import (
     PublishedContainer,
     posted_since,
 )
+from crier.platforms.media_rules import MB, MediaLimits
 from crier.platforms.oauth import (
     AppCredentials,
     ConnectableAccount,
@@ -237,12 +244,29 @@ class MastodonConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     sensitive: bool | None = None
 
 
+# Mastodon 4.x's defaults (MediaAttachment's limits, PostStatusService's checks): a GIF becomes a
+# `gifv`, which goes with images; a video goes alone.
+MEDIA = MediaLimits(
+    max_items=4,
+    types=frozenset({"image", "gif", "video"}),
+    max_gifs=4,
+    mix=True,
+    image_max_bytes=16 * MB,
+    gif_max_bytes=16 * MB,
+    video_max_bytes=99 * MB,
+    max_frame_rate=120,
+    max_alt_text=1500,
+)
+
+
 class MastodonRules(Rules):
     platform = "mastodon"
     config_type = MastodonConfig
     first_comment = True
     thread = True
     max_length = DEFAULT_MAX_CHARACTERS
+    text_required = False
+    media = MEDIA
 
     def for_account(self, account_type: str | None, limits: AccountLimits) -> Rules:
         # The instance's own limit, as connect last read it; unknown (an account connected before
@@ -251,6 +275,14 @@ class MastodonRules(Rules):
 
     def length(self, text: str) -> int:
         return status_length(text)
+
+    def check_container(self, index: int, container: Container) -> list[Problem]:
+        problems = super().check_container(index, container)
+        if len(container.media) > 1 and any(m.type == "video" for m in container.media):
+            problems.append(
+                Problem(f"containers[{index}].media", "media_mix_unsupported", "mastodon takes a video alone")
+            )
+        return problems
 
     def check_config(self, config: Any, containers: Sequence[Container]) -> list[Problem]:
         problems = []
@@ -308,6 +340,10 @@ async def instance_max_characters(http: httpx.AsyncClient, instance_url: str) ->
 
 
 def _publishing_error(resp: httpx.Response, body: Any) -> PlatformError | None:
+    said = ph.message_of(body) or f"HTTP {resp.status_code}"
+    refused = mastodon_media.media_error(resp.request.method, resp.request.url.path, resp.status_code, said)
+    if refused is not None:
+        return refused
     # Creating a status answers 404 for one reason only: the status it replies to is gone.
     if resp.status_code == 404 and resp.request.method == "POST" and resp.request.url.path.endswith("/statuses"):
         return ContentRejected(ph.message_of(body) or "the status replied to is gone", code="reply_target_missing")
@@ -367,7 +403,15 @@ class MastodonAdapter:
         options, problems = rules.config(ctx.config)
         if problems:
             raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
+        instance, token = self._instance(ctx), ph.account_of(ctx).access_token
+
+        async def call(method: str, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+            return await self._call(method, instance + path, headers={**(headers or {}), **ph.bearer(token)}, **kwargs)
+
+        media_ids = await mastodon_media.media_ids(call, ctx, container, index)
         body: dict[str, Any] = {"status": container.content}
+        if media_ids:
+            body["media_ids"] = media_ids
         if parent is not None:
             body["in_reply_to_id"] = parent.platform_post_id
         body.update({k: v for k, v in msgspec.structs.asdict(options).items() if v is not None} if options else {})
@@ -378,7 +422,11 @@ class MastodonAdapter:
     async def find_published(
         self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
     ) -> PublishedContainer | None:
-        """The newest of the account's 40 latest statuses with this text, replying to `parent`."""
+        """The newest of the account's 40 latest statuses with this text, replying to `parent`,
+        carrying the attachments the stage says were uploaded for it."""
+        want_media = mastodon_media.uploaded(ctx, container, index)
+        if want_media is None:  # its uploads never finished: no status can carry them yet
+            return None
         account = ph.account_of(ctx)
         url = f"{self._instance(ctx)}/api/v1/accounts/{account.network_unique_id.partition('@')[0]}/statuses"
         params = {"limit": "40", "exclude_reblogs": "true"}
@@ -398,6 +446,7 @@ class MastodonAdapter:
                 status.get("in_reply_to_id") == want_parent
                 and comparable(status.get("content", ""), html=True) == want_text
                 and posted_since(_instant(status.get("created_at")), ctx.sent_at)
+                and [str(m.get("id")) for m in status.get("media_attachments") or []] == want_media
             ):
                 return PublishedContainer(str(status["id"]), status.get("url") or status.get("uri"))
         return None

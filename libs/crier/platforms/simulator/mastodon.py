@@ -8,6 +8,8 @@ Statuses are validated as Mastodon validates them: the `write:statuses` scope, t
 longer than the instance's `max_characters`, set with `POST /_sim/mastodon/settings`), the
 visibility, and the status replied to. They are rendered to HTML the way Mastodon renders them
 (shortened links, mentions as `@user`, hashtags, paragraphs), since that is what clients read back.
+A status may carry attachments uploaded through `mastodon_media` (`media_ids`), shown in its
+`media_attachments`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from litestar import Request, Response, get, post
 
 from crier.platforms._text import graphemes
 from crier.platforms.mastodon import status_length
-from crier.platforms.simulator import authz
+from crier.platforms.simulator import authz, mastodon_media
 from crier.platforms.simulator import mastodon_entities as entities
 from crier.platforms.simulator.authz import Dialect, Rules, SimError, reply
 from crier.platforms.simulator.http import form_of, query
@@ -109,6 +111,7 @@ def create_status(world: World, request: Request[Any, Any, Any], grant: Grant, b
         raise _refuse("Record invalid")
     if not text.strip() and not body.get("media_ids"):
         raise _refuse("Validation failed: Text can't be blank")
+    media = mastodon_media.check_status_media(world, grant, body["media_ids"]) if body.get("media_ids") else []
     limit = entities.max_characters(world)
     if status_length(text) + graphemes(str(body.get("spoiler_text") or "")) > limit:
         raise _refuse(f"Validation failed: Text character limit of {limit} exceeded")
@@ -125,7 +128,11 @@ def create_status(world: World, request: Request[Any, Any, Any], grant: Grant, b
         )
     )
     app = world.app("mastodon", grant.client_id)
-    post.response = entities.status(world, post, user, parent, entities.base_of(request), app.name if app else "app")
+    base = entities.base_of(request)
+    post.response = entities.status(world, post, user, parent, base, app.name if app else "app")
+    for item in media:
+        item.extra["status_id"] = post.id
+    post.response["media_attachments"] = [mastodon_media.attachment(m, base, world.now()) for m in media]
     if parent is not None:
         parent.response["replies_count"] = parent.response.get("replies_count", 0) + 1
     return post
@@ -267,4 +274,15 @@ def routes(world: World) -> list[Any]:
     async def instance_old(request: Request[Any, Any, Any]) -> Response[Any]:
         return reply(entities.instance_v1(world, request))
 
-    return [apps, authorize, token, revoke, verify_credentials, statuses, account_statuses, instance, instance_old]
+    return [
+        apps,
+        authorize,
+        token,
+        revoke,
+        verify_credentials,
+        statuses,
+        account_statuses,
+        instance,
+        instance_old,
+        *mastodon_media.routes(world, DIALECT, entities.base_of),
+    ]
