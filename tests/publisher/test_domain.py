@@ -7,7 +7,7 @@ import pytest
 from crier.contracts.common import PLATFORMS
 from crier.publisher.domain.backoff import RetryPolicy, retry_delay
 from crier.publisher.domain.routing import SANDBOX, adapter_key, platforms_to_serve
-from crier.publisher.domain.target import Target, Verdict, after_failure
+from crier.publisher.domain.target import Target, Verdict, after_failure, processing_timed_out
 
 
 def _delay(n: int, jitter: float, retry_after: float | None = None) -> float:
@@ -119,3 +119,18 @@ def test_sandbox_is_an_adapter_not_a_queue() -> None:
     assert SANDBOX not in platforms_to_serve("all")
     with pytest.raises(ValueError, match="sandbox"):
         platforms_to_serve("sandbox")
+
+
+def test_processing_times_out_only_past_the_deadline_from_the_first_wait() -> None:
+    policy = RetryPolicy(max_attempts=5, base_s=2.0, max_s=300.0, processing_deadline_s=60.0)
+    assert not processing_timed_out(Target("t", "publishing", 0), policy)  # never waited: the clock starts now
+    assert not processing_timed_out(Target("t", "publishing", 0, processing_for_s=60.0), policy)
+    assert processing_timed_out(Target("t", "publishing", 0, processing_for_s=60.5), policy)
+
+
+def test_only_an_open_attempt_resumes_a_wait() -> None:
+    waiting = Target("t", "publishing", 0, last_attempt=2, waiting_on_processing=True)
+    assert waiting.resumes_wait and waiting.next_attempt == 2
+    # Concluded since (a redrive, a failure): the flag of a wait no longer describes an open attempt.
+    assert not Target("t", "retrying", 1, last_attempt=2, waiting_on_processing=True).resumes_wait
+    assert not Target("t", "publishing", 0, last_attempt=2).resumes_wait

@@ -20,9 +20,9 @@ A rate limit is waited out like a live platform's: it is not one of the five fai
 Media is taken like a live platform's upload: before a container is posted, every media object it
 carries is read from the publisher's `MediaSource` (the media store) in full and its sha256 checked
 against the one the gateway recorded; a missing or altered object fails the target for good with
-`media_missing`. The ledger keeps the ids of the media each post carries. What was read is kept in
-the container's stage, so the processing waits of `[sandbox:processing=N]` (counted there too)
-resume without reading it again, as a live platform's upload is never repeated.
+`media_missing`. The ledger keeps the ids of the media each post carries. The processing waits of
+`[sandbox:processing=N]` are counted in the container's stage, with what was read, so the delivery
+that resumes does not read it again, as a live platform's upload is never repeated.
 
 Post ids are `sbx_` + the first 16 hex digits of sha256("<target_id>:<container_index>"), and URLs
 `https://sandbox.crier.local/<platform>/<username>/<id>`; the same target always gets the same ids.
@@ -143,9 +143,9 @@ class SandboxAdapter:
             magic.check(ctx.attempt)
         state = ctx.stage.get(index) if ctx.stage is not None else {}
         if container.media and "media" not in state:
+            # Kept in the stage with the processing round that follows, if one does: a post that
+            # does not wait needs no stage (nor a second connection while the ledger's is open).
             state["media"] = [await _upload(ctx, ref) for ref in container.media]
-            if ctx.stage is not None:
-                await ctx.stage.save(index, state)
         if index == 0 and magic.processing_rounds:
             await _process(ctx, state, magic.processing_rounds)
         post = SandboxPost(

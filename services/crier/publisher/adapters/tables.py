@@ -50,7 +50,8 @@ attempts = sa.Table(
     sa.Column("redrive", sa.Integer, primary_key=True),
     sa.Column("number", sa.Integer, primary_key=True),
     sa.Column("started_at", TS, nullable=False),
-    # More than one when a publisher died mid-attempt and the message came back.
+    # More than one when a publisher died mid-attempt and the message came back, or when the attempt
+    # waited on a platform's processing (one more for each wait).
     sa.Column("deliveries", sa.Integer, nullable=False),
     sa.Column("finished_at", TS),
     # The status the attempt left the target in: published, retrying, failed or dead.
