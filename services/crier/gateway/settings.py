@@ -18,3 +18,11 @@ class GatewaySettings(CommonSettings):
     # /readyz answers 200 only when each of these services answers its health RPC.
     required_services: tuple[str, ...] = ("scheduler", "publisher", "connect", "webhooks")
     max_body_bytes: int = 1_048_576
+    # Media: the largest file an upload (or a fetch by URL) may bring; how long media is kept after
+    # the last post that used it went out, and an upload no post ever used; how long one fetch by
+    # URL may take; networks exempt from the SSRF guard for fetches (e.g. 127.0.0.1/32 in tests).
+    media_max_bytes: int = 1 << 30
+    media_retention_s: int = 7 * 24 * 3600
+    media_unused_retention_s: int = 24 * 3600
+    media_fetch_timeout_s: float = 60.0
+    media_fetch_allowed_networks: tuple[str, ...] = ()

@@ -113,3 +113,38 @@ post_targets = sa.Table(
     # The generation of delivery the target is in (0 until it is redriven).
     sa.Column("redrive", sa.Integer, nullable=False),
 )
+
+# Uploaded and fetched media; the bytes live in the media store under `store_key`.
+media = sa.Table(
+    "media",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("mode", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("failure_reason", sa.Text),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("mime", sa.Text, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.Text, nullable=False),
+    sa.Column("width", sa.Integer),
+    sa.Column("height", sa.Integer),
+    sa.Column("duration_s", sa.Float),
+    sa.Column("frame_rate", sa.Float),
+    sa.Column("codec", sa.Text),
+    sa.Column("alt_text", sa.Text),
+    sa.Column("store_key", sa.Text, nullable=False),
+    sa.Column("source_url", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    # When a post last named it: retention counts from the posts that used it.
+    sa.Column("last_used_at", TS),
+)
+
+# Which posts use which media: what keeps media from being deleted while a post still needs it.
+post_media = sa.Table(
+    "post_media",
+    metadata,
+    sa.Column("post_id", sa.Text, primary_key=True),
+    sa.Column("media_id", sa.Text, primary_key=True),
+)

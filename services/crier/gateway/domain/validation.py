@@ -27,6 +27,8 @@ class PostRequest:
     external_ref: str | None = None
     # Per-account replacement text for the main container, by account id.
     overrides: dict[str, str | None] = field(default_factory=dict)
+    # Media given by URL, by (container, media) position: fetched into media objects at create.
+    media_urls: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

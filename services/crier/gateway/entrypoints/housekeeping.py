@@ -17,8 +17,14 @@ async def run(ctx: Context, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             purged = await purge(ctx)
-            if purged.idempotency_keys or purged.inbox:
-                log.info("housekeeping.purged", idempotency_keys=purged.idempotency_keys, inbox=purged.inbox)
+            if purged.idempotency_keys or purged.inbox or purged.media or purged.media_interrupted:
+                log.info(
+                    "housekeeping.purged",
+                    idempotency_keys=purged.idempotency_keys,
+                    inbox=purged.inbox,
+                    media=purged.media,
+                    media_interrupted=purged.media_interrupted,
+                )
         except Exception as exc:  # the database is away: try again next round
             log.warning("housekeeping.failed", error=repr(exc))
         await first_of(stop, timeout=EVERY_S)

@@ -6,17 +6,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import uvicorn
 
+from crier.gateway.adapters.media_fetch import GuardedFetcher
+from crier.gateway.domain.media import MediaPolicy
 from crier.gateway.entrypoints import consumers, housekeeping
 from crier.gateway.entrypoints.http.app import asgi
 from crier.gateway.entrypoints.http.state import Gateway
 from crier.gateway.handlers.context import Context
 from crier.gateway.settings import SCHEMA, GatewaySettings
+from crier.kit.media.store import open_store
 from crier.kit.service import Runtime, run_service
 from crier.kit.settings import load
+from crier.kit.ssrf import parse_networks
 
 
 class _Server(uvicorn.Server):
@@ -34,7 +39,20 @@ def main() -> int:
     settings = load(GatewaySettings)
 
     async def body(runtime: Runtime) -> list[Awaitable[Any]]:
-        ctx = Context(uow=runtime.uow)
+        store = await open_store(settings, runtime.bus)
+        fetcher = GuardedFetcher(
+            parse_networks(settings.media_fetch_allowed_networks), timeout_s=settings.media_fetch_timeout_s
+        )
+        ctx = Context(
+            uow=runtime.uow,
+            media_store=store,
+            media_fetcher=fetcher,
+            media_policy=MediaPolicy(
+                max_bytes=settings.media_max_bytes,
+                retention=timedelta(seconds=settings.media_retention_s),
+                unused_retention=timedelta(seconds=settings.media_unused_retention_s),
+            ),
+        )
         server = _Server(
             uvicorn.Config(
                 asgi(Gateway(settings=settings, bus=runtime.bus, ctx=ctx)),
@@ -52,8 +70,16 @@ def main() -> int:
             await runtime.stop.wait()
             server.should_exit = True
 
+        async def serve() -> None:
+            try:
+                await server.serve()
+            finally:
+                # Once the server has finished its requests: uploads under way still use both.
+                await fetcher.close()
+                await store.close()
+
         return [
-            server.serve(),
+            serve(),
             stop_server(),
             consumers.run(runtime.bus, ctx, runtime.stop, max_failures=settings.consumer_max_failures),
             housekeeping.run(ctx, runtime.stop),

@@ -1,15 +1,25 @@
 """What every gateway use case is given: the unit of work it writes and reads through, the clock,
-and the platforms' rules that a new post is checked against."""
+the platforms' rules that a new post is checked against, and where media lives."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
+from crier.gateway.domain.media import MediaPolicy
 from crier.gateway.domain.target_checks import Platforms
 from crier.kit.clock import Clock, utc_now
+from crier.kit.media.store import MediaStore
 from crier.kit.uow import UnitOfWork
 from crier.platforms import publishing
+
+
+class MediaFetcher(Protocol):
+    async def fetch(self, url: str, sink: Callable[[bytes], None], *, max_bytes: int) -> None:
+        """Writes the body of `url` to `sink`; `adapters.media_fetch.FetchFailed` when it cannot."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -17,6 +27,10 @@ class Context:
     uow: UnitOfWork
     clock: Clock = field(default=utc_now)
     platforms: Platforms = field(default=publishing)
+    # None in a process that handles no media (tools, tests of other use cases).
+    media_store: MediaStore | None = None
+    media_fetcher: MediaFetcher | None = None
+    media_policy: MediaPolicy = field(default_factory=MediaPolicy)
 
     def now(self) -> datetime:
         return self.clock()

@@ -1,4 +1,5 @@
-"""Forgetting what no longer matters: expired idempotency keys and inbox entries past redelivery."""
+"""Forgetting what no longer matters: expired idempotency keys, inbox entries past redelivery, and
+media past its retention."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import timedelta
 
 from crier.gateway.adapters import idempotency
 from crier.gateway.handlers.context import Context
+from crier.gateway.handlers.media_retention import purge_media
 from crier.kit.bus import inbox, streams
 
 # Past the EVENTS stream's retention no copy of an event can come back, so its inbox entry is dead weight.
@@ -17,10 +19,15 @@ INBOX_KEEP = timedelta(seconds=streams.EVENTS.max_age_s) + timedelta(days=1)
 class Purged:
     idempotency_keys: int
     inbox: int
+    media: int = 0
+    media_interrupted: int = 0
 
 
 async def purge(ctx: Context) -> Purged:
     async with ctx.uow.begin() as tx:
         keys = await idempotency.purge_expired(tx.conn)
         seen = await inbox.purge(tx.conn, INBOX_KEEP)
-    return Purged(idempotency_keys=keys, inbox=seen)
+    if ctx.media_store is None:
+        return Purged(idempotency_keys=keys, inbox=seen)
+    media = await purge_media(ctx)
+    return Purged(idempotency_keys=keys, inbox=seen, media=media.deleted, media_interrupted=media.interrupted)

@@ -15,7 +15,7 @@ from crier.gateway.domain.filters import PostQuery, post_filter
 from crier.gateway.domain.post import cancel, redrive
 from crier.gateway.domain.target_checks import TargetAccount
 from crier.gateway.domain.validation import NewPost, PostRequest, new_post
-from crier.gateway.handlers import announcements
+from crier.gateway.handlers import announcements, media_posts
 from crier.gateway.handlers.context import Context
 from crier.kit import pages
 from crier.kit.errors import Conflict, Invalid, NotFound
@@ -124,6 +124,7 @@ async def _create(ctx: Context, who: Principal, request: PostRequest, idem: Idem
         existing = await _by_external_ref(ctx, who, request.external_ref, idem)
         if existing is not None:
             return existing
+    request = await media_posts.resolve(ctx, who, request)
     ids = list(dict.fromkeys(request.accounts))
     found: dict[str, Any] = {}
     if ids:
@@ -190,5 +191,6 @@ async def _insert(ctx: Context, tx: Transaction, who: Principal, new: NewPost, f
         external_ref=new.external_ref,
     )
     post, record = await post_store.create(tx.conn, created)
+    await media_posts.record_use(ctx, tx, who, post.id, new.containers)
     tx.emit_all(announcements.outgoing(announcements.created(post, created)))
     return record

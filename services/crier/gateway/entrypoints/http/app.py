@@ -26,6 +26,7 @@ from crier.gateway.entrypoints.http.end_users import EndUserController
 from crier.gateway.entrypoints.http.errors import error_response, handle_exception
 from crier.gateway.entrypoints.http.health import healthz, readyz
 from crier.gateway.entrypoints.http.hosted_connect import HostedConnectController
+from crier.gateway.entrypoints.http.media import MediaController
 from crier.gateway.entrypoints.http.nul_guard import NulGuard
 from crier.gateway.entrypoints.http.posts import PostController
 from crier.gateway.entrypoints.http.request_id import RequestIdMiddleware
@@ -86,6 +87,7 @@ def create_app(gateway: Gateway) -> Litestar:
             healthz,
             readyz,
             PostController,
+            MediaController,
             ApiKeyController,
             SocialAccountController,
             SandboxController,

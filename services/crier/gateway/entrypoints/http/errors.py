@@ -118,15 +118,24 @@ _GENERIC = {
 
 
 _DESCRIBED = {
-    400: "Malformed JSON (invalid_json)",
+    400: "Malformed JSON (invalid_json) or multipart body (invalid_multipart)",
     401: "Missing, invalid or revoked API key (unauthorized)",
-    403: "The key lacks a scope (insufficient_scope) or the wrong mode (test_mode_only)",
+    403: (
+        "The key lacks a scope (insufficient_scope) or the wrong mode (test_mode_only); "
+        "a media link's signature is invalid or expired (invalid_signature)"
+    ),
     404: "No such resource in this organization and mode (not_found)",
-    409: "Conflicts: idempotency_in_progress, post_not_cancelable, target_not_retryable, post_not_retryable",
-    413: "Request body too large (payload_too_large)",
+    409: (
+        "Conflicts: idempotency_in_progress, post_not_cancelable, target_not_retryable, post_not_retryable, "
+        "media_in_use"
+    ),
+    413: "Request body too large (payload_too_large), or an upload above the media limit (media_too_large)",
+    415: "The body is of a type this operation does not take (unsupported_media_type)",
     422: (
-        "Invalid request (validation_error with details.fields and, for a new post, details.accounts; "
-        "unknown_account; idempotency_key_reused; invalid_cursor)"
+        "Invalid request (validation_error with details.fields and, for a new post, details.accounts, "
+        "where media references may be media_not_found, media_not_ready or media_id_or_url; "
+        "unknown_account; idempotency_key_reused; invalid_cursor; media_unreadable: the file is no image or "
+        "video; media_fetch_failed: a media URL gave no media, details.reason says why)"
     ),
     500: "Unexpected failure (internal_error)",
     503: "A service this request needs is unavailable",

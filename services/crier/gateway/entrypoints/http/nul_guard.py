@@ -2,7 +2,9 @@
 
 PostgreSQL text cannot hold U+0000, so a NUL in a name, a URL or a metadata key would otherwise
 surface as a database error (a 500) in whichever service stores it. One check at the API's edge
-covers the path, the query string and every string (and key) of a JSON body.
+covers the path, the query string and every string (and key) of a JSON body. A multipart body
+(a media upload: binary, and streamed by its route rather than read here) is left to its route,
+which checks its text fields itself.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class NulGuard:
         if "\x00" in scope.get("path", "") or b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
             await _refuse(send)
             return
+        if _content_type(scope).startswith(b"multipart/"):
+            await self.app(scope, receive, send)
+            return
         messages, size = [], 0
         while True:
             message = await receive()
@@ -64,6 +69,13 @@ class NulGuard:
             return messages.pop(0) if messages else await receive()
 
         await self.app(scope, replay, send)
+
+
+def _content_type(scope: Any) -> bytes:
+    for key, value in scope.get("headers", []):
+        if key.lower() == b"content-type":
+            return bytes(value).lower().lstrip()
+    return b""
 
 
 async def _refuse(send: Any) -> None:

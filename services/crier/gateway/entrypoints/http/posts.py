@@ -22,11 +22,15 @@ from crier.gateway.handlers import posts as uc
 def post_request(body: s.PostCreate) -> PostRequest:
     """The body in the domain's terms, unchecked: the use case checks it."""
     containers = None
+    media_urls: dict[tuple[int, int], str] = {}
     if body.containers is not None:
         containers = [
-            Container(content=c.content, media=[MediaRef(id=m.id, alt_text=m.alt_text) for m in c.media])
+            Container(content=c.content, media=[MediaRef(id=m.id or "", alt_text=m.alt_text) for m in c.media])
             for c in body.containers
         ]
+        media_urls = {
+            (i, j): m.url for i, c in enumerate(body.containers) for j, m in enumerate(c.media) if m.url is not None
+        }
     return PostRequest(
         accounts=list(body.accounts),
         content=body.content,
@@ -36,6 +40,7 @@ def post_request(body: s.PostCreate) -> PostRequest:
         config=body.config,
         external_ref=body.external_ref,
         overrides={t.account_id: t.override_body for t in body.targets},
+        media_urls=media_urls,
     )
 
 

@@ -15,13 +15,34 @@ Text = Annotated[str, Meta(max_length=100_000)]
 
 
 class MediaRef(Struct, kw_only=True, forbid_unknown_fields=True):
-    id: Id
+    """A media object by its `id` (`POST /media`), or a `url` Crier fetches into one; not both."""
+
+    id: Id | None = None
+    url: Annotated[str, Meta(min_length=1, max_length=2048)] | None = None
     alt_text: Annotated[str, Meta(max_length=1_500)] | None = None
 
 
 class Container(Struct, kw_only=True, forbid_unknown_fields=True):
     content: Text = ""
     media: Annotated[list[MediaRef], Meta(max_length=20)] = []
+
+
+class PostMedia(Struct, kw_only=True):
+    """A post's media as it was when the post was made."""
+
+    id: str
+    alt_text: str | None = None
+    type: str | None = None
+    mime: str = ""
+    size_bytes: int = 0
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+
+
+class PostContainer(Struct, kw_only=True):
+    content: str = ""
+    media: list[PostMedia] = []
 
 
 class TargetOverride(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -60,7 +81,7 @@ class Post(Struct, kw_only=True):
     id: str
     status: PostStatus
     content: str
-    containers: list[Container]
+    containers: list[PostContainer]
     accounts: list[str]
     scheduled_at: datetime | None
     is_draft: bool
@@ -131,7 +152,7 @@ class Health(Struct, kw_only=True, omit_defaults=True):
 def post_of(record: Any) -> Post:
     """The API's view of a post, from its projection rows."""
     row, targets = record.post, record.targets
-    containers = msgspec.convert(row.containers, list[Container])
+    containers = msgspec.convert(row.containers, list[PostContainer])
     return Post(
         id=row.id,
         status=row.status,
