@@ -29,6 +29,16 @@ Publishing (`publisher`, `rules`):
 - Publishing too soon after the create can meet a container that has not propagated yet (subcode
   4279009): retried. The answers carry no URL; the post's `permalink` is read once published,
   and a failure to read it leaves the URL out rather than failing a post that went out.
+
+Media (see `_graph_media`): Threads pulls it from the signed URL Crier hands it. One image or video
+is an `IMAGE` (`image_url`) or `VIDEO` (`video_url`) container, with `alt_text`; two to twenty are
+item containers under a `CAROUSEL` container (`children`), images and videos mixed. Replies take
+media too, and a post with media may have no text. Containers process: `GET /{container-id}?fields=
+status,error_message` is polled once per delivery (IN_PROGRESS: `StillProcessing`, 30 s, Threads'
+own advice; ERROR: `media_rejected`). Limits as Threads documents them: images JPEG or PNG up to
+8 MB and 10:1 either way (widths outside 320-1440 px are scaled, not refused); videos MOV or MP4 up
+to 1 GB and 5 minutes at 23-60 frames a second, 0.01:1 to 10:1. Threads documents no length for
+alt text; Crier holds it to 1,000 characters.
 """
 
 from __future__ import annotations
@@ -41,16 +51,16 @@ import httpx
 import msgspec
 import regex
 
-from crier.contracts.common import Container
+from crier.contracts.common import Container, MediaRef
 from crier.kit.errors import Problem
 from crier.platforms import _graph
 from crier.platforms import _oauth_http as oh
 from crier.platforms import _publish_http as ph
 from crier.platforms._code_flow import CodeFlowProvider
 from crier.platforms._graph import graph_error
+from crier.platforms._graph_media import ContainerSteps, too_slow
 from crier.platforms.base import (
     ContentRejected,
-    OutcomeUnknown,
     PlatformError,
     PlatformSettings,
     PublishContext,
@@ -58,6 +68,7 @@ from crier.platforms.base import (
     TransientError,
     posted_since,
 )
+from crier.platforms.media_rules import MB, MediaLimits
 from crier.platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, PlatformEndpoints, TokenSet
 from crier.platforms.rules import Rules
 
@@ -173,20 +184,41 @@ class ThreadsConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     reply_control: ReplyControl | None = None
 
 
+MEDIA = MediaLimits(
+    max_items=20,
+    types=frozenset({"image", "video"}),
+    max_videos=20,
+    mix=True,
+    image_mimes=frozenset({"image/jpeg", "image/png"}),
+    video_mimes=frozenset({"video/mp4", "video/quicktime"}),
+    image_max_bytes=8 * MB,
+    video_max_bytes=1024 * MB,
+    image_aspect=(0.1, 10.0),
+    video_aspect=(0.01, 10.0),
+    max_duration_s=300.0,
+    max_frame_rate=60.0,
+    max_alt_text=1_000,
+)
+MIN_FRAME_RATE = 23.0
+
+
 class ThreadsRules(Rules):
     platform = "threads"
     config_type = ThreadsConfig
     first_comment = True
     thread = True
     max_length = MAX_LENGTH
+    text_required = False
+    media = MEDIA
 
     def length(self, text: str) -> int:
         return text_length(text)
 
     def check_container(self, index: int, container: Container) -> list[Problem]:
         problems = super().check_container(index, container)
+        problems += too_slow(index, container, "threads", MIN_FRAME_RATE)
         found = len(links(container.content))
-        if not problems and found > MAX_LINKS:
+        if found > MAX_LINKS and not any(p.field == f"containers[{index}].content" for p in problems):
             problems.append(
                 Problem(
                     f"containers[{index}].content",
@@ -214,6 +246,21 @@ def _publishing_error(resp: httpx.Response, body: Any) -> PlatformError | None:
     if err is not None and err.get("error_subcode") == _NOT_READY_SUBCODE:
         return TransientError(ph.message_of(body) or "the container is not ready to publish yet")
     return _graph.classify(resp, body)
+
+
+# How long to wait for a container Threads is processing: Threads advises about 30 seconds.
+CONTAINER_WAIT_S = 30.0
+
+
+def _item(ctx: PublishContext, ref: MediaRef) -> dict[str, str]:
+    """One media item's container fields: its type, the URL Threads pulls it from, its alt text."""
+    if ctx.media is None:
+        raise PlatformError("the post's media cannot be read here", code="media_unavailable")
+    kind = "VIDEO" if ref.type == "video" else "IMAGE"
+    form = {"media_type": kind, f"{kind.lower()}_url": ctx.media.url(ref)}
+    if ref.alt_text:
+        form["alt_text"] = ref.alt_text
+    return form
 
 
 class ThreadsAdapter:
@@ -251,14 +298,33 @@ class ThreadsAdapter:
             form["reply_to_id"] = parent.platform_post_id
         if options.reply_control is not None:
             form["reply_control"] = options.reply_control
-        try:
-            created = await self._call("POST", f"/{user}/threads", token, data=form)
-        except OutcomeUnknown as lost:
-            # Nothing is on Threads until the container is published: start again, no need to look.
-            raise TransientError(f"{lost.message}; the container was not published") from None
-        published = await self._call("POST", f"/{user}/threads_publish", token, data={"creation_id": created["id"]})
+        steps = self._steps(user, token)
+        if container.media:
+            del form["media_type"]
+            if not container.content.strip():
+                del form["text"]
+            items = [_item(ctx, ref) for ref in container.media]
+            creation_id = await steps.prepare(ctx, index, items, form)
+        else:
+            creation_id = await steps.create(form)
+        published = await self._call("POST", f"/{user}/threads_publish", token, data={"creation_id": creation_id})
         media_id = str(published["id"])
+        if container.media:
+            await steps.published(ctx, index, media_id)
         return PublishedContainer(media_id, await self._permalink(media_id, token))
+
+    def _steps(self, user: str, token: str) -> ContainerSteps:
+        async def call(method: str, path: str, **kwargs: Any) -> Any:
+            return await self._call(method, path, token, **kwargs)
+
+        return ContainerSteps(
+            "threads",
+            call,
+            create_path=f"/{user}/threads",
+            status_fields="status,error_message",
+            status_key="status",
+            wait_s=CONTAINER_WAIT_S,
+        )
 
     async def _permalink(self, media_id: str, token: str) -> str | None:
         try:
@@ -275,6 +341,14 @@ class ThreadsAdapter:
         published since the container was first sent."""
         account = ph.account_of(ctx)
         user, token = account.network_unique_id, account.access_token
+        if container.media:
+            staged, search = await self._steps(user, token).staged(ctx, index)
+            if staged is not None:
+                return PublishedContainer(
+                    staged.platform_post_id, await self._permalink(staged.platform_post_id, token)
+                )
+            if not search:
+                return None
         fields = "id,text,permalink,timestamp"
         if parent is None:
             listed = await self._call("GET", f"/{user}/threads", token, params={"fields": fields, "limit": "25"})
@@ -285,7 +359,7 @@ class ThreadsAdapter:
         for item in (listed.get("data") or []) if isinstance(listed, dict) else []:
             if (
                 (item.get("replied_to") or {}).get("id") == want_parent
-                and _graph.same_text(container.content, item.get("text"))
+                and _graph.same_text(container.content, item.get("text") or "")
                 and posted_since(_graph.instant(item.get("timestamp")), ctx.sent_at)
             ):
                 return PublishedContainer(str(item["id"]), item.get("permalink"))

@@ -1,6 +1,10 @@
 """What Meta's Graph APIs (Facebook, Instagram, Threads) share: the error shape, the `fields`
 parameter, the version in every path, Graph times, and media containers (made by one call,
-published by another)."""
+published by another).
+
+A container that carries media pulls it from its URL when it is made (`pull`), as Meta's servers
+cURL it, and is IN_PROGRESS while that media processes (the platform's `processing_s`), ERROR if it
+fails (`processing_fails`), FINISHED once every item (a carousel's children's too) is ready."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from typing import Any
 from litestar import Response
 
 from crier.platforms.simulator.authz import Dialect, SimError, reply
+from crier.platforms.simulator.media import MediaItem, fetch, inspected
 from crier.platforms.simulator.world import World
 
 
@@ -164,11 +169,27 @@ class MediaContainer:
     created_at: float
     published_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The media it pulled, and for a carousel the item containers it gathers.
+    media: list[MediaItem] = field(default_factory=list)
+    children: list[MediaContainer] = field(default_factory=list)
+
+    def items(self) -> list[MediaItem]:
+        return self.media + [m for child in self.children for m in child.media]
 
     def status(self, now: float) -> str:
         if self.published_id is not None:
             return "PUBLISHED"
-        return "EXPIRED" if now - self.created_at > CONTAINER_TTL_S else "FINISHED"
+        if now - self.created_at > CONTAINER_TTL_S:
+            return "EXPIRED"
+        states = {m.status(now) for m in self.items()}
+        if "failed" in states:
+            return "ERROR"
+        return "IN_PROGRESS" if "processing" in states else "FINISHED"
+
+    def error_message(self, now: float) -> str | None:
+        if self.status(now) != "ERROR":
+            return None
+        return "MEDIA_PROCESSING_FAILED: the media could not be processed (simulated failure)"
 
 
 class Containers:
@@ -185,3 +206,18 @@ class Containers:
     def get(self, container_id: str) -> MediaContainer | None:
         found = self._by_id.get(container_id)
         return found if found is not None and found.grant_id in self.world.grants else None
+
+
+async def pull(world: World, platform: str, user_id: str, url: str) -> MediaItem:
+    """The media at `url`, downloaded and inspected as Meta's servers do when a container is made;
+    it processes for the platform's `processing_s`. Graph's 9004 when the URL cannot be fetched."""
+    try:
+        data, mime = await fetch(url)
+    except SimError:
+        raise SimError(
+            graph_error(400, 9004, "The media could not be fetched from the URI provided", 2207052)
+        ) from None
+    item = inspected(platform, world.number(17), user_id, data, declared_mime=mime)
+    item.ready_at, item.fails = world.processing_until(platform)
+    item.extra["url"] = url
+    return item

@@ -11,7 +11,9 @@ post replied to); `POST /{version}/{user-id}/threads_publish` (endpoint `threads
 `creation_id`) publishes it once, within a day, and keeps the post. The account's posts
 (`GET /{user-id}/threads`, endpoint `user_threads`) and replies (`GET /{user-id}/replies`,
 endpoint `user_replies`, needing `threads_read_replies`) come newest first; `GET /{media-id}`
-(endpoint `media`) answers a post or a container.
+(endpoint `media`) answers a post or a container (`status`, `error_message`). IMAGE, VIDEO and
+CAROUSEL containers (see `threads_media`) pull their media when they are made and may be published
+once FINISHED; the post keeps its media (`response.media`: ids, alt text, sha256).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from crier.platforms.simulator.graph import (
 )
 from crier.platforms.simulator.http import form_of, query
 from crier.platforms.simulator.posts import Post, payload
+from crier.platforms.simulator.threads_media import media_container, media_of
 from crier.platforms.simulator.world import Grant, User, World
 from crier.platforms.threads import MAX_LENGTH, MAX_LINKS
 from crier.platforms.threads import links as threads_links
@@ -183,10 +186,8 @@ def publishing(world: World) -> list[Any]:
         kind = str(body.get("media_type") or "")
         if kind not in MEDIA_TYPES:
             raise _invalid("(#100) Param media_type must be one of {TEXT, IMAGE, VIDEO, CAROUSEL}")
-        if kind != "TEXT":
-            raise _invalid(f"(#100) The simulator publishes TEXT posts only, not {kind}")
         text = str(body.get("text") or "")
-        if not text.strip():
+        if kind == "TEXT" and not text.strip():
             raise _invalid("(#100) The parameter text is required for media_type=TEXT")
         if threads_length(text) > MAX_LENGTH:
             raise _invalid(f"(#100) Param text must be at most {MAX_LENGTH} characters long")
@@ -199,6 +200,8 @@ def publishing(world: World) -> list[Any]:
                 raise SimError(graph_error(403, 10, "(#10) Replying needs the threads_manage_replies permission"))
             if world.posts.get("threads", str(body["reply_to_id"])) is None:
                 raise _invalid(f"(#100) Param reply_to_id {body['reply_to_id']!r} is not a post that can be replied to")
+        if kind != "TEXT":
+            return reply({"id": (await media_container(world, containers, grant, user, body)).id})
         made = containers.add(
             MediaContainer(id=world.number(17), user_id=user.id, grant_id=grant.id, params=body, created_at=world.now())
         )
@@ -212,6 +215,10 @@ def publishing(world: World) -> list[Any]:
         if container is None or container.user_id != user.id:
             raise _invalid(f"(#100) Param creation_id {body.get('creation_id')!r} is not a media container", 4279009)
         status = container.status(world.now())
+        if container.extra.get("carousel_item"):
+            raise _invalid("(#100) A carousel item is published with its carousel, not on its own")
+        if status == "IN_PROGRESS":
+            raise _invalid("(#100) The media is not ready for publishing, please wait for a moment", 4279009)
         if status != "FINISHED":
             raise _invalid(f"(#100) The media container is {status}, it cannot be published")
         params = container.params
@@ -226,7 +233,7 @@ def publishing(world: World) -> list[Any]:
                 request={**params, "creation_id": container.id},
             )
         )
-        made.response = media(made, user)
+        made.response = {**media(made, user), **media_of(container)}
         container.published_id = made.id
         return reply({"id": made.id})
 
@@ -256,7 +263,8 @@ def publishing(world: World) -> list[Any]:
             return reply(pick(found.response, fields, "id"))
         container = containers.get(media_id)
         if container is not None:
-            node = {"id": container.id, "status": container.status(world.now())}
+            now = world.now()
+            node = {"id": container.id, "status": container.status(now), "error_message": container.error_message(now)}
             return reply(pick(node, fields, "id,status"))
         raise _invalid(f"Unsupported get request. Object with ID '{media_id}' does not exist", 33)
 
