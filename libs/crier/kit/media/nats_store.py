@@ -12,7 +12,7 @@ How we stay within a few chunks of memory, whatever the object's size:
 - `chunks` does not use nats-py's `get`: without `writeinto` it concatenates the whole object into
   one bytes value, and with it we would need a temporary file as large as the object. Instead each
   chunk is fetched by a direct get of the next message on the chunk subject after the last sequence
-  read (the bucket's stream allows direct gets, and any replica may answer). One request per chunk
+  read (the bucket's stream allows direct gets, so any replica may answer). One request per chunk
   holds exactly one chunk in memory and needs no consumer to create or clean up; the digest in the
   meta message is checked as the bytes go by.
 - `delete` purges the chunks, then the meta subject: no tombstone is left behind for every media
@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator
 from typing import BinaryIO
 
 from nats.js import api
+from nats.js.api import RawStreamMsg
 from nats.js.errors import BadRequestError, NotFoundError
 from nats.js.object_store import ObjectStore
 
@@ -89,7 +90,7 @@ class NatsMediaStore:
         seq, read = 0, 0
         for _ in range(count):
             try:
-                msg = await self._bus.js.get_msg(self._stream, seq=seq + 1, subject=subject, next=True, direct=True)
+                msg = await self._chunk_after(seq, subject)
             except NotFoundError:
                 # Deleted (or replaced) while we were reading it.
                 raise MediaMissing(key) from None
@@ -101,6 +102,16 @@ class NatsMediaStore:
         expected = (info.digest or "").partition("=")[2]
         if read != total or base64.urlsafe_b64decode(expected) != digest.digest():
             raise MediaCorrupt(f"{key}: read {read} of {total} bytes, digest mismatch")
+
+    async def _chunk_after(self, seq: int, subject: str) -> RawStreamMsg:
+        """The first message on `subject` after `seq`. Any replica answers a direct get, and one
+        lagging behind the stream leader may not hold an object's newest chunks yet: only the
+        leader's "none" is believed."""
+        js = self._bus.js
+        try:
+            return await js.get_msg(self._stream, seq=seq + 1, subject=subject, next=True, direct=True)
+        except NotFoundError:
+            return await js.get_msg(self._stream, seq=seq + 1, subject=subject, next=True, direct=False)
 
     async def delete(self, key: str) -> None:
         try:
