@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from crier.contracts.common import Container
+import pytest
+
+from crier.contracts.common import PLATFORMS, Container
 from crier.platforms import publishing
 from crier.platforms.rules import AnyText
 
 
 def test_a_platform_without_an_adapter_takes_any_text_for_the_sandbox() -> None:
-    rules = publishing.rules("tiktok")
-    assert isinstance(rules, AnyText) and rules.platform == "tiktok"
-    assert not publishing.publishes("tiktok")
+    platform = next((p for p in PLATFORMS if not publishing.publishes(p)), None)
+    if platform is None:
+        pytest.skip("Crier publishes to every platform")
+    rules = publishing.rules(platform)
+    assert isinstance(rules, AnyText) and rules.platform == platform
     assert rules.check([Container(content="hi"), Container(content="a comment")], {}) == []
 
 

@@ -8,6 +8,9 @@
 - Token errors are RFC 6749-shaped plus a `log_id`; API answers always wrap an
   `{"error": {"code", "message", "log_id"}}` whose code is "ok" on success, and TikTok sometimes
   reports errors with HTTP 200, so success is decided from the body.
+
+Publishing (`publisher`, `rules`: the Content Posting API's direct posts of a video or photos) is
+in `tiktok_posts`.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from crier.platforms.oauth import (
     PlatformEndpoints,
     TokenSet,
 )
+from crier.platforms.tiktok_posts import TikTokConfig, TikTokRules, publisher, rules
 
 _USER_FIELDS = "open_id,union_id,avatar_url,display_name,username"
 
@@ -107,3 +111,5 @@ class TikTokProvider(CodeFlowProvider):
 
 
 provider = TikTokProvider()
+
+__all__ = ["TikTokConfig", "TikTokProvider", "TikTokRules", "provider", "publisher", "rules"]

@@ -1,6 +1,7 @@
 """TikTok Login Kit v2: the authorization page on www.tiktok.com/v2/auth/authorize/ (`client_key`),
 token, refresh and revoke on open.tiktokapis.com/v2/oauth/…, and `/v2/user/info/`. A refresh
-answers the same refresh token; revoking ends the authorization."""
+answers the same refresh token; revoking ends the authorization. The Content Posting API is in
+`tiktok_posts`, registered here."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from crier.platforms.simulator import authz
+from crier.platforms.simulator import authz, tiktok_posts
 from crier.platforms.simulator.authz import Dialect, Rules, reply
 from crier.platforms.simulator.http import form_of, query
 from crier.platforms.simulator.world import World
@@ -122,4 +123,4 @@ def routes(world: World) -> list[Any]:
             }
         )
 
-    return [authorize, token, revoke, user_info]
+    return [authorize, token, revoke, user_info, *tiktok_posts.routes(world, DIALECT)]
