@@ -214,7 +214,8 @@ def routes(world: World, dialect: Dialect) -> list[Any]:
             raise _error(404, 404, "Media upload not found.")
         return reply({"media_id": media_id, "media_type": "video", "status": status})
 
-    @post("/media-upload", opt={"endpoint": "media_upload"}, status_code=200)
+    # A video may be up to 2 GB, past the server's default body limit.
+    @post("/media-upload", opt={"endpoint": "media_upload"}, status_code=200, request_max_body_size=None)
     async def media_upload(request: Request[Any, Any, Any]) -> Response[Any]:
         form = await request.form()
         key, policy, upload = form.get("key"), form.get("policy"), form.get("file")
