@@ -220,13 +220,13 @@ async def test_an_unknown_store_is_a_settings_error(infra: Infra) -> None:
 async def test_an_s3_store_keeps_its_objects_under_its_prefix(
     infra: Infra, request: pytest.FixtureRequest, tmp_path: Path, spec: str, stored_as: str
 ) -> None:
-    s3_endpoint = request.getfixturevalue("s3_endpoint")
+    endpoint = request.getfixturevalue("s3_endpoint")
     (tmp_path / "f").write_bytes(b"prefixed")
     bus = await Bus.connect(infra.nats_url, namespace=f"t{secrets.token_hex(4)}")
-    store = await open_store(CommonSettings(media_store=spec, media_s3_endpoint=s3_endpoint), bus)
+    store = await open_store(CommonSettings(media_store=spec, media_s3_endpoint=endpoint), bus)
     try:
         await put_file(store, "med_k", tmp_path / "f")
-        async with get_session().create_client("s3", region_name="us-east-1", endpoint_url=s3_endpoint) as s3:
+        async with get_session().create_client("s3", region_name="us-east-1", endpoint_url=endpoint) as s3:
             listed = await s3.list_objects_v2(Bucket=spec.removeprefix("s3://").partition("/")[0])
         assert [o["Key"] for o in listed["Contents"]] == [stored_as]
         assert await read(store, "med_k") == (hashlib.sha256(b"prefixed").hexdigest(), [8])
