@@ -4,6 +4,10 @@ Which channel a grant belongs to is chosen on Google's consent screen (a Google 
 personal channel and brand-account channels), so `channels.list?mine=true` names the channel(s)
 of that grant: no picking in Crier afterwards (`multi_account` is False), though every channel
 returned is offered.
+
+Publishing (`publisher`, `rules`): a video by resumable upload, followed until YouTube has
+processed it, and a first comment (see `youtube_upload` and `youtube_rules`). Comments need the
+`youtube.force-ssl` scope, finding the channel's uploads `youtube.readonly`.
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ import httpx
 
 from crier.platforms._google import GoogleProvider, google_endpoints
 from crier.platforms.oauth import ConnectableAccount, OAuthError, TokenSet
+from crier.platforms.youtube_rules import rules
+from crier.platforms.youtube_upload import publisher
+
+__all__ = ["YouTubeProvider", "provider", "publisher", "rules"]
 
 
 class YouTubeProvider(GoogleProvider):
@@ -21,6 +29,8 @@ class YouTubeProvider(GoogleProvider):
     default_scopes = (
         "https://www.googleapis.com/auth/youtube.upload",
         "https://www.googleapis.com/auth/youtube.readonly",
+        # commentThreads.insert (the first comment) takes no narrower scope.
+        "https://www.googleapis.com/auth/youtube.force-ssl",
     )
     real_endpoints = google_endpoints()
 

@@ -1,6 +1,7 @@
 """Google's OAuth 2.0 (accounts.google.com, oauth2.googleapis.com) with YouTube's
-`channels.list?mine=true` (under /youtube) or Business Profile's accounts and locations, and their
-local posts (under /google_business, see `google_local_posts`).
+`channels.list?mine=true` and uploads (under /youtube, see `youtube_videos`) or Business
+Profile's accounts and locations, and their local posts (under /google_business, see
+`google_local_posts`).
 
 A refresh token is issued with `access_type=offline`, and again for an app the user already
 granted only with `prompt=consent`; refreshing never returns a new one. Revoking either token
@@ -14,7 +15,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from crier.platforms.simulator import authz, google_local_posts
+from crier.platforms.simulator import authz, google_local_posts, youtube_videos
 from crier.platforms.simulator.authz import Dialect, Rules, pages_spec, reply
 from crier.platforms.simulator.http import form_of, query
 from crier.platforms.simulator.world import Code, User, World
@@ -233,7 +234,7 @@ def routes(world: World, platform: str) -> list[Any]:
                 }
             )
 
-        out.append(channels)
+        out += [channels, *youtube_videos.routes(world, DIALECT)]
     else:
 
         @get("/v1/accounts", opt={"endpoint": "accounts"})
