@@ -76,3 +76,34 @@ async def test_slow_thread_outlasting_the_ack_wait_is_delivered_once(
     assert subjects(events) == ["publishing", "published"]
     assert [(a.number, a.deliveries) for a in await attempts(db, cmd.target_id)] == [(1, 1)]
     assert len(await sandbox_posts(db, cmd.target_id)) == 4
+
+
+async def test_a_processing_wait_survives_a_sigkill_without_starting_over(
+    infra: Infra, own_publisher: Services, bus: Bus, db: AsyncEngine
+) -> None:
+    process = own_publisher.supervisor.processes["publisher"]
+    cmd = command("[sandbox:processing=20] a video")
+    await send(bus, cmd)
+
+    async def rounds() -> int:
+        async with db.connect() as conn:
+            state = await conn.scalar(
+                sa.text("SELECT state FROM container_stages WHERE target_id = :t AND container_index = 0"),
+                {"t": cmd.target_id},
+            )
+        return int((state or {}).get("processing_rounds", 0))
+
+    async def waited_three_rounds() -> bool:
+        return await rounds() >= 3
+
+    await eventually(waited_three_rounds, what="three rounds of processing")
+    process.kill()
+    process.start()
+    await wait_services_ready(infra.nats_url, own_publisher.namespace, ["publisher"])
+    events = await eventually(lambda: outcome(bus, cmd.target_id), timeout=30, what="publication after restart")
+    assert subjects(events)[-1] == "published" and "attempt_failed" not in subjects(events)
+    [attempt] = await attempts(db, cmd.target_id)
+    # One delivery per round and one to publish; a delivery killed before it counted its round
+    # makes one more. Rounds started over from the stage's loss would make at least three more.
+    assert (attempt.number, attempt.outcome) == (1, "published") and 21 <= attempt.deliveries <= 22
+    assert len(await sandbox_posts(db, cmd.target_id)) == 1
