@@ -1,7 +1,8 @@
-"""The media API against a real gateway process (PostgreSQL, NATS, the JetStream media store):
-uploads streamed by multipart and fetched by URL from a loopback server the gateway is told to
-allow, what inspection finds in the bytes, the limits, listing and deleting within one
-organization and mode, and the signed URL platforms pull the bytes from."""
+"""The media API against a real gateway process (PostgreSQL, NATS, and each media store: the
+JetStream object store, and an S3 bucket on an S3-compatible server): uploads streamed by multipart
+and fetched by URL from a loopback server the gateway is told to allow, what inspection finds in
+the bytes, the limits, listing and deleting within one organization and mode, and the signed URL
+platforms pull the bytes from."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ import pytest
 
 from crier.kit.media.signing import MediaUrlSigner
 from tests.gateway.conftest import BusDriver, Gateway, Org, start_gateway
-from tests.support import media_files
+from tests.support import media_files, s3
+from tests.support.s3 import s3_endpoint  # noqa: F401  (the fixture)
 from tests.support.stack import Infra
 
 MAX_BYTES = 4 << 20
@@ -46,9 +48,15 @@ def stop_media_gateway(gw: Gateway) -> None:
     gw.services.supervisor.stop_all()
 
 
-@pytest.fixture(scope="module")
-def media_gw(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    gw = start_media_gateway(infra, tmp_path_factory.mktemp("media-gateway"))
+@pytest.fixture(scope="module", params=["nats", "s3"])
+def media_gw(
+    request: pytest.FixtureRequest, infra: Infra, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    env = {}
+    if request.param == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        env = {"CRIER_MEDIA_STORE": "s3://media/gateway", "CRIER_MEDIA_S3_ENDPOINT": endpoint, **s3.CREDENTIALS}
+    gw = start_media_gateway(infra, tmp_path_factory.mktemp(f"media-gateway-{request.param}"), env)
     yield gw
     stop_media_gateway(gw)
 
@@ -311,6 +319,9 @@ def test_the_signed_url_serves_the_exact_bytes_and_nothing_else(media_gw: Gatewa
     got = httpx.get(url, timeout=10)
     assert got.status_code == 200
     assert got.content == mp4
+    endpoint = media_gw.services.env.get("CRIER_MEDIA_S3_ENDPOINT")
+    if endpoint:  # the bytes are in the bucket, not somewhere else
+        assert f"<Key>gateway/{media_id}</Key>" in httpx.get(f"{endpoint}/media?list-type=2", timeout=10).text
     assert (got.headers["content-type"], got.headers["content-length"]) == ("video/mp4", str(len(mp4)))
     signature = url.rsplit("signature=", 1)[1]
     tampered = url.replace(signature, ("0" if signature[0] != "0" else "1") + signature[1:])
