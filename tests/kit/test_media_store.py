@@ -4,6 +4,7 @@ services open it."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -168,6 +169,18 @@ async def test_an_object_deleted_while_being_read_ends_the_read_with_media_missi
     with pytest.raises(MediaMissing):
         async for _ in pieces:
             pass
+
+
+async def test_readers_that_stop_early_hold_nothing_back(store: MediaStore, tmp_path: Path) -> None:
+    # More abandoned reads than the S3 client has pooled connections (10): one not handed back
+    # would leave the last read below waiting for a connection forever.
+    sha = random_file(tmp_path / "f", 2 * MB)
+    await put_file(store, "med_abandoned", tmp_path / "f")
+    for _ in range(15):
+        pieces = store.chunks("med_abandoned", 64 * 1024)
+        await anext(pieces)
+        await pieces.aclose()  # type: ignore[attr-defined]
+    assert (await asyncio.wait_for(read(store, "med_abandoned"), 20))[0] == sha
 
 
 async def test_a_file_larger_than_a_part_goes_up_in_parts(

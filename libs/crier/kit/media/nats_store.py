@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import BinaryIO
 
 from nats.js import api
@@ -37,6 +37,10 @@ from crier.kit.bus import Bus
 from crier.kit.media.store import BoundedReader, MediaMissing, rechunk
 
 BUCKET = "MEDIA"
+
+
+class MediaCorrupt(OSError):
+    """The bytes read do not match the size and digest recorded when the object was stored."""
 
 
 class NatsMediaStore:
@@ -79,7 +83,7 @@ class NatsMediaStore:
         async for piece in rechunk(self._stored_chunks(key), size):
             yield piece
 
-    async def _stored_chunks(self, key: str) -> AsyncIterator[bytes]:
+    async def _stored_chunks(self, key: str) -> AsyncGenerator[bytes, None]:
         try:
             info = await self._store.get_info(key)
         except NotFoundError:
@@ -124,7 +128,3 @@ class NatsMediaStore:
 
     async def close(self) -> None:
         """Nothing of its own to close: the bus belongs to the service."""
-
-
-class MediaCorrupt(OSError):
-    """The bytes read do not match the size and digest recorded when the object was stored."""

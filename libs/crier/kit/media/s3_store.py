@@ -18,7 +18,7 @@ that may not look at the bucket itself (no `s3:ListBucket`) are taken as "it exi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any, BinaryIO
 
@@ -112,7 +112,7 @@ class S3MediaStore:
         async for piece in rechunk(self._body(key, size), size):
             yield piece
 
-    async def _body(self, key: str, size: int) -> AsyncIterator[bytes]:
+    async def _body(self, key: str, size: int) -> AsyncGenerator[bytes, None]:
         try:
             response = await self._client.get_object(Bucket=self._bucket, Key=self._key(key))
         except ClientError as exc:

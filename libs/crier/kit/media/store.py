@@ -8,7 +8,8 @@ whole in memory — a 500 MB video passes through the gateway and the publisher 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from crier.kit.settings import CommonSettings, SettingsError
@@ -64,17 +65,19 @@ async def open_store(settings: CommonSettings, bus: Bus) -> MediaStore:
     raise SettingsError(f'CRIER_MEDIA_STORE must be "nats" or "s3://bucket[/prefix]", got {spec!r}')
 
 
-async def rechunk(pieces: AsyncIterable[bytes], size: int) -> AsyncIterator[bytes]:
+async def rechunk(pieces: AsyncGenerator[bytes, None], size: int) -> AsyncIterator[bytes]:
     """`pieces` regrouped so that every piece but the last holds exactly `size` bytes: the stores'
-    own chunking (128 KiB NATS messages, network reads) is not what the caller asked for."""
+    own chunking (128 KiB NATS messages, network reads) is not what the caller asked for. A reader
+    that stops early (a client gone) closes `pieces` at once, which hands an S3 connection back."""
     if size <= 0:
         raise ValueError("chunk size must be positive")
     buffer = bytearray()
-    async for piece in pieces:
-        buffer += piece
-        while len(buffer) >= size:
-            yield bytes(buffer[:size])
-            del buffer[:size]
+    async with aclosing(pieces):
+        async for piece in pieces:
+            buffer += piece
+            while len(buffer) >= size:
+                yield bytes(buffer[:size])
+                del buffer[:size]
     if buffer:
         yield bytes(buffer)
 
