@@ -44,6 +44,12 @@ Publishing (`publisher`, `rules`):
   (`com.atproto.repo.listRecords`, newest first) and adopts one with the same text and parent.
 - Rate limits answer 429 with `ratelimit-reset` (epoch seconds) and no Retry-After; content the
   PDS refuses is 400 `InvalidRequest` ("Invalid app.bsky.feed.post record: …").
+- Media (`bluesky_media`): blobs (`com.atproto.repo.uploadBlob`) in an `app.bsky.embed.images`
+  (up to 4 images or GIFs, each with its alt text and aspect ratio; a GIF is shown as a still
+  picture) or an `app.bsky.embed.video` (one MP4 alone, up to 100 MB and 3 minutes). An image over
+  the 2,000,000-byte blob limit is re-encoded under it rather than refused. A post with media may
+  have no text. `find_published` adopts a post only if it embeds the blobs the stage says were
+  uploaded for it.
 - An OAuth account's calls carry `Authorization: DPoP <token>` and a proof with its key; the PDS's
   nonce is learnt from its first refusal and kept per PDS for the next calls.
 """
@@ -51,6 +57,7 @@ Publishing (`publisher`, `rules`):
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -63,6 +70,7 @@ from crier.contracts.common import Container, Platform
 from crier.kit.errors import Problem
 from crier.platforms import _oauth_http as oh
 from crier.platforms import _publish_http as ph
+from crier.platforms import bluesky_media
 from crier.platforms._text import graphemes
 from crier.platforms.atproto import identity, richtext
 from crier.platforms.atproto import oauth as atproto_oauth
@@ -76,6 +84,7 @@ from crier.platforms.base import (
     TokenRejected,
     posted_since,
 )
+from crier.platforms.media_rules import MB, MediaLimits
 from crier.platforms.oauth import (
     AccessTokenInvalid,
     AppCredentials,
@@ -372,18 +381,42 @@ class BlueskyConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     langs: list[str] | None = None
 
 
+# The lexicons' embeds (app.bsky.embed.images: 4 images of at most 2,000,000 bytes; .video: one
+# MP4), a PDS's default blob limit (100 MB), the app's video length (3 minutes) and its alt text
+# limit (2000; the lexicons set none).
+MEDIA = MediaLimits(
+    max_items=4,
+    types=frozenset({"image", "gif", "video"}),
+    max_gifs=4,
+    mix=True,
+    video_mimes=frozenset({"video/mp4"}),
+    image_max_bytes=bluesky_media.IMAGE_MAX_BYTES,
+    gif_max_bytes=bluesky_media.IMAGE_MAX_BYTES,
+    video_max_bytes=100 * MB,
+    reencode_images=True,
+    max_duration_s=180,
+    max_alt_text=2000,
+)
+
+
 class BlueskyRules(Rules):
     platform = "bluesky"
     config_type = BlueskyConfig
     first_comment = True
     thread = True
     max_length = MAX_GRAPHEMES
+    text_required = False
+    media = MEDIA
 
     def length(self, text: str) -> int:
         return graphemes(text)
 
     def check_container(self, index: int, container: Container) -> list[Problem]:
         problems = super().check_container(index, container)
+        if len(container.media) > 1 and any(m.type == "video" for m in container.media):
+            problems.append(
+                Problem(f"containers[{index}].media", "media_mix_unsupported", "bluesky embeds a video alone")
+            )
         size = len(container.content.encode("utf-8"))
         if not problems and size > MAX_BYTES:
             problems.append(
@@ -423,6 +456,8 @@ def _publishing_error(resp: httpx.Response, body: Any) -> PlatformError | None:
         return TokenRejected(said)
     if name == "RecordNotFound":  # only asked of the post a reply answers
         return ContentRejected(said, code="reply_target_missing")
+    if resp.request.url.path.endswith(bluesky_media.UPLOAD) and resp.status_code in (400, 413):
+        return ContentRejected(f"the PDS refused the media: {said}", code="media_rejected")
     return None
 
 
@@ -464,7 +499,7 @@ class BlueskyAdapter:
         bound = atproto_oauth.Bound.decode(token) if auth else None
         if bound is not None:  # connected through atproto OAuth: the token goes with a DPoP proof
             kwargs["auth"] = atproto_oauth.DPoPAuth(bound.key, self.nonces, access_token=bound.token)
-        headers = ph.bearer(token) if auth and bound is None else {}
+        headers = {**kwargs.pop("headers", {}), **(ph.bearer(token) if auth and bound is None else {})}
         return await ph.send(
             self.http,
             "bluesky",
@@ -475,6 +510,14 @@ class BlueskyAdapter:
             headers=headers,
             **kwargs,
         )
+
+    async def _learn_nonce(self, ctx: PublishContext) -> None:
+        """Makes sure a DPoP-bound account's PDS nonce is known before a video is streamed to it: a
+        request refused for a nonce is made again, and a stream cannot be."""
+        if atproto_oauth.Bound.decode(ph.account_of(ctx).access_token) is None:
+            return
+        if atproto_oauth.origin_of(self._pds(ctx)) not in self.nonces:
+            await self._call(ctx, "GET", "com.atproto.server.getSession")
 
     async def _resolver(self, ctx: PublishContext) -> richtext.Resolve:
         async def resolve(handle: str) -> str | None:
@@ -518,6 +561,11 @@ class BlueskyAdapter:
             record["facets"] = facets
         if parent is not None:
             record["reply"] = await self._reply_to(ctx, parent)
+        if any(m.type == "video" for m in container.media):
+            await self._learn_nonce(ctx)
+        embed = await bluesky_media.embed(functools.partial(self._call, ctx), ctx, container, index)
+        if embed is not None:
+            record["embed"] = embed
         if isinstance(options, BlueskyConfig) and options.langs:
             record["langs"] = options.langs
         made = await self._call(
@@ -531,7 +579,11 @@ class BlueskyAdapter:
     async def find_published(
         self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
     ) -> PublishedContainer | None:
-        """The newest of the account's 100 latest posts with this text, replying to `parent`."""
+        """The newest of the account's 100 latest posts with this text, replying to `parent`,
+        embedding the blobs the stage says were uploaded for it."""
+        want_blobs = bluesky_media.staged_links(ctx, container, index)
+        if want_blobs is None:  # its uploads never finished: no post can embed them yet
+            return None
         listed = await self._call(
             ctx,
             "GET",
@@ -544,6 +596,8 @@ class BlueskyAdapter:
             value = record.get("value") or {}
             replying = ((value.get("reply") or {}).get("parent") or {}).get("uri")
             if value.get("text") != container.content or replying != want_parent:
+                continue
+            if bluesky_media.blob_links(value) != want_blobs:
                 continue
             if not posted_since(_created(value), ctx.sent_at):
                 continue

@@ -91,7 +91,8 @@ class Bound:
             return None
 
 
-def _origin(url: str) -> str:
+def origin_of(url: str) -> str:
+    """The scheme and host a DPoP nonce is kept by."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
@@ -122,13 +123,13 @@ class DPoPAuth(httpx.Auth):
 
     def _sign(self, request: httpx.Request) -> None:
         url = str(request.url)
-        nonce = self.nonces.get(_origin(url))
+        nonce = self.nonces.get(origin_of(url))
         request.headers["DPoP"] = dpop.proof(self.key, request.method, url, nonce=nonce, access_token=self.access_token)
         if self.access_token:
             request.headers["Authorization"] = f"DPoP {self.access_token}"
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        origin = _origin(str(request.url))
+        origin = origin_of(str(request.url))
         self._sign(request)
         response = yield request
         nonce = response.headers.get("dpop-nonce")

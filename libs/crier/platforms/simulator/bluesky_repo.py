@@ -1,7 +1,8 @@
 """A Bluesky PDS's repository: `com.atproto.repo.createRecord` (posts, validated as the PDS
 validates `app.bsky.feed.post` against its lexicon), `getRecord` (posts and each user's profile
 record `app.bsky.actor.profile/self`), `listRecords` (newest first, like the PDS) and
-`com.atproto.identity.resolveHandle`.
+`com.atproto.identity.resolveHandle`. A post's embed of uploaded blobs is checked by
+`bluesky_media`.
 
 A post's simulator id is its at-uri, so `reply_to` and `root` are the at-uris its `reply` names;
 its `response` is the record as `getRecord` answers it (`uri`, `cid`, `value`).
@@ -21,6 +22,7 @@ from litestar import Request, Response, get, post
 
 from crier.platforms._text import graphemes
 from crier.platforms.atproto.syntax import is_language, parse_at_uri, tid
+from crier.platforms.simulator import bluesky_media
 from crier.platforms.simulator.authz import SimError, reply
 from crier.platforms.simulator.posts import Post, payload
 from crier.platforms.simulator.world import User, World
@@ -157,6 +159,8 @@ def routes(world: World, find: Callable[[str], User | None], account: Callable[.
         if collection != POST:
             raise xrpc_error(400, "InvalidRequest", f"this simulated PDS keeps {POST} records only")
         validate_post(record)
+        if "embed" in record:
+            bluesky_media.validate_embed(world, user, record["embed"])
         rkey = str(body.get("rkey") or tid(int(world.now() * 1_000_000)))
         uri = f"at://{user.id}/{collection}/{rkey}"
         if world.posts.get("bluesky", uri) is not None:
@@ -222,4 +226,4 @@ def routes(world: World, find: Callable[[str], User | None], account: Callable[.
             raise xrpc_error(400, "InvalidRequest", "Unable to resolve handle")
         return reply({"did": user.id})
 
-    return [create_record, get_record, list_records, resolve_handle]
+    return [create_record, get_record, list_records, resolve_handle, *bluesky_media.routes(world, account)]
