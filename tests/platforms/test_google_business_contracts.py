@@ -14,6 +14,8 @@ from typing import Any
 import jsonschema
 import pytest
 
+from tests.support.media_files import noisy_jpeg
+
 from .conftest import Flow
 from .publishing import Publishing, connect_for_publishing
 
@@ -34,7 +36,7 @@ SCHEMAS: dict[str, Any] = {
         updateTime=_TIMESTAMP,
         event={"$ref": "#/$defs/LocalPostEvent"},
         state={"enum": ["LOCAL_POST_STATE_UNSPECIFIED", "REJECTED", "LIVE", "PROCESSING"]},
-        media={"type": "array"},
+        media={"type": "array", "items": {"$ref": "#/$defs/MediaItem"}},
         searchUrl={"type": "string", "pattern": "^https://"},
         topicType={"enum": ["LOCAL_POST_TOPIC_TYPE_UNSPECIFIED", "STANDARD", "EVENT", "OFFER", "ALERT"]},
         alertType={"enum": ["ALERT_TYPE_UNSPECIFIED", "COVID_19"]},
@@ -56,6 +58,21 @@ SCHEMAS: dict[str, Any] = {
     "Date": _object(year=_INT, month=_INT, day=_INT),
     "TimeOfDay": _object(hours=_INT, minutes=_INT, seconds=_INT, nanos=_INT),
     "LocalPostOffer": _object(couponCode=_STR, redeemOnlineUrl=_STR, termsConditions=_STR),
+    # accounts.locations.media's MediaItem; a local post's takes `sourceUrl` as its only data field.
+    "MediaItem": _object(
+        name=_STR,
+        mediaFormat={"enum": ["MEDIA_FORMAT_UNSPECIFIED", "PHOTO", "VIDEO"]},
+        locationAssociation={"type": "object"},
+        googleUrl=_STR,
+        thumbnailUrl=_STR,
+        createTime=_TIMESTAMP,
+        dimensions=_object(widthPixels=_INT, heightPixels=_INT),
+        insights={"type": "object"},
+        attribution={"type": "object"},
+        description=_STR,
+        sourceUrl=_STR,
+        dataRef=_object(resourceName=_STR),
+    ),
     "ListLocalPostsResponse": _object(
         localPosts={"type": "array", "items": {"$ref": "#/$defs/LocalPost"}}, nextPageToken=_STR
     ),
@@ -139,3 +156,18 @@ async def test_refusals_are_google_errors(gbp: Publishing) -> None:
     limited = await gbp.http.post(url, json={"summary": "x", "topicType": "STANDARD"}, headers=auth)
     assert limited.status_code == 429 and errors("Error", limited.json()) == []
     assert gbp.posts() == []
+
+
+async def test_a_post_with_a_photo_and_what_google_answers_of_it(gbp: Publishing) -> None:
+    ref = gbp.media.add(noisy_jpeg(300, 300))
+    await gbp.publish(gbp.context("With a photo", media={0: [ref]}))
+    [post] = gbp.posts()
+    assert errors("LocalPost", post["request"]) == [] and errors("LocalPost", post["response"]) == []
+    [item] = post["response"]["media"]
+    assert item["mediaFormat"] == "PHOTO" and item["sourceUrl"] == gbp.media.url(ref)
+    one = await gbp.http.get(
+        f"{gbp.sim.base_url}/google_business/v4/{post['id']}",
+        headers={"Authorization": f"Bearer {gbp.account.access_token}"},
+    )
+    assert one.status_code == 200 and errors("LocalPost", one.json()) == [] and one.json()["state"] == "LIVE"
+    assert errors("LocalPost", {"summary": "x", "media": [{"mediaFormat": "GIF"}]}) != []  # the check bites
