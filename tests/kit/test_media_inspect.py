@@ -32,6 +32,8 @@ def test_png_jpeg_and_gif_facts(tmp_path: Path) -> None:
     assert (jpeg.type, jpeg.mime, jpeg.width, jpeg.height) == ("image", "image/jpeg", 300, 200)
     gif = inspect_file(write(tmp_path, "c.gif", media_files.gif(40, 30, frames=4)))
     assert (gif.type, gif.mime, gif.width, gif.height) == ("gif", "image/gif", 40, 30)
+    webp = inspect_file(write(tmp_path, "d.webp", _webp(50, 20)))
+    assert (webp.type, webp.mime, webp.width, webp.height) == ("image", "image/webp", 50, 20)
 
 
 def test_mp4_facts(tmp_path: Path) -> None:
@@ -107,6 +109,13 @@ def test_clean_image_keeps_the_colour_profile(tmp_path: Path) -> None:
         assert img.info.get("icc_profile") == icc and not img.getexif()
 
 
+def test_clean_image_keeps_a_webp_a_webp(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.webp", _webp(50, 20, orientation=8, gps=True))
+    assert clean_image(path) is True
+    with Image.open(path) as img:
+        assert img.format == "WEBP" and img.size == (20, 50) and not img.getexif()
+
+
 def test_clean_image_leaves_pngs_and_gifs_without_exif_untouched(tmp_path: Path) -> None:
     for name, data in (("a.png", media_files.png()), ("b.gif", media_files.gif()), ("c.jpg", media_files.jpeg())):
         path = write(tmp_path, name, data)
@@ -178,6 +187,17 @@ def test_damaged_media_raises_nothing_but_not_media(
             clean_image(path)
         except NotMedia:
             pass
+
+
+def _webp(width: int, height: int, *, orientation: int | None = None, gps: bool = False) -> bytes:
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    if gps:
+        exif[0x8825] = {1: "N", 2: (51.0, 30.0, 0.0)}
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (5, 5, 200)).save(out, format="WEBP", exif=exif.tobytes() if len(exif) else b"")
+    return out.getvalue()
 
 
 def _video(fmt: str, codec: str, *, rotation: int | None = None) -> bytes:
