@@ -24,14 +24,12 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import av
 from av.container import InputContainer
 from av.video.stream import VideoStream
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
-
-from crier.contracts.common import MediaType
 
 # Pillow's openers Crier uses; a JPEG with extra frames (a phone's depth map) opens as format "MPO".
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
@@ -40,6 +38,11 @@ _EXIF_ORIENTATION = 0x0112
 _READ = "not an image or video Crier can read"
 # Video files people have that the platforms do not take: worth a message naming the format.
 _OTHER_VIDEO_CONTAINERS = {"avi", "flv", "asf", "mpegts", "mpeg", "ogg", "rm", "nut"}
+
+
+# The same literal as `crier.contracts.common.MediaType` (and interchangeable with it for the type
+# checker): the kit may not import the contracts.
+MediaType = Literal["image", "gif", "video"]
 
 
 class NotMedia(ValueError):
