@@ -68,6 +68,8 @@ def inspect_file(path: Path) -> Inspection:
         raise NotMedia(_too_many_pixels()) from None
     except UnidentifiedImageError:
         return _inspect_video(path)
+    except FileNotFoundError:
+        raise  # the caller's mistake, not the user's
     except Exception:
         raise NotMedia(_READ) from None
     with img:
