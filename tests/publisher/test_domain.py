@@ -134,3 +134,13 @@ def test_only_an_open_attempt_resumes_a_wait() -> None:
     # Concluded since (a redrive, a failure): the flag of a wait no longer describes an open attempt.
     assert not Target("t", "retrying", 1, last_attempt=2, waiting_on_processing=True).resumes_wait
     assert not Target("t", "publishing", 0, last_attempt=2).resumes_wait
+
+
+def test_processing_wait_is_the_platforms_unless_capped_and_never_below_the_floor() -> None:
+    asked = RetryPolicy(max_attempts=5, base_s=2.0, max_s=300.0)
+    assert asked.processing_wait(30.0, 0.1) == 30.0
+    assert asked.processing_wait(None, 0.1) == 0.1
+    capped = RetryPolicy(max_attempts=5, base_s=2.0, max_s=300.0, processing_poll_max_s=0.5)
+    assert capped.processing_wait(30.0, 0.1) == 0.5
+    assert capped.processing_wait(0.2, 0.1) == 0.2
+    assert capped.processing_wait(0.0, 0.1) == 0.1

@@ -21,5 +21,7 @@ class PublisherSettings(CommonSettings):
     # A platform still processing a container's media re-queues the delivery (its slot freed) for
     # as long as this, from the target's first wait; then the target fails (media_processing_timeout).
     publisher_processing_deadline_s: float = 3 * 3600.0
+    # The longest wait between two looks at a platform's processing; 0 = what the platform asks.
+    publisher_processing_poll_max_s: float = 0.0
     # Targets handled at once per platform consumer.
     publisher_concurrency: int = 16

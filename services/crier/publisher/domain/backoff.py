@@ -17,6 +17,16 @@ class RetryPolicy:
     # How long a platform's processing (a video, a media container) may hold a target back, from
     # its first wait, before the target fails with `media_processing_timeout`.
     processing_deadline_s: float = 3 * 3600.0
+    # The longest wait between two looks at a platform's processing (0: as long as the adapter or
+    # the platform asks): publishing sooner after processing ends, at the cost of more status calls.
+    processing_poll_max_s: float = 0.0
+
+    def processing_wait(self, asked_s: float | None, floor_s: float) -> float:
+        """How long to wait before looking at the platform's processing again."""
+        wait = max(floor_s, asked_s or 0.0)
+        if self.processing_poll_max_s > 0:
+            wait = max(floor_s, min(wait, self.processing_poll_max_s))
+        return wait
 
     def delay(self, failed_attempts: int, *, retry_after_s: float | None, jitter: float) -> float:
         return retry_delay(

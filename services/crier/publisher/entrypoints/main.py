@@ -43,6 +43,7 @@ def main(platform: str = "all") -> int:
         max_s=settings.publisher_retry_max_s,
         rate_limit_deadline_s=settings.publisher_rate_limit_deadline_s,
         processing_deadline_s=settings.publisher_processing_deadline_s,
+        processing_poll_max_s=settings.publisher_processing_poll_max_s,
     )
     signer = MediaUrlSigner(settings.encryption_keys, settings.public_url, settings.media_url_ttl_s)
 

@@ -153,7 +153,7 @@ async def _wait_on_processing(ctx: Context, cmd: PublishTarget, attempt: int, wa
     """The attempt waits for the platform's processing, open and unannounced, unless processing
     has held the target back past the deadline: then it fails for good."""
     # Never a busy loop, whatever an adapter asks for.
-    delay = max(MIN_PROCESSING_WAIT_S, wait.retry_after_s or 0.0)
+    delay = ctx.retry.processing_wait(wait.retry_after_s, MIN_PROCESSING_WAIT_S)
     async with ctx.uow.begin() as tx:
         target = await targets.lock(tx.conn, cmd.target_id)
         settled = target.is_finished or not target.attempt_open or target.last_attempt != attempt
