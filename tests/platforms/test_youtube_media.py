@@ -20,6 +20,7 @@ from crier.contracts.common import MediaRef
 from crier.platforms.base import (
     ContentRejected,
     OutcomeUnknown,
+    PlatformError,
     PublishContext,
     RateLimited,
     StillProcessing,
@@ -272,3 +273,27 @@ async def test_a_rate_limit_at_the_start_and_a_server_error_mid_upload(yt: Publi
     [published] = await yt.publish(ctx)
     assert len(_calls(yt, "upload_session")) == 2  # the one refused with a 429, and the session resumed
     assert _uploaded(yt, published.platform_post_id)["extra"]["chunks"] == [[0, len(video) - 1]]
+
+
+async def test_a_session_youtube_no_longer_knows_starts_over(yt: Publishing, big_video: bytes) -> None:
+    ref = yt.media.add(big_video)
+    adapter = _small_chunks(yt)
+    ctx = yt.context("Expired", config=TITLE, media={0: [ref]})
+    with pytest.raises(RuntimeError, match="publisher killed"):
+        await yt.publish(replace(ctx, media=Crashing(yt.media, pieces=1)), adapter)
+    expired = yt.stage.get(0)["session"]
+    body = {"error": {"code": 404, "message": "Not Found", "errors": [{"reason": "notFound"}]}}
+    yt.sim.fault(YT, "upload", "status", status=404, body=body)
+    [published] = await yt.publish(ctx, adapter)
+    assert len(_calls(yt, "upload_session")) == 2 and yt.stage.get(0) == {"video_id": published.platform_post_id}
+    chunks = _uploaded(yt, published.platform_post_id)["extra"]["chunks"]
+    assert chunks[0] == [0, CHUNK_UNIT - 1] and _uploaded(yt, published.platform_post_id)["sha256"] == ref.sha256
+    assert expired.split("upload_id=")[1] != _uploaded(yt, published.platform_post_id)["extra"]["session"]
+
+
+async def test_a_session_answered_without_a_location_is_retried_uploading_nothing(yt: Publishing, video: bytes) -> None:
+    yt.sim.fault(YT, "upload_session", "status", status=200, body={})
+    with pytest.raises(PlatformError) as raised:
+        await yt.publish(yt.context("Nowhere", config=TITLE, media={0: [yt.media.add(video)]}))
+    assert raised.value.code == "upload_failed" and raised.value.retryable
+    assert _calls(yt, "upload") == [] and yt.stage.get(0) == {}

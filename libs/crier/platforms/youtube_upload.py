@@ -162,7 +162,8 @@ class YouTubeAdapter:
         resource = video_resource(container.content, options)
         await self._call("POST", url, ctx, params=params, headers=headers, json=resource, classify=keep_location)
         if urlsplit(location)[:2] != urlsplit(url)[:2]:
-            raise PlatformError(f"YouTube answered an upload session elsewhere: {location!r}", code="upload_failed")
+            # Never follow it with the token; a new session on the next attempt may well be right.
+            raise TransientError(f"YouTube answered an upload session elsewhere: {location!r}", code="upload_failed")
         return location
 
     async def _committed(self, ctx: PublishContext, session: str, ref: MediaRef) -> int:
