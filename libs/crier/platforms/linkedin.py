@@ -34,6 +34,12 @@ Publishing (`publisher`, `rules`):
   visible to the comments service): retried, not a permanent `not_found`.
 - Rate limits are per day, reset at midnight UTC, and a 429 often carries no Retry-After: the wait
   is then until midnight UTC when LinkedIn names a DAY limit.
+- Media (`linkedin_media`): images through the Images API (`content.media` with `altText`, or
+  `content.multiImage` for 2 to 20), one video through the Videos API (uploaded in parts,
+  finalized, then waited for until AVAILABLE; `config.linkedin.video_title` is its title). Images
+  are JPEG, PNG or GIF of at most 36,152,320 pixels; a video MP4 of 3 s to 30 min and 75 KB to
+  500 MB; images and a video never mix; the first comment stays text. A post of media alone is
+  fine (the commentary is then empty).
 - Reading an author's posts (`GET /rest/posts?q=author`) and a post's comments needs
   r_member_social (granted to few apps) or r_organization_social. `find_published` looks there.
   A post it cannot see there (refused with 403, or not listed yet) it posts again: LinkedIn's
@@ -69,6 +75,8 @@ from crier.platforms.base import (
     TransientError,
     posted_since,
 )
+from crier.platforms.linkedin_media import LinkedInMedia
+from crier.platforms.media_rules import MB, NO_MEDIA, MediaLimits
 from crier.platforms.oauth import ConnectableAccount, OAuthError, PlatformEndpoints, TokenSet
 from crier.platforms.rules import Rules
 
@@ -247,6 +255,8 @@ def text_of(little: str) -> str:
 
 MAX_COMMENTARY = 3000
 MAX_COMMENT = 1250
+# The Images API's limit on an image's size, in pixels (width x height).
+MAX_IMAGE_PIXELS = 36_152_320
 
 
 def length(text: str) -> int:
@@ -259,6 +269,8 @@ class LinkedInConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     visibility: Literal["PUBLIC", "CONNECTIONS"] | None = None
     # isReshareDisabledByAuthor: nobody can reshare the post.
     disable_reshare: bool | None = None
+    # A video post's `content.media.title`.
+    video_title: str | None = None
 
 
 class LinkedInRules(Rules):
@@ -267,13 +279,28 @@ class LinkedInRules(Rules):
     first_comment = True
     thread = False
     max_length = MAX_COMMENTARY
+    text_required = False
+    # The Images and Videos APIs: images JPEG, PNG or GIF (one GIF), up to 20 in a multi-image
+    # post; one MP4 video of 3 s to 30 min and at most 500 MB; no mixing; alt text 4086.
+    media = MediaLimits(
+        max_items=20,
+        types=frozenset({"image", "gif", "video"}),
+        image_mimes=frozenset({"image/jpeg", "image/png", "image/gif"}),
+        video_mimes=frozenset({"video/mp4"}),
+        video_max_bytes=500 * MB,
+        min_duration_s=3,
+        max_duration_s=30 * 60,
+        max_alt_text=4086,
+    )
+    reply_media = NO_MEDIA
 
     def length(self, text: str) -> int:
         return length(text)
 
     def check_container(self, index: int, container: Container) -> list[Problem]:
-        if index == 1 and not container.media and self.length(container.content) > MAX_COMMENT:
-            return [
+        problems = super().check_container(index, container)
+        if index == 1 and self.length(container.content) > MAX_COMMENT:
+            problems = [p for p in problems if p.code != "too_long"] + [
                 Problem(
                     f"containers[{index}].content",
                     "too_long",
@@ -281,7 +308,15 @@ class LinkedInRules(Rules):
                     f"at most {MAX_COMMENT} in a comment",
                 )
             ]
-        return super().check_container(index, container)
+        return problems + [
+            Problem(
+                f"containers[{index}].media[{i}]",
+                "media_dimensions",
+                f"{m.width}x{m.height} is over linkedin's {MAX_IMAGE_PIXELS:,} pixels",
+            )
+            for i, m in enumerate(container.media)
+            if m.type in ("image", "gif") and m.width and m.height and m.width * m.height > MAX_IMAGE_PIXELS
+        ]
 
     def for_account(self, account_type: str | None, limits: AccountLimits) -> Rules:
         return organization_rules if account_type == "organization" else self
@@ -375,6 +410,7 @@ class LinkedInAdapter:
     def __init__(self, http: httpx.AsyncClient, settings: PlatformSettings) -> None:
         self.http = http
         self.settings = settings
+        self.media = LinkedInMedia(http, settings, self._call)
 
     async def _call(self, ctx: PublishContext, method: str, path: str, **kwargs: Any) -> tuple[Any, httpx.Headers]:
         """The parsed answer and its headers (a post's URN comes back as a header only)."""
@@ -425,6 +461,9 @@ class LinkedInAdapter:
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": bool(options.disable_reshare),
         }
+        content = await self.media.content(ctx, container, author, options.video_title)
+        if content is not None:
+            body["content"] = content
         _, headers = await self._call(ctx, "POST", "/rest/posts", json=body)
         urn = headers.get("x-restli-id") or headers.get("x-linkedin-id")
         if not urn:

@@ -19,6 +19,10 @@ hits whichever comes next, and tests count every creating call there. Listing po
 `author_posts`, listing comments `comments`. Unlike LinkedIn, which wants r_member_social (granted
 to few apps) to list a member's posts, the simulator shows the token's own member and
 organizations their posts with any token, so a 403 there is a fault a test injects.
+
+A post's `content` (images and videos uploaded through the Images and Videos APIs) is checked by
+`linkedin_media`, whose routes are registered here; the post keeps its media ids in its answer's
+`_sim.media_ids`, which LinkedIn never shows.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from urllib.parse import unquote
 from litestar import Request, Response, get, post
 
 from crier.platforms.linkedin import MAX_COMMENT, MAX_COMMENTARY, length, text_of
-from crier.platforms.simulator import authz
+from crier.platforms.simulator import authz, linkedin_media
 from crier.platforms.simulator.authz import Dialect, Rules, SimError, make_jwt, pages_spec, reply
 from crier.platforms.simulator.http import form_of, query
 from crier.platforms.simulator.posts import Post, payload
@@ -187,8 +191,18 @@ def create_post(world: World, grant: Grant, user: User, body: dict[str, Any]) ->
             f"({length(text)} characters) exceeded the maximum allowed ({MAX_COMMENTARY} characters)",
             "FIELD_LENGTH_TOO_LONG",
         )
+    content = body.get("content")
+    media_ids = linkedin_media.content_media(world, body["author"], content) if content is not None else []
     author = page or user.id
-    earlier = next((p for p in world.posts.of("linkedin", author) if p.reply_to is None and p.text == text), None)
+    # The same commentary with other media is not a duplicate.
+    earlier = next(
+        (
+            p
+            for p in world.posts.of("linkedin", author)
+            if p.reply_to is None and p.text == text and p.request.get("content") == content
+        ),
+        None,
+    )
     if earlier is not None and earlier.author == author:
         raise _refuse(422, "DUPLICATE_POST", f"Content is a duplicate of {earlier.id}", 0)
     urn = f"urn:li:share:{world.number(19)}"
@@ -209,6 +223,9 @@ def create_post(world: World, grant: Grant, user: User, body: dict[str, Any]) ->
         "publishedAt": at,
         "lastModifiedAt": at,
     }
+    if content is not None:
+        post.response["content"] = content
+        post.response["_sim"] = {"media_ids": media_ids}
     return world.posts.add(post)
 
 
@@ -401,7 +418,8 @@ def routes(world: World) -> list[Any]:
         key = orgs.get(author, user.id)
         roots = [p for p in world.posts.of("linkedin", key) if p.reply_to is None and p.author == key]
         newest = sorted(roots, key=lambda p: p.created_at, reverse=True)
-        return reply(_page_of([p.response for p in newest], params))
+        shown = [{k: v for k, v in p.response.items() if k != "_sim"} for p in newest]
+        return reply(_page_of(shown, params))
 
     @post("/rest/socialActions/{on:str}/comments", opt={"endpoint": "publish"}, status_code=201)
     async def comment(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -421,4 +439,16 @@ def routes(world: World) -> list[Any]:
         made = [p.response for p in world.posts.of("linkedin") if p.reply_to == on]
         return reply(_page_of(made, query(request)))
 
-    return [authorize, token, revoke, userinfo, acls, organizations, create, author_posts, comment, comments]
+    return [
+        authorize,
+        token,
+        revoke,
+        userinfo,
+        acls,
+        organizations,
+        create,
+        author_posts,
+        comment,
+        comments,
+        *linkedin_media.routes(world),
+    ]
