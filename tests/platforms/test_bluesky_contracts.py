@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from crier.platforms import bluesky_media
 from crier.platforms._text import graphemes
 from crier.platforms.atproto.syntax import is_did, is_language, parse_at_uri
+from tests.support.media_files import jpeg, mp4, png
 
 from .bluesky_accounts import bluesky_account
 from .conftest import Flow
@@ -123,6 +125,9 @@ def test_the_calls_the_adapter_makes_are_in_the_lexicons() -> None:
         "com.atproto.repo.getRecord",
         "com.atproto.repo.listRecords",
         "com.atproto.identity.resolveHandle",
+        "com.atproto.repo.uploadBlob",
+        "app.bsky.embed.images",
+        "app.bsky.embed.video",
         "com.atproto.server.createSession",
         "com.atproto.server.getSession",
         "app.bsky.feed.post",
@@ -240,3 +245,41 @@ async def test_refusals_are_xrpc_errors(bsky: Publishing) -> None:
     for nsid, answer in answers:
         assert xrpc_error_errors(answer.json(), nsid) == []
     assert bsky.posts() == []
+
+
+async def test_records_with_media_and_the_blob_answers(bsky: Publishing) -> None:
+    images = _lexicon("app.bsky.embed.images")["defs"]["image"]["properties"]["image"]
+    video = _lexicon("app.bsky.embed.video")["defs"]["main"]["properties"]["video"]
+    # the adapter's blob limit is the lexicon's
+    assert images["maxSize"] == bluesky_media.IMAGE_MAX_BYTES and video["accept"] == ["video/mp4"]
+    await bsky.publish(
+        bsky.context(
+            "pictures",
+            "a video",
+            media={0: [bsky.media.add(png(), alt_text="alt"), bsky.media.add(jpeg())], 1: [bsky.media.add(mp4())]},
+        )
+    )
+    posts = bsky.posts()
+    for post in posts:
+        record = post["request"]["record"]
+        assert record_errors("app.bsky.feed.post", record) == []
+        embed = record["embed"]
+        blobs = [i["image"] for i in embed.get("images", [])] + ([embed["video"]] if "video" in embed else [])
+        limit = images["maxSize"] if "images" in embed else video["maxSize"]
+        for blob in blobs:
+            assert set(blob) == {"$type", "ref", "mimeType", "size"} and blob["$type"] == "blob"
+            assert blob["ref"]["$link"].startswith("bafkrei") and 0 < blob["size"] <= limit
+    assert [p["request"]["record"]["embed"]["$type"] for p in posts] == [
+        "app.bsky.embed.images",
+        "app.bsky.embed.video",
+    ]
+    answer = await bsky.http.post(
+        f"{bsky.sim.base_url}/bluesky/xrpc/com.atproto.repo.uploadBlob",
+        content=png(),
+        headers={"Authorization": f"Bearer {bsky.account.access_token}", "Content-Type": "image/png"},
+    )
+    assert answer.status_code == 200 and call_errors("com.atproto.repo.uploadBlob", "output", answer.json()) == []
+    # the checks bite: an image without its alt text
+    bad = {**posts[0]["request"]["record"]}
+    bad["embed"] = {**bad["embed"], "images": [{"image": bad["embed"]["images"][0]["image"]}]}
+    assert record_errors("app.bsky.feed.post", bad) == ["/embed/images/0/alt: missing"]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.media_files import mp4, png
+
 from .conftest import Flow
 from .contracts import ROOT, load, openapi_errors
 from .publishing import Publishing, connect_for_publishing
@@ -82,3 +84,30 @@ async def test_a_form_encoded_status_is_taken_too(masto: Publishing) -> None:
     assert (resp.json()["sensitive"], resp.json()["visibility"]) == (True, "private")
     [post] = masto.posts()
     assert post["request"]["status"] == "from a form"
+
+
+async def test_media_uploads_and_attachments(masto: Publishing) -> None:
+    paths = load(SPEC)["paths"]
+    upload = paths["/api/v2/media"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert {"file", "description", "focus"} <= set(upload["properties"]) and upload["required"] == ["file"]
+    assert "get" in paths["/api/v1/media/{id}"]
+    await masto.publish(masto.context("with media", media={0: [masto.media.add(png(), alt_text="alt")]}))
+    masto.sim.configure("mastodon", processing_s=10)
+    await masto.http.post(  # a video still processing: its attachment has no url yet
+        f"{masto.sim.base_url}/mastodon/api/v2/media",
+        files={"file": ("v.mp4", mp4(), "video/mp4")},
+        headers={"Authorization": f"Bearer {masto.account.access_token}"},
+    )
+    [post] = masto.posts()
+    assert openapi_errors(SPEC, "Status", post["response"]) == []
+    assert openapi_errors(SPEC, "MediaStatus", post["request"]) == []
+    [attachment] = post["response"]["media_attachments"]
+    assert openapi_errors(SPEC, "MediaAttachment", attachment) == [] and attachment["description"] == "alt"
+    pending = [m for m in masto.sim.media("mastodon") if m["user_id"] == masto.account_author and m["kind"] == "video"]
+    shown = await masto.http.get(
+        f"{masto.sim.base_url}/mastodon/api/v1/media/{pending[0]['id']}",
+        headers={"Authorization": f"Bearer {masto.account.access_token}"},
+    )
+    assert shown.status_code == 206 and shown.json()["url"] is None
+    assert openapi_errors(SPEC, "MediaAttachment", shown.json()) == []
+    assert openapi_errors(SPEC, "MediaAttachment", {**attachment, "type": "picture"}) != []  # the check bites

@@ -9,7 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
+
+from tests.support.media_files import mp4, png
 
 from .conftest import Flow
 from .contracts import ROOT, load, openapi_errors
@@ -177,3 +180,54 @@ async def test_a_token_without_the_read_scopes_cannot_list(flow: Flow) -> None:
     x = await connect_for_publishing(flow, "x", scopes=("tweet.read", "tweet.write"))
     answer = await _list(x)
     assert answer.status_code == 403 and answer.json()["detail"] == "You are not permitted to perform this action."
+
+
+def _inline_errors(path: str, method: str, part: str, data: Any) -> list[str]:
+    """Where `data` breaks the schema written inline for `method path`'s request body (`part`
+    "request", JSON or multipart) or its 200 answer ("200")."""
+    spec = load(SPEC)
+    operation = spec["paths"][path][method]
+    if part == "request":
+        content = operation["requestBody"]["content"]
+        schema = (content.get("application/json") or content["multipart/form-data"])["schema"]
+    else:
+        schema = operation["responses"][part]["content"]["application/json"]["schema"]
+    validator = jsonschema.Draft202012Validator({**schema, "components": spec["components"]})
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(data)]
+
+
+async def test_media_calls_and_answers(x: Publishing) -> None:
+    paths = load(SPEC)["paths"]
+    for path in ("/2/media/upload/initialize", "/2/media/upload/{id}/append", "/2/media/upload/{id}/finalize"):
+        assert "media.write" in paths[path]["post"]["security"][0]["OAuth2UserToken"]
+    assert "get" in paths["/2/media/upload"] and "post" in paths["/2/media/metadata"]
+    image, video = x.media.add(png(), alt_text="alt"), x.media.add(mp4())
+    await x.publish(x.context("with media", "and a video", media={0: [image], 1: [video]}))
+    for post in x.posts():
+        assert openapi_errors(SPEC, "CreatePostsRequest", post["request"]) == []
+        assert openapi_errors(SPEC, "Post", post["response"]) == []
+    mine = f"Bearer {x.account.access_token}"
+    sent = [r for r in x.sim.requests("x") if r["authorization"] == mine]
+    for entry in sent:
+        if entry["endpoint"] == "media_initialize":
+            assert _inline_errors("/2/media/upload/initialize", "post", "request", entry["json"]) == []
+        if entry["endpoint"] == "media_metadata":
+            assert _inline_errors("/2/media/metadata", "post", "request", entry["json"]) == []
+    assert {"media_initialize", "media_append", "media_finalize", "media_metadata"} <= {e["endpoint"] for e in sent}
+    auth = {"Authorization": mine}
+    media_id = x.posts()[1]["request"]["media"]["media_ids"][0]
+    status = await x.http.get(
+        f"{x.sim.base_url}/x/2/media/upload", params={"command": "STATUS", "media_id": media_id}, headers=auth
+    )
+    assert status.status_code == 200 and _inline_errors("/2/media/upload", "get", "200", status.json()) == []
+    assert status.json()["data"]["processing_info"]["state"] == "succeeded"
+    made = await x.http.post(
+        f"{x.sim.base_url}/x/2/media/upload/initialize",
+        json={"media_type": "image/png", "total_bytes": 10, "media_category": "tweet_image"},
+        headers=auth,
+    )
+    assert _inline_errors("/2/media/upload/initialize", "post", "200", made.json()) == []
+    done = await x.http.post(f"{x.sim.base_url}/x/2/media/upload/{media_id}/finalize", headers=auth)
+    assert _inline_errors("/2/media/upload/{id}/finalize", "post", "200", done.json()) == []
+    # the checks bite
+    assert _inline_errors("/2/media/upload/initialize", "post", "request", {"media_type": "image/heic"}) != []
