@@ -130,11 +130,12 @@ class YouTubeAdapter:
         session, offset = state.get("session"), 0
         if session:
             try:
-                offset = await self._committed(ctx, str(session), ref)
+                offset, finished = await self._committed(ctx, str(session), ref)
             except _SessionGone:
                 session = None
-            except _Done as done:
-                return done.video
+            else:
+                if finished is not None:
+                    return finished  # the last chunk went; its answer did not come back
         if not session:
             session = await self._start(ctx, container, ref)
             # Saved before any byte goes: a later delivery resumes this session.
@@ -166,13 +167,14 @@ class YouTubeAdapter:
             raise TransientError(f"YouTube answered an upload session elsewhere: {location!r}", code="upload_failed")
         return location
 
-    async def _committed(self, ctx: PublishContext, session: str, ref: MediaRef) -> int:
+    async def _committed(self, ctx: PublishContext, session: str, ref: MediaRef) -> tuple[int, dict[str, Any] | None]:
+        """How many bytes the session holds, or the video when the upload is complete."""
         headers = {"Content-Range": f"bytes */{ref.size_bytes}"}
         try:
             video = await self._call("PUT", session, ctx, headers=headers, content=b"", classify=_upload_answer)
         except _Incomplete as incomplete:
-            return incomplete.committed
-        raise _Done(video)
+            return incomplete.committed, None
+        return ref.size_bytes, dict(video)
 
     async def _put(self, ctx: PublishContext, session: str, chunk: bytes, first: int, total: int) -> Any:
         headers = {"Content-Range": f"bytes {first}-{first + len(chunk) - 1}/{total}"}
@@ -186,7 +188,7 @@ class YouTubeAdapter:
         size = self.chunk_bytes - self.chunk_bytes % CHUNK_UNIT or CHUNK_UNIT
 
         async def send(chunk: bytes) -> dict[str, Any] | None:
-            nonlocal pos, buf
+            nonlocal pos
             try:
                 video = await self._put(ctx, session, chunk, pos, total)
             except _Incomplete as incomplete:
@@ -290,14 +292,6 @@ class YouTubeAdapter:
             ):
                 return _comment_of(thread)
         return None
-
-
-class _Done(Exception):
-    """The session had finished: YouTube answered the video itself."""
-
-    def __init__(self, video: Any) -> None:
-        super().__init__("upload complete")
-        self.video = dict(video)
 
 
 def _video_of(container: Container) -> MediaRef:
