@@ -7,7 +7,9 @@ then measures, for sandbox posts with three targets each:
   3. scheduler lateness (p50/p99) for N posts due within the same minute: the moment a target is
      queued (its `evt.target.queued` event) minus its scheduled_at;
 then, on a second stack whose platforms are the platform simulator, 4. live-adapter delivery to
-Mastodon accounts with 0 ms and 200 ms of platform latency (`tests.perf.bench_live`).
+Mastodon accounts with 0 ms and 200 ms of platform latency (`tests.perf.bench_live`); and on a
+third, 5. a 500 MB media upload's throughput and the gateway's peak memory during it, beside a bare
+Litestar app reading the same upload (`tests.perf.bench_media`).
 Timings come from the events on the bus, so the benchmark observes the system without slowing it.
 Bounded: fixed counts, every wait has a deadline, traffic only to 127.0.0.1.
 """
@@ -30,7 +32,7 @@ from nats.js.api import DeliverPolicy
 
 from crier.contracts.events import TargetPublished, TargetQueued
 from crier.kit.bus import Bus
-from tests.perf import bench_live
+from tests.perf import bench_live, bench_media
 from tests.perf.measure import machine, pct
 from tests.support.stack import close_infra, make_infra, start_stack
 
@@ -178,6 +180,7 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--live-posts", type=int, default=300, help="posts to 4 live Mastodon accounts per latency")
+    p.add_argument("--media-mb", type=int, default=500, help="size of the media upload in MB (default 500)")
     args = p.parse_args()
     infra = make_infra()
     stack = start_stack(infra, Path(tempfile.mkdtemp(prefix="crier-bench-")), {"CRIER_LOG_LEVEL": "warning"})
@@ -185,6 +188,8 @@ def main() -> None:
         asyncio.run(run(args, infra, stack))
         stack.supervisor.stop_all()
         for line in bench_live.run(infra, args.live_posts, 4, [0, 200], args.timeout):
+            print(line)
+        for line in bench_media.run(infra, args.media_mb, args.timeout):
             print(line)
     finally:
         stack.supervisor.stop_all()
