@@ -182,3 +182,20 @@ def test_an_instance_with_its_own_limit_keeps_the_media_rules() -> None:
     assert [p.code for p in held.check([Container(content="x", media=[media_ref(png())] * 5)], None)] == [
         "too_many_media"
     ]
+
+
+async def test_the_instance_refuses_attachments_a_status_may_not_carry(masto: Publishing) -> None:
+    auth = {"Authorization": f"Bearer {masto.account.access_token}"}
+    base = f"{masto.sim.base_url}/mastodon/api"
+    ids = []
+    for data, mime in ((png(), "image/png"), (mp4(), "video/mp4")):
+        made = await masto.http.post(f"{base}/v2/media", files={"file": ("f", data, mime)}, headers=auth)
+        ids.append(made.json()["id"])
+    mixed = await masto.http.post(f"{base}/v1/statuses", data={"status": "", "media_ids[]": ids}, headers=auth)
+    assert mixed.status_code == 422 and "video" in mixed.json()["error"]
+    unknown = await masto.http.post(f"{base}/v1/statuses", json={"status": "x", "media_ids": ["1"]}, headers=auth)
+    assert unknown.status_code == 422 and "not found" in unknown.json()["error"]
+    alone = await masto.http.post(f"{base}/v1/statuses", data={"media_ids[]": ids[1]}, headers=auth)
+    assert alone.status_code == 200 and alone.json()["media_attachments"][0]["id"] == ids[1]
+    again = await masto.http.post(f"{base}/v1/statuses", json={"media_ids": [ids[1]]}, headers=auth)
+    assert again.status_code == 422 and "already attached" in again.json()["error"]

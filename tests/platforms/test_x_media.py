@@ -231,3 +231,29 @@ def test_each_media_rule_refuses(media: list[MediaRef], problem: tuple[str, str]
 def test_a_reply_is_held_to_the_same_media_rules() -> None:
     containers = [Container(content="post"), Container(content="reply", media=[media_ref(png())] * 5)]
     assert [(p.field, p.code) for p in rules.check(containers, None)] == [("containers[1].media", "too_many_media")]
+
+
+async def test_x_refuses_a_post_naming_media_it_may_not_carry(x: Publishing) -> None:
+    auth = {"Authorization": f"Bearer {x.account.access_token}"}
+    base = f"{x.sim.base_url}/x/2"
+
+    async def upload(data: bytes, mime: str, category: str) -> str:
+        init = {"media_type": mime, "total_bytes": len(data), "media_category": category}
+        media_id = (await x.http.post(f"{base}/media/upload/initialize", json=init, headers=auth)).json()["data"]["id"]
+        await x.http.post(
+            f"{base}/media/upload/{media_id}/append",
+            data={"segment_index": "0"},
+            files={"media": ("blob", data, "application/octet-stream")},
+            headers=auth,
+        )
+        await x.http.post(f"{base}/media/upload/{media_id}/finalize", headers=auth)
+        return str(media_id)
+
+    image, animated = await upload(png(), "image/png", "tweet_image"), await upload(gif(), "image/gif", "tweet_gif")
+    x.sim.configure("x", processing_s=60)
+    video = await upload(mp4(), "video/mp4", "tweet_video")
+    for ids in ([image, animated], [video], ["123"], [image] * 5):
+        refused = await x.http.post(f"{base}/tweets", json={"text": "t", "media": {"media_ids": ids}}, headers=auth)
+        assert refused.status_code == 400, ids
+    made = await x.http.post(f"{base}/tweets", json={"media": {"media_ids": [image]}}, headers=auth)
+    assert made.status_code == 201 and x.posts()[0]["response"]["attachments"] == {"media_keys": [f"3_{image}"]}

@@ -109,9 +109,11 @@ def create_status(world: World, request: Request[Any, Any, Any], grant: Grant, b
     text = str(body.get("status") or "")
     if str(body.get("visibility") or "public") not in VISIBILITIES:
         raise _refuse("Record invalid")
-    if not text.strip() and not body.get("media_ids"):
+    # JSON names the list `media_ids`; a form, `media_ids[]`.
+    media_ids = body.get("media_ids") or body.get("media_ids[]")
+    if not text.strip() and not media_ids:
         raise _refuse("Validation failed: Text can't be blank")
-    media = mastodon_media.check_status_media(world, grant, body["media_ids"]) if body.get("media_ids") else []
+    media = mastodon_media.check_status_media(world, grant, media_ids) if media_ids else []
     limit = entities.max_characters(world)
     if status_length(text) + graphemes(str(body.get("spoiler_text") or "")) > limit:
         raise _refuse(f"Validation failed: Text character limit of {limit} exceeded")
