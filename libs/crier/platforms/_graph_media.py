@@ -107,6 +107,11 @@ class ContainerSteps:
         await self.ready(made)
         return made
 
+    def done(self, ctx: PublishContext, index: int) -> str | None:
+        """The post container `index` already became, by the stage."""
+        saved = ctx.stage.get(index) if ctx.stage is not None else {}
+        return str(saved["published"]) if saved.get("published") else None
+
     async def published(self, ctx: PublishContext, index: int, media_id: str) -> None:
         """Remembers the post a container became, for `find_published` after a crash."""
         if ctx.stage is not None:

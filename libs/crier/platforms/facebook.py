@@ -27,7 +27,14 @@ Publishing (`publisher`, `rules`):
 - The answers carry only the new object's `id` (`<page>_<post>` for a post, `<post>_<comment>` for
   a comment); the URLs are built from them.
 - `find_published` reads the Page's feed (`GET /{page-id}/feed`) or the comments under the parent
-  (`GET /{object-id}/comments`), newest first, and adopts the Page's own post with the same text.
+  (`GET /{object-id}/comments`), newest first, and adopts the Page's own post with the same text;
+  a video post is found through the video the stage names.
+
+Media (uploaded by Crier, see `facebook_media`): up to 10 photos (JPEG, PNG, GIF, WebP, BMP, TIFF,
+10 MB each, alt text as `alt_text_custom`) gathered in one feed post, or one video alone (MP4 or MOV,
+up to 10 GB and 240 minutes) posted by Facebook once processed; a post of media alone needs no
+text, a post with media shares no `link`, and comments stay text. Meta documents no length for alt
+text; Crier holds it to 1,000 characters.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from crier.kit.errors import Problem
 from crier.platforms import _graph
 from crier.platforms import _oauth_http as oh
 from crier.platforms import _publish_http as ph
+from crier.platforms import facebook_media as fm
 from crier.platforms._code_flow import CodeFlowProvider
 from crier.platforms._graph import graph_error
 from crier.platforms.base import (
@@ -54,12 +62,15 @@ from crier.platforms.base import (
     PublishedContainer,
     posted_since,
 )
+from crier.platforms.media_rules import MB, NO_MEDIA, MediaLimits
 from crier.platforms.oauth import AppCredentials, ConnectableAccount, OAuthError, PlatformEndpoints, TokenSet
 from crier.platforms.rules import Rules
 
 __all__ = ["FacebookProvider", "graph_error", "provider", "publisher", "rules"]
 
 GRAPH = "https://graph.facebook.com"
+# Facebook takes video uploads on a host of their own.
+GRAPH_VIDEO = "https://graph-video.facebook.com"
 
 
 class FacebookProvider(CodeFlowProvider):
@@ -221,12 +232,29 @@ class FacebookConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     link: str | None = None
 
 
+MEDIA = MediaLimits(
+    max_items=10,
+    types=frozenset({"image", "gif", "video"}),
+    mix=True,
+    max_gifs=10,
+    image_mimes=frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"}),
+    image_max_bytes=10 * MB,
+    gif_max_bytes=10 * MB,
+    video_max_bytes=10 * 1024 * MB,
+    max_duration_s=240 * 60.0,
+    max_alt_text=1_000,
+)
+
+
 class FacebookRules(Rules):
     platform = "facebook"
     config_type = FacebookConfig
     first_comment = True
     thread = True
     max_length = MAX_POST_LENGTH
+    text_required = False
+    media = MEDIA
+    reply_media = NO_MEDIA
 
     def length(self, text: str) -> int:
         return utf16_length(text)
@@ -245,6 +273,10 @@ class FacebookRules(Rules):
 
     def check_container(self, index: int, container: Container) -> list[Problem]:
         problems = super().check_container(index, container)
+        if len(container.media) > 1 and any(m.type == "video" for m in container.media):
+            problems.append(
+                Problem(f"containers[{index}].media", "media_mix_unsupported", "a facebook video is posted alone")
+            )
         length = self.length(container.content)
         if not problems and index > 0 and length > MAX_COMMENT_LENGTH:
             problems.append(
@@ -260,6 +292,8 @@ class FacebookRules(Rules):
         link = urlsplit(config.link or "")
         if config.link is not None and (link.scheme not in ("http", "https") or not link.netloc):
             return [Problem("config.facebook.link", "invalid_config", f"{config.link!r} is not an http(s) URL")]
+        if config.link is not None and containers and containers[0].media:
+            return [Problem("config.facebook.link", "invalid_config", "a post with media shares no link")]
         return []
 
 
@@ -312,8 +346,9 @@ class FacebookAdapter:
             raise PlatformError("only a Facebook Page can publish through the Graph API", code="not_a_page")
         return account.network_unique_id, account.access_token
 
-    async def _call(self, method: str, path: str, token: str, **kwargs: Any) -> Any:
-        url = f"{self.settings.base('facebook', GRAPH)}/{self.settings.graph_api_version}{path}"
+    async def _call(self, method: str, path: str, token: str, *, video: bool = False, **kwargs: Any) -> Any:
+        host = self.settings.base("facebook", GRAPH_VIDEO if video else GRAPH)
+        url = f"{host}/{self.settings.graph_api_version}{path}"
         return await ph.send(
             self.http,
             "facebook",
@@ -325,6 +360,12 @@ class FacebookAdapter:
             **kwargs,
         )
 
+    def _as(self, token: str) -> fm.Call:
+        async def call(method: str, path: str, **kwargs: Any) -> Any:
+            return await self._call(method, path, token, **kwargs)
+
+        return call
+
     async def publish_container(
         self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
     ) -> PublishedContainer:
@@ -334,8 +375,14 @@ class FacebookAdapter:
         if problems or not isinstance(options, FacebookConfig):
             raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
         page, token = self._page(ctx)
+        call = self._as(token)
+        if parent is None and any(m.type == "video" for m in container.media):
+            return await fm.publish_video(call, ctx, index, page, container.media[0], container.content)
         if parent is None:
             form = {"message": container.content, **({"link": options.link} if options.link else {})}
+            if container.media:
+                form = {k: v for k, v in form.items() if k != "message" or v.strip()}
+                form |= fm.attached(await fm.upload_photos(call, ctx, index, page, container.media))
             made = await self._call("POST", f"/{page}/feed", token, data=form)
         else:
             made = await self._call(
@@ -350,6 +397,9 @@ class FacebookAdapter:
         """The newest of the Page's 25 latest posts (or the parent's 50 latest comments) that the
         Page made with this text since the container was first sent."""
         page, token = self._page(ctx)
+        if parent is None and any(m.type == "video" for m in container.media):
+            staged, _ = await fm.staged_video(self._as(token), ctx, index)
+            return staged
         fields = {"fields": "id,message,created_time,from"}
         if parent is None:
             listed = await self._call("GET", f"/{page}/feed", token, params={**fields, "limit": "25"})
@@ -360,7 +410,7 @@ class FacebookAdapter:
             author = (item.get("from") or {}).get("id")
             if (
                 author in (None, page)
-                and _graph.same_text(container.content, item.get("message"))
+                and _graph.same_text(container.content, item.get("message") or "")
                 and posted_since(_graph.instant(item.get("created_time")), ctx.sent_at)
             ):
                 return PublishedContainer(str(item["id"]), permalink(page, str(item["id"]), index, parent))

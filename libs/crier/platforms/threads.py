@@ -299,6 +299,9 @@ class ThreadsAdapter:
         if options.reply_control is not None:
             form["reply_control"] = options.reply_control
         steps = self._steps(user, token)
+        already = steps.done(ctx, index) if container.media else None
+        if already is not None:
+            return PublishedContainer(already, await self._permalink(already, token))
         if container.media:
             del form["media_type"]
             if not container.content.strip():

@@ -11,7 +11,9 @@ both the simulator's endpoint `publish`; it reads back with `GET /{page-id}/feed
 `GET /{object-id}/comments` (`read_comments`). As on Facebook: comments go one reply deep (a reply
 to a reply is filed under its top-level comment), a Page's post repeating its last one is #506,
 posts take 63,206 and comments 8,000 UTF-16 code units, writing needs `pages_manage_posts` (posts)
-or `pages_manage_engagement` (comments), and answers carry only the new object's id.
+or `pages_manage_engagement` (comments), and answers carry only the new object's id. A Page's
+photos and videos are in `meta_page_media` (a feed post's `attached_media` names unpublished
+photos); Instagram's publishing is in `meta_instagram`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from crier.platforms.simulator import authz
 from crier.platforms.simulator.authz import Rules, SimError, pages_spec, reply
 from crier.platforms.simulator.graph import GraphDialect, check_version, graph_error, graph_time, newest_first, pick
 from crier.platforms.simulator.http import query
+from crier.platforms.simulator.meta_instagram import instagram_publishing
+from crier.platforms.simulator.meta_page_media import attached_media, page_media
 from crier.platforms.simulator.posts import Post, payload
 from crier.platforms.simulator.world import Grant, Token, User, World
 
@@ -187,10 +191,17 @@ def routes(world: World, platform: str) -> list[Any]:
             ig = page.get("instagram_business_account")
             if ig and ig["id"] == node_id:
                 return reply(pick(ig, fields, "id,username"))
+        found = published_node(node_id, fields)
+        if found is not None:
+            return reply(found)
         return graph_error(400, 100, f"Unsupported get request. Object with ID '{node_id}' does not exist")
 
     handlers = [dialog, access_token, me, accounts, permissions, node]
-    return handlers + (page_publishing(world) if platform == "facebook" else [])
+    if platform == "facebook":
+        media_routes, published_node = page_media(world)
+        return handlers + page_publishing(world) + media_routes
+    publishing, published_node = instagram_publishing(world)
+    return handlers + publishing
 
 
 # -- a Page's posts and comments (Facebook) ------------------------------------------------------
@@ -248,7 +259,8 @@ def page_publishing(world: World) -> list[Any]:
         if page["id"] != page_id:
             return graph_error(403, 200, _NO_PERMISSION)
         message, link = str(body.get("message") or ""), body.get("link")
-        if not message.strip() and not link:
+        photos = attached_media(world, page_id, body)
+        if not message.strip() and not link and not photos:
             return graph_error(400, 100, "(#100) Missing message or attachment")
         if _length(message) > MAX_MESSAGE:
             return graph_error(400, 100, f"(#100) Param message must be at most {MAX_MESSAGE} characters long")
@@ -276,10 +288,14 @@ def page_publishing(world: World) -> list[Any]:
             "updated_time": graph_time(made.created_at),
             "from": author(page),
             "permalink_url": f"https://www.facebook.com/{page_id}/posts/{short}",
-            "status_type": "shared_story" if link else "mobile_status_update",
+            "status_type": "shared_story" if link else "added_photos" if photos else "mobile_status_update",
             "is_published": True,
             "is_hidden": False,
         }
+        if photos:
+            made.response["media"] = [{"id": m.id, "alt_text": m.alt_text, "sha256": m.sha256} for m in photos]
+            for photo in photos:
+                photo.extra["post_id"] = made.id
         return reply({"id": made.id})
 
     @post("/{version:str}/{object_id:str}/comments", opt={"endpoint": "publish"}, status_code=200)
