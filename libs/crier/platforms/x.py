@@ -39,9 +39,10 @@ Publishing (`publisher`, `rules`):
 - Media (`x_media`): up to 4 images, or 1 GIF, or 1 video, never mixed, in any container (replies
   too); images 5 MB, GIFs 15 MB, video 8 GB, 0.5 s to 20 minutes, at most 60 fps, at least 32 px a
   side, aspect ratio 1:3 to 3:1 (a default account's limits; X Premium's longer videos are not
-  offered); alt text 1000 characters. A post with media may have no text. The post names the
-  uploads in `media.media_ids`; `find_published` also asks for `attachments` and adopts a post only
-  if it carries the media the stage says were uploaded.
+  offered); alt text 1000 characters, sent for images and GIFs only (X takes none for a video).
+  A post with media may have no text. The post names the uploads in `media.media_ids`;
+  `find_published` also asks for `attachments` and adopts a post only if it carries the media the
+  stage says were uploaded.
 """
 
 from __future__ import annotations

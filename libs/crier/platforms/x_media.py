@@ -10,7 +10,8 @@
   &media_id=` says how far it got. A post naming media still processing is refused, so the
   container waits (`StillProcessing`) until every item succeeded; `failed` is final.
 - Alt text is metadata set after the upload: `POST /2/media/metadata` `{"id", "metadata":
-  {"alt_text": {"text"}}}`, at most 1000 characters.
+  {"alt_text": {"text"}}}`, at most 1000 characters, for images and GIFs only (X refuses it for
+  a video, so a video's alt text is not sent).
 - Each finished upload is saved in the container's stage at once (`{"media": {<ref id>: {"id",
   "pending", "alt"}}}`), so a later delivery (after a crash or a processing wait) never uploads it
   again.
@@ -93,7 +94,8 @@ async def media_ids(call: Call, ctx: PublishContext, container: Container, index
             uploads[media.id] = {"id": media_id, "pending": pending, "alt": False}
             await ctx.stage.save(index, {**saved, "media": uploads})
         entry = uploads[media.id]
-        if media.alt_text and not entry["alt"]:
+        # X takes alt text for images and GIFs only; a video's is not sent.
+        if media.alt_text and media.type != "video" and not entry["alt"]:
             alt = {"id": entry["id"], "metadata": {"alt_text": {"text": media.alt_text}}}
             await call("POST", "/2/media/metadata", json=alt)
             uploads[media.id] = {**entry, "alt": True}

@@ -2,7 +2,8 @@
 /2/media/upload/initialize` (JSON `media_type`, `total_bytes`, `media_category`), `POST
 /2/media/upload/{id}/append` (multipart `media` + `segment_index`), `POST
 /2/media/upload/{id}/finalize`, `GET /2/media/upload?command=STATUS&media_id=` and `POST
-/2/media/metadata` (alt text, at most 1000 characters), each with scope `media.write`.
+/2/media/metadata` (alt text of an image or GIF, at most 1000 characters), each with scope
+`media.write`.
 
 The bytes are checked at FINALIZE as X checks them: the declared size, the type against the
 category, the category's size limit; a video's duration (0.5 s to 20 minutes), frame rate (60) and
@@ -226,6 +227,8 @@ def routes(world: World, dialect: Dialect) -> list[Any]:
         alt = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
         if not isinstance(alt, str):
             raise _invalid("$.metadata.alt_text.text: string expected")
+        if _kind_of(item) == "video":
+            raise _invalid("$.metadata.alt_text: alt text is supported for images and GIFs only")
         if len(alt) > MAX_ALT_TEXT:
             raise _invalid(f"$.metadata.alt_text.text: must be at most {MAX_ALT_TEXT} characters")
         item.alt_text = alt
