@@ -13,6 +13,7 @@ import pytest
 
 from crier.platforms.base import (
     ContentRejected,
+    OutcomeUnknown,
     PublishContext,
     PublishedContainer,
     RateLimited,
@@ -177,3 +178,23 @@ async def test_upload_faults_are_retried_without_redoing_what_was_uploaded(li: P
     assert len(calls(li, "images")) == initialized
     [post] = li.posts()
     assert [m["sha256"] for m in media_of(li, post)] == [r.sha256 for r in refs]
+
+
+async def test_find_published_tells_media_posts_apart(li: Publishing) -> None:
+    first = li.context("", media={0: [li.media.add(png())]})
+    [made] = await li.publish(first)
+    other = li.context("", media={0: [li.media.add(jpeg())]})
+    # Never uploaded, so never posted: the same (empty) words are not enough.
+    assert await li.adapter.find_published(other, other.containers[0], 0, None) is None
+    assert await li.adapter.find_published(first, first.containers[0], 0, None) == made
+
+
+async def test_a_media_post_whose_answer_was_lost_is_adopted(li: Publishing) -> None:
+    ctx = li.context("lost answer", media={0: [li.media.add(png())]})
+    li.sim.fault("linkedin", "publish", "accept_then_timeout", hang_s=2)
+    with pytest.raises(OutcomeUnknown):
+        await li.publish(ctx, li.adapter_with(timeout_s=0.3))
+    [post] = li.posts()
+    found = await li.adapter.find_published(ctx, ctx.containers[0], 0, None)
+    assert found is not None and found.platform_post_id == post["id"]
+    assert len(calls(li, "images")) == 1 and len(li.posts()) == 1

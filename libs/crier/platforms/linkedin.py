@@ -75,7 +75,7 @@ from crier.platforms.base import (
     TransientError,
     posted_since,
 )
-from crier.platforms.linkedin_media import LinkedInMedia
+from crier.platforms.linkedin_media import LinkedInMedia, media_in
 from crier.platforms.media_rules import MB, NO_MEDIA, MediaLimits
 from crier.platforms.oauth import ConnectableAccount, OAuthError, PlatformEndpoints, TokenSet
 from crier.platforms.rules import Rules
@@ -492,6 +492,9 @@ class LinkedInAdapter:
         post LinkedIn's duplicate check names (see `_post_unless_duplicate`)."""
         if index > 0:
             return await self._find_comment(ctx, container, parent) if parent is not None else None
+        uploaded = self.media.uploaded(ctx, container)
+        if container.media and uploaded is None:
+            return None  # the post is made only once all its media is uploaded and saved
         author, want = _author(ctx), _comparable(container.content)
         params = {"q": "author", "author": author, "count": "50", "sortBy": "CREATED"}
         try:
@@ -504,6 +507,8 @@ class LinkedInAdapter:
         for post in found.get("elements", []) if isinstance(found, dict) else []:
             if post.get("author") != author or _comparable(text_of(post.get("commentary") or "")) != want:
                 continue
+            if container.media and media_in(post.get("content")) != uploaded:
+                continue  # the same words with other media (or none): another post
             if posted_since(_at(post.get("createdAt")), ctx.sent_at):
                 return PublishedContainer(str(post["id"]), _post_url(str(post["id"])))
             older.add(str(post["id"]))

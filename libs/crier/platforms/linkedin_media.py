@@ -69,6 +69,12 @@ class LinkedInMedia:
         ]
         return {"media": images[0]} if len(images) == 1 else {"multiImage": {"images": images}}
 
+    def uploaded(self, ctx: PublishContext, container: Container) -> list[str] | None:
+        """The URNs of the container's media, in order, if every one was uploaded and saved."""
+        urns = (ctx.stage.get(0) if ctx.stage is not None else {}).get("urns") or {}
+        found = [urns.get(ref.id) for ref in container.media]
+        return None if None in found else [str(u) for u in found]
+
     async def _image(self, ctx: PublishContext, ref: MediaRef, author: str) -> str:
         started, _ = await self.call(
             ctx, "POST", "/rest/images?action=initializeUpload", json={"initializeUploadRequest": {"owner": author}}
@@ -162,6 +168,16 @@ class LinkedInMedia:
             reason = found.get("processingFailureReason") or "no reason given"
             raise ContentRejected(f"linkedin could not process video {video}: {reason}", code="media_rejected")
         raise StillProcessing(f"linkedin is processing video {video} ({status})", retry_after_s=PROCESSING_POLL_S)
+
+
+def media_in(content: Any) -> list[str]:
+    """The media URNs a post's `content` carries, in order."""
+    if not isinstance(content, dict):
+        return []
+    if isinstance(content.get("media"), dict):
+        return [str(content["media"].get("id"))]
+    images = (content.get("multiImage") or {}).get("images") if isinstance(content.get("multiImage"), dict) else None
+    return [str(i.get("id")) for i in images or [] if isinstance(i, dict)]
 
 
 def _value(answer: Any) -> dict[str, Any]:
