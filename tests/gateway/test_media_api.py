@@ -332,3 +332,30 @@ def test_the_signed_url_serves_the_exact_bytes_and_nothing_else(media_gw: Gatewa
         answer = httpx.get(refused, timeout=10)
         assert answer.status_code == 403, refused
         assert answer.json()["error"]["code"] == "invalid_signature"
+
+
+def test_malformed_uploads_are_refused_with_what_is_wrong(media_gw: Gateway, media_org: Org) -> None:
+    png = media_files.png()
+    with media_org.test() as c:
+        no_file = c.post("/media", files={"picture": ("a.png", png, "image/png")})
+        two_files = c.post(
+            "/media", files=[("file", ("a.png", png, "image/png")), ("file", ("b.png", png, "image/png"))]
+        )
+        cut_short = c.post(
+            "/media",
+            content=b'--xyz\r\nContent-Disposition: form-data; name="file"\r\n\r\n' + png,
+            headers={"content-type": "multipart/form-data; boundary=xyz"},
+        )
+        no_boundary = c.post("/media", content=png, headers={"content-type": "multipart/form-data"})
+        raw = c.post("/media", content=b"just text", headers={"content-type": "text/plain"})
+        long_alt = upload(c, png, alt_text="a" * 1501)
+        bad_url = c.post("/media", json={"url": "ftp://example.com/a.png"})
+        listed = c.get("/media").json()["data"]
+    assert (no_file.status_code, no_file.json()["error"]["details"]["fields"][0]["field"]) == (422, "file")
+    assert (two_files.status_code, two_files.json()["error"]["details"]["fields"][0]["code"]) == (422, "one_file")
+    assert (cut_short.status_code, cut_short.json()["error"]["code"]) == (400, "invalid_multipart")
+    assert (no_boundary.status_code, no_boundary.json()["error"]["code"]) == (400, "invalid_multipart")
+    assert (raw.status_code, raw.json()["error"]["code"]) == (415, "unsupported_media_type")
+    assert (long_alt.status_code, long_alt.json()["error"]["details"]["fields"][0]["field"]) == (422, "alt_text")
+    assert (bad_url.status_code, bad_url.json()["error"]["details"]["reason"]) == (422, "invalid_url")
+    assert listed == []

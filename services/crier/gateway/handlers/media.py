@@ -41,6 +41,7 @@ async def add_media(
     ctx: Context, who: Principal, received: Received, *, alt_text: str | None, source_url: str | None = None
 ) -> Any:
     """Inspects, cleans and stores bytes that arrived whole; the media object, `ready`."""
+    store = store_of(ctx)
     try:
         found = await asyncio.to_thread(inspect_file, received.path)
     except NotMedia as exc:
@@ -75,7 +76,7 @@ async def add_media(
         )
     try:
         with received.path.open("rb") as source:
-            await store_of(ctx).put(media_id, source, size=received.size, mime=found.mime)
+            await store.put(media_id, source, size=received.size, mime=found.mime)
     except Exception as exc:
         async with ctx.uow.begin() as tx:
             await media_rows.update(

@@ -73,9 +73,13 @@ class PostController(Controller):
         rules: how many containers it takes (a first comment, a thread), how long a text may be by the
         platform's counting, which `config.<platform>` options it knows. Sandbox accounts are checked
         exactly like live accounts of their platform; a live account of a platform Crier cannot
-        publish to yet is refused (`platform_not_supported`). One 422 `validation_error` names every
-        problem at once: the request's own in `details.fields`, each account's in
-        `details.accounts[<account id>]`."""
+        publish to yet is refused (`platform_not_supported`). A container's `media` names media
+        objects by `id` (`POST /media`; ready, of this organization and mode, else
+        `media_not_found` / `media_not_ready` at `containers[i].media[j]`) or by `url`, which Crier
+        fetches into a new media object first; the platforms' media rules then judge what the
+        gateway found in the bytes (count, types, size, dimensions, duration, frame rate). One 422
+        `validation_error` names every problem at once: the request's own in `details.fields`, each
+        account's in `details.accounts[<account id>]`."""
         idem = uc.IdempotencyKey(idempotency_key, request_hash(await request.body())) if idempotency_key else None
         created = await uc.create_post(gateway_of(request).ctx, principal_of(request), post_request(data), idem)
         return Response(s.post_of(created.record), status_code=201 if created.is_new else 200)
