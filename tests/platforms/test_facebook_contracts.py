@@ -1,7 +1,8 @@
 """Facebook Page publishing against Meta's own node specs (`../shared/platform-contracts/meta-graph`):
 the edges the adapter calls exist with the method it uses, every parameter it sends is one the edge
 takes (with a documented value where the spec lists them), and the posts and comments the
-simulated Graph API answers are PagePost and Comment nodes."""
+simulated Graph API answers are PagePost and Comment nodes; photo and video uploads send only the
+parameters the Page's photos and videos edges take."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from tests.support.media_files import jpeg, mp4, png
+
 from .conftest import Flow
 from .contracts import ROOT, load, meta_errors
-from .publishing import Publishing, connect_for_publishing
+from .publishing import Publishing, SavedStage, connect_for_publishing
 
 pytestmark = pytest.mark.skipif(not ROOT.is_dir(), reason=f"platform contracts not found at {ROOT}")
 # Parameters every Graph edge takes, which the node specs do not repeat.
@@ -92,3 +95,26 @@ async def test_posts_and_comments_are_pagepost_and_comment_nodes(page: Publishin
     [listed_reply] = replies.json()["data"]
     assert listed_reply["parent"] == {"id": comment["id"]} and meta_errors("Comment", listed_reply) == []
     assert listed_reply["id"] == reply["id"]
+
+
+async def test_photo_and_video_uploads_send_what_the_edges_take(page: Publishing) -> None:
+    refs = [page.media.add(jpeg(), alt_text="alt"), page.media.add(png())]
+    await page.publish(page.context("photos", media={0: refs}))
+    page.stage = SavedStage()  # another post, another target
+    await page.publish(page.context("a video", media={0: [page.media.add(mp4(seconds=1.0))]}))
+    photos = _sent(page, "photos")
+    assert len(photos) == 2
+    for upload in photos:
+        # The file itself (`source`) is multipart, which the spec's parameter list leaves out.
+        assert _undocumented("Page", "POST", "photos", upload["form"]) == set()
+    [feed] = _sent(page, "publish")
+    sent = {k.partition("[")[0] for k in feed["json"]}
+    assert sent == {"message", "attached_media"} and _undocumented("Page", "POST", "feed", dict.fromkeys(sent)) == set()
+    videos = _sent(page, "videos")
+    assert {v["form"]["upload_phase"] for v in videos} == {"start", "transfer", "finish"}
+    assert set(_enum("pagevideos_upload_phase_enum_param")) >= {"start", "transfer", "finish"}
+    for call in videos:
+        assert _undocumented("Page", "POST", "videos", {**call["form"], **call["files"]}) == set()
+    [status] = [r for r in _sent(page, "node") if "status" in r["query"].get("fields", "")]
+    wanted = {f.strip() for f in status["query"]["fields"].split(",")}
+    assert wanted <= {f["name"] for f in load("meta-graph/specs/AdVideo.json")["fields"]}
