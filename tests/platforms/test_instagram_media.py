@@ -154,6 +154,7 @@ async def test_the_publishing_limit_is_a_rate_limit(acct: Publishing) -> None:
     with pytest.raises(RateLimited) as raised:
         await acct.publish(acct.context("two", media={0: [acct.media.add(jpeg())]}))
     assert "content_publishing_limit" in raised.value.message and len(acct.posts()) == 1
+    assert raised.value.retry_after_s == 3600  # a moving day's limit: looked at again in an hour
 
 
 async def test_a_lost_publish_is_found_and_adopted(acct: Publishing) -> None:

@@ -25,8 +25,9 @@ Publishing (`publisher`, `rules`; the containers themselves in `_graph_media`):
   320-1440 px are scaled, not refused); videos MP4 or MOV, 23-60 frames a second, 0.01:1 to 10:1,
   a reel or feed video 3 s to 15 min and 300 MB, a story video 3 s to 60 s and 100 MB. Alt text
   goes with images only (Meta documents no length for it; Crier holds it to 1,000 characters).
-- An account publishes at most its `content_publishing_limit` a day (code 9, subcode 2207042 at
-  `media_publish`): `RateLimited`. A container not ready yet at publish (9007) is retried.
+- An account publishes at most its `content_publishing_limit` in a moving day (code 9, subcode
+  2207042 at `media_publish`): `RateLimited`, looked at again in an hour since Graph does not say
+  when a slot frees. A container not ready yet at publish (9007) is retried.
 - `find_published` consults the stage first: a container made but not published is published (not
   made again); one published is looked up among the account's latest media (or stories, or the
   comments under the post) by caption and time.

@@ -141,6 +141,9 @@ rules = _BY_KIND["feed"]
 CONTAINER_WAIT_S = 60.0
 # The account reached its `content_publishing_limit`; the container is not ready yet.
 _PUBLISHING_LIMIT = (9, 2207042)
+# The limit counts the posts of a moving 24 hours and Graph says nothing of when a slot frees:
+# look again in an hour rather than at the publisher's quick backoff.
+PUBLISHING_LIMIT_WAIT_S = 3600.0
 _NOT_READY_CODE = 9007
 
 
@@ -148,7 +151,8 @@ def _publishing_error(resp: httpx.Response, body: Any) -> PlatformError | None:
     err = _graph.error_of(body)
     said = ph.message_of(body) or f"HTTP {resp.status_code}"
     if err is not None and (err.get("code"), err.get("error_subcode")) == _PUBLISHING_LIMIT:
-        return RateLimited(f"{said} (content_publishing_limit)", retry_after_s=_graph.rate_limit_wait(resp.headers))
+        wait = _graph.rate_limit_wait(resp.headers) or PUBLISHING_LIMIT_WAIT_S
+        return RateLimited(f"{said} (content_publishing_limit)", retry_after_s=wait)
     if err is not None and err.get("code") == _NOT_READY_CODE:
         return TransientError(said)
     return _graph.classify(resp, body)
