@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from crier.contracts.common import Container
@@ -190,3 +191,25 @@ async def test_media_answers_follow_pinterests_schema(pin: Publishing) -> None:
     pin_answer = answered(post)
     assert openapi_errors("pinterest/openapi.json", "Pin", pin_answer) == []
     assert pin_answer["media"]["media_type"] == "video" and pin_answer["creative_type"] == "VIDEO"
+
+
+async def test_find_published_looks_for_a_video_pin_only_once_its_video_is_uploaded(pin: Publishing) -> None:
+    pin.sim.configure("pinterest", processing_s=45)
+    ctx = pin.context("A clip", config={"board_id": board(pin)}, media={0: [pin.media.add(mp4(320, 480, seconds=4.2))]})
+    assert await pin.adapter.find_published(ctx, ctx.containers[0], 0, None) is None
+    assert calls(pin, "board_pins") == []  # nothing uploaded: no Pin can exist, nothing to list
+    with pytest.raises(StillProcessing):
+        await pin.publish(ctx)
+    assert await pin.adapter.find_published(ctx, ctx.containers[0], 0, None) is None
+    published = await publish_through_processing(pin, ctx)
+    assert await pin.adapter.find_published(ctx, ctx.containers[0], 0, None) == published
+
+
+async def test_media_registration_and_status_follow_pinterests_schema(pin: Publishing, http: httpx.AsyncClient) -> None:
+    base, auth = f"{pin.sim.base_url}/pinterest", {"Authorization": f"Bearer {pin.account.access_token}"}
+    registered = (await http.post(f"{base}/v5/media", json={"media_type": "video"}, headers=auth)).json()
+    assert openapi_errors("pinterest/openapi.json", "MediaUpload", registered) == []
+    status = (await http.get(f"{base}/v5/media/{registered['media_id']}", headers=auth)).json()
+    assert openapi_errors("pinterest/openapi.json", "Media", status) == [] and status["status"] == "registered"
+    refused = await http.post(f"{base}/v5/media", json={"media_type": "image"}, headers=auth)
+    assert refused.status_code == 400 and openapi_errors("pinterest/openapi.json", "Error", refused.json()) == []

@@ -212,6 +212,9 @@ async def test_upload_faults_are_retried_and_a_retry_uploads_anew(tt: Publishing
     tt.sim.fault("tiktok", "video_init", "server_error")
     with pytest.raises(TransientError):
         await tt.publish(ctx)
+    tt.sim.fault("tiktok", "video_upload", "server_error")
+    with pytest.raises(TransientError):
+        await tt.publish(ctx)
     assert tt.stage.get(0) == {}
     await tt.publish(ctx)
     assert len(tt.posts()) == 1

@@ -206,10 +206,14 @@ class PinterestAdapter:
         self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
     ) -> PublishedContainer | None:
         """The newest Pin on the board with this description and title made since the container was
-        first sent (Pinterest has no idempotency key)."""
+        first sent (Pinterest has no idempotency key); for a video, only once the stage says it was
+        uploaded."""
         if index > 0:
             return None
         options = _options(ctx, container)
+        saved = ctx.stage.get(0) if ctx.stage is not None else {}
+        if container.media[0].type == "video" and saved.get("media") != container.media[0].id:
+            return None  # the Pin is made only once its video is uploaded, which the stage records
         found = await self._call(ctx, "GET", f"/v5/boards/{options.board_id}/pins", params={"page_size": "100"})
         for pin in found.get("items") or []:
             if (

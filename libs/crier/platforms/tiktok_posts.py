@@ -235,7 +235,7 @@ class TikTokAdapter:
                 f"this creator cannot post {options.privacy_level}; they can post {', '.join(offered) or 'nothing'}",
                 code="invalid_config",
             )
-        flags = {
+        flags: dict[str, Any] = {
             "disable_comment": options.disable_comment or bool(creator.get("comment_disabled")),
             "privacy_level": options.privacy_level,
         }
@@ -248,7 +248,7 @@ class TikTokAdapter:
                 f"the video is {video.duration_s:.1f} s; this creator may post at most {longest} s",
                 code="invalid_content",
             )
-        post_info = {
+        post_info: dict[str, Any] = {
             "title": container.content,
             **flags,
             "disable_duet": options.disable_duet or bool(creator.get("duet_disabled")),
@@ -277,7 +277,7 @@ class TikTokAdapter:
         self, ctx: PublishContext, container: Container, options: TikTokConfig, flags: dict[str, Any]
     ) -> str:
         source = _media_of(ctx)
-        post_info = {"description": container.content, **flags}
+        post_info: dict[str, Any] = {"description": container.content, **flags}
         if options.title is not None:
             post_info["title"] = options.title
         if options.auto_add_music is not None:

@@ -70,6 +70,7 @@ def content_media(world: World, author: str, content: Any) -> list[str]:
     """The ids of the media a post's `content` names, checked as LinkedIn checks them."""
     if not isinstance(content, dict) or len(content) != 1 or not {"media", "multiImage"} & set(content):
         raise li._invalid("/content", "content must be one of media or multiImage")
+    entries: Any
     if "media" in content:
         entries, path = [content["media"]], "/content/media"
     else:

@@ -129,7 +129,7 @@ def routes(world: World, dialect: Dialect) -> list[Any]:
         user = user_of(request)
         body = await payload(request)
         post_info(body, "title", 2200)
-        source = body.get("source_info") if isinstance(body.get("source_info"), dict) else {}
+        source = _object(body.get("source_info"))
         publish_id = f"v_pub_file~v2-1.{world.number(19)}"
         if source.get("source") == "PULL_FROM_URL":
             data, mime = await _pulled(source.get("video_url"), "video_pull_failed")
@@ -140,7 +140,11 @@ def routes(world: World, dialect: Dialect) -> list[Any]:
             return _ok({"publish_id": publish_id})
         if source.get("source") != "FILE_UPLOAD":
             raise _error(400, "invalid_params", "source_info.source must be FILE_UPLOAD or PULL_FROM_URL")
-        size, chunk, count = (source.get(k) for k in ("video_size", "chunk_size", "total_chunk_count"))
+        size, chunk, count = (
+            source.get("video_size", 0),
+            source.get("chunk_size", 0),
+            source.get("total_chunk_count", 0),
+        )
         problem = _chunk_problem(size, chunk, count)
         if problem:
             raise _error(400, "invalid_params", problem)
@@ -188,7 +192,7 @@ def routes(world: World, dialect: Dialect) -> list[Any]:
         post_info(body, "description", 4000)
         if body.get("media_type") != "PHOTO" or body.get("post_mode") not in ("DIRECT_POST", "MEDIA_UPLOAD"):
             raise _error(400, "invalid_params", "media_type must be PHOTO and post_mode DIRECT_POST or MEDIA_UPLOAD")
-        source = body.get("source_info") if isinstance(body.get("source_info"), dict) else {}
+        source = _object(body.get("source_info"))
         urls = source.get("photo_images")
         if source.get("source") != "PULL_FROM_URL" or not isinstance(urls, list) or not 1 <= len(urls) <= 35:
             raise _error(400, "invalid_params", "photos are pulled: source PULL_FROM_URL with 1 to 35 photo_images")
@@ -238,6 +242,10 @@ def routes(world: World, dialect: Dialect) -> list[Any]:
         return world.posts.add(made)
 
     return [creator_info, video_init, video_upload, content_init, publish_status]
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _chunk_problem(size: Any, chunk: Any, count: Any) -> str | None:
