@@ -215,7 +215,7 @@ async def test_upload_faults_are_retried_and_a_retry_uploads_anew(tt: Publishing
     tt.sim.fault("tiktok", "video_upload", "server_error")
     with pytest.raises(TransientError):
         await tt.publish(ctx)
-    assert tt.stage.get(0) == {}
+    assert tt.stage.get(0)["uploading"] is True  # TikTok has none of its bytes: the next try starts over
     await tt.publish(ctx)
     assert len(tt.posts()) == 1
 
@@ -237,3 +237,26 @@ def test_the_chunk_plan_is_one_tiktok_takes(size: int) -> None:
     chunk, count = chunk_plan(size)
     assert _chunk_problem(size, chunk, count) is None
     assert size - chunk * (count - 1) < 2 * CHUNK or count == 1
+
+
+async def test_an_upload_cut_short_starts_over_and_a_complete_one_is_never_sent_again(tt: Publishing) -> None:
+    data = clip() + b"\0" * (21 * MB - len(clip()))
+    ref = media_ref(data)
+    tt.media._bytes[ref.id] = data  # too large to host on the simulator, and TikTok pulls no video
+    ctx = tt.context("big", config=PUBLIC, media={0: [ref]})
+    tt.sim.fault("tiktok", "video_upload", "server_error")
+    with pytest.raises(TransientError):
+        await tt.publish(ctx)
+    cut_short = tt.stage.get(0)
+    assert cut_short["uploading"] is True and chunks_sent(tt, cut_short["publish_id"])
+    tt.sim.configure("tiktok", processing_s=45)
+    with pytest.raises(StillProcessing):
+        await tt.publish(ctx)  # TikTok has none of that upload's bytes: a new one, in full
+    again = tt.stage.get(0)
+    assert again["publish_id"] != cut_short["publish_id"] and "uploading" not in again
+    assert len(chunks_sent(tt, again["publish_id"])) == 2
+    # A crash after the last chunk, before the stage said so: TikTok has every byte, so no new upload.
+    await tt.stage.save(0, again | {"uploading": True})
+    await publish_through_processing(tt, ctx)
+    assert len(calls(tt, "video_init")) == 2 and len(chunks_sent(tt, again["publish_id"])) == 2
+    assert len(tt.posts()) == 1

@@ -23,9 +23,11 @@ of up to 35 images, and nothing else: no comments, no threads, no text-only post
   then the `publish_id` is the only id there is.
 - Answers always carry `{"error": {"code", "message", "log_id"}}`, "ok" on success; errors can
   come with HTTP 200, so the code decides.
+- TikTok publishes a video as soon as its last chunk is in, so the `publish_id` is saved (as
+  uploading) before the first chunk: a delivery that finds one asks TikTok's status how many bytes
+  arrived (`uploaded_bytes`) and uploads anew only when they are not all there.
 - TikTok lists a creator's posts only to apps with `video.list`: `find_published` knows a post by
-  the `publish_id` saved in the stage once its upload or pull was accepted, and cannot find one
-  whose init answer was lost.
+  the `publish_id` saved in the stage, and cannot find a photo post whose init answer was lost.
 """
 
 from __future__ import annotations
@@ -221,11 +223,23 @@ class TikTokAdapter:
             raise NotSupported("tiktok takes no comments or replies", code="first_comment_unsupported")
         saved = ctx.stage.get(0) if ctx.stage is not None else {}
         publish_id = saved.get("publish_id")
+        if publish_id is not None and saved.get("uploading"):
+            # The delivery that started this upload stopped before knowing it complete. TikTok
+            # publishes a video once all its bytes are in, so uploading it anew could post it
+            # twice: ask TikTok how far it got, and start over only if it is not all there.
+            publish_id = await self._uploaded(ctx, container.media[0], str(publish_id))
         if publish_id is None:
             publish_id = await self._send(ctx, container, _options(ctx, container))
-            if ctx.stage is not None:
-                await ctx.stage.save(0, {"publish_id": publish_id})
+        await _save(ctx, {"publish_id": publish_id})
         return await self._outcome(ctx, container, str(publish_id))
+
+    async def _uploaded(self, ctx: PublishContext, video: MediaRef, publish_id: str) -> str | None:
+        """`publish_id` if TikTok has every byte of its video, else None (an incomplete upload is
+        dropped by TikTok unpublished)."""
+        found = await self._call(ctx, "/v2/post/publish/status/fetch/", {"publish_id": publish_id})
+        if found.get("status") == "PROCESSING_UPLOAD" and int(found.get("uploaded_bytes") or 0) < video.size_bytes:
+            return None
+        return publish_id
 
     async def _send(self, ctx: PublishContext, container: Container, options: TikTokConfig) -> str:
         creator = await self._call(ctx, "/v2/post/publish/creator_info/query/", {})
@@ -270,6 +284,7 @@ class TikTokAdapter:
                 },
             },
         )
+        await _save(ctx, {"publish_id": str(started["publish_id"]), "uploading": True})
         await self._upload(ctx, video, str(started["upload_url"]), chunk_size, count)
         return str(started["publish_id"])
 
@@ -361,6 +376,11 @@ def _options(ctx: PublishContext, container: Container) -> TikTokConfig:
     if problems or not isinstance(options, TikTokConfig):
         raise ContentRejected("; ".join(p.message for p in problems), code="invalid_content")
     return options
+
+
+async def _save(ctx: PublishContext, state: dict[str, Any]) -> None:
+    if ctx.stage is not None:
+        await ctx.stage.save(0, state)
 
 
 def _media_of(ctx: PublishContext) -> MediaSource:

@@ -215,7 +215,9 @@ def routes(world: World, dialect: Dialect) -> list[Any]:
         if not publish.media:
             return _ok({"status": "PROCESSING_UPLOAD", "uploaded_bytes": len(publish.received)})
         if world.now() < publish.media[0].ready_at:
-            return _ok({"status": "PROCESSING_DOWNLOAD" if publish.pulled else "PROCESSING_UPLOAD"})
+            if publish.pulled:
+                return _ok({"status": "PROCESSING_DOWNLOAD"})
+            return _ok({"status": "PROCESSING_UPLOAD", "uploaded_bytes": publish.size})
         if publish.fail_reason is not None:
             return _ok({"status": "FAILED", "fail_reason": publish.fail_reason})
         made = published(publish)
