@@ -118,3 +118,13 @@ async def test_photo_and_video_uploads_send_what_the_edges_take(page: Publishing
     [status] = [r for r in _sent(page, "node") if "status" in r["query"].get("fields", "")]
     wanted = {f.strip() for f in status["query"]["fields"].split(",")}
     assert wanted <= {f["name"] for f in load("meta-graph/specs/AdVideo.json")["fields"]}
+
+
+async def test_a_post_of_photos_is_a_pagepost_node_with_its_attachments(page: Publishing) -> None:
+    await page.publish(page.context("photos", media={0: [page.media.add(jpeg()), page.media.add(png())]}))
+    [post] = page.posts()
+    # `media` is the simulator's record of what the post carries (for tests), not a Graph field.
+    node = {k: v for k, v in post["response"].items() if k != "media"}
+    assert "attachments" in node and meta_errors("PagePost", node) == []
+    [album] = node["attachments"]["data"]
+    assert [a["target"]["id"] for a in album["subattachments"]["data"]] == [m["id"] for m in post["response"]["media"]]

@@ -14,7 +14,7 @@ from tests.support.media_files import gif, jpeg, mp4, png
 
 from .conftest import Flow
 from .graph_media import publish_waiting, requests_of
-from .publishing import Publishing, connect_for_publishing
+from .publishing import Publishing, SavedStage, connect_for_publishing
 
 
 @pytest.fixture
@@ -143,3 +143,20 @@ async def test_faults_on_the_upload_endpoints(page: Publishing) -> None:
     with pytest.raises(TransientError) as outage:
         await page.publish(page.context("hi", media={0: [page.media.add(mp4(seconds=1.0))]}))
     assert "500" in outage.value.message and page.posts() == []
+
+
+async def test_a_photo_post_is_known_by_its_photos_as_well_as_its_words(page: Publishing) -> None:
+    await page.publish(page.context("same words", media={0: [page.media.add(jpeg())]}))
+    page.stage = SavedStage()  # another target of the same words, with other photos
+    refs = [page.media.add(png()), page.media.add(gif())]
+    ctx = page.context("same words", media={0: refs})
+    assert await page.adapter.find_published(ctx, ctx.containers[0], 0, None) is None
+    assert requests_of(page, "read_feed") == []  # no photo uploaded yet: nothing to look for
+    page.sim.fault("facebook", "publish", "server_error")
+    with pytest.raises(TransientError):
+        await page.publish(ctx)  # both photos uploaded, the post not made
+    assert await page.adapter.find_published(ctx, ctx.containers[0], 0, None) is None
+    [read] = requests_of(page, "read_feed")
+    assert "attachments{target,subattachments}" in read["query"]["fields"]
+    [published] = await page.publish(ctx)
+    assert await page.adapter.find_published(ctx, ctx.containers[0], 0, None) == published

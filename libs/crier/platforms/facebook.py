@@ -395,12 +395,16 @@ class FacebookAdapter:
         self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
     ) -> PublishedContainer | None:
         """The newest of the Page's 25 latest posts (or the parent's 50 latest comments) that the
-        Page made with this text since the container was first sent."""
+        Page made with this text since the container was first sent: with the photos the stage
+        names attached, for a post of photos; the post of the staged video, for a video."""
         page, token = self._page(ctx)
         if parent is None and any(m.type == "video" for m in container.media):
             staged, _ = await fm.staged_video(self._as(token), ctx, index)
             return staged
-        fields = {"fields": "id,message,created_time,from"}
+        photos = fm.staged_photos(ctx, index) if parent is None and container.media else None
+        if photos is not None and len(photos) < len(container.media):
+            return None  # some photo was never uploaded: no post of them can exist
+        fields = {"fields": "id,message,created_time,from" + (",attachments{target,subattachments}" if photos else "")}
         if parent is None:
             listed = await self._call("GET", f"/{page}/feed", token, params={**fields, "limit": "25"})
         else:
@@ -410,6 +414,7 @@ class FacebookAdapter:
             author = (item.get("from") or {}).get("id")
             if (
                 author in (None, page)
+                and (photos is None or fm.attached_ids(item) == photos)
                 and _graph.same_text(container.content, item.get("message") or "")
                 and posted_since(_graph.instant(item.get("created_time")), ctx.sent_at)
             ):

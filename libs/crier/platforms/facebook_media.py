@@ -3,7 +3,8 @@
 - Photos: each one `POST /{page-id}/photos` as multipart `source`, `published=false`, with its alt
   text as `alt_text_custom`; the post is then `POST /{page-id}/feed` gathering them in
   `attached_media[i]={"media_fbid": id}` (one photo or several alike). Each photo id is saved in the
-  stage as it comes back, so a retried delivery uploads only the photos still missing.
+  stage as it comes back, so a retried delivery uploads only the photos still missing, and a post
+  whose answer was lost is known by its `attachments` naming those photos, not by its words alone.
 - A video: a chunked upload on graph-video.facebook.com (`upload_phase=start` with `file_size`,
   then `transfer` of each range Facebook asks for as `video_file_chunk`, then `finish` with the
   post's text as `description`), streamed from the media store a range at a time. Its id is saved
@@ -70,6 +71,20 @@ async def upload_photos(call: Call, ctx: PublishContext, index: int, page: str, 
         if ctx.stage is not None:
             await ctx.stage.save(index, {"photos": ids})
     return ids
+
+
+def staged_photos(ctx: PublishContext, index: int) -> list[str]:
+    saved = ctx.stage.get(index) if ctx.stage is not None else {}
+    return [str(i) for i in saved.get("photos") or []]
+
+
+def attached_ids(post: dict[str, Any]) -> list[str]:
+    """The photos and videos a feed post's `attachments` edge names, in order."""
+    found = []
+    for attachment in (post.get("attachments") or {}).get("data") or []:
+        parts = (attachment.get("subattachments") or {}).get("data") or [attachment]
+        found += [str((p.get("target") or {}).get("id")) for p in parts if (p.get("target") or {}).get("id")]
+    return found
 
 
 def attached(photo_ids: Sequence[str]) -> dict[str, str]:

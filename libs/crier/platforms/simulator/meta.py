@@ -28,7 +28,7 @@ from crier.platforms.simulator.authz import Rules, SimError, pages_spec, reply
 from crier.platforms.simulator.graph import GraphDialect, check_version, graph_error, graph_time, newest_first, pick
 from crier.platforms.simulator.http import query
 from crier.platforms.simulator.meta_instagram import instagram_publishing
-from crier.platforms.simulator.meta_page_media import attached_media, page_media
+from crier.platforms.simulator.meta_page_media import attached_media, page_media, with_media
 from crier.platforms.simulator.posts import Post, payload
 from crier.platforms.simulator.world import Grant, Token, User, World
 
@@ -267,7 +267,8 @@ def page_publishing(world: World) -> list[Any]:
         if link is not None and (urlsplit(str(link)).scheme not in ("http", "https") or not urlsplit(str(link)).netloc):
             return graph_error(400, 100, "(#100) The parameter link must be a valid URL")
         earlier = [p for p in world.posts.of("facebook", page_id) if p.reply_to is None and p.page_id == page_id]
-        if earlier and (earlier[-1].text, earlier[-1].request.get("link")) == (message, link):
+        # The same words with other photos are another post, not a repeat.
+        if not photos and earlier and (earlier[-1].text, earlier[-1].request.get("link")) == (message, link):
             return graph_error(400, 506, "(#506) Duplicate status message")
         made = world.posts.add(
             Post(
@@ -293,7 +294,7 @@ def page_publishing(world: World) -> list[Any]:
             "is_hidden": False,
         }
         if photos:
-            made.response["media"] = [{"id": m.id, "alt_text": m.alt_text, "sha256": m.sha256} for m in photos]
+            made.response = with_media(made.response, photos)
             for photo in photos:
                 photo.extra["post_id"] = made.id
         return reply({"id": made.id})

@@ -45,6 +45,24 @@ def _media(items: list[MediaItem]) -> list[dict[str, Any]]:
     return [{"id": m.id, "alt_text": m.alt_text, "sha256": m.sha256} for m in items]
 
 
+def attachments(items: list[MediaItem]) -> dict[str, Any]:
+    """A post's `attachments` edge: one photo or video as the target, several as an album's
+    subattachments."""
+
+    def one(item: MediaItem) -> dict[str, Any]:
+        return {"type": "video_inline" if item.kind == "video" else "photo", "target": {"id": item.id}}
+
+    if len(items) == 1:
+        return {"data": [one(items[0])]}
+    return {"data": [{"type": "album", "subattachments": {"data": [one(m) for m in items]}}]}
+
+
+def with_media(response: dict[str, Any], items: list[MediaItem]) -> dict[str, Any]:
+    """A post's node with its media: the `attachments` edge, and `media` (the simulator's record of
+    the items, for tests: ids, alt text, sha256)."""
+    return {**response, "attachments": attachments(items), "media": _media(items)}
+
+
 def attached_media(world: World, page_id: str, body: dict[str, Any]) -> list[MediaItem]:
     """The unpublished photos a feed post's `attached_media` names (as `attached_media[0]=...`
     fields or one JSON list), each of this Page and not yet in a post."""
@@ -122,8 +140,8 @@ def page_media(world: World) -> tuple[list[Any], Callable[[str, str], dict[str, 
             "permalink_url": f"https://www.facebook.com/{page['id']}/posts/{made.id.rpartition('_')[2]}",
             "status_type": "added_video" if items and items[0].kind == "video" else "added_photos",
             "is_published": True,
-            "media": _media(items),
         }
+        made.response = with_media(made.response, items)
         for item in items:
             item.extra["post_id"] = made.id
         return made
