@@ -65,10 +65,16 @@ class LiveAccount:
     user: dict[str, Any]
 
 
-def start_live(infra: Infra, tmp: Path) -> Live:
+def start_live(infra: Infra, tmp: Path, extra_env: dict[str, str] | None = None) -> Live:
     world = World()
     sim = start_simulator(world=world)
-    stack = start_stack(infra, tmp, {"CRIER_PLATFORM_BASE_URL": sim.base_url})
+    env = {
+        "CRIER_PLATFORM_BASE_URL": sim.base_url,
+        # A platform's processing is looked at again within half a second, whatever it asks.
+        "CRIER_PUBLISHER_PROCESSING_POLL_MAX_S": "0.3",
+        **(extra_env or {}),
+    }
+    stack = start_stack(infra, tmp, env)
     return Live(stack, sim, world)
 
 
@@ -77,8 +83,8 @@ def stop_live(live: Live) -> None:
     live.sim.stop()
 
 
-def live_stack(infra: Infra, tmp: Path) -> Iterator[Live]:
-    live = start_live(infra, tmp)
+def live_stack(infra: Infra, tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[Live]:
+    live = start_live(infra, tmp, extra_env)
     yield live
     stop_live(live)
 

@@ -58,14 +58,20 @@ def gif(width: int = 48, height: int = 48, frames: int = 3) -> bytes:
     return out.getvalue()
 
 
-def mp4(width: int = 320, height: int = 240, *, seconds: float = 2.0, fps: int = 30) -> bytes:
-    """An H.264 MP4 of `seconds` at `fps` frames a second."""
+def mp4(width: int = 320, height: int = 240, *, seconds: float = 2.0, fps: int = 30, noise: bool = False) -> bytes:
+    """An H.264 MP4 of `seconds` at `fps` frames a second; of random pixels with `noise` (a file
+    that does not compress: for a platform's minimum size)."""
     out = io.BytesIO()
     with av.open(out, "w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for i in range(round(seconds * fps)):
-            frame = av.VideoFrame.from_image(_image(width, height, (i * 4 % 256, 40, 90)))
+            picture = (
+                Image.frombytes("RGB", (width, height), secrets.token_bytes(width * height * 3))
+                if noise
+                else _image(width, height, (i * 4 % 256, 40, 90))
+            )
+            frame = av.VideoFrame.from_image(picture)
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
