@@ -76,7 +76,7 @@ GRAPH_VIDEO = "https://graph-video.facebook.com"
 class FacebookProvider(CodeFlowProvider):
     platform: ClassVar[Platform] = "facebook"
     multi_account = True
-    default_scopes = (
+    default_scopes: ClassVar[tuple[str, ...]] = (
         "public_profile",
         "pages_show_list",
         "pages_read_engagement",

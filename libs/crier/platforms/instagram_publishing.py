@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
 import httpx
 import msgspec
-import regex
 
 from crier.contracts.common import Container, MediaRef
 from crier.kit.errors import Problem
@@ -35,8 +35,8 @@ MAX_HASHTAGS = 30
 MAX_MENTIONS = 20
 MAX_COLLABORATORS = 3
 MIN_FRAME_RATE = 23.0
-_HASHTAG = regex.compile(r"(?<![\w&])#\w+")
-_MENTION = regex.compile(r"(?<![\w@])@[\w.]+")
+_HASHTAG = re.compile(r"(?<![\w&])#\w+")
+_MENTION = re.compile(r"(?<![\w@])@[\w.]+")
 
 FEED = MediaLimits(
     max_items=10,
