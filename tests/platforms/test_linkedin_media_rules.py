@@ -22,7 +22,7 @@ def image(**over: Any) -> MediaRef:
 
 
 def video(**over: Any) -> MediaRef:
-    return media_ref(_video(), **({"duration_s": 30.0} | over))
+    return media_ref(_video(), **({"duration_s": 30.0, "size_bytes": 1 << 20} | over))
 
 
 def codes(*media: MediaRef, text: str = "a post", comment: Container | None = None) -> list[tuple[str, str]]:
@@ -70,6 +70,9 @@ def test_video_size_and_length() -> None:
     assert codes(video(size_bytes=501 * 1024 * 1024)) == [("containers[0].media[0]", "media_too_large")]
     assert codes(video(duration_s=2.5)) == [("containers[0].media[0]", "media_duration")]
     assert codes(video(duration_s=30 * 60 + 1)) == [("containers[0].media[0]", "media_duration")]
+    # LinkedIn fails a video under 75 KB in processing: refused at create instead.
+    assert codes(video(size_bytes=75 * 1024 - 1)) == [("containers[0].media[0]", "media_too_small")]
+    assert codes(video(size_bytes=75 * 1024)) == []
 
 
 def test_alt_text_takes_4086() -> None:

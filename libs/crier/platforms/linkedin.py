@@ -281,13 +281,14 @@ class LinkedInRules(Rules):
     max_length = MAX_COMMENTARY
     text_required = False
     # The Images and Videos APIs: images JPEG, PNG or GIF (one GIF), up to 20 in a multi-image
-    # post; one MP4 video of 3 s to 30 min and at most 500 MB; no mixing; alt text 4086.
+    # post; one MP4 video of 3 s to 30 min and 75 KB to 500 MB; no mixing; alt text 4086.
     media = MediaLimits(
         max_items=20,
         types=frozenset({"image", "gif", "video"}),
         image_mimes=frozenset({"image/jpeg", "image/png", "image/gif"}),
         video_mimes=frozenset({"video/mp4"}),
         video_max_bytes=500 * MB,
+        video_min_bytes=75 * 1024,
         min_duration_s=3,
         max_duration_s=30 * 60,
         max_alt_text=4086,

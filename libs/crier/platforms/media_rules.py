@@ -4,7 +4,7 @@ the platform's own documentation) and `Rules.check_container` checks every media
 reporting every problem at once.
 
 Problem codes (documented in the README): `media_unsupported`, `media_required`, `too_many_media`,
-`media_type_unsupported`, `media_format_unsupported`, `media_mix_unsupported`, `media_too_large`,
+`media_type_unsupported`, `media_format_unsupported`, `media_mix_unsupported`, `media_too_large`, `media_too_small`,
 `media_dimensions`, `media_aspect_ratio`, `media_duration`, `media_frame_rate`, `alt_text_too_long`,
 `media_unknown` (a reference the gateway has not inspected).
 
@@ -45,6 +45,8 @@ class MediaLimits:
     image_max_bytes: int | None = None
     gif_max_bytes: int | None = None
     video_max_bytes: int | None = None
+    # Smallest video in bytes (LinkedIn refuses a video under 75 KB in processing).
+    video_min_bytes: int | None = None
     # An image over `image_max_bytes` is re-encoded smaller instead of refused.
     reencode_images: bool = False
     # Pixel bounds (either side), images and videos alike.
@@ -120,6 +122,9 @@ def _check_size(limits: MediaLimits, field: str, item: MediaRef, platform: str) 
     most = {"image": limits.image_max_bytes, "gif": limits.gif_max_bytes, "video": limits.video_max_bytes}[
         item.type or "image"
     ]
+    least = limits.video_min_bytes if item.type == "video" else None
+    if least is not None and item.size_bytes < least:
+        return [Problem(field, "media_too_small", f"{item.size_bytes} bytes; {platform} needs at least {least}")]
     if most is None or item.size_bytes <= most:
         return []
     if item.type == "image" and limits.reencode_images:
