@@ -12,9 +12,10 @@ import pytest
 
 from crier.contracts.common import PLATFORMS, Platform
 from crier.platforms import publishing
-from tests.e2e.conftest import sql, wait_post
+from tests.e2e.conftest import create_post, sql, wait_post
 from tests.support.live import Live, connect_live
-from tests.support.media_live import CASES, media_post
+from tests.support.media_files import noisy_jpeg
+from tests.support.media_live import CASES, media_post, upload
 from tests.support.simulator import Simulator
 from tests.support.stack import wait_for
 
@@ -50,6 +51,23 @@ def test_a_post_with_media_lands_with_the_exact_bytes(live: Live, sim: Simulator
     for item in media:
         # Each file reached the platform once, as the bytes Crier inspected at upload.
         assert len(_received(sim, platform, item["sha256"], before)) == 1, (item, sim.media(platform))
+
+
+def test_an_image_crier_reencodes_to_fit_says_so_on_the_target(live: Live, sim: Simulator) -> None:
+    account = connect_live(live, "bluesky")
+    before = _ids(sim, "bluesky")
+    with account.org.live() as api:
+        big = upload(api, noisy_jpeg(1800, 1200), alt_text="noise")
+        assert big["bytes"] > 2_000_000
+        post = create_post(api, containers=[{"content": "big", "media": [{"id": big["id"]}]}], accounts=[account.id])
+        done = wait_post(api, post["id"], timeout=60)
+    [target] = done["targets"]
+    assert target["status"] == "published", target
+    [note] = target["notes"]
+    assert big["id"] in note and "re-encoded" in note
+    # What the PDS holds is the smaller JPEG, not the original.
+    [blob] = [m for m in sim.media("bluesky") if m["id"] not in before]
+    assert blob["bytes"] <= 2_000_000 and blob["mime"] == "image/jpeg" and blob["sha256"] != big["sha256"]
 
 
 @each_platform

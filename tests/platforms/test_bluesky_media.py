@@ -90,7 +90,10 @@ async def test_an_image_over_the_blob_limit_is_reencoded_and_recorded(bsky: Publ
     ref = bsky.media.add(data, alt_text="noise")
     assert rules.check([Container(content="big", media=[ref])], None) == []  # re-encoded, not refused
     with capture_logs() as logs:
-        await bsky.publish(bsky.context("big", media={0: [ref]}))
+        [published] = await bsky.publish(bsky.context("big", media={0: [ref]}))
+    # The target's record says what Crier changed to fit the platform.
+    [note] = published.notes
+    assert ref.id in note and "re-encoded" in note
     [post] = bsky.posts()
     [image] = post["request"]["record"]["embed"]["images"]
     blob = _media(bsky)[image["image"]["ref"]["$link"]]

@@ -139,6 +139,7 @@ def target_published(org_id: str, target_id: str, post_id: str = "post_1", mode:
         attempt=1,
         platform_post_id=f"x_{uuid.uuid4().hex[:8]}",
         platform_post_url="https://x.example/p/1",
+        notes=["image med_1 re-encoded"],
     )
 
 

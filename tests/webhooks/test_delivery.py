@@ -59,6 +59,7 @@ async def test_delivers_a_signed_event(bus: Bus, receiver: Receiver) -> None:
         "platform_post_id": event.platform_post_id,
         "platform_post_url": event.platform_post_url,
         "attempt": 1,
+        "notes": ["image med_1 re-encoded"],
     }
     assert request.headers["content-type"] == "application/json"
     assert request.headers["user-agent"].startswith("Crier-Webhooks/")

@@ -71,6 +71,8 @@ class TargetPublished(Message, kw_only=True, frozen=True):
     platform_post_id: str
     platform_post_url: str | None = None
     container_ids: list[str] = []
+    # What Crier changed to fit the platform (an image re-encoded under its size limit).
+    notes: list[str] = []
 
 
 class TargetAttemptFailed(Message, kw_only=True, frozen=True):

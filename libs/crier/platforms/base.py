@@ -59,6 +59,9 @@ class PlatformSettings:
 class PublishedContainer:
     platform_post_id: str
     url: str | None = None
+    # What Crier changed to fit the platform without changing what the user meant (an image
+    # re-encoded under Bluesky's blob limit), in words for the target's `notes`.
+    notes: tuple[str, ...] = ()
 
 
 class MediaSource(Protocol):

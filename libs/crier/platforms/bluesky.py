@@ -574,7 +574,7 @@ class BlueskyAdapter:
             "com.atproto.repo.createRecord",
             json={"repo": self._did(ctx), "collection": POST, "record": record},
         )
-        return PublishedContainer(made["uri"], post_url(made["uri"]))
+        return PublishedContainer(made["uri"], post_url(made["uri"]), bluesky_media.notes(ctx, container, index))
 
     async def find_published(
         self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
@@ -601,7 +601,9 @@ class BlueskyAdapter:
                 continue
             if not posted_since(_created(value), ctx.sent_at):
                 continue
-            return PublishedContainer(record["uri"], post_url(record["uri"]))
+            return PublishedContainer(
+                record["uri"], post_url(record["uri"]), bluesky_media.notes(ctx, container, index)
+            )
         return None
 
 

@@ -115,6 +115,18 @@ async def embed(call: Call, ctx: PublishContext, container: Container, index: in
     return {"$type": IMAGES, "images": images}
 
 
+def notes(ctx: PublishContext, container: Container, index: int) -> tuple[str, ...]:
+    """What the target's record says Crier changed: each image re-encoded under the blob limit."""
+    saved = ctx.stage.get(index) if ctx.stage is not None else {}
+    blobs, shrunk = saved.get("blobs") or {}, set(saved.get("reencoded") or [])
+    return tuple(
+        f"image {m.id} re-encoded as JPEG to fit Bluesky's {IMAGE_MAX_BYTES:,}-byte limit "
+        f"({m.size_bytes:,} to {(blobs.get(m.id) or {}).get('size', 0):,} bytes)"
+        for m in container.media
+        if m.id in shrunk
+    )
+
+
 def blob_links(value: dict[str, Any]) -> list[str]:
     """The blob CIDs a post record's embed names, in order."""
     embed_ = value.get("embed") or {}

@@ -112,6 +112,7 @@ post_targets = sa.Table(
     sa.Column("updated_at", TS, nullable=False),
     # The generation of delivery the target is in (0 until it is redriven).
     sa.Column("redrive", sa.Integer, nullable=False),
+    sa.Column("notes", ARRAY(sa.Text), nullable=False),
 )
 
 # Uploaded and fetched media; the bytes live in the media store under `store_key`.

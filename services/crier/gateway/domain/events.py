@@ -70,6 +70,7 @@ class TargetPublished(TargetEvent, kw_only=True, frozen=True, tag="target.publis
     attempt: int
     platform_post_id: str
     platform_post_url: str | None = None
+    notes: list[str] = []
 
 
 class TargetAttemptFailed(TargetEvent, kw_only=True, frozen=True, tag="target.attempt_failed"):

@@ -49,6 +49,8 @@ class Target(msgspec.Struct, kw_only=True, frozen=True):
     attempts: int = 0
     published_at: datetime | None = None
     updated_at: datetime
+    # What Crier changed to fit the platform when it published (an image re-encoded smaller).
+    notes: list[str] = []
     # The generation of delivery the target is in: 0 until it is first redriven, then the post's
     # redrive that last sent it out again. `attempts` counts within it.
     redrive: int = 0
@@ -129,6 +131,7 @@ def _published(target: Target, event: ev.TargetPublished) -> Target:
         attempts=max(target.attempts, event.attempt),
         platform_post_id=event.platform_post_id,
         platform_post_url=event.platform_post_url,
+        notes=list(event.notes),
         error_code=None,
         error_message=None,
         published_at=event.at,

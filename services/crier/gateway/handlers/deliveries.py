@@ -41,6 +41,7 @@ def as_post_event(report: TargetReport) -> ev.AnyTargetEvent:
                 attempt=report.attempt,
                 platform_post_id=report.platform_post_id,
                 platform_post_url=report.platform_post_url,
+                notes=report.notes,
             )
         case contract.TargetAttemptFailed():
             return ev.TargetAttemptFailed(

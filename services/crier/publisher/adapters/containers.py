@@ -36,10 +36,13 @@ class Progress:
 async def progress_of(conn: AsyncConnection, target_id: str) -> Progress:
     rows = await conn.execute(
         sa.select(
-            container_progress.c.container_index, container_progress.c.platform_post_id, container_progress.c.url
+            container_progress.c.container_index,
+            container_progress.c.platform_post_id,
+            container_progress.c.url,
+            container_progress.c.notes,
         ).where(container_progress.c.target_id == target_id)
     )
-    posted = {r.container_index: PublishedContainer(r.platform_post_id, r.url) for r in rows}
+    posted = {r.container_index: PublishedContainer(r.platform_post_id, r.url, tuple(r.notes)) for r in rows}
     sent = await conn.execute(
         sa.select(container_sends.c.container_index, container_sends.c.sent_at).where(
             container_sends.c.target_id == target_id
@@ -65,7 +68,11 @@ async def record_progress(conn: AsyncConnection, target_id: str, index: int, pub
     # posted in this transaction (the sandbox's post), never silently post twice.
     await conn.execute(
         sa.insert(container_progress).values(
-            target_id=target_id, container_index=index, platform_post_id=published.platform_post_id, url=published.url
+            target_id=target_id,
+            container_index=index,
+            platform_post_id=published.platform_post_id,
+            url=published.url,
+            notes=list(published.notes),
         )
     )
     await conn.execute(

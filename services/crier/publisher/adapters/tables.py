@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
 
 metadata = sa.MetaData()
 TS = sa.DateTime(timezone=True)
@@ -69,6 +70,8 @@ container_progress = sa.Table(
     sa.Column("platform_post_id", sa.Text, nullable=False),
     sa.Column("url", sa.Text),
     sa.Column("created_at", TS, nullable=False),
+    # What Crier changed to fit the platform in this container (PublishedContainer.notes).
+    sa.Column("notes", ARRAY(sa.Text), nullable=False),
 )
 
 # A container whose call to the platform began and whose result is not recorded yet. Written (and

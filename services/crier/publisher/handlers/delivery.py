@@ -192,6 +192,7 @@ async def _conclude_success(
                 platform_post_id=root.platform_post_id,
                 platform_post_url=root.url,
                 container_ids=[p.platform_post_id for p in published],
+                notes=[note for p in published for note in p.notes],
             ),
         )
     log.info("publisher.target_published", target_id=cmd.target_id, attempt=attempt)

@@ -10,7 +10,7 @@ bus delivers twice still yields one public event. `created_at` is when the fact 
 | type | from | data |
 |---|---|---|
 | `post.scheduled` | `evt.post.created` with `scheduled_at`, not a draft | `post_id`, `scheduled_at`, `targets: [{target_id, account_id, platform, tenant_id}]` |
-| `post.published` | `evt.target.published` | `post_id`, `target_id`, `account_id`, `tenant_id`, `platform`, `platform_post_id`, `platform_post_url`, `attempt` |
+| `post.published` | `evt.target.published` | `post_id`, `target_id`, `account_id`, `tenant_id`, `platform`, `platform_post_id`, `platform_post_url`, `attempt`, `notes` (what Crier changed to fit the platform, e.g. an image re-encoded) |
 | `post.error` | `evt.target.attempt_failed` | `post_id`, `target_id`, `account_id`, `tenant_id`, `platform`, `error_code`, `error_message`, `attempt`, `will_retry: true`, `retry_in_seconds`, `target_status: "retrying"` |
 | `post.error` | `evt.target.failed` / `evt.target.dead_lettered` | the same with `will_retry: false`, `retry_in_seconds: null`, `target_status: "failed"` / `"dead"` |
 | `target.dead_lettered` | `evt.target.dead_lettered` | `post_id`, `target_id`, `account_id`, `tenant_id`, `platform`, `error_code`, `error_message`, `attempt` |
@@ -102,6 +102,7 @@ def translate(subject: str, event: Any, target: KnownTarget | None = None) -> li
                         "platform_post_id": event.platform_post_id,
                         "platform_post_url": event.platform_post_url,
                         "attempt": event.attempt,
+                        "notes": list(event.notes),
                     },
                 )
             ]

@@ -75,6 +75,9 @@ class Target(Struct, kw_only=True):
     attempts: int
     published_at: datetime | None
     updated_at: datetime
+    # What Crier changed to fit the platform when it published (e.g. an image re-encoded under
+    # the platform's size limit); empty when nothing was.
+    notes: list[str] = []
 
 
 class Post(Struct, kw_only=True):
@@ -183,6 +186,7 @@ def target_of(row: Any) -> Target:
         attempts=row.attempts,
         published_at=row.published_at,
         updated_at=row.updated_at,
+        notes=list(row.notes or []),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0004"
 down_revision = "0003"
@@ -52,8 +53,11 @@ def upgrade() -> None:
         sa.Column("media_id", sa.Text, primary_key=True),
     )
     op.create_index("post_media_by_media", "post_media", ["media_id"])
+    # What Crier changed to fit a platform when it published a target (an image re-encoded).
+    op.add_column("post_targets", sa.Column("notes", postgresql.ARRAY(sa.Text), nullable=False, server_default="{}"))
 
 
 def downgrade() -> None:
+    op.drop_column("post_targets", "notes")
     op.drop_table("post_media")
     op.drop_table("media")

@@ -26,6 +26,10 @@ def upgrade() -> None:
         sa.Column("state", postgresql.JSONB, nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     )
+    op.add_column(
+        "container_progress",
+        sa.Column("notes", postgresql.ARRAY(sa.Text), nullable=False, server_default="{}"),
+    )
     op.add_column("targets", sa.Column("processing_since", sa.DateTime(timezone=True)))
     op.add_column("targets", sa.Column("waiting_on_processing", sa.Boolean, nullable=False, server_default="false"))
     op.add_column(
@@ -39,3 +43,4 @@ def downgrade() -> None:
     op.drop_column("targets", "waiting_on_processing")
     op.drop_column("targets", "processing_since")
     op.drop_table("container_stages")
+    op.drop_column("container_progress", "notes")
