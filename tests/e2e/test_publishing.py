@@ -86,7 +86,7 @@ def test_canceled_scheduled_post_never_fires(shared_stack: Stack) -> None:
 def test_retryable_failure_dead_letters_after_exactly_five_attempts(shared_stack: Stack) -> None:
     org = shared_stack.new_org()
     with org.test() as client:
-        [account] = sandbox_accounts(client, ["pinterest"])
+        [account] = sandbox_accounts(client, ["google_business"])
         post = create_post(client, content="boom [sandbox:fail]", accounts=[account["id"]])
         done = wait_post(client, post["id"])
     target = done["targets"][0]
@@ -99,7 +99,7 @@ def test_retryable_failure_dead_letters_after_exactly_five_attempts(shared_stack
 def test_failures_then_success_and_mixed_outcome_is_partial(shared_stack: Stack) -> None:
     org = shared_stack.new_org()
     with org.test() as client:
-        ok, flaky, rejected = sandbox_accounts(client, ["x", "facebook", "tiktok"])
+        ok, flaky, rejected = sandbox_accounts(client, ["x", "facebook", "linkedin"])
         post = create_post(
             client,
             content="launch",

@@ -10,11 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 
 # Beside the checkout by default; CRIER_PLATFORM_CONTRACTS points elsewhere (a clone in another place).
 ROOT = Path(
     os.environ.get("CRIER_PLATFORM_CONTRACTS") or Path(__file__).resolve().parents[3] / "shared" / "platform-contracts"
 )
+
+
+# For tests that check nothing but a contract: skipped on a checkout without the contracts beside it.
+requires_contracts = pytest.mark.skipif(not ROOT.is_dir(), reason=f"platform contracts not found at {ROOT}")
 
 
 @cache

@@ -24,7 +24,7 @@ from crier.platforms.base import (
 from tests.support.media_files import jpeg, mp4, png
 
 from .conftest import Flow
-from .contracts import openapi_errors
+from .contracts import ROOT, openapi_errors, requires_contracts
 from .publishing import Publishing, connect_for_publishing
 
 
@@ -85,8 +85,9 @@ async def test_an_image_pin_is_pulled_from_the_media_url(pin: Publishing) -> Non
     [media] = [m for m in pin.sim.media("pinterest") if m["id"] in post["response"]["_sim"]["media_ids"]]
     assert media["sha256"] == ref.sha256 and (media["width"], media["height"]) == (300, 450)
     pin_answer = answered(post)
-    assert openapi_errors("pinterest/openapi.json", "Pin", pin_answer) == []
     assert pin_answer["media"]["media_type"] == "image"
+    if ROOT.is_dir():  # and as Pinterest's own OpenAPI describes a Pin
+        assert openapi_errors("pinterest/openapi.json", "Pin", pin_answer) == []
 
 
 async def test_several_images_are_one_carousel_pin(pin: Publishing) -> None:
@@ -184,6 +185,7 @@ async def test_a_pin_without_its_board_or_media_is_refused_before_any_call(pin: 
     assert len(pin.sim.requests("pinterest")) == before
 
 
+@requires_contracts
 async def test_media_answers_follow_pinterests_schema(pin: Publishing) -> None:
     ref = pin.media.add(mp4(320, 480, seconds=4.2))
     await publish_through_processing(pin, pin.context("", config={"board_id": board(pin)}, media={0: [ref]}))
@@ -205,6 +207,7 @@ async def test_find_published_looks_for_a_video_pin_only_once_its_video_is_uploa
     assert await pin.adapter.find_published(ctx, ctx.containers[0], 0, None) == published
 
 
+@requires_contracts
 async def test_media_registration_and_status_follow_pinterests_schema(pin: Publishing, http: httpx.AsyncClient) -> None:
     base, auth = f"{pin.sim.base_url}/pinterest", {"Authorization": f"Bearer {pin.account.access_token}"}
     registered = (await http.post(f"{base}/v5/media", json={"media_type": "video"}, headers=auth)).json()
