@@ -23,6 +23,7 @@ TARGET_FIELDS = {
     "attempts",
     "published_at",
     "updated_at",
+    "notes",
 }
 POST_FIELDS = {
     "id",
