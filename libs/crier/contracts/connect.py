@@ -215,13 +215,20 @@ class Outcome(msgspec.Struct, kw_only=True, frozen=True):
     accounts: list[SocialAccount] = []
 
 
-class PendingRef(Scoped, kw_only=True, frozen=True):
+class PendingRef(msgspec.Struct, kw_only=True, frozen=True):
+    """The session token is the credential. When the caller also sent an API key, `org_id` and
+    `mode` name its organization and mode, and a session of another one is `not_found`."""
+
     token: str
+    org_id: str | None = None
+    mode: Mode | None = None
 
 
-class PendingFinalize(Scoped, kw_only=True, frozen=True):
+class PendingFinalize(msgspec.Struct, kw_only=True, frozen=True):
     token: str
     selected_page_ids: list[str]
+    org_id: str | None = None
+    mode: Mode | None = None
 
 
 class PageChoice(msgspec.Struct, kw_only=True, frozen=True):

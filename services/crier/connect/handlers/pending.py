@@ -1,5 +1,9 @@
 """Page selection: the pages / organizations / locations / channels a grant offers, chosen once
-through the API (key + session token) or through the hosted form (the token alone, hosted flows only)."""
+through the API (the session token, with the organization's key optionally) or through the hosted
+form (the token alone, hosted flows only).
+
+The token is the credential (256 random bits, kept only as a digest): whoever holds it chose to
+connect, as the customer's backend that received it on its redirect URI does."""
 
 from __future__ import annotations
 
@@ -18,17 +22,28 @@ from crier.kit.errors import Invalid, NotFound, Problem
 
 
 async def _usable_pending(
-    conn: AsyncConnection, ctx: Context, token: str, *, owner: tuple[str, Mode] | None, lock: bool = False
+    conn: AsyncConnection,
+    ctx: Context,
+    token: str,
+    *,
+    owner: tuple[str, Mode] | None,
+    hosted: bool = False,
+    lock: bool = False,
 ) -> Any:
     row = await flows.pending(conn, rules.digest(token), ctx.now(), lock=lock)
-    # API callers must hold the session's organization key; the hosted form serves hosted flows only.
+    # A key sent with the token must be the session's organization's (and mode's); the hosted form
+    # serves hosted flows only.
     if (
         row is None
         or (owner is not None and (row.org_id, row.mode) != owner)
-        or (owner is None and row.connect_session_id is None)
+        or (hosted and row.connect_session_id is None)
     ):
         raise NotFound("not_found", "no such pending session: it is unknown, expired or already used")
     return row
+
+
+def _owner(r: api.PendingRef | api.PendingFinalize) -> tuple[str, Mode] | None:
+    return (r.org_id, r.mode) if r.org_id is not None and r.mode is not None else None
 
 
 def _view(row: Any) -> api.PendingView:
@@ -42,21 +57,21 @@ def _view(row: Any) -> api.PendingView:
 
 async def pending_view(ctx: Context, r: api.PendingRef) -> api.PendingView:
     async with ctx.uow.read() as conn:
-        return _view(await _usable_pending(conn, ctx, r.token, owner=(r.org_id, r.mode)))
+        return _view(await _usable_pending(conn, ctx, r.token, owner=_owner(r)))
 
 
 async def hosted_pending_view(ctx: Context, r: api.HostedToken) -> api.PendingView:
     async with ctx.uow.read() as conn:
-        return _view(await _usable_pending(conn, ctx, r.token, owner=None))
+        return _view(await _usable_pending(conn, ctx, r.token, owner=None, hosted=True))
 
 
 async def finalize(ctx: Context, r: api.PendingFinalize) -> api.Finalized:
-    connected, _ = await _finalize(ctx, r.token, r.selected_page_ids, owner=(r.org_id, r.mode))
+    connected, _ = await _finalize(ctx, r.token, r.selected_page_ids, owner=_owner(r))
     return api.Finalized(connected_accounts=connected)
 
 
 async def hosted_select(ctx: Context, r: api.HostedSelect) -> api.Outcome:
-    connected, row = await _finalize(ctx, r.token, r.selected_page_ids, owner=None)
+    connected, row = await _finalize(ctx, r.token, r.selected_page_ids, owner=None, hosted=True)
     async with ctx.uow.read() as conn:
         session = await flows.session_by_id(conn, row.connect_session_id)
     assert session is not None
@@ -66,13 +81,13 @@ async def hosted_select(ctx: Context, r: api.HostedSelect) -> api.Outcome:
 
 
 async def _finalize(
-    ctx: Context, token: str, selected: list[str], *, owner: tuple[str, Mode] | None
+    ctx: Context, token: str, selected: list[str], *, owner: tuple[str, Mode] | None, hosted: bool = False
 ) -> tuple[list[SocialAccount], Any]:
     wanted = list(dict.fromkeys(selected))
     if not wanted:
         raise Invalid.one("selected_page_ids", "too_short", "select at least one page")
     async with ctx.uow.begin() as tx:
-        row = await _usable_pending(tx.conn, ctx, token, owner=owner, lock=True)
+        row = await _usable_pending(tx.conn, ctx, token, owner=owner, hosted=hosted, lock=True)
         offered = [p["id"] for p in row.pages]
         unknown = [i for i in wanted if i not in offered]
         if unknown:  # refused before the token is spent, so the user can choose again

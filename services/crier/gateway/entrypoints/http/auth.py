@@ -18,10 +18,17 @@ from crier.gateway.handlers.keys import authenticate
 PUBLIC_PATHS = [r"^/healthz$", r"^/readyz$", r"^/api/v1/openapi", r"^/api/v1/docs"]
 
 
+# Route option: the route has a credential of its own (a pending-session token in its path), so a
+# key is optional; one that is sent must still be valid, and the route checks it against its own.
+KEY_OPTIONAL = "key_optional"
+
+
 class ApiKeyAuth(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
         scheme, _, secret = header.partition(" ")
+        if not header and connection.route_handler.opt.get(KEY_OPTIONAL):
+            return AuthenticationResult(user=None, auth=None)
         if not header:
             raise ApiError(401, "unauthorized", "send your API key as 'Authorization: Bearer sk_…'")
         if scheme.lower() != "bearer" or not secret.strip():
@@ -49,3 +56,9 @@ def requires(scope: str) -> Guard:
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return connection.auth
+
+
+def optional_principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    """On a KEY_OPTIONAL route: the key's holder, or None when no key was sent."""
+    principal: Principal | None = connection.auth
+    return principal

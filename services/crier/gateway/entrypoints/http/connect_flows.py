@@ -12,7 +12,7 @@ from litestar.response import Redirect
 from crier.contracts import connect as api
 from crier.gateway.entrypoints.http import connect_pages as pages
 from crier.gateway.entrypoints.http import connect_schemas as cs
-from crier.gateway.entrypoints.http.auth import principal_of, requires
+from crier.gateway.entrypoints.http.auth import KEY_OPTIONAL, optional_principal_of, principal_of, requires
 from crier.gateway.entrypoints.http.connect_support import account_out, ask
 from crier.gateway.entrypoints.http.errors import ApiError, documented
 from crier.gateway.entrypoints.http.state import Gateway, gateway_of
@@ -143,32 +143,48 @@ def _pending(view: api.PendingView) -> cs.PendingSession:
     )
 
 
+# Tokens are 43 characters (32 random bytes); anything much longer is no token of ours and is not
+# worth a round trip to connect.
+_MAX_TOKEN_CHARS = 128
+_PENDING = {KEY_OPTIONAL: True}
+
+
+def _owner(request: Request[Any, Any, Any], token: str) -> dict[str, Any]:
+    if len(token) > _MAX_TOKEN_CHARS:
+        raise ApiError(404, "not_found", "no such pending session: it is unknown, expired or already used")
+    who = optional_principal_of(request)
+    return {} if who is None else {"org_id": who.org_id, "mode": who.mode}
+
+
 class PendingController(Controller):
+    """Page selection is authorized by the session token in the path, as the customer's backend
+    received it on its redirect URI (`status=pending&session=…`); no API key is needed. A key sent
+    with it narrows the call to the key's organization and mode."""
+
     path = "/api/v1/social-accounts/pending"
     tags = ["connect"]
-    guards = [requires("connect")]
+    security = [{}, {"bearerAuth": []}]
 
     @get(
         "/{token:str}",
         operation_id="getPendingSession",
+        opt=_PENDING,
         responses=documented(404, 503),
         summary="The pages a pending connection can choose from",
     )
     async def view(self, request: Request[Any, Any, Any], token: FromPath[str]) -> cs.PendingSession:
-        """Needs both your API key and the session token from `status=pending&session=…`; 404 once
-        the session is unknown, expired or finalized."""
-        who = principal_of(request)
+        """Authorized by the session token from `status=pending&session=…` alone (an API key may be
+        sent too; it must then be the session's organization's). 404 once the session is unknown,
+        expired or finalized."""
         reply = await ask(
-            gateway_of(request),
-            api.PENDING_GET,
-            api.PendingRef(org_id=who.org_id, mode=who.mode, token=token),
-            api.PendingView,
+            gateway_of(request), api.PENDING_GET, api.PendingRef(token=token, **_owner(request, token)), api.PendingView
         )
         return _pending(reply)
 
     @post(
         "/{token:str}/finalize",
         operation_id="finalizePendingSession",
+        opt=_PENDING,
         status_code=200,
         responses=documented(400, 404, 503),
         summary="Connect the chosen pages (single use)",
@@ -177,12 +193,13 @@ class PendingController(Controller):
         self, request: Request[Any, Any, Any], token: FromPath[str], data: JSONBody[cs.Finalize]
     ) -> cs.Finalized:
         """`selected_page_ids` (or `selectedPageIds`): at least one id from `available_pages`. An
-        invalid selection leaves the session usable; a successful one spends it."""
-        gw, who = gateway_of(request), principal_of(request)
+        invalid selection leaves the session usable; a successful one spends it, so the token works
+        once. Authorized like the view: the token, and the key if one is sent."""
+        gw = gateway_of(request)
         reply = await ask(
             gw,
             api.PENDING_FINALIZE,
-            api.PendingFinalize(org_id=who.org_id, mode=who.mode, token=token, selected_page_ids=data.ids()),
+            api.PendingFinalize(token=token, selected_page_ids=data.ids(), **_owner(request, token)),
             api.Finalized,
         )
         await hold_accounts(gw.ctx, reply.connected_accounts)
