@@ -32,9 +32,13 @@ async def get(conn: AsyncConnection, org_id: str, mode: Mode, post_id: str) -> P
 
 
 async def by_external_ref(conn: AsyncConnection, org_id: str, mode: Mode, external_ref: str) -> PostRecord | None:
+    """The post holding this external_ref: a canceled post gave it back (see posts_external_ref_key)."""
     post_id = await conn.scalar(
         sa.select(posts.c.id).where(
-            posts.c.org_id == org_id, posts.c.mode == mode, posts.c.external_ref == external_ref
+            posts.c.org_id == org_id,
+            posts.c.mode == mode,
+            posts.c.external_ref == external_ref,
+            posts.c.canceled_at.is_(None),
         )
     )
     return await get(conn, org_id, mode, post_id) if post_id else None

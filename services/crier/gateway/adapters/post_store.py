@@ -188,6 +188,7 @@ def _post_row(post: Post) -> dict[str, Any]:
         "updated_at": post.updated_at,
         "published_at": post.published_at,
         "version": post.version,
+        "canceled_at": post.canceled_at,
     }
 
 

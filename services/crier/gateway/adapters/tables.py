@@ -88,7 +88,16 @@ posts = sa.Table(
     sa.Column("updated_at", TS, nullable=False),
     sa.Column("published_at", TS),
     sa.Column("version", sa.Integer, nullable=False),
-    sa.UniqueConstraint("org_id", "mode", "external_ref", name="posts_external_ref_key"),
+    # When the post as a whole was canceled: its external_ref is free again from then on.
+    sa.Column("canceled_at", TS),
+    sa.Index(
+        "posts_external_ref_key",
+        "org_id",
+        "mode",
+        "external_ref",
+        unique=True,
+        postgresql_where=sa.text("canceled_at IS NULL"),
+    ),
 )
 
 post_targets = sa.Table(

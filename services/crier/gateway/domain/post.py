@@ -39,6 +39,9 @@ class Post(msgspec.Struct, kw_only=True, frozen=True):
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None = None
+    # When a cancel made the whole post canceled. It stays set even if a target the cancel raced
+    # with turns out published: the post gave its external_ref back at that moment.
+    canceled_at: datetime | None = None
     # How many events the aggregate has seen: the version the next event must take is version + 1.
     version: int = 0
 
@@ -77,7 +80,10 @@ def apply(post: Post | None, event: ev.AnyPostEvent) -> Post:
         version=post.version + 1,
         updated_at=max(post.updated_at, event.at) if changed else post.updated_at,
     )
-    return _rolled_up(post)
+    post = _rolled_up(post)
+    if isinstance(event, ev.PostCanceled) and post.status == CANCELED and post.canceled_at is None:
+        post = msgspec.structs.replace(post, canceled_at=event.at)
+    return post
 
 
 def replay(events: Iterable[ev.AnyPostEvent]) -> Post | None:
