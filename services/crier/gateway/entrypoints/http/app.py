@@ -29,6 +29,7 @@ from crier.gateway.entrypoints.http.hosted_connect import HostedConnectControlle
 from crier.gateway.entrypoints.http.media import MediaController
 from crier.gateway.entrypoints.http.nul_guard import NulGuard
 from crier.gateway.entrypoints.http.posts import PostController
+from crier.gateway.entrypoints.http.query_guard import reject_unknown_query_parameters
 from crier.gateway.entrypoints.http.request_id import RequestIdMiddleware
 from crier.gateway.entrypoints.http.social_accounts import SandboxController, SocialAccountController
 from crier.gateway.entrypoints.http.state import Gateway
@@ -97,6 +98,7 @@ def create_app(gateway: Gateway) -> Litestar:
         ],
         middleware=[DefineMiddleware(ApiKeyAuth, exclude=PUBLIC_PATHS, exclude_from_auth_key="exclude_from_auth")],
         exception_handlers={Exception: handle_exception},
+        guards=[reject_unknown_query_parameters],
         openapi_config=openapi_config(gateway.settings.public_url),
         request_max_body_size=gateway.settings.max_body_bytes,
         state=State({"gateway": gateway}),

@@ -15,6 +15,7 @@ from crier.gateway.entrypoints.http import connect_schemas as cs
 from crier.gateway.entrypoints.http.auth import KEY_OPTIONAL, optional_principal_of, principal_of, requires
 from crier.gateway.entrypoints.http.connect_support import account_out, ask
 from crier.gateway.entrypoints.http.errors import ApiError, documented
+from crier.gateway.entrypoints.http.query_guard import ANY_QUERY
 from crier.gateway.entrypoints.http.state import Gateway, gateway_of
 from crier.gateway.handlers.accounts import hold_accounts
 from crier.platforms.atproto import oauth as atproto_oauth
@@ -74,7 +75,8 @@ async def follow(gw: Gateway, outcome: api.Outcome) -> Response[Any]:
     operation_id="oauthCallback",
     tags=["connect"],
     security=[],
-    opt={"exclude_from_auth": True},
+    # Platforms append parameters of their own (Google's `scope` and `authuser`, …).
+    opt={"exclude_from_auth": True, ANY_QUERY: True},
     summary="Where platforms send the user back (public)",
 )
 async def oauth_callback(
