@@ -19,9 +19,9 @@ from crier.contracts.webhooks import (
 )
 from crier.kit.errors import Invalid, NotFound, Problem, collect
 from crier.kit.pages import checked_limit
-from crier.kit.ssrf import Refused, Unresolvable
+from crier.kit.ssrf import Refused
 from crier.webhooks.adapters import endpoints
-from crier.webhooks.adapters.guard import check
+from crier.webhooks.adapters.guard import admit
 from crier.webhooks.domain.endpoint import (
     Url,
     check_description,
@@ -125,13 +125,12 @@ async def rotate_secret(ctx: Context, request: EndpointRef) -> SecretRotated:
 
 
 async def _vet(ctx: Context, url: Url) -> None:
-    """The SSRF guard's verdict on a URL being set: refused as `url_not_allowed`."""
+    """The SSRF guard's verdict on a URL being set: refused as `url_not_allowed`. A host that does
+    not resolve yet is accepted; every delivery resolves and vets it again."""
     try:
-        await check(url, ctx.policy)
+        await admit(url, ctx.policy)
     except Refused as refused:
         raise _url_not_allowed(refused.reason, str(refused)) from None
-    except Unresolvable:
-        raise _url_not_allowed("unresolvable_host", f"{url.host} does not resolve") from None
 
 
 def _url_not_allowed(reason: str, message: str) -> Invalid:
