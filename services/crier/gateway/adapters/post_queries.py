@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.contracts.common import Mode
+from crier.gateway.adapters import slots
 from crier.gateway.adapters.tables import post_targets, posts
 from crier.gateway.domain.filters import PostFilter
 from crier.kit import pages
@@ -18,6 +19,8 @@ from crier.kit import pages
 class PostRecord:
     post: Any
     targets: list[Any]
+    # A queued post's posting slot and its zone (`adapters.slots.of_posts`).
+    slot: Any = None
 
 
 async def get(conn: AsyncConnection, org_id: str, mode: Mode, post_id: str) -> PostRecord | None:
@@ -28,7 +31,8 @@ async def get(conn: AsyncConnection, org_id: str, mode: Mode, post_id: str) -> P
     ).first()
     if row is None:
         return None
-    return PostRecord(row, (await _targets_of(conn, [post_id])).get(post_id, []))
+    slot = (await slots.of_posts(conn, [post_id])).get(post_id)
+    return PostRecord(row, (await _targets_of(conn, [post_id])).get(post_id, []), slot)
 
 
 async def by_external_ref(conn: AsyncConnection, org_id: str, mode: Mode, external_ref: str) -> PostRecord | None:
@@ -70,7 +74,8 @@ async def search(
     ).all()
     page = pages.page_of(rows, limit)
     targets = await _targets_of(conn, [r.id for r in page.rows])
-    return pages.Page([PostRecord(r, targets.get(r.id, [])) for r in page.rows], page.next_cursor)
+    queued = await slots.of_posts(conn, [r.id for r in page.rows])
+    return pages.Page([PostRecord(r, targets.get(r.id, []), queued.get(r.id)) for r in page.rows], page.next_cursor)
 
 
 async def targets_by_id(conn: AsyncConnection, target_ids: list[str]) -> list[Any]:

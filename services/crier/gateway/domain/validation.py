@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from crier.contracts.common import PLATFORMS, Container, Mode, Platform, one_of
+from crier.gateway.domain.addressing import Addressing
 from crier.gateway.domain.schedule import parse_instant, parse_scheduled_at
 from crier.gateway.domain.target_checks import Platforms, TargetAccount, target_problems, untargeted_config_problems
 from crier.kit.errors import Invalid, Problem, collect
@@ -29,6 +30,8 @@ class PostRequest:
     overrides: dict[str, str | None] = field(default_factory=dict)
     # Media given by URL, by (container, media) position: fetched into media objects at create.
     media_urls: dict[tuple[int, int], str] = field(default_factory=dict)
+    # An end user's platforms in place of `accounts`, and queue mode (`handlers.scheduling`).
+    addressing: Addressing | None = None
 
 
 @dataclass(frozen=True)

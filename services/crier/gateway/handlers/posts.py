@@ -15,7 +15,7 @@ from crier.gateway.domain.filters import PostQuery, post_filter
 from crier.gateway.domain.post import cancel, redrive
 from crier.gateway.domain.target_checks import TargetAccount
 from crier.gateway.domain.validation import NewPost, PostRequest, new_post
-from crier.gateway.handlers import announcements, media_posts
+from crier.gateway.handlers import announcements, media_posts, scheduling
 from crier.gateway.handlers.context import Context
 from crier.kit import pages
 from crier.kit.errors import Conflict, Invalid, NotFound
@@ -124,6 +124,7 @@ async def _create(ctx: Context, who: Principal, request: PostRequest, idem: Idem
         existing = await _by_external_ref(ctx, who, request.external_ref, idem)
         if existing is not None:
             return existing
+    request, queue = await scheduling.address(ctx, who, request)
     request = await media_posts.resolve(ctx, who, request)
     ids = list(dict.fromkeys(request.accounts))
     found: dict[str, Any] = {}
@@ -145,7 +146,9 @@ async def _create(ctx: Context, who: Principal, request: PostRequest, idem: Idem
         )
     try:
         async with ctx.uow.begin() as tx:
+            new, queued = await scheduling.take_slot(ctx, tx, who, queue, new, found)
             record = await _insert(ctx, tx, who, new, found)
+            record = await scheduling.reserve(tx, who, queued, record)
             if idem is not None:
                 await idempotency.finish(tx.conn, who.org_id, who.mode, idem.key, record.post.id)
         return Created(record, is_new=True)

@@ -31,6 +31,7 @@ from crier.gateway.entrypoints.http.nul_guard import NulGuard
 from crier.gateway.entrypoints.http.posts import PostController
 from crier.gateway.entrypoints.http.query_guard import reject_unknown_query_parameters
 from crier.gateway.entrypoints.http.request_id import RequestIdMiddleware
+from crier.gateway.entrypoints.http.scheduling import SchedulingController
 from crier.gateway.entrypoints.http.social_accounts import SandboxController, SocialAccountController
 from crier.gateway.entrypoints.http.state import Gateway
 from crier.gateway.entrypoints.http.webhooks import EventController, WebhookController
@@ -88,6 +89,7 @@ def create_app(gateway: Gateway) -> Litestar:
             healthz,
             readyz,
             PostController,
+            SchedulingController,
             MediaController,
             ApiKeyController,
             SocialAccountController,

@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from crier.contracts.common import Container, MediaRef
+from crier.gateway.domain.addressing import Addressing
 from crier.gateway.domain.filters import PostQuery
 from crier.gateway.domain.validation import PostRequest
 from crier.gateway.entrypoints.http import schemas as s
@@ -41,6 +42,13 @@ def post_request(body: s.PostCreate) -> PostRequest:
         external_ref=body.external_ref,
         overrides={t.account_id: t.override_body for t in body.targets},
         media_urls=media_urls,
+        addressing=Addressing(
+            tenant_id=body.tenant_id,
+            platforms=body.platforms,
+            queued_from_account=body.queued_from_account,
+            queue_timezone=body.queue_timezone,
+            timezone=body.timezone,
+        ),
     )
 
 

@@ -51,9 +51,18 @@ class TargetOverride(Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class PostCreate(Struct, kw_only=True, forbid_unknown_fields=True):
-    """Exactly one of `content` or `containers`; `scheduled_at` needs an explicit UTC offset."""
+    """Exactly one of `content` or `containers`; `scheduled_at` needs an explicit UTC offset.
+    `accounts`, or an end user's `tenant_id` with the `platforms` to reach them on (each of their
+    active accounts there). `queued_from_account` (one of the accounts, by id, username or
+    network_unique_id) takes the next free posting slot instead of a `scheduled_at`, in
+    `queue_timezone` (or `timezone`; UTC when neither)."""
 
-    accounts: Annotated[list[Id], Meta(max_length=100)]
+    accounts: Annotated[list[Id], Meta(max_length=100)] = []
+    tenant_id: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
+    platforms: Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=20)] | None = None
+    queued_from_account: Id | None = None
+    queue_timezone: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    timezone: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
     content: Text | None = None
     containers: Annotated[list[Container], Meta(max_length=25)] | None = None
     scheduled_at: str | None = None
@@ -80,7 +89,16 @@ class Target(Struct, kw_only=True):
     notes: list[str] = []
 
 
-class Post(Struct, kw_only=True):
+class QueueSlot(Struct, kw_only=True):
+    """The posting slot a queued post took, and the zone it was read in."""
+
+    social_account_id: str | None
+    weekday: int | None
+    minute_of_day: int
+    timezone: str
+
+
+class Post(Struct, kw_only=True, omit_defaults=True):
     id: str
     status: PostStatus
     content: str
@@ -94,6 +112,8 @@ class Post(Struct, kw_only=True):
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # Only on a post created in queue mode (`queued_from_account`).
+    slot: QueueSlot | None = None
 
 
 class PostList(Struct, kw_only=True):
@@ -170,6 +190,16 @@ def post_of(record: Any) -> Post:
         published_at=row.published_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        slot=_queue_slot(getattr(record, "slot", None)),
+    )
+
+
+def _queue_slot(taken: Any) -> QueueSlot | None:
+    if taken is None:
+        return None
+    slot, zone = taken
+    return QueueSlot(
+        social_account_id=slot.social_account_id, weekday=slot.weekday, minute_of_day=slot.minute_of_day, timezone=zone
     )
 
 
