@@ -85,7 +85,7 @@ CASES: list[tuple[str, dict[str, Any], str, str | None]] = [
     ),
     (
         "unknown field",
-        {"content": "a", "accounts": [ACCOUNT], "queued_from_account": ACCOUNT},
+        {"content": "a", "accounts": [ACCOUNT], "queued_for_account": ACCOUNT},
         "validation_error",
         None,
     ),
