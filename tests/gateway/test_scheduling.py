@@ -274,3 +274,14 @@ def test_posting_to_an_end_user_by_platform(gateway: Gateway, org: Org) -> None:
             json={"content": "q", "tenant_id": "user_42", "platforms": ["linkedin"], "queued_from_account": username},
         )
         assert r.status_code == 201 and r.json()["slot"]["minute_of_day"] == 0, r.text
+
+
+def test_the_api_description_names_the_fields_as_sent(gateway: Gateway) -> None:
+    with gateway.client() as c:
+        spec = c.get("/openapi.json").json()
+    ops = {op["operationId"]: op for path in spec["paths"].values() for op in path.values() if "operationId" in op}
+    assert {"replacePostingSlots", "listPostingSlots", "findPostingSlot"} <= set(ops)
+    schemas = spec["components"]["schemas"]
+    assert {"timezone", "accounts", "from", "min_lead_minutes"} == set(schemas["FindSlot"]["properties"])
+    create = schemas["PostCreate"]["properties"]
+    assert {"tenant_id", "platforms", "queued_from_account", "queue_timezone", "timezone"} <= set(create)

@@ -198,7 +198,8 @@ async def reserve(
 
 
 async def of_posts(conn: AsyncConnection, post_ids: Sequence[str]) -> dict[str, tuple[Slot, str]]:
-    """The slot (and its zone) each queued post among `post_ids` took."""
+    """The slot (and its zone) each queued post among `post_ids` took, while it is still at the
+    slot's instant (an edit that moves the post leaves the slot behind)."""
     if not post_ids:
         return {}
     rows = await conn.execute(
@@ -208,6 +209,8 @@ async def of_posts(conn: AsyncConnection, post_ids: Sequence[str]) -> dict[str, 
             slot_reservations.c.weekday,
             slot_reservations.c.minute_of_day,
             slot_reservations.c.timezone,
-        ).where(slot_reservations.c.post_id.in_(post_ids))
+        )
+        .join(posts, posts.c.id == slot_reservations.c.post_id)
+        .where(slot_reservations.c.post_id.in_(post_ids), posts.c.scheduled_at == slot_reservations.c.scheduled_at)
     )
     return {r.post_id: (_slot_of(r), r.timezone) for r in rows}

@@ -24,28 +24,36 @@ class PostingSlot(Struct, kw_only=True, forbid_unknown_fields=True):
     `minute_of_day` minutes since local midnight (570 = 9:30), and `social_account_id` for one
     account's own slot (null: org-wide)."""
 
-    weekday: int | None = None
-    minute_of_day: int
-    social_account_id: Annotated[str, Meta(min_length=1, max_length=128)] | None = None
+    weekday: Annotated[int, Meta(description="0 = Sunday … 6 = Saturday; null: every day", examples=[1])] | None = None
+    minute_of_day: Annotated[int, Meta(description="minutes since local midnight, 0 to 1439", examples=[570])]
+    social_account_id: (
+        Annotated[str, Meta(min_length=1, max_length=128, description="the account the slot is for; null: org-wide")]
+        | None
+    ) = None
 
 
 class PostingSlots(Struct, kw_only=True, forbid_unknown_fields=True):
-    slots: Annotated[list[PostingSlot], Meta(max_length=2_000)]
+    slots: Annotated[list[PostingSlot], Meta(max_length=2_000, description="the whole slot set")]
 
 
 class FindSlot(Struct, kw_only=True, forbid_unknown_fields=True):
     """`timezone` is the IANA zone the slots are wall-clock times in (UTC when omitted)."""
 
     timezone: Zone | None = None
-    accounts: Annotated[list[Annotated[str, Meta(min_length=1, max_length=128)]], Meta(max_length=100)] = []
+    accounts: Annotated[
+        list[Annotated[str, Meta(min_length=1, max_length=128)]],
+        Meta(max_length=100, description="social account ids: their own slots count, and their posts take instants"),
+    ] = []
     # `from` is a Python keyword.
-    not_before: str | None = msgspec.field(default=None, name="from")
-    min_lead_minutes: int = 0
+    not_before: Annotated[str, Meta(description="ISO 8601 with an offset; no slot before it (default: now)")] | None = (
+        msgspec.field(default=None, name="from")
+    )
+    min_lead_minutes: Annotated[int, Meta(description="no slot sooner than this many minutes from now")] = 0
 
 
 class FoundSlot(Struct, kw_only=True):
-    scheduled_at: datetime
-    timezone: str
+    scheduled_at: Annotated[datetime, Meta(description="the slot's instant in UTC: send it as a post's scheduled_at")]
+    timezone: Annotated[str, Meta(description="the zone the slot was read in")]
     slot: PostingSlot
 
 
