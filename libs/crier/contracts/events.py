@@ -33,6 +33,25 @@ class PostCreated(Message, kw_only=True, frozen=True):
     config: dict[str, dict[str, Any]] = {}
 
 
+class PostUpdated(Message, kw_only=True, frozen=True):
+    """The post was edited, or (`draft_published`) a draft was published: what is to go out now,
+    whole, so a consumer needs no earlier event to act on it. A target that stayed keeps its id;
+    the removed ones are listed. `version` is the post's own count of changes: a consumer that
+    saw a later one of the same post ignores this one."""
+
+    post_id: str
+    version: int
+    status: PostStatus
+    containers: list[Container]
+    targets: list[TargetSpec]
+    removed_target_ids: list[str] = []
+    scheduled_at: datetime | None = None
+    is_draft: bool = False
+    config: dict[str, dict[str, Any]] = {}
+    external_ref: str | None = None
+    draft_published: bool = False
+
+
 class PostCanceled(Message, kw_only=True, frozen=True):
     post_id: str
     target_ids: list[str]
@@ -158,6 +177,7 @@ class AccountRefreshed(Message, kw_only=True, frozen=True):
 
 EVENT_SUBJECTS: dict[str, type[Message]] = {
     "evt.post.created": PostCreated,
+    "evt.post.updated": PostUpdated,
     "evt.post.canceled": PostCanceled,
     "evt.post.status_changed": PostStatusChanged,
     "evt.post.redriven": PostRedriven,

@@ -110,6 +110,11 @@ async def record_use(
     return []
 
 
+async def forget_use(conn: AsyncConnection, post_id: str) -> None:
+    """The post no longer uses the media it named (an edit names its media again)."""
+    await conn.execute(post_media.delete().where(post_media.c.post_id == post_id))
+
+
 async def active_posts_using(conn: AsyncConnection, media_id: str) -> list[str]:
     """The posts that use this media and have not gone out yet."""
     rows = await conn.scalars(

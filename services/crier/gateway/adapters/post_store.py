@@ -3,7 +3,7 @@ transaction that appends its events, rewrites its projection rows and queues its
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -20,7 +20,7 @@ from crier.gateway.domain import events as ev
 from crier.gateway.domain.post import Post, apply, replay
 from crier.kit.bus.outbox import OutboxMessage
 from crier.kit.errors import NotFound
-from crier.kit.uow import UnitOfWork
+from crier.kit.uow import Transaction, UnitOfWork
 
 # Writers of one post that keep losing the race to append give up after this many tries.
 APPEND_RETRIES = 8
@@ -29,6 +29,8 @@ APPEND_RETRIES = 8
 Decide = Callable[[Post], Sequence[ev.AnyPostEvent]]
 # What to tell other services about the change, from the post before and after it.
 Announce = Callable[[Post, Post, Sequence[ev.AnyPostEvent]], Sequence[OutboxMessage]]
+# Other writes the change carries, in its transaction, given the post after it.
+Effect = Callable[[Transaction, Post], Awaitable[None]]
 
 
 class ConcurrentAppend(Exception):
@@ -66,11 +68,13 @@ async def change(
     decide: Decide,
     announce: Announce,
     handling: str | None = None,
+    effect: Effect | None = None,
 ) -> Post | None:
     """Load → decide → append → project → announce, in one transaction, started over from the load
     when another writer appended to the post first. `handling` is the id of the message this change
     answers, recorded in the same transaction: None is returned when it was handled before.
-    Raises NotFound when the organization has no such post in that mode."""
+    Raises NotFound when the organization has no such post in that mode, ExternalRefTaken when the
+    change gives the post a reference another live post holds."""
     for _ in range(APPEND_RETRIES):
         try:
             async with uow.begin(handling=handling) as tx:
@@ -86,7 +90,22 @@ async def change(
                 after = before
                 for event in events:
                     after = apply(after, event)
-                await project(tx.conn, after)
+                try:
+                    await project(tx.conn, after)
+                    if any(isinstance(e, ev.PostEdited) for e in events):
+                        # The targets an edit removed: their rows go, as a rebuild never writes them.
+                        await tx.conn.execute(
+                            post_targets.delete().where(
+                                post_targets.c.post_id == post_id,
+                                post_targets.c.id.not_in([t.id for t in after.targets]),
+                            )
+                        )
+                except IntegrityError as exc:
+                    if after.external_ref is not None and violated_constraint(exc) == "posts_external_ref_key":
+                        raise ExternalRefTaken(after.external_ref) from exc
+                    raise
+                if effect is not None:
+                    await effect(tx, after)
                 tx.emit_all(announce(before, after, events))
             return after
         except ConcurrentAppend:

@@ -39,6 +39,23 @@ class PostCreated(PostEvent, kw_only=True, frozen=True, tag="post.created"):
     external_ref: str | None = None
 
 
+class DraftPublished(PostEvent, kw_only=True, frozen=True, tag="draft.published"):
+    """The draft goes out: at `scheduled_at`, or at once when it is None."""
+
+    scheduled_at: datetime | None = None
+
+
+class PostEdited(PostEvent, kw_only=True, frozen=True, tag="post.edited"):
+    """The post's new content, schedule and targets, whole. A target that stays keeps its id (and
+    its state); one that is new gets a new id; one left out is gone from the post."""
+
+    containers: list[Container]
+    targets: list[PlannedTarget]
+    scheduled_at: datetime | None = None
+    config: dict[str, dict[str, Any]] = {}
+    external_ref: str | None = None
+
+
 class PostCanceled(PostEvent, kw_only=True, frozen=True, tag="post.canceled"):
     target_ids: list[str]
 
@@ -94,7 +111,7 @@ class TargetDeadLettered(TargetEvent, kw_only=True, frozen=True, tag="target.dea
 AnyTargetEvent = (
     TargetQueued | TargetPublishing | TargetPublished | TargetAttemptFailed | TargetFailed | TargetDeadLettered
 )
-AnyPostEvent = PostCreated | PostCanceled | TargetsRedriven | AnyTargetEvent
+AnyPostEvent = PostCreated | DraftPublished | PostEdited | PostCanceled | TargetsRedriven | AnyTargetEvent
 
 _decoder: msgspec.json.Decoder[AnyPostEvent] = msgspec.json.Decoder(AnyPostEvent)
 

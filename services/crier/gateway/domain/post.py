@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from crier.contracts.common import Container, Mode, PostStatus
+from crier.contracts.common import Container, Mode, PostStatus, TargetStatus
 from crier.gateway.domain import events as ev
 from crier.gateway.domain import target as tg
 from crier.gateway.domain.target import Target
@@ -72,6 +72,8 @@ def apply(post: Post | None, event: ev.AnyPostEvent) -> Post:
         return _created(event)
     if post is None:
         raise ValueError(f"{type(event).__name__} before the post was created")
+    if isinstance(event, ev.DraftPublished | ev.PostEdited):
+        return _rolled_up(_revised(post, event))
     targets = tuple(tg.advance(t, event) if _concerns(t, event) else t for t in post.targets)
     changed = targets != post.targets
     post = msgspec.structs.replace(
@@ -137,28 +139,14 @@ def _concerns(target: Target, event: ev.AnyPostEvent) -> bool:
 
 
 def _created(event: ev.PostCreated) -> Post:
-    initial = tg.PENDING if event.is_draft or event.scheduled_at is not None else tg.QUEUED
-    targets = tuple(
-        Target(
-            id=t.id,
-            position=i,
-            account_id=t.account_id,
-            platform=t.platform,
-            account_username=t.account_username,
-            tenant_id=t.tenant_id,
-            override_body=t.override_body,
-            status=initial,
-            updated_at=event.at,
-        )
-        for i, t in enumerate(event.targets)
-    )
+    initial = _initial(event.is_draft, event.scheduled_at)
     post = Post(
         id=event.post_id,
         org_id=event.org_id,
         mode=event.mode,
         status=DRAFT,
         containers=list(event.containers),
-        targets=targets,
+        targets=tuple(_planned(t, i, initial, event.at) for i, t in enumerate(event.targets)),
         scheduled_at=event.scheduled_at,
         is_draft=event.is_draft,
         config=dict(event.config),
@@ -168,6 +156,58 @@ def _created(event: ev.PostCreated) -> Post:
         version=1,
     )
     return _rolled_up(post)
+
+
+def _revised(post: Post, event: ev.DraftPublished | ev.PostEdited) -> Post:
+    """A published draft or an edit. Targets still waiting take the status the post's new schedule
+    gives them; one that already moved on (its queued report overtook the edit) keeps its state."""
+    planned: list[tuple[Target | ev.PlannedTarget, str | None]]
+    if isinstance(event, ev.DraftPublished):
+        post = msgspec.structs.replace(post, is_draft=False, scheduled_at=event.scheduled_at)
+        planned = [(t, t.override_body) for t in post.targets]
+    else:
+        post = msgspec.structs.replace(
+            post,
+            containers=list(event.containers),
+            scheduled_at=event.scheduled_at,
+            config=dict(event.config),
+            external_ref=event.external_ref,
+        )
+        kept = {t.id: t for t in post.targets}
+        planned = [(kept.get(p.id) or p, p.override_body) for p in event.targets]
+    initial = _initial(post.is_draft, post.scheduled_at)
+    targets = []
+    for i, (target, override_body) in enumerate(planned):
+        if isinstance(target, ev.PlannedTarget):
+            targets.append(_planned(target, i, initial, event.at))
+        else:
+            status = initial if target.status == tg.PENDING else target.status
+            targets.append(
+                msgspec.structs.replace(
+                    target, position=i, override_body=override_body, status=status, updated_at=event.at
+                )
+            )
+    return msgspec.structs.replace(
+        post, targets=tuple(targets), version=post.version + 1, updated_at=max(post.updated_at, event.at)
+    )
+
+
+def _initial(is_draft: bool, scheduled_at: datetime | None) -> TargetStatus:
+    return tg.PENDING if is_draft or scheduled_at is not None else tg.QUEUED
+
+
+def _planned(planned: ev.PlannedTarget, position: int, status: TargetStatus, at: datetime) -> Target:
+    return Target(
+        id=planned.id,
+        position=position,
+        account_id=planned.account_id,
+        platform=planned.platform,
+        account_username=planned.account_username,
+        tenant_id=planned.tenant_id,
+        override_body=planned.override_body,
+        status=status,
+        updated_at=at,
+    )
 
 
 def _rolled_up(post: Post) -> Post:

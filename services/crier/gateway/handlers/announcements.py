@@ -26,17 +26,7 @@ def created(post: Post, event: ev.PostCreated) -> contract.PostCreated:
         scheduled_at=post.scheduled_at,
         is_draft=post.is_draft,
         config=post.config,
-        targets=[
-            contract.TargetSpec(
-                target_id=t.id,
-                account_id=t.account_id,
-                platform=t.platform,
-                account_username=t.account_username,
-                tenant_id=t.tenant_id,
-                override_body=t.override_body,
-            )
-            for t in post.targets
-        ],
+        targets=_specs(post),
     )
 
 
@@ -63,6 +53,45 @@ def redriven(post: Post, event: ev.TargetsRedriven) -> contract.PostRedriven:
     )
 
 
+def updated(before: Post, after: Post, event: ev.DraftPublished | ev.PostEdited) -> contract.PostUpdated:
+    return contract.PostUpdated(
+        id=str(uuid.uuid4()),
+        occurred_at=event.at,
+        org_id=after.org_id,
+        mode=after.mode,
+        post_id=after.id,
+        version=after.version,
+        status=after.status,
+        containers=after.containers,
+        targets=_specs(after),
+        removed_target_ids=_removed(before, after),
+        scheduled_at=after.scheduled_at,
+        is_draft=after.is_draft,
+        config=after.config,
+        external_ref=after.external_ref,
+        draft_published=isinstance(event, ev.DraftPublished),
+    )
+
+
+def _removed(before: Post, after: Post) -> list[str]:
+    staying = {t.id for t in after.targets}
+    return [t.id for t in before.targets if t.id not in staying]
+
+
+def _specs(post: Post) -> list[contract.TargetSpec]:
+    return [
+        contract.TargetSpec(
+            target_id=t.id,
+            account_id=t.account_id,
+            platform=t.platform,
+            account_username=t.account_username,
+            tenant_id=t.tenant_id,
+            override_body=t.override_body,
+        )
+        for t in post.targets
+    ]
+
+
 def status_changed(before: Post, after: Post, at: datetime) -> contract.PostStatusChanged | None:
     if before.status == after.status:
         return None
@@ -79,11 +108,17 @@ def status_changed(before: Post, after: Post, at: datetime) -> contract.PostStat
 
 
 def of_change(before: Post, after: Post, events: Sequence[ev.AnyPostEvent]) -> list[OutboxMessage]:
-    """What a change to an existing post announces: each cancellation and redrive, and the
-    roll-up's move."""
+    """What a change to an existing post announces: each cancellation, redrive, edit and published
+    draft, and the roll-up's move. Targets an edit removed are announced canceled as well, so a
+    command the scheduler fired meanwhile is dropped by the publisher as any canceled one is."""
     decided: list[contract.Message] = []
     for e in events:
-        if isinstance(e, ev.PostCanceled):
+        if isinstance(e, ev.DraftPublished | ev.PostEdited):
+            decided.append(updated(before, after, e))
+            removed = _removed(before, after)
+            if removed:
+                decided.append(canceled(after, ev.PostCanceled(at=e.at, target_ids=removed)))
+        elif isinstance(e, ev.PostCanceled):
             decided.append(canceled(after, e))
         elif isinstance(e, ev.TargetsRedriven):
             decided.append(redriven(after, e))

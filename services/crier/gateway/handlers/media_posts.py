@@ -56,6 +56,12 @@ def _shape_problems(containers: Sequence[Container], urls: dict[tuple[int, int],
     return problems
 
 
+async def replace_use(ctx: Context, tx: Transaction, who: Principal, post_id: str, containers: list[Container]) -> None:
+    """An edited post uses the media its new containers name, and no other."""
+    await media_rows.forget_use(tx.conn, post_id)
+    await record_use(ctx, tx, who, post_id, containers)
+
+
 async def record_use(ctx: Context, tx: Transaction, who: Principal, post_id: str, containers: list[Container]) -> None:
     """In the post's own transaction: a media object deleted since the post was checked refuses
     the post rather than leave it naming bytes that are gone."""

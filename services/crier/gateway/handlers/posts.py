@@ -125,6 +125,26 @@ async def _create(ctx: Context, who: Principal, request: PostRequest, idem: Idem
         if existing is not None:
             return existing
     request, queue = await scheduling.address(ctx, who, request)
+    new, found = await checked(ctx, who, request)
+    try:
+        async with ctx.uow.begin() as tx:
+            new, queued = await scheduling.take_slot(ctx, tx, who, queue, new, found)
+            record = await _insert(ctx, tx, who, new, found)
+            record = await scheduling.reserve(tx, who, queued, record)
+            if idem is not None:
+                await idempotency.finish(tx.conn, who.org_id, who.mode, idem.key, record.post.id)
+        return Created(record, is_new=True)
+    except post_store.ExternalRefTaken as taken:
+        # Two requests with one external_ref raced; the loser answers with the winner's post.
+        existing = await _by_external_ref(ctx, who, taken.external_ref, idem)
+        if existing is None:
+            raise
+        return existing
+
+
+async def checked(ctx: Context, who: Principal, request: PostRequest) -> tuple[NewPost, dict[str, Any]]:
+    """The request as a post every rule accepts, and its accounts by id; `Invalid` otherwise. What
+    a create checks, and what publishing a draft and editing a post check again."""
     request = await media_posts.resolve(ctx, who, request)
     ids = list(dict.fromkeys(request.accounts))
     found: dict[str, Any] = {}
@@ -144,20 +164,7 @@ async def _create(ctx: Context, who: Principal, request: PostRequest, idem: Idem
             "some accounts do not exist, are not active, or belong to another organization or mode",
             {"accounts": missing},
         )
-    try:
-        async with ctx.uow.begin() as tx:
-            new, queued = await scheduling.take_slot(ctx, tx, who, queue, new, found)
-            record = await _insert(ctx, tx, who, new, found)
-            record = await scheduling.reserve(tx, who, queued, record)
-            if idem is not None:
-                await idempotency.finish(tx.conn, who.org_id, who.mode, idem.key, record.post.id)
-        return Created(record, is_new=True)
-    except post_store.ExternalRefTaken as taken:
-        # Two requests with one external_ref raced; the loser answers with the winner's post.
-        existing = await _by_external_ref(ctx, who, taken.external_ref, idem)
-        if existing is None:
-            raise
-        return existing
+    return new, found
 
 
 async def _by_external_ref(

@@ -6,32 +6,30 @@ import hashlib
 import json
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from msgspec import UNSET, UnsetType
 
 from crier.contracts.common import Container, MediaRef
 from crier.gateway.domain.addressing import Addressing
 from crier.gateway.domain.filters import PostQuery
+from crier.gateway.domain.revision import PostPatch
 from crier.gateway.domain.validation import PostRequest
 from crier.gateway.entrypoints.http import schemas as s
 from crier.gateway.entrypoints.http.auth import principal_of, requires
 from crier.gateway.entrypoints.http.errors import documented
+from crier.gateway.entrypoints.http.post_changes import PostPublish, PostUpdate
 from crier.gateway.entrypoints.http.state import gateway_of
+from crier.gateway.handlers import post_lifecycle
 from crier.gateway.handlers import posts as uc
+from crier.kit.errors import Invalid
 
 
 def post_request(body: s.PostCreate) -> PostRequest:
     """The body in the domain's terms, unchecked: the use case checks it."""
-    containers = None
-    media_urls: dict[tuple[int, int], str] = {}
+    containers, media_urls = None, {}
     if body.containers is not None:
-        containers = [
-            Container(content=c.content, media=[MediaRef(id=m.id or "", alt_text=m.alt_text) for m in c.media])
-            for c in body.containers
-        ]
-        media_urls = {
-            (i, j): m.url for i, c in enumerate(body.containers) for j, m in enumerate(c.media) if m.url is not None
-        }
+        containers, media_urls = containers_of(body.containers)
     return PostRequest(
         accounts=list(body.accounts),
         content=body.content,
@@ -49,6 +47,34 @@ def post_request(body: s.PostCreate) -> PostRequest:
             queue_timezone=body.queue_timezone,
             timezone=body.timezone,
         ),
+    )
+
+
+def containers_of(body: list[s.Container]) -> tuple[list[Container], dict[tuple[int, int], str]]:
+    """The containers, and the media given by URL by (container, media) position."""
+    containers = [
+        Container(content=c.content, media=[MediaRef(id=m.id or "", alt_text=m.alt_text) for m in c.media])
+        for c in body
+    ]
+    urls = {(i, j): m.url for i, c in enumerate(body) for j, m in enumerate(c.media) if m.url is not None}
+    return containers, urls
+
+
+def post_patch(body: PostUpdate) -> PostPatch:
+    containers, urls = UNSET, None
+    if not isinstance(body.containers, UnsetType):
+        containers, urls = containers_of(body.containers)
+    return PostPatch(
+        content=body.content,
+        containers=containers,
+        media_urls=urls,
+        accounts=body.accounts if isinstance(body.accounts, UnsetType) else list(body.accounts),
+        scheduled_at=body.scheduled_at,
+        config=body.config,
+        external_ref=body.external_ref,
+        overrides=body.targets
+        if isinstance(body.targets, UnsetType)
+        else {t.account_id: t.override_body for t in body.targets},
     )
 
 
@@ -146,6 +172,51 @@ class PostController(Controller):
     async def list_targets(self, request: Request[Any, Any, Any], post_id: FromPath[str]) -> s.TargetList:
         record = await uc.get_post(gateway_of(request).ctx, principal_of(request), post_id)
         return s.TargetList(data=[s.target_of(t) for t in record.targets])
+
+    @patch(
+        "/{post_id:str}",
+        operation_id="updatePost",
+        guards=[requires("publish")],
+        status_code=200,
+        responses=documented(400, 404, 409),
+        summary="Edit a draft or a scheduled post",
+    )
+    async def update(
+        self, request: Request[Any, Any, Any], post_id: FromPath[str], data: JSONBody[PostUpdate]
+    ) -> s.Post:
+        """Only the fields sent change, and the post as they leave it is checked exactly as a create
+        is (one 422 `validation_error` naming every problem, each account's in
+        `details.accounts`), media references resolved the same way. An account that stays keeps
+        its target id; a new one gets a new target; a removed one's target is gone and will not
+        publish. A scheduled post's new `scheduled_at` moves it. With `expected_updated_at`, a post
+        changed since is a 409 `post_modified` whose `details.updated_at` is the current one; a post
+        that is not a draft or scheduled (publishing, published, canceled) is a 409
+        `post_not_editable`; an `external_ref` another post holds is a 409 `external_ref_in_use`.
+        Announced as the `post.updated` webhook."""
+        ctx, who = gateway_of(request).ctx, principal_of(request)
+        record = await post_lifecycle.edit_post(ctx, who, post_id, post_patch(data), data.expected_updated_at)
+        return s.post_of(record)
+
+    @post(
+        "/{post_id:str}/publish",
+        operation_id="publishPost",
+        guards=[requires("publish")],
+        status_code=200,
+        responses=documented(400, 404, 409),
+        summary="Publish a draft now or at a time",
+    )
+    async def publish(
+        self, request: Request[Any, Any, Any], post_id: FromPath[str], data: JSONBody[PostPublish]
+    ) -> s.Post:
+        """`{}` sends the draft out at once; `{"scheduled_at": …}` (or `scheduled_for`) schedules it,
+        at most 30 days from now: a draft may hold a later time, and is published once that time
+        falls inside the window. The draft is checked again, as a create is, at this moment (its
+        accounts, its platforms' rules, its media). 409 `post_not_draft` for any other post."""
+        ctx, who = gateway_of(request).ctx, principal_of(request)
+        if data.scheduled_at is not None and data.scheduled_for is not None:
+            raise Invalid.one("scheduled_for", "duplicate", "send scheduled_at or scheduled_for, not both")
+        when = data.scheduled_at if data.scheduled_at is not None else data.scheduled_for
+        return s.post_of(await post_lifecycle.publish_post(ctx, who, post_id, when))
 
     @delete(
         "/{post_id:str}",
