@@ -40,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     keys_create.add_argument("--name", default="cli")
     keys_create.add_argument("--test", action="store_true", help="a sk_test_ key (sandbox data only)")
     keys_create.add_argument("--scope", action="append", dest="scopes", help="repeatable; default: every scope")
+    keys_create.add_argument("--rate-limit", type=int, default=None, help="requests per minute for this key")
+    keys_limit = keys.add_parser("rate-limit", help="a key's own requests-per-minute limit")
+    keys_limit.add_argument("key_id")
+    keys_limit.add_argument("per_minute", help="a number, or 'default' for CRIER_API_RATE_LIMIT")
 
     dead = sub.add_parser("dead-letters", help="targets that failed their last attempt (the DEAD stream)")
     dead_sub = dead.add_subparsers(dest="dead_command", required=True)
@@ -89,6 +93,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{org['id']}\t{org['name']}")
     elif args.command == "dead-letters":
         sys.exit(_dead_letters(settings, args))
+    elif args.command == "keys" and args.keys_command == "rate-limit":
+        from crier.gateway.entrypoints import admin
+
+        per_minute = None if args.per_minute == "default" else int(args.per_minute)
+        admin.set_rate_limit(settings.database_url, args.key_id, per_minute)
+        print(f"{args.key_id}\t{per_minute or 'default'}")
     elif args.command == "keys":
         from crier.gateway.entrypoints import admin
 
@@ -99,6 +109,8 @@ def main(argv: list[str] | None = None) -> None:
             mode="test" if args.test else "live",
             scopes=args.scopes,
         )
+        if args.rate_limit is not None:
+            admin.set_rate_limit(settings.database_url, key["id"], args.rate_limit)
         print(key["key"])
 
 

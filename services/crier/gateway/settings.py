@@ -18,6 +18,9 @@ class GatewaySettings(CommonSettings):
     # /readyz answers 200 only when each of these services answers its health RPC.
     required_services: tuple[str, ...] = ("scheduler", "publisher", "connect", "webhooks")
     max_body_bytes: int = 1_048_576
+    # Requests per minute per API key, counted across every replica; a key may have its own limit
+    # (`crier keys rate-limit`). 0 turns rate limiting off.
+    api_rate_limit: int = 3000
     # Media: the largest file an upload (or a fetch by URL) may bring; how long media is kept after
     # the last post that used it went out, and an upload no post ever used; how long one fetch by
     # URL may take; networks exempt from the SSRF guard for fetches (e.g. 127.0.0.1/32 in tests).

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from crier.contracts.common import MODES, one_of
 from crier.gateway.domain.api_key import Principal
-from crier.gateway.handlers import keys, orgs, posts, projections
+from crier.gateway.handlers import keys, orgs, posts, projections, rate_limits
 from crier.gateway.handlers.context import Context
 from crier.gateway.settings import SCHEMA
 from crier.kit.db import create_engine
@@ -32,6 +32,11 @@ def create_api_key(
         database_url, lambda ctx: keys.issue_operator_key(ctx, org=org, name=name, mode=mode, scopes=scopes)
     )
     return {k: row[k] for k in ("id", "org_id", "name", "mode", "scopes", "prefix", "created_at")} | {"key": secret}
+
+
+def set_rate_limit(database_url: str, key_id: str, per_minute: int | None) -> None:
+    """A key's own requests-per-minute limit; None: the installation's default again."""
+    _run(database_url, lambda ctx: rate_limits.set_key_limit(ctx, key_id, per_minute))
 
 
 def bootstrap_admin_key(database_url: str, path: str | os.PathLike[str]) -> str:

@@ -30,6 +30,7 @@ from crier.gateway.entrypoints.http.media import MediaController
 from crier.gateway.entrypoints.http.nul_guard import NulGuard
 from crier.gateway.entrypoints.http.posts import PostController
 from crier.gateway.entrypoints.http.query_guard import reject_unknown_query_parameters
+from crier.gateway.entrypoints.http.rate_limits import RateLimits
 from crier.gateway.entrypoints.http.request_id import RequestIdMiddleware
 from crier.gateway.entrypoints.http.scheduling import SchedulingController
 from crier.gateway.entrypoints.http.social_accounts import SandboxController, SocialAccountController
@@ -98,7 +99,10 @@ def create_app(gateway: Gateway) -> Litestar:
             WebhookController,
             EventController,
         ],
-        middleware=[DefineMiddleware(ApiKeyAuth, exclude=PUBLIC_PATHS, exclude_from_auth_key="exclude_from_auth")],
+        middleware=[
+            DefineMiddleware(ApiKeyAuth, exclude=PUBLIC_PATHS, exclude_from_auth_key="exclude_from_auth"),
+            RateLimits,
+        ],
         exception_handlers={Exception: handle_exception},
         guards=[reject_unknown_query_parameters],
         openapi_config=openapi_config(gateway.settings.public_url),

@@ -1,0 +1,70 @@
+"""The shared rate-limit counters: one row per key in PostgreSQL, which every gateway replica
+already talks to on each request (to find the key).
+
+Counting is one statement: an upsert on the key's row that starts a new window when the stored one
+has ended and otherwise adds one. Concurrent requests of a key, on any replica, serialize on that
+row's lock, and ON CONFLICT DO UPDATE re-reads the row as the previous updater committed it, so
+each request gets a distinct count and none is lost: no read-then-write race. (NATS KV would need
+a compare-and-set retry loop under contention for the same guarantee.) The table is unlogged (see
+migration 0007), so the commit does not wait on a disk flush.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from crier.gateway.domain.rate_limit import WINDOW_S
+
+_COUNT = sa.text(
+    """
+    WITH hit AS (
+        INSERT INTO rate_limit_counters AS c (key_id, window_start, count)
+        VALUES (:key_id, clock_timestamp(), 1)
+        ON CONFLICT (key_id) DO UPDATE SET
+            window_start = CASE WHEN c.window_start + make_interval(secs => :window_s) <= clock_timestamp()
+                                THEN clock_timestamp() ELSE c.window_start END,
+            count = CASE WHEN c.window_start + make_interval(secs => :window_s) <= clock_timestamp()
+                         THEN 1 ELSE c.count + 1 END
+        RETURNING count, window_start
+    )
+    SELECT hit.count,
+           extract(epoch FROM hit.window_start + make_interval(secs => :window_s) - clock_timestamp()) AS seconds_left,
+           o.per_minute
+    FROM hit LEFT JOIN rate_limit_overrides o ON o.key_id = :key_id
+    """
+)
+
+
+@dataclass(frozen=True)
+class Counted:
+    count: int
+    seconds_left: float
+    # The key's own limit, when an operator set one.
+    per_minute: int | None
+
+
+async def count_request(conn: AsyncConnection, key_id: str) -> Counted:
+    row = (await conn.execute(_COUNT, {"key_id": key_id, "window_s": WINDOW_S})).one()
+    return Counted(count=row.count, seconds_left=float(row.seconds_left), per_minute=row.per_minute)
+
+
+async def set_override(conn: AsyncConnection, key_id: str, per_minute: int | None, now: datetime) -> bool:
+    """The key's own limit (None: the default again). False when there is no such key."""
+    exists = await conn.scalar(sa.text("SELECT 1 FROM api_keys WHERE id = :id"), {"id": key_id})
+    if not exists:
+        return False
+    if per_minute is None:
+        await conn.execute(sa.text("DELETE FROM rate_limit_overrides WHERE key_id = :id"), {"id": key_id})
+    else:
+        await conn.execute(
+            sa.text(
+                "INSERT INTO rate_limit_overrides (key_id, per_minute, updated_at) VALUES (:id, :n, :now) "
+                "ON CONFLICT (key_id) DO UPDATE SET per_minute = EXCLUDED.per_minute, updated_at = EXCLUDED.updated_at"
+            ),
+            {"id": key_id, "n": per_minute, "now": now},
+        )
+    return True
