@@ -152,10 +152,23 @@ def test_find_slot_refusals(gateway: Gateway, sandbox: Org) -> None:
         assert r.status_code == 422 and problems(r) == [("min_lead_minutes", "out_of_range")]
         r = c.post("/scheduling/find-slot", json={"accounts": ["nope"]})
         assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_account"
-        # Beyond 30 days nothing is offered.
+        # Beyond 30 days nothing is offered; the calendar's edges are refused, not failed on.
         far = (datetime.now(UTC) + timedelta(days=31)).isoformat()
         r = c.post("/scheduling/find-slot", json={"accounts": [x], "from": far})
-        assert r.status_code == 422 and r.json()["error"]["code"] == "no_free_slot"
+        assert r.status_code == 422 and problems(r) == [("from", "too_far_ahead")]
+        for edge in ("9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+01:00"):
+            r = c.post("/scheduling/find-slot", json={"from": edge})
+            assert r.status_code == 422 and problems(r)[0][0] == "from", r.text
+        # Every Tuesday 10:00 of the window taken by posts scheduled by hand: none is free.
+        for found in range(6):
+            r = c.post("/scheduling/find-slot", json={"accounts": [x]})
+            if r.status_code == 422:
+                break
+            at = r.json()["scheduled_at"]
+            assert (
+                c.post("/posts", json={"content": f"t{found}", "accounts": [x], "scheduled_at": at}).status_code == 201
+            )
+        assert r.status_code == 422 and r.json()["error"]["code"] == "no_free_slot" and found >= 4
 
 
 def test_queue_mode_takes_the_next_free_slot_and_a_cancel_frees_it(gateway: Gateway, sandbox: Org) -> None:

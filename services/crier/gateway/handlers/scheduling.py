@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from crier.gateway.adapters import slots as store
@@ -79,11 +80,11 @@ async def find_slot(ctx: Context, who: Principal, search: SlotSearch) -> Found:
     """The next slot (org-wide, or one of `accounts`' own) whose instant no post is going out at
     to any of `accounts`; with no accounts, to any account of the organization's."""
     zone = _checked(lambda: zone_named(search.timezone))
-    not_before = _checked(lambda: None if search.not_before is None else parse_instant(search.not_before, "from"))
+    now = ctx.now()
+    not_before = _checked(lambda: _not_before(search.not_before, now))
     if not 0 <= search.min_lead_minutes <= MAX_LEAD_MINUTES:
         raise refused([Problem("min_lead_minutes", "out_of_range", f"must be 0 to {MAX_LEAD_MINUTES}")], {})
     ids = list(dict.fromkeys(search.accounts))
-    now = ctx.now()
     start, end = earliest(now, not_before, search.min_lead_minutes), now + WINDOW
     async with ctx.uow.read() as conn:
         if ids:
@@ -102,6 +103,18 @@ async def find_slot(ctx: Context, who: Principal, search: SlotSearch) -> Found:
     if placement is None:
         raise _no_slot(bool(slots))
     return Found(placement, zone.key)
+
+
+def _not_before(raw: str | None, now: datetime) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        when = parse_instant(raw, "from")
+    except OverflowError:  # a time at the edge of the calendar that UTC cannot hold
+        raise Problem("from", "invalid_timestamp", "must be an ISO-8601 timestamp") from None
+    if when > now + WINDOW:
+        raise Problem("from", "too_far_ahead", "must be at most 30 days ahead: no slot is offered beyond")
+    return when
 
 
 def _no_slot(has_slots: bool) -> Invalid:
