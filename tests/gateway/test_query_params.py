@@ -3,9 +3,11 @@ spelt wrong never widens a result."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
+import asyncpg
 import httpx
 
 from crier.gateway.entrypoints.http.query_guard import suggestion
@@ -75,3 +77,48 @@ def test_suggestions() -> None:
     assert suggestion("page_size", known) == "limit"
     assert suggestion("q", known) == "search"
     assert suggestion("color", known) is None
+
+
+def test_search_finds_posts_by_their_containers_text(gateway: Gateway, sandbox: Org) -> None:
+    x = sandbox.accounts["x"]
+    with sandbox.test() as c:
+
+        def create(*texts: str) -> str:
+            body = {"containers": [{"content": t} for t in texts], "accounts": [x], "is_draft": True}
+            r = c.post("/posts", json=body)
+            assert r.status_code == 201, r.text
+            return str(r.json()["id"])
+
+        launch = create("Launch day at ACME Rockets", "Details: 50%_off for the first week")
+        other = create("Nothing to see here")
+        percent = create("Sale: 50% off everything")
+
+        def found(text: str, **filters: str) -> list[str]:
+            r = c.get("/posts", params={"search": text, **filters})
+            assert r.status_code == 200, r.text
+            return [p["id"] for p in r.json()["data"]]
+
+        assert found("acme rockets") == [launch]  # any case
+        assert found("FIRST WEEK") == [launch]  # the first comment's text counts too
+        assert found("50%_off") == [launch]  # LIKE's wildcards are matched as themselves
+        assert found("50%") == [percent, launch]
+        assert found("here", status="draft") == [other]
+        assert found("here", status="queued") == []
+        assert found("no such words") == []
+        assert len(found("   ")) >= 3  # blank: no filter
+        r = c.get("/posts", params={"search": "a" * 201})
+        assert r.status_code == 422
+        assert r.json()["error"]["details"]["fields"][0]["field"] == "search"
+
+
+def test_search_is_indexed_by_trigrams(gateway: Gateway) -> None:
+    async def indexes() -> list[str]:
+        conn = await asyncpg.connect(gateway.database_url)
+        try:
+            rows = await conn.fetch("SELECT indexdef FROM pg_indexes WHERE indexname = 'posts_text_trgm'")
+        finally:
+            await conn.close()
+        return [r["indexdef"] for r in rows]
+
+    [definition] = asyncio.run(indexes())
+    assert "gin_trgm_ops" in definition and "post_text(containers)" in definition

@@ -54,6 +54,9 @@ async def search(
     conditions: list[Any] = [posts.c.org_id == org_id, posts.c.mode == mode, *pages.after_cursor(posts, cursor)]
     if where.status:
         conditions.append(posts.c.status == where.status)
+    if where.search:
+        # post_text() and its trigram index: migration 0008.
+        conditions.append(sa.func.post_text(posts.c.containers).ilike(f"%{_escaped(where.search)}%", escape="\\"))
     for column, value in (
         (post_targets.c.account_id, where.account),
         (post_targets.c.platform, where.platform),
@@ -76,6 +79,11 @@ async def search(
     targets = await _targets_of(conn, [r.id for r in page.rows])
     queued = await slots.of_posts(conn, [r.id for r in page.rows])
     return pages.Page([PostRecord(r, targets.get(r.id, []), queued.get(r.id)) for r in page.rows], page.next_cursor)
+
+
+def _escaped(text: str) -> str:
+    """`text` matched literally by LIKE: its wildcards are not the caller's."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def targets_by_id(conn: AsyncConnection, target_ids: list[str]) -> list[Any]:

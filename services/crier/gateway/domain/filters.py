@@ -9,6 +9,9 @@ from crier.contracts.common import POST_STATUSES, PostStatus, one_of
 from crier.gateway.domain.schedule import optional_instant
 from crier.kit.errors import Invalid, Problem, collect
 
+# `search` matches a substring; longer than this it is no search a person types.
+SEARCH_MAX_CHARS = 200
+
 
 @dataclass(frozen=True)
 class PostQuery:
@@ -22,6 +25,7 @@ class PostQuery:
     created_before: str | None = None
     scheduled_after: str | None = None
     scheduled_before: str | None = None
+    search: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class PostFilter:
     created_before: datetime | None = None
     scheduled_after: datetime | None = None
     scheduled_before: datetime | None = None
+    # Words the post's containers hold (any case), as the caller typed them.
+    search: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,10 +68,19 @@ def post_filter(query: PostQuery) -> PostFilter:
         created_before=instant(query.created_before, "created_before"),
         scheduled_after=instant(query.scheduled_after, "scheduled_after"),
         scheduled_before=instant(query.scheduled_before, "scheduled_before"),
+        search=collect(problems, lambda: _search(query.search)),
     )
     if problems:
         raise Invalid.of(problems)
     return checked
+
+
+def _search(raw: str | None) -> str | None:
+    """Blank is no filter; a long one is refused rather than cut, which would widen the result."""
+    text = (raw or "").strip()
+    if len(text) > SEARCH_MAX_CHARS:
+        raise Problem("search", "too_long", f"must be at most {SEARCH_MAX_CHARS} characters")
+    return text or None
 
 
 def _post_status(raw: str) -> PostStatus:

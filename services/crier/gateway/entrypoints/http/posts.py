@@ -136,9 +136,11 @@ class PostController(Controller):
         created_before: FromQuery[str | None] = None,
         scheduled_after: FromQuery[str | None] = None,
         scheduled_before: FromQuery[str | None] = None,
+        search: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
         cursor: FromQuery[str | None] = None,
     ) -> s.PostList:
+        """`search`: posts whose containers' text holds it, in any case (up to 200 characters)."""
         query = PostQuery(
             status=status,
             account=account,
@@ -148,6 +150,7 @@ class PostController(Controller):
             created_before=created_before,
             scheduled_after=scheduled_after,
             scheduled_before=scheduled_before,
+            search=search,
         )
         page = await uc.list_posts(gateway_of(request).ctx, principal_of(request), query, limit=limit, cursor=cursor)
         return s.PostList(data=[s.post_of(r) for r in page.rows], next_cursor=page.next_cursor)
