@@ -24,6 +24,8 @@ timetable = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     # The trace context of the request that created the post (JSON), so firing continues its trace.
     sa.Column("trace", sa.Text, nullable=False),
+    # The version of the post the row was written from: only a newer update rewrites it.
+    sa.Column("post_version", sa.Integer, nullable=False),
 )
 
 # A cancellation may be handled before the creation it cancels (a redelivered event): it is

@@ -32,6 +32,26 @@ _ADD = (
     )
     .on_conflict_do_nothing(index_elements=[timetable.c.target_id])
 )
+_INSERT = pg_insert(timetable)
+_REVISE = (
+    _INSERT.values(
+        due_at=sa.func.coalesce(sa.bindparam("scheduled_at", type_=TS), _now),
+        command=sa.cast(sa.bindparam("command_json", type_=sa.Text), JSONB),
+    )
+    .on_conflict_do_update(
+        index_elements=[timetable.c.target_id],
+        set_={
+            "due_at": _INSERT.excluded.due_at,
+            "command": _INSERT.excluded.command,
+            "trace": _INSERT.excluded.trace,
+            "post_version": _INSERT.excluded.post_version,
+        },
+        # What fired has gone to the publisher and cannot be called back; what was canceled stays
+        # canceled; an update older than the one the row holds changes nothing.
+        where=sa.and_(_waiting, timetable.c.post_version < _INSERT.excluded.post_version),
+    )
+    .returning(timetable.c.target_id)
+)
 _NEXT_DUE = sa.select(
     sa.select(sa.func.min(timetable.c.due_at)).where(_waiting).scalar_subquery().label("next_due"),
     _now.label("now"),
@@ -63,28 +83,42 @@ class DueTarget:
 async def add(conn: AsyncConnection, entries: Sequence[Entry], trace: dict[str, str]) -> None:
     if not entries:
         return
-    canceled = set(
+    canceled = await _canceled(conn, entries)
+    await conn.execute(_ADD, [{**_row(e, trace), "canceled": e.target_id in canceled} for e in entries])
+
+
+async def revise(conn: AsyncConnection, entries: Sequence[Entry], version: int, trace: dict[str, str]) -> list[str]:
+    """Writes the entries of version `version` of their post: new targets are added, waiting ones
+    take their new moment and command. Returns the targets written."""
+    if not entries:
+        return []
+    canceled = await _canceled(conn, entries)
+    rows = await conn.execute(
+        _REVISE,
+        [{**_row(e, trace), "canceled": e.target_id in canceled, "post_version": version} for e in entries],
+    )
+    return list(rows.scalars())
+
+
+async def _canceled(conn: AsyncConnection, entries: Sequence[Entry]) -> set[str]:
+    return set(
         await conn.scalars(
             sa.select(cancellations.c.target_id).where(cancellations.c.target_id.in_([e.target_id for e in entries]))
         )
     )
-    await conn.execute(
-        _ADD,
-        [
-            {
-                "target_id": e.target_id,
-                "post_id": e.post_id,
-                "org_id": e.org_id,
-                "mode": e.mode,
-                "platform": e.platform,
-                "scheduled_at": e.scheduled_at,
-                "command_json": msgspec.json.encode(e.command).decode(),
-                "canceled": e.target_id in canceled,
-                "trace": json.dumps(trace),
-            }
-            for e in entries
-        ],
-    )
+
+
+def _row(entry: Entry, trace: dict[str, str]) -> dict[str, object]:
+    return {
+        "target_id": entry.target_id,
+        "post_id": entry.post_id,
+        "org_id": entry.org_id,
+        "mode": entry.mode,
+        "platform": entry.platform,
+        "scheduled_at": entry.scheduled_at,
+        "command_json": msgspec.json.encode(entry.command).decode(),
+        "trace": json.dumps(trace),
+    }
 
 
 async def cancel(conn: AsyncConnection, post_id: str, target_ids: Sequence[str]) -> int:

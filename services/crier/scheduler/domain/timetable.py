@@ -1,5 +1,5 @@
-"""What goes into the timetable for a created post, what firing announces, and how long the alarm
-may sleep."""
+"""What goes into the timetable for a created or updated post, what firing announces, and how long
+the alarm may sleep."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import msgspec
 
 from crier.contracts.commands import PublishTarget
 from crier.contracts.common import Container, Mode, Platform
-from crier.contracts.events import PostCreated, TargetQueued, TargetSpec
+from crier.contracts.events import PostCreated, PostUpdated, TargetQueued, TargetSpec
+
+# Either carries the whole post: an update is not a difference to apply to what came before.
+PostState = PostCreated | PostUpdated
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class Entry:
     command: PublishTarget
 
 
-def entries_for(post: PostCreated) -> list[Entry]:
+def entries_for(post: PostState) -> list[Entry]:
     """One entry per target; drafts have none until they are published."""
     if post.is_draft:
         return []
@@ -45,7 +48,12 @@ def entries_for(post: PostCreated) -> list[Entry]:
     ]
 
 
-def command_for(post: PostCreated, target: TargetSpec) -> PublishTarget:
+def version_of(post: PostState) -> int:
+    """The post's version the entries stand for: creation is the post's first."""
+    return post.version if isinstance(post, PostUpdated) else 1
+
+
+def command_for(post: PostState, target: TargetSpec) -> PublishTarget:
     return PublishTarget(
         # The target id is the command id, so a replayed command is dropped by JetStream's dedupe.
         id=target.target_id,

@@ -8,18 +8,19 @@ from typing import Any
 
 import msgspec
 
-from crier.contracts.events import PostCanceled, PostCreated, PostRedriven
+from crier.contracts.events import PostCanceled, PostCreated, PostRedriven, PostUpdated
 from crier.kit.bus import Bus, consumer, streams
 from crier.scheduler.handlers.context import Context
-from crier.scheduler.handlers.posts import post_canceled, post_created, post_redriven
+from crier.scheduler.handlers.posts import post_canceled, post_created, post_redriven, post_updated
 from crier.scheduler.settings import SchedulerSettings
 
 DURABLE = "scheduler"
 TYPES: dict[str, type] = {
     "evt.post.created": PostCreated,
+    "evt.post.updated": PostUpdated,
     "evt.post.canceled": PostCanceled,
     "evt.post.redriven": PostRedriven,
-    # Other post events (published roll-ups, updates) are none of the timetable's business;
+    # Other post events (roll-ups) are none of the timetable's business;
     # decoding them as raw bytes acks them instead of dead-ending them as undecodable.
     "evt.post.*": msgspec.Raw,
 }
@@ -31,6 +32,8 @@ async def post_events(bus: Bus, ctx: Context, settings: SchedulerSettings, stop:
     async def on_event(subject: str, event: Any, _: Any) -> None:
         if subject == "evt.post.created":
             await post_created(ctx, event)
+        elif subject == "evt.post.updated":
+            await post_updated(ctx, event)
         elif subject == "evt.post.canceled":
             await post_canceled(ctx, event)
         elif subject == "evt.post.redriven":

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from crier.contracts.events import PostCanceled, PostCreated, PostRedriven
+from crier.contracts.events import PostCanceled, PostCreated, PostRedriven, PostUpdated
 from crier.kit.log import get
 from crier.kit.telemetry import inject_headers
 from crier.scheduler.adapters import timetable
-from crier.scheduler.domain.timetable import earliest, entries_for
+from crier.scheduler.domain.timetable import earliest, entries_for, version_of
 from crier.scheduler.handlers.context import Context
 
 log = get(__name__)
@@ -23,6 +23,29 @@ async def post_created(ctx: Context, event: PostCreated) -> None:
     if entries:
         ctx.wake_alarm(earliest(entries))
         log.info("scheduler.targets_added", post_id=event.post_id, count=len(entries))
+
+
+async def post_updated(ctx: Context, event: PostUpdated) -> None:
+    """An edited post, or a published draft: its waiting targets move to the new moment with the new
+    content, new targets are added, removed ones canceled. A target that fired already went out as
+    it was (the gateway refuses edits once it hears of that, and this race is that narrow)."""
+    entries = entries_for(event)
+    async with ctx.uow.begin(handling=event.id) as tx:
+        if tx.seen_before:
+            return
+        written = await timetable.revise(tx.conn, entries, version_of(event), inject_headers())
+        stopped = await timetable.cancel(tx.conn, event.post_id, event.removed_target_ids)
+    if written:
+        # Woken for a moment that moved later, the alarm finds nothing due and sleeps again.
+        ctx.wake_alarm(earliest([e for e in entries if e.target_id in written]))
+    log.info(
+        "scheduler.targets_revised",
+        post_id=event.post_id,
+        version=event.version,
+        written=len(written),
+        canceled=stopped,
+        skipped=len(entries) - len(written),
+    )
 
 
 async def post_canceled(ctx: Context, event: PostCanceled) -> None:
