@@ -177,6 +177,7 @@ class EventPage(msgspec.Struct, kw_only=True, frozen=True):
 # them: it is sent only by the test operation, to that one endpoint.
 EVENT_TYPES: tuple[str, ...] = (
     "post.scheduled",
+    "post.updated",
     "post.published",
     "post.error",
     "post.failed",

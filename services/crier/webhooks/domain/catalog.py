@@ -10,6 +10,8 @@ bus delivers twice still yields one public event. `created_at` is when the fact 
 | type | from | data |
 |---|---|---|
 | `post.scheduled` | `evt.post.created` with `scheduled_at`, not a draft | `post_id`, `scheduled_at`, `targets: [{target_id, account_id, platform, tenant_id}]` |
+| `post.scheduled` | `evt.post.updated` publishing a draft with `scheduled_at` | the same |
+| `post.updated` | `evt.post.updated` of an edit (of a draft or a scheduled post) | `post_id`, `status`, `scheduled_at`, `is_draft`, `external_ref`, `targets: [{target_id, account_id, platform, tenant_id}]` (as the post now stands), `removed_target_ids` |
 | `post.published` | `evt.target.published` | `post_id`, `target_id`, `account_id`, `tenant_id`, `platform`, `platform_post_id`, `platform_post_url`, `attempt`, `notes` (what Crier changed to fit the platform, e.g. an image re-encoded) |
 | `post.error` | `evt.target.attempt_failed` | `post_id`, `target_id`, `account_id`, `tenant_id`, `platform`, `error_code`, `error_message`, `attempt`, `will_retry: true`, `retry_in_seconds`, `target_status: "retrying"` |
 | `post.error` | `evt.target.failed` / `evt.target.dead_lettered` | the same with `will_retry: false`, `retry_in_seconds: null`, `target_status: "failed"` / `"dead"` |
@@ -20,8 +22,8 @@ bus delivers twice still yields one public event. `created_at` is when the fact 
 | `import.completed` / `import.failed` | `evt.import.completed` / `…failed` | the import's fields as its producer emits them (`account_id`, …) |
 | `ping` | the test operation, to one endpoint | `endpoint_id`, `message` |
 
-`account_id` and `tenant_id` of target events come from the post's creation event; they are null
-when that event predates the dispatcher. Every event of one post — its `post.scheduled`, each
+`account_id` and `tenant_id` of target events come from the post's creation event (or the edit
+that added the target); they are null when that event predates the dispatcher. Every event of one post — its `post.scheduled`, each
 target's `post.error` and `post.published`, its roll-up — reaches an endpoint in the order it
 happened (so a target's `post.published` never comes before the post's `post.scheduled`), and
 the events of one account likewise.
@@ -78,17 +80,30 @@ def public_id(internal_id: str, public_type: str) -> str:
 def translate(subject: str, event: Any, target: KnownTarget | None = None) -> list[PublicEvent]:
     """The public events one internal event stands for (often none)."""
     match event:
-        case evt.PostCreated() if event.scheduled_at is not None and not event.is_draft:
-            targets = [
-                {"target_id": t.target_id, "account_id": t.account_id, "platform": t.platform, "tenant_id": t.tenant_id}
-                for t in event.targets
-            ]
+        case evt.PostCreated() | evt.PostUpdated() if _scheduled(event):
             return [
                 _public(
                     event,
                     "post.scheduled",
                     event.post_id,
-                    {"post_id": event.post_id, "scheduled_at": event.scheduled_at, "targets": targets},
+                    {"post_id": event.post_id, "scheduled_at": event.scheduled_at, "targets": _targets(event)},
+                )
+            ]
+        case evt.PostUpdated() if not event.draft_published:
+            return [
+                _public(
+                    event,
+                    "post.updated",
+                    event.post_id,
+                    {
+                        "post_id": event.post_id,
+                        "status": event.status,
+                        "scheduled_at": event.scheduled_at,
+                        "is_draft": event.is_draft,
+                        "external_ref": event.external_ref,
+                        "targets": _targets(event),
+                        "removed_target_ids": list(event.removed_target_ids),
+                    },
                 )
             ]
         case evt.TargetPublished():
@@ -192,7 +207,20 @@ def translate(subject: str, event: Any, target: KnownTarget | None = None) -> li
     return []
 
 
-def known_targets(event: evt.PostCreated) -> list[KnownTarget]:
+def _scheduled(event: evt.PostCreated | evt.PostUpdated) -> bool:
+    """A post that is now scheduled for the first time: created so, or a draft published so."""
+    first = isinstance(event, evt.PostCreated) or event.draft_published
+    return first and event.scheduled_at is not None and not event.is_draft
+
+
+def _targets(event: evt.PostCreated | evt.PostUpdated) -> list[dict[str, Any]]:
+    return [
+        {"target_id": t.target_id, "account_id": t.account_id, "platform": t.platform, "tenant_id": t.tenant_id}
+        for t in event.targets
+    ]
+
+
+def known_targets(event: evt.PostCreated | evt.PostUpdated) -> list[KnownTarget]:
     return [KnownTarget(t.target_id, t.account_id, t.tenant_id) for t in event.targets]
 
 

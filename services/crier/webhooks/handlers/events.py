@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from crier.contracts.events import PostCreated
+from crier.contracts.events import PostCreated, PostUpdated
 from crier.contracts.webhooks import EVENT_TYPES, Event, EventList, EventPage
 from crier.kit.errors import Invalid
 from crier.kit.pages import BadCursor, checked_limit
@@ -17,6 +17,8 @@ from crier.webhooks.domain import catalog
 from crier.webhooks.handlers.context import Context
 
 _EVENT = msgspec.json.Decoder(Event)
+# The events that name a post's targets, remembered so its target events can carry their accounts.
+_POSTS = (PostCreated, PostUpdated)
 # A seq fits a bigint: 18 digits always do.
 _MAX_CURSOR_DIGITS = 18
 
@@ -31,7 +33,7 @@ class Incoming:
 async def ingest_events(ctx: Context, batch: Sequence[Incoming]) -> None:
     """Store the public events a batch of internal events stands for, and their deliveries, in
     the transaction that claims the internal events: a redelivered event changes nothing."""
-    relevant = [i for i in batch if isinstance(i.event, PostCreated) or catalog.translate(i.subject, i.event)]
+    relevant = [i for i in batch if isinstance(i.event, _POSTS) or catalog.translate(i.subject, i.event)]
     if not relevant:
         return
     async with ctx.uow.begin() as tx:
@@ -43,7 +45,7 @@ async def ingest_events(ctx: Context, batch: Sequence[Incoming]) -> None:
                 new.discard(event_id)  # the same event twice in one batch counts once
                 fresh.append(item)
         await events.remember_targets(
-            tx.conn, [t for i in fresh if isinstance(i.event, PostCreated) for t in catalog.known_targets(i.event)]
+            tx.conn, [t for i in fresh if isinstance(i.event, _POSTS) for t in catalog.known_targets(i.event)]
         )
         targets = await events.known_targets(
             tx.conn, sorted({t for i in fresh if (t := getattr(i.event, "target_id", None))})
