@@ -127,7 +127,8 @@ _DESCRIBED = {
     404: "No such resource in this organization and mode (not_found)",
     409: (
         "Conflicts: idempotency_in_progress, post_not_cancelable, target_not_retryable, post_not_retryable, "
-        "media_in_use"
+        "media_in_use, post_not_draft, post_not_editable, post_modified (details.updated_at: the current one), "
+        "external_ref_in_use"
     ),
     413: "Request body too large (payload_too_large), or an upload above the media limit (media_too_large)",
     415: "The body is of a type this operation does not take (unsupported_media_type)",
