@@ -9,7 +9,9 @@ from typing import Any
 from crier.gateway.entrypoints import admin
 from tests.gateway.conftest import Gateway, Org
 from tests.gateway.test_api_lifecycle import announced, error, later, made
+from tests.gateway.test_media_api import upload
 from tests.gateway.test_rebuild import dump
+from tests.support import media_files
 
 
 def test_an_edit_changes_what_goes_out_and_keeps_the_targets_that_stay(gateway: Gateway, sandbox: Org) -> None:
@@ -148,3 +150,31 @@ def test_the_rebuild_reproduces_edits_and_published_drafts(gateway: Gateway, san
     assert dump(gateway.database_url) == before
     ours = [dict(t) for t in before[1] if dict(t)["post_id"] == post["id"]]
     assert [t["account_id"] for t in ours] == [linkedin]
+
+
+def test_the_media_a_post_uses_follows_its_edits(gateway: Gateway, sandbox: Org) -> None:
+    x = sandbox.accounts["x"]
+    with sandbox.test() as c:
+        first, second = (upload(c, media_files.png(color=color)).json() for color in ((9, 9, 9), (200, 9, 9)))
+        post = made(
+            c,
+            {
+                "containers": [{"content": "pic", "media": [{"id": first["id"]}]}],
+                "accounts": [x],
+                "scheduled_at": later(days=1),
+            },
+        )
+        r = c.patch(
+            f"/posts/{post['id']}",
+            json={"containers": [{"content": "another pic", "media": [{"id": second["id"], "alt_text": "red"}]}]},
+        )
+        assert r.status_code == 200, r.text
+        [media] = r.json()["containers"][0]["media"]
+        # Resolved as a create resolves it: the facts of the bytes.
+        assert (media["id"], media["alt_text"], media["width"], media["height"]) == (second["id"], "red", 64, 48)
+        in_use = error(c.delete(f"/media/{second['id']}"), 409)
+        assert in_use["details"]["post_ids"] == [post["id"]]
+        assert c.delete(f"/media/{first['id']}").status_code == 200
+        # An edit naming media that is gone is refused as a create would be.
+        gone = error(c.patch(f"/posts/{post['id']}", json={"containers": [{"media": [{"id": first["id"]}]}]}), 422)
+        assert [f["code"] for f in gone["details"]["fields"]] == ["media_not_found"]
