@@ -4,7 +4,10 @@ with optimistic concurrency, and the edit is announced with the targets it kept,
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import httpx
 
 from crier.gateway.entrypoints import admin
 from tests.gateway.conftest import Gateway, Org
@@ -178,3 +181,21 @@ def test_the_media_a_post_uses_follows_its_edits(gateway: Gateway, sandbox: Org)
         # An edit naming media that is gone is refused as a create would be.
         gone = error(c.patch(f"/posts/{post['id']}", json={"containers": [{"media": [{"id": first["id"]}]}]}), 422)
         assert [f["code"] for f in gone["details"]["fields"]] == ["media_not_found"]
+
+
+def test_of_concurrent_edits_from_one_read_exactly_one_lands(gateway: Gateway, sandbox: Org) -> None:
+    with sandbox.test() as c:
+        post = made(c, {"content": "v1", "accounts": [sandbox.accounts["x"]], "scheduled_at": later(days=1)})
+
+    def edit(i: int) -> httpx.Response:
+        with sandbox.test() as c:
+            return c.patch(f"/posts/{post['id']}", json={"content": f"v{i}", "expected_updated_at": post["updated_at"]})
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(edit, range(2, 10)))
+    landed = [r for r in answers if r.status_code == 200]
+    assert len(landed) == 1, [r.text for r in answers]
+    assert {r.json()["error"]["code"] for r in answers if r not in landed} == {"post_modified"}
+    with sandbox.test() as c:
+        assert c.get(f"/posts/{post['id']}").json() == landed[0].json()
+    assert len(announced(gateway, post["id"], "evt.post.updated")) == 1

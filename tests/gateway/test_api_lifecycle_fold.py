@@ -93,6 +93,10 @@ def test_edits_are_refused_once_a_post_is_on_its_way_or_when_it_changed_since() 
     with pytest.raises(Conflict) as info:
         edit(post, **kw, seen=T0 - timedelta(seconds=1))
     assert info.value.code == "post_modified" and info.value.details["updated_at"] == T0.isoformat()
+    # Its time has come: the scheduler may be sending it out before the gateway hears of it.
+    with pytest.raises(Conflict) as info:
+        edit(post, **{**kw, "at": LATER}, seen=post.updated_at)
+    assert (info.value.code, info.value.details) == ("post_not_editable", {"status": p.SCHEDULED})
     queued = apply(post, ev.TargetQueued(at=T0, target_id="t0"))
     canceled = apply(post, cancel(post, T0))
     for refused in (queued, canceled, apply(None, created(scheduled=False))):

@@ -82,8 +82,11 @@ def check_current(post: Post, seen: datetime) -> None:
         )
 
 
-def check_editable(post: Post) -> None:
-    if post.status not in EDITABLE:
+def check_editable(post: Post, now: datetime) -> None:
+    """A draft, or a scheduled post whose time has not come: once it has, the scheduler may have
+    sent it out already, before the gateway hears of it."""
+    due = post.status == SCHEDULED and post.scheduled_at is not None and post.scheduled_at <= now
+    if post.status not in EDITABLE or due:
         raise Conflict("post_not_editable", "only a draft or a scheduled post can be edited", {"status": post.status})
 
 
@@ -109,7 +112,7 @@ def edit(
     at: datetime,
     seen: datetime,
 ) -> ev.PostEdited:
-    check_editable(post)
+    check_editable(post, at)
     check_current(post, seen)
     return ev.PostEdited(
         at=at,

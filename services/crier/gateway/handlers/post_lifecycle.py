@@ -58,7 +58,7 @@ async def edit_post(
     the caller read (409 `post_modified` with the current `updated_at` otherwise)."""
     current = await _current(ctx, who, post_id)
     seen = current.updated_at if expected_updated_at is None else _expected(expected_updated_at)
-    check_editable(current)
+    check_editable(current, ctx.now())
     check_current(current, seen)
     new, found = await checked(ctx, who, as_request(current, patch))
     staying = {t.account_id: t.id for t in current.targets}

@@ -192,9 +192,10 @@ class PostController(Controller):
         `details.accounts`), media references resolved the same way. An account that stays keeps
         its target id; a new one gets a new target; a removed one's target is gone and will not
         publish. A scheduled post's new `scheduled_at` moves it. With `expected_updated_at`, a post
-        changed since is a 409 `post_modified` whose `details.updated_at` is the current one; a post
-        that is not a draft or scheduled (publishing, published, canceled) is a 409
-        `post_not_editable`; an `external_ref` another post holds is a 409 `external_ref_in_use`.
+        changed since is a 409 `post_modified` whose `details.updated_at` is the current one (without
+        it, so is a change that lands between this one's check and its write); a post that is not a
+        draft or scheduled, or whose time has come, is a 409 `post_not_editable`; an `external_ref`
+        another post holds is a 409 `external_ref_in_use`.
         Announced as the `post.updated` webhook."""
         ctx, who = gateway_of(request).ctx, principal_of(request)
         record = await post_lifecycle.edit_post(ctx, who, post_id, post_patch(data), data.expected_updated_at)
