@@ -18,13 +18,40 @@ class PostUpdate(Struct, kw_only=True, forbid_unknown_fields=True):
     that stays keeps its target and id); `targets` its per-account overrides (an account removed
     loses its own). `scheduled_at: null` clears the time: a scheduled post then goes out at once."""
 
-    content: Text | UnsetType = UNSET
-    containers: Annotated[list[Container], Meta(max_length=25)] | UnsetType = UNSET
-    accounts: Annotated[list[Id], Meta(max_length=100)] | UnsetType = UNSET
-    scheduled_at: Instant | UnsetType | None = UNSET
-    config: dict[str, dict[str, Any]] | UnsetType = UNSET
-    external_ref: Annotated[str, Meta(min_length=1, max_length=255)] | UnsetType | None = UNSET
-    targets: Annotated[list[TargetOverride], Meta(max_length=100)] | UnsetType = UNSET
+    content: Annotated[Text, Meta(description="New text: the post becomes this one container.")] | UnsetType = UNSET
+    containers: (
+        Annotated[
+            list[Container],
+            Meta(max_length=25, description="New containers (0: the post, 1: first comment, then replies)."),
+        ]
+        | UnsetType
+    ) = UNSET
+    accounts: (
+        Annotated[
+            list[Id], Meta(max_length=100, description="The accounts to post to; one that stays keeps its target.")
+        ]
+        | UnsetType
+    ) = UNSET
+    scheduled_at: (
+        Annotated[Instant, Meta(description="A new time (at most 30 days ahead unless a draft); null: at once.")]
+        | UnsetType
+        | None
+    ) = UNSET
+    config: (
+        Annotated[dict[str, dict[str, Any]], Meta(description="Per-platform options, replacing the post's.")]
+        | UnsetType
+    ) = UNSET
+    external_ref: (
+        Annotated[str, Meta(min_length=1, max_length=255, description="Your reference; null clears it.")]
+        | UnsetType
+        | None
+    ) = UNSET
+    targets: (
+        Annotated[
+            list[TargetOverride], Meta(max_length=100, description="Per-account overrides, replacing the post's.")
+        ]
+        | UnsetType
+    ) = UNSET
     expected_updated_at: (
         Annotated[
             Instant,
@@ -40,5 +67,7 @@ class PostPublish(Struct, kw_only=True, forbid_unknown_fields=True):
     """`{}` publishes the draft at once; `scheduled_at` (or `scheduled_for`) schedules it, at most
     30 days from now."""
 
-    scheduled_at: Instant | None = None
-    scheduled_for: Instant | None = None
+    scheduled_at: Annotated[Instant, Meta(description="When to publish; omitted or null: at once.")] | None = None
+    scheduled_for: Annotated[Instant, Meta(description="`scheduled_at` by another name; send one of them.")] | None = (
+        None
+    )
