@@ -27,7 +27,8 @@
     GET    /_sim/files/{id}                     for platforms that pull media from a URL
     GET    /_sim/{platform}/state               apps, users, grants, settings, post count, pending faults
     POST   /_sim/faults                         {"platform", "endpoint" ("*" = any), "kind", "times"?: 1,
-                                                 "retry_after"?: 1, "status"?, "body"?, "hang_s"?: 30}
+                                                 "retry_after"?: 1, "status"?, "body"?, "hang_s"?: 30,
+                                                 "skip"?: 0 (calls let through first)}
     GET    /_sim/faults, DELETE /_sim/faults    list / clear scheduled faults
     GET    /_sim/requests?platform=&endpoint=   the request log (method, path, query, form, authorization)
 
@@ -230,6 +231,7 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
                 status=body.get("status"),
                 body=body.get("body"),
                 hang_s=float(body.get("hang_s", 30.0)),
+                skip=int(body.get("skip", 0)),
             )
         )
         return reply(asdict(fault), 201)

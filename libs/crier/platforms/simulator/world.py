@@ -85,7 +85,8 @@ class Token:
 
 @dataclass
 class Fault:
-    """The next `times` calls to `platform`'s `endpoint` ("*" = any) fail with `kind`."""
+    """The next `times` calls to `platform`'s `endpoint` ("*" = any) fail with `kind`, once `skip`
+    calls to it have gone through (a fault for a thread's reply, not its root)."""
 
     platform: str
     endpoint: str
@@ -97,6 +98,7 @@ class Fault:
     status: int | None = None
     body: Any = None
     hang_s: float = 30.0
+    skip: int = 0
     id: str = field(default_factory=lambda: secrets.token_hex(4))
 
 
@@ -257,6 +259,9 @@ class World:
     def take_fault(self, platform: str, endpoint: str) -> Fault | None:
         for fault in self.faults:
             if fault.platform == platform and fault.endpoint in (endpoint, "*") and fault.times > 0:
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 fault.times -= 1
                 if fault.times == 0:
                     self.faults.remove(fault)
