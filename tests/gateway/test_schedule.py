@@ -45,6 +45,9 @@ def test_accepted(raw: str, expected: datetime) -> None:
         ("2025-01-01T00:00:00Z", "in_past"),
         ("2026-07-01T12:00:00.001Z", "too_far_ahead"),
         ("2026-07-02T00:00:00Z", "too_far_ahead"),
+        # Before the first instant a datetime holds in UTC, or after the last.
+        ("0001-01-01T00:00:00+01:00", "invalid_timestamp"),
+        ("9999-12-31T23:59:59-01:00", "invalid_timestamp"),
     ],
 )
 def test_refused(raw: str, code: str) -> None:

@@ -19,7 +19,11 @@ def parse_instant(raw: str, field: str = "scheduled_at") -> datetime:
         raise Problem(field, "invalid_timestamp", "must be an ISO-8601 timestamp") from None
     if when.tzinfo is None or when.utcoffset() is None:
         raise Problem(field, "missing_offset", "must carry an explicit UTC offset, e.g. 2026-06-10T15:00:00Z")
-    return when.astimezone(UTC)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00:00+01:00 is before the first instant a datetime can hold in UTC.
+        raise Problem(field, "invalid_timestamp", "is outside the range of instants Crier can hold") from None
 
 
 def optional_instant(raw: str | None, field: str) -> datetime | None:
