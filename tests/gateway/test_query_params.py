@@ -14,7 +14,7 @@ from crier.gateway.entrypoints.http.query_guard import suggestion
 from tests.gateway.conftest import Gateway, Org
 
 # Routes that must take what a third party appends to them.
-OPEN_ROUTES = {"/api/v1/connect/callback"}
+OPEN_ROUTES = {"/api/v1/connect/callback", "/api/v1/connect/bluesky/client-metadata.json"}
 
 
 def _operations(spec: dict[str, Any]) -> list[tuple[str, str, list[str]]]:

@@ -111,7 +111,9 @@ async def oauth_callback(
     operation_id="getBlueskyClientMetadata",
     tags=["connect"],
     security=[],
-    opt={"exclude_from_auth": True},
+    # A document other servers fetch by a URL that is an identifier: whatever query it carries is
+    # part of the client id the fetching server compares, not a filter to refuse.
+    opt={"exclude_from_auth": True, ANY_QUERY: True},
     summary="Crier's atproto OAuth client metadata document (public)",
 )
 async def bluesky_client_metadata(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
