@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.enums import MediaType
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Redirect
 
@@ -78,6 +80,14 @@ async def follow(gw: Gateway, outcome: api.Outcome) -> Response[Any]:
     # Platforms append parameters of their own (Google's `scope` and `authuser`, …).
     opt={"exclude_from_auth": True, ANY_QUERY: True},
     summary="Where platforms send the user back (public)",
+    # A browser's page, never JSON: its failures are HTML pages, documented as such.
+    responses={
+        status: ResponseSpec(str, media_type=MediaType.HTML, description=text, generate_examples=False)
+        for status, text in (
+            (400, "No valid state, or the flow failed: a page saying so (there is nowhere safe to redirect)"),
+            (503, "Connecting is unavailable: a page saying so"),
+        )
+    },
 )
 async def oauth_callback(
     request: Request[Any, Any, Any],
