@@ -28,6 +28,7 @@ from crier.gateway.entrypoints.http.health import healthz, readyz
 from crier.gateway.entrypoints.http.hosted_connect import HostedConnectController
 from crier.gateway.entrypoints.http.media import MediaController
 from crier.gateway.entrypoints.http.nul_guard import NulGuard
+from crier.gateway.entrypoints.http.openapi_docs import install as finish_openapi
 from crier.gateway.entrypoints.http.posts import PostController
 from crier.gateway.entrypoints.http.query_guard import reject_unknown_query_parameters
 from crier.gateway.entrypoints.http.rate_limits import RateLimits
@@ -85,7 +86,7 @@ async def _json_errors_only(response: Response[Any]) -> Response[Any]:
 
 
 def create_app(gateway: Gateway) -> Litestar:
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             healthz,
             readyz,
@@ -111,6 +112,8 @@ def create_app(gateway: Gateway) -> Litestar:
         after_request=_json_errors_only,
         logging_config=None,
     )
+    finish_openapi(app)
+    return app
 
 
 def asgi(gateway: Gateway) -> Any:
