@@ -71,6 +71,15 @@ def test_the_wheel_holds_every_module_and_migration(wheel: zipfile.ZipFile) -> N
     assert any(n.startswith("crier/gateway/migrations/versions/") for n in wheel.namelist())
 
 
+def test_the_wheel_holds_the_docs_page_assets(wheel: zipfile.ZipFile) -> None:
+    """The API reference page is served from the package (no CDN), so its script and licence ship in it."""
+    assets = ROOT / "services/crier/gateway/entrypoints/http/docs_assets"
+    for path in assets.iterdir():
+        name = f"crier/gateway/entrypoints/http/docs_assets/{path.name}"
+        assert wheel.read(name) == path.read_bytes(), name
+    assert any(p.suffix == ".js" for p in assets.iterdir())
+
+
 def test_the_command_is_crier_cli(wheel: zipfile.ZipFile) -> None:
     [entry_points] = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
     assert "crier = crier.cli.main:main" in wheel.read(entry_points).decode()

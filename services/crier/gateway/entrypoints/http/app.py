@@ -9,7 +9,7 @@ from litestar.datastructures import State
 from litestar.enums import MediaType
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 
 from crier.gateway.entrypoints.http.api_keys import ApiKeyController
@@ -22,6 +22,7 @@ from crier.gateway.entrypoints.http.connect_flows import (
     bluesky_client_metadata,
     oauth_callback,
 )
+from crier.gateway.entrypoints.http.docs_page import ScalarPage
 from crier.gateway.entrypoints.http.end_users import EndUserController
 from crier.gateway.entrypoints.http.errors import error_response, handle_exception
 from crier.gateway.entrypoints.http.health import healthz, readyz
@@ -59,7 +60,7 @@ def openapi_config(public_url: str) -> OpenAPIConfig:
         version=API_VERSION,
         description="Connect social accounts, create a post once, and follow its delivery to every account.",
         path="/api/v1",
-        render_plugins=[JsonRenderPlugin(), ScalarRenderPlugin(path="/docs")],
+        render_plugins=[JsonRenderPlugin(), ScalarPage(path="/docs")],
         servers=[Server(url=public_url)] if public_url else [],
         components=Components(
             security_schemes={
