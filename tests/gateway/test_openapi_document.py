@@ -3,16 +3,23 @@ value set is an enum, everything is described, every operation has an example.""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import jsonschema
+import msgspec
 import pytest
 
+from crier.contracts import common as contract_common
+from crier.contracts import events as evt
 from crier.contracts.common import PLATFORMS, POST_STATUSES, TARGET_STATUSES
 from crier.contracts.webhooks import EVENT_TYPES
 from crier.gateway.domain.api_key import SCOPES
-from tests.gateway.conftest import Gateway
+from crier.webhooks.domain import catalog
+from tests.gateway.conftest import Gateway, Org
 
 METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -93,3 +100,158 @@ def test_everything_is_described(doc: dict[str, Any]) -> None:
         missing += [f"{method} {path} {w}" for w in ("summary", "description") if not op.get(w)]
         missing += [f"{method} {path} {p['name']}" for p in op.get("parameters", []) if not p.get("description")]
     assert missing == []
+
+
+# Operations whose answer is not a JSON document of ours: a redirect to the client's app, the
+# media's own bytes, and the client metadata document whose shape atproto defines.
+NO_JSON_ANSWER = {"oauthCallback", "getMediaContent", "getBlueskyClientMetadata"}
+
+
+def example_of(content: dict[str, Any]) -> Any:
+    found = content.get("examples") or {}
+    assert len(found) == 1, content
+    return next(iter(found.values()))["value"]
+
+
+def check(doc: dict[str, Any], schema: dict[str, Any], value: Any) -> None:
+    """`value` against `schema`, its references resolved inside the document (OpenAPI 3.1 schemas
+    are JSON Schema 2020-12)."""
+    jsonschema.Draft202012Validator({**schema, "components": doc["components"]}).validate(value)
+
+
+def test_every_operation_has_examples_that_fit_its_schemas(doc: dict[str, Any]) -> None:
+    missing = []
+    for method, path, op in operations(doc):
+        body = op.get("requestBody", {}).get("content", {}).get("application/json")
+        if body is not None:
+            if not body.get("examples"):
+                missing.append(f"{method} {path} request")
+            else:
+                check(doc, body["schema"], example_of(body))
+        if op["operationId"] in NO_JSON_ANSWER:
+            continue
+        code = min(c for c in op["responses"] if c.startswith("2"))
+        answer = op["responses"][code]["content"]["application/json"]
+        if not answer.get("examples"):
+            missing.append(f"{method} {path} {code}")
+        else:
+            check(doc, answer["schema"], example_of(answer))
+    assert missing == []
+
+
+def test_the_create_example_is_accepted_as_written(gateway: Gateway, sandbox: Org, doc: dict[str, Any]) -> None:
+    """The create example is the one a reader copies first: with its account ids replaced by real
+    ones it makes the post it shows."""
+    body = example_of(doc["paths"]["/api/v1/posts"]["post"]["requestBody"]["content"]["application/json"])
+    shown = example_of(doc["paths"]["/api/v1/posts"]["post"]["responses"]["201"]["content"]["application/json"])
+    with sandbox.test() as c:
+        ids = [sandbox.accounts["linkedin"], sandbox.accounts["x"]]
+        swap = dict(zip(body["accounts"], ids, strict=True))
+        body = {
+            **body,
+            "accounts": ids,
+            "scheduled_at": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
+            "external_ref": f"example-{uuid.uuid4()}",
+            "targets": [{**t, "account_id": swap[t["account_id"]]} for t in body["targets"]],
+        }
+        r = c.post("/posts", json=body)
+        assert r.status_code == 201, r.text
+        made = r.json()
+    assert made["status"] == shown["status"] == "scheduled"
+    assert sorted(made) == sorted(shown)
+    assert sorted(t["platform"] for t in made["targets"]) == sorted(t["platform"] for t in shown["targets"])
+
+
+def _catalog_bodies() -> list[dict[str, Any]]:
+    """One body of every kind the webhooks service's catalog makes, from internal events."""
+    env = {"occurred_at": datetime(2026, 6, 9, 10, tzinfo=UTC), "org_id": "org", "mode": "test"}
+    spec = evt.TargetSpec(target_id="t1", account_id="a1", platform="x", tenant_id="user_42")
+    known = catalog.KnownTarget("t1", "a1", "user_42")
+    container = contract_common.Container(content="hello")
+    failure = {
+        "post_id": "p1",
+        "target_id": "t1",
+        "platform": "x",
+        "attempt": 2,
+        "error_code": "e",
+        "error_message": "m",
+    }
+    cases: list[tuple[str, Any]] = [
+        (
+            "evt.post.created",
+            evt.PostCreated(
+                id="1", **env, post_id="p1", containers=[container], targets=[spec], scheduled_at=env["occurred_at"]
+            ),
+        ),
+        (
+            "evt.post.updated",
+            evt.PostUpdated(
+                id="2",
+                **env,
+                post_id="p1",
+                version=2,
+                status="scheduled",
+                containers=[container],
+                targets=[spec],
+                removed_target_ids=["t0"],
+                scheduled_at=env["occurred_at"],
+                external_ref="ref",
+            ),
+        ),
+        (
+            "evt.target.published",
+            evt.TargetPublished(
+                id="3",
+                **env,
+                post_id="p1",
+                target_id="t1",
+                platform="x",
+                attempt=1,
+                platform_post_id="9",
+                notes=["image re-encoded"],
+            ),
+        ),
+        ("evt.target.attempt_failed", evt.TargetAttemptFailed(id="4", **env, **failure, retry_in_seconds=30.0)),
+        ("evt.target.dead_lettered", evt.TargetDeadLettered(id="5", **env, **failure)),
+        (
+            "evt.post.status_changed",
+            evt.PostStatusChanged(id="6", **env, post_id="p1", status="partial", previous_status="publishing"),
+        ),
+        (
+            "evt.account.connected",
+            evt.AccountConnected(
+                id="7",
+                **env,
+                account_id="a1",
+                platform="x",
+                username="jane",
+                network_unique_id="42",
+                updated_at=env["occurred_at"],
+            ),
+        ),
+        (
+            "evt.account.token_expired",
+            evt.AccountTokenExpired(id="8", **env, account_id="a1", platform="x", updated_at=env["occurred_at"]),
+        ),
+        ("evt.import.completed", {"id": "9", **env, "account_id": "a1", "import_id": "i1", "imported": 3}),
+    ]
+    bodies = [msgspec.json.decode(e.body()) for s, m in cases for e in catalog.translate(s, m, known)]
+    return [*bodies, msgspec.json.decode(catalog.ping("w1", env["occurred_at"]).body())]
+
+
+def test_the_webhooks_section_types_what_the_catalog_sends(doc: dict[str, Any]) -> None:
+    webhooks = doc["webhooks"]
+    assert set(webhooks) == {*EVENT_TYPES, "ping"}
+    for entry in webhooks.values():
+        headers = {p["name"] for p in entry["post"]["parameters"] if p["in"] == "header"}
+        assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    bodies = _catalog_bodies()
+    seen = {b["type"] for b in bodies}
+    assert {"post.scheduled", "post.updated", "post.published", "post.error", "target.dead_lettered"} <= seen
+    for body in bodies:
+        schema = webhooks[body["type"]]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        check(doc, schema, body)
+    # A payload that strays from its type's shape is caught, not waved through.
+    published = next(b for b in bodies if b["type"] == "post.published")
+    with pytest.raises(jsonschema.ValidationError):
+        check(doc, webhooks["post.error"]["post"]["requestBody"]["content"]["application/json"]["schema"], published)

@@ -21,7 +21,9 @@ from crier.contracts.common import MEDIA_TYPES, PLATFORMS, POST_STATUSES
 from crier.contracts.webhooks import EVENT_TYPES
 from crier.gateway.domain.api_key import SCOPES
 from crier.gateway.domain.media import MEDIA_STATUSES
+from crier.gateway.entrypoints.http import openapi_examples as examples
 from crier.gateway.entrypoints.http import openapi_glossary as words
+from crier.gateway.entrypoints.http.openapi_webhooks import add_webhooks
 
 ACCOUNT_STATUSES = ("active", "disabled", "token_expired")
 SESSION_STATUSES = ("pending", "pending_selection", "connected", "failed", "expired")
@@ -74,6 +76,7 @@ def install(app: Litestar) -> None:
 
 
 def finish(doc: dict[str, Any]) -> dict[str, Any]:
+    add_webhooks(doc)
     for name, schema in doc.get("components", {}).get("schemas", {}).items():
         if not schema.get("description") and name in words.SCHEMAS:
             schema["description"] = words.SCHEMAS[name]
@@ -93,6 +96,7 @@ def finish(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _operation(path: str, op: dict[str, Any]) -> None:
+    _examples(op)
     if not op.get("description"):
         op["description"] = words.OPERATIONS.get(op.get("operationId", ""), op.get("summary", ""))
     for param in op.get("parameters", []):
@@ -101,6 +105,23 @@ def _operation(path: str, op: dict[str, Any]) -> None:
             _enumerate(param.setdefault("schema", {}), PARAMETER_ENUMS[key])
         if not param.get("description"):
             param["description"] = words.PARAMETERS_AT.get(key) or words.PARAMETERS.get(param["name"]) or _id_of(param)
+
+
+def _examples(op: dict[str, Any]) -> None:
+    """The request body's example, and the main (first successful) answer's."""
+    operation_id = op.get("operationId", "")
+    body = op.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None and operation_id in examples.REQUESTS:
+        body.setdefault("examples", {"example": {"value": examples.REQUESTS[operation_id]}})
+    for code in sorted(c for c in op.get("responses", {}) if c.startswith("2")):
+        answer = op["responses"][code].get("content", {}).get("application/json")
+        if answer is None:
+            continue
+        name = answer.get("schema", {}).get("$ref", "").rpartition("/")[2]
+        value = examples.RESPONSES.get(operation_id, examples.SCHEMAS.get(name))
+        if value is not None:
+            answer.setdefault("examples", {"example": {"value": value}})
+        return
 
 
 def _id_of(param: dict[str, Any]) -> str:
