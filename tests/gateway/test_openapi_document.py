@@ -3,6 +3,7 @@ value set is an enum, everything is described, every operation has an example.""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -255,3 +256,55 @@ def test_the_webhooks_section_types_what_the_catalog_sends(doc: dict[str, Any]) 
     published = next(b for b in bodies if b["type"] == "post.published")
     with pytest.raises(jsonschema.ValidationError):
         check(doc, webhooks["post.error"]["post"]["requestBody"]["content"]["application/json"]["schema"], published)
+
+
+PUBLIC = {"healthz", "readyz", "oauthCallback", "getBlueskyClientMetadata", "getMediaContent"}
+
+
+def test_rate_limits_are_documented_on_every_operation_a_key_calls(doc: dict[str, Any]) -> None:
+    assert set(doc["components"]["headers"]) == {
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+        "Retry-After",
+    }
+    for method, path, op in operations(doc):
+        if op["operationId"] in PUBLIC:
+            assert op["security"] == [], (method, path)
+            assert "429" not in op["responses"]
+            continue
+        refused = op["responses"]["429"]
+        assert "rate_limited" in refused["description"]
+        assert set(refused["headers"]) >= {"Retry-After", "RateLimit-Limit"}
+        assert refused["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+        for code, answer in op["responses"].items():
+            assert {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(answer["headers"]), (path, code)
+        assert "unknown_query_parameter" in op["responses"]["400"]["description"], (method, path)
+
+
+def test_an_idempotent_replay_is_the_documented_200(doc: dict[str, Any], sandbox: Org) -> None:
+    create = doc["paths"]["/api/v1/posts"]["post"]
+    key = next(p for p in create["parameters"] if p["name"] == "Idempotency-Key")
+    assert key["in"] == "header" and "200" in key["description"]
+    replay = create["responses"]["200"]
+    assert replay["content"] == create["responses"]["201"]["content"]
+    body = {"accounts": [sandbox.accounts["x"]], "content": "once", "is_draft": True}
+    with sandbox.test() as c:
+        first = c.post("/posts", json=body, headers={"Idempotency-Key": f"k-{uuid.uuid4()}"})
+        again = c.post("/posts", json=body, headers={"Idempotency-Key": first.request.headers["Idempotency-Key"]})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    check(doc, replay["content"]["application/json"]["schema"], again.json())
+    assert all(h in again.headers for h in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"))
+
+
+def test_camel_case_names_are_aliases_not_schemas(doc: dict[str, Any]) -> None:
+    schemas = doc["components"]["schemas"]
+    camel = [
+        f"{name}.{f}" for name, s in schemas.items() for f in s.get("properties") or {} if re.search("[a-z][A-Z]", f)
+    ]
+    assert camel == []
+    assert not [name for name in schemas if name.endswith("Camel")]
+    assert "`selectedPageIds`" in schemas["Finalize"]["properties"]["selected_page_ids"]["description"]
+    assert "`availablePages`" in schemas["PendingSession"]["properties"]["available_pages"]["description"]
+    assert "`connectedAccounts`" in schemas["Finalized"]["properties"]["connected_accounts"]["description"]

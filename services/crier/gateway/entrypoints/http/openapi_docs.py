@@ -23,6 +23,7 @@ from crier.gateway.domain.api_key import SCOPES
 from crier.gateway.domain.media import MEDIA_STATUSES
 from crier.gateway.entrypoints.http import openapi_examples as examples
 from crier.gateway.entrypoints.http import openapi_glossary as words
+from crier.gateway.entrypoints.http import openapi_responses as answers
 from crier.gateway.entrypoints.http.openapi_webhooks import add_webhooks
 
 ACCOUNT_STATUSES = ("active", "disabled", "token_expired")
@@ -72,11 +73,24 @@ METHODS = ("get", "put", "post", "delete", "patch")
 
 def install(app: Litestar) -> None:
     """Finish the app's document now (a fraction of a second), before anything serves it."""
-    finish(app.plugins.get(OpenAPIPlugin).provide_openapi_schema())
+    finish(app.plugins.get(OpenAPIPlugin).provide_openapi_schema(), _public(app))
 
 
-def finish(doc: dict[str, Any]) -> dict[str, Any]:
+def _public(app: Litestar) -> set[tuple[str, str]]:
+    """(path, method) of the operations that take no API key."""
+    return {
+        (route.path_format, method.lower())
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", [])
+        if handler.opt.get("exclude_from_auth")
+        for method in handler.http_methods
+    }
+
+
+def finish(doc: dict[str, Any], public: set[tuple[str, str]]) -> dict[str, Any]:
     add_webhooks(doc)
+    answers.rate_limits(doc, public)
+    answers.idempotent_replay(doc)
     for name, schema in doc.get("components", {}).get("schemas", {}).items():
         if not schema.get("description") and name in words.SCHEMAS:
             schema["description"] = words.SCHEMAS[name]
@@ -92,6 +106,8 @@ def finish(doc: dict[str, Any]) -> dict[str, Any]:
         for method in METHODS:
             if (op := item.get(method)) is not None:
                 _operation(path, op)
+    # After the descriptions, so an alias is named on its twin's full description.
+    answers.camel_aliases(doc)
     return doc
 
 
