@@ -1,6 +1,7 @@
 """An SDK generated from the running gateway's OpenAPI document drives the stack: openapi-python-client
 generates a client (offline, from the document alone) without a warning, and the client's own
-functions create a key, a sandbox account and a post, then poll the post until it is published."""
+functions create a key, a sandbox account and a post (and replay its create), then poll the post until
+it is published."""
 
 from __future__ import annotations
 
@@ -85,13 +86,15 @@ def test_the_generated_client_creates_a_key_an_account_and_a_post_and_sees_it_pu
     )
     assert isinstance(account, _model("SocialAccount")) and account.id, account
 
-    post = _op("posts", "create_post").sync(
-        client=client,
-        body=_model("PostCreate").from_dict({"accounts": [account.id], "content": "Hello from a generated SDK"}),
-        idempotency_key=secrets.token_hex(8),
-    )
+    create_post = _op("posts", "create_post")
+    body = _model("PostCreate").from_dict({"accounts": [account.id], "content": "Hello from a generated SDK"})
+    idempotency_key = secrets.token_hex(8)
+    post = create_post.sync(client=client, body=body, idempotency_key=idempotency_key)
     assert isinstance(post, _model("Post")), post
     assert list(post.accounts) == [account.id]
+    # A retried create answers 200 with the same post, and the SDK knows that answer too.
+    replay = create_post.sync_detailed(client=client, body=body, idempotency_key=idempotency_key)
+    assert replay.status_code == 200 and isinstance(replay.parsed, _model("Post")) and replay.parsed.id == post.id
 
     get_post = _op("posts", "get_post")
 
