@@ -56,7 +56,8 @@ def _accepts_gzip(accept_encoding: str) -> bool:
     return False
 
 
-@get(f"/docs/{SCRIPT}", include_in_schema=False, opt={"exclude_from_auth": True}, sync_to_thread=False)
+# In a worker thread: the first answer reads and compresses megabytes, which would stall the event loop.
+@get(f"/docs/{SCRIPT}", include_in_schema=False, opt={"exclude_from_auth": True}, sync_to_thread=True)
 def scalar_script(request: Request[Any, Any, Any]) -> Response[bytes]:
     encoding = "gzip" if _accepts_gzip(request.headers.get("accept-encoding", "")) else "identity"
     headers = {"Cache-Control": "public, max-age=31536000, immutable", "Vary": "Accept-Encoding"}
