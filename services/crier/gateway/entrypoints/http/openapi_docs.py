@@ -17,7 +17,7 @@ from litestar import Litestar
 # finishing that dict once, in place, is what every one of them serves.
 from litestar._openapi.plugin import OpenAPIPlugin
 
-from crier.contracts.common import MEDIA_TYPES, PLATFORMS, POST_STATUSES
+from crier.contracts.common import MEDIA_TYPES, MODES, PLATFORMS, POST_STATUSES, TARGET_STATUSES
 from crier.contracts.webhooks import EVENT_TYPES
 from crier.gateway.domain.api_key import SCOPES
 from crier.gateway.domain.media import MEDIA_STATUSES
@@ -69,6 +69,23 @@ PARAMETER_ENUMS: dict[str, tuple[str, ...]] = {
     "/api/v1/webhooks/{webhook_id}/deliveries status": DELIVERY_STATUSES,
 }
 METHODS = ("get", "put", "post", "delete", "patch")
+# Each value set once, by name, so a generated client has one `Platform` enum rather than one per
+# field that takes a platform.
+NAMED_ENUMS: dict[str, tuple[tuple[str, ...], str]] = {
+    "Platform": (PLATFORMS, "A social platform Crier publishes to."),
+    "PostStatus": (POST_STATUSES, "A post's status: the roll-up of its targets'."),
+    "TargetStatus": (TARGET_STATUSES, "Where one account's delivery of a post stands."),
+    "Scope": (SCOPES, "What an API key may do."),
+    "EventType": (EVENT_TYPES, "A public event type."),
+    "SubscribedEventType": (SUBSCRIBABLE, "An event type an endpoint subscribes to, or `*` for all of them."),
+    "DeliveredEventType": (DELIVERED_TYPES, "The type of an event delivered (`ping` only by the test operation)."),
+    "AccountStatus": (ACCOUNT_STATUSES, "A social account's state."),
+    "ConnectSessionStatus": (SESSION_STATUSES, "Where a connect session stands."),
+    "DeliveryStatus": (DELIVERY_STATUSES, "Where a webhook delivery stands."),
+    "MediaType": (MEDIA_TYPES, "What a media object's bytes are."),
+    "MediaStatus": (MEDIA_STATUSES, "Where a media object's processing stands."),
+    "Mode": (MODES, "`live` for real platforms, `test` for the sandbox."),
+}
 
 
 def install(app: Litestar) -> None:
@@ -96,6 +113,7 @@ def finish(doc: dict[str, Any], public: set[tuple[str, str]]) -> dict[str, Any]:
             schema["description"] = words.SCHEMAS[name]
         for field, prop in (schema.get("properties") or {}).items():
             key = f"{name}.{field}"
+            _split_nullable_enum(prop)
             if key in FIELD_ENUMS:
                 _enumerate(prop, FIELD_ENUMS[key])
             if not prop.get("description"):
@@ -108,6 +126,7 @@ def finish(doc: dict[str, Any], public: set[tuple[str, str]]) -> dict[str, Any]:
                 _operation(path, op)
     # After the descriptions, so an alias is named on its twin's full description.
     answers.camel_aliases(doc)
+    _name_enums(doc)
     return doc
 
 
@@ -117,6 +136,7 @@ def _operation(path: str, op: dict[str, Any]) -> None:
         op["description"] = words.OPERATIONS.get(op.get("operationId", ""), op.get("summary", ""))
     for param in op.get("parameters", []):
         key = f"{path} {param['name']}"
+        _split_nullable_enum(param.get("schema", {}))
         if key in PARAMETER_ENUMS:
             _enumerate(param.setdefault("schema", {}), PARAMETER_ENUMS[key])
         if not param.get("description"):
@@ -156,3 +176,39 @@ def _enumerate(schema: dict[str, Any], values: tuple[str, ...]) -> None:
         _enumerate(branch, values)
     if schema.get("type") == "string":
         schema["enum"] = list(values)
+
+
+def _split_nullable_enum(schema: dict[str, Any]) -> None:
+    """Litestar writes an optional Literal as `{"type": ["null", "string"], "enum": [..., null]}`,
+    which client generators turn into a tangle of numbered types; the same optional as the other
+    optionals are written (`oneOf` a string enum and null) gives one named enum."""
+    kinds = schema.get("type")
+    if not isinstance(kinds, list) or "null" not in kinds or "enum" not in schema:
+        return
+    values = [v for v in schema.pop("enum") if v is not None]
+    (kind,) = [k for k in schema.pop("type") if k != "null"]
+    schema["oneOf"] = [{"type": kind, "enum": values}, {"type": "null"}]
+
+
+def _name_enums(doc: dict[str, Any]) -> None:
+    schemas = doc["components"]["schemas"]
+    by_values = {values: name for name, (values, _) in NAMED_ENUMS.items()}
+    for name, (values, text) in NAMED_ENUMS.items():
+        schemas[name] = {"type": "string", "enum": list(values), "description": text}
+
+    def visit(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                visit(item)
+        elif isinstance(node, dict):
+            for value in node.values():
+                visit(value)
+            named = by_values.get(tuple(node.get("enum", ()))) if node.get("type") == "string" else None
+            if named is not None and node is not schemas.get(named):
+                for key in ("type", "enum"):
+                    node.pop(key)
+                node["$ref"] = f"#/components/schemas/{named}"
+
+    visit(doc["paths"])
+    visit(doc.get("webhooks", {}))
+    visit({k: v for k, v in schemas.items() if k not in NAMED_ENUMS})
