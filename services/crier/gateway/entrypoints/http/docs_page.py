@@ -71,14 +71,18 @@ class ScalarPage(OpenAPIRenderPlugin):
 
     def __init__(self, *, path: str = "/docs") -> None:
         super().__init__(path=path, favicon="")
-        self.script_url = ""
+        self.script_url = self.document_url = ""
 
     def receive_router(self, router: Router) -> None:
         router.register(scalar_script)
-        self.script_url = f"{router.path.rstrip('/')}/docs/{SCRIPT}"
+        base = router.path.rstrip("/")
+        self.script_url = f"{base}/docs/{SCRIPT}"
+        # Named outright: Litestar's route_reverse picks any of the JSON handler's paths (a set),
+        # `/api/v1` one run and `/api/v1/openapi.json` the next.
+        self.document_url = f"{base}/openapi.json"
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        config = {"url": self.get_openapi_json_route(request), **_OPTIONS}
+        config = {"url": self.document_url, **_OPTIONS}
         # JSON inside a <script>: `</` must not end the element early.
         config_js = msgspec.json.encode(config).decode().replace("</", "<\\/")
         return f"""<!doctype html>
