@@ -322,3 +322,19 @@ def test_camel_case_names_are_aliases_not_schemas(doc: dict[str, Any]) -> None:
     assert "`selectedPageIds`" in schemas["Finalize"]["properties"]["selected_page_ids"]["description"]
     assert "`availablePages`" in schemas["PendingSession"]["properties"]["available_pages"]["description"]
     assert "`connectedAccounts`" in schemas["Finalized"]["properties"]["connected_accounts"]["description"]
+
+
+def test_the_documented_refusals_are_what_the_gateway_answers(
+    gateway: Gateway, sandbox: Org, doc: dict[str, Any]
+) -> None:
+    responses = doc["paths"]["/api/v1/posts"]["get"]["responses"]
+    shown = example_of(responses["400"]["content"]["application/json"])["error"]
+    with sandbox.test() as c:
+        r = c.get("/posts", params={"externalUserId": "user_42"})
+    answered = r.json()["error"]
+    assert r.status_code == 400
+    assert {k: v for k, v in answered.items() if k != "request_id"} == {
+        k: v for k, v in shown.items() if k != "request_id"
+    }
+    limited = example_of(responses["429"]["content"]["application/json"])["error"]
+    assert limited["code"] == "rate_limited" and set(limited["details"]) == {"limit", "retry_after_s"}

@@ -9,6 +9,8 @@ import json
 import re
 from typing import Any
 
+from crier.gateway.entrypoints.http.query_guard import suggestion
+
 REF = "#/components/"
 RATE_HEADERS = {
     "RateLimit-Limit": "Requests the key may make in the current window.",
@@ -17,6 +19,9 @@ RATE_HEADERS = {
 }
 RETRY_AFTER = "Seconds to wait before trying again."
 CAMEL = re.compile(r"[a-z][A-Z]")
+REQUEST_ID = "5b0e7c2a9d4f4e1b8a3c6d2e1f0a9b8c"
+# The other seed's name of the end-user filter, the misspelling the 400 exists for.
+MISSPELT = "externalUserId"
 
 
 def rate_limits(doc: dict[str, Any], public: set[tuple[str, str]]) -> None:
@@ -36,10 +41,44 @@ def rate_limits(doc: dict[str, Any], public: set[tuple[str, str]]) -> None:
             op["responses"]["429"] = {
                 "description": "Past the key's rate limit (rate_limited): try again after `Retry-After` seconds.",
                 "headers": {"Retry-After": {"$ref": f"{REF}headers/Retry-After"}},
-                "content": {"application/json": {"schema": {"$ref": f"{REF}schemas/ErrorBody"}}},
+                "content": {"application/json": {"schema": {"$ref": f"{REF}schemas/ErrorBody"}, "examples": LIMITED}},
             }
+            _unknown_parameter_example(op)
             for answer in op["responses"].values():
                 answer["headers"] = {**answer.get("headers", {}), **limit_headers}
+
+
+LIMITED = {
+    "rate_limited": {
+        "value": {
+            "error": {
+                "code": "rate_limited",
+                "message": "this API key made more than 3000 requests this minute; retry in 12 s",
+                "details": {"limit": 3000, "retry_after_s": 12},
+                "request_id": REQUEST_ID,
+            }
+        }
+    }
+}
+
+
+def _unknown_parameter_example(op: dict[str, Any]) -> None:
+    """The 400 every operation answers to a query parameter it does not take, naming the ones it does."""
+    known = sorted(p["name"] for p in op.get("parameters", []) if p["in"] == "query")
+    content = op["responses"].get("400", {}).get("content", {}).get("application/json")
+    if content is None:
+        return
+    hint = suggestion(MISSPELT, frozenset(known))
+    content.setdefault("examples", {})["unknown_query_parameter"] = {
+        "value": {
+            "error": {
+                "code": "unknown_query_parameter",
+                "message": f"this endpoint does not take '{MISSPELT}'" + (f" (did you mean '{hint}'?)" if hint else ""),
+                "details": {"unknown": [MISSPELT], "known": known, "suggestions": {MISSPELT: hint} if hint else {}},
+                "request_id": REQUEST_ID,
+            }
+        }
+    }
 
 
 def idempotent_replay(doc: dict[str, Any]) -> None:
