@@ -10,8 +10,12 @@ from tests.support.stack import Infra, Services, start_services
 
 
 @pytest.fixture(scope="module")
-def scheduler_service(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    services = start_services(infra, tmp_path_factory.mktemp("scheduler"), ["scheduler"])
+def scheduler_service(
+    request: pytest.FixtureRequest, infra: Infra, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Services]:
+    """One scheduler per test module, with the module's `SCHEDULER_ENV` if it sets one."""
+    env = getattr(request.module, "SCHEDULER_ENV", None)
+    services = start_services(infra, tmp_path_factory.mktemp("scheduler"), ["scheduler"], env)
     yield services
     services.supervisor.stop_all()
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import msgspec
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,29 +17,9 @@ from crier.contracts.events import PostCanceled, PostRedriven
 from crier.kit.bus import Bus, streams
 from tests.scheduler.test_firing import new_post, queued_events
 from tests.support.bus import StreamMessage, eventually, outbox_empty, publish, read_stream
-from tests.support.stack import Infra, Services, start_services
 
-
-@pytest.fixture(scope="module")
-def scheduler(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    # A safety-net look at the timetable only once a minute: whatever fires sooner was woken.
-    services = start_services(
-        infra, tmp_path_factory.mktemp("redrive"), ["scheduler"], {"CRIER_SCHEDULER_MAX_WAIT_S": "60"}
-    )
-    yield services
-    services.supervisor.stop_all()
-
-
-@pytest.fixture
-async def bus(scheduler: Services) -> AsyncIterator[Bus]:
-    async with scheduler.bus() as bus:
-        yield bus
-
-
-@pytest.fixture
-async def db(scheduler: Services) -> AsyncIterator[AsyncEngine]:
-    async with scheduler.database("scheduler") as engine:
-        yield engine
+# A safety-net look at the timetable only once a minute: whatever fires sooner was woken.
+SCHEDULER_ENV = {"CRIER_SCHEDULER_MAX_WAIT_S": "60"}
 
 
 def redriven(post_id: str, target_ids: list[str], redrive: int) -> PostRedriven:

@@ -5,12 +5,10 @@ older than the one a row holds changes nothing."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,29 +19,9 @@ from crier.kit.bus import Bus
 from tests.scheduler.test_firing import new_post
 from tests.scheduler.test_redrive import messages_for
 from tests.support.bus import eventually, publish
-from tests.support.stack import Infra, Services, start_services
 
-
-@pytest.fixture(scope="module")
-def scheduler(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    # A safety-net look at the timetable only once a minute: whatever fires sooner was woken.
-    services = start_services(
-        infra, tmp_path_factory.mktemp("updates"), ["scheduler"], {"CRIER_SCHEDULER_MAX_WAIT_S": "60"}
-    )
-    yield services
-    services.supervisor.stop_all()
-
-
-@pytest.fixture
-async def bus(scheduler: Services) -> AsyncIterator[Bus]:
-    async with scheduler.bus() as bus:
-        yield bus
-
-
-@pytest.fixture
-async def db(scheduler: Services) -> AsyncIterator[AsyncEngine]:
-    async with scheduler.database("scheduler") as engine:
-        yield engine
+# A safety-net look at the timetable only once a minute: whatever fires sooner was woken.
+SCHEDULER_ENV = {"CRIER_SCHEDULER_MAX_WAIT_S": "60"}
 
 
 def updated(post: PostCreated, version: int, **kw: Any) -> PostUpdated:
