@@ -123,6 +123,18 @@ def test_malformed_json_is_400(gateway: Gateway, sandbox: Org) -> None:
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b'{"content": "\xff\xfe", "accounts": []}', b"[" * 5000 + b"]" * 5000],
+    ids=["invalid utf-8", "nested 5000 deep"],
+)
+def test_json_the_decoder_chokes_on_is_400_not_500(gateway: Gateway, sandbox: Org, body: bytes) -> None:
+    with sandbox.test() as c:
+        for path in ("/posts", "/webhooks", "/end-users"):
+            r = c.post(path, content=body, headers={"content-type": "application/json"})
+            assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json", (path, r.text)
+
+
 def test_oversize_body_is_413(gateway: Gateway, sandbox: Org) -> None:
     with sandbox.test() as c:
         r = c.post("/posts", json={"content": "a" * 1_200_000, "accounts": [sandbox.accounts["x"]]})

@@ -80,3 +80,59 @@ def test_body_check_agrees_with_the_decoded_value(value: Any) -> None:
                 yield from strings(item)
 
     assert body_has_nul(msgspec.json.encode(value)) == any("\x00" in s for s in strings(value))
+
+
+async def _json_call(body: bytes, content_type: bytes = b"application/json") -> tuple[int, bytes]:
+    seen = b""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        nonlocal seen
+        seen = (await receive()).get("body", b"")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    sent: list[dict] = []
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "path": "/api/v1/posts", "query_string": b"", "headers": [(b"content-type", content_type)]}
+    await NulGuard(app, 1 << 20)(scope, receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b'{"content": "\xff\xfe", "accounts": []}', "UTF-8"),
+        (b"[" * 5000 + b"]" * 5000, "deeper"),
+        (b'{"a": ' * 100 + b"1" + b"}" * 100, "deeper"),
+    ],
+)
+async def test_json_the_decoder_would_crash_on_is_a_400(body: bytes, why: str) -> None:
+    # msgspec raises UnicodeDecodeError and RecursionError on these, not a DecodeError.
+    status, answer = await _json_call(body)
+    error = msgspec.json.decode(answer)["error"]
+    assert (status, error["code"]) == (400, "invalid_json") and why in error["message"]
+
+
+async def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    deep_text = b'{"content": "' + b"[" * 500 + b'\\"' + b"{" * 500 + b'"}'
+    assert (await _json_call(deep_text))[0] == 200
+    assert (await _json_call(b"[" * 64 + b"]" * 64))[0] == 200
+    # Not JSON by its Content-Type: left to the route.
+    assert (await _json_call(b"\xff", b"application/octet-stream"))[0] == 200
+
+
+@given(st.binary(max_size=200))
+def test_any_bytes_are_either_refused_or_decoded_without_a_crash(body: bytes) -> None:
+    from crier.gateway.entrypoints.http.nul_guard import json_problem
+
+    if json_problem(body) is None:
+        try:
+            msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            pass  # malformed JSON: the route answers it with 400 invalid_json
