@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.gateway.conftest import Gateway, Org
@@ -196,3 +197,18 @@ def test_logs_carry_request_ids_but_never_keys(gateway: Gateway, org: Org) -> No
     # The access line is written just after the response leaves.
     logs = wait_for(lambda: "log-check-1" in gateway.full_log() and gateway.full_log(), what="access log line")
     assert org.test_key not in logs and org.live_key not in logs and org.test_key[12:] not in logs
+
+
+def test_options_is_answered_on_every_operation_with_or_without_a_key(gateway: Gateway, org: Org) -> None:
+    spec = httpx.get(f"{gateway.api_url}/api/v1/openapi.json").json()
+    with org.test() as keyed, httpx.Client(base_url=gateway.api_url) as anonymous:
+        for path, operations in spec["paths"].items():
+            concrete = path.replace("{", "").replace("}", "")  # a path parameter's name as its value
+            for client in (keyed, anonymous):
+                r = client.options(concrete if client is anonymous else concrete.removeprefix("/api/v1"))
+                assert r.status_code < 500, (path, r.status_code, r.text)
+            r = anonymous.options(concrete)
+            allowed = {m.strip() for m in r.headers.get("allow", "").split(",") if m.strip()}
+            # The methods of the handler the path resolves to; where one path's methods live in two
+            # controllers, Litestar lists one controller's (a 405's Allow is the same).
+            assert "OPTIONS" in allowed and allowed & {m.upper() for m in operations}, (path, r.headers)

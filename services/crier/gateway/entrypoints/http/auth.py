@@ -42,6 +42,10 @@ class ApiKeyAuth(AbstractAuthenticationMiddleware):
 def requires(scope: str) -> Guard:
     # Async, though it awaits nothing: Litestar runs a sync guard in a worker thread.
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if connection.scope.get("method") == "OPTIONS":
+            # Litestar's own OPTIONS answer (the methods allowed, no data) runs the route's guards
+            # but, rightly, no authentication: there is no key to judge and nothing to protect.
+            return
         principal: Principal = connection.auth
         if not principal.can(scope):
             raise ApiError(
