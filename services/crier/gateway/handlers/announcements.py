@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from crier.contracts import events as contract
 from crier.gateway.domain import events as ev
@@ -17,11 +18,7 @@ _STATUS_IDS = uuid.UUID("0b7f5f0e-4f43-4a8e-b1a8-6a1d1f3d2c90")
 
 def created(post: Post, event: ev.PostCreated) -> contract.PostCreated:
     return contract.PostCreated(
-        id=str(uuid.uuid4()),
-        occurred_at=event.at,
-        org_id=post.org_id,
-        mode=post.mode,
-        post_id=post.id,
+        **_about(post, event.at),
         containers=post.containers,
         scheduled_at=post.scheduled_at,
         is_draft=post.is_draft,
@@ -32,22 +29,14 @@ def created(post: Post, event: ev.PostCreated) -> contract.PostCreated:
 
 def canceled(post: Post, event: ev.PostCanceled) -> contract.PostCanceled:
     return contract.PostCanceled(
-        id=str(uuid.uuid4()),
-        occurred_at=event.at,
-        org_id=post.org_id,
-        mode=post.mode,
-        post_id=post.id,
+        **_about(post, event.at),
         target_ids=event.target_ids,
     )
 
 
 def redriven(post: Post, event: ev.TargetsRedriven) -> contract.PostRedriven:
     return contract.PostRedriven(
-        id=str(uuid.uuid4()),
-        occurred_at=event.at,
-        org_id=post.org_id,
-        mode=post.mode,
-        post_id=post.id,
+        **_about(post, event.at),
         target_ids=event.target_ids,
         redrive=event.redrive,
     )
@@ -55,11 +44,7 @@ def redriven(post: Post, event: ev.TargetsRedriven) -> contract.PostRedriven:
 
 def updated(before: Post, after: Post, event: ev.DraftPublished | ev.PostEdited) -> contract.PostUpdated:
     return contract.PostUpdated(
-        id=str(uuid.uuid4()),
-        occurred_at=event.at,
-        org_id=after.org_id,
-        mode=after.mode,
-        post_id=after.id,
+        **_about(after, event.at),
         version=after.version,
         status=after.status,
         containers=after.containers,
@@ -71,6 +56,11 @@ def updated(before: Post, after: Post, event: ev.DraftPublished | ev.PostEdited)
         external_ref=after.external_ref,
         draft_published=isinstance(event, ev.DraftPublished),
     )
+
+
+def _about(post: Post, at: datetime) -> dict[str, Any]:
+    """The fields every announcement of a post carries: a fresh event id, when, whose, and which post."""
+    return {"id": str(uuid.uuid4()), "occurred_at": at, "org_id": post.org_id, "mode": post.mode, "post_id": post.id}
 
 
 def _removed(before: Post, after: Post) -> list[str]:
