@@ -54,6 +54,7 @@ from crier.platforms import _publish_http as ph
 from crier.platforms import facebook_media as fm
 from crier.platforms._code_flow import CodeFlowProvider
 from crier.platforms._graph import graph_error
+from crier.platforms._graph_adapter import GraphAdapter
 from crier.platforms.base import (
     ContentRejected,
     PlatformError,
@@ -330,14 +331,10 @@ def permalink(page_id: str, object_id: str, index: int, parent: PublishedContain
     return f"{base}{post}?comment_id={parent.platform_post_id.rpartition('_')[2]}&reply_comment_id={own}"
 
 
-class FacebookAdapter:
+class FacebookAdapter(GraphAdapter):
     name = "facebook"
-    transactional = False
-    needs_account = True
-
-    def __init__(self, http: httpx.AsyncClient, settings: PlatformSettings) -> None:
-        self.http = http
-        self.settings = settings
+    graph_host = GRAPH
+    classify = staticmethod(_publishing_error)
 
     def _page(self, ctx: PublishContext) -> tuple[str, str]:
         """The Page publishing, and its token."""
@@ -347,18 +344,8 @@ class FacebookAdapter:
         return account.network_unique_id, account.access_token
 
     async def _call(self, method: str, path: str, token: str, *, video: bool = False, **kwargs: Any) -> Any:
-        host = self.settings.base("facebook", GRAPH_VIDEO if video else GRAPH)
-        url = f"{host}/{self.settings.graph_api_version}{path}"
-        return await ph.send(
-            self.http,
-            "facebook",
-            method,
-            url,
-            classify=_publishing_error,
-            timeout=self.settings.timeout_s,
-            headers=ph.bearer(token),
-            **kwargs,
-        )
+        # Video uploads go to Graph's own video host.
+        return await super()._call(method, path, token, host=GRAPH_VIDEO if video else None, **kwargs)
 
     def _as(self, token: str) -> fm.Call:
         async def call(method: str, path: str, **kwargs: Any) -> Any:

@@ -15,6 +15,7 @@ from crier.contracts.common import Container, MediaRef
 from crier.kit.errors import Problem
 from crier.platforms import _graph
 from crier.platforms import _publish_http as ph
+from crier.platforms._graph_adapter import GraphAdapter
 from crier.platforms._graph_media import ContainerSteps, too_slow
 from crier.platforms.base import (
     ContentRejected,
@@ -184,27 +185,10 @@ def _wrapper(container: Container, options: InstagramConfig) -> dict[str, str]:
     return form
 
 
-class InstagramAdapter:
+class InstagramAdapter(GraphAdapter):
     name = "instagram"
-    transactional = False
-    needs_account = True
-
-    def __init__(self, http: httpx.AsyncClient, settings: PlatformSettings) -> None:
-        self.http = http
-        self.settings = settings
-
-    async def _call(self, method: str, path: str, token: str, **kwargs: Any) -> Any:
-        url = f"{self.settings.base('instagram', GRAPH)}/{self.settings.graph_api_version}{path}"
-        return await ph.send(
-            self.http,
-            "instagram",
-            method,
-            url,
-            classify=_publishing_error,
-            timeout=self.settings.timeout_s,
-            headers=ph.bearer(token),
-            **kwargs,
-        )
+    graph_host = GRAPH
+    classify = staticmethod(_publishing_error)
 
     def _steps(self, user: str, token: str) -> ContainerSteps:
         async def call(method: str, path: str, **kwargs: Any) -> Any:

@@ -58,6 +58,7 @@ from crier.platforms import _oauth_http as oh
 from crier.platforms import _publish_http as ph
 from crier.platforms._code_flow import CodeFlowProvider
 from crier.platforms._graph import graph_error
+from crier.platforms._graph_adapter import GraphAdapter
 from crier.platforms._graph_media import ContainerSteps, too_slow
 from crier.platforms.base import (
     ContentRejected,
@@ -263,27 +264,13 @@ def _item(ctx: PublishContext, ref: MediaRef) -> dict[str, str]:
     return form
 
 
-class ThreadsAdapter:
+class ThreadsAdapter(GraphAdapter):
     name = "threads"
-    transactional = False
-    needs_account = True
+    graph_host = GRAPH
+    classify = staticmethod(_publishing_error)
 
-    def __init__(self, http: httpx.AsyncClient, settings: PlatformSettings) -> None:
-        self.http = http
-        self.settings = settings
-
-    async def _call(self, method: str, path: str, token: str, **kwargs: Any) -> Any:
-        url = f"{self.settings.base('threads', GRAPH)}/{self.settings.threads_api_version}{path}"
-        return await ph.send(
-            self.http,
-            "threads",
-            method,
-            url,
-            classify=_publishing_error,
-            timeout=self.settings.timeout_s,
-            headers=ph.bearer(token),
-            **kwargs,
-        )
+    def version(self) -> str:
+        return self.settings.threads_api_version
 
     async def publish_container(
         self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
