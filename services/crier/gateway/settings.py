@@ -21,6 +21,9 @@ class GatewaySettings(CommonSettings):
     # Requests per minute per API key, counted across every replica; a key may have its own limit
     # (`crier keys rate-limit`). 0 turns rate limiting off.
     api_rate_limit: int = 3000
+    # How long a request's Idempotency-Key stays locked after the request last renewed it (every
+    # third of this while it runs): how long retries of a request that died get 409.
+    idempotency_lease_s: float = 15.0
     # Media: the largest file an upload (or a fetch by URL) may bring; how long media is kept after
     # the last post that used it went out, and an upload no post ever used; how long one fetch by
     # URL may take; networks exempt from the SSRF guard for fetches (e.g. 127.0.0.1/32 in tests).

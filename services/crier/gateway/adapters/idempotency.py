@@ -1,9 +1,19 @@
-"""Idempotency keys: the first request with a key does the work, the repeats get its result."""
+"""Idempotency keys: the first request with a key does the work, the repeats get its result.
+
+A request holds its key by a lease: until `lease_expires_at`, which it renews while it runs
+(`handlers/idempotency_leases.py`). A request that died with its gateway stops renewing, and the
+next request with the key takes the key over once that lease has run out. Every claim has a
+`holder` id of its own, and finish, release and renew act only for that holder: a request that
+stalled past its lease and lost its key to a successor can neither finish nor release the key the
+successor now holds, so its post is not created a second time.
+"""
 
 from __future__ import annotations
 
+import math
+import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -11,11 +21,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.contracts.common import Mode
 from crier.gateway.adapters.tables import idempotency_keys as keys
+from crier.kit.errors import Conflict
 
 KEEP = timedelta(hours=24)
-# A request that has held its key this long has died (its process crashed before finishing).
-ABANDONED = timedelta(minutes=5)
 IN_PROGRESS, DONE = "in_progress", "done"
+
+
+@dataclass(frozen=True)
+class Hold:
+    """One claim on one key: what finishing, releasing and renewing it name."""
+
+    org_id: str
+    mode: Mode
+    key: str
+    holder: str
 
 
 @dataclass(frozen=True)
@@ -24,50 +43,103 @@ class Claim:
     request_hash: str
     status: str
     post_id: str | None
+    # Ours when won; the other request's otherwise.
+    hold: Hold
+    # While in progress: when the key frees if its holder stops renewing, and the whole seconds
+    # until then by the database's clock (at least 1), which every replica agrees on.
+    lease_expires_at: datetime | None = None
+    frees_in_s: int = 1
 
 
-async def claim(conn: AsyncConnection, org_id: str, mode: Mode, key: str, request_hash: str) -> Claim:
-    """Run in its own transaction, committed before the work starts, so a concurrent repeat sees it."""
-    this = sa.and_(keys.c.org_id == org_id, keys.c.mode == mode, keys.c.key == key)
-    await conn.execute(
-        keys.delete().where(
-            this,
-            sa.or_(
-                keys.c.created_at < sa.func.now() - KEEP,
-                sa.and_(keys.c.status == IN_PROGRESS, keys.c.created_at < sa.func.now() - ABANDONED),
-            ),
+class LeaseLost(Conflict):
+    """The request outlived its lease and another request with the key took it over."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "idempotency_in_progress",
+            "this request stalled past its Idempotency-Key's lease and a retry with the key took it over; "
+            "repeat the request to get that retry's answer",
         )
+
+
+def _this(org_id: str, mode: Mode, key: str) -> sa.ColumnElement[bool]:
+    return sa.and_(keys.c.org_id == org_id, keys.c.mode == mode, keys.c.key == key)
+
+
+def _held(hold: Hold) -> sa.ColumnElement[bool]:
+    return sa.and_(_this(hold.org_id, hold.mode, hold.key), keys.c.holder == hold.holder, keys.c.status == IN_PROGRESS)
+
+
+async def claim(conn: AsyncConnection, org_id: str, mode: Mode, key: str, request_hash: str, lease: timedelta) -> Claim:
+    """Run in its own transaction, committed before the work starts, so a concurrent repeat sees it.
+
+    One statement claims a new key and takes over a forgotten or expired one: of two retries
+    racing for an expired key, the second waits on the first's row lock and then finds a live
+    lease, so exactly one wins."""
+    hold = Hold(org_id, mode, key, uuid.uuid4().hex)
+    now = sa.func.now()
+    fresh = insert(keys).values(
+        org_id=org_id,
+        mode=mode,
+        key=key,
+        request_hash=request_hash,
+        status=IN_PROGRESS,
+        post_id=None,
+        holder=hold.holder,
+        created_at=now,
+        lease_expires_at=now + lease,
     )
-    won = await conn.scalar(
-        insert(keys)
-        .values(
-            org_id=org_id, mode=mode, key=key, request_hash=request_hash, status=IN_PROGRESS, created_at=sa.func.now()
-        )
-        .on_conflict_do_nothing()
+    taken = fresh.on_conflict_do_update(
+        index_elements=[keys.c.org_id, keys.c.mode, keys.c.key],
+        set_={
+            c: fresh.excluded[c]
+            for c in ("request_hash", "status", "post_id", "holder", "created_at", "lease_expires_at")
+        },
+        where=sa.or_(
+            keys.c.created_at < now - KEEP,
+            sa.and_(keys.c.status == IN_PROGRESS, keys.c.lease_expires_at < now),
+        ),
+    )
+    for _ in range(3):
+        if await conn.scalar(taken.returning(keys.c.key)) is not None:
+            return Claim(True, request_hash, IN_PROGRESS, None, hold)
+        row = (await conn.execute(sa.select(keys, now.label("db_now")).where(_this(org_id, mode, key)))).one_or_none()
+        if row is not None:
+            other = Hold(org_id, mode, key, row.holder or "")
+            if row.status != IN_PROGRESS or row.lease_expires_at is None:
+                return Claim(False, row.request_hash, row.status, row.post_id, other)
+            wait = math.ceil((row.lease_expires_at - row.db_now).total_seconds())
+            return Claim(False, row.request_hash, row.status, row.post_id, other, row.lease_expires_at, max(1, wait))
+        # Released between the two statements: the key is free again, claim it afresh.
+    raise Conflict(
+        "idempotency_in_progress", "this Idempotency-Key is changing hands; retry shortly", {"retry_after_s": 1}
+    )
+
+
+async def renew(conn: AsyncConnection, hold: Hold, lease: timedelta) -> bool:
+    """False once the claim is no longer this holder's to keep: finished, released or taken over."""
+    renewed = await conn.scalar(
+        keys.update().where(_held(hold)).values(lease_expires_at=sa.func.now() + lease).returning(keys.c.key)
+    )
+    return renewed is not None
+
+
+async def finish(conn: AsyncConnection, hold: Hold, post_id: str) -> None:
+    """Called in the transaction that creates the post: the key and the post commit together, or
+    (`LeaseLost`, rolling the post back) neither does."""
+    done = await conn.scalar(
+        keys.update()
+        .where(_held(hold))
+        .values(status=DONE, post_id=post_id, lease_expires_at=None)
         .returning(keys.c.key)
     )
-    if won is not None:
-        return Claim(True, request_hash, IN_PROGRESS, None)
-    row = (await conn.execute(sa.select(keys).where(this))).one()
-    return Claim(False, row.request_hash, row.status, row.post_id)
+    if done is None:
+        raise LeaseLost()
 
 
-async def finish(conn: AsyncConnection, org_id: str, mode: Mode, key: str, post_id: str) -> None:
-    """Called in the transaction that creates the post: the key and the post commit together."""
-    await conn.execute(
-        keys.update()
-        .where(keys.c.org_id == org_id, keys.c.mode == mode, keys.c.key == key)
-        .values(status=DONE, post_id=post_id)
-    )
-
-
-async def release(conn: AsyncConnection, org_id: str, mode: Mode, key: str) -> None:
+async def release(conn: AsyncConnection, hold: Hold) -> None:
     """The request failed: forget the key so the caller can fix the request and retry with it."""
-    await conn.execute(
-        keys.delete().where(
-            keys.c.org_id == org_id, keys.c.mode == mode, keys.c.key == key, keys.c.status == IN_PROGRESS
-        )
-    )
+    await conn.execute(keys.delete().where(_held(hold)))
 
 
 async def purge_expired(conn: AsyncConnection) -> int:

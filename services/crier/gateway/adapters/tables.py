@@ -40,6 +40,9 @@ idempotency_keys = sa.Table(
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("post_id", sa.Text),
     sa.Column("created_at", TS, nullable=False),
+    # The claim's own id, and until when it holds the key unless renewed (NULL once done).
+    sa.Column("holder", sa.Text),
+    sa.Column("lease_expires_at", TS),
 )
 
 accounts = sa.Table(

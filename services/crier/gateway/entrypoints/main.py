@@ -52,6 +52,7 @@ def main() -> int:
                 retention=timedelta(seconds=settings.media_retention_s),
                 unused_retention=timedelta(seconds=settings.media_unused_retention_s),
             ),
+            idempotency_lease=timedelta(seconds=settings.idempotency_lease_s),
         )
         server = _Server(
             uvicorn.Config(

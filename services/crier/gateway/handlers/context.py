@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from crier.gateway.domain.media import MediaPolicy
@@ -31,6 +31,8 @@ class Context:
     media_store: MediaStore | None = None
     media_fetcher: MediaFetcher | None = None
     media_policy: MediaPolicy = field(default_factory=MediaPolicy)
+    # How long an Idempotency-Key's claim holds it unless its request renews it.
+    idempotency_lease: timedelta = timedelta(seconds=15)
 
     def now(self) -> datetime:
         return self.clock()

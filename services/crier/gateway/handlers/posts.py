@@ -15,7 +15,7 @@ from crier.gateway.domain.filters import PostQuery, post_filter
 from crier.gateway.domain.post import cancel, redrive
 from crier.gateway.domain.target_checks import TargetAccount
 from crier.gateway.domain.validation import NewPost, PostRequest, new_post
-from crier.gateway.handlers import announcements, media_posts, scheduling
+from crier.gateway.handlers import announcements, idempotency_leases, media_posts, scheduling
 from crier.gateway.handlers.context import Context
 from crier.kit import pages
 from crier.kit.errors import Conflict, Invalid, NotFound
@@ -39,17 +39,20 @@ class Created:
 async def create_post(ctx: Context, who: Principal, request: PostRequest, idem: IdempotencyKey | None) -> Created:
     """The request is checked only once we know it is not a repeat, so a replayed request gets its
     original answer even after, say, its scheduled time has passed."""
-    if idem is not None:
-        async with ctx.uow.begin() as tx:
-            claim = await idempotency.claim(tx.conn, who.org_id, who.mode, idem.key, idem.request_hash)
-        if not claim.won:
-            return await _replay(ctx, who, claim, idem)
+    if idem is None:
+        return await _create(ctx, who, request, None)
+    async with ctx.uow.begin() as tx:
+        claim = await idempotency.claim(
+            tx.conn, who.org_id, who.mode, idem.key, idem.request_hash, ctx.idempotency_lease
+        )
+    if not claim.won:
+        return await _replay(ctx, who, claim, idem)
     try:
-        return await _create(ctx, who, request, idem)
+        async with idempotency_leases.kept(ctx.uow, claim.hold, ctx.idempotency_lease):
+            return await _create(ctx, who, request, claim.hold)
     except BaseException:
-        if idem is not None:
-            async with ctx.uow.begin() as tx:
-                await idempotency.release(tx.conn, who.org_id, who.mode, idem.key)
+        async with ctx.uow.begin() as tx:
+            await idempotency.release(tx.conn, claim.hold)
         raise
 
 
@@ -107,19 +110,33 @@ async def list_posts(
 async def _replay(ctx: Context, who: Principal, claim: idempotency.Claim, idem: IdempotencyKey) -> Created:
     if claim.request_hash != idem.request_hash:
         raise Invalid("idempotency_key_reused", "this Idempotency-Key was already used with a different request body")
-    in_progress = Conflict(
-        "idempotency_in_progress", "a request with this Idempotency-Key is still being processed; retry shortly"
-    )
     if claim.status != idempotency.DONE or claim.post_id is None:
-        raise in_progress
+        raise _in_progress(claim)
     async with ctx.uow.read() as conn:
         record = await post_queries.get(conn, who.org_id, who.mode, claim.post_id)
     if record is None:
-        raise in_progress
+        raise _in_progress(claim)
     return Created(record, is_new=False)
 
 
-async def _create(ctx: Context, who: Principal, request: PostRequest, idem: IdempotencyKey | None) -> Created:
+def _in_progress(claim: idempotency.Claim) -> Conflict:
+    """Says when to come back: the holder's lease runs out by then unless it is alive to renew it."""
+    if claim.lease_expires_at is None:
+        return Conflict(
+            "idempotency_in_progress",
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+            {"retry_after_s": claim.frees_in_s},
+        )
+    frees_at = claim.lease_expires_at.isoformat()
+    return Conflict(
+        "idempotency_in_progress",
+        f"a request with this Idempotency-Key is still being processed; if it has stopped, the key is "
+        f"released at {frees_at} at the latest: retry after {claim.frees_in_s} s",
+        {"lease_expires_at": frees_at, "retry_after_s": claim.frees_in_s},
+    )
+
+
+async def _create(ctx: Context, who: Principal, request: PostRequest, idem: idempotency.Hold | None) -> Created:
     if request.external_ref is not None:
         existing = await _by_external_ref(ctx, who, request.external_ref, idem)
         if existing is not None:
@@ -132,7 +149,7 @@ async def _create(ctx: Context, who: Principal, request: PostRequest, idem: Idem
             record = await _insert(ctx, tx, who, new, found)
             record = await scheduling.reserve(tx, who, queued, record)
             if idem is not None:
-                await idempotency.finish(tx.conn, who.org_id, who.mode, idem.key, record.post.id)
+                await idempotency.finish(tx.conn, idem, record.post.id)
         return Created(record, is_new=True)
     except post_store.ExternalRefTaken as taken:
         # Two requests with one external_ref raced; the loser answers with the winner's post.
@@ -168,12 +185,12 @@ async def checked(ctx: Context, who: Principal, request: PostRequest) -> tuple[N
 
 
 async def _by_external_ref(
-    ctx: Context, who: Principal, external_ref: str, idem: IdempotencyKey | None
+    ctx: Context, who: Principal, external_ref: str, idem: idempotency.Hold | None
 ) -> Created | None:
     async with ctx.uow.begin() as tx:
         record = await post_queries.by_external_ref(tx.conn, who.org_id, who.mode, external_ref)
         if record is not None and idem is not None:
-            await idempotency.finish(tx.conn, who.org_id, who.mode, idem.key, record.post.id)
+            await idempotency.finish(tx.conn, idem, record.post.id)
     return Created(record, is_new=False) if record is not None else None
 
 

@@ -174,7 +174,10 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             return error_response(exc.status, exc.code, exc.message, exc.details, headers)
         case Failure():
-            return error_response(STATUS_OF_KIND[exc.kind], exc.code, exc.message, exc.details)
+            # A use case that knows when to come back (an Idempotency-Key in use) says so in its details.
+            wait = exc.details.get("retry_after_s")
+            headers = {"Retry-After": str(wait)} if isinstance(wait, int) else None
+            return error_response(STATUS_OF_KIND[exc.kind], exc.code, exc.message, exc.details, headers)
         case ValidationException():
             fields = [
                 {
