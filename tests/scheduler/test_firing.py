@@ -9,7 +9,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crier.contracts.commands import PublishTarget
+from crier.contracts.commands import PublishTarget, lane_of
 from crier.contracts.common import Container
 from crier.contracts.events import PostCanceled, PostCreated, TargetQueued, TargetSpec
 from crier.kit.bus import Bus, streams
@@ -105,7 +105,10 @@ async def test_immediate_post_sends_one_command_per_target(bus: Bus, db: AsyncEn
     assert [c.content for c in by_platform["linkedin"].containers] == ["root", "first comment"]
     assert by_platform["x"].config == {"reply_settings": "following"} and by_platform["bluesky"].config == {}
     assert all(c.id == c.target_id and c.mode == "test" for c in sent)
-    messages = [m for m in await read_stream(bus, streams.PUBLISH) if m.subject == "cmd.publish.x"]
+    # An immediate target travels on its organisation's lane of the platform's immediate tier.
+    assert all(c.due_at is None for c in sent)
+    lane = f"cmd.publish.x.now.{lane_of('org_1')}"
+    messages = [m for m in await read_stream(bus, streams.PUBLISH) if m.subject == lane]
     assert any(m.headers.get("Nats-Msg-Id") == by_platform["x"].target_id for m in messages)
     events = await eventually(lambda: _all(queued_events(bus, post.post_id), 3), what="queued events")
     assert sorted(e.target_id for e in events) == sorted(t.target_id for t in post.targets)
@@ -125,6 +128,11 @@ async def test_scheduled_target_fires_within_a_second_of_its_time(bus: Bus, db: 
         assert row.due_at == near.scheduled_at
     assert await fired(db, far.post_id) == []
     assert len(await sent(bus, db, near.post_id)) == 2
+    # Scheduled, so due now: the due lane, ahead of the immediate targets, with its moment.
+    lane = f"cmd.publish.x.due.{lane_of('org_1')}"
+    on_lane = [msgspec.json.decode(m.data, type=PublishTarget) for m in await read_stream(bus, streams.PUBLISH, lane)]
+    mine = [c for c in on_lane if c.post_id == near.post_id]
+    assert len(mine) == 2 and all(c.due_at == near.scheduled_at for c in mine)
 
 
 async def test_canceled_target_never_fires(bus: Bus, db: AsyncEngine) -> None:

@@ -11,7 +11,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crier.contracts.commands import PublishTarget
+from crier.contracts.commands import PublishTarget, lane_of
 from crier.contracts.common import Container
 from crier.contracts.events import PostCanceled, PostRedriven
 from crier.kit.bus import Bus, streams
@@ -84,6 +84,20 @@ async def test_a_redrive_fires_each_target_once_per_generation(bus: Bus, db: Asy
     assert [m.headers["Nats-Msg-Id"] for m in found] == [target, f"{target}:r1", f"{target}:r2"]
     # Handled in order: nothing the replays might have sent can still be on its way.
     assert len(await messages_for(bus, db, target, 3) or []) == 3
+
+
+async def test_a_redriven_scheduled_target_queues_with_the_immediate_ones(bus: Bus, db: AsyncEngine) -> None:
+    # Its first delivery was due at a moment and went ahead of the queue; a retry someone asked for
+    # later is no moment anyone set, so it takes its organisation's immediate lane.
+    post = new_post(1, at=datetime.now(UTC) + timedelta(seconds=1))
+    target = post.targets[0].target_id
+    await publish(bus, "evt.post.created", post)
+    [first] = await eventually(lambda: messages_for(bus, db, target, 1), what="the due command")
+    await publish(bus, "evt.post.redriven", redriven(post.post_id, [target], 1))
+    _, second = await eventually(lambda: messages_for(bus, db, target, 2), what="the redriven command")
+    lane = lane_of("org_1")
+    assert (first.subject, second.subject) == (f"cmd.publish.x.due.{lane}", f"cmd.publish.x.now.{lane}")
+    assert msgspec.json.decode(second.data, type=PublishTarget).due_at == post.scheduled_at
 
 
 async def test_a_redrive_never_fires_a_canceled_target(bus: Bus, db: AsyncEngine) -> None:

@@ -23,5 +23,8 @@ class PublisherSettings(CommonSettings):
     publisher_processing_deadline_s: float = 3 * 3600.0
     # The longest wait between two looks at a platform's processing; 0 = what the platform asks.
     publisher_processing_poll_max_s: float = 0.0
-    # Targets handled at once per platform consumer.
+    # Targets delivered at once per platform, across all its lanes.
     publisher_concurrency: int = 16
+    # Commands each lane's reader keeps at hand for the next free slot: enough that a busy lane
+    # never waits on a fetch, few enough that another replica finds the rest still queued.
+    publisher_lane_at_hand: int = 2

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import msgspec
@@ -130,6 +130,59 @@ def backoff_s(failures: int) -> float:
     return float(min(_BACKOFF_MAX_S, _BACKOFF_BASE_S * 2 ** max(0, failures - 1)))
 
 
+def settler(
+    bus: Bus, types: dict[str, type], handler: Handler, *, max_failures: int = MAX_FAILURES
+) -> Callable[[Msg], Coroutine[Any, Any, None]]:
+    """What handles one fetched message and settles it: ack, nak with a delay, or dead-letter.
+    Shared by `run` and by intakes that fetch their messages themselves."""
+    decoders: dict[str, msgspec.json.Decoder[Any]] = {s: msgspec.json.Decoder(kind) for s, kind in types.items()}
+    span_tracer = tracer("crier.bus")
+    failures = _Failures()
+    outages = 0
+
+    async def settle(msg: Msg) -> None:
+        nonlocal outages
+        subject = bus.unprefix(msg.subject)
+        seq = msg.metadata.sequence.stream
+        token = otel_context.attach(extract_context(msg.headers))
+        try:
+            with span_tracer.start_as_current_span(f"consume {subject}"):
+                decoder = _decoder_for(decoders, subject)
+                if decoder is None:
+                    raise Drop(f"no decoder for {subject}")
+                try:
+                    message = decoder.decode(msg.data)
+                except msgspec.DecodeError as exc:
+                    raise Drop(str(exc)) from exc
+                await handler(subject, message, msg)
+            await msg.ack()
+            failures.forget(seq)
+            outages = 0
+        except Retry as r:
+            await _quietly(msg.nak(delay=r.delay_s))
+        except Drop as d:
+            await dead_letter(bus, msg, subject, f"undecodable: {d}", failures=1)
+        except Exception as exc:
+            if is_transient(exc):
+                outages += 1
+                # One line per outage, not one traceback per message and reconnect attempt.
+                if outages == 1:
+                    log.warning("bus.handler_outage", subject=subject, error=repr(exc))
+                await _quietly(msg.nak(delay=backoff_s(outages)))
+            else:
+                count = failures.add(seq)
+                if count >= max_failures:
+                    failures.forget(seq)
+                    await dead_letter(bus, msg, subject, repr(exc), failures=count)
+                else:
+                    log.exception("bus.handler_failed", subject=subject, failures=count, error=repr(exc))
+                    await _quietly(msg.nak(delay=backoff_s(count)))
+        finally:
+            otel_context.detach(token)
+
+    return settle
+
+
 async def run(
     bus: Bus,
     sub: JetStreamContext.PullSubscription,
@@ -142,53 +195,13 @@ async def run(
     max_failures: int = MAX_FAILURES,
 ) -> None:
     """Fetch and handle messages until `stop` is set. With concurrency > 1, a batch is handled in
-    parallel (used by publishers, whose messages are independent targets)."""
-    decoders: dict[str, msgspec.json.Decoder[Any]] = {s: msgspec.json.Decoder(kind) for s, kind in types.items()}
-    span_tracer = tracer("crier.bus")
+    parallel, and the next batch is fetched once the whole batch is settled."""
+    settle = settler(bus, types, handler, max_failures=max_failures)
     limiter = asyncio.Semaphore(concurrency)
-    failures = _Failures()
-    outages = 0
 
     async def handle(msg: Msg) -> None:
-        nonlocal outages
-        subject = bus.unprefix(msg.subject)
-        seq = msg.metadata.sequence.stream
         async with limiter:
-            token = otel_context.attach(extract_context(msg.headers))
-            try:
-                with span_tracer.start_as_current_span(f"consume {subject}"):
-                    decoder = _decoder_for(decoders, subject)
-                    if decoder is None:
-                        raise Drop(f"no decoder for {subject}")
-                    try:
-                        message = decoder.decode(msg.data)
-                    except msgspec.DecodeError as exc:
-                        raise Drop(str(exc)) from exc
-                    await handler(subject, message, msg)
-                await msg.ack()
-                failures.forget(seq)
-                outages = 0
-            except Retry as r:
-                await _quietly(msg.nak(delay=r.delay_s))
-            except Drop as d:
-                await dead_letter(bus, msg, subject, f"undecodable: {d}", failures=1)
-            except Exception as exc:
-                if is_transient(exc):
-                    outages += 1
-                    # One line per outage, not one traceback per message and reconnect attempt.
-                    if outages == 1:
-                        log.warning("bus.handler_outage", subject=subject, error=repr(exc))
-                    await _quietly(msg.nak(delay=backoff_s(outages)))
-                else:
-                    count = failures.add(seq)
-                    if count >= max_failures:
-                        failures.forget(seq)
-                        await dead_letter(bus, msg, subject, repr(exc), failures=count)
-                    else:
-                        log.exception("bus.handler_failed", subject=subject, failures=count, error=repr(exc))
-                        await _quietly(msg.nak(delay=backoff_s(count)))
-            finally:
-                otel_context.detach(token)
+            await settle(msg)
 
     while not stop.is_set():
         try:

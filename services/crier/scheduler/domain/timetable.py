@@ -67,6 +67,7 @@ def command_for(post: PostState, target: TargetSpec) -> PublishTarget:
         account_username=target.account_username,
         containers=containers_for(post.containers, target.override_body),
         config=dict(post.config.get(target.platform, {})),
+        due_at=_aware(post.scheduled_at),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from crier.contracts.commands import publish_msg_id, publish_subject
+from crier.contracts.commands import command_subject, publish_msg_id
 from crier.kit.log import get
 from crier.scheduler.adapters import timetable
 from crier.scheduler.domain.timetable import queued
@@ -30,7 +30,10 @@ async def fire_due(ctx: Context) -> int:
                 # The event goes first: the relay publishes in outbox order, so `queued` is on the
                 # stream before a publisher can announce `publishing` for the command.
                 tx.emit("evt.target.queued", queued(cmd, event_id=str(uuid.uuid4()), at=now), trace=target.trace)
-                tx.emit(publish_subject(cmd.platform), cmd, msg_id=publish_msg_id(cmd), trace=target.trace)
+                # On its organisation's lane, the due lanes for a scheduled target: the publisher
+                # serves them in turn, so neither another organisation's burst nor the immediate
+                # queue holds this one back.
+                tx.emit(command_subject(cmd), cmd, msg_id=publish_msg_id(cmd), trace=target.trace)
         if due:
             log.info("scheduler.fired", count=len(due))
         total += len(due)
