@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # mypy checks the shared vocabulary, the infrastructure and every service's pure domain.
 TYPED := crier.contracts crier.kit $(patsubst services/crier/%/domain,crier.%.domain,$(wildcard services/crier/*/domain))
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.perf.bench
+
+# Load while every service, NATS and PostgreSQL is SIGKILLed in turn; then what was lost or doubled.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos.run
 
 clean:
 	rm -rf $(VENV) .crier .pytest_cache .mypy_cache .import_linter_cache

@@ -1,0 +1,51 @@
+"""The run's two tables, as Markdown: what was done step by step, and what the checks found."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from tests.chaos.checks import Finding
+
+
+@dataclass
+class Step:
+    name: str
+    killed: str  # what was SIGKILLed, with its pid; "-" for none
+    downtime_s: float | None  # from the kill until /readyz and a new process; None: never within the deadline
+    accepted: int = 0
+    errors: Counter[str] | None = None
+
+    @property
+    def recovered(self) -> bool:
+        return self.killed == "-" or self.downtime_s is not None
+
+    def row(self) -> list[str]:
+        if self.killed == "-":
+            downtime = "-"
+        else:
+            downtime = f"{self.downtime_s:.1f} s" if self.downtime_s is not None else "not recovered"
+        errors = ", ".join(f"{kind} ×{n}" for kind, n in sorted((self.errors or Counter()).items())) or "none"
+        return [self.name, self.killed, downtime, str(self.accepted), errors]
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)) + " |"
+
+    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+
+
+def render(steps: list[Step], findings: list[Finding], summary: str) -> str:
+    done = table(
+        ["step", "killed (SIGKILL)", "downtime until ready", "posts accepted during", "errors seen by the client"],
+        [step.row() for step in steps],
+    )
+    found = table(
+        ["check", "expected", "found", "ok"],
+        [[f.check, f.expected, f.found, "yes" if f.ok else "NO"] for f in findings],
+    )
+    details = [f"  {f.check}: {line}" for f in findings if not f.ok for line in f.details]
+    return "\n\n".join(part for part in (summary, done, found, "\n".join(details)) if part)

@@ -1,0 +1,152 @@
+"""`python -m tests.chaos.run [--short]`: the fault suite (see the package docstring).
+
+The full run kills every service, then the NATS server, then the postmaster; `--short` (what CI
+runs) kills the publisher, NATS and PostgreSQL under a lighter load. Between kills the load runs
+until enough posts were accepted after the recovery, so every step sees traffic on both sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from crier.contracts.common import Platform
+from tests.chaos import checks, setup
+from tests.chaos.load import Load
+from tests.chaos.receiver import Receiver
+from tests.chaos.report import Step, render
+from tests.chaos.system import SERVERS, SERVICES, Crier, alive
+from tests.support.simulator import start_simulator_process
+from tests.support.stack import wait_for
+
+PLATFORMS: list[Platform] = ["x", "mastodon", "bluesky", "linkedin"]
+RECOVERY_S = 60
+
+
+@dataclass(frozen=True)
+class Plan:
+    kills: tuple[str, ...]
+    orgs: int
+    rate: float  # posts a second
+    clients: int
+    posts_after_recovery: int  # accepted after each recovery before the next kill
+    settle_s: float  # for the accepted posts to be final, and their webhooks to arrive
+
+    def describe(self) -> str:
+        return f"{len(self.kills)} kills, {self.orgs} organizations × {len(PLATFORMS)} platforms, {self.rate:g} posts/s"
+
+
+FULL = Plan((*SERVICES, *SERVERS), orgs=2, rate=4, clients=6, posts_after_recovery=25, settle_s=180)
+SHORT = Plan(("publisher", *SERVERS), orgs=1, rate=3, clients=4, posts_after_recovery=10, settle_s=90)
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    report: str
+
+
+def run(plan: Plan, root: Path) -> Outcome:
+    run_id = secrets.token_hex(3)
+    sim, receiver = start_simulator_process(via_cli=True), Receiver()
+    crier: Crier | None = None
+    try:
+        crier = setup.start(root, sim)
+        orgs = setup.organizations(crier, sim, receiver, plan.orgs, PLATFORMS)
+        load = Load(crier.api_url, orgs, rate=plan.rate, clients=plan.clients, run_id=run_id)
+        started = time.monotonic()
+        load.start()
+        try:
+            steps = [_warm_up(load, plan)] + [_kill(crier, load, plan, n, name) for n, name in enumerate(plan.kills, 1)]
+        finally:
+            load.stop()
+        for number, step in enumerate(steps):
+            step.accepted, step.errors = load.accepted_in(number), load.errors.get(number)
+        posts = checks.settle(crier.api_url, load.accepted, plan.settle_s)
+        findings = [
+            checks.all_published(load.accepted, posts),
+            checks.published_once(load.accepted, sim, run_id),
+            checks.webhooks_arrived(load.accepted, receiver.received, timeout=30),
+            checks.nothing_down(
+                list(zip(plan.kills, [s.recovered for s in steps[1:]], strict=True)),
+                crier.pids(),
+                crier.restarts(),
+                alive,
+                crier.ready(),
+            ),
+        ]
+        summary = (
+            f"crier chaos run {run_id}: {plan.describe()}; {len(load.accepted)} posts accepted "
+            f"({sum(a.replayed for a in load.accepted)} as a replay of a lost answer), "
+            f"{load.abandoned} abandoned, in {time.monotonic() - started:.0f} s"
+        )
+        return Outcome(all(f.ok for f in findings), render(steps, findings, summary))
+    finally:
+        if crier is not None:
+            crier.stop()
+        receiver.stop()
+        sim.stop()
+
+
+def _warm_up(load: Load, plan: Plan) -> Step:
+    _hold(load, 0, plan.posts_after_recovery)
+    return Step("0", "-", None)
+
+
+def _hold(load: Load, step: int, posts: int) -> None:
+    """Load on a working system until `posts` more were accepted (or a minute passed: the table tells)."""
+    before = load.accepted_in(step)
+    try:
+        wait_for(lambda: load.accepted_in(step) >= before + posts, timeout=60, interval=0.1)
+    except AssertionError:
+        pass
+
+
+def _kill(crier: Crier, load: Load, plan: Plan, number: int, name: str) -> Step:
+    load.step = number
+    old = crier.pids()[name]
+    if old is None or not alive(old):
+        return Step(str(number), f"{name} (not running)", None)
+    os.kill(old, signal.SIGKILL)
+    killed_at = time.monotonic()
+
+    def recovered() -> bool:
+        now = crier.pids()[name]
+        return now is not None and now != old and alive(now) and crier.ready()
+
+    try:
+        wait_for(recovered, timeout=RECOVERY_S, interval=0.1, what=f"{name} back")
+        downtime: float | None = time.monotonic() - killed_at
+    except AssertionError:
+        downtime = None
+    if downtime is not None:
+        _hold(load, number, plan.posts_after_recovery)
+    label = "PostgreSQL postmaster" if name == "postgres" else ("NATS server" if name == "nats" else name)
+    return Step(str(number), f"{label} (pid {old})", downtime)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.chaos.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--short", action="store_true", help="the CI version: publisher, NATS and PostgreSQL")
+    parser.add_argument("--keep", action="store_true", help="keep the data directory and logs")
+    args = parser.parse_args(argv)
+    root = Path(tempfile.mkdtemp(prefix="crier-chaos-"))
+    outcome = run(SHORT if args.short else FULL, root)
+    print(outcome.report, flush=True)
+    if args.keep or not outcome.ok:
+        print(f"\ndata directory and logs: {root}", flush=True)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0 if outcome.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
