@@ -20,6 +20,11 @@ _TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "40")
 _TRANSIENT_SQLSTATES = ("55P03",)
 
 
+class Unreachable(Exception):
+    """Raised by our own code for a dependency that is away (a service that does not answer, or
+    answers that its own database is away): an outage like a refused socket."""
+
+
 def is_transient(exc: BaseException) -> bool:
     seen: BaseException | None = exc
     while seen is not None:
@@ -30,7 +35,7 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def _transient_itself(exc: BaseException) -> bool:
-    if isinstance(exc, OSError | asyncio.TimeoutError | TimeoutError | nats.errors.Error):
+    if isinstance(exc, Unreachable | OSError | asyncio.TimeoutError | TimeoutError | nats.errors.Error):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True

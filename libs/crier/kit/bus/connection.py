@@ -1,18 +1,59 @@
-"""A NATS connection plus the namespace that prefixes every subject and stream name."""
+"""A NATS connection plus the namespace that prefixes every subject and stream name.
+
+While the server is away the connection logs two lines, `nats.outage_began` when it drops and
+`nats.outage_ended` when it is back (with the reconnect attempts in between), instead of nats-py's
+default: a traceback for every failed attempt. Attempts are spaced 0.5 s doubling to 5 s: each is
+one refused TCP connect, cheap enough to keep the bus's return noticed within seconds.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-import nats
-from nats.aio.client import Client
+from nats.aio.client import Client, Server
 from nats.js import JetStreamContext
 from nats.js.errors import BadRequestError
 
 from crier.kit.bus import streams
 from crier.kit.log import get
+from crier.kit.outage import Outage, backoff_s
 
 log = get(__name__)
+RECONNECT_MAX_S = 5.0
+
+
+class ConnectionLost(ConnectionError):
+    """The server closed the connection or stopped answering (nats-py names no cause)."""
+
+
+def _next_server(servers: list[Server], _: dict[str, Any]) -> tuple[Server | None, float]:
+    """nats-py's reconnect policy: the server tried least often, after a growing pause."""
+    server = min(servers, key=lambda s: s.reconnects)
+    return server, backoff_s(server.reconnects, max_s=RECONNECT_MAX_S)
+
+
+class _Watch:
+    """nats-py's callbacks, turned into one outage per disconnection."""
+
+    def __init__(self, nc: Client) -> None:
+        self._nc = nc
+        self._outage = Outage("nats")
+
+    async def disconnected(self) -> None:
+        if not self._nc.is_closed:  # closing on purpose is no outage
+            self._outage.failed(ConnectionLost("connection to NATS lost"))
+
+    async def reconnected(self) -> None:
+        # Every failure after the first was one reconnect attempt; the one that worked is counted too.
+        self._outage.succeeded(reconnect_attempts=self._outage.failures)
+
+    async def error(self, exc: Exception) -> None:
+        if self._nc.is_connected:
+            # A server-side refusal (permissions, slow consumer) while the connection is fine.
+            log.warning("nats.error", error=repr(exc))
+        elif not self._nc.is_closed:
+            self._outage.failed(exc)
 
 
 class Bus:
@@ -24,19 +65,16 @@ class Bus:
 
     @classmethod
     async def connect(cls, url: str, *, namespace: str = "", name: str = "crier", replicas: int = 1) -> Bus:
-        async def _disconnected() -> None:
-            log.warning("nats.disconnected")
-
-        async def _reconnected() -> None:
-            log.info("nats.reconnected")
-
-        nc = await nats.connect(
+        nc = Client()
+        watch = _Watch(nc)
+        await nc.connect(
             url,
             name=name,
             max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
-            disconnected_cb=_disconnected,
-            reconnected_cb=_reconnected,
+            reconnect_to_server_handler=_next_server,
+            disconnected_cb=watch.disconnected,
+            reconnected_cb=watch.reconnected,
+            error_cb=watch.error,
         )
         return cls(nc, namespace, replicas)
 

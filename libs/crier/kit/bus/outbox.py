@@ -2,7 +2,9 @@
 it describes, and a relay publishes it to JetStream with `Nats-Msg-Id` = event id.
 
 A crash between commit and publish only delays the event (the relay retries); a crash between
-publish and delete republishes it, and JetStream's duplicate window drops the copy.
+publish and delete republishes it, and JetStream's duplicate window drops the copy. While the
+database or the bus is away the relay retries with a growing pause and logs the outage twice, when
+it begins and when it ends (`kit.outage`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crier.kit.bus.connection import Bus
 from crier.kit.log import get
+from crier.kit.outage import Outage
 from crier.kit.telemetry import inject_headers
+from crier.kit.waiting import first_of
 
 log = get(__name__)
 
@@ -65,6 +69,7 @@ class OutboxRelay:
         self._lock_name = lock_name
         self._batch = batch
         self._wakeup = asyncio.Event()
+        self._outage = Outage("outbox.relay", logger=log)
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -105,12 +110,10 @@ class OutboxRelay:
             try:
                 sent = await self.flush_once()
             except Exception as exc:  # the bus or the database is down: wait, retry, lose nothing
-                log.warning("outbox.relay_failed", error=repr(exc))
-                sent = 0
-                await asyncio.sleep(0.5)
+                # Commits meanwhile wake nobody: they are sent once the pause is over.
+                await first_of(stop, timeout=self._outage.failed(exc))
+                continue
+            self._outage.succeeded()
             if sent:
                 continue
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout=idle_poll_s)
-            except TimeoutError:
-                pass
+            await first_of(self._wakeup, stop, timeout=idle_poll_s)

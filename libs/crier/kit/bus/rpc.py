@@ -1,8 +1,10 @@
 """Request/reply over core NATS: typed requests, and replies wrapped in one envelope.
 
 A handler returns its reply, or raises a `kit.errors.Failure`, which travels as an `RpcError` of
-the same kind; the caller gets it back as `RpcFailure`. Anything else a handler raises is a bug:
-logged here, answered as `internal`.
+the same kind; the caller gets it back as `RpcFailure`. An outage under the handler (its database
+away: `kit.transient`) is answered as `unavailable` and logged once per outage, and the caller gets
+`RpcUnavailable`, as if nobody had answered. Anything else a handler raises is a bug: logged here
+with its traceback (at most one a minute per subject), answered as `internal`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from nats.errors import TimeoutError as NatsTimeout
 from crier.kit.bus.connection import Bus
 from crier.kit.errors import Failure, FailureKind, Invalid
 from crier.kit.log import get
+from crier.kit.outage import Outage
+from crier.kit.transient import Unreachable, is_transient
 
 log = get(__name__)
 T = TypeVar("T")
@@ -43,8 +47,13 @@ class RpcFailure(Exception):
         self.error = error
 
 
-class RpcUnavailable(Exception):
-    """Nobody answered in time: the service is down, starting, or overloaded."""
+class RpcUnavailable(Unreachable):
+    """Nobody answered in time (the service is down, starting, or overloaded), or the service
+    answered that what it depends on is away."""
+
+
+# The code of the reply to a request whose handler met an outage.
+_HANDLER_OUTAGE = "service_unavailable"
 
 
 def error_of(failure: Failure) -> RpcError:
@@ -60,6 +69,9 @@ async def serve(
     queue: str,
 ) -> Subscription:
     decoder = msgspec.json.Decoder(request_type) if request_type else None
+    # Requests come one after another whatever happened to the last: the tracker only keeps the
+    # log to one line per outage and one traceback a minute; nobody waits on its backoff.
+    outage = Outage("rpc.handler", logger=log.bind(subject=subject))
 
     async def on_message(msg: Msg) -> None:
         try:
@@ -70,12 +82,23 @@ async def serve(
         except msgspec.ValidationError as exc:
             reply = RpcReply(error=error_of(Invalid("invalid_request", str(exc))))
         except Exception as exc:
-            log.exception("rpc.handler_failed", subject=subject, error=repr(exc))
-            reply = RpcReply(error=RpcError(code="internal_error", message="internal error", kind="internal"))
+            outage.failed(exc)
+            reply = RpcReply(error=_error_for(exc))
+        else:
+            outage.succeeded()
         if msg.reply:
-            await msg.respond(msgspec.json.encode(reply))
+            try:
+                await msg.respond(msgspec.json.encode(reply))
+            except Exception as exc:  # the bus dropped meanwhile: the caller times out and retries
+                log.debug("rpc.reply_lost", subject=subject, error=repr(exc))
 
     return await bus.nc.subscribe(bus.subject(subject), queue=queue, cb=on_message)
+
+
+def _error_for(exc: Exception) -> RpcError:
+    if is_transient(exc):
+        return RpcError(code=_HANDLER_OUTAGE, message="a dependency is away; retry shortly", kind="unavailable")
+    return RpcError(code="internal_error", message="internal error", kind="internal")
 
 
 async def serve_all(
@@ -94,5 +117,7 @@ async def call(bus: Bus, subject: str, request: Any, reply_type: type[R], *, tim
         raise RpcUnavailable(subject) from exc
     reply = msgspec.json.decode(msg.data, type=RpcReply)
     if reply.error is not None:
+        if reply.error.kind == "unavailable" and reply.error.code == _HANDLER_OUTAGE:
+            raise RpcUnavailable(subject)
         raise RpcFailure(reply.error)
     return msgspec.convert(reply.ok, reply_type)

@@ -23,6 +23,7 @@ from crier.connect.handlers import apps
 from crier.connect.handlers.connecting import refreshed_event, token_expired_event
 from crier.connect.handlers.context import Context
 from crier.kit.log import get
+from crier.kit.transient import is_transient
 from crier.platforms.oauth import GrantRevoked, OAuthError, OAuthUnavailable
 
 log = get(__name__)
@@ -56,6 +57,10 @@ async def refresh_due(ctx: Context) -> dict[Refresh, int]:
             try:
                 return await refresh(ctx, account_id, only_if_due=True)
             except Exception as exc:  # one account's surprise must not stop the others
+                if is_transient(exc):
+                    # The database or a service went away mid-sweep: the lease runs out and the next
+                    # sweep (whose claim then meets the outage and logs it) takes the account again.
+                    return Refresh.UNAVAILABLE
                 log.exception("connect.refresh_crashed", account_id=account_id, error=type(exc).__name__)
                 return Refresh.FAILED
 

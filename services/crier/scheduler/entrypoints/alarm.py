@@ -2,7 +2,8 @@
 
 It sleeps until the earliest waiting row is due, fires, and looks again. A new row that is due
 sooner wakes it early; nothing else does, so an idle scheduler costs one query per `max_wait_s`
-(the safety net for rows written by another replica).
+(the safety net for rows written by another replica). While the database is away it looks again
+after a growing pause, and logs the outage when it begins and when it ends.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 from datetime import datetime
 
 from crier.kit.log import get
+from crier.kit.outage import Outage
 from crier.kit.transient import is_transient
 from crier.kit.waiting import first_of
 from crier.scheduler.domain.timetable import sleep_seconds
@@ -19,7 +21,6 @@ from crier.scheduler.handlers.firing import fire_due, next_due
 
 log = get(__name__)
 _LOCKED_ELSEWHERE_S = 0.05
-_OUTAGE_S = 1.0
 
 
 class Alarm:
@@ -29,6 +30,7 @@ class Alarm:
         # The moment the alarm is set for; None while it is looking at the timetable, when any
         # wake-up must count because the look may have missed a row committed during it.
         self._set_for: datetime | None = None
+        self._outage = Outage("scheduler.alarm", logger=log)
 
     def wake(self, due_at: datetime | None) -> None:
         """A row due at `due_at` (None: now) was just committed."""
@@ -46,9 +48,11 @@ class Alarm:
             except Exception as exc:
                 if not is_transient(exc):
                     raise  # a bug: crash the service visibly rather than fail every second
-                # The database is away: keep the alarm alive and look again soon.
-                log.warning("scheduler.alarm_failed", error=repr(exc))
-                due, delay, fired = None, _OUTAGE_S, 0
+                # The database is away: keep the alarm alive and look again, later each time. Only
+                # a stop cuts the pause short: a new row's wake-up would just meet the outage again.
+                await first_of(stop, timeout=self._outage.failed(exc))
+                continue
+            self._outage.succeeded()
             if delay <= 0:
                 if fired:
                     continue

@@ -1,5 +1,6 @@
 """LISTEN for `webhooks_due`: every process that commits a delivery change NOTIFYs, so each
-replica's dispatcher wakes at once instead of polling the table."""
+replica's dispatcher wakes at once instead of polling the table. While the database is away the
+listener reconnects after a growing pause and logs the outage when it begins and when it ends."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.kit.db import async_url
 from crier.kit.log import get
+from crier.kit.outage import Outage
 from crier.kit.waiting import first_of
 
 log = get(__name__)
@@ -32,11 +34,13 @@ class DueListener:
         self._on_notify = on_notify
 
     async def run(self, stop: asyncio.Event) -> None:
+        outage = Outage("webhooks.listen", logger=log)
         while not stop.is_set():
             conn: Any = None
             try:
                 conn = await asyncpg.connect(self._dsn)
                 await conn.add_listener(CHANNEL, lambda *_: self._on_notify())
+                outage.succeeded()
                 # Anything committed while we were not listening would otherwise wait for a timer.
                 self._on_notify()
                 while not stop.is_set():
@@ -45,8 +49,7 @@ class DueListener:
             except Exception as exc:
                 if stop.is_set():
                     break
-                log.warning("webhooks.listen_failed", error=repr(exc))
-                await first_of(stop, timeout=1.0)
+                await first_of(stop, timeout=outage.failed(exc))
             finally:
                 if conn is not None:
                     try:

@@ -6,7 +6,8 @@ their order whichever replica takes them. While the database is away it retries 
 (telling JetStream it is still in progress) rather than naking it, which would let later events
 overtake it. A batch that fails for any other reason is handled again message by message: a
 message that keeps failing goes to the DEAD stream with its error after `consumer_max_failures`
-tries, and the others go on.
+tries, and the others go on. An outage, of the bus or of the database, is logged when it begins and
+when it ends, and retried after a growing pause.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from opentelemetry import trace
 from crier.contracts.events import EVENT_SUBJECTS
 from crier.kit.bus import Bus, consumer, streams
 from crier.kit.log import get
+from crier.kit.outage import Outage
 from crier.kit.telemetry import extract_context, tracer
 from crier.kit.transient import is_transient
 from crier.kit.waiting import first_of
@@ -65,6 +67,8 @@ class _Stopped(Exception):
 class _Intake:
     def __init__(self, bus: Bus, ctx: Context, stop: asyncio.Event) -> None:
         self._bus, self._ctx, self._stop = bus, ctx, stop
+        self._fetching = Outage("webhooks.fetch", logger=log)
+        self._ingesting = Outage("webhooks.intake", logger=log)
 
     async def run(self, sub: JetStreamContext.PullSubscription) -> None:
         span_tracer = tracer("crier.webhooks")
@@ -72,13 +76,15 @@ class _Intake:
             try:
                 msgs = await consumer.fetch_prompt(sub, _BATCH)
             except (TimeoutError, NatsTimeout):
+                if self._bus.nc.is_connected:  # the server answered: there was nothing to fetch
+                    self._fetching.succeeded()
                 continue
             except Exception as exc:
                 if self._stop.is_set():
                     break
-                log.warning("webhooks.fetch_failed", error=repr(exc))
-                await first_of(self._stop, timeout=0.5)
+                await first_of(self._stop, timeout=self._fetching.failed(exc))
                 continue
+            self._fetching.succeeded()
             batch = await self._decoded(msgs)
             links = [
                 trace.Link(c)
@@ -126,18 +132,16 @@ class _Intake:
     async def _until_done(self, items: Batch, *, waiting: Batch) -> Exception | None:
         """None once `items` are handled; the exception when they failed for another reason than
         an outage. An outage is waited out, with `waiting` kept in progress."""
-        outages = 0
         while True:
             try:
                 await ingest_events(self._ctx, [item for _, item in items])
+                self._ingesting.succeeded()
                 return None
             except Exception as exc:
                 if not is_transient(exc):
                     return exc
-                outages += 1
-                if outages == 1:
-                    log.warning("webhooks.intake_outage", error=repr(exc), events=len(items))
-            await self._pause(waiting, consumer.backoff_s(outages))
+                delay = self._ingesting.failed(exc, events=len(items))
+            await self._pause(waiting, delay)
 
     async def _pause(self, waiting: Batch, delay_s: float) -> None:
         """Wait `delay_s`, telling JetStream often enough that `waiting` is still in progress, so

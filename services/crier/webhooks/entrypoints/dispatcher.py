@@ -4,7 +4,9 @@ It claims what is due (up to the free slots of a bounded pool), sends each claim
 and sets the timer for the earliest delivery still waiting. Finished attempts are settled in
 batches, one transaction for whatever finished meanwhile. Commits that make something due sooner —
 a new event, a resend, a settled delivery that unblocks the next one of its target — NOTIFY, which
-wakes the loop; `webhooks_max_wait_s` is only a safety net.
+wakes the loop; `webhooks_max_wait_s` is only a safety net. While the database is away, claims and
+settlements are retried after a growing pause, each loop logging the outage when it begins and
+when it ends.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 
 from crier.kit.log import get
+from crier.kit.outage import Outage
 from crier.kit.waiting import first_of
 from crier.webhooks.domain.delivery import Claim, Settlement
 from crier.webhooks.handlers.context import Context
@@ -29,6 +32,9 @@ class Dispatcher:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._finished: list[Settlement] = []
         self._finished_one = asyncio.Event()
+        self._claiming = Outage("webhooks.dispatch", logger=log)
+        self._settling = Outage("webhooks.settle", logger=log)
+        self._attempting = Outage("webhooks.delivery", logger=log)
 
     async def run(self, stop: asyncio.Event) -> None:
         settings = self._ctx.settings
@@ -42,10 +48,11 @@ class Dispatcher:
                 continue
             try:
                 due = await claim_due(self._ctx, free)
-            except Exception as exc:  # database away: keep the loop alive and look again soon
-                log.warning("webhooks.dispatch_failed", error=repr(exc))
-                await first_of(self._due, stop, timeout=1.0)
+            except Exception as exc:  # database away: keep the loop alive and look again, later each time
+                # Only a stop cuts the pause short: a NOTIFY or a settlement would meet the outage too.
+                await first_of(stop, timeout=self._claiming.failed(exc))
                 continue
+            self._claiming.succeeded()
             for claim in due.claims:
                 self._start(claim)
             if due.more_due:
@@ -65,8 +72,9 @@ class Dispatcher:
         try:
             settlement = await attempt_delivery(self._ctx, claim)
         except Exception as exc:  # its lease runs out and it is tried again then
-            log.error("webhooks.delivery_crashed", delivery_id=claim.id, error=repr(exc))
+            self._attempting.failed(exc, delivery_id=claim.id)
             return
+        self._attempting.succeeded()
         self._finished.append(settlement)
         self._finished_one.set()
 
@@ -87,20 +95,24 @@ class Dispatcher:
             try:
                 await settle_attempts(self._ctx, batch)
             except Exception as exc:
-                log.warning("webhooks.settle_failed", error=repr(exc), attempts=len(batch))
                 self._finished = batch + self._finished
-                await asyncio.sleep(0.5)
+                # A sleep, not a wait on `stop`: when stopping, the batch is still worth settling.
+                await asyncio.sleep(self._settling.failed(exc, attempts=len(batch)))
                 continue
+            self._settling.succeeded()
             self._due.set()
 
 
 async def prune(ctx: Context, stop: asyncio.Event) -> None:
-    """Drop what is past retention, once an hour."""
+    """Drop what is past retention, once an hour (sooner again after a round that failed)."""
+    outage = Outage("webhooks.prune", logger=log)
     while not stop.is_set():
         try:
             deleted = await prune_expired(ctx)
             if deleted:
                 log.info("webhooks.pruned", rows=deleted)
         except Exception as exc:
-            log.warning("webhooks.prune_failed", error=repr(exc))
+            await first_of(stop, timeout=outage.failed(exc))
+            continue
+        outage.succeeded()
         await first_of(stop, timeout=_PRUNE_EVERY_S)
