@@ -1,6 +1,9 @@
 """Starts each service as its own OS process, watches them, and stops them cleanly.
 
 Used by `crier up` and by the end-to-end tests, so the tests run exactly what users run.
+`crier up` also asks for services that die with it (`die_with_parent`) and for their output
+through a reader (`output_for`, which rotates the logs); the tests' stacks, started from helper
+threads at times, write plain log files and outlive the thread that started them.
 """
 
 from __future__ import annotations
@@ -10,10 +13,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
+
+from crier.kit.embedded import Output, die_with_parent
 
 
 @dataclass
@@ -22,18 +29,31 @@ class ServiceProcess:
     args: list[str]
     env: dict[str, str]
     log_path: Path | None = None
-    proc: subprocess.Popen | None = None
+    proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
+    die_with_parent: bool = False
+    # Where the output goes instead of `log_path`: a reader of the pipe it is written to.
+    output: Output | None = None
 
     def start(self) -> None:
-        # The child inherits the handle; the file stays open as long as the child writes to it.
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen(
+        if self.output is not None:
+            self.proc = self._popen(subprocess.PIPE)
+            assert self.proc.stdout is not None
+            self.output(self.proc.stdout)
+        elif self.log_path is not None:
+            with open(self.log_path, "ab") as log:  # the child has its own copy of the handle
+                self.proc = self._popen(log)
+        else:
+            self.proc = self._popen(subprocess.DEVNULL, subprocess.DEVNULL)
+
+    def _popen(self, out: int | IO[bytes], err: int = subprocess.STDOUT) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [sys.executable, "-m", "crier.cli", "serve", *self.args],
             env={**os.environ, **self.env},
             stdout=out,
-            stderr=subprocess.STDOUT if self.log_path else subprocess.DEVNULL,
+            stderr=err,
             start_new_session=True,
+            preexec_fn=die_with_parent(signal.SIGTERM) if self.die_with_parent else None,
         )
 
     @property
@@ -64,6 +84,9 @@ class Supervisor:
     log_dir: Path | None = None
     publisher_platform: str = "all"
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    # Only for a supervisor whose starting thread lives as long as it (see the module docstring).
+    die_with_parent: bool = False
+    output_for: Callable[[str], Output] | None = None
 
     def add_defaults(self) -> None:
         from crier.cli.services import SERVICES
@@ -74,7 +97,9 @@ class Supervisor:
 
     def add(self, name: str, args: list[str], extra_env: dict[str, str] | None = None) -> ServiceProcess:
         log_path = self.log_dir / f"{name}.log" if self.log_dir else None
-        process = ServiceProcess(name, args, {**self.env, **(extra_env or {})}, log_path)
+        output = self.output_for(name) if self.output_for else None
+        env = {**self.env, **(extra_env or {})}
+        process = ServiceProcess(name, args, env, log_path, die_with_parent=self.die_with_parent, output=output)
         self.processes[name] = process
         return process
 
@@ -86,13 +111,6 @@ class Supervisor:
         process = self.processes[name]
         process.terminate()
         process.start()
-
-    def restart_crashed(self) -> list[str]:
-        crashed = [p.name for p in self.processes.values() if p.proc is not None and not p.alive]
-        for name in crashed:
-            self.processes[name].restarts += 1
-            self.processes[name].start()
-        return crashed
 
     def stop_all(self) -> None:
         for process in self.processes.values():

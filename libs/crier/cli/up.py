@@ -1,17 +1,41 @@
-"""`crier up`: the whole stack on one machine, embedded servers unless real ones are configured."""
+"""`crier up`: the whole stack on one machine, embedded servers unless real ones are configured.
+
+It supervises everything it starts: a service or embedded server that dies is started again (see
+`restarts`), on the same port, so the others reconnect; everything it starts dies with it (a
+parent-death signal), so a killed `crier up` leaves nothing running; one `crier up` at a time per
+data directory (see `data_dir`); the logs under DIR/logs rotate by size (see `logs`).
+"""
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from crier.cli import data_dir
+from crier.cli.logs import RotatingLog
+from crier.cli.restarts import Restarts
 from crier.cli.services import migrate_all
 from crier.cli.supervisor import Supervisor
 from crier.kit.crypto import Keyring
 from crier.kit.embedded import EmbeddedNats, EmbeddedPostgres
 from crier.kit.settings import CommonSettings, load
+
+# The exit code of a `crier up` refused because another one runs on its data directory.
+EXIT_DATA_DIR_IN_USE = 3
+
+
+@dataclass(frozen=True)
+class UpSettings(CommonSettings):
+    # Each log under DIR/logs is rotated when it reaches this size (0: never), keeping this many
+    # older files (name.log.1 the newest).
+    log_max_bytes: int = 10 * 1024 * 1024
+    log_backups: int = 5
 
 
 def _ensure_database(server_url: str, name: str) -> None:
@@ -30,7 +54,7 @@ def _ensure_database(server_url: str, name: str) -> None:
     asyncio.run(create())
 
 
-def _secret_file(path: Path, make) -> str:  # type: ignore[no-untyped-def]
+def _secret_file(path: Path, make: Callable[[], str]) -> str:
     if path.exists():
         return path.read_text().strip()
     value = make()
@@ -39,13 +63,32 @@ def _secret_file(path: Path, make) -> str:  # type: ignore[no-untyped-def]
     return value
 
 
-def up(data_dir: str, host: str, port: int, platform: str) -> int:
-    root = Path(data_dir).resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "logs").mkdir(exist_ok=True)
-    settings = load(CommonSettings)
+def _say(line: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+
+
+def up(data_dir_path: str, host: str, port: int, platform: str) -> int:
+    root = Path(data_dir_path).resolve()
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    try:
+        lock = data_dir.hold_lock(root)
+    except data_dir.DataDirInUse as exc:
+        print(exc, file=sys.stderr, flush=True)
+        return EXIT_DATA_DIR_IN_USE
+    with lock:
+        data_dir.end_leftovers(root, say=_say)
+        return _run(root, host, port, platform)
+
+
+def _run(root: Path, host: str, port: int, platform: str) -> int:
+    settings = load(UpSettings)
     env_present = set(k for k in os.environ if k.startswith("CRIER_"))
-    started: list = []
+    logs: dict[str, RotatingLog] = {}
+
+    def log_of(name: str) -> RotatingLog:
+        logs[name] = RotatingLog(root / "logs" / f"{name}.log", settings.log_max_bytes, settings.log_backups)
+        return logs[name]
+
     stopping = False
 
     def on_signal(*_: object) -> None:
@@ -54,20 +97,21 @@ def up(data_dir: str, host: str, port: int, platform: str) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    nats: EmbeddedNats | None = None
+    pg: EmbeddedPostgres | None = None
+    supervisor: Supervisor | None = None
     try:
         nats_url = settings.nats_url
         if "CRIER_NATS_URL" not in env_present:
-            nats = EmbeddedNats(root / "nats").start()
-            started.append(nats)
+            nats = EmbeddedNats(root / "nats", die_with_parent=True, output=log_of("nats").follow).start()
             nats_url = nats.url
-            print(f"embedded NATS JetStream on {nats_url}", flush=True)
+            _say(f"embedded NATS JetStream on {nats_url}")
         database_url = settings.database_url
         if "CRIER_DATABASE_URL" not in env_present:
-            pg = EmbeddedPostgres(root / "postgres").start()
-            started.append(pg)
+            pg = EmbeddedPostgres(root / "postgres", die_with_parent=True, output=log_of("postgres").follow).start()
             _ensure_database(pg.url(), "crier")
             database_url = pg.url("crier")
-            print(f"embedded PostgreSQL on 127.0.0.1:{pg.port}", flush=True)
+            _say(f"embedded PostgreSQL on 127.0.0.1:{pg.port}")
         keys = settings.encryption_keys or _secret_file(root / "encryption-keys", Keyring.generate_spec)
         migrate_all(database_url)
 
@@ -81,22 +125,60 @@ def up(data_dir: str, host: str, port: int, platform: str) -> int:
             "CRIER_ENCRYPTION_KEYS": keys,
             "CRIER_GATEWAY_HOST": host,
             "CRIER_GATEWAY_PORT": str(port),
-            "CRIER_PUBLIC_URL": os.environ.get("CRIER_PUBLIC_URL", api_url),
+            "CRIER_PUBLIC_URL": settings.public_url if "CRIER_PUBLIC_URL" in env_present else api_url,
         }
-        supervisor = Supervisor(env=env, log_dir=root / "logs", publisher_platform=platform)
+        supervisor = Supervisor(
+            env=env,
+            log_dir=root / "logs",
+            publisher_platform=platform,
+            die_with_parent=True,
+            output_for=lambda name: log_of(name).follow,
+        )
         supervisor.add_defaults()
         supervisor.start_all()
+
+        def record() -> None:
+            data_dir.write_processes(root, _processes(api_url, nats, pg, supervisor, restarts))
+
+        restarts = Restarts(say=_say, after_restart=record)
+        for name, server in (("nats", nats), ("postgres", pg)):
+            if server is not None:
+                restarts.watch(name, server)
+        for name, process in supervisor.processes.items():
+            restarts.watch(name, process)
+        record()
         supervisor.wait_ready(api_url)
-        print(f"\nCrier is up: {api_url}/api/v1  (docs: {api_url}/api/v1/docs)", flush=True)
-        print(f"admin key: {admin_key}  (also in {root / 'admin-key'})", flush=True)
-        print(f"service logs: {root / 'logs'}   Ctrl-C stops everything.", flush=True)
+        _say(f"Crier is up: {api_url}/api/v1  (docs: {api_url}/api/v1/docs)")
+        _say(f"admin key: {admin_key}  (also in {root / 'admin-key'})")
+        _say(f"logs: {root / 'logs'}   Ctrl-C stops everything.")
         while not stopping:
-            for name in supervisor.restart_crashed():
-                print(f"service {name} exited; restarted it", flush=True)
-            time.sleep(0.5)
-        print("stopping…", flush=True)
-        supervisor.stop_all()
+            restarts.tick()
+            time.sleep(0.2)
+        _say("stopping…")
         return 0
     finally:
-        for server in reversed(started):
-            server.stop()
+        if supervisor is not None:
+            supervisor.stop_all()
+        for server in (nats, pg):
+            if server is not None:
+                server.stop()
+        for log in logs.values():
+            log.close()
+
+
+def _processes(
+    api_url: str, nats: EmbeddedNats | None, pg: EmbeddedPostgres | None, supervisor: Supervisor, restarts: Restarts
+) -> dict[str, Any]:
+    """What processes.json says (its shape is relied on: fields are only ever added)."""
+
+    def pid(proc: Any) -> int | None:
+        return proc.pid if proc is not None else None
+
+    return {
+        "up_pid": os.getpid(),
+        "api_url": api_url,
+        "nats": {"pid": pid(nats.proc), "url": nats.url} if nats else None,
+        "postgres": {"pid": pid(pg.proc), "port": pg.port} if pg else None,
+        "services": {name: pid(p.proc) for name, p in supervisor.processes.items()},
+        "restarts": {name: w.restarts for name, w in restarts.watched.items()},
+    }

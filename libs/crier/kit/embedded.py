@@ -2,10 +2,15 @@
 
 Both run as child processes. PostgreSQL refuses to run as root, so when we are root its data
 directory is handed to an unprivileged system user and the server runs under that user.
+
+Both can be started again after they died (the supervisor of `crier up` does so) on the port of
+their first start, so clients reconnect; both can be asked to die with the thread that started
+them (`die_with_parent`), and to hand their output to a reader (`output`) instead of a file.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import pwd
@@ -18,9 +23,49 @@ import sysconfig
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 PG_USER = "embedded_postgres"
+_PR_SET_PDEATHSIG = 1
+# Where a server's stderr goes when it is not its own log file: a reader of the pipe.
+Output = Callable[[IO[bytes]], None]
+
+
+def die_with_parent(sig: signal.Signals) -> Callable[[], None]:
+    """A `preexec_fn` asking Linux to send `sig` to the child when its parent dies.
+
+    Linux sends it when the *thread* that forked the child exits, not the process: only for
+    children started from a thread that lives as long as the parent (a main loop), never from
+    a helper thread. It runs after `subprocess` switched user and group (a credential change
+    clears the setting), and it checks the parent is still there: it may have died before."""
+    parent = os.getpid()
+
+    def preexec() -> None:
+        if sys.platform != "linux":
+            return
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), sig)
+
+    return preexec
+
+
+def _spawn(
+    args: list[str], log_path: Path, output: Output | None, death_signal: signal.Signals | None, **popen: Any
+) -> subprocess.Popen[bytes]:
+    """A server process writing its stderr to `log_path`, or to `output` when given."""
+    preexec = die_with_parent(death_signal) if death_signal is not None else None
+    if output is not None:
+        proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec, **popen
+        )
+        assert proc.stderr is not None
+        output(proc.stderr)
+        return proc
+    with open(log_path, "ab") as log:  # the child has its own copy of the handle
+        return subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True, preexec_fn=preexec, **popen
+        )
 
 
 def _wait(
@@ -33,7 +78,7 @@ def _wait(
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"{what} exited with code {proc.returncode}")
         time.sleep(0.05)
-    raise TimeoutError(f"{what} not ready after {timeout}s")
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _stop(proc: subprocess.Popen[bytes] | None, sig: signal.Signals, grace_s: float) -> None:
@@ -73,10 +118,15 @@ def nats_server_binary() -> str:
 
 
 class EmbeddedNats:
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, *, die_with_parent: bool = False, output: Output | None = None
+    ) -> None:
         self.data_dir = Path(data_dir)
+        # None: the first start picks a free port, and every later start takes the same one.
         self.port = port
         self.proc: subprocess.Popen[bytes] | None = None
+        self._death_signal = signal.SIGTERM if die_with_parent else None
+        self._output = output
 
     @property
     def url(self) -> str:
@@ -88,23 +138,9 @@ class EmbeddedNats:
         shutil.rmtree(ports_dir, ignore_errors=True)
         ports_dir.mkdir()
         port_arg = str(self.port) if self.port else "-1"
-        self.proc = subprocess.Popen(
-            [
-                nats_server_binary(),
-                "-a",
-                "127.0.0.1",
-                "-p",
-                port_arg,
-                "-js",
-                "-sd",
-                str(self.data_dir / "js"),
-                "--ports_file_dir",
-                str(ports_dir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.data_dir / "nats.log", "ab"),  # noqa: SIM115 - the server keeps writing to it
-            start_new_session=True,
-        )
+        args = [nats_server_binary(), "-a", "127.0.0.1", "-p", port_arg, "-js", "-sd", str(self.data_dir / "js")]
+        args += ["--ports_file_dir", str(ports_dir)]
+        self.proc = _spawn(args, self.data_dir / "nats.log", self._output, self._death_signal)
 
         def ports_written() -> bool:
             files = list(ports_dir.glob("*.ports"))
@@ -126,6 +162,14 @@ class EmbeddedNats:
 
     def kill(self) -> None:
         _stop(self.proc, signal.SIGKILL, grace_s=0)
+
+
+def _is_postmaster_of(pid: int, pgdata: Path) -> bool:
+    """Whether `pid` is a live postmaster of `pgdata` (not a zombie, not a reused pid)."""
+    try:
+        return f"-D\0{pgdata}\0".encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def _pg_bin(name: str) -> str:
@@ -166,10 +210,15 @@ def _open_path_for(path: Path, run_as: dict[str, Any]) -> None:
 
 
 class EmbeddedPostgres:
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, *, die_with_parent: bool = False, output: Output | None = None
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        # SIGINT: PostgreSQL's fast shutdown (SIGTERM would wait for every client to leave).
+        self._death_signal = signal.SIGINT if die_with_parent else None
+        self._output = output
 
     @property
     def pgdata(self) -> Path:
@@ -214,42 +263,30 @@ class EmbeddedPostgres:
         sock_dir = self.data_dir / "sock"
         sock_dir.mkdir(exist_ok=True)
         _open_path_for(self.data_dir, run_as)
-        (self.pgdata / "postmaster.pid").unlink(missing_ok=True) if not self._running_pid() else None
-        args = [
-            _pg_bin("postgres"),
-            "-D",
-            str(self.pgdata),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-k",
-            str(sock_dir),
-            "-c",
-            "max_connections=300",
-            "-c",
-            "shared_buffers=128MB",
-        ]
+        self._clear_stale_pidfile()
+        args = [_pg_bin("postgres"), "-D", str(self.pgdata), "-h", "127.0.0.1", "-p", str(self.port)]
+        args += ["-k", str(sock_dir), "-c", "max_connections=300", "-c", "shared_buffers=128MB"]
         if not fsync:
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
-        self.proc = subprocess.Popen(
-            args,
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.data_dir / "postgres.log", "ab"),  # noqa: SIM115 - the server keeps writing to it
-            start_new_session=True,
-            **run_as,
-        )
+        self.proc = _spawn(args, self.data_dir / "postgres.log", self._output, self._death_signal, **run_as)
         _wait(self._accepting, 60, "postgres", self.proc)
         return self
 
-    def _running_pid(self) -> int | None:
+    def _clear_stale_pidfile(self) -> None:
+        """A postmaster.pid left by a killed server names a pid that is gone, or that another
+        process reuses (PostgreSQL would then refuse to start): remove it. A server of this
+        directory still shutting down (the one a killed `crier up` left) is waited for.
+        Shared memory of a killed server needs nothing: PostgreSQL reuses the segment once the
+        old server's last backend, which notices its postmaster's death, has left it."""
         pidfile = self.pgdata / "postmaster.pid"
         try:
             pid = int(pidfile.read_text().split()[0])
-            os.kill(pid, 0)
-            return pid
         except (OSError, ValueError, IndexError):
-            return None
+            return
+        if pid == os.getpid():
+            return
+        _wait(lambda: not _is_postmaster_of(pid, self.pgdata), 60, "the previous PostgreSQL of this directory to stop")
+        pidfile.unlink(missing_ok=True)
 
     def _accepting(self) -> bool:
         result = subprocess.run(

@@ -1,0 +1,97 @@
+"""`crier up` supervises what it starts. A killed embedded NATS or PostgreSQL is started again on
+its port and the services carry on (a post made afterwards is published); a second `crier up` on
+a live data directory refuses; a killed `crier up` leaves nothing running, and a new one starts.
+
+The tests share one `crier up`; the last one kills it (and leaves a new one to the fixture).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from crier.kit.embedded import free_port
+from tests.support.crier_up import CrierUp, is_gone, new_crier_up, sandbox_client
+from tests.support.stack import wait_for
+
+
+@pytest.fixture(scope="module")
+def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrierUp]:
+    up = new_crier_up(tmp_path_factory.mktemp("supervised")).start()
+    try:
+        up.wait_ready()
+        yield up
+    finally:
+        up.stop()
+
+
+@pytest.fixture(scope="module")
+def sandbox(up: CrierUp) -> tuple[httpx.Client, str]:
+    return sandbox_client(up)
+
+
+def _kill_and_wait_for_restart(up: CrierUp, server: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    before = up.processes()
+    os.kill(before[server]["pid"], signal.SIGKILL)
+
+    def restarted() -> dict[str, Any] | None:
+        now = up.processes()
+        return now if now[server]["pid"] != before[server]["pid"] and now["restarts"][server] >= 1 else None
+
+    after = wait_for(restarted, timeout=60, what=f"{server} started again")
+    up.wait_ready()
+    return before, after
+
+
+def _a_post_publishes(sandbox: tuple[httpx.Client, str], content: str) -> None:
+    client, account = sandbox
+    r = client.post("/posts", json={"content": content, "accounts": [account]})
+    assert r.status_code == 201, r.text
+    post_id = r.json()["id"]
+    wait_for(lambda: client.get(f"/posts/{post_id}").json()["status"] == "published", timeout=60, what="publish")
+
+
+def test_a_killed_nats_is_started_again_on_its_port(up: CrierUp, sandbox: tuple[httpx.Client, str]) -> None:
+    before, after = _kill_and_wait_for_restart(up, "nats")
+    assert after["nats"]["url"] == before["nats"]["url"]
+    assert after["restarts"]["nats"] == 1
+    assert not Path(f"/proc/{before['nats']['pid']}").exists(), "the killed nats-server was not reaped"
+    assert f"nats (pid {before['nats']['pid']}) was killed by SIGKILL" in up.log.read_text()
+    _a_post_publishes(sandbox, "after a NATS restart")
+
+
+def test_a_killed_postmaster_is_started_again_on_its_port(up: CrierUp, sandbox: tuple[httpx.Client, str]) -> None:
+    before, after = _kill_and_wait_for_restart(up, "postgres")
+    assert after["postgres"]["port"] == before["postgres"]["port"]
+    assert f"postgres (pid {before['postgres']['pid']}) was killed by SIGKILL" in up.log.read_text()
+    _a_post_publishes(sandbox, "after a PostgreSQL restart")
+
+
+def test_a_second_crier_up_on_a_live_data_dir_refuses(up: CrierUp) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRIER_")}
+    command = [sys.executable, "-m", "crier.cli", "up", "--data-dir", str(up.data_dir), "--port", str(free_port())]
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert second.returncode == 3, second.stderr
+    assert second.stderr.strip().splitlines() == [
+        f"crier up: {up.data_dir.resolve()} is in use by another crier up (pid {up.processes()['up_pid']})"
+    ]
+    assert up.ready()
+
+
+def test_a_killed_crier_up_leaves_nothing_running_and_a_new_one_starts(up: CrierUp) -> None:
+    before = up.processes()
+    pids = [before["up_pid"], before["nats"]["pid"], before["postgres"]["pid"], *before["services"].values()]
+    assert up.proc is not None
+    up.proc.kill()
+    up.proc.wait()
+    wait_for(lambda: all(is_gone(pid) for pid in pids), timeout=60, what="every process of the killed crier up gone")
+    up.start().wait_ready()
+    assert up.processes()["up_pid"] == up.proc.pid
