@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import msgspec
+
+from crier.contracts.commands import PUBLISH_LANES, command_subject, lane_of
 from crier.contracts.common import Container
 from crier.contracts.events import PostCreated, TargetSpec
 from crier.scheduler.domain.timetable import earliest, entries_for, queued, sleep_seconds
@@ -72,3 +75,20 @@ def test_sleep_until_next_due_capped_and_never_negative() -> None:
     assert sleep_seconds(NOW + timedelta(hours=2), NOW, 5.0) == 5.0
     assert sleep_seconds(NOW - timedelta(seconds=3), NOW, 5.0) == 0.0
     assert sleep_seconds(None, NOW, 5.0) == 5.0
+
+
+def test_a_scheduled_command_carries_its_moment_and_takes_the_due_lane() -> None:
+    lane = lane_of("org_1")
+    [x, _] = [e.command for e in entries_for(_post(scheduled_at=NOW + timedelta(hours=1)))]
+    assert x.due_at == NOW + timedelta(hours=1)
+    assert command_subject(x) == f"cmd.publish.x.due.{lane}"
+    # A redrive is a retry someone asked for, not a moment anyone set: the immediate lane.
+    assert command_subject(msgspec.structs.replace(x, redrive=1)) == f"cmd.publish.x.now.{lane}"
+    [now, _] = [e.command for e in entries_for(_post())]
+    assert now.due_at is None and command_subject(now) == f"cmd.publish.x.now.{lane}"
+
+
+def test_an_organisation_keeps_its_lane_across_processes() -> None:
+    # crc32 of the id, fixed by the contract: every scheduler replica must send an org to one lane.
+    assert lane_of("org_1") == 0x3D13E392 % PUBLISH_LANES
+    assert {lane_of(f"org_{n}") for n in range(200)} == set(range(PUBLISH_LANES))
