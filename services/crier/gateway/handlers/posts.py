@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from crier.gateway.adapters import accounts, idempotency, post_queries, post_store
@@ -127,7 +128,7 @@ def _in_progress(claim: idempotency.Claim) -> Conflict:
             "a request with this Idempotency-Key is still being processed; retry shortly",
             {"retry_after_s": claim.frees_in_s},
         )
-    frees_at = claim.lease_expires_at.isoformat()
+    frees_at = claim.lease_expires_at.astimezone(UTC).isoformat()
     return Conflict(
         "idempotency_in_progress",
         f"a request with this Idempotency-Key is still being processed; if it has stopped, the key is "
