@@ -5,7 +5,8 @@ ahead) and carries a marker unique to it, which is how the platform's copy is fo
 request that fails on the way (refused connection, cut-off answer, timeout) or is answered 5xx,
 408, 409, 425 or 429 is sent again with the same Idempotency-Key and body, with backoff, for up to a
 minute; a post is accepted once an answer is 201 or 202, or 200 (the replay of a create whose first
-answer was lost).
+answer was lost). A scheduled post whose time passed while its request was being retried is given a
+new time, and so a new key, as a customer would.
 """
 
 from __future__ import annotations
@@ -91,34 +92,34 @@ class Load:
         accounts = [org.accounts[(number + i) % len(org.accounts)] for i in range(count)]
         marker = f"[{self.run_id}-{number:05d}]"
         body: dict[str, Any] = {"content": f"{marker} chaos post {number}", "accounts": [a.id for a in accounts]}
-        if number % 3 == 0:
-            # Far enough ahead that a request retried through an outage still names a future time.
-            due = datetime.now(UTC) + timedelta(seconds=10 + number % 5)
+        due = _due(number) if number % 3 == 0 else None
+        if due is not None:
             body["scheduled_at"] = due.isoformat().replace("+00:00", "Z")
         key = f"chaos-{self.run_id}-{number}"
-        headers = {"Authorization": f"Bearer {org.key}", "Idempotency-Key": key}
         deadline, backoff = time.monotonic() + RETRY_FOR_S, 0.2
         while True:
             try:
-                answer = http.post("/posts", json=body, headers=headers)
+                answer = http.post(
+                    "/posts", json=body, headers={"Authorization": f"Bearer {org.key}", "Idempotency-Key": key}
+                )
             except httpx.TransportError as exc:
                 self._count(type(exc).__name__)
             else:
                 if answer.status_code in (200, 201, 202):
                     post = answer.json()
+                    scheduled, replayed = due is not None, answer.status_code == 200
                     with self._lock:
                         self.accepted.append(
-                            Accepted(
-                                marker,
-                                post["id"],
-                                org,
-                                "scheduled_at" in body,
-                                post["targets"],
-                                self.step,
-                                answer.status_code == 200,
-                            )
+                            Accepted(marker, post["id"], org, scheduled, post["targets"], self.step, replayed)
                         )
                     return
+                if answer.status_code == 422 and due is not None and datetime.now(UTC) >= due:
+                    # No earlier try got in (one that had would be replayed, whatever the time): the
+                    # customer picks a new time, which is a new body, so under a new key.
+                    self._count("422 due time passed while retrying")
+                    due, key = _due(number), f"{key}-later"
+                    body["scheduled_at"] = due.isoformat().replace("+00:00", "Z")
+                    continue
                 self._count(_described(answer))
                 if answer.status_code < 500 and answer.status_code not in RETRIED_STATUSES:
                     return
@@ -140,3 +141,8 @@ def _described(answer: httpx.Response) -> str:
     except (ValueError, KeyError, TypeError):
         code = ""
     return f"{answer.status_code} {code}".strip()
+
+
+def _due(number: int) -> datetime:
+    """Far enough ahead that a request retried through a short outage still names a future time."""
+    return datetime.now(UTC) + timedelta(seconds=10 + number % 5)
