@@ -41,7 +41,8 @@ class CrierUp:
         return answers_ready(self.api)
 
     def processes(self) -> dict[str, Any]:
-        return json.loads((self.data_dir / "processes.json").read_text())
+        processes: dict[str, Any] = json.loads((self.data_dir / "processes.json").read_text())
+        return processes
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
