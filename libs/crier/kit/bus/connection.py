@@ -12,6 +12,7 @@ import asyncio
 from typing import Any
 
 from nats.aio.client import Client, Server
+from nats.errors import StaleConnectionError, UnexpectedEOF
 from nats.js import JetStreamContext
 from nats.js.errors import BadRequestError
 
@@ -21,6 +22,8 @@ from crier.kit.outage import Outage, backoff_s
 
 log = get(__name__)
 RECONNECT_MAX_S = 5.0
+# Errors with which nats-py announces that it is dropping the connection.
+_DROPS = (UnexpectedEOF, StaleConnectionError, OSError)
 
 
 class ConnectionLost(ConnectionError):
@@ -39,21 +42,32 @@ class _Watch:
     def __init__(self, nc: Client) -> None:
         self._nc = nc
         self._outage = Outage("nats")
+        # What nats-py reported just before it dropped the connection, to name the outage by it.
+        self._cause: BaseException | None = None
+        self._attempts = 0
 
     async def disconnected(self) -> None:
-        if not self._nc.is_closed:  # closing on purpose is no outage
-            self._outage.failed(ConnectionLost("connection to NATS lost"))
+        if self._nc.is_closed:  # closing on purpose is no outage
+            return
+        self._outage.failed(self._cause or ConnectionLost("connection to NATS lost"))
+        self._cause = None
 
     async def reconnected(self) -> None:
-        # Every failure after the first was one reconnect attempt; the one that worked is counted too.
-        self._outage.succeeded(reconnect_attempts=self._outage.failures)
+        # The failed attempts and the one that worked.
+        self._outage.succeeded(reconnect_attempts=self._attempts + 1)
+        self._attempts = 0
 
     async def error(self, exc: Exception) -> None:
-        if self._nc.is_connected:
-            # A server-side refusal (permissions, slow consumer) while the connection is fine.
-            log.warning("nats.error", error=repr(exc))
-        elif not self._nc.is_closed:
+        if self._nc.is_closed:
+            return
+        if not self._nc.is_connected:
+            self._attempts += 1  # a reconnect attempt that failed
             self._outage.failed(exc)
+        elif isinstance(exc, _DROPS):
+            self._cause = exc  # the disconnection follows at once
+        else:
+            # A refusal while the connection is fine (permissions, a slow consumer): rare, and ours.
+            log.warning("nats.error", error=repr(exc))
 
 
 class Bus:
