@@ -45,13 +45,19 @@ def how_it_ended(returncode: int) -> str:
 
 
 class Restarts:
-    def __init__(self, say: Callable[[str], None], after_restart: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        say: Callable[[str], None],
+        after_restart: Callable[[], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.watched: dict[str, Watched] = {}
         self._say = say
         self._after_restart = after_restart
+        self._clock = clock
 
     def watch(self, name: str, child: Child) -> None:
-        self.watched[name] = Watched(name, child, started_at=time.monotonic())
+        self.watched[name] = Watched(name, child, started_at=self._clock())
 
     def tick(self) -> None:
         """Notice the children that died, and restart those whose delay is over."""
@@ -61,11 +67,11 @@ class Restarts:
                 # poll() also reaps the child: no zombie stays behind.
                 if proc is not None and proc.poll() is not None:
                     self._schedule(w, f"(pid {proc.pid}) {how_it_ended(proc.returncode)}")
-            elif time.monotonic() >= w.due_at:
+            elif self._clock() >= w.due_at:
                 self._restart(w)
 
     def _schedule(self, w: Watched, what_happened: str) -> None:
-        now = time.monotonic()
+        now = self._clock()
         if now - w.started_at >= STABLE_AFTER_S:
             w.delay_s = FIRST_DELAY_S
         w.due_at = now + w.delay_s
@@ -73,7 +79,7 @@ class Restarts:
         w.delay_s = min(w.delay_s * 2, MAX_DELAY_S)
 
     def _restart(self, w: Watched) -> None:
-        w.due_at, w.started_at = None, time.monotonic()
+        w.due_at, w.started_at = None, self._clock()
         w.restarts += 1
         try:
             w.child.start()
