@@ -81,7 +81,8 @@ async def run_service(name: str, schema: str, settings: CommonSettings, body: Bo
     for task in done:
         if task is not stopper and task.exception() is not None:
             crashed = True
-            logger.error("service.task_crashed", error=repr(task.exception()))
+            # Once per process, and the supervisor restarts it: the traceback is worth its lines.
+            logger.error("service.task_crashed", error=repr(task.exception()), exc_info=task.exception())
     stop.set()
     await asyncio.wait(tasks, timeout=10)
     for task in tasks:
