@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,26 +69,34 @@ def all_published(accepted: list[Accepted], posts: dict[str, dict[str, Any]]) ->
     )
 
 
-def published_once(accepted: list[Accepted], sim: Simulator, run_id: str) -> Finding:
-    """Each target on its platform exactly once, by the marker in its text; and no post of the run,
-    accepted or not, twice on any platform."""
+def published_once(accepted: list[Accepted], posts: dict[str, dict[str, Any]], sim: Simulator, run_id: str) -> Finding:
+    """Each target on its platform exactly once, by the marker in its text, and no post of the run,
+    accepted or not, twice on any platform; Crier's `platform_post_id` is the platform's post."""
     pattern = re.compile(rf"\[{re.escape(run_id)}-\d{{5}}\]")
-    copies: Counter[tuple[str, str]] = Counter()
+    copies: dict[tuple[str, str], list[str]] = defaultdict(list)
     for platform in sorted({t["platform"] for a in accepted for t in a.targets}):
         for post in sim.posts(platform):
             # A thread's replies would share the marker; only the post that starts one counts.
             if post.get("reply_to") is None and (match := pattern.search(post.get("text") or "")):
-                copies[(platform, match.group(0))] += 1
+                copies[(platform, match.group(0))].append(post["id"])
     targets = [(t["platform"], a.marker) for a in accepted for t in a.targets]
-    missing = [t for t in targets if copies[t] == 0]
-    twice = [t for t, n in copies.items() if n > 1]
-    details = [f"missing on {p}: {m}" for p, m in missing[:SHOWN]] + [
-        f"{copies[t]} times on {t[0]}: {t[1]}" for t in twice[:SHOWN]
+    missing = [t for t in targets if not copies.get(t)]
+    twice = [t for t, ids in copies.items() if len(ids) > 1]
+    astray = [
+        (t["platform"], a.marker)
+        for a in accepted
+        for t in posts.get(a.post_id, {}).get("targets", [])
+        if t.get("platform_post_id") and t["platform_post_id"] not in copies.get((t["platform"], a.marker), [])
     ]
-    found = f"{len(targets) - len(missing)} once, {len(missing)} missing, {len(twice)} twice"
-    return Finding(
-        "each target on its platform once", f"{len(targets)} once", found, not missing and not twice, details
+    details = (
+        [f"missing on {p}: {m}" for p, m in missing[:SHOWN]]
+        + [f"{len(copies[t])} times on {t[0]}: {t[1]}" for t in twice[:SHOWN]]
+        + [f"Crier names another {p} post for {m}" for p, m in astray[:SHOWN]]
     )
+    found = f"{len(targets) - len(missing)} once, {len(missing)} missing, {len(twice)} twice"
+    found += f"; Crier's ids agree for {len(targets) - len(astray)}" if not astray else f"; {len(astray)} ids differ"
+    ok = not missing and not twice and not astray
+    return Finding("each target on its platform once", f"{len(targets)} once", found, ok, details)
 
 
 def webhooks_arrived(accepted: list[Accepted], received: Callable[[], list[Delivery]], timeout: float) -> Finding:
@@ -105,7 +113,8 @@ def webhooks_arrived(accepted: list[Accepted], received: Callable[[], list[Deliv
     missing = sorted(expected - seen, key=str)
     unsigned = sum(1 for d in deliveries if not d.signed)
     repeats = len(deliveries) - len({d.webhook_id for d in deliveries})
-    twins = len({d.event.get("id") for d in deliveries}) - len({_event_key(d.event) for d in deliveries})
+    ours = [d.event for d in deliveries if _event_key(d.event) in expected]
+    twins = len({e.get("id") for e in ours}) - len({_event_key(e) for e in ours})
     details = [f"missing {kind} of {post} {target or ''}".rstrip() for kind, post, target in missing[:SHOWN]]
     found = (
         f"{len(expected) - len(missing)} arrived, {len(missing)} missing, {unsigned} badly signed; "

@@ -1,7 +1,7 @@
 """The load: posts sent at a bounded rate by a few clients that behave as a careful customer does.
 
-Each post goes to several of its organization's accounts (a third of them scheduled 10 to 14 s
-ahead) and carries a marker unique to it, which is how the platform's copy is found again. A
+Each post goes to several of its organization's accounts (a third of them scheduled a few
+seconds ahead) and carries a marker unique to it, which is how the platform's copy is found again. A
 request that fails on the way (refused connection, cut-off answer, timeout) or is answered 5xx,
 408, 409, 425 or 429 is sent again with the same Idempotency-Key and body, with backoff, for up to a
 minute; a post is accepted once an answer is 201 or 202, or 200 (the replay of a create whose first
@@ -48,8 +48,9 @@ class Accepted:
 
 
 class Load:
-    def __init__(self, api_url: str, orgs: list[Org], *, rate: float, clients: int, run_id: str) -> None:
+    def __init__(self, api_url: str, orgs: list[Org], *, rate: float, clients: int, lead_s: float, run_id: str) -> None:
         self.api_url, self.orgs, self.rate, self.run_id = api_url, orgs, rate, run_id
+        self.lead_s = lead_s  # how far ahead a scheduled post is due, plus 0 to 4 s
         # The step of the run now; what the clients accept or suffer is counted against it.
         self.step = 0
         self.accepted: list[Accepted] = []
@@ -92,7 +93,7 @@ class Load:
         accounts = [org.accounts[(number + i) % len(org.accounts)] for i in range(count)]
         marker = f"[{self.run_id}-{number:05d}]"
         body: dict[str, Any] = {"content": f"{marker} chaos post {number}", "accounts": [a.id for a in accounts]}
-        due = _due(number) if number % 3 == 0 else None
+        due = self._due(number) if number % 3 == 0 else None
         if due is not None:
             body["scheduled_at"] = due.isoformat().replace("+00:00", "Z")
         key = f"chaos-{self.run_id}-{number}"
@@ -117,7 +118,7 @@ class Load:
                     # No earlier try got in (one that had would be replayed, whatever the time): the
                     # customer picks a new time, which is a new body, so under a new key.
                     self._count("422 due time passed while retrying")
-                    due, key = _due(number), f"{key}-later"
+                    due, key = self._due(number), f"{key}-later"
                     body["scheduled_at"] = due.isoformat().replace("+00:00", "Z")
                     continue
                 self._count(_described(answer))
@@ -128,6 +129,9 @@ class Load:
                 return
             time.sleep(backoff)  # a client's backoff between tries
             backoff = min(backoff * 2, 2.0)
+
+    def _due(self, number: int) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.lead_s + number % 5)
 
     def _count(self, kind: str) -> None:
         with self._lock:
@@ -141,8 +145,3 @@ def _described(answer: httpx.Response) -> str:
     except (ValueError, KeyError, TypeError):
         code = ""
     return f"{answer.status_code} {code}".strip()
-
-
-def _due(number: int) -> datetime:
-    """Far enough ahead that a request retried through a short outage still names a future time."""
-    return datetime.now(UTC) + timedelta(seconds=10 + number % 5)

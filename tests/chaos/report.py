@@ -22,7 +22,7 @@ class Step:
 
     def row(self) -> list[str]:
         if self.killed == "-":
-            downtime = "-"
+            downtime = "-"  # the warm-up
         else:
             downtime = f"{self.downtime_s:.1f} s" if self.downtime_s is not None else "not recovered"
         errors = ", ".join(f"{kind} ×{n}" for kind, n in sorted((self.errors or Counter()).items())) or "none"

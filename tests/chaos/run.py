@@ -38,14 +38,15 @@ class Plan:
     rate: float  # posts a second
     clients: int
     posts_after_recovery: int  # accepted after each recovery before the next kill
+    lead_s: float  # how far ahead scheduled posts are due (at least)
     settle_s: float  # for the accepted posts to be final, and their webhooks to arrive
 
     def describe(self) -> str:
         return f"{len(self.kills)} kills, {self.orgs} organizations × {len(PLATFORMS)} platforms, {self.rate:g} posts/s"
 
 
-FULL = Plan((*SERVICES, *SERVERS), orgs=2, rate=4, clients=6, posts_after_recovery=25, settle_s=180)
-SHORT = Plan(("publisher", *SERVERS), orgs=1, rate=3, clients=4, posts_after_recovery=10, settle_s=90)
+FULL = Plan((*SERVICES, *SERVERS), orgs=2, rate=4, clients=6, posts_after_recovery=25, lead_s=10, settle_s=180)
+SHORT = Plan(("publisher", *SERVERS), orgs=1, rate=3, clients=4, posts_after_recovery=10, lead_s=5, settle_s=90)
 
 
 @dataclass
@@ -55,25 +56,27 @@ class Outcome:
 
 
 def run(plan: Plan, root: Path) -> Outcome:
-    run_id = secrets.token_hex(3)
+    run_id, began = secrets.token_hex(3), time.monotonic()
     sim, receiver = start_simulator_process(via_cli=True), Receiver()
     crier: Crier | None = None
     try:
         crier = setup.start(root, sim)
         orgs = setup.organizations(crier, sim, receiver, plan.orgs, PLATFORMS)
-        load = Load(crier.api_url, orgs, rate=plan.rate, clients=plan.clients, run_id=run_id)
-        started = time.monotonic()
+        load = Load(crier.api_url, orgs, rate=plan.rate, clients=plan.clients, lead_s=plan.lead_s, run_id=run_id)
+        loaded = time.monotonic()
         load.start()
         try:
             steps = [_warm_up(load, plan)] + [_kill(crier, load, plan, n, name) for n, name in enumerate(plan.kills, 1)]
         finally:
             load.stop()
+        stopped = time.monotonic()
         for number, step in enumerate(steps):
             step.accepted, step.errors = load.accepted_in(number), load.errors.get(number)
         posts = checks.settle(crier.api_url, load.accepted, plan.settle_s)
+        settled = time.monotonic()
         findings = [
             checks.all_published(load.accepted, posts),
-            checks.published_once(load.accepted, sim, run_id),
+            checks.published_once(load.accepted, posts, sim, run_id),
             checks.webhooks_arrived(load.accepted, receiver.received, timeout=30),
             checks.nothing_down(
                 list(zip(plan.kills, [s.recovered for s in steps[1:]], strict=True)),
@@ -86,7 +89,8 @@ def run(plan: Plan, root: Path) -> Outcome:
         summary = (
             f"crier chaos run {run_id}: {plan.describe()}; {len(load.accepted)} posts accepted "
             f"({sum(a.replayed for a in load.accepted)} as a replay of a lost answer), "
-            f"{load.abandoned} abandoned, in {time.monotonic() - started:.0f} s"
+            f"{load.abandoned} abandoned; start-up {loaded - began:.0f} s, load {stopped - loaded:.0f} s, "
+            f"until final {settled - stopped:.0f} s, checks {time.monotonic() - settled:.0f} s"
         )
         return Outcome(all(f.ok for f in findings), render(steps, findings, summary))
     finally:
@@ -98,7 +102,7 @@ def run(plan: Plan, root: Path) -> Outcome:
 
 def _warm_up(load: Load, plan: Plan) -> Step:
     _hold(load, 0, plan.posts_after_recovery)
-    return Step("0", "-", None)
+    return Step("warm-up", "-", None)
 
 
 def _hold(load: Load, step: int, posts: int) -> None:
