@@ -48,7 +48,7 @@ class Intake:
     at_hand: int
     heartbeat_s: float
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
-    _fetch_failing: bool = False
+    _fetch_failures: int = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Delivers until `stop`; then finishes the deliveries in flight and hands back the rest."""
@@ -92,20 +92,26 @@ class Intake:
             try:
                 msgs = await fetch_prompt(lane.sub, room, wait_s=_IDLE_WAIT_S)
             except (NatsTimeout, TimeoutError):
-                self._fetch_failing = False
+                self._fetched()
                 continue
             except Exception as exc:
                 if stop.is_set():
                     break
-                # One line per outage for the platform's lanes, not one per lane every half second.
-                if not self._fetch_failing:
+                # One line when an outage begins and one when it ends, for all the platform's lanes,
+                # not one per lane every half second.
+                if not self._fetch_failures:
                     log.warning("publisher.fetch_failed", platform=self.platform, error=repr(exc))
-                self._fetch_failing = True
+                self._fetch_failures += 1
                 await asyncio.sleep(0.5)
                 continue
-            self._fetch_failing = False
+            self._fetched()
             lane.at_hand.extend(msgs)
             self._changed.set()
+
+    def _fetched(self) -> None:
+        if self._fetch_failures:
+            log.info("publisher.fetch_recovered", platform=self.platform, failures=self._fetch_failures)
+            self._fetch_failures = 0
 
     async def _heartbeats(self) -> None:
         while True:
