@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 
+from crier.gateway.entrypoints.http.allowed_methods import answer_options
 from crier.gateway.entrypoints.http.api_keys import ApiKeyController
 from crier.gateway.entrypoints.http.auth import PUBLIC_PATHS, ApiKeyAuth
 from crier.gateway.entrypoints.http.connect_apps import RedirectUriController, SocialNetworkController
@@ -33,6 +34,7 @@ from crier.gateway.entrypoints.http.openapi_docs import install as finish_openap
 from crier.gateway.entrypoints.http.posts import PostController
 from crier.gateway.entrypoints.http.query_guard import reject_unknown_query_parameters
 from crier.gateway.entrypoints.http.rate_limits import RateLimits
+from crier.gateway.entrypoints.http.request_body import check_json_body
 from crier.gateway.entrypoints.http.request_id import RequestIdMiddleware
 from crier.gateway.entrypoints.http.scheduling import SchedulingController
 from crier.gateway.entrypoints.http.social_accounts import SandboxController, SocialAccountController
@@ -106,10 +108,11 @@ def create_app(gateway: Gateway) -> Litestar:
             RateLimits,
         ],
         exception_handlers={Exception: handle_exception},
-        guards=[reject_unknown_query_parameters],
+        guards=[reject_unknown_query_parameters, check_json_body],
         openapi_config=openapi_config(gateway.settings.public_url),
         request_max_body_size=gateway.settings.max_body_bytes,
         state=State({"gateway": gateway}),
+        before_request=answer_options,
         after_request=_json_errors_only,
         logging_config=None,
     )

@@ -25,7 +25,11 @@ KEY_OPTIONAL = "key_optional"
 
 class ApiKeyAuth(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        header = connection.headers.get("authorization", "")
+        sent = connection.headers.getall("authorization", [])
+        if len(sent) > 1:
+            # Which of two keys would be judged depends on the server; refuse rather than pick one.
+            raise ApiError(401, "unauthorized", "send one Authorization header, not several")
+        header = sent[0] if sent else ""
         scheme, _, secret = header.partition(" ")
         if not header and connection.route_handler.opt.get(KEY_OPTIONAL):
             return AuthenticationResult(user=None, auth=None)

@@ -19,6 +19,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi import ResponseSpec
 from msgspec import Meta
 
+from crier.gateway.entrypoints.http.allowed_methods import allow_header
 from crier.gateway.entrypoints.http.request_id import current_request_id, loggable_path
 from crier.kit.errors import Failure
 from crier.kit.log import get
@@ -119,8 +120,9 @@ _GENERIC = {
 
 _DESCRIBED = {
     400: (
-        "Malformed JSON (invalid_json) or multipart body (invalid_multipart); a query parameter this operation "
-        "does not take (unknown_query_parameter, details.unknown names them)"
+        "Malformed JSON, or no body where one is required (invalid_json); a malformed multipart body "
+        "(invalid_multipart); a query parameter this operation does not take (unknown_query_parameter, "
+        "details.unknown names them) or one sent more than once (repeated_query_parameter)"
     ),
     401: "Missing, invalid or revoked API key (unauthorized)",
     403: (
@@ -199,7 +201,15 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         case NotFoundException():
             return error_response(404, "not_found", "no such resource")
         case MethodNotAllowedException():
-            return error_response(405, "method_not_allowed", "method not allowed on this resource")
+            # The router's `Allow` lists every method of the path (RFC 9110 requires it on a 405).
+            allow = allow_header((exc.headers or {}).get("allow", "").split(","))
+            return error_response(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not served here; this path serves {allow}",
+                {"allowed_methods": allow.split(", ")},
+                headers={"Allow": allow},
+            )
         case RequestEntityTooLarge():
             return error_response(413, "payload_too_large", "the request body is too large")
         case HTTPException() if exc.status_code < 500:

@@ -16,6 +16,7 @@ from crier.gateway.entrypoints.http import media_schemas as s
 from crier.gateway.entrypoints.http.auth import principal_of, requires
 from crier.gateway.entrypoints.http.errors import ApiError, documented
 from crier.gateway.entrypoints.http.media_upload import FRAMING_BYTES, receive_upload
+from crier.gateway.entrypoints.http.request_body import is_json
 from crier.gateway.entrypoints.http.state import Gateway, gateway_of
 from crier.gateway.handlers import media as uc
 from crier.gateway.handlers.media_spool import Spool
@@ -59,7 +60,7 @@ class MediaController(Controller):
             with Spool(limit) as spool:
                 alt_text = await receive_upload(request, spool)
                 row = await uc.add_media(gw.ctx, who, spool.received(), alt_text=alt_text)
-        elif kind == "application/json":
+        elif is_json(kind):
             body = await _json_body(request, gw.settings.max_body_bytes)
             row = await uc.fetch_media(gw.ctx, who, body.url, alt_text=body.alt_text)
         else:

@@ -23,6 +23,7 @@ from crier.gateway.domain.api_key import SCOPES
 from crier.gateway.domain.media import MEDIA_STATUSES
 from crier.gateway.entrypoints.http import openapi_examples as examples
 from crier.gateway.entrypoints.http import openapi_glossary as words
+from crier.gateway.entrypoints.http import openapi_requests as requests
 from crier.gateway.entrypoints.http import openapi_responses as answers
 from crier.gateway.entrypoints.http.openapi_webhooks import add_webhooks
 
@@ -90,7 +91,13 @@ NAMED_ENUMS: dict[str, tuple[tuple[str, ...], str]] = {
 
 def install(app: Litestar) -> None:
     """Finish the app's document now (a fraction of a second), before anything serves it."""
-    finish(app.plugins.get(OpenAPIPlugin).provide_openapi_schema(), _public(app))
+    doc = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
+    body_types = requests.request_bodies(doc, app)
+    requests.query_bounds(doc)
+    requests.nul_refusal(doc)
+    finish(doc, _public(app))
+    # After the value sets are named, so an item that became a named enum stays a bare reference.
+    requests.body_bounds(doc["components"]["schemas"], body_types)
 
 
 def _public(app: Litestar) -> set[tuple[str, str]]:

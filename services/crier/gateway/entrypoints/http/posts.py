@@ -210,13 +210,14 @@ class PostController(Controller):
         summary="Publish a draft now or at a time",
     )
     async def publish(
-        self, request: Request[Any, Any, Any], post_id: FromPath[str], data: JSONBody[PostPublish]
+        self, request: Request[Any, Any, Any], post_id: FromPath[str], data: JSONBody[PostPublish | None] = None
     ) -> s.Post:
-        """`{}` sends the draft out at once; `{"scheduled_at": …}` (or `scheduled_for`) schedules it,
+        """`{}` (or no body) sends the draft out at once; `{"scheduled_at": …}` (or `scheduled_for`) schedules it,
         at most 30 days from now: a draft may hold a later time, and is published once that time
         falls inside the window. The draft is checked again, as a create is, at this moment (its
         accounts, its platforms' rules, its media). 409 `post_not_draft` for any other post."""
         ctx, who = gateway_of(request).ctx, principal_of(request)
+        data = data or PostPublish()
         if data.scheduled_at is not None and data.scheduled_for is not None:
             raise Invalid.one("scheduled_for", "duplicate", "send scheduled_at or scheduled_for, not both")
         when = data.scheduled_at if data.scheduled_at is not None else data.scheduled_for

@@ -1,4 +1,5 @@
-"""Unknown query parameters are a 400, so a filter spelt wrong never widens a result.
+"""Unknown query parameters are a 400, so a filter spelt wrong never widens a result; so is a
+parameter sent twice.
 
 The parameters a route knows are the ones Litestar itself parses for its handler (the query
 parameters of the handler's signature and of its dependencies, under their public names), read from
@@ -72,6 +73,7 @@ async def reject_unknown_query_parameters(
     known = _known_by_route(connection.app).get((template, connection.scope["method"]), frozenset())
     unknown = sorted({name for name in connection.query_params if name not in known})
     if not unknown:
+        _reject_repeated(connection)
         return
     hints = {name: hint for name in unknown if (hint := suggestion(name, known)) is not None}
     listed = ", ".join(f"'{n}'" + (f" (did you mean '{hints[n]}'?)" if n in hints else "") for n in unknown)
@@ -81,3 +83,16 @@ async def reject_unknown_query_parameters(
         f"this endpoint does not take {listed}",
         {"unknown": unknown, "known": sorted(known), "suggestions": hints},
     )
+
+
+def _reject_repeated(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """No parameter of the API takes a list: `?limit=1&limit=500` has no one meaning, and reading
+    either value would hide the other."""
+    repeated = sorted({name for name in connection.query_params if len(connection.query_params.getall(name)) > 1})
+    if repeated:
+        raise ApiError(
+            400,
+            "repeated_query_parameter",
+            "send each query parameter once: " + ", ".join(f"'{n}'" for n in repeated),
+            {"repeated": repeated},
+        )
