@@ -20,7 +20,7 @@ from typing import IO
 
 import httpx
 
-from crier.kit.embedded import Output, die_with_parent
+from crier.kit.child_process import Output, die_with_parent
 
 
 @dataclass

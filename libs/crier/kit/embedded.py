@@ -10,7 +10,6 @@ them (`die_with_parent`), and to hand their output to a reader (`output`) instea
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import pwd
@@ -23,49 +22,11 @@ import sysconfig
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from crier.kit.child_process import Output, spawn
 
 PG_USER = "embedded_postgres"
-_PR_SET_PDEATHSIG = 1
-# Where a server's stderr goes when it is not its own log file: a reader of the pipe.
-Output = Callable[[IO[bytes]], None]
-
-
-def die_with_parent(sig: signal.Signals) -> Callable[[], None]:
-    """A `preexec_fn` asking Linux to send `sig` to the child when its parent dies.
-
-    Linux sends it when the *thread* that forked the child exits, not the process: only for
-    children started from a thread that lives as long as the parent (a main loop), never from
-    a helper thread. It runs after `subprocess` switched user and group (a credential change
-    clears the setting), and it checks the parent is still there: it may have died before."""
-    parent = os.getpid()
-
-    def preexec() -> None:
-        if sys.platform != "linux":
-            return
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
-        if os.getppid() != parent:
-            os.kill(os.getpid(), sig)
-
-    return preexec
-
-
-def _spawn(
-    args: list[str], log_path: Path, output: Output | None, death_signal: signal.Signals | None, **popen: Any
-) -> subprocess.Popen[bytes]:
-    """A server process writing its stderr to `log_path`, or to `output` when given."""
-    preexec = die_with_parent(death_signal) if death_signal is not None else None
-    if output is not None:
-        proc = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec, **popen
-        )
-        assert proc.stderr is not None
-        output(proc.stderr)
-        return proc
-    with open(log_path, "ab") as log:  # the child has its own copy of the handle
-        return subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True, preexec_fn=preexec, **popen
-        )
 
 
 def _wait(
@@ -140,7 +101,7 @@ class EmbeddedNats:
         port_arg = str(self.port) if self.port else "-1"
         args = [nats_server_binary(), "-a", "127.0.0.1", "-p", port_arg, "-js", "-sd", str(self.data_dir / "js")]
         args += ["--ports_file_dir", str(ports_dir)]
-        self.proc = _spawn(args, self.data_dir / "nats.log", self._output, self._death_signal)
+        self.proc = spawn(args, self.data_dir / "nats.log", self._output, self._death_signal)
 
         def ports_written() -> bool:
             files = list(ports_dir.glob("*.ports"))
@@ -268,7 +229,7 @@ class EmbeddedPostgres:
         args += ["-k", str(sock_dir), "-c", "max_connections=300", "-c", "shared_buffers=128MB"]
         if not fsync:
             args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
-        self.proc = _spawn(args, self.data_dir / "postgres.log", self._output, self._death_signal, **run_as)
+        self.proc = spawn(args, self.data_dir / "postgres.log", self._output, self._death_signal, **run_as)
         _wait(self._accepting, 60, "postgres", self.proc)
         return self
 
@@ -276,14 +237,13 @@ class EmbeddedPostgres:
         """A postmaster.pid left by a killed server names a pid that is gone, or that another
         process reuses (PostgreSQL would then refuse to start): remove it. A server of this
         directory still shutting down (the one a killed `crier up` left) is waited for.
-        Shared memory of a killed server needs nothing: PostgreSQL reuses the segment once the
-        old server's last backend, which notices its postmaster's death, has left it."""
+        Shared memory of a killed server needs nothing here: PostgreSQL refuses to start while
+        a backend of the old server is still attached to it, and reuses it once the last one,
+        noticing its postmaster's death, has left (a supervisor's next attempt then succeeds)."""
         pidfile = self.pgdata / "postmaster.pid"
         try:
             pid = int(pidfile.read_text().split()[0])
         except (OSError, ValueError, IndexError):
-            return
-        if pid == os.getpid():
             return
         _wait(lambda: not _is_postmaster_of(pid, self.pgdata), 60, "the previous PostgreSQL of this directory to stop")
         pidfile.unlink(missing_ok=True)
