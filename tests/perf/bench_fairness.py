@@ -29,7 +29,7 @@ import msgspec
 from nats.js.api import DeliverPolicy
 
 from crier.contracts.commands import lane_of
-from crier.contracts.events import TargetPublished
+from crier.contracts.events import TargetPublished, TargetPublishing, TargetQueued
 from crier.kit.bus import Bus
 from tests.perf.measure import machine, pct
 from tests.support.stack import Infra, Org, Stack, close_infra, make_infra, start_stack
@@ -38,24 +38,37 @@ SCHEDULED, TRICKLE, SPACING_S = 20, 20, 0.3
 
 
 class Deliveries:
-    """Every target published, with its organisation and moment, as the bus announces them."""
+    """Every target published, with its organisation and moment, as the bus announces them; and when
+    each was queued (fired by the scheduler) and its delivery began."""
 
     def __init__(self) -> None:
         self.at: dict[str, tuple[str, datetime]] = {}
+        self.queued: dict[str, datetime] = {}
+        self.began: dict[str, datetime] = {}
 
     async def start(self, bus: Bus) -> None:
-        decoder = msgspec.json.Decoder(TargetPublished)
+        published = msgspec.json.Decoder(TargetPublished)
+        queued = msgspec.json.Decoder(TargetQueued)
+        publishing = msgspec.json.Decoder(TargetPublishing)
 
         async def on_published(msg: Any) -> None:
-            e = decoder.decode(msg.data)
+            e = published.decode(msg.data)
             self.at[e.target_id] = (e.org_id, e.occurred_at)
 
-        await bus.js.subscribe(
-            bus.subject("evt.target.published"),
-            cb=on_published,
-            ordered_consumer=True,
-            deliver_policy=DeliverPolicy.NEW,
-        )
+        async def on_queued(msg: Any) -> None:
+            e = queued.decode(msg.data)
+            self.queued[e.target_id] = e.occurred_at
+
+        async def on_publishing(msg: Any) -> None:
+            e = publishing.decode(msg.data)
+            self.began.setdefault(e.target_id, e.occurred_at)
+
+        for subject, cb in (
+            ("evt.target.published", on_published),
+            ("evt.target.queued", on_queued),
+            ("evt.target.publishing", on_publishing),
+        ):
+            await bus.js.subscribe(bus.subject(subject), cb=cb, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW)
 
     async def wait(self, targets: set[str], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -135,6 +148,9 @@ async def _round(stack: Stack, orgs: dict[str, tuple[Org, str]], burst: int, slo
     out: dict[str, Any] = {
         "late": [(seen.at[t][1] - at).total_seconds() for t, at in due.items()],
         "b": [(seen.at[t][1] - at).total_seconds() for t, at in sent.items()],
+        # The publisher's part: from the command on its lane to its delivery beginning.
+        "late_wait": [(seen.began[t] - seen.queued[t]).total_seconds() for t in due],
+        "b_wait": [(seen.began[t] - seen.queued[t]).total_seconds() for t in sent],
     }
     if burst:
         # While both bursts wait: from C's first delivery to C's last, A still has work queued.
@@ -181,7 +197,9 @@ def run(infra: Infra, burst: int, slow_ms: int, timeout: float) -> list[str]:
         f" and C's of {burst // 4}, {SCHEDULED} of A's scheduled posts due during them, B posting every"
         f" {SPACING_S:.1f}s ({TRICKLE} posts)",
         f"  scheduled posts' lateness (published − scheduled_at): {figures('late')}",
+        f"    of which queued → delivery began: {figures('late_wait')}",
         f"  B's request → published: {figures('b')}",
+        f"    of which queued → delivery began: {figures('b_wait')}",
         f"  shares of the {hot['window']} deliveries while A's and C's bursts both waited: {share}",
     ]
 
