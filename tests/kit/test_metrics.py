@@ -11,7 +11,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from crier.kit.metrics import Metrics, MetricsSettings, service_name
+from crier.kit.metrics import Metrics, MetricsSettings, scrape_target, service_name
 from crier.kit.metrics_catalog import CATALOG, DEAD_LETTERS, DELIVERIES, DELIVERY_DURATION, SCHEDULER_PENDING
 from crier.kit.metrics_endpoint import OperationsEndpoint, operations_endpoint
 from crier.kit.settings import load
@@ -156,3 +156,12 @@ def test_the_port_setting_turns_the_endpoint_on_and_names_follow_the_platform() 
     assert service_name("publisher", "linkedin") == "crier-publisher-linkedin"
     assert service_name("publisher", "all") == service_name("publisher") == "crier-publisher"
     assert service_name("webhooks") == "crier-webhooks"
+
+
+def test_a_scrape_target_carries_the_labels_the_dashboard_groups_by() -> None:
+    assert scrape_target("127.0.0.1", 9470, "publisher", "x") == {
+        "targets": ["127.0.0.1:9470"],
+        "labels": {"service": "publisher", "platform": "x"},
+    }
+    assert scrape_target("127.0.0.1", 9464, "gateway")["labels"] == {"service": "gateway"}
+    assert scrape_target("127.0.0.1", 9471, "publisher", "all")["labels"] == {"service": "publisher"}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -59,6 +60,15 @@ def service_name(service: str, platform: str | None = None) -> str:
     if platform and platform != "all":
         return f"crier-{service}-{platform}"
     return f"crier-{service}"
+
+
+def scrape_target(host: str, port: int, service: str, platform: str | None = None) -> dict[str, Any]:
+    """One entry of a Prometheus `file_sd` file (`crier up`'s prometheus-targets.json), labelled as
+    the compose profile's scrape configuration and the Kubernetes PodMonitor label theirs."""
+    labels = {"service": service}
+    if platform and platform != "all":
+        labels["platform"] = platform
+    return {"targets": [f"{host}:{port}"], "labels": labels}
 
 
 class Metrics:
