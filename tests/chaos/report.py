@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from tests.chaos.checks import Finding
+from tests.chaos.load import Accepted
 
 
 @dataclass
@@ -49,3 +53,24 @@ def render(steps: list[Step], findings: list[Finding], summary: str) -> str:
     )
     details = [f"  {f.check}: {line}" for f in findings if not f.ok for line in f.details]
     return "\n\n".join(part for part in (summary, done, found, "\n".join(details)) if part)
+
+
+def publish_lag(accepted: list[Accepted], posts: dict[str, dict[str, Any]]) -> str:
+    """From a post's creation (or its due time) to its last target on the platform, as Crier recorded:
+    how long the faults held the posts up."""
+    lags: list[tuple[float, int]] = []
+    for post in accepted:
+        shown = posts.get(post.post_id)
+        if not shown or not shown.get("published_at"):
+            continue
+        start = max(_at(shown["created_at"]), _at(shown.get("scheduled_at") or shown["created_at"]))
+        lags.append(((_at(shown["published_at"]) - start).total_seconds(), post.step))
+    if not lags:
+        return "no post published"
+    worst, step = max(lags)
+    median = statistics.median(lag for lag, _ in lags)
+    return f"publish lag p50 {median:.1f} s, max {worst:.1f} s (a post accepted in step {step or 'warm-up'})"
+
+
+def _at(moment: str) -> datetime:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00"))

@@ -22,7 +22,7 @@ from crier.contracts.common import Platform
 from tests.chaos import checks, setup
 from tests.chaos.load import Load
 from tests.chaos.receiver import Receiver
-from tests.chaos.report import Step, render
+from tests.chaos.report import Step, publish_lag, render
 from tests.chaos.system import SERVERS, SERVICES, Crier, alive
 from tests.support.simulator import start_simulator_process
 from tests.support.stack import wait_for
@@ -90,7 +90,8 @@ def run(plan: Plan, root: Path) -> Outcome:
             f"crier chaos run {run_id}: {plan.describe()}; {len(load.accepted)} posts accepted "
             f"({sum(a.replayed for a in load.accepted)} as a replay of a lost answer), "
             f"{load.abandoned} abandoned; start-up {loaded - began:.0f} s, load {stopped - loaded:.0f} s, "
-            f"until final {settled - stopped:.0f} s, checks {time.monotonic() - settled:.0f} s"
+            f"until final {settled - stopped:.0f} s, checks {time.monotonic() - settled:.0f} s; "
+            + publish_lag(load.accepted, posts)
         )
         return Outcome(all(f.ok for f in findings), render(steps, findings, summary))
     finally:
