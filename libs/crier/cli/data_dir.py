@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -57,7 +58,7 @@ def _is_ours(pid: int, root: Path) -> bool:
     return b"crier.cli\0serve\0" in cmdline or str(root).encode() in cmdline
 
 
-def end_leftovers(root: Path, say: Any = print) -> None:
+def end_leftovers(root: Path, say: Callable[[str], None] = print) -> None:
     """Wait for the processes the previous `crier up` of `root` left, then end the stubborn."""
     try:
         previous = json.loads((root / "processes.json").read_text())
