@@ -8,10 +8,8 @@ until enough posts were accepted after the recovery, so every step sees traffic 
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -22,13 +20,12 @@ from crier.contracts.common import Platform
 from tests.chaos import checks, setup
 from tests.chaos.load import Load
 from tests.chaos.receiver import Receiver
-from tests.chaos.report import Step, publish_lag, render
+from tests.chaos.report import publish_lag, render
+from tests.chaos.steps import kill, warm_up
 from tests.chaos.system import SERVERS, SERVICES, Crier, alive
 from tests.support.simulator import start_simulator_process
-from tests.support.stack import wait_for
 
 PLATFORMS: list[Platform] = ["x", "mastodon", "bluesky", "linkedin"]
-RECOVERY_S = 60
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,8 @@ def run(plan: Plan, root: Path) -> Outcome:
         loaded = time.monotonic()
         load.start()
         try:
-            steps = [_warm_up(load, plan)] + [_kill(crier, load, plan, n, name) for n, name in enumerate(plan.kills, 1)]
+            steps = [warm_up(load, plan.posts_after_recovery)]
+            steps += [kill(crier, load, n, name, plan.posts_after_recovery) for n, name in enumerate(plan.kills, 1)]
         finally:
             load.stop()
         stopped = time.monotonic()
@@ -101,50 +99,17 @@ def run(plan: Plan, root: Path) -> Outcome:
         sim.stop()
 
 
-def _warm_up(load: Load, plan: Plan) -> Step:
-    _hold(load, 0, plan.posts_after_recovery)
-    return Step("warm-up", "-", None)
-
-
-def _hold(load: Load, step: int, posts: int) -> None:
-    """Load on a working system until `posts` more were accepted (or a minute passed: the table tells)."""
-    before = load.accepted_in(step)
-    try:
-        wait_for(lambda: load.accepted_in(step) >= before + posts, timeout=60, interval=0.1)
-    except AssertionError:
-        pass
-
-
-def _kill(crier: Crier, load: Load, plan: Plan, number: int, name: str) -> Step:
-    load.step = number
-    old = crier.pids()[name]
-    if old is None or not alive(old):
-        return Step(str(number), f"{name} (not running)", None)
-    os.kill(old, signal.SIGKILL)
-    killed_at = time.monotonic()
-
-    def recovered() -> bool:
-        now = crier.pids()[name]
-        return now is not None and now != old and alive(now) and crier.ready()
-
-    try:
-        wait_for(recovered, timeout=RECOVERY_S, interval=0.1, what=f"{name} back")
-        downtime: float | None = time.monotonic() - killed_at
-    except AssertionError:
-        downtime = None
-    if downtime is not None:
-        _hold(load, number, plan.posts_after_recovery)
-    label = "PostgreSQL postmaster" if name == "postgres" else ("NATS server" if name == "nats" else name)
-    return Step(str(number), f"{label} (pid {old})", downtime)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.chaos.run", description=__doc__.splitlines()[0])
     parser.add_argument("--short", action="store_true", help="the CI version: publisher, NATS and PostgreSQL")
     parser.add_argument("--keep", action="store_true", help="keep the data directory and logs")
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="crier-chaos-"))
-    outcome = run(SHORT if args.short else FULL, root)
+    try:
+        outcome = run(SHORT if args.short else FULL, root)
+    except BaseException:
+        print(f"the run stopped; data directory and logs: {root}", file=sys.stderr, flush=True)
+        raise
     print(outcome.report, flush=True)
     if args.keep or not outcome.ok:
         print(f"\ndata directory and logs: {root}", flush=True)
