@@ -9,7 +9,9 @@ then measures, for sandbox posts with three targets each:
 then, on a second stack whose platforms are the platform simulator, 4. live-adapter delivery to
 Mastodon accounts with 0 ms and 200 ms of platform latency (`tests.perf.bench_live`); and on a
 third, 5. a 500 MB media upload's throughput and the gateway's peak memory during it, beside a bare
-Litestar app reading the same upload (`tests.perf.bench_media`).
+Litestar app reading the same upload (`tests.perf.bench_media`); and on a fourth, 6. scheduled
+posts' lateness and other organisations' share while one organisation's burst fills a slow
+platform, beside the same posts with no burst (`tests.perf.bench_fairness`).
 Timings come from the events on the bus, so the benchmark observes the system without slowing it.
 Bounded: fixed counts, every wait has a deadline, traffic only to 127.0.0.1.
 """
@@ -32,7 +34,7 @@ from nats.js.api import DeliverPolicy
 
 from crier.contracts.events import TargetPublished, TargetQueued
 from crier.kit.bus import Bus
-from tests.perf import bench_live, bench_media
+from tests.perf import bench_fairness, bench_live, bench_media
 from tests.perf.measure import machine, pct
 from tests.support.stack import close_infra, make_infra, start_stack
 
@@ -192,6 +194,8 @@ def main() -> None:
         for line in bench_live.run(infra, args.live_posts, 4, [0, 200], args.timeout):
             print(line)
         for line in bench_media.run(infra, args.media_mb, args.timeout):
+            print(line)
+        for line in bench_fairness.run(infra, burst=400, slow_ms=400, timeout=args.timeout):
             print(line)
     finally:
         stack.supervisor.stop_all()

@@ -4,7 +4,7 @@ of immediate posts fills the publisher, and other organisations posting meanwhil
 On a stack whose sandbox platform takes `--slow-ms` per delivery (so the publisher, not the API, is
 the bottleneck), one run measures the same scheduled posts and trickle twice:
   - bare: scheduled posts of organisation A and a trickle of organisation B's posts, nothing else;
-  - contended: the same while A sends a burst of `--burst` immediate posts and C a smaller one.
+  - contended: the same behind a burst of `--burst` immediate posts from A, while C sends a burst too.
 It reports the scheduled posts' lateness (published minus scheduled_at, p50/p99), B's request →
 published (p50/p99), each ratio to the bare run, and each organisation's share of the deliveries
 while A's and C's bursts were both waiting. Timings come from the events on the bus.
@@ -31,6 +31,7 @@ from nats.js.api import DeliverPolicy
 from crier.contracts.commands import lane_of
 from crier.contracts.events import TargetPublished, TargetPublishing, TargetQueued
 from crier.kit.bus import Bus
+from crier.publisher.settings import PublisherSettings
 from tests.perf.measure import machine, pct
 from tests.support.stack import Infra, Org, Stack, close_infra, make_infra, start_stack
 
@@ -86,6 +87,7 @@ async def _post(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, An
 
 
 async def _burst(client: httpx.AsyncClient, account: str, count: int, content: str) -> set[str]:
+    """`count` immediate posts, sent by eight clients at once."""
     queue = list(range(count))
     targets: set[str] = set()
 
@@ -122,29 +124,23 @@ async def _round(stack: Stack, orgs: dict[str, tuple[Org, str]], burst: int, slo
         for name, (org, _) in orgs.items()
     }
     try:
-        # A's scheduled posts fall due one by one from 4 s on, while the bursts are being sent.
-        first_due = datetime.now(UTC) + timedelta(seconds=4)
+        # A's burst is queued first; then A's scheduled posts fall due one by one from 2 s on, B
+        # posts a little at a time, and C sends a burst of its own behind A's.
+        a_burst = await _burst(clients["A"], orgs["A"][1], burst, content)
+        first_due = datetime.now(UTC) + timedelta(seconds=2)
         due: dict[str, datetime] = {}
         for i in range(SCHEDULED):
             at = first_due + timedelta(seconds=i * SPACING_S)
-            post = await _post(
-                clients["A"], {"content": content, "accounts": [orgs["A"][1]], "scheduled_at": at.isoformat()}
-            )
-            due.update({t["id"]: at for t in post["targets"]})
-        jobs: list[Any] = [_trickle(clients["B"], orgs["B"][1], content)]
-        if burst:
-            jobs += [
-                _burst(clients["A"], orgs["A"][1], burst, content),
-                _burst(clients["C"], orgs["C"][1], burst // 4, content),
-            ]
-        sent, *bursts = await asyncio.gather(*jobs)
-        everything = set(due) | set(sent) | set().union(*bursts)
-        await seen.wait(everything, timeout, "every target published")
+            body = {"content": content, "accounts": [orgs["A"][1]], "scheduled_at": at.isoformat()}
+            due.update({t["id"]: at for t in (await _post(clients["A"], body))["targets"]})
+        sent, c_burst = await asyncio.gather(
+            _trickle(clients["B"], orgs["B"][1], content), _burst(clients["C"], orgs["C"][1], burst // 4, content)
+        )
+        await seen.wait(set(due) | set(sent) | a_burst | c_burst, timeout, "every target published")
     finally:
         for client in clients.values():
             await client.aclose()
         await bus.close()
-    names = {org.id: name for name, (org, _) in orgs.items()}
     out: dict[str, Any] = {
         "late": [(seen.at[t][1] - at).total_seconds() for t, at in due.items()],
         "b": [(seen.at[t][1] - at).total_seconds() for t, at in sent.items()],
@@ -153,9 +149,11 @@ async def _round(stack: Stack, orgs: dict[str, tuple[Org, str]], burst: int, slo
         "b_wait": [(seen.began[t] - seen.queued[t]).total_seconds() for t in sent],
     }
     if burst:
-        # While both bursts wait: from C's first delivery to C's last, A still has work queued.
-        c_times = sorted(seen.at[t][1] for t in bursts[1])
-        window = [names[o] for o, at in seen.at.values() if c_times[0] <= at <= c_times[-1]]
+        # While both bursts wait: from C's first target queued until either burst is all delivered.
+        start = min(seen.queued[t] for t in c_burst)
+        end = min(max(seen.at[t][1] for t in a_burst), max(seen.at[t][1] for t in c_burst))
+        names = {org.id: name for name, (org, _) in orgs.items()}
+        window = [names[o] for o, at in seen.at.values() if start <= at <= end]
         out["share"] = {n: window.count(n) / len(window) for n in sorted(orgs)}
         out["window"] = len(window)
     return out
@@ -192,10 +190,11 @@ def run(infra: Infra, burst: int, slow_ms: int, timeout: float) -> list[str]:
         return f"p50 {p50:.2f}s p99 {p99:.2f}s (bare: p50 {b50:.2f}s p99 {b99:.2f}s; {ratios})"
 
     share = ", ".join(f"{n} {s:.0%}" for n, s in hot["share"].items())
+    slots = PublisherSettings.publisher_concurrency
     return [
-        f"fairness: sandbox platform taking {slow_ms} ms a delivery, A's burst of {burst} immediate posts"
-        f" and C's of {burst // 4}, {SCHEDULED} of A's scheduled posts due during them, B posting every"
-        f" {SPACING_S:.1f}s ({TRICKLE} posts)",
+        f"fairness: sandbox platform taking {slow_ms} ms a delivery ({slots} at once), A's burst of {burst}"
+        f" immediate posts queued, then {SCHEDULED} of A's scheduled posts falling due every {SPACING_S:.1f}s,"
+        f" B posting every {SPACING_S:.1f}s ({TRICKLE} posts) and C's burst of {burst // 4}",
         f"  scheduled posts' lateness (published − scheduled_at): {figures('late')}",
         f"    of which queued → delivery began: {figures('late_wait')}",
         f"  B's request → published: {figures('b')}",
