@@ -58,18 +58,18 @@ def render(steps: list[Step], findings: list[Finding], summary: str) -> str:
 def publish_lag(accepted: list[Accepted], posts: dict[str, dict[str, Any]]) -> str:
     """From a post's creation (or its due time) to its last target on the platform, as Crier recorded:
     how long the faults held the posts up."""
-    lags: list[tuple[float, int]] = []
+    lags: list[tuple[float, int, str]] = []
     for post in accepted:
         shown = posts.get(post.post_id)
         if not shown or not shown.get("published_at"):
             continue
         start = max(_at(shown["created_at"]), _at(shown.get("scheduled_at") or shown["created_at"]))
-        lags.append(((_at(shown["published_at"]) - start).total_seconds(), post.step))
+        lags.append(((_at(shown["published_at"]) - start).total_seconds(), post.step, post.post_id))
     if not lags:
         return "no post published"
-    worst, step = max(lags)
-    median = statistics.median(lag for lag, _ in lags)
-    return f"publish lag p50 {median:.1f} s, max {worst:.1f} s (a post accepted in step {step or 'warm-up'})"
+    worst, step, post_id = max(lags)
+    median = statistics.median(lag for lag, _, _ in lags)
+    return f"publish lag p50 {median:.1f} s, max {worst:.1f} s (post {post_id}, accepted in step {step or 'warm-up'})"
 
 
 def _at(moment: str) -> datetime:
