@@ -76,11 +76,19 @@ class Intake:
         finally:
             for lane in self.lanes:
                 lane.room.set()
-            await asyncio.gather(*readers, return_exceptions=True)
-            await asyncio.gather(*deliveries, return_exceptions=True)
-            beats.cancel()
-            watch.cancel()
-            await self._hand_back()
+            try:
+                await asyncio.gather(*readers, return_exceptions=True)
+                await asyncio.gather(*deliveries, return_exceptions=True)
+            except asyncio.CancelledError:
+                # The service gave up waiting: what is cut short is redelivered after the ack wait,
+                # as after a crash.
+                for task in [*readers, *deliveries]:
+                    task.cancel()
+                raise
+            finally:
+                beats.cancel()
+                watch.cancel()
+                await self._hand_back()
 
     async def _read(self, lane: Lane, stop: asyncio.Event) -> None:
         while not stop.is_set():
