@@ -30,7 +30,6 @@ class ServiceProcess:
     env: dict[str, str]
     log_path: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
-    restarts: int = 0
     die_with_parent: bool = False
     # Where the output goes instead of `log_path`: a reader of the pipe it is written to.
     output: Output | None = None
