@@ -7,6 +7,6 @@ COPY libs ./libs
 COPY services ./services
 RUN pip install --no-cache-dir . && useradd --system --uid 10001 crier
 USER crier
-EXPOSE 8080
+EXPOSE 8080 9464
 ENTRYPOINT ["crier"]
 CMD ["serve", "gateway"]

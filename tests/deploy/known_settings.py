@@ -10,11 +10,6 @@ from crier.cli.main import _parser
 from crier.kit.metrics import MetricsSettings
 from crier.kit.settings import CommonSettings
 
-# Set in the manifests before the code reads them: libs/crier/kit/db.py is to take its pool size and
-# overflow from these. tests/deploy/test_kubernetes.py fails (strict xfail) once it does, so this
-# exemption is removed with it.
-AWAITING_CODE = frozenset({"CRIER_DATABASE_POOL_SIZE", "CRIER_DATABASE_MAX_OVERFLOW"})
-
 
 def _names(cls: type) -> set[str]:
     return {f"CRIER_{f.name.upper()}" for f in dataclasses.fields(cls)}
@@ -37,4 +32,4 @@ def service_of(command: list[str]) -> str | None:
 
 
 def unknown_variables(service: str, names: set[str]) -> set[str]:
-    return {n for n in names if n.startswith("CRIER_")} - settings_fields(service) - AWAITING_CODE
+    return {n for n in names if n.startswith("CRIER_")} - settings_fields(service)

@@ -17,13 +17,13 @@ def async_url(url: str) -> str:
     raise ValueError(f"not a PostgreSQL URL: {url!r}")
 
 
-def create_engine(url: str, schema: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, schema: str, *, pool_size: int = 10, max_overflow: int | None = None) -> AsyncEngine:
     """Every connection's search_path is the service's schema: a service cannot see another's tables
     by accident, and its SQL never names a schema."""
     engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=True,
         connect_args={"server_settings": {"search_path": schema, "application_name": f"crier-{schema}"}},
     )

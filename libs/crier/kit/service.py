@@ -15,7 +15,9 @@ from crier.kit import log, telemetry
 from crier.kit.bus import Bus, rpc
 from crier.kit.bus.outbox import OutboxRelay
 from crier.kit.db import create_engine
-from crier.kit.settings import CommonSettings
+from crier.kit.metrics import Metrics, MetricsSettings
+from crier.kit.metrics_endpoint import dependencies, operations_endpoint
+from crier.kit.settings import CommonSettings, load
 from crier.kit.uow import UnitOfWork
 
 
@@ -41,16 +43,21 @@ class Runtime:
     # Every write of the service goes through it: one transaction with its inbox and outbox.
     uow: UnitOfWork
     stop: asyncio.Event
+    # The process's Prometheus registry, served on CRIER_METRICS_PORT with /healthz and /readyz.
+    metrics: Metrics
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 Body = Callable[[Runtime], Awaitable[list[Awaitable[Any]]]]
 
 
-async def run_service(name: str, schema: str, settings: CommonSettings, body: Body) -> int:
+async def run_service(
+    name: str, schema: str, settings: CommonSettings, body: Body, *, platform: str | None = None
+) -> int:
     """`body` sets the service up and returns the long-running coroutines; the runtime runs them
     beside the outbox relay until a signal arrives, then lets them finish their current work.
-    Returns the process exit code: 1 when a task crashed, so a supervisor restarts the service."""
+    Returns the process exit code: 1 when a task crashed, so a supervisor restarts the service.
+    `platform` names a one-platform publisher in its metrics (`crier-publisher-<platform>`)."""
     log.configure(name, settings.log_level)
     telemetry.configure(name, settings.otel_exporter, settings.otel_endpoint)
     logger = log.get(__name__)
@@ -63,16 +70,36 @@ async def run_service(name: str, schema: str, settings: CommonSettings, body: Bo
         settings.nats_url, namespace=settings.nats_namespace, name=f"crier-{name}", replicas=settings.nats_replicas
     )
     await bus.ensure_streams()
-    engine = create_engine(settings.database_url, schema)
+    engine = create_engine(
+        settings.database_url,
+        schema,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     relay = OutboxRelay(engine, bus, lock_name=f"outbox:{schema}")
     uow = UnitOfWork(engine, consumer=name, wake=relay.wake)
-    runtime = Runtime(name=name, settings=settings, bus=bus, engine=engine, relay=relay, uow=uow, stop=stop)
+    metrics = Metrics(name, platform)
+    runtime = Runtime(
+        name=name, settings=settings, bus=bus, engine=engine, relay=relay, uow=uow, stop=stop, metrics=metrics
+    )
+    own_dependencies = dependencies(engine, bus)
+
+    async def readiness() -> dict[str, bool]:
+        # Its own database and NATS, and whether it finished starting: never another service.
+        return {"started": runtime.ready.is_set(), **(await own_dependencies())}
+
+    # Bound before the service starts its work: a port already taken fails the start, plainly.
+    endpoint = operations_endpoint(load(MetricsSettings), metrics, readiness)
 
     async def health(_: None) -> HealthReply:
         return HealthReply(service=name, ready=runtime.ready.is_set())
 
     await rpc.serve(bus, health_subject(name), None, health, queue=f"health-{name}")
-    tasks = [asyncio.ensure_future(c) for c in [relay.run(stop), *(await body(runtime))]]
+    serving = [relay.run(stop), *(await body(runtime))]
+    if endpoint is not None:
+        serving.append(endpoint.serve(stop))
+        logger.info("service.operations_endpoint", port=endpoint.port)
+    tasks = [asyncio.ensure_future(c) for c in serving]
     runtime.ready.set()
     logger.info("service.ready")
     stopper = asyncio.ensure_future(stop.wait())

@@ -24,6 +24,10 @@ class CommonSettings:
     nats_namespace: str = ""
     # JetStream stream replicas: 1 on one machine, 3 on a NATS cluster.
     nats_replicas: int = 1
+    # Connections each process keeps open to PostgreSQL, and how many more it may open under load:
+    # the sum over every process must stay under the server's max_connections.
+    database_pool_size: int = 10
+    database_max_overflow: int = 10
     log_level: str = "info"
     # The URL clients reach the gateway at (OAuth callbacks and hosted pages are built from it).
     public_url: str = "http://127.0.0.1:8080"

@@ -81,4 +81,4 @@ def main(platform: str = "all") -> int:
 
         return [deliver_then_close(), await consumers.cancellations(rt.bus, ctx, settings, rt.stop)]
 
-    return asyncio.run(run_service("publisher", "publisher", settings, body))
+    return asyncio.run(run_service("publisher", "publisher", settings, body, platform=platform))
