@@ -100,15 +100,19 @@ def _run(root: Path, host: str, port: int, platform: str) -> int:
     nats: EmbeddedNats | None = None
     pg: EmbeddedPostgres | None = None
     supervisor: Supervisor | None = None
+    # processes.json is rewritten after every restart (`record` is defined once there is a stack).
+    restarts = Restarts(say=_say, after_restart=lambda: record())
     try:
         nats_url = settings.nats_url
         if "CRIER_NATS_URL" not in env_present:
             nats = EmbeddedNats(root / "nats", die_with_parent=True, output=log_of("nats").follow).start()
+            restarts.watch("nats", nats)
             nats_url = nats.url
             _say(f"embedded NATS JetStream on {nats_url}")
         database_url = settings.database_url
         if "CRIER_DATABASE_URL" not in env_present:
             pg = EmbeddedPostgres(root / "postgres", die_with_parent=True, output=log_of("postgres").follow).start()
+            restarts.watch("postgres", pg)
             _ensure_database(pg.url(), "crier")
             database_url = pg.url("crier")
             _say(f"embedded PostgreSQL on 127.0.0.1:{pg.port}")
@@ -137,15 +141,13 @@ def _run(root: Path, host: str, port: int, platform: str) -> int:
         supervisor.add_defaults()
         supervisor.start_all()
 
-        def record() -> None:
-            data_dir.write_processes(root, _processes(api_url, nats, pg, supervisor, restarts))
-
-        restarts = Restarts(say=_say, after_restart=record)
-        for name, server in (("nats", nats), ("postgres", pg)):
-            if server is not None:
-                restarts.watch(name, server)
         for name, process in supervisor.processes.items():
             restarts.watch(name, process)
+
+        def record() -> None:
+            assert supervisor is not None
+            data_dir.write_processes(root, _processes(api_url, nats, pg, supervisor, restarts))
+
         record()
         supervisor.wait_ready(api_url)
         _say(f"Crier is up: {api_url}/api/v1  (docs: {api_url}/api/v1/docs)")
