@@ -20,7 +20,8 @@ and judge their own Content-Type.
 from __future__ import annotations
 
 import re
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 import msgspec
 from litestar import Request
@@ -50,7 +51,15 @@ def json_body_of(handler: BaseRouteHandler) -> tuple[Any, bool] | None:
     media_type = kwarg.media_type if isinstance(kwarg, BodyKwarg) else RequestEncodingType.JSON
     if media_type != RequestEncodingType.JSON:
         return None
-    return field.annotation, field.is_optional or field.has_default
+    return _without_none(field.annotation), field.is_optional or field.has_default
+
+
+def _without_none(annotation: Any) -> Any:
+    """An optional body is left out, not sent as `null`: a body that is sent must be the object."""
+    kinds = [kind for kind in get_args(annotation) if kind is not type(None)]
+    if get_origin(annotation) in (Union, UnionType) and len(kinds) == 1:
+        return kinds[0]
+    return annotation
 
 
 def _has_body(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
