@@ -20,7 +20,7 @@ from tests.publisher.factories import command, send
 from tests.support.bus import eventually, publish, read_stream
 from tests.support.stack import Infra, Services, start_services
 
-BURST = 10
+BURST = 12
 ORG_A = "org_burst"
 # Any other organisation whose lane is not the burst's: sharing a lane, it would share its turn.
 ORG_B = next(f"org_{n}" for n in range(100) if lane_of(f"org_{n}") != lane_of(ORG_A))
@@ -48,7 +48,7 @@ async def db(narrow_publisher: Services) -> AsyncIterator[AsyncEngine]:
 
 
 def slow(org_id: str, *, due: bool = False) -> PublishTarget:
-    cmd = command("[sandbox:slow=250] hello")
+    cmd = command("[sandbox:slow=400] hello")
     return msgspec.structs.replace(cmd, org_id=org_id, due_at=datetime.now(UTC) if due else None)
 
 
