@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from crier.contracts.common import Container, Message, Platform
 
@@ -31,10 +31,12 @@ class PublishTarget(Message, kw_only=True, frozen=True):
 
 # Each platform's queue is split into lanes by a stable hash of the organisation, so a publisher can
 # serve organisations in turn: one organisation's burst fills its own lane, not everyone's queue.
-# The scheduler and the publisher must agree on the count: only ever raise it, since a publisher
-# reads lanes 0..PUBLISH_LANES-1 and a command on a lane above would wait for nobody.
+# The scheduler and the publisher must agree on the count: a publisher reads lanes
+# 0..PUBLISH_LANES-1 and a command on a lane above would wait for nobody. So only ever raise it, and
+# roll the publishers out before the schedulers.
 PUBLISH_LANES = 8
-Lane = tuple[str, int]  # ("due" | "now", number)
+LaneKind = Literal["due", "now"]
+Lane = tuple[LaneKind, int]
 
 
 def publish_subject(platform: str) -> str:
@@ -51,7 +53,7 @@ def lane_of(org_id: str) -> int:
 def lane_for(cmd: PublishTarget) -> Lane:
     """A scheduled target's first delivery is due now and goes ahead of the queue; a redrive is a
     retry someone asked for, not a moment anyone set, so it queues with the immediate targets."""
-    kind = "due" if cmd.due_at is not None and cmd.redrive == 0 else "now"
+    kind: LaneKind = "due" if cmd.due_at is not None and cmd.redrive == 0 else "now"
     return kind, lane_of(cmd.org_id)
 
 
