@@ -7,6 +7,7 @@ The tests share one `crier up`; the last one kills it (and leaves a new one to t
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -57,6 +58,17 @@ def _a_post_publishes(sandbox: tuple[httpx.Client, str], content: str) -> None:
     assert r.status_code == 201, r.text
     post_id = r.json()["id"]
     wait_for(lambda: client.get(f"/posts/{post_id}").json()["status"] == "published", timeout=60, what="publish")
+
+
+def test_every_service_is_a_prometheus_target_naming_itself(up: CrierUp) -> None:
+    targets = json.loads((up.data_dir / "prometheus-targets.json").read_text())
+    assert sorted(t["labels"]["service"] for t in targets) == sorted(up.processes()["services"])
+    for target in targets:
+        [address] = target["targets"]
+        metrics = httpx.get(f"http://{address}/metrics", timeout=5)
+        assert metrics.status_code == 200
+        assert f'service_name="crier-{target["labels"]["service"]}"' in metrics.text
+        assert httpx.get(f"http://{address}/readyz", timeout=5).status_code == 200
 
 
 def test_a_killed_nats_is_started_again_on_its_port(up: CrierUp, sandbox: tuple[httpx.Client, str]) -> None:

@@ -8,6 +8,7 @@ data directory (see `data_dir`); the logs under DIR/logs rotate by size (see `lo
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -23,7 +24,8 @@ from crier.cli.restarts import Restarts
 from crier.cli.services import migrate_all
 from crier.cli.supervisor import Supervisor
 from crier.kit.crypto import Keyring
-from crier.kit.embedded import EmbeddedNats, EmbeddedPostgres
+from crier.kit.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from crier.kit.metrics import scrape_target
 from crier.kit.settings import CommonSettings, load
 
 # The exit code of a `crier up` refused because another one runs on its data directory.
@@ -139,6 +141,7 @@ def _run(root: Path, host: str, port: int, platform: str) -> int:
             output_for=lambda name: log_of(name).follow,
         )
         supervisor.add_defaults()
+        _assign_metrics_ports(root, host, supervisor, platform)
         supervisor.start_all()
 
         for name, process in supervisor.processes.items():
@@ -166,6 +169,20 @@ def _run(root: Path, host: str, port: int, platform: str) -> int:
                 server.stop()
         for log in logs.values():
             log.close()
+
+
+def _assign_metrics_ports(root: Path, host: str, supervisor: Supervisor, platform: str) -> None:
+    """Each service's operations endpoint (/metrics, /healthz, /readyz) on a port of its own, kept
+    across its restarts, and DIR/prometheus-targets.json (Prometheus `file_sd`) listing them with a
+    `service` label, and `platform` for a one-platform publisher."""
+    targets = []
+    for name, process in supervisor.processes.items():
+        port = free_port()
+        process.env.update({"CRIER_METRICS_PORT": str(port), "CRIER_METRICS_HOST": host})
+        targets.append(scrape_target(host, port, name, platform if name == "publisher" else None))
+    temporary = root / "prometheus-targets.json.tmp"
+    temporary.write_text(json.dumps(targets, indent=2) + "\n")
+    os.replace(temporary, root / "prometheus-targets.json")
 
 
 def _processes(
