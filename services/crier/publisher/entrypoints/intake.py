@@ -22,12 +22,16 @@ from nats.js import JetStreamContext
 
 from crier.kit.bus.consumer import fetch_prompt
 from crier.kit.log import get
+from crier.kit.outage import Outage, backoff_s
 from crier.publisher.domain.rotation import Rotation
 
 log = get(__name__)
 
 # How long a lane's reader waits on an empty lane before looking at `stop` again.
 _IDLE_WAIT_S = 1.0
+# The longest pause between a lane's fetches while the bus is away: about the connection's own
+# reconnect pace, so the lanes read again soon after it is back.
+_RETRY_MAX_S = 5.0
 
 
 @dataclass
@@ -48,7 +52,9 @@ class Intake:
     at_hand: int
     heartbeat_s: float
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
-    _fetch_failures: int = 0
+
+    def __post_init__(self) -> None:
+        self._outage = Outage("publisher.intake", logger=log.bind(platform=self.platform))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Delivers until `stop`; then finishes the deliveries in flight and hands back the rest."""
@@ -91,6 +97,7 @@ class Intake:
                 await self._hand_back()
 
     async def _read(self, lane: Lane, stop: asyncio.Event) -> None:
+        failures = 0
         while not stop.is_set():
             room = self.at_hand - len(lane.at_hand)
             if room <= 0:
@@ -100,26 +107,22 @@ class Intake:
             try:
                 msgs = await fetch_prompt(lane.sub, room, wait_s=_IDLE_WAIT_S)
             except (NatsTimeout, TimeoutError):
-                self._fetched()
+                failures = 0
+                self._outage.succeeded()
                 continue
             except Exception as exc:
                 if stop.is_set():
                     break
-                # One line when an outage begins and one when it ends, for all the platform's lanes,
-                # not one per lane every half second.
-                if not self._fetch_failures:
-                    log.warning("publisher.fetch_failed", platform=self.platform, error=repr(exc))
-                self._fetch_failures += 1
-                await asyncio.sleep(0.5)
+                # The platform's lanes share one outage, logged when it begins and when it ends;
+                # each lane backs off on its own count, so a lane is never held back by the others'.
+                self._outage.failed(exc)
+                failures += 1
+                await asyncio.sleep(backoff_s(failures, max_s=_RETRY_MAX_S))
                 continue
-            self._fetched()
+            failures = 0
+            self._outage.succeeded()
             lane.at_hand.extend(msgs)
             self._changed.set()
-
-    def _fetched(self) -> None:
-        if self._fetch_failures:
-            log.info("publisher.fetch_recovered", platform=self.platform, failures=self._fetch_failures)
-            self._fetch_failures = 0
 
     async def _heartbeats(self) -> None:
         while True:
