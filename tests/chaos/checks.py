@@ -82,19 +82,20 @@ def published_once(accepted: list[Accepted], posts: dict[str, dict[str, Any]], s
     targets = [(t["platform"], a.marker) for a in accepted for t in a.targets]
     missing = [t for t in targets if not copies.get(t)]
     twice = [t for t, ids in copies.items() if len(ids) > 1]
-    astray = [
-        (t["platform"], a.marker)
+    named = [
+        (t["platform"], a.marker, t.get("platform_post_id"))
         for a in accepted
         for t in posts.get(a.post_id, {}).get("targets", [])
-        if t.get("platform_post_id") and t["platform_post_id"] not in copies.get((t["platform"], a.marker), [])
+        if t.get("platform_post_id")
     ]
+    astray = [(p, m) for p, m, named_id in named if named_id not in copies.get((p, m), [])]
     details = (
         [f"missing on {p}: {m}" for p, m in missing[:SHOWN]]
         + [f"{len(copies[t])} times on {t[0]}: {t[1]}" for t in twice[:SHOWN]]
         + [f"Crier names another {p} post for {m}" for p, m in astray[:SHOWN]]
     )
     found = f"{len(targets) - len(missing)} once, {len(missing)} missing, {len(twice)} twice"
-    found += f"; Crier's ids agree for {len(targets) - len(astray)}" if not astray else f"; {len(astray)} ids differ"
+    found += f"; Crier names {len(named) - len(astray)} of them" + (f", {len(astray)} wrongly" if astray else "")
     ok = not missing and not twice and not astray
     return Finding("each target on its platform once", f"{len(targets)} once", found, ok, details)
 

@@ -19,14 +19,15 @@ class Step:
     downtime_s: float | None  # from the kill until /readyz and a new process; None: never within the deadline
     accepted: int = 0
     errors: Counter[str] | None = None
+    skipped: bool = False  # the stack was not ready to begin with: nothing was killed
 
     @property
     def recovered(self) -> bool:
-        return self.killed == "-" or self.downtime_s is not None
+        return self.killed == "-" or (self.downtime_s is not None and not self.skipped)
 
     def row(self) -> list[str]:
-        if self.killed == "-":
-            downtime = "-"  # the warm-up
+        if self.killed == "-" or self.skipped:
+            downtime = "-"
         else:
             downtime = f"{self.downtime_s:.1f} s" if self.downtime_s is not None else "not recovered"
         errors = ", ".join(f"{kind} ×{n}" for kind, n in sorted((self.errors or Counter()).items())) or "none"

@@ -34,6 +34,8 @@ def kill(crier: Crier, load: Load, number: int, name: str, posts_after: int) -> 
     """SIGKILL `name` (a service, `nats` or `postgres`), wait for its successor, then `posts_after`
     accepted posts."""
     load.step = number
+    if not crier.ready():
+        return Step(str(number), f"{LABELS.get(name, name)}: skipped, the stack was not ready", None, skipped=True)
     old = crier.pids()[name]
     if old is None or not alive(old):
         return Step(str(number), f"{name} (not running)", None)
