@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from structlog.testing import capture_logs
 
 from crier.kit.bus import Bus, consumer, streams
 from tests.support.bus import eventually, read_stream
@@ -99,13 +100,18 @@ async def test_an_outage_is_waited_out_not_counted_as_failures(bus: Bus) -> None
         if calls <= 2:
             raise OSError("connection refused")
 
-    stop, task = await _run(bus, "outage", handle, max_failures=1)
-    await _publish(bus, "evt.probe.item", b'{"n": 1}')
-    await eventually(lambda: _settled(bus, "outage"), what="the message handled once the outage is over")
-    stop.set()
-    await task
+    with capture_logs() as logs:
+        stop, task = await _run(bus, "outage", handle, max_failures=1)
+        await _publish(bus, "evt.probe.item", b'{"n": 1}')
+        await eventually(lambda: _settled(bus, "outage"), what="the message handled once the outage is over")
+        stop.set()
+        await task
     assert calls == 3
     assert await read_stream(bus, streams.DEAD) == []
+    # Two failed tries, two lines: when the outage began and when it ended, with the count.
+    said = [(e["event"], e.get("failures")) for e in logs if e["log_level"] in ("warning", "info", "error")]
+    assert said == [("bus.handler.outage_began", None), ("bus.handler.outage_ended", 2)]
+    assert not any("exc_info" in e for e in logs)
 
 
 async def test_an_undecodable_message_is_dead_lettered_at_once(bus: Bus) -> None:

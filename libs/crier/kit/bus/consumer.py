@@ -25,8 +25,10 @@ from opentelemetry import context as otel_context
 from crier.kit.bus import streams
 from crier.kit.bus.connection import Bus
 from crier.kit.log import get
+from crier.kit.outage import Outage
 from crier.kit.telemetry import extract_context, tracer
 from crier.kit.transient import is_transient
+from crier.kit.waiting import first_of
 
 log = get(__name__)
 
@@ -138,10 +140,11 @@ def settler(
     decoders: dict[str, msgspec.json.Decoder[Any]] = {s: msgspec.json.Decoder(kind) for s, kind in types.items()}
     span_tracer = tracer("crier.bus")
     failures = _Failures()
-    outages = 0
+    # The database or the bus away: one line when it begins and one when it ends, not a line per
+    # message; a bug: its traceback, at most once a minute.
+    handling = Outage("bus.handler", logger=log)
 
     async def settle(msg: Msg) -> None:
-        nonlocal outages
         subject = bus.unprefix(msg.subject)
         seq = msg.metadata.sequence.stream
         token = otel_context.attach(extract_context(msg.headers))
@@ -157,25 +160,22 @@ def settler(
                 await handler(subject, message, msg)
             await msg.ack()
             failures.forget(seq)
-            outages = 0
+            if handling.down:
+                handling.succeeded()
         except Retry as r:
             await _quietly(msg.nak(delay=r.delay_s))
         except Drop as d:
             await dead_letter(bus, msg, subject, f"undecodable: {d}", failures=1)
         except Exception as exc:
             if is_transient(exc):
-                outages += 1
-                # One line per outage, not one traceback per message and reconnect attempt.
-                if outages == 1:
-                    log.warning("bus.handler_outage", subject=subject, error=repr(exc))
-                await _quietly(msg.nak(delay=backoff_s(outages)))
+                await _quietly(msg.nak(delay=handling.failed(exc, subject=subject)))
             else:
                 count = failures.add(seq)
                 if count >= max_failures:
                     failures.forget(seq)
                     await dead_letter(bus, msg, subject, repr(exc), failures=count)
                 else:
-                    log.exception("bus.handler_failed", subject=subject, failures=count, error=repr(exc))
+                    handling.failed(exc, subject=subject, failures=count)
                     await _quietly(msg.nak(delay=backoff_s(count)))
         finally:
             otel_context.detach(token)
@@ -203,17 +203,22 @@ async def run(
         async with limiter:
             await settle(msg)
 
+    fetching = Outage("bus.fetch", logger=log)
     while not stop.is_set():
         try:
             msgs = await fetch_prompt(sub, batch)
         except (NatsTimeout, TimeoutError):
+            # An idle consumer times out too; only a connected one says the bus is back.
+            if fetching.down and bus.nc.is_connected:
+                fetching.succeeded()
             continue
         except Exception as exc:
             if stop.is_set():
                 break
-            log.warning("bus.fetch_failed", error=repr(exc))
-            await asyncio.sleep(0.5)
+            await first_of(stop, timeout=fetching.failed(exc))
             continue
+        if fetching.down:
+            fetching.succeeded()
         if concurrency == 1:
             for msg in msgs:
                 await handle(msg)
