@@ -14,7 +14,7 @@ from crier.connect.adapters.instances import InstanceGuard
 from crier.connect.adapters.providers import Providers
 from crier.connect.adapters.vault import Vault
 from crier.connect.entrypoints import refresher, rpc
-from crier.connect.handlers.context import Context
+from crier.connect.handlers.context import Context, Meters
 from crier.connect.settings import ConnectSettings
 from crier.kit.crypto import Keyring
 from crier.kit.service import Runtime, run_service
@@ -46,6 +46,7 @@ def main() -> int:
                 bluesky_plc_url=settings.bluesky_plc_url,
                 bluesky_entryway_url=settings.bluesky_entryway_url,
             ),
+            meters=Meters.on(rt.metrics),
         )
         await rpc.serve(rt.bus, ctx)
 

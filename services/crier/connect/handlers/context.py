@@ -1,15 +1,35 @@
-"""What every use case needs: the unit of work, the vault, the platforms' providers, the clock."""
+"""What every use case needs: the unit of work, the vault, the platforms' providers, the clock, and
+the instruments it records on."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+
+from prometheus_client import Counter
 
 from crier.connect.adapters.providers import Providers
 from crier.connect.adapters.vault import Vault
 from crier.connect.settings import ConnectSettings
 from crier.kit.clock import Clock, utc_now
+from crier.kit.metrics import Metrics
+from crier.kit.metrics_catalog import TOKEN_REFRESHES
 from crier.kit.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Meters:
+    """As `crier.kit.metrics_catalog` names them."""
+
+    token_refreshes: Counter
+
+    @classmethod
+    def on(cls, metrics: Metrics) -> Meters:
+        return cls(TOKEN_REFRESHES.on(metrics))
+
+
+def _unserved() -> Meters:
+    return Meters.on(Metrics("connect"))
 
 
 @dataclass(frozen=True)
@@ -19,6 +39,9 @@ class Context:
     settings: ConnectSettings
     providers: Providers
     clock: Clock = utc_now
+    # The service's own registry, served on its operations port; a registry of its own otherwise
+    # (a test's context), so no two contexts share a count.
+    meters: Meters = field(default_factory=_unserved)
 
     def now(self) -> datetime:
         return self.clock()

@@ -43,6 +43,17 @@ class Refresh(enum.Enum):
     REPLACED = "replaced"  # the refused token is no longer the current one: someone renewed it
 
 
+# `crier_token_refreshes_total`'s outcome, for the results that tried to renew a token: an app gone
+# from under its accounts leaves them unrenewed (and tried again later) like a platform's refusal.
+METRIC_OUTCOME = {
+    Refresh.REFRESHED: "refreshed",
+    Refresh.REVOKED: "revoked",
+    Refresh.UNAVAILABLE: "failed",
+    Refresh.FAILED: "failed",
+    Refresh.NO_APP: "failed",
+}
+
+
 async def refresh_due(ctx: Context) -> dict[Refresh, int]:
     """One sweep: lease the accounts whose token expires soon (FOR UPDATE SKIP LOCKED, so replicas
     take disjoint sets) and refresh them a few at a time; how many ended which way."""
@@ -74,11 +85,22 @@ async def refresh_due(ctx: Context) -> dict[Refresh, int]:
 async def refresh(ctx: Context, account_id: str, *, only_if_due: bool, rejected_sha256: str | None = None) -> Refresh:
     """`rejected_sha256`: renew only if the current access token is still the one the platform
     refused (by its SHA-256); otherwise someone else renewed it meanwhile (REPLACED)."""
+    result, platform = await _renew(ctx, account_id, only_if_due=only_if_due, rejected_sha256=rejected_sha256)
+    # Counted once its transaction is over: a refresh whose commit failed raised instead.
+    if platform is not None and result in METRIC_OUTCOME:
+        ctx.meters.token_refreshes.labels(platform=platform, outcome=METRIC_OUTCOME[result]).inc()
+    return result
+
+
+async def _renew(
+    ctx: Context, account_id: str, *, only_if_due: bool, rejected_sha256: str | None
+) -> tuple[Refresh, str | None]:
+    """How the refresh ended, and the account's platform once its row is known."""
     now = ctx.now()
     async with ctx.uow.begin() as tx:
         row = await accounts.lock(tx.conn, account_id)
         if row is None or row.status != ACTIVE or row.deleted_at is not None or row.refresh_token_enc is None:
-            return Refresh.NOT_DUE
+            return Refresh.NOT_DUE, None
 
         def context(kind: TokenKind) -> str:
             return token_context(row.org_id, row.mode, row.platform, row.network_unique_id, kind)
@@ -86,14 +108,14 @@ async def refresh(ctx: Context, account_id: str, *, only_if_due: bool, rejected_
         if rejected_sha256 is not None:
             current = ctx.vault.open(row.access_token_enc, context("access"))
             if _sha256(current) != rejected_sha256:
-                return Refresh.REPLACED
+                return Refresh.REPLACED, row.platform
         if only_if_due and not due_for_refresh(row.token_expires_at, now, ctx.settings.refresh_before_s):
             await accounts.release(tx.conn, account_id, now)
-            return Refresh.NOT_DUE
+            return Refresh.NOT_DUE, row.platform
         app = await apps.app_by_id(ctx, tx.conn, row.org_id, row.mode, row.platform, row.social_network_id)
         if app is None:
             await accounts.release(tx.conn, account_id, now + timedelta(seconds=ctx.settings.refresh_before_s))
-            return Refresh.NO_APP
+            return Refresh.NO_APP, row.platform
 
         instance_url = row.instance_url or app.credentials.instance_url
         oauth = ctx.providers.for_mode(row.platform, row.mode, subject=row.tenant_id, instance_url=instance_url)
@@ -106,16 +128,16 @@ async def refresh(ctx: Context, account_id: str, *, only_if_due: bool, rejected_
             account = await accounts.mark_token_expired(tx.conn, account_id, now)
             tx.emit("evt.account.token_expired", token_expired_event(account))
             log.info("connect.token_expired", account_id=account_id, platform=row.platform)
-            return Refresh.REVOKED
+            return Refresh.REVOKED, row.platform
         except OAuthUnavailable as exc:
             wait = exc.retry_after_s or RETRY_AFTER_UNAVAILABLE_S
             await accounts.release(tx.conn, account_id, now + timedelta(seconds=wait))
             log.warning("connect.refresh_unavailable", account_id=account_id, platform=row.platform, reason=exc.code)
-            return Refresh.UNAVAILABLE
+            return Refresh.UNAVAILABLE, row.platform
         except OAuthError as exc:
             await accounts.release(tx.conn, account_id, now + timedelta(seconds=RETRY_AFTER_UNAVAILABLE_S))
             log.warning("connect.refresh_failed", account_id=account_id, platform=row.platform, reason=exc.code)
-            return Refresh.FAILED
+            return Refresh.FAILED, row.platform
         account = await accounts.store_refreshed(
             tx.conn,
             account_id,
@@ -127,7 +149,7 @@ async def refresh(ctx: Context, account_id: str, *, only_if_due: bool, rejected_
             now=now,
         )
         tx.emit("evt.account.refreshed", refreshed_event(account))
-    return Refresh.REFRESHED
+    return Refresh.REFRESHED, row.platform
 
 
 async def expire(ctx: Context, account_id: str, *, rejected_sha256: str | None = None) -> None:

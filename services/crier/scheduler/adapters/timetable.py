@@ -68,16 +68,29 @@ _FIRE = (
     sa.update(timetable)
     .where(timetable.c.target_id.in_(_DUE.scalar_subquery()))
     .values(fired_at=_now)
-    .returning(timetable.c.due_at, sa.cast(timetable.c.command, sa.Text).label("command"), timetable.c.trace)
+    .returning(
+        timetable.c.due_at,
+        timetable.c.fired_at,
+        sa.cast(timetable.c.command, sa.Text).label("command"),
+        timetable.c.trace,
+    )
 )
+_PENDING_POSTS = sa.select(sa.func.count(sa.distinct(timetable.c.post_id))).where(_waiting, timetable.c.due_at > _now)
 
 
 @dataclass(frozen=True)
 class DueTarget:
     due_at: datetime
+    # The database's clock when the row was marked fired, in the transaction that sends it.
+    fired_at: datetime
     command: PublishTarget
     # The trace context of the request that created the post, so firing continues its trace.
     trace: dict[str, str]
+
+    @property
+    def lateness_s(self) -> float:
+        """How long after its moment the target fired, both read from the database's clock."""
+        return max(0.0, (self.fired_at - self.due_at).total_seconds())
 
 
 async def add(conn: AsyncConnection, entries: Sequence[Entry], trace: dict[str, str]) -> None:
@@ -174,5 +187,13 @@ async def next_due(conn: AsyncConnection) -> tuple[datetime | None, datetime]:
 async def take_due(conn: AsyncConnection, limit: int) -> list[DueTarget]:
     """Locks up to `limit` due rows for this transaction and marks them fired in it, earliest first."""
     rows = (await conn.execute(_FIRE, {"limit": limit})).all()
-    due = [DueTarget(r.due_at, msgspec.json.decode(r.command, type=PublishTarget), json.loads(r.trace)) for r in rows]
+    due = [
+        DueTarget(r.due_at, r.fired_at, msgspec.json.decode(r.command, type=PublishTarget), json.loads(r.trace))
+        for r in rows
+    ]
     return sorted(due, key=lambda d: d.due_at)
+
+
+async def pending_posts(conn: AsyncConnection) -> int:
+    """Posts with a target still waiting for a moment that has not come yet."""
+    return int((await conn.execute(_PENDING_POSTS)).scalar_one())

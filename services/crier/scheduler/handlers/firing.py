@@ -34,6 +34,9 @@ async def fire_due(ctx: Context) -> int:
                 # serves them in turn, so neither another organisation's burst nor the immediate
                 # queue holds this one back.
                 tx.emit(command_subject(cmd), cmd, msg_id=publish_msg_id(cmd), trace=target.trace)
+        # Once committed: a batch rolled back is fired again, and would be counted twice.
+        for target in due:
+            ctx.meters.lateness.observe(target.lateness_s)
         if due:
             log.info("scheduler.fired", count=len(due))
         total += len(due)

@@ -12,6 +12,8 @@ from crier.contracts.webhooks import Endpoint
 from crier.kit.pages import Page, after_cursor, newest_first, page_of
 from crier.webhooks.adapters.tables import endpoints
 
+# The reason an endpoint turned off by its owner carries; any other is the dispatcher's.
+DISABLED_BY_USER = "disabled by the user"
 _PUBLIC = (
     endpoints.c.id,
     endpoints.c.url,
@@ -101,7 +103,7 @@ async def update(
     given = {"url": url, "events": events, "description": description, "is_active": is_active}
     values: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     if is_active is not None:
-        values["disabled_reason"] = None if is_active else "disabled by the user"
+        values["disabled_reason"] = None if is_active else DISABLED_BY_USER
     if is_active:
         values["failing_since"] = None
     stmt = (
@@ -134,3 +136,14 @@ async def rotate_secret(
         .returning(endpoints.c.previous_secret_expires_at)
     )
     return (await conn.execute(stmt)).scalar_one_or_none()
+
+
+async def count_disabled(conn: AsyncConnection) -> int:
+    """Endpoints the dispatcher disabled after failing too long (not those their owners turned off),
+    across every organization."""
+    stmt = (
+        sa.select(sa.func.count())
+        .select_from(endpoints)
+        .where(sa.not_(endpoints.c.is_active), endpoints.c.disabled_reason != DISABLED_BY_USER)
+    )
+    return int((await conn.execute(stmt)).scalar_one())

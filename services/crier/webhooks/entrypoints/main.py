@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
+from crier.kit.bus import streams
 from crier.kit.crypto import Keyring
+from crier.kit.metrics_bus import watch_consumer
 from crier.kit.service import Runtime, run_service
 from crier.kit.settings import load
 from crier.kit.ssrf import parse_networks
@@ -15,7 +17,8 @@ from crier.webhooks.adapters.notify import DueListener
 from crier.webhooks.adapters.sender import Sender
 from crier.webhooks.entrypoints import consumers, rpc
 from crier.webhooks.entrypoints.dispatcher import Dispatcher, prune
-from crier.webhooks.handlers.context import Context
+from crier.webhooks.handlers.context import Context, Meters
+from crier.webhooks.handlers.dispatch import measure_disabled_endpoints
 from crier.webhooks.settings import WebhooksSettings
 
 
@@ -38,11 +41,15 @@ def main() -> int:
             policy=policy,
             sender=sender,
             wake=due.set,
+            meters=Meters.on(rt.metrics),
         )
         dispatcher = Dispatcher(ctx, due)
         await rpc.serve(rt.bus, ctx)
+        intake = await consumers.internal_events(rt.bus, ctx, rt.stop)
+        watch_consumer(rt.metrics, rt.bus, streams.EVENTS, consumers.DURABLE)
+        rt.metrics.on_scrape(lambda: measure_disabled_endpoints(ctx))
         return [
-            await consumers.internal_events(rt.bus, ctx, rt.stop),
+            intake,
             dispatcher.run(rt.stop),
             dispatcher.settle(rt.stop),
             prune(ctx, rt.stop),

@@ -1,18 +1,23 @@
 """The steps of the dispatch loop (entrypoints.dispatcher): claim what is due, attempt one claimed
-delivery, settle finished attempts, forget what is past retention."""
+delivery (counted and timed in the service's metrics), settle finished attempts, forget what is
+past retention; and, for a scrape, count the endpoints the loop has disabled."""
 
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from crier.kit.log import get
-from crier.webhooks.adapters import events, queue
+from crier.webhooks.adapters import endpoints, events, queue
 from crier.webhooks.domain.delivery import Claim, Settlement, after_attempt, should_disable
 from crier.webhooks.handlers.context import Context
 
 log = get(__name__)
+# The metrics' outcome for where an attempt leaves its delivery: a failure that will be retried is
+# `failed`, the last one `gave_up` (an alert wants those apart).
+METRIC_OUTCOME = {"delivered": "delivered", "retrying": "failed", "failed": "gave_up"}
 
 
 @dataclass(frozen=True)
@@ -41,11 +46,15 @@ async def attempt_delivery(ctx: Context, claim: Claim) -> Settlement:
     """One signed POST, and where its outcome leaves the delivery (written later, by settle)."""
     aad = claim.endpoint_id.encode()
     secrets = [ctx.keyring.decrypt(c, aad) for c in claim.secret_ciphertexts]
-    attempted_at = datetime.now(UTC)
+    attempted_at, started = datetime.now(UTC), time.perf_counter()
     outcome = await ctx.sender.send(claim.endpoint_id, claim.url, claim.message_id, claim.body, secrets)
+    took_s = time.perf_counter() - started
     step = after_attempt(
         claim.attempts_made + 1, outcome, scale=ctx.settings.webhooks_retry_scale, jitter_draw=random.random()
     )
+    recorded = METRIC_OUTCOME[step.status]
+    ctx.meters.deliveries.labels(outcome=recorded).inc()
+    ctx.meters.duration.labels(outcome=recorded).observe(took_s)
     return Settlement(claim, attempted_at, outcome, step)
 
 
@@ -64,6 +73,13 @@ async def settle_attempts(ctx: Context, batch: list[Settlement]) -> None:
                 disabled[failing.endpoint_id] = reason
     for endpoint_id, reason in disabled.items():
         log.warning("webhooks.endpoint_disabled", endpoint_id=endpoint_id, reason=reason)
+
+
+async def measure_disabled_endpoints(ctx: Context) -> None:
+    """Set the disabled-endpoints gauge from the table, for a scrape: every replica reports the
+    same count, so a dashboard takes the max, not the sum."""
+    async with ctx.uow.read() as conn:
+        ctx.meters.disabled_endpoints.set(await endpoints.count_disabled(conn))
 
 
 async def prune_expired(ctx: Context) -> int:
