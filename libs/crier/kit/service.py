@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crier.kit import log, telemetry
 from crier.kit.bus import Bus, rpc
-from crier.kit.bus.outbox import OutboxRelay
+from crier.kit.bus.outbox import OutboxRelay, watch_outbox
 from crier.kit.db import create_engine
 from crier.kit.metrics import Metrics, MetricsSettings
 from crier.kit.metrics_endpoint import dependencies, operations_endpoint
@@ -79,6 +79,7 @@ async def run_service(
     relay = OutboxRelay(engine, bus, lock_name=f"outbox:{schema}")
     uow = UnitOfWork(engine, consumer=name, wake=relay.wake)
     metrics = Metrics(name, platform)
+    watch_outbox(metrics, relay)
     runtime = Runtime(
         name=name, settings=settings, bus=bus, engine=engine, relay=relay, uow=uow, stop=stop, metrics=metrics
     )

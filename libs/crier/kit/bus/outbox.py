@@ -4,7 +4,8 @@ it describes, and a relay publishes it to JetStream with `Nats-Msg-Id` = event i
 A crash between commit and publish only delays the event (the relay retries); a crash between
 publish and delete republishes it, and JetStream's duplicate window drops the copy. While the
 database or the bus is away the relay retries with a growing pause and logs the outage twice, when
-it begins and when it ends (`kit.outage`).
+it begins and when it ends (`kit.outage`). `watch_outbox` reports what waits in the outbox on every
+scrape of the service's metrics.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crier.kit.bus.connection import Bus
 from crier.kit.log import get
+from crier.kit.metrics import Metrics
+from crier.kit.metrics_catalog import OUTBOX_BACKLOG, OUTBOX_LAG
 from crier.kit.outage import Outage
 from crier.kit.telemetry import inject_headers
 from crier.kit.waiting import first_of
@@ -28,6 +31,11 @@ log = get(__name__)
 
 _INSERT = sa.text(
     "INSERT INTO outbox (msg_id, subject, payload, headers) VALUES (:msg_id, :subject, :payload, :headers)"
+)
+# The database's clock on both sides: a replica whose clock drifts still reports the true age.
+_BACKLOG = sa.text(
+    "SELECT count(*) AS messages,"
+    " coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0) AS oldest_s FROM outbox"
 )
 
 
@@ -62,6 +70,13 @@ async def write(conn: AsyncConnection, messages: Sequence[OutboxMessage]) -> Non
     )
 
 
+class Backlog(msgspec.Struct, frozen=True):
+    """What the relay has still to send: how many rows, and the age of the oldest (0 when none)."""
+
+    messages: int
+    oldest_s: float
+
+
 class OutboxRelay:
     def __init__(self, engine: AsyncEngine, bus: Bus, *, lock_name: str, batch: int = 500) -> None:
         self._engine = engine
@@ -73,6 +88,11 @@ class OutboxRelay:
 
     def wake(self) -> None:
         self._wakeup.set()
+
+    async def backlog(self) -> Backlog:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(_BACKLOG)).one()
+        return Backlog(messages=int(row.messages), oldest_s=max(0.0, float(row.oldest_s)))
 
     async def flush_once(self) -> int:
         async with self._engine.begin() as conn:
@@ -117,3 +137,16 @@ class OutboxRelay:
             if sent:
                 continue
             await first_of(self._wakeup, stop, timeout=idle_poll_s)
+
+
+def watch_outbox(metrics: Metrics, relay: OutboxRelay) -> None:
+    """Report the outbox's backlog and the age of its oldest row at each scrape. A growing age with
+    the bus up means the relay is stuck (or another replica holds its lock and is)."""
+    messages, lag = OUTBOX_BACKLOG.on(metrics), OUTBOX_LAG.on(metrics)
+
+    async def refresh() -> None:
+        backlog = await relay.backlog()
+        messages.set(backlog.messages)
+        lag.set(backlog.oldest_s)
+
+    metrics.on_scrape(refresh)
