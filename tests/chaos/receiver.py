@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,6 +19,7 @@ class Delivery:
     webhook_id: str
     event: dict[str, Any]
     signed: bool
+    received_at: datetime
 
 
 class Receiver:
@@ -56,7 +58,7 @@ class Receiver:
         except Exception:
             event, signed = _parsed(body), False
         with self._lock:
-            self.deliveries.append(Delivery(endpoint, headers.get("webhook-id", ""), event, signed))
+            self.deliveries.append(Delivery(endpoint, headers.get("webhook-id", ""), event, signed, datetime.now(UTC)))
 
     def received(self) -> list[Delivery]:
         with self._lock:

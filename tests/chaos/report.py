@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.chaos.checks import Finding
 from tests.chaos.load import Accepted
+from tests.chaos.receiver import Delivery
 
 
 @dataclass
@@ -75,3 +76,15 @@ def publish_lag(accepted: list[Accepted], posts: dict[str, dict[str, Any]]) -> s
 
 def _at(moment: str) -> datetime:
     return datetime.fromisoformat(moment.replace("Z", "+00:00"))
+
+
+def webhook_lag(deliveries: list[Delivery]) -> str:
+    """From an event's creation to its first arrival at the endpoint."""
+    first: dict[str, float] = {}
+    for delivery in deliveries:
+        created = delivery.event.get("created_at")
+        if created and delivery.webhook_id not in first:
+            first[delivery.webhook_id] = (delivery.received_at - _at(created)).total_seconds()
+    if not first:
+        return "no webhook arrived"
+    return f"webhook lag p50 {statistics.median(first.values()):.1f} s, max {max(first.values()):.1f} s"

@@ -20,7 +20,7 @@ from crier.contracts.common import Platform
 from tests.chaos import checks, setup
 from tests.chaos.load import Load
 from tests.chaos.receiver import Receiver
-from tests.chaos.report import publish_lag, render
+from tests.chaos.report import publish_lag, render, webhook_lag
 from tests.chaos.steps import kill, warm_up
 from tests.chaos.system import SERVERS, SERVICES, Crier, alive
 from tests.support.simulator import start_simulator_process
@@ -86,12 +86,16 @@ def run(plan: Plan, root: Path) -> Outcome:
                 crier.ready(),
             ),
         ]
-        summary = (
-            f"crier chaos run {run_id}: {plan.describe()}; {len(load.accepted)} posts accepted "
-            f"({sum(a.replayed for a in load.accepted)} as a replay of a lost answer), "
-            f"{load.abandoned} abandoned; start-up {loaded - began:.0f} s, load {stopped - loaded:.0f} s, "
-            f"until final {settled - stopped:.0f} s, checks {time.monotonic() - settled:.0f} s; "
-            + publish_lag(load.accepted, posts)
+        summary = "\n".join(
+            [
+                f"crier chaos run {run_id}: {plan.describe()}",
+                f"{len(load.accepted)} posts accepted ({sum(a.replayed for a in load.accepted)} as the replay of "
+                f"a lost answer), {load.abandoned} abandoned",
+                f"start-up {loaded - began:.0f} s, load {stopped - loaded:.0f} s, until final "
+                f"{settled - stopped:.0f} s, checks {time.monotonic() - settled:.0f} s",
+                publish_lag(load.accepted, posts),
+                webhook_lag(receiver.received()),
+            ]
         )
         return Outcome(all(f.ok for f in findings), render(steps, findings, summary))
     finally:
