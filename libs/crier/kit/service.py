@@ -57,9 +57,9 @@ async def run_service(
     """`body` sets the service up and returns the long-running coroutines; the runtime runs them
     beside the outbox relay until a signal arrives, then lets them finish their current work.
     Returns the process exit code: 1 when a task crashed, so a supervisor restarts the service.
-    `platform` names a one-platform publisher in its metrics (`crier-publisher-<platform>`)."""
+    `platform` names a one-platform publisher in its metrics and traces (`crier-publisher-<platform>`)."""
     log.configure(name, settings.log_level)
-    telemetry.configure(name, settings.otel_exporter, settings.otel_endpoint)
+    telemetry.configure(name, settings.otel_exporter, settings.otel_endpoint, platform=platform)
     logger = log.get(__name__)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

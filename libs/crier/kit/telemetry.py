@@ -1,24 +1,100 @@
-"""OpenTelemetry set-up and trace-context propagation through NATS headers."""
+"""OpenTelemetry set-up and trace-context propagation through NATS headers.
+
+The standard `OTEL_*` variables work as the OpenTelemetry SDK reads them; Crier's own settings
+fill in only what they leave unsaid:
+- `OTEL_SDK_DISABLED=true`: no spans are recorded or exported (trace context still travels).
+- The exporter: `OTEL_TRACES_EXPORTER` (`otlp`, `console`, `none`), else `CRIER_OTEL_EXPORTER`
+  when it is not `none`, else `otlp` as soon as `OTEL_EXPORTER_OTLP_ENDPOINT` or
+  `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set.
+- Where OTLP goes: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` (plus
+  `/v1/traces`), else `CRIER_OTEL_ENDPOINT`; `OTEL_EXPORTER_OTLP_HEADERS`, `…_TIMEOUT`, `…_COMPRESSION`
+  and `OTEL_BSP_*` are read by the SDK. `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL` is `http/protobuf`
+  (the default) or `grpc`, which needs `opentelemetry-exporter-otlp-proto-grpc` installed.
+- The sampler: `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` (default: parent-based, always on).
+- The resource: `service.name` is `crier-<service>` (`crier-publisher-<platform>` for a one-platform
+  publisher) unless `OTEL_SERVICE_NAME` or `service.name` in `OTEL_RESOURCE_ATTRIBUTES` says
+  otherwise; every other attribute of `OTEL_RESOURCE_ATTRIBUTES` is added.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from opentelemetry import context, propagate, trace
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+
+from crier.kit.metrics import service_name
+
+_ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+_PROTOCOLS = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
 
 
-def configure(service: str, exporter: str = "none", endpoint: str = "") -> None:
-    provider = TracerProvider(resource=Resource.create({"service.name": f"crier-{service}"}))
-    if exporter == "console":
-        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
-    elif exporter == "otlp":
+class TelemetryMisconfigured(ValueError):
+    """The OTEL_* or CRIER_OTEL_* variables ask for something this installation cannot do."""
+
+
+def configure(
+    service: str,
+    exporter: str = "none",
+    endpoint: str = "",
+    *,
+    platform: str | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> None:
+    """Install the process's tracer provider. `exporter`/`endpoint`: CRIER_OTEL_EXPORTER and
+    CRIER_OTEL_ENDPOINT; `env`: where the OTEL_* variables are (the SDK reads the process's own)."""
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return
+    provider = TracerProvider(resource=resource(service, platform))  # the sampler: from OTEL_TRACES_SAMPLER
+    chosen = span_exporter(exporter, endpoint, env)
+    if chosen is not None:
+        provider.add_span_processor(BatchSpanProcessor(chosen))
+    trace.set_tracer_provider(provider)
+
+
+def resource(service: str, platform: str | None = None) -> Resource:
+    """Ours first, then whatever OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME say over it."""
+    ours: dict[str, str] = {"service.name": service_name(service, platform), "service.namespace": "crier"}
+    if platform and platform != "all":
+        ours["crier.platform"] = platform
+    said = OTELResourceDetector().detect().attributes
+    return Resource.create({**ours, **said})
+
+
+def span_exporter(exporter: str, endpoint: str, env: Mapping[str, str]) -> SpanExporter | None:
+    kind = env.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if not kind:
+        standard_endpoint = any(env.get(name) for name in _ENDPOINTS)
+        kind = exporter if exporter != "none" or not standard_endpoint else "otlp"
+    if kind == "none":
+        return None
+    if kind == "console":
+        return ConsoleSpanExporter()
+    if kind != "otlp":
+        raise TelemetryMisconfigured(f"unknown traces exporter {kind!r}: choose otlp, console or none")
+    # An OTEL_* endpoint wins: the exporter reads it itself when it is handed none.
+    url = None if any(env.get(name) for name in _ENDPOINTS) else endpoint or None
+    protocol = next((env[name] for name in _PROTOCOLS if env.get(name)), "http/protobuf").strip()
+    if protocol == "http/protobuf":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
-    trace.set_tracer_provider(provider)
+        return OTLPSpanExporter(endpoint=url)
+    if protocol == "grpc":
+        try:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[import-not-found,unused-ignore]
+                OTLPSpanExporter as GrpcExporter,
+            )
+        except ImportError:
+            raise TelemetryMisconfigured(
+                "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs the opentelemetry-exporter-otlp-proto-grpc package, "
+                "which is not installed; use http/protobuf (port 4318) or install it"
+            ) from None
+        exporter_grpc: SpanExporter = GrpcExporter(endpoint=url)
+        return exporter_grpc
+    raise TelemetryMisconfigured(f"OTLP protocol {protocol!r} is not supported: choose http/protobuf or grpc")
 
 
 def tracer(name: str) -> trace.Tracer:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import httpx
 
+from crier.kit.http_spans import answered, client_span, failed, with_traceparent
 from crier.platforms.oauth import AccessTokenInvalid, GrantRevoked, OAuthError, OAuthUnavailable, TokenSet
 
 # "token": the token/revoke endpoints (client + grant); "api": a call made with an access token.
@@ -63,6 +64,22 @@ def _body(resp: httpx.Response) -> Any:
         return resp.text
 
 
+async def traced_request(
+    http: httpx.AsyncClient, platform: str, method: str, url: str, **kwargs: Any
+) -> httpx.Response:
+    """One call to a platform inside a CLIENT span named `<METHOD> <platform>` (the publishing
+    calls in `_publish_http` come through here too), with `traceparent` sent along."""
+    with client_span(f"{method.upper()} {platform}", method, url, {"crier.platform": platform}) as span:
+        kwargs["headers"] = with_traceparent(kwargs.get("headers"))
+        try:
+            resp = await http.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            failed(span, type(exc).__name__)
+            raise
+        answered(span, resp.status_code)
+        return resp
+
+
 async def send(
     http: httpx.AsyncClient,
     platform: str,
@@ -77,7 +94,7 @@ async def send(
     """Send one request; return the parsed body of a successful answer, raise a classified error
     otherwise. `ok` overrides "2xx is success" for platforms that report errors in a 200 body."""
     try:
-        resp = await http.request(method, url, **kwargs)
+        resp = await traced_request(http, platform, method, url, **kwargs)
     except httpx.TimeoutException as exc:
         raise OAuthUnavailable(f"{platform}: no answer from {_where(url)} ({type(exc).__name__})") from exc
     except httpx.HTTPError as exc:  # refused, reset, a body that would not decode: all "try later"

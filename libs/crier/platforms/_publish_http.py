@@ -26,7 +26,7 @@ import httpx
 
 from crier.contracts.connect import AccountToken
 from crier.kit.guarded_http import Blocked
-from crier.platforms._oauth_http import retry_after
+from crier.platforms._oauth_http import retry_after, traced_request
 from crier.platforms.base import (
     ContentRejected,
     OutcomeUnknown,
@@ -68,7 +68,7 @@ async def send(
     """Send one request; the parsed body of a 2xx answer, or the classified `PlatformError`."""
     where = httpx.URL(url).path or "/"
     try:
-        resp = await http.request(method, url, **kwargs)
+        resp = await traced_request(http, platform, method, url, **kwargs)
     except Blocked as refused:
         # The SSRF guard would not let the call out: the host the account names is not one Crier
         # may reach, and retrying will not change that.

@@ -5,6 +5,9 @@ the same kind; the caller gets it back as `RpcFailure`. An outage under the hand
 away: `kit.transient`) is answered as `unavailable` and logged once per outage, and the caller gets
 `RpcUnavailable`, as if nobody had answered. Anything else a handler raises is a bug: logged here
 with its traceback (at most one a minute per subject), answered as `internal`.
+
+The caller's trace goes along in the request's headers: `call` is a CLIENT span `rpc <subject>`,
+and the handler runs inside a SERVER span of the same name, a child of it.
 """
 
 from __future__ import annotations
@@ -17,14 +20,18 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
+from opentelemetry import context as otel_context
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from crier.kit.bus.connection import Bus
 from crier.kit.errors import Failure, FailureKind, Invalid
 from crier.kit.log import get
 from crier.kit.outage import Outage
+from crier.kit.telemetry import extract_context, inject_headers, tracer
 from crier.kit.transient import Unreachable, is_transient
 
 log = get(__name__)
+_tracer = tracer("crier.rpc")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -74,6 +81,22 @@ async def serve(
     outage = Outage("rpc.handler", logger=log.bind(subject=subject))
 
     async def on_message(msg: Msg) -> None:
+        token = otel_context.attach(extract_context(msg.headers))
+        try:
+            with _tracer.start_as_current_span(
+                f"rpc {subject}", kind=SpanKind.SERVER, attributes=_attributes(msg.subject, "process", msg.data)
+            ) as span:
+                reply = await answer(msg)
+                _settle_span(span, reply.error)
+        finally:
+            otel_context.detach(token)
+        if msg.reply:
+            try:
+                await msg.respond(msgspec.json.encode(reply))
+            except Exception as exc:  # the bus dropped meanwhile: the caller times out and retries
+                log.debug("rpc.reply_lost", subject=subject, error=repr(exc))
+
+    async def answer(msg: Msg) -> RpcReply:
         try:
             request = decoder.decode(msg.data) if decoder else None
             reply = RpcReply(ok=await handler(request))
@@ -86,11 +109,7 @@ async def serve(
             reply = RpcReply(error=_error_for(exc))
         else:
             outage.succeeded()
-        if msg.reply:
-            try:
-                await msg.respond(msgspec.json.encode(reply))
-            except Exception as exc:  # the bus dropped meanwhile: the caller times out and retries
-                log.debug("rpc.reply_lost", subject=subject, error=repr(exc))
+        return reply
 
     return await bus.nc.subscribe(bus.subject(subject), queue=queue, cb=on_message)
 
@@ -109,13 +128,40 @@ async def serve_all(
         await serve(bus, subject, request_type, handler, queue=queue)
 
 
+def _attributes(subject: str, operation: str, payload: bytes) -> dict[str, str | int]:
+    # The OpenTelemetry messaging conventions; the subject as the bus sees it (with the namespace).
+    return {
+        "messaging.system": "nats",
+        "messaging.destination.name": subject,
+        "messaging.operation.type": operation,
+        "messaging.operation.name": "request" if operation == "send" else "reply",
+        "messaging.message.body.size": len(payload),
+    }
+
+
+def _settle_span(span: Span, error: RpcError | None) -> None:
+    if error is None:
+        return
+    span.set_attribute("error.type", error.code)
+    # A refusal (invalid, not found, conflict) is an answer; only a broken or absent service is an error.
+    if error.kind in ("internal", "unavailable"):
+        span.set_status(Status(StatusCode.ERROR, error.message))
+
+
 async def call(bus: Bus, subject: str, request: Any, reply_type: type[R], *, timeout: float = 5.0) -> R:
     payload = msgspec.json.encode(request) if request is not None else b""
-    try:
-        msg = await bus.nc.request(bus.subject(subject), payload, timeout=timeout)
-    except (NatsTimeout, NoRespondersError) as exc:
-        raise RpcUnavailable(subject) from exc
-    reply = msgspec.json.decode(msg.data, type=RpcReply)
+    full_subject = bus.subject(subject)
+    with _tracer.start_as_current_span(
+        f"rpc {subject}", kind=SpanKind.CLIENT, attributes=_attributes(full_subject, "send", payload)
+    ) as span:
+        try:
+            msg = await bus.nc.request(full_subject, payload, timeout=timeout, headers=inject_headers() or None)
+        except (NatsTimeout, NoRespondersError) as exc:
+            span.set_attribute("error.type", type(exc).__name__)
+            span.set_status(Status(StatusCode.ERROR, "no answer"))
+            raise RpcUnavailable(subject) from exc
+        reply = msgspec.json.decode(msg.data, type=RpcReply)
+        _settle_span(span, reply.error)
     if reply.error is not None:
         if reply.error.kind == "unavailable" and reply.error.code == _HANDLER_OUTAGE:
             raise RpcUnavailable(subject)

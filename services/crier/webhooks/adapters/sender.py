@@ -1,4 +1,5 @@
 """One HTTP attempt: vet the address, sign, POST, read a capped response, classify the result.
+Each attempt is a CLIENT span, and the receiver gets its W3C `traceparent`.
 
 The request goes to the address the guard vetted: the URL's host is replaced by that address and
 the original name travels in the Host header (and, for https, as the TLS server name, which is
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from crier.kit import ssrf
+from crier.kit import http_spans, ssrf
 from crier.kit.errors import Problem
 from crier.kit.version import VERSION
 from crier.webhooks.adapters import guard
@@ -61,7 +62,35 @@ class Sender:
             await client.aclose()
         self._clients.clear()
 
-    async def send(self, endpoint_id: str, url: str, message_id: str, body: bytes, secrets: list[str]) -> Outcome:
+    async def send(
+        self,
+        endpoint_id: str,
+        url: str,
+        message_id: str,
+        body: bytes,
+        secrets: list[str],
+        *,
+        attempt: int | None = None,
+    ) -> Outcome:
+        """One attempt (the `attempt`th of this delivery, when the caller says) inside a CLIENT span
+        whose `traceparent` the receiver gets, so a receiver that traces continues the trace."""
+        attributes: dict[str, str | int] = {
+            "crier.webhook.endpoint_id": endpoint_id,
+            "crier.webhook.message_id": message_id,
+        }
+        if attempt is not None:
+            attributes["crier.webhook.attempt"] = attempt
+            if attempt > 1:
+                attributes["http.request.resend_count"] = attempt - 1
+        with http_spans.client_span("POST webhook", "POST", url, attributes) as span:
+            outcome = await self._attempt(endpoint_id, url, message_id, body, secrets)
+            if outcome.http_status is not None:
+                span.set_attribute("http.response.status_code", outcome.http_status)
+            if outcome.error:  # a status the receiver refused with, or no answer at all
+                http_spans.failed(span, outcome.error)
+            return outcome
+
+    async def _attempt(self, endpoint_id: str, url: str, message_id: str, body: bytes, secrets: list[str]) -> Outcome:
         try:
             destination = await guard.check(parse_url(url), self._policy)
         except Problem:
@@ -77,6 +106,7 @@ class Sender:
             "accept-encoding": "identity",
             "host": original.netloc.decode("ascii"),
             **signing.headers(secrets, message_id, int(time.time()), body),
+            **http_spans.with_traceparent(None),
         }
         target = original.copy_with(host=str(destination.address))
         extensions = {"sni_hostname": destination.url.host} if destination.url.scheme == "https" else {}

@@ -1,0 +1,148 @@
+"""Spans reach an OTLP collector from every service as processes: request/reply calls in one trace,
+platform calls and webhook attempts as CLIENT spans, and the resource the OTEL_* variables set."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from crier.contracts.common import Platform
+from tests.e2e.conftest import create_post, wait_post
+from tests.support.live import Live, connect_live, start_live, stop_live
+from tests.support.otlp import ExportedSpan, OtlpReceiver
+from tests.support.stack import Infra, wait_for
+
+PLATFORM: Platform = "linkedin"
+ENVIRONMENT = f"otlp-test-{secrets.token_hex(3)}"
+
+
+class HookReceiver:
+    """A webhook receiver that keeps the headers of every request."""
+
+    def __init__(self) -> None:
+        self.headers: list[dict[str, str]] = []
+        seen = self.headers
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                seen.append({k.lower(): v for k, v in self.headers.items()})
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="module")
+def collector() -> Iterator[OtlpReceiver]:
+    receiver = OtlpReceiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="module")
+def traced(infra: Infra, tmp_path_factory: pytest.TempPathFactory, collector: OtlpReceiver) -> Iterator[Live]:
+    live = start_live(
+        infra,
+        tmp_path_factory.mktemp("otlp"),
+        {
+            # Only the standard variables: CRIER_OTEL_EXPORTER stays "none".
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.url,
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "OTEL_RESOURCE_ATTRIBUTES": f"deployment.environment.name={ENVIRONMENT}",
+        },
+    )
+    yield live
+    stop_live(live)
+
+
+def _find(collector: OtlpReceiver, what: str, match: Callable[[ExportedSpan], bool]) -> list[ExportedSpan]:
+    found: list[ExportedSpan] = wait_for(lambda: [s for s in collector.spans() if match(s)], what=what)
+    return found
+
+
+def test_rpc_call_and_its_handler_are_one_trace(traced: Live, collector: OtlpReceiver) -> None:
+    connect_live(traced, PLATFORM)  # the gateway asks connect for an auth URL, then the callback
+
+    def pairs() -> list[tuple[ExportedSpan, ExportedSpan]]:
+        spans = collector.spans()
+        clients = [
+            s
+            for s in spans
+            if s.kind == "client" and s.service == "crier-gateway" and s.name.startswith("rpc rpc.connect")
+        ]
+        servers = [s for s in spans if s.kind == "server" and s.service == "crier-connect"]
+        return [(c, s) for c in clients for s in servers if s.parent_span_id == c.span_id and s.trace_id == c.trace_id]
+
+    client, server = wait_for(pairs, what="a gateway → connect RPC as client and server spans of one trace")[0]
+    assert server.name == client.name
+    assert client.attributes["messaging.system"] == "nats"
+    assert client.attributes["messaging.destination.name"].endswith(client.name.removeprefix("rpc "))
+    assert server.attributes["messaging.operation.type"] == "process"
+
+
+def test_platform_call_and_webhook_attempt_are_client_spans_of_the_posts_trace(
+    traced: Live, collector: OtlpReceiver
+) -> None:
+    account = connect_live(traced, PLATFORM)
+    hooks = HookReceiver()
+    trace_id = secrets.token_hex(16)
+    try:
+        with account.org.live() as api:
+            r = api.post("/webhooks", json={"url": hooks.url, "events": ["post.published"]})
+            assert r.status_code == 201, r.text
+            endpoint_id = r.json()["id"]
+            headers = {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"}
+            post = create_post(api, headers=headers, content="Traced", accounts=[account.id])
+            assert wait_post(api, post["id"])["status"] == "published"
+        [sent] = wait_for(lambda: [h for h in hooks.headers if "traceparent" in h], what="a webhook with traceparent")
+    finally:
+        hooks.server.shutdown()
+
+    [platform_call, *_] = _find(
+        collector,
+        "the publisher's platform call in the post's trace",
+        lambda s: s.trace_id == trace_id and s.kind == "client" and s.attributes.get("crier.platform") == PLATFORM,
+    )
+    assert platform_call.service.startswith("crier-publisher")
+    assert platform_call.name.split() == [platform_call.attributes["http.request.method"], PLATFORM]
+    assert "?" not in platform_call.attributes["url.full"]  # no query-string secrets in a trace
+
+    _, hook_trace, hook_span, _ = sent["traceparent"].split("-")
+    [attempt] = _find(collector, "the webhook attempt's span", lambda s: s.span_id == hook_span)
+    assert (attempt.trace_id, attempt.kind, attempt.service) == (hook_trace, "client", "crier-webhooks")
+    assert attempt.attributes["crier.webhook.endpoint_id"] == endpoint_id
+    assert attempt.attributes["http.response.status_code"] == 204
+
+
+def test_resource_carries_the_otel_variables(traced: Live, collector: OtlpReceiver, tmp_path: Path) -> None:
+    wait_for(lambda: {s.service for s in collector.spans()} >= {"crier-gateway", "crier-connect"}, what="spans of both")
+    assert {s.resource.get("deployment.environment.name") for s in collector.spans()} == {ENVIRONMENT}
+    # OTEL_SERVICE_NAME wins over the name Crier gives, as the specification says.
+    probe = (
+        "from crier.kit import telemetry\n"
+        "telemetry.configure('probe')\n"
+        "with telemetry.tracer('t').start_as_current_span('probe'): pass\n"
+    )
+    env = {
+        **os.environ,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url.removesuffix("/v1/traces"),
+        "OTEL_SERVICE_NAME": "renamed",
+    }
+    env.pop("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", None)
+    subprocess.run([sys.executable, "-c", probe], env=env, check=True, timeout=60, cwd=tmp_path)
+    [span] = _find(collector, "the probe's span", lambda s: s.name == "probe")
+    assert span.service == "renamed"
