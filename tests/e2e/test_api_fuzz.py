@@ -2,9 +2,8 @@
 path does not serve, with schema-valid and schema-violating data and all of its checks: no server
 error, every status and body as documented, invalid data refused with a 4xx, valid data not refused
 by the edge, 405 with `Allow`, `OPTIONS` listing what the document lists, auth enforced, one
-organization's objects out of another's reach. The
-exceptions, each with its reason, are in schemathesis.toml. Bounded (examples per operation, a
-fixed seed), loopback only."""
+organization's objects out of another's reach. The exceptions, each with its reason, are in
+schemathesis.toml. Bounded (examples per operation, a fixed seed), loopback only."""
 
 from __future__ import annotations
 
