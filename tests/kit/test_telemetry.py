@@ -3,11 +3,16 @@ tested end to end in tests/e2e/test_otlp_export.py)."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from crier.kit import log
 from crier.kit.http_spans import safe_url
 from crier.kit.telemetry import TelemetryMisconfigured, resource, span_exporter
 
@@ -53,3 +58,20 @@ def test_service_name_is_ours_unless_the_environment_names_it(monkeypatch: pytes
 def test_urls_in_spans_carry_no_credentials_or_query() -> None:
     url = httpx.URL("https://user:pw@graph.example/v23.0/me?access_token=EAAB&fields=id")
     assert safe_url(url) == "https://graph.example/v23.0/me"
+
+
+def test_about_names_the_work_on_log_lines_and_on_the_span(capsys: pytest.CaptureFixture[str]) -> None:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    log.configure("unit", "info")
+    with provider.get_tracer("t").start_as_current_span("deliver") as span:
+        with log.about(post_id="post_1", target_id="tgt_1", platform="x"):
+            log.get("t").info("publisher.target_published")
+        log.get("t").info("publisher.after")
+    inside, after = (json.loads(line) for line in capsys.readouterr().err.strip().splitlines()[-2:])
+    assert (inside["post_id"], inside["target_id"], inside["platform"]) == ("post_1", "tgt_1", "x")
+    assert inside["trace_id"] == format(span.get_span_context().trace_id, "032x")
+    assert "post_id" not in after
+    [finished] = spans.get_finished_spans()
+    assert finished.attributes == {"crier.post_id": "post_1", "crier.target_id": "tgt_1", "crier.platform": "x"}

@@ -1,5 +1,9 @@
 """Structured JSON logs with service, request_id and trace_id on every line.
 
+`about(post_id=…, target_id=…, platform=…)` names what a block of work is about: every line logged
+inside it carries those fields, and the current span gets them as `crier.<field>` attributes, so
+a log line and a span of one delivery say the same things.
+
 Secrets never reach the output: any field whose name looks like a credential is redacted, and
 values that look like Crier keys or bearer tokens are masked wherever they appear.
 """
@@ -9,7 +13,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Any
 
 import structlog
@@ -78,3 +83,13 @@ def configure(service: str, level: str = "info") -> None:
 
 def get(name: str | None = None) -> Any:
     return structlog.get_logger(name)
+
+
+@contextmanager
+def about(**fields: str) -> Iterator[None]:
+    """Within the block: these fields on every log line, and `crier.<field>` on the current span."""
+    span = trace.get_current_span()
+    for name, value in fields.items():
+        span.set_attribute(f"crier.{name}", value)
+    with structlog.contextvars.bound_contextvars(**fields):
+        yield
