@@ -5,6 +5,7 @@ that delay, raising `Drop` dead-letters it at once. Any other exception is eithe
 database or the bus away: `kit.transient`), retried with a growing delay until it passes, or a
 failure of this message: retried a few times, then terminated with its content and the error kept
 on the DEAD stream (`dead.<subject>`) and logged. Nothing is ever retried every second forever.
+Each message is handled in a CONSUMER span continuing the trace its headers carry (`consumer_span`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import BadRequestError, NotFoundError
 from opentelemetry import context as otel_context
 
-from crier.kit.bus import streams
+from crier.kit.bus import consumer_span, streams
 from crier.kit.bus.connection import Bus
 from crier.kit.log import get
 from crier.kit.outage import Outage
@@ -149,34 +150,39 @@ def settler(
         seq = msg.metadata.sequence.stream
         token = otel_context.attach(extract_context(msg.headers))
         try:
-            with span_tracer.start_as_current_span(f"consume {subject}"):
-                decoder = _decoder_for(decoders, subject)
-                if decoder is None:
-                    raise Drop(f"no decoder for {subject}")
+            with consumer_span.start(span_tracer, subject, msg) as span:
                 try:
-                    message = decoder.decode(msg.data)
-                except msgspec.DecodeError as exc:
-                    raise Drop(str(exc)) from exc
-                await handler(subject, message, msg)
-            await msg.ack()
-            failures.forget(seq)
-            if handling.down:
-                handling.succeeded()
-        except Retry as r:
-            await _quietly(msg.nak(delay=r.delay_s))
-        except Drop as d:
-            await dead_letter(bus, msg, subject, f"undecodable: {d}", failures=1)
-        except Exception as exc:
-            if is_transient(exc):
-                await _quietly(msg.nak(delay=handling.failed(exc, subject=subject)))
-            else:
-                count = failures.add(seq)
-                if count >= max_failures:
+                    decoder = _decoder_for(decoders, subject)
+                    if decoder is None:
+                        raise Drop(f"no decoder for {subject}")
+                    try:
+                        message = decoder.decode(msg.data)
+                    except msgspec.DecodeError as exc:
+                        raise Drop(str(exc)) from exc
+                    consumer_span.describe(span, message)
+                    await handler(subject, message, msg)
+                    await msg.ack()
                     failures.forget(seq)
-                    await dead_letter(bus, msg, subject, repr(exc), failures=count)
-                else:
-                    handling.failed(exc, subject=subject, failures=count)
-                    await _quietly(msg.nak(delay=backoff_s(count)))
+                    if handling.down:
+                        handling.succeeded()
+                except Retry as r:
+                    span.set_attribute("crier.retry_in_s", r.delay_s)
+                    await _quietly(msg.nak(delay=r.delay_s))
+                except Drop as d:
+                    consumer_span.failed(span, d)
+                    await dead_letter(bus, msg, subject, f"undecodable: {d}", failures=1)
+                except Exception as exc:
+                    consumer_span.failed(span, exc)
+                    if is_transient(exc):
+                        await _quietly(msg.nak(delay=handling.failed(exc, subject=subject)))
+                    else:
+                        count = failures.add(seq)
+                        if count >= max_failures:
+                            failures.forget(seq)
+                            await dead_letter(bus, msg, subject, repr(exc), failures=count)
+                        else:
+                            handling.failed(exc, subject=subject, failures=count)
+                            await _quietly(msg.nak(delay=backoff_s(count)))
         finally:
             otel_context.detach(token)
 

@@ -1,0 +1,58 @@
+"""The CONSUMER span around handling one message, as the OpenTelemetry messaging conventions have it.
+
+Named `process <subject>` (the subject without the stack's namespace, so a trace viewer groups the
+same work across stacks), with the messaging attributes and, when the decoded message says what it
+is about, `crier.post_id`, `crier.target_id` and `crier.platform`: an SRE finds a delivery by its
+ids. The span's status is an error when handling failed; a message that asks to come back later
+(`Retry`) handled nothing wrongly and is not one.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any
+
+from nats.aio.msg import Msg
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+
+# Fields of Crier's contracts that name what a message is about; bounded or not, they belong on a span.
+_ABOUT = ("post_id", "target_id", "platform")
+
+
+def start(tracer: Tracer, subject: str, msg: Msg) -> AbstractContextManager[Span]:
+    attributes: dict[str, str | int] = {
+        "messaging.system": "nats",
+        "messaging.destination.name": subject,
+        "messaging.operation.type": "process",
+        "messaging.operation.name": "process",
+        "messaging.message.body.size": len(msg.data),
+    }
+    durable = msg.metadata.consumer
+    if durable:
+        attributes["messaging.consumer.group.name"] = durable
+    msg_id = (msg.headers or {}).get("Nats-Msg-Id")
+    if msg_id:
+        attributes["messaging.message.id"] = msg_id
+    # Exceptions are judged below (a Retry is no error), not by the span's own handler.
+    return tracer.start_as_current_span(
+        f"process {subject}",
+        kind=SpanKind.CONSUMER,
+        attributes=attributes,
+        record_exception=False,
+        set_status_on_exception=False,
+    )
+
+
+def describe(span: Span, message: Any) -> None:
+    """What the decoded message is about, for the fields it has."""
+    for name in _ABOUT:
+        value = getattr(message, name, None)
+        if isinstance(value, str) and value:
+            span.set_attribute(f"crier.{name}", value)
+
+
+def failed(span: Span, exc: BaseException) -> None:
+    span.record_exception(exc)
+    span.set_attribute("error.type", type(exc).__qualname__)
+    # A status description is a line in a trace viewer, not the place for a whole message.
+    span.set_status(Status(StatusCode.ERROR, next(iter(str(exc).splitlines()), "")[:200]))
