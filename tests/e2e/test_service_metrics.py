@@ -1,7 +1,8 @@
 """The metrics the webhooks, scheduler and connect services record, scraped from each process's
 own CRIER_METRICS_PORT after real work arrived over the bus: webhook attempts by outcome and the
 endpoints disabled, the scheduler's lateness and the posts still waiting, token refreshes by
-platform, and every service's outbox backlog and consumer lag."""
+platform, and every service's outbox backlog and consumer lag. And the gateway's media bytes
+stored, after an upload over its HTTP API."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ from crier.contracts.events import PostCreated, TargetSpec
 from crier.kit.bus import Bus, rpc
 from crier.kit.embedded import free_port
 from crier.kit.migrations import upgrade
+from tests.gateway.conftest import Gateway
+from tests.gateway.test_media_api import new_media_org, start_media_gateway, stop_media_gateway, upload
+from tests.support import media_files
 from tests.support.bus import eventually, publish
 from tests.support.simulator import Simulator, start_simulator
 from tests.support.stack import Infra, Services, start_services, wait_services_ready
@@ -206,3 +210,21 @@ async def test_a_token_refresh_is_counted_by_platform(running: Running) -> None:
         )
     await settles_at(port, "crier_token_refreshes_total", 1.0, platform="youtube", outcome="refreshed")
     assert await scraped(port, "crier_token_refreshes_total", platform="youtube", outcome="failed") is None
+
+
+@pytest.fixture(scope="module")
+def media_gateway(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gateway, int]]:
+    port = free_port()
+    gw = start_media_gateway(infra, tmp_path_factory.mktemp("metrics-media"), {"CRIER_METRICS_PORT": str(port)})
+    yield gw, port
+    stop_media_gateway(gw)
+
+
+async def test_media_bytes_stored(media_gateway: tuple[Gateway, int]) -> None:
+    gw, port = media_gateway
+    assert await scraped(port, "crier_media_stored_bytes_total") == 0.0
+    with new_media_org(gw).test() as client:
+        stored = [upload(client, media_files.png(64 + n, 48), f"{n}.png", "image/png") for n in range(2)]
+    assert [r.status_code for r in stored] == [201, 201], stored[0].text
+    # What the store holds, after cleaning: the media objects' own sizes.
+    assert await scraped(port, "crier_media_stored_bytes_total") == float(sum(r.json()["bytes"] for r in stored))

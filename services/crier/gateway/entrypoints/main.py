@@ -16,7 +16,7 @@ from crier.gateway.domain.media import MediaPolicy
 from crier.gateway.entrypoints import consumers, housekeeping
 from crier.gateway.entrypoints.http.app import asgi
 from crier.gateway.entrypoints.http.state import Gateway
-from crier.gateway.handlers.context import Context
+from crier.gateway.handlers.context import Context, Meters
 from crier.gateway.settings import SCHEMA, GatewaySettings
 from crier.kit.media.store import open_store
 from crier.kit.service import Runtime, run_service
@@ -53,6 +53,7 @@ def main() -> int:
                 unused_retention=timedelta(seconds=settings.media_unused_retention_s),
             ),
             idempotency_lease=timedelta(seconds=settings.idempotency_lease_s),
+            meters=Meters.on(runtime.metrics),
         )
         server = _Server(
             uvicorn.Config(

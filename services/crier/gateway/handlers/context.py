@@ -1,5 +1,6 @@
 """What every gateway use case is given: the unit of work it writes and reads through, the clock,
-the platforms' rules that a new post is checked against, and where media lives."""
+the platforms' rules that a new post is checked against, where media lives, and the instruments
+the use cases record on."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from prometheus_client import Counter
+
 from crier.gateway.domain.media import MediaPolicy
 from crier.gateway.domain.target_checks import Platforms
 from crier.kit.clock import Clock, utc_now
 from crier.kit.media.store import MediaStore
+from crier.kit.metrics import Metrics
+from crier.kit.metrics_catalog import MEDIA_STORED
 from crier.kit.uow import UnitOfWork
 from crier.platforms import publishing
 
@@ -20,6 +25,21 @@ class MediaFetcher(Protocol):
     async def fetch(self, url: str, sink: Callable[[bytes], None], *, max_bytes: int) -> None:
         """Writes the body of `url` to `sink`; `adapters.media_fetch.FetchFailed` when it cannot."""
         ...
+
+
+@dataclass(frozen=True)
+class Meters:
+    """As `crier.kit.metrics_catalog` names them."""
+
+    media_stored: Counter
+
+    @classmethod
+    def on(cls, metrics: Metrics) -> Meters:
+        return cls(MEDIA_STORED.on(metrics))
+
+
+def _unserved() -> Meters:
+    return Meters.on(Metrics("gateway"))
 
 
 @dataclass(frozen=True)
@@ -33,6 +53,9 @@ class Context:
     media_policy: MediaPolicy = field(default_factory=MediaPolicy)
     # How long an Idempotency-Key's claim holds it unless its request renews it.
     idempotency_lease: timedelta = timedelta(seconds=15)
+    # The service's own registry, served on its operations port; a registry of its own otherwise
+    # (tools, tests), so no two contexts share a count.
+    meters: Meters = field(default_factory=_unserved)
 
     def now(self) -> datetime:
         return self.clock()

@@ -83,6 +83,7 @@ async def add_media(
                 tx.conn, media_id, status="failed", failure_reason=f"store: {type(exc).__name__}", updated_at=ctx.now()
             )
         raise
+    ctx.meters.media_stored.inc(received.size)
     async with ctx.uow.begin() as tx:
         return await media_rows.update(tx.conn, media_id, status="ready", updated_at=ctx.now())
 
