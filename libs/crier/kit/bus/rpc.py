@@ -134,7 +134,7 @@ def _attributes(subject: str, operation: str, payload: bytes) -> dict[str, str |
         "messaging.system": "nats",
         "messaging.destination.name": subject,
         "messaging.operation.type": operation,
-        "messaging.operation.name": "request" if operation == "send" else "reply",
+        "messaging.operation.name": "request" if operation == "send" else operation,
         "messaging.message.body.size": len(payload),
     }
 
