@@ -61,6 +61,7 @@ def run(plan: Plan, root: Path) -> Outcome:
         orgs = setup.organizations(crier, sim, receiver, plan.orgs, PLATFORMS)
         load = Load(crier.api_url, orgs, rate=plan.rate, clients=plan.clients, lead_s=plan.lead_s, run_id=run_id)
         loaded = time.monotonic()
+        print(f"chaos run {run_id}: {plan.describe()}, against {crier.api_url}", file=sys.stderr, flush=True)
         load.start()
         try:
             steps = [warm_up(load, plan.posts_after_recovery)]
@@ -68,6 +69,7 @@ def run(plan: Plan, root: Path) -> Outcome:
         finally:
             load.stop()
         stopped = time.monotonic()
+        print(f"chaos: load stopped; waiting for {len(load.accepted)} posts", file=sys.stderr, flush=True)
         for number, step in enumerate(steps):
             step.accepted, step.errors = load.accepted_in(number), load.errors.get(number)
         # A stack that did not come back would be waited for in vain.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 
 from tests.chaos.load import Load
@@ -51,6 +52,8 @@ def kill(crier: Crier, load: Load, number: int, name: str, posts_after: int) -> 
         downtime: float | None = time.monotonic() - killed_at
     except AssertionError:
         downtime = None
+    back_in = "not back" if downtime is None else f"back in {downtime:.1f} s"
+    print(f"chaos step {number}: SIGKILL {name} (pid {old}), {back_in}", file=sys.stderr, flush=True)
     if downtime is not None:
         hold(load, number, posts_after)
     return Step(str(number), f"{LABELS.get(name, name)} (pid {old})", downtime)
