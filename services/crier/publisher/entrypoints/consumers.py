@@ -18,6 +18,9 @@ from crier.publisher.handlers.context import Context
 from crier.publisher.handlers.delivery import deliver
 from crier.publisher.settings import PublisherSettings
 
+# The consumer of post cancellations, on stream EVENTS: one for every platform the process serves.
+CANCELLATIONS = "publisher-cancellations"
+
 
 def durable_for(platform: Platform) -> str:
     """The consumer of the platform's queue of earlier versions, which kept this name."""
@@ -36,6 +39,11 @@ def _durable_of(platform: Platform, subject: str) -> str:
     # cmd.publish.x.due.3 → publisher-x-due-3; the old queue keeps its consumer and position.
     lane = subject.removeprefix(publish_subject(platform)).strip(".").replace(".", "-")
     return f"{durable_for(platform)}-{lane}" if lane else durable_for(platform)
+
+
+def durables(platform: Platform) -> list[str]:
+    """Every consumer the platform's intake reads, on stream PUBLISH: its lag is the platform's."""
+    return [_durable_of(platform, s) for tier in lane_tiers(platform) for s in tier]
 
 
 async def publish_queue(
@@ -81,7 +89,7 @@ async def cancellations(bus: Bus, ctx: Context, settings: PublisherSettings, sto
     sub = await consumer.bind(
         bus,
         stream=streams.EVENTS,
-        durable="publisher-cancellations",
+        durable=CANCELLATIONS,
         subjects=["evt.post.canceled"],
     )
 

@@ -1,7 +1,9 @@
 """`crier serve publisher --platform P`: P is one platform, a comma-separated list, or `all`.
 
 Every platform runs the same code path; `all` simply binds every platform's queue in one process.
-The composition root: the one place that builds the adapters and hands them to the use cases.
+The composition root: the one place that builds the adapters and hands them to the use cases,
+and the instruments: deliveries, attempts and dead letters per platform, and the lag of every
+consumer the process reads (each lane's, per platform) in the service's metrics.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from typing import Any
 
 import httpx
 
+from crier.kit.bus import streams
 from crier.kit.guarded_http import guarded_client
 from crier.kit.media.signing import MediaUrlSigner
 from crier.kit.media.store import open_store
+from crier.kit.metrics_bus import watch_consumer
 from crier.kit.service import Runtime, run_service
 from crier.kit.settings import load
 from crier.kit.ssrf import parse_networks
@@ -26,7 +30,7 @@ from crier.publisher.adapters.tokens import ConnectTokens
 from crier.publisher.domain.backoff import RetryPolicy
 from crier.publisher.domain.routing import platforms_to_serve
 from crier.publisher.entrypoints import consumers
-from crier.publisher.handlers.context import Context
+from crier.publisher.handlers.context import Context, Meters
 from crier.publisher.settings import PublisherSettings
 
 
@@ -67,8 +71,14 @@ def main(platform: str = "all") -> int:
             retry=retry,
             tokens=ConnectTokens(rt.bus),
             media=StoredMedia(store, signer),
+            meters=Meters.on(rt.metrics),
         )
         queues = [await consumers.publish_queue(rt.bus, ctx, p, settings, rt.stop) for p in platforms]
+        canceled = await consumers.cancellations(rt.bus, ctx, settings, rt.stop)
+        # Watched once they exist: a scrape before the consumers are bound would find none.
+        for durable in (d for p in platforms for d in consumers.durables(p)):
+            watch_consumer(rt.metrics, rt.bus, streams.PUBLISH, durable)
+        watch_consumer(rt.metrics, rt.bus, streams.EVENTS, consumers.CANCELLATIONS)
 
         async def deliver_then_close() -> None:
             # Closed only once the queues have finished their deliveries in flight.
@@ -79,6 +89,6 @@ def main(platform: str = "all") -> int:
                 await guarded.aclose()
                 await store.close()
 
-        return [deliver_then_close(), await consumers.cancellations(rt.bus, ctx, settings, rt.stop)]
+        return [deliver_then_close(), canceled]
 
     return asyncio.run(run_service("publisher", "publisher", settings, body, platform=platform))

@@ -1,4 +1,4 @@
-"""What the publisher's use cases work with."""
+"""What the publisher's use cases work with, the instruments they record on among them."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from prometheus_client import Counter, Histogram
+
 from crier.contracts.connect import AccountToken, TokenRequest
 from crier.kit.clock import Clock, utc_now
+from crier.kit.metrics import Metrics
+from crier.kit.metrics_catalog import ATTEMPTS, DEAD_LETTERS, DELIVERIES, DELIVERY_DURATION
 from crier.kit.uow import UnitOfWork
 from crier.platforms.base import MediaSource, PlatformAdapter
 from crier.publisher.domain.backoff import RetryPolicy
@@ -28,6 +32,26 @@ class Tokens(Protocol):
 
 
 @dataclass(frozen=True)
+class Meters:
+    """The instruments deliveries record on, as `crier.kit.metrics_catalog` names them."""
+
+    deliveries: Counter
+    duration: Histogram
+    attempts: Counter
+    dead_letters: Counter
+
+    @classmethod
+    def on(cls, metrics: Metrics) -> Meters:
+        return cls(
+            DELIVERIES.on(metrics), DELIVERY_DURATION.on(metrics), ATTEMPTS.on(metrics), DEAD_LETTERS.on(metrics)
+        )
+
+
+def _unserved() -> Meters:
+    return Meters.on(Metrics("publisher"))
+
+
+@dataclass(frozen=True)
 class Context:
     uow: UnitOfWork
     # By routing key (`domain.routing.adapter_key`); a platform without one fails honestly.
@@ -39,3 +63,6 @@ class Context:
     # The uniform draw in [0, 1) behind each backoff's full jitter.
     jitter: Callable[[], float] = field(default=random.random)
     clock: Clock = field(default=utc_now)
+    # The service's own registry, served on its operations port; a registry of its own otherwise
+    # (a test's context), so no two contexts share a count.
+    meters: Meters = field(default_factory=_unserved)

@@ -18,15 +18,23 @@ from its stage), announcing nothing new. Past the processing deadline, the attem
 A redriven target's command carries a higher generation: the target starts it afresh and its
 delivery resumes after the last container that reached the platform. A command of an older
 generation than the target's is settled without effect.
+
+Every delivery that made an attempt or found its target canceled is counted by how it ended, with
+its duration; every concluded attempt by its error code, every dead letter too (`Meters`). Its log
+lines carry the post, target and platform, and the trace they belong to.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
 from sqlalchemy.exc import SQLAlchemyError
+from structlog.contextvars import bound_contextvars
 
 from crier.contracts.commands import PublishTarget, dead_subject, publish_msg_id
 from crier.contracts.connect import AccountToken
@@ -69,13 +77,38 @@ class RetryIn:
     delay_s: float
 
 
+# As `crier_deliveries_total` counts them; `retried` is any delivery whose command comes back: a
+# failed attempt to be tried again, or a platform still processing what the target needs.
+Outcome = Literal["published", "retried", "failed", "canceled", "dead"]
+_OUTCOME_AFTER_FAILURE: dict[str, Outcome] = {"retrying": "retried", "failed": "failed", "dead": "dead"}
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How a delivery ended. No outcome when it did nothing to count: its command was settled
+    already, or came back before its backoff ended."""
+
+    outcome: Outcome | None = None
+    retry: RetryIn | None = None
+
+
 async def deliver(ctx: Context, cmd: PublishTarget) -> RetryIn | None:
     """None when the command is settled (ack it); `RetryIn` when it must come back after a backoff.
 
     Our own storage away, or connect not answering, raise: an outage, which the consumer waits out
     without spending an attempt (the open attempt continues on the next delivery)."""
+    began = time.monotonic()
+    with bound_contextvars(post_id=cmd.post_id, target_id=cmd.target_id, platform=cmd.platform):
+        ended = await _deliver(ctx, cmd)
+    if ended.outcome is not None:
+        ctx.meters.deliveries.labels(platform=cmd.platform, outcome=ended.outcome).inc()
+        ctx.meters.duration.labels(platform=cmd.platform, outcome=ended.outcome).observe(time.monotonic() - began)
+    return ended.retry
+
+
+async def _deliver(ctx: Context, cmd: PublishTarget) -> Ended:
     started = await _start(ctx, cmd)
-    if not isinstance(started, int):
+    if isinstance(started, Ended):
         return started
     attempt = started
     adapter = ctx.adapters.get(adapter_key(cmd.mode, cmd.platform))
@@ -104,11 +137,10 @@ async def deliver(ctx: Context, cmd: PublishTarget) -> RetryIn | None:
         if isinstance(exc, SQLAlchemyError) or is_transient(exc):
             raise
         # A bug must end in a visible dead letter, not redeliver forever.
-        log.exception("publisher.delivery_crashed", target_id=cmd.target_id, platform=cmd.platform)
+        log.exception("publisher.delivery_crashed")
         failure = TransientError(f"unexpected error: {type(exc).__name__}", code="internal_error")
     else:
-        await _conclude_success(ctx, cmd, attempt, published)
-        return None
+        return await _conclude_success(ctx, cmd, attempt, published)
     return await _conclude_failure(ctx, cmd, attempt, failure)
 
 
@@ -121,35 +153,35 @@ def _rules(cmd: PublishTarget, token: AccountToken | None) -> Rules:
     return publishing.rules(cmd.platform, account_type=token.account_type, limits=token.limits)
 
 
-async def _start(ctx: Context, cmd: PublishTarget) -> int | RetryIn | None:
-    """The number of the attempt this delivery makes, or what to answer when it makes none."""
+async def _start(ctx: Context, cmd: PublishTarget) -> int | Ended:
+    """The number of the attempt this delivery makes, or how it ends when it makes none."""
     async with ctx.uow.begin() as tx:
         target = await targets.claim(tx.conn, cmd)
         if cmd.redrive < target.redrive:
-            return None  # a redrive replaced this command
+            return Ended()  # a redrive replaced this command
         if cmd.redrive > target.redrive:
             await targets.start_generation(tx.conn, cmd.target_id, cmd.redrive)
             target = await targets.lock(tx.conn, cmd.target_id)
-            log.info("publisher.target_redriven", target_id=cmd.target_id, redrive=cmd.redrive)
+            log.info("publisher.target_redriven", redrive=cmd.redrive)
         if target.is_finished:
-            return None
+            return Ended()
         if await targets.is_canceled(tx.conn, cmd.target_id):
             await targets.set_status(tx.conn, cmd.target_id, "canceled")
-            log.info("publisher.target_canceled", target_id=cmd.target_id)
-            return None
+            log.info("publisher.target_canceled")
+            return Ended("canceled")
         if target.retry_wait_s > 0:
             # Redelivered before its backoff ended (ack timeout after a crash): not an attempt.
-            return RetryIn(target.retry_wait_s)
+            return Ended(retry=RetryIn(target.retry_wait_s))
         attempt = target.next_attempt
         await targets.start_attempt(tx.conn, cmd.target_id, cmd.redrive, attempt)
         if target.resumes_wait:
-            log.info("publisher.processing_resumed", target_id=cmd.target_id, attempt=attempt)
+            log.info("publisher.processing_resumed", attempt=attempt)
         else:
             tx.emit("evt.target.publishing", TargetPublishing(**_about(ctx, cmd), attempt=attempt))
     return attempt
 
 
-async def _wait_on_processing(ctx: Context, cmd: PublishTarget, attempt: int, wait: StillProcessing) -> RetryIn | None:
+async def _wait_on_processing(ctx: Context, cmd: PublishTarget, attempt: int, wait: StillProcessing) -> Ended:
     """The attempt waits for the platform's processing, open and unannounced, unless processing
     has held the target back past the deadline: then it fails for good."""
     # Never a busy loop, whatever an adapter asks for.
@@ -158,12 +190,12 @@ async def _wait_on_processing(ctx: Context, cmd: PublishTarget, attempt: int, wa
         target = await targets.lock(tx.conn, cmd.target_id)
         settled = target.is_finished or not target.attempt_open or target.last_attempt != attempt
         if settled or target.redrive != cmd.redrive:
-            return None
+            return Ended()
         waited_s = target.processing_for_s
         if not processing_timed_out(target, ctx.retry):
             await targets.wait_on_processing(tx.conn, cmd.target_id, delay)
-            log.info("publisher.processing_wait", target_id=cmd.target_id, attempt=attempt, retry_in_s=delay)
-            return RetryIn(delay)
+            log.info("publisher.processing_wait", attempt=attempt, retry_in_s=delay)
+            return Ended("retried", RetryIn(delay))
     timeout = PlatformError(
         f"{cmd.platform} was still processing the media after {waited_s or 0:.0f} s: {wait.message}",
         code="media_processing_timeout",
@@ -174,12 +206,12 @@ async def _wait_on_processing(ctx: Context, cmd: PublishTarget, attempt: int, wa
 
 async def _conclude_success(
     ctx: Context, cmd: PublishTarget, attempt: int, published: list[PublishedContainer]
-) -> None:
+) -> Ended:
     root = published[0]
     async with ctx.uow.begin() as tx:
         target = await targets.lock(tx.conn, cmd.target_id)
         if target.is_finished or target.redrive != cmd.redrive:
-            return
+            return Ended()
         await targets.mark_published(tx.conn, cmd.target_id, root)
         # Everything is on the platform: no delivery will resume from a stage again.
         await stages.forget(tx.conn, cmd.target_id)
@@ -195,17 +227,20 @@ async def _conclude_success(
                 notes=[note for p in published for note in p.notes],
             ),
         )
-    log.info("publisher.target_published", target_id=cmd.target_id, attempt=attempt)
+    ctx.meters.attempts.labels(platform=cmd.platform, error_code="none").inc()
+    log.info("publisher.target_published", attempt=attempt)
+    return Ended("published")
 
 
-async def _conclude_failure(ctx: Context, cmd: PublishTarget, attempt: int, err: PlatformError) -> RetryIn | None:
-    """Records the failed attempt; returns the backoff when the target should be tried again."""
+async def _conclude_failure(ctx: Context, cmd: PublishTarget, attempt: int, err: PlatformError) -> Ended:
+    """Records the failed attempt; the delivery ends with the backoff when the target should be
+    tried again."""
     failure = {**_about(ctx, cmd), "attempt": attempt, "error_code": err.code, "error_message": err.message}
     async with ctx.uow.begin() as tx:
         target = await targets.lock(tx.conn, cmd.target_id)
         settled = target.is_finished or not target.attempt_open or target.last_attempt != attempt
         if settled or target.redrive != cmd.redrive:
-            return None  # another delivery of this target already settled this attempt
+            return Ended()  # another delivery of this target already settled this attempt
         verdict = after_failure(
             target,
             retryable=err.retryable,
@@ -246,16 +281,27 @@ async def _conclude_failure(ctx: Context, cmd: PublishTarget, attempt: int, err:
             tx.emit("evt.target.dead_lettered", TargetDeadLettered(**failure))
         else:
             tx.emit("evt.target.failed", TargetFailed(**failure))
+    ctx.meters.attempts.labels(platform=cmd.platform, error_code=err.code).inc()
+    if verdict.status == "dead":
+        ctx.meters.dead_letters.labels(platform=cmd.platform, error_code=err.code).inc()
+    _mark_failed(err)
     log.info(
         "publisher.attempt_failed",
-        target_id=cmd.target_id,
         attempt=attempt,
         code=err.code,
         status=verdict.status,
         counted=verdict.counts,
         retry_in_s=delay,
     )
-    return None if delay is None else RetryIn(delay)
+    return Ended(_OUTCOME_AFTER_FAILURE[verdict.status], None if delay is None else RetryIn(delay))
+
+
+def _mark_failed(err: PlatformError) -> None:
+    """The delivery's span (the consumer's, around it) shows the failed attempt and its code: the
+    message was handled, but an SRE looking for failed deliveries finds it by its status."""
+    span = trace.get_current_span()
+    span.set_attribute("error.type", err.code)
+    span.set_status(Status(StatusCode.ERROR, f"{err.code}: {err.message}"[:200]))
 
 
 def _about(ctx: Context, cmd: PublishTarget) -> dict[str, Any]:
