@@ -124,6 +124,9 @@ def test_platform_call_and_webhook_attempt_are_client_spans_of_the_posts_trace(
     _, hook_trace, hook_span, _ = sent["traceparent"].split("-")
     [attempt] = _find(collector, "the webhook attempt's span", lambda s: s.span_id == hook_span)
     assert (attempt.trace_id, attempt.kind, attempt.service) == (hook_trace, "client", "crier-webhooks")
+    # The attempt, made later from the webhooks' queue, still belongs to the post's trace.
+    assert hook_trace == trace_id
+    assert attempt.attributes["crier.webhook.attempt"] == 1
     assert attempt.attributes["crier.webhook.endpoint_id"] == endpoint_id
     assert attempt.attributes["http.response.status_code"] == 204
 

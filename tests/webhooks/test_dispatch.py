@@ -19,7 +19,9 @@ class FakeSender:
     answer: Outcome
     sent: list[dict[str, Any]] = field(default_factory=list)
 
-    async def send(self, endpoint_id: str, url: str, message_id: str, body: bytes, secrets: list[str]) -> Outcome:
+    async def send(
+        self, endpoint_id: str, url: str, message_id: str, body: bytes, secrets: list[str], *, attempt: int = 1
+    ) -> Outcome:
         self.sent.append({"endpoint_id": endpoint_id, "url": url, "message_id": message_id, "secrets": secrets})
         return self.answer
 

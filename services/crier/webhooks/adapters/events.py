@@ -31,11 +31,11 @@ _LOCK = sa.text("""
 """)
 # Raw SQL: a bulk insert from unnest'ed arrays, one round trip for the whole batch.
 _INSERT_EVENTS = sa.text("""
-    INSERT INTO events (id, org_id, mode, type, body, listed, created_at)
-    SELECT u.id, u.org_id, u.mode, u.type, u.body, true, u.created_at
+    INSERT INTO events (id, org_id, mode, type, body, listed, created_at, traceparent)
+    SELECT u.id, u.org_id, u.mode, u.type, u.body, true, u.created_at, u.traceparent
     FROM unnest(CAST(:ids AS text[]), CAST(:orgs AS text[]), CAST(:modes AS text[]), CAST(:types AS text[]),
-                CAST(:bodies AS bytea[]), CAST(:created AS timestamptz[])) WITH ORDINALITY
-         AS u(id, org_id, mode, type, body, created_at, n)
+                CAST(:bodies AS bytea[]), CAST(:created AS timestamptz[]), CAST(:traces AS text[])) WITH ORDINALITY
+         AS u(id, org_id, mode, type, body, created_at, traceparent, n)
     ORDER BY u.n
     ON CONFLICT (id) DO NOTHING RETURNING id
 """)
@@ -61,9 +61,12 @@ _FAN_OUT = sa.text("""
 """)
 
 
-async def append(conn: AsyncConnection, scoped: Sequence[tuple[str, str, PublicEvent]]) -> int:
+async def append(
+    conn: AsyncConnection, scoped: Sequence[tuple[str, str, PublicEvent]], traces: Sequence[str | None] = ()
+) -> int:
     """Store listed events, given as (org_id, mode, event) in order, and a pending delivery for
-    every active subscribed endpoint. Returns how many deliveries were created."""
+    every active subscribed endpoint; `traces` is each event's traceparent, in the same order.
+    Returns how many deliveries were created."""
     if not scoped:
         return 0
     await conn.execute(_LOCK, {"keys": sorted({f"webhooks.events:{org}:{mode}" for org, mode, _ in scoped})})
@@ -73,7 +76,11 @@ async def append(conn: AsyncConnection, scoped: Sequence[tuple[str, str, PublicE
         "modes": [m for _, m, _ in scoped],
         "types": [e.type for _, _, e in scoped],
     }
-    bodies = {"bodies": [e.body() for _, _, e in scoped], "created": [e.created_at for _, _, e in scoped]}
+    bodies = {
+        "bodies": [e.body() for _, _, e in scoped],
+        "created": [e.created_at for _, _, e in scoped],
+        "traces": list(traces) or [None] * len(scoped),
+    }
     inserted = (await conn.execute(_INSERT_EVENTS, {**columns, **bodies})).scalars().all()
     if not inserted:
         return 0

@@ -116,6 +116,7 @@ async def claim(conn: AsyncConnection, *, limit: int, per_endpoint: int, lease_s
             deliveries.c.attempt_count,
             deliveries.c.locked_until,
             events.c.body,
+            events.c.traceparent,
             endpoints.c.url,
             endpoints.c.secret,
             previous.label("previous_secret"),
@@ -134,6 +135,7 @@ async def claim(conn: AsyncConnection, *, limit: int, per_endpoint: int, lease_s
                 bytes(r.body),
                 r.url,
                 tuple(s for s in (r.secret, r.previous_secret) if s),
+                r.traceparent,
             )
             for r in rows
         ),

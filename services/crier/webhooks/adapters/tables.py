@@ -46,6 +46,8 @@ events = sa.Table(
     sa.Column("body", sa.LargeBinary, nullable=False),
     # False for pings: they are deliveries, not part of the /events feed.
     sa.Column("listed", sa.Boolean, nullable=False),
+    # The trace the internal event belonged to (W3C traceparent); None for pings and older rows.
+    sa.Column("traceparent", sa.Text),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("stored_at", TS, nullable=False, server_default=sa.func.now()),
 )

@@ -97,6 +97,8 @@ class Claim:
     url: str
     # Encrypted: the endpoint's secret, then a rotated-out one that still signs.
     secret_ciphertexts: tuple[str, ...]
+    # The trace of the event delivered (W3C traceparent), which the attempt continues.
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ class _Intake:
             except (msgspec.DecodeError, ValueError) as exc:
                 await consumer.dead_letter(self._bus, msg, subject, f"undecodable: {exc}", failures=1)
                 continue
-            batch.append((msg, Incoming(subject, event)))
+            batch.append((msg, Incoming(subject, event, (msg.headers or {}).get("traceparent"))))
         return batch
 
     async def _handle(self, batch: Batch) -> None:

@@ -9,7 +9,10 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from opentelemetry import context as otel_context
+
 from crier.kit.log import get
+from crier.kit.telemetry import extract_context
 from crier.webhooks.adapters import endpoints, events, queue
 from crier.webhooks.domain.delivery import Claim, Settlement, after_attempt, should_disable
 from crier.webhooks.handlers.context import Context
@@ -47,7 +50,14 @@ async def attempt_delivery(ctx: Context, claim: Claim) -> Settlement:
     aad = claim.endpoint_id.encode()
     secrets = [ctx.keyring.decrypt(c, aad) for c in claim.secret_ciphertexts]
     attempted_at, started = datetime.now(UTC), time.perf_counter()
-    outcome = await ctx.sender.send(claim.endpoint_id, claim.url, claim.message_id, claim.body, secrets)
+    # The attempt belongs to the trace of the post it reports on, not to the dispatch loop's.
+    token = otel_context.attach(extract_context({"traceparent": claim.traceparent} if claim.traceparent else None))
+    try:
+        outcome = await ctx.sender.send(
+            claim.endpoint_id, claim.url, claim.message_id, claim.body, secrets, attempt=claim.attempts_made + 1
+        )
+    finally:
+        otel_context.detach(token)
     took_s = time.perf_counter() - started
     step = after_attempt(
         claim.attempts_made + 1, outcome, scale=ctx.settings.webhooks_retry_scale, jitter_draw=random.random()

@@ -28,6 +28,8 @@ class Incoming:
     subject: str
     # The decoded internal event; None for a subject without a public counterpart.
     event: Any
+    # The W3C traceparent it travelled with: its deliveries continue that trace.
+    traceparent: str | None = None
 
 
 async def ingest_events(ctx: Context, batch: Sequence[Incoming]) -> None:
@@ -50,12 +52,12 @@ async def ingest_events(ctx: Context, batch: Sequence[Incoming]) -> None:
         targets = await events.known_targets(
             tx.conn, sorted({t for i in fresh if (t := getattr(i.event, "target_id", None))})
         )
-        scoped = [
-            (*_envelope(i.event)[:2], public)
+        translated = [
+            ((*_envelope(i.event)[:2], public), i.traceparent)
             for i in fresh
             for public in catalog.translate(i.subject, i.event, targets.get(getattr(i.event, "target_id", "")))
         ]
-        created = await events.append(tx.conn, scoped)
+        created = await events.append(tx.conn, [s for s, _ in translated], [t for _, t in translated])
     if created:
         ctx.wake()
 
