@@ -33,7 +33,7 @@ def start(tracer: Tracer, subject: str, msg: Msg) -> AbstractContextManager[Span
     msg_id = (msg.headers or {}).get("Nats-Msg-Id")
     if msg_id:
         attributes["messaging.message.id"] = msg_id
-    # Exceptions are judged below (a Retry is no error), not by the span's own handler.
+    # The consumer judges what was raised (a Retry is no error), not the span on its way out.
     return tracer.start_as_current_span(
         f"process {subject}",
         kind=SpanKind.CONSUMER,
