@@ -121,6 +121,16 @@ def test_platform_call_and_webhook_attempt_are_client_spans_of_the_posts_trace(
     assert platform_call.name.split() == [platform_call.attributes["http.request.method"], PLATFORM]
     assert "?" not in platform_call.attributes["url.full"]  # no query-string secrets in a trace
 
+    # The outbox relay's send of the post's creation is a PRODUCER span of the post's trace, and the
+    # scheduler's handling of it a CONSUMER-side span under that send.
+    [send] = _find(
+        collector,
+        "the relay's send of evt.post.created",
+        lambda s: s.trace_id == trace_id and s.kind == "producer" and s.name == "send evt.post.created",
+    )
+    assert send.service == "crier-gateway" and send.attributes["messaging.system"] == "nats"
+    _find(collector, "a span under the send", lambda s: s.parent_span_id == send.span_id)
+
     _, hook_trace, hook_span, _ = sent["traceparent"].split("-")
     [attempt] = _find(collector, "the webhook attempt's span", lambda s: s.span_id == hook_span)
     assert (attempt.trace_id, attempt.kind, attempt.service) == (hook_trace, "client", "crier-webhooks")

@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crier.kit.bus.connection import Bus
@@ -24,7 +25,7 @@ from crier.kit.log import get
 from crier.kit.metrics import Metrics
 from crier.kit.metrics_catalog import OUTBOX_BACKLOG, OUTBOX_LAG
 from crier.kit.outage import Outage
-from crier.kit.telemetry import inject_headers
+from crier.kit.telemetry import extract_context, inject_headers, tracer
 from crier.kit.waiting import first_of
 
 log = get(__name__)
@@ -110,7 +111,8 @@ class OutboxRelay:
                 return 0
             futures = []
             for row in rows:
-                headers = {**json.loads(row.headers), "Nats-Msg-Id": row.msg_id}
+                headers = {**_sent_in_a_producer_span(row.subject, row.msg_id, json.loads(row.headers))}
+                headers["Nats-Msg-Id"] = row.msg_id
                 futures.append(
                     await self._bus.js.publish_async(
                         self._bus.subject(row.subject), bytes(row.payload), headers=headers
@@ -150,3 +152,25 @@ def watch_outbox(metrics: Metrics, relay: OutboxRelay) -> None:
         lag.set(backlog.oldest_s)
 
     metrics.on_scrape(refresh)
+
+
+def _sent_in_a_producer_span(subject: str, msg_id: str, stored: dict[str, str]) -> dict[str, str]:
+    """The headers a message goes out with: the trace context of a PRODUCER span (`send <subject>`)
+    opened in the trace the message was written in, so its consumers' spans hang under the send.
+    A message written outside any trace starts none: a root span per housekeeping event is noise."""
+    if "traceparent" not in stored:
+        return stored
+    attributes = {
+        "messaging.system": "nats",
+        "messaging.destination.name": subject,
+        "messaging.operation.type": "send",
+        "messaging.operation.name": "send",
+        "messaging.message.id": msg_id,
+    }
+    with _tracer.start_as_current_span(
+        f"send {subject}", context=extract_context(stored), kind=SpanKind.PRODUCER, attributes=attributes
+    ):
+        return {**stored, **inject_headers()}
+
+
+_tracer = tracer("crier.bus.outbox")
