@@ -42,7 +42,7 @@ class Plan:
         return f"{len(self.kills)} kills, {self.orgs} organizations × {len(PLATFORMS)} platforms, {self.rate:g} posts/s"
 
 
-FULL = Plan((*SERVICES, *SERVERS), orgs=2, rate=4, clients=6, posts_after_recovery=25, lead_s=10, settle_s=180)
+FULL = Plan((*SERVICES, *SERVERS), orgs=2, rate=5, clients=6, posts_after_recovery=30, lead_s=10, settle_s=180)
 SHORT = Plan(("publisher", *SERVERS), orgs=1, rate=3, clients=4, posts_after_recovery=10, lead_s=5, settle_s=90)
 
 
