@@ -16,7 +16,7 @@ from crier.gateway.domain.target_checks import Platforms
 from crier.kit.clock import Clock, utc_now
 from crier.kit.media.store import MediaStore
 from crier.kit.metrics import Metrics
-from crier.kit.metrics_catalog import MEDIA_STORED
+from crier.kit.metrics_catalog import MEDIA_STORED, POSTS_CREATED, TARGETS_CREATED
 from crier.kit.uow import UnitOfWork
 from crier.platforms import publishing
 
@@ -32,10 +32,13 @@ class Meters:
     """As `crier.kit.metrics_catalog` names them."""
 
     media_stored: Counter
+    # By mode, and by platform: what was accepted, counted once (an idempotent replay is not).
+    posts_created: Counter
+    targets_created: Counter
 
     @classmethod
     def on(cls, metrics: Metrics) -> Meters:
-        return cls(MEDIA_STORED.on(metrics))
+        return cls(MEDIA_STORED.on(metrics), POSTS_CREATED.on(metrics), TARGETS_CREATED.on(metrics))
 
 
 def _unserved() -> Meters:

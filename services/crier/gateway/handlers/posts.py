@@ -151,6 +151,7 @@ async def _create(ctx: Context, who: Principal, request: PostRequest, idem: idem
             record = await scheduling.reserve(tx, who, queued, record)
             if idem is not None:
                 await idempotency.finish(tx.conn, idem, record.post.id)
+        _count(ctx, who, found, new.accounts)
         return Created(record, is_new=True)
     except post_store.ExternalRefTaken as taken:
         # Two requests with one external_ref raced; the loser answers with the winner's post.
@@ -158,6 +159,13 @@ async def _create(ctx: Context, who: Principal, request: PostRequest, idem: idem
         if existing is None:
             raise
         return existing
+
+
+def _count(ctx: Context, who: Principal, found: dict[str, Any], account_ids: Sequence[str]) -> None:
+    """Once the post is committed: a create rolled back (an external_ref taken) counts nothing."""
+    ctx.meters.posts_created.labels(mode=who.mode).inc()
+    for account_id in account_ids:
+        ctx.meters.targets_created.labels(platform=found[account_id].platform).inc()
 
 
 async def checked(ctx: Context, who: Principal, request: PostRequest) -> tuple[NewPost, dict[str, Any]]:
