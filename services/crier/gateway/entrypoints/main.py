@@ -15,6 +15,7 @@ from crier.gateway.adapters.media_fetch import GuardedFetcher
 from crier.gateway.domain.media import MediaPolicy
 from crier.gateway.entrypoints import consumers, housekeeping
 from crier.gateway.entrypoints.http.app import asgi
+from crier.gateway.entrypoints.http.request_metrics import RequestMeters
 from crier.gateway.entrypoints.http.state import Gateway
 from crier.gateway.handlers.context import Context, Meters
 from crier.gateway.settings import SCHEMA, GatewaySettings
@@ -57,7 +58,7 @@ def main() -> int:
         )
         server = _Server(
             uvicorn.Config(
-                asgi(Gateway(settings=settings, bus=runtime.bus, ctx=ctx)),
+                asgi(Gateway(settings=settings, bus=runtime.bus, ctx=ctx, meters=RequestMeters(runtime.metrics))),
                 host=settings.gateway_host,
                 port=settings.gateway_port,
                 log_config=None,

@@ -122,4 +122,5 @@ def create_app(gateway: Gateway) -> Litestar:
 
 def asgi(gateway: Gateway) -> Any:
     """What uvicorn serves: the app inside the NUL guard, inside the request-id layer."""
-    return RequestIdMiddleware(NulGuard(create_app(gateway), gateway.settings.max_body_bytes))
+    app = NulGuard(create_app(gateway), gateway.settings.max_body_bytes)
+    return RequestIdMiddleware(app, gateway.meters, gateway.outage)

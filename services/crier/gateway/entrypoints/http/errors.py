@@ -20,7 +20,8 @@ from litestar.openapi import ResponseSpec
 from msgspec import Meta
 
 from crier.gateway.entrypoints.http.allowed_methods import allow_header
-from crier.gateway.entrypoints.http.request_id import current_request_id, loggable_path
+from crier.gateway.entrypoints.http.request_id import current_request_id, loggable_path, route_of
+from crier.gateway.entrypoints.http.state import gateway_of
 from crier.kit.errors import Failure
 from crier.kit.log import get
 from crier.kit.transient import is_transient
@@ -215,7 +216,8 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         case HTTPException() if exc.status_code < 500:
             return error_response(exc.status_code, _GENERIC.get(exc.status_code, "bad_request"), exc.detail)
     if is_transient(exc):
-        log.warning("http.outage", path=loggable_path(request.url.path), error=type(exc).__name__)
+        # One line when the outage begins and one when it ends, not one per request meanwhile.
+        gateway_of(request).outage.failed(route_of(request.scope), exc)
         return error_response(
             503,
             "service_unavailable",
