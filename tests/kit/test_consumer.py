@@ -13,6 +13,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from crier.kit.bus import Bus, consumer, streams
+from crier.kit.outage import Outage
 from tests.support.bus import eventually, read_stream
 from tests.support.stack import Infra
 
@@ -130,3 +131,16 @@ def test_backoff_grows_and_is_capped() -> None:
     delays = [consumer.backoff_s(n) for n in range(1, 12)]
     assert delays[:3] == [0.5, 1.0, 2.0]
     assert delays == sorted(delays) and max(delays) == 30.0
+
+
+def test_an_outage_sends_messages_away_for_about_as_long_as_it_has_lasted() -> None:
+    now = [100.0]
+    outage = Outage("probe", clock=lambda: now[0])
+    for _ in range(50):  # every message in flight fails at once
+        outage.failed(OSError("connection refused"))
+    assert consumer.outage_wait_s(outage) == 0.5
+    now[0] += 3
+    outage.failed(OSError("connection refused"))
+    assert consumer.outage_wait_s(outage) == 3.0
+    now[0] += 100
+    assert consumer.outage_wait_s(outage) == 30.0

@@ -62,6 +62,11 @@ class Outage:
         return self._began_at is not None
 
     @property
+    def lasted_s(self) -> float:
+        """How long the outage has lasted so far; 0 while the dependency answers."""
+        return 0.0 if self._began_at is None else self._clock() - self._began_at
+
+    @property
     def delay_s(self) -> float:
         """How long to wait before the next try."""
         return backoff_s(self._in_a_row, base_s=self._base_s, max_s=self._max_s)

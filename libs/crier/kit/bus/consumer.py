@@ -129,6 +129,13 @@ class _Failures:
         self._counts.pop(seq, None)
 
 
+def outage_wait_s(outage: Outage) -> float:
+    """How long a message waits when an outage stopped it: about as long as the outage has lasted
+    so far (0.5 s to 30 s). Counting failures would not do: many messages in flight fail at once,
+    and a three-second outage would send every one of them away for the full thirty."""
+    return min(_BACKOFF_MAX_S, max(_BACKOFF_BASE_S, outage.lasted_s))
+
+
 def backoff_s(failures: int) -> float:
     return float(min(_BACKOFF_MAX_S, _BACKOFF_BASE_S * 2 ** max(0, failures - 1)))
 
@@ -174,7 +181,8 @@ def settler(
                 except Exception as exc:
                     consumer_span.failed(span, exc)
                     if is_transient(exc):
-                        await _quietly(msg.nak(delay=handling.failed(exc, subject=subject)))
+                        handling.failed(exc, subject=subject)
+                        await _quietly(msg.nak(delay=outage_wait_s(handling)))
                     else:
                         count = failures.add(seq)
                         if count >= max_failures:

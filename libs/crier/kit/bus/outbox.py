@@ -30,6 +30,8 @@ from crier.kit.waiting import first_of
 
 log = get(__name__)
 
+PUBLISH_ACK_TIMEOUT_S = 5.0
+
 _INSERT = sa.text(
     "INSERT INTO outbox (msg_id, subject, payload, headers) VALUES (:msg_id, :subject, :payload, :headers)"
 )
@@ -118,7 +120,10 @@ class OutboxRelay:
                         self._bus.subject(row.subject), bytes(row.payload), headers=headers
                     )
                 )
-            await asyncio.wait_for(asyncio.gather(*futures), timeout=30)
+            # JetStream acknowledges in milliseconds; an ack that has not come in seconds was lost
+            # with a connection or a server restart, and the batch is sent again (deduplicated by
+            # Nats-Msg-Id) rather than held up for long.
+            await asyncio.wait_for(asyncio.gather(*futures), timeout=PUBLISH_ACK_TIMEOUT_S)
             # Exactly the rows published: a range delete would also take a row with a lower seq
             # whose transaction committed after our SELECT, and that event would never be sent.
             await conn.execute(sa.text("DELETE FROM outbox WHERE seq = ANY(:seqs)"), {"seqs": [r.seq for r in rows]})
