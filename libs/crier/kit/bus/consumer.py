@@ -69,6 +69,16 @@ async def bind(
     a longer ack wait in the settings would otherwise never take effect."""
     name = bus.stream(stream)
     filters = [bus.subject(s) for s in subjects]
+    server = _server_version(bus)
+    if len(filters) > 1 and server < (2, 10):
+        # Such a server ignores `filter_subjects` and hands the consumer the whole stream: its
+        # subjects without a decoder would be dead-lettered. Said plainly at start-up.
+        log.error(
+            "bus.server_too_old",
+            server_version=".".join(map(str, server)),
+            consumer=durable,
+            needs="NATS 2.10 or later (consumers filtered on several subjects)",
+        )
     wanted = ConsumerConfig(
         durable_name=durable,
         name=durable,
@@ -96,6 +106,11 @@ async def bind(
             await bus.js.add_consumer(name, config=wanted)
             log.info("bus.consumer_updated", stream=name, consumer=durable, changes=changes)
     return await bus.js.pull_subscribe_bind(durable=durable, stream=name)
+
+
+def _server_version(bus: Bus) -> tuple[int, int]:
+    version = bus.nc.connected_server_version
+    return (version.major, version.minor)
 
 
 def _differences(current: ConsumerConfig, wanted: ConsumerConfig) -> dict[str, list[Any]]:
