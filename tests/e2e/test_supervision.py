@@ -60,15 +60,46 @@ def _a_post_publishes(sandbox: tuple[httpx.Client, str], content: str) -> None:
     wait_for(lambda: client.get(f"/posts/{post_id}").json()["status"] == "published", timeout=60, what="publish")
 
 
-def test_every_service_is_a_prometheus_target_naming_itself(up: CrierUp) -> None:
-    targets = json.loads((up.data_dir / "prometheus-targets.json").read_text())
-    assert sorted(t["labels"]["service"] for t in targets) == sorted(up.processes()["services"])
+def _scrape(targets: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Every target's crier_* samples, by service, after checking it names itself and is ready."""
+    scraped: dict[str, dict[str, float]] = {}
     for target in targets:
         [address] = target["targets"]
-        metrics = httpx.get(f"http://{address}/metrics", timeout=5)
-        assert metrics.status_code == 200
-        assert f'service_name="crier-{target["labels"]["service"]}"' in metrics.text
+        service = target["labels"]["service"]
         assert httpx.get(f"http://{address}/readyz", timeout=5).status_code == 200
+        text = httpx.get(f"http://{address}/metrics", timeout=5).text
+        assert f'service_name="crier-{service}"' in text
+        samples = [line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("crier_")]
+        scraped[service] = {name: float(value) for name, value in samples}
+    return scraped
+
+
+# The series a stack's first post leaves, with their values (each recorded right after a commit,
+# so they are waited for, not read once).
+_AFTER_ONE_POST = {
+    ("gateway", 'crier_posts_created_total{mode="test"}'): 1,
+    ("gateway", 'crier_targets_created_total{platform="x"}'): 1,
+    ("gateway", 'crier_http_requests_total{method="POST",route="/api/v1/posts",status="201"}'): 1,
+    ("publisher", 'crier_deliveries_total{outcome="published",platform="x"}'): 1,
+    ("publisher", 'crier_delivery_attempts_total{error_code="none",platform="x"}'): 1,
+    ("scheduler", "crier_scheduler_lateness_seconds_count"): 1,
+    # Every outbox drained once the post is out: nothing waits to be sent.
+    ("gateway", "crier_outbox_backlog_messages"): 0,
+    ("scheduler", "crier_outbox_backlog_messages"): 0,
+    ("publisher", "crier_outbox_backlog_messages"): 0,
+}
+
+
+def test_every_service_is_a_prometheus_target_reporting_a_post(up: CrierUp, sandbox: tuple[httpx.Client, str]) -> None:
+    targets = json.loads((up.data_dir / "prometheus-targets.json").read_text())
+    assert sorted(t["labels"]["service"] for t in targets) == sorted(up.processes()["services"])
+    _a_post_publishes(sandbox, "counted")  # the stack's first post: every count is exact
+
+    def found() -> dict[tuple[str, str], float | None]:
+        scraped = _scrape(targets)
+        return {(service, series): scraped[service].get(series) for service, series in _AFTER_ONE_POST}
+
+    wait_for(lambda: found() == _AFTER_ONE_POST, timeout=20, what="the post's series in every target")
 
 
 def test_a_killed_nats_is_started_again_on_its_port(up: CrierUp, sandbox: tuple[httpx.Client, str]) -> None:
