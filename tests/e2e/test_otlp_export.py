@@ -94,9 +94,7 @@ def test_rpc_call_and_its_handler_are_one_trace(traced: Live, collector: OtlpRec
     assert server.attributes["messaging.operation.type"] == "process"
 
 
-def test_platform_call_and_webhook_attempt_are_client_spans_of_the_posts_trace(
-    traced: Live, collector: OtlpReceiver
-) -> None:
+def test_one_trace_holds_a_post_from_its_request_to_its_webhook(traced: Live, collector: OtlpReceiver) -> None:
     account = connect_live(traced, PLATFORM)
     hooks = HookReceiver()
     trace_id = secrets.token_hex(16)
@@ -139,6 +137,33 @@ def test_platform_call_and_webhook_attempt_are_client_spans_of_the_posts_trace(
     assert attempt.attributes["crier.webhook.attempt"] == 1
     assert attempt.attributes["crier.webhook.endpoint_id"] == endpoint_id
     assert attempt.attributes["http.response.status_code"] == 204
+
+    # One trace holds the whole journey: the request, the scheduler, the delivery, the platform
+    # call (above), the gateway's projection update and the webhook attempt (above).
+    def one(what: str, service: str, kind: str, name: str) -> ExportedSpan:
+        [span, *_] = _find(
+            collector,
+            what,
+            lambda s: s.trace_id == trace_id and s.service.startswith(service) and s.kind == kind and s.name == name,
+        )
+        return span
+
+    request = one("the create request", "crier-gateway", "server", "POST /api/v1/posts")
+    assert request.attributes["http.route"] == "/api/v1/posts"
+    assert request.attributes["http.response.status_code"] == 201
+    scheduled = one("the scheduler's handling", "crier-scheduler", "consumer", "process evt.post.created")
+    assert scheduled.attributes["crier.post_id"] == post["id"]
+    [delivery, *_] = _find(
+        collector,
+        "the publisher's delivery",
+        lambda s: (
+            s.trace_id == trace_id and s.kind == "consumer" and s.name.startswith(f"process cmd.publish.{PLATFORM}")
+        ),
+    )
+    assert delivery.attributes["crier.platform"] == PLATFORM and delivery.attributes["crier.post_id"] == post["id"]
+    assert delivery.attributes["messaging.system"] == "nats" and delivery.attributes["crier.target_id"]
+    projection = one("the gateway's projection update", "crier-gateway", "consumer", "process evt.target.published")
+    assert projection.attributes["crier.target_id"] == delivery.attributes["crier.target_id"]
 
 
 def test_resource_carries_the_otel_variables(traced: Live, collector: OtlpReceiver, tmp_path: Path) -> None:
