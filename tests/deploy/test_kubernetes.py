@@ -206,7 +206,7 @@ def test_keda_scales_each_publisher_on_every_consumer_it_reads(rendered: dict[st
         assert 1 <= obj["spec"]["minReplicaCount"] < obj["spec"]["maxReplicaCount"]
         # The durables the publisher binds, from its own code (a lane added there and not here
         # would never scale anything).
-        read = {consumers._durable_of(platform, s) for tier in consumers.lane_tiers(platform) for s in tier}
+        read = set(consumers.durables(platform))
         triggers = obj["spec"]["triggers"]
         assert {t["metadata"]["consumer"] for t in triggers} == read, "run deploy/k8s/components/keda/generate.py"
         for trigger in triggers:

@@ -63,7 +63,8 @@ TARGETS_CREATED = CounterSpec(
     "crier_targets_created_total", "Targets accepted, one per account of a post", ("platform",)
 )
 
-# The bus, per consumer: for a publisher, consumer `publisher-<platform>` on stream PUBLISH.
+# The bus, per consumer: for a publisher, every lane's consumer on stream PUBLISH
+# (`publisher-<platform>-<due|now>-<n>`) and `publisher-<platform>`, the queue of earlier versions.
 CONSUMER_PENDING = GaugeSpec(
     "crier_consumer_pending_messages",
     "Messages on the stream not yet delivered to the consumer",
