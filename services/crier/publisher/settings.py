@@ -28,3 +28,13 @@ class PublisherSettings(CommonSettings):
     # Commands each lane's reader keeps at hand for the next free slot: enough that a busy lane
     # never waits on a fetch, few enough that another replica finds the rest still queued.
     publisher_lane_at_hand: int = 2
+    # Publish budgets shared by every replica (`adapters.budgets`): "on", "off", or "auto" — on
+    # unless the platforms are a stand-in (CRIER_PLATFORM_BASE_URL, e.g. the simulator). Test-mode
+    # (sandbox) deliveries never spend from them.
+    publisher_budgets: str = "auto"
+    # Limits that replace the table's (`crier.platforms.posting_limits`) per platform and scope:
+    # "mastodon.account=5/2,x.app=1000/86400" (posts/window in seconds).
+    publisher_budget_limits: str = ""
+    # How much wider each budget's window is counted than the platform's: the longest a post takes
+    # to reach the platform after its attempt started.
+    publisher_budget_slack_s: float = 2.0

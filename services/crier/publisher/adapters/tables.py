@@ -119,3 +119,14 @@ canceled_targets = sa.Table(
     sa.Column("post_id", sa.Text, nullable=False),
     sa.Column("canceled_at", TS, nullable=False),
 )
+
+# One row per post a delivery took from a publish budget (`adapters.budgets`): the budget's key
+# names the platform, the scope, the account or organization and the window.
+budget_spends = sa.Table(
+    "budget_spends",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("spent_at", TS, nullable=False),
+    sa.Column("target_id", sa.Text, nullable=False),
+)

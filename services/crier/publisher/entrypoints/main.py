@@ -28,6 +28,7 @@ from crier.publisher.adapters import registry
 from crier.publisher.adapters.media import StoredMedia
 from crier.publisher.adapters.tokens import ConnectTokens
 from crier.publisher.domain.backoff import RetryPolicy
+from crier.publisher.domain.budget import BudgetPolicy, parse_overrides
 from crier.publisher.domain.routing import platforms_to_serve
 from crier.publisher.entrypoints import consumers
 from crier.publisher.handlers.context import Context, Meters
@@ -48,6 +49,11 @@ def main(platform: str = "all") -> int:
         rate_limit_deadline_s=settings.publisher_rate_limit_deadline_s,
         processing_deadline_s=settings.publisher_processing_deadline_s,
         processing_poll_max_s=settings.publisher_processing_poll_max_s,
+    )
+    budgets = BudgetPolicy(
+        enabled=_budgets_on(settings),
+        overrides=parse_overrides(settings.publisher_budget_limits),
+        slack_s=settings.publisher_budget_slack_s,
     )
     signer = MediaUrlSigner(settings.encryption_keys, settings.public_url, settings.media_url_ttl_s)
 
@@ -72,6 +78,7 @@ def main(platform: str = "all") -> int:
             tokens=ConnectTokens(rt.bus),
             media=StoredMedia(store, signer),
             meters=Meters.on(rt.metrics),
+            budgets=budgets,
         )
         queues = [await consumers.publish_queue(rt.bus, ctx, p, settings, rt.stop) for p in platforms]
         canceled = await consumers.cancellations(rt.bus, ctx, settings, rt.stop)
@@ -92,3 +99,12 @@ def main(platform: str = "all") -> int:
         return [deliver_then_close(), canceled]
 
     return asyncio.run(run_service("publisher", "publisher", settings, body, platform=platform))
+
+
+def _budgets_on(settings: PublisherSettings) -> bool:
+    """A stand-in for the platforms (the simulator) has none of their limits, unless asked."""
+    if settings.publisher_budgets not in ("on", "off", "auto"):
+        raise ValueError(f"CRIER_PUBLISHER_BUDGETS={settings.publisher_budgets!r}: expected on, off or auto")
+    if settings.publisher_budgets == "auto":
+        return not settings.platform_base_url
+    return settings.publisher_budgets == "on"

@@ -16,6 +16,7 @@ from crier.kit.metrics_catalog import ATTEMPTS, DEAD_LETTERS, DELIVERIES, DELIVE
 from crier.kit.uow import UnitOfWork
 from crier.platforms.base import MediaSource, PlatformAdapter
 from crier.publisher.domain.backoff import RetryPolicy
+from crier.publisher.domain.budget import BudgetPolicy
 
 
 class Tokens(Protocol):
@@ -66,3 +67,5 @@ class Context:
     # The service's own registry, served on its operations port; a registry of its own otherwise
     # (a test's context), so no two contexts share a count.
     meters: Meters = field(default_factory=_unserved)
+    # Publish budgets per account and app, shared by every replica; off unless the service says.
+    budgets: BudgetPolicy = field(default_factory=BudgetPolicy)

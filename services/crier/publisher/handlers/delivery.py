@@ -19,6 +19,11 @@ A redriven target's command carries a higher generation: the target starts it af
 delivery resumes after the last container that reached the platform. A command of an older
 generation than the target's is settled without effect.
 
+A live delivery spends from its account's and its app's publish budgets (`adapters.budgets`) as
+its attempt starts, one post per container still to send. When a budget is spent, the attempt does
+not start: the command comes back when the budget has room, like a processing wait, and nothing is
+announced or counted against the target — a burst to one account is spread out, never failed.
+
 Every delivery that made an attempt or found its target canceled is counted by how it ended, with
 its duration; every concluded attempt by its error code, every dead letter too (`Meters`). Its log
 lines carry the post, target and platform, and the trace they belong to.
@@ -34,6 +39,7 @@ from typing import Any, Literal
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from structlog.contextvars import bound_contextvars
 
 from crier.contracts.commands import PublishTarget, dead_subject, publish_msg_id
@@ -59,7 +65,8 @@ from crier.platforms.base import (
     TransientError,
 )
 from crier.platforms.rules import Rules
-from crier.publisher.adapters import containers, stages, targets
+from crier.publisher.adapters import budgets, containers, stages, targets
+from crier.publisher.domain.budget import budgets_for
 from crier.publisher.domain.routing import adapter_key
 from crier.publisher.domain.target import after_failure, processing_timed_out
 from crier.publisher.handlers.context import Context
@@ -173,12 +180,37 @@ async def _start(ctx: Context, cmd: PublishTarget) -> int | Ended:
             # Redelivered before its backoff ended (ack timeout after a crash): not an attempt.
             return Ended(retry=RetryIn(target.retry_wait_s))
         attempt = target.next_attempt
+        if not target.resumes_wait:
+            wait_s = await _spend_budget(ctx, cmd, tx.conn)
+            if wait_s is not None:
+                return Ended("retried", RetryIn(wait_s))
         await targets.start_attempt(tx.conn, cmd.target_id, cmd.redrive, attempt)
         if target.resumes_wait:
             log.info("publisher.processing_resumed", attempt=attempt)
         else:
             tx.emit("evt.target.publishing", TargetPublishing(**_about(ctx, cmd), attempt=attempt))
     return attempt
+
+
+async def _spend_budget(ctx: Context, cmd: PublishTarget, conn: AsyncConnection) -> float | None:
+    """None when the delivery may go (its posts taken from its budgets, or none apply); otherwise
+    how long to wait for room. Those waiting for one account come back spread over a slot of the
+    budget, not all at the moment room opens."""
+    policy = ctx.budgets
+    if not policy.enabled or cmd.mode != "live":
+        return None
+    spent = budgets_for(cmd.platform, account_id=cmd.account_id, org_id=cmd.org_id, overrides=policy.overrides)
+    if not spent:
+        return None
+    posted = await containers.progress_of(conn, cmd.target_id)
+    need = max(1, len(cmd.containers) - len(posted.posted))
+    wait_s = await budgets.spend(conn, spent, need=need, target_id=cmd.target_id, slack_s=policy.slack_s)
+    if wait_s is None:
+        return None
+    slot_s = min(b.window_s / b.posts for b in spent)
+    wait_s = max(MIN_PROCESSING_WAIT_S, wait_s + slot_s * ctx.jitter())
+    log.info("publisher.budget_wait", retry_in_s=round(wait_s, 3))
+    return wait_s
 
 
 async def _wait_on_processing(ctx: Context, cmd: PublishTarget, attempt: int, wait: StillProcessing) -> Ended:
