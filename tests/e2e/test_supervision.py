@@ -83,6 +83,8 @@ _AFTER_ONE_POST = {
     ("publisher", 'crier_deliveries_total{outcome="published",platform="x"}'): 1,
     ("publisher", 'crier_delivery_attempts_total{error_code="none",platform="x"}'): 1,
     ("scheduler", "crier_scheduler_lateness_seconds_count"): 1,
+    # The gateway's consumer of target reports has read them all.
+    ("gateway", 'crier_consumer_pending_messages{consumer="gateway",stream="EVENTS"}'): 0,
     # Every outbox drained once the post is out: nothing waits to be sent.
     ("gateway", "crier_outbox_backlog_messages"): 0,
     ("scheduler", "crier_outbox_backlog_messages"): 0,

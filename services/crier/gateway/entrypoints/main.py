@@ -19,7 +19,9 @@ from crier.gateway.entrypoints.http.request_metrics import RequestMeters
 from crier.gateway.entrypoints.http.state import Gateway
 from crier.gateway.handlers.context import Context, Meters
 from crier.gateway.settings import SCHEMA, GatewaySettings
+from crier.kit.bus import streams
 from crier.kit.media.store import open_store
+from crier.kit.metrics_bus import watch_consumer
 from crier.kit.service import Runtime, run_service
 from crier.kit.settings import load
 from crier.kit.ssrf import parse_networks
@@ -81,6 +83,7 @@ def main() -> int:
                 await fetcher.close()
                 await store.close()
 
+        watch_consumer(runtime.metrics, runtime.bus, streams.EVENTS, consumers.DURABLE)
         return [
             serve(),
             stop_server(),
