@@ -15,6 +15,7 @@ from crier.kit import log, telemetry
 from crier.kit.bus import Bus, rpc
 from crier.kit.bus.outbox import OutboxRelay, watch_outbox
 from crier.kit.db import create_engine
+from crier.kit.db_spans import trace_statements
 from crier.kit.metrics import Metrics, MetricsSettings
 from crier.kit.metrics_endpoint import dependencies, operations_endpoint
 from crier.kit.settings import CommonSettings, load
@@ -76,6 +77,8 @@ async def run_service(
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
     )
+    if settings.otel_db_spans:
+        trace_statements(engine, schema)
     relay = OutboxRelay(engine, bus, lock_name=f"outbox:{schema}")
     uow = UnitOfWork(engine, consumer=name, wake=relay.wake)
     metrics = Metrics(name, platform)

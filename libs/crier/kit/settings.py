@@ -34,6 +34,8 @@ class CommonSettings:
     # "none", "console" or "otlp" (OTLP/HTTP to CRIER_OTEL_ENDPOINT).
     otel_exporter: str = "none"
     otel_endpoint: str = "http://127.0.0.1:4318/v1/traces"
+    # A span per database statement (its text, never its parameters); off: they multiply a trace.
+    otel_db_spans: bool = False
     # "kid:base64key,kid2:base64key" — the first key encrypts, all of them decrypt.
     encryption_keys: str = ""
     # Failures of one message (not outages) before a consumer dead-letters it to the DEAD stream.
