@@ -11,7 +11,8 @@ Mastodon accounts with 0 ms and 200 ms of platform latency (`tests.perf.bench_li
 third, 5. a 500 MB media upload's throughput and the gateway's peak memory during it, beside a bare
 Litestar app reading the same upload (`tests.perf.bench_media`); and on a fourth, 6. scheduled
 posts' lateness and other organisations' share while one organisation's burst fills a slow
-platform, beside the same posts with no burst (`tests.perf.bench_fairness`).
+platform, beside the same posts with no burst (`tests.perf.bench_fairness`); and on a fifth, 7. live
+delivery throughput with 1, 2 and 3 publisher processes of one platform (`tests.perf.bench_scale`).
 Timings come from the events on the bus, so the benchmark observes the system without slowing it.
 Bounded: fixed counts, every wait has a deadline, traffic only to 127.0.0.1.
 """
@@ -34,7 +35,7 @@ from nats.js.api import DeliverPolicy
 
 from crier.contracts.events import TargetPublished, TargetQueued
 from crier.kit.bus import Bus
-from tests.perf import bench_fairness, bench_live, bench_media
+from tests.perf import bench_fairness, bench_ingest, bench_live, bench_media
 from tests.perf.measure import machine, pct
 from tests.support.stack import close_infra, make_infra, start_stack
 
@@ -183,6 +184,7 @@ def main() -> None:
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--live-posts", type=int, default=300, help="posts to 4 live Mastodon accounts per latency")
     p.add_argument("--media-mb", type=int, default=500, help="size of the media upload in MB (default 500)")
+    p.add_argument("--ingest-posts", type=int, default=2000, help="posts per ingest figure (tests.perf.bench_ingest)")
     args = p.parse_args()
     infra = make_infra()
     # One key sends the whole burst: the per-key rate limit is not what is measured here.
@@ -191,11 +193,15 @@ def main() -> None:
     try:
         asyncio.run(run(args, infra, stack))
         stack.supervisor.stop_all()
+        for line in bench_ingest.run(infra, args.ingest_posts, echo_requests=20_000):
+            print(line)
         for line in bench_live.run(infra, args.live_posts, 4, [0, 200], args.timeout):
             print(line)
         for line in bench_media.run(infra, args.media_mb, args.timeout):
             print(line)
         for line in bench_fairness.run(infra, burst=400, slow_ms=400, timeout=args.timeout):
+            print(line)
+        for line in bench_scale.run(infra, posts=100, account_count=10, replicas=[1, 2, 3], timeout=args.timeout):
             print(line)
     finally:
         stack.supervisor.stop_all()

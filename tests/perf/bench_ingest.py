@@ -1,0 +1,248 @@
+"""Ingest: `POST /api/v1/posts` with three targets, against what the stack underneath does bare.
+
+In one run, on this machine:
+  - echo: a bare Litestar app served exactly as the gateway is (`gateway.entrypoints.main`'s
+    server settings and event loop), answering a 1 kB JSON body with itself, 32 connections;
+  - raw asyncpg: the rows a create writes (its event, post, three targets and outbox message, copied
+    from a post Crier made) inserted by hand in one transaction, 16 connections;
+  - Crier, drafts and immediate posts (the pipeline publishing beside the ingest), 32 connections,
+    each request with an Idempotency-Key and an external_ref, and the per-key rate limit counting.
+Crier's figures are printed with their ratios to both baselines. Every client is the same minimal
+HTTP/1.1 keep-alive client, so the load generator costs each side alike.
+
+    python -m tests.perf.bench_ingest [--posts 2000]
+
+Bounded: fixed counts, every wait has a deadline, traffic only to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from crier.kit.embedded import free_port
+from tests.perf.measure import machine, pct
+from tests.support.stack import Infra, close_infra, make_infra, start_stack
+
+ECHO_CONNECTIONS, DB_CONNECTIONS, API_CONNECTIONS = 32, 16, 32
+
+
+def _request(port: int, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", f"host: 127.0.0.1:{port}", "content-type: application/json"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    lines.append(f"content-length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def _load(port: int, requests: list[bytes], connections: int, ok: int) -> tuple[float, list[float]]:
+    """Sends every request over `connections` keep-alive connections; seconds taken, and each
+    request's latency. Any answer but `ok` stops the run."""
+    pending = iter(requests)
+    latencies: list[float] = []
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            for request in pending:
+                sent = time.perf_counter()
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
+                body = await reader.readexactly(length)
+                if int(head[9:12]) != ok:
+                    raise RuntimeError(f"answered {head[9:12].decode()}: {body[:300]!r}")
+                latencies.append(time.perf_counter() - sent)
+        finally:
+            writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    return time.perf_counter() - start, latencies
+
+
+def serve_echo(port: int) -> None:
+    """The bare app, in a process of its own, like the gateway's."""
+    import uvicorn
+    from litestar import Litestar, post
+
+    from crier.gateway.entrypoints.main import run_on_fastest_loop, server_config
+
+    @post("/echo")
+    async def echo(data: dict[str, Any]) -> dict[str, Any]:
+        return data
+
+    async def serve() -> int:
+        await uvicorn.Server(server_config(Litestar([echo], logging_config=None), "127.0.0.1", port)).serve()
+        return 0
+
+    run_on_fastest_loop(serve())
+
+
+def _wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listened on port {port}")
+
+
+def measure_echo(count: int) -> tuple[float, float]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tests.perf.bench_ingest", "--serve-echo", str(port)])
+    try:
+        _wait_port(port)
+        body = json.dumps({"content": "x" * 960, "accounts": ["a", "b", "c"]}).encode()
+        requests = [_request(port, "/echo", body, {})] * count
+        asyncio.run(_load(port, requests[: count // 10], ECHO_CONNECTIONS, 201))  # warm up
+        elapsed, latencies = asyncio.run(_load(port, requests, ECHO_CONNECTIONS, 201))
+        return count / elapsed, pct(latencies, 50)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def measure_asyncpg(database_url: str, post_id: str, count: int) -> float:
+    """The rows Crier wrote for `post_id`, written again `count` times under new ids, into copies
+    of the gateway's tables (same columns, keys and indexes) that no relay or consumer reads."""
+    setup = await asyncpg.connect(database_url, server_settings={"search_path": "gateway"})
+    event = await setup.fetchrow("SELECT * FROM post_events WHERE post_id = $1", post_id)
+    post = await setup.fetchrow("SELECT * FROM posts WHERE id = $1", post_id)
+    targets = await setup.fetch("SELECT * FROM post_targets WHERE post_id = $1 ORDER BY position", post_id)
+    await setup.execute("DROP SCHEMA IF EXISTS bench_raw CASCADE; CREATE SCHEMA bench_raw")
+    for table in ("post_events", "posts", "post_targets", "outbox"):
+        await setup.execute(f"CREATE TABLE bench_raw.{table} (LIKE gateway.{table} INCLUDING ALL)")
+    await setup.close()
+    # The outbox message carries the post's created event, about the size of the stored one.
+    payload, headers = event["data"].encode(), json.dumps({"traceparent": "00-" + "0" * 32 + "-" + "0" * 16 + "-01"})
+
+    def insert(table: str, row: Any) -> tuple[str, list[str]]:
+        cols = list(row.keys())
+        marks = ", ".join(f"${i}" for i in range(1, len(cols) + 1))
+        return f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", cols
+
+    ev_sql, ev_cols = insert("post_events", event)
+    post_sql, post_cols = insert("posts", post)
+    t_sql, t_cols = insert("post_targets", targets[0])
+    out_sql = "INSERT INTO outbox (msg_id, subject, payload, headers) VALUES ($1, $2, $3, $4)"
+    remaining = iter(range(count // 10))  # the warm-up's
+
+    async def worker(conn: asyncpg.Connection) -> None:
+        for _ in remaining:
+            pid = str(uuid.uuid4())
+            target_rows = [
+                [pid if c == "post_id" else str(uuid.uuid4()) if c == "id" else t[c] for c in t_cols] for t in targets
+            ]
+            async with conn.transaction():
+                await conn.execute(ev_sql, *[pid if c == "post_id" else event[c] for c in ev_cols])
+                await conn.execute(post_sql, *[pid if c == "id" else post[c] for c in post_cols])
+                await conn.executemany(t_sql, target_rows)
+                await conn.execute(out_sql, str(uuid.uuid4()), "evt.post.created", payload, headers)
+
+    conns = [
+        await asyncpg.connect(database_url, server_settings={"search_path": "bench_raw"}) for _ in range(DB_CONNECTIONS)
+    ]
+    try:
+        await asyncio.gather(*(worker(c) for c in conns))
+        remaining = iter(range(count))
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(c) for c in conns))
+        return count / (time.perf_counter() - start)
+    finally:
+        for c in conns:
+            await c.close()
+
+
+def _posts(port: int, key: str, accounts: list[str], count: int, draft: bool) -> list[bytes]:
+    run = secrets.token_hex(4)
+    out = []
+    for i in range(count):
+        body: dict[str, Any] = {"content": f"ingest {run} {i}", "accounts": accounts, "external_ref": f"{run}-{i}"}
+        if draft:
+            body["is_draft"] = True
+        headers = {"authorization": f"Bearer {key}", "idempotency-key": f"{run}-{i}"}
+        out.append(_request(port, "/api/v1/posts", json.dumps(body).encode(), headers))
+    return out
+
+
+def run(infra: Infra, posts: int, echo_requests: int) -> list[str]:
+    echo_rate, echo_p50 = measure_echo(echo_requests)
+    # The default limit, raised only so one key can send the whole burst: every request is counted.
+    env = {"CRIER_LOG_LEVEL": "warning", "CRIER_API_RATE_LIMIT": "1000000"}
+    stack = start_stack(infra, Path(tempfile.mkdtemp(prefix="crier-bench-ingest-")), env)
+    try:
+        org = stack.new_org("ingest")
+        with org.test() as client:
+            accounts = []
+            for p in ("x", "linkedin", "bluesky"):
+                r = client.post(
+                    "/sandbox/social-accounts", json={"platform": p, "username": f"in{secrets.token_hex(3)}"}
+                )
+                r.raise_for_status()
+                accounts.append(r.json()["id"])
+            template = client.post("/posts", json={"content": "template " + "y" * 40, "accounts": accounts})
+            template.raise_for_status()
+        port = int(httpx.URL(stack.api_url).port or 80)
+        db_rate = asyncio.run(measure_asyncpg(stack.database_url, template.json()["id"], posts))
+        figures = {}
+        for label, draft in (("drafts", True), ("immediate", False)):
+            asyncio.run(_load(port, _posts(port, org.test_key, accounts, posts // 10, draft), API_CONNECTIONS, 201))
+            elapsed, latencies = asyncio.run(
+                _load(port, _posts(port, org.test_key, accounts, posts, draft), API_CONNECTIONS, 201)
+            )
+            figures[label] = (posts / elapsed, pct(latencies, 50))
+    finally:
+        stack.supervisor.stop_all()
+    lines = [
+        f"ingest: POST /api/v1/posts, 3 sandbox targets, Idempotency-Key and external_ref on each, {posts} posts",
+        f"  bare Litestar echo (1 kB JSON, {ECHO_CONNECTIONS} connections): {echo_rate:.0f} req/s,"
+        f" p50 {echo_p50 * 1000:.1f} ms",
+        f"  raw asyncpg, a create's rows in one transaction ({DB_CONNECTIONS} connections): {db_rate:.0f} tx/s",
+    ]
+    for label, (rate, p50) in figures.items():
+        lines.append(
+            f"  Crier {label} ({API_CONNECTIONS} connections): {rate:.0f} posts/s, p50 {p50 * 1000:.0f} ms"
+            f" — {rate / echo_rate:.0%} of the echo, {rate / db_rate:.0%} of raw asyncpg"
+        )
+    return lines
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--posts", type=int, default=2000, help="posts per Crier figure, and raw transactions")
+    p.add_argument("--echo-requests", type=int, default=20_000)
+    p.add_argument("--serve-echo", type=int, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.serve_echo:
+        serve_echo(args.serve_echo)
+        return
+    infra = make_infra()
+    try:
+        print(f"machine: {machine()}")
+        for line in run(infra, args.posts, args.echo_requests):
+            print(line)
+    finally:
+        close_infra(infra)
+
+
+if __name__ == "__main__":
+    main()
