@@ -35,7 +35,7 @@ from nats.js.api import DeliverPolicy
 
 from crier.contracts.events import TargetPublished, TargetQueued
 from crier.kit.bus import Bus
-from tests.perf import bench_fairness, bench_ingest, bench_live, bench_media
+from tests.perf import bench_fairness, bench_ingest, bench_live, bench_media, bench_scale
 from tests.perf.measure import machine, pct
 from tests.support.stack import close_infra, make_infra, start_stack
 
