@@ -21,6 +21,10 @@ class GatewaySettings(CommonSettings):
     # Requests per minute per API key, counted across every replica; a key may have its own limit
     # (`crier keys rate-limit`). 0 turns rate limiting off.
     api_rate_limit: int = 3000
+    # How long a verified API key is trusted without looking it up again: a key revoked through
+    # another replica stops working on this one within this many seconds (at once on the replica
+    # that revoked it). 0 looks every key up on every request.
+    api_key_cache_s: float = 5.0
     # How long a request's Idempotency-Key stays locked after the request last renewed it (every
     # third of this while it runs): how long retries of a request that died get 409.
     idempotency_lease_s: float = 15.0

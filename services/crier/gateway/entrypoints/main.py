@@ -18,6 +18,7 @@ from crier.gateway.entrypoints.http.app import asgi
 from crier.gateway.entrypoints.http.request_metrics import RequestMeters
 from crier.gateway.entrypoints.http.state import Gateway
 from crier.gateway.handlers.context import Context, Meters
+from crier.gateway.handlers.key_cache import KeyCache
 from crier.gateway.settings import SCHEMA, GatewaySettings
 from crier.kit.bus import streams
 from crier.kit.media.store import open_store
@@ -75,6 +76,7 @@ def main() -> int:
             ),
             idempotency_lease=timedelta(seconds=settings.idempotency_lease_s),
             meters=Meters.on(runtime.metrics),
+            verified_keys=KeyCache(settings.api_key_cache_s),
         )
         gateway = Gateway(settings=settings, bus=runtime.bus, ctx=ctx, meters=RequestMeters(runtime.metrics))
         server = _Server(server_config(asgi(gateway), settings.gateway_host, settings.gateway_port))

@@ -13,6 +13,7 @@ from prometheus_client import Counter
 
 from crier.gateway.domain.media import MediaPolicy
 from crier.gateway.domain.target_checks import Platforms
+from crier.gateway.handlers.key_cache import KeyCache
 from crier.kit.clock import Clock, utc_now
 from crier.kit.media.store import MediaStore
 from crier.kit.metrics import Metrics
@@ -56,6 +57,8 @@ class Context:
     media_policy: MediaPolicy = field(default_factory=MediaPolicy)
     # How long an Idempotency-Key's claim holds it unless its request renews it.
     idempotency_lease: timedelta = timedelta(seconds=15)
+    # API keys verified in the last few seconds; a revocation empties the entry at once.
+    verified_keys: KeyCache = field(default_factory=KeyCache)
     # The service's own registry, served on its operations port; a registry of its own otherwise
     # (tools, tests), so no two contexts share a count.
     meters: Meters = field(default_factory=_unserved)

@@ -8,14 +8,25 @@ from typing import Any
 
 from crier.contracts.common import Mode
 from crier.gateway.adapters import orgs
-from crier.gateway.domain.api_key import SCOPES, Principal, checked_mode, checked_scopes, looks_like_key
+from crier.gateway.domain.api_key import SCOPES, Principal, checked_mode, checked_scopes, digest, looks_like_key
 from crier.gateway.handlers.context import Context
 from crier.kit.errors import Forbidden, Invalid, NotFound, Problem, collect
 
 
 async def authenticate(ctx: Context, secret: str) -> Principal | None:
+    """Who holds `secret`: from the keys verified in the last few seconds (`handlers.key_cache`),
+    else from the database."""
+    if not looks_like_key(secret):
+        return None
+    key_digest = digest(secret)
+    known = ctx.verified_keys.get(key_digest)
+    if known is not None:
+        return known
     async with ctx.uow.read() as conn:
-        return await orgs.authenticate(conn, secret)
+        principal = await orgs.authenticate(conn, secret)
+    if principal is not None:
+        ctx.verified_keys.put(key_digest, principal)
+    return principal
 
 
 async def issue_key(
@@ -60,6 +71,7 @@ async def revoke_key(ctx: Context, who: Principal, key_id: str) -> None:
     async with ctx.uow.begin() as tx:
         if not await orgs.revoke_key(tx.conn, who.org_id, who.key_modes(), key_id):
             raise NotFound.of("API key", key_id)
+    ctx.verified_keys.forget(key_id)
 
 
 async def _issue(
