@@ -1,12 +1,13 @@
 """The shared rate-limit counters: one row per key in PostgreSQL, which every gateway replica
-already talks to on each request (to find the key).
+already talks to.
 
 Counting is one statement: an upsert on the key's row that starts a new window when the stored one
 has ended and otherwise adds one. Concurrent requests of a key, on any replica, serialize on that
 row's lock, and ON CONFLICT DO UPDATE re-reads the row as the previous updater committed it, so
 each request gets a distinct count and none is lost: no read-then-write race. (NATS KV would need
 a compare-and-set retry loop under contention for the same guarantee.) The table is unlogged (see
-migration 0007), so the commit does not wait on a disk flush.
+migration 0007), so the commit does not wait on a disk flush; the statement runs on its own, in
+autocommit, so the row's lock is held for the statement alone and not across round trips.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ class Counted:
 
 async def count_request(conn: AsyncConnection, key_id: str) -> Counted:
     row = (await conn.execute(_COUNT, {"key_id": key_id, "window_s": WINDOW_S})).one()
-    return Counted(count=row.count, seconds_left=float(row.seconds_left), per_minute=row.per_minute)
+    count, seconds_left, per_minute = row
+    return Counted(count=count, seconds_left=float(seconds_left), per_minute=per_minute)
 
 
 async def set_override(conn: AsyncConnection, key_id: str, per_minute: int | None, now: datetime) -> bool:

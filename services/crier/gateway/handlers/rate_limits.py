@@ -9,8 +9,11 @@ from crier.kit.errors import Invalid, NotFound, Problem
 
 
 async def count_request(ctx: Context, key_id: str, default_per_minute: int) -> Quota:
-    async with ctx.uow.begin() as tx:
-        counted = await rate_limits.count_request(tx.conn, key_id)
+    # One statement, committed by itself: no BEGIN and COMMIT round trips, and the key's row is
+    # locked only while the statement runs, not while they travel (every request of a busy key
+    # waits on that lock).
+    async with ctx.uow.read() as conn:
+        counted = await rate_limits.count_request(conn, key_id)
     return quota(counted.count, counted.per_minute or default_per_minute, counted.seconds_left)
 
 
