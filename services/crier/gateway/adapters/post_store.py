@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.contracts.common import Mode
+from crier.gateway.adapters import new_post_rows
 from crier.gateway.adapters.database import violated_constraint
 from crier.gateway.adapters.post_queries import PostRecord
 from crier.gateway.adapters.tables import post_events, post_targets, posts
@@ -46,17 +47,19 @@ class ExternalRefTaken(Exception):
 
 
 async def create(conn: AsyncConnection, created: ev.PostCreated) -> tuple[Post, PostRecord]:
-    """A new post's first event, and its projection rows as stored (what a read right after would
-    give). Raises ExternalRefTaken, spoiling the caller's transaction."""
-    await append(conn, created.post_id, 0, [created])
+    """A new post's first event and its projection rows, in one statement (`new_post_rows`), and
+    the rows as written: what a read right after would give, without reading them back. Raises
+    ExternalRefTaken, spoiling the caller's transaction."""
     post = apply(None, created)
+    kind, data = ev.encode(created)
+    post_row, target_rows = _post_row(post), _target_rows(post)
     try:
-        row, targets = await _project_and_read(conn, post)
+        await conn.execute(_CREATE, new_post_rows.params(kind, data, created.at, post_row, target_rows))
     except IntegrityError as exc:
         if created.external_ref is not None and violated_constraint(exc) == "posts_external_ref_key":
             raise ExternalRefTaken(created.external_ref) from exc
         raise
-    return post, PostRecord(row, targets)
+    return post, PostRecord(new_post_rows.as_read(post_row), [new_post_rows.as_read(t) for t in target_rows])
 
 
 async def change(
@@ -147,21 +150,13 @@ def _upsert(table: sa.Table) -> Any:
 
 _UPSERT_POST = _upsert(posts)
 _UPSERT_TARGETS = _upsert(post_targets)
-_UPSERT_POST_RETURNING = _UPSERT_POST.returning(*posts.c)
-_UPSERT_TARGETS_RETURNING = _UPSERT_TARGETS.returning(*post_targets.c)
+_CREATE = new_post_rows.statement()
 
 
 async def project(conn: AsyncConnection, post: Post) -> None:
     """Write the post's current state into `posts` and `post_targets`."""
     await conn.execute(_UPSERT_POST, _post_row(post))
     await conn.execute(_UPSERT_TARGETS, _target_rows(post))
-
-
-async def _project_and_read(conn: AsyncConnection, post: Post) -> tuple[Any, list[Any]]:
-    """`project`, answering with the rows as stored: the same rows a read right after would give."""
-    row = (await conn.execute(_UPSERT_POST_RETURNING, _post_row(post))).one()
-    targets = (await conn.execute(_UPSERT_TARGETS_RETURNING, _target_rows(post))).all()
-    return row, sorted(targets, key=lambda t: t.position)
 
 
 async def rebuild(conn: AsyncConnection, chunk: int = 200) -> int:
