@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import httpx
 import msgspec
 from nats.js.api import DeliverPolicy
 
-from crier.contracts.events import TargetPublished, TargetPublishing
+from crier.contracts.events import TargetPublished, TargetPublishing, TargetQueued
 from crier.kit.bus import Bus
 from tests.perf.measure import machine
 from tests.support.live import Live, LiveAccount, connect_live
@@ -35,12 +36,20 @@ from tests.support.simulator import start_simulator_process
 from tests.support.stack import Infra, Stack, close_infra, make_infra, start_stack
 
 
-async def _round(stack: Stack, accounts: list[LiveAccount], posts: int, replicas: int, timeout: float) -> float:
-    """Deliveries/s of `replicas` publishers working through `posts` posts queued beforehand."""
+async def _round(
+    stack: Stack, accounts: list[LiveAccount], posts: int, replicas: int, timeout: float
+) -> tuple[float, float]:
+    """Deliveries/s of `replicas` publishers working through `posts` posts queued beforehand, and
+    how many deliveries were under way on average."""
+    queued: set[str] = set()
     began: dict[str, datetime] = {}
     done: dict[str, datetime] = {}
     bus = await Bus.connect(stack.infra.nats_url, namespace=stack.namespace)
     publishing, published = msgspec.json.Decoder(TargetPublishing), msgspec.json.Decoder(TargetPublished)
+    fired = msgspec.json.Decoder(TargetQueued)
+
+    async def on_queued(msg: Any) -> None:
+        queued.add(fired.decode(msg.data).target_id)
 
     async def on_publishing(msg: Any) -> None:
         e = publishing.decode(msg.data)
@@ -50,7 +59,11 @@ async def _round(stack: Stack, accounts: list[LiveAccount], posts: int, replicas
         e = published.decode(msg.data)
         done[e.target_id] = e.occurred_at
 
-    for subject, cb in (("evt.target.publishing", on_publishing), ("evt.target.published", on_published)):
+    for subject, cb in (
+        ("evt.target.queued", on_queued),
+        ("evt.target.publishing", on_publishing),
+        ("evt.target.published", on_published),
+    ):
         await bus.js.subscribe(bus.subject(subject), cb=cb, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW)
     names = [f"publisher-mastodon-{n}" for n in range(1, replicas + 1)]
     targets: set[str] = set()
@@ -61,21 +74,29 @@ async def _round(stack: Stack, accounts: list[LiveAccount], posts: int, replicas
                 r = await client.post("/posts", json={"content": f"scale {i}", "accounts": [a.id for a in accounts]})
                 r.raise_for_status()
                 targets.update(t["id"] for t in r.json()["targets"])
+        # Every command on its lane before a publisher starts: the round measures publishers only.
+        await _until(lambda: targets <= queued, timeout, "every target queued")
         for name in names:
             stack.supervisor.add(name, ["publisher", "--platform", "mastodon"]).start()
-        deadline = time.monotonic() + timeout
-        while missing := len(targets - done.keys()):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{missing} of {len(targets)} targets never published with {replicas} publishers")
-            await asyncio.sleep(0.1)
+        await _until(lambda: targets <= done.keys(), timeout, f"every target published by {replicas} publishers")
     finally:
         for name in names:
             if name in stack.supervisor.processes:
                 stack.supervisor.processes.pop(name).terminate()
         await bus.close()
     first = min(began[t] for t in targets if t in began)
-    last = max(done[t] for t in targets)
-    return len(targets) / (last - first).total_seconds()
+    wall = (max(done[t] for t in targets) - first).total_seconds()
+    # Little's law: the deliveries under way on average, over all the round's publishers.
+    busy = sum((done[t] - began[t]).total_seconds() for t in targets if t in began)
+    return len(targets) / wall, busy / wall
+
+
+async def _until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"benchmark gave up waiting for {what}")
+        await asyncio.sleep(0.1)
 
 
 def run(infra: Infra, posts: int, account_count: int, replicas: list[int], timeout: float) -> list[str]:
@@ -92,13 +113,16 @@ def run(infra: Infra, posts: int, account_count: int, replicas: list[int], timeo
     finally:
         stack.supervisor.stop_all()
         sim.stop()
-    base = rates[replicas[0]]
+    base = rates[replicas[0]][0]
     lines = [
         f"scaling: live Mastodon adapter to the simulator, {posts * account_count} targets a round"
         f" ({posts} posts to {account_count} accounts) queued before the round's publishers start"
     ]
-    for n, rate in rates.items():
-        lines.append(f"  {n} publisher process{'es' if n > 1 else ''}: {rate:.0f} deliveries/s ({rate / base:.2f}x)")
+    for n, (rate, in_flight) in rates.items():
+        lines.append(
+            f"  {n} publisher process{'es' if n > 1 else ''}: {rate:.0f} deliveries/s ({rate / base:.2f}x),"
+            f" {in_flight:.1f} deliveries under way on average"
+        )
     return lines
 
 
