@@ -39,7 +39,6 @@ from typing import Any, Literal
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from structlog.contextvars import bound_contextvars
 
 from crier.contracts.commands import PublishTarget, dead_subject, publish_msg_id
@@ -65,10 +64,10 @@ from crier.platforms.base import (
     TransientError,
 )
 from crier.platforms.rules import Rules
-from crier.publisher.adapters import budgets, containers, stages, targets
-from crier.publisher.domain.budget import budgets_for
+from crier.publisher.adapters import containers, stages, targets
 from crier.publisher.domain.routing import adapter_key
 from crier.publisher.domain.target import after_failure, processing_timed_out
+from crier.publisher.handlers.budgeting import budget_wait
 from crier.publisher.handlers.context import Context
 from crier.publisher.handlers.sending import Account, send_containers
 
@@ -181,7 +180,7 @@ async def _start(ctx: Context, cmd: PublishTarget) -> int | Ended:
             return Ended(retry=RetryIn(target.retry_wait_s))
         attempt = target.next_attempt
         if not target.resumes_wait:
-            wait_s = await _spend_budget(ctx, cmd, tx.conn)
+            wait_s = await budget_wait(ctx, cmd, tx.conn)
             if wait_s is not None:
                 return Ended("retried", RetryIn(wait_s))
         await targets.start_attempt(tx.conn, cmd.target_id, cmd.redrive, attempt)
@@ -190,27 +189,6 @@ async def _start(ctx: Context, cmd: PublishTarget) -> int | Ended:
         else:
             tx.emit("evt.target.publishing", TargetPublishing(**_about(ctx, cmd), attempt=attempt))
     return attempt
-
-
-async def _spend_budget(ctx: Context, cmd: PublishTarget, conn: AsyncConnection) -> float | None:
-    """None when the delivery may go (its posts taken from its budgets, or none apply); otherwise
-    how long to wait for room. Those waiting for one account come back spread over a slot of the
-    budget, not all at the moment room opens."""
-    policy = ctx.budgets
-    if not policy.enabled or cmd.mode != "live":
-        return None
-    spent = budgets_for(cmd.platform, account_id=cmd.account_id, org_id=cmd.org_id, overrides=policy.overrides)
-    if not spent:
-        return None
-    posted = await containers.progress_of(conn, cmd.target_id)
-    need = max(1, len(cmd.containers) - len(posted.posted))
-    wait_s = await budgets.spend(conn, spent, need=need, target_id=cmd.target_id, slack_s=policy.slack_s)
-    if wait_s is None:
-        return None
-    slot_s = min(b.window_s / b.posts for b in spent)
-    wait_s = max(MIN_PROCESSING_WAIT_S, wait_s + slot_s * ctx.jitter())
-    log.info("publisher.budget_wait", retry_in_s=round(wait_s, 3))
-    return wait_s
 
 
 async def _wait_on_processing(ctx: Context, cmd: PublishTarget, attempt: int, wait: StillProcessing) -> Ended:
