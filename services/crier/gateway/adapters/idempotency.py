@@ -1,11 +1,13 @@
 """Idempotency keys: the first request with a key does the work, the repeats get its result.
 
-A request holds its key by a lease: until `lease_expires_at`, which it renews while it runs
-(`handlers/idempotency_leases.py`). A request that died with its gateway stops renewing, and the
-next request with the key takes the key over once that lease has run out. Every claim has a
-`holder` id of its own, and finish, release and renew act only for that holder: a request that
-stalled past its lease and lost its key to a successor can neither finish nor release the key the
-successor now holds, so its post is not created a second time.
+A request that can do its work in one short transaction claims its key in that transaction, as done
+(`claim_done`): a concurrent repeat waits for the commit and replays the result. Work that may take
+long (fetching media by URL) claims the key first, committed, and holds it by a lease: until
+`lease_expires_at`, which it renews while it runs (`handlers/idempotency_leases.py`). A request that
+died with its gateway stops renewing, and the next request with the key takes the key over once that
+lease has run out. Every claim has a `holder` id of its own, and finish, release and renew act only
+for that holder: a request that stalled past its lease and lost its key to a successor can neither
+finish nor release the key the successor now holds, so its post is not created a second time.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -70,26 +73,23 @@ def _held(hold: Hold) -> sa.ColumnElement[bool]:
     return sa.and_(_this(hold.org_id, hold.mode, hold.key), keys.c.holder == hold.holder, keys.c.status == IN_PROGRESS)
 
 
-async def claim(conn: AsyncConnection, org_id: str, mode: Mode, key: str, request_hash: str, lease: timedelta) -> Claim:
-    """Run in its own transaction, committed before the work starts, so a concurrent repeat sees it.
-
-    One statement claims a new key and takes over a forgotten or expired one: of two retries
-    racing for an expired key, the second waits on the first's row lock and then finds a live
-    lease, so exactly one wins."""
-    hold = Hold(org_id, mode, key, uuid.uuid4().hex)
+def _taking(status: str) -> Any:
+    """Claims a new key, or takes over a forgotten or expired one; built once per status, so
+    its compiled form is cached. Of two retries racing for an expired key, the second waits on
+    the first's row lock and then finds a live lease (or the first's result), so exactly one wins."""
     now = sa.func.now()
     fresh = insert(keys).values(
-        org_id=org_id,
-        mode=mode,
-        key=key,
-        request_hash=request_hash,
-        status=IN_PROGRESS,
-        post_id=None,
-        holder=hold.holder,
+        org_id=sa.bindparam("org_id"),
+        mode=sa.bindparam("mode"),
+        key=sa.bindparam("key"),
+        request_hash=sa.bindparam("request_hash"),
+        status=status,
+        post_id=sa.bindparam("post_id"),
+        holder=sa.bindparam("holder"),
         created_at=now,
-        lease_expires_at=now + lease,
+        lease_expires_at=now + sa.bindparam("lease", type_=sa.Interval()) if status == IN_PROGRESS else None,
     )
-    taken = fresh.on_conflict_do_update(
+    return fresh.on_conflict_do_update(
         index_elements=[keys.c.org_id, keys.c.mode, keys.c.key],
         set_={
             c: fresh.excluded[c]
@@ -99,13 +99,43 @@ async def claim(conn: AsyncConnection, org_id: str, mode: Mode, key: str, reques
             keys.c.created_at < now - KEEP,
             sa.and_(keys.c.status == IN_PROGRESS, keys.c.lease_expires_at < now),
         ),
-    )
+    ).returning(keys.c.key)
+
+
+_CLAIM, _CLAIM_DONE = _taking(IN_PROGRESS), _taking(DONE)
+_SEEN = sa.select(keys, sa.func.now().label("db_now")).where(
+    keys.c.org_id == sa.bindparam("org_id"), keys.c.mode == sa.bindparam("mode"), keys.c.key == sa.bindparam("key")
+)
+
+
+async def claim(conn: AsyncConnection, org_id: str, mode: Mode, key: str, request_hash: str, lease: timedelta) -> Claim:
+    """Run in its own transaction, committed before the work starts, so a concurrent repeat sees
+    it: for work that may take long (fetching media), which the lease covers."""
+    hold = Hold(org_id, mode, key, uuid.uuid4().hex)
+    values = {"request_hash": request_hash, "post_id": None, "lease": lease}
+    return await _claim(conn, _CLAIM, hold, values)
+
+
+async def claim_done(
+    conn: AsyncConnection, org_id: str, mode: Mode, key: str, request_hash: str, post_id: str
+) -> Claim:
+    """Claims the key as already done with `post_id`, in the transaction that creates the post (or
+    finds it by its external_ref): for work short enough to hold one transaction. Nothing is
+    visible before the commit, where the key and the post appear together; a concurrent repeat
+    waits on the key's row lock until then and replays the result, or, if this transaction rolls
+    back, claims the key itself. No lease: a gateway that dies takes its transaction with it."""
+    hold = Hold(org_id, mode, key, uuid.uuid4().hex)
+    return await _claim(conn, _CLAIM_DONE, hold, {"request_hash": request_hash, "post_id": post_id})
+
+
+async def _claim(conn: AsyncConnection, taking: Any, hold: Hold, values: dict[str, Any]) -> Claim:
+    this = {"org_id": hold.org_id, "mode": hold.mode, "key": hold.key}
     for _ in range(3):
-        if await conn.scalar(taken.returning(keys.c.key)) is not None:
-            return Claim(True, request_hash, IN_PROGRESS, None, hold)
-        row = (await conn.execute(sa.select(keys, now.label("db_now")).where(_this(org_id, mode, key)))).one_or_none()
+        if await conn.scalar(taking, {**this, "holder": hold.holder, **values}) is not None:
+            return Claim(True, values["request_hash"], IN_PROGRESS if taking is _CLAIM else DONE, None, hold)
+        row = (await conn.execute(_SEEN, this)).one_or_none()
         if row is not None:
-            other = Hold(org_id, mode, key, row.holder or "")
+            other = Hold(hold.org_id, hold.mode, hold.key, row.holder or "")
             if row.status != IN_PROGRESS or row.lease_expires_at is None:
                 return Claim(False, row.request_hash, row.status, row.post_id, other)
             wait = math.ceil((row.lease_expires_at - row.db_now).total_seconds())

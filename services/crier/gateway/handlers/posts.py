@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from crier.gateway.adapters import accounts, idempotency, post_queries, post_store
 from crier.gateway.adapters.post_queries import PostRecord
 from crier.gateway.domain import events as ev
@@ -21,6 +23,9 @@ from crier.gateway.handlers.context import Context
 from crier.kit import pages
 from crier.kit.errors import Conflict, Invalid, NotFound
 from crier.kit.uow import Transaction
+
+# A create that keeps losing the race for its external_ref to posts that are then canceled gives up.
+APPEND_RACES = 3
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,17 @@ class Created:
 
 async def create_post(ctx: Context, who: Principal, request: PostRequest, idem: IdempotencyKey | None) -> Created:
     """The request is checked only once we know it is not a repeat, so a replayed request gets its
-    original answer even after, say, its scheduled time has passed."""
+    original answer even after, say, its scheduled time has passed. A request with media to fetch
+    first claims its key in a transaction of its own and holds it by a lease while it fetches;
+    every other request does all its work in one transaction (`_create_at_once`)."""
+    if not request.media_urls:
+        for _ in range(APPEND_RACES):
+            try:
+                return await _create_at_once(ctx, who, request, idem)
+            except post_store.ExternalRefTaken:
+                # Another request with the external_ref committed first: the next try finds its post.
+                continue
+        raise Conflict("external_ref_in_use", "a post with this external_ref is being created; retry shortly")
     if idem is None:
         return await _create(ctx, who, request, None)
     async with ctx.uow.begin() as tx:
@@ -137,6 +152,38 @@ def _in_progress(claim: idempotency.Claim) -> Conflict:
     )
 
 
+async def _create_at_once(ctx: Context, who: Principal, request: PostRequest, idem: IdempotencyKey | None) -> Created:
+    """One transaction: the post with its external_ref (if any) looked up, the key claimed as done
+    with the post it answers with, the request checked, the post written. A failure rolls the claim
+    back with the rest; a repeat racing this one waits for the commit and then replays it."""
+    post_id = str(uuid.uuid4())
+    outcome: Created | idempotency.Claim
+    async with ctx.uow.begin() as tx:
+        existing = None
+        if request.external_ref is not None:
+            existing = await post_queries.by_external_ref(tx.conn, who.org_id, who.mode, request.external_ref)
+        answer = existing.post.id if existing is not None else post_id
+        claim = None
+        if idem is not None:
+            claim = await idempotency.claim_done(tx.conn, who.org_id, who.mode, idem.key, idem.request_hash, answer)
+        if claim is not None and not claim.won:
+            outcome = claim
+        elif existing is not None:
+            outcome = Created(existing, is_new=False)
+        else:
+            request, queue = await scheduling.address(ctx, who, request)
+            new, found = await checked(ctx, who, request, tx.conn)
+            new, queued = await scheduling.take_slot(ctx, tx, who, queue, new, found)
+            record = await _insert(ctx, tx, who, new, found, post_id)
+            outcome = Created(await scheduling.reserve(tx, who, queued, record), is_new=True)
+    if isinstance(outcome, idempotency.Claim):
+        assert idem is not None
+        return await _replay(ctx, who, outcome, idem)
+    if outcome.is_new:
+        _count(ctx, who, found, new.accounts)
+    return outcome
+
+
 async def _create(ctx: Context, who: Principal, request: PostRequest, idem: idempotency.Hold | None) -> Created:
     if request.external_ref is not None:
         existing = await _by_external_ref(ctx, who, request.external_ref, idem)
@@ -168,15 +215,20 @@ def _count(ctx: Context, who: Principal, found: dict[str, Any], account_ids: Seq
         ctx.meters.targets_created.labels(platform=found[account_id].platform).inc()
 
 
-async def checked(ctx: Context, who: Principal, request: PostRequest) -> tuple[NewPost, dict[str, Any]]:
+async def checked(
+    ctx: Context, who: Principal, request: PostRequest, conn: AsyncConnection | None = None
+) -> tuple[NewPost, dict[str, Any]]:
     """The request as a post every rule accepts, and its accounts by id; `Invalid` otherwise. What
-    a create checks, and what publishing a draft and editing a post check again."""
+    a create checks, and what publishing a draft and editing a post check again. The accounts are
+    read on `conn` when given (the caller's transaction), on a connection of their own otherwise."""
     request = await media_posts.resolve(ctx, who, request)
     ids = list(dict.fromkeys(request.accounts))
     found: dict[str, Any] = {}
-    if ids:
-        async with ctx.uow.read() as conn:
-            found = await accounts.usable(conn, who.org_id, who.mode, ids)
+    if ids and conn is not None:
+        found = await accounts.usable(conn, who.org_id, who.mode, ids)
+    elif ids:
+        async with ctx.uow.read() as own:
+            found = await accounts.usable(own, who.org_id, who.mode, ids)
     targeted = [
         TargetAccount(a, found[a].platform, found[a].account_type, accounts.limits_of(found[a]))
         for a in ids
@@ -203,10 +255,12 @@ async def _by_external_ref(
     return Created(record, is_new=False) if record is not None else None
 
 
-async def _insert(ctx: Context, tx: Transaction, who: Principal, new: NewPost, found: dict[str, Any]) -> PostRecord:
+async def _insert(
+    ctx: Context, tx: Transaction, who: Principal, new: NewPost, found: dict[str, Any], post_id: str | None = None
+) -> PostRecord:
     created = ev.PostCreated(
         at=ctx.now(),
-        post_id=str(uuid.uuid4()),
+        post_id=post_id or str(uuid.uuid4()),
         org_id=who.org_id,
         mode=who.mode,
         containers=new.containers,
