@@ -73,10 +73,11 @@ def _held(hold: Hold) -> sa.ColumnElement[bool]:
     return sa.and_(_this(hold.org_id, hold.mode, hold.key), keys.c.holder == hold.holder, keys.c.status == IN_PROGRESS)
 
 
-def _taking(status: str) -> Any:
-    """Claims a new key, or takes over a forgotten or expired one; built once per status, so
-    its compiled form is cached. Of two retries racing for an expired key, the second waits on
-    the first's row lock and then finds a live lease (or the first's result), so exactly one wins."""
+def taking(status: str, post_id: Any = None) -> Any:
+    """Claims a new key, or takes over a forgotten or expired one, answering with `post_id` (an
+    expression; the `post_id` parameter by default); built once per use, so its compiled form is
+    cached. Of two retries racing for an expired key, the second waits on the first's row lock and
+    then finds a live lease (or the first's result), so exactly one wins."""
     now = sa.func.now()
     fresh = insert(keys).values(
         org_id=sa.bindparam("org_id"),
@@ -84,7 +85,7 @@ def _taking(status: str) -> Any:
         key=sa.bindparam("key"),
         request_hash=sa.bindparam("request_hash"),
         status=status,
-        post_id=sa.bindparam("post_id"),
+        post_id=sa.bindparam("post_id") if post_id is None else post_id,
         holder=sa.bindparam("holder"),
         created_at=now,
         lease_expires_at=now + sa.bindparam("lease", type_=sa.Interval()) if status == IN_PROGRESS else None,
@@ -102,7 +103,7 @@ def _taking(status: str) -> Any:
     ).returning(keys.c.key)
 
 
-_CLAIM, _CLAIM_DONE = _taking(IN_PROGRESS), _taking(DONE)
+_CLAIM, _CLAIM_DONE = taking(IN_PROGRESS), taking(DONE)
 _SEEN = sa.select(keys, sa.func.now().label("db_now")).where(
     keys.c.org_id == sa.bindparam("org_id"), keys.c.mode == sa.bindparam("mode"), keys.c.key == sa.bindparam("key")
 )
@@ -128,22 +129,33 @@ async def claim_done(
     return await _claim(conn, _CLAIM_DONE, hold, {"request_hash": request_hash, "post_id": post_id})
 
 
-async def _claim(conn: AsyncConnection, taking: Any, hold: Hold, values: dict[str, Any]) -> Claim:
-    this = {"org_id": hold.org_id, "mode": hold.mode, "key": hold.key}
+async def _claim(conn: AsyncConnection, statement: Any, hold: Hold, values: dict[str, Any]) -> Claim:
     for _ in range(3):
-        if await conn.scalar(taking, {**this, "holder": hold.holder, **values}) is not None:
-            return Claim(True, values["request_hash"], IN_PROGRESS if taking is _CLAIM else DONE, None, hold)
-        row = (await conn.execute(_SEEN, this)).one_or_none()
-        if row is not None:
-            other = Hold(hold.org_id, hold.mode, hold.key, row.holder or "")
-            if row.status != IN_PROGRESS or row.lease_expires_at is None:
-                return Claim(False, row.request_hash, row.status, row.post_id, other)
-            wait = math.ceil((row.lease_expires_at - row.db_now).total_seconds())
-            return Claim(False, row.request_hash, row.status, row.post_id, other, row.lease_expires_at, max(1, wait))
+        if await conn.scalar(statement, {**_of(hold), "holder": hold.holder, **values}) is not None:
+            return Claim(True, values["request_hash"], IN_PROGRESS if statement is _CLAIM else DONE, None, hold)
+        lost = await held_by_another(conn, hold)
+        if lost is not None:
+            return lost
         # Released between the two statements: the key is free again, claim it afresh.
     raise Conflict(
         "idempotency_in_progress", "this Idempotency-Key is changing hands; retry shortly", {"retry_after_s": 1}
     )
+
+
+def _of(hold: Hold) -> dict[str, Any]:
+    return {"org_id": hold.org_id, "mode": hold.mode, "key": hold.key}
+
+
+async def held_by_another(conn: AsyncConnection, hold: Hold) -> Claim | None:
+    """After `hold` failed to claim its key: the claim that holds it, None if the key is free."""
+    row = (await conn.execute(_SEEN, _of(hold))).one_or_none()
+    if row is None:
+        return None
+    other = Hold(hold.org_id, hold.mode, hold.key, row.holder or "")
+    if row.status != IN_PROGRESS or row.lease_expires_at is None:
+        return Claim(False, row.request_hash, row.status, row.post_id, other)
+    wait = math.ceil((row.lease_expires_at - row.db_now).total_seconds())
+    return Claim(False, row.request_hash, row.status, row.post_id, other, row.lease_expires_at, max(1, wait))
 
 
 async def renew(conn: AsyncConnection, hold: Hold, lease: timedelta) -> bool:

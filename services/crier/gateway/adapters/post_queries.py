@@ -37,7 +37,13 @@ async def get(conn: AsyncConnection, org_id: str, mode: Mode, post_id: str) -> P
 
 async def by_external_ref(conn: AsyncConnection, org_id: str, mode: Mode, external_ref: str) -> PostRecord | None:
     """The post holding this external_ref: a canceled post gave it back (see posts_external_ref_key)."""
-    post_id = await conn.scalar(
+    post_id = await ref_holder(conn, org_id, mode, external_ref)
+    return await get(conn, org_id, mode, post_id) if post_id else None
+
+
+async def ref_holder(conn: AsyncConnection, org_id: str, mode: Mode, external_ref: str) -> str | None:
+    """The id of the post holding this external_ref, if one does."""
+    post_id: str | None = await conn.scalar(
         sa.select(posts.c.id).where(
             posts.c.org_id == org_id,
             posts.c.mode == mode,
@@ -45,7 +51,7 @@ async def by_external_ref(conn: AsyncConnection, org_id: str, mode: Mode, extern
             posts.c.canceled_at.is_(None),
         )
     )
-    return await get(conn, org_id, mode, post_id) if post_id else None
+    return post_id
 
 
 async def search(

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crier.gateway.adapters import accounts, idempotency, post_queries, post_store
+from crier.gateway.adapters import accounts, create_claim, idempotency, post_queries, post_store
 from crier.gateway.adapters.post_queries import PostRecord
 from crier.gateway.domain import events as ev
 from crier.gateway.domain.api_key import Principal
@@ -159,13 +159,20 @@ async def _create_at_once(ctx: Context, who: Principal, request: PostRequest, id
     post_id = str(uuid.uuid4())
     outcome: Created | idempotency.Claim
     async with ctx.uow.begin() as tx:
-        existing = None
-        if request.external_ref is not None:
-            existing = await post_queries.by_external_ref(tx.conn, who.org_id, who.mode, request.external_ref)
-        answer = existing.post.id if existing is not None else post_id
-        claim = None
+        ref_holder, claim = None, None
         if idem is not None:
-            claim = await idempotency.claim_done(tx.conn, who.org_id, who.mode, idem.key, idem.request_hash, answer)
+            ref_holder, claim = await create_claim.claim(
+                tx.conn,
+                who.org_id,
+                who.mode,
+                key=idem.key,
+                request_hash=idem.request_hash,
+                external_ref=request.external_ref,
+                post_id=post_id,
+            )
+        elif request.external_ref is not None:
+            ref_holder = await post_queries.ref_holder(tx.conn, who.org_id, who.mode, request.external_ref)
+        existing = None if ref_holder is None else await post_queries.get(tx.conn, who.org_id, who.mode, ref_holder)
         if claim is not None and not claim.won:
             outcome = claim
         elif existing is not None:
