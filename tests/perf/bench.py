@@ -12,7 +12,10 @@ third, 5. a 500 MB media upload's throughput and the gateway's peak memory durin
 Litestar app reading the same upload (`tests.perf.bench_media`); and on a fourth, 6. scheduled
 posts' lateness and other organisations' share while one organisation's burst fills a slow
 platform, beside the same posts with no burst (`tests.perf.bench_fairness`); and on a fifth, 7. live
-delivery throughput with 1, 2 and 3 publisher processes of one platform (`tests.perf.bench_scale`).
+delivery throughput with 1, 2 and 3 publisher processes of one platform (`tests.perf.bench_scale`);
+and on a sixth, 8. the scheduler's and the gateway's memory with 10,000 to 1,000,000 scheduled targets
+pending and the lateness of 100,000 targets due in one minute, beside the same firing done bare
+(`tests.perf.bench_scheduler`).
 Timings come from the events on the bus, so the benchmark observes the system without slowing it.
 Bounded: fixed counts, every wait has a deadline, traffic only to 127.0.0.1.
 """
@@ -35,7 +38,7 @@ from nats.js.api import DeliverPolicy
 
 from crier.contracts.events import TargetPublished, TargetQueued
 from crier.kit.bus import Bus
-from tests.perf import bench_fairness, bench_ingest, bench_live, bench_media, bench_scale
+from tests.perf import bench_fairness, bench_ingest, bench_live, bench_media, bench_scale, bench_scheduler
 from tests.perf.measure import machine, pct
 from tests.support.stack import close_infra, make_infra, start_stack
 
@@ -202,6 +205,8 @@ def main() -> None:
         for line in bench_fairness.run(infra, burst=400, slow_ms=400, timeout=args.timeout):
             print(line)
         for line in bench_scale.run(infra, posts=100, account_count=10, replicas=[1, 2, 3], timeout=args.timeout):
+            print(line)
+        for line in bench_scheduler.run(infra, [10_000, 100_000, 1_000_000], 100_000, args.timeout):
             print(line)
     finally:
         stack.supervisor.stop_all()
