@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-import pytest
 from structlog.testing import capture_logs
 
 from crier.kit.bus import Bus, consumer, streams
@@ -19,14 +17,6 @@ from tests.support.stack import Infra
 
 PROBE = ["evt.probe.>"]
 TYPES: dict[str, type] = {"evt.probe.*": dict}
-
-
-@pytest.fixture
-async def bus(infra: Infra) -> AsyncIterator[Bus]:
-    bus = await Bus.connect(infra.nats_url, namespace=f"t{secrets.token_hex(4)}")
-    await bus.ensure_streams()
-    yield bus
-    await bus.close()
 
 
 async def _publish(bus: Bus, subject: str, body: bytes) -> None:

@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import msgspec
-import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
 from crier.kit.bus import Bus, consumer, streams
 from tests.support.bus import eventually
-from tests.support.stack import Infra
 
 
 class Delivery(msgspec.Struct):
@@ -29,28 +25,6 @@ class Delivery(msgspec.Struct):
 
 
 TYPES: dict[str, type] = {"evt.probe.*": Delivery}
-
-
-@pytest.fixture(scope="module")
-def exporter() -> Iterator[InMemorySpanExporter]:
-    # The process has one tracer provider; the SDK's, with our exporter added, whoever set it first.
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        trace.set_tracer_provider(TracerProvider())
-        provider = trace.get_tracer_provider()
-    assert isinstance(provider, TracerProvider), "a tracer provider other than the SDK's is installed"
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield exporter
-    exporter.shutdown()
-
-
-@pytest.fixture
-async def bus(infra: Infra) -> AsyncIterator[Bus]:
-    bus = await Bus.connect(infra.nats_url, namespace=f"t{secrets.token_hex(4)}")
-    await bus.ensure_streams()
-    yield bus
-    await bus.close()
 
 
 async def _handled(

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from crier.kit.bus import Bus, consumer, streams
@@ -18,14 +16,6 @@ from crier.kit.metrics import Metrics
 from crier.kit.metrics_bus import watch_consumer
 from crier.kit.metrics_endpoint import OperationsEndpoint, Readiness, dependencies
 from tests.support.stack import Infra
-
-
-@pytest.fixture
-async def bus(infra: Infra) -> AsyncIterator[Bus]:
-    bus = await Bus.connect(infra.nats_url, namespace=f"t{secrets.token_hex(4)}")
-    await bus.ensure_streams()
-    yield bus
-    await bus.close()
 
 
 async def _serving(metrics: Metrics, readiness: Readiness) -> tuple[OperationsEndpoint, asyncio.Event, asyncio.Future]:
