@@ -10,9 +10,8 @@ would take the API with it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crier.kit.bus import Bus
 from crier.kit.metrics import Metrics, MetricsSettings
+from crier.kit.uvicorn_server import RuntimeServer
 
 # Dependency name → whether it answers.
 Readiness = Callable[[], Awaitable[Mapping[str, bool]]]
@@ -48,17 +48,6 @@ def dependencies(engine: AsyncEngine, bus: Bus) -> Readiness:
     return check
 
 
-class _Server(uvicorn.Server):
-    """The service's runtime owns SIGTERM/SIGINT; this server stops when the runtime says so."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-    def install_signal_handlers(self) -> None:
-        pass
-
-
 class OperationsEndpoint:
     """Binds at construction (a taken port fails there, plainly), serves from `serve(stop)`."""
 
@@ -77,7 +66,7 @@ class OperationsEndpoint:
             server_header=False,
             timeout_graceful_shutdown=1,
         )
-        self._server = _Server(config)
+        self._server = RuntimeServer(config)
 
     async def serve(self, stop: asyncio.Event) -> None:
         async def stop_when_told() -> None:

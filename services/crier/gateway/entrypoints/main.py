@@ -4,8 +4,7 @@ root: the one place that builds the use cases' Context."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
@@ -26,17 +25,7 @@ from crier.kit.metrics_bus import watch_consumer
 from crier.kit.service import Runtime, run_service
 from crier.kit.settings import load
 from crier.kit.ssrf import parse_networks
-
-
-class _Server(uvicorn.Server):
-    """run_service owns SIGTERM/SIGINT; uvicorn stops when the runtime says so."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-    def install_signal_handlers(self) -> None:
-        pass
+from crier.kit.uvicorn_server import RuntimeServer
 
 
 def server_config(app: Any, host: str, port: int) -> uvicorn.Config:
@@ -79,7 +68,7 @@ def main() -> int:
             verified_keys=KeyCache(settings.api_key_cache_s),
         )
         gateway = Gateway(settings=settings, bus=runtime.bus, ctx=ctx, meters=RequestMeters(runtime.metrics))
-        server = _Server(server_config(asgi(gateway), settings.gateway_host, settings.gateway_port))
+        server = RuntimeServer(server_config(asgi(gateway), settings.gateway_host, settings.gateway_port))
 
         async def stop_server() -> None:
             await runtime.stop.wait()
