@@ -1,18 +1,24 @@
 """The first statement of a create with an Idempotency-Key, in one round trip: which post already
-holds the request's external_ref, and the key claimed as done with the post it answers with (that
-post, or the new one's id). See `idempotency.claim_done` for why claiming it as done is safe."""
+holds the request's external_ref, the key claimed as done with the post it answers with (that post,
+or the new one's id), and the accounts the post names that it may target (`accounts.usable`'s
+rows). See `idempotency.claim_done` for why claiming it as done is safe."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.contracts.common import Mode
 from crier.gateway.adapters import idempotency
-from crier.gateway.adapters.tables import posts
+from crier.gateway.adapters.accounts import ACTIVE
+from crier.gateway.adapters.tables import accounts, posts
 
 _REF_HOLDER = (
     sa.select(posts.c.id)
@@ -25,7 +31,31 @@ _REF_HOLDER = (
     .scalar_subquery()
 )
 _CLAIM = idempotency.taking(idempotency.DONE, sa.func.coalesce(_REF_HOLDER, sa.bindparam("post_id"))).cte("claim")
-_STATEMENT = sa.select(_REF_HOLDER.label("ref_holder"), sa.select(_CLAIM.c.key).scalar_subquery().label("claimed"))
+_USABLE = (
+    sa.select(sa.func.coalesce(sa.func.json_agg(sa.literal_column("accounts")), sa.text("'[]'::json")))
+    .select_from(accounts)
+    .where(
+        accounts.c.id == sa.func.any(sa.bindparam("account_ids", type_=ARRAY(sa.Text))),
+        accounts.c.org_id == sa.bindparam("org_id"),
+        accounts.c.mode == sa.bindparam("mode"),
+        accounts.c.status == ACTIVE,
+    )
+    .scalar_subquery()
+)
+_STATEMENT = sa.select(
+    _REF_HOLDER.label("ref_holder"),
+    sa.select(_CLAIM.c.key).scalar_subquery().label("claimed"),
+    _USABLE.label("usable"),
+)
+
+
+@dataclass(frozen=True)
+class Begun:
+    # The post holding the external_ref, if one does.
+    ref_holder: str | None
+    claim: idempotency.Claim
+    # The usable accounts among those asked for, by id, with the columns checks and the create read.
+    usable: dict[str, Any]
 
 
 async def claim(
@@ -37,8 +67,8 @@ async def claim(
     request_hash: str,
     external_ref: str | None,
     post_id: str,
-) -> tuple[str | None, idempotency.Claim]:
-    """The id of the post holding `external_ref` (None when none does), and the claim on `key`."""
+    account_ids: list[str],
+) -> Begun:
     hold = idempotency.Hold(org_id, mode, key, uuid.uuid4().hex)
     values: dict[str, Any] = {
         "org_id": org_id,
@@ -48,11 +78,19 @@ async def claim(
         "holder": hold.holder,
         "external_ref": external_ref,
         "post_id": post_id,
+        "account_ids": account_ids,
     }
     row = (await conn.execute(_STATEMENT, values)).one()
+    usable = {a["id"]: SimpleNamespace(**a) for a in _json(row.usable)}
     if row.claimed is not None:
-        return row.ref_holder, idempotency.Claim(True, request_hash, idempotency.DONE, None, hold)
+        return Begun(row.ref_holder, idempotency.Claim(True, request_hash, idempotency.DONE, None, hold), usable)
     lost = await idempotency.held_by_another(conn, hold)
     if lost is None:  # released between the two statements: claim it the long way
         lost = await idempotency.claim_done(conn, org_id, mode, key, request_hash, row.ref_holder or post_id)
-    return row.ref_holder, lost
+    return Begun(row.ref_holder, lost, usable)
+
+
+def _json(value: Any) -> list[dict[str, Any]]:
+    """json_agg's rows, whether the driver decoded the JSON or handed over its text."""
+    rows: list[dict[str, Any]] = json.loads(value) if isinstance(value, str | bytes) else value
+    return rows

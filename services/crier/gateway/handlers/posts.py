@@ -159,9 +159,9 @@ async def _create_at_once(ctx: Context, who: Principal, request: PostRequest, id
     post_id = str(uuid.uuid4())
     outcome: Created | idempotency.Claim
     async with ctx.uow.begin() as tx:
-        ref_holder, claim = None, None
+        ref_holder, claim, usable = None, None, None
         if idem is not None:
-            ref_holder, claim = await create_claim.claim(
+            begun = await create_claim.claim(
                 tx.conn,
                 who.org_id,
                 who.mode,
@@ -169,7 +169,9 @@ async def _create_at_once(ctx: Context, who: Principal, request: PostRequest, id
                 request_hash=idem.request_hash,
                 external_ref=request.external_ref,
                 post_id=post_id,
+                account_ids=list(dict.fromkeys(request.accounts)),
             )
+            ref_holder, claim, usable = begun.ref_holder, begun.claim, begun.usable
         elif request.external_ref is not None:
             ref_holder = await post_queries.ref_holder(tx.conn, who.org_id, who.mode, request.external_ref)
         existing = None if ref_holder is None else await post_queries.get(tx.conn, who.org_id, who.mode, ref_holder)
@@ -178,8 +180,10 @@ async def _create_at_once(ctx: Context, who: Principal, request: PostRequest, id
         elif existing is not None:
             outcome = Created(existing, is_new=False)
         else:
-            request, queue = await scheduling.address(ctx, who, request)
-            new, found = await checked(ctx, who, request, tx.conn)
+            addressed, queue = await scheduling.address(ctx, who, request)
+            # The accounts read with the claim, unless addressing an end user named others.
+            known = usable if addressed.accounts == request.accounts else None
+            new, found = await checked(ctx, who, addressed, tx.conn, known)
             new, queued = await scheduling.take_slot(ctx, tx, who, queue, new, found)
             record = await _insert(ctx, tx, who, new, found, post_id)
             outcome = Created(await scheduling.reserve(tx, who, queued, record), is_new=True)
@@ -223,15 +227,22 @@ def _count(ctx: Context, who: Principal, found: dict[str, Any], account_ids: Seq
 
 
 async def checked(
-    ctx: Context, who: Principal, request: PostRequest, conn: AsyncConnection | None = None
+    ctx: Context,
+    who: Principal,
+    request: PostRequest,
+    conn: AsyncConnection | None = None,
+    usable: dict[str, Any] | None = None,
 ) -> tuple[NewPost, dict[str, Any]]:
     """The request as a post every rule accepts, and its accounts by id; `Invalid` otherwise. What
     a create checks, and what publishing a draft and editing a post check again. The accounts are
-    read on `conn` when given (the caller's transaction), on a connection of their own otherwise."""
+    `usable` when the caller read them already, else read on `conn` when given (the caller's
+    transaction), on a connection of their own otherwise."""
     request = await media_posts.resolve(ctx, who, request)
     ids = list(dict.fromkeys(request.accounts))
     found: dict[str, Any] = {}
-    if ids and conn is not None:
+    if usable is not None:
+        found = usable
+    elif ids and conn is not None:
         found = await accounts.usable(conn, who.org_id, who.mode, ids)
     elif ids:
         async with ctx.uow.read() as own:
