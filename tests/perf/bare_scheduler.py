@@ -38,7 +38,7 @@ FROM scheduler.timetable t WHERE t.due_at >= $1 AND t.due_at <= $2
 _FIRE = """
 UPDATE bare.timetable SET fired_at = clock_timestamp()
 WHERE target_id IN (SELECT target_id FROM bare.timetable
-                    WHERE fired_at IS NULL AND NOT canceled AND due_at <= clock_timestamp()
+                    WHERE fired_at IS NULL AND NOT canceled AND due_at <= (SELECT clock_timestamp())
                     ORDER BY due_at LIMIT 1000 FOR UPDATE SKIP LOCKED)
 RETURNING target_id, post_id, platform, command::text
 """

@@ -20,6 +20,10 @@ from crier.scheduler.adapters.tables import TS, cancellations, timetable
 from crier.scheduler.domain.timetable import Entry
 
 _now = sa.func.clock_timestamp(type_=TS)
+# The same clock read once per statement (an InitPlan), so it can bound an index scan: compared
+# with clock_timestamp() itself, which is volatile, `due_at` is only a filter, and a look for due
+# rows walks every waiting row after the last due one (1.4 s at 500,000 pending, against 0.01 ms).
+_now_once = sa.select(_now).scalar_subquery()
 _waiting = sa.and_(timetable.c.fired_at.is_(None), sa.not_(timetable.c.canceled))
 
 _ADD = (
@@ -59,7 +63,7 @@ _NEXT_DUE = sa.select(
 # SKIP LOCKED lets several scheduler replicas fire concurrently, each taking different rows.
 _DUE = (
     sa.select(timetable.c.target_id)
-    .where(_waiting, timetable.c.due_at <= _now)
+    .where(_waiting, timetable.c.due_at <= _now_once)
     .order_by(timetable.c.due_at)
     .limit(sa.bindparam("limit"))
     .with_for_update(skip_locked=True)
@@ -75,7 +79,9 @@ _FIRE = (
         timetable.c.trace,
     )
 )
-_PENDING_POSTS = sa.select(sa.func.count(sa.distinct(timetable.c.post_id))).where(_waiting, timetable.c.due_at > _now)
+_PENDING_POSTS = sa.select(sa.func.count(sa.distinct(timetable.c.post_id))).where(
+    _waiting, timetable.c.due_at > _now_once
+)
 
 
 @dataclass(frozen=True)
