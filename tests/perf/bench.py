@@ -15,7 +15,9 @@ platform, beside the same posts with no burst (`tests.perf.bench_fairness`); and
 delivery throughput with 1, 2 and 3 publisher processes of one platform (`tests.perf.bench_scale`);
 and on a sixth, 8. the scheduler's and the gateway's memory with 10,000 to 1,000,000 scheduled targets
 pending and the lateness of 100,000 targets due in one minute, beside the same firing done bare
-(`tests.perf.bench_scheduler`).
+(`tests.perf.bench_scheduler`); and 9. one publisher process's sandbox deliveries/s beside a bare
+JetStream pull+ack loop committing the same shape of transaction, and its deliveries in flight with
+200 ms of platform latency (`tests.perf.bench_delivery`).
 Timings come from the events on the bus, so the benchmark observes the system without slowing it.
 Bounded: fixed counts, every wait has a deadline, traffic only to 127.0.0.1.
 """
@@ -38,7 +40,15 @@ from nats.js.api import DeliverPolicy
 
 from crier.contracts.events import TargetPublished, TargetQueued
 from crier.kit.bus import Bus
-from tests.perf import bench_fairness, bench_ingest, bench_live, bench_media, bench_scale, bench_scheduler
+from tests.perf import (
+    bench_delivery,
+    bench_fairness,
+    bench_ingest,
+    bench_live,
+    bench_media,
+    bench_scale,
+    bench_scheduler,
+)
 from tests.perf.measure import machine, pct
 from tests.support.stack import close_infra, make_infra, start_stack
 
@@ -197,6 +207,8 @@ def main() -> None:
         asyncio.run(run(args, infra, stack))
         stack.supervisor.stop_all()
         for line in bench_ingest.run(infra, args.ingest_posts, echo_requests=20_000):
+            print(line)
+        for line in bench_delivery.run(infra, targets=3000, live_posts=100, live_accounts=10, timeout=args.timeout):
             print(line)
         for line in bench_live.run(infra, args.live_posts, 4, [0, 200], args.timeout):
             print(line)
