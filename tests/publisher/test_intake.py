@@ -105,3 +105,37 @@ async def _pending(bus: Bus, durable: str, n: int) -> Any:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+class Counted:
+    """A lane's real subscription, counting the fetches asked of it."""
+
+    def __init__(self, sub: Any) -> None:
+        self.sub, self.fetches = sub, 0
+
+    async def fetch(self, batch: int, timeout: float) -> Any:
+        self.fetches += 1
+        return await self.sub.fetch(batch, timeout=timeout)
+
+
+async def test_a_burst_fills_every_free_slot_in_one_fetch_not_a_few_at_a_time(bus: Bus) -> None:
+    subject, burst = "cmd.probe.c", 40
+    sub = Counted(await consumer.bind(bus, stream=streams.PUBLISH, durable="cmd-probe-c", subjects=[subject]))
+    await send(bus, subject, burst)
+    release, seen = asyncio.Event(), []
+
+    async def hold(msg: Any) -> None:
+        seen.append(msg.data)
+        await release.wait()
+        await msg.ack()
+
+    stop = asyncio.Event()
+    lanes = [Lane(subject, sub)]  # type: ignore[arg-type]
+    running = asyncio.create_task(Intake("probe", lanes, Rotation([[subject]]), hold, burst, 2, 20).run(stop))
+    await eventually(lambda: _true(len(seen) == burst), what="the whole burst under way")
+    # Two slots' worth at hand per fetch would take twenty fetches; free slots are asked for at once.
+    assert sub.fetches <= 3
+    release.set()
+    await eventually(lambda: _pending(bus, "cmd-probe-c", 0), what="the burst acknowledged")
+    stop.set()
+    await running
