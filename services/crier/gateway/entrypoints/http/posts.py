@@ -20,7 +20,7 @@ from crier.gateway.entrypoints.http.auth import principal_of, requires
 from crier.gateway.entrypoints.http.errors import documented
 from crier.gateway.entrypoints.http.post_changes import PostPublish, PostUpdate
 from crier.gateway.entrypoints.http.state import gateway_of
-from crier.gateway.handlers import post_lifecycle
+from crier.gateway.handlers import post_create, post_lifecycle
 from crier.gateway.handlers import posts as uc
 from crier.kit.errors import Invalid
 
@@ -114,8 +114,12 @@ class PostController(Controller):
         gateway found in the bytes (count, types, size, dimensions, duration, frame rate). One 422
         `validation_error` names every problem at once: the request's own in `details.fields`, each
         account's in `details.accounts[<account id>]`."""
-        idem = uc.IdempotencyKey(idempotency_key, request_hash(await request.body())) if idempotency_key else None
-        created = await uc.create_post(gateway_of(request).ctx, principal_of(request), post_request(data), idem)
+        idem = (
+            post_create.IdempotencyKey(idempotency_key, request_hash(await request.body())) if idempotency_key else None
+        )
+        created = await post_create.create_post(
+            gateway_of(request).ctx, principal_of(request), post_request(data), idem
+        )
         return Response(s.post_of(created.record), status_code=201 if created.is_new else 200)
 
     @get(
