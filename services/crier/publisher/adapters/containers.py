@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.platforms.base import PublishedContainer
-from crier.publisher.adapters.stages import stages_of
-from crier.publisher.adapters.tables import TS, container_progress, container_sends
+from crier.publisher.adapters.tables import TS, container_progress, container_sends, container_stages
 
 _now = sa.func.now(type_=TS)
 
@@ -33,23 +34,52 @@ class Progress:
     stages: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
+def _null(type_: Any) -> Any:
+    return sa.cast(sa.null(), type_)
+
+
+# The three tables a delivery resumes from, read in one round trip: a row per container and table.
+_PROGRESS = sa.union_all(
+    sa.select(
+        sa.literal("posted").label("kind"),
+        container_progress.c.container_index,
+        container_progress.c.platform_post_id,
+        container_progress.c.url,
+        container_progress.c.notes,
+        _null(TS).label("sent_at"),
+        _null(postgresql.JSONB).label("state"),
+    ).where(container_progress.c.target_id == sa.bindparam("target_id")),
+    sa.select(
+        sa.literal("sent"),
+        container_sends.c.container_index,
+        _null(sa.Text),
+        _null(sa.Text),
+        _null(ARRAY(sa.Text)),
+        container_sends.c.sent_at,
+        _null(postgresql.JSONB),
+    ).where(container_sends.c.target_id == sa.bindparam("target_id")),
+    sa.select(
+        sa.literal("staged"),
+        container_stages.c.container_index,
+        _null(sa.Text),
+        _null(sa.Text),
+        _null(ARRAY(sa.Text)),
+        _null(TS),
+        container_stages.c.state,
+    ).where(container_stages.c.target_id == sa.bindparam("target_id")),
+)
+
+
 async def progress_of(conn: AsyncConnection, target_id: str) -> Progress:
-    rows = await conn.execute(
-        sa.select(
-            container_progress.c.container_index,
-            container_progress.c.platform_post_id,
-            container_progress.c.url,
-            container_progress.c.notes,
-        ).where(container_progress.c.target_id == target_id)
-    )
-    posted = {r.container_index: PublishedContainer(r.platform_post_id, r.url, tuple(r.notes)) for r in rows}
-    sent = await conn.execute(
-        sa.select(container_sends.c.container_index, container_sends.c.sent_at).where(
-            container_sends.c.target_id == target_id
-        )
-    )
-    unsettled = {r.container_index: r.sent_at for r in sent if r.container_index not in posted}
-    return Progress(posted, unsettled, await stages_of(conn, target_id))
+    rows = list(await conn.execute(_PROGRESS, {"target_id": target_id}))
+    posted = {
+        r.container_index: PublishedContainer(r.platform_post_id, r.url, tuple(r.notes))
+        for r in rows
+        if r.kind == "posted"
+    }
+    unsettled = {r.container_index: r.sent_at for r in rows if r.kind == "sent" and r.container_index not in posted}
+    staged = {r.container_index: dict(r.state) for r in rows if r.kind == "staged"}
+    return Progress(posted, unsettled, staged)
 
 
 async def mark_sent(conn: AsyncConnection, target_id: str, index: int, attempt: int) -> None:
@@ -63,7 +93,11 @@ async def mark_sent(conn: AsyncConnection, target_id: str, index: int, attempt: 
     )
 
 
-async def record_progress(conn: AsyncConnection, target_id: str, index: int, published: PublishedContainer) -> None:
+async def record_progress(
+    conn: AsyncConnection, target_id: str, index: int, published: PublishedContainer, *, marked: bool = True
+) -> None:
+    """`marked`: a send marker may stand for the container (it goes in the same transaction); a
+    transactional adapter's post, which never had one, saves the round trip."""
     # No ON CONFLICT: a second writer for the same container must fail and roll back whatever it
     # posted in this transaction (the sandbox's post), never silently post twice.
     await conn.execute(
@@ -75,6 +109,8 @@ async def record_progress(conn: AsyncConnection, target_id: str, index: int, pub
             notes=list(published.notes),
         )
     )
+    if not marked:
+        return
     await conn.execute(
         sa.delete(container_sends).where(
             container_sends.c.target_id == target_id, container_sends.c.container_index == index

@@ -34,6 +34,8 @@ _LOCK = (
         sa.extract("epoch", _clock - targets.c.rate_limited_since).label("rate_limited_for_s"),
         sa.extract("epoch", _clock - targets.c.processing_since).label("processing_for_s"),
         targets.c.waiting_on_processing,
+        # Read with the lock rather than asked apart: one round trip less per delivery.
+        sa.exists().where(canceled_targets.c.target_id == targets.c.target_id).label("canceled"),
     )
     .where(targets.c.target_id == sa.bindparam("target_id"))
     .with_for_update()
@@ -76,6 +78,7 @@ async def lock(conn: AsyncConnection, target_id: str) -> Target:
         redrive=row.redrive,
         processing_for_s=None if row.processing_for_s is None else float(row.processing_for_s),
         waiting_on_processing=row.waiting_on_processing,
+        canceled=row.canceled,
     )
 
 
@@ -103,11 +106,6 @@ async def start_generation(conn: AsyncConnection, target_id: str, redrive: int) 
     )
 
 
-async def is_canceled(conn: AsyncConnection, target_id: str) -> bool:
-    found = await conn.scalar(sa.select(sa.literal(1)).where(canceled_targets.c.target_id == target_id))
-    return found is not None
-
-
 async def record_cancellations(conn: AsyncConnection, post_id: str, target_ids: list[str]) -> None:
     if target_ids:
         await conn.execute(
@@ -119,9 +117,11 @@ async def record_cancellations(conn: AsyncConnection, post_id: str, target_ids: 
 async def start_attempt(conn: AsyncConnection, target_id: str, redrive: int, number: int) -> None:
     """Attempt `number` of generation `redrive` begins, or begins again when its first delivery
     died mid-way."""
-    await conn.execute(_START_ATTEMPT, {"target_id": target_id, "redrive": redrive, "number": number})
+    # One statement (the attempt's row in a CTE): one round trip.
+    started = _START_ATTEMPT.values(target_id=target_id, redrive=redrive, number=number).cte("started")
     await conn.execute(
         sa.update(targets)
+        .add_cte(started)
         .where(targets.c.target_id == target_id)
         .values(status="publishing", last_attempt=number, waiting_on_processing=False, updated_at=_now)
     )
@@ -201,9 +201,20 @@ async def record_failure(
     )
 
 
-async def mark_published(conn: AsyncConnection, target_id: str, root: PublishedContainer) -> None:
+async def mark_published(
+    conn: AsyncConnection, target_id: str, root: PublishedContainer, *, redrive: int, attempt: int
+) -> None:
+    """The target is published, and its attempt finished so: one statement (the attempt's update in
+    a CTE), one round trip."""
+    finished = (
+        sa.update(attempts)
+        .where(attempts.c.target_id == target_id, attempts.c.redrive == redrive, attempts.c.number == attempt)
+        .values(finished_at=_now, outcome="published", error_code=None, error_message=None, retry_in_s=None)
+        .cte("finished")
+    )
     await conn.execute(
         sa.update(targets)
+        .add_cte(finished)
         .where(targets.c.target_id == target_id)
         .values(
             status="published",

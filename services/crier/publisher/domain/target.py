@@ -56,6 +56,8 @@ class Target:
     processing_for_s: float | None = None
     # The open attempt stopped to wait on the platform's processing.
     waiting_on_processing: bool = False
+    # Its post was canceled (`canceled_targets`).
+    canceled: bool = False
 
     @property
     def is_finished(self) -> bool:

@@ -20,7 +20,7 @@ from crier.kit.guarded_http import guarded_client
 from crier.kit.media.signing import MediaUrlSigner
 from crier.kit.media.store import open_store
 from crier.kit.metrics_bus import watch_consumer
-from crier.kit.service import Runtime, run_service
+from crier.kit.service import Runtime, run_on_fastest_loop, run_service
 from crier.kit.settings import load
 from crier.kit.ssrf import parse_networks
 from crier.platforms.base import PlatformSettings
@@ -98,7 +98,7 @@ def main(platform: str = "all") -> int:
 
         return [deliver_then_close(), canceled]
 
-    return asyncio.run(run_service("publisher", "publisher", settings, body, platform=platform))
+    return run_on_fastest_loop(run_service("publisher", "publisher", settings, body, platform=platform))
 
 
 def _budgets_on(settings: PublisherSettings) -> bool:

@@ -116,14 +116,12 @@ async def _deliver(ctx: Context, cmd: PublishTarget) -> Ended:
     started = await _start(ctx, cmd)
     if isinstance(started, Ended):
         return started
-    attempt = started
+    attempt, progress = started
     adapter = ctx.adapters.get(adapter_key(cmd.mode, cmd.platform))
     try:
         if adapter is None:
             raise NotSupported(f"publishing to {cmd.platform} is not supported yet")
         account = Account(ctx.tokens, cmd, needed=adapter.needs_account)
-        async with ctx.uow.read() as conn:
-            progress = await containers.progress_of(conn, cmd.target_id)
         # Everything may be on the platform already (a crash before the success was recorded): then
         # there is nothing to check, and no token to ask for (the account may be gone since).
         if len(progress.posted) < len(cmd.containers):
@@ -146,7 +144,8 @@ async def _deliver(ctx: Context, cmd: PublishTarget) -> Ended:
         log.exception("publisher.delivery_crashed")
         failure = TransientError(f"unexpected error: {type(exc).__name__}", code="internal_error")
     else:
-        return await _conclude_success(ctx, cmd, attempt, published)
+        # The stage saves of this delivery land in `progress.stages` too (`TargetStage`).
+        return await _conclude_success(ctx, cmd, attempt, published, bool(progress.stages))
     return await _conclude_failure(ctx, cmd, attempt, failure)
 
 
@@ -159,8 +158,9 @@ def _rules(cmd: PublishTarget, token: AccountToken | None) -> Rules:
     return publishing.rules(cmd.platform, account_type=token.account_type, limits=token.limits)
 
 
-async def _start(ctx: Context, cmd: PublishTarget) -> int | Ended:
-    """The number of the attempt this delivery makes, or how it ends when it makes none."""
+async def _start(ctx: Context, cmd: PublishTarget) -> tuple[int, containers.Progress] | Ended:
+    """The number of the attempt this delivery makes and where its containers stand, or how it
+    ends when it makes none. One transaction: a sandbox delivery makes three in all."""
     async with ctx.uow.begin() as tx:
         target = await targets.claim(tx.conn, cmd)
         if cmd.redrive < target.redrive:
@@ -171,7 +171,7 @@ async def _start(ctx: Context, cmd: PublishTarget) -> int | Ended:
             log.info("publisher.target_redriven", redrive=cmd.redrive)
         if target.is_finished:
             return Ended()
-        if await targets.is_canceled(tx.conn, cmd.target_id):
+        if target.canceled:
             await targets.set_status(tx.conn, cmd.target_id, "canceled")
             log.info("publisher.target_canceled")
             return Ended("canceled")
@@ -188,7 +188,9 @@ async def _start(ctx: Context, cmd: PublishTarget) -> int | Ended:
             log.info("publisher.processing_resumed", attempt=attempt)
         else:
             tx.emit("evt.target.publishing", TargetPublishing(**_about(ctx, cmd), attempt=attempt))
-    return attempt
+        # Read under the target's lock, in the same round trips' transaction.
+        progress = await containers.progress_of(tx.conn, cmd.target_id)
+    return attempt, progress
 
 
 async def _wait_on_processing(ctx: Context, cmd: PublishTarget, attempt: int, wait: StillProcessing) -> Ended:
@@ -215,17 +217,18 @@ async def _wait_on_processing(ctx: Context, cmd: PublishTarget, attempt: int, wa
 
 
 async def _conclude_success(
-    ctx: Context, cmd: PublishTarget, attempt: int, published: list[PublishedContainer]
+    ctx: Context, cmd: PublishTarget, attempt: int, published: list[PublishedContainer], staged: bool
 ) -> Ended:
     root = published[0]
     async with ctx.uow.begin() as tx:
         target = await targets.lock(tx.conn, cmd.target_id)
         if target.is_finished or target.redrive != cmd.redrive:
             return Ended()
-        await targets.mark_published(tx.conn, cmd.target_id, root)
-        # Everything is on the platform: no delivery will resume from a stage again.
-        await stages.forget(tx.conn, cmd.target_id)
-        await targets.finish_attempt(tx.conn, cmd.target_id, cmd.redrive, attempt, "published")
+        await targets.mark_published(tx.conn, cmd.target_id, root, redrive=cmd.redrive, attempt=attempt)
+        # Everything is on the platform: no delivery will resume from a stage again. A delivery
+        # that found and saved none (every sandbox one) has none to delete.
+        if staged:
+            await stages.forget(tx.conn, cmd.target_id)
         tx.emit(
             "evt.target.published",
             TargetPublished(

@@ -77,7 +77,8 @@ async def send_containers(
                 parent = await account.act(
                     adapter, adapter.publish_container, replace(base, conn=tx.conn), container, index, parent
                 )
-                await containers.record_progress(tx.conn, cmd.target_id, index, parent)
+                marked = index in progress.unsettled
+                await containers.record_progress(tx.conn, cmd.target_id, index, parent, marked=marked)
         else:
             parent = await _send(
                 ctx, adapter, account, base, container, index, parent, sent_at=progress.unsettled.get(index)
