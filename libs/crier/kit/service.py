@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,3 +122,17 @@ async def run_service(
     await engine.dispose()
     logger.info("service.stopped", crashed=crashed)
     return 1 if crashed else 0
+
+
+def run_on_fastest_loop(main: Coroutine[Any, Any, int]) -> int:
+    """uvloop when it is installed; asyncio's own loop otherwise. Every service runs on it: its
+    bus, database driver and HTTP servers all spend less time in the loop. (`loop="auto"` in uvicorn
+    only applies when uvicorn runs the loop itself.)"""
+    try:
+        import uvloop  # type: ignore[import-not-found,unused-ignore]
+
+        factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
+    except ImportError:
+        factory = None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)

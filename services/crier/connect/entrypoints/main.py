@@ -4,7 +4,6 @@ The composition root: the one place that builds the adapters and hands them to t
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
@@ -17,7 +16,7 @@ from crier.connect.entrypoints import refresher, rpc
 from crier.connect.handlers.context import Context, Meters
 from crier.connect.settings import ConnectSettings
 from crier.kit.crypto import Keyring
-from crier.kit.service import Runtime, run_service
+from crier.kit.service import Runtime, run_on_fastest_loop, run_service
 from crier.kit.settings import load
 from crier.kit.ssrf import parse_networks
 from crier.platforms.base import PlatformSettings
@@ -57,5 +56,4 @@ def main() -> int:
 
         return [refresher.run(ctx, rt.stop), close_http()]
 
-    asyncio.run(run_service("connect", "connect", settings, body))
-    return 0
+    return run_on_fastest_loop(run_service("connect", "connect", settings, body))

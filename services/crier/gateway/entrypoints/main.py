@@ -3,8 +3,7 @@ root: the one place that builds the use cases' Context."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +21,7 @@ from crier.gateway.settings import SCHEMA, GatewaySettings
 from crier.kit.bus import streams
 from crier.kit.media.store import open_store
 from crier.kit.metrics_bus import watch_consumer
-from crier.kit.service import Runtime, run_service
+from crier.kit.service import Runtime, run_on_fastest_loop, run_service
 from crier.kit.settings import load
 from crier.kit.ssrf import parse_networks
 from crier.kit.uvicorn_server import RuntimeServer
@@ -91,16 +90,3 @@ def main() -> int:
         ]
 
     return run_on_fastest_loop(run_service("gateway", SCHEMA, settings, body))
-
-
-def run_on_fastest_loop(main: Coroutine[Any, Any, int]) -> int:
-    """uvloop when it is installed; asyncio's own loop otherwise. (The loop is ours to make, not
-    uvicorn's: `loop="auto"` only applies when uvicorn runs the loop itself.)"""
-    try:
-        import uvloop  # type: ignore[import-not-found,unused-ignore]
-
-        factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
-    except ImportError:
-        factory = None
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(main)

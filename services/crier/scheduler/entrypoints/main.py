@@ -3,13 +3,12 @@ their lateness, the timers still waiting and the consumer's lag in the service's
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
 from crier.kit.bus import streams
 from crier.kit.metrics_bus import watch_consumer
-from crier.kit.service import Runtime, run_service
+from crier.kit.service import Runtime, run_on_fastest_loop, run_service
 from crier.kit.settings import load
 from crier.scheduler.entrypoints import consumers
 from crier.scheduler.entrypoints.alarm import Alarm
@@ -34,4 +33,4 @@ def main() -> int:
         rt.metrics.on_scrape(lambda: measure_pending_timers(ctx))
         return [events, alarm.run(ctx, rt.stop)]
 
-    return asyncio.run(run_service("scheduler", "scheduler", settings, body))
+    return run_on_fastest_loop(run_service("scheduler", "scheduler", settings, body))

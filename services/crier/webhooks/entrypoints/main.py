@@ -9,7 +9,7 @@ from typing import Any
 from crier.kit.bus import streams
 from crier.kit.crypto import Keyring
 from crier.kit.metrics_bus import watch_consumer
-from crier.kit.service import Runtime, run_service
+from crier.kit.service import Runtime, run_on_fastest_loop, run_service
 from crier.kit.settings import load
 from crier.kit.ssrf import parse_networks
 from crier.webhooks.adapters.guard import Policy
@@ -56,5 +56,4 @@ def main() -> int:
             DueListener(settings.database_url, due.set).run(rt.stop),
         ]
 
-    asyncio.run(run_service("webhooks", "webhooks", settings, body))
-    return 0
+    return run_on_fastest_loop(run_service("webhooks", "webhooks", settings, body))
