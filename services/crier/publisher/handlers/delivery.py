@@ -53,6 +53,7 @@ from crier.contracts.events import (
 from crier.kit.log import get
 from crier.kit.telemetry import inject_headers
 from crier.kit.transient import is_transient
+from crier.kit.uow import Transaction
 from crier.platforms import publishing
 from crier.platforms.base import (
     ContentRejected,
@@ -132,7 +133,12 @@ async def _deliver(ctx: Context, cmd: PublishTarget) -> Ended:
                 unknown = any(p.code == "media_unknown" for p in problems)
                 code = "media_unknown" if unknown else "invalid_content"
                 raise ContentRejected("; ".join(p.message for p in problems), code=code)
-        published = await send_containers(ctx, adapter, cmd, attempt, account, progress)
+        recorded: list[Ended] = []
+
+        async def finish(tx: Transaction, posted: list[PublishedContainer]) -> None:
+            recorded.append(await _record_success(ctx, tx, cmd, attempt, posted, bool(progress.stages)))
+
+        published = await send_containers(ctx, adapter, cmd, attempt, account, progress, finish)
     except StillProcessing as wait:
         return await _wait_on_processing(ctx, cmd, attempt, wait)
     except PlatformError as err:
@@ -144,6 +150,8 @@ async def _deliver(ctx: Context, cmd: PublishTarget) -> Ended:
         log.exception("publisher.delivery_crashed")
         failure = TransientError(f"unexpected error: {type(exc).__name__}", code="internal_error")
     else:
+        if recorded:
+            return _succeeded(ctx, cmd, attempt, recorded[0])
         # The stage saves of this delivery land in `progress.stages` too (`TargetStage`).
         return await _conclude_success(ctx, cmd, attempt, published, bool(progress.stages))
     return await _conclude_failure(ctx, cmd, attempt, failure)
@@ -219,30 +227,43 @@ async def _wait_on_processing(ctx: Context, cmd: PublishTarget, attempt: int, wa
 async def _conclude_success(
     ctx: Context, cmd: PublishTarget, attempt: int, published: list[PublishedContainer], staged: bool
 ) -> Ended:
-    root = published[0]
     async with ctx.uow.begin() as tx:
-        target = await targets.lock(tx.conn, cmd.target_id)
-        if target.is_finished or target.redrive != cmd.redrive:
-            return Ended()
-        await targets.mark_published(tx.conn, cmd.target_id, root, redrive=cmd.redrive, attempt=attempt)
-        # Everything is on the platform: no delivery will resume from a stage again. A delivery
-        # that found and saved none (every sandbox one) has none to delete.
-        if staged:
-            await stages.forget(tx.conn, cmd.target_id)
-        tx.emit(
-            "evt.target.published",
-            TargetPublished(
-                **_about(ctx, cmd),
-                attempt=attempt,
-                platform_post_id=root.platform_post_id,
-                platform_post_url=root.url,
-                container_ids=[p.platform_post_id for p in published],
-                notes=[note for p in published for note in p.notes],
-            ),
-        )
-    ctx.meters.attempts.labels(platform=cmd.platform, error_code="none").inc()
-    log.info("publisher.target_published", attempt=attempt)
+        ended = await _record_success(ctx, tx, cmd, attempt, published, staged)
+    return _succeeded(ctx, cmd, attempt, ended)
+
+
+async def _record_success(
+    ctx: Context, tx: Transaction, cmd: PublishTarget, attempt: int, published: list[PublishedContainer], staged: bool
+) -> Ended:
+    root = published[0]
+    target = await targets.lock(tx.conn, cmd.target_id)
+    if target.is_finished or target.redrive != cmd.redrive:
+        return Ended()
+    await targets.mark_published(tx.conn, cmd.target_id, root, redrive=cmd.redrive, attempt=attempt)
+    # Everything is on the platform: no delivery will resume from a stage again. A delivery
+    # that found and saved none (every sandbox one) has none to delete.
+    if staged:
+        await stages.forget(tx.conn, cmd.target_id)
+    tx.emit(
+        "evt.target.published",
+        TargetPublished(
+            **_about(ctx, cmd),
+            attempt=attempt,
+            platform_post_id=root.platform_post_id,
+            platform_post_url=root.url,
+            container_ids=[p.platform_post_id for p in published],
+            notes=[note for p in published for note in p.notes],
+        ),
+    )
     return Ended("published")
+
+
+def _succeeded(ctx: Context, cmd: PublishTarget, attempt: int, ended: Ended) -> Ended:
+    """Counted and logged once the success committed."""
+    if ended.outcome == "published":
+        ctx.meters.attempts.labels(platform=cmd.platform, error_code="none").inc()
+        log.info("publisher.target_published", attempt=attempt)
+    return ended
 
 
 async def _conclude_failure(ctx: Context, cmd: PublishTarget, attempt: int, err: PlatformError) -> Ended:

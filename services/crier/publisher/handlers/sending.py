@@ -22,6 +22,7 @@ from crier.contracts.common import Container
 from crier.contracts.connect import AccountToken, TokenRequest
 from crier.kit.errors import Failure, Gone, NotFound
 from crier.kit.log import get
+from crier.kit.uow import Transaction
 from crier.platforms.base import (
     PlatformAdapter,
     PlatformError,
@@ -38,6 +39,8 @@ log = get(__name__)
 T = TypeVar("T")
 # `publish_container` or `find_published` of an adapter.
 Call = Callable[[PublishContext, Container, int, PublishedContainer | None], Awaitable[T]]
+# What records the target published, in the transaction of its last container's post.
+Finish = Callable[[Transaction, list[PublishedContainer]], Awaitable[None]]
 
 TOKEN_EXPIRED = "account_token_expired"
 
@@ -49,9 +52,11 @@ async def send_containers(
     attempt: int,
     account: Account,
     progress: containers.Progress,
+    finish: Finish | None = None,
 ) -> list[PublishedContainer]:
     """Every container on the platform, in order, as `account`, from where `progress` says the
-    target stands; raises the `PlatformError` that stopped it."""
+    target stands; raises the `PlatformError` that stopped it. A transactional adapter's last post
+    commits with `finish`: the success is recorded in the same transaction, not one more."""
     base = PublishContext(
         target_id=cmd.target_id,
         post_id=cmd.post_id,
@@ -79,6 +84,8 @@ async def send_containers(
                 )
                 marked = index in progress.unsettled
                 await containers.record_progress(tx.conn, cmd.target_id, index, parent, marked=marked)
+                if finish is not None and index == len(cmd.containers) - 1:
+                    await finish(tx, [*results, parent])
         else:
             parent = await _send(
                 ctx, adapter, account, base, container, index, parent, sent_at=progress.unsettled.get(index)
