@@ -38,6 +38,8 @@ from tests.support.stack import Infra, close_infra, make_infra, start_services, 
 
 SLOTS = 16
 LIVE_SLOTS = 600
+# More for the live publisher's environment (e.g. its database pool), to see what bounds it.
+LIVE_ENV: dict[str, str] = {}
 _ATTEMPTS = """SELECT min(started_at), max(finished_at), count(*) FILTER (WHERE outcome = 'published')
                FROM publisher.attempts"""
 
@@ -151,7 +153,7 @@ def _live(infra: Infra, posts: int, account_count: int, timeout: float) -> tuple
                 client.post("/posts", json={"content": f"inflight {i}", "accounts": [a.id for a in accounts]})
         total = posts * account_count
         wait_for(lambda: _lag(stack) >= total, timeout=timeout, what="every command on its lane", interval=0.5)
-        conc = {"CRIER_PUBLISHER_CONCURRENCY": str(LIVE_SLOTS)}
+        conc = {"CRIER_PUBLISHER_CONCURRENCY": str(LIVE_SLOTS), **LIVE_ENV}
         stack.supervisor.add("publisher-mastodon", ["publisher", "--platform", "mastodon"], conc).start()
         wait_for(
             lambda: asyncio.run(_attempts(stack.database_url))[2] >= total,
