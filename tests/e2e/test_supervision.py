@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from crier.kit.embedded import free_port
-from tests.support.crier_up import CrierUp, is_gone, new_crier_up, sandbox_client
+from tests.support.crier_up import CrierUp, answers_ready, is_gone, new_crier_up, sandbox_client
 from tests.support.stack import wait_for
 
 
@@ -52,12 +52,13 @@ def _kill_and_wait_for_restart(up: CrierUp, server: str) -> tuple[dict[str, Any]
     return before, after
 
 
-def _a_post_publishes(sandbox: tuple[httpx.Client, str], content: str) -> None:
+def _a_post_publishes(sandbox: tuple[httpx.Client, str], content: str) -> str:
     client, account = sandbox
     r = client.post("/posts", json={"content": content, "accounts": [account]})
     assert r.status_code == 201, r.text
-    post_id = r.json()["id"]
+    post_id: str = r.json()["id"]
     wait_for(lambda: client.get(f"/posts/{post_id}").json()["status"] == "published", timeout=60, what="publish")
+    return post_id
 
 
 def _scrape(targets: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -131,7 +132,13 @@ def test_a_second_crier_up_on_a_live_data_dir_refuses(up: CrierUp) -> None:
     assert up.ready()
 
 
-def test_a_killed_crier_up_leaves_nothing_running_and_a_new_one_starts(up: CrierUp) -> None:
+def test_a_killed_crier_up_leaves_nothing_running_and_a_new_one_keeps_the_data(
+    up: CrierUp, sandbox: tuple[httpx.Client, str]
+) -> None:
+    admin_key = (up.data_dir / "admin-key").read_text().strip()
+    assert admin_key.startswith("sk_live_") and admin_key in up.log.read_text()  # printed at start
+    client, _ = sandbox
+    post_id = _a_post_publishes(sandbox, "kept")
     before = up.processes()
     pids = [before["up_pid"], before["nats"]["pid"], before["postgres"]["pid"], *before["services"].values()]
     assert up.proc is not None
@@ -140,3 +147,11 @@ def test_a_killed_crier_up_leaves_nothing_running_and_a_new_one_starts(up: Crier
     wait_for(lambda: all(is_gone(pid) for pid in pids), timeout=60, what="every process of the killed crier up gone")
     up.start().wait_ready()
     assert up.processes()["up_pid"] == up.proc.pid
+    # The same data directory: the same admin key, the posts made before.
+    assert (up.data_dir / "admin-key").read_text().strip() == admin_key
+    assert client.get(f"/posts/{post_id}").json()["status"] == "published"
+    # Ctrl-C (SIGTERM) stops everything cleanly: exit 0, the API gone, PostgreSQL shut down properly.
+    up.proc.terminate()
+    assert up.proc.wait(60) == 0
+    assert not answers_ready(up.api), "the API still answers after crier up stopped"
+    assert not (up.data_dir / "postgres" / "pgdata" / "postmaster.pid").exists()
