@@ -124,8 +124,15 @@ def test_a_sandbox_target_retried_dies_again_after_five_fresh_attempts(live: Liv
             "dead",
             5,
         )
-        failed = [e for e in api.get("/events", params={"type": "post.failed"}).json()["data"]]
-        assert len([e for e in failed if e["data"]["post_id"] == post["id"]]) == 2
+
+        def post_failed_events() -> list[dict]:
+            feed = api.get("/events", params={"type": "post.failed"}).json()["data"]
+            return [e for e in feed if e["data"]["post_id"] == post["id"]]
+
+        # The post's second failure reaches the event feed through the gateway's outbox and the
+        # webhooks' intake, a moment after the post itself reads `failed`: waited for, not raced.
+        wait_for(lambda: len(post_failed_events()) >= 2, timeout=30, what="the second post.failed event")
+        assert len(post_failed_events()) == 2
 
 
 def test_the_operator_lists_and_redrives_dead_targets(live: Live, sim: Simulator) -> None:
