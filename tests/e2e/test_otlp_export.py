@@ -7,43 +7,20 @@ import os
 import secrets
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from crier.contracts.common import Platform
 from tests.e2e.conftest import create_post, wait_post
+from tests.support.hooks import Receiver
 from tests.support.live import Live, connect_live, start_live, stop_live
 from tests.support.otlp import ExportedSpan, OtlpReceiver
 from tests.support.stack import Infra, wait_for
 
 PLATFORM: Platform = "linkedin"
 ENVIRONMENT = f"otlp-test-{secrets.token_hex(3)}"
-
-
-class HookReceiver:
-    """A webhook receiver that keeps the headers of every request."""
-
-    def __init__(self) -> None:
-        self.headers: list[dict[str, str]] = []
-        seen = self.headers
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("content-length", 0)))
-                seen.append({k.lower(): v for k, v in self.headers.items()})
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +73,7 @@ def test_rpc_call_and_its_handler_are_one_trace(traced: Live, collector: OtlpRec
 
 def test_one_trace_holds_a_post_from_its_request_to_its_webhook(traced: Live, collector: OtlpReceiver) -> None:
     account = connect_live(traced, PLATFORM)
-    hooks = HookReceiver()
+    hooks = Receiver()
     trace_id = secrets.token_hex(16)
     try:
         with account.org.live() as api:
