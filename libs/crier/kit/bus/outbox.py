@@ -113,7 +113,7 @@ class OutboxRelay:
                 return 0
             futures = []
             for row in rows:
-                headers = {**_sent_in_a_producer_span(row.subject, row.msg_id, json.loads(row.headers))}
+                headers = _sent_in_a_producer_span(row.subject, row.msg_id, json.loads(row.headers))
                 headers["Nats-Msg-Id"] = row.msg_id
                 futures.append(
                     await self._bus.js.publish_async(
