@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from crier.contracts.common import Platform
+from crier.publisher.settings import PublisherSettings
 from tests.e2e.conftest import create_post, sql
 from tests.support.live import Live, LiveAccount, connect_live, start_live, stop_live
 from tests.support.stack import Infra, wait_for
@@ -21,6 +22,9 @@ POSTS = 100
 ACCOUNTS: dict[Platform, int] = {"mastodon": 20, "bluesky": 10}
 REPLICAS = ["publisher-mastodon-1", "publisher-mastodon-2", "publisher-mastodon-3"]
 KILLED = "publisher-mastodon-2"
+
+# The deliveries one replica has under way at once (CRIER_PUBLISHER_CONCURRENCY's default).
+KILLED_SLOTS = PublisherSettings.publisher_concurrency
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +75,10 @@ def test_three_replicas_share_3000_targets_and_a_killed_one_loses_nothing(scaled
     shares = {name: _published_lines(scaled, name) for name in REPLICAS}
     print(f"{total} targets published in {elapsed:.1f} s; Mastodon replicas' shares: {shares}")
     mastodon_targets = POSTS * ACCOUNTS["mastodon"]
-    assert sum(shares.values()) >= mastodon_targets
+    # Every Mastodon target is logged by the replica that published it, except those the killed one
+    # had committed when the SIGKILL cut off its log line: at most one per delivery slot it had
+    # (published exactly once all the same: the database and the simulator said so above).
+    assert sum(shares.values()) >= mastodon_targets - KILLED_SLOTS
     # Each replica did a real share, the killed one before it died.
     assert all(n >= mastodon_targets // 10 for n in shares.values()), shares
 
