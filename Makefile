@@ -17,7 +17,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/crier up
 
+# The browser tests (tests/browser) drive the system Chromium; install it where we can (root with apt).
 test: $(STAMP)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& { apt-get install -y -qq chromium || { apt-get update -qq && apt-get install -y -qq chromium; }; } \
+		|| echo 'chromium cannot be installed here: tests/browser will skip'; }
 	$(BIN)/pytest -q
 
 # The architecture's rules (import-linter), the code's form (ruff) and types (mypy).
