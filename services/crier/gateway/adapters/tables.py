@@ -161,3 +161,23 @@ post_media = sa.Table(
     sa.Column("post_id", sa.Text, primary_key=True),
     sa.Column("media_id", sa.Text, primary_key=True),
 )
+
+# The hosted connect pages' look: an organization's default and each session's (migration 0010).
+org_settings = sa.Table(
+    "org_settings",
+    metadata,
+    sa.Column("org_id", sa.Text, sa.ForeignKey("orgs.id"), primary_key=True),
+    sa.Column("mode", sa.Text, primary_key=True),
+    sa.Column("connect_display", JSONB),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+connect_session_displays = sa.Table(
+    "connect_session_displays",
+    metadata,
+    sa.Column("session_id", sa.Text, primary_key=True),
+    sa.Column("org_id", sa.Text, nullable=False),
+    sa.Column("mode", sa.Text, nullable=False),
+    sa.Column("display", JSONB, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+)
