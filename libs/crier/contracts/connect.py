@@ -54,6 +54,9 @@ END_USERS_DISCONNECT = "rpc.connect.end_users.disconnect"
 SANDBOX_ACCOUNTS_CREATE = "rpc.connect.sandbox_account.create"
 # The publisher's one question to connect: the account's current access token.
 ACCOUNTS_TOKEN = "rpc.connect.accounts.token"
+# An account's metrics: a live pull (the latest stored snapshot when the platform fails), or the
+# stored series over a window.
+ACCOUNTS_METRICS = "rpc.connect.accounts.metrics"
 
 # The callback and the hosted pages call the platform; give them longer than a plain read.
 PLATFORM_CALL_TIMEOUT_S = 45.0
@@ -403,6 +406,45 @@ class AccountToken(msgspec.Struct, kw_only=True, frozen=True):
     def __repr__(self) -> str:
         # A token must not reach a log line or a traceback through a repr.
         return f"AccountToken(account_id={self.account_id!r}, platform={self.platform!r}, access_token='[redacted]')"
+
+
+class MetricsRequest(Scoped, kw_only=True, frozen=True):
+    """Without `series`, the account's current metrics; with it, the snapshots captured in
+    [since, until], oldest first, `limit` at a time after `cursor`."""
+
+    id: str
+    series: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+    cursor: str | None = None
+
+
+class MetricsSnapshot(msgspec.Struct, kw_only=True, frozen=True):
+    """One reading of an account's figures; None where the platform does not offer one."""
+
+    social_account_id: str
+    network: str
+    # "live" (read just now) or "snapshot" (stored by the collector).
+    source: str
+    followers: int | None = None
+    following: int | None = None
+    posts_count: int | None = None
+    impressions: int | None = None
+    reach: int | None = None
+    profile_views: int | None = None
+    # The platform's payload(s) the figures were read from, unmodified.
+    raw: dict[str, Any] = {}
+    captured_at: datetime
+
+
+class AccountMetrics(msgspec.Struct, kw_only=True, frozen=True):
+    social_account_id: str
+    # The current reading: None when the platform failed and nothing was stored yet.
+    current: MetricsSnapshot | None = None
+    # The series form's snapshots, oldest first.
+    series: list[MetricsSnapshot] | None = None
+    next_cursor: str | None = None
 
 
 class AccountRemoved(msgspec.Struct, kw_only=True, frozen=True):
