@@ -1,0 +1,50 @@
+"""Reading an account's existing posts (its timeline), one page at a time, for imports.
+
+A reader asks the platform's documented timeline endpoint for one page, newest first, and answers
+the posts on it with the cursor of the next page (None at the end). It keeps no state: the cursor
+is all an import needs to carry on where it stopped, after a restart too. Failures are the
+publishing adapters' `PlatformError`s (`_publish_http.send` classifies the answers the same way):
+`RateLimited` with the platform's Retry-After, `TokenRejected` on a 401, and so on.
+
+`readers` builds one reader per platform that has one; a platform without one has no imports yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+from crier.contracts.connect import AccountToken
+from crier.contracts.imports import ImportedPost
+from crier.platforms.base import PlatformSettings
+
+# How many posts to ask for per page, where the platform lets the caller choose.
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    posts: list[ImportedPost]
+    # Where the next page starts; None when this page was the last.
+    cursor: str | None
+
+
+class TimelineReader(Protocol):
+    async def page(self, account: AccountToken, cursor: str | None) -> TimelinePage: ...
+
+
+def readers(
+    http: httpx.AsyncClient, settings: PlatformSettings, *, guarded: httpx.AsyncClient | None = None
+) -> dict[str, TimelineReader]:
+    """Every platform's reader by platform name. Mastodon's instances are the customers' hosts,
+    reached through the SSRF-guarded client when there is one."""
+    from crier.platforms.timelines import google_business, linkedin, mastodon, x
+
+    return {
+        "x": x.XTimeline(http, settings),
+        "mastodon": mastodon.MastodonTimeline(guarded or http, settings),
+        "linkedin": linkedin.LinkedInTimeline(http, settings),
+        "google_business": google_business.GoogleBusinessTimeline(http, settings),
+    }
