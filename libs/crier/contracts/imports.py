@@ -47,6 +47,7 @@ class ImportPosts(Message, kw_only=True, frozen=True):
     import_id: str
     account_id: str
     platform: Platform
+    account_username: str = ""
     tenant_id: str | None = None
     since: datetime | None = None
     limit: int | None = None

@@ -25,6 +25,8 @@ class PublisherSettings(CommonSettings):
     publisher_processing_poll_max_s: float = 0.0
     # Targets delivered at once per platform, across all its lanes.
     publisher_concurrency: int = 16
+    # Imports read at once per platform, on slots of their own (never the deliveries').
+    publisher_import_concurrency: int = 2
     # Commands each lane's reader keeps at hand for the next free slot: enough that a busy lane
     # never waits on a fetch, few enough that another replica finds the rest still queued.
     publisher_lane_at_hand: int = 2

@@ -24,14 +24,16 @@ from crier.kit.service import Runtime, run_on_fastest_loop, run_service
 from crier.kit.settings import load
 from crier.kit.ssrf import parse_networks
 from crier.platforms.base import PlatformSettings
+from crier.platforms.timelines import readers
 from crier.publisher.adapters import registry
 from crier.publisher.adapters.media import StoredMedia
 from crier.publisher.adapters.tokens import ConnectTokens
 from crier.publisher.domain.backoff import RetryPolicy
 from crier.publisher.domain.budget import BudgetPolicy, parse_overrides
 from crier.publisher.domain.routing import platforms_to_serve
-from crier.publisher.entrypoints import consumers
+from crier.publisher.entrypoints import consumers, imports
 from crier.publisher.handlers.context import Context, Meters
+from crier.publisher.handlers.importing import Importing
 from crier.publisher.settings import PublisherSettings
 
 
@@ -82,15 +84,23 @@ def main(platform: str = "all") -> int:
         )
         queues = [await consumers.publish_queue(rt.bus, ctx, p, settings, rt.stop) for p in platforms]
         canceled = await consumers.cancellations(rt.bus, ctx, settings, rt.stop)
+        importing = Importing(
+            uow=rt.uow,
+            tokens=ctx.tokens,
+            readers=readers(http, PlatformSettings.from_settings(settings), guarded=guarded),
+        )
+        backfills = [await imports.import_queue(rt.bus, importing, p, settings, rt.stop) for p in platforms]
         # Watched once they exist: a scrape before the consumers are bound would find none.
         for durable in (d for p in platforms for d in consumers.durables(p)):
             watch_consumer(rt.metrics, rt.bus, streams.PUBLISH, durable)
         watch_consumer(rt.metrics, rt.bus, streams.EVENTS, consumers.CANCELLATIONS)
+        for p in platforms:
+            watch_consumer(rt.metrics, rt.bus, streams.PUBLISH, imports.durable_for(p))
 
         async def deliver_then_close() -> None:
             # Closed only once the queues have finished their deliveries in flight.
             try:
-                await asyncio.gather(*queues)
+                await asyncio.gather(*queues, *backfills)
             finally:
                 await http.aclose()
                 await guarded.aclose()
