@@ -14,6 +14,7 @@ from litestar import Litestar, Request, Response, Router
 from litestar.types import Message, Scope
 
 from crier.platforms.simulator import (
+    account_figures,
     bluesky,
     control,
     google,
@@ -101,7 +102,10 @@ def create_app(world: World | None = None) -> Litestar:
         return exc.response
 
     routers = [
-        Router(path=f"/{platform}", route_handlers=module.routes(world, *args))
+        Router(
+            path=f"/{platform}",
+            route_handlers=[*module.routes(world, *args), *account_figures.routes(world, platform, dialect(platform))],
+        )
         for platform, (module, args) in MODULES.items()
     ]
     app = Litestar(

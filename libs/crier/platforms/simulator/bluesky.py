@@ -17,7 +17,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from crier.platforms.simulator import authz, bluesky_oauth, bluesky_repo
+from crier.platforms.simulator import account_figures, authz, bluesky_oauth, bluesky_repo
 from crier.platforms.simulator.authz import Dialect, make_jwt, reply
 from crier.platforms.simulator.http import json_of
 from crier.platforms.simulator.world import Grant, User, World
@@ -236,9 +236,9 @@ def routes(world: World) -> list[Any]:
                 "displayName": actor.display_name,
                 "description": "Simulated account",
                 "avatar": actor.avatar_url,
-                "followersCount": 3,
-                "followsCount": 5,
-                "postsCount": 8,
+                "followersCount": account_figures.figures("bluesky", actor.id)["followers"],
+                "followsCount": account_figures.figures("bluesky", actor.id)["following"],
+                "postsCount": account_figures.figures("bluesky", actor.id)["posts"],
                 "indexedAt": "2025-01-01T00:00:00.000Z",
                 "createdAt": "2024-01-01T00:00:00.000Z",
                 "labels": [],

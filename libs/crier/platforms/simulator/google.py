@@ -15,7 +15,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from crier.platforms.simulator import authz, google_local_posts, youtube_videos
+from crier.platforms.simulator import account_figures, authz, google_local_posts, youtube_videos
 from crier.platforms.simulator.authz import Dialect, Rules, pages_spec, reply
 from crier.platforms.simulator.http import form_of, query
 from crier.platforms.simulator.world import Code, User, World
@@ -203,8 +203,11 @@ def routes(world: World, platform: str) -> list[Any]:
         @get("/youtube/v3/channels", opt={"endpoint": "channels"})
         async def channels(request: Request[Any, Any, Any]) -> Response[Any]:
             user = caller(request)
-            if request.query_params.get("mine") != "true":
+            # `id` (account metrics) or `mine` (the connect flow's list of the user's channels).
+            ids = [i for i in request.query_params.get("id", "").split(",") if i]
+            if request.query_params.get("mine") != "true" and not ids:
                 return _error(400, "No filter selected.", "missingRequiredParameter", "INVALID_ARGUMENT")
+            parts = set(request.query_params.get("part", "snippet").split(","))
             items = [
                 {
                     "kind": "youtube#channel",
@@ -223,8 +226,11 @@ def routes(world: World, platform: str) -> list[Any]:
                     },
                 }
                 for c in user.pages
-                if c.get("kind") == "channel"
+                if c.get("kind") == "channel" and (not ids or c["id"] in ids)
             ]
+            if "statistics" in parts:
+                for item in items:
+                    item["statistics"] = account_figures.youtube_statistics(item["id"])
             return reply(
                 {
                     "kind": "youtube#channelListResponse",

@@ -14,6 +14,7 @@ from typing import Any
 from litestar import Request
 
 from crier.platforms.mastodon import LANGUAGES, MENTION, URL
+from crier.platforms.simulator import account_figures
 from crier.platforms.simulator.posts import Post
 from crier.platforms.simulator.world import User, World
 
@@ -56,8 +57,8 @@ def account(world: World, user: User, base: str) -> dict[str, Any]:
         "avatar_static": user.avatar_url,
         "header": f"{base}/headers/original/missing.png",
         "header_static": f"{base}/headers/original/missing.png",
-        "followers_count": 3,
-        "following_count": 5,
+        "followers_count": account_figures.figures("mastodon", user.id)["followers"],
+        "following_count": account_figures.figures("mastodon", user.id)["following"],
         "statuses_count": len(statuses),
         "last_status_at": time_of(statuses[-1].created_at)[:10] if statuses else None,
         "emojis": [],

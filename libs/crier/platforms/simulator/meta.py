@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, Response, delete, get, post
 
-from crier.platforms.simulator import authz
+from crier.platforms.simulator import account_figures, authz
 from crier.platforms.simulator.authz import Rules, SimError, pages_spec, reply
 from crier.platforms.simulator.graph import GraphDialect, check_version, graph_error, graph_time, newest_first, pick
 from crier.platforms.simulator.http import query
@@ -187,10 +187,11 @@ def routes(world: World, platform: str) -> list[Any]:
         fields = request.query_params.get("fields", "")
         for page in user.pages:
             if page["id"] == node_id:
-                return reply(pick(page_node(page), fields, "id,name"))
+                counted = page_node(page) | account_figures.graph_counts("facebook", node_id)
+                return reply(pick(counted, fields, "id,name"))
             ig = page.get("instagram_business_account")
             if ig and ig["id"] == node_id:
-                return reply(pick(ig, fields, "id,username"))
+                return reply(pick(ig | account_figures.graph_counts("instagram", node_id), fields, "id,username"))
         found = published_node(node_id, fields)
         if found is not None:
             return reply(found)

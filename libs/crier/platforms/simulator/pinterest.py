@@ -9,7 +9,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from crier.platforms.simulator import authz, pinterest_pins
+from crier.platforms.simulator import account_figures, authz, pinterest_pins
 from crier.platforms.simulator.authz import Dialect, Rules, pages_spec, reply
 from crier.platforms.simulator.http import form_of, query
 from crier.platforms.simulator.world import World
@@ -112,9 +112,9 @@ def routes(world: World) -> list[Any]:
                 "website_url": f"https://{user.username}.example.com",
                 "about": "",
                 "board_count": 3,
-                "pin_count": 12,
-                "follower_count": 40,
-                "following_count": 7,
+                "pin_count": account_figures.figures("pinterest", user.id)["posts"],
+                "follower_count": account_figures.figures("pinterest", user.id)["followers"],
+                "following_count": account_figures.figures("pinterest", user.id)["following"],
                 "monthly_views": 100,
             }
         )

@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from crier.platforms.simulator import authz, tiktok_posts
+from crier.platforms.simulator import account_figures, authz, tiktok_posts
 from crier.platforms.simulator.authz import Dialect, Rules, reply
 from crier.platforms.simulator.http import form_of, query
 from crier.platforms.simulator.world import World
@@ -55,7 +55,7 @@ class TikTokDialect(Dialect):
 
 
 DIALECT = TikTokDialect()
-_USER_FIELDS = {"open_id", "union_id", "avatar_url", "display_name", "username"}
+_USER_FIELDS = {"open_id", "union_id", "avatar_url", "display_name", "username", *account_figures.TIKTOK_STATS}
 
 
 def new_user_id(world: World) -> str:
@@ -115,6 +115,7 @@ def routes(world: World) -> list[Any]:
             "avatar_url": user.avatar_url,
             "display_name": user.display_name,
             "username": user.username,
+            **account_figures.tiktok_stats(user.id),
         }
         return reply(
             {

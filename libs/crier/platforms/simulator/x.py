@@ -30,7 +30,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from crier.platforms.simulator import authz, x_media
+from crier.platforms.simulator import account_figures, authz, x_media
 from crier.platforms.simulator.authz import Dialect, Rules, SimError, reply
 from crier.platforms.simulator.http import form_of, query
 from crier.platforms.simulator.posts import Post, payload
@@ -405,6 +405,17 @@ def routes(world: World) -> list[Any]:
             data["profile_image_url"] = user.avatar_url
         if "verified" in fields:
             data["verified"] = False
+        if "public_metrics" in fields:
+            mine = account_figures.figures("x", user.id)
+            data["public_metrics"] = {
+                "followers_count": mine["followers"],
+                "following_count": mine["following"],
+                "post_count": mine["posts"],
+                "tweet_count": mine["posts"],
+                "listed_count": mine["followers"] // 100,
+                "like_count": mine["reach"] // 10,
+                "media_count": mine["posts"] // 4,
+            }
         return reply({"data": data}, headers={"x-rate-limit-limit": "75", "x-rate-limit-remaining": "74"})
 
     @post("/2/tweets", opt={"endpoint": "tweets"}, status_code=201)
