@@ -12,7 +12,7 @@ import httpx
 from crier.connect.adapters.instances import InstanceGuard
 from crier.connect.adapters.providers import Providers
 from crier.connect.adapters.vault import Vault
-from crier.connect.entrypoints import refresher, rpc
+from crier.connect.entrypoints import imports, refresher, rpc
 from crier.connect.handlers.context import Context, Meters
 from crier.connect.settings import ConnectSettings
 from crier.kit.crypto import Keyring
@@ -48,12 +48,14 @@ def main() -> int:
             meters=Meters.on(rt.metrics),
         )
         await rpc.serve(rt.bus, ctx)
+        await imports.serve(rt.bus, ctx)
+        import_reports = await imports.reports(rt.bus, ctx, rt.stop)
 
         async def close_http() -> None:
             await rt.stop.wait()
             await http.aclose()
             await instances.aclose()
 
-        return [refresher.run(ctx, rt.stop), close_http()]
+        return [refresher.run(ctx, rt.stop), close_http(), import_reports]
 
     return run_on_fastest_loop(run_service("connect", "connect", settings, body))
