@@ -34,6 +34,10 @@ social_accounts = sa.Table(
     sa.Column("refresh_claimed_until", TS),
     # AccountLimits.max_characters: a Mastodon instance's own limit; NULL is the platform's default.
     sa.Column("max_characters", sa.Integer),
+    # The metrics collector's: when the account is next captured (NULL: at once), and how many
+    # captures in a row failed (for backoff). Migration 0005.
+    sa.Column("metrics_due_at", TS),
+    sa.Column("metrics_failures", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
     sa.Column("deleted_at", TS),
