@@ -22,6 +22,17 @@ class ConnectSettings(CommonSettings):
     refresh_before_s: int = 600
     refresh_interval_s: float = 60.0
     refresh_concurrency: int = 4
+    # Account metrics: the collector captures every active account about once per interval (± the
+    # jitter, a fraction of it), looking for due accounts every sweep, a few at a time; snapshots
+    # are kept for the retention. A live pull (GET …/metrics) waits at most live_timeout_s for the
+    # platform before answering with the latest snapshot.
+    account_metrics_collect: bool = True
+    account_metrics_interval_s: float = 86_400.0
+    account_metrics_jitter: float = 0.1
+    account_metrics_sweep_s: float = 60.0
+    account_metrics_concurrency: int = 4
+    account_metrics_retention_days: float = 365.0
+    account_metrics_live_timeout_s: float = 10.0
     # Bluesky: the did:plc directory that says where an account's PDS is, and the entryway asked
     # to resolve handles and to sign in accounts whose PDS is not known (an e-mail address).
     bluesky_plc_url: str = "https://plc.directory"

@@ -148,6 +148,14 @@ class Providers:
                 raise NoProvider(f"no OAuth provider for {platform}: {exc}") from None
         return PlatformOAuth(self._live[key], self._client(platform))
 
+    @property
+    def platform_settings(self) -> PlatformSettings:
+        return self._platforms
+
+    def http_for(self, platform: Platform) -> httpx.AsyncClient:
+        """The client calls to `platform` go out on (the SSRF-guarded one for customer-named hosts)."""
+        return self._client(platform)
+
     def _client(self, platform: Platform) -> httpx.AsyncClient:
         if platform in PER_INSTANCE and self._base_url is None:
             return self.instances.http
