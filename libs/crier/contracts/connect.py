@@ -39,6 +39,7 @@ HOSTED_OPEN = "rpc.connect.hosted.open"
 HOSTED_BEGIN = "rpc.connect.hosted.begin"
 HOSTED_PENDING = "rpc.connect.hosted.pending"
 HOSTED_SELECT = "rpc.connect.hosted.select"
+HOSTED_RETRY = "rpc.connect.hosted.retry"
 APP_PASSWORD_VIEW = "rpc.connect.app_password.view"
 APP_PASSWORD_LOGIN = "rpc.connect.app_password.login"
 SANDBOX_CONSENT = "rpc.connect.sandbox.consent"
@@ -247,6 +248,10 @@ class PendingView(msgspec.Struct, kw_only=True, frozen=True):
     tenant_id: str | None
     expires_at: datetime
     available_pages: list[PageChoice]
+    # Whose flow it is, so the hosted page can wear the session's or the organization's display.
+    org_id: str | None = None
+    mode: Mode | None = None
+    connect_session_id: str | None = None
 
 
 class Finalized(msgspec.Struct, kw_only=True, frozen=True):
@@ -317,6 +322,10 @@ class SignInView(msgspec.Struct, kw_only=True, frozen=True):
     app_name: str
     scopes: list[str]
     tenant_id: str | None
+    # As in PendingView.
+    org_id: str | None = None
+    mode: Mode | None = None
+    connect_session_id: str | None = None
 
 
 class SandboxDecision(msgspec.Struct, kw_only=True, frozen=True):

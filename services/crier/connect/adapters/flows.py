@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crier.connect.adapters.tables import connect_sessions as cs
 from crier.connect.adapters.tables import oauth_states as st
 from crier.connect.adapters.tables import pending_sessions as ps
-from crier.connect.domain.flows import OPEN_SESSION_STATES
+from crier.connect.domain.flows import OPEN_SESSION_STATES, SESSION_FAILED, SESSION_PENDING
 from crier.contracts.connect import ConnectSession
 
 # OAuth states
@@ -136,3 +136,14 @@ async def settle_session(
     if account_ids is not None:
         values["account_ids"] = account_ids
     await conn.execute(cs.update().where(cs.c.id == session_id, cs.c.status.in_(OPEN_SESSION_STATES)).values(values))
+
+
+async def reopen_session(conn: AsyncConnection, session_id: str, now: datetime) -> bool:
+    """A failed session back to pending for another attempt, while it has not expired. True when
+    this call reopened it."""
+    result = await conn.execute(
+        cs.update()
+        .where(cs.c.id == session_id, cs.c.status == SESSION_FAILED, cs.c.expires_at > now)
+        .values(status=SESSION_PENDING, error_code=None, updated_at=now)
+    )
+    return result.rowcount > 0

@@ -32,6 +32,7 @@ ROUTES: list[tuple[str, type, Callable[[Context, Any], Awaitable[Any]]]] = [
     (api.SESSIONS_GET, api.SessionRef, sessions.get),
     (api.HOSTED_OPEN, api.HostedToken, sessions.hosted_open),
     (api.HOSTED_BEGIN, api.HostedToken, sessions.hosted_begin),
+    (api.HOSTED_RETRY, api.StateRef, sessions.hosted_retry),
     (api.HOSTED_PENDING, api.HostedToken, pending.hosted_pending_view),
     (api.HOSTED_SELECT, api.HostedSelect, pending.hosted_select),
     (api.APP_PASSWORD_VIEW, api.StateRef, signin.app_password_view),

@@ -52,6 +52,9 @@ def _view(row: Any) -> api.PendingView:
         tenant_id=row.tenant_id,
         expires_at=row.expires_at,
         available_pages=[api.PageChoice(**p) for p in row.pages],
+        org_id=row.org_id,
+        mode=row.mode,
+        connect_session_id=row.connect_session_id,
     )
 
 

@@ -88,3 +88,29 @@ async def hosted_begin(ctx: Context, r: api.HostedToken) -> api.AuthUrl:
         connect_session_id=row.id,
         instance_url=row.instance_url,
     )
+
+
+async def hosted_retry(ctx: Context, r: api.StateRef) -> api.AuthUrl:
+    """Another attempt at a hosted session that failed (the user denied, the platform erred), from
+    the error page that the failed attempt's state led to; the session must not have expired."""
+    async with ctx.uow.begin() as tx:
+        state = await flows.state(tx.conn, rules.digest(r.state))
+        row = await flows.session_by_id(tx.conn, state.connect_session_id if state else None)
+        if row is None:
+            raise NotFound("not_found", "this connect link is not valid")
+        now = ctx.now()
+        status = rules.session_status(row.status, row.expires_at, now)
+        if status != rules.SESSION_PENDING and not await flows.reopen_session(tx.conn, row.id, now):
+            raise Conflict(
+                "session_not_pending", f"this connect session is {status.replace('_', ' ')}", {"status": status}
+            )
+    return await start(
+        ctx,
+        org_id=row.org_id,
+        mode=row.mode,
+        platform=row.platform,
+        tenant_id=row.tenant_id,
+        redirect_uri=row.redirect_uri,
+        connect_session_id=row.id,
+        instance_url=row.instance_url,
+    )

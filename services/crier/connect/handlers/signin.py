@@ -45,6 +45,9 @@ async def sandbox_consent(ctx: Context, r: api.StateRef) -> api.SignInView:
         app_name=(app.display_name if app else None) or "Crier sandbox",
         scopes=list(row.scopes),
         tenant_id=row.tenant_id,
+        org_id=row.org_id,
+        mode=row.mode,
+        connect_session_id=row.connect_session_id,
     )
 
 
@@ -78,7 +81,15 @@ async def app_password_view(ctx: Context, r: api.StateRef) -> api.SignInView:
         row = await _usable_state(conn, ctx, r.state)
     if not provider(ctx, row.platform, row.mode).uses_app_password:
         raise NotFound.of("sign-in request", "(not an app-password platform)")
-    return api.SignInView(platform=row.platform, app_name="Crier", scopes=list(row.scopes), tenant_id=row.tenant_id)
+    return api.SignInView(
+        platform=row.platform,
+        app_name="Crier",
+        scopes=list(row.scopes),
+        tenant_id=row.tenant_id,
+        org_id=row.org_id,
+        mode=row.mode,
+        connect_session_id=row.connect_session_id,
+    )
 
 
 async def _session(

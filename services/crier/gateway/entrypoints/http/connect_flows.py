@@ -5,20 +5,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import MediaType
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from litestar.response import Redirect
 
 from crier.contracts import connect as api
+from crier.gateway.domain.display import Display
 from crier.gateway.entrypoints.http import connect_pages as pages
 from crier.gateway.entrypoints.http import connect_schemas as cs
 from crier.gateway.entrypoints.http.auth import KEY_OPTIONAL, optional_principal_of, principal_of, requires
+from crier.gateway.entrypoints.http.connect_outcomes import follow
 from crier.gateway.entrypoints.http.connect_support import account_out, ask
 from crier.gateway.entrypoints.http.errors import ApiError, documented
 from crier.gateway.entrypoints.http.query_guard import ANY_QUERY
-from crier.gateway.entrypoints.http.state import Gateway, gateway_of
+from crier.gateway.entrypoints.http.state import gateway_of
+from crier.gateway.handlers import connect_display
 from crier.gateway.handlers.accounts import hold_accounts
 from crier.platforms.atproto import oauth as atproto_oauth
 
@@ -57,19 +60,6 @@ class AuthUrlController(Controller):
             api.AuthUrl,
         )
         return cs.AuthUrl(auth_url=reply.auth_url, expires_at=reply.expires_at)
-
-
-async def follow(gw: Gateway, outcome: api.Outcome) -> Response[Any]:
-    """Send the browser where connect says, holding any account it connected first."""
-    await hold_accounts(gw.ctx, outcome.accounts)
-    if outcome.location:
-        return Redirect(
-            path=outcome.location,
-            status_code=303,
-            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-        )
-    page = outcome.page or api.ErrorPage(status=400, title="Something went wrong", message="Start again.")
-    return pages.message(page.title, page.message, status=page.status)
 
 
 @get(
@@ -112,8 +102,8 @@ async def oauth_callback(
             timeout=api.PLATFORM_CALL_TIMEOUT_S,
         )
     except ApiError as exc:
-        return pages.message("Connecting is unavailable", exc.message, status=exc.status)
-    return await follow(gw, outcome)
+        return pages.message(request, "Connecting is unavailable", exc.message, status=exc.status)
+    return await follow(request, outcome, state=oauth_state)
 
 
 @get(
@@ -232,7 +222,16 @@ class PendingController(Controller):
         )
 
 
-def _session(s: api.ConnectSession) -> cs.ConnectSession:
+def display_in(given: cs.ConnectDisplay | None) -> Display | None:
+    return None if given is None else Display(**msgspec.structs.asdict(given))
+
+
+def display_out(shown: Display | None) -> cs.ConnectDisplay | None:
+    kept = shown.as_dict() if shown else {}
+    return cs.ConnectDisplay(**kept) if kept else None
+
+
+def _session(s: api.ConnectSession, shown: Display | None = None) -> cs.ConnectSession:
     return cs.ConnectSession(
         id=s.id,
         status=s.status,
@@ -244,6 +243,7 @@ def _session(s: api.ConnectSession) -> cs.ConnectSession:
         expires_at=s.expires_at,
         created_at=s.created_at,
         updated_at=s.updated_at,
+        display=display_out(shown),
     )
 
 
@@ -266,9 +266,10 @@ class ConnectSessionController(Controller):
         choice, for platforms with pages) and ends on `redirect_uri` (allowlisted) with
         `status=connected&account_id=…&connect_session_id=…` or `status=error&error_code=…`.
         Test keys connect through a simulated platform with a Crier consent page."""
-        who = principal_of(request)
+        who, gw = principal_of(request), gateway_of(request)
+        shown = await connect_display.for_new_session(gw.ctx, who, display_in(data.display))
         s = await ask(
-            gateway_of(request),
+            gw,
             api.SESSIONS_CREATE,
             api.SessionCreate(
                 org_id=who.org_id,
@@ -281,8 +282,11 @@ class ConnectSessionController(Controller):
             api.ConnectSession,
         )
         assert s.connect_url is not None
+        # Kept even when empty: the session's last page looks its display up by the session's id.
+        await connect_display.keep_for_session(gw.ctx, who, s.id, shown, s.expires_at)
         return cs.ConnectSessionCreated(
-            **{f: getattr(_session(s), f) for f in cs.ConnectSession.__struct_fields__}, connect_url=s.connect_url
+            **{f: getattr(_session(s, shown), f) for f in cs.ConnectSession.__struct_fields__},
+            connect_url=s.connect_url,
         )
 
     @get(
@@ -300,4 +304,5 @@ class ConnectSessionController(Controller):
             api.SessionRef(org_id=who.org_id, mode=who.mode, id=session_id),
             api.ConnectSession,
         )
-        return _session(s)
+        kept = await connect_display.of_session(gateway_of(request).ctx, s.id)
+        return _session(s, kept.display if kept else None)

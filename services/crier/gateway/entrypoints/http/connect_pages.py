@@ -1,23 +1,43 @@
-"""The HTML the end-user's browser sees during a connect flow: plain server-rendered pages with
-real forms, every value escaped, nothing to run.
+"""The HTML the end-user's browser sees during a connect flow: server-rendered Jinja2 templates
+(`connect_web/templates`) through Litestar's template support, with real forms, every value escaped,
+and no script. Each page wears its flow's display (product name, logo, accent colour, support link)
+and speaks the display's language or the browser's.
 
 Forms are CSRF-safe by a double submit: the page sets a random value in a SameSite=Strict cookie
 and in a hidden field, and a POST counts only when both arrive and match — a form auto-submitted
-from another site carries no Strict cookie. Pages are never framed, cached or referred onwards.
+from another site carries no Strict cookie. Pages are never framed, cached or referred onwards, and
+their Content-Security-Policy allows exactly what they load: our stylesheet and icons, the one
+inline style that carries the accent (by nonce), and the logo's origin.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-from html import escape
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from litestar import Request, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request, Router
 from litestar.datastructures import Cookie
 from litestar.enums import MediaType
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
 
+from crier.gateway.domain import display as looks
+from crier.gateway.domain.display import Display
+from crier.gateway.entrypoints.http.connect_i18n import translator
+from crier.gateway.entrypoints.http.state import Gateway, gateway_of
+from crier.kit.media.signing import MediaUrlSigner
+
+WEB_DIR = Path(__file__).parent / "connect_web"
+STATIC_PATH = "/connect/static"
 CSRF_COOKIE = "crier_csrf"
+CRIER_ACCENT = "#2f5bd3"
 PLATFORM_NAMES = {
     "x": "X",
     "linkedin": "LinkedIn",
@@ -36,13 +56,25 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
 }
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#222}"
-    "h1{font-size:1.4rem}button{font-size:1rem;padding:.5rem 1.2rem;margin:.5rem .5rem 0 0;cursor:pointer}"
-    "label{display:block;padding:.4rem 0}.muted{color:#666;font-size:.9rem}.error{color:#a00}"
-)
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    environment = Environment(
+        loader=FileSystemLoader(WEB_DIR / "templates"), autoescape=select_autoescape(default=True), auto_reload=False
+    )
+    return TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment))
+
+
+def static_files() -> Router:
+    """The pages' stylesheet and platform icons, served by the gateway itself (no CDN)."""
+    return create_static_files_router(
+        path=STATIC_PATH,
+        directories=[WEB_DIR / "static"],
+        opt={"exclude_from_auth": True},
+        include_in_schema=False,
+        cache_control=None,
+    )
 
 
 def platform_name(platform: str) -> str:
@@ -65,99 +97,92 @@ def csrf_ok(request: Request[Any, Any, Any], form: dict[str, list[str]]) -> bool
     return bool(cookie) and hmac.compare_digest(cookie.encode(), sent.encode())
 
 
-def page(title: str, body: str, *, status: int = 200, csrf: str | None = None, secure: bool = False) -> Response[str]:
-    html = (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{body}</body></html>"
+@dataclass(frozen=True)
+class Brand:
+    product_name: str | None
+    logo_src: str | None
+    support_url: str | None
+    accent: str
+    accent_text: str
+    link: str
+
+
+def _brand(gw: Gateway, d: Display) -> Brand:
+    accent = d.accent_color or CRIER_ACCENT
+    logo = d.logo_url
+    if d.logo_media_id:
+        s = gw.settings
+        logo = MediaUrlSigner(s.encryption_keys, s.public_url, s.media_url_ttl_s).url(d.logo_media_id)
+    return Brand(
+        product_name=d.product_name,
+        logo_src=logo,
+        support_url=d.support_url,
+        accent=accent,
+        accent_text=looks.text_on(accent),
+        link=looks.readable_accent(accent),
     )
+
+
+def _origin(url: str | None) -> str | None:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def policy(nonce: str, logo_src: str | None) -> str:
+    images = " ".join(filter(None, ["'self'", _origin(logo_src)]))
+    return (
+        f"default-src 'none'; style-src 'self' 'nonce-{nonce}'; img-src {images}; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    )
+
+
+def render(
+    request: Request[Any, Any, Any],
+    template: str,
+    *,
+    display: Display | None = None,
+    status: int = 200,
+    csrf: str | None = None,
+    secure: bool = False,
+    platform: str | None = None,
+    **context: Any,
+) -> Template:
+    d = display or Display()
+    lang = looks.preferred_locale(d.locale, request.headers.get("accept-language", ""))
+    brand = _brand(gateway_of(request), d)
+    nonce = secrets.token_urlsafe(16)
     cookies = (
         [Cookie(key=CSRF_COOKIE, value=csrf, httponly=True, samesite="strict", secure=secure, path="/", max_age=3600)]
         if csrf
         else []
     )
-    return Response(html, status_code=status, media_type=MediaType.HTML, headers=_HEADERS, cookies=cookies)
-
-
-def message(title: str, text: str, *, status: int) -> Response[str]:
-    return page(title, f"<p>{escape(text)}</p>", status=status)
-
-
-def _hidden(name: str, value: str) -> str:
-    return f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
-
-
-def start_form(
-    *, action: str, token: str, platform: str, app_name: str, sandbox: bool, csrf: str, secure: bool
-) -> Response[str]:
-    name = platform_name(platform)
-    note = (
-        ('<p class="muted">Test mode: a simulated platform asks for your consent; no real account is touched.</p>')
-        if sandbox
-        else ""
+    return Template(
+        template_name=template,
+        context={
+            "_": translator(lang),
+            "lang": lang,
+            "brand": brand,
+            "nonce": nonce,
+            "csrf": csrf,
+            "platform": platform if platform in PLATFORM_NAMES else None,
+            "platform_name": platform_name(platform or ""),
+            **context,
+        },
+        status_code=status,
+        media_type=MediaType.HTML,
+        headers={**_HEADERS, "Content-Security-Policy": policy(nonce, brand.logo_src), "Content-Language": lang},
+        cookies=cookies,
     )
-    body = (
-        f"<p>{escape(app_name)} would like to publish to your {escape(name)} account.</p>{note}"
-        f'<form method="post" action="{escape(action)}">{_hidden("csrf", csrf)}{_hidden("session", token)}'
-        f'<button type="submit">Continue to {escape(name)}</button></form>'
-    )
-    return page(f"Connect your {name} account", body, csrf=csrf, secure=secure)
 
 
-def consent_form(
-    *, action: str, state: str, platform: str, app_name: str, scopes: list[str], csrf: str, secure: bool
-) -> Response[str]:
-    items = "".join(f"<li>{escape(s)}</li>" for s in scopes)
-    body = (
-        f"<p><strong>{escape(app_name)}</strong> asks to access your simulated "
-        f"{escape(platform_name(platform))} account.</p><ul>{items}</ul>"
-        f'<form method="post" action="{escape(action)}">{_hidden("csrf", csrf)}{_hidden("state", state)}'
-        '<button type="submit" name="decision" value="approve">Approve</button>'
-        '<button type="submit" name="decision" value="deny">Deny</button></form>'
-        '<p class="muted">Crier sandbox: this page stands in for the platform\'s consent screen.</p>'
-    )
-    return page(f"Sandbox {platform_name(platform)}: allow access?", body, csrf=csrf, secure=secure)
+def message(
+    request: Request[Any, Any, Any], title: str, text: str, *, status: int, display: Display | None = None
+) -> Template:
+    """A page that only says something (an expired link, a service away): `title` and `text` are
+    English messages, shown translated where the catalogue has them."""
+    return render(request, "message.html", display=display, status=status, title_msg=title, text_msg=text)
 
 
-def choice_form(
-    *,
-    action: str,
-    token: str,
-    network: str,
-    pages: list[Any],
-    csrf: str,
-    secure: bool,
-    error: str | None = None,
-    status: int = 200,
-) -> Response[str]:
-    options = "".join(
-        f'<label><input type="checkbox" name="page_id" value="{escape(p.id)}"> '
-        f"{escape(p.name or p.username or p.id)}"
-        f"{f' <span class=muted>@{escape(p.username)}</span>' if p.username else ''}"
-        f' <span class="muted">({escape(p.type)})</span></label>'
-        for p in pages
-    )
-    problem = f'<p class="error">{escape(error)}</p>' if error else ""
-    body = (
-        f"<p>Choose what to connect from your {escape(platform_name(network))} account.</p>{problem}"
-        f'<form method="post" action="{escape(action)}">{_hidden("csrf", csrf)}{_hidden("session", token)}'
-        f'{options}<button type="submit">Connect selected</button></form>'
-    )
-    return page("Choose accounts to connect", body, csrf=csrf, secure=secure, status=status)
-
-
-def app_password_form(
-    *, action: str, state: str, platform: str, csrf: str, secure: bool, error: str | None = None, status: int = 200
-) -> Response[str]:
-    name = platform_name(platform)
-    problem = f'<p class="error">{escape(error)}</p>' if error else ""
-    body = (
-        f"<p>{escape(name)} connects with an app password, which you create in {escape(name)}'s settings "
-        "(Privacy and security → App passwords). It is used once to sign in and is not stored.</p>"
-        f'{problem}<form method="post" action="{escape(action)}">{_hidden("csrf", csrf)}{_hidden("state", state)}'
-        '<label>Handle <input name="identifier" autocomplete="username" required></label>'
-        '<label>App password <input name="app_password" type="password" autocomplete="off" required></label>'
-        f'<button type="submit">Connect</button></form>'
-    )
-    return page(f"Connect your {name} account", body, csrf=csrf, secure=secure, status=status)
+def secure(request: Request[Any, Any, Any]) -> bool:
+    """Whether the CSRF cookie may be marked Secure: the browser reached us over https."""
+    return gateway_of(request).settings.public_url.startswith("https://") or request.url.scheme == "https"

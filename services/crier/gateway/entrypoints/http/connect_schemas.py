@@ -97,12 +97,34 @@ class Finalized(Struct, kw_only=True):
     connectedAccounts: list[ConnectedCamel]  # noqa: N815
 
 
+class ConnectDisplay(Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """How the hosted connect pages look. `logo_url` (https) or `logo_media_id` (an image uploaded
+    to /media), not both; `accent_color` as #RGB or #RRGGBB (buttons and links; the text on it and
+    the links' shade are chosen to stay readable); `support_url` https or mailto:; `locale` a
+    language the pages speak (en, fr, de; `fr-CA` counts as fr), else the browser's."""
+
+    product_name: Annotated[str, Meta(min_length=1, max_length=80)] | None = None
+    logo_url: Url | None = None
+    logo_media_id: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    accent_color: Annotated[str, Meta(pattern=r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")] | None = None
+    support_url: Url | None = None
+    locale: Annotated[str, Meta(min_length=2, max_length=35)] | None = None
+
+
+class OrgSettings(Struct, kw_only=True, forbid_unknown_fields=True):
+    """An organization's settings for the key's mode. `connect_display` is the default look of its
+    hosted connect pages; a session's own `display` overrides it field by field. null clears it."""
+
+    connect_display: ConnectDisplay | None = None
+
+
 class ConnectSessionCreate(Struct, kw_only=True, forbid_unknown_fields=True):
     platform: Platform
     redirect_uri: Url
     tenant_id: Name | None = None
     # As for auth-url.
     instance_url: Url | None = None
+    display: ConnectDisplay | None = None
 
 
 class ConnectSession(Struct, kw_only=True):
@@ -118,6 +140,8 @@ class ConnectSession(Struct, kw_only=True):
     expires_at: datetime
     created_at: datetime
     updated_at: datetime
+    # What the hosted pages wear: the session's display over the organization's default.
+    display: ConnectDisplay | None = None
 
 
 class ConnectSessionCreated(ConnectSession, kw_only=True):

@@ -1,11 +1,13 @@
 """The hosted connect pages (public; the secret in the link or the form is the credential):
 
 - `/connect/start?session=…`: a connect session's start page; its form begins the OAuth flow.
-
-Secrets ride in query strings and form fields, never in paths, which the access log records.
 - `/connect/select?session=…`: the page choice for platforms with pages, as a form.
 - `/connect/sandbox/authorize?state=…`: test mode's stand-in for a platform's consent screen.
 - `/connect/app-password?state=…`: the sign-in form of platforms without a redirect (Bluesky).
+- `POST /connect/retry`: another attempt at a hosted session whose last one failed or was denied.
+
+Secrets ride in query strings and form fields, never in paths, which the access log records.
+Every page wears the flow's display (see connect_pages).
 """
 
 from __future__ import annotations
@@ -18,37 +20,55 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect
 
 from crier.contracts import connect as api
+from crier.gateway.domain.display import Display
 from crier.gateway.entrypoints.http import connect_pages as pages
-from crier.gateway.entrypoints.http.connect_flows import follow
+from crier.gateway.entrypoints.http.connect_outcomes import follow
 from crier.gateway.entrypoints.http.connect_support import ask
 from crier.gateway.entrypoints.http.errors import ApiError
 from crier.gateway.entrypoints.http.state import gateway_of
+from crier.gateway.handlers import connect_display
 
 PUBLIC = {"exclude_from_auth": True}
-_GONE = {
-    "session_not_pending": "This connect link has already been used or has expired.",
-    "not_found": "This link is not valid or has expired. Start again from the app you came from.",
-}
-
-
-def _secure(request: Request[Any, Any, Any]) -> bool:
-    return gateway_of(request).settings.public_url.startswith("https://") or request.url.scheme == "https"
+_USED = ("This link cannot be used", "This connect link has already been used.")
+_EXPIRED = (
+    "This link has expired",
+    "Connect links work for a limited time. Go back to the app you came from and start again.",
+)
+_UNKNOWN = (
+    "This link cannot be used",
+    "This link is not valid or has expired. Start again from the app you came from.",
+)
+_CHOOSE_ONE = "Select at least one."
+_BAD_PASSWORD = "That handle and app password did not work. Check them and try again."
 
 
 async def _form(request: Request[Any, Any, Any]) -> dict[str, list[str]]:
     return parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
 
 
-def _problem(exc: ApiError) -> Response[str]:
+def _field(form: dict[str, list[str]], name: str) -> str:
+    return (form.get(name) or [""])[0]
+
+
+def _problem(request: Request[Any, Any, Any], exc: ApiError, display: Display | None = None) -> Response[Any]:
     if exc.status >= 500:
-        return pages.message("Connecting is unavailable", "Please try again in a moment.", status=503)
-    return pages.message("This link cannot be used", _GONE.get(exc.code, exc.message), status=410)
+        return pages.message(
+            request, "Connecting is unavailable", "Please try again in a moment.", status=503, display=display
+        )
+    if exc.code == "session_not_pending":
+        expired = (exc.details or {}).get("status") == "expired"
+        return pages.message(request, *(_EXPIRED if expired else _USED), status=410, display=display)
+    return pages.message(request, *_UNKNOWN, status=410, display=display)
 
 
-def _stale_form() -> Response[str]:
+def _stale_form(request: Request[Any, Any, Any]) -> Response[Any]:
     return pages.message(
-        "Please try again", "This form expired. Go back, reload the page and submit it again.", status=400
+        request, "Please try again", "This form expired. Go back, reload the page and submit it again.", status=400
     )
+
+
+async def _look(request: Request[Any, Any, Any], view: api.SignInView | api.PendingView) -> Display:
+    return await connect_display.of_page(gateway_of(request).ctx, view.connect_session_id, view.org_id, view.mode)
 
 
 class HostedConnectController(Controller):
@@ -58,80 +78,99 @@ class HostedConnectController(Controller):
 
     @get("/start", opt=PUBLIC)
     async def start_page(self, request: Request[Any, Any, Any], session: FromQuery[str | None] = None) -> Response[Any]:
-        token = session or ""
+        token, gw = session or "", gateway_of(request)
         try:
-            s = await ask(gateway_of(request), api.HOSTED_OPEN, api.HostedToken(token=token), api.HostedSession)
+            s = await ask(gw, api.HOSTED_OPEN, api.HostedToken(token=token), api.HostedSession)
         except ApiError as exc:
-            return _problem(exc)
+            return _problem(request, exc)
+        display = await connect_display.of_page(gw.ctx, s.id)
         if s.status != "pending":
-            return pages.message("This link cannot be used", _GONE["session_not_pending"], status=410)
-        return pages.start_form(
+            return pages.message(request, *(_EXPIRED if s.status == "expired" else _USED), status=410, display=display)
+        csrf = pages.csrf_value(request)
+        return pages.render(
+            request,
+            "start.html",
+            display=display,
+            csrf=csrf,
+            secure=pages.secure(request),
+            platform=s.platform,
             action="/connect/start",
             token=token,
-            platform=s.platform,
-            app_name=s.app_name,
+            who=display.product_name or s.app_name,
             sandbox=s.sandbox,
-            csrf=pages.csrf_value(request),
-            secure=_secure(request),
         )
 
     @post("/start", opt=PUBLIC, status_code=303)
     async def begin(self, request: Request[Any, Any, Any]) -> Response[Any]:
         form = await _form(request)
         if not pages.csrf_ok(request, form):
-            return _stale_form()
-        token = (form.get("session") or [""])[0]
+            return _stale_form(request)
         try:
-            reply = await ask(gateway_of(request), api.HOSTED_BEGIN, api.HostedToken(token=token), api.AuthUrl)
+            reply = await ask(
+                gateway_of(request), api.HOSTED_BEGIN, api.HostedToken(token=_field(form, "session")), api.AuthUrl
+            )
         except ApiError as exc:
-            return _problem(exc)
+            return _problem(request, exc)
         return Redirect(path=reply.auth_url, status_code=303, headers={"Cache-Control": "no-store"})
+
+    @post("/retry", opt=PUBLIC, status_code=303)
+    async def retry(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        form = await _form(request)
+        if not pages.csrf_ok(request, form):
+            return _stale_form(request)
+        try:
+            reply = await ask(
+                gateway_of(request), api.HOSTED_RETRY, api.StateRef(state=_field(form, "state")), api.AuthUrl
+            )
+        except ApiError as exc:
+            return _problem(request, exc)
+        return Redirect(path=reply.auth_url, status_code=303, headers={"Cache-Control": "no-store"})
+
+    async def _choice(
+        self, request: Request[Any, Any, Any], token: str, *, error: str | None = None, status: int = 200
+    ) -> Response[Any]:
+        try:
+            view = await ask(gateway_of(request), api.HOSTED_PENDING, api.HostedToken(token=token), api.PendingView)
+        except ApiError as exc:
+            return _problem(request, exc)
+        return pages.render(
+            request,
+            "select.html",
+            display=await _look(request, view),
+            csrf=pages.csrf_value(request),
+            secure=pages.secure(request),
+            platform=view.network,
+            action="/connect/select",
+            token=token,
+            pages=view.available_pages,
+            error=error,
+            status=status,
+        )
 
     @get("/select", opt=PUBLIC)
     async def choice_page(
         self, request: Request[Any, Any, Any], session: FromQuery[str | None] = None
     ) -> Response[Any]:
-        try:
-            view = await ask(
-                gateway_of(request), api.HOSTED_PENDING, api.HostedToken(token=session or ""), api.PendingView
-            )
-        except ApiError as exc:
-            return _problem(exc)
-        return pages.choice_form(
-            action="/connect/select",
-            token=session or "",
-            network=view.network,
-            pages=view.available_pages,
-            csrf=pages.csrf_value(request),
-            secure=_secure(request),
-        )
+        return await self._choice(request, session or "")
 
     @post("/select", opt=PUBLIC, status_code=303)
     async def choose(self, request: Request[Any, Any, Any]) -> Response[Any]:
         form = await _form(request)
         if not pages.csrf_ok(request, form):
-            return _stale_form()
-        gw, token = gateway_of(request), (form.get("session") or [""])[0]
-        chosen = [i for i in form.get("page_id", []) if i]
+            return _stale_form(request)
+        token, chosen = _field(form, "session"), [i for i in form.get("page_id", []) if i]
+        if not chosen:
+            return await self._choice(request, token, error=_CHOOSE_ONE, status=422)
         try:
-            if not chosen:
-                view = await ask(gw, api.HOSTED_PENDING, api.HostedToken(token=token), api.PendingView)
-                return pages.choice_form(
-                    action="/connect/select",
-                    token=token,
-                    network=view.network,
-                    pages=view.available_pages,
-                    csrf=pages.csrf_value(request),
-                    secure=_secure(request),
-                    error="Select at least one.",
-                    status=422,
-                )
             outcome = await ask(
-                gw, api.HOSTED_SELECT, api.HostedSelect(token=token, selected_page_ids=chosen), api.Outcome
+                gateway_of(request),
+                api.HOSTED_SELECT,
+                api.HostedSelect(token=token, selected_page_ids=chosen),
+                api.Outcome,
             )
         except ApiError as exc:
-            return _problem(exc)
-        return await follow(gw, outcome)
+            return _problem(request, exc)
+        return await follow(request, outcome)
 
     @get("/sandbox/authorize", opt=PUBLIC)
     async def consent_page(
@@ -142,59 +181,68 @@ class HostedConnectController(Controller):
                 gateway_of(request), api.SANDBOX_CONSENT, api.StateRef(state=oauth_state or ""), api.SignInView
             )
         except ApiError as exc:
-            return _problem(exc)
-        return pages.consent_form(
+            return _problem(request, exc)
+        display = await _look(request, consent)
+        return pages.render(
+            request,
+            "consent.html",
+            display=display,
+            csrf=pages.csrf_value(request),
+            secure=pages.secure(request),
+            platform=consent.platform,
             action="/connect/sandbox/authorize",
             state=oauth_state or "",
-            platform=consent.platform,
-            app_name=consent.app_name,
+            who=display.product_name or consent.app_name,
             scopes=consent.scopes,
-            csrf=pages.csrf_value(request),
-            secure=_secure(request),
         )
 
     @post("/sandbox/authorize", opt=PUBLIC, status_code=303)
     async def decide(self, request: Request[Any, Any, Any]) -> Response[Any]:
         form = await _form(request)
         if not pages.csrf_ok(request, form):
-            return _stale_form()
-        decision = api.SandboxDecision(
-            state=(form.get("state") or [""])[0], approve=(form.get("decision") or [""])[0] == "approve"
-        )
+            return _stale_form(request)
+        decision = api.SandboxDecision(state=_field(form, "state"), approve=_field(form, "decision") == "approve")
         try:
             outcome = await ask(gateway_of(request), api.SANDBOX_DECIDE, decision, api.Outcome)
         except ApiError as exc:
-            return _problem(exc)
-        return await follow(gateway_of(request), outcome)
+            return _problem(request, exc)
+        return await follow(request, outcome)
+
+    async def _app_password(
+        self, request: Request[Any, Any, Any], state: str, *, error: str | None = None, status: int = 200
+    ) -> Response[Any]:
+        try:
+            view = await ask(gateway_of(request), api.APP_PASSWORD_VIEW, api.StateRef(state=state), api.SignInView)
+        except ApiError as exc:
+            return _problem(request, exc)
+        return pages.render(
+            request,
+            "app_password.html",
+            display=await _look(request, view),
+            csrf=pages.csrf_value(request),
+            secure=pages.secure(request),
+            platform=view.platform,
+            action="/connect/app-password",
+            state=state,
+            error=error,
+            status=status,
+        )
 
     @get("/app-password", opt=PUBLIC)
     async def app_password_page(
         self, request: Request[Any, Any, Any], oauth_state: Annotated[str | None, QueryParameter(name="state")] = None
     ) -> Response[Any]:
-        try:
-            view = await ask(
-                gateway_of(request), api.APP_PASSWORD_VIEW, api.StateRef(state=oauth_state or ""), api.SignInView
-            )
-        except ApiError as exc:
-            return _problem(exc)
-        return pages.app_password_form(
-            action="/connect/app-password",
-            state=oauth_state or "",
-            platform=view.platform,
-            csrf=pages.csrf_value(request),
-            secure=_secure(request),
-        )
+        return await self._app_password(request, oauth_state or "")
 
     @post("/app-password", opt=PUBLIC, status_code=303)
     async def app_password_login(self, request: Request[Any, Any, Any]) -> Response[Any]:
         form = await _form(request)
         if not pages.csrf_ok(request, form):
-            return _stale_form()
-        gw = gateway_of(request)
-        state, identifier, password = ((form.get(k) or [""])[0] for k in ("state", "identifier", "app_password"))
+            return _stale_form(request)
+        state, identifier, password = (_field(form, k) for k in ("state", "identifier", "app_password"))
         try:
             outcome = await ask(
-                gw,
+                gateway_of(request),
                 api.APP_PASSWORD_LOGIN,
                 api.AppPasswordLogin(state=state, identifier=identifier.strip(), app_password=password),
                 api.Outcome,
@@ -202,22 +250,7 @@ class HostedConnectController(Controller):
             )
         except ApiError as exc:
             if exc.code != "invalid_credentials":
-                return _problem(exc)
-            return await self._app_password_again(request, state)
-        return await follow(gw, outcome)
-
-    async def _app_password_again(self, request: Request[Any, Any, Any], state: str) -> Response[Any]:
-        """The platform refused the pair: the same form, the state still usable, a hint."""
-        try:
-            view = await ask(gateway_of(request), api.APP_PASSWORD_VIEW, api.StateRef(state=state), api.SignInView)
-        except ApiError as exc:
-            return _problem(exc)
-        return pages.app_password_form(
-            action="/connect/app-password",
-            state=state,
-            platform=view.platform,
-            csrf=pages.csrf_value(request),
-            secure=_secure(request),
-            status=422,
-            error="That handle and app password did not work. Check them and try again.",
-        )
+                return _problem(request, exc)
+            # The platform refused the pair: the same form, the state still usable, a hint.
+            return await self._app_password(request, state, error=_BAD_PASSWORD, status=422)
+        return await follow(request, outcome)
