@@ -117,10 +117,15 @@ async def change(
 
 
 async def load(conn: AsyncConnection, post_id: str) -> Post | None:
+    return replay(await history(conn, post_id))
+
+
+async def history(conn: AsyncConnection, post_id: str) -> list[ev.AnyPostEvent]:
+    """The post's events in the order they were appended."""
     rows = await conn.execute(
         sa.select(post_events.c.data).where(post_events.c.post_id == post_id).order_by(post_events.c.version)
     )
-    return replay(ev.decode(r.data) for r in rows)
+    return [ev.decode(r.data) for r in rows]
 
 
 async def append(conn: AsyncConnection, post_id: str, after_version: int, events: list[ev.AnyPostEvent]) -> None:

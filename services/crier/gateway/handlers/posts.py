@@ -64,6 +64,16 @@ async def get_post(ctx: Context, who: Principal, post_id: str) -> PostRecord:
     return record
 
 
+async def post_history(ctx: Context, who: Principal, post_id: str) -> tuple[PostRecord, list[Any]]:
+    """The post as it stands and every event of its history, oldest first (the operator console's
+    timeline)."""
+    async with ctx.uow.read() as conn:
+        record = await post_queries.get(conn, who.org_id, who.mode, post_id)
+        if record is None:
+            raise NotFound.of("post", post_id)
+        return record, await post_store.history(conn, post_id)
+
+
 async def list_posts(
     ctx: Context, who: Principal, query: PostQuery, *, limit: int | None, cursor: str | None
 ) -> pages.Page[PostRecord]:
