@@ -12,7 +12,7 @@ import httpx
 from crier.connect.adapters.instances import InstanceGuard
 from crier.connect.adapters.providers import Providers
 from crier.connect.adapters.vault import Vault
-from crier.connect.entrypoints import imports, refresher, rpc
+from crier.connect.entrypoints import imports, metrics_collector, metrics_rpc, refresher, rpc
 from crier.connect.handlers.context import Context, Meters
 from crier.connect.settings import ConnectSettings
 from crier.kit.crypto import Keyring
@@ -49,6 +49,7 @@ def main() -> int:
         )
         await rpc.serve(rt.bus, ctx)
         await imports.serve(rt.bus, ctx)
+        await metrics_rpc.serve(rt.bus, ctx)
         import_reports = await imports.reports(rt.bus, ctx, rt.stop)
 
         async def close_http() -> None:
@@ -56,6 +57,6 @@ def main() -> int:
             await http.aclose()
             await instances.aclose()
 
-        return [refresher.run(ctx, rt.stop), close_http(), import_reports]
+        return [refresher.run(ctx, rt.stop), metrics_collector.run(ctx, rt.stop), close_http(), import_reports]
 
     return run_on_fastest_loop(run_service("connect", "connect", settings, body))
