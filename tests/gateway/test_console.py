@@ -3,6 +3,7 @@ an organization sees (its own posts, in the mode it chose, filtered as asked).""
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 from typing import Any
@@ -181,3 +182,19 @@ def test_pages_that_other_services_answer_say_so_when_they_are_away(gateway: Gat
         assert live.status_code == 200 and "Queue depth per platform" in live.text
         panel = console.get("/live/panel")
         assert panel.status_code == 200 and 'id="live-panel"' in panel.text and "<html" not in panel.text
+
+
+def test_the_cookie_is_secure_behind_https_and_readable_by_every_replica() -> None:
+    from crier.gateway.entrypoints.http.console.session import session_config
+    from crier.gateway.settings import GatewaySettings
+    from crier.kit.crypto import Keyring
+
+    keys = Keyring.generate_spec()
+    https = session_config(GatewaySettings(public_url="https://crier.example", encryption_keys=keys))
+    http = session_config(GatewaySettings(public_url="http://127.0.0.1:8080", encryption_keys=keys))
+    assert (https.secure, http.secure) == (True, False)
+    # Derived from the installation's encryption key, not the key itself: every replica agrees.
+    assert https.secret == http.secret and len(https.secret) == 32
+    assert https.secret != base64.b64decode(keys.split(":", 1)[1])
+    other = session_config(GatewaySettings(encryption_keys=Keyring.generate_spec()))
+    assert other.secret != https.secret

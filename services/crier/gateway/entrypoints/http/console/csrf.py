@@ -27,7 +27,7 @@ class CsrfRefused(Exception):
 
 async def checked_form(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """The console's guard for unsafe methods."""
-    if connection.scope["method"] in _SAFE or not isinstance(connection, Request):
+    if not isinstance(connection, Request) or connection.method in _SAFE:
         return
     expected = connection.session.get("csrf") if connection.scope.get("session") else None
     content_type = connection.headers.get("content-type", "").split(";", 1)[0].strip().lower()

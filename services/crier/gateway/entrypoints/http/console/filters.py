@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from crier.contracts.common import PLATFORMS, POST_STATUSES
@@ -48,4 +49,4 @@ def _instant(raw: str) -> str | None:
     return f"{raw}Z" if _LOCAL.match(raw) else raw
 
 
-CHOICES = {"statuses": POST_STATUSES, "platforms": PLATFORMS}
+CHOICES: dict[str, Any] = {"statuses": POST_STATUSES, "platforms": PLATFORMS}

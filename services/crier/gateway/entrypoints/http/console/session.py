@@ -28,7 +28,7 @@ from litestar.middleware.session.base import SessionMiddleware
 from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 from litestar.types import ASGIApp
 
-from crier.contracts.common import MODES, Mode
+from crier.contracts.common import MODES, Mode, one_of
 from crier.gateway.domain.api_key import Principal
 from crier.gateway.entrypoints.http.state import gateway_of
 from crier.gateway.handlers import keys
@@ -138,9 +138,10 @@ def end(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
 
 
 def switch_mode(connection: ASGIConnection[Any, Any, Any, Any], operator: Operator, mode: str) -> bool:
-    if mode not in MODES or not operator.may_view(mode):  # type: ignore[arg-type]
+    known = one_of(mode, MODES)
+    if known is None or not operator.may_view(known):
         return False
-    connection.session["mode"] = mode
+    connection.session["mode"] = known
     return True
 
 

@@ -5,13 +5,14 @@ RPC as the API's /webhooks routes do, scoped to the operator's organization and 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, get_args
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from crier.contracts import webhooks as api
+from crier.contracts.common import one_of
 from crier.gateway.entrypoints.http.connect_support import ask
 from crier.gateway.entrypoints.http.console.pages import PREFIX, render
 from crier.gateway.entrypoints.http.console.session import current
@@ -20,7 +21,7 @@ from crier.gateway.entrypoints.http.state import gateway_of
 
 # Deliveries read to measure an endpoint's failure streak on the list.
 STREAK_WINDOW = 50
-DELIVERY_STATUSES = ("pending", "retrying", "delivered", "failed")
+DELIVERY_STATUSES: tuple[api.DeliveryStatus, ...] = get_args(api.DeliveryStatus)
 
 
 async def _ask(request: Request[Any, Any, Any], subject: str, message: Any, reply: type[Any]) -> Any:
@@ -73,7 +74,7 @@ async def show_endpoint(
     who = current(request).principal
     ref = api.EndpointRef(org_id=who.org_id, mode=who.mode, id=endpoint_id)
     endpoint = await _ask(request, api.WEBHOOKS_GET, ref, api.Endpoint)
-    wanted = status if status in DELIVERY_STATUSES else None
+    wanted = one_of(status or "", DELIVERY_STATUSES)
     deliveries = await _ask(
         request,
         api.WEBHOOKS_DELIVERIES,
