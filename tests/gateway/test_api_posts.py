@@ -39,6 +39,7 @@ POST_FIELDS = {
     "published_at",
     "created_at",
     "updated_at",
+    "source",
 }
 
 

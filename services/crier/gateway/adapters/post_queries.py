@@ -10,9 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.contracts.common import Mode
 from crier.gateway.adapters import slots
-from crier.gateway.adapters.tables import post_targets, posts
+from crier.gateway.adapters.tables import post_events, post_targets, posts
 from crier.gateway.domain.filters import PostFilter
 from crier.kit import pages
+
+# An imported post's first event says so (`domain.events.PostImported`); read from the event store
+# by its key, so the projections need no column a rebuild could lose.
+IMPORTED = (
+    sa.exists()
+    .where(post_events.c.post_id == posts.c.id, post_events.c.version == 1, post_events.c.type == "post.imported")
+    .label("imported")
+)
 
 
 @dataclass(frozen=True)
@@ -26,7 +34,7 @@ class PostRecord:
 async def get(conn: AsyncConnection, org_id: str, mode: Mode, post_id: str) -> PostRecord | None:
     row = (
         await conn.execute(
-            sa.select(posts).where(posts.c.id == post_id, posts.c.org_id == org_id, posts.c.mode == mode)
+            sa.select(posts, IMPORTED).where(posts.c.id == post_id, posts.c.org_id == org_id, posts.c.mode == mode)
         )
     ).first()
     if row is None:
@@ -60,6 +68,8 @@ async def search(
     conditions: list[Any] = [posts.c.org_id == org_id, posts.c.mode == mode, *pages.after_cursor(posts, cursor)]
     if where.status:
         conditions.append(posts.c.status == where.status)
+    if where.source is not None:
+        conditions.append(IMPORTED if where.source == "imported" else ~IMPORTED)
     if where.search:
         # post_text() and its trigram index: migration 0008.
         conditions.append(sa.func.post_text(posts.c.containers).ilike(f"%{_escaped(where.search)}%", escape="\\"))
@@ -79,7 +89,9 @@ async def search(
         if value is not None:
             conditions.append(column > value if op == "gt" else column < value)
     rows = (
-        await conn.execute(sa.select(posts).where(*conditions).order_by(*pages.newest_first(posts)).limit(limit + 1))
+        await conn.execute(
+            sa.select(posts, IMPORTED).where(*conditions).order_by(*pages.newest_first(posts)).limit(limit + 1)
+        )
     ).all()
     page = pages.page_of(rows, limit)
     targets = await _targets_of(conn, [r.id for r in page.rows])

@@ -39,6 +39,22 @@ class PostCreated(PostEvent, kw_only=True, frozen=True, tag="post.created"):
     external_ref: str | None = None
 
 
+class PostImported(PostEvent, kw_only=True, frozen=True, tag="post.imported"):
+    """A post the account made on its platform before (or beside) Crier, read by an import: it
+    starts published, with the platform's id and URL, and is never published by Crier. `at` is
+    when the platform says it was published (when the import read it, if the platform did not say)."""
+
+    post_id: str
+    org_id: str
+    mode: Mode
+    import_id: str
+    content: str
+    target: PlannedTarget
+    platform_post_id: str
+    platform_post_url: str | None = None
+    imported_at: datetime
+
+
 class DraftPublished(PostEvent, kw_only=True, frozen=True, tag="draft.published"):
     """The draft goes out: at `scheduled_at`, or at once when it is None."""
 
@@ -111,7 +127,9 @@ class TargetDeadLettered(TargetEvent, kw_only=True, frozen=True, tag="target.dea
 AnyTargetEvent = (
     TargetQueued | TargetPublishing | TargetPublished | TargetAttemptFailed | TargetFailed | TargetDeadLettered
 )
-AnyPostEvent = PostCreated | DraftPublished | PostEdited | PostCanceled | TargetsRedriven | AnyTargetEvent
+AnyPostEvent = (
+    PostCreated | PostImported | DraftPublished | PostEdited | PostCanceled | TargetsRedriven | AnyTargetEvent
+)
 
 _decoder: msgspec.json.Decoder[AnyPostEvent] = msgspec.json.Decoder(AnyPostEvent)
 

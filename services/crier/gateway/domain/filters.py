@@ -9,6 +9,8 @@ from crier.contracts.common import POST_STATUSES, PostStatus, one_of
 from crier.gateway.domain.schedule import optional_instant
 from crier.kit.errors import Invalid, Problem, collect
 
+# Where a post comes from: made through Crier, or read from its platform by an import.
+SOURCES = ("crier", "imported")
 # `search` matches a substring; longer than this it is no search a person types.
 SEARCH_MAX_CHARS = 200
 
@@ -26,6 +28,7 @@ class PostQuery:
     scheduled_after: str | None = None
     scheduled_before: str | None = None
     search: str | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class PostFilter:
     scheduled_before: datetime | None = None
     # Words the post's containers hold (any case), as the caller typed them.
     search: str | None = None
+    # "crier" (made through Crier) or "imported" (read from its platform by an import).
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ def post_filter(query: PostQuery) -> PostFilter:
         scheduled_after=instant(query.scheduled_after, "scheduled_after"),
         scheduled_before=instant(query.scheduled_before, "scheduled_before"),
         search=collect(problems, lambda: _search(query.search)),
+        source=None if query.source is None else collect(problems, lambda: _source(query.source)),
     )
     if problems:
         raise Invalid.of(problems)
@@ -81,6 +87,12 @@ def _search(raw: str | None) -> str | None:
     if len(text) > SEARCH_MAX_CHARS:
         raise Problem("search", "too_long", f"must be at most {SEARCH_MAX_CHARS} characters")
     return text or None
+
+
+def _source(raw: str | None) -> str:
+    if raw not in SOURCES:
+        raise Problem("source", "unknown_source", f"must be one of {', '.join(SOURCES)}")
+    return raw
 
 
 def _post_status(raw: str) -> PostStatus:

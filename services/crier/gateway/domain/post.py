@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -23,6 +23,8 @@ PARTIAL: PostStatus = "partial"
 FAILED: PostStatus = "failed"
 CANCELED: PostStatus = "canceled"
 TERMINAL: frozenset[PostStatus] = frozenset({PUBLISHED, PARTIAL, FAILED, CANCELED})
+# Where a post comes from: made through Crier, or read from its platform by an import.
+Source = Literal["crier", "imported"]
 
 
 class Post(msgspec.Struct, kw_only=True, frozen=True):
@@ -44,6 +46,7 @@ class Post(msgspec.Struct, kw_only=True, frozen=True):
     canceled_at: datetime | None = None
     # How many events the aggregate has seen: the version the next event must take is version + 1.
     version: int = 0
+    source: Source = "crier"
 
 
 def roll_up(post: Post) -> PostStatus:
@@ -66,10 +69,10 @@ def roll_up(post: Post) -> PostStatus:
 
 def apply(post: Post | None, event: ev.AnyPostEvent) -> Post:
     """The post after one more event. Pure: rebuilding from the same events gives the same post."""
-    if isinstance(event, ev.PostCreated):
+    if isinstance(event, ev.PostCreated | ev.PostImported):
         if post is not None:
             raise ValueError(f"post {post.id} already exists")
-        return _created(event)
+        return _created(event) if isinstance(event, ev.PostCreated) else _imported(event)
     if post is None:
         raise ValueError(f"{type(event).__name__} before the post was created")
     if isinstance(event, ev.DraftPublished | ev.PostEdited):
@@ -95,8 +98,19 @@ def replay(events: Iterable[ev.AnyPostEvent]) -> Post | None:
     return post
 
 
+def not_imported(post: Post) -> None:
+    """Crier never publishes, edits, cancels or retries a post it only imported."""
+    if post.source == "imported":
+        raise Conflict(
+            "post_imported",
+            "the post was imported from its platform: Crier does not publish, edit, cancel or retry it",
+            {"source": post.source},
+        )
+
+
 def cancel(post: Post, at: datetime) -> ev.PostCanceled:
     """The decision to cancel: what is still waiting stops; what is on its way cannot be called back."""
+    not_imported(post)
     waiting = [t.id for t in post.targets if t.status in tg.CANCELABLE]
     if post.status in TERMINAL or any(t.status in tg.IN_FLIGHT for t in post.targets) or not waiting:
         raise Conflict(
@@ -110,6 +124,7 @@ def cancel(post: Post, at: datetime) -> ev.PostCanceled:
 def redrive(post: Post, target_ids: Sequence[str] | None, at: datetime) -> ev.TargetsRedriven:
     """The decision to send failed and dead targets out again: the ones named, or (None) every one
     the post has. They go out as the post's next redrive generation."""
+    not_imported(post)
     if target_ids is None:
         chosen = [t.id for t in post.targets if t.status in tg.RETRYABLE]
         if not chosen:
@@ -154,6 +169,40 @@ def _created(event: ev.PostCreated) -> Post:
         created_at=event.at,
         updated_at=event.at,
         version=1,
+    )
+    return _rolled_up(post)
+
+
+def _imported(event: ev.PostImported) -> Post:
+    planned = event.target
+    target = Target(
+        id=planned.id,
+        position=0,
+        account_id=planned.account_id,
+        platform=planned.platform,
+        account_username=planned.account_username,
+        tenant_id=planned.tenant_id,
+        status=tg.PUBLISHED,
+        platform_post_id=event.platform_post_id,
+        platform_post_url=event.platform_post_url,
+        published_at=event.at,
+        updated_at=event.at,
+    )
+    post = Post(
+        id=event.post_id,
+        org_id=event.org_id,
+        mode=event.mode,
+        status=PUBLISHED,
+        containers=[Container(content=event.content)],
+        targets=(target,),
+        scheduled_at=None,
+        is_draft=False,
+        config={},
+        external_ref=None,
+        created_at=event.at,
+        updated_at=event.at,
+        version=1,
+        source="imported",
     )
     return _rolled_up(post)
 

@@ -16,7 +16,7 @@ from msgspec import UNSET, UnsetType
 
 from crier.contracts.common import Container
 from crier.gateway.domain import events as ev
-from crier.gateway.domain.post import DRAFT, SCHEDULED, Post
+from crier.gateway.domain.post import DRAFT, SCHEDULED, Post, not_imported
 from crier.gateway.domain.validation import PostRequest
 from crier.kit.errors import Conflict
 
@@ -85,12 +85,14 @@ def check_current(post: Post, seen: datetime) -> None:
 def check_editable(post: Post, now: datetime) -> None:
     """A draft, or a scheduled post whose time has not come: once it has, the scheduler may have
     sent it out already, before the gateway hears of it."""
+    not_imported(post)
     due = post.status == SCHEDULED and post.scheduled_at is not None and post.scheduled_at <= now
     if post.status not in EDITABLE or due:
         raise Conflict("post_not_editable", "only a draft or a scheduled post can be edited", {"status": post.status})
 
 
 def check_draft(post: Post) -> None:
+    not_imported(post)
     if post.status != DRAFT:
         raise Conflict("post_not_draft", "only a draft can be published", {"status": post.status})
 

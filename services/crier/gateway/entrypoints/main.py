@@ -11,7 +11,7 @@ import uvicorn
 
 from crier.gateway.adapters.media_fetch import GuardedFetcher
 from crier.gateway.domain.media import MediaPolicy
-from crier.gateway.entrypoints import consumers, housekeeping
+from crier.gateway.entrypoints import consumers, housekeeping, import_pages
 from crier.gateway.entrypoints.http.app import asgi
 from crier.gateway.entrypoints.http.request_metrics import RequestMeters
 from crier.gateway.entrypoints.http.state import Gateway
@@ -82,10 +82,12 @@ def main() -> int:
                 await store.close()
 
         watch_consumer(runtime.metrics, runtime.bus, streams.EVENTS, consumers.DURABLE)
+        watch_consumer(runtime.metrics, runtime.bus, streams.EVENTS, import_pages.DURABLE)
         return [
             serve(),
             stop_server(),
             consumers.run(runtime.bus, ctx, runtime.stop, max_failures=settings.consumer_max_failures),
+            import_pages.run(runtime.bus, ctx, runtime.stop, max_failures=settings.consumer_max_failures),
             housekeeping.run(ctx, runtime.stop),
         ]
 

@@ -7,7 +7,7 @@ import json
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Parameter
 from msgspec import UNSET, UnsetType
 
 from crier.contracts.common import Container, MediaRef
@@ -141,10 +141,17 @@ class PostController(Controller):
         scheduled_after: FromQuery[str | None] = None,
         scheduled_before: FromQuery[str | None] = None,
         search: FromQuery[str | None] = None,
+        source: Annotated[
+            str | None,
+            Parameter(
+                description="`crier` (posts made through Crier) or `imported` (read from the platform by an import)."
+            ),
+        ] = None,
         limit: FromQuery[int | None] = None,
         cursor: FromQuery[str | None] = None,
     ) -> s.PostList:
-        """`search`: posts whose containers' text holds it, in any case (up to 200 characters)."""
+        """`search`: posts whose containers' text holds it, in any case (up to 200 characters).
+        `source`: `crier` (made through Crier) or `imported` (read from the platform by an import)."""
         query = PostQuery(
             status=status,
             account=account,
@@ -155,6 +162,7 @@ class PostController(Controller):
             scheduled_after=scheduled_after,
             scheduled_before=scheduled_before,
             search=search,
+            source=source,
         )
         page = await uc.list_posts(gateway_of(request).ctx, principal_of(request), query, limit=limit, cursor=cursor)
         return s.PostList(data=[s.post_of(r) for r in page.rows], next_cursor=page.next_cursor)

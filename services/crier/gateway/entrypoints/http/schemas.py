@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
@@ -114,6 +114,12 @@ class Post(Struct, kw_only=True, omit_defaults=True):
     updated_at: datetime
     # Only on a post created in queue mode (`queued_from_account`).
     slot: QueueSlot | None = None
+    # "crier": made through Crier; "imported": read from its platform by an import, never published
+    # by Crier. No default, so it is always in the answer (the struct omits defaults).
+    source: Annotated[
+        Literal["crier", "imported"],
+        Meta(description='"crier": made through Crier; "imported": read from its platform, never published by Crier.'),
+    ]
 
 
 class PostList(Struct, kw_only=True):
@@ -191,6 +197,7 @@ def post_of(record: Any) -> Post:
         created_at=row.created_at,
         updated_at=row.updated_at,
         slot=_queue_slot(getattr(record, "slot", None)),
+        source="imported" if getattr(row, "imported", False) else "crier",
     )
 
 

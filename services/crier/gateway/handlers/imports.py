@@ -1,0 +1,83 @@
+"""Imported posts: each page an import reads (`evt.import.page`) becomes posts in the posts list,
+`source: "imported"`, published, with the platform's id and URL on their one target.
+
+A post's id is derived from its account and the platform's post id, so a page delivered twice, or
+the same post read by a later import, lands on the post already held (its first event's key) and
+is skipped. So is a post Crier itself published to that account. No event leaves the gateway for
+an imported post: nothing schedules or publishes it.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from crier.contracts.imports import ImportPageRead
+from crier.gateway.adapters import post_store
+from crier.gateway.adapters.tables import post_events, post_targets
+from crier.gateway.domain import events as ev
+from crier.gateway.handlers.context import Context
+
+_NAMESPACE = uuid.UUID("0b6f3f1e-5a55-4c1f-9d0e-6a1c2b7e4f10")
+
+
+def imported_post_id(account_id: str, platform_post_id: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"post:{account_id}:{platform_post_id}"))
+
+
+def _target_id(account_id: str, platform_post_id: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"target:{account_id}:{platform_post_id}"))
+
+
+async def record_import_page(ctx: Context, event: ImportPageRead) -> int:
+    """Adds the page's posts; how many were new here."""
+    if not event.posts:
+        return 0
+    ids = {p.platform_post_id: imported_post_id(event.account_id, p.platform_post_id) for p in event.posts}
+    added = 0
+    async with ctx.uow.begin(handling=event.id) as tx:
+        if tx.seen_before:
+            return 0
+        held = set(
+            await tx.conn.scalars(
+                sa.select(post_events.c.post_id).where(
+                    post_events.c.post_id.in_(list(ids.values())), post_events.c.version == 1
+                )
+            )
+        )
+        published_here = set(
+            await tx.conn.scalars(
+                sa.select(post_targets.c.platform_post_id).where(
+                    post_targets.c.account_id == event.account_id,
+                    post_targets.c.platform_post_id.in_(list(ids)),
+                )
+            )
+        )
+        for post in event.posts:
+            post_id = ids[post.platform_post_id]
+            if post_id in held or post.platform_post_id in published_here:
+                continue
+            held.add(post_id)
+            target = ev.PlannedTarget(
+                id=_target_id(event.account_id, post.platform_post_id),
+                account_id=event.account_id,
+                platform=event.platform,
+                account_username=event.account_username,
+                tenant_id=event.tenant_id,
+            )
+            imported = ev.PostImported(
+                at=post.published_at or event.occurred_at,
+                post_id=post_id,
+                org_id=event.org_id,
+                mode=event.mode,
+                import_id=event.import_id,
+                content=post.content,
+                target=target,
+                platform_post_id=post.platform_post_id,
+                platform_post_url=post.platform_post_url,
+                imported_at=event.occurred_at,
+            )
+            await post_store.create(tx.conn, imported)  # type: ignore[arg-type]
+            added += 1
+    return added
