@@ -272,6 +272,10 @@ PARAMETERS_AT: dict[str, str] = {
 
 SCHEMAS: dict[str, str] = {
     "AccountHealth": "Whether a social account can publish, as the platform answered.",
+    "AccountMetrics": "A social account's current figures: read live, or the latest snapshot when the platform failed.",
+    "AccountMetricsSeries": "A social account's stored metrics snapshots within a window, oldest first.",
+    "MetricsPoint": "One capture of a social account's figures, as its platform gave them.",
+    "NoMetrics": "A social account's metrics before anything could be read or stored.",
     "ApiKey": "An API key, without its secret.",
     "ApiKeyCreate": "A key to issue.",
     "ApiKeyCreated": "A key just issued, with its secret (shown only here).",
