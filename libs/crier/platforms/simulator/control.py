@@ -6,8 +6,11 @@
     POST   /_sim/{platform}/apps                {"client_id", "client_secret", "redirect_uris": [...],
                                                  "refresh_tokens": true} register an app
     POST   /_sim/{platform}/users               {"username"?, "display_name"?, "id"?, "email"?, "pages"?: N | [...],
-                                                 "instagram"?: bool, "accounts"?: N, "app_password"?, "sign_in"?: true}
-                                                create a user (signed in to the platform's authorize page)
+                                                 "instagram"?: bool, "accounts"?: N, "app_password"?, "sign_in"?: true,
+                                                 "history"?: N}
+                                                create a user (signed in to the platform's authorize page),
+                                                with N past posts on its timeline (`simulator.history`)
+    POST   /_sim/{platform}/users/{id}/history {"count": N} N more posts on the user's timeline, newer than its others
     POST   /_sim/{platform}/session             {"user_id"} sign the browser in as another user
     POST   /_sim/{platform}/consent             {"decision": "deny" | "approve", "times": 1} script the next consents
     POST   /_sim/{platform}/grants/revoke       {"user_id"?} the user removes the app: every grant dies
@@ -48,6 +51,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post
 
+from crier.platforms.simulator import history
 from crier.platforms.simulator.authz import reply
 from crier.platforms.simulator.http import json_of
 from crier.platforms.simulator.world import App, Fault, User, World
@@ -123,7 +127,18 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
         )
         user.pages = module.make_pages(world, *args, body)
         world.add_user(user, sign_in=bool(body.get("sign_in", True)))
+        history.seed(world, platform, user, int(body.get("history") or 0), str(request.base_url).rstrip("/"))
         return reply(asdict(user), 201)
+
+    @post("/{platform:str}/users/{user_id:str}/history", status_code=201)
+    async def add_history(request: Request[Any, Any, Any]) -> Response[Any]:
+        platform, user_id = request.path_params["platform"], request.path_params["user_id"]
+        user = world.user(platform, user_id) if known(platform) else None
+        if user is None:
+            return _bad(f"no {platform} user {user_id}", 404)
+        count = int((await json_of(request)).get("count") or 0)
+        added = history.seed(world, platform, user, count, str(request.base_url).rstrip("/"))
+        return reply({"added": added}, 201)
 
     @post("/{platform:str}/session", status_code=200)
     async def session(request: Request[Any, Any, Any]) -> Response[Any]:

@@ -1,0 +1,86 @@
+"""Past posts for a simulated account, so imports have a timeline to read:
+`POST /_sim/{platform}/users` with `"history": N` gives the new user N posts made before now.
+
+The history is deterministic per account: post i (0 = the oldest) says "Post <i+1> of <username>",
+was made `SPACING_S` × (N − i) seconds before the user was created, and has an id derived from the
+user's id and i, in the platform's id style and rising with time (the timelines sort by id). Each
+is kept like a post made through the platform's own API (its `response` is the entity the
+platform's read endpoints answer), so the timeline endpoints page through it with their own
+pagination and play any fault scheduled for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from crier.platforms.simulator import mastodon_entities, x
+from crier.platforms.simulator.posts import Post
+from crier.platforms.simulator.world import User, World
+
+SPACING_S = 3600.0
+
+
+def _numeric_id(user_id: str, index: int, digits: int) -> str:
+    """`digits` digits: a per-user prefix, then the index, so later posts have higher ids."""
+    prefix = int(hashlib.sha256(user_id.encode()).hexdigest(), 16) % 10 ** (digits - 8)
+    return str(10 ** (digits - 1) + prefix * 10**6 + index)
+
+
+def _x(world: World, user: User, index: int, at: float, base: str) -> Post:
+    post = Post(platform="x", id=_id_of("x", user, index), user_id=user.id, text=_text(user, index), created_at=at)
+    post.response = {
+        "id": post.id,
+        "text": x.shown(post.text),
+        "edit_history_post_ids": [post.id],
+        "author_id": user.id,
+        "conversation_id": post.id,
+        "created_at": mastodon_entities.time_of(at),  # X's format too: RFC 3339 with milliseconds
+        "reply_settings": "everyone",
+        "lang": "en",
+    }
+    return post
+
+
+def _mastodon(world: World, user: User, index: int, at: float, base: str) -> Post:
+    post = Post(
+        platform="mastodon",
+        id=_id_of("mastodon", user, index),
+        user_id=user.id,
+        text=_text(user, index),
+        created_at=at,
+        request={"status": _text(user, index), "visibility": "public"},
+    )
+    post.response = mastodon_entities.status(world, post, user, None, base, "Web")
+    return post
+
+
+DIGITS = {"x": 19, "mastodon": 18}
+BUILDERS: dict[str, Callable[[World, User, int, float, str], Post]] = {"x": _x, "mastodon": _mastodon}
+
+
+def seed(world: World, platform: str, user: User, count: int, base_url: str) -> int:
+    """Adds `count` posts to the user's history, after any it has (made since the newest, spread up
+    to now); how many (0 where the platform has no builder)."""
+    build = BUILDERS.get(platform)
+    if build is None or count <= 0:
+        return 0
+    start, now = 0, world.now()
+    while world.posts.get(platform, _id_of(platform, user, start)) is not None:
+        start += 1
+    newest = world.posts.get(platform, _id_of(platform, user, start - 1)) if start else None
+    for n in range(count):
+        if newest is None:
+            at = now - SPACING_S * (count - n)
+        else:
+            at = newest.created_at + (now - newest.created_at) * (n + 1) / (count + 1)
+        world.posts.add(build(world, user, start + n, at, f"{base_url}/{platform}"))
+    return count
+
+
+def _id_of(platform: str, user: User, index: int) -> str:
+    return _numeric_id(user.id, index, DIGITS[platform])
+
+
+def _text(user: User, index: int) -> str:
+    return f"Post {index + 1} of {user.username}"

@@ -1,0 +1,117 @@
+"""Timeline readers (imports): each pages through its platform's documented timeline endpoint, on the
+simulator where it plays that endpoint with a seeded history, else on the documented answer shapes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from crier.contracts.connect import AccountToken
+from crier.platforms.base import RateLimited, TokenRejected
+from crier.platforms.timelines import PAGE_SIZE, TimelineReader, google_business, linkedin, readers
+from crier.platforms.timelines.sandbox import HISTORY_SIZE, SandboxTimeline
+from tests.platforms.conftest import Flow
+from tests.platforms.publishing import connect_for_publishing
+
+
+async def read_all(reader: TimelineReader, account: AccountToken) -> tuple[list[str], int]:
+    ids: list[str] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        page = await reader.page(account, cursor)
+        pages += 1
+        ids += [p.platform_post_id for p in page.posts]
+        if page.cursor is None:
+            return ids, pages
+        cursor = page.cursor
+
+
+@pytest.mark.parametrize(("platform", "history", "pages"), [("x", 120, 3), ("mastodon", 90, 4)])
+async def test_a_seeded_history_is_read_whole_newest_first(flow: Flow, platform: str, history: int, pages: int) -> None:
+    pub = await connect_for_publishing(flow, platform, history=history)  # type: ignore[arg-type]
+    reader = readers(flow.http, pub.settings)[platform]
+    ids, read = await read_all(reader, pub.account)
+    seeded = [p["id"] for p in flow.sim.posts(platform, pub.user["id"])]
+    assert ids == sorted(seeded, key=int, reverse=True) and len(ids) == history
+    assert read == pages
+    first = (await reader.page(pub.account, None)).posts[0]
+    assert first.content == f"Post {history} of {pub.user['username']}"
+    assert first.published_at is not None and first.published_at < datetime.now(UTC)
+    assert first.platform_post_url and first.platform_post_id in first.platform_post_url
+
+
+async def test_x_pages_by_the_next_token_and_a_429_mid_timeline_names_its_wait(flow: Flow) -> None:
+    pub = await connect_for_publishing(flow, "x", history=60)
+    reader = readers(flow.http, pub.settings)["x"]
+    first = await reader.page(pub.account, None)
+    assert len(first.posts) == PAGE_SIZE and first.cursor
+    flow.sim.fault("x", "user_tweets", "rate_limit", retry_after=7)
+    with pytest.raises(RateLimited) as limited:
+        await reader.page(pub.account, first.cursor)
+    assert limited.value.retry_after_s is not None and limited.value.retry_after_s > 0
+    second = await reader.page(pub.account, first.cursor)
+    assert len(second.posts) == 10 and second.cursor is None
+    asked = flow.sim.requests("x", "user_tweets")[-1]["query"]
+    assert asked["pagination_token"] == first.cursor and asked["exclude"] == "retweets"
+
+
+async def test_mastodon_pages_by_max_id(flow: Flow) -> None:
+    pub = await connect_for_publishing(flow, "mastodon", history=45)
+    reader = readers(flow.http, pub.settings)["mastodon"]
+    first = await reader.page(pub.account, None)
+    assert first.cursor == first.posts[-1].platform_post_id
+    await reader.page(pub.account, first.cursor)
+    assert flow.sim.requests("mastodon", "account_statuses")[-1]["query"]["max_id"] == first.cursor
+
+
+async def test_a_refused_token_is_token_rejected(flow: Flow) -> None:
+    pub = await connect_for_publishing(flow, "x", history=5)
+    flow.sim.invalidate_tokens("x", pub.user["id"])
+    with pytest.raises(TokenRejected):
+        await readers(flow.http, pub.settings)["x"].page(pub.account, None)
+
+
+def test_linkedin_reads_elements_and_offsets_by_count() -> None:
+    element = {
+        "id": "urn:li:share:7012",
+        "author": "urn:li:person:abc",
+        "commentary": "Shipped.",
+        "publishedAt": 1767225600000,
+        "lifecycleState": "PUBLISHED",
+    }
+    full = linkedin.parse({"elements": [element] * 10, "paging": {"start": 20, "count": 10}}, 20, 10)
+    assert (
+        full.cursor == "30"
+        and full.posts[0].platform_post_url == "https://www.linkedin.com/feed/update/urn:li:share:7012/"
+    )
+    assert full.posts[0].published_at == datetime(2026, 1, 1, tzinfo=UTC) and full.posts[0].content == "Shipped."
+    assert linkedin.parse({"elements": [element], "paging": {"start": 30, "count": 10}}, 30, 10).cursor is None
+
+
+def test_google_business_reads_local_posts_and_the_next_page_token() -> None:
+    post = {
+        "name": "accounts/1/locations/2/localPosts/3",
+        "summary": "Open late on Friday",
+        "createTime": "2026-05-01T10:00:00Z",
+        "searchUrl": "https://local.google.com/place?id=2&use=posts&lpsid=3",
+    }
+    page = google_business.parse({"localPosts": [post], "nextPageToken": "abc"})
+    assert page.cursor == "abc" and page.posts[0].platform_post_id == post["name"]
+    assert google_business.parse({}).posts == [] and google_business.parse({}).cursor is None
+
+
+async def test_the_sandbox_history_is_the_same_on_every_read() -> None:
+    account = AccountToken(
+        account_id="acc_1",
+        platform="x",
+        access_token="",
+        expires_at=None,
+        network_unique_id="acc_1",
+        username="jane",
+        account_type="account",
+    )
+    first, pages = await read_all(SandboxTimeline(), account)
+    again, _ = await read_all(SandboxTimeline(), account)
+    assert first == again and len(set(first)) == HISTORY_SIZE and pages == -(-HISTORY_SIZE // PAGE_SIZE)
