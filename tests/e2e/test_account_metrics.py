@@ -1,0 +1,189 @@
+"""Account metrics through the public API, for every platform: accounts connected through their
+platform's own flow against the simulator, whose documented metrics endpoints answer each account's
+own deterministic figures; the collector (sweeping every fraction of a second here) stores the
+snapshots the fallback and the series read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from crier.contracts.common import PLATFORMS, Platform
+from crier.platforms.account_metrics import sandbox as sandbox_metrics
+from crier.platforms.simulator.account_figures import figures
+from tests.e2e.conftest import sandbox_accounts
+from tests.support.live import Live, LiveAccount, connect_live, live_stack
+from tests.support.simulator import Simulator
+from tests.support.stack import Infra, wait_for
+
+FIGURES = ("followers", "following", "posts_count", "impressions", "reach", "profile_views")
+# What each platform offers (the readers' docstrings say why the rest are null), and which of the
+# simulator's figures each is.
+OFFERED: dict[str, dict[str, str]] = {
+    "x": {"followers": "followers", "following": "following", "posts_count": "posts"},
+    "mastodon": {"followers": "followers", "following": "following"},
+    "bluesky": {"followers": "followers", "following": "following", "posts_count": "posts"},
+    "linkedin": {"followers": "followers", "impressions": "impressions", "reach": "reach"},
+    "facebook": {
+        "followers": "followers",
+        "impressions": "impressions",
+        "reach": "reach",
+        "profile_views": "profile_views",
+    },
+    "instagram": {
+        "followers": "followers",
+        "following": "following",
+        "posts_count": "posts",
+        "impressions": "impressions",
+        "reach": "reach",
+        "profile_views": "profile_views",
+    },
+    "youtube": {"followers": "followers", "posts_count": "posts"},
+    "pinterest": {
+        "followers": "followers",
+        "following": "following",
+        "posts_count": "posts",
+        "impressions": "impressions",
+    },
+    "tiktok": {"followers": "followers", "following": "following", "posts_count": "posts"},
+    "threads": {"followers": "followers", "profile_views": "profile_views"},
+    "google_business": {},
+}
+# Figures read from elsewhere than the simulator's table: Mastodon counts the statuses it holds.
+COUNTED = {"mastodon": {"posts_count": 0}}
+
+
+@pytest.fixture(scope="module")
+def live(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    env = {"CRIER_ACCOUNT_METRICS_SWEEP_S": "0.2"}
+    yield from live_stack(infra, tmp_path_factory.mktemp("metrics"), env)
+
+
+@pytest.fixture
+def sim(live: Live) -> Iterator[Simulator]:
+    yield live.sim
+    live.sim.clear_faults()
+
+
+def _owner(platform: str, network_unique_id: str) -> str:
+    """Whose figures the simulator serves for the account: its user, page, channel or location id."""
+    if platform == "mastodon":
+        return network_unique_id.split("@", 1)[0]
+    if platform == "linkedin":
+        return network_unique_id.rsplit(":", 1)[-1]
+    return network_unique_id
+
+
+def _metrics(api: httpx.Client, account_id: str, **params: Any) -> dict[str, Any]:
+    r = api.get(f"/social-accounts/{account_id}/metrics", params=params)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def _series(api: httpx.Client, account_id: str) -> list[dict[str, Any]]:
+    return list(_metrics(api, account_id, since=0)["data"])
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_live_metrics_are_the_platforms_own_figures(live: Live, sim: Simulator, platform: Platform) -> None:
+    more: dict[str, Any] = {"kind": "organization", "pages": 1} if platform == "linkedin" else {}
+    account = connect_live(live, platform, **more)
+    with account.org.live() as api:
+        network_id = api.get(f"/social-accounts/{account.id}").json()["network_unique_id"]
+        body = _metrics(api, account.id)
+    mine = figures(platform, _owner(platform, network_id))
+    expected = {name: mine[key] for name, key in OFFERED[platform].items()} | COUNTED.get(platform, {})
+    assert (body["social_account_id"], body["network"], body["source"]) == (account.id, platform, "live")
+    assert {name: body[name] for name in FIGURES} == {name: expected.get(name) for name in FIGURES}
+    assert body["raw"] and datetime.fromisoformat(body["captured_at"]) <= datetime.now(UTC)
+
+
+@pytest.fixture(scope="module")
+def x_account(live: Live) -> LiveAccount:
+    """An X account the collector has captured."""
+    account = connect_live(live, "x")
+    with account.org.live() as api:
+        wait_for(lambda: len(_series(api, account.id)) >= 1, what="the collector's first snapshot")
+    return account
+
+
+@pytest.mark.parametrize("fault", ["rate_limit", "server_error", "timeout"])
+def test_a_failing_platform_answers_the_latest_snapshot(sim: Simulator, x_account: LiveAccount, fault: str) -> None:
+    with x_account.org.live() as api:
+        latest = _series(api, x_account.id)[-1]
+        # Three failures: the live read's, and a sweep's or two meanwhile; hangs end at once.
+        sim.fault("x", "me", fault, times=3, retry_after=0, hang_s=0)
+        body = _metrics(api, x_account.id)
+    assert body["source"] == "snapshot"
+    assert datetime.fromisoformat(body["captured_at"]) >= datetime.fromisoformat(latest["captured_at"])
+    assert body["followers"] == latest["followers"] == figures("x", x_account.user["id"])["followers"]
+    assert body["raw"]["public_metrics"]["followers_count"] == body["followers"]
+
+
+def test_the_series_is_the_stored_snapshots_oldest_first_within_the_window(x_account: LiveAccount) -> None:
+    with x_account.org.live() as api:
+        wait_for(lambda: len(_series(api, x_account.id)) >= 1, what="a snapshot")
+        every = _series(api, x_account.id)
+        times = [datetime.fromisoformat(s["captured_at"]) for s in every]
+        assert times == sorted(times)
+        first = times[0]
+        as_iso = _metrics(api, x_account.id, since=first.isoformat(), until=(first + timedelta(days=1)).isoformat())
+        assert as_iso["source"] == "snapshot" and as_iso["data"][0]["captured_at"] == every[0]["captured_at"]
+        assert set(as_iso["data"][0]) == {"social_account_id", "network", "captured_at", "raw", *FIGURES}
+        before = _metrics(api, x_account.id, until=int(first.timestamp()) - 1)
+        assert before["data"] == [] and before["next_cursor"] is None
+        paged = _metrics(api, x_account.id, since=0, limit=1)
+        assert len(paged["data"]) == 1 and (paged["next_cursor"] is not None) == (len(every) > 1)
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"since": "yesterday"}, "since"),
+        ({"until": "2026-06-01T00:00:00"}, "until"),  # no offset: whose midnight?
+        ({"since": "2026-06-02T00:00:00Z", "until": "2026-06-01T00:00:00Z"}, "since"),
+        ({"since": "0", "limit": "0"}, "limit"),
+    ],
+)
+def test_a_bad_window_is_a_400_naming_it(x_account: LiveAccount, params: dict[str, str], field: str) -> None:
+    with x_account.org.live() as api:
+        r = api.get(f"/social-accounts/{x_account.id}/metrics", params=params)
+    assert r.status_code == 400, r.text
+    assert field in str(r.json()["error"]["details"])
+
+
+def test_no_metrics_yet_is_said_so(live: Live, sim: Simulator) -> None:
+    # Threads' insights are down from before the account connects: no read has ever succeeded.
+    sim.fault("threads", "threads_insights", "server_error", times=1000)
+    account = connect_live(live, "threads")
+    with account.org.live() as api:
+        body = _metrics(api, account.id)
+    assert body == {
+        "social_account_id": account.id,
+        "metrics": None,
+        "message": "No metrics have been collected for this account yet.",
+    }
+
+
+def test_another_organizations_account_is_not_found(live: Live, x_account: LiveAccount) -> None:
+    stranger = live.stack.new_org("stranger")
+    with stranger.live() as api:
+        r = api.get(f"/social-accounts/{x_account.id}/metrics")
+    assert r.status_code == 404, r.text
+    assert r.json()["error"]["code"] == "not_found"
+
+
+def test_a_sandbox_account_has_deterministic_metrics(live: Live) -> None:
+    org = live.stack.new_org("sandbox")
+    with org.test() as api:
+        [account] = sandbox_accounts(api, ["linkedin"])
+        body = _metrics(api, account["id"])
+        again = _metrics(api, account["id"])
+    expected = sandbox_metrics.figures(account["id"], "linkedin", datetime.fromisoformat(body["captured_at"]))
+    assert body["source"] == "live"
+    assert {name: body[name] for name in FIGURES} == {name: getattr(expected, name) for name in FIGURES}
+    assert again["followers"] == body["followers"]
