@@ -80,6 +80,10 @@ def test_sign_in_find_a_dead_target_redrive_it_and_see_it_published(
     page.get_by_role("link", name="Check now").click()
     page.get_by_text("Healthy").wait_for()
     shoot(page, "account")
+    page.get_by_role("button", name="Make a reconnect link").click()
+    link = page.get_by_label("Connect link").input_value()
+    assert link.startswith(f"{live.stack.api_url}/"), link
+    shoot(page, "reconnect-link")
 
     page.get_by_role("link", name="Live").click()
     page.get_by_role("heading", name="Queue depth per platform").wait_for()
