@@ -4,7 +4,7 @@ snapshots).
 Three answers: the current figures (`source: "live"`, or `"snapshot"` when the platform could not
 answer and a snapshot was stored); `{metrics: null, message}` when there is neither; and, when
 `since` or `until` is given, the stored series in that window, oldest first. A bound that is
-neither unix seconds nor an ISO 8601 instant with its offset is a 400 naming it.
+neither unix seconds nor an ISO 8601 instant with its offset is a 422 naming it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from crier.contracts.common import Platform
 from crier.gateway.domain.schedule import parse_instant
 from crier.gateway.entrypoints.http import connect_support as c
 from crier.gateway.entrypoints.http.auth import principal_of, requires
-from crier.gateway.entrypoints.http.errors import ApiError, documented
+from crier.gateway.entrypoints.http.errors import documented
 from crier.gateway.entrypoints.http.state import gateway_of
 from crier.kit.errors import Invalid, Problem, collect
 
@@ -120,8 +120,8 @@ def _window(since: str | None, until: str | None, limit: int | None) -> tuple[da
     if limit is not None and not 1 <= limit <= SERIES_LIMIT:
         problems.append(Problem("limit", "out_of_range", f"must be between 1 and {SERIES_LIMIT}"))
     if problems:
-        invalid = Invalid.of(problems)
-        raise ApiError(400, invalid.code, invalid.message, invalid.details)
+        # 422 validation_error naming each bad bound, as every other query value the API checks.
+        raise Invalid.of(problems)
     return start, end, limit or SERIES_LIMIT
 
 
