@@ -73,7 +73,19 @@ def test_sign_in_find_a_dead_target_redrive_it_and_see_it_published(
     shoot(page, "webhooks")
     page.get_by_role("link", name="http://127.0.0.1:9/crier").click()
     page.get_by_role("heading", name="Delivery log").wait_for()
+
+    def delivery_listed() -> bool:
+        page.reload()
+        return page.get_by_role("button", name="Resend").count() > 0
+
+    # The post.published delivery exists once the webhooks service has taken the event in.
+    wait_for(delivery_listed, timeout=30, interval=0.5, what="the post.published delivery in the log")
+    assert "post.published" in page.locator("table").inner_text()
     shoot(page, "webhook-deliveries")
+    page.get_by_role("button", name="Resend").first.click()
+    page.get_by_text("is queued to be sent again").wait_for()
+    assert "(resend)" in page.locator("table").inner_text()
+    shoot(page, "webhook-resent")
 
     page.get_by_role("link", name="Accounts").click()
     page.get_by_role("link", name=f"mastodon @{account.user['username']}").click()
