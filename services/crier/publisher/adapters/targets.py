@@ -8,6 +8,7 @@ clocks agree on when a backoff ends.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,9 +23,9 @@ from crier.publisher.domain.target import Target
 _now = sa.func.now(type_=TS)
 _clock = sa.func.clock_timestamp(type_=TS)
 
-_CLAIM = pg_insert(targets).on_conflict_do_nothing(index_elements=[targets.c.target_id])
-_LOCK = (
-    sa.select(
+
+def _state(target_id: sa.BindParameter[str]) -> tuple[Any, ...]:
+    return (
         targets.c.target_id,
         targets.c.status,
         targets.c.failed_attempts,
@@ -34,9 +35,22 @@ _LOCK = (
         sa.extract("epoch", _clock - targets.c.rate_limited_since).label("rate_limited_for_s"),
         sa.extract("epoch", _clock - targets.c.processing_since).label("processing_for_s"),
         targets.c.waiting_on_processing,
-        # Read with the lock rather than asked apart: one round trip less per delivery.
-        sa.exists().where(canceled_targets.c.target_id == targets.c.target_id).label("canceled"),
+        # Read with the lock rather than asked apart: one round trip less per delivery. By the
+        # target id given rather than correlated: an INSERT's RETURNING does not correlate.
+        sa.exists().where(canceled_targets.c.target_id == target_id).label("canceled"),
     )
+
+
+# Created on the first command, or "updated" to itself on every later one: either way the row comes
+# back locked, with its state, in the one round trip (an INSERT … DO NOTHING then a SELECT … FOR
+# UPDATE took two: a profile of sandbox deliveries had each statement at ~3 % of the CPU).
+_CLAIM = (
+    pg_insert(targets)
+    .on_conflict_do_update(index_elements=[targets.c.target_id], set_={"status": targets.c.status})
+    .returning(*_state(sa.bindparam("claimed_id")))
+)
+_LOCK = (
+    sa.select(*_state(sa.bindparam("target_id")))
     .where(targets.c.target_id == sa.bindparam("target_id"))
     .with_for_update()
 )
@@ -49,25 +63,31 @@ _START_ATTEMPT = pg_insert(attempts).on_conflict_do_update(
 async def claim(conn: AsyncConnection, cmd: PublishTarget) -> Target:
     """The target's row, created on its first command and locked until the transaction ends, so
     two deliveries of one target (a redelivery racing a slow replica) decide one at a time."""
-    await conn.execute(
-        _CLAIM,
-        {
-            "target_id": cmd.target_id,
-            "post_id": cmd.post_id,
-            "org_id": cmd.org_id,
-            "mode": cmd.mode,
-            "platform": cmd.platform,
-            "status": "publishing",
-            "failed_attempts": 0,
-            "last_attempt": 0,
-            "redrive": cmd.redrive,
-        },
-    )
-    return await lock(conn, cmd.target_id)
+    row = (
+        await conn.execute(
+            _CLAIM,
+            {
+                "target_id": cmd.target_id,
+                "claimed_id": cmd.target_id,
+                "post_id": cmd.post_id,
+                "org_id": cmd.org_id,
+                "mode": cmd.mode,
+                "platform": cmd.platform,
+                "status": "publishing",
+                "failed_attempts": 0,
+                "last_attempt": 0,
+                "redrive": cmd.redrive,
+            },
+        )
+    ).one()
+    return _target(row)
 
 
 async def lock(conn: AsyncConnection, target_id: str) -> Target:
-    row = (await conn.execute(_LOCK, {"target_id": target_id})).one()
+    return _target((await conn.execute(_LOCK, {"target_id": target_id})).one())
+
+
+def _target(row: sa.Row[Any]) -> Target:
     return Target(
         row.target_id,
         row.status,
