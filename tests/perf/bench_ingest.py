@@ -34,6 +34,7 @@ import asyncpg
 import httpx
 
 from crier.kit.embedded import free_port
+from tests.perf import bench_latency
 from tests.perf.measure import machine, pct
 from tests.support.stack import Infra, close_infra, make_infra, start_stack
 
@@ -210,6 +211,11 @@ def run(infra: Infra, posts: int, echo_requests: int) -> list[str]:
                 _load(port, _posts(port, org.test_key, accounts, posts, draft), API_CONNECTIONS, 201)
             )
             figures[label] = (posts / elapsed, pct(latencies, 50))
+        latency = asyncio.run(
+            bench_latency.measure(
+                infra.nats_url, stack.namespace, stack.api_url, org.test_key, accounts, figures["immediate"][0]
+            )
+        )
     finally:
         stack.supervisor.stop_all()
     lines = [
@@ -223,7 +229,7 @@ def run(infra: Infra, posts: int, echo_requests: int) -> list[str]:
             f"  Crier {label} ({API_CONNECTIONS} connections): {rate:.0f} posts/s, p50 {p50 * 1000:.0f} ms"
             f" — {rate / echo_rate:.0%} of the echo, {rate / db_rate:.0%} of raw asyncpg"
         )
-    return lines
+    return lines + latency
 
 
 def main() -> None:
