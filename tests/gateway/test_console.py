@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 
+from crier.contracts import events as contract
 from crier.gateway.entrypoints import admin
 from tests.gateway.conftest import Gateway, Org
+from tests.gateway.test_api_retry import current, report
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -198,3 +200,39 @@ def test_the_cookie_is_secure_behind_https_and_readable_by_every_replica() -> No
     assert https.secret != base64.b64decode(keys.split(":", 1)[1])
     other = session_config(GatewaySettings(encryption_keys=Keyring.generate_spec()))
     assert other.secret != https.secret
+
+
+def test_the_live_view_counts_the_publish_queue_per_platform_and_the_last_minutes_deliveries(
+    gateway: Gateway, sandbox: Org
+) -> None:
+    """Read from JetStream: commands on PUBLISH that no publisher took yet (none runs here), and the
+    target events of the last minute."""
+    with signed_in(gateway, sandbox.test_key) as console:
+
+        def numbers() -> tuple[int, int]:
+            panel = console.get("/live/panel").text
+            queued = re.search(r"<td>pinterest</td><td>(\d+)</td>", panel)
+            published = re.search(r'data-outcome="published">(\d+)<', panel)
+            assert published, panel
+            return int(queued.group(1)) if queued else 0, int(published.group(1))
+
+        queued_before, published_before = numbers()
+        for lane in (0, 1):
+            gateway.driver.run(
+                gateway.driver.bus.js.publish(gateway.driver.bus.subject(f"cmd.publish.pinterest.now.{lane}"), b"{}")
+            )
+        post = create_post(sandbox, "counted", sandbox.accounts["x"])
+        with sandbox.test() as api:
+            assert api.post(f"/posts/{post['id']}/publish").status_code == 200
+        report(
+            gateway,
+            sandbox,
+            current(sandbox, post["id"]),
+            0,
+            contract.TargetPublished,
+            attempt=1,
+            platform_post_id="p1",
+        )
+        queued_after, published_after = numbers()
+        assert queued_after == queued_before + 2
+        assert published_after >= published_before + 1

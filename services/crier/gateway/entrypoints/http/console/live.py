@@ -31,7 +31,11 @@ from crier.kit.log import get as get_log
 log = get_log("gateway.console")
 
 WINDOW = timedelta(minutes=1)
-OUTCOMES = {"published": "evt.target.published", "failed attempts": "evt.target.attempt_failed"}
+OUTCOMES = {
+    "published": "evt.target.published",
+    "failed attempts": "evt.target.attempt_failed",
+    "dead-lettered": "evt.target.dead_lettered",
+}
 
 
 @dataclass(frozen=True)
