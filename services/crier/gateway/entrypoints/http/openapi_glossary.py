@@ -124,6 +124,16 @@ FIELDS: dict[str, str] = {
 
 # Where a name means something else in one schema.
 SCHEMA_FIELDS: dict[str, str] = {
+    "ConnectDisplay.product_name": "Your product's name, shown at the top of every page and in its sentences.",
+    "ConnectDisplay.logo_url": "Your logo (https); the pages' Content-Security-Policy allows its origin.",
+    "ConnectDisplay.logo_media_id": "Your logo as an uploaded image (`POST /media`), instead of `logo_url`.",
+    "ConnectDisplay.accent_color": "Buttons' and links' colour, `#RGB` or `#RRGGBB`; text on it stays readable.",
+    "ConnectDisplay.support_url": "Where the user asks for help: an https or `mailto:` link.",
+    "ConnectDisplay.locale": "The pages' language (`en`, `fr`, `de`); without one, the browser's.",
+    "OrgSettings.connect_display": "The default look of your hosted connect pages; `null` for Crier's own.",
+    "ConnectSessionCreate.display": "How the hosted pages look for this session, over your organization's default.",
+    "ConnectSession.display": "The session's display over the organization's default.",
+    "ConnectSessionCreated.display": "The session's display over the organization's default.",
     "AccountHealth.status": "The account's state: `active`, `disabled` or `token_expired`.",
     "AccountHealth.network": "The platform.",
     "ConnectSession.status": "`pending`, `pending_selection`, `connected`, `failed` or `expired`.",
@@ -192,6 +202,7 @@ SCHEMA_FIELDS: dict[str, str] = {
 }
 
 OPERATIONS: dict[str, str] = {
+    "getOrgSettings": "Your organization's settings for the key's mode: the hosted connect pages' default look.",
     "healthz": "Liveness: answers while the process runs, whatever its dependencies. Needs no key.",
     "readyz": "Readiness: 200 when PostgreSQL, NATS and every required service answer, 503 naming what does not.",
     "getPost": "The post as it stands now, with each account's delivery (`targets`).",
@@ -271,6 +282,8 @@ PARAMETERS_AT: dict[str, str] = {
 }
 
 SCHEMAS: dict[str, str] = {
+    "ConnectDisplay": "How the hosted connect pages look: product name, logo, accent colour, support link, language.",
+    "OrgSettings": "An organization's settings, per mode.",
     "AccountHealth": "Whether a social account can publish, as the platform answered.",
     "AccountMetrics": "A social account's current figures: read live, or the latest snapshot when the platform failed.",
     "AccountMetricsSeries": "A social account's stored metrics snapshots within a window, oldest first.",
