@@ -22,6 +22,9 @@ from crier.gateway.entrypoints.http.console.session import Operator, current
 from crier.gateway.entrypoints.http.state import gateway_of
 from crier.gateway.handlers import posts as uc
 from crier.kit.errors import Conflict, NotFound
+from crier.kit.log import get as get_log
+
+log = get_log("gateway.console")
 
 REDRIVABLE = frozenset({"failed", "dead"})
 # Post roll-ups whose targets are all settled and some failed or dead.
@@ -100,6 +103,15 @@ async def redrive(request: Request[Any, Any, Any]) -> Response[str]:
     for post_id, target_id in _pairs((await request.form()).getall("target", [])):
         by_post.setdefault(post_id, []).append(target_id)
     done, refused = await _redrive(request, operator, by_post)
+    # Who redrove what: the console's one bulk action, worth an audit line.
+    log.info(
+        "console.redriven",
+        org_id=operator.org_id,
+        mode=operator.mode,
+        key_id=operator.key_id,
+        targets=sum(len(targets) for _, targets in done),
+        refused_posts=len(refused),
+    )
     return render(request, "redriven.html", done=done, refused=refused)
 
 

@@ -19,6 +19,9 @@ from crier.gateway.entrypoints.http.console.pages import PREFIX, STATIC, handle_
 from crier.gateway.entrypoints.http.state import gateway_of
 from crier.gateway.handlers import keys
 from crier.gateway.settings import GatewaySettings
+from crier.kit.log import get as get_log
+
+log = get_log("gateway.console")
 
 _PUBLIC = {sessions.PUBLIC: True}
 # The scope a key needs to sign in: the console shows the whole organization.
@@ -40,12 +43,15 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
     secret = str((await request.form()).get("api_key") or "").strip()
     who = await keys.authenticate(gateway_of(request).ctx, secret) if secret else None
     if who is None:
+        log.info("console.sign_in_refused", reason="invalid_key")
         problem = "That key is not valid or has been revoked."
         return render(request, "sign_in.html", 401, operator=None, problem=problem)
     if not who.can(SIGN_IN_SCOPE):
+        log.info("console.sign_in_refused", reason="not_admin", org_id=who.org_id, key_id=who.key_id)
         problem = f"That key lacks the '{SIGN_IN_SCOPE}' scope; the console needs an admin key."
         return render(request, "sign_in.html", 403, operator=None, problem=problem)
     sessions.start(request, who)
+    log.info("console.signed_in", org_id=who.org_id, key_id=who.key_id, mode=who.mode)
     return Redirect(f"{PREFIX}/posts", status_code=303)
 
 
