@@ -80,6 +80,10 @@ class Simulator:
         """`username`, `display_name`, `pages` (a count or a list), `instagram`, `accounts`, `app_password`…"""
         return self._call("POST", f"/{platform}/users", spec)
 
+    def add_history(self, platform: str, user_id: str, count: int) -> int:
+        """`count` more posts on the user's timeline, newer than the ones it has (`simulator.history`)."""
+        return int(self._call("POST", f"/{platform}/users/{user_id}/history", {"count": count})["added"])
+
     def sign_in(self, platform: str, user_id: str) -> None:
         self._call("POST", f"/{platform}/session", {"user_id": user_id})
 

@@ -4,10 +4,10 @@ Connect owns the import jobs (`rpc.connect.imports.*`): it checks the account, r
 (tagged with the account's `tenant_id`) and queues `cmd.import.<platform>` with it. The publisher of
 that platform reads the account's timeline page by page and, per page, records what it read with the
 page's cursor and emits `evt.import.page` (the posts new to Crier) in one transaction; it starts
-with `evt.import.started` and ends with `evt.import.completed` or `evt.import.failed`. Connect keeps
-the job's status from these events, the gateway adds the page's posts to the posts list
-(`source: "imported"`), and the webhook dispatcher turns completed/failed into `import.completed`
-and `import.failed`.
+with `evt.import.started` and ends with `evt.import.read` or `evt.import.failed`. The gateway adds
+each page's posts to the posts list (`source: "imported"`) and, once it holds them all, turns
+`evt.import.read` into `evt.import.completed`. Connect keeps the job's status from these events,
+and the webhook dispatcher turns completed/failed into `import.completed` and `import.failed`.
 
 The import events stay out of `events.EVENT_SUBJECTS`: the webhook dispatcher reads every
 `evt.import.*` as a plain object and passes its fields through as the webhook's `data`.
@@ -98,6 +98,12 @@ class ImportCompleted(Message, kw_only=True, frozen=True):
     skipped: int
 
 
+class ImportTimelineRead(ImportCompleted, kw_only=True, frozen=True):
+    """The publisher read the whole timeline (as far as `since` and `limit` asked). The gateway,
+    once it holds every page before it, announces `evt.import.completed`: an import is completed
+    only when all its posts are in the posts list."""
+
+
 class ImportFailed(Message, kw_only=True, frozen=True):
     import_id: str
     account_id: str
@@ -113,6 +119,7 @@ class ImportFailed(Message, kw_only=True, frozen=True):
 IMPORT_EVENT_SUBJECTS: dict[str, type[Message]] = {
     "evt.import.started": ImportStarted,
     "evt.import.page": ImportPageRead,
+    "evt.import.read": ImportTimelineRead,
     "evt.import.completed": ImportCompleted,
     "evt.import.failed": ImportFailed,
 }

@@ -279,6 +279,7 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
             clock,
             add_app,
             add_user,
+            add_history,
             session,
             consent,
             revoke_grants,

@@ -39,12 +39,14 @@ def readers(
     http: httpx.AsyncClient, settings: PlatformSettings, *, guarded: httpx.AsyncClient | None = None
 ) -> dict[str, TimelineReader]:
     """Every platform's reader by platform name. Mastodon's instances are the customers' hosts,
-    reached through the SSRF-guarded client when there is one."""
+    reached through the SSRF-guarded client when there is one, unless a stand-in plays every
+    platform (`base_url_override`): then every call goes to the stand-in's one host."""
     from crier.platforms.timelines import google_business, linkedin, mastodon, x
 
+    instances = guarded if guarded is not None and not settings.base_url_override else http
     return {
         "x": x.XTimeline(http, settings),
-        "mastodon": mastodon.MastodonTimeline(guarded or http, settings),
+        "mastodon": mastodon.MastodonTimeline(instances, settings),
         "linkedin": linkedin.LinkedInTimeline(http, settings),
         "google_business": google_business.GoogleBusinessTimeline(http, settings),
     }

@@ -108,6 +108,8 @@ async def record(ctx: Context, event: Any) -> None:
     }
     async with ctx.uow.begin() as tx:
         match event:
+            case api.ImportTimelineRead():
+                return  # completed only once the gateway holds every post (its evt.import.completed)
             case api.ImportStarted():
                 values: dict[str, Any] = {
                     "status": "running",

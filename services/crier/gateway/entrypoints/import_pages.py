@@ -1,24 +1,36 @@
-"""The gateway's consumer of imported pages (`evt.import.page`), apart from its delivery reports so a
-large backfill never delays a post's status."""
+"""The gateway's consumer of imports (`evt.import.page`, `evt.import.read`), apart from its delivery
+reports so a large backfill never delays a post's status. One consumer, in stream order: an
+import's pages come before its end."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from crier.contracts.imports import ImportPageRead
+import msgspec
+
+from crier.contracts.imports import ImportPageRead, ImportTimelineRead
 from crier.gateway.handlers.context import Context
-from crier.gateway.handlers.imports import record_import_page
+from crier.gateway.handlers.imports import complete_import, record_import_page
 from crier.kit.bus import Bus, consumer, streams
 
 DURABLE = "gateway-imports"
-SUBJECT = "evt.import.page"
+# One filter subject (NATS before 2.10 takes no more); the imports' other events are acked unread.
+SUBJECTS = ["evt.import.>"]
+TYPES: dict[str, type] = {
+    "evt.import.page": ImportPageRead,
+    "evt.import.read": ImportTimelineRead,
+    "evt.import.*": msgspec.Raw,
+}
 
 
 async def run(bus: Bus, ctx: Context, stop: asyncio.Event, *, max_failures: int) -> None:
-    sub = await consumer.bind(bus, stream=streams.EVENTS, durable=DURABLE, subjects=[SUBJECT])
+    sub = await consumer.bind(bus, stream=streams.EVENTS, durable=DURABLE, subjects=SUBJECTS)
 
-    async def on_page(_: str, page: ImportPageRead, __: Any) -> None:
-        await record_import_page(ctx, page)
+    async def on_import(_: str, event: Any, __: Any) -> None:
+        if isinstance(event, ImportTimelineRead):
+            await complete_import(ctx, event)
+        elif isinstance(event, ImportPageRead):
+            await record_import_page(ctx, event)
 
-    await consumer.run(bus, sub, {SUBJECT: ImportPageRead}, on_page, stop, max_failures=max_failures)
+    await consumer.run(bus, sub, TYPES, on_import, stop, max_failures=max_failures)

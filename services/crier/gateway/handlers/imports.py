@@ -3,8 +3,12 @@
 
 A post's id is derived from its account and the platform's post id, so a page delivered twice, or
 the same post read by a later import, lands on the post already held (its first event's key) and
-is skipped. So is a post Crier itself published to that account. No event leaves the gateway for
-an imported post: nothing schedules or publishes it.
+is skipped. So is a post Crier itself published to that account. No post event leaves the gateway
+for an imported post: nothing schedules or publishes it.
+
+The import is completed here: when the publisher has read the whole timeline (`evt.import.read`)
+and every page before that is recorded, the gateway announces `evt.import.completed`, so a client
+that lists its posts on `import.completed` finds them all.
 """
 
 from __future__ import annotations
@@ -13,11 +17,15 @@ import uuid
 
 import sqlalchemy as sa
 
-from crier.contracts.imports import ImportPageRead
+from crier.contracts.imports import ImportCompleted, ImportPageRead, ImportTimelineRead
 from crier.gateway.adapters import post_store
 from crier.gateway.adapters.tables import post_events, post_targets
 from crier.gateway.domain import events as ev
 from crier.gateway.handlers.context import Context
+from crier.kit.bus.consumer import Retry
+
+# The inbox entries of the pages (and only those), so the pages recorded of one import can be counted.
+CONSUMER = "gateway-imports"
 
 _NAMESPACE = uuid.UUID("0b6f3f1e-5a55-4c1f-9d0e-6a1c2b7e4f10")
 
@@ -32,12 +40,10 @@ def _target_id(account_id: str, platform_post_id: str) -> str:
 
 async def record_import_page(ctx: Context, event: ImportPageRead) -> int:
     """Adds the page's posts; how many were new here."""
-    if not event.posts:
-        return 0
     ids = {p.platform_post_id: imported_post_id(event.account_id, p.platform_post_id) for p in event.posts}
     added = 0
-    async with ctx.uow.begin(handling=event.id) as tx:
-        if tx.seen_before:
+    async with ctx.uow.begin(handling=event.id, consumer=CONSUMER) as tx:
+        if tx.seen_before or not event.posts:
             return 0
         held = set(
             await tx.conn.scalars(
@@ -81,3 +87,18 @@ async def record_import_page(ctx: Context, event: ImportPageRead) -> int:
             await post_store.create(tx.conn, imported)  # type: ignore[arg-type]
             added += 1
     return added
+
+
+async def complete_import(ctx: Context, event: ImportTimelineRead) -> None:
+    """`evt.import.completed`, once every page the publisher read is recorded here (a page that
+    failed and comes back later is waited for)."""
+    pages = sa.text("SELECT count(*) FROM inbox WHERE consumer = :consumer AND event_id LIKE :pages")
+    async with ctx.uow.begin(handling=event.id, consumer=CONSUMER) as tx:
+        if tx.seen_before:
+            return
+        held = await tx.conn.scalar(pages, {"consumer": CONSUMER, "pages": f"{event.import_id}:page:%"})
+        if int(held or 0) < event.pages:
+            raise Retry(0.5)
+        fields = {f: getattr(event, f) for f in ImportCompleted.__struct_fields__}
+        completed = ImportCompleted(**{**fields, "id": f"{event.import_id}:completed"})
+        tx.emit("evt.import.completed", completed, msg_id=completed.id)

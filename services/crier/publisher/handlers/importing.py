@@ -21,12 +21,12 @@ from typing import Any
 
 from crier.contracts.connect import AccountToken, TokenRequest
 from crier.contracts.imports import (
-    ImportCompleted,
     ImportedPost,
     ImportFailed,
     ImportPageRead,
     ImportPosts,
     ImportStarted,
+    ImportTimelineRead,
 )
 from crier.kit.bus.consumer import Retry
 from crier.kit.clock import Clock, utc_now
@@ -133,10 +133,10 @@ async def _record(ctx: Importing, cmd: ImportPosts, run: Any, page: TimelinePage
         if reached_end:
             ended = await imports.finish(tx.conn, cmd.import_id, "completed", now)
             if ended is not None:
-                completed = ImportCompleted(
-                    **_envelope(cmd, "completed", ctx), **_about(cmd), **counts, skipped=ended.skipped
+                read_all = ImportTimelineRead(
+                    **_envelope(cmd, "read", ctx), **_about(cmd), **counts, skipped=ended.skipped
                 )
-                tx.emit("evt.import.completed", completed, msg_id=completed.id)
+                tx.emit("evt.import.read", read_all, msg_id=read_all.id)
 
 
 def _taken(cmd: ImportPosts, fetched_so_far: int, page: TimelinePage) -> tuple[list[ImportedPost], bool]:
