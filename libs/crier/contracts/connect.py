@@ -58,6 +58,8 @@ ACCOUNTS_TOKEN = "rpc.connect.accounts.token"
 # An account's metrics: a live pull (the latest stored snapshot when the platform fails), or the
 # stored series over a window.
 ACCOUNTS_METRICS = "rpc.connect.accounts.metrics"
+# A published post's engagement on each platform it reached, read as each target's account.
+POSTS_ENGAGEMENT = "rpc.connect.posts.engagement"
 
 # The callback and the hosted pages call the platform; give them longer than a plain read.
 PLATFORM_CALL_TIMEOUT_S = 45.0
@@ -454,6 +456,46 @@ class AccountMetrics(msgspec.Struct, kw_only=True, frozen=True):
     # The series form's snapshots, oldest first.
     series: list[MetricsSnapshot] | None = None
     next_cursor: str | None = None
+
+
+class EngagementTarget(msgspec.Struct, kw_only=True, frozen=True):
+    """One published target of a post: where its engagement is read, and as whom."""
+
+    target_id: str
+    account_id: str
+    platform_post_id: str
+
+
+class EngagementRequest(Scoped, kw_only=True, frozen=True):
+    """Read each target's engagement. A reading younger than `fresh_for_s` is answered as stored
+    (`cached`) instead of asking the platform again."""
+
+    post_id: str
+    targets: list[EngagementTarget]
+    fresh_for_s: float = 60.0
+
+
+class TargetEngagement(msgspec.Struct, kw_only=True, frozen=True):
+    target_id: str
+    account_id: str
+    network: str
+    platform_post_id: str
+    # "live" (read just now), "cached" (read within fresh_for_s), "snapshot" (the latest stored
+    # reading, the platform failing now), or "unavailable" (no reading at all).
+    source: str
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    impressions: int | None = None
+    raw: dict[str, Any] = {}
+    captured_at: datetime | None = None
+    # Why the platform gave no fresh reading, when it did not.
+    error_code: str | None = None
+
+
+class PostEngagement(msgspec.Struct, kw_only=True, frozen=True):
+    post_id: str
+    targets: list[TargetEngagement]
 
 
 class AccountRemoved(msgspec.Struct, kw_only=True, frozen=True):
