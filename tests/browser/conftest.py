@@ -53,10 +53,12 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(shared_stack: Stack) -> Iterator[Any]:
-    """Asks for the shared stack so that it starts before Playwright's loop holds this thread (its
-    start runs asyncio.run); anything else of that kind goes through `off_loop`."""
+    """One Chromium per test module. Playwright's sync API keeps an event loop running in this
+    thread while it is open, which breaks every later asyncio.run in it (stacks starting, SQL
+    helpers): so it closes with its module, and asks for the shared stack so that starts first.
+    Anything else of that kind inside a browser module goes through `off_loop`."""
     executable = chromium_path()
     if executable is None:
         pytest.skip("no Chromium on this machine (make test installs the Debian package where it can: root with apt)")
