@@ -11,10 +11,11 @@ import msgspec
 
 from crier.contracts.imports import ImportPageRead, ImportTimelineRead
 from crier.gateway.handlers.context import Context
-from crier.gateway.handlers.imports import complete_import, record_import_page
+from crier.gateway.handlers.imports import PagesPending, complete_import, record_import_page
 from crier.kit.bus import Bus, consumer, streams
 
 DURABLE = "gateway-imports"
+PAGES_PENDING_RETRY_S = 0.5
 # One filter subject (NATS before 2.10 takes no more); the imports' other events are acked unread.
 SUBJECTS = ["evt.import.>"]
 TYPES: dict[str, type] = {
@@ -29,7 +30,10 @@ async def run(bus: Bus, ctx: Context, stop: asyncio.Event, *, max_failures: int)
 
     async def on_import(_: str, event: Any, __: Any) -> None:
         if isinstance(event, ImportTimelineRead):
-            await complete_import(ctx, event)
+            try:
+                await complete_import(ctx, event)
+            except PagesPending:
+                raise consumer.Retry(PAGES_PENDING_RETRY_S) from None
         elif isinstance(event, ImportPageRead):
             await record_import_page(ctx, event)
 

@@ -22,7 +22,11 @@ from crier.gateway.adapters import post_store
 from crier.gateway.adapters.tables import post_events, post_targets
 from crier.gateway.domain import events as ev
 from crier.gateway.handlers.context import Context
-from crier.kit.bus.consumer import Retry
+
+
+class PagesPending(Exception):
+    """The import's end came before all its pages were recorded: try it again shortly."""
+
 
 # The inbox entries of the pages (and only those), so the pages recorded of one import can be counted.
 CONSUMER = "gateway-imports"
@@ -98,7 +102,7 @@ async def complete_import(ctx: Context, event: ImportTimelineRead) -> None:
             return
         held = await tx.conn.scalar(pages, {"consumer": CONSUMER, "pages": f"{event.import_id}:page:%"})
         if int(held or 0) < event.pages:
-            raise Retry(0.5)
+            raise PagesPending(event.import_id)
         fields = {f: getattr(event, f) for f in ImportCompleted.__struct_fields__}
         completed = ImportCompleted(**{**fields, "id": f"{event.import_id}:completed"})
         tx.emit("evt.import.completed", completed, msg_id=completed.id)

@@ -13,7 +13,7 @@ from crier.contracts.common import Platform
 from crier.contracts.imports import ImportPosts, import_subject
 from crier.kit.bus import Bus, consumer, streams
 from crier.publisher.entrypoints.heartbeat import in_progress
-from crier.publisher.handlers.importing import Importing, run_import
+from crier.publisher.handlers.importing import Importing, Later, run_import
 from crier.publisher.settings import PublisherSettings
 
 
@@ -38,8 +38,11 @@ async def import_queue(
     stopping = replace(importing, stopping=stop.is_set)
 
     async def on_import(_: str, cmd: ImportPosts, msg: Any) -> None:
-        async with in_progress(msg, heartbeat_s):
-            await run_import(stopping, cmd)
+        try:
+            async with in_progress(msg, heartbeat_s):
+                await run_import(stopping, cmd)
+        except Later as later:
+            raise consumer.Retry(later.delay_s) from None
 
     slots = max(1, settings.publisher_import_concurrency)
     return consumer.run(

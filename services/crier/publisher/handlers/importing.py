@@ -28,7 +28,6 @@ from crier.contracts.imports import (
     ImportStarted,
     ImportTimelineRead,
 )
-from crier.kit.bus.consumer import Retry
 from crier.kit.clock import Clock, utc_now
 from crier.kit.errors import Failure, Gone, NotFound
 from crier.kit.uow import UnitOfWork
@@ -55,6 +54,15 @@ class Importing:
     stopping: Callable[[], bool] = lambda: False
 
 
+class Later(Exception):
+    """Hand the command back, to be taken up again in `delay_s` from the cursor recorded last (a
+    rate limit, a failure worth another try, a process stopping)."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__(f"again in {delay_s:.1f}s")
+        self.delay_s = delay_s
+
+
 class _Overtaken(Exception):
     """Another delivery of the same import recorded this page first."""
 
@@ -75,12 +83,12 @@ async def run_import(ctx: Importing, cmd: ImportPosts) -> None:
         if run is None or run.status != "running":
             return  # finished by an earlier delivery
         if ctx.stopping():
-            raise Retry(0)
+            raise Later(0)
         try:
             account = account or await _account(ctx, cmd)
             page, account = await _read(ctx, cmd, reader, account, run.cursor)
         except RateLimited as limited:
-            raise Retry(limited.retry_after_s or DEFAULT_RATE_LIMIT_WAIT_S) from None
+            raise Later(limited.retry_after_s or DEFAULT_RATE_LIMIT_WAIT_S) from None
         except PlatformError as failed:
             await _failed_read(ctx, cmd, failed)
             return
@@ -184,7 +192,7 @@ async def _failed_read(ctx: Importing, cmd: ImportPosts, failed: PlatformError) 
             failures = await imports.failed_once_more(tx.conn, cmd.import_id, ctx.clock())
         if failures < MAX_FAILURES:
             wait = failed.retry_after_s or min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (failures - 1))
-            raise Retry(wait)
+            raise Later(wait)
     await _fail(ctx, cmd, failed.code, failed.message)
 
 
