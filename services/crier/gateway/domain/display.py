@@ -146,3 +146,12 @@ def readable_accent(accent: str, background: str = "#ffffff") -> str:
             return color
         color = "#" + "".join(f"{int(int(color[i : i + 2], 16) * 0.85):02x}" for i in (1, 3, 5))
     return "#111111"
+
+
+def button_colors(accent: str) -> tuple[str, str]:
+    """The main button's background and text: the accent as given when white or near-black text
+    reads on it at 4.5:1, else the accent darkened until white does (a mid grey reaches neither)."""
+    if contrast(text_on(accent), accent) >= 4.5:
+        return accent, text_on(accent)
+    darker = readable_accent(accent)
+    return darker, text_on(darker)

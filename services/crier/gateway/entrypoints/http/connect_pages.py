@@ -113,12 +113,13 @@ def _brand(gw: Gateway, d: Display) -> Brand:
     if d.logo_media_id:
         s = gw.settings
         logo = MediaUrlSigner(s.encryption_keys, s.public_url, s.media_url_ttl_s).url(d.logo_media_id)
+    background, text = looks.button_colors(accent)
     return Brand(
         product_name=d.product_name,
         logo_src=logo,
         support_url=d.support_url,
-        accent=accent,
-        accent_text=looks.text_on(accent),
+        accent=background,
+        accent_text=text,
         link=looks.readable_accent(accent),
     )
 
