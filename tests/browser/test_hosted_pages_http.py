@@ -13,6 +13,7 @@ import pytest
 
 from tests.browser.conftest import Crier
 from tests.e2e.conftest import sql
+from tests.support.media_files import png
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
@@ -180,3 +181,17 @@ def test_platform_error_page_and_the_plain_redirect_for_api_clients(crier: Crier
 def _link(html: str, text: str) -> str:
     before = html[: html.index(text)]
     return before[before.rindex('href="') + 6 :].split('"', 1)[0].replace("&amp;", "&")
+
+
+def test_an_uploaded_logo_is_served_by_a_signed_url_the_csp_allows(crier: Crier, browser: httpx.Client) -> None:
+    with crier.test_api() as api:
+        r = api.post("/media", files={"file": ("logo.png", png(40, 40, (11, 122, 75)), "image/png")})
+        assert r.status_code == 201, r.text
+        s = session(crier, api, product_name="Acme Social", logo_media_id=r.json()["id"])
+        assert s["display"]["logo_media_id"] == r.json()["id"]
+    page = browser.get(s["connect_url"], headers=HTML)
+    logo = page.text.split('<img class="logo" src="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert logo.startswith(f"{crier.url}/api/v1/media/{r.json()['id']}/content?")
+    assert f"img-src 'self' {crier.url};" in page.headers["content-security-policy"]
+    served = browser.get(logo)
+    assert served.status_code == 200 and served.headers["content-type"] == "image/png"
