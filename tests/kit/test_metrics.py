@@ -5,13 +5,14 @@ own answer."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from crier.kit.metrics import Metrics, MetricsSettings, scrape_target, service_name
+from crier.kit.metrics import Metrics, MetricsSettings, scrape_target, service_name, sparing
 from crier.kit.metrics_catalog import CATALOG, DEAD_LETTERS, DELIVERIES, DELIVERY_DURATION, SCHEDULER_PENDING
 from crier.kit.metrics_endpoint import OperationsEndpoint, operations_endpoint
 from crier.kit.settings import load
@@ -165,3 +166,27 @@ def test_a_scrape_target_carries_the_labels_the_dashboard_groups_by() -> None:
     }
     assert scrape_target("127.0.0.1", 9464, "gateway")["labels"] == {"service": "gateway"}
     assert scrape_target("127.0.0.1", 9471, "publisher", "all")["labels"] == {"service": "publisher"}
+
+
+async def test_a_costly_refresh_is_run_sparingly_and_never_twice_at_once() -> None:
+    runs: list[float] = []
+
+    async def count() -> None:
+        runs.append(time.monotonic())
+        await asyncio.sleep(0.05)  # the refresh's own work: a slow count
+
+    refresh = sparing(count, share=0.1)
+    first = asyncio.ensure_future(refresh())
+    await asyncio.sleep(0)  # the first run is under way
+    second = asyncio.ensure_future(refresh())  # a scrape while it runs waits on the same run
+    await asyncio.gather(first, second)
+    assert len(runs) == 1
+
+    await refresh()  # right after a run of 50 ms or more: skipped for ten times as long
+    assert len(runs) == 1
+    deadline = time.monotonic() + 5
+    while len(runs) == 1:
+        assert time.monotonic() < deadline, "the refresh never ran again"
+        await refresh()
+        await asyncio.sleep(0.02)
+    assert runs[1] - runs[0] >= 0.05 / 0.1, "run again only after ten times its own duration"

@@ -14,6 +14,8 @@ and alerts are written against).
 from __future__ import annotations
 
 import asyncio
+import functools
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +46,34 @@ REFRESH_TIMEOUT_S = 2.0
 
 Instrument = Counter | Gauge | Histogram
 Refresh = Callable[[], Awaitable[None]]
+
+
+def sparing(refresh: Refresh, share: float = 0.1) -> Refresh:
+    """`refresh`, run on a scrape only if its past runs took at most `share` of the time since the
+    first: a gauge that costs a second of database time to read (a count over a million rows) is
+    read every ten seconds or more, one that costs a millisecond on every scrape. Between runs the
+    gauge keeps its last value. A run a scrape timed out on goes on (shielded) and no second one
+    starts beside it."""
+    running: asyncio.Future[None] | None = None
+    next_at = 0.0
+
+    def _done(started: float, finished: asyncio.Future[None]) -> None:
+        nonlocal running, next_at
+        running = None
+        if not finished.cancelled() and finished.exception() is not None:
+            logger.warning("metrics.refresh_failed", error=repr(finished.exception()))
+        next_at = time.monotonic() + (time.monotonic() - started) / share
+
+    async def run() -> None:
+        nonlocal running
+        if running is None:
+            if time.monotonic() < next_at:
+                return
+            running = asyncio.ensure_future(refresh())
+            running.add_done_callback(functools.partial(_done, time.monotonic()))
+        await asyncio.shield(running)
+
+    return run
 
 
 @dataclass(frozen=True)

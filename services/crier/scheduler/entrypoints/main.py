@@ -7,6 +7,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from crier.kit.bus import streams
+from crier.kit.metrics import sparing
 from crier.kit.metrics_bus import watch_consumer
 from crier.kit.service import Runtime, run_on_fastest_loop, run_service
 from crier.kit.settings import load
@@ -30,7 +31,7 @@ def main() -> int:
         )
         events = await consumers.post_events(rt.bus, ctx, settings, rt.stop)
         watch_consumer(rt.metrics, rt.bus, streams.EVENTS, consumers.DURABLE)
-        rt.metrics.on_scrape(lambda: measure_pending_timers(ctx))
+        rt.metrics.on_scrape(sparing(lambda: measure_pending_timers(ctx)))
         return [events, alarm.run(ctx, rt.stop)]
 
     return run_on_fastest_loop(run_service("scheduler", "scheduler", settings, body))
