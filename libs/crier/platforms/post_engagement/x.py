@@ -8,6 +8,7 @@ from __future__ import annotations
 from crier.contracts.connect import AccountToken
 from crier.platforms import _publish_http as ph
 from crier.platforms.account_metrics import Reach, count, dig, mapping
+from crier.platforms.base import PlatformError
 from crier.platforms.post_engagement import Engagement
 from crier.platforms.x import API, _publishing_error
 
@@ -25,6 +26,9 @@ async def read(reach: Reach, account: AccountToken, post_id: str) -> Engagement:
 
 def parse(body: object) -> Engagement:
     post = mapping(dig(body, "data"))
+    if not post:
+        # X answers an unknown post with 200 and the Problem in `errors`.
+        raise PlatformError(f"x: {ph.message_of(body) or 'no such post'}", code="not_found")
     metrics = mapping(post.get("public_metrics"))
     return Engagement(
         likes=count(metrics.get("like_count")),

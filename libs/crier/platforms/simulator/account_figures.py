@@ -22,7 +22,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 
-from crier.platforms.simulator import authz
+from crier.platforms.simulator import authz, post_engagement
 from crier.platforms.simulator.authz import Dialect, reply
 from crier.platforms.simulator.graph import graph_error
 from crier.platforms.simulator.linkedin import require_version
@@ -96,6 +96,10 @@ def _insights(metrics: dict[str, int], names: list[str], *, total: bool) -> dict
 
 
 def routes(world: World, platform: str, dialect: Dialect) -> list[Any]:
+    return _account_routes(world, platform, dialect) + post_engagement.routes(world, platform, dialect)
+
+
+def _account_routes(world: World, platform: str, dialect: Dialect) -> list[Any]:
     def caller(request: Request[Any, Any, Any], kinds: tuple[str, ...] = ("access", "page")) -> User:
         if platform == "linkedin":
             require_version(request)
@@ -125,9 +129,11 @@ def routes(world: World, platform: str, dialect: Dialect) -> list[Any]:
         @get("/{version:str}/{node_id:str}/insights", opt={"endpoint": "insights"})
         async def insights(request: Request[Any, Any, Any]) -> Response[Any]:
             node_id = request.path_params["node_id"]
-            if owns(caller(request), node_id) is None:
-                return graph_error(400, 100, f"Unsupported get request. Object with ID '{node_id}' does not exist")
             asked = [m for m in request.query_params.get("metric", "").split(",") if m]
+            if owns(caller(request), node_id) is None:
+                if world.posts.get(platform, node_id) is not None:  # a post's own insights
+                    return post_engagement.insights(platform, node_id, asked)
+                return graph_error(400, 100, f"Unsupported get request. Object with ID '{node_id}' does not exist")
             unknown = [m for m in asked if m not in metric_names]
             if not asked or unknown:
                 return graph_error(400, 100, f"(#100) The value must be a valid insights metric: {unknown or asked}")

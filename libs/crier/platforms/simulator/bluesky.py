@@ -17,7 +17,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from crier.platforms.simulator import account_figures, authz, bluesky_oauth, bluesky_repo
+from crier.platforms.simulator import account_figures, authz, bluesky_oauth, bluesky_repo, post_engagement
 from crier.platforms.simulator.authz import Dialect, make_jwt, reply
 from crier.platforms.simulator.http import json_of
 from crier.platforms.simulator.world import Grant, User, World
@@ -253,5 +253,6 @@ def routes(world: World) -> list[Any]:
         get_profile,
         did_document,
         *bluesky_repo.routes(world, find, account),
+        *post_engagement.bluesky_routes(world, account),
         *bluesky_oauth.routes(world),
     ]

@@ -23,7 +23,7 @@ from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, Response, delete, get, post
 
-from crier.platforms.simulator import account_figures, authz
+from crier.platforms.simulator import account_figures, authz, post_engagement
 from crier.platforms.simulator.authz import Rules, SimError, pages_spec, reply
 from crier.platforms.simulator.graph import GraphDialect, check_version, graph_error, graph_time, newest_first, pick
 from crier.platforms.simulator.http import query
@@ -194,7 +194,7 @@ def routes(world: World, platform: str) -> list[Any]:
                 return reply(pick(ig | account_figures.graph_counts("instagram", node_id), fields, "id,username"))
         found = published_node(node_id, fields)
         if found is not None:
-            return reply(found)
+            return reply(found | post_engagement.graph_fields(platform, node_id, fields))
         return graph_error(400, 100, f"Unsupported get request. Object with ID '{node_id}' does not exist")
 
     handlers = [dialog, access_token, me, accounts, permissions, node]

@@ -34,7 +34,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post, put
 
-from crier.platforms.simulator import authz
+from crier.platforms.simulator import authz, post_engagement
 from crier.platforms.simulator.authz import SimError, reply
 from crier.platforms.simulator.media import inspected
 from crier.platforms.simulator.posts import Post, payload
@@ -120,6 +120,7 @@ def video_of(world: World, post: Post, parts: set[str]) -> dict[str, Any]:
         left = int(max(media.ready_at - world.now(), 0) * 1000)
         details["processingProgress"] = {"partsTotal": "1000", "partsProcessed": "0", "timeLeftMs": str(left)}
     whole = {**found, "status": status, "processingDetails": details}
+    whole["statistics"] = post_engagement.youtube_statistics(post.id)
     return {k: v for k, v in whole.items() if k in parts or k in ("kind", "etag", "id")}
 
 
