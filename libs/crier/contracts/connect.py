@@ -464,15 +464,20 @@ class EngagementTarget(msgspec.Struct, kw_only=True, frozen=True):
     target_id: str
     account_id: str
     platform_post_id: str
+    published_at: datetime | None = None
 
 
 class EngagementRequest(Scoped, kw_only=True, frozen=True):
     """Read each target's engagement. A reading younger than `fresh_for_s` is answered as stored
-    (`cached`) instead of asking the platform again."""
+    (`cached`) instead of asking the platform again. `post_id` may be empty for a periodic capture
+    of targets of several posts."""
 
     post_id: str
     targets: list[EngagementTarget]
     fresh_for_s: float = 60.0
+    # The periodic capture's: one stored reading per target per period of this many seconds
+    # (a target already captured in the current period is not read again).
+    capture_every_s: float | None = None
 
 
 class TargetEngagement(msgspec.Struct, kw_only=True, frozen=True):
