@@ -469,8 +469,7 @@ class EngagementTarget(msgspec.Struct, kw_only=True, frozen=True):
 
 class EngagementRequest(Scoped, kw_only=True, frozen=True):
     """Read each target's engagement. A reading younger than `fresh_for_s` is answered as stored
-    (`cached`) instead of asking the platform again. `post_id` may be empty for a periodic capture
-    of targets of several posts."""
+    (`cached`) instead of asking the platform again."""
 
     post_id: str
     targets: list[EngagementTarget]
