@@ -134,3 +134,19 @@ def test_an_upload_interrupted_mid_way_is_failed(media_gw: Gateway) -> None:
     with org.test() as c:
         got = c.get(f"/media/{media_id}").json()
     assert (got["status"], got["failure_reason"]) == ("failed", "interrupted")
+
+
+def test_a_logo_of_the_hosted_connect_pages_is_kept_while_it_is_named(media_gw: Gateway) -> None:
+    org: Org = new_media_org(media_gw)
+    with org.test() as c:
+        logo = upload(c, media_files.png(40, 40)).json()["id"]
+        assert c.put("/org-settings", json={"connect_display": {"logo_media_id": logo}}).status_code == 200
+    asyncio.run(
+        _sql(media_gw, "UPDATE gateway.media SET created_at = created_at - interval '2 days' WHERE id = $1", logo)
+    )
+    _, stored = purge_at(media_gw, datetime.now(UTC) + timedelta(hours=1), [logo])
+    assert stored == {logo: True}
+    with org.test() as c:
+        assert c.put("/org-settings", json={"connect_display": None}).status_code == 200
+    _, stored = purge_at(media_gw, datetime.now(UTC) + timedelta(hours=1), [logo])
+    assert stored == {}

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.contracts.common import MediaRef, Mode
-from crier.gateway.adapters.tables import media, post_media, posts
+from crier.gateway.adapters.tables import connect_session_displays, media, org_settings, post_media, posts
 from crier.gateway.domain.media import ACTIVE_POST_STATUSES, StoredMedia
 from crier.kit import pages
 
@@ -152,11 +152,17 @@ async def expired(conn: AsyncConnection, *, done_before: datetime, made_before: 
         sa.select(sa.func.max(posts.c.updated_at)).select_from(of_media).where(post_media.c.media_id == media.c.id)
     ).scalar_subquery()
     used = sa.exists().where(post_media.c.media_id == media.c.id)
+    # A logo of the hosted connect pages (an organization's default, or an open session's) is in use
+    # for as long as it is named there.
+    org_logo = sa.exists().where(org_settings.c.connect_display["logo_media_id"].astext == media.c.id)
+    session_logo = sa.exists().where(connect_session_displays.c.display["logo_media_id"].astext == media.c.id)
     rows = await conn.execute(
         sa.select(media.c.id, media.c.store_key)
         .where(
             media.c.status != "processing",
             ~active.exists(),
+            ~org_logo,
+            ~session_logo,
             sa.or_(sa.and_(used, last_done < done_before), sa.and_(~used, media.c.created_at < made_before)),
         )
         .order_by(media.c.created_at)
