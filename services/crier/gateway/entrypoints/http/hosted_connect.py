@@ -40,6 +40,10 @@ _UNKNOWN = (
 )
 _CHOOSE_ONE = "Select at least one."
 _BAD_PASSWORD = "That handle and app password did not work. Check them and try again."
+_UNAVAILABLE = ("Connecting is unavailable", "Please try again in a moment.")
+_STALE = ("Please try again", "This form expired. Go back, reload the page and submit it again.")
+# Every message this module puts on a page: each language's catalogue must translate them all.
+MESSAGES = (*_USED, *_EXPIRED, *_UNKNOWN, _CHOOSE_ONE, _BAD_PASSWORD, *_UNAVAILABLE, *_STALE)
 
 
 async def _form(request: Request[Any, Any, Any]) -> dict[str, list[str]]:
@@ -52,9 +56,7 @@ def _field(form: dict[str, list[str]], name: str) -> str:
 
 def _problem(request: Request[Any, Any, Any], exc: ApiError, display: Display | None = None) -> Response[Any]:
     if exc.status >= 500:
-        return pages.message(
-            request, "Connecting is unavailable", "Please try again in a moment.", status=503, display=display
-        )
+        return pages.message(request, *_UNAVAILABLE, status=503, display=display)
     if exc.code == "session_not_pending":
         expired = (exc.details or {}).get("status") == "expired"
         return pages.message(request, *(_EXPIRED if expired else _USED), status=410, display=display)
@@ -62,9 +64,7 @@ def _problem(request: Request[Any, Any, Any], exc: ApiError, display: Display | 
 
 
 def _stale_form(request: Request[Any, Any, Any]) -> Response[Any]:
-    return pages.message(
-        request, "Please try again", "This form expired. Go back, reload the page and submit it again.", status=400
-    )
+    return pages.message(request, *_STALE, status=400)
 
 
 async def _look(request: Request[Any, Any, Any], view: api.SignInView | api.PendingView) -> Display:
