@@ -264,8 +264,11 @@ class ConnectSessionController(Controller):
     ) -> cs.ConnectSessionCreated:
         """Open `connect_url` in the end-user's browser: a Crier page runs the whole flow (and the page
         choice, for platforms with pages) and ends on `redirect_uri` (allowlisted) with
-        `status=connected&account_id=…&connect_session_id=…` or `status=error&error_code=…`.
-        Test keys connect through a simulated platform with a Crier consent page."""
+        `status=connected&account_id=…&connect_session_id=…` or `status=error&error_code=…`; a
+        browser first sees a short success page that takes it there, or a denied / error page
+        with a retry. Test keys connect through a simulated platform with a Crier consent page.
+        `display` brands every page (name, logo, accent colour, support link, language) over the
+        organization's default (`PUT /org-settings`); a bad field is a 422 naming it."""
         who, gw = principal_of(request), gateway_of(request)
         shown = await connect_display.for_new_session(gw.ctx, who, display_in(data.display))
         s = await ask(
