@@ -9,8 +9,9 @@ import pytest
 
 from crier.contracts.connect import AccountToken
 from crier.platforms.base import RateLimited, TokenRejected
-from crier.platforms.timelines import PAGE_SIZE, TimelineReader, google_business, linkedin, readers
+from crier.platforms.timelines import PAGE_SIZE, TimelineReader, bluesky, google_business, linkedin, readers
 from crier.platforms.timelines.sandbox import HISTORY_SIZE, SandboxTimeline
+from tests.platforms.bluesky_accounts import bluesky_account
 from tests.platforms.conftest import Flow
 from tests.platforms.publishing import connect_for_publishing
 
@@ -28,18 +29,21 @@ async def read_all(reader: TimelineReader, account: AccountToken) -> tuple[list[
         cursor = page.cursor
 
 
-@pytest.mark.parametrize(("platform", "history", "pages"), [("x", 120, 3), ("mastodon", 90, 4)])
+@pytest.mark.parametrize(("platform", "history", "pages"), [("x", 120, 3), ("mastodon", 90, 4), ("bluesky", 75, 2)])
 async def test_a_seeded_history_is_read_whole_newest_first(flow: Flow, platform: str, history: int, pages: int) -> None:
-    pub = await connect_for_publishing(flow, platform, history=history)  # type: ignore[arg-type]
+    if platform == "bluesky":
+        pub = await bluesky_account(flow, history=history)
+    else:
+        pub = await connect_for_publishing(flow, platform, history=history)  # type: ignore[arg-type]
     reader = readers(flow.http, pub.settings)[platform]
     ids, read = await read_all(reader, pub.account)
     seeded = [p["id"] for p in flow.sim.posts(platform, pub.user["id"])]
-    assert ids == sorted(seeded, key=int, reverse=True) and len(ids) == history
+    assert ids == list(reversed(seeded)) and len(ids) == history
     assert read == pages
     first = (await reader.page(pub.account, None)).posts[0]
     assert first.content == f"Post {history} of {pub.user['username']}"
     assert first.published_at is not None and first.published_at < datetime.now(UTC)
-    assert first.platform_post_url and first.platform_post_id in first.platform_post_url
+    assert first.platform_post_url and first.platform_post_id.rsplit("/", 1)[-1] in first.platform_post_url
 
 
 async def test_x_pages_by_the_next_token_and_a_429_mid_timeline_names_its_wait(flow: Flow) -> None:
@@ -115,3 +119,18 @@ async def test_the_sandbox_history_is_the_same_on_every_read() -> None:
     first, pages = await read_all(SandboxTimeline(), account)
     again, _ = await read_all(SandboxTimeline(), account)
     assert first == again and len(set(first)) == HISTORY_SIZE and pages == -(-HISTORY_SIZE // PAGE_SIZE)
+
+
+def test_bluesky_leaves_reposts_out() -> None:
+    mine = {"uri": "at://did:plc:me/app.bsky.feed.post/3k2", "cid": "c", "author": {"did": "did:plc:me"}}
+    theirs = {"uri": "at://did:plc:other/app.bsky.feed.post/3k1", "cid": "c", "author": {"did": "did:plc:other"}}
+    body = {
+        "feed": [
+            {"post": {**mine, "record": {"text": "mine", "createdAt": "2026-01-02T03:04:05.000Z"}}},
+            {"post": {**theirs, "record": {"text": "theirs"}}, "reason": {"$type": "app.bsky.feed.defs#reasonRepost"}},
+        ],
+        "cursor": "3k1",
+    }
+    page = bluesky.parse(body, "did:plc:me")
+    assert [p.content for p in page.posts] == ["mine"] and page.cursor == "3k1"
+    assert page.posts[0].platform_post_url == "https://bsky.app/profile/did:plc:me/post/3k2"

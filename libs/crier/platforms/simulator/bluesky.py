@@ -252,7 +252,7 @@ def routes(world: World) -> list[Any]:
         delete_session,
         get_profile,
         did_document,
-        *bluesky_repo.routes(world, find, account),
+        *bluesky_repo.routes(world, find, account, handle),
         *post_engagement.bluesky_routes(world, account),
         *bluesky_oauth.routes(world),
     ]

@@ -1,8 +1,9 @@
 """A Bluesky PDS's repository: `com.atproto.repo.createRecord` (posts, validated as the PDS
 validates `app.bsky.feed.post` against its lexicon), `getRecord` (posts and each user's profile
 record `app.bsky.actor.profile/self`), `listRecords` (newest first, like the PDS) and
-`com.atproto.identity.resolveHandle`. A post's embed of uploaded blobs is checked by
-`bluesky_media`.
+`com.atproto.identity.resolveHandle`, and the AppView's `app.bsky.feed.getAuthorFeed` (an actor's
+posts newest first as feed items, `cursor` = the last item's rkey) that a PDS proxies. A post's
+embed of uploaded blobs is checked by `bluesky_media`.
 
 A post's simulator id is its at-uri, so `reply_to` and `root` are the at-uris its `reply` names;
 its `response` is the record as `getRecord` answers it (`uri`, `cid`, `value`).
@@ -125,7 +126,12 @@ def profile_record(user: User) -> dict[str, Any]:
     }
 
 
-def routes(world: World, find: Callable[[str], User | None], account: Callable[..., tuple[Any, User]]) -> list[Any]:
+def routes(
+    world: World,
+    find: Callable[[str], User | None],
+    account: Callable[..., tuple[Any, User]],
+    handle_of: Callable[[User], str] = lambda user: user.username,
+) -> list[Any]:
     """`find`: the user a handle, DID or email names; `account(request)`: the grant and user the
     request's access token speaks for."""
 
@@ -218,6 +224,48 @@ def routes(world: World, find: Callable[[str], User | None], account: Callable[.
             answer["cursor"] = page[-1].id.rsplit("/", 1)[1]
         return reply(answer)
 
+    @get("/xrpc/app.bsky.feed.getAuthorFeed", opt={"endpoint": "getAuthorFeed"})
+    async def author_feed(request: Request[Any, Any, Any]) -> Response[Any]:
+        if request.headers.get("authorization"):
+            account(request)
+        params = request.query_params
+        actor = find(params.get("actor", ""))
+        if actor is None:
+            raise xrpc_error(400, "InvalidRequest", "Profile not found")
+        try:
+            limit = int(params.get("limit") or 50)
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 100:
+            raise xrpc_error(400, "InvalidRequest", "Input/limit must be between 1 and 100")
+        shown = posts_of(actor)
+        if params.get("filter") in ("posts_no_replies", "posts_and_author_threads"):
+            shown = [p for p in shown if p.reply_to is None]
+        shown.sort(key=lambda p: p.id.rsplit("/", 1)[1], reverse=True)
+        if cursor := params.get("cursor"):
+            shown = [p for p in shown if p.id.rsplit("/", 1)[1] < cursor]
+        page = shown[:limit]
+        author = {"did": actor.id, "handle": handle_of(actor), "displayName": actor.display_name}
+        feed = [
+            {
+                "post": {
+                    "uri": p.response["uri"],
+                    "cid": p.response["cid"],
+                    "author": author,
+                    "record": p.response["value"],
+                    "indexedAt": p.response["value"].get("createdAt"),
+                    "replyCount": 0,
+                    "repostCount": 0,
+                    "likeCount": 0,
+                }
+            }
+            for p in page
+        ]
+        answer: dict[str, Any] = {"feed": feed}
+        if len(page) == limit and len(shown) > limit:
+            answer["cursor"] = page[-1].id.rsplit("/", 1)[1]
+        return reply(answer)
+
     @get("/xrpc/com.atproto.identity.resolveHandle", opt={"endpoint": "resolveHandle"})
     async def resolve_handle(request: Request[Any, Any, Any]) -> Response[Any]:
         handle = request.query_params.get("handle", "")
@@ -226,4 +274,11 @@ def routes(world: World, find: Callable[[str], User | None], account: Callable[.
             raise xrpc_error(400, "InvalidRequest", "Unable to resolve handle")
         return reply({"did": user.id})
 
-    return [create_record, get_record, list_records, resolve_handle, *bluesky_media.routes(world, account)]
+    return [
+        create_record,
+        get_record,
+        list_records,
+        author_feed,
+        resolve_handle,
+        *bluesky_media.routes(world, account),
+    ]

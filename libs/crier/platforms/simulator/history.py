@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from crier.platforms.simulator import mastodon_entities, x
+from crier.platforms.atproto.syntax import tid
+from crier.platforms.simulator import bluesky_repo, mastodon_entities, x
 from crier.platforms.simulator.posts import Post
 from crier.platforms.simulator.world import User, World
 
@@ -55,8 +56,35 @@ def _mastodon(world: World, user: User, index: int, at: float, base: str) -> Pos
     return post
 
 
-DIGITS = {"x": 19, "mastodon": 18}
-BUILDERS: dict[str, Callable[[World, User, int, float, str], Post]] = {"x": _x, "mastodon": _mastodon}
+def _bluesky(world: World, user: User, index: int, at: float, base: str) -> Post:
+    record = {"$type": bluesky_repo.POST, "text": _text(user, index), "createdAt": mastodon_entities.time_of(at)}
+    uri = _id_of("bluesky", user, index)
+    return Post(
+        platform="bluesky",
+        id=uri,
+        user_id=user.id,
+        text=record["text"],
+        created_at=at,
+        response={"uri": uri, "cid": bluesky_repo.cid_of(record), "value": record},
+    )
+
+
+def _rkey(user: User, index: int) -> str:
+    """A TID whose clock part rises with the index (a PDS sorts records by it)."""
+    base = 1_600_000_000_000_000 + int(_numeric_id(user.id, 0, 16)) % 10**14
+    return tid(base + index, clock_id=0)
+
+
+ID_OF: dict[str, Callable[[User, int], str]] = {
+    "x": lambda user, index: _numeric_id(user.id, index, 19),
+    "mastodon": lambda user, index: _numeric_id(user.id, index, 18),
+    "bluesky": lambda user, index: f"at://{user.id}/{bluesky_repo.POST}/{_rkey(user, index)}",
+}
+BUILDERS: dict[str, Callable[[World, User, int, float, str], Post]] = {
+    "x": _x,
+    "mastodon": _mastodon,
+    "bluesky": _bluesky,
+}
 
 
 def seed(world: World, platform: str, user: User, count: int, base_url: str) -> int:
@@ -79,7 +107,7 @@ def seed(world: World, platform: str, user: User, count: int, base_url: str) -> 
 
 
 def _id_of(platform: str, user: User, index: int) -> str:
-    return _numeric_id(user.id, index, DIGITS[platform])
+    return ID_OF[platform](user, index)
 
 
 def _text(user: User, index: int) -> str:

@@ -41,12 +41,13 @@ def readers(
     """Every platform's reader by platform name. Mastodon's instances are the customers' hosts,
     reached through the SSRF-guarded client when there is one, unless a stand-in plays every
     platform (`base_url_override`): then every call goes to the stand-in's one host."""
-    from crier.platforms.timelines import google_business, linkedin, mastodon, x
+    from crier.platforms.timelines import bluesky, google_business, linkedin, mastodon, x
 
     instances = guarded if guarded is not None and not settings.base_url_override else http
     return {
         "x": x.XTimeline(http, settings),
         "mastodon": mastodon.MastodonTimeline(instances, settings),
+        "bluesky": bluesky.BlueskyTimeline(instances, settings),
         "linkedin": linkedin.LinkedInTimeline(http, settings),
         "google_business": google_business.GoogleBusinessTimeline(http, settings),
     }
