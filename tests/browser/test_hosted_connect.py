@@ -9,7 +9,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from crier.gateway.domain.display import contrast
-from tests.browser.conftest import Crier
+from tests.browser.conftest import Crier, off_loop
+from tests.e2e.conftest import sql
 
 MOBILE = {"width": 375, "height": 740}
 
@@ -136,3 +137,59 @@ def test_branded_hosted_connect_in_french_by_keyboard(browser: Any, crier: Crier
         account = api.get(f"/social-accounts/{landing['account_id']}").json()
         assert account["status"] == "active" and account["tenant_id"] == "browser-user"
         assert api.put("/org-settings", json={"connect_display": None}).json() == {"connect_display": None}
+
+
+def test_the_end_pages_in_german_by_keyboard(browser: Any, crier: Crier, shoot: Any) -> None:
+    """Denied consent and its retry, a platform error and its retry, and an expired link, in the
+    browser's language (German), each screenshotted."""
+    with crier.test_api() as api:
+        made = [
+            api.post(
+                "/connect-sessions",
+                json={"platform": "x", "redirect_uri": crier.return_url, "display": {"product_name": "Acme Social"}},
+            ).json()
+            for _ in range(2)
+        ]
+    context = browser.new_context(locale="de-DE")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(made[0]["connect_url"])
+        tab_to(page, "Weiter zu X")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/connect/sandbox/authorize?**")
+        state = parse_qs(urlsplit(page.url).query)["state"][0]
+        tab_to(page, "Ablehnen")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("text=Sie haben den Zugriff nicht erlaubt")
+        assert page.get_by_role("link", name="Zurück zu Acme Social").is_visible()
+        shoot(page, "1-denied")
+
+        tab_to(page, "Erneut versuchen")  # the same session, a new consent
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/connect/sandbox/authorize?**")
+        retried_state = parse_qs(urlsplit(page.url).query)["state"][0]
+        assert retried_state != state
+
+        # The platform sends the user back with an error instead of a code.
+        page.goto(f"{crier.url}/api/v1/connect/callback?state={retried_state}&error=server_error")
+        page.wait_for_selector("text=X konnte Ihr Konto nicht verbinden")
+        shoot(page, "2-platform-error")
+        tab_to(page, "Erneut versuchen")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**/connect/sandbox/authorize?**")
+
+        off_loop(
+            sql,
+            crier.stack,
+            "UPDATE connect.connect_sessions SET expires_at = now() - interval '1 second' WHERE id = $1",
+            made[1]["id"],
+        )
+        response = page.goto(made[1]["connect_url"])
+        assert response.status == 410
+        assert page.get_by_role("heading", level=1).inner_text() == "Dieser Link ist abgelaufen"
+        shoot(page, "3-expired")
+    finally:
+        context.close()
+    with crier.test_api() as api:
+        assert api.get(f"/connect-sessions/{made[0]['id']}").json()["status"] == "pending"  # reopened, unfinished
