@@ -130,6 +130,8 @@ def _origin(url: str | None) -> str | None:
 
 
 def policy(nonce: str, logo_src: str | None) -> str:
+    """No `form-action`: browsers check it against the redirects a form's answer makes too (to the
+    platform's consent screen, to the customer's redirect URI), which no fixed list can name."""
     images = " ".join(filter(None, ["'self'", _origin(logo_src)]))
     return (
         f"default-src 'none'; style-src 'self' 'nonce-{nonce}'; img-src {images}; "
