@@ -4,12 +4,26 @@ simulator where it plays that endpoint with a seeded history, else on the docume
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+import httpx
 import pytest
 
+from crier.contracts.common import PLATFORMS
 from crier.contracts.connect import AccountToken
-from crier.platforms.base import RateLimited, TokenRejected
-from crier.platforms.timelines import PAGE_SIZE, TimelineReader, bluesky, google_business, linkedin, readers
+from crier.platforms.base import PlatformSettings, RateLimited, TokenRejected
+from crier.platforms.timelines import (
+    PAGE_SIZE,
+    TimelineReader,
+    _graph,
+    bluesky,
+    google_business,
+    linkedin,
+    pinterest,
+    readers,
+    tiktok,
+    youtube,
+)
 from crier.platforms.timelines.sandbox import HISTORY_SIZE, SandboxTimeline
 from tests.platforms.bluesky_accounts import bluesky_account
 from tests.platforms.conftest import Flow
@@ -134,3 +148,76 @@ def test_bluesky_leaves_reposts_out() -> None:
     page = bluesky.parse(body, "did:plc:me")
     assert [p.content for p in page.posts] == ["mine"] and page.cursor == "3k1"
     assert page.posts[0].platform_post_url == "https://bsky.app/profile/did:plc:me/post/3k2"
+
+
+def test_every_platform_has_a_reader() -> None:
+    assert set(readers(httpx.AsyncClient(), PlatformSettings())) == set(PLATFORMS)
+
+
+@pytest.mark.parametrize(
+    ("parse", "body", "text"),
+    [
+        (
+            lambda b: _graph.parse(b, text="message", time="created_time", url="permalink_url"),
+            {
+                "data": [
+                    {
+                        "id": "10_20",
+                        "message": "Hi",
+                        "created_time": "2026-01-02T03:04:05+0000",
+                        "permalink_url": "https://www.facebook.com/10/posts/20",
+                    }
+                ],
+                "paging": {"cursors": {"before": "B", "after": "A"}, "next": "https://graph.facebook.com/next"},
+            },
+            "Hi",
+        ),
+        (
+            lambda b: _graph.parse(b, text="caption", time="timestamp", url="permalink"),
+            {
+                "data": [
+                    {
+                        "id": "1789",
+                        "caption": "Sunset",
+                        "timestamp": "2026-01-02T03:04:05+0000",
+                        "permalink": "https://www.instagram.com/p/Cx/",
+                    }
+                ],
+                "paging": {"cursors": {"before": "B", "after": "A"}, "next": "https://graph.facebook.com/next"},
+            },
+            "Sunset",
+        ),
+    ],
+)
+def test_graph_timelines_page_by_the_after_cursor_while_next_is_named(parse: Any, body: dict, text: str) -> None:
+    page = parse(body)
+    assert page.cursor == "A" and page.posts[0].content == text
+    assert page.posts[0].published_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    del body["paging"]["next"]
+    assert parse(body).cursor is None
+
+
+def test_youtube_reads_the_uploads_playlist_and_carries_it_in_the_cursor() -> None:
+    assert youtube.uploads_of({"items": [{"contentDetails": {"relatedPlaylists": {"uploads": "UUabc"}}}]}) == "UUabc"
+    item = {
+        "snippet": {"title": "Launch", "publishedAt": "2026-02-01T00:00:00Z"},
+        "contentDetails": {"videoId": "dQw4w9WgXcQ", "videoPublishedAt": "2026-01-31T12:00:00Z"},
+    }
+    page = youtube.parse({"items": [item], "nextPageToken": "CAUQAA"}, "UUabc")
+    assert page.cursor == "UUabc|CAUQAA" and page.posts[0].platform_post_url.endswith("v=dQw4w9WgXcQ")
+    assert page.posts[0].published_at == datetime(2026, 1, 31, 12, tzinfo=UTC)
+    assert youtube.parse({"items": []}, "UUabc").cursor is None
+
+
+def test_pinterest_pages_by_bookmark() -> None:
+    pin = {"id": "813", "title": "Desk", "description": "Oak", "created_at": "2026-01-02T03:04:05"}
+    page = pinterest.parse({"items": [pin], "bookmark": "Y2JV"})
+    assert (page.cursor, page.posts[0].content) == ("Y2JV", "Desk\n\nOak")
+    assert pinterest.parse({"items": [], "bookmark": None}).cursor is None
+
+
+def test_tiktok_pages_by_cursor_while_has_more() -> None:
+    video = {"id": "7301", "video_description": "Dance", "create_time": 1767225600, "share_url": "https://t.tk/v"}
+    page = tiktok.parse({"videos": [video], "cursor": 1767225600000, "has_more": True})
+    assert page.cursor == "1767225600000" and page.posts[0].published_at == datetime(2026, 1, 1, tzinfo=UTC)
+    assert tiktok.parse({"videos": [video], "cursor": 1, "has_more": False}).cursor is None

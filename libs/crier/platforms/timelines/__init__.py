@@ -6,7 +6,7 @@ is all an import needs to carry on where it stopped, after a restart too. Failur
 publishing adapters' `PlatformError`s (`_publish_http.send` classifies the answers the same way):
 `RateLimited` with the platform's Retry-After, `TokenRejected` on a 401, and so on.
 
-`readers` builds one reader per platform that has one; a platform without one has no imports yet.
+`readers` builds one reader per platform.
 """
 
 from __future__ import annotations
@@ -41,7 +41,19 @@ def readers(
     """Every platform's reader by platform name. Mastodon's instances are the customers' hosts,
     reached through the SSRF-guarded client when there is one, unless a stand-in plays every
     platform (`base_url_override`): then every call goes to the stand-in's one host."""
-    from crier.platforms.timelines import bluesky, google_business, linkedin, mastodon, x
+    from crier.platforms.timelines import (
+        bluesky,
+        facebook,
+        google_business,
+        instagram,
+        linkedin,
+        mastodon,
+        pinterest,
+        threads,
+        tiktok,
+        x,
+        youtube,
+    )
 
     instances = guarded if guarded is not None and not settings.base_url_override else http
     return {
@@ -50,4 +62,10 @@ def readers(
         "bluesky": bluesky.BlueskyTimeline(instances, settings),
         "linkedin": linkedin.LinkedInTimeline(http, settings),
         "google_business": google_business.GoogleBusinessTimeline(http, settings),
+        "facebook": facebook.FacebookTimeline(http, settings),
+        "instagram": instagram.InstagramTimeline(http, settings),
+        "threads": threads.ThreadsTimeline(http, settings),
+        "youtube": youtube.YouTubeTimeline(http, settings),
+        "pinterest": pinterest.PinterestTimeline(http, settings),
+        "tiktok": tiktok.TikTokTimeline(http, settings),
     }

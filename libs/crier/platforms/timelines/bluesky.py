@@ -14,9 +14,10 @@ import httpx
 
 from crier.contracts.connect import AccountToken
 from crier.contracts.imports import ImportedPost
-from crier.platforms.base import PlatformSettings, PublishContext
+from crier.platforms.base import PlatformSettings
 from crier.platforms.bluesky import BlueskyAdapter, post_url
 from crier.platforms.timelines import PAGE_SIZE, TimelinePage
+from crier.platforms.timelines._context import acting_as
 from crier.platforms.timelines._shapes import instant, text_of
 
 
@@ -29,19 +30,7 @@ class BlueskyTimeline:
         params = {"actor": did, "limit": str(PAGE_SIZE), "filter": "posts_and_author_threads"}
         if cursor:
             params["cursor"] = cursor
-        # The adapter's calls act as the account named in a delivery's context; this one is a read.
-        ctx = PublishContext(
-            target_id=f"import:{account.account_id}",
-            post_id="",
-            org_id="",
-            mode="live",
-            platform="bluesky",
-            account_id=account.account_id,
-            account_username=account.username,
-            attempt=1,
-            account=account,
-        )
-        body = await self.calls._call(ctx, "GET", "app.bsky.feed.getAuthorFeed", params=params)
+        body = await self.calls._call(acting_as(account), "GET", "app.bsky.feed.getAuthorFeed", params=params)
         return parse(body, did)
 
 
