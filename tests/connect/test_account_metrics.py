@@ -14,11 +14,12 @@ from datetime import timedelta
 import pytest
 
 from crier.connect.adapters import metrics as store
-from crier.connect.handlers import metrics
+from crier.connect.handlers import credentials, engagement, metrics
 from crier.connect.handlers.metrics_capture import LEASE_S, capture_due, forget_expired_snapshots
 from crier.contracts import connect as api
 from crier.kit.errors import Invalid, NotFound
 from crier.platforms.simulator.account_figures import figures
+from crier.platforms.simulator.post_engagement import engagement as post_engagement
 
 from .conftest import Harness, Org, with_settings
 
@@ -174,3 +175,65 @@ async def test_the_series_is_paged_oldest_first_within_its_window(h: Harness) ->
     ]
     with pytest.raises(Invalid):
         await _metrics(h, org, account, series=True, since=h.ctx.now(), until=start)
+
+
+# -- post engagement ------------------------------------------------------------------------------
+
+
+async def _tweet(h: Harness, org: Org, account: str, text: str) -> str:
+    token = await credentials.account_token(h.ctx, api.TokenRequest(**org.scoped(), account_id=account))  # type: ignore[arg-type]
+    r = await h.http.post(
+        f"{h.sim.base_url}/x/2/tweets", json={"text": text}, headers={"Authorization": f"Bearer {token.access_token}"}
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["data"]["id"])
+
+
+async def _engagement(h: Harness, org: Org, account: str, tweet: str, **more: object) -> api.TargetEngagement:
+    target = api.EngagementTarget(target_id=f"tgt-{tweet}", account_id=account, platform_post_id=tweet)
+    asked = api.EngagementRequest(**org.scoped(), post_id="post-1", targets=[target], **more)  # type: ignore[arg-type]
+    [found] = (await engagement.post_engagement_of(h.ctx, asked)).targets
+    return found
+
+
+def _tweet_reads(h: Harness) -> int:
+    return len(h.sim.requests("x", "tweet"))
+
+
+async def test_a_posts_engagement_is_read_live_then_cached_then_the_latest_reading(h: Harness) -> None:
+    org, [(account, _)] = await _x_accounts(h)
+    tweet = await _tweet(h, org, account, "engagement, please")
+    expected = post_engagement("x", tweet)
+
+    live = await _engagement(h, org, account, tweet)
+    assert (live.source, live.network, live.error_code) == ("live", "x", None)
+    assert (live.likes, live.reposts, live.replies, live.impressions) == (
+        expected["likes"],
+        expected["reposts"],
+        expected["replies"],
+        expected["impressions"],
+    )
+    assert live.raw["public_metrics"]["like_count"] == expected["likes"]
+
+    asked = _tweet_reads(h)
+    cached = await _engagement(h, org, account, tweet)
+    assert (cached.source, cached.likes, cached.captured_at) == ("cached", live.likes, live.captured_at)
+    assert _tweet_reads(h) == asked  # the platform was not asked again
+
+    h.sim.fault("x", "tweet", "server_error")
+    fallback = await _engagement(h, org, account, tweet, fresh_for_s=0)
+    assert (fallback.source, fallback.likes, fallback.error_code) == ("snapshot", live.likes, "platform_unavailable")
+
+    stranger = await h.org()
+    refused = await _engagement(h, stranger, account, tweet)
+    assert (refused.source, refused.likes, refused.error_code) == ("unavailable", None, "account_disconnected")
+
+
+async def test_the_periodic_capture_stores_one_reading_per_target_and_period(h: Harness) -> None:
+    org, [(account, _)] = await _x_accounts(h)
+    tweet = await _tweet(h, org, account, "captured once an hour")
+    sweeps = [_engagement(h, org, account, tweet, fresh_for_s=0, capture_every_s=3600.0) for _ in range(3)]
+    await asyncio.gather(*sweeps)
+    await _engagement(h, org, account, tweet, fresh_for_s=0, capture_every_s=3600.0)
+    rows = await h.rows("SELECT slot FROM post_engagement WHERE target_id = :t", t=f"tgt-{tweet}")
+    assert len(rows) == 1 and rows[0].slot is not None

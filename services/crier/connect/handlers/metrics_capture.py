@@ -15,7 +15,7 @@ import random
 from collections import Counter
 from datetime import datetime, timedelta
 
-from crier.connect.adapters import metrics
+from crier.connect.adapters import engagement, metrics
 from crier.connect.domain.metrics import next_capture, retry_after_failure
 from crier.connect.handlers.context import Context
 from crier.connect.handlers.metrics_live import Unreadable, read_now
@@ -93,12 +93,15 @@ async def capture_due(ctx: Context, draw: random.Random | None = None) -> Counte
 
 
 async def forget_expired_snapshots(ctx: Context) -> int:
-    """Delete the snapshots older than the retention, a batch at a time; how many went."""
+    """Delete the account snapshots and post engagement readings older than the retention, a
+    batch at a time; how many went."""
     cutoff = ctx.now() - timedelta(days=ctx.settings.account_metrics_retention_days)
     gone = 0
-    while True:
-        async with ctx.uow.begin() as tx:
-            deleted = await metrics.forget_before(tx.conn, cutoff, limit=RETENTION_BATCH)
-        gone += deleted
-        if deleted < RETENTION_BATCH:
-            return gone
+    for forget in (metrics.forget_before, engagement.forget_before):
+        while True:
+            async with ctx.uow.begin() as tx:
+                deleted = await forget(tx.conn, cutoff, limit=RETENTION_BATCH)
+            gone += deleted
+            if deleted < RETENTION_BATCH:
+                break
+    return gone

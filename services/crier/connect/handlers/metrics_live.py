@@ -1,4 +1,5 @@
-"""Reading an account's metrics from its platform now, as the account.
+"""Reading from an account's platform now, as the account: its metrics (and, through `read_as`,
+its posts' engagement).
 
 The token comes the way the publisher's does (`credentials.account_token`: renewed first when near
 expiry); a token the platform refuses is renewed once and the read tried again. Whatever keeps the
@@ -11,7 +12,9 @@ metrics endpoint does not hammer a platform that asked for quiet.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from crier.connect.domain.flows import digest
 from crier.connect.handlers import credentials
@@ -24,6 +27,7 @@ from crier.platforms.account_metrics import Figures, Reach
 from crier.platforms.account_metrics import sandbox as sandbox_metrics
 from crier.platforms.base import PlatformError, RateLimited, TokenRejected
 
+T = TypeVar("T")
 # DPoP nonces by server origin (atproto OAuth), learnt from the servers' answers across reads.
 _NONCES: dict[str, str] = {}
 # Accounts a platform rate-limited, until when.
@@ -42,6 +46,23 @@ async def read_now(
 ) -> Figures:
     if sandbox:
         return sandbox_metrics.figures(account_id, platform, ctx.now())
+
+    async def figures(reach: Reach, token: api.AccountToken) -> Figures:
+        return await account_metrics.read(platform, reach, token)
+
+    return await read_as(ctx, account_id=account_id, org_id=org_id, mode=mode, platform=platform, read=figures)
+
+
+async def read_as(
+    ctx: Context,
+    *,
+    account_id: str,
+    org_id: str,
+    mode: str,
+    platform: Platform,
+    read: Callable[[Reach, api.AccountToken], Awaitable[T]],
+) -> T:
+    """`read` as the account, with its current token (renewed once if the platform refuses it)."""
     quiet = _QUIET_UNTIL.get(account_id)
     if quiet is not None:
         if quiet > ctx.now():
@@ -53,7 +74,7 @@ async def read_now(
         async with asyncio.timeout(ctx.settings.account_metrics_live_timeout_s):
             token = await credentials.account_token(ctx, request)
             try:
-                return await account_metrics.read(platform, reach, token)
+                return await read(reach, token)
             except TokenRejected:
                 refused = api.TokenRequest(
                     org_id=org_id,
@@ -61,7 +82,7 @@ async def read_now(
                     account_id=account_id,
                     rejected_sha256=digest(token.access_token),
                 )
-                return await account_metrics.read(platform, reach, await credentials.account_token(ctx, refused))
+                return await read(reach, await credentials.account_token(ctx, refused))
     except RateLimited as exc:
         wait = exc.retry_after_s if exc.retry_after_s is not None else 60.0
         _QUIET_UNTIL[account_id] = ctx.now() + timedelta(seconds=wait)

@@ -289,6 +289,8 @@ SCHEMAS: dict[str, str] = {
     "AccountMetricsSeries": "A social account's stored metrics snapshots within a window, oldest first.",
     "MetricsPoint": "One capture of a social account's figures, as its platform gave them.",
     "NoMetrics": "A social account's metrics before anything could be read or stored.",
+    "PostAnalytics": "A published post's engagement, one entry per published target.",
+    "TargetAnalytics": "One published target's engagement on its platform, as the platform reported it.",
     "ApiKey": "An API key, without its secret.",
     "ApiKeyCreate": "A key to issue.",
     "ApiKeyCreated": "A key just issued, with its secret (shown only here).",
