@@ -311,3 +311,41 @@ async def test_an_unreachable_platform_leaves_the_app_password_form_usable(harne
             await signin.app_password_login(replace(h.ctx, providers=nowhere), login)
     assert away.value.kind == "unavailable" and away.value.code == "platform_unavailable"
     assert landing(await signin.app_password_login(h.ctx, login))["status"] == "connected"
+
+
+async def test_a_failed_hosted_session_is_retried_until_it_expires(harness: Harness) -> None:
+    h = harness
+    org = await h.org()
+    await h.byok(org, "tiktok")
+    h.sim.add_user("tiktok")
+    created = await sessions.create(h.ctx, api.SessionCreate(**org.scoped(), platform="tiktok", redirect_uri=CUSTOMER))
+    token = created.connect_url.split("session=", 1)[1] if created.connect_url else ""
+    h.sim.consent("tiktok", "deny")
+    denied = await h.authorize((await sessions.hosted_begin(h.ctx, api.HostedToken(token=token))).auth_url)
+    assert landing(await flows.callback(h.ctx, denied))["error_code"] == "user_denied"
+    assert (await sessions.get(h.ctx, api.SessionRef(**org.scoped(), id=created.id))).status == "failed"
+
+    # The error page's retry carries the failed attempt's state: the session reopens, a new flow starts.
+    assert denied.state is not None
+    again = await sessions.hosted_retry(h.ctx, api.StateRef(state=denied.state))
+    assert (await sessions.get(h.ctx, api.SessionRef(**org.scoped(), id=created.id))).status == "pending"
+    h.sim.consent("tiktok", "approve")
+    params = landing(await flows.callback(h.ctx, await h.authorize(again.auth_url)))
+    assert params["status"] == "connected" and params["connect_session_id"] == created.id
+    with pytest.raises(Failure) as connected:  # a connected session is not reopened
+        await sessions.hosted_retry(h.ctx, api.StateRef(state=denied.state))
+    assert connected.value.code == "session_not_pending"
+
+    late = await sessions.create(h.ctx, api.SessionCreate(**org.scoped(), platform="tiktok", redirect_uri=CUSTOMER))
+    late_token = late.connect_url.split("session=", 1)[1] if late.connect_url else ""
+    h.sim.consent("tiktok", "deny")
+    refused = await h.authorize((await sessions.hosted_begin(h.ctx, api.HostedToken(token=late_token))).auth_url)
+    await flows.callback(h.ctx, refused)
+    h.clock.offset = timedelta(seconds=h.ctx.settings.connect_session_ttl_s + 1)
+    assert refused.state is not None
+    with pytest.raises(Failure) as expired:
+        await sessions.hosted_retry(h.ctx, api.StateRef(state=refused.state))
+    assert expired.value.code == "session_not_pending" and expired.value.details == {"status": "expired"}
+    with pytest.raises(Failure) as unknown:
+        await sessions.hosted_retry(h.ctx, api.StateRef(state="forged"))
+    assert unknown.value.code == "not_found"

@@ -99,7 +99,8 @@ async def hosted_retry(ctx: Context, r: api.StateRef) -> api.AuthUrl:
         if row is None:
             raise NotFound("not_found", "this connect link is not valid")
         now = ctx.now()
-        status = rules.session_status(row.status, row.expires_at, now)
+        # A failed session keeps reading `failed` past its expiry; for a retry, its time is what is up.
+        status = rules.SESSION_EXPIRED if row.expires_at <= now else row.status
         if status != rules.SESSION_PENDING and not await flows.reopen_session(tx.conn, row.id, now):
             raise Conflict(
                 "session_not_pending", f"this connect session is {status.replace('_', ' ')}", {"status": status}
