@@ -4,6 +4,7 @@ consent and a platform error with its retry."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -195,3 +196,16 @@ def test_an_uploaded_logo_is_served_by_a_signed_url_the_csp_allows(crier: Crier,
     assert f"img-src 'self' {crier.url};" in page.headers["content-security-policy"]
     served = browser.get(logo)
     assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+
+
+def test_every_asset_a_page_links_is_served_by_crier(crier: Crier, browser: httpx.Client) -> None:
+    with crier.test_api() as api:
+        s = session(crier, api)
+    page = browser.get(s["connect_url"], headers=HTML)
+    assets = re.findall(r'(?:href|src)="(/[^"]*)"', page.text)
+    assert "/connect/static/connect.css" in assets and "/connect/static/icons/x.svg" in assets
+    for path in assets:
+        served = browser.get(path)
+        assert served.status_code == 200, path
+        assert served.headers["content-type"].split(";")[0] in ("text/css", "image/svg+xml"), path
+        assert "max-age=3600" in served.headers["cache-control"]

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request, Router
-from litestar.datastructures import Cookie
+from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.enums import MediaType
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
@@ -73,7 +73,8 @@ def static_files() -> Router:
         directories=[WEB_DIR / "static"],
         opt={"exclude_from_auth": True},
         include_in_schema=False,
-        cache_control=None,
+        # Unversioned URLs: an hour, so an upgrade's stylesheet reaches browsers the same day.
+        cache_control=CacheControlHeader(max_age=3600, public=True),
     )
 
 
