@@ -84,6 +84,17 @@ def test_the_wheel_holds_the_docs_page_assets(wheel: zipfile.ZipFile) -> None:
     assert any(p.suffix == ".js" for p in assets.iterdir())
 
 
+def test_the_wheel_holds_the_connect_pages(wheel: zipfile.ZipFile) -> None:
+    """The hosted connect pages render from the package: every template, stylesheet, icon and
+    message catalogue ships in it."""
+    web = ROOT / "services/crier/gateway/entrypoints/http/connect_web"
+    files = [p for p in web.rglob("*") if p.is_file()]
+    assert {p.suffix for p in files} >= {".html", ".css", ".svg", ".po"}
+    for path in files:
+        name = f"crier/gateway/entrypoints/http/connect_web/{path.relative_to(web).as_posix()}"
+        assert wheel.read(name) == path.read_bytes(), name
+
+
 def test_the_command_is_crier_cli(wheel: zipfile.ZipFile) -> None:
     [entry_points] = [n for n in wheel.namelist() if n.endswith(".dist-info/entry_points.txt")]
     assert "crier = crier.cli.main:main" in wheel.read(entry_points).decode()
