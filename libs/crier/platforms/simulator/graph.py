@@ -8,6 +8,7 @@ fails (`processing_fails`), FINISHED once every item (a carousel's children's to
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
@@ -153,6 +154,29 @@ def newest_first(items: list[Any], params: dict[str, str], default: int = 25) ->
     """A page of a newest-first listing: `limit` items (Graph caps it at 100)."""
     limit = max(1, min(100, int(params.get("limit") or default)))
     return list(reversed(items))[:limit]
+
+
+def cursor_page(
+    items: list[Any], params: dict[str, str], url: str, default: int = 25
+) -> tuple[list[Any], dict[str, Any]]:
+    """A page of a newest-first listing with Graph's cursor paging: `limit` items after the `after`
+    cursor, and `paging` with both cursors and a `next` URL only while more follow."""
+    newest = list(reversed(items))
+    limit = max(1, min(100, int(params.get("limit") or default)))
+    try:
+        start = int(base64.urlsafe_b64decode(params["after"] + "==").decode()) if params.get("after") else 0
+    except ValueError:
+        start = 0
+    page = newest[start : start + limit]
+    end = start + len(page)
+    paging: dict[str, Any] = {"cursors": {"before": _cursor(start), "after": _cursor(end)}}
+    if end < len(newest):
+        paging["next"] = f"{url}?limit={limit}&after={_cursor(end)}"
+    return page, paging
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(str(offset).encode()).decode().rstrip("=")
 
 
 # Media containers expire a day after they are made if nobody publishes them.

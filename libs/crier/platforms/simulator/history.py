@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Any
 
 from crier.platforms.atproto.syntax import tid
 from crier.platforms.simulator import bluesky_repo, mastodon_entities, x
+from crier.platforms.simulator.graph import graph_time
 from crier.platforms.simulator.posts import Post
 from crier.platforms.simulator.world import User, World
 
@@ -69,6 +71,76 @@ def _bluesky(world: World, user: User, index: int, at: float, base: str) -> Post
     )
 
 
+def _page(user: User) -> dict[str, Any]:
+    """A Facebook user's history is on their first Page."""
+    return user.pages[0] if user.pages else {"id": user.id, "name": user.display_name}
+
+
+def _ig(user: User) -> dict[str, Any]:
+    """An Instagram user's history is on the first Page's professional account."""
+    ig = next((p.get("instagram_business_account") for p in user.pages if p.get("instagram_business_account")), None)
+    return ig or {"id": user.id, "username": user.username}
+
+
+def _facebook(world: World, user: User, index: int, at: float, base: str) -> Post:
+    page = _page(user)
+    post_id = _id_of("facebook", user, index)
+    post = Post(
+        platform="facebook", id=post_id, user_id=user.id, page_id=page["id"], text=_text(user, index), created_at=at
+    )
+    post.response = {
+        "id": post_id,
+        "message": post.text,
+        "created_time": graph_time(at),
+        "updated_time": graph_time(at),
+        "from": {"id": page["id"], "name": page["name"]},
+        "permalink_url": f"https://www.facebook.com/{page['id']}/posts/{post_id.rpartition('_')[2]}",
+        "status_type": "mobile_status_update",
+        "is_published": True,
+        "is_hidden": False,
+    }
+    return post
+
+
+def _instagram(world: World, user: User, index: int, at: float, base: str) -> Post:
+    ig = _ig(user)
+    media_id = _id_of("instagram", user, index)
+    post = Post(
+        platform="instagram", id=media_id, user_id=user.id, page_id=ig["id"], text=_text(user, index), created_at=at
+    )
+    post.response = {
+        "id": media_id,
+        "caption": post.text,
+        "media_type": "IMAGE",
+        "media_product_type": "FEED",
+        "permalink": f"https://www.instagram.com/p/C{media_id[-10:]}/",
+        "shortcode": f"C{media_id[-10:]}",
+        "timestamp": graph_time(at),
+        "username": ig["username"],
+        "owner": {"id": ig["id"]},
+        "comments_count": 0,
+    }
+    return post
+
+
+def _threads(world: World, user: User, index: int, at: float, base: str) -> Post:
+    post_id = _id_of("threads", user, index)
+    post = Post(platform="threads", id=post_id, user_id=user.id, text=_text(user, index), created_at=at)
+    post.response = {
+        "id": post_id,
+        "media_product_type": "THREADS",
+        "media_type": "TEXT_POST",
+        "text": post.text,
+        "permalink": f"https://www.threads.net/@{user.username}/post/C{post_id[-9:]}",
+        "shortcode": f"C{post_id[-9:]}",
+        "owner": {"id": user.id},
+        "username": user.username,
+        "timestamp": graph_time(at),
+        "is_quote_post": False,
+    }
+    return post
+
+
 def _rkey(user: User, index: int) -> str:
     """A TID whose clock part rises with the index (a PDS sorts records by it)."""
     base = 1_600_000_000_000_000 + int(_numeric_id(user.id, 0, 16)) % 10**14
@@ -79,11 +151,17 @@ ID_OF: dict[str, Callable[[User, int], str]] = {
     "x": lambda user, index: _numeric_id(user.id, index, 19),
     "mastodon": lambda user, index: _numeric_id(user.id, index, 18),
     "bluesky": lambda user, index: f"at://{user.id}/{bluesky_repo.POST}/{_rkey(user, index)}",
+    "facebook": lambda user, index: f"{_page(user)['id']}_{_numeric_id(user.id, index, 16)}",
+    "instagram": lambda user, index: _numeric_id(user.id, index, 17),
+    "threads": lambda user, index: _numeric_id(user.id, index, 17),
 }
 BUILDERS: dict[str, Callable[[World, User, int, float, str], Post]] = {
     "x": _x,
     "mastodon": _mastodon,
     "bluesky": _bluesky,
+    "facebook": _facebook,
+    "instagram": _instagram,
+    "threads": _threads,
 }
 
 

@@ -34,6 +34,7 @@ from crier.platforms.simulator.graph import (
     GraphDialect,
     MediaContainer,
     check_version,
+    cursor_page,
     graph_error,
     graph_time,
     newest_first,
@@ -221,8 +222,8 @@ def instagram_publishing(world: World) -> tuple[list[Any], Callable[[str, str], 
             if p.reply_to is None and (p.response.get("media_product_type") == "STORY") == stories
         ]
         fields = request.query_params.get("fields", "")
-        data = [pick(p.response, fields, "id") for p in newest_first(posts, query(request))]
-        return reply({"data": data, "paging": {"cursors": {"before": "QVFI", "after": "QVFI"}}})
+        chosen, paging = cursor_page(posts, query(request), str(request.url).split("?")[0])
+        return reply({"data": [pick(p.response, fields, "id") for p in chosen], "paging": paging})
 
     @get("/{version:str}/{ig_user_id:str}/media", opt={"endpoint": "user_media"})
     async def user_media(request: Request[Any, Any, Any]) -> Response[Any]:

@@ -29,9 +29,9 @@ from crier.platforms.simulator.graph import (
     GraphDialect,
     MediaContainer,
     check_version,
+    cursor_page,
     graph_error,
     graph_time,
-    newest_first,
     pick,
 )
 from crier.platforms.simulator.http import form_of, query
@@ -242,8 +242,8 @@ def publishing(world: World) -> list[Any]:
         _, user = speaker(request, *scopes)
         posts = [p for p in world.posts.of("threads", user.id) if (p.reply_to is not None) == replies]
         fields = request.query_params.get("fields", "")
-        data = [pick(p.response, fields, "id") for p in newest_first(posts, query(request))]
-        return reply({"data": data, "paging": {"cursors": {"before": "QVFI", "after": "QVFI"}}})
+        chosen, paging = cursor_page(posts, query(request), str(request.url).split("?")[0])
+        return reply({"data": [pick(p.response, fields, "id") for p in chosen], "paging": paging})
 
     @get("/{version:str}/{user_id:str}/threads", opt={"endpoint": "user_threads"})
     async def user_threads(request: Request[Any, Any, Any]) -> Response[Any]:
