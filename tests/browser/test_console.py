@@ -45,6 +45,7 @@ def test_sign_in_find_a_dead_target_redrive_it_and_see_it_published(
     shoot(page, "posts")
 
     page.get_by_role("link", name="Failed targets").click()
+    page.wait_for_url(f"{console}/failed")
     row = page.locator("tr", has_text=post["id"])
     assert "dead" in row.inner_text() and "mastodon" in row.inner_text()
     shoot(page, "failed-targets")
@@ -57,6 +58,7 @@ def test_sign_in_find_a_dead_target_redrive_it_and_see_it_published(
     shoot(page, "redriven")
 
     page.get_by_role("link", name=f"post {post['id']}").click()
+    page.wait_for_url(f"{console}/posts/{post['id']}")
 
     def published() -> bool:
         page.reload()
@@ -69,9 +71,11 @@ def test_sign_in_find_a_dead_target_redrive_it_and_see_it_published(
     assert len(live.sim.posts("mastodon", author=account.user["id"])) == 1
 
     page.get_by_role("link", name="Webhooks").click()
-    assert "http://127.0.0.1:9/crier" in page.content()
+    page.wait_for_url(f"{console}/webhooks")
+    endpoint = page.get_by_role("link", name="http://127.0.0.1:9/crier")
+    endpoint.wait_for()
     shoot(page, "webhooks")
-    page.get_by_role("link", name="http://127.0.0.1:9/crier").click()
+    endpoint.click()
     page.get_by_role("heading", name="Delivery log").wait_for()
 
     def delivery_listed() -> bool:
@@ -88,6 +92,7 @@ def test_sign_in_find_a_dead_target_redrive_it_and_see_it_published(
     shoot(page, "webhook-resent")
 
     page.get_by_role("link", name="Accounts").click()
+    page.wait_for_url(f"{console}/accounts")
     page.get_by_role("link", name=f"mastodon @{account.user['username']}").click()
     page.get_by_role("link", name="Check now").click()
     page.get_by_text("Healthy").wait_for()
@@ -98,6 +103,7 @@ def test_sign_in_find_a_dead_target_redrive_it_and_see_it_published(
     shoot(page, "reconnect-link")
 
     page.get_by_role("link", name="Live").click()
+    page.wait_for_url(f"{console}/live")
     page.get_by_role("heading", name="Queue depth per platform").wait_for()
     assert page.locator('[data-outcome="published"]').inner_text().strip().isdigit()
     shoot(page, "live")
