@@ -141,6 +141,60 @@ def _threads(world: World, user: User, index: int, at: float, base: str) -> Post
     return post
 
 
+def _linkedin(world: World, user: User, index: int, at: float, base: str) -> Post:
+    """A member's own post (an organization's history is not seeded)."""
+    urn = _id_of("linkedin", user, index)
+    post = Post(platform="linkedin", id=urn, user_id=user.id, text=_text(user, index), created_at=at)
+    ms = int(at * 1000)
+    post.response = {
+        "id": urn,
+        "author": f"urn:li:person:{user.id}",
+        "commentary": post.text,
+        "visibility": "PUBLIC",
+        "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [], "thirdPartyDistributionChannels": []},
+        "lifecycleState": "PUBLISHED",
+        "lifecycleStateInfo": {"isEditedByAuthor": False},
+        "isReshareDisabledByAuthor": False,
+        "isEditedByAuthor": False,
+        "createdAt": ms,
+        "publishedAt": ms,
+        "lastModifiedAt": ms,
+    }
+    return post
+
+
+def _location(user: User) -> str:
+    """A Business Profile user's history is on their first location."""
+    found = next((p for p in user.pages if p.get("kind") == "location"), None)
+    return f"{found['account']}/{found['name']}" if found else f"accounts/{user.id}/locations/{user.id}"
+
+
+def _google_business(world: World, user: User, index: int, at: float, base: str) -> Post:
+    name = _id_of("google_business", user, index)
+    post = Post(
+        platform="google_business",
+        id=name,
+        user_id=user.id,
+        page_id=_location(user),
+        text=_text(user, index),
+        created_at=at,
+    )
+    stamp = mastodon_entities.time_of(at)
+    post.response = {
+        "name": name,
+        "languageCode": "en",
+        "summary": post.text,
+        "topicType": "STANDARD",
+        "createTime": stamp,
+        "updateTime": stamp,
+        "state": "LIVE",
+        "searchUrl": "https://local.google.com/place?id={}&use=posts&lpsid={}".format(
+            _location(user).rsplit("/", 1)[-1], name.rsplit("/", 1)[-1]
+        ),
+    }
+    return post
+
+
 def _rkey(user: User, index: int) -> str:
     """A TID whose clock part rises with the index (a PDS sorts records by it)."""
     base = 1_600_000_000_000_000 + int(_numeric_id(user.id, 0, 16)) % 10**14
@@ -154,6 +208,8 @@ ID_OF: dict[str, Callable[[User, int], str]] = {
     "facebook": lambda user, index: f"{_page(user)['id']}_{_numeric_id(user.id, index, 16)}",
     "instagram": lambda user, index: _numeric_id(user.id, index, 17),
     "threads": lambda user, index: _numeric_id(user.id, index, 17),
+    "linkedin": lambda user, index: f"urn:li:share:{_numeric_id(user.id, index, 19)}",
+    "google_business": lambda user, index: f"{_location(user)}/localPosts/{_numeric_id(user.id, index, 19)}",
 }
 BUILDERS: dict[str, Callable[[World, User, int, float, str], Post]] = {
     "x": _x,
@@ -162,6 +218,8 @@ BUILDERS: dict[str, Callable[[World, User, int, float, str], Post]] = {
     "facebook": _facebook,
     "instagram": _instagram,
     "threads": _threads,
+    "linkedin": _linkedin,
+    "google_business": _google_business,
 }
 
 
