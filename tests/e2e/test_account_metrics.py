@@ -1,7 +1,8 @@
-"""Account metrics through the public API, for every platform: accounts connected through their
-platform's own flow against the simulator, whose documented metrics endpoints answer each account's
-own deterministic figures; the collector (sweeping every fraction of a second here) stores the
-snapshots the fallback and the series read."""
+"""Account metrics and post analytics through the public API, for every platform: accounts
+connected through their platform's own flow against the simulator, whose documented metrics and
+engagement endpoints answer each account's and each post's own deterministic counts; the
+collector (sweeping every fraction of a second here) stores the snapshots the fallback and the
+series read, and the analytics capture (a period of two seconds here) a post's readings."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import pytest
 
 from crier.contracts.common import PLATFORMS, Platform
 from crier.platforms.account_metrics import sandbox as sandbox_metrics
+from crier.platforms.post_engagement import sandbox as sandbox_engagement
 from crier.platforms.simulator.account_figures import figures
-from tests.e2e.conftest import sandbox_accounts
-from tests.support.live import Live, LiveAccount, connect_live, live_stack
+from crier.platforms.simulator.post_engagement import engagement
+from tests.e2e.conftest import create_post, sandbox_accounts, sql, wait_post
+from tests.support.live import LIVE_PLATFORMS, Live, LiveAccount, connect_live, contents_for, live_stack
 from tests.support.simulator import Simulator
 from tests.support.stack import Infra, wait_for
 
@@ -59,7 +62,7 @@ COUNTED = {"mastodon": {"posts_count": 0}}
 
 @pytest.fixture(scope="module")
 def live(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    env = {"CRIER_ACCOUNT_METRICS_SWEEP_S": "0.2"}
+    env = {"CRIER_ACCOUNT_METRICS_SWEEP_S": "0.2", "CRIER_ANALYTICS_CAPTURE_EVERY_S": "2"}
     yield from live_stack(infra, tmp_path_factory.mktemp("metrics"), env)
 
 
@@ -187,3 +190,84 @@ def test_a_sandbox_account_has_deterministic_metrics(live: Live) -> None:
     assert body["source"] == "live"
     assert {name: body[name] for name in FIGURES} == {name: getattr(expected, name) for name in FIGURES}
     assert again["followers"] == body["followers"]
+
+
+# -- post analytics -------------------------------------------------------------------------------
+
+COUNTS = ("likes", "reposts", "replies", "impressions")
+# What each platform reports for a post (the readers' docstrings say why the rest are null).
+REPORTED: dict[str, tuple[str, ...]] = {
+    "x": COUNTS,
+    "mastodon": ("likes", "reposts", "replies"),
+    "bluesky": ("likes", "reposts", "replies"),
+    "linkedin": ("likes", "replies"),
+    "facebook": COUNTS,
+    "threads": COUNTS,
+    "google_business": (),
+}
+
+
+def _analytics(api: httpx.Client, post_id: str) -> list[dict[str, Any]]:
+    r = api.get(f"/posts/{post_id}/analytics")
+    assert r.status_code == 200, r.text
+    assert r.json()["post_id"] == post_id
+    return list(r.json()["data"])
+
+
+@pytest.mark.parametrize("platform", LIVE_PLATFORMS)
+def test_a_published_posts_analytics_are_its_platforms_counts(live: Live, platform: Platform) -> None:
+    account = connect_live(live, platform)
+    with account.org.live() as api:
+        [text] = contents_for(platform, "How are we doing?")
+        post = wait_post(api, create_post(api, content=text, accounts=[account.id])["id"])
+        [target] = post["targets"]
+        assert target["status"] == "published"
+        [reading] = _analytics(api, post["id"])
+        again = _analytics(api, post["id"])
+    mine = engagement(platform, target["platform_post_id"])
+    expected = {name: mine[name] if name in REPORTED[platform] else None for name in COUNTS}
+    assert (reading["target_id"], reading["network"], reading["platform_post_id"]) == (
+        target["id"],
+        platform,
+        target["platform_post_id"],
+    )
+    assert reading["source"] in ("live", "cached") and reading["error_code"] is None, reading["error_code"]
+    assert {name: reading[name] for name in COUNTS} == expected
+    # Within the minute the reading answers again instead of the platform.
+    assert again[0]["source"] == "cached" and again[0]["captured_at"] >= reading["captured_at"]
+
+
+def test_a_published_target_is_captured_once_a_period(live: Live) -> None:
+    account = connect_live(live, "mastodon")
+    with account.org.live() as api:
+        post = wait_post(api, create_post(api, content="Watch me grow", accounts=[account.id])["id"])
+    [target] = post["targets"]
+    query = "SELECT slot FROM connect.post_engagement WHERE target_id = $1 AND slot IS NOT NULL ORDER BY slot"
+    slots = wait_for(lambda: [r["slot"] for r in sql(live.stack, query, target["id"])][1:] or None, what="captures")
+    # Two periods or more have passed, each captured once.
+    assert len(slots) == len(set(slots))
+
+
+def test_a_post_not_published_has_no_analytics_and_another_orgs_post_is_not_found(live: Live) -> None:
+    org = live.stack.new_org("drafts")
+    with org.test() as api:
+        [account] = sandbox_accounts(api, ["x"])
+        draft = create_post(api, content="not yet", accounts=[account["id"]], is_draft=True)
+        assert _analytics(api, draft["id"]) == []
+    with live.stack.new_org("stranger").test() as api:
+        assert api.get(f"/posts/{draft['id']}/analytics").status_code == 404
+
+
+def test_a_sandbox_posts_analytics_are_deterministic(live: Live) -> None:
+    org = live.stack.new_org("sandbox-analytics")
+    with org.test() as api:
+        [account] = sandbox_accounts(api, ["linkedin"])
+        post = wait_post(api, create_post(api, content="Sandbox numbers", accounts=[account["id"]])["id"])
+        [target] = post["targets"]
+        [reading] = _analytics(api, post["id"])
+    expected = sandbox_engagement.engagement(
+        target["platform_post_id"],
+        datetime.fromisoformat(target["published_at"]),
+        datetime.fromisoformat(reading["captured_at"]),
+    )
+    assert {name: reading[name] for name in COUNTS} == {name: getattr(expected, name) for name in COUNTS}

@@ -28,6 +28,10 @@ class GatewaySettings(CommonSettings):
     # How long a request's Idempotency-Key stays locked after the request last renewed it (every
     # third of this while it runs): how long retries of a request that died get 409.
     idempotency_lease_s: float = 15.0
+    # Post analytics: each published target's engagement is captured once per period during its
+    # first days (0 days turns the capture off).
+    analytics_capture_days: float = 3.0
+    analytics_capture_every_s: float = 3600.0
     # Media: the largest file an upload (or a fetch by URL) may bring; how long media is kept after
     # the last post that used it went out, and an upload no post ever used; how long one fetch by
     # URL may take; networks exempt from the SSRF guard for fetches (e.g. 127.0.0.1/32 in tests).

@@ -25,7 +25,15 @@ from litestar import Request, Response, delete, get, post
 
 from crier.platforms.simulator import account_figures, authz, post_engagement
 from crier.platforms.simulator.authz import Rules, SimError, pages_spec, reply
-from crier.platforms.simulator.graph import GraphDialect, check_version, graph_error, graph_time, newest_first, pick
+from crier.platforms.simulator.graph import (
+    GraphDialect,
+    check_version,
+    cursor_page,
+    graph_error,
+    graph_time,
+    newest_first,
+    pick,
+)
 from crier.platforms.simulator.http import query
 from crier.platforms.simulator.meta_instagram import instagram_publishing
 from crier.platforms.simulator.meta_page_media import attached_media, page_media, with_media
@@ -192,9 +200,9 @@ def routes(world: World, platform: str) -> list[Any]:
             ig = page.get("instagram_business_account")
             if ig and ig["id"] == node_id:
                 return reply(pick(ig | account_figures.graph_counts("instagram", node_id), fields, "id,username"))
-        found = published_node(node_id, fields)
+        found = published_node(node_id, fields) or post_engagement.post_node(world, platform, node_id, fields)
         if found is not None:
-            return reply(found | post_engagement.graph_fields(platform, node_id, fields))
+            return reply(found | post_engagement.graph_fields(world, platform, node_id, fields))
         return graph_error(400, 100, f"Unsupported get request. Object with ID '{node_id}' does not exist")
 
     handlers = [dialog, access_token, me, accounts, permissions, node]
@@ -349,14 +357,21 @@ def page_publishing(world: World) -> list[Any]:
             target.response["comment_count"] += 1
         return reply({"id": made.id})
 
-    @get("/{version:str}/{page_id:str}/feed", opt={"endpoint": "read_feed"})
-    async def read_feed(request: Request[Any, Any, Any]) -> Response[Any]:
+    def page_posts(request: Request[Any, Any, Any]) -> Response[Any]:
         page_id = request.path_params["page_id"]
         reader(request)
         posts = [p for p in world.posts.of("facebook", page_id) if p.reply_to is None and p.page_id == page_id]
         fields = request.query_params.get("fields", "")
-        data = [pick(p.response, fields, "id,message,created_time") for p in newest_first(posts, query(request))]
-        return reply({"data": data, "paging": {"cursors": {"before": "MAZDZD", "after": "MAZDZD"}}})
+        chosen, paging = cursor_page(posts, query(request), str(request.url).split("?")[0])
+        return reply({"data": [pick(p.response, fields, "id,message,created_time") for p in chosen], "paging": paging})
+
+    @get("/{version:str}/{page_id:str}/feed", opt={"endpoint": "read_feed"})
+    async def read_feed(request: Request[Any, Any, Any]) -> Response[Any]:
+        return page_posts(request)
+
+    @get("/{version:str}/{page_id:str}/published_posts", opt={"endpoint": "published_posts"})
+    async def published_posts(request: Request[Any, Any, Any]) -> Response[Any]:
+        return page_posts(request)
 
     @get("/{version:str}/{object_id:str}/comments", opt={"endpoint": "read_comments"})
     async def read_comments(request: Request[Any, Any, Any]) -> Response[Any]:
@@ -375,4 +390,4 @@ def page_publishing(world: World) -> list[Any]:
         data = [pick(p.response, fields, "id,message,created_time,from") for p in chosen[:limit]]
         return reply({"data": data, "paging": {"cursors": {"before": "MAZDZD", "after": "MAZDZD"}}})
 
-    return [create_post, create_comment, read_feed, read_comments]
+    return [create_post, create_comment, read_feed, published_posts, read_comments]

@@ -20,7 +20,7 @@ from litestar import Request, Response, get, post
 
 from crier.platforms.simulator import authz
 from crier.platforms.simulator.authz import Dialect, reply
-from crier.platforms.simulator.graph import check_version, graph_error
+from crier.platforms.simulator.graph import check_version, graph_error, graph_time, pick
 from crier.platforms.simulator.http import json_of
 from crier.platforms.simulator.linkedin import require_version
 from crier.platforms.simulator.posts import Post
@@ -40,8 +40,19 @@ def engagement(platform: str, post_id: str) -> dict[str, int]:
     }
 
 
-def graph_fields(platform: str, post_id: str, fields: str) -> dict[str, Any]:
+def post_node(world: World, platform: str, post_id: str, fields: str) -> dict[str, Any] | None:
+    """A published Page post as a Graph node (its media nodes are `meta_page_media`'s)."""
+    made = world.posts.get(platform, post_id)
+    if made is None:
+        return None
+    node = {"id": made.id, "message": made.text, "created_time": graph_time(made.created_at)}
+    return pick(node, fields, "id")
+
+
+def graph_fields(world: World, platform: str, post_id: str, fields: str) -> dict[str, Any]:
     """What Graph adds to a published post's node for the engagement fields asked."""
+    if world.posts.get(platform, post_id) is None:
+        return {}
     mine = engagement(platform, post_id)
     out: dict[str, Any] = {}
     if platform == "facebook":

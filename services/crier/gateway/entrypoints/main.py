@@ -11,7 +11,7 @@ import uvicorn
 
 from crier.gateway.adapters.media_fetch import GuardedFetcher
 from crier.gateway.domain.media import MediaPolicy
-from crier.gateway.entrypoints import consumers, housekeeping, import_pages
+from crier.gateway.entrypoints import analytics_capture, consumers, housekeeping, import_pages
 from crier.gateway.entrypoints.http.app import asgi
 from crier.gateway.entrypoints.http.request_metrics import RequestMeters
 from crier.gateway.entrypoints.http.state import Gateway
@@ -89,6 +89,13 @@ def main() -> int:
             consumers.run(runtime.bus, ctx, runtime.stop, max_failures=settings.consumer_max_failures),
             import_pages.run(runtime.bus, ctx, runtime.stop, max_failures=settings.consumer_max_failures),
             housekeeping.run(ctx, runtime.stop),
+            analytics_capture.run(
+                ctx,
+                runtime.bus,
+                runtime.stop,
+                days=settings.analytics_capture_days,
+                every_s=settings.analytics_capture_every_s,
+            ),
         ]
 
     return run_on_fastest_loop(run_service("gateway", SCHEMA, settings, body))

@@ -25,6 +25,7 @@ from crier.gateway.handlers import posts as uc
 # How old a stored reading may be and still answer instead of the platform.
 FRESH_FOR_S = 60.0
 PUBLISHED = "published"
+MAX_TARGETS = 100
 
 
 def _said(text: str) -> Meta:
@@ -112,22 +113,28 @@ class PostAnalyticsController(Controller):
         published = [t for t in record.targets if t.status == PUBLISHED and t.platform_post_id]
         if not published:
             return PostAnalytics(post_id=post_id, data=[])
-        asked = api.EngagementRequest(
-            org_id=who.org_id,
-            mode=who.mode,
-            post_id=post_id,
-            fresh_for_s=FRESH_FOR_S,
-            targets=[
-                api.EngagementTarget(
-                    target_id=t.id,
-                    account_id=t.account_id,
-                    platform_post_id=t.platform_post_id,
-                    published_at=t.published_at,
-                )
-                for t in published
-            ],
-        )
-        found = await c.ask(gw, api.POSTS_ENGAGEMENT, asked, api.PostEngagement, timeout=api.PLATFORM_CALL_TIMEOUT_S)
+        targets = [
+            api.EngagementTarget(
+                target_id=t.id,
+                account_id=t.account_id,
+                platform_post_id=t.platform_post_id,
+                published_at=t.published_at,
+            )
+            for t in published
+        ]
+        found: list[api.TargetEngagement] = []
+        for start in range(0, len(targets), MAX_TARGETS):  # what connect reads in one request
+            asked = api.EngagementRequest(
+                org_id=who.org_id,
+                mode=who.mode,
+                post_id=post_id,
+                fresh_for_s=FRESH_FOR_S,
+                targets=targets[start : start + MAX_TARGETS],
+            )
+            reply = await c.ask(
+                gw, api.POSTS_ENGAGEMENT, asked, api.PostEngagement, timeout=api.PLATFORM_CALL_TIMEOUT_S
+            )
+            found += reply.targets
         platform_of = {t.id: t.platform for t in published}
         return PostAnalytics(
             post_id=post_id,
@@ -146,7 +153,7 @@ class PostAnalyticsController(Controller):
                     captured_at=e.captured_at,
                     error_code=e.error_code,
                 )
-                for e in found.targets
+                for e in found
                 if e.target_id in platform_of
             ],
         )
