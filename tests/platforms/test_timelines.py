@@ -53,6 +53,7 @@ async def read_all(reader: TimelineReader, account: AccountToken) -> tuple[list[
         ("threads", 50, 1),
         ("linkedin", 55, 2),
         ("google_business", 100, 2),
+        ("pinterest", 60, 2),
     ],
 )
 async def test_a_seeded_history_is_read_whole_newest_first(flow: Flow, platform: str, history: int, pages: int) -> None:

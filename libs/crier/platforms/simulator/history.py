@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from crier.platforms.atproto.syntax import tid
@@ -195,6 +196,31 @@ def _google_business(world: World, user: User, index: int, at: float, base: str)
     return post
 
 
+def _pinterest(world: World, user: User, index: int, at: float, base: str) -> Post:
+    """A Pin on the user's first board."""
+    pin_id = _id_of("pinterest", user, index)
+    board = user.pages[0]["id"] if user.pages else user.id
+    pin = {
+        "id": pin_id,
+        "created_at": datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "link": None,
+        "title": None,
+        "description": _text(user, index),
+        "alt_text": None,
+        "dominant_color": "#6E7874",
+        "board_id": str(board),
+        "board_section_id": None,
+        "board_owner": {"username": user.username},
+        "is_owner": True,
+        "is_standard": True,
+        "has_been_promoted": False,
+        "creative_type": "REGULAR",
+        "parent_pin_id": None,
+        "pin_metrics": None,
+    }
+    return Post(platform="pinterest", id=pin_id, user_id=user.id, text=_text(user, index), created_at=at, response=pin)
+
+
 def _rkey(user: User, index: int) -> str:
     """A TID whose clock part rises with the index (a PDS sorts records by it)."""
     base = 1_600_000_000_000_000 + int(_numeric_id(user.id, 0, 16)) % 10**14
@@ -208,6 +234,7 @@ ID_OF: dict[str, Callable[[User, int], str]] = {
     "facebook": lambda user, index: f"{_page(user)['id']}_{_numeric_id(user.id, index, 16)}",
     "instagram": lambda user, index: _numeric_id(user.id, index, 17),
     "threads": lambda user, index: _numeric_id(user.id, index, 17),
+    "pinterest": lambda user, index: _numeric_id(user.id, index, 18),
     "linkedin": lambda user, index: f"urn:li:share:{_numeric_id(user.id, index, 19)}",
     "google_business": lambda user, index: f"{_location(user)}/localPosts/{_numeric_id(user.id, index, 19)}",
 }
@@ -220,6 +247,7 @@ BUILDERS: dict[str, Callable[[World, User, int, float, str], Post]] = {
     "threads": _threads,
     "linkedin": _linkedin,
     "google_business": _google_business,
+    "pinterest": _pinterest,
 }
 
 

@@ -160,6 +160,19 @@ def routes(world: World, dialect: Dialect) -> list[Any]:
         world.posts.add(made)
         return reply(pin, 201)
 
+    @get("/v5/pins", opt={"endpoint": "list_pins"})
+    async def list_pins(request: Request[Any, Any, Any]) -> Response[Any]:
+        """The user's own Pins, newest first; `bookmark` names where the next page starts."""
+        user = user_of(request, "pins:read")
+        pins = [{k: v for k, v in p.response.items() if k != "_sim"} for p in world.posts.of("pinterest", user.id)]
+        pins.reverse()
+        size = max(1, min(250, int(request.query_params.get("page_size") or 25)))
+        bookmark = request.query_params.get("bookmark")
+        start = int(base64.urlsafe_b64decode(bookmark + "==").decode()) if bookmark else 0
+        end = start + size
+        following = base64.urlsafe_b64encode(str(end).encode()).decode().rstrip("=") if end < len(pins) else None
+        return reply({"items": pins[start:end], "bookmark": following})
+
     @get("/v5/boards/{board_id:str}/pins", opt={"endpoint": "board_pins"})
     async def board_pins(request: Request[Any, Any, Any]) -> Response[Any]:
         board_id = request.path_params["board_id"]
@@ -236,7 +249,7 @@ def routes(world: World, dialect: Dialect) -> list[Any]:
         del registered[media_id]
         return Response(content=b"", status_code=204)
 
-    return [create_pin, board_pins, register_media, media_status, media_upload]
+    return [create_pin, list_pins, board_pins, register_media, media_status, media_upload]
 
 
 def _sizes(item: MediaItem) -> dict[str, Any]:
