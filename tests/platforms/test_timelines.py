@@ -54,6 +54,7 @@ async def read_all(reader: TimelineReader, account: AccountToken) -> tuple[list[
         ("linkedin", 55, 2),
         ("google_business", 100, 2),
         ("pinterest", 60, 2),
+        ("youtube", 70, 2),
     ],
 )
 async def test_a_seeded_history_is_read_whole_newest_first(flow: Flow, platform: str, history: int, pages: int) -> None:
@@ -67,7 +68,7 @@ async def test_a_seeded_history_is_read_whole_newest_first(flow: Flow, platform:
     assert ids == list(reversed(seeded)) and len(ids) == history
     assert read == pages
     first = (await reader.page(pub.account, None)).posts[0]
-    assert first.content == f"Post {history} of {pub.user['username']}"
+    assert first.content == f"Post {history} of {pub.user['username']}"  # YouTube's: the video's title
     assert first.published_at is not None and first.published_at < datetime.now(UTC)
     assert first.platform_post_url and first.platform_post_url.startswith("http")
 

@@ -231,6 +231,11 @@ def routes(world: World, platform: str) -> list[Any]:
             if "statistics" in parts:
                 for item in items:
                     item["statistics"] = account_figures.youtube_statistics(item["id"])
+            if "contentDetails" in parts:
+                for item in items:
+                    # A channel's uploads playlist is its id with UU for UC.
+                    uploads = "UU" + item["id"][2:]
+                    item["contentDetails"] = {"relatedPlaylists": {"likes": "", "uploads": uploads}}
             return reply(
                 {
                     "kind": "youtube#channelListResponse",

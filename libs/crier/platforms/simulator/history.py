@@ -221,6 +221,48 @@ def _pinterest(world: World, user: User, index: int, at: float, base: str) -> Po
     return Post(platform="pinterest", id=pin_id, user_id=user.id, text=_text(user, index), created_at=at, response=pin)
 
 
+def _youtube(world: World, user: User, index: int, at: float, base: str) -> Post:
+    """A public video on the user's first channel."""
+    channel = next((c for c in user.pages if c.get("kind") == "channel"), {"id": user.id, "title": user.display_name})
+    video_id = _id_of("youtube", user, index)
+    title = _text(user, index)
+    resource = {
+        "kind": "youtube#video",
+        "etag": video_id,
+        "id": video_id,
+        "snippet": {
+            "publishedAt": mastodon_entities.time_of(at),
+            "channelId": channel["id"],
+            "title": title,
+            "description": "",
+            "thumbnails": {"default": {"url": f"https://i.ytimg.com/vi/{video_id}/default.jpg", "width": 120}},
+            "channelTitle": channel["title"],
+            "liveBroadcastContent": "none",
+            "localized": {"title": title, "description": ""},
+        },
+        "status": {"uploadStatus": "processed", "privacyStatus": "public", "license": "youtube", "embeddable": True},
+    }
+    return Post(
+        platform="youtube",
+        id=video_id,
+        user_id=user.id,
+        page_id=channel["id"],
+        text="",
+        created_at=at,
+        response=resource,
+    )
+
+
+def _video_id(user: User, index: int) -> str:
+    """Eleven characters of YouTube's alphabet, rising with the index."""
+    alphabet = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+    value, chars = int(_numeric_id(user.id, index, 19)), []
+    for _ in range(11):
+        value, digit = divmod(value, 64)
+        chars.append(alphabet[digit])
+    return "".join(reversed(chars))
+
+
 def _rkey(user: User, index: int) -> str:
     """A TID whose clock part rises with the index (a PDS sorts records by it)."""
     base = 1_600_000_000_000_000 + int(_numeric_id(user.id, 0, 16)) % 10**14
@@ -235,6 +277,7 @@ ID_OF: dict[str, Callable[[User, int], str]] = {
     "instagram": lambda user, index: _numeric_id(user.id, index, 17),
     "threads": lambda user, index: _numeric_id(user.id, index, 17),
     "pinterest": lambda user, index: _numeric_id(user.id, index, 18),
+    "youtube": _video_id,
     "linkedin": lambda user, index: f"urn:li:share:{_numeric_id(user.id, index, 19)}",
     "google_business": lambda user, index: f"{_location(user)}/localPosts/{_numeric_id(user.id, index, 19)}",
 }
@@ -248,6 +291,7 @@ BUILDERS: dict[str, Callable[[World, User, int, float, str], Post]] = {
     "linkedin": _linkedin,
     "google_business": _google_business,
     "pinterest": _pinterest,
+    "youtube": _youtube,
 }
 
 

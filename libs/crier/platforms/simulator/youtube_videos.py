@@ -278,6 +278,50 @@ def routes(world: World, dialect: authz.Dialect) -> list[Any]:
         ]
         return reply({"kind": "youtube#searchListResponse", "items": items, "pageInfo": {"totalResults": len(mine)}})
 
+    @get("/youtube/v3/playlistItems", opt={"endpoint": "playlist_items"})
+    async def playlist_items(request: Request[Any, Any, Any]) -> Response[Any]:
+        """A channel's uploads playlist (`UU…`), newest first, `maxResults` (5, at most 50) a page."""
+        user = caller(request, READ_SCOPES)
+        query = request.query_params
+        channel = next((c for c in user.pages if "UU" + c["id"][2:] == query.get("playlistId")), None)
+        if channel is None:
+            raise error(
+                404,
+                "The playlist identified with the request's playlistId could not be found.",
+                "playlistNotFound",
+                "youtube.playlistItem",
+            )
+        size = max(1, min(50, int(query.get("maxResults") or 5)))
+        start = int(query.get("pageToken") or 0)
+        uploads = sorted(
+            (p for p in world.posts.of(PLATFORM) if p.page_id == channel["id"] and p.reply_to is None),
+            key=lambda p: p.created_at,
+            reverse=True,
+        )
+        items = [
+            {
+                "kind": "youtube#playlistItem",
+                "etag": secrets.token_urlsafe(12),
+                "id": f"{query.get('playlistId')}.{p.id}",
+                "snippet": {
+                    **{k: p.response["snippet"][k] for k in ("publishedAt", "channelId", "title", "description")},
+                    "playlistId": query.get("playlistId"),
+                    "position": start + i,
+                    "resourceId": {"kind": "youtube#video", "videoId": p.id},
+                },
+                "contentDetails": {"videoId": p.id, "videoPublishedAt": p.response["snippet"]["publishedAt"]},
+            }
+            for i, p in enumerate(uploads[start : start + size])
+        ]
+        answer: dict[str, Any] = {
+            "kind": "youtube#playlistItemListResponse",
+            "items": items,
+            "pageInfo": {"totalResults": len(uploads), "resultsPerPage": size},
+        }
+        if start + size < len(uploads):
+            answer["nextPageToken"] = str(start + size)
+        return reply(answer)
+
     @post("/youtube/v3/commentThreads", opt={"endpoint": "comment_threads"}, status_code=200)
     async def comment(request: Request[Any, Any, Any]) -> Response[Any]:
         user = caller(request, COMMENT_SCOPES)
@@ -331,4 +375,4 @@ def routes(world: World, dialect: authz.Dialect) -> list[Any]:
         newest = sorted(threads, key=lambda p: p.created_at, reverse=True)
         return reply({"kind": "youtube#commentThreadListResponse", "items": [p.response for p in newest]})
 
-    return [start, upload, videos, search, comment, comment_threads]
+    return [start, upload, videos, search, playlist_items, comment, comment_threads]
