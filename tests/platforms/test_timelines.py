@@ -55,6 +55,7 @@ async def read_all(reader: TimelineReader, account: AccountToken) -> tuple[list[
         ("google_business", 100, 2),
         ("pinterest", 60, 2),
         ("youtube", 70, 2),
+        ("tiktok", 45, 3),
     ],
 )
 async def test_a_seeded_history_is_read_whole_newest_first(flow: Flow, platform: str, history: int, pages: int) -> None:

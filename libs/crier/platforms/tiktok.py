@@ -48,7 +48,8 @@ def _ok(status: int, body: Any) -> bool:
 class TikTokProvider(CodeFlowProvider):
     platform = "tiktok"
     uses_pkce = True
-    default_scopes = ("user.info.basic", "user.info.profile", "video.publish", "video.upload")
+    # video.list: imports read the account's videos (`timelines.tiktok`).
+    default_scopes = ("user.info.basic", "user.info.profile", "video.publish", "video.upload", "video.list")
     real_endpoints = PlatformEndpoints(auth_base="https://www.tiktok.com", api_base="https://open.tiktokapis.com")
     authorize_path = "/v2/auth/authorize/"
     token_path = "/v2/oauth/token/"

@@ -263,6 +263,11 @@ def _video_id(user: User, index: int) -> str:
     return "".join(reversed(chars))
 
 
+def _tiktok(world: World, user: User, index: int, at: float, base: str) -> Post:
+    video_id = _id_of("tiktok", user, index)
+    return Post(platform="tiktok", id=video_id, user_id=user.id, text=_text(user, index), created_at=at)
+
+
 def _rkey(user: User, index: int) -> str:
     """A TID whose clock part rises with the index (a PDS sorts records by it)."""
     base = 1_600_000_000_000_000 + int(_numeric_id(user.id, 0, 16)) % 10**14
@@ -278,6 +283,7 @@ ID_OF: dict[str, Callable[[User, int], str]] = {
     "threads": lambda user, index: _numeric_id(user.id, index, 17),
     "pinterest": lambda user, index: _numeric_id(user.id, index, 18),
     "youtube": _video_id,
+    "tiktok": lambda user, index: _numeric_id(user.id, index, 19),
     "linkedin": lambda user, index: f"urn:li:share:{_numeric_id(user.id, index, 19)}",
     "google_business": lambda user, index: f"{_location(user)}/localPosts/{_numeric_id(user.id, index, 19)}",
 }
@@ -292,6 +298,7 @@ BUILDERS: dict[str, Callable[[World, User, int, float, str], Post]] = {
     "google_business": _google_business,
     "pinterest": _pinterest,
     "youtube": _youtube,
+    "tiktok": _tiktok,
 }
 
 

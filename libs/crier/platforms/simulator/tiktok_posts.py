@@ -243,7 +243,44 @@ def routes(world: World, dialect: Dialect) -> list[Any]:
         publish.post_id = made.id
         return world.posts.add(made)
 
-    return [creator_info, video_init, video_upload, content_init, publish_status]
+    @post("/v2/video/list/", opt={"endpoint": "video_list"}, status_code=200)
+    async def video_list(request: Request[Any, Any, Any]) -> Response[Any]:
+        """The user's public videos, newest first: `max_count` (≤ 20) a page, `cursor` = the
+        `create_time` (ms) of the last one shown, `has_more`."""
+        _, grant = authz.bearer(world, "tiktok", dialect, request)
+        if "video.list" not in grant.scopes:
+            raise _error(401, "scope_not_authorized", "The user did not authorize the scope video.list")
+        body = await payload(request)
+        count = body.get("max_count", 10)
+        if not isinstance(count, int) or not 1 <= count <= 20:
+            raise _error(400, "invalid_params", "max_count must be between 1 and 20")
+        fields = {f for f in request.query_params.get("fields", "").split(",") if f}
+        if not fields:
+            raise _error(400, "invalid_params", "fields is required")
+        newest = sorted(world.posts.of("tiktok", grant.user_id), key=lambda p: p.created_at, reverse=True)
+        if isinstance(body.get("cursor"), int):
+            newest = [p for p in newest if int(p.created_at * 1000) < body["cursor"]]
+        page = newest[:count]
+        videos = [{k: v for k, v in _video(p).items() if k in fields} for p in page]
+        data = {
+            "videos": videos,
+            "cursor": int(page[-1].created_at * 1000) if page else 0,
+            "has_more": len(newest) > count,
+        }
+        return reply({"data": data, "error": {"code": "ok", "message": "", "log_id": secrets.token_hex(16).upper()}})
+
+    return [creator_info, video_init, video_upload, content_init, publish_status, video_list]
+
+
+def _video(post: Post) -> dict[str, Any]:
+    return {
+        "id": post.id,
+        "title": post.text,
+        "video_description": post.text,
+        "create_time": int(post.created_at),
+        "share_url": f"https://www.tiktok.com/@{post.user_id}/video/{post.id}",
+        "duration": 15,
+    }
 
 
 def _object(value: Any) -> dict[str, Any]:
