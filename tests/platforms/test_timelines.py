@@ -49,6 +49,7 @@ async def read_all(reader: TimelineReader, account: AccountToken) -> tuple[list[
         ("x", 120, 3),
         ("mastodon", 90, 4),
         ("bluesky", 75, 2),
+        ("facebook", 60, 2),
         ("instagram", 51, 2),
         ("threads", 50, 1),
         ("linkedin", 55, 2),
