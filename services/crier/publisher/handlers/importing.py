@@ -30,12 +30,15 @@ from crier.contracts.imports import (
 )
 from crier.kit.clock import Clock, utc_now
 from crier.kit.errors import Failure, Gone, NotFound
+from crier.kit.log import get
 from crier.kit.uow import UnitOfWork
 from crier.platforms.base import PlatformError, RateLimited, TokenRejected
 from crier.platforms.timelines import TimelinePage, TimelineReader
 from crier.platforms.timelines.sandbox import SandboxTimeline
 from crier.publisher.adapters import imports
 from crier.publisher.handlers.context import Tokens
+
+log = get(__name__)
 
 MAX_FAILURES = 5
 BACKOFF_BASE_S, BACKOFF_MAX_S = 2.0, 120.0
@@ -103,18 +106,32 @@ async def _read(
 ) -> tuple[TimelinePage, AccountToken]:
     """One page; after a 401, once more with a token connect renewed."""
     try:
-        return await reader.page(account, cursor), account
+        return await _page(reader, cmd, account, cursor), account
     except TokenRejected:
         if cmd.sandbox:
             raise
         renewed = await _account(ctx, cmd, rejected=account)
     try:
-        return await reader.page(renewed, cursor), renewed
+        return await _page(reader, cmd, renewed, cursor), renewed
     except TokenRejected as again:
         raise PlatformError(
             f"{cmd.platform} refused the account's renewed token: {again.message}",
             code="account_token_expired",
         ) from None
+
+
+async def _page(reader: TimelineReader, cmd: ImportPosts, account: AccountToken, cursor: str | None) -> TimelinePage:
+    """The reader's page, with a bug in it turned into a retryable failure: the import then fails
+    visibly after the last try instead of its command going round until it is dead-lettered."""
+    try:
+        return await reader.page(account, cursor)
+    except PlatformError:
+        raise
+    except Exception as exc:
+        log.exception("publisher.import_reader_crashed", import_id=cmd.import_id, platform=cmd.platform)
+        raise PlatformError(
+            f"unexpected reader error: {type(exc).__name__}", code="reader_error", retryable=True
+        ) from exc
 
 
 async def _record(ctx: Importing, cmd: ImportPosts, run: Any, page: TimelinePage) -> None:
@@ -141,6 +158,7 @@ async def _record(ctx: Importing, cmd: ImportPosts, run: Any, page: TimelinePage
         if reached_end:
             ended = await imports.finish(tx.conn, cmd.import_id, "completed", now)
             if ended is not None:
+                log.info("publisher.import_read", import_id=cmd.import_id, platform=cmd.platform, **counts)
                 read_all = ImportTimelineRead(
                     **_envelope(cmd, "read", ctx), **_about(cmd), **counts, skipped=ended.skipped
                 )
@@ -211,6 +229,7 @@ async def _fail(ctx: Importing, cmd: ImportPosts, code: str, message: str) -> No
             error_message=message[:500],
         )
         tx.emit("evt.import.failed", failed, msg_id=failed.id)
+    log.info("publisher.import_failed", import_id=cmd.import_id, platform=cmd.platform, error_code=code)
 
 
 def _envelope(cmd: ImportPosts, step: str, ctx: Importing) -> dict[str, Any]:
