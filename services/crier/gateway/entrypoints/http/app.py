@@ -12,6 +12,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server
 
+from crier.gateway.entrypoints.http import connect_pages
+from crier.gateway.entrypoints.http.account_metrics import AccountMetricsController
 from crier.gateway.entrypoints.http.allowed_methods import answer_options
 from crier.gateway.entrypoints.http.api_keys import ApiKeyController
 from crier.gateway.entrypoints.http.auth import PUBLIC_PATHS, ApiKeyAuth
@@ -23,14 +25,18 @@ from crier.gateway.entrypoints.http.connect_flows import (
     bluesky_client_metadata,
     oauth_callback,
 )
+from crier.gateway.entrypoints.http.console import console_router
 from crier.gateway.entrypoints.http.docs_page import ScalarPage
 from crier.gateway.entrypoints.http.end_users import EndUserController
 from crier.gateway.entrypoints.http.errors import error_response, handle_exception
 from crier.gateway.entrypoints.http.health import healthz, readyz
 from crier.gateway.entrypoints.http.hosted_connect import HostedConnectController
+from crier.gateway.entrypoints.http.imports import ImportController
 from crier.gateway.entrypoints.http.media import MediaController
 from crier.gateway.entrypoints.http.nul_guard import NulGuard
 from crier.gateway.entrypoints.http.openapi_docs import install as finish_openapi
+from crier.gateway.entrypoints.http.org_settings import OrgSettingsController
+from crier.gateway.entrypoints.http.post_analytics import PostAnalyticsController
 from crier.gateway.entrypoints.http.posts import PostController
 from crier.gateway.entrypoints.http.query_guard import reject_unknown_query_parameters
 from crier.gateway.entrypoints.http.rate_limits import RateLimits
@@ -52,7 +58,9 @@ CONNECT_ROUTES = [
     PendingController,
     ConnectSessionController,
     HostedConnectController,
+    connect_pages.static_files(),
     EndUserController,
+    OrgSettingsController,
 ]
 
 
@@ -94,14 +102,18 @@ def create_app(gateway: Gateway) -> Litestar:
             healthz,
             readyz,
             PostController,
+            PostAnalyticsController,
             SchedulingController,
             MediaController,
             ApiKeyController,
             SocialAccountController,
+            AccountMetricsController,
             SandboxController,
+            ImportController,
             *CONNECT_ROUTES,
             WebhookController,
             EventController,
+            console_router(gateway.settings),
         ],
         middleware=[
             DefineMiddleware(ApiKeyAuth, exclude=PUBLIC_PATHS, exclude_from_auth_key="exclude_from_auth"),
@@ -110,6 +122,7 @@ def create_app(gateway: Gateway) -> Litestar:
         exception_handlers={Exception: handle_exception},
         guards=[reject_unknown_query_parameters, check_json_body],
         openapi_config=openapi_config(gateway.settings.public_url),
+        template_config=connect_pages.template_config(),
         request_max_body_size=gateway.settings.max_body_bytes,
         state=State({"gateway": gateway}),
         before_request=answer_options,

@@ -63,6 +63,12 @@ _SESSION = {
     "created_at": CREATED,
     "updated_at": CREATED,
 }
+_DISPLAY = {
+    "product_name": "Acme Social",
+    "logo_url": "https://app.example.com/logo.svg",
+    "accent_color": "#0b7a4b",
+    "support_url": "https://app.example.com/help",
+}
 _SLOT = {"weekday": 2, "minute_of_day": 600, "social_account_id": None}
 
 SCHEMAS: dict[str, Any] = {
@@ -84,6 +90,7 @@ SCHEMAS: dict[str, Any] = {
         "published_at": None,
         "created_at": CREATED,
         "updated_at": CREATED,
+        "source": "crier",
     },
     "PostCanceled": {"id": POST_ID, "canceled": True},
     "Target": _target("b1000000-0000-4000-8000-000000000001", LINKEDIN, "linkedin"),
@@ -182,6 +189,7 @@ SCHEMAS: dict[str, Any] = {
             }
         ],
     },
+    "OrgSettings": {"connect_display": _DISPLAY},
     "ConnectSession": _SESSION,
     "ConnectSessionCreated": {**_SESSION, "connect_url": "https://crier.example.com/connect/c0ffee00?t=q8Zr"},
     "EndUser": {
@@ -253,8 +261,28 @@ SCHEMAS["Finalized"] = {
         }
     ],
 }
+SCHEMAS["Import"] = {
+    "id": "imp_5b0c4e9a2f7d4c1e8a3b6d9f0e2c4a71",
+    "account_id": X,
+    "platform": "x",
+    "tenant_id": "user_42",
+    "status": "completed",
+    "since": None,
+    "limit": 500,
+    "pages": 6,
+    "fetched": 287,
+    "imported": 281,
+    "skipped": 6,
+    "error_code": None,
+    "error_message": None,
+    "created_at": CREATED,
+    "started_at": CREATED,
+    "finished_at": "2026-06-01T08:31:12Z",
+    "updated_at": "2026-06-01T08:31:12Z",
+}
 # Pages of a list: the item's example, and where the next page starts.
 for page, item in {
+    "ImportList": "Import",
     "PostList": "Post",
     "MediaList": "Media",
     "SocialAccountList": "SocialAccount",
@@ -271,6 +299,7 @@ for page, item in {"TargetList": "Target", "ApiKeyList": "ApiKey", "RedirectUriP
 RESPONSES: dict[str, Any] = {"healthz": {"status": "ok", "services": {}}}
 
 REQUESTS: dict[str, Any] = {
+    "startImport": {"since": "2026-01-01T00:00:00Z", "limit": 500},
     "createPost": {
         "accounts": [LINKEDIN, X],
         "content": TEXT,
@@ -300,7 +329,9 @@ REQUESTS: dict[str, Any] = {
         "platform": "linkedin",
         "redirect_uri": "https://app.example.com/integrations/crier/return",
         "tenant_id": "user_42",
+        "display": {"product_name": "Acme Social", "locale": "fr"},
     },
+    "putOrgSettings": {"connect_display": _DISPLAY},
     "upsertEndUser": {
         "external_user_id": "user_42",
         "display_name": "Jane Doe",
