@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import Meta, Struct
 
@@ -108,7 +109,10 @@ class ImportController(Controller):
         operation_id="startImport",
         guards=[requires("connect")],
         status_code=201,
-        responses=documented(404, 409, 503),
+        responses={
+            **documented(404, 409, 503),
+            200: ResponseSpec(Import, description="An import of the account was already under way: that one."),
+        },
         summary="Import the account's existing posts (201: started; 200: the import already under way)",
     )
     async def start(

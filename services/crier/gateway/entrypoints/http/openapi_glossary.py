@@ -282,6 +282,9 @@ PARAMETERS_AT: dict[str, str] = {
 }
 
 SCHEMAS: dict[str, str] = {
+    "Import": "An import of a social account's existing posts: its status, counts and error.",
+    "ImportCreate": "What to import: `{}` imports the account's whole timeline.",
+    "ImportList": "A social account's imports, newest first.",
     "ConnectDisplay": "How the hosted connect pages look: product name, logo, accent colour, support link, language.",
     "OrgSettings": "An organization's settings, per mode.",
     "AccountHealth": "Whether a social account can publish, as the platform answered.",
