@@ -19,6 +19,14 @@ from crier.contracts.connect import AccountToken
 from crier.platforms.account_metrics import Reach
 
 ENGAGEMENT = ("likes", "reposts", "replies", "impressions")
+# The platforms whose APIs report no engagement for a single post, and what to tell a client who
+# asks why every count is null (each reader's docstring has the detail).
+NO_POST_ENGAGEMENT: dict[str, str] = {
+    "google_business": (
+        "Google Business Profile reports no engagement for a single post: its Performance API reports per "
+        "location (see the account's metrics)."
+    ),
+}
 
 
 @dataclass(frozen=True)

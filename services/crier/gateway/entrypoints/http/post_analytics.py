@@ -21,6 +21,7 @@ from crier.gateway.entrypoints.http.auth import principal_of, requires
 from crier.gateway.entrypoints.http.errors import documented
 from crier.gateway.entrypoints.http.state import gateway_of
 from crier.gateway.handlers import posts as uc
+from crier.platforms.post_engagement import NO_POST_ENGAGEMENT
 
 # How old a stored reading may be and still answer instead of the platform.
 FRESH_FOR_S = 60.0
@@ -51,6 +52,9 @@ class TargetAnalytics(Struct, kw_only=True):
     raw: Annotated[dict[str, Any], _said("The platform's answer(s) the counts were read from, unmodified.")]
     captured_at: Annotated[datetime | None, _said("When the counts were read; null when never.")] = None
     error_code: Annotated[str | None, _said("Why no fresh reading came from the platform, when none did.")] = None
+    note: Annotated[
+        str | None, _said("Why every count is null when the platform reports no engagement for a single post.")
+    ] = None
 
 
 class PostAnalytics(Struct, kw_only=True):
@@ -81,6 +85,7 @@ _ANSWER = ResponseSpec(
                         "raw": {"id": "1800000000000000001", "public_metrics": {"like_count": 42}},
                         "captured_at": "2026-06-09T11:00:00Z",
                         "error_code": None,
+                        "note": None,
                     }
                 ],
             },
@@ -103,8 +108,8 @@ class PostAnalyticsController(Controller):
             "For every target of the post that was published, the platform's engagement counts, read as the "
             "account that published it. A reading younger than a minute is answered as `cached` instead of "
             "asking the platform again; when the platform cannot answer, the latest reading is (`snapshot`). "
-            "Counts a platform does not offer are null. Crier also captures each target periodically during "
-            "its first days."
+            "Counts a platform does not offer are null, and `note` says why when it reports none for a post. "
+            "Crier also captures each target periodically during its first days."
         ),
     )
     async def analytics(self, request: Request[Any, Any, Any], post_id: FromPath[str]) -> PostAnalytics:
@@ -152,6 +157,7 @@ class PostAnalyticsController(Controller):
                     raw=e.raw,
                     captured_at=e.captured_at,
                     error_code=e.error_code,
+                    note=NO_POST_ENGAGEMENT.get(platform_of[e.target_id]),
                 )
                 for e in found
                 if e.target_id in platform_of
