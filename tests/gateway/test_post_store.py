@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,9 +15,10 @@ import sqlalchemy as sa
 
 from crier.contracts.common import Mode
 from crier.gateway.adapters import post_store
+from crier.gateway.adapters.folded_posts import FoldedPosts
 from crier.gateway.adapters.tables import post_events
 from crier.gateway.domain import events as ev
-from crier.gateway.domain.post import Post
+from crier.gateway.domain.post import Post, replay
 from crier.gateway.settings import SCHEMA
 from crier.kit.db import create_engine
 from crier.kit.errors import NotFound
@@ -87,3 +89,52 @@ async def test_the_writer_that_loses_the_race_decides_again(gateway: Gateway, sa
     assert versions == [1, 2, 3]
     assert first is not None and second is not None
     assert {t.status for t in (first if first.version == 3 else second).targets} == {"publishing"}
+
+
+async def test_a_kept_post_folds_only_what_came_since_and_never_what_was_rolled_back(
+    gateway: Gateway, sandbox: Org
+) -> None:
+    with sandbox.test() as c:
+        post_id = c.post("/posts", json={"content": "folds", "accounts": list(sandbox.accounts.values())}).json()["id"]
+    engine = create_engine(gateway.database_url, SCHEMA, pool_size=2)
+    try:
+        async with engine.connect() as conn:
+            post = await post_store.load(conn, post_id)
+        assert post is not None and post_store.FOLDED.get(post_id) is not None
+
+        # An event appended in a transaction that then rolls back, loaded inside it: that state is
+        # kept for a moment, but it folded an event that never was.
+        async with engine.connect() as conn:
+            tx = await conn.begin()
+            await post_store.append(conn, post_id, post.version, [publishing(post, 0)])
+            inside = await post_store.load(conn, post_id)
+            assert inside is not None and inside.targets[0].status == "publishing"
+            await tx.rollback()
+        async with engine.begin() as conn:  # what really happened at that version
+            await post_store.append(conn, post_id, post.version, [publishing(post, 1)])
+
+        async with engine.connect() as conn:
+            after = await post_store.load(conn, post_id)
+            assert after is not None
+            assert [t.status for t in after.targets[:2]] == [post.targets[0].status, "publishing"]
+            # the kept state, brought up to date, is the whole history folded again
+            assert after == replay(await post_store.history(conn, post_id))
+
+        # A later event is folded onto the kept state: the same post as the whole history makes.
+        async with engine.begin() as conn:
+            await post_store.append(conn, post_id, after.version, [publishing(after, 0)])
+        async with engine.connect() as conn:
+            latest = await post_store.load(conn, post_id)
+            assert latest is not None and latest.version == after.version + 1
+            assert latest == replay(await post_store.history(conn, post_id))
+    finally:
+        await engine.dispose()
+
+
+def test_kept_posts_are_bounded_the_least_recently_loaded_going_first() -> None:
+    kept = FoldedPosts(capacity=2)
+    for post_id in ("a", "b"):
+        kept.keep(SimpleNamespace(id=post_id), {})  # type: ignore[arg-type]  # the id is all it reads
+    assert kept.get("a") is not None  # "a" loaded again: "b" is now the least recent
+    kept.keep(SimpleNamespace(id="c"), {})  # type: ignore[arg-type]
+    assert len(kept) == 2 and kept.get("b") is None and kept.get("a") is not None

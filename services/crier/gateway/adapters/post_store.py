@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crier.contracts.common import Mode
 from crier.gateway.adapters import new_post_rows
 from crier.gateway.adapters.database import violated_constraint
+from crier.gateway.adapters.folded_posts import FoldedPosts
 from crier.gateway.adapters.post_queries import PostRecord
 from crier.gateway.adapters.tables import post_events, post_targets, posts
 from crier.gateway.domain import events as ev
@@ -116,8 +117,38 @@ async def change(
     raise ConcurrentAppend(post_id)
 
 
+# Shared by every load in this process (see folded_posts for why a kept state is safe to reuse).
+FOLDED = FoldedPosts()
+
+
 async def load(conn: AsyncConnection, post_id: str) -> Post | None:
-    return replay(await history(conn, post_id))
+    """The post as its stored events make it: the kept state and the events since, when the kept
+    state's last event is still the stored one at its version; else its whole history."""
+    known = FOLDED.get(post_id)
+    if known is not None:
+        post, last_event = known
+        rows = (
+            await conn.execute(
+                sa.select(post_events.c.version, post_events.c.data)
+                .where(post_events.c.post_id == post_id, post_events.c.version >= post.version)
+                .order_by(post_events.c.version)
+            )
+        ).all()
+        if rows and rows[0].version == post.version and rows[0].data == last_event:
+            for row in rows[1:]:
+                post = apply(post, ev.decode(row.data))
+            if len(rows) > 1:
+                FOLDED.keep(post, rows[-1].data)
+            return post
+    rows = (
+        await conn.execute(
+            sa.select(post_events.c.data).where(post_events.c.post_id == post_id).order_by(post_events.c.version)
+        )
+    ).all()
+    folded = replay(ev.decode(r.data) for r in rows)
+    if folded is not None:
+        FOLDED.keep(folded, rows[-1].data)
+    return folded
 
 
 async def history(conn: AsyncConnection, post_id: str) -> list[ev.AnyPostEvent]:
