@@ -37,6 +37,7 @@ imports = sa.Table(
     sa.Column("finished_at", TS),
     sa.Column("updated_at", TS, nullable=False),
 )
+ACTIVE = sa.text("status IN ('queued', 'running')")
 _FIELDS = [c.name for c in imports.c if c.name not in ("org_id", "mode")]
 
 
@@ -49,9 +50,10 @@ async def create(conn: AsyncConnection, values: dict[str, Any]) -> Any | None:
     stmt = (
         insert(imports)
         .values(pages=0, fetched=0, imported=0, skipped=0, **values)
-        .on_conflict_do_nothing(
-            index_elements=[imports.c.account_id], index_where=imports.c.status.in_(("queued", "running"))
-        )
+        # The partial index's predicate in literals: a bound `IN ($1, $2)` stops matching the index
+        # once PostgreSQL plans the prepared statement generically (from its sixth run on a pooled
+        # connection), and every import after that would fail.
+        .on_conflict_do_nothing(index_elements=[imports.c.account_id], index_where=ACTIVE)
         .returning(imports)
     )
     return (await conn.execute(stmt)).first()
