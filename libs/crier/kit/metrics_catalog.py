@@ -108,6 +108,16 @@ WEBHOOK_DISABLED = GaugeSpec("crier_webhook_endpoints_disabled", "Endpoints disa
 
 # Connect. outcome: refreshed, failed (will be retried), revoked (the grant is dead).
 TOKEN_REFRESHES = CounterSpec("crier_token_refreshes_total", "OAuth token refreshes", ("platform", "outcome"))
+# outcome: captured, failed (the platform could not answer; backed off), deferred (its app was just
+# rate limited), crashed (a bug or an outage mid-capture; its lease runs out and it is taken again).
+ACCOUNT_METRICS_CAPTURES = CounterSpec(
+    "crier_account_metrics_captures_total", "Account metrics captures by the collector", ("platform", "outcome")
+)
+# source: live (read from the platform), cached (a reading younger than asked for, or this period's
+# capture), snapshot (the latest reading, the platform failing), unavailable (no reading at all).
+POST_ENGAGEMENT_READS = CounterSpec(
+    "crier_post_engagement_reads_total", "Post engagement answers, one per target", ("platform", "source")
+)
 
 # Media (the gateway).
 MEDIA_STORED = CounterSpec("crier_media_stored_bytes_total", "Bytes of media written to the media store")
@@ -131,5 +141,7 @@ CATALOG: tuple[Spec, ...] = (
     WEBHOOK_DURATION,
     WEBHOOK_DISABLED,
     TOKEN_REFRESHES,
+    ACCOUNT_METRICS_CAPTURES,
+    POST_ENGAGEMENT_READS,
     MEDIA_STORED,
 )

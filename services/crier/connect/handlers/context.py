@@ -13,7 +13,7 @@ from crier.connect.adapters.vault import Vault
 from crier.connect.settings import ConnectSettings
 from crier.kit.clock import Clock, utc_now
 from crier.kit.metrics import Metrics
-from crier.kit.metrics_catalog import TOKEN_REFRESHES
+from crier.kit.metrics_catalog import ACCOUNT_METRICS_CAPTURES, POST_ENGAGEMENT_READS, TOKEN_REFRESHES
 from crier.kit.uow import UnitOfWork
 
 
@@ -22,10 +22,12 @@ class Meters:
     """As `crier.kit.metrics_catalog` names them."""
 
     token_refreshes: Counter
+    account_metrics_captures: Counter
+    post_engagement_reads: Counter
 
     @classmethod
     def on(cls, metrics: Metrics) -> Meters:
-        return cls(TOKEN_REFRESHES.on(metrics))
+        return cls(TOKEN_REFRESHES.on(metrics), ACCOUNT_METRICS_CAPTURES.on(metrics), POST_ENGAGEMENT_READS.on(metrics))
 
 
 def _unserved() -> Meters:

@@ -84,6 +84,10 @@ async def post_engagement_of(ctx: Context, r: api.EngagementRequest) -> api.Post
         )
 
     answers = await asyncio.gather(*(one(t) for t in r.targets))
+    for answer in answers:
+        # An account no longer this organization's, never read, has no platform to name.
+        platform = answer.network or "unknown"
+        ctx.meters.post_engagement_reads.labels(platform=platform, source=answer.source).inc()
     return api.PostEngagement(post_id=r.post_id, targets=list(answers))
 
 

@@ -80,11 +80,14 @@ async def capture_due(ctx: Context, draw: random.Random | None = None) -> Counte
 
     async def guarded(account: metrics.Due) -> str:
         try:
-            return await one(account)
+            outcome = await one(account)
         except Exception as exc:  # one account's surprise must not stop the others
             if not is_transient(exc):
                 log.exception("connect.metrics_capture_crashed", account_id=account.id, error=type(exc).__name__)
-            return "crashed"  # its lease runs out and a later sweep takes it again
+            outcome = "crashed"  # its lease runs out and a later sweep takes it again
+        # Counted once the capture's transaction is over: a capture whose commit failed crashed.
+        ctx.meters.account_metrics_captures.labels(platform=account.platform, outcome=outcome).inc()
+        return outcome
 
     outcomes = Counter(await asyncio.gather(*(guarded(a) for a in due)))
     if due:
