@@ -143,13 +143,15 @@ def _threads(world: World, user: User, index: int, at: float, base: str) -> Post
 
 
 def _linkedin(world: World, user: User, index: int, at: float, base: str) -> Post:
-    """A member's own post (an organization's history is not seeded)."""
+    """A post by the first organization the member administers, or by the member when there is
+    none (as a Facebook user's history is on their first Page)."""
     urn = _id_of("linkedin", user, index)
-    post = Post(platform="linkedin", id=urn, user_id=user.id, text=_text(user, index), created_at=at)
+    org = str(user.pages[0]["id"]) if user.pages else None
+    post = Post(platform="linkedin", id=urn, user_id=user.id, page_id=org, text=_text(user, index), created_at=at)
     ms = int(at * 1000)
     post.response = {
         "id": urn,
-        "author": f"urn:li:person:{user.id}",
+        "author": f"urn:li:organization:{org}" if org else f"urn:li:person:{user.id}",
         "commentary": post.text,
         "visibility": "PUBLIC",
         "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [], "thirdPartyDistributionChannels": []},
