@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -121,3 +122,43 @@ async def _targets_of(conn: AsyncConnection, post_ids: list[str]) -> dict[str, l
     for row in rows:
         out.setdefault(row.post_id, []).append(row)
     return out
+
+
+# The console's live figures. Both read through partial indexes (migration 0012) whose predicates
+# the queries repeat as literals: a bound list would hide the match from a generic plan.
+WAITING = ("queued", "publishing", "retrying")
+OUTCOMES = ("target.published", "target.attempt_failed", "target.failed", "target.dead_lettered")
+# A post with a target still waiting for a publisher rolls up as queued or publishing
+# (`domain.post.roll_up`): only those posts of the organization are read, not its history.
+_POSTS_IN_FLIGHT = sa.text("posts.status IN ('queued', 'publishing')")
+_OUTCOME_EVENTS = sa.text("post_events.type IN (" + ", ".join(f"'{t}'" for t in OUTCOMES) + ")")
+
+
+async def waiting_targets(conn: AsyncConnection, org_id: str, mode: Mode) -> list[tuple[str, str, int]]:
+    """(platform, status, targets) for the organization's targets due and not yet delivered."""
+    rows = await conn.execute(
+        sa.select(post_targets.c.platform, post_targets.c.status, sa.func.count())
+        .join(posts, posts.c.id == post_targets.c.post_id)
+        .where(posts.c.org_id == org_id, posts.c.mode == mode, _POSTS_IN_FLIGHT, post_targets.c.status.in_(WAITING))
+        .group_by(post_targets.c.platform, post_targets.c.status)
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def outcomes_since(conn: AsyncConnection, org_id: str, mode: Mode, since: datetime) -> list[tuple[str, str, int]]:
+    """(platform, event type, events) for the organization's delivery outcomes that happened
+    since `since`, from the event store: every attempt counts, including one a later event had
+    already overtaken. The index is on time, so this reads the installation's outcomes of the
+    window (a minute's worth) and keeps the organization's."""
+    target_id = post_events.c.data["target_id"].astext
+    rows = await conn.execute(
+        sa.select(post_targets.c.platform, post_events.c.type, sa.func.count())
+        .select_from(
+            post_events.join(posts, posts.c.id == post_events.c.post_id).join(
+                post_targets, post_targets.c.id == target_id
+            )
+        )
+        .where(_OUTCOME_EVENTS, post_events.c.occurred_at >= since, posts.c.org_id == org_id, posts.c.mode == mode)
+        .group_by(post_targets.c.platform, post_events.c.type)
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
