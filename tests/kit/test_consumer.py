@@ -117,6 +117,40 @@ async def test_an_undecodable_message_is_dead_lettered_at_once(bus: Bus) -> None
     assert dead.data == b"not json" and dead.headers["Crier-Error"].startswith("undecodable")
 
 
+async def test_messages_of_one_key_are_handled_in_stream_order_and_keys_side_by_side(bus: Bus) -> None:
+    # All published before the consumer starts, so they come in one fetch: the case where order
+    # could be lost.
+    sent = [("a", n) for n in range(5)] + [("b", n) for n in range(5)]
+    sent = [m for pair in zip(sent[:5], sent[5:], strict=True) for m in pair]  # a0 b0 a1 b1 …
+    for key, n in sent:
+        await _publish(bus, "evt.probe.ordered", msgspec.json.encode({"key": key, "n": n}))
+    seen: dict[str, list[int]] = {"a": [], "b": []}
+    running: set[str] = set()
+    overlapped = asyncio.Event()
+
+    async def handle(subject: str, message: Any, msg: Any) -> None:
+        running.add(message["key"])
+        if len(running) == 2:
+            overlapped.set()
+        # Each key's first message waits until the other key's is under way too: handled one
+        # message at a time, this would never end; per key in parallel, it does.
+        if message["n"] == 0:
+            await asyncio.wait_for(overlapped.wait(), timeout=10)
+        seen[message["key"]].append(message["n"])
+        running.discard(message["key"])
+
+    def key_of(msg: Any) -> str:
+        return str(msgspec.json.decode(msg.data)["key"])
+
+    sub = await consumer.bind(bus, stream=streams.EVENTS, durable="ordered", subjects=["evt.probe.ordered"])
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(bus, sub, TYPES, handle, stop, concurrency=4, ordered_by=key_of))
+    await eventually(lambda: _settled(bus, "ordered"), what="every message handled")
+    stop.set()
+    await task
+    assert seen == {"a": [0, 1, 2, 3, 4], "b": [0, 1, 2, 3, 4]}
+
+
 def test_backoff_grows_and_is_capped() -> None:
     delays = [consumer.backoff_s(n) for n in range(1, 12)]
     assert delays[:3] == [0.5, 1.0, 2.0]

@@ -28,6 +28,9 @@ class GatewaySettings(CommonSettings):
     # How long a request's Idempotency-Key stays locked after the request last renewed it (every
     # third of this while it runs): how long retries of a request that died get 409.
     idempotency_lease_s: float = 15.0
+    # Delivery reports and account events handled at once, one post (or account) at a time each:
+    # reports of different posts are written in parallel, those of one post in stream order.
+    report_concurrency: int = 8
     # Post analytics: each published target's engagement is captured once per period during its
     # first days (0 days turns the capture off).
     analytics_capture_days: float = 3.0

@@ -222,15 +222,37 @@ async def run(
     batch: int = 64,
     concurrency: int = 1,
     max_failures: int = MAX_FAILURES,
+    ordered_by: Callable[[Msg], str] | None = None,
 ) -> None:
     """Fetch and handle messages until `stop` is set. With concurrency > 1, a batch is handled in
-    parallel, and the next batch is fetched once the whole batch is settled."""
+    parallel, and the next batch is fetched once the whole batch is settled. With `ordered_by`,
+    messages of one key (a post, say) are handled one after the other in stream order, and only
+    different keys in parallel: the order each key sees is the order of the stream."""
     settle = settler(bus, types, handler, max_failures=max_failures)
     limiter = asyncio.Semaphore(concurrency)
 
     async def handle(msg: Msg) -> None:
         async with limiter:
             await settle(msg)
+
+    async def handle_in_order(msgs: list[Msg]) -> None:
+        for msg in msgs:
+            await handle(msg)
+
+    async def handle_batch(msgs: list[Msg]) -> None:
+        if concurrency == 1:
+            await handle_in_order(msgs)
+        elif ordered_by is None:
+            await asyncio.gather(*(handle(m) for m in msgs))
+        else:
+            by_key: dict[str, list[Msg]] = {}
+            for msg in msgs:
+                try:
+                    key = ordered_by(msg)
+                except Exception:
+                    key = ""  # a message without a key (undecodable, say) goes its own way to settle
+                by_key.setdefault(key, []).append(msg)
+            await asyncio.gather(*(handle_in_order(group) for group in by_key.values()))
 
     fetching = Outage("bus.fetch", logger=log)
     while not stop.is_set():
@@ -248,11 +270,7 @@ async def run(
             continue
         if fetching.down:
             fetching.succeeded()
-        if concurrency == 1:
-            for msg in msgs:
-                await handle(msg)
-        else:
-            await asyncio.gather(*(handle(m) for m in msgs))
+        await handle_batch(msgs)
 
 
 async def dead_letter(bus: Bus, msg: Msg, subject: str, error: str, *, failures: int) -> None:

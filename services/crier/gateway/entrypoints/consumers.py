@@ -39,7 +39,27 @@ ACCOUNT_EVENTS = (
 )
 
 
-async def run(bus: Bus, ctx: Context, stop: asyncio.Event, *, max_failures: int) -> None:
+class _Subject(msgspec.Struct):
+    """What a report or account event is about: its post, or its account."""
+
+    post_id: str | None = None
+    account_id: str | None = None
+
+
+_subject_of = msgspec.json.Decoder(_Subject)
+
+
+def about(msg: Msg) -> str:
+    """The key a message is ordered by: one post's reports are applied in stream order (each one
+    appends to the post's history), while different posts' are written side by side."""
+    try:
+        subject = _subject_of.decode(msg.data)
+    except msgspec.DecodeError:
+        return ""  # undecodable: the handler dead-letters it, in the order of its own key
+    return f"post:{subject.post_id}" if subject.post_id else f"account:{subject.account_id}"
+
+
+async def run(bus: Bus, ctx: Context, stop: asyncio.Event, *, max_failures: int, concurrency: int = 1) -> None:
     sub = await consumer.bind(bus, stream=streams.EVENTS, durable=DURABLE, subjects=SUBJECTS)
 
     async def handle(subject: str, message: Any, _: Msg) -> None:
@@ -48,4 +68,6 @@ async def run(bus: Bus, ctx: Context, stop: asyncio.Event, *, max_failures: int)
         elif isinstance(message, ACCOUNT_EVENTS):
             await record_account_event(ctx, message)
 
-    await consumer.run(bus, sub, TYPES, handle, stop, max_failures=max_failures)
+    await consumer.run(
+        bus, sub, TYPES, handle, stop, max_failures=max_failures, concurrency=concurrency, ordered_by=about
+    )

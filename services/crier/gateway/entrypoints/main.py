@@ -86,7 +86,13 @@ def main() -> int:
         return [
             serve(),
             stop_server(),
-            consumers.run(runtime.bus, ctx, runtime.stop, max_failures=settings.consumer_max_failures),
+            consumers.run(
+                runtime.bus,
+                ctx,
+                runtime.stop,
+                max_failures=settings.consumer_max_failures,
+                concurrency=settings.report_concurrency,
+            ),
             import_pages.run(runtime.bus, ctx, runtime.stop, max_failures=settings.consumer_max_failures),
             housekeeping.run(ctx, runtime.stop),
             analytics_capture.run(
