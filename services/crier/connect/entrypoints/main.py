@@ -12,7 +12,7 @@ import httpx
 from crier.connect.adapters.instances import InstanceGuard
 from crier.connect.adapters.providers import Providers
 from crier.connect.adapters.vault import Vault
-from crier.connect.entrypoints import imports, metrics_collector, metrics_rpc, refresher, rpc
+from crier.connect.entrypoints import imports, metrics_collector, refresher, rpc
 from crier.connect.handlers.context import Context, Meters
 from crier.connect.settings import ConnectSettings
 from crier.kit.crypto import Keyring
@@ -49,7 +49,6 @@ def main() -> int:
         )
         await rpc.serve(rt.bus, ctx)
         await imports.serve(rt.bus, ctx)
-        await metrics_rpc.serve(rt.bus, ctx)
         import_reports = await imports.reports(rt.bus, ctx, rt.stop)
 
         async def close_http() -> None:

@@ -7,7 +7,18 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from crier.connect.handlers import accounts, apps, credentials, end_users, flows, pending, sessions, signin
+from crier.connect.handlers import (
+    accounts,
+    apps,
+    credentials,
+    end_users,
+    engagement,
+    flows,
+    metrics,
+    pending,
+    sessions,
+    signin,
+)
 from crier.connect.handlers.context import Context
 from crier.contracts import connect as api
 from crier.contracts.connect import SANDBOX_ACCOUNTS_CREATE, CreateSandboxAccount
@@ -44,6 +55,8 @@ ROUTES: list[tuple[str, type, Callable[[Context, Any], Awaitable[Any]]]] = [
     (api.ACCOUNTS_DELETE, api.AccountRef, accounts.delete),
     (api.ACCOUNTS_HEALTH, api.AccountRef, accounts.health),
     (api.ACCOUNTS_TOKEN, api.TokenRequest, credentials.account_token),
+    (api.ACCOUNTS_METRICS, api.MetricsRequest, metrics.account_metrics),
+    (api.POSTS_ENGAGEMENT, api.EngagementRequest, engagement.post_engagement_of),
     (api.END_USERS_UPSERT, api.EndUserUpsert, end_users.upsert),
     (api.END_USERS_GET, api.EndUserRef, end_users.get),
     (api.END_USERS_CONNECTIONS, api.EndUserRef, end_users.connections),
