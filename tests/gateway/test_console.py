@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,7 +15,7 @@ import httpx
 from crier.contracts import events as contract
 from crier.gateway.entrypoints import admin
 from tests.gateway.conftest import Gateway, Org
-from tests.gateway.test_api_retry import current, report
+from tests.support.stack import wait_for
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -181,9 +183,7 @@ def test_pages_that_other_services_answer_say_so_when_they_are_away(gateway: Gat
         assert accounts.status_code == 200 and "gateway's own copy" in accounts.text
         assert sandbox.accounts["x"] in accounts.text
         live = console.get("/live")
-        assert live.status_code == 200 and "Queue depth per platform" in live.text
-        panel = console.get("/live/panel")
-        assert panel.status_code == 200 and 'id="live-panel"' in panel.text and "<html" not in panel.text
+        assert live.status_code == 200 and "Waiting for a publisher" in live.text
 
 
 def test_the_cookie_is_secure_behind_https_and_readable_by_every_replica() -> None:
@@ -202,37 +202,126 @@ def test_the_cookie_is_secure_behind_https_and_readable_by_every_replica() -> No
     assert other.secret != https.secret
 
 
-def test_the_live_view_counts_the_publish_queue_per_platform_and_the_last_minutes_deliveries(
+def sent(gateway: Gateway, org: Org, post: dict[str, Any], index: int, kind: type, **fields: Any) -> None:
+    """A publisher's report on one target of a sandbox post, as the bus carries it."""
+    target = post["targets"][index]
+    fields.setdefault("occurred_at", datetime.now(UTC))
+    gateway.driver.publish(
+        kind(
+            id=str(uuid.uuid4()),
+            org_id=org.id,
+            mode="test",
+            post_id=post["id"],
+            target_id=target["id"],
+            platform=target["platform"],
+            **fields,
+        )
+    )
+
+
+def due_post(org: Org, *accounts: str) -> dict[str, Any]:
+    """A post to go out at once: its targets are queued from the start."""
+    with org.test() as api:
+        r = api.post("/posts", json={"content": "due", "accounts": list(accounts)})
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+FIGURE = re.compile(r'data-platform="([a-z_]+)" data-figure="([a-z -]+)">(\d+)<')
+
+
+def live_figures(console: Console) -> dict[tuple[str, str], int]:
+    """Every non-zero figure of the live panel, by (platform, column)."""
+    panel = console.get("/live/panel")
+    assert panel.status_code == 200 and 'id="live-panel"' in panel.text and "<html" not in panel.text
+    return {(p, f): int(n) for p, f, n in FIGURE.findall(panel.text) if int(n)}
+
+
+def settled(console: Console, want: dict[tuple[str, str], int]) -> None:
+    """Wait for the reports to be recorded and the panel to show `want`; failing, show the difference."""
+    seen: list[dict[tuple[str, str], int]] = []
+    try:
+        wait_for(lambda: seen.append(live_figures(console)) or seen[-1] == want, what="the organization's figures")
+    except AssertionError:
+        assert seen[-1] == want
+
+
+def test_the_live_view_shows_each_organization_only_its_own_waiting_targets_and_last_minute(
     gateway: Gateway, sandbox: Org
 ) -> None:
-    """Read from JetStream: commands on PUBLISH that no publisher took yet (none runs here), and the
-    target events of the last minute."""
-    with signed_in(gateway, sandbox.test_key) as console:
+    """Two organizations at work at once, each with its own figures; a report older than a minute
+    and the other mode count for nobody."""
+    ours = sandbox
+    x, linkedin = ours.accounts["x"], ours.accounts["linkedin"]
+    both = due_post(ours, x, linkedin)  # x stays queued; linkedin goes on to publishing
+    sent(gateway, ours, both, 1, contract.TargetPublishing, attempt=1)
+    retried = due_post(ours, x)
+    sent(
+        gateway,
+        ours,
+        retried,
+        0,
+        contract.TargetAttemptFailed,
+        attempt=1,
+        error_code="e",
+        error_message="503",
+        retry_in_seconds=30,
+    )
+    sent(gateway, ours, due_post(ours, linkedin), 0, contract.TargetPublished, attempt=1, platform_post_id="p1")
+    long_ago = datetime.now(UTC) - timedelta(minutes=2)
+    sent(
+        gateway,
+        ours,
+        due_post(ours, x),
+        0,
+        contract.TargetPublished,
+        attempt=1,
+        platform_post_id="p0",
+        occurred_at=long_ago,
+    )
+    create_post(ours, "a draft waits for nobody", x)
 
-        def numbers() -> tuple[int, int]:
-            panel = console.get("/live/panel").text
-            queued = re.search(r"<td>pinterest</td><td>(\d+)</td>", panel)
-            published = re.search(r'data-outcome="published">(\d+)<', panel)
-            assert published, panel
-            return int(queued.group(1)) if queued else 0, int(published.group(1))
+    theirs = gateway.new_org("other")
+    their_x = gateway.sandbox_account(theirs, "x")["id"]
+    their_bluesky = gateway.sandbox_account(theirs, "bluesky")["id"]
+    due_post(theirs, their_x)
+    due_post(theirs, their_x)
+    sent(
+        gateway,
+        theirs,
+        due_post(theirs, their_bluesky),
+        0,
+        contract.TargetDeadLettered,
+        attempt=5,
+        error_code="e",
+        error_message="503",
+    )
+    sent(
+        gateway,
+        theirs,
+        due_post(theirs, their_x),
+        0,
+        contract.TargetFailed,
+        attempt=1,
+        error_code="e",
+        error_message="400",
+    )
 
-        queued_before, published_before = numbers()
-        for lane in (0, 1):
-            gateway.driver.run(
-                gateway.driver.bus.js.publish(gateway.driver.bus.subject(f"cmd.publish.pinterest.now.{lane}"), b"{}")
-            )
-        post = create_post(sandbox, "counted", sandbox.accounts["x"])
-        with sandbox.test() as api:
-            assert api.post(f"/posts/{post['id']}/publish").status_code == 200
-        report(
-            gateway,
-            sandbox,
-            current(sandbox, post["id"]),
-            0,
-            contract.TargetPublished,
-            attempt=1,
-            platform_post_id="p1",
-        )
-        queued_after, published_after = numbers()
-        assert queued_after == queued_before + 2
-        assert published_after >= published_before + 1
+    expected = {
+        ours.id: {
+            ("x", "queued"): 1,
+            ("x", "retrying"): 1,
+            ("x", "attempt failed"): 1,
+            ("linkedin", "publishing"): 1,
+            ("linkedin", "published"): 1,
+        },
+        theirs.id: {("x", "queued"): 2, ("bluesky", "dead-lettered"): 1, ("x", "failed"): 1},
+    }
+    for org in (ours, theirs):
+        with signed_in(gateway, org.test_key) as console:
+            settled(console, expected[org.id])
+            page = console.get("/live").text
+            assert "The installation's queues" in page and "crier_consumer_pending_messages" in page
+        with signed_in(gateway, org.live_key) as console:
+            assert live_figures(console) == {}
+            assert "Nothing waiting." in console.get("/live/panel").text
