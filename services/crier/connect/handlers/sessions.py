@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from crier.connect.adapters import flows
 from crier.connect.domain import flows as rules
@@ -78,16 +79,7 @@ async def hosted_begin(ctx: Context, r: api.HostedToken) -> api.AuthUrl:
     status = rules.session_status(row.status, row.expires_at, ctx.now())
     if status != rules.SESSION_PENDING:
         raise Conflict("session_not_pending", f"this connect session is {status.replace('_', ' ')}", {"status": status})
-    return await start(
-        ctx,
-        org_id=row.org_id,
-        mode=row.mode,
-        platform=row.platform,
-        tenant_id=row.tenant_id,
-        redirect_uri=row.redirect_uri,
-        connect_session_id=row.id,
-        instance_url=row.instance_url,
-    )
+    return await _start_flow(ctx, row)
 
 
 async def hosted_retry(ctx: Context, r: api.StateRef) -> api.AuthUrl:
@@ -105,6 +97,11 @@ async def hosted_retry(ctx: Context, r: api.StateRef) -> api.AuthUrl:
             raise Conflict(
                 "session_not_pending", f"this connect session is {status.replace('_', ' ')}", {"status": status}
             )
+    return await _start_flow(ctx, row)
+
+
+async def _start_flow(ctx: Context, row: Any) -> api.AuthUrl:
+    """The platform's authorization URL for a hosted session's next attempt."""
     return await start(
         ctx,
         org_id=row.org_id,
