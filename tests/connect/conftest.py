@@ -51,13 +51,15 @@ def simulator() -> Iterator[Simulator]:
 
 
 class Clock:
-    """Real time plus an offset a test can move forward."""
+    """Real time plus an offset a test can move forward; or, while `frozen` is set, that instant
+    (a test that counts what is due at one moment and then lets a sweep find it)."""
 
     def __init__(self) -> None:
         self.offset = timedelta()
+        self.frozen: datetime | None = None
 
     def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        return self.frozen if self.frozen is not None else datetime.now(UTC) + self.offset
 
 
 @dataclass
