@@ -4,9 +4,9 @@ transient failure, and replicas of the refresher never refresh one account twice
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import msgspec
