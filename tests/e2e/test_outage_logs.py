@@ -62,7 +62,11 @@ def connect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Connect]:
     try:
         # A refresher that sweeps five times a second meets an outage at once.
         services = start_services(
-            Infra(pg.url("postgres"), nats.url), root, ["connect"], {"CRIER_REFRESH_INTERVAL_S": "0.2"}
+            Infra(pg.url("postgres"), nats.url),
+            root,
+            ["connect"],
+            # every loop of connect's that reads the database looks at it often enough to meet the outage
+            {"CRIER_REFRESH_INTERVAL_S": "0.2", "CRIER_ACCOUNT_METRICS_SWEEP_S": "0.2"},
         )
         try:
             yield Connect(services, pg, nats)
@@ -99,10 +103,10 @@ def test_a_postgres_outage_is_logged_once_when_it_begins_and_once_when_it_ends(c
     assert connect.pg.proc is not None
     connect.pg.proc.send_signal(signal.SIGTERM)
     connect.pg.stop()
-    components = ["connect.refresher", "outbox.relay"]
+    components = ["connect.refresher", "connect.metrics_collector", "outbox.relay"]
     wait_for(
         lambda: all(f'"{c}.outage_began"' in connect.log_since(offset) for c in components),
-        what="the relay and the refresher to notice the outage",
+        what="the relay, the refresher and the metrics collector to notice the outage",
     )
     began_at = time.monotonic()
     # A request meanwhile is told the service is unavailable, not that it has a bug.
