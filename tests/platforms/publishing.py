@@ -125,6 +125,11 @@ class Publishing:
     def posts(self) -> list[dict[str, Any]]:
         return self.sim.posts(self.platform, author=self.account_author)
 
+    def made(self, count: int) -> list[dict[str, Any]]:
+        """The posts once there are `count`: after a lost answer (`accept_then_timeout`) the client
+        gives up at its own timeout, maybe before the simulator's thread has even run the request."""
+        return self.sim.wait_for_posts(self.platform, count, author=self.account_author, timeout=10)
+
     @property
     def account_author(self) -> str:
         return str(self.user["id"])

@@ -206,7 +206,7 @@ async def test_accepted_then_timed_out_is_unknown_then_found_and_adopted(bsky: P
     bsky.sim.fault("bluesky", "createRecord", "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await impatient.publish_container(ctx, ctx.containers[0], 0, None)
-    [made] = bsky.posts()  # the PDS made it, the answer never came
+    [made] = bsky.made(1)  # the PDS made it, the answer never came
     root = await bsky.adapter.find_published(ctx, ctx.containers[0], 0, None)
     assert (
         root is not None
@@ -218,6 +218,7 @@ async def test_accepted_then_timed_out_is_unknown_then_found_and_adopted(bsky: P
     bsky.sim.fault("bluesky", "createRecord", "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await impatient.publish_container(ctx, ctx.containers[1], 1, root)
+    bsky.made(2)
     reply = await bsky.adapter.find_published(ctx, ctx.containers[1], 1, root)
     assert reply is not None and reply.platform_post_id == bsky.posts()[1]["id"]
     assert len(bsky.posts()) == 2

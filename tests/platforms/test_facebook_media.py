@@ -129,7 +129,7 @@ async def test_a_post_made_with_photos_is_found_and_adopted(page: Publishing) ->
     page.sim.fault("facebook", "publish", "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await page.publish(ctx, page.adapter_with(timeout_s=0.3))
-    [made] = page.posts()
+    [made] = page.made(1)
     found = await page.adapter.find_published(ctx, ctx.containers[0], 0, None)
     assert found is not None and found.platform_post_id == made["id"]
 

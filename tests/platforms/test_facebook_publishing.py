@@ -244,7 +244,7 @@ async def test_accepted_then_timed_out_is_unknown_then_found_and_adopted(page: P
         page.sim.fault("facebook", "publish", "accept_then_timeout", hang_s=5)
         with pytest.raises(OutcomeUnknown):
             await impatient.publish_container(ctx, container, index, parent)
-        made = page.posts()[index]  # Facebook made it, the answer never came
+        made = page.made(index + 1)[index]  # Facebook made it, the answer never came
         found = await page.adapter.find_published(ctx, container, index, parent)
         assert found is not None and found.platform_post_id == made["id"]
         assert found.url == made["response"]["permalink_url"]

@@ -171,7 +171,7 @@ async def test_a_post_with_media_made_but_unanswered_is_found_and_adopted(gbp: P
     gbp.sim.fault(GBP, "local_posts", "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await gbp.adapter_with(timeout_s=0.5).publish_container(ctx, ctx.containers[0], 0, None)
-    [made] = gbp.posts()
+    [made] = gbp.made(1)
     assert gbp.stage.get(0) == {}
     found = await gbp.adapter.find_published(ctx, ctx.containers[0], 0, None)
     assert found is not None and found.platform_post_id == made["id"]
@@ -183,7 +183,7 @@ async def test_a_processing_post_found_after_a_lost_answer_is_followed(gbp: Publ
     gbp.sim.fault(GBP, "local_posts", "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await gbp.adapter_with(timeout_s=0.5).publish_container(ctx, ctx.containers[0], 0, None)
-    [made] = gbp.posts()
+    [made] = gbp.made(1)
     assert await gbp.adapter.find_published(ctx, ctx.containers[0], 0, None) is None
     assert gbp.stage.get(0) == {"post": made["id"]}
     gbp.sim.advance_clock(31)

@@ -261,7 +261,7 @@ async def test_accepted_then_timed_out_is_unknown_then_found_and_adopted(gbp: Pu
     gbp.sim.fault(GBP, "local_posts", "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await gbp.adapter_with(timeout_s=0.3).publish_container(ctx, ctx.containers[0], 0, None)
-    [made] = gbp.posts()  # Google made it, the answer never came
+    [made] = gbp.made(1)  # Google made it, the answer never came
     found = await gbp.adapter.find_published(ctx, ctx.containers[0], 0, None)
     assert found is not None and found.platform_post_id == made["id"] and found.url == made["response"]["searchUrl"]
     [look] = _calls(gbp, "local_posts_list")

@@ -163,7 +163,7 @@ async def test_a_lost_publish_is_found_and_adopted(acct: Publishing) -> None:
     acct.sim.fault("instagram", "media_publish", "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await acct.publish(ctx, acct.adapter_with(timeout_s=0.3))
-    [made] = acct.posts()
+    [made] = acct.made(1)
     found = await acct.adapter.find_published(ctx, ctx.containers[0], 0, None)
     assert found == PublishedContainer(made["id"], made["response"]["permalink"])
     assert len(requests_of(acct, "media")) == 1 and requests_of(acct, "user_media")

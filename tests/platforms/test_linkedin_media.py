@@ -194,7 +194,7 @@ async def test_a_media_post_whose_answer_was_lost_is_adopted(li: Publishing) -> 
     li.sim.fault("linkedin", "publish", "accept_then_timeout", hang_s=2)
     with pytest.raises(OutcomeUnknown):
         await li.publish(ctx, li.adapter_with(timeout_s=0.3))
-    [post] = li.posts()
+    [post] = li.made(1)
     found = await li.adapter.find_published(ctx, ctx.containers[0], 0, None)
     assert found is not None and found.platform_post_id == post["id"]
     assert len(calls(li, "images")) == 1 and len(li.posts()) == 1

@@ -335,13 +335,14 @@ async def test_accepted_then_timed_out_is_unknown_then_found_and_adopted(li: Pub
     li.sim.fault("linkedin", PUBLISH, "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await impatient.publish_container(ctx, ctx.containers[0], 0, None)
-    [made] = li.posts()
+    [made] = li.made(1)
     root = await li.adapter.find_published(ctx, ctx.containers[0], 0, None)
     assert root == PublishedContainer(made["id"], f"https://www.linkedin.com/feed/update/{made['id']}/")
 
     li.sim.fault("linkedin", PUBLISH, "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await impatient.publish_container(ctx, ctx.containers[1], 1, root)
+    li.made(2)
     comment = await li.adapter.find_published(ctx, ctx.containers[1], 1, root)
     assert comment is not None and comment.platform_post_id == li.posts()[1]["id"]
     assert len(creates(li)) == 1 and len(creates(li, "comments")) == 1
@@ -380,7 +381,7 @@ async def test_when_linkedin_hides_the_authors_posts_the_duplicate_answers(li: P
     li.sim.fault("linkedin", PUBLISH, "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await li.adapter_with(timeout_s=0.3).publish_container(ctx, ctx.containers[0], 0, None)
-    [made] = li.posts()
+    [made] = li.made(1)
     hidden = {"status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED", "message": "Not enough permissions"}
     li.sim.fault("linkedin", "author_posts", "status", status=403, body=hidden)
     found = await li.adapter.find_published(ctx, ctx.containers[0], 0, None)
@@ -398,6 +399,7 @@ async def test_a_post_linkedin_does_not_list_yet_is_named_by_the_duplicate_check
     li.sim.fault("linkedin", PUBLISH, "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await li.adapter_with(timeout_s=0.3).publish_container(ctx, ctx.containers[0], 0, None)
+    li.made(1)
     nothing = {"elements": [], "paging": {"start": 0, "count": 50, "links": []}}
     li.sim.fault("linkedin", "author_posts", "status", status=200, body=nothing)
     found = await li.adapter.find_published(ctx, ctx.containers[0], 0, None)

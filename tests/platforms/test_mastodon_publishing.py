@@ -219,13 +219,14 @@ async def test_accepted_then_timed_out_is_unknown_then_found_and_adopted(masto: 
     masto.sim.fault("mastodon", "statuses", "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await impatient.publish_container(ctx, ctx.containers[0], 0, None)
-    [made] = masto.posts()  # the instance made it, the answer never came
+    [made] = masto.made(1)  # the instance made it, the answer never came
     root = await masto.adapter.find_published(ctx, ctx.containers[0], 0, None)
     assert root is not None and root.platform_post_id == made["id"] and root.url == made["response"]["url"]
 
     masto.sim.fault("mastodon", "statuses", "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await impatient.publish_container(ctx, ctx.containers[1], 1, root)
+    masto.made(2)
     reply = await masto.adapter.find_published(ctx, ctx.containers[1], 1, root)
     assert reply is not None and reply.platform_post_id == masto.posts()[1]["id"]
     # and posting anyway would not have made a second one: the idempotency key answers it

@@ -128,7 +128,7 @@ async def test_a_post_made_with_media_is_found_and_adopted(acct: Publishing) -> 
     acct.sim.fault("threads", "threads_publish", "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await acct.publish(ctx, acct.adapter_with(timeout_s=0.3))
-    [made] = acct.posts()
+    [made] = acct.made(1)
     found = await acct.adapter.find_published(ctx, ctx.containers[0], 0, None)
     assert found is not None and found.platform_post_id == made["id"]
     assert found.url == made["response"]["permalink"]

@@ -191,7 +191,7 @@ async def test_a_lost_publish_is_found_and_adopted(acct: Publishing) -> None:
         acct.sim.fault("threads", "threads_publish", "accept_then_timeout", hang_s=5)
         with pytest.raises(OutcomeUnknown):
             await impatient.publish_container(ctx, container, index, parent)
-        made = acct.posts()[index]  # Threads published it, the answer never came
+        made = acct.made(index + 1)[index]  # Threads published it, the answer never came
         found = await acct.adapter.find_published(ctx, container, index, parent)
         assert found == PublishedContainer(made["id"], made["response"]["permalink"])
         done.append(found)

@@ -240,13 +240,14 @@ async def test_accepted_then_timed_out_is_unknown_then_found_and_adopted(x: Publ
     x.sim.fault("x", "tweets", "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await impatient.publish_container(ctx, ctx.containers[0], 0, None)
-    [made] = x.posts()  # X made it, the answer never came
+    [made] = x.made(1)  # X made it, the answer never came
     root = await x.adapter.find_published(ctx, ctx.containers[0], 0, None)
     assert root == PublishedContainer(made["id"], f"https://x.com/{x.account.username}/status/{made['id']}")
 
     x.sim.fault("x", "tweets", "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await impatient.publish_container(ctx, ctx.containers[1], 1, root)
+    x.made(2)
     reply = await x.adapter.find_published(ctx, ctx.containers[1], 1, root)
     assert reply is not None and reply.platform_post_id == x.posts()[1]["id"]
     # posting anyway would have been refused as a duplicate, not made twice

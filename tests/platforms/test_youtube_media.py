@@ -233,7 +233,7 @@ async def test_a_lost_answer_to_the_last_chunk_is_resumed_not_reuploaded(yt: Pub
     yt.sim.fault(YT, "upload", "accept_then_timeout", hang_s=5)
     with pytest.raises(OutcomeUnknown):
         await yt.publish(ctx, yt.adapter_with(timeout_s=0.5))
-    [post] = yt.posts()  # YouTube made the video; the answer never came
+    [post] = yt.made(1)  # YouTube made the video; the answer never came
     assert await yt.adapter.find_published(ctx, ctx.containers[0], 0, None) is None  # the session says
     [published] = await yt.publish(ctx)
     assert published.platform_post_id == post["id"] and len(yt.posts()) == 1
