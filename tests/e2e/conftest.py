@@ -12,11 +12,27 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.support import bluesky_pds
 from tests.support.live import Live, live_stack
 from tests.support.simulator import Simulator
 from tests.support.stack import Infra, Stack, wait_for
 
 TERMINAL = {"published", "partial", "failed", "canceled"}
+PDS_TEST = "test_bluesky_pds.py"
+PDS_INSTALL = pytest.StashKey["subprocess.Popen[bytes] | None"]()
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The reference PDS test last, its install (minutes from nothing) begun now in the background."""
+    pds = [item for item in items if item.path.name == PDS_TEST]
+    if pds and not config.option.collectonly:
+        items[:] = [item for item in items if item.path.name != PDS_TEST] + pds
+        config.stash[PDS_INSTALL] = bluesky_pds.start_install_in_background()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    bluesky_pds.stop_background_install(config.stash.get(PDS_INSTALL, None))
 
 
 def sandbox_accounts(client: httpx.Client, platforms: list[str], tenant_id: str = "user_1") -> list[dict]:

