@@ -103,11 +103,11 @@ def make_infra() -> Infra:
     if not db_url:
         pg = EmbeddedPostgres(root / "pg").start(fsync=False)
         db_url = pg.url("postgres")
-        cleanup.append(pg.stop)
+        cleanup.append(pg.discard)  # its data directory is removed next
     if not nats_url:
         nats = EmbeddedNats(root / "nats").start()
         nats_url = nats.url
-        cleanup.append(nats.stop)
+        cleanup.append(nats.kill)  # likewise: nothing in its store is kept
     cleanup.append(lambda: shutil.rmtree(root, ignore_errors=True))
     return Infra(db_url, nats_url, cleanup)
 
