@@ -257,7 +257,9 @@ async def run(
     fetching = Outage("bus.fetch", logger=log)
     while not stop.is_set():
         try:
-            msgs = await fetch_prompt(sub, batch)
+            msgs = await fetch_unless_stopped(sub, batch, stop)
+            if msgs is None:
+                break
         except (NatsTimeout, TimeoutError):
             # An idle consumer times out too; only a connected one says the bus is back.
             if fetching.down and bus.nc.is_connected:
@@ -320,6 +322,25 @@ async def fetch_prompt(
             # nats-py raises either kind; the messages already in hand must not be dropped.
             pass
     return msgs
+
+
+async def fetch_unless_stopped(
+    sub: JetStreamContext.PullSubscription, batch: int, stop: asyncio.Event
+) -> list[Msg] | None:
+    """`fetch_prompt`, given up (None) when `stop` is set first: an idle consumer stops at once,
+    not at the end of its wait, and a service exits in a fraction of a second. A message the
+    abandoned fetch had taken is not acknowledged, so JetStream delivers it again."""
+    fetch = asyncio.ensure_future(fetch_prompt(sub, batch))
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([fetch, stopped], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if not fetch.done():
+        fetch.cancel()
+        await asyncio.gather(fetch, return_exceptions=True)
+        return None
+    return fetch.result()
 
 
 def _decoder_for(decoders: dict[str, msgspec.json.Decoder[Any]], subject: str) -> msgspec.json.Decoder[Any] | None:

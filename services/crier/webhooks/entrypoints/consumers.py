@@ -74,7 +74,9 @@ class _Intake:
         span_tracer = tracer("crier.webhooks")
         while not self._stop.is_set():
             try:
-                msgs = await consumer.fetch_prompt(sub, _BATCH)
+                msgs = await consumer.fetch_unless_stopped(sub, _BATCH, self._stop)
+                if msgs is None:
+                    break
             except (TimeoutError, NatsTimeout):
                 if self._bus.nc.is_connected:  # the server answered: there was nothing to fetch
                     self._fetching.succeeded()
