@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,8 +25,9 @@ class PostForm:
     search: str = ""
 
     @classmethod
-    def of(cls, **raw: str | None) -> PostForm:
-        return cls(**{k: (v or "").strip() for k, v in raw.items()})
+    def of(cls, values: Mapping[str, Any]) -> PostForm:
+        """The form's fields from a query string or a posted form; anything else is ignored."""
+        return cls(**{f.name: str(values.get(f.name) or "").strip() for f in fields(cls)})
 
     def query(self) -> PostQuery:
         """Blank fields filter nothing."""

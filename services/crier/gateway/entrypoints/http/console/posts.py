@@ -19,24 +19,8 @@ PAGE_SIZE = 25
 
 
 @get("/posts", name="console_posts")
-async def list_posts(
-    request: Request[Any, Any, Any],
-    status: FromQuery[str | None] = None,
-    platform: FromQuery[str | None] = None,
-    tenant_id: FromQuery[str | None] = None,
-    created_after: FromQuery[str | None] = None,
-    created_before: FromQuery[str | None] = None,
-    search: FromQuery[str | None] = None,
-    cursor: FromQuery[str | None] = None,
-) -> Response[str]:
-    form = PostForm.of(
-        status=status,
-        platform=platform,
-        tenant_id=tenant_id,
-        created_after=created_after,
-        created_before=created_before,
-        search=search,
-    )
+async def list_posts(request: Request[Any, Any, Any], cursor: FromQuery[str | None] = None) -> Response[str]:
+    form = PostForm.of(request.query_params)
     rows, next_cursor, problems = await find_posts(request, form, cursor)
     return render(
         request,

@@ -9,7 +9,8 @@ as any retry.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -33,6 +34,12 @@ STATUSES = ("failed", "partial")
 FILTER_CAP = 500
 
 
+def _failed_form(values: Mapping[str, Any]) -> PostForm:
+    """The failed list's filter: one of its two roll-ups (failed by default), no text search."""
+    form = PostForm.of(values)
+    return replace(form, status=form.status if form.status in STATUSES else "failed", search="")
+
+
 def _failed_targets(record: Any, form: PostForm) -> list[Any]:
     return [
         t
@@ -44,22 +51,8 @@ def _failed_targets(record: Any, form: PostForm) -> list[Any]:
 
 
 @get("/failed", name="console_failed")
-async def failed_targets(
-    request: Request[Any, Any, Any],
-    status: FromQuery[str | None] = None,
-    platform: FromQuery[str | None] = None,
-    tenant_id: FromQuery[str | None] = None,
-    created_after: FromQuery[str | None] = None,
-    created_before: FromQuery[str | None] = None,
-    cursor: FromQuery[str | None] = None,
-) -> Response[str]:
-    form = PostForm.of(
-        status=status if status in STATUSES else "failed",
-        platform=platform,
-        tenant_id=tenant_id,
-        created_after=created_after,
-        created_before=created_before,
-    )
+async def failed_targets(request: Request[Any, Any, Any], cursor: FromQuery[str | None] = None) -> Response[str]:
+    form = _failed_form(request.query_params)
     records, next_cursor, problems = await find_posts(request, form, cursor)
     rows = [(r, targets) for r in records if (targets := _failed_targets(r, form))]
     return render(
@@ -80,15 +73,7 @@ async def confirm_redrive(request: Request[Any, Any, Any]) -> Response[str]:
     """Nothing changes here: the page lists what the confirmation will redrive."""
     form_data = await request.form()
     if form_data.get("scope") == "filter":
-        status = form_data.get("status")
-        form = PostForm.of(
-            status=status if status in STATUSES else "failed",
-            platform=form_data.get("platform"),
-            tenant_id=form_data.get("tenant_id"),
-            created_after=form_data.get("created_after"),
-            created_before=form_data.get("created_before"),
-        )
-        chosen, more = await _matching(request, form)
+        chosen, more = await _matching(request, _failed_form(form_data))
     else:
         chosen, more = await _named(request, _pairs(form_data.getall("target", []))), False
     return render(request, "confirm.html", chosen=chosen, more=more, cap=FILTER_CAP)
