@@ -67,6 +67,13 @@ def _stale_form(request: Request[Any, Any, Any]) -> Response[Any]:
     return pages.message(request, *_STALE, status=400)
 
 
+def _form_page(request: Request[Any, Any, Any], template: str, display: Display, **context: Any) -> Response[Any]:
+    """A page whose form posts back here: each carries the CSRF value and the secure flag."""
+    return pages.render(
+        request, template, display=display, csrf=pages.csrf_value(request), secure=pages.secure(request), **context
+    )
+
+
 async def _look(request: Request[Any, Any, Any], view: api.SignInView | api.PendingView) -> Display:
     return await connect_display.of_page(gateway_of(request).ctx, view.connect_session_id, view.org_id, view.mode)
 
@@ -86,13 +93,10 @@ class HostedConnectController(Controller):
         display = await connect_display.of_page(gw.ctx, s.id)
         if s.status != "pending":
             return pages.message(request, *(_EXPIRED if s.status == "expired" else _USED), status=410, display=display)
-        csrf = pages.csrf_value(request)
-        return pages.render(
+        return _form_page(
             request,
             "start.html",
-            display=display,
-            csrf=csrf,
-            secure=pages.secure(request),
+            display,
             platform=s.platform,
             action="/connect/start",
             token=token,
@@ -133,12 +137,10 @@ class HostedConnectController(Controller):
             view = await ask(gateway_of(request), api.HOSTED_PENDING, api.HostedToken(token=token), api.PendingView)
         except ApiError as exc:
             return _problem(request, exc)
-        return pages.render(
+        return _form_page(
             request,
             "select.html",
-            display=await _look(request, view),
-            csrf=pages.csrf_value(request),
-            secure=pages.secure(request),
+            await _look(request, view),
             platform=view.network,
             action="/connect/select",
             token=token,
@@ -183,12 +185,10 @@ class HostedConnectController(Controller):
         except ApiError as exc:
             return _problem(request, exc)
         display = await _look(request, consent)
-        return pages.render(
+        return _form_page(
             request,
             "consent.html",
-            display=display,
-            csrf=pages.csrf_value(request),
-            secure=pages.secure(request),
+            display,
             platform=consent.platform,
             action="/connect/sandbox/authorize",
             state=oauth_state or "",
@@ -215,12 +215,10 @@ class HostedConnectController(Controller):
             view = await ask(gateway_of(request), api.APP_PASSWORD_VIEW, api.StateRef(state=state), api.SignInView)
         except ApiError as exc:
             return _problem(request, exc)
-        return pages.render(
+        return _form_page(
             request,
             "app_password.html",
-            display=await _look(request, view),
-            csrf=pages.csrf_value(request),
-            secure=pages.secure(request),
+            await _look(request, view),
             platform=view.platform,
             action="/connect/app-password",
             state=state,
