@@ -99,7 +99,8 @@ async def test_disables_an_endpoint_failing_for_five_days(rbus: Bus, receiver: R
 
 async def test_sigkill_mid_batch_loses_nothing(infra: Infra, rbus: Bus, receiver: Receiver, service: Services) -> None:
     org = new_org()
-    paths = [receiver.new_path(default=Reply(delay_s=0.1)) for _ in range(3)]
+    # Slow enough answers that the kill lands mid-batch (asserted below), no slower.
+    paths = [receiver.new_path(default=Reply(delay_s=0.03)) for _ in range(3)]
     for path in paths:
         await new_endpoint(rbus, org, receiver.url(path), ["post.published"])
     events = [target_published(org, f"tgt_k{n}") for n in range(100)]
