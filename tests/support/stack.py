@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -108,8 +108,20 @@ def make_infra() -> Infra:
         nats = EmbeddedNats(root / "nats").start()
         nats_url = nats.url
         cleanup.append(nats.kill)  # likewise: nothing in its store is kept
-    cleanup.append(lambda: shutil.rmtree(root, ignore_errors=True))
+    cleanup.append(lambda: _remove_in_background(root))
     return Infra(db_url, nats_url, cleanup)
+
+
+def _remove_in_background(root: Path) -> None:
+    """The session's servers' data, gigabytes after a whole run, removed by a detached `rm` that
+    finishes on its own: the run's last tear-down does not wait seconds for it."""
+    subprocess.Popen(
+        ["rm", "-rf", str(root)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def close_infra(infra: Infra) -> None:
