@@ -82,15 +82,27 @@ async def progress_of(conn: AsyncConnection, target_id: str) -> Progress:
     return Progress(posted, unsettled, staged)
 
 
+# Built once, parameters bound at execution (see adapters.targets).
+_target_id = sa.bindparam("p_target", type_=sa.Text)
+_index = sa.bindparam("p_index", type_=sa.Integer)
+_mark = pg_insert(container_sends).values(
+    target_id=_target_id, container_index=_index, attempt=sa.bindparam("p_attempt", type_=sa.Integer), sent_at=_now
+)
+_MARK_SENT = _mark.on_conflict_do_update(
+    index_elements=[container_sends.c.target_id, container_sends.c.container_index],
+    # `sent_at` stays the first send's: a post made since then may be any of the sends.
+    set_={"attempt": _mark.excluded.attempt},
+)
+# No ON CONFLICT: a second writer for the same container must fail and roll back whatever it
+# posted in this transaction (the sandbox's post), never silently post twice.
+_RECORD_PROGRESS = sa.insert(container_progress)
+_UNMARK = sa.delete(container_sends).where(
+    container_sends.c.target_id == _target_id, container_sends.c.container_index == _index
+)
+
+
 async def mark_sent(conn: AsyncConnection, target_id: str, index: int, attempt: int) -> None:
-    mark = pg_insert(container_sends).values(target_id=target_id, container_index=index, attempt=attempt, sent_at=_now)
-    await conn.execute(
-        mark.on_conflict_do_update(
-            index_elements=[container_sends.c.target_id, container_sends.c.container_index],
-            # `sent_at` stays the first send's: a post made since then may be any of the sends.
-            set_={"attempt": mark.excluded.attempt},
-        )
-    )
+    await conn.execute(_MARK_SENT, {"p_target": target_id, "p_index": index, "p_attempt": attempt})
 
 
 async def record_progress(
@@ -98,21 +110,15 @@ async def record_progress(
 ) -> None:
     """`marked`: a send marker may stand for the container (it goes in the same transaction); a
     transactional adapter's post, which never had one, saves the round trip."""
-    # No ON CONFLICT: a second writer for the same container must fail and roll back whatever it
-    # posted in this transaction (the sandbox's post), never silently post twice.
     await conn.execute(
-        sa.insert(container_progress).values(
-            target_id=target_id,
-            container_index=index,
-            platform_post_id=published.platform_post_id,
-            url=published.url,
-            notes=list(published.notes),
-        )
+        _RECORD_PROGRESS,
+        {
+            "target_id": target_id,
+            "container_index": index,
+            "platform_post_id": published.platform_post_id,
+            "url": published.url,
+            "notes": list(published.notes),
+        },
     )
-    if not marked:
-        return
-    await conn.execute(
-        sa.delete(container_sends).where(
-            container_sends.c.target_id == target_id, container_sends.c.container_index == index
-        )
-    )
+    if marked:
+        await conn.execute(_UNMARK, {"p_target": target_id, "p_index": index})
