@@ -168,3 +168,13 @@ def test_an_outage_sends_messages_away_for_about_as_long_as_it_has_lasted() -> N
     assert consumer.outage_wait_s(outage) == 3.0
     now[0] += 100
     assert consumer.outage_wait_s(outage) == 30.0
+
+
+def test_by_post_keys_a_message_by_its_post_and_an_undecodable_one_by_nothing() -> None:
+    class Msg:
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+    assert consumer.by_post(Msg(b'{"post_id": "p_1", "target_id": "t_1"}')) == "p_1"  # type: ignore[arg-type]
+    assert consumer.by_post(Msg(b'{"id": "evt_1"}')) == ""  # type: ignore[arg-type]
+    assert consumer.by_post(Msg(b"not json")) == ""  # type: ignore[arg-type]

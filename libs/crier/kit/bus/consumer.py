@@ -298,6 +298,22 @@ async def dead_letter(bus: Bus, msg: Msg, subject: str, error: str, *, failures:
     await _quietly(msg.term())
 
 
+class _AboutPost(msgspec.Struct):
+    post_id: str = ""
+
+
+_about_post = msgspec.json.Decoder(_AboutPost)
+
+
+def by_post(msg: Msg) -> str:
+    """`ordered_by` for messages about a post: one post's are handled in stream order, different
+    posts' side by side. An undecodable message has its own key ("")."""
+    try:
+        return _about_post.decode(msg.data).post_id
+    except msgspec.DecodeError:
+        return ""
+
+
 def dead_subject(subject: str) -> str:
     """Where a message of `subject` goes when no consumer could handle it."""
     return f"dead.{subject}"

@@ -39,4 +39,13 @@ async def post_events(bus: Bus, ctx: Context, settings: SchedulerSettings, stop:
         elif subject == "evt.post.redriven":
             await post_redriven(ctx, event)
 
-    return consumer.run(bus, sub, TYPES, on_event, stop, max_failures=settings.consumer_max_failures)
+    return consumer.run(
+        bus,
+        sub,
+        TYPES,
+        on_event,
+        stop,
+        max_failures=settings.consumer_max_failures,
+        concurrency=settings.scheduler_event_concurrency,
+        ordered_by=consumer.by_post,
+    )
