@@ -142,3 +142,59 @@ def test_kept_posts_are_bounded_the_least_recently_loaded_going_first() -> None:
     assert kept.get("a") is not None  # "a" loaded again: "b" is now the least recent
     kept.keep(SimpleNamespace(id="c"), {})  # type: ignore[arg-type]
     assert len(kept) == 2 and kept.get("b") is None and kept.get("a") is not None
+
+
+async def test_reports_handled_together_append_once_each_and_announce_every_step(
+    gateway: Gateway, sandbox: Org
+) -> None:
+    with sandbox.test() as c:
+        post_id = c.post("/posts", json={"content": "together", "accounts": list(sandbox.accounts.values())}).json()[
+            "id"
+        ]
+    engine = create_engine(gateway.database_url, SCHEMA, pool_size=2)
+    uow = UnitOfWork(engine, consumer="gateway-together")
+    steps: list[tuple[int, int, str]] = []
+
+    def announce(before: Post, after: Post, events: Any) -> list[Any]:
+        steps.append((before.version, after.version, type(events[0]).__name__))
+        return []
+
+    def together(facts: dict[str, ev.AnyPostEvent]) -> Any:
+        return post_store.change(uow, post_id=post_id, org_id=sandbox.id, mode="test", facts=facts, announce=announce)
+
+    try:
+        async with engine.connect() as conn:
+            post = await post_store.load(conn, post_id)
+        assert post is not None
+        at = datetime.now(UTC)
+        first = {
+            "m1": publishing(post, 0),
+            "m2": ev.TargetPublished(at=at, target_id=post.targets[0].id, attempt=1, platform_post_id="p-1"),
+            "m3": publishing(post, 1),
+        }
+        after = await together(first)
+        assert after is not None and after.version == post.version + 3
+        assert [t.status for t in after.targets[:2]] == ["published", "publishing"]
+        # each fact announced as its own change, as one message at a time would have it
+        v = post.version
+        assert steps == [
+            (v, v + 1, "TargetPublishing"),
+            (v + 1, v + 2, "TargetPublished"),
+            (v + 2, v + 3, "TargetPublishing"),
+        ]
+
+        # A redelivery of the same messages changes nothing; with one new message, only its fact goes in.
+        assert await together(first) is None
+        done = ev.TargetPublished(at=at, target_id=post.targets[1].id, attempt=1, platform_post_id="p-2")
+        again = await together({"m2": first["m2"], "m4": done})
+        assert again is not None and again.version == after.version + 1
+        async with engine.connect() as conn:
+            stored = await post_store.history(conn, post_id)
+            assert replay(stored) == again
+            # the projection rows are the post as its events make it
+            statuses = (
+                await conn.execute(sa.text("SELECT id, status FROM post_targets WHERE post_id = :p"), {"p": post_id})
+            ).all()
+        assert dict(statuses) == {t.id: t.status for t in again.targets}
+    finally:
+        await engine.dispose()

@@ -178,3 +178,55 @@ def test_by_post_keys_a_message_by_its_post_and_an_undecodable_one_by_nothing() 
     assert consumer.by_post(Msg(b'{"post_id": "p_1", "target_id": "t_1"}')) == "p_1"  # type: ignore[arg-type]
     assert consumer.by_post(Msg(b'{"id": "evt_1"}')) == ""  # type: ignore[arg-type]
     assert consumer.by_post(Msg(b"not json")) == ""  # type: ignore[arg-type]
+
+
+async def _run_together(bus: Bus, durable: str, handle: Any, together: Any) -> None:
+    """Every message published so far handled by a consumer with `handle_together`, then stopped."""
+
+    def key_of(msg: Any) -> str:
+        return str(msgspec.json.decode(msg.data)["key"])
+
+    sub = await consumer.bind(bus, stream=streams.EVENTS, durable=durable, subjects=[f"evt.probe.{durable}"])
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        consumer.run(bus, sub, TYPES, handle, stop, concurrency=4, ordered_by=key_of, handle_together=together)
+    )
+    await eventually(lambda: _settled(bus, durable), what="every message settled")
+    stop.set()
+    await task
+
+
+async def test_one_keys_messages_in_a_fetch_are_handled_together_and_acknowledged(bus: Bus) -> None:
+    for n in range(4):  # published before the consumer starts: one fetch holds them all
+        await _publish(bus, "evt.probe.together", msgspec.json.encode({"key": "a", "n": n}))
+    groups: list[list[int]] = []
+
+    async def one(subject: str, message: Any, msg: Any) -> None:
+        raise AssertionError("handled together, never one by one")
+
+    async def together(items: list[tuple[str, Any, Any]]) -> None:
+        groups.append([message["n"] for _, message, _ in items])
+
+    await _run_together(bus, "together", one, together)
+    assert groups == [[0, 1, 2, 3]]
+
+
+async def test_when_handling_together_fails_each_message_is_handled_on_its_own(bus: Bus) -> None:
+    for n in range(3):
+        await _publish(bus, "evt.probe.apart", msgspec.json.encode({"key": "a", "n": n}))
+    await _publish(bus, "evt.probe.declined", msgspec.json.encode({"key": "b", "n": 9}))
+    await _publish(bus, "evt.probe.declined", msgspec.json.encode({"key": "b", "n": 10}))
+    alone: list[int] = []
+
+    async def one(subject: str, message: Any, msg: Any) -> None:
+        alone.append(message["n"])
+
+    async def broken(items: list[tuple[str, Any, Any]]) -> None:
+        raise RuntimeError("the shared transaction failed")
+
+    async def declines(items: list[tuple[str, Any, Any]]) -> None:
+        raise consumer.OneByOne
+
+    await _run_together(bus, "apart", one, broken)
+    await _run_together(bus, "declined", one, declines)
+    assert alone == [0, 1, 2, 9, 10]  # each once, in stream order

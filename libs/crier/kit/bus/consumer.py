@@ -47,11 +47,18 @@ class Retry(Exception):
         self.delay_s = delay_s
 
 
+class OneByOne(Exception):
+    """Raised by a `handle_together` handler that will not take these messages at once: each is
+    handled on its own instead."""
+
+
 class Drop(Exception):
     """A message that can never be handled (undecodable): dead-letter it instead of looping."""
 
 
 Handler = Callable[[str, Any, Msg], Awaitable[None]]
+# Several messages of one key, decoded, in stream order: (subject, message, raw message) each.
+GroupHandler = Callable[[list[tuple[str, Any, Msg]]], Awaitable[None]]
 
 
 async def bind(
@@ -223,12 +230,19 @@ async def run(
     concurrency: int = 1,
     max_failures: int = MAX_FAILURES,
     ordered_by: Callable[[Msg], str] | None = None,
+    handle_together: GroupHandler | None = None,
 ) -> None:
     """Fetch and handle messages until `stop` is set. With concurrency > 1, a batch is handled in
     parallel, and the next batch is fetched once the whole batch is settled. With `ordered_by`,
     messages of one key (a post, say) are handled one after the other in stream order, and only
-    different keys in parallel: the order each key sees is the order of the stream."""
+    different keys in parallel: the order each key sees is the order of the stream.
+
+    With `handle_together` too, the messages of one key in a batch go to it at once (in stream
+    order, one transaction for all, say) and are acknowledged together; when it raises, or one of
+    them cannot be decoded, each is handled on its own by `handler` as usual, so retries and dead
+    letters stay per message."""
     settle = settler(bus, types, handler, max_failures=max_failures)
+    settle_together = group_settler(bus, types, handle_together) if handle_together else None
     limiter = asyncio.Semaphore(concurrency)
 
     async def handle(msg: Msg) -> None:
@@ -236,6 +250,10 @@ async def run(
             await settle(msg)
 
     async def handle_in_order(msgs: list[Msg]) -> None:
+        if settle_together is not None and len(msgs) > 1:
+            async with limiter:
+                if await settle_together(msgs):
+                    return
         for msg in msgs:
             await handle(msg)
 
@@ -273,6 +291,47 @@ async def run(
         if fetching.down:
             fetching.succeeded()
         await handle_batch(msgs)
+
+
+def group_settler(
+    bus: Bus, types: dict[str, type], handle_together: GroupHandler
+) -> Callable[[list[Msg]], Coroutine[Any, Any, bool]]:
+    """Handles messages of one key at once and acknowledges them all: True. False when they must be
+    handled one by one instead (one is undecodable, or the handler raised: nothing is acknowledged).
+    The work runs in the first message's trace: messages of one key belong to one post's."""
+    decoders: dict[str, msgspec.json.Decoder[Any]] = {s: msgspec.json.Decoder(kind) for s, kind in types.items()}
+    span_tracer = tracer("crier.bus")
+
+    async def settle_together(msgs: list[Msg]) -> bool:
+        decoded: list[tuple[str, Any, Msg]] = []
+        for msg in msgs:
+            subject = bus.unprefix(msg.subject)
+            decoder = _decoder_for(decoders, subject)
+            if decoder is None:
+                return False
+            try:
+                decoded.append((subject, decoder.decode(msg.data), msg))
+            except msgspec.DecodeError:
+                return False
+        token = otel_context.attach(extract_context(msgs[0].headers))
+        try:
+            with consumer_span.start(span_tracer, decoded[0][0], msgs[0]) as span:
+                consumer_span.describe(span, decoded[0][1])
+                span.set_attribute("messaging.batch.message_count", len(msgs))
+                try:
+                    await handle_together(decoded)
+                except OneByOne:
+                    return False
+                except Exception as exc:
+                    span.set_attribute("crier.handled_one_by_one", repr(exc)[:200])
+                    return False
+        finally:
+            otel_context.detach(token)
+        for msg in msgs:
+            await _quietly(msg.ack())
+        return True
+
+    return settle_together
 
 
 async def dead_letter(bus: Bus, msg: Msg, subject: str, error: str, *, failures: int) -> None:

@@ -3,7 +3,7 @@ transaction that appends its events, rewrites its projection rows and queues its
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -70,31 +70,47 @@ async def change(
     post_id: str,
     org_id: str,
     mode: Mode,
-    decide: Decide,
+    decide: Decide | None = None,
     announce: Announce,
     handling: str | None = None,
     effect: Effect | None = None,
+    facts: Mapping[str, ev.AnyPostEvent] | None = None,
 ) -> Post | None:
     """Load → decide → append → project → announce, in one transaction, started over from the load
     when another writer appended to the post first. `handling` is the id of the message this change
     answers, recorded in the same transaction: None is returned when it was handled before.
     Raises NotFound when the organization has no such post in that mode, ExternalRefTaken when the
-    change gives the post a reference another live post holds."""
+    change gives the post a reference another live post holds.
+
+    `facts` instead of `decide`: events that answer several messages at once (by message id, in
+    order); those whose message was handled before are left out, and each event is announced as
+    its own change (the post's every status move, as one message at a time would have it)."""
     for _ in range(APPEND_RETRIES):
         try:
             async with uow.begin(handling=handling) as tx:
                 if tx.seen_before:
                     return None
+                if facts is not None:
+                    unseen = await tx.claim(list(facts), uow.consumer)
+                    if not unseen:
+                        return None
                 before = await load(tx.conn, post_id)
                 if before is None or (before.org_id, before.mode) != (org_id, mode):
                     raise NotFound.of("post", post_id)
-                events = list(decide(before))
+                if facts is not None:
+                    events = [event for message_id, event in facts.items() if message_id in unseen]
+                else:
+                    assert decide is not None, "a change needs decide or facts"
+                    events = list(decide(before))
                 if not events:
                     return before
                 await append(tx.conn, post_id, before.version, events)
-                after = before
+                after, announced = before, []
                 for event in events:
-                    after = apply(after, event)
+                    step = apply(after, event)
+                    if facts is not None:
+                        announced += announce(after, step, [event])
+                    after = step
                 try:
                     await project(tx.conn, after, before)
                     if any(isinstance(e, ev.PostEdited) for e in events):
@@ -111,7 +127,7 @@ async def change(
                     raise
                 if effect is not None:
                     await effect(tx, after)
-                tx.emit_all(announce(before, after, events))
+                tx.emit_all(announced if facts is not None else announce(before, after, events))
             return after
         except ConcurrentAppend:
             continue

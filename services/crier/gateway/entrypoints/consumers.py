@@ -11,7 +11,7 @@ from nats.aio.msg import Msg
 from crier.contracts import events as contract
 from crier.gateway.handlers.accounts import record_account_event
 from crier.gateway.handlers.context import Context
-from crier.gateway.handlers.deliveries import record_target_report
+from crier.gateway.handlers.deliveries import record_target_report, record_target_reports
 from crier.kit.bus import Bus, consumer, streams
 
 DURABLE = "gateway"
@@ -68,6 +68,20 @@ async def run(bus: Bus, ctx: Context, stop: asyncio.Event, *, max_failures: int,
         elif isinstance(message, ACCOUNT_EVENTS):
             await record_account_event(ctx, message)
 
+    async def handle_together(items: list[tuple[str, Any, Msg]]) -> None:
+        reports = [message for _, message, _ in items if isinstance(message, TARGET_REPORTS)]
+        if len(reports) < len(items):
+            raise consumer.OneByOne  # an account's events: one at a time, as ever
+        await record_target_reports(ctx, reports)
+
     await consumer.run(
-        bus, sub, TYPES, handle, stop, max_failures=max_failures, concurrency=concurrency, ordered_by=about
+        bus,
+        sub,
+        TYPES,
+        handle,
+        stop,
+        max_failures=max_failures,
+        concurrency=concurrency,
+        ordered_by=about,
+        handle_together=handle_together,
     )

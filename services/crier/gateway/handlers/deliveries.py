@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from crier.contracts import events as contract
 from crier.gateway.adapters import post_store
 from crier.gateway.domain import events as ev
@@ -76,3 +78,23 @@ async def record_target_report(ctx: Context, report: TargetReport) -> bool:
         log.warning("target_report.unknown_post", post_id=report.post_id, event_id=report.id)
         return False
     return after is not None
+
+
+async def record_target_reports(ctx: Context, reports: Sequence[TargetReport]) -> None:
+    """Reports of one post, in stream order, appended in one transaction (each message's id claimed
+    in the inbox, those seen before left out): under a backlog a post's reports arrive together,
+    and one transaction apiece was the report consumer's whole cost."""
+    first = reports[0]
+    if any((r.post_id, r.org_id, r.mode) != (first.post_id, first.org_id, first.mode) for r in reports):
+        raise ValueError("reports of one post only")
+    try:
+        await post_store.change(
+            ctx.uow,
+            post_id=first.post_id,
+            org_id=first.org_id,
+            mode=first.mode,
+            facts={r.id: as_post_event(r) for r in reports},
+            announce=announcements.of_change,
+        )
+    except NotFound:
+        log.warning("target_report.unknown_post", post_id=first.post_id, event_ids=[r.id for r in reports])
