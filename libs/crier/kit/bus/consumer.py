@@ -167,7 +167,7 @@ def settler(
 ) -> Callable[[Msg], Coroutine[Any, Any, None]]:
     """What handles one fetched message and settles it: ack, nak with a delay, or dead-letter.
     Shared by `run` and by intakes that fetch their messages themselves."""
-    decoders: dict[str, msgspec.json.Decoder[Any]] = {s: msgspec.json.Decoder(kind) for s, kind in types.items()}
+    decode = _decoder_of(types)
     span_tracer = tracer("crier.bus")
     failures = _Failures()
     # The database or the bus away: one line when it begins and one when it ends, not a line per
@@ -181,13 +181,7 @@ def settler(
         try:
             with consumer_span.start(span_tracer, subject, msg) as span:
                 try:
-                    decoder = _decoder_for(decoders, subject)
-                    if decoder is None:
-                        raise Drop(f"no decoder for {subject}")
-                    try:
-                        message = decoder.decode(msg.data)
-                    except msgspec.DecodeError as exc:
-                        raise Drop(str(exc)) from exc
+                    message = decode(subject, msg.data)
                     consumer_span.describe(span, message)
                     await handler(subject, message, msg)
                     await msg.ack()
@@ -299,19 +293,16 @@ def group_settler(
     """Handles messages of one key at once and acknowledges them all: True. False when they must be
     handled one by one instead (one is undecodable, or the handler raised: nothing is acknowledged).
     The work runs in the first message's trace: messages of one key belong to one post's."""
-    decoders: dict[str, msgspec.json.Decoder[Any]] = {s: msgspec.json.Decoder(kind) for s, kind in types.items()}
+    decode = _decoder_of(types)
     span_tracer = tracer("crier.bus")
 
     async def settle_together(msgs: list[Msg]) -> bool:
         decoded: list[tuple[str, Any, Msg]] = []
         for msg in msgs:
             subject = bus.unprefix(msg.subject)
-            decoder = _decoder_for(decoders, subject)
-            if decoder is None:
-                return False
             try:
-                decoded.append((subject, decoder.decode(msg.data), msg))
-            except msgspec.DecodeError:
+                decoded.append((subject, decode(subject, msg.data), msg))
+            except Drop:
                 return False
         token = otel_context.attach(extract_context(msgs[0].headers))
         try:
@@ -416,6 +407,23 @@ async def fetch_unless_stopped(
         await asyncio.gather(fetch, return_exceptions=True)
         return None
     return fetch.result()
+
+
+def _decoder_of(types: dict[str, type]) -> Callable[[str, bytes], Any]:
+    """Decodes a message of one of `types`' subjects (a `prefix.*` key covers the subjects one level
+    under it); raises Drop for a subject it has no type for, or data it cannot read."""
+    decoders: dict[str, msgspec.json.Decoder[Any]] = {s: msgspec.json.Decoder(kind) for s, kind in types.items()}
+
+    def decode(subject: str, data: bytes) -> Any:
+        decoder = _decoder_for(decoders, subject)
+        if decoder is None:
+            raise Drop(f"no decoder for {subject}")
+        try:
+            return decoder.decode(data)
+        except msgspec.DecodeError as exc:
+            raise Drop(str(exc)) from exc
+
+    return decode
 
 
 def _decoder_for(decoders: dict[str, msgspec.json.Decoder[Any]], subject: str) -> msgspec.json.Decoder[Any] | None:
