@@ -17,6 +17,7 @@ from crier.contracts.events import PostCanceled
 from crier.kit.bus import Bus, outbox, streams
 from crier.kit.bus.outbox import OutboxMessage, OutboxRelay
 from crier.kit.db import create_engine
+from tests.support.bus import eventually
 from tests.support.stack import Infra
 
 
@@ -104,3 +105,74 @@ async def test_a_row_committed_during_a_flush_is_not_lost(env) -> None:  # type:
     assert await relay.flush_once() == 1
     info = await bus.js.stream_info(bus.stream(streams.EVENTS))
     assert info.state.messages == 2
+
+
+async def test_a_relay_locked_out_by_another_replica_looks_again_once_it_is_free(env) -> None:  # type: ignore[no-untyped-def]
+    """Woken while another replica's relay holds the lock, the relay must not wait for its idle poll
+    (an hour here): it looks again, and sends its row once the lock is free."""
+    bus, engine = env
+    relay = _Watched(engine, bus, lock_name="outbox:relaytest")
+    other = await engine.connect()
+    other_tx = await other.begin()
+    await other.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('outbox:relaytest'))"))
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop, idle_poll_s=3600))
+    try:
+        async with engine.begin() as conn:
+            await outbox.write(conn, [OutboxMessage(subject="evt.post.canceled", message=_event(7))])
+        relay.wake()
+        await asyncio.wait_for(relay.locked_out.wait(), timeout=20)
+        await other_tx.commit()
+        await eventually(lambda: _stream_holds(bus, 1), what="the row sent once the lock was free")
+    finally:
+        stop.set()
+        await running
+        await other.close()
+
+
+async def test_a_relay_sends_what_commits_while_it_flushes(env) -> None:  # type: ignore[no-untyped-def]
+    """No look-again after a flush: a commit during the flush wakes the relay, so its row goes out
+    without waiting for the idle poll (an hour here)."""
+    bus, engine = env
+    relay = OutboxRelay(engine, bus, lock_name="outbox:relaytest")
+    real_publish = bus.js.publish_async
+    written = asyncio.Event()
+
+    async def publish_while_another_commits(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if not written.is_set():
+            written.set()
+            async with engine.begin() as conn:
+                await outbox.write(conn, [OutboxMessage(subject="evt.post.canceled", message=_event(9))])
+            relay.wake()
+        return await real_publish(*args, **kwargs)
+
+    async with engine.begin() as conn:
+        await outbox.write(conn, [OutboxMessage(subject="evt.post.canceled", message=_event(8))])
+    bus.js.publish_async = publish_while_another_commits
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop, idle_poll_s=3600))
+    try:
+        await eventually(lambda: _stream_holds(bus, 2), what="both rows sent")
+    finally:
+        stop.set()
+        await running
+        bus.js.publish_async = real_publish
+
+
+class _Watched(OutboxRelay):
+    """Tells when a flush found the lock taken."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.locked_out = asyncio.Event()
+
+    async def _flush(self) -> int | None:
+        sent = await super()._flush()
+        if sent is None:
+            self.locked_out.set()
+        return sent
+
+
+async def _stream_holds(bus: Bus, n: int) -> bool:
+    info = await bus.js.stream_info(bus.stream(streams.EVENTS))
+    return info.state.messages >= n

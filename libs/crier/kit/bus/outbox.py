@@ -35,6 +35,9 @@ PUBLISH_ACK_TIMEOUT_S = 5.0
 _INSERT = sa.text(
     "INSERT INTO outbox (msg_id, subject, payload, headers) VALUES (:msg_id, :subject, :payload, :headers)"
 )
+_LOCK = sa.text("SELECT pg_try_advisory_xact_lock(hashtext(:n))")
+# How soon a relay that found another replica's relay flushing looks again.
+_LOCKED_RETRY_S = 0.05
 # The database's clock on both sides: a replica whose clock drifts still reports the true age.
 _BACKLOG = sa.text(
     "SELECT count(*) AS messages,"
@@ -98,11 +101,16 @@ class OutboxRelay:
         return Backlog(messages=int(row.messages), oldest_s=max(0.0, float(row.oldest_s)))
 
     async def flush_once(self) -> int:
+        """Publishes what the outbox holds, up to a batch; the number of messages sent."""
+        return await self._flush() or 0
+
+    async def _flush(self) -> int | None:
+        """As `flush_once`, None when another relay of the service holds the lock."""
         async with self._engine.begin() as conn:
             # One relay at a time per service keeps events in commit order on the stream.
-            got = await conn.scalar(sa.text("SELECT pg_try_advisory_xact_lock(hashtext(:n))"), {"n": self._lock_name})
+            got = await conn.scalar(_LOCK, {"n": self._lock_name})
             if not got:
-                return 0
+                return None
             rows = (
                 await conn.execute(
                     sa.text("SELECT seq, msg_id, subject, payload, headers FROM outbox ORDER BY seq LIMIT :n"),
@@ -135,14 +143,23 @@ class OutboxRelay:
             # commit the flush's query could not see yet) must lead to one more flush.
             self._wakeup.clear()
             try:
-                sent = await self.flush_once()
+                sent = await self._flush()
             except Exception as exc:  # the bus or the database is down: wait, retry, lose nothing
                 # Commits meanwhile wake nobody: they are sent once the pause is over.
                 await first_of(stop, timeout=self._outage.failed(exc))
                 continue
             self._outage.succeeded()
-            if sent:
+            if sent is None:
+                # Another replica's relay is flushing; what this one was woken for may have
+                # committed after that relay's read, so it looks again once the lock is likely free.
+                self._wakeup.set()
+                await first_of(stop, timeout=_LOCKED_RETRY_S)
                 continue
+            if sent >= self._batch:
+                continue  # a full batch: more may wait
+            # Anything committed since the flush's read woke us already (the event was cleared
+            # before the flush), so an empty look-again would cost a transaction for nothing: four
+            # round trips per flush, and under load most flushes carry a message or two.
             await first_of(self._wakeup, stop, timeout=idle_poll_s)
 
 

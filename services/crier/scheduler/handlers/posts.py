@@ -14,15 +14,18 @@ log = get(__name__)
 
 async def post_created(ctx: Context, event: PostCreated) -> None:
     entries = entries_for(event)
+    if not entries:
+        # A draft: nothing to write, so nothing to record either (a redelivery would do nothing
+        # again); the transaction was half the scheduler's work per draft created.
+        return
     async with ctx.uow.begin(handling=event.id) as tx:
         if tx.seen_before:
             return
         # The request's trace context, kept with each row so firing continues its trace.
         await timetable.add(tx.conn, entries, inject_headers())
     # Only after the commit: woken earlier, the alarm could look before the rows are visible.
-    if entries:
-        ctx.wake_alarm(earliest(entries))
-        log.info("scheduler.targets_added", post_id=event.post_id, count=len(entries))
+    ctx.wake_alarm(earliest(entries))
+    log.info("scheduler.targets_added", post_id=event.post_id, count=len(entries))
 
 
 async def post_updated(ctx: Context, event: PostUpdated) -> None:
