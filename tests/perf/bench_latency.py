@@ -1,9 +1,10 @@
 """Latency: request → every target published, one post at a time and under a steady load.
 
 Run by `bench_ingest` on its stack, after the ingest figures, so the steady load can be set at half
-of the immediate-post rate measured a moment before on the same machine:
+of the rate the pipeline delivered immediate posts at a moment before, on the same machine (the
+rate it can sustain; requests alone are answered faster than the pipeline delivers them):
   - one at a time: each post sent once the previous one's three targets are all published;
-  - steady: posts sent open-loop at half the measured immediate rate (each on its own schedule,
+  - steady: posts sent open-loop at half that delivered rate (each on its own schedule,
     whether or not the earlier ones are done), for a fixed number of seconds.
 A post's latency runs from just before its request is written to the moment its last target's
 `evt.target.published` reaches this process (a bus subscription, as any consumer would see it).
@@ -115,6 +116,6 @@ async def measure(nats_url: str, namespace: str, api_url: str, key: str, account
         "latency: request → all 3 targets published (sandbox), seen on the bus",
         f"  one post at a time ({ONE_AT_A_TIME} posts): p50 {pct(alone, 50) * 1000:.0f} ms,"
         f" p99 {pct(alone, 99) * 1000:.0f} ms",
-        f"  steady at half the immediate rate ({steady_rate:.0f} posts/s for {STEADY_SECONDS} s, {count} posts):"
+        f"  steady at half the delivered rate ({steady_rate:.0f} posts/s for {STEADY_SECONDS} s, {count} posts):"
         f" p50 {pct(steady, 50) * 1000:.0f} ms, p99 {pct(steady, 99) * 1000:.0f} ms",
     ]
