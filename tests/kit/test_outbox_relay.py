@@ -176,3 +176,34 @@ class _Watched(OutboxRelay):
 async def _stream_holds(bus: Bus, n: int) -> bool:
     info = await bus.js.stream_info(bus.stream(streams.EVENTS))
     return info.state.messages >= n
+
+
+async def test_two_replicas_relays_send_each_row_once_and_in_order(env) -> None:  # type: ignore[no-untyped-def]
+    """Replicas' relays flushing side by side: the lock lets one at a time through, and a relay whose
+    read predates the other's commit does not send what that one sent."""
+    bus, engine = env
+    events = [_event(i) for i in range(200)]
+    async with engine.begin() as conn:
+        await outbox.write(conn, [OutboxMessage(subject="evt.post.canceled", message=e) for e in events])
+    sent: list[str] = []
+    real_publish = bus.js.publish_async
+
+    async def counted(subject, payload, **kwargs):  # type: ignore[no-untyped-def]
+        sent.append(msgspec.json.decode(payload, type=PostCanceled).post_id)
+        return await real_publish(subject, payload, **kwargs)
+
+    bus.js.publish_async = counted
+    relays = [OutboxRelay(engine, bus, lock_name="outbox:relaytest", batch=7) for _ in range(2)]
+
+    async def drain(relay: OutboxRelay) -> None:
+        for _ in range(500):
+            await relay.flush_once()
+            async with engine.connect() as conn:
+                if not await conn.scalar(sa.text("SELECT count(*) FROM relaytest.outbox")):
+                    return
+
+    try:
+        await asyncio.gather(*(drain(r) for r in relays))
+    finally:
+        bus.js.publish_async = real_publish
+    assert sent == [f"p{i}" for i in range(200)]

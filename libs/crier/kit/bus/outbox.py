@@ -1,8 +1,9 @@
 """Transactional outbox: an event is written in the same Postgres transaction as the state change
 it describes, and a relay publishes it to JetStream with `Nats-Msg-Id` = event id.
 
-A crash between commit and publish only delays the event (the relay retries); a crash between
-publish and delete republishes it, and JetStream's duplicate window drops the copy. While the
+A crash between commit and publish only delays the event (the relay retries); a crash after the
+publish, before the relay's delete commits, republishes it, and JetStream's duplicate window drops
+the copy. While the
 database or the bus is away the relay retries with a growing pause and logs the outage twice, when
 it begins and when it ends (`kit.outage`). `watch_outbox` reports what waits in the outbox on every
 scrape of the service's metrics.
@@ -35,7 +36,25 @@ PUBLISH_ACK_TIMEOUT_S = 5.0
 _INSERT = sa.text(
     "INSERT INTO outbox (msg_id, subject, payload, headers) VALUES (:msg_id, :subject, :payload, :headers)"
 )
-_LOCK = sa.text("SELECT pg_try_advisory_xact_lock(hashtext(:n))")
+# A flush's one statement: the service's relay lock, and the oldest rows deleted and returned,
+# committed only once they are published. One relay at a time per service keeps events in commit
+# order on the stream. The lock is taken in the statement whose snapshot reads the rows, so that
+# snapshot can predate the commit of the relay that held the lock before; the rows that relay sent
+# are then seen but not returned, since a DELETE skips rows a committed transaction deleted. Exactly
+# the rows read are deleted: a range delete would also take a row with a lower seq whose transaction
+# committed after the read, and that event would never be sent. Held is false, with no rows, when
+# another relay holds the lock; a row with a null seq means the outbox was empty.
+_TAKE = sa.text(
+    """
+    WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtext(:n)) AS held),
+    taken AS (
+        DELETE FROM outbox
+        WHERE seq = ANY(ARRAY(SELECT seq FROM outbox WHERE (SELECT held FROM lock) ORDER BY seq LIMIT :batch))
+        RETURNING seq, msg_id, subject, payload, headers
+    )
+    SELECT lock.held, taken.* FROM lock LEFT JOIN taken ON true ORDER BY taken.seq
+    """
+)
 # How soon a relay that found another replica's relay flushing looks again.
 _LOCKED_RETRY_S = 0.05
 # The database's clock on both sides: a replica whose clock drifts still reports the true age.
@@ -107,20 +126,14 @@ class OutboxRelay:
     async def _flush(self) -> int | None:
         """As `flush_once`, None when another relay of the service holds the lock."""
         async with self._engine.begin() as conn:
-            # One relay at a time per service keeps events in commit order on the stream.
-            got = await conn.scalar(_LOCK, {"n": self._lock_name})
-            if not got:
+            rows = (await conn.execute(_TAKE, {"n": self._lock_name, "batch": self._batch})).all()
+            if not rows[0].held:
                 return None
-            rows = (
-                await conn.execute(
-                    sa.text("SELECT seq, msg_id, subject, payload, headers FROM outbox ORDER BY seq LIMIT :n"),
-                    {"n": self._batch},
-                )
-            ).all()
-            if not rows:
+            taken = [row for row in rows if row.seq is not None]
+            if not taken:
                 return 0
             futures = []
-            for row in rows:
+            for row in taken:
                 headers = _sent_in_a_producer_span(row.subject, row.msg_id, json.loads(row.headers))
                 headers["Nats-Msg-Id"] = row.msg_id
                 futures.append(
@@ -130,12 +143,9 @@ class OutboxRelay:
                 )
             # JetStream acknowledges in milliseconds; an ack that has not come in seconds was lost
             # with a connection or a server restart, and the batch is sent again (deduplicated by
-            # Nats-Msg-Id) rather than held up for long.
+            # Nats-Msg-Id) rather than held up for long. Raising rolls the delete back.
             await asyncio.wait_for(asyncio.gather(*futures), timeout=PUBLISH_ACK_TIMEOUT_S)
-            # Exactly the rows published: a range delete would also take a row with a lower seq
-            # whose transaction committed after our SELECT, and that event would never be sent.
-            await conn.execute(sa.text("DELETE FROM outbox WHERE seq = ANY(:seqs)"), {"seqs": [r.seq for r in rows]})
-            return len(rows)
+            return len(taken)
 
     async def run(self, stop: asyncio.Event, *, idle_poll_s: float = 1.0) -> None:
         while not stop.is_set():
