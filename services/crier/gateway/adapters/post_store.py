@@ -8,16 +8,15 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.contracts.common import Mode
-from crier.gateway.adapters import new_post_rows
+from crier.gateway.adapters import post_rows
 from crier.gateway.adapters.database import violated_constraint
 from crier.gateway.adapters.folded_posts import FoldedPosts
 from crier.gateway.adapters.post_queries import PostRecord
-from crier.gateway.adapters.tables import post_events, post_targets, posts
+from crier.gateway.adapters.tables import post_events, post_targets
 from crier.gateway.domain import events as ev
 from crier.gateway.domain.post import Post, apply, replay
 from crier.gateway.domain.target import Target
@@ -49,19 +48,13 @@ class ExternalRefTaken(Exception):
 
 
 async def create(conn: AsyncConnection, created: ev.PostCreated) -> tuple[Post, PostRecord]:
-    """A new post's first event and its projection rows, in one statement (`new_post_rows`), and
+    """A new post's first event and its projection rows, in one statement (`post_rows`), and
     the rows as written: what a read right after would give, without reading them back. Raises
     ExternalRefTaken, spoiling the caller's transaction."""
     post = apply(None, created)
-    kind, data = ev.encode(created)
     post_row, target_rows = _post_row(post), _target_rows(post)
-    try:
-        await conn.execute(_CREATE, new_post_rows.params(kind, data, created.at, post_row, target_rows))
-    except IntegrityError as exc:
-        if created.external_ref is not None and violated_constraint(exc) == "posts_external_ref_key":
-            raise ExternalRefTaken(created.external_ref) from exc
-        raise
-    return post, PostRecord(new_post_rows.as_read(post_row), [new_post_rows.as_read(t) for t in target_rows])
+    await _write(conn, None, post, [created], target_rows)
+    return post, PostRecord(post_rows.as_read(post_row), [post_rows.as_read(t) for t in target_rows])
 
 
 async def change(
@@ -104,27 +97,21 @@ async def change(
                     events = list(decide(before))
                 if not events:
                     return before
-                await append(tx.conn, post_id, before.version, events)
                 after, announced = before, []
                 for event in events:
                     step = apply(after, event)
                     if facts is not None:
                         announced += announce(after, step, [event])
                     after = step
-                try:
-                    await project(tx.conn, after, before)
-                    if any(isinstance(e, ev.PostEdited) for e in events):
-                        # The targets an edit removed: their rows go, as a rebuild never writes them.
-                        await tx.conn.execute(
-                            post_targets.delete().where(
-                                post_targets.c.post_id == post_id,
-                                post_targets.c.id.not_in([t.id for t in after.targets]),
-                            )
+                await _write(tx.conn, before, after, events, _changed_target_rows(after, before))
+                if any(isinstance(e, ev.PostEdited) for e in events):
+                    # The targets an edit removed: their rows go, as a rebuild never writes them.
+                    await tx.conn.execute(
+                        post_targets.delete().where(
+                            post_targets.c.post_id == post_id,
+                            post_targets.c.id.not_in([t.id for t in after.targets]),
                         )
-                except IntegrityError as exc:
-                    if after.external_ref is not None and violated_constraint(exc) == "posts_external_ref_key":
-                        raise ExternalRefTaken(after.external_ref) from exc
-                    raise
+                    )
                 if effect is not None:
                     await effect(tx, after)
                 tx.emit_all(announced if facts is not None else announce(before, after, events))
@@ -193,28 +180,42 @@ async def append(conn: AsyncConnection, post_id: str, after_version: int, events
         raise
 
 
-def _upsert(table: sa.Table) -> Any:
-    """INSERT … ON CONFLICT (id) DO UPDATE every column, built once so its compiled form is cached."""
-    stmt = insert(table)
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.id], set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != "id"}
-    )
+async def project(conn: AsyncConnection, post: Post) -> None:
+    """Write the post's current state into `posts` and every one of its `post_targets` rows."""
+    await conn.execute(post_rows.STATEMENT, post_rows.params([], _post_row(post), _target_rows(post)))
 
 
-_UPSERT_POST = _upsert(posts)
-_UPSERT_TARGETS = _upsert(post_targets)
-_CREATE = new_post_rows.statement()
+async def _write(
+    conn: AsyncConnection,
+    before: Post | None,
+    after: Post,
+    events: Sequence[ev.AnyPostEvent],
+    target_rows: list[dict[str, Any]],
+) -> None:
+    """The events appended after `before`'s version, and the projection rows of `after`, in one
+    statement. No savepoint: losing the race to append spoils the caller's transaction, and every
+    caller starts a new one to re-read and decide again."""
+    first = 1 if before is None else before.version + 1
+    new_events = []
+    for version, event in enumerate(events, start=first):
+        kind, data = ev.encode(event)
+        new_events.append(post_rows.NewEvent(version, kind, data, event.at))
+    try:
+        await conn.execute(post_rows.STATEMENT, post_rows.params(new_events, _post_row(after), target_rows))
+    except IntegrityError as exc:
+        violated = violated_constraint(exc)
+        if violated == "post_events_pkey":
+            raise ConcurrentAppend(after.id) from exc
+        if after.external_ref is not None and violated == "posts_external_ref_key":
+            raise ExternalRefTaken(after.external_ref) from exc
+        raise
 
 
-async def project(conn: AsyncConnection, post: Post, before: Post | None = None) -> None:
-    """Write the post's current state into `posts` and `post_targets`: every target's row, or with
-    `before` (the state the rows hold now) only the targets that changed since. A delivery report
-    changes one target, and rewriting the others was a third of the projection's work."""
-    await conn.execute(_UPSERT_POST, _post_row(post))
-    unchanged = {} if before is None else {t.id: t for t in before.targets}
-    rows = [_target_row(post, t) for t in post.targets if unchanged.get(t.id) != t]
-    if rows:
-        await conn.execute(_UPSERT_TARGETS, rows)
+def _changed_target_rows(after: Post, before: Post) -> list[dict[str, Any]]:
+    """The rows of the targets that changed: a delivery report changes one, and rewriting the
+    others was a third of the projection's work."""
+    unchanged = {t.id: t for t in before.targets}
+    return [_target_row(after, t) for t in after.targets if unchanged.get(t.id) != t]
 
 
 async def rebuild(conn: AsyncConnection, chunk: int = 200) -> int:

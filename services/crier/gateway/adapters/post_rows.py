@@ -1,0 +1,97 @@
+"""A change to a post written in one statement: its new events, its `posts` row and the
+`post_targets` rows it changed (from arrays, by unnest), where an append and two upserts took three
+round trips; and the rows of a new post as a read right after would give them, so a create answers
+without reading them back.
+
+JSON goes as text cast to jsonb and each column of the events and of the targets as one array, so
+the statement's text is the same whatever the number of events and targets, and is prepared once
+per connection. A target's notes (a text array each, and Postgres has no arrays of arrays of
+varying length) travel as one JSON document per target.
+
+The statement raises what its parts would: a taken `post_events_pkey` (another writer appended
+first) or `posts_external_ref_key` (another live post holds the reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from crier.gateway.adapters.tables import post_targets, posts
+
+# post_targets' columns other than post_id and notes, and the array type each travels as.
+_TARGET_ARRAYS = {
+    c.name: f"{c.type.compile(dialect=postgresql.dialect())}[]"  # type: ignore[no-untyped-call]
+    for c in post_targets.c
+    if c.name not in ("post_id", "notes")
+}
+_JSON = ("containers", "config")
+
+
+class NewEvent(msgspec.Struct, frozen=True):
+    version: int
+    type: str
+    data: dict[str, Any]
+    at: datetime
+
+
+def _statement() -> sa.TextClause:
+    post_cols = [c.name for c in posts.c]
+    post_values = [f"CAST(:p_{n} AS jsonb)" if n in _JSON else f":p_{n}" for n in post_cols]
+    post_updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in post_cols if n != "id")
+    target_cols = [*_TARGET_ARRAYS, "notes"]
+    arrays = ", ".join(f"CAST(:t_{n} AS {kind})" for n, kind in {**_TARGET_ARRAYS, "notes": "text[]"}.items())
+    target_updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in target_cols if n != "id")
+    return sa.text(
+        "WITH event AS ("
+        " INSERT INTO post_events (post_id, version, type, data, occurred_at)"
+        " SELECT :p_id, e.version, e.type, CAST(e.data AS jsonb), e.at"
+        " FROM unnest(CAST(:e_version AS integer[]), CAST(:e_type AS text[]), CAST(:e_data AS text[]),"
+        " CAST(:e_at AS timestamptz[])) AS e(version, type, data, at)"
+        "), post AS ("
+        f" INSERT INTO posts ({', '.join(post_cols)}) VALUES ({', '.join(post_values)})"
+        f" ON CONFLICT (id) DO UPDATE SET {post_updates}"
+        ")"
+        f" INSERT INTO post_targets (post_id, {', '.join(target_cols)})"
+        f" SELECT :p_id, {', '.join(f't.{n}' for n in _TARGET_ARRAYS)},"
+        " ARRAY(SELECT jsonb_array_elements_text(CAST(t.notes AS jsonb)))"
+        f" FROM unnest({arrays}) AS t({', '.join(target_cols)})"
+        f" ON CONFLICT (id) DO UPDATE SET {target_updates}"
+    )
+
+
+STATEMENT = _statement()
+
+
+def params(events: Sequence[NewEvent], post: dict[str, Any], targets: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The statement's parameters: `post` and `targets` as `posts` and `post_targets` rows."""
+    out: dict[str, Any] = {
+        "e_version": [e.version for e in events],
+        "e_type": [e.type for e in events],
+        "e_data": [_json(e.data) for e in events],
+        "e_at": [e.at for e in events],
+    }
+    out.update({f"p_{n}": _json(v) if n in _JSON else v for n, v in post.items()})
+    out.update({f"t_{n}": [t[n] for t in targets] for n in _TARGET_ARRAYS})
+    out["t_notes"] = [_json(t["notes"]) for t in targets]
+    return out
+
+
+def as_read(row: dict[str, Any]) -> SimpleNamespace:
+    """`row` as the database hands it back: instants in UTC, JSON as plain values."""
+    return SimpleNamespace(
+        **{
+            k: v.astimezone(UTC) if isinstance(v, datetime) else msgspec.to_builtins(v) if k in _JSON else v
+            for k, v in row.items()
+        }
+    )
+
+
+def _json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
