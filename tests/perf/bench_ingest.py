@@ -212,7 +212,9 @@ async def measure_immediate(
             waiting.clear()
             published.clear()
             start = time.perf_counter()
-            elapsed, latencies = await _load(port, _posts(port, key, accounts, count, False), API_CONNECTIONS, 201, bodies)
+            elapsed, latencies = await _load(
+                port, _posts(port, key, accounts, count, False), API_CONNECTIONS, 201, bodies
+            )
             ids = {json.loads(b)["id"] for b in bodies}
             deadline = time.monotonic() + DELIVERY_DEADLINE_S
             while sum(1 for i in ids if waiting.get(i) == len(accounts)) < count:
