@@ -39,7 +39,9 @@ def _null(type_: Any) -> Any:
 
 
 # The three tables a delivery resumes from, read in one round trip: a row per container and table.
-_PROGRESS = sa.union_all(
+# The parameter is `p_target`, as in `targets`' statements: named after a column, it would become
+# a SET of the attempt-start UPDATE this read is combined with (`targets.start_attempt`).
+PROGRESS = sa.union_all(
     sa.select(
         sa.literal("posted").label("kind"),
         container_progress.c.container_index,
@@ -48,7 +50,7 @@ _PROGRESS = sa.union_all(
         container_progress.c.notes,
         _null(TS).label("sent_at"),
         _null(postgresql.JSONB).label("state"),
-    ).where(container_progress.c.target_id == sa.bindparam("target_id")),
+    ).where(container_progress.c.target_id == sa.bindparam("p_target")),
     sa.select(
         sa.literal("sent"),
         container_sends.c.container_index,
@@ -57,7 +59,7 @@ _PROGRESS = sa.union_all(
         _null(ARRAY(sa.Text)),
         container_sends.c.sent_at,
         _null(postgresql.JSONB),
-    ).where(container_sends.c.target_id == sa.bindparam("target_id")),
+    ).where(container_sends.c.target_id == sa.bindparam("p_target")),
     sa.select(
         sa.literal("staged"),
         container_stages.c.container_index,
@@ -66,12 +68,16 @@ _PROGRESS = sa.union_all(
         _null(ARRAY(sa.Text)),
         _null(TS),
         container_stages.c.state,
-    ).where(container_stages.c.target_id == sa.bindparam("target_id")),
+    ).where(container_stages.c.target_id == sa.bindparam("p_target")),
 )
 
 
 async def progress_of(conn: AsyncConnection, target_id: str) -> Progress:
-    rows = list(await conn.execute(_PROGRESS, {"target_id": target_id}))
+    return progress_in(list(await conn.execute(PROGRESS, {"p_target": target_id})))
+
+
+def progress_in(rows: list[Any]) -> Progress:
+    """The progress `PROGRESS`'s rows tell."""
     posted = {
         r.container_index: PublishedContainer(r.platform_post_id, r.url, tuple(r.notes))
         for r in rows

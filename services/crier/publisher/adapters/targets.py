@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from crier.contracts.commands import PublishTarget
 from crier.contracts.common import TargetStatus
 from crier.platforms.base import PublishedContainer
+from crier.publisher.adapters import containers
 from crier.publisher.adapters.tables import TS, attempts, canceled_targets, targets
 from crier.publisher.domain.target import Target
 
@@ -79,6 +80,9 @@ _START_ATTEMPT = (
     .where(targets.c.target_id == _target_id)
     .values(status="publishing", last_attempt=sa.bindparam("p_number"), waiting_on_processing=False, updated_at=_now)
 )
+# The attempt begun and the progress read (`containers.PROGRESS`) in one statement, one round trip
+# less per delivery: the attempt's writes touch none of the tables the progress is read from.
+_STARTED_WITH_PROGRESS = containers.PROGRESS.add_cte(_START_ATTEMPT.cte("attempt_started"))
 _FINISH_ATTEMPT = (
     sa.update(attempts)
     .where(*_THIS_ATTEMPT)
@@ -220,10 +224,14 @@ async def record_cancellations(conn: AsyncConnection, post_id: str, target_ids: 
         )
 
 
-async def start_attempt(conn: AsyncConnection, target_id: str, redrive: int, number: int) -> None:
+async def start_attempt(conn: AsyncConnection, target_id: str, redrive: int, number: int) -> containers.Progress:
     """Attempt `number` of generation `redrive` begins, or begins again when its first delivery
-    died mid-way."""
-    await conn.execute(_START_ATTEMPT, {"p_target": target_id, "p_redrive": redrive, "p_number": number})
+    died mid-way; and where the target's containers stand, read in the same statement."""
+    rows = await conn.execute(
+        _STARTED_WITH_PROGRESS,
+        {"p_target": target_id, "p_redrive": redrive, "p_number": number},
+    )
+    return containers.progress_in(list(rows))
 
 
 async def wait_on_processing(conn: AsyncConnection, target_id: str, retry_in_s: float) -> None:

@@ -168,7 +168,7 @@ def _rules(cmd: PublishTarget, token: AccountToken | None) -> Rules:
 
 async def _start(ctx: Context, cmd: PublishTarget) -> tuple[int, containers.Progress] | Ended:
     """The number of the attempt this delivery makes and where its containers stand, or how it
-    ends when it makes none. One transaction: a sandbox delivery makes three in all."""
+    ends when it makes none. One transaction: a sandbox delivery makes two in all."""
     async with ctx.uow.begin() as tx:
         target = await targets.claim(tx.conn, cmd)
         if cmd.redrive < target.redrive:
@@ -191,13 +191,12 @@ async def _start(ctx: Context, cmd: PublishTarget) -> tuple[int, containers.Prog
             wait_s = await budget_wait(ctx, cmd, tx.conn)
             if wait_s is not None:
                 return Ended("retried", RetryIn(wait_s))
-        await targets.start_attempt(tx.conn, cmd.target_id, cmd.redrive, attempt)
+        # Where its containers stand is read with the start, under the target's lock.
+        progress = await targets.start_attempt(tx.conn, cmd.target_id, cmd.redrive, attempt)
         if target.resumes_wait:
             log.info("publisher.processing_resumed", attempt=attempt)
         else:
             tx.emit("evt.target.publishing", TargetPublishing(**_about(ctx, cmd), attempt=attempt))
-        # Read under the target's lock, in the same round trips' transaction.
-        progress = await containers.progress_of(tx.conn, cmd.target_id)
     return attempt, progress
 
 
