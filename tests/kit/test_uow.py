@@ -16,6 +16,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crier.contracts.events import PostCanceled
+from crier.kit.bus import outbox
+from crier.kit.bus.outbox import OutboxMessage
 from crier.kit.db import create_engine
 from crier.kit.migrations import create_outbox_and_inbox
 from crier.kit.uow import UnitOfWork
@@ -123,3 +125,35 @@ async def test_a_batch_claims_only_what_is_new(engine: AsyncEngine) -> None:
         assert await tx.claim(["a", "b"], "batch") == {"a", "b"}
     async with uow.begin() as tx:
         assert await tx.claim(["b", "c", "c"], "batch") == {"c"}
+
+
+async def test_messages_a_statement_queued_itself_keep_their_order_and_wake_the_relay(engine: AsyncEngine) -> None:
+    """A use case's own statement that writes its change and its messages (`outbox.INSERT_ARRAYS`):
+    they land in order, before what it emits afterwards, and the relay is woken after the commit."""
+    wakes = Wakes()
+    uow = UnitOfWork(engine, consumer="probe", wake=wakes)
+    queued = [OutboxMessage(subject="evt.post.canceled", message=_event()) for _ in range(5)]
+    later = _event()
+    async with uow.begin() as tx:
+        await tx.conn.execute(
+            sa.text(f"WITH queued AS ({outbox.INSERT_ARRAYS}) INSERT INTO notes VALUES ('d')"),
+            outbox.array_params(queued),
+        )
+        tx.wrote(queued)
+        tx.emit("evt.post.canceled", later)
+        assert wakes.count == 0
+    assert wakes.count == 1
+    rows = await _rows(engine, "SELECT msg_id, payload FROM outbox ORDER BY seq")
+    assert [m for m, _ in rows] == [q.message.id for q in queued] + [later.id]
+    assert msgspec.json.decode(bytes(rows[0][1]), type=PostCanceled) == queued[0].message
+
+
+async def test_messages_a_statement_queued_alone_wake_the_relay(engine: AsyncEngine) -> None:
+    wakes = Wakes()
+    uow = UnitOfWork(engine, consumer="probe", wake=wakes)
+    queued = [OutboxMessage(subject="evt.post.canceled", message=_event())]
+    async with uow.begin() as tx:
+        await tx.conn.execute(sa.text(f"WITH queued AS ({outbox.INSERT_ARRAYS}) SELECT 1"), outbox.array_params(queued))
+        tx.wrote(queued)
+    assert wakes.count == 1
+    assert len(await _rows(engine, "SELECT * FROM outbox")) == 1

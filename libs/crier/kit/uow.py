@@ -36,6 +36,8 @@ class Transaction:
         # True when the message being handled was handled before: do nothing, commit nothing.
         self.seen_before = seen_before
         self.outgoing: list[OutboxMessage] = []
+        # Messages a statement of the use case queued itself (`wrote`).
+        self.written = 0
 
     def emit(
         self, subject: str, message: Any, *, msg_id: str | None = None, trace: dict[str, str] | None = None
@@ -44,6 +46,11 @@ class Transaction:
 
     def emit_all(self, messages: Iterable[OutboxMessage]) -> None:
         self.outgoing.extend(messages)
+
+    def wrote(self, messages: Sequence[OutboxMessage]) -> None:
+        """`messages` went into the outbox by a statement of the caller's own (with
+        `outbox.INSERT_ARRAYS`): the relay is woken for them once they commit, as for emitted ones."""
+        self.written += len(messages)
 
     async def claim(self, event_ids: Sequence[str], consumer: str) -> set[str]:
         """For a batch of incoming messages: the ids not handled before, claimed in this transaction."""
@@ -69,7 +76,7 @@ class UnitOfWork:
             yield tx
             await outbox.write(conn, tx.outgoing)
         # Only after the commit: woken earlier, the relay could look before the rows are visible.
-        if tx.outgoing:
+        if tx.outgoing or tx.written:
             self._wake()
 
     @asynccontextmanager

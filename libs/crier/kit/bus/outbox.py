@@ -78,21 +78,39 @@ class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
 
 async def write(conn: AsyncConnection, messages: Sequence[OutboxMessage]) -> None:
     """Queue `messages` in the caller's transaction, in order."""
-    if not messages:
-        return
+    if messages:
+        await conn.execute(_INSERT, _rows(messages))
+
+
+# The part of a statement that queues messages given as one array per column (`array_params`): a
+# change can write its state and the messages announcing it in one round trip. Rows are numbered
+# as the arrays hold them, so the outbox keeps their order.
+INSERT_ARRAYS = (
+    "INSERT INTO outbox (msg_id, subject, payload, headers)"
+    " SELECT m.msg_id, m.subject, m.payload, m.headers"
+    " FROM unnest(CAST(:o_msg_id AS text[]), CAST(:o_subject AS text[]), CAST(:o_payload AS bytea[]),"
+    " CAST(:o_headers AS text[])) WITH ORDINALITY AS m(msg_id, subject, payload, headers, n)"
+    " ORDER BY m.n"
+)
+
+
+def array_params(messages: Sequence[OutboxMessage]) -> dict[str, list[Any]]:
+    """`INSERT_ARRAYS`' parameters for `messages`."""
+    rows = _rows(messages)
+    return {f"o_{column}": [row[column] for row in rows] for column in ("msg_id", "subject", "payload", "headers")}
+
+
+def _rows(messages: Sequence[OutboxMessage]) -> list[dict[str, Any]]:
     current = json.dumps(inject_headers())
-    await conn.execute(
-        _INSERT,
-        [
-            {
-                "msg_id": m.msg_id or m.message.id,
-                "subject": m.subject,
-                "payload": msgspec.json.encode(m.message),
-                "headers": current if m.trace is None else json.dumps(m.trace),
-            }
-            for m in messages
-        ],
-    )
+    return [
+        {
+            "msg_id": m.msg_id or m.message.id,
+            "subject": m.subject,
+            "payload": msgspec.json.encode(m.message),
+            "headers": current if m.trace is None else json.dumps(m.trace),
+        }
+        for m in messages
+    ]
 
 
 class Backlog(msgspec.Struct, frozen=True):

@@ -1,12 +1,12 @@
-"""A change to a post written in one statement: its new events, its `posts` row and the
-`post_targets` rows it changed (from arrays, by unnest), where an append and two upserts took three
-round trips; and the rows of a new post as a read right after would give them, so a create answers
-without reading them back.
+"""A change to a post written in one statement: its new events, its `posts` row, the
+`post_targets` rows it changed and the outbox messages announcing it (from arrays, by unnest),
+where an append, two upserts and the outbox's insert took four round trips; and the rows of a new
+post as a read right after would give them, so a create answers without reading them back.
 
-JSON goes as text cast to jsonb and each column of the events and of the targets as one array, so
-the statement's text is the same whatever the number of events and targets, and is prepared once
-per connection. A target's notes (a text array each, and Postgres has no arrays of arrays of
-varying length) travel as one JSON document per target.
+JSON goes as text cast to jsonb and each column of the events, the targets and the messages as one
+array, so the statement's text is the same whatever their numbers, and is prepared once per
+connection. A target's notes (a text array each, and Postgres has no arrays of arrays of varying
+length) travel as one JSON document per target.
 
 The statement raises what its parts would: a taken `post_events_pkey` (another writer appended
 first) or `posts_external_ref_key` (another live post holds the reference).
@@ -24,6 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from crier.gateway.adapters.tables import post_targets, posts
+from crier.kit.bus import outbox
+from crier.kit.bus.outbox import OutboxMessage
 
 # post_targets' columns other than post_id and notes, and the array type each travels as.
 _TARGET_ARRAYS = {
@@ -57,6 +59,7 @@ def _statement() -> sa.TextClause:
         "), post AS ("
         f" INSERT INTO posts ({', '.join(post_cols)}) VALUES ({', '.join(post_values)})"
         f" ON CONFLICT (id) DO UPDATE SET {post_updates}"
+        f"), announced AS ({outbox.INSERT_ARRAYS}"
         ")"
         f" INSERT INTO post_targets (post_id, {', '.join(target_cols)})"
         f" SELECT :p_id, {', '.join(f't.{n}' for n in _TARGET_ARRAYS)},"
@@ -69,9 +72,16 @@ def _statement() -> sa.TextClause:
 STATEMENT = _statement()
 
 
-def params(events: Sequence[NewEvent], post: dict[str, Any], targets: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The statement's parameters: `post` and `targets` as `posts` and `post_targets` rows."""
+def params(
+    events: Sequence[NewEvent],
+    post: dict[str, Any],
+    targets: Sequence[dict[str, Any]],
+    messages: Sequence[OutboxMessage] = (),
+) -> dict[str, Any]:
+    """The statement's parameters: `post` and `targets` as `posts` and `post_targets` rows, and the
+    messages announcing the change, queued in the outbox."""
     out: dict[str, Any] = {
+        **outbox.array_params(messages),
         "e_version": [e.version for e in events],
         "e_type": [e.type for e in events],
         "e_data": [_json(e.data) for e in events],

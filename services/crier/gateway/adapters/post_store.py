@@ -47,13 +47,15 @@ class ExternalRefTaken(Exception):
         self.external_ref = external_ref
 
 
-async def create(conn: AsyncConnection, created: ev.PostCreated) -> tuple[Post, PostRecord]:
+async def create(
+    tx: Transaction, created: ev.PostCreated, announce: Callable[[Post], Sequence[OutboxMessage]] | None = None
+) -> tuple[Post, PostRecord]:
     """A new post's first event and its projection rows, in one statement (`post_rows`), and
     the rows as written: what a read right after would give, without reading them back. Raises
     ExternalRefTaken, spoiling the caller's transaction."""
     post = apply(None, created)
     post_row, target_rows = _post_row(post), _target_rows(post)
-    await _write(conn, None, post, [created], target_rows)
+    await _write(tx, None, post, [created], target_rows, announce(post) if announce is not None else ())
     return post, PostRecord(post_rows.as_read(post_row), [post_rows.as_read(t) for t in target_rows])
 
 
@@ -103,7 +105,9 @@ async def change(
                     if facts is not None:
                         announced += announce(after, step, [event])
                     after = step
-                await _write(tx.conn, before, after, events, _changed_target_rows(after, before))
+                if facts is None:
+                    announced = list(announce(before, after, events))
+                await _write(tx, before, after, events, _changed_target_rows(after, before), announced)
                 if any(isinstance(e, ev.PostEdited) for e in events):
                     # The targets an edit removed: their rows go, as a rebuild never writes them.
                     await tx.conn.execute(
@@ -114,7 +118,6 @@ async def change(
                     )
                 if effect is not None:
                     await effect(tx, after)
-                tx.emit_all(announced if facts is not None else announce(before, after, events))
             return after
         except ConcurrentAppend:
             continue
@@ -186,22 +189,26 @@ async def project(conn: AsyncConnection, post: Post) -> None:
 
 
 async def _write(
-    conn: AsyncConnection,
+    tx: Transaction,
     before: Post | None,
     after: Post,
     events: Sequence[ev.AnyPostEvent],
     target_rows: list[dict[str, Any]],
+    announced: Sequence[OutboxMessage],
 ) -> None:
-    """The events appended after `before`'s version, and the projection rows of `after`, in one
-    statement. No savepoint: losing the race to append spoils the caller's transaction, and every
-    caller starts a new one to re-read and decide again."""
+    """The events appended after `before`'s version, the projection rows of `after` and the
+    messages announcing the change, in one statement. No savepoint: losing the race to append
+    spoils the caller's transaction, and every caller starts a new one to re-read and decide again."""
     first = 1 if before is None else before.version + 1
     new_events = []
     for version, event in enumerate(events, start=first):
         kind, data = ev.encode(event)
         new_events.append(post_rows.NewEvent(version, kind, data, event.at))
     try:
-        await conn.execute(post_rows.STATEMENT, post_rows.params(new_events, _post_row(after), target_rows))
+        await tx.conn.execute(
+            post_rows.STATEMENT, post_rows.params(new_events, _post_row(after), target_rows, announced)
+        )
+        tx.wrote(announced)
     except IntegrityError as exc:
         violated = violated_constraint(exc)
         if violated == "post_events_pkey":

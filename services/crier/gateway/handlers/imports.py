@@ -88,7 +88,7 @@ async def record_import_page(ctx: Context, event: ImportPageRead) -> int:
                 platform_post_url=post.platform_post_url,
                 imported_at=event.occurred_at,
             )
-            await post_store.create(tx.conn, imported)  # type: ignore[arg-type]
+            await post_store.create(tx, imported)  # type: ignore[arg-type]
             added += 1
     return added
 

@@ -208,7 +208,8 @@ async def _insert(
         config=new.config,
         external_ref=new.external_ref,
     )
-    post, record = await post_store.create(tx.conn, created)
+    post, record = await post_store.create(
+        tx, created, lambda post: announcements.outgoing(announcements.created(post, created))
+    )
     await media_posts.record_use(ctx, tx, who, post.id, new.containers)
-    tx.emit_all(announcements.outgoing(announcements.created(post, created)))
     return record
