@@ -3,10 +3,9 @@ it describes, and a relay publishes it to JetStream with `Nats-Msg-Id` = event i
 
 A crash between commit and publish only delays the event (the relay retries); a crash after the
 publish, before the relay's delete commits, republishes it, and JetStream's duplicate window drops
-the copy. While the
-database or the bus is away the relay retries with a growing pause and logs the outage twice, when
-it begins and when it ends (`kit.outage`). `watch_outbox` reports what waits in the outbox on every
-scrape of the service's metrics.
+the copy. While the database or the bus is away the relay retries with a growing pause and logs the
+outage twice, when it begins and when it ends (`kit.outage`). `watch_outbox` reports what waits in
+the outbox on every scrape of the service's metrics.
 """
 
 from __future__ import annotations
