@@ -20,6 +20,7 @@ from crier.gateway.adapters.tables import post_events, post_targets
 from crier.gateway.domain import events as ev
 from crier.gateway.domain.post import Post, apply, replay
 from crier.gateway.domain.target import Target
+from crier.kit.bus import inbox
 from crier.kit.bus.outbox import OutboxMessage
 from crier.kit.errors import NotFound
 from crier.kit.uow import Transaction, UnitOfWork
@@ -80,16 +81,15 @@ async def change(
     `facts` instead of `decide`: events that answer several messages at once (by message id, in
     order); those whose message was handled before are left out, and each event is announced as
     its own change (the post's every status move, as one message at a time would have it)."""
+    # The messages this change answers, claimed in the inbox with the post's load.
+    answering = list(facts) if facts is not None else [handling] if handling is not None else []
+    consumer = uow.consumer if answering else ""
     for _ in range(APPEND_RETRIES):
         try:
-            async with uow.begin(handling=handling) as tx:
-                if tx.seen_before:
-                    return None
-                if facts is not None:
-                    unseen = await tx.claim(list(facts), uow.consumer)
-                    if not unseen:
-                        return None
-                before = await load(tx.conn, post_id)
+            async with uow.begin() as tx:
+                before, unseen = await _load(tx.conn, post_id, answering, consumer)
+                if answering and not unseen:
+                    return None  # handled before
                 if before is None or (before.org_id, before.mode) != (org_id, mode):
                     raise NotFound.of("post", post_id)
                 if facts is not None:
@@ -131,31 +131,54 @@ FOLDED = FoldedPosts()
 async def load(conn: AsyncConnection, post_id: str) -> Post | None:
     """The post as its stored events make it: the kept state and the events since, when the kept
     state's last event is still the stored one at its version; else its whole history."""
+    post, _ = await _load(conn, post_id, [], "")
+    return post
+
+
+# The post's events from a version on (0: all of them), beside the inbox claim of the messages a
+# change answers (none: the claim inserts nothing), in one round trip. The claim's rows come with a
+# null version, the events with a null claimed id.
+_CLAIM_AND_READ = sa.text(
+    f"WITH claimed AS ({inbox.CLAIM})"
+    " SELECT NULL::integer AS version, NULL::jsonb AS data, event_id AS claimed FROM claimed"
+    " UNION ALL"
+    " SELECT version, data, NULL FROM post_events WHERE post_id = :post_id AND version >= :since"
+    " ORDER BY version NULLS FIRST"
+).columns(version=sa.Integer, data=post_events.c.data.type, claimed=sa.Text)
+
+
+async def _load(
+    conn: AsyncConnection, post_id: str, answering: list[str], consumer: str
+) -> tuple[Post | None, set[str]]:
+    """`load`, and the ids among `answering` this consumer had not handled before, claimed in the
+    caller's transaction."""
     known = FOLDED.get(post_id)
-    if known is not None:
-        post, last_event = known
-        rows = (
-            await conn.execute(
-                sa.select(post_events.c.version, post_events.c.data)
-                .where(post_events.c.post_id == post_id, post_events.c.version >= post.version)
-                .order_by(post_events.c.version)
-            )
-        ).all()
-        if rows and rows[0].version == post.version and rows[0].data == last_event:
-            for row in rows[1:]:
-                post = apply(post, ev.decode(row.data))
-            if len(rows) > 1:
-                FOLDED.keep(post, rows[-1].data)
-            return post
+    since = known[0].version if known is not None else 0
     rows = (
         await conn.execute(
-            sa.select(post_events.c.data).where(post_events.c.post_id == post_id).order_by(post_events.c.version)
+            _CLAIM_AND_READ, {"consumer": consumer, "ids": answering, "post_id": post_id, "since": since}
         )
     ).all()
-    folded = replay(ev.decode(r.data) for r in rows)
+    unseen = {row.claimed for row in rows if row.claimed is not None}
+    events = [row for row in rows if row.version is not None]
+    if known is not None:
+        post, last_event = known
+        if events and events[0].version == post.version and events[0].data == last_event:
+            for row in events[1:]:
+                post = apply(post, ev.decode(row.data))
+            if len(events) > 1:
+                FOLDED.keep(post, events[-1].data)
+            return post, unseen
+        # The kept state is not the stored one: read the whole history again.
+        events = (
+            await conn.execute(
+                sa.select(post_events.c.data).where(post_events.c.post_id == post_id).order_by(post_events.c.version)
+            )
+        ).all()
+    folded = replay(ev.decode(r.data) for r in events)
     if folded is not None:
-        FOLDED.keep(folded, rows[-1].data)
-    return folded
+        FOLDED.keep(folded, events[-1].data)
+    return folded, unseen
 
 
 async def history(conn: AsyncConnection, post_id: str) -> list[ev.AnyPostEvent]:
