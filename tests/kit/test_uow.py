@@ -157,3 +157,17 @@ async def test_messages_a_statement_queued_alone_wake_the_relay(engine: AsyncEng
         tx.wrote(queued)
     assert wakes.count == 1
     assert len(await _rows(engine, "SELECT * FROM outbox")) == 1
+
+
+async def test_the_expression_language_cte_queues_messages_in_order(engine: AsyncEngine) -> None:
+    """`outbox.insert_arrays_cte`: the same queueing for statements built with SQLAlchemy Core."""
+    wakes = Wakes()
+    uow = UnitOfWork(engine, consumer="probe", wake=wakes)
+    queued = [OutboxMessage(subject="evt.post.canceled", message=_event()) for _ in range(4)]
+    statement = sa.select(sa.literal(1)).add_cte(outbox.insert_arrays_cte("queued"))
+    async with uow.begin() as tx:
+        await tx.conn.execute(statement, outbox.array_params(queued))
+        tx.wrote(queued)
+    assert wakes.count == 1
+    rows = await _rows(engine, "SELECT msg_id, subject FROM outbox ORDER BY seq")
+    assert rows == [(q.message.id, "evt.post.canceled") for q in queued]

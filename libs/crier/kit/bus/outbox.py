@@ -18,7 +18,9 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 from opentelemetry.trace import SpanKind
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.selectable import CTE
 
 from crier.kit.bus.connection import Bus
 from crier.kit.log import get
@@ -93,10 +95,21 @@ INSERT_ARRAYS = (
 )
 
 
+_COLUMNS: dict[str, Any] = {"msg_id": sa.Text, "subject": sa.Text, "payload": sa.LargeBinary, "headers": sa.Text}
+
+
+def insert_arrays_cte(name: str) -> CTE:
+    """`INSERT_ARRAYS` as a CTE of SQLAlchemy's expression language, for statements built with it
+    (the arrays are unnested side by side, row by row in their order); same parameters."""
+    arrays = (sa.func.unnest(sa.bindparam(f"o_{c}", type_=ARRAY(kind))).label(c) for c, kind in _COLUMNS.items())
+    table = sa.table("outbox", *(sa.column(c) for c in _COLUMNS))
+    return sa.insert(table).from_select(list(_COLUMNS), sa.select(*arrays)).cte(name)
+
+
 def array_params(messages: Sequence[OutboxMessage]) -> dict[str, list[Any]]:
     """`INSERT_ARRAYS`' parameters for `messages`."""
     rows = _rows(messages)
-    return {f"o_{column}": [row[column] for row in rows] for column in ("msg_id", "subject", "payload", "headers")}
+    return {f"o_{column}": [row[column] for row in rows] for column in _COLUMNS}
 
 
 def _rows(messages: Sequence[OutboxMessage]) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ clocks agree on when a backoff ends.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.contracts.commands import PublishTarget
 from crier.contracts.common import TargetStatus
+from crier.kit.bus import outbox
+from crier.kit.bus.outbox import OutboxMessage
+from crier.kit.uow import Transaction
 from crier.platforms.base import PublishedContainer
 from crier.publisher.adapters import containers
 from crier.publisher.adapters.tables import TS, attempts, canceled_targets, targets
@@ -82,7 +86,9 @@ _START_ATTEMPT = (
 )
 # The attempt begun and the progress read (`containers.PROGRESS`) in one statement, one round trip
 # less per delivery: the attempt's writes touch none of the tables the progress is read from.
-_STARTED_WITH_PROGRESS = containers.PROGRESS.add_cte(_START_ATTEMPT.cte("attempt_started"))
+_STARTED_WITH_PROGRESS = containers.PROGRESS.add_cte(_START_ATTEMPT.cte("attempt_started")).add_cte(
+    outbox.insert_arrays_cte("announced")
+)
 _FINISH_ATTEMPT = (
     sa.update(attempts)
     .where(*_THIS_ATTEMPT)
@@ -97,6 +103,7 @@ _FINISH_ATTEMPT = (
 # The target published and its attempt finished so, in one statement.
 _MARK_PUBLISHED = (
     sa.update(targets)
+    .add_cte(outbox.insert_arrays_cte("announced"))
     .add_cte(
         sa.update(attempts)
         .where(*_THIS_ATTEMPT)
@@ -224,13 +231,17 @@ async def record_cancellations(conn: AsyncConnection, post_id: str, target_ids: 
         )
 
 
-async def start_attempt(conn: AsyncConnection, target_id: str, redrive: int, number: int) -> containers.Progress:
+async def start_attempt(
+    tx: Transaction, target_id: str, redrive: int, number: int, announce: Sequence[OutboxMessage] = ()
+) -> containers.Progress:
     """Attempt `number` of generation `redrive` begins, or begins again when its first delivery
-    died mid-way; and where the target's containers stand, read in the same statement."""
-    rows = await conn.execute(
+    died mid-way, with the messages announcing it; and where the target's containers stand, read in
+    the same statement."""
+    rows = await tx.conn.execute(
         _STARTED_WITH_PROGRESS,
-        {"p_target": target_id, "p_redrive": redrive, "p_number": number},
+        {"p_target": target_id, "p_redrive": redrive, "p_number": number, **outbox.array_params(announce)},
     )
+    tx.wrote(announce)
     return containers.progress_in(list(rows))
 
 
@@ -297,11 +308,17 @@ async def record_failure(
 
 
 async def mark_published(
-    conn: AsyncConnection, target_id: str, root: PublishedContainer, *, redrive: int, attempt: int
+    tx: Transaction,
+    target_id: str,
+    root: PublishedContainer,
+    *,
+    redrive: int,
+    attempt: int,
+    announce: Sequence[OutboxMessage],
 ) -> None:
-    """The target is published, and its attempt finished so: one statement (the attempt's update in
-    a CTE), one round trip."""
-    await conn.execute(
+    """The target is published, its attempt finished so, and the messages announcing it queued: one
+    statement (the attempt's update and the outbox's insert in CTEs), one round trip."""
+    await tx.conn.execute(
         _MARK_PUBLISHED,
         {
             "p_target": target_id,
@@ -309,5 +326,7 @@ async def mark_published(
             "p_number": attempt,
             "p_post": root.platform_post_id,
             "p_url": root.url,
+            **outbox.array_params(announce),
         },
     )
+    tx.wrote(announce)

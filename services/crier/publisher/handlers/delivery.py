@@ -50,6 +50,7 @@ from crier.contracts.events import (
     TargetPublished,
     TargetPublishing,
 )
+from crier.kit.bus.outbox import OutboxMessage
 from crier.kit.log import get
 from crier.kit.telemetry import inject_headers
 from crier.kit.transient import is_transient
@@ -191,12 +192,14 @@ async def _start(ctx: Context, cmd: PublishTarget) -> tuple[int, containers.Prog
             wait_s = await budget_wait(ctx, cmd, tx.conn)
             if wait_s is not None:
                 return Ended("retried", RetryIn(wait_s))
-        # Where its containers stand is read with the start, under the target's lock.
-        progress = await targets.start_attempt(tx.conn, cmd.target_id, cmd.redrive, attempt)
+        announce = []
         if target.resumes_wait:
             log.info("publisher.processing_resumed", attempt=attempt)
         else:
-            tx.emit("evt.target.publishing", TargetPublishing(**_about(ctx, cmd), attempt=attempt))
+            publishing = TargetPublishing(**_about(ctx, cmd), attempt=attempt)
+            announce.append(OutboxMessage(subject="evt.target.publishing", message=publishing))
+        # Where its containers stand is read with the start, under the target's lock.
+        progress = await targets.start_attempt(tx, cmd.target_id, cmd.redrive, attempt, announce)
     return attempt, progress
 
 
@@ -238,22 +241,26 @@ async def _record_success(
     target = await targets.lock(tx.conn, cmd.target_id)
     if target.is_finished or target.redrive != cmd.redrive:
         return Ended()
-    await targets.mark_published(tx.conn, cmd.target_id, root, redrive=cmd.redrive, attempt=attempt)
+    announced = TargetPublished(
+        **_about(ctx, cmd),
+        attempt=attempt,
+        platform_post_id=root.platform_post_id,
+        platform_post_url=root.url,
+        container_ids=[p.platform_post_id for p in published],
+        notes=[note for p in published for note in p.notes],
+    )
+    await targets.mark_published(
+        tx,
+        cmd.target_id,
+        root,
+        redrive=cmd.redrive,
+        attempt=attempt,
+        announce=[OutboxMessage(subject="evt.target.published", message=announced)],
+    )
     # Everything is on the platform: no delivery will resume from a stage again. A delivery
     # that found and saved none (every sandbox one) has none to delete.
     if staged:
         await stages.forget(tx.conn, cmd.target_id)
-    tx.emit(
-        "evt.target.published",
-        TargetPublished(
-            **_about(ctx, cmd),
-            attempt=attempt,
-            platform_post_id=root.platform_post_id,
-            platform_post_url=root.url,
-            container_ids=[p.platform_post_id for p in published],
-            notes=[note for p in published for note in p.notes],
-        ),
-    )
     return Ended("published")
 
 
