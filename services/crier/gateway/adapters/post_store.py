@@ -189,23 +189,6 @@ async def history(conn: AsyncConnection, post_id: str) -> list[ev.AnyPostEvent]:
     return [ev.decode(r.data) for r in rows]
 
 
-async def append(conn: AsyncConnection, post_id: str, after_version: int, events: list[ev.AnyPostEvent]) -> None:
-    rows = []
-    for offset, event in enumerate(events, start=1):
-        kind, data = ev.encode(event)
-        rows.append(
-            {"post_id": post_id, "version": after_version + offset, "type": kind, "data": data, "occurred_at": event.at}
-        )
-    try:
-        # No savepoint: losing the race spoils the caller's transaction, and every caller starts a
-        # new one to re-read and decide again.
-        await conn.execute(post_events.insert(), rows)
-    except IntegrityError as exc:
-        if violated_constraint(exc) == "post_events_pkey":
-            raise ConcurrentAppend(post_id) from exc
-        raise
-
-
 async def project(conn: AsyncConnection, post: Post) -> None:
     """Write the post's current state into `posts` and every one of its `post_targets` rows."""
     await conn.execute(post_rows.STATEMENT, post_rows.params([], _post_row(post), _target_rows(post)))
