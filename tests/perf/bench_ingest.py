@@ -206,7 +206,7 @@ async def measure_immediate(
     # A core subscription sees every message the stream stores, as it is stored.
     sub = await bus.nc.subscribe(bus.subject("evt.target.published"), cb=on_published, pending_msgs_limit=-1)
     try:
-        figures = []
+        figures = (0.0, 0.0, 0.0)
         for count in (posts // 10, posts):  # a warm-up, drained before the measured burst
             bodies: list[bytes] = []
             waiting.clear()
@@ -221,8 +221,8 @@ async def measure_immediate(
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"the pipeline did not deliver {count} posts in {DELIVERY_DEADLINE_S} s")
                 await asyncio.sleep(0.1)  # polls a condition with a deadline
-            figures = [count / elapsed, pct(latencies, 50), count / (max(published) - start)]
-        return figures[0], figures[1], figures[2]
+            figures = (count / elapsed, pct(latencies, 50), count / (max(published) - start))
+        return figures
     finally:
         await sub.unsubscribe()
         await bus.close()

@@ -49,7 +49,8 @@ class Transaction:
 
     def wrote(self, messages: Sequence[OutboxMessage]) -> None:
         """`messages` went into the outbox by a statement of the caller's own (with
-        `outbox.INSERT_ARRAYS`): the relay is woken for them once they commit, as for emitted ones."""
+        `outbox.INSERT_ARRAYS` or `outbox.insert_arrays_cte`): the relay is woken for them once they
+        commit, as for emitted ones."""
         self.written += len(messages)
 
     async def claim(self, event_ids: Sequence[str], consumer: str) -> set[str]:
