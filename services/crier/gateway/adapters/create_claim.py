@@ -19,6 +19,7 @@ from crier.contracts.common import Mode
 from crier.gateway.adapters import idempotency
 from crier.gateway.adapters.accounts import ACTIVE
 from crier.gateway.adapters.tables import accounts, posts
+from crier.kit.direct_sql import DirectStatement, fetch
 
 _REF_HOLDER = (
     sa.select(posts.c.id)
@@ -42,10 +43,13 @@ _USABLE = (
     )
     .scalar_subquery()
 )
-_STATEMENT = sa.select(
-    _REF_HOLDER.label("ref_holder"),
-    sa.select(_CLAIM.c.key).scalar_subquery().label("claimed"),
-    _USABLE.label("usable"),
+# Every create with a key runs it: on the driver directly (see `kit.direct_sql`).
+_STATEMENT = DirectStatement(
+    sa.select(
+        _REF_HOLDER.label("ref_holder"),
+        sa.select(_CLAIM.c.key).scalar_subquery().label("claimed"),
+        _USABLE.label("usable"),
+    )
 )
 
 
@@ -80,14 +84,15 @@ async def claim(
         "post_id": post_id,
         "account_ids": account_ids,
     }
-    row = (await conn.execute(_STATEMENT, values)).one()
-    usable = {a["id"]: SimpleNamespace(**a) for a in _json(row.usable)}
-    if row.claimed is not None:
-        return Begun(row.ref_holder, idempotency.Claim(True, request_hash, idempotency.DONE, None, hold), usable)
+    (row,) = await fetch(conn, _STATEMENT, values)
+    ref_holder = row["ref_holder"]
+    usable = {a["id"]: SimpleNamespace(**a) for a in _json(row["usable"])}
+    if row["claimed"] is not None:
+        return Begun(ref_holder, idempotency.Claim(True, request_hash, idempotency.DONE, None, hold), usable)
     lost = await idempotency.held_by_another(conn, hold)
     if lost is None:  # released between the two statements: claim it the long way
-        lost = await idempotency.claim_done(conn, org_id, mode, key, request_hash, row.ref_holder or post_id)
-    return Begun(row.ref_holder, lost, usable)
+        lost = await idempotency.claim_done(conn, org_id, mode, key, request_hash, ref_holder or post_id)
+    return Begun(ref_holder, lost, usable)
 
 
 def _json(value: Any) -> list[dict[str, Any]]:

@@ -20,12 +20,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import msgspec
-import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from crier.gateway.adapters.tables import post_targets, posts
 from crier.kit.bus import outbox
 from crier.kit.bus.outbox import OutboxMessage
+from crier.kit.direct_sql import DirectStatement
 
 # post_targets' columns other than post_id and notes, and the array type each travels as.
 _TARGET_ARRAYS = {
@@ -43,14 +43,14 @@ class NewEvent(msgspec.Struct, frozen=True):
     at: datetime
 
 
-def _statement() -> sa.TextClause:
+def _statement() -> str:
     post_cols = [c.name for c in posts.c]
     post_values = [f"CAST(:p_{n} AS jsonb)" if n in _JSON else f":p_{n}" for n in post_cols]
     post_updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in post_cols if n != "id")
     target_cols = [*_TARGET_ARRAYS, "notes"]
     arrays = ", ".join(f"CAST(:t_{n} AS {kind})" for n, kind in {**_TARGET_ARRAYS, "notes": "text[]"}.items())
     target_updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in target_cols if n != "id")
-    return sa.text(
+    return (
         "WITH event AS ("
         " INSERT INTO post_events (post_id, version, type, data, occurred_at)"
         " SELECT :p_id, e.version, e.type, CAST(e.data AS jsonb), e.at"
@@ -69,7 +69,8 @@ def _statement() -> sa.TextClause:
     )
 
 
-STATEMENT = _statement()
+# Every change to a post runs it: on the driver directly (see `kit.direct_sql`).
+STATEMENT = DirectStatement(_statement())
 
 
 def params(

@@ -22,6 +22,7 @@ from crier.gateway.domain.post import Post, apply, replay
 from crier.gateway.domain.target import Target
 from crier.kit.bus import inbox
 from crier.kit.bus.outbox import OutboxMessage
+from crier.kit.direct_sql import DirectStatement, fetch
 from crier.kit.errors import NotFound
 from crier.kit.uow import Transaction, UnitOfWork
 
@@ -138,13 +139,16 @@ async def load(conn: AsyncConnection, post_id: str) -> Post | None:
 # The post's events from a version on (0: all of them), beside the inbox claim of the messages a
 # change answers (none: the claim inserts nothing), in one round trip. The claim's rows come with a
 # null version, the events with a null claimed id.
-_CLAIM_AND_READ = sa.text(
+# Every change runs it: on the driver directly (see `kit.direct_sql`).
+_CLAIM_AND_READ = DirectStatement(
     f"WITH claimed AS ({inbox.CLAIM})"
     " SELECT NULL::integer AS version, NULL::jsonb AS data, event_id AS claimed FROM claimed"
     " UNION ALL"
     " SELECT version, data, NULL FROM post_events WHERE post_id = :post_id AND version >= :since"
     " ORDER BY version NULLS FIRST"
-).columns(version=sa.Integer, data=post_events.c.data.type, claimed=sa.Text)
+)
+
+_HISTORY = DirectStatement("SELECT version, data FROM post_events WHERE post_id = :post_id ORDER BY version")
 
 
 async def _load(
@@ -154,30 +158,24 @@ async def _load(
     caller's transaction."""
     known = FOLDED.get(post_id)
     since = known[0].version if known is not None else 0
-    rows = (
-        await conn.execute(
-            _CLAIM_AND_READ, {"consumer": consumer, "ids": answering, "post_id": post_id, "since": since}
-        )
-    ).all()
-    unseen = {row.claimed for row in rows if row.claimed is not None}
-    events = [row for row in rows if row.version is not None]
+    rows = await fetch(
+        conn, _CLAIM_AND_READ, {"consumer": consumer, "ids": answering, "post_id": post_id, "since": since}
+    )
+    unseen = {row["claimed"] for row in rows if row["claimed"] is not None}
+    events: Sequence[Any] = [row for row in rows if row["version"] is not None]
     if known is not None:
         post, last_event = known
-        if events and events[0].version == post.version and events[0].data == last_event:
+        if events and events[0]["version"] == post.version and events[0]["data"] == last_event:
             for row in events[1:]:
-                post = apply(post, ev.decode(row.data))
+                post = apply(post, ev.decode(row["data"]))
             if len(events) > 1:
-                FOLDED.keep(post, events[-1].data)
+                FOLDED.keep(post, events[-1]["data"])
             return post, unseen
         # The kept state is not the stored one: read the whole history again.
-        events = (
-            await conn.execute(
-                sa.select(post_events.c.data).where(post_events.c.post_id == post_id).order_by(post_events.c.version)
-            )
-        ).all()
-    folded = replay(ev.decode(r.data) for r in events)
+        events = await fetch(conn, _HISTORY, {"post_id": post_id})
+    folded = replay(ev.decode(r["data"]) for r in events)
     if folded is not None:
-        FOLDED.keep(folded, events[-1].data)
+        FOLDED.keep(folded, events[-1]["data"])
     return folded, unseen
 
 
@@ -191,7 +189,7 @@ async def history(conn: AsyncConnection, post_id: str) -> list[ev.AnyPostEvent]:
 
 async def project(conn: AsyncConnection, post: Post) -> None:
     """Write the post's current state into `posts` and every one of its `post_targets` rows."""
-    await conn.execute(post_rows.STATEMENT, post_rows.params([], _post_row(post), _target_rows(post)))
+    await fetch(conn, post_rows.STATEMENT, post_rows.params([], _post_row(post), _target_rows(post)))
 
 
 async def _write(
@@ -211,8 +209,8 @@ async def _write(
         kind, data = ev.encode(event)
         new_events.append(post_rows.NewEvent(version, kind, data, event.at))
     try:
-        await tx.conn.execute(
-            post_rows.STATEMENT, post_rows.params(new_events, _post_row(after), target_rows, announced)
+        await fetch(
+            tx.conn, post_rows.STATEMENT, post_rows.params(new_events, _post_row(after), target_rows, announced)
         )
         tx.wrote(announced)
     except IntegrityError as exc:

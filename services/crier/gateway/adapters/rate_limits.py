@@ -19,8 +19,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.gateway.domain.rate_limit import WINDOW_S
+from crier.kit.direct_sql import DirectStatement, fetch
 
-_COUNT = sa.text(
+# Every authenticated request runs it: on the driver directly (see `kit.direct_sql`).
+_COUNT = DirectStatement(
     """
     WITH hit AS (
         INSERT INTO rate_limit_counters AS c (key_id, window_start, count)
@@ -49,7 +51,7 @@ class Counted:
 
 
 async def count_request(conn: AsyncConnection, key_id: str) -> Counted:
-    row = (await conn.execute(_COUNT, {"key_id": key_id, "window_s": WINDOW_S})).one()
+    (row,) = await fetch(conn, _COUNT, {"key_id": key_id, "window_s": WINDOW_S})
     count, seconds_left, per_minute = row
     return Counted(count=count, seconds_left=float(seconds_left), per_minute=per_minute)
 
