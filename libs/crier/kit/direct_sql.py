@@ -48,12 +48,20 @@ class DirectStatement:
     def __init__(self, statement: ClauseElement | str) -> None:
         clause = sa.text(statement) if isinstance(statement, str) else statement
         compiled = clause.compile(dialect=_DIALECT)
-        converted = sorted(n for n in compiled._bind_processors if not _driver_ready(compiled.binds[n].type))
-        if converted:
-            raise TypeError(f"parameters {converted} need SQLAlchemy's conversion; pass them ready for the driver")
+        processors = compiled._bind_processors
         self.sql: str = compiled.string
         self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
-        self.defaults = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+        # The statement's own values, converted here once.
+        self.defaults = {
+            name: processors[name](bind.effective_value) if name in processors else bind.effective_value
+            for name, bind in compiled.binds.items()
+            if not bind.required
+        }
+        converted = sorted(
+            n for n in processors if n not in self.defaults and not _driver_ready(compiled.binds[n].type)
+        )
+        if converted:
+            raise TypeError(f"parameters {converted} need SQLAlchemy's conversion; pass them ready for the driver")
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         try:
@@ -63,8 +71,11 @@ class DirectStatement:
 
 
 def _driver_ready(kind: sa.types.TypeEngine[Any]) -> bool:
-    """An array of a type SQLAlchemy does not convert: its processor only makes a list of it, and
-    the driver takes any sequence."""
+    """Types whose processor only checks or repacks what the driver takes as it is: a boolean (it
+    refuses anything but a bool or None) and an array of a type SQLAlchemy does not convert (it
+    makes a list of any sequence)."""
+    if isinstance(kind, sa.Boolean):
+        return True
     return isinstance(kind, sa.ARRAY) and kind.item_type.dialect_impl(_DIALECT).bind_processor(_DIALECT) is None
 
 

@@ -8,16 +8,19 @@ whose answer never got recorded (a timeout, a crash), and the post may exist on 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from asyncpg import Record
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crier.kit.direct_sql import DirectStatement, fetch
 from crier.platforms.base import PublishedContainer
 from crier.publisher.adapters.tables import TS, container_progress, container_sends, container_stages
 
@@ -72,19 +75,19 @@ PROGRESS = sa.union_all(
 )
 
 
+_PROGRESS = DirectStatement(PROGRESS)
+
+
 async def progress_of(conn: AsyncConnection, target_id: str) -> Progress:
-    return progress_in(list(await conn.execute(PROGRESS, {"p_target": target_id})))
+    return progress_in(await fetch(conn, _PROGRESS, {"p_target": target_id}))
 
 
-def progress_in(rows: list[Any]) -> Progress:
-    """The progress `PROGRESS`'s rows tell."""
-    posted = {
-        r.container_index: PublishedContainer(r.platform_post_id, r.url, tuple(r.notes))
-        for r in rows
-        if r.kind == "posted"
-    }
-    unsettled = {r.container_index: r.sent_at for r in rows if r.kind == "sent" and r.container_index not in posted}
-    staged = {r.container_index: dict(r.state) for r in rows if r.kind == "staged"}
+def progress_in(rows: Sequence[Record]) -> Progress:
+    """The progress `PROGRESS`'s rows tell (by position: the union's later parts name its columns
+    apart)."""
+    posted = {r[1]: PublishedContainer(r[2], r[3], tuple(r[4])) for r in rows if r[0] == "posted"}
+    unsettled = {r[1]: r[5] for r in rows if r[0] == "sent" and r[1] not in posted}
+    staged = {r[1]: dict(r[6]) for r in rows if r[0] == "staged"}
     return Progress(posted, unsettled, staged)
 
 
@@ -94,21 +97,33 @@ _index = sa.bindparam("p_index", type_=sa.Integer)
 _mark = pg_insert(container_sends).values(
     target_id=_target_id, container_index=_index, attempt=sa.bindparam("p_attempt", type_=sa.Integer), sent_at=_now
 )
-_MARK_SENT = _mark.on_conflict_do_update(
-    index_elements=[container_sends.c.target_id, container_sends.c.container_index],
-    # `sent_at` stays the first send's: a post made since then may be any of the sends.
-    set_={"attempt": _mark.excluded.attempt},
+_MARK_SENT = DirectStatement(
+    _mark.on_conflict_do_update(
+        index_elements=[container_sends.c.target_id, container_sends.c.container_index],
+        # `sent_at` stays the first send's: a post made since then may be any of the sends.
+        set_={"attempt": _mark.excluded.attempt},
+    )
 )
 # No ON CONFLICT: a second writer for the same container must fail and roll back whatever it
 # posted in this transaction (the sandbox's post), never silently post twice.
-_RECORD_PROGRESS = sa.insert(container_progress)
-_UNMARK = sa.delete(container_sends).where(
-    container_sends.c.target_id == _target_id, container_sends.c.container_index == _index
+_RECORD_PROGRESS = DirectStatement(
+    sa.insert(container_progress).values(
+        target_id=_target_id,
+        container_index=_index,
+        platform_post_id=sa.bindparam("p_post", type_=sa.Text),
+        url=sa.bindparam("p_url", type_=sa.Text),
+        notes=sa.bindparam("p_notes", type_=ARRAY(sa.Text)),
+    )
+)
+_UNMARK = DirectStatement(
+    sa.delete(container_sends).where(
+        container_sends.c.target_id == _target_id, container_sends.c.container_index == _index
+    )
 )
 
 
 async def mark_sent(conn: AsyncConnection, target_id: str, index: int, attempt: int) -> None:
-    await conn.execute(_MARK_SENT, {"p_target": target_id, "p_index": index, "p_attempt": attempt})
+    await fetch(conn, _MARK_SENT, {"p_target": target_id, "p_index": index, "p_attempt": attempt})
 
 
 async def record_progress(
@@ -116,15 +131,16 @@ async def record_progress(
 ) -> None:
     """`marked`: a send marker may stand for the container (it goes in the same transaction); a
     transactional adapter's post, which never had one, saves the round trip."""
-    await conn.execute(
+    await fetch(
+        conn,
         _RECORD_PROGRESS,
         {
-            "target_id": target_id,
-            "container_index": index,
-            "platform_post_id": published.platform_post_id,
-            "url": published.url,
-            "notes": list(published.notes),
+            "p_target": target_id,
+            "p_index": index,
+            "p_post": published.platform_post_id,
+            "p_url": published.url,
+            "p_notes": list(published.notes),
         },
     )
     if marked:
-        await conn.execute(_UNMARK, {"p_target": target_id, "p_index": index})
+        await fetch(conn, _UNMARK, {"p_target": target_id, "p_index": index})

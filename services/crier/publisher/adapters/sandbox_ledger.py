@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from crier.kit.direct_sql import DirectStatement, fetch
 from crier.platforms.base import PublishContext
 from crier.platforms.sandbox import SandboxPost
 from crier.publisher.adapters.tables import sandbox_posts
 
-_INSERT = sa.insert(sandbox_posts)
+# Every sandbox delivery runs it: on the driver directly (`kit.direct_sql`).
+_INSERT = DirectStatement(
+    sa.insert(sandbox_posts).values(
+        {
+            c: sa.bindparam(c, type_=sandbox_posts.c[c].type)
+            for c in ("id", "target_id", "container_index", "parent_id", "content", "media")
+        }
+    )
+)
 
 
 class PostgresSandboxLedger:
     async def record(self, ctx: PublishContext, post: SandboxPost) -> None:
         if ctx.conn is None:
             raise RuntimeError("the sandbox records posts in the publisher's progress transaction")
-        await ctx.conn.execute(
+        await fetch(
+            ctx.conn,
             _INSERT,
             {
                 "id": post.id,

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from asyncpg import Record
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,6 +20,7 @@ from crier.contracts.commands import PublishTarget
 from crier.contracts.common import TargetStatus
 from crier.kit.bus import outbox
 from crier.kit.bus.outbox import OutboxMessage
+from crier.kit.direct_sql import DirectStatement, fetch
 from crier.kit.uow import Transaction
 from crier.platforms.base import PublishedContainer
 from crier.publisher.adapters import containers
@@ -49,19 +51,31 @@ def _state(target_id: sa.BindParameter[str]) -> tuple[Any, ...]:
 # Created on the first command, or "updated" to itself on every later one: either way the row comes
 # back locked, with its state, in the one round trip (an INSERT … DO NOTHING then a SELECT … FOR
 # UPDATE took two: a profile of sandbox deliveries had each statement at ~3 % of the CPU).
-_CLAIM = (
+_CLAIM = DirectStatement(
     pg_insert(targets)
+    .values(
+        {
+            **{
+                c: sa.bindparam(f"p_{c}", type_=targets.c[c].type)
+                for c in ("target_id", "post_id", "org_id", "mode", "platform", "redrive")
+            },
+            "status": "publishing",
+            "failed_attempts": 0,
+            "last_attempt": 0,
+        }
+    )
     .on_conflict_do_update(index_elements=[targets.c.target_id], set_={"status": targets.c.status})
-    .returning(*_state(sa.bindparam("claimed_id")))
+    .returning(*_state(sa.bindparam("p_target_id")))
 )
-_LOCK = (
-    sa.select(*_state(sa.bindparam("target_id")))
-    .where(targets.c.target_id == sa.bindparam("target_id"))
+_LOCK = DirectStatement(
+    sa.select(*_state(sa.bindparam("p_target", type_=sa.Text)))
+    .where(targets.c.target_id == sa.bindparam("p_target", type_=sa.Text))
     .with_for_update()
 )
 # The statements a delivery runs are built once, here, with their parameters bound at execution:
 # built per call, SQLAlchemy's statement construction and cache keys were a fifth of a sandbox
-# delivery's CPU in a py-spy profile.
+# delivery's CPU in a py-spy profile. Every delivery runs them: on the driver directly
+# (`kit.direct_sql`), compiled once.
 _target_id = sa.bindparam("p_target", type_=sa.Text)
 _THIS_ATTEMPT = (
     attempts.c.target_id == _target_id,
@@ -86,10 +100,10 @@ _START_ATTEMPT = (
 )
 # The attempt begun and the progress read (`containers.PROGRESS`) in one statement, one round trip
 # less per delivery: the attempt's writes touch none of the tables the progress is read from.
-_STARTED_WITH_PROGRESS = containers.PROGRESS.add_cte(_START_ATTEMPT.cte("attempt_started")).add_cte(
-    outbox.insert_arrays_cte("announced")
+_STARTED_WITH_PROGRESS = DirectStatement(
+    containers.PROGRESS.add_cte(_START_ATTEMPT.cte("attempt_started")).add_cte(outbox.insert_arrays_cte("announced"))
 )
-_FINISH_ATTEMPT = (
+_FINISH_ATTEMPT = DirectStatement(
     sa.update(attempts)
     .where(*_THIS_ATTEMPT)
     .values(
@@ -101,7 +115,7 @@ _FINISH_ATTEMPT = (
     )
 )
 # The target published and its attempt finished so, in one statement.
-_MARK_PUBLISHED = (
+_MARK_PUBLISHED = DirectStatement(
     sa.update(targets)
     .add_cte(outbox.insert_arrays_cte("announced"))
     .add_cte(
@@ -121,14 +135,14 @@ _MARK_PUBLISHED = (
         updated_at=_now,
     )
 )
-_SET_STATUS = (
+_SET_STATUS = DirectStatement(
     sa.update(targets)
     .where(targets.c.target_id == _target_id)
     .values(status=sa.bindparam("p_status", type_=sa.Text), updated_at=_now)
 )
 # An interval parameter that is NULL leaves NULL: no retry time.
 _retry_at = _clock + sa.bindparam("p_retry_in", type_=sa.Interval)
-_RECORD_FAILURE = (
+_RECORD_FAILURE = DirectStatement(
     sa.update(targets)
     .where(targets.c.target_id == _target_id)
     .values(
@@ -145,7 +159,7 @@ _RECORD_FAILURE = (
         updated_at=_now,
     )
 )
-_WAIT_ON_PROCESSING = (
+_WAIT_ON_PROCESSING = DirectStatement(
     sa.update(targets)
     .where(targets.c.target_id == _target_id)
     .values(
@@ -160,42 +174,35 @@ _WAIT_ON_PROCESSING = (
 async def claim(conn: AsyncConnection, cmd: PublishTarget) -> Target:
     """The target's row, created on its first command and locked until the transaction ends, so
     two deliveries of one target (a redelivery racing a slow replica) decide one at a time."""
-    row = (
-        await conn.execute(
-            _CLAIM,
-            {
-                "target_id": cmd.target_id,
-                "claimed_id": cmd.target_id,
-                "post_id": cmd.post_id,
-                "org_id": cmd.org_id,
-                "mode": cmd.mode,
-                "platform": cmd.platform,
-                "status": "publishing",
-                "failed_attempts": 0,
-                "last_attempt": 0,
-                "redrive": cmd.redrive,
-            },
-        )
-    ).one()
+    params = {
+        "p_target_id": cmd.target_id,
+        "p_post_id": cmd.post_id,
+        "p_org_id": cmd.org_id,
+        "p_mode": cmd.mode,
+        "p_platform": cmd.platform,
+        "p_redrive": cmd.redrive,
+    }
+    (row,) = await fetch(conn, _CLAIM, params)
     return _target(row)
 
 
 async def lock(conn: AsyncConnection, target_id: str) -> Target:
-    return _target((await conn.execute(_LOCK, {"target_id": target_id})).one())
+    (row,) = await fetch(conn, _LOCK, {"p_target": target_id})
+    return _target(row)
 
 
-def _target(row: sa.Row[Any]) -> Target:
+def _target(row: Record) -> Target:
     return Target(
-        row.target_id,
-        row.status,
-        row.failed_attempts,
-        retry_wait_s=float(row.retry_wait_s or 0),
-        last_attempt=row.last_attempt,
-        rate_limited_for_s=None if row.rate_limited_for_s is None else float(row.rate_limited_for_s),
-        redrive=row.redrive,
-        processing_for_s=None if row.processing_for_s is None else float(row.processing_for_s),
-        waiting_on_processing=row.waiting_on_processing,
-        canceled=row.canceled,
+        row["target_id"],
+        row["status"],
+        row["failed_attempts"],
+        retry_wait_s=float(row["retry_wait_s"] or 0),
+        last_attempt=row["last_attempt"],
+        rate_limited_for_s=None if row["rate_limited_for_s"] is None else float(row["rate_limited_for_s"]),
+        redrive=row["redrive"],
+        processing_for_s=None if row["processing_for_s"] is None else float(row["processing_for_s"]),
+        waiting_on_processing=row["waiting_on_processing"],
+        canceled=row["canceled"],
     )
 
 
@@ -237,19 +244,20 @@ async def start_attempt(
     """Attempt `number` of generation `redrive` begins, or begins again when its first delivery
     died mid-way, with the messages announcing it; and where the target's containers stand, read in
     the same statement."""
-    rows = await tx.conn.execute(
+    rows = await fetch(
+        tx.conn,
         _STARTED_WITH_PROGRESS,
         {"p_target": target_id, "p_redrive": redrive, "p_number": number, **outbox.array_params(announce)},
     )
     tx.wrote(announce)
-    return containers.progress_in(list(rows))
+    return containers.progress_in(rows)
 
 
 async def wait_on_processing(conn: AsyncConnection, target_id: str, retry_in_s: float) -> None:
     """The open attempt stops until the platform has processed what it needs: it stays open (the
     target `publishing`), the processing deadline's clock starts if it is not running yet, and a
     redelivery before `retry_in_s` has passed is sent back to wait the rest."""
-    await conn.execute(_WAIT_ON_PROCESSING, {"p_target": target_id, "p_retry_in": timedelta(seconds=retry_in_s)})
+    await fetch(conn, _WAIT_ON_PROCESSING, {"p_target": target_id, "p_retry_in": timedelta(seconds=retry_in_s)})
 
 
 async def finish_attempt(
@@ -263,7 +271,8 @@ async def finish_attempt(
     error_message: str | None = None,
     retry_in_s: float | None = None,
 ) -> None:
-    await conn.execute(
+    await fetch(
+        conn,
         _FINISH_ATTEMPT,
         {
             "p_target": target_id,
@@ -278,7 +287,7 @@ async def finish_attempt(
 
 
 async def set_status(conn: AsyncConnection, target_id: str, status: TargetStatus) -> None:
-    await conn.execute(_SET_STATUS, {"p_target": target_id, "p_status": status})
+    await fetch(conn, _SET_STATUS, {"p_target": target_id, "p_status": status})
 
 
 async def record_failure(
@@ -293,7 +302,8 @@ async def record_failure(
     rate_limited: bool = False,
 ) -> None:
     """`rate_limited` starts the rate-limit deadline's clock, if it is not running yet."""
-    await conn.execute(
+    await fetch(
+        conn,
         _RECORD_FAILURE,
         {
             "p_target": target_id,
@@ -318,7 +328,8 @@ async def mark_published(
 ) -> None:
     """The target is published, its attempt finished so, and the messages announcing it queued: one
     statement (the attempt's update and the outbox's insert in CTEs), one round trip."""
-    await tx.conn.execute(
+    await fetch(
+        tx.conn,
         _MARK_PUBLISHED,
         {
             "p_target": target_id,
