@@ -9,13 +9,16 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crier.kit.direct_sql import DirectStatement, fetch
+
 # Claims the ids in `:ids` for `:consumer`, returning those not claimed before. Also the part of a
 # statement that claims them with the read its use case starts with, in one round trip.
 CLAIM = (
     "INSERT INTO inbox (consumer, event_id) SELECT :consumer, unnest(CAST(:ids AS text[]))"
     " ON CONFLICT DO NOTHING RETURNING event_id"
 )
-_CLAIM = sa.text(CLAIM)
+# Every message a service handles claims its id: on the driver directly (`kit.direct_sql`).
+_CLAIM = DirectStatement(CLAIM)
 _PURGE = sa.text("DELETE FROM inbox WHERE processed_at < now() - CAST(:keep AS interval)")
 
 
@@ -24,8 +27,8 @@ async def claim(conn: AsyncConnection, consumer: str, event_ids: Sequence[str]) 
     caller's transaction, and roll back with it."""
     if not event_ids:
         return set()
-    rows = await conn.execute(_CLAIM, {"consumer": consumer, "ids": list(event_ids)})
-    return set(rows.scalars().all())
+    rows = await fetch(conn, _CLAIM, {"consumer": consumer, "ids": list(event_ids)})
+    return {row[0] for row in rows}
 
 
 async def purge(conn: AsyncConnection, keep: timedelta) -> int:

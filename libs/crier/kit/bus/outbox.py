@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.selectable import CTE
 
 from crier.kit.bus.connection import Bus
+from crier.kit.direct_sql import DirectStatement, fetch
 from crier.kit.log import get
 from crier.kit.metrics import Metrics
 from crier.kit.metrics_catalog import OUTBOX_BACKLOG, OUTBOX_LAG
@@ -34,9 +35,6 @@ log = get(__name__)
 
 PUBLISH_ACK_TIMEOUT_S = 5.0
 
-_INSERT = sa.text(
-    "INSERT INTO outbox (msg_id, subject, payload, headers) VALUES (:msg_id, :subject, :payload, :headers)"
-)
 # A flush's one statement: the service's relay lock, and the oldest rows deleted and returned,
 # committed only once they are published. One relay at a time per service keeps events in commit
 # order on the stream. The lock is taken in the statement whose snapshot reads the rows, so that
@@ -45,7 +43,7 @@ _INSERT = sa.text(
 # the rows read are deleted: a range delete would also take a row with a lower seq whose transaction
 # committed after the read, and that event would never be sent. Held is false, with no rows, when
 # another relay holds the lock; a row with a null seq means the outbox was empty.
-_TAKE = sa.text(
+_TAKE = DirectStatement(
     """
     WITH lock AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtext(:n)) AS held),
     taken AS (
@@ -78,9 +76,9 @@ class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def write(conn: AsyncConnection, messages: Sequence[OutboxMessage]) -> None:
-    """Queue `messages` in the caller's transaction, in order."""
+    """Queue `messages` in the caller's transaction, in order: one statement, whatever their number."""
     if messages:
-        await conn.execute(_INSERT, _rows(messages))
+        await fetch(conn, _INSERT, array_params(messages))
 
 
 # The part of a statement that queues messages given as one array per column (`array_params`): a
@@ -94,6 +92,8 @@ INSERT_ARRAYS = (
     " ORDER BY m.n"
 )
 
+# Every transaction that emits messages runs it (`uow`), on the driver directly (`kit.direct_sql`).
+_INSERT = DirectStatement(INSERT_ARRAYS)
 
 _COLUMNS: dict[str, Any] = {"msg_id": sa.Text, "subject": sa.Text, "payload": sa.LargeBinary, "headers": sa.Text}
 
@@ -156,20 +156,19 @@ class OutboxRelay:
     async def _flush(self) -> int | None:
         """As `flush_once`, None when another relay of the service holds the lock."""
         async with self._engine.begin() as conn:
-            rows = (await conn.execute(_TAKE, {"n": self._lock_name, "batch": self._batch})).all()
-            if not rows[0].held:
+            rows = await fetch(conn, _TAKE, {"n": self._lock_name, "batch": self._batch})
+            if not rows[0]["held"]:
                 return None
-            taken = [row for row in rows if row.seq is not None]
+            taken = [row for row in rows if row["seq"] is not None]
             if not taken:
                 return 0
             futures = []
             for row in taken:
-                headers = _sent_in_a_producer_span(row.subject, row.msg_id, json.loads(row.headers))
-                headers["Nats-Msg-Id"] = row.msg_id
+                subject, msg_id = row["subject"], row["msg_id"]
+                headers = _sent_in_a_producer_span(subject, msg_id, json.loads(row["headers"]))
+                headers["Nats-Msg-Id"] = msg_id
                 futures.append(
-                    await self._bus.js.publish_async(
-                        self._bus.subject(row.subject), bytes(row.payload), headers=headers
-                    )
+                    await self._bus.js.publish_async(self._bus.subject(subject), row["payload"], headers=headers)
                 )
             # JetStream acknowledges in milliseconds; an ack that has not come in seconds was lost
             # with a connection or a server restart, and the batch is sent again (deduplicated by
