@@ -6,19 +6,17 @@ would be), never from timings."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crier.kit.direct_sql import DirectStatement, fetch
 from crier.scheduler.adapters import timetable
 
 
-async def _plan(db: AsyncEngine, statement: sa.Executable, **params: object) -> str:
-    # Compiled for the pyformat driver, then filled in: EXPLAIN plans the statement, never runs it.
-    sql = str(statement.compile(dialect=postgresql.dialect())) % params
+async def _plan(db: AsyncEngine, statement: DirectStatement, **params: object) -> str:
+    # EXPLAIN plans the statement with the parameters bound, never runs it.
     async with db.connect() as conn:
         await conn.exec_driver_sql("SET enable_seqscan = off")
-        rows = await conn.exec_driver_sql(f"EXPLAIN {sql}")
+        rows = await fetch(conn, statement.explained(), params)
         return "\n".join(r[0] for r in rows)
 
 

@@ -23,6 +23,7 @@ SQLAlchemy. Rows are asyncpg Records: by name (`row["id"]`) or by position.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,6 +63,12 @@ class DirectStatement:
         )
         if converted:
             raise TypeError(f"parameters {converted} need SQLAlchemy's conversion; pass them ready for the driver")
+
+    def explained(self) -> DirectStatement:
+        """`EXPLAIN` of the statement, with the same parameters: its plan, the statement unrun."""
+        plan = copy.copy(self)
+        plan.sql = f"EXPLAIN {self.sql}"
+        return plan
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         try:

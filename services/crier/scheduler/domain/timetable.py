@@ -48,9 +48,13 @@ def entries_for(post: PostState) -> list[Entry]:
     ]
 
 
+# A post's creation is its first version.
+CREATED_VERSION = 1
+
+
 def version_of(post: PostState) -> int:
-    """The post's version the entries stand for: creation is the post's first."""
-    return post.version if isinstance(post, PostUpdated) else 1
+    """The post's version the entries stand for."""
+    return post.version if isinstance(post, PostUpdated) else CREATED_VERSION
 
 
 def command_for(post: PostState, target: TargetSpec) -> PublishTarget:
