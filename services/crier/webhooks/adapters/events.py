@@ -13,24 +13,25 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.kit.bus import inbox
-from crier.webhooks.adapters.notify import announce
-from crier.webhooks.adapters.tables import any_of, deliveries, events, targets
+from crier.kit.direct_sql import DirectStatement, fetch
+from crier.webhooks.adapters.notify import CHANNEL, announce
+from crier.webhooks.adapters.tables import deliveries, events, targets
 from crier.webhooks.domain.catalog import KnownTarget, PublicEvent
 from crier.webhooks.domain.delivery import new_delivery_id, new_message_id
 
 RETENTION = timedelta(days=30)
 
-# Raw SQL: advisory locks have no Core form.
-_LOCK = sa.text("""
+# The intake's statements run for every batch of internal events: on the driver directly
+# (`kit.direct_sql`). Raw SQL: advisory locks have no Core form.
+_LOCK = DirectStatement("""
     SELECT count(pg_advisory_xact_lock(hashtext(k)))
     FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) s  -- one order everywhere: no deadlock
 """)
 # Raw SQL: a bulk insert from unnest'ed arrays, one round trip for the whole batch.
-_INSERT_EVENTS = sa.text("""
+_INSERT_EVENTS = DirectStatement("""
     INSERT INTO events (id, org_id, mode, type, body, listed, created_at, traceparent)
     SELECT u.id, u.org_id, u.mode, u.type, u.body, true, u.created_at, u.traceparent
     FROM unnest(CAST(:ids AS text[]), CAST(:orgs AS text[]), CAST(:modes AS text[]), CAST(:types AS text[]),
@@ -42,7 +43,9 @@ _INSERT_EVENTS = sa.text("""
 # Raw SQL: a bulk insert from unnest'ed arrays joined to every subscribed endpoint. Its ids have the
 # forms of domain.delivery's new_delivery_id and new_message_id, drawn once per row.
 # Seqs are drawn in the ORDER BY's order: the deliveries of one order key queue up in event order.
-_FAN_OUT = sa.text("""
+# The dispatchers are woken (`notify.announce`) by the same statement when it created any.
+_FAN_OUT = DirectStatement(f"""
+    WITH created AS (
     INSERT INTO deliveries (id, endpoint_id, event_id, message_id, order_key, status, next_attempt_at,
                             created_at, updated_at)
     SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), e.id, u.id,
@@ -58,7 +61,17 @@ _FAN_OUT = sa.text("""
     WHERE u.id = ANY(CAST(:inserted AS text[]))
     ORDER BY u.n, e.seq
     RETURNING id
+    )
+    SELECT n, CASE WHEN n > 0 THEN pg_notify('{CHANNEL}', '') END AS woken FROM (SELECT count(*) AS n FROM created) c
 """)
+_REMEMBER_TARGETS = DirectStatement(
+    "INSERT INTO targets (target_id, account_id, tenant_id)"
+    " SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:accounts AS text[]), CAST(:tenants AS text[]))"
+    " ON CONFLICT (target_id) DO NOTHING"
+)
+_KNOWN_TARGETS = DirectStatement(
+    "SELECT target_id, account_id, tenant_id FROM targets WHERE target_id = ANY(CAST(:ids AS text[]))"
+)
 
 
 async def append(
@@ -69,7 +82,7 @@ async def append(
     Returns how many deliveries were created."""
     if not scoped:
         return 0
-    await conn.execute(_LOCK, {"keys": sorted({f"webhooks.events:{org}:{mode}" for org, mode, _ in scoped})})
+    await fetch(conn, _LOCK, {"keys": sorted({f"webhooks.events:{org}:{mode}" for org, mode, _ in scoped})})
     columns = {
         "ids": [e.id for _, _, e in scoped],
         "orgs": [o for o, _, _ in scoped],
@@ -81,16 +94,13 @@ async def append(
         "created": [e.created_at for _, _, e in scoped],
         "traces": list(traces) or [None] * len(scoped),
     }
-    inserted = (await conn.execute(_INSERT_EVENTS, {**columns, **bodies})).scalars().all()
+    inserted = [row[0] for row in await fetch(conn, _INSERT_EVENTS, {**columns, **bodies})]
     if not inserted:
         return 0
-    rows = await conn.execute(
-        _FAN_OUT, {**columns, "keys": [e.order_key for _, _, e in scoped], "inserted": list(inserted)}
+    (fanned,) = await fetch(
+        conn, _FAN_OUT, {**columns, "keys": [e.order_key for _, _, e in scoped], "inserted": inserted}
     )
-    created = len(rows.all())
-    if created:
-        await announce(conn)
-    return created
+    return int(fanned["n"])
 
 
 async def append_ping(conn: AsyncConnection, org_id: str, mode: str, endpoint_id: str, event: PublicEvent) -> str:
@@ -136,20 +146,19 @@ async def feed(
 
 async def remember_targets(conn: AsyncConnection, known: list[KnownTarget]) -> None:
     if known:
-        await conn.execute(
-            pg_insert(targets).on_conflict_do_nothing(index_elements=[targets.c.target_id]),
-            [{"target_id": t.target_id, "account_id": t.account_id, "tenant_id": t.tenant_id} for t in known],
+        ids, accounts, tenants = (
+            [t.target_id for t in known],
+            [t.account_id for t in known],
+            [t.tenant_id for t in known],
         )
+        await fetch(conn, _REMEMBER_TARGETS, {"ids": ids, "accounts": accounts, "tenants": tenants})
 
 
 async def known_targets(conn: AsyncConnection, target_ids: list[str]) -> dict[str, KnownTarget]:
     if not target_ids:
         return {}
-    stmt = sa.select(targets.c.target_id, targets.c.account_id, targets.c.tenant_id).where(
-        any_of(targets.c.target_id, target_ids)
-    )
-    rows = (await conn.execute(stmt)).all()
-    return {r.target_id: KnownTarget(r.target_id, r.account_id, r.tenant_id) for r in rows}
+    rows = await fetch(conn, _KNOWN_TARGETS, {"ids": target_ids})
+    return {r[0]: KnownTarget(r[0], r[1], r[2]) for r in rows}
 
 
 async def prune(conn: AsyncConnection) -> int:
