@@ -108,13 +108,15 @@ def test_an_operator_sets_a_keys_own_limit(pair: Pair, monkeypatch: pytest.Monke
 
 
 def test_the_store_counts_concurrent_requests_exactly(pair: Pair) -> None:
+    """Two replicas' worth of contexts, each counting its own requests together, on one counter."""
     key_id, _ = pair.key()
 
     async def run() -> list[int]:
         engine = create_engine(pair.services.database_url, SCHEMA, pool_size=16)
         ctx = Context(uow=UnitOfWork(engine, consumer="gateway"))
+        other = Context(uow=UnitOfWork(engine, consumer="gateway"))
         try:
-            quotas = await asyncio.gather(*(count_request(ctx, key_id, 1000) for _ in range(200)))
+            quotas = await asyncio.gather(*(count_request(c, key_id, 1000) for _ in range(100) for c in (ctx, other)))
             with pytest.raises(Invalid):
                 await set_key_limit(ctx, key_id, 0)
             with pytest.raises(NotFound):

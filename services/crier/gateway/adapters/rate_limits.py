@@ -2,7 +2,8 @@
 already talks to.
 
 Counting is one statement: an upsert on the key's row that starts a new window when the stored one
-has ended and otherwise adds one. Concurrent requests of a key, on any replica, serialize on that
+has ended and otherwise adds the number of requests counted (one, or several counted together:
+`handlers.request_counts`). Concurrent requests of a key, on any replica, serialize on that
 row's lock, and ON CONFLICT DO UPDATE re-reads the row as the previous updater committed it, so
 each request gets a distinct count and none is lost: no read-then-write race. (NATS KV would need
 a compare-and-set retry loop under contention for the same guarantee.) The table is unlogged (see
@@ -26,12 +27,12 @@ _COUNT = DirectStatement(
     """
     WITH hit AS (
         INSERT INTO rate_limit_counters AS c (key_id, window_start, count)
-        VALUES (:key_id, clock_timestamp(), 1)
+        VALUES (:key_id, clock_timestamp(), CAST(:n AS integer))
         ON CONFLICT (key_id) DO UPDATE SET
             window_start = CASE WHEN c.window_start + make_interval(secs => :window_s) <= clock_timestamp()
                                 THEN clock_timestamp() ELSE c.window_start END,
             count = CASE WHEN c.window_start + make_interval(secs => :window_s) <= clock_timestamp()
-                         THEN 1 ELSE c.count + 1 END
+                         THEN EXCLUDED.count ELSE c.count + EXCLUDED.count END
         RETURNING count, window_start
     )
     SELECT hit.count,
@@ -50,8 +51,9 @@ class Counted:
     per_minute: int | None
 
 
-async def count_request(conn: AsyncConnection, key_id: str) -> Counted:
-    (row,) = await fetch(conn, _COUNT, {"key_id": key_id, "window_s": WINDOW_S})
+async def count_requests(conn: AsyncConnection, key_id: str, n: int = 1) -> Counted:
+    """Counts `n` requests of the key; the count the last of them made."""
+    (row,) = await fetch(conn, _COUNT, {"key_id": key_id, "window_s": WINDOW_S, "n": n})
     count, seconds_left, per_minute = row
     return Counted(count=count, seconds_left=float(seconds_left), per_minute=per_minute)
 

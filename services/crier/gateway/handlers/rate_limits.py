@@ -9,12 +9,16 @@ from crier.kit.errors import Invalid, NotFound, Problem
 
 
 async def count_request(ctx: Context, key_id: str, default_per_minute: int) -> Quota:
+    counted = await ctx.request_counts.count(key_id, lambda key, n: _count(ctx, key, n))
+    return quota(counted.count, counted.per_minute or default_per_minute, counted.seconds_left)
+
+
+async def _count(ctx: Context, key_id: str, n: int) -> rate_limits.Counted:
     # One statement, committed by itself: no BEGIN and COMMIT round trips, and the key's row is
     # locked only while the statement runs, not while they travel (every request of a busy key
     # waits on that lock).
     async with ctx.uow.read() as conn:
-        counted = await rate_limits.count_request(conn, key_id)
-    return quota(counted.count, counted.per_minute or default_per_minute, counted.seconds_left)
+        return await rate_limits.count_requests(conn, key_id, n)
 
 
 async def set_key_limit(ctx: Context, key_id: str, per_minute: int | None) -> None:
