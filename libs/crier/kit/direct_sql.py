@@ -56,7 +56,7 @@ class DirectStatement:
         self.defaults = {
             name: processors[name](bind.effective_value) if name in processors else bind.effective_value
             for name, bind in compiled.binds.items()
-            if not bind.required
+            if not bind.required and name in self.names
         }
         converted = sorted(
             n for n in processors if n not in self.defaults and not _driver_ready(compiled.binds[n].type)

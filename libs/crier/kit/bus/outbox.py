@@ -98,12 +98,14 @@ _INSERT = DirectStatement(INSERT_ARRAYS)
 _COLUMNS: dict[str, Any] = {"msg_id": sa.Text, "subject": sa.Text, "payload": sa.LargeBinary, "headers": sa.Text}
 
 
-def insert_arrays_cte(name: str) -> CTE:
+def insert_arrays_cte(name: str, *, when: sa.ColumnElement[bool] | None = None) -> CTE:
     """`INSERT_ARRAYS` as a CTE of SQLAlchemy's expression language, for statements built with it
-    (the arrays are unnested side by side, row by row in their order); same parameters."""
+    (the arrays are unnested side by side, row by row in their order); same parameters. `when`: the
+    messages are queued only if it holds (e.g. the change they announce was made)."""
     arrays = (sa.func.unnest(sa.bindparam(f"o_{c}", type_=ARRAY(kind))).label(c) for c, kind in _COLUMNS.items())
     table = sa.table("outbox", *(sa.column(c) for c in _COLUMNS))
-    return sa.insert(table).from_select(list(_COLUMNS), sa.select(*arrays)).cte(name)
+    rows = sa.select(*arrays) if when is None else sa.select(*arrays).where(when)
+    return sa.insert(table).from_select(list(_COLUMNS), rows).cte(name)
 
 
 def array_params(messages: Sequence[OutboxMessage]) -> dict[str, list[Any]]:

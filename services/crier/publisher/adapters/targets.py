@@ -25,7 +25,7 @@ from crier.kit.uow import Transaction
 from crier.platforms.base import PublishedContainer
 from crier.publisher.adapters import containers
 from crier.publisher.adapters.tables import TS, attempts, canceled_targets, targets
-from crier.publisher.domain.target import Target
+from crier.publisher.domain.target import TERMINAL, Target
 
 _now = sa.func.now(type_=TS)
 _clock = sa.func.clock_timestamp(type_=TS)
@@ -114,17 +114,16 @@ _FINISH_ATTEMPT = DirectStatement(
         retry_in_s=sa.bindparam("p_retry_in_s", type_=sa.Float),
     )
 )
-# The target published and its attempt finished so, in one statement.
-_MARK_PUBLISHED = DirectStatement(
+# The target published, unless it is finished already or a redrive replaced this generation (the
+# row locked as it is read), and then its attempt finished so and the messages announcing it queued:
+# one statement, where a locking read before took a round trip of its own.
+_marked = (
     sa.update(targets)
-    .add_cte(outbox.insert_arrays_cte("announced"))
-    .add_cte(
-        sa.update(attempts)
-        .where(*_THIS_ATTEMPT)
-        .values(finished_at=_now, outcome="published", error_code=None, error_message=None, retry_in_s=None)
-        .cte("finished")
+    .where(
+        targets.c.target_id == _target_id,
+        targets.c.redrive == sa.bindparam("p_redrive", type_=sa.Integer),
+        *(targets.c.status != status for status in sorted(TERMINAL)),
     )
-    .where(targets.c.target_id == _target_id)
     .values(
         status="published",
         platform_post_id=sa.bindparam("p_post", type_=sa.Text),
@@ -134,6 +133,20 @@ _MARK_PUBLISHED = DirectStatement(
         error_message=None,
         updated_at=_now,
     )
+    .returning(targets.c.target_id)
+    .cte("marked")
+)
+_was_marked = sa.exists().select_from(_marked)
+_MARK_PUBLISHED = DirectStatement(
+    sa.select(sa.func.count().label("marked"))
+    .select_from(_marked)
+    .add_cte(
+        sa.update(attempts)
+        .where(*_THIS_ATTEMPT, _was_marked)
+        .values(finished_at=_now, outcome="published", error_code=None, error_message=None, retry_in_s=None)
+        .cte("finished")
+    )
+    .add_cte(outbox.insert_arrays_cte("announced", when=_was_marked))
 )
 _SET_STATUS = DirectStatement(
     sa.update(targets)
@@ -325,10 +338,11 @@ async def mark_published(
     redrive: int,
     attempt: int,
     announce: Sequence[OutboxMessage],
-) -> None:
+) -> bool:
     """The target is published, its attempt finished so, and the messages announcing it queued: one
-    statement (the attempt's update and the outbox's insert in CTEs), one round trip."""
-    await fetch(
+    statement, one round trip. False, with nothing written, when the target was finished already
+    or generation `redrive` is no longer its own."""
+    (row,) = await fetch(
         tx.conn,
         _MARK_PUBLISHED,
         {
@@ -340,4 +354,7 @@ async def mark_published(
             **outbox.array_params(announce),
         },
     )
+    if not row["marked"]:
+        return False
     tx.wrote(announce)
+    return True

@@ -238,9 +238,6 @@ async def _record_success(
     ctx: Context, tx: Transaction, cmd: PublishTarget, attempt: int, published: list[PublishedContainer], staged: bool
 ) -> Ended:
     root = published[0]
-    target = await targets.lock(tx.conn, cmd.target_id)
-    if target.is_finished or target.redrive != cmd.redrive:
-        return Ended()
     announced = TargetPublished(
         **_about(ctx, cmd),
         attempt=attempt,
@@ -249,7 +246,7 @@ async def _record_success(
         container_ids=[p.platform_post_id for p in published],
         notes=[note for p in published for note in p.notes],
     )
-    await targets.mark_published(
+    marked = await targets.mark_published(
         tx,
         cmd.target_id,
         root,
@@ -257,6 +254,8 @@ async def _record_success(
         attempt=attempt,
         announce=[OutboxMessage(subject="evt.target.published", message=announced)],
     )
+    if not marked:  # finished meanwhile, or replaced by a redrive
+        return Ended()
     # Everything is on the platform: no delivery will resume from a stage again. A delivery
     # that found and saved none (every sandbox one) has none to delete.
     if staged:
