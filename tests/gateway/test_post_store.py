@@ -31,13 +31,29 @@ class Paced:
 
     def __init__(self, uow: UnitOfWork, *, start: asyncio.Event, commit: asyncio.Event) -> None:
         self.uow, self.start, self.commit = uow, start, commit
+        self.consumer = uow.consumer
+        # How each try of the change was made.
+        self.made: list[str] = []
 
     @asynccontextmanager
     async def begin(self, **options: Any) -> AsyncIterator[Transaction]:
         await asyncio.wait_for(self.start.wait(), timeout=10)
+        self.made.append("in_a_transaction")
         async with self.uow.begin(**options) as tx:
             yield tx
             await asyncio.wait_for(self.commit.wait(), timeout=10)
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[Transaction]:
+        """Its statements commit as they run: `commit` is held by a lock on the post's row instead."""
+        await asyncio.wait_for(self.start.wait(), timeout=10)
+        self.made.append("at_once")
+        async with self.uow.autocommit() as tx:
+            yield tx
+
+
+async def _nothing_more(tx: Transaction, post: Post) -> None:
+    """An effect that writes nothing: the change is made in a transaction."""
 
 
 async def _append_by_hand(conn: Any, post_id: str, after_version: int, events: list[ev.AnyPostEvent]) -> None:
@@ -54,10 +70,14 @@ def publishing(post: Post, target: int) -> ev.TargetPublishing:
     return ev.TargetPublishing(at=datetime.now(UTC), target_id=post.targets[target].id, attempt=1)
 
 
-async def test_the_writer_that_loses_the_race_decides_again(gateway: Gateway, sandbox: Org) -> None:
+@pytest.mark.parametrize("made", ["at_once", "in_a_transaction"])
+async def test_the_writer_that_loses_the_race_decides_again(gateway: Gateway, sandbox: Org, made: str) -> None:
+    """Both ways a change is made: in two statements that each commit (the first writer's write held
+    by a lock on the post's row until the second has read), and in a transaction (the first's
+    commit held until the second has read)."""
     with sandbox.test() as c:
         post_id = c.post("/posts", json={"content": "race", "accounts": list(sandbox.accounts.values())}).json()["id"]
-    engine = create_engine(gateway.database_url, SCHEMA, pool_size=2)
+    engine = create_engine(gateway.database_url, SCHEMA, pool_size=3)
     uow = UnitOfWork(engine, consumer="gateway-test")
     loaded = {"first": asyncio.Event(), "second": asyncio.Event()}
     decided: dict[str, int] = {"first": 0, "second": 0}
@@ -74,16 +94,37 @@ async def test_the_writer_that_loses_the_race_decides_again(gateway: Gateway, sa
 
     def change(name: str, target: int, through: Any, mode: Mode = "test") -> Any:
         return post_store.change(
-            through, post_id=post_id, org_id=sandbox.id, mode=mode, decide=decide(name, target), announce=lambda *_: []
+            through,
+            post_id=post_id,
+            org_id=sandbox.id,
+            mode=mode,
+            decide=decide(name, target),
+            announce=lambda *_: [],
+            effect=_nothing_more if made == "in_a_transaction" else None,
         )
+
+    async def released_once_read(lock: Any) -> None:
+        await asyncio.wait_for(loaded["second"].wait(), timeout=10)
+        await lock.rollback()
 
     try:
         # Both writers read the post before either commits: the first holds its appended event
         # uncommitted until the second has read, so the second appends the same version.
-        first, second = await asyncio.gather(
-            change("first", 0, Paced(uow, start=at_once, commit=loaded["second"])),
-            change("second", 1, Paced(uow, start=loaded["first"], commit=at_once)),
-        )
+        async with engine.connect() as holder:
+            lock = await holder.begin()
+            if made == "at_once":
+                await holder.execute(sa.text("SELECT 1 FROM posts WHERE id = :id FOR UPDATE"), {"id": post_id})
+            else:
+                await lock.rollback()
+            paced = (
+                Paced(uow, start=at_once, commit=loaded["second"]),
+                Paced(uow, start=loaded["first"], commit=at_once),
+            )
+            first, second, _ = await asyncio.gather(
+                change("first", 0, paced[0]),
+                change("second", 1, paced[1]),
+                released_once_read(lock) if made == "at_once" else asyncio.sleep(0),
+            )
         async with engine.connect() as conn:
             versions = (
                 await conn.scalars(
@@ -96,6 +137,7 @@ async def test_the_writer_that_loses_the_race_decides_again(gateway: Gateway, sa
     finally:
         await engine.dispose()
     assert sorted(decided.values()) == [1, 2], decided
+    assert [p.made for p in paced] in ([[made], [made] * 2], [[made] * 2, [made]])
     assert versions == [1, 2, 3]
     assert first is not None and second is not None
     assert {t.status for t in (first if first.version == 3 else second).targets} == {"publishing"}
@@ -208,3 +250,79 @@ async def test_reports_handled_together_append_once_each_and_announce_every_step
         assert dict(statuses) == {t.id: t.status for t in again.targets}
     finally:
         await engine.dispose()
+
+
+async def test_a_message_claimed_between_the_read_and_the_write_is_left_to_its_handler(
+    gateway: Gateway, sandbox: Org
+) -> None:
+    """Another handler claims the message after the change read it as new: the change's one write
+    fails on the claim and writes nothing, and the change, made again in a transaction, finds the
+    message handled."""
+    with sandbox.test() as c:
+        post_id = c.post("/posts", json={"content": "claim", "accounts": list(sandbox.accounts.values())}).json()["id"]
+    engine = create_engine(gateway.database_url, SCHEMA, pool_size=3)
+    uow = UnitOfWork(engine, consumer="gateway-test")
+    read, go = asyncio.Event(), asyncio.Event()
+    go.set()
+    paced = Paced(uow, start=go, commit=go)
+
+    def decide(post: Post) -> list[ev.AnyPostEvent]:
+        read.set()
+        return [publishing(post, 0)]
+
+    try:
+        async with engine.connect() as other_handler:
+            claim = await other_handler.begin()
+            await other_handler.execute(
+                sa.text("INSERT INTO inbox (consumer, event_id) VALUES ('gateway-test', 'msg-1')")
+            )
+            change = asyncio.create_task(
+                post_store.change(
+                    paced,
+                    post_id=post_id,
+                    org_id=sandbox.id,
+                    mode="test",
+                    decide=decide,
+                    announce=lambda *_: [],
+                    handling="msg-1",
+                )
+            )
+            await asyncio.wait_for(read.wait(), timeout=10)
+            await claim.commit()
+            assert await asyncio.wait_for(change, timeout=10) is None
+        async with engine.connect() as conn:
+            versions = (
+                await conn.scalars(sa.select(post_events.c.version).where(post_events.c.post_id == post_id))
+            ).all()
+    finally:
+        await engine.dispose()
+    assert paced.made == ["at_once", "in_a_transaction"]
+    assert versions == [1], "nothing appended"
+
+
+async def test_a_message_that_changes_nothing_is_still_claimed(gateway: Gateway, sandbox: Org) -> None:
+    with sandbox.test() as c:
+        post_id = c.post("/posts", json={"content": "noop", "accounts": list(sandbox.accounts.values())}).json()["id"]
+    engine = create_engine(gateway.database_url, SCHEMA, pool_size=2)
+    uow = UnitOfWork(engine, consumer="gateway-test")
+    decided = 0
+
+    def nothing(post: Post) -> list[ev.AnyPostEvent]:
+        nonlocal decided
+        decided += 1
+        return []
+
+    try:
+        for _ in range(2):
+            await post_store.change(
+                uow,
+                post_id=post_id,
+                org_id=sandbox.id,
+                mode="test",
+                decide=nothing,
+                announce=lambda *_: [],
+                handling="msg-noop",
+            )
+    finally:
+        await engine.dispose()
+    assert decided == 2, "decided once at once and once in the transaction that claims it, then never again"

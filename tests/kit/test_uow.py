@@ -171,3 +171,19 @@ async def test_the_expression_language_cte_queues_messages_in_order(engine: Asyn
     assert wakes.count == 1
     rows = await _rows(engine, "SELECT msg_id, subject FROM outbox ORDER BY seq")
     assert rows == [(q.message.id, "evt.post.canceled") for q in queued]
+
+
+async def test_statements_in_autocommit_commit_as_they_run_and_wake_the_relay_after(engine: AsyncEngine) -> None:
+    wakes = Wakes()
+    uow = UnitOfWork(engine, consumer="probe", wake=wakes)
+    queued = [OutboxMessage(subject="evt.post.canceled", message=_event())]
+    async with uow.autocommit() as tx:
+        await tx.conn.execute(sa.text(f"WITH queued AS ({outbox.INSERT_ARRAYS}) SELECT 1"), outbox.array_params(queued))
+        tx.wrote(queued)
+        assert len(await _rows(engine, "SELECT * FROM outbox")) == 1, "committed already, seen from elsewhere"
+        assert wakes.count == 0
+    assert wakes.count == 1
+    with pytest.raises(RuntimeError, match="need a transaction"):
+        async with uow.autocommit() as tx:
+            tx.emit("evt.post.canceled", _event())
+    assert wakes.count == 1

@@ -25,18 +25,19 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 from crier.kit import db_spans
 
-_DIALECT = PGDialect_asyncpg()
+_DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 _NO_PARAMS: Mapping[str, Any] = {}
 
 
@@ -48,8 +49,8 @@ class DirectStatement:
 
     def __init__(self, statement: ClauseElement | str) -> None:
         clause = sa.text(statement) if isinstance(statement, str) else statement
-        compiled = clause.compile(dialect=_DIALECT)
-        processors = compiled._bind_processors
+        compiled = cast(SQLCompiler, clause.compile(dialect=_DIALECT))
+        processors: dict[str, Any] = dict(compiled._bind_processors)
         self.sql: str = compiled.string
         self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
         # The statement's own values, converted here once.
@@ -99,7 +100,8 @@ async def fetch(
         async with adapter._execute_mutex:
             if adapter._transaction is None:
                 await adapter._start_transaction()
-            rows: list[asyncpg.Record] = await raw.driver_connection.fetch(statement.sql, *args)
+            driver: Any = raw.driver_connection
+            rows: list[asyncpg.Record] = await driver.fetch(statement.sql, *args)
     except Exception as error:
         translated = await _as_sqlalchemy_error(conn, adapter, statement.sql, args, error)
         db_spans.end_span(span, translated)

@@ -81,6 +81,20 @@ class UnitOfWork:
             self._wake()
 
     @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[Transaction]:
+        """Statements that each commit on their own, for a use case whose writes all go in one
+        statement: no BEGIN and COMMIT round trips. Messages a statement queued itself (`wrote`)
+        wake the relay once the block ends; `emit` has no transaction to go with and is refused."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            tx = Transaction(conn)
+            yield tx
+            if tx.outgoing:
+                raise RuntimeError("emitted messages need a transaction: queue them in the statement (`wrote`)")
+        if tx.written:
+            self._wake()
+
+    @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads. Autocommit: under READ COMMITTED every statement sees its own
         snapshot anyway, and it spares the BEGIN and ROLLBACK round trips."""

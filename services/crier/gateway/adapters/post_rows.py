@@ -9,7 +9,8 @@ connection. A target's notes (a text array each, and Postgres has no arrays of a
 length) travel as one JSON document per target.
 
 The statement raises what its parts would: a taken `post_events_pkey` (another writer appended
-first) or `posts_external_ref_key` (another live post holds the reference).
+first), `posts_external_ref_key` (another live post holds the reference) or `inbox_pkey` (another
+handler claimed a message the change answers).
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ def _statement() -> str:
         f" INSERT INTO posts ({', '.join(post_cols)}) VALUES ({', '.join(post_values)})"
         f" ON CONFLICT (id) DO UPDATE SET {post_updates}"
         f"), announced AS ({outbox.INSERT_ARRAYS}"
+        # The messages the change answers, claimed in the inbox (none: nothing inserted). No ON
+        # CONFLICT: a message another handler claimed first fails the whole statement.
+        "), claimed AS (INSERT INTO inbox (consumer, event_id) SELECT :i_consumer, unnest(CAST(:i_ids AS text[]))"
         ")"
         f" INSERT INTO post_targets (post_id, {', '.join(target_cols)})"
         f" SELECT :p_id, {', '.join(f't.{n}' for n in _TARGET_ARRAYS)},"
@@ -78,11 +82,15 @@ def params(
     post: dict[str, Any],
     targets: Sequence[dict[str, Any]],
     messages: Sequence[OutboxMessage] = (),
+    claims: tuple[str, Sequence[str]] = ("", ()),
 ) -> dict[str, Any]:
-    """The statement's parameters: `post` and `targets` as `posts` and `post_targets` rows, and the
-    messages announcing the change, queued in the outbox."""
+    """The statement's parameters: `post` and `targets` as `posts` and `post_targets` rows, the
+    messages announcing the change, queued in the outbox, and the ids of the messages it answers,
+    claimed in the inbox for a consumer: (consumer, ids)."""
     out: dict[str, Any] = {
         **outbox.array_params(messages),
+        "i_consumer": claims[0],
+        "i_ids": list(claims[1]),
         "e_version": [e.version for e in events],
         "e_type": [e.type for e in events],
         "e_data": [_json(e.data) for e in events],

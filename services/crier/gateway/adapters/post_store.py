@@ -4,6 +4,7 @@ transaction that appends its events, rewrites its projection rows and queues its
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -41,6 +42,10 @@ class ConcurrentAppend(Exception):
     """Someone appended to this post since we read it; re-read and decide again."""
 
 
+class _ClaimedMeanwhile(Exception):
+    """Another handler claimed a message the change answers after the change read it was new."""
+
+
 class ExternalRefTaken(Exception):
     """The organization already has a post with this external_ref (another request won the race)."""
 
@@ -73,56 +78,122 @@ async def change(
     effect: Effect | None = None,
     facts: Mapping[str, ev.AnyPostEvent] | None = None,
 ) -> Post | None:
-    """Load → decide → append → project → announce, in one transaction, started over from the load
+    """Load → decide → append → project → announce, committed together, started over from the load
     when another writer appended to the post first. `handling` is the id of the message this change
-    answers, recorded in the same transaction: None is returned when it was handled before.
+    answers, recorded with it: None is returned when it was handled before.
     Raises NotFound when the organization has no such post in that mode, ExternalRefTaken when the
     change gives the post a reference another live post holds.
 
     `facts` instead of `decide`: events that answer several messages at once (by message id, in
     order); those whose message was handled before are left out, and each event is announced as
-    its own change (the post's every status move, as one message at a time would have it)."""
-    # The messages this change answers, claimed in the inbox with the post's load.
+    its own change (the post's every status move, as one message at a time would have it).
+
+    Most changes are two statements that each commit on their own (`_change_at_once`); the others
+    are made in a transaction (`_change_in_a_transaction`)."""
     answering = list(facts) if facts is not None else [handling] if handling is not None else []
     consumer = uow.consumer if answering else ""
+    decision = _Decision(org_id, mode, decide, announce, facts)
     for _ in range(APPEND_RETRIES):
         try:
-            async with uow.begin() as tx:
-                before, unseen = await _load(tx.conn, post_id, answering, consumer)
-                if answering and not unseen:
-                    return None  # handled before
-                if before is None or (before.org_id, before.mode) != (org_id, mode):
-                    raise NotFound.of("post", post_id)
-                if facts is not None:
-                    events = [event for message_id, event in facts.items() if message_id in unseen]
-                else:
-                    assert decide is not None, "a change needs decide or facts"
-                    events = list(decide(before))
-                if not events:
-                    return before
-                after, announced = before, []
-                for event in events:
-                    step = apply(after, event)
-                    if facts is not None:
-                        announced += announce(after, step, [event])
-                    after = step
-                if facts is None:
-                    announced = list(announce(before, after, events))
-                await _write(tx, before, after, events, _changed_target_rows(after, before), announced)
-                if any(isinstance(e, ev.PostEdited) for e in events):
-                    # The targets an edit removed: their rows go, as a rebuild never writes them.
-                    await tx.conn.execute(
-                        post_targets.delete().where(
-                            post_targets.c.post_id == post_id,
-                            post_targets.c.id.not_in([t.id for t in after.targets]),
-                        )
-                    )
-                if effect is not None:
-                    await effect(tx, after)
-            return after
+            if effect is None:
+                changed = await _change_at_once(uow, post_id, answering, consumer, decision)
+                if not isinstance(changed, _InATransaction):
+                    return changed
+            return await _change_in_a_transaction(uow, post_id, answering, consumer, decision, effect)
         except ConcurrentAppend:
             continue
     raise ConcurrentAppend(post_id)
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """What a change decides its events and announcements from."""
+
+    org_id: str
+    mode: Mode
+    decide: Decide | None
+    announce: Announce
+    facts: Mapping[str, ev.AnyPostEvent] | None
+
+    def made(
+        self, post_id: str, before: Post | None, unseen: set[str]
+    ) -> tuple[Post, list[ev.AnyPostEvent], Post, list[OutboxMessage]]:
+        """(before, events, after, announcements); raises NotFound for another tenant's post."""
+        if before is None or (before.org_id, before.mode) != (self.org_id, self.mode):
+            raise NotFound.of("post", post_id)
+        if self.facts is not None:
+            events = [event for message_id, event in self.facts.items() if message_id in unseen]
+        else:
+            assert self.decide is not None, "a change needs decide or facts"
+            events = list(self.decide(before))
+        after, announced = before, []
+        for event in events:
+            step = apply(after, event)
+            if self.facts is not None:
+                announced += self.announce(after, step, [event])
+            after = step
+        if self.facts is None and events:
+            announced = list(self.announce(before, after, events))
+        return before, events, after, announced
+
+
+class _InATransaction:
+    """`_change_at_once` cannot make this change: make it in a transaction."""
+
+
+_IN_A_TRANSACTION = _InATransaction()
+
+
+async def _change_at_once(
+    uow: UnitOfWork, post_id: str, answering: list[str], consumer: str, decision: _Decision
+) -> Post | _InATransaction | None:
+    """The change in two statements, each committed on its own: the read (and which of the
+    messages it answers were handled before), then one write that claims the others in the inbox
+    with the events, the projection rows and the announcements; where a transaction takes four
+    round trips, two. Left to a transaction: a change that claims messages and writes nothing, an
+    edit (it deletes the targets it removed too), and a change whose message another handler
+    claimed between the read and the write."""
+    async with uow.autocommit() as tx:
+        before, seen = await _load(tx.conn, post_id, answering, consumer, _SEEN_AND_READ)
+        unseen = set(answering) - seen
+        if answering and not unseen:
+            return None  # handled before
+        before, events, after, announced = decision.made(post_id, before, unseen)
+        if not events:
+            return before if not unseen else _IN_A_TRANSACTION
+        if any(isinstance(e, ev.PostEdited) for e in events):
+            return _IN_A_TRANSACTION
+        try:
+            claims = (consumer, sorted(unseen))
+            await _write(tx, before, after, events, _changed_target_rows(after, before), announced, claims)
+        except _ClaimedMeanwhile:
+            return _IN_A_TRANSACTION
+    return after
+
+
+async def _change_in_a_transaction(
+    uow: UnitOfWork, post_id: str, answering: list[str], consumer: str, decision: _Decision, effect: Effect | None
+) -> Post | None:
+    async with uow.begin() as tx:
+        # The messages this change answers, claimed in the inbox with the post's load.
+        before, unseen = await _load(tx.conn, post_id, answering, consumer, _CLAIM_AND_READ)
+        if answering and not unseen:
+            return None  # handled before
+        before, events, after, announced = decision.made(post_id, before, unseen)
+        if not events:
+            return before
+        await _write(tx, before, after, events, _changed_target_rows(after, before), announced)
+        if any(isinstance(e, ev.PostEdited) for e in events):
+            # The targets an edit removed: their rows go, as a rebuild never writes them.
+            await tx.conn.execute(
+                post_targets.delete().where(
+                    post_targets.c.post_id == post_id,
+                    post_targets.c.id.not_in([t.id for t in after.targets]),
+                )
+            )
+        if effect is not None:
+            await effect(tx, after)
+    return after
 
 
 # Shared by every load in this process (see folded_posts for why a kept state is safe to reuse).
@@ -139,10 +210,20 @@ async def load(conn: AsyncConnection, post_id: str) -> Post | None:
 # The post's events from a version on (0: all of them), beside the inbox claim of the messages a
 # change answers (none: the claim inserts nothing), in one round trip. The claim's rows come with a
 # null version, the events with a null claimed id.
-# Every change runs it: on the driver directly (see `kit.direct_sql`).
+# Every change runs it or the next: on the driver directly (see `kit.direct_sql`).
 _CLAIM_AND_READ = DirectStatement(
     f"WITH claimed AS ({inbox.CLAIM})"
     " SELECT NULL::integer AS version, NULL::jsonb AS data, event_id AS claimed FROM claimed"
+    " UNION ALL"
+    " SELECT version, data, NULL FROM post_events WHERE post_id = :post_id AND version >= :since"
+    " ORDER BY version NULLS FIRST"
+)
+
+# The same read, with which of the messages were handled before in place of the claim: the read a
+# change made at once starts with (its claim goes with its write).
+_SEEN_AND_READ = DirectStatement(
+    "SELECT NULL::integer AS version, NULL::jsonb AS data, event_id AS claimed FROM inbox"
+    " WHERE consumer = :consumer AND event_id = ANY(CAST(:ids AS text[]))"
     " UNION ALL"
     " SELECT version, data, NULL FROM post_events WHERE post_id = :post_id AND version >= :since"
     " ORDER BY version NULLS FIRST"
@@ -152,16 +233,19 @@ _HISTORY = DirectStatement("SELECT version, data FROM post_events WHERE post_id 
 
 
 async def _load(
-    conn: AsyncConnection, post_id: str, answering: list[str], consumer: str
+    conn: AsyncConnection,
+    post_id: str,
+    answering: list[str],
+    consumer: str,
+    statement: DirectStatement = _CLAIM_AND_READ,
 ) -> tuple[Post | None, set[str]]:
-    """`load`, and the ids among `answering` this consumer had not handled before, claimed in the
-    caller's transaction."""
+    """`load`, and the ids among `answering` the statement names: those this consumer had not
+    handled before, claimed in the caller's transaction (`_CLAIM_AND_READ`), or those it had
+    (`_SEEN_AND_READ`)."""
     known = FOLDED.get(post_id)
     since = known[0].version if known is not None else 0
-    rows = await fetch(
-        conn, _CLAIM_AND_READ, {"consumer": consumer, "ids": answering, "post_id": post_id, "since": since}
-    )
-    unseen = {row["claimed"] for row in rows if row["claimed"] is not None}
+    rows = await fetch(conn, statement, {"consumer": consumer, "ids": answering, "post_id": post_id, "since": since})
+    named = {row["claimed"] for row in rows if row["claimed"] is not None}
     events: Sequence[Any] = [row for row in rows if row["version"] is not None]
     if known is not None:
         post, last_event = known
@@ -170,13 +254,13 @@ async def _load(
                 post = apply(post, ev.decode(row["data"]))
             if len(events) > 1:
                 FOLDED.keep(post, events[-1]["data"])
-            return post, unseen
+            return post, named
         # The kept state is not the stored one: read the whole history again.
         events = await fetch(conn, _HISTORY, {"post_id": post_id})
     folded = replay(ev.decode(r["data"]) for r in events)
     if folded is not None:
         FOLDED.keep(folded, events[-1]["data"])
-    return folded, unseen
+    return folded, named
 
 
 async def history(conn: AsyncConnection, post_id: str) -> list[ev.AnyPostEvent]:
@@ -199,6 +283,7 @@ async def _write(
     events: Sequence[ev.AnyPostEvent],
     target_rows: list[dict[str, Any]],
     announced: Sequence[OutboxMessage],
+    claims: tuple[str, Sequence[str]] = ("", ()),
 ) -> None:
     """The events appended after `before`'s version, the projection rows of `after` and the
     messages announcing the change, in one statement. No savepoint: losing the race to append
@@ -210,13 +295,17 @@ async def _write(
         new_events.append(post_rows.NewEvent(version, kind, data, event.at))
     try:
         await fetch(
-            tx.conn, post_rows.STATEMENT, post_rows.params(new_events, _post_row(after), target_rows, announced)
+            tx.conn,
+            post_rows.STATEMENT,
+            post_rows.params(new_events, _post_row(after), target_rows, announced, claims),
         )
         tx.wrote(announced)
     except IntegrityError as exc:
         violated = violated_constraint(exc)
         if violated == "post_events_pkey":
             raise ConcurrentAppend(after.id) from exc
+        if violated == "inbox_pkey":
+            raise _ClaimedMeanwhile() from exc
         if after.external_ref is not None and violated == "posts_external_ref_key":
             raise ExternalRefTaken(after.external_ref) from exc
         raise
