@@ -81,17 +81,22 @@ async def write(conn: AsyncConnection, messages: Sequence[OutboxMessage]) -> Non
         await fetch(conn, _INSERT, array_params(messages))
 
 
-# The part of a statement that queues messages given as one array per column (`array_params`): a
-# change can write its state and the messages announcing it in one round trip. Rows are numbered
-# as the arrays hold them, so the outbox keeps their order.
-INSERT_ARRAYS = (
-    "INSERT INTO outbox (msg_id, subject, payload, headers)"
-    " SELECT m.msg_id, m.subject, m.payload, m.headers"
-    " FROM unnest(CAST(:o_msg_id AS text[]), CAST(:o_subject AS text[]), CAST(:o_payload AS bytea[]),"
-    " CAST(:o_headers AS text[])) WITH ORDINALITY AS m(msg_id, subject, payload, headers, n)"
-    " ORDER BY m.n"
-)
+def insert_arrays(when: str | None = None) -> str:
+    """The part of a statement that queues messages given as one array per column (`array_params`):
+    a change can write its state and the messages announcing it in one round trip. Rows are
+    numbered as the arrays hold them, so the outbox keeps their order. `when`: a condition of SQL
+    the messages are queued on (e.g. that the change they announce was made)."""
+    return (
+        "INSERT INTO outbox (msg_id, subject, payload, headers)"
+        " SELECT m.msg_id, m.subject, m.payload, m.headers"
+        " FROM unnest(CAST(:o_msg_id AS text[]), CAST(:o_subject AS text[]), CAST(:o_payload AS bytea[]),"
+        " CAST(:o_headers AS text[])) WITH ORDINALITY AS m(msg_id, subject, payload, headers, n)"
+        + (f" WHERE {when}" if when else "")
+        + " ORDER BY m.n"
+    )
 
+
+INSERT_ARRAYS = insert_arrays()
 # Every transaction that emits messages runs it (`uow`), on the driver directly (`kit.direct_sql`).
 _INSERT = DirectStatement(INSERT_ARRAYS)
 

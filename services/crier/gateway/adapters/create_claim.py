@@ -19,6 +19,7 @@ from crier.contracts.common import Mode
 from crier.gateway.adapters import idempotency
 from crier.gateway.adapters.accounts import ACTIVE
 from crier.gateway.adapters.tables import accounts, posts
+from crier.gateway.adapters.tables import idempotency_keys as keys
 from crier.kit.direct_sql import DirectStatement, fetch
 
 _REF_HOLDER = (
@@ -51,6 +52,40 @@ _STATEMENT = DirectStatement(
         _USABLE.label("usable"),
     )
 )
+
+
+# What a create made at once reads first, claiming nothing: the external_ref's holder, whether the
+# key is held (claimed and neither forgotten nor left by a dead request: `idempotency.taking`'s
+# rules), and the usable accounts. Its claim goes with its write (`post_rows.CREATE_CLAIMING`).
+_KEY_HELD = sa.exists().where(
+    keys.c.org_id == sa.bindparam("org_id"),
+    keys.c.mode == sa.bindparam("mode"),
+    keys.c.key == sa.bindparam("key"),
+    keys.c.created_at >= sa.func.now() - idempotency.KEEP,
+    sa.or_(
+        keys.c.status != idempotency.IN_PROGRESS,
+        keys.c.lease_expires_at.is_(None),
+        keys.c.lease_expires_at >= sa.func.now(),
+    ),
+)
+_READ = DirectStatement(
+    sa.select(_REF_HOLDER.label("ref_holder"), _KEY_HELD.label("key_held"), _USABLE.label("usable"))
+)
+
+
+@dataclass(frozen=True)
+class Read:
+    ref_holder: str | None
+    key_held: bool
+    usable: dict[str, Any]
+
+
+async def read(
+    conn: AsyncConnection, org_id: str, mode: Mode, *, key: str, external_ref: str | None, account_ids: list[str]
+) -> Read:
+    values = {"org_id": org_id, "mode": mode, "key": key, "external_ref": external_ref, "account_ids": account_ids}
+    (row,) = await fetch(conn, _READ, values)
+    return Read(row["ref_holder"], row["key_held"], {a["id"]: SimpleNamespace(**a) for a in _json(row["usable"])})
 
 
 @dataclass(frozen=True)

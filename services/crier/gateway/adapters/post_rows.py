@@ -23,6 +23,7 @@ from typing import Any
 import msgspec
 from sqlalchemy.dialects import postgresql
 
+from crier.gateway.adapters import idempotency
 from crier.gateway.adapters.tables import post_targets, posts
 from crier.kit.bus import outbox
 from crier.kit.bus.outbox import OutboxMessage
@@ -44,37 +45,54 @@ class NewEvent(msgspec.Struct, frozen=True):
     at: datetime
 
 
-def _statement() -> str:
+def _statement(claiming: bool) -> str:
+    """`claiming`: the statement first claims an Idempotency-Key as done with the new post (see
+    `idempotency.CLAIMING_DONE`) and writes only if it won the key."""
     post_cols = [c.name for c in posts.c]
-    post_values = [f"CAST(:p_{n} AS jsonb)" if n in _JSON else f":p_{n}" for n in post_cols]
+    # Typed: in a SELECT (which the gate needs) a parameter takes no type from its column.
+    post_values = [
+        f"CAST(:p_{c.name} AS {'jsonb' if c.name in _JSON else c.type.compile(dialect=postgresql.dialect())})"  # type: ignore[no-untyped-call]
+        for c in posts.c
+    ]
     post_updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in post_cols if n != "id")
     target_cols = [*_TARGET_ARRAYS, "notes"]
     arrays = ", ".join(f"CAST(:t_{n} AS {kind})" for n, kind in {**_TARGET_ARRAYS, "notes": "text[]"}.items())
     target_updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in target_cols if n != "id")
+    gate = (
+        f"claim AS ({idempotency.CLAIMING_DONE}), gate AS (SELECT EXISTS (SELECT 1 FROM claim) AS open)"
+        if claiming
+        else "gate AS (SELECT true AS open)"
+    )
+    # Every write below happens only if the gate is open.
+    open_ = "(SELECT open FROM gate)"
     return (
-        "WITH event AS ("
+        f"WITH {gate}, event AS ("
         " INSERT INTO post_events (post_id, version, type, data, occurred_at)"
         " SELECT :p_id, e.version, e.type, CAST(e.data AS jsonb), e.at"
         " FROM unnest(CAST(:e_version AS integer[]), CAST(:e_type AS text[]), CAST(:e_data AS text[]),"
-        " CAST(:e_at AS timestamptz[])) AS e(version, type, data, at)"
+        f" CAST(:e_at AS timestamptz[])) AS e(version, type, data, at) WHERE {open_}"
         "), post AS ("
-        f" INSERT INTO posts ({', '.join(post_cols)}) VALUES ({', '.join(post_values)})"
+        f" INSERT INTO posts ({', '.join(post_cols)}) SELECT {', '.join(post_values)} WHERE {open_}"
         f" ON CONFLICT (id) DO UPDATE SET {post_updates}"
-        f"), announced AS ({outbox.INSERT_ARRAYS}"
+        f"), announced AS ({outbox.insert_arrays(when=open_)}"
         # The messages the change answers, claimed in the inbox (none: nothing inserted). No ON
         # CONFLICT: a message another handler claimed first fails the whole statement.
-        "), claimed AS (INSERT INTO inbox (consumer, event_id) SELECT :i_consumer, unnest(CAST(:i_ids AS text[]))"
-        ")"
+        "), claimed AS (INSERT INTO inbox (consumer, event_id)"
+        f" SELECT :i_consumer, i.id FROM unnest(CAST(:i_ids AS text[])) AS i(id) WHERE {open_}"
+        "), targets AS ("
         f" INSERT INTO post_targets (post_id, {', '.join(target_cols)})"
         f" SELECT :p_id, {', '.join(f't.{n}' for n in _TARGET_ARRAYS)},"
         " ARRAY(SELECT jsonb_array_elements_text(CAST(t.notes AS jsonb)))"
-        f" FROM unnest({arrays}) AS t({', '.join(target_cols)})"
+        f" FROM unnest({arrays}) AS t({', '.join(target_cols)}) WHERE {open_}"
         f" ON CONFLICT (id) DO UPDATE SET {target_updates}"
+        ") SELECT open AS written FROM gate"
     )
 
 
-# Every change to a post runs it: on the driver directly (see `kit.direct_sql`).
-STATEMENT = DirectStatement(_statement())
+# Every change to a post runs one of them: on the driver directly (see `kit.direct_sql`).
+STATEMENT = DirectStatement(_statement(claiming=False))
+# A new post created with its Idempotency-Key claimed in the same statement (`post_store.create`).
+CREATE_CLAIMING = DirectStatement(_statement(claiming=True))
 
 
 def params(

@@ -54,15 +54,33 @@ class ExternalRefTaken(Exception):
         self.external_ref = external_ref
 
 
+@dataclass(frozen=True)
+class KeyClaim:
+    """An Idempotency-Key to claim as done with the new post, in the statement that writes it."""
+
+    key: str
+    request_hash: str
+    holder: str
+
+
+class KeyTakenMeanwhile(Exception):
+    """The Idempotency-Key a create claims as it writes was claimed by another request first."""
+
+
 async def create(
-    tx: Transaction, created: ev.PostCreated, announce: Callable[[Post], Sequence[OutboxMessage]] | None = None
+    tx: Transaction,
+    created: ev.PostCreated,
+    announce: Callable[[Post], Sequence[OutboxMessage]] | None = None,
+    *,
+    claiming: KeyClaim | None = None,
 ) -> tuple[Post, PostRecord]:
     """A new post's first event and its projection rows, in one statement (`post_rows`), and
     the rows as written: what a read right after would give, without reading them back. Raises
-    ExternalRefTaken, spoiling the caller's transaction."""
+    ExternalRefTaken, spoiling the caller's transaction; with `claiming`, KeyTakenMeanwhile when
+    the key was taken, and then nothing is written."""
     post = apply(None, created)
     post_row, target_rows = _post_row(post), _target_rows(post)
-    await _write(tx, None, post, [created], target_rows, announce(post) if announce is not None else ())
+    await _write(tx, None, post, [created], target_rows, announce(post) if announce is not None else (), key=claiming)
     return post, PostRecord(post_rows.as_read(post_row), [post_rows.as_read(t) for t in target_rows])
 
 
@@ -284,6 +302,7 @@ async def _write(
     target_rows: list[dict[str, Any]],
     announced: Sequence[OutboxMessage],
     claims: tuple[str, Sequence[str]] = ("", ()),
+    key: KeyClaim | None = None,
 ) -> None:
     """The events appended after `before`'s version, the projection rows of `after` and the
     messages announcing the change, in one statement. No savepoint: losing the race to append
@@ -294,11 +313,20 @@ async def _write(
         kind, data = ev.encode(event)
         new_events.append(post_rows.NewEvent(version, kind, data, event.at))
     try:
-        await fetch(
-            tx.conn,
-            post_rows.STATEMENT,
-            post_rows.params(new_events, _post_row(after), target_rows, announced, claims),
-        )
+        params = post_rows.params(new_events, _post_row(after), target_rows, announced, claims)
+        if key is None:
+            await fetch(tx.conn, post_rows.STATEMENT, params)
+        else:
+            params.update(
+                k_org_id=after.org_id,
+                k_mode=after.mode,
+                k_key=key.key,
+                k_request_hash=key.request_hash,
+                k_holder=key.holder,
+            )
+            (row,) = await fetch(tx.conn, post_rows.CREATE_CLAIMING, params)
+            if not row["written"]:
+                raise KeyTakenMeanwhile()
         tx.wrote(announced)
     except IntegrityError as exc:
         violated = violated_constraint(exc)

@@ -1,7 +1,9 @@
 """Creating a post, idempotently: by its Idempotency-Key and by its external_ref, a repeat gets the
-first request's post. Without media to fetch a create is one transaction whose first statement
-claims the key, finds the external_ref's holder and reads the accounts (`adapters.create_claim`);
-with media to fetch, the key is claimed first and held by a lease while the media arrives."""
+first request's post. The common create (a new key, nothing to look up) is two statements that each
+commit: a read, and one write that claims the key with the post (`_create_in_two_statements`).
+Otherwise, without media to fetch, a create is one transaction whose first statement claims the
+key, finds the external_ref's holder and reads the accounts (`adapters.create_claim`); with media
+to fetch, the key is claimed first and held by a lease while the media arrives."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from crier.gateway.adapters import create_claim, idempotency, post_queries, post
 from crier.gateway.adapters.post_queries import PostRecord
 from crier.gateway.domain import events as ev
 from crier.gateway.domain.api_key import Principal
+from crier.gateway.domain.media import media_ids
 from crier.gateway.domain.validation import NewPost, PostRequest
 from crier.gateway.handlers import announcements, idempotency_leases, media_posts, scheduling
 from crier.gateway.handlers.context import Context
@@ -48,6 +51,10 @@ async def create_post(ctx: Context, who: Principal, request: PostRequest, idem: 
     if not request.media_urls:
         for _ in range(APPEND_RACES):
             try:
+                if idem is not None:
+                    made = await _create_in_two_statements(ctx, who, request, idem)
+                    if made is not None:
+                        return made
                 return await _create_at_once(ctx, who, request, idem)
             except post_store.ExternalRefTaken:
                 # Another request with the external_ref committed first: the next try finds its post.
@@ -97,6 +104,43 @@ def _in_progress(claim: idempotency.Claim) -> Conflict:
         f"released at {frees_at} at the latest: retry after {claim.frees_in_s} s",
         {"lease_expires_at": frees_at, "retry_after_s": claim.frees_in_s},
     )
+
+
+async def _create_in_two_statements(
+    ctx: Context, who: Principal, request: PostRequest, idem: IdempotencyKey
+) -> Created | None:
+    """The common create, a new key and nothing to look up, in two statements that each commit on
+    their own: a read (is the key held, does a post hold the external_ref, which accounts are
+    usable), then one write that claims the key as done with the new post and writes the post, or
+    writes nothing when another request took the key meanwhile. Where a transaction takes four
+    round trips, two. None when the create is left to `_create_at_once`'s transaction: a repeat (a
+    held key, a held external_ref) to answer, a post queued into a slot or carrying media (more
+    rows to lock and write), or a key taken between the read and the write."""
+    async with ctx.uow.autocommit() as tx:
+        seen = await create_claim.read(
+            tx.conn,
+            who.org_id,
+            who.mode,
+            key=idem.key,
+            external_ref=request.external_ref,
+            account_ids=list(dict.fromkeys(request.accounts)),
+        )
+        if seen.key_held or seen.ref_holder is not None:
+            return None
+        addressed, queue = await scheduling.address(ctx, who, request)
+        if queue is not None:
+            return None
+        known = seen.usable if addressed.accounts == request.accounts else None
+        new, found = await checked(ctx, who, addressed, tx.conn, known)
+        if media_ids(new.containers):
+            return None
+        claiming = post_store.KeyClaim(idem.key, idem.request_hash, uuid.uuid4().hex)
+        try:
+            record = await _insert(ctx, tx, who, new, found, claiming=claiming)
+        except post_store.KeyTakenMeanwhile:
+            return None
+    _count(ctx, who, found, new.accounts)
+    return Created(record, is_new=True)
 
 
 async def _create_at_once(ctx: Context, who: Principal, request: PostRequest, idem: IdempotencyKey | None) -> Created:
@@ -184,7 +228,14 @@ async def _by_external_ref(
 
 
 async def _insert(
-    ctx: Context, tx: Transaction, who: Principal, new: NewPost, found: dict[str, Any], post_id: str | None = None
+    ctx: Context,
+    tx: Transaction,
+    who: Principal,
+    new: NewPost,
+    found: dict[str, Any],
+    post_id: str | None = None,
+    *,
+    claiming: post_store.KeyClaim | None = None,
 ) -> PostRecord:
     created = ev.PostCreated(
         at=ctx.now(),
@@ -209,7 +260,7 @@ async def _insert(
         external_ref=new.external_ref,
     )
     post, record = await post_store.create(
-        tx, created, lambda post: announcements.outgoing(announcements.created(post, created))
+        tx, created, lambda post: announcements.outgoing(announcements.created(post, created)), claiming=claiming
     )
     await media_posts.record_use(ctx, tx, who, post.id, new.containers)
     return record

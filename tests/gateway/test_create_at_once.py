@@ -1,0 +1,111 @@
+"""The common create (a new Idempotency-Key, nothing to look up) is a read and one write that claims
+the key with the post, each committed on its own; a key another request takes between the two is
+left to the transactional create, which answers for that request."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crier.gateway.domain.api_key import Principal
+from crier.gateway.domain.validation import PostRequest
+from crier.gateway.handlers.context import Context
+from crier.gateway.handlers.post_create import IdempotencyKey, create_post
+from crier.gateway.settings import SCHEMA
+from crier.kit.db import create_engine
+from crier.kit.errors import Conflict
+from crier.kit.uow import Transaction, UnitOfWork
+from tests.gateway.conftest import Gateway, Org
+
+
+class Recording(UnitOfWork):
+    """A unit of work that notes how each piece of work was made."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine, consumer="gateway")
+        self.made: list[str] = []
+
+    @asynccontextmanager
+    async def begin(self, **options: Any) -> AsyncIterator[Transaction]:
+        self.made.append("transaction")
+        async with super().begin(**options) as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[Transaction]:
+        self.made.append("autocommit")
+        async with super().autocommit() as tx:
+            yield tx
+
+
+@pytest.fixture
+async def engine(gateway: Gateway) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(gateway.database_url, SCHEMA, pool_size=3)
+    yield engine
+    await engine.dispose()
+
+
+def _who(org: Org) -> Principal:
+    return Principal(org_id=org.id, mode="test", key_id="k", scopes=frozenset({"admin"}))
+
+
+async def _posts_with(engine: AsyncEngine, content_like: str) -> int:
+    async with engine.connect() as conn:
+        return int(
+            await conn.scalar(
+                sa.text("SELECT count(*) FROM posts WHERE containers::text LIKE :c"), {"c": f"%{content_like}%"}
+            )
+            or 0
+        )
+
+
+async def test_a_new_key_is_claimed_with_its_post_and_a_repeat_replays_it(engine: AsyncEngine, sandbox: Org) -> None:
+    uow = Recording(engine)
+    ctx = Context(uow=uow)
+    request = PostRequest(accounts=list(sandbox.accounts.values()), content="at once", is_draft=True)
+    key = IdempotencyKey("key-at-once", "hash-1")
+    first = await create_post(ctx, _who(sandbox), request, key)
+    assert first.is_new and uow.made == ["autocommit"], "a read and a write, no transaction"
+    again = await create_post(ctx, _who(sandbox), request, key)
+    assert not again.is_new and again.record.post.id == first.record.post.id
+    assert uow.made[1:] == ["autocommit", "transaction"], "the held key: answered by the transactional create"
+    assert await _posts_with(engine, "at once") == 1
+
+
+async def test_a_key_taken_between_the_read_and_the_write_writes_nothing(engine: AsyncEngine, sandbox: Org) -> None:
+    uow = Recording(engine)
+    ctx = Context(uow=uow)
+    request = PostRequest(accounts=list(sandbox.accounts.values()), content="raced key", is_draft=True)
+    async with engine.connect() as other_request:
+        # Another request's claim of the key, not committed yet: the create's read does not see it,
+        # and its write waits on it.
+        claim = await other_request.begin()
+        await other_request.execute(
+            sa.text(
+                "INSERT INTO idempotency_keys (org_id, mode, key, request_hash, status, created_at, holder,"
+                " lease_expires_at) VALUES (:org, 'test', 'key-raced', 'hash-2', 'in_progress', now(), 'other',"
+                " now() + interval '1 minute')"
+            ),
+            {"org": sandbox.id},
+        )
+        create = asyncio.create_task(create_post(ctx, _who(sandbox), request, IdempotencyKey("key-raced", "hash-2")))
+        async with engine.connect() as watcher, asyncio.timeout(10):
+            while not await watcher.scalar(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND query LIKE '%idempotency_keys%' AND pid <> pg_backend_pid()"
+                )
+            ):
+                await asyncio.sleep(0.02)  # polls a condition with a deadline
+        await claim.commit()
+        with pytest.raises(Conflict) as in_progress:
+            await asyncio.wait_for(create, timeout=10)
+    assert in_progress.value.code == "idempotency_in_progress"
+    assert uow.made == ["autocommit", "transaction"]
+    assert await _posts_with(engine, "raced key") == 0, "the post was not written with a key it did not hold"
