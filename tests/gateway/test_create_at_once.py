@@ -22,6 +22,7 @@ from crier.kit.db import create_engine
 from crier.kit.errors import Conflict
 from crier.kit.uow import Transaction, UnitOfWork
 from tests.gateway.conftest import Gateway, Org
+from tests.support.bus import eventually
 
 
 class Recording(UnitOfWork):
@@ -95,14 +96,17 @@ async def test_a_key_taken_between_the_read_and_the_write_writes_nothing(engine:
             {"org": sandbox.id},
         )
         create = asyncio.create_task(create_post(ctx, _who(sandbox), request, IdempotencyKey("key-raced", "hash-2")))
-        async with engine.connect() as watcher, asyncio.timeout(10):
-            while not await watcher.scalar(
-                sa.text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                    " AND query LIKE '%idempotency_keys%' AND pid <> pg_backend_pid()"
+        async with engine.connect() as watcher:
+
+            async def waiting_on_the_claim() -> Any:
+                return await watcher.scalar(
+                    sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND query LIKE '%idempotency_keys%' AND pid <> pg_backend_pid()"
+                    )
                 )
-            ):
-                await asyncio.sleep(0.02)  # polls a condition with a deadline
+
+            await eventually(waiting_on_the_claim, timeout=10, what="the create's write waiting on the claim")
         await claim.commit()
         with pytest.raises(Conflict) as in_progress:
             await asyncio.wait_for(create, timeout=10)
