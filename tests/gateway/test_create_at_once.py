@@ -97,6 +97,8 @@ async def test_a_key_taken_between_the_read_and_the_write_writes_nothing(engine:
         )
         create = asyncio.create_task(create_post(ctx, _who(sandbox), request, IdempotencyKey("key-raced", "hash-2")))
         async with engine.connect() as watcher:
+            # Each look in a transaction of its own: one transaction sees one snapshot of the activity.
+            await watcher.execution_options(isolation_level="AUTOCOMMIT")
 
             async def waiting_on_the_claim() -> Any:
                 return await watcher.scalar(
