@@ -16,6 +16,8 @@ from crier.contracts.commands import PublishTarget
 from crier.contracts.common import Container
 from crier.contracts.events import PostCreated, PostUpdated, TargetSpec
 from crier.kit.bus import Bus
+from crier.scheduler.adapters import timetable
+from crier.scheduler.domain.timetable import entries_for
 from tests.scheduler.test_firing import new_post
 from tests.scheduler.test_redrive import messages_for
 from tests.support.bus import eventually, publish
@@ -127,3 +129,16 @@ async def _count(probe: Any, n: int) -> Any:
 async def _versioned(probe: Any, target_id: str, version: int) -> Any:
     found = await probe
     return found if target_id in found and found[target_id].post_version == version else None
+
+
+async def test_a_creation_handled_before_writes_nothing(db: AsyncEngine) -> None:
+    """A creation's entries go with the claim of its event: the same event again (a redelivery)
+    finds it claimed and writes none of its entries, whatever they are."""
+    soon = datetime.now(UTC) + timedelta(days=3)
+    first, other = new_post(1, at=soon), new_post(1, at=soon)
+    async with db.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        assert await timetable.add_claiming(conn, "scheduler-test", first.id, entries_for(first), {})
+        assert not await timetable.add_claiming(conn, "scheduler-test", first.id, entries_for(other), {})
+    assert len(await rows(db, first.post_id)) == 1
+    assert await rows(db, other.post_id) == {}, "nothing written for an event handled before"

@@ -18,11 +18,11 @@ async def post_created(ctx: Context, event: PostCreated) -> None:
         # A draft: nothing to write, so nothing to record either (a redelivery would do nothing
         # again); the transaction was half the scheduler's work per draft created.
         return
-    async with ctx.uow.begin(handling=event.id) as tx:
-        if tx.seen_before:
-            return
+    # One statement, committed by itself: the event's claim and the post's entries.
+    async with ctx.uow.read() as conn:
         # The request's trace context, kept with each row so firing continues its trace.
-        await timetable.add(tx.conn, entries, inject_headers())
+        if not await timetable.add_claiming(conn, ctx.uow.consumer, event.id, entries, inject_headers()):
+            return  # handled before
     # Only after the commit: woken earlier, the alarm could look before the rows are visible.
     ctx.wake_alarm(earliest(entries))
     log.info("scheduler.targets_added", post_id=event.post_id, count=len(entries))
