@@ -103,6 +103,24 @@ _START_ATTEMPT = (
 _STARTED_WITH_PROGRESS = DirectStatement(
     containers.PROGRESS.add_cte(_START_ATTEMPT.cte("attempt_started")).add_cte(outbox.insert_arrays_cte("announced"))
 )
+# A new target's delivery started by one statement committed by itself: its row created already
+# publishing its first attempt, that attempt begun and the messages announcing it queued; where a
+# claim and a start in a transaction took four round trips. Nothing is written when the row exists
+# (a redelivery, a redrive, a later attempt) or a cancellation came before the command: those are
+# decided under the row's lock (`claim`).
+_START_NEW = DirectStatement(
+    "WITH new AS ("
+    " INSERT INTO targets (target_id, post_id, org_id, mode, platform, redrive, status, failed_attempts,"
+    " last_attempt, waiting_on_processing)"
+    " SELECT CAST(:p_target AS text), CAST(:p_post_id AS text), CAST(:p_org_id AS text), CAST(:p_mode AS text),"
+    " CAST(:p_platform AS text), CAST(:p_redrive AS integer), 'publishing', 0, 1, false"
+    " WHERE NOT EXISTS (SELECT 1 FROM canceled_targets WHERE target_id = :p_target)"
+    " ON CONFLICT (target_id) DO NOTHING RETURNING target_id"
+    "), attempt AS ("
+    " INSERT INTO attempts (target_id, redrive, number) SELECT target_id, :p_redrive, 1 FROM new"
+    f"), announced AS ({outbox.insert_arrays(when='EXISTS (SELECT 1 FROM new)')}"
+    ") SELECT count(*) AS started FROM new"
+)
 _FINISH_ATTEMPT = DirectStatement(
     sa.update(attempts)
     .where(*_THIS_ATTEMPT)
@@ -197,6 +215,26 @@ async def claim(conn: AsyncConnection, cmd: PublishTarget) -> Target:
     }
     (row,) = await fetch(conn, _CLAIM, params)
     return _target(row)
+
+
+async def start_new(tx: Transaction, cmd: PublishTarget, announce: Sequence[OutboxMessage]) -> bool:
+    """A target the publisher has never seen: its row, and its first attempt begun with the
+    messages announcing it, in one statement. False, with nothing written, when the row exists or
+    the target was canceled first (see `claim`)."""
+    params = {
+        "p_target": cmd.target_id,
+        "p_post_id": cmd.post_id,
+        "p_org_id": cmd.org_id,
+        "p_mode": cmd.mode,
+        "p_platform": cmd.platform,
+        "p_redrive": cmd.redrive,
+        **outbox.array_params(announce),
+    }
+    (row,) = await fetch(tx.conn, _START_NEW, params)
+    if not row["started"]:
+        return False
+    tx.wrote(announce)
+    return True
 
 
 async def lock(conn: AsyncConnection, target_id: str) -> Target:

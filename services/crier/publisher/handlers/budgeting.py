@@ -18,12 +18,21 @@ log = get(__name__)
 MIN_WAIT_S = 0.1
 
 
+def budgets_apply(ctx: Context, cmd: PublishTarget) -> bool:
+    """Whether the delivery has budgets to take from: a live one, with budgets on, on a platform
+    (or an operator's override) that has some."""
+    policy = ctx.budgets
+    if not policy.enabled or cmd.mode != "live":
+        return False
+    return bool(budgets_for(cmd.platform, account_id=cmd.account_id, org_id=cmd.org_id, overrides=policy.overrides))
+
+
 async def budget_wait(ctx: Context, cmd: PublishTarget, conn: AsyncConnection) -> float | None:
     """None when the delivery may go (its posts taken from its budgets, or none apply); otherwise
     how long to wait for room. Those waiting for one account come back spread over a slot of the
     budget, not all at the moment room opens."""
     policy = ctx.budgets
-    if not policy.enabled or cmd.mode != "live":
+    if not budgets_apply(ctx, cmd):
         return None
     spent = budgets_for(cmd.platform, account_id=cmd.account_id, org_id=cmd.org_id, overrides=policy.overrides)
     if not spent:

@@ -69,7 +69,7 @@ from crier.platforms.rules import Rules
 from crier.publisher.adapters import containers, stages, targets
 from crier.publisher.domain.routing import adapter_key
 from crier.publisher.domain.target import after_failure, processing_timed_out
-from crier.publisher.handlers.budgeting import budget_wait
+from crier.publisher.handlers.budgeting import budget_wait, budgets_apply
 from crier.publisher.handlers.context import Context
 from crier.publisher.handlers.sending import Account, send_containers
 
@@ -169,7 +169,15 @@ def _rules(cmd: PublishTarget, token: AccountToken | None) -> Rules:
 
 async def _start(ctx: Context, cmd: PublishTarget) -> tuple[int, containers.Progress] | Ended:
     """The number of the attempt this delivery makes and where its containers stand, or how it
-    ends when it makes none. One transaction: a sandbox delivery makes two in all."""
+    ends when it makes none. A target never seen before, with no publish budget to take from,
+    starts in one statement committed by itself (`targets.start_new`); any other in a transaction
+    that decides under the target's lock."""
+    if not budgets_apply(ctx, cmd):
+        async with ctx.uow.autocommit() as tx:
+            first = TargetPublishing(**_about(ctx, cmd), attempt=1)
+            announce = [OutboxMessage(subject="evt.target.publishing", message=first)]
+            if await targets.start_new(tx, cmd, announce):
+                return 1, containers.Progress()  # nothing of it can be on the platform yet
     async with ctx.uow.begin() as tx:
         target = await targets.claim(tx.conn, cmd)
         if cmd.redrive < target.redrive:
