@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -20,29 +19,9 @@ from crier.gateway.handlers.post_create import IdempotencyKey, create_post
 from crier.gateway.settings import SCHEMA
 from crier.kit.db import create_engine
 from crier.kit.errors import Conflict
-from crier.kit.uow import Transaction, UnitOfWork
 from tests.gateway.conftest import Gateway, Org
 from tests.support.bus import eventually
-
-
-class Recording(UnitOfWork):
-    """A unit of work that notes how each piece of work was made."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        super().__init__(engine, consumer="gateway")
-        self.made: list[str] = []
-
-    @asynccontextmanager
-    async def begin(self, **options: Any) -> AsyncIterator[Transaction]:
-        self.made.append("transaction")
-        async with super().begin(**options) as tx:
-            yield tx
-
-    @asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[Transaction]:
-        self.made.append("autocommit")
-        async with super().autocommit() as tx:
-            yield tx
+from tests.support.recording_uow import RecordingUnitOfWork
 
 
 @pytest.fixture
@@ -67,7 +46,7 @@ async def _posts_with(engine: AsyncEngine, content_like: str) -> int:
 
 
 async def test_a_new_key_is_claimed_with_its_post_and_a_repeat_replays_it(engine: AsyncEngine, sandbox: Org) -> None:
-    uow = Recording(engine)
+    uow = RecordingUnitOfWork(engine, consumer="gateway")
     ctx = Context(uow=uow)
     request = PostRequest(accounts=list(sandbox.accounts.values()), content="at once", is_draft=True)
     key = IdempotencyKey("key-at-once", "hash-1")
@@ -80,7 +59,7 @@ async def test_a_new_key_is_claimed_with_its_post_and_a_repeat_replays_it(engine
 
 
 async def test_a_key_taken_between_the_read_and_the_write_writes_nothing(engine: AsyncEngine, sandbox: Org) -> None:
-    uow = Recording(engine)
+    uow = RecordingUnitOfWork(engine, consumer="gateway")
     ctx = Context(uow=uow)
     request = PostRequest(accounts=list(sandbox.accounts.values()), content="raced key", is_draft=True)
     async with engine.connect() as other_request:

@@ -5,41 +5,18 @@ is decided in a transaction under the target's lock, as before."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crier.kit.uow import Transaction, UnitOfWork
 from crier.publisher.adapters import targets
 from crier.publisher.handlers.delivery import deliver
 from tests.publisher.factories import attempts, command, target_row
 from tests.publisher.scripted import ScriptedPlatform, context, subjects
-
-
-class Recording(UnitOfWork):
-    """A unit of work that notes how each piece of work was made."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        super().__init__(engine, consumer="publisher")
-        self.made: list[str] = []
-
-    @asynccontextmanager
-    async def begin(self, **options: Any) -> AsyncIterator[Transaction]:
-        self.made.append("transaction")
-        async with super().begin(**options) as tx:
-            yield tx
-
-    @asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[Transaction]:
-        self.made.append("autocommit")
-        async with super().autocommit() as tx:
-            yield tx
+from tests.support.recording_uow import RecordingUnitOfWork
 
 
 async def test_a_new_target_starts_in_one_statement_and_a_redelivery_under_its_lock(engine: AsyncEngine) -> None:
-    uow = Recording(engine)
+    uow = RecordingUnitOfWork(engine, consumer="publisher")
     platform = ScriptedPlatform()
     ctx = dataclasses.replace(context(engine, platform), uow=uow)
     cmd = command("hello", mode="live")
@@ -56,7 +33,7 @@ async def test_a_new_target_starts_in_one_statement_and_a_redelivery_under_its_l
 
 
 async def test_a_target_canceled_before_its_command_is_not_started(engine: AsyncEngine) -> None:
-    uow = Recording(engine)
+    uow = RecordingUnitOfWork(engine, consumer="publisher")
     ctx = dataclasses.replace(context(engine, ScriptedPlatform()), uow=uow)
     cmd = command("too late", mode="live")
     async with uow.begin() as tx:
