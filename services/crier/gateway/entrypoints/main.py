@@ -27,6 +27,13 @@ from crier.kit.ssrf import parse_networks
 from crier.kit.uvicorn_server import RuntimeServer
 
 
+# An idle keep-alive connection is kept open longer than the clients and proxies in front keep
+# theirs (60 s on the common load balancers). Closed first by the server (uvicorn's default is 5 s),
+# it races the client's next request on it, which then fails with a reset (a 502 behind a proxy)
+# though the server never saw it: the burst benchmark's client hit that after a pause.
+KEEP_ALIVE_S = 75
+
+
 def server_config(app: Any, host: str, port: int) -> uvicorn.Config:
     """How the API is served; the ingest benchmark serves its bare echo the same way. `auto` takes
     uvloop and httptools when they are installed (the `standard` extra of uvicorn), asyncio and h11
@@ -42,6 +49,7 @@ def server_config(app: Any, host: str, port: int) -> uvicorn.Config:
         lifespan="on",
         server_header=False,
         timeout_graceful_shutdown=8,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
 
 
