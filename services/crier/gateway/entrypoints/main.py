@@ -26,7 +26,6 @@ from crier.kit.settings import load
 from crier.kit.ssrf import parse_networks
 from crier.kit.uvicorn_server import RuntimeServer
 
-
 # An idle keep-alive connection is kept open longer than the clients and proxies in front keep
 # theirs (60 s on the common load balancers). Closed first by the server (uvicorn's default is 5 s),
 # it races the client's next request on it, which then fails with a reset (a 502 behind a proxy)
