@@ -30,8 +30,13 @@ _LOCK = DirectStatement("""
     SELECT count(pg_advisory_xact_lock(hashtext(k)))
     FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) s  -- one order everywhere: no deadlock
 """)
-# Raw SQL: a bulk insert from unnest'ed arrays, one round trip for the whole batch.
-_INSERT_EVENTS = DirectStatement("""
+# Raw SQL, one round trip for the whole batch: the events inserted from unnest'ed arrays, and a
+# pending delivery for each inserted event and every subscribed endpoint. The deliveries' ids have
+# the forms of domain.delivery's new_delivery_id and new_message_id, drawn once per row. Seqs are
+# drawn in the ORDER BY's order: the deliveries of one order key queue up in event order. The
+# dispatchers are woken (`notify.announce`) by the same statement when it created any.
+_APPEND = DirectStatement(f"""
+    WITH inserted AS (
     INSERT INTO events (id, org_id, mode, type, body, listed, created_at, traceparent)
     SELECT u.id, u.org_id, u.mode, u.type, u.body, true, u.created_at, u.traceparent
     FROM unnest(CAST(:ids AS text[]), CAST(:orgs AS text[]), CAST(:modes AS text[]), CAST(:types AS text[]),
@@ -39,13 +44,7 @@ _INSERT_EVENTS = DirectStatement("""
          AS u(id, org_id, mode, type, body, created_at, traceparent, n)
     ORDER BY u.n
     ON CONFLICT (id) DO NOTHING RETURNING id
-""")
-# Raw SQL: a bulk insert from unnest'ed arrays joined to every subscribed endpoint. Its ids have the
-# forms of domain.delivery's new_delivery_id and new_message_id, drawn once per row.
-# Seqs are drawn in the ORDER BY's order: the deliveries of one order key queue up in event order.
-# The dispatchers are woken (`notify.announce`) by the same statement when it created any.
-_FAN_OUT = DirectStatement(f"""
-    WITH created AS (
+    ), created AS (
     INSERT INTO deliveries (id, endpoint_id, event_id, message_id, order_key, status, next_attempt_at,
                             created_at, updated_at)
     SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), e.id, u.id,
@@ -58,20 +57,30 @@ _FAN_OUT = DirectStatement(f"""
     FROM unnest(CAST(:ids AS text[]), CAST(:orgs AS text[]), CAST(:modes AS text[]), CAST(:types AS text[]),
                 CAST(:keys AS text[])) WITH ORDINALITY AS u(id, org_id, mode, type, order_key, n)
     JOIN endpoints e ON e.org_id = u.org_id AND e.mode = u.mode AND e.is_active AND e.events && ARRAY[u.type, '*']
-    WHERE u.id = ANY(CAST(:inserted AS text[]))
+    WHERE u.id IN (SELECT id FROM inserted)
     ORDER BY u.n, e.seq
     RETURNING id
     )
     SELECT n, CASE WHEN n > 0 THEN pg_notify('{CHANNEL}', '') END AS woken FROM (SELECT count(*) AS n FROM created) c
 """)
-_REMEMBER_TARGETS = DirectStatement(
-    "INSERT INTO targets (target_id, account_id, tenant_id)"
-    " SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:accounts AS text[]), CAST(:tenants AS text[]))"
-    " ON CONFLICT (target_id) DO NOTHING"
-)
-_KNOWN_TARGETS = DirectStatement(
-    "SELECT target_id, account_id, tenant_id FROM targets WHERE target_id = ANY(CAST(:ids AS text[]))"
-)
+# A batch's first statement: its internal events claimed in the inbox, the targets the fresh post
+# events name remembered, and the accounts of the targets the batch's events are about (those just
+# remembered included). Claimed ids come as ('claimed', id) rows, targets as ('known', …) rows.
+_CLAIM_AND_KNOW = DirectStatement(f"""
+    WITH claimed AS ({inbox.CLAIM}), remembered AS (
+    INSERT INTO targets (target_id, account_id, tenant_id)
+    SELECT r.target_id, r.account_id, r.tenant_id
+    FROM unnest(CAST(:r_event_ids AS text[]), CAST(:r_target_ids AS text[]), CAST(:r_accounts AS text[]),
+                CAST(:r_tenants AS text[])) AS r(event_id, target_id, account_id, tenant_id)
+    WHERE r.event_id IN (SELECT event_id FROM claimed)
+    ON CONFLICT (target_id) DO NOTHING RETURNING target_id, account_id, tenant_id
+    )
+    SELECT 'claimed' AS kind, event_id AS id, NULL AS account_id, NULL AS tenant_id FROM claimed
+    UNION ALL
+    SELECT 'known', target_id, account_id, tenant_id FROM targets WHERE target_id = ANY(CAST(:wanted AS text[]))
+    UNION ALL
+    SELECT 'known', target_id, account_id, tenant_id FROM remembered WHERE target_id = ANY(CAST(:wanted AS text[]))
+""")
 
 
 async def append(
@@ -94,13 +103,8 @@ async def append(
         "created": [e.created_at for _, _, e in scoped],
         "traces": list(traces) or [None] * len(scoped),
     }
-    inserted = [row[0] for row in await fetch(conn, _INSERT_EVENTS, {**columns, **bodies})]
-    if not inserted:
-        return 0
-    (fanned,) = await fetch(
-        conn, _FAN_OUT, {**columns, "keys": [e.order_key for _, _, e in scoped], "inserted": inserted}
-    )
-    return int(fanned["n"])
+    (row,) = await fetch(conn, _APPEND, {**columns, **bodies, "keys": [e.order_key for _, _, e in scoped]})
+    return int(row["n"])
 
 
 async def append_ping(conn: AsyncConnection, org_id: str, mode: str, endpoint_id: str, event: PublicEvent) -> str:
@@ -144,21 +148,29 @@ async def feed(
     return list((await conn.execute(stmt)).all())
 
 
-async def remember_targets(conn: AsyncConnection, known: list[KnownTarget]) -> None:
-    if known:
-        ids, accounts, tenants = (
-            [t.target_id for t in known],
-            [t.account_id for t in known],
-            [t.tenant_id for t in known],
-        )
-        await fetch(conn, _REMEMBER_TARGETS, {"ids": ids, "accounts": accounts, "tenants": tenants})
-
-
-async def known_targets(conn: AsyncConnection, target_ids: list[str]) -> dict[str, KnownTarget]:
-    if not target_ids:
-        return {}
-    rows = await fetch(conn, _KNOWN_TARGETS, {"ids": target_ids})
-    return {r[0]: KnownTarget(r[0], r[1], r[2]) for r in rows}
+async def claim_and_know(
+    conn: AsyncConnection,
+    consumer: str,
+    event_ids: Sequence[str],
+    remember: Sequence[tuple[str, KnownTarget]],
+    wanted: Sequence[str],
+) -> tuple[set[str], dict[str, KnownTarget]]:
+    """The ids among `event_ids` not handled before, claimed in the caller's transaction; the
+    targets in `remember` (each with the id of the event naming it) remembered when their event is
+    among those; and what is known of the `wanted` targets, those just remembered included."""
+    params = {
+        "consumer": consumer,
+        "ids": list(event_ids),
+        "r_event_ids": [e for e, _ in remember],
+        "r_target_ids": [t.target_id for _, t in remember],
+        "r_accounts": [t.account_id for _, t in remember],
+        "r_tenants": [t.tenant_id for _, t in remember],
+        "wanted": list(wanted),
+    }
+    rows = await fetch(conn, _CLAIM_AND_KNOW, params)
+    claimed = {r["id"] for r in rows if r["kind"] == "claimed"}
+    known = {r["id"]: KnownTarget(r["id"], r["account_id"], r["tenant_id"]) for r in rows if r["kind"] == "known"}
+    return claimed, known
 
 
 async def prune(conn: AsyncConnection) -> int:

@@ -38,20 +38,22 @@ async def ingest_events(ctx: Context, batch: Sequence[Incoming]) -> None:
     relevant = [i for i in batch if isinstance(i.event, _POSTS) or catalog.translate(i.subject, i.event)]
     if not relevant:
         return
+    ids = list(dict.fromkeys(_envelope(i.event)[2] for i in relevant))
+    remember = [
+        (_envelope(i.event)[2], t)
+        for i in relevant
+        if isinstance(i.event, _POSTS)
+        for t in catalog.known_targets(i.event)
+    ]
+    wanted = sorted({t for i in relevant if (t := getattr(i.event, "target_id", None))})
     async with ctx.uow.begin() as tx:
-        new = await tx.claim(list(dict.fromkeys(_envelope(i.event)[2] for i in relevant)), ctx.uow.consumer)
+        new, targets = await events.claim_and_know(tx.conn, ctx.uow.consumer, ids, remember, wanted)
         fresh = []
         for item in relevant:
             event_id = _envelope(item.event)[2]
             if event_id in new:
                 new.discard(event_id)  # the same event twice in one batch counts once
                 fresh.append(item)
-        await events.remember_targets(
-            tx.conn, [t for i in fresh if isinstance(i.event, _POSTS) for t in catalog.known_targets(i.event)]
-        )
-        targets = await events.known_targets(
-            tx.conn, sorted({t for i in fresh if (t := getattr(i.event, "target_id", None))})
-        )
         translated = [
             ((*_envelope(i.event)[:2], public), i.traceparent)
             for i in fresh
