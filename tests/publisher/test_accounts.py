@@ -10,7 +10,6 @@ from typing import Any
 
 import msgspec
 import pytest
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crier.contracts.commands import PublishTarget
@@ -169,19 +168,20 @@ async def test_the_post_is_checked_by_the_rules_of_the_account_the_token_is_for(
 async def test_a_target_found_wholly_posted_asks_for_no_token(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every container reached the platform, then the publisher lost its database before recording
-    the success: the next delivery records it with nothing left to check or send, so it asks
-    connect for nothing (the account may have been disconnected meanwhile)."""
+    """Every container's result is recorded but not the target's success (a delivery from when the
+    success went in a transaction of its own, after the last result's): the next delivery records
+    it with nothing left to check or send, so it asks connect for nothing (the account may have
+    been disconnected meanwhile)."""
     platform = ScriptedPlatform(needs_account=True)
     cmd = command("root", "reply", mode="live")
 
-    async def database_gone(*_: Any) -> None:
-        raise OperationalError("UPDATE targets", None, ConnectionResetError("connection lost"))
+    async def not_recorded(*_: Any) -> delivery.Ended:
+        return delivery.Ended()
 
     with monkeypatch.context() as patched:
-        patched.setattr(delivery, "_conclude_success", database_gone)
-        with pytest.raises(OperationalError):
-            await deliver(context(engine, platform, ScriptedTokens([token("tok")])), cmd)
+        patched.setattr(delivery, "_record_success", not_recorded)
+        assert await deliver(context(engine, platform, ScriptedTokens([token("tok")])), cmd) is None
+        assert (await subjects(engine, cmd.target_id))[-1] == "publishing"
     assert platform.posts == {0: 1, 1: 1}
     disconnected = ScriptedTokens([Gone("account_disconnected", "the account was disconnected")])
     assert await deliver(context(engine, platform, disconnected), cmd) is None

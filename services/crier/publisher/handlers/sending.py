@@ -55,8 +55,9 @@ async def send_containers(
     finish: Finish | None = None,
 ) -> list[PublishedContainer]:
     """Every container on the platform, in order, as `account`, from where `progress` says the
-    target stands; raises the `PlatformError` that stopped it. A transactional adapter's last post
-    commits with `finish`: the success is recorded in the same transaction, not one more."""
+    target stands; raises the `PlatformError` that stopped it. The last container's result commits
+    with `finish` (a transactional adapter's post with it too): the success is recorded in the same
+    transaction, not one more."""
     base = PublishContext(
         target_id=cmd.target_id,
         post_id=cmd.post_id,
@@ -87,8 +88,18 @@ async def send_containers(
                 if finish is not None and index == len(cmd.containers) - 1:
                     await finish(tx, [*results, parent])
         else:
+            last = finish is not None and index == len(cmd.containers) - 1
             parent = await _send(
-                ctx, adapter, account, base, container, index, parent, sent_at=progress.unsettled.get(index)
+                ctx,
+                adapter,
+                account,
+                base,
+                container,
+                index,
+                parent,
+                sent_at=progress.unsettled.get(index),
+                # The last container's result and the target's success commit together.
+                finish=(lambda tx, published: finish(tx, [*results, published])) if last and finish else None,
             )
         results.append(parent)
     return results
@@ -104,13 +115,18 @@ async def _send(
     parent: PublishedContainer | None,
     *,
     sent_at: datetime | None,
+    finish: Callable[[Transaction, PublishedContainer], Awaitable[None]] | None = None,
 ) -> PublishedContainer:
+    """One container on the platform, its result recorded; with `finish`, whatever else commits
+    with that record (the target's success, for its last container)."""
     if sent_at is not None:
         looking = replace(base, sent_at=sent_at)
         found = await account.act(adapter, adapter.find_published, looking, container, index, parent)
         if found is not None:
             async with ctx.uow.begin() as tx:
                 await containers.record_progress(tx.conn, base.target_id, index, found)
+                if finish is not None:
+                    await finish(tx, found)
             log.info("publisher.container_adopted", target_id=base.target_id, index=index, attempt=base.attempt)
             return found
     async with ctx.uow.begin() as tx:
@@ -120,6 +136,8 @@ async def _send(
     published = await account.act(adapter, adapter.publish_container, base, container, index, parent)
     async with ctx.uow.begin() as tx:
         await containers.record_progress(tx.conn, base.target_id, index, published)
+        if finish is not None:
+            await finish(tx, published)
     return published
 
 
