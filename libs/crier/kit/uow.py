@@ -85,8 +85,7 @@ class UnitOfWork:
         """Statements that each commit on their own, for a use case whose writes all go in one
         statement: no BEGIN and COMMIT round trips. Messages a statement queued itself (`wrote`)
         wake the relay once the block ends; `emit` has no transaction to go with and is refused."""
-        async with self.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
+        async with self._autocommit_connection() as conn:
             tx = Transaction(conn)
             yield tx
             if tx.outgoing:
@@ -98,6 +97,11 @@ class UnitOfWork:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads. Autocommit: under READ COMMITTED every statement sees its own
         snapshot anyway, and it spares the BEGIN and ROLLBACK round trips."""
+        async with self._autocommit_connection() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _autocommit_connection(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn

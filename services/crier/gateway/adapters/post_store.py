@@ -229,22 +229,21 @@ async def load(conn: AsyncConnection, post_id: str) -> Post | None:
 # change answers (none: the claim inserts nothing), in one round trip. The claim's rows come with a
 # null version, the events with a null claimed id.
 # Every change runs it or the next: on the driver directly (see `kit.direct_sql`).
-_CLAIM_AND_READ = DirectStatement(
-    f"WITH claimed AS ({inbox.CLAIM})"
-    " SELECT NULL::integer AS version, NULL::jsonb AS data, event_id AS claimed FROM claimed"
+_EVENTS_SINCE = (
     " UNION ALL"
     " SELECT version, data, NULL FROM post_events WHERE post_id = :post_id AND version >= :since"
     " ORDER BY version NULLS FIRST"
+)
+_CLAIM_AND_READ = DirectStatement(
+    f"WITH claimed AS ({inbox.CLAIM})"
+    " SELECT NULL::integer AS version, NULL::jsonb AS data, event_id AS claimed FROM claimed" + _EVENTS_SINCE
 )
 
 # The same read, with which of the messages were handled before in place of the claim: the read a
 # change made at once starts with (its claim goes with its write).
 _SEEN_AND_READ = DirectStatement(
     "SELECT NULL::integer AS version, NULL::jsonb AS data, event_id AS claimed FROM inbox"
-    " WHERE consumer = :consumer AND event_id = ANY(CAST(:ids AS text[]))"
-    " UNION ALL"
-    " SELECT version, data, NULL FROM post_events WHERE post_id = :post_id AND version >= :since"
-    " ORDER BY version NULLS FIRST"
+    " WHERE consumer = :consumer AND event_id = ANY(CAST(:ids AS text[]))" + _EVENTS_SINCE
 )
 
 _HISTORY = DirectStatement("SELECT version, data FROM post_events WHERE post_id = :post_id ORDER BY version")
@@ -283,10 +282,7 @@ async def _load(
 
 async def history(conn: AsyncConnection, post_id: str) -> list[ev.AnyPostEvent]:
     """The post's events in the order they were appended."""
-    rows = await conn.execute(
-        sa.select(post_events.c.data).where(post_events.c.post_id == post_id).order_by(post_events.c.version)
-    )
-    return [ev.decode(r.data) for r in rows]
+    return [ev.decode(r["data"]) for r in await fetch(conn, _HISTORY, {"post_id": post_id})]
 
 
 async def project(conn: AsyncConnection, post: Post) -> None:

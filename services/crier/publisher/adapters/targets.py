@@ -112,9 +112,9 @@ _START_NEW = DirectStatement(
     "WITH new AS ("
     " INSERT INTO targets (target_id, post_id, org_id, mode, platform, redrive, status, failed_attempts,"
     " last_attempt, waiting_on_processing)"
-    " SELECT CAST(:p_target AS text), CAST(:p_post_id AS text), CAST(:p_org_id AS text), CAST(:p_mode AS text),"
+    " SELECT CAST(:p_target_id AS text), CAST(:p_post_id AS text), CAST(:p_org_id AS text), CAST(:p_mode AS text),"
     " CAST(:p_platform AS text), CAST(:p_redrive AS integer), 'publishing', 0, 1, false"
-    " WHERE NOT EXISTS (SELECT 1 FROM canceled_targets WHERE target_id = :p_target)"
+    " WHERE NOT EXISTS (SELECT 1 FROM canceled_targets WHERE target_id = :p_target_id)"
     " ON CONFLICT (target_id) DO NOTHING RETURNING target_id"
     "), attempt AS ("
     " INSERT INTO attempts (target_id, redrive, number) SELECT target_id, :p_redrive, 1 FROM new"
@@ -205,15 +205,7 @@ _WAIT_ON_PROCESSING = DirectStatement(
 async def claim(conn: AsyncConnection, cmd: PublishTarget) -> Target:
     """The target's row, created on its first command and locked until the transaction ends, so
     two deliveries of one target (a redelivery racing a slow replica) decide one at a time."""
-    params = {
-        "p_target_id": cmd.target_id,
-        "p_post_id": cmd.post_id,
-        "p_org_id": cmd.org_id,
-        "p_mode": cmd.mode,
-        "p_platform": cmd.platform,
-        "p_redrive": cmd.redrive,
-    }
-    (row,) = await fetch(conn, _CLAIM, params)
+    (row,) = await fetch(conn, _CLAIM, _row_params(cmd))
     return _target(row)
 
 
@@ -221,20 +213,23 @@ async def start_new(tx: Transaction, cmd: PublishTarget, announce: Sequence[Outb
     """A target the publisher has never seen: its row, and its first attempt begun with the
     messages announcing it, in one statement. False, with nothing written, when the row exists or
     the target was canceled first (see `claim`)."""
-    params = {
-        "p_target": cmd.target_id,
+    (row,) = await fetch(tx.conn, _START_NEW, {**_row_params(cmd), **outbox.array_params(announce)})
+    if not row["started"]:
+        return False
+    tx.wrote(announce)
+    return True
+
+
+def _row_params(cmd: PublishTarget) -> dict[str, object]:
+    """The target's row as the command gives it, for the statements that create it."""
+    return {
+        "p_target_id": cmd.target_id,
         "p_post_id": cmd.post_id,
         "p_org_id": cmd.org_id,
         "p_mode": cmd.mode,
         "p_platform": cmd.platform,
         "p_redrive": cmd.redrive,
-        **outbox.array_params(announce),
     }
-    (row,) = await fetch(tx.conn, _START_NEW, params)
-    if not row["started"]:
-        return False
-    tx.wrote(announce)
-    return True
 
 
 async def lock(conn: AsyncConnection, target_id: str) -> Target:

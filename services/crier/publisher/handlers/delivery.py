@@ -174,9 +174,7 @@ async def _start(ctx: Context, cmd: PublishTarget) -> tuple[int, containers.Prog
     that decides under the target's lock."""
     if not budgets_apply(ctx, cmd):
         async with ctx.uow.autocommit() as tx:
-            first = TargetPublishing(**_about(ctx, cmd), attempt=1)
-            announce = [OutboxMessage(subject="evt.target.publishing", message=first)]
-            if await targets.start_new(tx, cmd, announce):
+            if await targets.start_new(tx, cmd, [_publishing(ctx, cmd, 1)]):
                 return 1, containers.Progress()  # nothing of it can be on the platform yet
     async with ctx.uow.begin() as tx:
         target = await targets.claim(tx.conn, cmd)
@@ -200,15 +198,17 @@ async def _start(ctx: Context, cmd: PublishTarget) -> tuple[int, containers.Prog
             wait_s = await budget_wait(ctx, cmd, tx.conn)
             if wait_s is not None:
                 return Ended("retried", RetryIn(wait_s))
-        announce = []
         if target.resumes_wait:
             log.info("publisher.processing_resumed", attempt=attempt)
-        else:
-            publishing = TargetPublishing(**_about(ctx, cmd), attempt=attempt)
-            announce.append(OutboxMessage(subject="evt.target.publishing", message=publishing))
+        announce = [] if target.resumes_wait else [_publishing(ctx, cmd, attempt)]
         # Where its containers stand is read with the start, under the target's lock.
         progress = await targets.start_attempt(tx, cmd.target_id, cmd.redrive, attempt, announce)
     return attempt, progress
+
+
+def _publishing(ctx: Context, cmd: PublishTarget, attempt: int) -> OutboxMessage:
+    """The message announcing that attempt `attempt` begins."""
+    return OutboxMessage(subject="evt.target.publishing", message=TargetPublishing(**_about(ctx, cmd), attempt=attempt))
 
 
 async def _wait_on_processing(ctx: Context, cmd: PublishTarget, attempt: int, wait: StillProcessing) -> Ended:

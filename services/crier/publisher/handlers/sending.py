@@ -88,7 +88,7 @@ async def send_containers(
                 if finish is not None and index == len(cmd.containers) - 1:
                     await finish(tx, [*results, parent])
         else:
-            last = finish is not None and index == len(cmd.containers) - 1
+            last = index == len(cmd.containers) - 1
             parent = await _send(
                 ctx,
                 adapter,
@@ -99,7 +99,9 @@ async def send_containers(
                 parent,
                 sent_at=progress.unsettled.get(index),
                 # The last container's result and the target's success commit together.
-                finish=(lambda tx, published: finish(tx, [*results, published])) if last and finish else None,
+                finish=(lambda tx, published: finish(tx, [*results, published]))
+                if last and finish is not None
+                else None,
             )
         results.append(parent)
     return results

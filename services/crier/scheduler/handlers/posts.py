@@ -19,9 +19,9 @@ async def post_created(ctx: Context, event: PostCreated) -> None:
         # again); the transaction was half the scheduler's work per draft created.
         return
     # One statement, committed by itself: the event's claim and the post's entries.
-    async with ctx.uow.read() as conn:
+    async with ctx.uow.autocommit() as tx:
         # The request's trace context, kept with each row so firing continues its trace.
-        if not await timetable.add_claiming(conn, ctx.uow.consumer, event.id, entries, inject_headers()):
+        if not await timetable.add_claiming(tx.conn, ctx.uow.consumer, event.id, entries, inject_headers()):
             return  # handled before
     # Only after the commit: woken earlier, the alarm could look before the rows are visible.
     ctx.wake_alarm(earliest(entries))

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.kit.bus import inbox
 from crier.kit.direct_sql import DirectStatement, fetch
-from crier.webhooks.adapters.notify import CHANNEL, announce
+from crier.webhooks.adapters.notify import WAKE, announce
 from crier.webhooks.adapters.tables import deliveries, events, targets
 from crier.webhooks.domain.catalog import KnownTarget, PublicEvent
 from crier.webhooks.domain.delivery import new_delivery_id, new_message_id
@@ -61,7 +61,7 @@ _APPEND = DirectStatement(f"""
     ORDER BY u.n, e.seq
     RETURNING id
     )
-    SELECT n, CASE WHEN n > 0 THEN pg_notify('{CHANNEL}', '') END AS woken FROM (SELECT count(*) AS n FROM created) c
+    SELECT n, CASE WHEN n > 0 THEN {WAKE} END AS woken FROM (SELECT count(*) AS n FROM created) c
 """)
 # A batch's first statement: its internal events claimed in the inbox, the targets the fresh post
 # events name remembered, and the accounts of the targets the batch's events are about (those just

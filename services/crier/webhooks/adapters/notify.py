@@ -22,10 +22,15 @@ CHANNEL = "webhooks_due"
 _PING_S = 30.0
 
 
+# What wakes every replica's dispatcher once the statement's transaction commits (Postgres holds a
+# NOTIFY until then, and drops it on rollback): an expression, for statements that wake them too.
+WAKE = f"pg_notify('{CHANNEL}', '')"
+_ANNOUNCE = sa.text(f"SELECT {WAKE}")
+
+
 async def announce(conn: AsyncConnection) -> None:
-    """Wake every replica's dispatcher once the caller's transaction commits (Postgres holds a
-    NOTIFY until then, and drops it on rollback)."""
-    await conn.execute(sa.select(sa.func.pg_notify(CHANNEL, "")))
+    """Wake every replica's dispatcher once the caller's transaction commits."""
+    await conn.execute(_ANNOUNCE)
 
 
 class DueListener:
