@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import httpx
 
 from crier.kit import ssrf
+from crier.kit.http_pools import DEFAULT_CONNECTIONS, SpreadTransport, tls_context
 from crier.kit.ssrf import IPAddress, IPNetwork
 
 # Connection pools kept at once, one per host; the least recently used goes first.
@@ -45,12 +46,15 @@ def default_port(scheme: str) -> int:
 
 
 class GuardedTransport(httpx.AsyncBaseTransport):
-    def __init__(self, exempt: Sequence[IPNetwork] = (), *, verify: bool = True) -> None:
+    def __init__(
+        self, exempt: Sequence[IPNetwork] = (), *, verify: bool = True, connections: int = DEFAULT_CONNECTIONS
+    ) -> None:
         self._exempt = tuple(exempt)
-        self._verify = verify
+        self._tls = tls_context(verify)
+        self._connections = connections
         # Per host name: an https connection belongs to the name it was opened for (SNI, the
         # certificate), while one shared pool would key it by the address it connected to.
-        self._pools: OrderedDict[str, httpx.AsyncHTTPTransport] = OrderedDict()
+        self._pools: OrderedDict[str, SpreadTransport] = OrderedDict()
         self._closing: set[asyncio.Task[None]] = set()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -82,10 +86,10 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         assert failure is not None
         raise failure
 
-    def _pool(self, host: str) -> httpx.AsyncHTTPTransport:
+    def _pool(self, host: str) -> SpreadTransport:
         pool = self._pools.get(host)
         if pool is None:
-            pool = self._pools[host] = httpx.AsyncHTTPTransport(verify=self._verify, trust_env=False)
+            pool = self._pools[host] = SpreadTransport(self._connections, verify=self._tls)
             if len(self._pools) > MAX_HOSTS:
                 _, oldest = self._pools.popitem(last=False)
                 closing = asyncio.ensure_future(_close_later(oldest))
@@ -106,11 +110,12 @@ def guarded_client(
     timeout_s: float,
     headers: dict[str, str] | None = None,
     verify: bool = True,
+    connections: int = DEFAULT_CONNECTIONS,
 ) -> httpx.AsyncClient:
     """A client whose every call goes through the guard; it follows no redirect (an answer to
-    classify, never a place to send a token)."""
+    classify, never a place to send a token). `connections`: at most this many to each host."""
     return httpx.AsyncClient(
-        transport=GuardedTransport(exempt, verify=verify),
+        transport=GuardedTransport(exempt, verify=verify, connections=connections),
         timeout=timeout_s,
         follow_redirects=False,
         trust_env=False,
@@ -118,7 +123,7 @@ def guarded_client(
     )
 
 
-async def _close_later(pool: httpx.AsyncHTTPTransport, after_s: float = 120.0) -> None:
+async def _close_later(pool: SpreadTransport, after_s: float = 120.0) -> None:
     # Calls already on it end within the platform timeout; close it after that.
     await asyncio.sleep(after_s)
     await pool.aclose()

@@ -18,6 +18,7 @@ import httpx
 
 from crier.kit.bus import streams
 from crier.kit.guarded_http import guarded_client
+from crier.kit.http_pools import SpreadTransport
 from crier.kit.media.signing import MediaUrlSigner
 from crier.kit.media.store import open_store
 from crier.kit.metrics_bus import watch_consumer
@@ -63,7 +64,11 @@ def main(platform: str = "all") -> int:
     async def body(rt: Runtime) -> list[Awaitable[Any]]:
         # One client for every platform call: its pool is shared, its timeout bounds each call, and
         # a redirect is an answer to classify, never a place to send an account's token.
+        # As many connections as the process has calls in flight at most: one per delivery and
+        # import slot (see `kit.http_pools` for why in many small pools).
+        slots = len(platforms) * (settings.publisher_concurrency + settings.publisher_import_concurrency)
         http = httpx.AsyncClient(
+            transport=SpreadTransport(slots),
             timeout=settings.platform_timeout_s,
             follow_redirects=False,
             headers={"User-Agent": "Crier/1.0 (+publisher)"},
@@ -72,6 +77,7 @@ def main(platform: str = "all") -> int:
             parse_networks(settings.instance_allowed_networks),
             timeout_s=settings.platform_timeout_s,
             headers={"User-Agent": "Crier/1.0 (+publisher)"},
+            connections=slots,
         )
         store = await open_store(settings, rt.bus)
         ctx = Context(

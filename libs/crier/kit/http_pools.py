@@ -1,0 +1,92 @@
+"""Outgoing HTTP for a process with hundreds of calls in flight: many small connection pools.
+
+httpcore's pool looks at every connection it holds, and at every request waiting for one, each time
+a call starts or ends, and asks the socket of each idle connection whether the server closed it:
+the work per call grows with the pool. A publisher with 600 slots spent most of its CPU there (one
+pool of 100 connections, 500 calls queued on it; 600 connections in one pool were slower still).
+httpx offers no other pool, so the calls are spread here over pools of at most `POOL_CONNECTIONS`
+connections, each call going to the pool with the fewest calls in it.
+"""
+
+from __future__ import annotations
+
+import math
+import ssl
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+
+# Connections per pool: small enough that a pool's own bookkeeping stays cheap.
+POOL_CONNECTIONS = 16
+# Connections a client may hold (to all hosts together) when its owner does not say: httpx's own.
+DEFAULT_CONNECTIONS = 100
+
+
+class SpreadTransport(httpx.AsyncBaseTransport):
+    """Up to `connections` connections in all (calls beyond wait for one), in pools of at most
+    POOL_CONNECTIONS; a connection left idle stays open for reuse until the keep-alive expiry.
+    `verify`: as httpx takes it; a context given is shared (building one reads the CA bundle)."""
+
+    def __init__(self, connections: int = DEFAULT_CONNECTIONS, *, verify: bool | ssl.SSLContext = True) -> None:
+        if connections < 1:
+            raise ValueError("connections must be at least 1")
+        count = math.ceil(connections / POOL_CONNECTIONS)
+        size = math.ceil(connections / count)
+        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+        context = tls_context(verify)
+        self._pools = [httpx.AsyncHTTPTransport(verify=context, limits=limits) for _ in range(count)]
+        # Calls in each pool: from the request until its response is closed (it holds its
+        # connection until then).
+        self._calls = [0] * count
+
+    @property
+    def calls(self) -> list[int]:
+        return list(self._calls)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        index = min(range(len(self._calls)), key=self._calls.__getitem__)
+        self._calls[index] += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._calls[index] -= 1
+
+        try:
+            response = await self._pools[index].handle_async_request(request)
+        except BaseException:
+            release()
+            raise
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _Released(response.stream, release)
+        return response
+
+    async def aclose(self) -> None:
+        for pool in self._pools:
+            await pool.aclose()
+
+
+def tls_context(verify: bool | ssl.SSLContext) -> ssl.SSLContext:
+    """The TLS context httpx would build for `verify` (certifi's CA bundle; no SSL_CERT_* from the
+    environment, as `trust_env=False` has it)."""
+    return verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify, trust_env=False)
+
+
+class _Released(httpx.AsyncByteStream):
+    """A response's body that tells when it is closed (httpx closes it once read, or on error)."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, on_close: Callable[[], None]) -> None:
+        self._stream = stream
+        self._on_close = on_close
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            self._on_close()
