@@ -25,6 +25,9 @@ class PublisherSettings(CommonSettings):
     publisher_processing_poll_max_s: float = 0.0
     # Targets delivered at once per platform, across all its lanes.
     publisher_concurrency: int = 16
+    # How long an account's token is kept in the process's memory once connect gave it, so a burst
+    # of deliveries for one account asks connect once (`adapters.token_cache`); 0 asks every time.
+    publisher_token_cache_s: float = 30.0
     # Imports read at once per platform, on slots of their own (never the deliveries').
     publisher_import_concurrency: int = 2
     # Commands each lane's reader keeps at hand for the next free slot: enough that a busy lane

@@ -1,7 +1,7 @@
 """The account's access token, from the connect service over request/reply.
 
-The token only passes through: it goes into the adapter's `PublishContext` and nowhere else (no
-log line, no table, no event).
+The token goes into the adapter's `PublishContext` and nowhere else (no log line, no table, no
+event); `adapters.token_cache` keeps it in the process's memory for a few seconds.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from crier.platforms.base import PlatformSettings
 from crier.platforms.timelines import readers
 from crier.publisher.adapters import registry
 from crier.publisher.adapters.media import StoredMedia
+from crier.publisher.adapters.token_cache import CachedTokens, forget_on_account_events
 from crier.publisher.adapters.tokens import ConnectTokens
 from crier.publisher.domain.backoff import RetryPolicy
 from crier.publisher.domain.budget import BudgetPolicy, parse_overrides
@@ -80,11 +81,14 @@ def main(platform: str = "all") -> int:
             connections=slots,
         )
         store = await open_store(settings, rt.bus)
+        tokens = CachedTokens(ConnectTokens(rt.bus), ttl_s=settings.publisher_token_cache_s)
+        # Listening before the first delivery asks: nothing announced from then on is missed.
+        await forget_on_account_events(rt.bus, tokens)
         ctx = Context(
             uow=rt.uow,
             adapters=registry.adapters(http, PlatformSettings.from_settings(settings), guarded=guarded),
             retry=retry,
-            tokens=ConnectTokens(rt.bus),
+            tokens=tokens,
             media=StoredMedia(store, signer),
             meters=Meters.on(rt.metrics),
             budgets=budgets,
