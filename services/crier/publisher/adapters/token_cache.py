@@ -24,7 +24,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 import msgspec
 from nats.aio.msg import Msg
@@ -34,6 +33,7 @@ from crier.contracts.common import Mode
 from crier.contracts.connect import AccountToken, TokenRequest
 from crier.kit.bus import Bus
 from crier.kit.log import get
+from crier.publisher.adapters.tokens import ConnectTokens
 
 log = get(__name__)
 
@@ -42,12 +42,6 @@ EXPIRY_MARGIN_S = 120.0
 # Accounts kept at most; the least recently used goes first.
 MAX_ACCOUNTS = 10_000
 ACCOUNT_EVENTS = "evt.account.>"
-
-
-class TokenSource(Protocol):
-    """Where tokens come from (`adapters.tokens.ConnectTokens`): `handlers.context.Tokens`."""
-
-    async def token(self, request: TokenRequest) -> AccountToken: ...
 
 
 @dataclass(frozen=True)
@@ -59,11 +53,11 @@ class _Kept:
 
 
 class CachedTokens:
-    """`handlers.context.Tokens` in front of another (connect's over the bus)."""
+    """`handlers.context.Tokens` in front of connect's (`source`; in tests, a stand-in)."""
 
     def __init__(
         self,
-        source: TokenSource,
+        source: ConnectTokens,
         *,
         ttl_s: float,
         max_accounts: int = MAX_ACCOUNTS,
