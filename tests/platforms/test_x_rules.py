@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crier.contracts.common import Container
-from crier.platforms import publishing
+from crier.platforms import publishing, x
 from crier.platforms.base import PlatformAdapter, PlatformSettings
 from crier.platforms.x import XRules, links, rules, weighted_length
 
@@ -131,3 +133,9 @@ def test_config_x_takes(config: object) -> None:
 )
 def test_config_x_refuses(config: object) -> None:
     assert _codes("hi", config=config) == [("config.x", "invalid_config")]
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)))
+def test_ascii_text_weighs_what_its_clusters_weigh(text: str) -> None:
+    """The ASCII shortcut agrees with weighing grapheme clusters one by one."""
+    assert x._weigh(text) == x._weigh_clusters(text) == len(text)

@@ -212,6 +212,14 @@ def _weight(char: str) -> int:
 
 
 def _weigh(text: str) -> int:
+    if text.isascii():
+        # Every ASCII character weighs 1 and none is part of an emoji sequence (the one ASCII
+        # cluster of two, CRLF, weighs 2 as well): most posts skip the clusters' regex.
+        return len(text)
+    return _weigh_clusters(text)
+
+
+def _weigh_clusters(text: str) -> int:
     total = 0
     for cluster in _GRAPHEME.findall(text):
         if len(cluster) > 1 and _EMOJI.search(cluster):
