@@ -8,6 +8,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
+    InternalServerException,
     MethodNotAllowedException,
     NotAuthorizedException,
     NotFoundException,
@@ -162,6 +163,12 @@ def documented(*extra: int) -> dict[int, ResponseSpec]:
     }
 
 
+# What Litestar raises when the client disconnects while the body is read (it has no class of its
+# own), and the status such a request is logged with.
+CLIENT_GONE = "client disconnected prematurely"
+CLIENT_CLOSED_REQUEST = 499
+
+
 def error_response(
     status: int, code: str, message: str, details: dict[str, Any] | None = None, headers: dict[str, str] | None = None
 ) -> Response[ErrorBody]:
@@ -213,6 +220,11 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             )
         case RequestEntityTooLarge():
             return error_response(413, "payload_too_large", "the request body is too large")
+        case InternalServerException() if exc.detail == CLIENT_GONE:
+            # The client went away before its body was in: nothing failed here, and no one reads
+            # the answer. Logged and counted as nginx does (499), never as a 500 with a traceback.
+            log.info("http.client_disconnected", path=loggable_path(request.url.path))
+            return error_response(CLIENT_CLOSED_REQUEST, "client_closed_request", "the client closed the request")
         case HTTPException() if exc.status_code < 500:
             return error_response(exc.status_code, _GENERIC.get(exc.status_code, "bad_request"), exc.detail)
     if is_transient(exc):
