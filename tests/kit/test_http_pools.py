@@ -14,7 +14,7 @@ import pytest
 
 from crier.kit import http_pools
 from crier.kit.guarded_http import guarded_client
-from crier.kit.http_pools import SpreadTransport
+from crier.kit.http_pools import SpreadTransport, spread_client
 from crier.kit.ssrf import parse_networks
 
 
@@ -28,13 +28,15 @@ class HeldServer:
     most_open: int = 0
     waiting: int = 0
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    heads: list[bytes] = field(default_factory=list)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         self.open_connections += 1
         self.most_open = max(self.most_open, self.open_connections)
         try:
-            while await reader.readuntil(b"\r\n\r\n"):
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                self.heads.append(head)
                 self.waiting += 1
                 await self.release.wait()
                 self.waiting -= 1
@@ -137,3 +139,32 @@ async def test_the_guarded_client_spreads_each_hosts_calls(server: HeldServer) -
         assert pool.calls == [0, 0]
     finally:
         await client.aclose()
+
+
+async def test_the_spread_client_goes_through_the_proxy_the_environment_names(
+    server: HeldServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.release.set()
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    async with spread_client(4, timeout_s=10, headers={"User-Agent": "t"}) as client:
+        r = await client.get("http://platform.invalid/statuses")
+        assert r.text == "ok"
+        assert client._transport.calls == [0]  # type: ignore[attr-defined]
+    # A proxy is sent the whole URL.
+    assert server.heads[0].startswith(b"GET http://platform.invalid/statuses HTTP/1.1")
+
+
+async def test_the_spread_client_goes_straight_to_a_host_no_proxy_names(
+    server: HeldServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    async with spread_client(4, timeout_s=10, headers={"User-Agent": "t"}) as client:
+        call = asyncio.ensure_future(client.get(f"http://127.0.0.1:{server.port}/statuses"))
+        await _until(lambda: server.waiting == 1, "the request at the server")
+        assert client._transport.calls == [1]  # type: ignore[attr-defined]
+        server.release.set()
+        assert (await call).text == "ok"
+    assert server.heads[0].startswith(b"GET /statuses HTTP/1.1")

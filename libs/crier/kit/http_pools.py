@@ -15,6 +15,7 @@ import ssl
 from collections.abc import AsyncIterator, Callable
 
 import httpx
+from httpx._utils import get_environment_proxies  # httpx is pinned: see `spread_client`
 
 # Connections per pool: small enough that a pool's own bookkeeping stays cheap.
 POOL_CONNECTIONS = 16
@@ -68,10 +69,33 @@ class SpreadTransport(httpx.AsyncBaseTransport):
             await pool.aclose()
 
 
-def tls_context(verify: bool | ssl.SSLContext) -> ssl.SSLContext:
-    """The TLS context httpx would build for `verify` (certifi's CA bundle; no SSL_CERT_* from the
-    environment, as `trust_env=False` has it)."""
-    return verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify=verify, trust_env=False)
+def tls_context(verify: bool | ssl.SSLContext, *, trust_env: bool = False) -> ssl.SSLContext:
+    """The TLS context httpx would build for `verify`: certifi's CA bundle, or SSL_CERT_FILE /
+    SSL_CERT_DIR with `trust_env`."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    return httpx.create_ssl_context(verify=verify, trust_env=trust_env)
+
+
+def spread_client(connections: int, *, timeout_s: float, headers: dict[str, str]) -> httpx.AsyncClient:
+    """A client as httpx builds one from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and
+    NO_PROXY; SSL_CERT_FILE, SSL_CERT_DIR), whose direct calls go through a `SpreadTransport` of
+    `connections`; it follows no redirect. httpx reads the proxies from the environment only for a
+    client without a transport of its own, so they are mounted here as it would mount them (with
+    its own reader of the environment, private to httpx, whose version is pinned)."""
+    context = tls_context(True, trust_env=True)
+    proxies: dict[str, httpx.AsyncBaseTransport | None] = {
+        # None: no proxy for these hosts (NO_PROXY), the client's own transport.
+        pattern: None if url is None else httpx.AsyncHTTPTransport(verify=context, proxy=url)
+        for pattern, url in get_environment_proxies().items()
+    }
+    return httpx.AsyncClient(
+        transport=SpreadTransport(connections, verify=context),
+        mounts=proxies,
+        timeout=timeout_s,
+        follow_redirects=False,
+        headers=headers,
+    )
 
 
 class _Released(httpx.AsyncByteStream):

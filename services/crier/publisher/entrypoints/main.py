@@ -14,11 +14,9 @@ from collections.abc import Awaitable
 from dataclasses import replace
 from typing import Any
 
-import httpx
-
 from crier.kit.bus import streams
 from crier.kit.guarded_http import guarded_client
-from crier.kit.http_pools import SpreadTransport
+from crier.kit.http_pools import spread_client
 from crier.kit.media.signing import MediaUrlSigner
 from crier.kit.media.store import open_store
 from crier.kit.metrics_bus import watch_consumer
@@ -68,11 +66,8 @@ def main(platform: str = "all") -> int:
         # As many connections as the process has calls in flight at most: one per delivery and
         # import slot (see `kit.http_pools` for why in many small pools).
         slots = len(platforms) * (settings.publisher_concurrency + settings.publisher_import_concurrency)
-        http = httpx.AsyncClient(
-            transport=SpreadTransport(slots),
-            timeout=settings.platform_timeout_s,
-            follow_redirects=False,
-            headers={"User-Agent": "Crier/1.0 (+publisher)"},
+        http = spread_client(
+            slots, timeout_s=settings.platform_timeout_s, headers={"User-Agent": "Crier/1.0 (+publisher)"}
         )
         guarded = guarded_client(
             parse_networks(settings.instance_allowed_networks),
