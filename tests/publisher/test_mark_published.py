@@ -1,6 +1,7 @@
 """A success is recorded in one statement that checks the target as it locks it: the target
-published, its attempt finished and its announcement queued, or, when the target was finished
-meanwhile or a redrive replaced the generation, nothing written at all."""
+published, its attempt finished, its announcement queued and its stages dropped, or, when the
+target was finished meanwhile or a redrive replaced the generation, none of that. The last
+container's progress row (and its send marker's removal) goes in the same statement either way."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crier.kit.bus.outbox import OutboxMessage
 from crier.kit.uow import UnitOfWork
 from crier.platforms.base import PublishedContainer
-from crier.publisher.adapters import targets
+from crier.publisher.adapters import containers, stages, targets
 from tests.publisher.factories import attempts, command, target_row
 from tests.publisher.scripted import subjects
 
@@ -22,12 +23,17 @@ class Announcement(msgspec.Struct):
     target_id: str
 
 
-async def _attempt_then(engine: AsyncEngine, meanwhile: str | None) -> tuple[str, bool]:
+async def _attempt_then(engine: AsyncEngine, meanwhile: str | None, *, posted: bool = False) -> tuple[str, bool]:
+    """A target's first attempt, `meanwhile` run, then its success recorded; `posted`: with its one
+    container's progress, sent under a marker, and a stage saved on the way."""
     uow = UnitOfWork(engine, consumer="publisher")
     cmd = command("hello")
     async with uow.begin() as tx:
         await targets.claim(tx.conn, cmd)
         await targets.start_attempt(tx, cmd.target_id, 0, 1)
+        if posted:
+            await containers.mark_sent(tx.conn, cmd.target_id, 0, 1)
+            await stages.save(tx.conn, cmd.target_id, 0, {"upload": "u_1"})
     if meanwhile is not None:
         async with engine.begin() as conn:
             await conn.execute(sa.text(meanwhile), {"t": cmd.target_id})
@@ -40,8 +46,17 @@ async def _attempt_then(engine: AsyncEngine, meanwhile: str | None) -> tuple[str
             redrive=0,
             attempt=1,
             announce=[OutboxMessage(subject="evt.target.published", message=announcement)],
+            posted=containers.Posted(cmd.target_id, 0, PublishedContainer("x_1", "https://x.test/x_1"))
+            if posted
+            else None,
+            staged=posted,
         )
     return cmd.target_id, marked
+
+
+async def _progress(engine: AsyncEngine, target_id: str) -> containers.Progress:
+    async with engine.connect() as conn:
+        return await containers.progress_of(conn, target_id)
 
 
 async def test_a_success_is_recorded_whole(engine: AsyncEngine) -> None:
@@ -67,4 +82,26 @@ async def test_a_success_for_a_finished_or_replaced_target_writes_nothing(engine
     row = await target_row(engine, target_id)
     assert row is not None and row.status != "published" and row.platform_post_id is None
     assert [(a.number, a.outcome) for a in await attempts(engine, target_id)] == [(1, None)]
+    assert await subjects(engine, target_id) == []
+
+
+async def test_the_last_containers_progress_goes_in_the_same_statement(engine: AsyncEngine) -> None:
+    target_id, marked = await _attempt_then(engine, None, posted=True)
+    assert marked
+    progress = await _progress(engine, target_id)
+    assert progress.posted == {0: PublishedContainer("x_1", "https://x.test/x_1")}
+    assert progress.unsettled == {} and progress.stages == {}  # marker and stage gone with the success
+    row = await target_row(engine, target_id)
+    assert row is not None and row.status == "published"
+
+
+async def test_the_progress_is_recorded_even_when_the_target_was_finished_meanwhile(engine: AsyncEngine) -> None:
+    """The platform has the post whatever became of the target: that is recorded, the stages kept."""
+    target_id, marked = await _attempt_then(
+        engine, "UPDATE targets SET status = 'canceled' WHERE target_id = :t", posted=True
+    )
+    assert not marked
+    progress = await _progress(engine, target_id)
+    assert progress.posted == {0: PublishedContainer("x_1", "https://x.test/x_1")}
+    assert progress.unsettled == {} and progress.stages == {0: {"upload": "u_1"}}
     assert await subjects(engine, target_id) == []

@@ -21,8 +21,9 @@ async def test_a_new_target_starts_in_one_statement_and_a_redelivery_under_its_l
     ctx = dataclasses.replace(context(engine, platform), uow=uow)
     cmd = command("hello", mode="live")
     assert await deliver(ctx, cmd) is None
-    # started at once; then the container's send marker, and its result with the success
-    assert uow.made == ["autocommit", "transaction", "transaction"]
+    # started at once; then the container's send marker; then its result with the success: three
+    # statements, each committed by itself
+    assert uow.made == ["autocommit", "autocommit", "autocommit"]
     assert await subjects(engine, cmd.target_id) == ["publishing", "published"]
     assert [(a.number, a.outcome) for a in await attempts(engine, cmd.target_id)] == [(1, "published")]
 

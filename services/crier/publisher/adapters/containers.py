@@ -106,41 +106,50 @@ _MARK_SENT = DirectStatement(
 )
 # No ON CONFLICT: a second writer for the same container must fail and roll back whatever it
 # posted in this transaction (the sandbox's post), never silently post twice.
+PROGRESS_ROW = sa.insert(container_progress).values(
+    target_id=_target_id,
+    container_index=_index,
+    platform_post_id=sa.bindparam("p_progress_post", type_=sa.Text),
+    url=sa.bindparam("p_progress_url", type_=sa.Text),
+    notes=sa.bindparam("p_progress_notes", type_=ARRAY(sa.Text)),
+)
+# The container's send marker, dropped with its progress row when it had one (`p_unmark`).
+UNMARK = sa.delete(container_sends).where(
+    container_sends.c.target_id == _target_id,
+    container_sends.c.container_index == _index,
+    sa.bindparam("p_unmark", type_=sa.Boolean),
+)
+# Both in one statement that commits by itself: the row and the marker's removal are one change.
 _RECORD_PROGRESS = DirectStatement(
-    sa.insert(container_progress).values(
-        target_id=_target_id,
-        container_index=_index,
-        platform_post_id=sa.bindparam("p_post", type_=sa.Text),
-        url=sa.bindparam("p_url", type_=sa.Text),
-        notes=sa.bindparam("p_notes", type_=ARRAY(sa.Text)),
-    )
+    sa.select(sa.literal(1)).add_cte(PROGRESS_ROW.cte("progressed")).add_cte(UNMARK.cte("unmarked"))
 )
-_UNMARK = DirectStatement(
-    sa.delete(container_sends).where(
-        container_sends.c.target_id == _target_id, container_sends.c.container_index == _index
-    )
-)
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A container the platform took: the progress row to record, and whether a send marker may
+    stand for it (`marked`; a transactional adapter's post never had one)."""
+
+    target_id: str
+    index: int
+    published: PublishedContainer
+    marked: bool = True
+
+    def params(self) -> dict[str, Any]:
+        """The parameters of `PROGRESS_ROW` and `UNMARK`, in whichever statement holds them."""
+        return {
+            "p_target": self.target_id,
+            "p_index": self.index,
+            "p_progress_post": self.published.platform_post_id,
+            "p_progress_url": self.published.url,
+            "p_progress_notes": list(self.published.notes),
+            "p_unmark": self.marked,
+        }
 
 
 async def mark_sent(conn: AsyncConnection, target_id: str, index: int, attempt: int) -> None:
     await fetch(conn, _MARK_SENT, {"p_target": target_id, "p_index": index, "p_attempt": attempt})
 
 
-async def record_progress(
-    conn: AsyncConnection, target_id: str, index: int, published: PublishedContainer, *, marked: bool = True
-) -> None:
-    """`marked`: a send marker may stand for the container (it goes in the same transaction); a
-    transactional adapter's post, which never had one, saves the round trip."""
-    await fetch(
-        conn,
-        _RECORD_PROGRESS,
-        {
-            "p_target": target_id,
-            "p_index": index,
-            "p_post": published.platform_post_id,
-            "p_url": published.url,
-            "p_notes": list(published.notes),
-        },
-    )
-    if marked:
-        await fetch(conn, _UNMARK, {"p_target": target_id, "p_index": index})
+async def record_progress(conn: AsyncConnection, posted: Posted) -> None:
+    await fetch(conn, _RECORD_PROGRESS, posted.params())

@@ -6,7 +6,8 @@ A delivery loads every stage of its target once, with the progress, and answers 
 so an upload recorded there survives a crash (or a rolled-back sandbox post) right after it.
 
 Stages outlive a failed or dead target, whose redrive must not upload again what the platform
-already holds; they are deleted once the target is published, when nothing can need them.
+already holds; they are deleted once the target is published, when nothing can need them (by the
+success's own statement, `targets.mark_published`).
 """
 
 from __future__ import annotations
@@ -43,10 +44,6 @@ async def save(conn: AsyncConnection, target_id: str, index: int, state: dict[st
             set_={"state": upsert.excluded.state, "updated_at": _now},
         )
     )
-
-
-async def forget(conn: AsyncConnection, target_id: str) -> None:
-    await conn.execute(sa.delete(container_stages).where(container_stages.c.target_id == target_id))
 
 
 class TargetStage:

@@ -24,7 +24,7 @@ from crier.kit.direct_sql import DirectStatement, fetch
 from crier.kit.uow import Transaction
 from crier.platforms.base import PublishedContainer
 from crier.publisher.adapters import containers
-from crier.publisher.adapters.tables import TS, attempts, canceled_targets, targets
+from crier.publisher.adapters.tables import TS, attempts, canceled_targets, container_stages, targets
 from crier.publisher.domain.target import TERMINAL, Target
 
 _now = sa.func.now(type_=TS)
@@ -155,17 +155,38 @@ _marked = (
     .cte("marked")
 )
 _was_marked = sa.exists().select_from(_marked)
-_MARK_PUBLISHED = DirectStatement(
-    sa.select(sa.func.count().label("marked"))
-    .select_from(_marked)
-    .add_cte(
-        sa.update(attempts)
-        .where(*_THIS_ATTEMPT, _was_marked)
-        .values(finished_at=_now, outcome="published", error_code=None, error_message=None, retry_in_s=None)
-        .cte("finished")
+
+
+def _published_statement(*, with_progress: bool) -> DirectStatement:
+    """The success's statement; `with_progress`: the last container's progress row goes in it (and
+    its send marker out), where they took a transaction's BEGIN, two statements and COMMIT before
+    it. The stages go once the target is published (`p_staged`: a delivery that saved none, every
+    sandbox one, has none to delete)."""
+    statement = (
+        sa.select(sa.func.count().label("marked"))
+        .select_from(_marked)
+        .add_cte(
+            sa.update(attempts)
+            .where(*_THIS_ATTEMPT, _was_marked)
+            .values(finished_at=_now, outcome="published", error_code=None, error_message=None, retry_in_s=None)
+            .cte("finished")
+        )
+        .add_cte(outbox.insert_arrays_cte("announced", when=_was_marked))
+        .add_cte(
+            sa.delete(container_stages)
+            .where(container_stages.c.target_id == _target_id, sa.bindparam("p_staged", type_=sa.Boolean), _was_marked)
+            .cte("unstaged")
+        )
     )
-    .add_cte(outbox.insert_arrays_cte("announced", when=_was_marked))
-)
+    if with_progress:
+        statement = statement.add_cte(containers.PROGRESS_ROW.cte("progressed")).add_cte(
+            containers.UNMARK.cte("unmarked")
+        )
+    return DirectStatement(statement)
+
+
+_MARK_PUBLISHED = _published_statement(with_progress=False)
+_POSTED_AND_PUBLISHED = _published_statement(with_progress=True)
 _SET_STATUS = DirectStatement(
     sa.update(targets)
     .where(targets.c.target_id == _target_id)
@@ -371,22 +392,26 @@ async def mark_published(
     redrive: int,
     attempt: int,
     announce: Sequence[OutboxMessage],
+    posted: containers.Posted | None = None,
+    staged: bool = False,
 ) -> bool:
-    """The target is published, its attempt finished so, and the messages announcing it queued: one
-    statement, one round trip. False, with nothing written, when the target was finished already
-    or generation `redrive` is no longer its own."""
-    (row,) = await fetch(
-        tx.conn,
-        _MARK_PUBLISHED,
-        {
-            "p_target": target_id,
-            "p_redrive": redrive,
-            "p_number": attempt,
-            "p_post": root.platform_post_id,
-            "p_url": root.url,
-            **outbox.array_params(announce),
-        },
-    )
+    """The target is published, its attempt finished so, the messages announcing it queued and its
+    stages dropped (`staged`: it may have some); with `posted`, its last container's progress
+    recorded too, whatever the target's state: one statement, one round trip. False, with nothing
+    else written, when the target was finished already or generation `redrive` is no longer its own."""
+    params = {
+        "p_target": target_id,
+        "p_redrive": redrive,
+        "p_number": attempt,
+        "p_post": root.platform_post_id,
+        "p_url": root.url,
+        "p_staged": staged,
+        **outbox.array_params(announce),
+    }
+    if posted is None:
+        (row,) = await fetch(tx.conn, _MARK_PUBLISHED, params)
+    else:
+        (row,) = await fetch(tx.conn, _POSTED_AND_PUBLISHED, {**params, **posted.params()})
     if not row["marked"]:
         return False
     tx.wrote(announce)

@@ -66,7 +66,7 @@ from crier.platforms.base import (
     TransientError,
 )
 from crier.platforms.rules import Rules
-from crier.publisher.adapters import containers, stages, targets
+from crier.publisher.adapters import containers, targets
 from crier.publisher.domain.routing import adapter_key
 from crier.publisher.domain.target import after_failure, processing_timed_out
 from crier.publisher.handlers.budgeting import budget_wait, budgets_apply
@@ -136,8 +136,8 @@ async def _deliver(ctx: Context, cmd: PublishTarget) -> Ended:
                 raise ContentRejected("; ".join(p.message for p in problems), code=code)
         recorded: list[Ended] = []
 
-        async def finish(tx: Transaction, posted: list[PublishedContainer]) -> None:
-            recorded.append(await _record_success(ctx, tx, cmd, attempt, posted, bool(progress.stages)))
+        async def finish(tx: Transaction, published: list[PublishedContainer], last: containers.Posted) -> None:
+            recorded.append(await _record_success(ctx, tx, cmd, attempt, published, bool(progress.stages), last))
 
         published = await send_containers(ctx, adapter, cmd, attempt, account, progress, finish)
     except StillProcessing as wait:
@@ -237,14 +237,23 @@ async def _wait_on_processing(ctx: Context, cmd: PublishTarget, attempt: int, wa
 async def _conclude_success(
     ctx: Context, cmd: PublishTarget, attempt: int, published: list[PublishedContainer], staged: bool
 ) -> Ended:
-    async with ctx.uow.begin() as tx:
+    async with ctx.uow.autocommit() as tx:
         ended = await _record_success(ctx, tx, cmd, attempt, published, staged)
     return _succeeded(ctx, cmd, attempt, ended)
 
 
 async def _record_success(
-    ctx: Context, tx: Transaction, cmd: PublishTarget, attempt: int, published: list[PublishedContainer], staged: bool
+    ctx: Context,
+    tx: Transaction,
+    cmd: PublishTarget,
+    attempt: int,
+    published: list[PublishedContainer],
+    staged: bool,
+    last: containers.Posted | None = None,
 ) -> Ended:
+    """One statement (`targets.mark_published`), so it may commit by itself; with `last`, the last
+    container's progress goes in it too. Everything on the platform, no delivery resumes from a
+    stage again: the target's stages go with its success."""
     root = published[0]
     announced = TargetPublished(
         **_about(ctx, cmd),
@@ -261,13 +270,11 @@ async def _record_success(
         redrive=cmd.redrive,
         attempt=attempt,
         announce=[OutboxMessage(subject="evt.target.published", message=announced)],
+        posted=last,
+        staged=staged,
     )
     if not marked:  # finished meanwhile, or replaced by a redrive
         return Ended()
-    # Everything is on the platform: no delivery will resume from a stage again. A delivery
-    # that found and saved none (every sandbox one) has none to delete.
-    if staged:
-        await stages.forget(tx.conn, cmd.target_id)
     return Ended("published")
 
 

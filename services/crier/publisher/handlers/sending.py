@@ -39,8 +39,9 @@ log = get(__name__)
 T = TypeVar("T")
 # `publish_container` or `find_published` of an adapter.
 Call = Callable[[PublishContext, Container, int, PublishedContainer | None], Awaitable[T]]
-# What records the target published, in the transaction of its last container's post.
-Finish = Callable[[Transaction, list[PublishedContainer]], Awaitable[None]]
+# What records the target published with its last container's progress (`containers.Posted`), in
+# one statement: the transaction of a transactional adapter's post, or one committed by itself.
+Finish = Callable[[Transaction, list[PublishedContainer], containers.Posted], Awaitable[None]]
 
 TOKEN_EXPIRED = "account_token_expired"
 
@@ -57,7 +58,7 @@ async def send_containers(
     """Every container on the platform, in order, as `account`, from where `progress` says the
     target stands; raises the `PlatformError` that stopped it. The last container's result commits
     with `finish` (a transactional adapter's post with it too): the success is recorded in the same
-    transaction, not one more."""
+    statement, not one more."""
     base = PublishContext(
         target_id=cmd.target_id,
         post_id=cmd.post_id,
@@ -83,10 +84,11 @@ async def send_containers(
                 parent = await account.act(
                     adapter, adapter.publish_container, replace(base, conn=tx.conn), container, index, parent
                 )
-                marked = index in progress.unsettled
-                await containers.record_progress(tx.conn, cmd.target_id, index, parent, marked=marked)
+                posted = containers.Posted(cmd.target_id, index, parent, marked=index in progress.unsettled)
                 if finish is not None and index == len(cmd.containers) - 1:
-                    await finish(tx, [*results, parent])
+                    await finish(tx, [*results, parent], posted)
+                else:
+                    await containers.record_progress(tx.conn, posted)
         else:
             last = index == len(cmd.containers) - 1
             parent = await _send(
@@ -99,7 +101,7 @@ async def send_containers(
                 parent,
                 sent_at=progress.unsettled.get(index),
                 # The last container's result and the target's success commit together.
-                finish=(lambda tx, published: finish(tx, [*results, published]))
+                finish=(lambda tx, posted: finish(tx, [*results, posted.published], posted))
                 if last and finish is not None
                 else None,
             )
@@ -117,30 +119,35 @@ async def _send(
     parent: PublishedContainer | None,
     *,
     sent_at: datetime | None,
-    finish: Callable[[Transaction, PublishedContainer], Awaitable[None]] | None = None,
+    finish: Callable[[Transaction, containers.Posted], Awaitable[None]] | None = None,
 ) -> PublishedContainer:
     """One container on the platform, its result recorded; with `finish`, whatever else commits
-    with that record (the target's success, for its last container)."""
+    with that record (the target's success, for its last container). Each write is one statement
+    committed by itself: no BEGIN and COMMIT round trips around it."""
     if sent_at is not None:
         looking = replace(base, sent_at=sent_at)
         found = await account.act(adapter, adapter.find_published, looking, container, index, parent)
         if found is not None:
-            async with ctx.uow.begin() as tx:
-                await containers.record_progress(tx.conn, base.target_id, index, found)
-                if finish is not None:
-                    await finish(tx, found)
+            await _record(ctx, containers.Posted(base.target_id, index, found), finish)
             log.info("publisher.container_adopted", target_id=base.target_id, index=index, attempt=base.attempt)
             return found
-    async with ctx.uow.begin() as tx:
+    async with ctx.uow.autocommit() as tx:
         await containers.mark_sent(tx.conn, base.target_id, index, base.attempt)
     # Outside any transaction: a network call must not hold one open. Whatever happens now, the
     # marker stays until a result is recorded, so an unknown outcome is looked up, never re-posted.
     published = await account.act(adapter, adapter.publish_container, base, container, index, parent)
-    async with ctx.uow.begin() as tx:
-        await containers.record_progress(tx.conn, base.target_id, index, published)
-        if finish is not None:
-            await finish(tx, published)
+    await _record(ctx, containers.Posted(base.target_id, index, published), finish)
     return published
+
+
+async def _record(
+    ctx: Context, posted: containers.Posted, finish: Callable[[Transaction, containers.Posted], Awaitable[None]] | None
+) -> None:
+    async with ctx.uow.autocommit() as tx:
+        if finish is None:
+            await containers.record_progress(tx.conn, posted)
+        else:
+            await finish(tx, posted)
 
 
 class Account:
