@@ -29,6 +29,8 @@ class HeldServer:
     waiting: int = 0
     release: asyncio.Event = field(default_factory=asyncio.Event)
     heads: list[bytes] = field(default_factory=list)
+    # A header the answers carry, e.g. a Set-Cookie.
+    extra_header: bytes = b""
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -40,7 +42,11 @@ class HeldServer:
                 self.waiting += 1
                 await self.release.wait()
                 self.waiting -= 1
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok")
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n"
+                    + self.extra_header
+                    + b"\r\nok"
+                )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -168,3 +174,21 @@ async def test_the_spread_client_goes_straight_to_a_host_no_proxy_names(
         server.release.set()
         assert (await call).text == "ok"
     assert server.heads[0].startswith(b"GET /statuses HTTP/1.1")
+
+
+@pytest.mark.parametrize("make", ["spread", "guarded", "plain"])
+async def test_the_clients_keep_no_cookie_an_answer_sets(server: HeldServer, make: str) -> None:
+    """A cookie set in the answer to one tenant's call must not go out with the next call."""
+    server.release.set()
+    server.extra_header = b"set-cookie: session=tenant-a; Path=/\r\n"
+    if make == "spread":
+        client = spread_client(4, timeout_s=10, headers={})
+    elif make == "guarded":
+        client = guarded_client(parse_networks(["127.0.0.0/8"]), timeout_s=10)
+    else:
+        client = http_pools.keeping_no_cookies(httpx.AsyncClient(timeout=10))
+    async with client:
+        for _ in range(2):
+            assert (await client.get(f"http://127.0.0.1:{server.port}/")).cookies["session"] == "tenant-a"
+        assert len(client.cookies.jar) == 0
+    assert len(server.heads) == 2 and not any(b"cookie:" in head.lower() for head in server.heads)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import httpx
 
 from crier.kit import ssrf
-from crier.kit.http_pools import DEFAULT_CONNECTIONS, SpreadTransport, tls_context
+from crier.kit.http_pools import DEFAULT_CONNECTIONS, SpreadTransport, keeping_no_cookies, tls_context
 from crier.kit.ssrf import IPAddress, IPNetwork
 
 # Connection pools kept at once, one per host; the least recently used goes first.
@@ -113,14 +113,16 @@ def guarded_client(
     connections: int = DEFAULT_CONNECTIONS,
 ) -> httpx.AsyncClient:
     """A client whose every call goes through the guard; it follows no redirect (an answer to
-    classify, never a place to send a token). `connections`: at most this many to each host."""
-    return httpx.AsyncClient(
+    classify, never a place to send a token) and keeps no cookie. `connections`: at most this many
+    to each host."""
+    client = httpx.AsyncClient(
         transport=GuardedTransport(exempt, verify=verify, connections=connections),
         timeout=timeout_s,
         follow_redirects=False,
         trust_env=False,
         headers=headers,
     )
+    return keeping_no_cookies(client)
 
 
 async def _close_later(pool: SpreadTransport, after_s: float = 120.0) -> None:

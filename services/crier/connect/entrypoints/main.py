@@ -16,6 +16,7 @@ from crier.connect.entrypoints import imports, metrics_collector, refresher, rpc
 from crier.connect.handlers.context import Context, Meters
 from crier.connect.settings import ConnectSettings
 from crier.kit.crypto import Keyring
+from crier.kit.http_pools import keeping_no_cookies
 from crier.kit.service import Runtime, run_on_fastest_loop, run_service
 from crier.kit.settings import load
 from crier.kit.ssrf import parse_networks
@@ -28,7 +29,9 @@ def main() -> int:
     async def body(rt: Runtime) -> list[Awaitable[Any]]:
         # One client for the platforms' own hosts: its pool is shared, its timeout bounds each call.
         headers = {"User-Agent": "Crier/1.0 (+connect)"}
-        http = httpx.AsyncClient(timeout=settings.platform_timeout_s, follow_redirects=False, headers=headers)
+        http = keeping_no_cookies(
+            httpx.AsyncClient(timeout=settings.platform_timeout_s, follow_redirects=False, headers=headers)
+        )
         # And one for Mastodon instances and Bluesky PDSes, whose URLs customers give: SSRF-guarded.
         instances = InstanceGuard(
             parse_networks(settings.instance_allowed_networks), timeout_s=settings.platform_timeout_s, headers=headers

@@ -18,6 +18,7 @@ import httpx
 
 from crier.kit import http_spans, ssrf
 from crier.kit.errors import Problem
+from crier.kit.http_pools import keeping_no_cookies
 from crier.kit.version import VERSION
 from crier.webhooks.adapters import guard
 from crier.webhooks.domain import signing
@@ -137,12 +138,14 @@ class Sender:
         key = (endpoint_id, host)
         client = self._clients.get(key)
         if client is None:
-            client = self._clients[key] = httpx.AsyncClient(
-                follow_redirects=False,
-                timeout=self._timeout_s,
-                limits=self._limits,
-                trust_env=False,
-                verify=self._verify,
+            client = self._clients[key] = keeping_no_cookies(
+                httpx.AsyncClient(
+                    follow_redirects=False,
+                    timeout=self._timeout_s,
+                    limits=self._limits,
+                    trust_env=False,
+                    verify=self._verify,
+                )
             )
             if len(self._clients) > _MAX_CLIENTS:
                 _, oldest = self._clients.popitem(last=False)
