@@ -3,16 +3,10 @@ redirects, response capping, and the signature as receivers verify it."""
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from standardwebhooks.webhooks import Webhook
 
 from crier.kit import ssrf
@@ -21,6 +15,7 @@ from crier.kit.ssrf import parse_networks
 from crier.webhooks.adapters import guard
 from crier.webhooks.adapters.sender import EXCERPT_BYTES, Sender
 from crier.webhooks.domain.endpoint import new_signing_secret, parse_url
+from tests.support.tls import tls_pair
 from tests.webhooks.support import Receiver, Reply
 
 POLICY = guard.Policy(allow_http=True, exempt=parse_networks(["127.0.0.1/32"]))
@@ -107,46 +102,10 @@ async def test_timeout_is_retryable(own_receiver: Receiver) -> None:
     assert outcome.error == "timeout" and outcome.retryable and outcome.http_status is None
 
 
-def _tls_pair(tmp_path: Path, host: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """A throwaway CA and a certificate for `host`: (server context, client context trusting the CA)."""
-    now = datetime.now(UTC)
-
-    def cert(
-        subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, signer: ec.EllipticCurvePrivateKey, ca: bool
-    ) -> x509.Certificate:
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(hours=1))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        )
-        if not ca:
-            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False)
-        return builder.sign(signer, hashes.SHA256())
-
-    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_cert = cert("Test CA", ca_key, "Test CA", ca_key, True)
-    leaf = cert(host, leaf_key, "Test CA", ca_key, False)
-    (tmp_path / "leaf.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "leaf.key").write_bytes(
-        leaf_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server.load_cert_chain(tmp_path / "leaf.pem", tmp_path / "leaf.key")
-    client = ssl.create_default_context(cadata=ca_cert.public_bytes(serialization.Encoding.PEM).decode())
-    return server, client
-
-
 async def test_https_connects_to_the_vetted_address_and_checks_the_name(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    server_tls, client_tls = _tls_pair(tmp_path, "hooks.customer.test")
+    server_tls, client_tls = tls_pair(tmp_path, "hooks.customer.test")
     receiver = Receiver(tls=server_tls)
     monkeypatch.setattr(ssrf, "getaddrinfo", lambda host, port: ["127.0.0.1"])
     sender = Sender(

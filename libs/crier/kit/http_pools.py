@@ -6,7 +6,8 @@ a call starts or ends, and asks the socket of each idle connection whether the s
 the work per call grows with the pool. A publisher with 600 slots spent most of its CPU there (one
 pool of 100 connections, 500 calls queued on it; 600 connections in one pool were slower still).
 httpx offers no other pool, so the calls are spread here over pools of at most `POOL_CONNECTIONS`
-connections, each call going to the pool with the fewest calls in it.
+connections, each call going to the pool with the fewest calls in it. The pools reach the network
+through asyncio's streams rather than anyio (`http_backend`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import math
 import ssl
 from collections.abc import AsyncIterator, Callable
 
+import httpcore
 import httpx
 from httpx._utils import get_environment_proxies  # httpx is pinned: see `spread_client`
+
+from crier.kit import http_backend
 
 # Connections per pool: small enough that a pool's own bookkeeping stays cheap.
 POOL_CONNECTIONS = 16
@@ -36,7 +40,7 @@ class SpreadTransport(httpx.AsyncBaseTransport):
         size = math.ceil(connections / count)
         limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
         context = tls_context(verify)
-        self._pools = [httpx.AsyncHTTPTransport(verify=context, limits=limits) for _ in range(count)]
+        self._pools = [_on_asyncio(httpx.AsyncHTTPTransport(verify=context, limits=limits)) for _ in range(count)]
         # Calls in each pool: from the request until its response is closed (it holds its
         # connection until then).
         self._calls = [0] * count
@@ -68,6 +72,15 @@ class SpreadTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         for pool in self._pools:
             await pool.aclose()
+
+
+def _on_asyncio(transport: httpx.AsyncHTTPTransport) -> httpx.AsyncHTTPTransport:
+    """`transport`, its pool connecting through `http_backend`. httpx takes no network backend, so
+    it goes in the attribute httpcore keeps it in (both are pinned; a test holds it)."""
+    pool = transport._pool
+    assert isinstance(pool._network_backend, httpcore.AsyncNetworkBackend)
+    pool._network_backend = http_backend.BACKEND
+    return transport
 
 
 def tls_context(verify: bool | ssl.SSLContext, *, trust_env: bool = False) -> ssl.SSLContext:
