@@ -1,5 +1,5 @@
-"""Which exporter and resource the OTEL_* and CRIER_OTEL_* variables give (the export itself is
-tested end to end in tests/e2e/test_otlp_export.py)."""
+"""Which exporter and resource the OTEL_* and CRIER_OTEL_* variables give, and the spans of a
+process with no exporter (the export itself is tested end to end in tests/e2e/test_otlp_export.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 
 import httpx
 import pytest
+from opentelemetry import propagate
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
@@ -14,7 +15,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from crier.kit import log
 from crier.kit.http_spans import safe_url
-from crier.kit.telemetry import TelemetryMisconfigured, resource, span_exporter
+from crier.kit.telemetry import (
+    TelemetryMisconfigured,
+    UnrecordedTracerProvider,
+    extract_context,
+    resource,
+    span_exporter,
+    tracer_provider,
+)
 
 CRIER_ENDPOINT = "http://crier-collector:4318/v1/traces"
 
@@ -75,3 +83,42 @@ def test_about_names_the_work_on_log_lines_and_on_the_span(capsys: pytest.Captur
     assert "post_id" not in after
     [finished] = spans.get_finished_spans()
     assert finished.attributes == {"crier.post_id": "post_1", "crier.target_id": "tgt_1", "crier.platform": "x"}
+
+
+def _traceparent() -> str:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier["traceparent"]
+
+
+def test_without_an_exporter_spans_record_nothing_and_carry_the_trace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER", raising=False)
+    provider = tracer_provider("publisher", "none", "", env={})
+    assert isinstance(provider, UnrecordedTracerProvider)
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("root") as root:
+        assert not root.is_recording()
+        began = root.get_span_context()
+        assert began.is_valid and began.trace_flags.sampled  # a trace begins here, sampled
+        with tracer.start_as_current_span("child") as child:
+            assert child.get_span_context().trace_id == began.trace_id
+            assert _traceparent() == f"00-{began.trace_id:032x}-{began.span_id:016x}-01"
+    # A trace come in with a message goes on as its caller left it, its flags included.
+    incoming = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"}
+    with tracer.start_as_current_span("process", context=extract_context(incoming)):
+        assert _traceparent() == incoming["traceparent"]
+
+
+def test_without_an_exporter_the_sampler_still_flags_a_new_trace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
+    tracer = tracer_provider("gateway", "none", "", env={}).get_tracer("t")
+    with tracer.start_as_current_span("root") as root:
+        assert root.get_span_context().is_valid and not root.get_span_context().trace_flags.sampled
+
+
+def test_with_an_exporter_spans_are_recorded() -> None:
+    provider = tracer_provider("gateway", "console", "", env={})
+    assert isinstance(provider, TracerProvider)
+    with provider.get_tracer("t").start_as_current_span("root") as span:
+        assert span.is_recording()
+    provider.shutdown()

@@ -27,20 +27,24 @@ def safe_url(url: httpx.URL) -> str:
 @contextmanager
 def client_span(name: str, method: str, url: str | httpx.URL, attributes: Mapping[str, Any]) -> Iterator[Span]:
     """A CLIENT span around one request; ended with an error status if the block raises."""
-    where: dict[str, Any] = {}
+    with _tracer.start_as_current_span(
+        name, kind=SpanKind.CLIENT, attributes={"http.request.method": method.upper(), **attributes}
+    ) as span:
+        if span.is_recording():  # a span that records nothing is spared parsing the URL
+            span.set_attributes(_where(url))
+        yield span
+
+
+def _where(url: str | httpx.URL) -> dict[str, Any]:
     try:
         parsed = httpx.URL(url)
-        where = {
-            "url.full": safe_url(parsed),
-            "server.address": parsed.host,
-            "server.port": parsed.port or (443 if parsed.scheme == "https" else 80),
-        }
     except (httpx.InvalidURL, ValueError):
-        pass  # the caller refuses such a URL itself; the span says so by its error
-    with _tracer.start_as_current_span(
-        name, kind=SpanKind.CLIENT, attributes={"http.request.method": method.upper(), **where, **attributes}
-    ) as span:
-        yield span
+        return {}  # the caller refuses such a URL itself; the span says so by its error
+    return {
+        "url.full": safe_url(parsed),
+        "server.address": parsed.host,
+        "server.port": parsed.port or (443 if parsed.scheme == "https" else 80),
+    }
 
 
 def with_traceparent(headers: Mapping[str, str] | httpx.Headers | None) -> dict[str, str]:
