@@ -44,7 +44,9 @@ def run_env(schema: str) -> None:
 def upgrade(migrations_dir: Path, database_url: str, revision: str = "head") -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir))
-    cfg.set_main_option("sqlalchemy.url", database_url)
+    # Alembic's config is a ConfigParser, which reads "%" as interpolation: a percent-encoded
+    # password ("p%40ss") would be refused. Doubled, it reads back as given.
+    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     command.upgrade(cfg, revision)
 
 
