@@ -21,18 +21,32 @@ _outage = Outage("publisher.heartbeat", logger=log)
 
 @asynccontextmanager
 async def in_progress(msg: Any, every_s: float) -> AsyncIterator[None]:
-    async def beat() -> None:
-        while True:
-            await asyncio.sleep(every_s)
-            try:
-                await msg.in_progress()
-            except Exception as exc:  # the connection is down: the redelivery will sort it out
-                _outage.failed(exc)
-            else:
-                _outage.succeeded()
+    """Beats every `every_s` while the block runs. A timer rather than a task that sleeps: most
+    deliveries end before the first beat, and a task per delivery (created, scheduled, cancelled)
+    was a few percent of a live publisher's CPU with hundreds in flight."""
+    loop = asyncio.get_running_loop()
+    beating: set[asyncio.Task[None]] = set()
 
-    task = asyncio.create_task(beat())
+    def due() -> None:
+        nonlocal timer
+        task = loop.create_task(_beat(msg))
+        beating.add(task)
+        task.add_done_callback(beating.discard)
+        timer = loop.call_later(every_s, due)
+
+    timer = loop.call_later(every_s, due)
     try:
         yield
     finally:
-        task.cancel()
+        timer.cancel()
+        for task in beating:
+            task.cancel()
+
+
+async def _beat(msg: Any) -> None:
+    try:
+        await msg.in_progress()
+    except Exception as exc:  # the connection is down: the redelivery will sort it out
+        _outage.failed(exc)
+    else:
+        _outage.succeeded()
