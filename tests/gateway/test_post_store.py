@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from crier.contracts.common import Mode
 from crier.gateway.adapters import post_store
 from crier.gateway.adapters.folded_posts import FoldedPosts
+from crier.gateway.adapters.post_rows import json_text
 from crier.gateway.adapters.tables import post_events
 from crier.gateway.domain import events as ev
 from crier.gateway.domain.post import Post, replay
@@ -326,3 +327,108 @@ async def test_a_message_that_changes_nothing_is_still_claimed(gateway: Gateway,
     finally:
         await engine.dispose()
     assert decided == 2, "decided once at once and once in the transaction that claims it, then never again"
+
+
+async def _projected_statuses(conn: Any, post_id: str) -> dict[str, str]:
+    rows = await conn.execute(sa.text("SELECT id, status FROM post_targets WHERE post_id = :p"), {"p": post_id})
+    return dict(rows.all())
+
+
+async def test_facts_about_a_post_kept_in_memory_are_written_without_reading_it(
+    gateway: Gateway, sandbox: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first report of a post reads it; the next ones apply to the state kept from that write
+    and go in one statement, which checks the post's last stored event is the one that state ended on."""
+    with sandbox.test() as c:
+        post_id = c.post("/posts", json={"content": "kept", "accounts": list(sandbox.accounts.values())}).json()["id"]
+    engine = create_engine(gateway.database_url, SCHEMA, pool_size=2)
+    uow = UnitOfWork(engine, consumer="gateway-kept")
+    loads: list[str] = []
+    load = post_store._load
+
+    async def counted(conn: Any, post_id: str, *args: Any) -> Any:
+        loads.append(post_id)
+        return await load(conn, post_id, *args)
+
+    monkeypatch.setattr(post_store, "_load", counted)
+
+    def report(message_id: str, event: ev.AnyPostEvent) -> Any:
+        return post_store.change(
+            uow, post_id=post_id, org_id=sandbox.id, mode="test", facts={message_id: event}, announce=lambda *_: []
+        )
+
+    try:
+        post_store.FOLDED._states.pop(post_id, None)  # as in a process that never saw it
+        async with engine.connect() as conn:
+            post = replay(await post_store.history(conn, post_id))
+        assert post is not None
+        first = await report(f"{post_id}-r1", publishing(post, 0))
+        assert first is not None and loads == [post_id]
+        at = datetime.now(UTC)
+        second = await report(
+            "r2", ev.TargetPublished(at=at, target_id=post.targets[0].id, attempt=1, platform_post_id="p1")
+        )
+        third = await report(f"{post_id}-r3", publishing(post, 1))
+        assert loads == [post_id], "read once, for the first report"
+        assert second is not None and third is not None and third.version == post.version + 3
+        assert await report(f"{post_id}-r3", publishing(post, 1)) is None  # a redelivery: claimed before
+        async with engine.connect() as conn:
+            stored = await post_store.history(conn, post_id)
+            assert replay(stored) == third and len(stored) == third.version
+            assert await _projected_statuses(conn, post_id) == {t.id: t.status for t in third.targets}
+        assert post_store.FOLDED.get(post_id)[0] == third  # type: ignore[index]
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("meanwhile", ["appended", "rewritten"])
+async def test_facts_about_a_post_changed_since_it_was_kept_go_the_long_way(
+    gateway: Gateway, sandbox: Org, meanwhile: str
+) -> None:
+    """Another writer appended since the state was kept (another replica), or the stored history
+    is not the one the state was folded from (a database restored): the one statement writes
+    nothing, and the change reads the post and is made on what is stored."""
+    with sandbox.test() as c:
+        post_id = c.post("/posts", json={"content": "stale", "accounts": list(sandbox.accounts.values())}).json()["id"]
+    engine = create_engine(gateway.database_url, SCHEMA, pool_size=2)
+    uow = UnitOfWork(engine, consumer="gateway-stale")
+
+    def report(message_id: str, event: ev.AnyPostEvent) -> Any:
+        return post_store.change(
+            uow,
+            post_id=post_id,
+            org_id=sandbox.id,
+            mode="test",
+            facts={f"{post_id}-{message_id}": event},
+            announce=lambda *_: [],
+        )
+
+    try:
+        async with engine.connect() as conn:
+            post = await post_store.load(conn, post_id)
+        assert post is not None
+        kept = await report("s1", publishing(post, 0))
+        assert kept is not None and post_store.FOLDED.get(post_id)[0] == kept  # type: ignore[index]
+        async with engine.begin() as conn:
+            if meanwhile == "appended":
+                await _append_by_hand(conn, post_id, kept.version, [publishing(kept, 1)])
+            else:
+                # the kept state's last event, stored differently (its target 1 rather than 0)
+                _, data = ev.encode(publishing(post, 1))
+                await conn.execute(
+                    sa.text("UPDATE post_events SET data = CAST(:d AS jsonb) WHERE post_id = :p AND version = :v"),
+                    {"d": json_text(data), "p": post_id, "v": kept.version},
+                )
+        done = ev.TargetPublished(at=datetime.now(UTC), target_id=post.targets[0].id, attempt=1, platform_post_id="p-0")
+        after = await report("s2", done)
+        async with engine.connect() as conn:
+            stored = await post_store.history(conn, post_id)
+        assert after is not None and after == replay(stored) and len(stored) == after.version
+        expected = ["published", "publishing"]  # target 1 publishing as stored, not as kept
+        assert [t.status for t in after.targets[:2]] == expected
+        async with engine.begin() as conn:
+            # The history was changed by hand: the projection follows, as every change keeps it
+            # (the rebuild test compares every post's projection with its events).
+            await post_store.project(conn, after)
+    finally:
+        await engine.dispose()

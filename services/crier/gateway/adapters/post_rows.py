@@ -45,9 +45,11 @@ class NewEvent(msgspec.Struct, frozen=True):
     at: datetime
 
 
-def _statement(claiming: bool) -> str:
+def _statement(*, claiming: bool = False, expecting: bool = False) -> str:
     """`claiming`: the statement first claims an Idempotency-Key as done with the new post (see
-    `idempotency.CLAIMING_DONE`) and writes only if it won the key."""
+    `idempotency.CLAIMING_DONE`) and writes only if it won the key. `expecting`: it writes only if
+    the post's last stored event is the one given (`:x_version`, `:x_data`), as a read would have
+    checked before a change decided from a state kept in memory (`post_store`)."""
     post_cols = [c.name for c in posts.c]
     # Typed: in a SELECT (which the gate needs) a parameter takes no type from its column.
     post_values = [
@@ -58,11 +60,17 @@ def _statement(claiming: bool) -> str:
     target_cols = [*_TARGET_ARRAYS, "notes"]
     arrays = ", ".join(f"CAST(:t_{n} AS {kind})" for n, kind in {**_TARGET_ARRAYS, "notes": "text[]"}.items())
     target_updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in target_cols if n != "id")
-    gate = (
-        f"claim AS ({idempotency.CLAIMING_DONE}), gate AS (SELECT EXISTS (SELECT 1 FROM claim) AS open)"
-        if claiming
-        else "gate AS (SELECT true AS open)"
-    )
+    if claiming:
+        gate = f"claim AS ({idempotency.CLAIMING_DONE}), gate AS (SELECT EXISTS (SELECT 1 FROM claim) AS open)"
+    elif expecting:
+        gate = (
+            "gate AS (SELECT EXISTS (SELECT 1 FROM post_events WHERE post_id = :p_id"
+            " AND version = CAST(:x_version AS integer) AND data = CAST(:x_data AS jsonb))"
+            " AND NOT EXISTS (SELECT 1 FROM post_events WHERE post_id = :p_id"
+            " AND version > CAST(:x_version AS integer)) AS open)"
+        )
+    else:
+        gate = "gate AS (SELECT true AS open)"
     # Every write below happens only if the gate is open.
     open_ = "(SELECT open FROM gate)"
     return (
@@ -90,9 +98,11 @@ def _statement(claiming: bool) -> str:
 
 
 # Every change to a post runs one of them: on the driver directly (see `kit.direct_sql`).
-STATEMENT = DirectStatement(_statement(claiming=False))
+STATEMENT = DirectStatement(_statement())
 # A new post created with its Idempotency-Key claimed in the same statement (`post_store.create`).
 CREATE_CLAIMING = DirectStatement(_statement(claiming=True))
+# A change decided from the post as kept in memory, written only if no event was stored since.
+EXPECTING = DirectStatement(_statement(expecting=True))
 
 
 def params(
@@ -111,12 +121,12 @@ def params(
         "i_ids": list(claims[1]),
         "e_version": [e.version for e in events],
         "e_type": [e.type for e in events],
-        "e_data": [_json(e.data) for e in events],
+        "e_data": [json_text(e.data) for e in events],
         "e_at": [e.at for e in events],
     }
-    out.update({f"p_{n}": _json(v) if n in _JSON else v for n, v in post.items()})
+    out.update({f"p_{n}": json_text(v) if n in _JSON else v for n, v in post.items()})
     out.update({f"t_{n}": [t[n] for t in targets] for n in _TARGET_ARRAYS})
-    out["t_notes"] = [_json(t["notes"]) for t in targets]
+    out["t_notes"] = [json_text(t["notes"]) for t in targets]
     return out
 
 
@@ -130,5 +140,5 @@ def as_read(row: dict[str, Any]) -> SimpleNamespace:
     )
 
 
-def _json(value: Any) -> str:
+def json_text(value: Any) -> str:
     return msgspec.json.encode(value).decode()

@@ -106,11 +106,16 @@ async def change(
     order); those whose message was handled before are left out, and each event is announced as
     its own change (the post's every status move, as one message at a time would have it).
 
-    Most changes are two statements that each commit on their own (`_change_at_once`); the others
-    are made in a transaction (`_change_in_a_transaction`)."""
+    Facts about a post this process folded last are one statement, applied to the state it kept
+    (`_change_from_kept`); most other changes are two statements that each commit on their own
+    (`_change_at_once`); the rest are made in a transaction (`_change_in_a_transaction`)."""
     answering = list(facts) if facts is not None else [handling] if handling is not None else []
     consumer = uow.consumer if answering else ""
     decision = _Decision(org_id, mode, decide, announce, facts)
+    if facts is not None and effect is None:
+        kept = await _change_from_kept(uow, post_id, answering, consumer, decision)
+        if not isinstance(kept, _NotKept):
+            return kept
     for _ in range(APPEND_RETRIES):
         try:
             if effect is None:
@@ -183,10 +188,58 @@ async def _change_at_once(
             return _IN_A_TRANSACTION
         try:
             claims = (consumer, sorted(unseen))
-            await _write(tx, before, after, events, _changed_target_rows(after, before), announced, claims)
+            stored = await _write(tx, before, after, events, _changed_target_rows(after, before), announced, claims)
         except _ClaimedMeanwhile:
             return _IN_A_TRANSACTION
+    _keep(before, stored)  # committed: the statement was its own transaction
     return after
+
+
+class _NotKept:
+    """`_change_from_kept` cannot make this change: load the post first."""
+
+
+_NOT_KEPT = _NotKept()
+
+
+async def _change_from_kept(
+    uow: UnitOfWork, post_id: str, answering: list[str], consumer: str, decision: _Decision
+) -> Post | _NotKept:
+    """Facts in one statement, applied to the post as this process last folded it, and written only
+    if the post's last stored event is still the one that state ended on, which is what the read
+    would have checked (a delivery report after the first of a post's: its read was half the work).
+    The messages they answer are taken as new: one handled before fails the claim, and the change
+    is made again the long way, as is one whose post another writer appended to since. Only facts:
+    a `decide` would be asked twice for a message handled before."""
+    known = FOLDED.get(post_id)
+    if known is None:
+        return _NOT_KEPT
+    kept, last_event = known
+    unseen = set(answering)
+    before, events, after, announced = decision.made(post_id, kept, unseen)
+    if not events or any(isinstance(e, ev.PostEdited) for e in events):
+        return _NOT_KEPT
+    async with uow.autocommit() as tx:
+        try:
+            claims = (consumer, sorted(unseen))
+            rows = _changed_target_rows(after, before)
+            stored = await _write(tx, before, after, events, rows, announced, claims, expected=last_event)
+        except (_ClaimedMeanwhile, ConcurrentAppend):
+            return _NOT_KEPT
+    if not stored:
+        return _NOT_KEPT
+    _keep(before, stored)
+    return after
+
+
+def _keep(before: Post, stored: list[dict[str, Any]]) -> None:
+    """The post after the events just committed, kept for the next change: folded from the events
+    as they are stored, so it is what a load would fold."""
+    post: Post | None = before
+    for data in stored:
+        post = apply(post, ev.decode(data))
+    if post is not None and stored:
+        FOLDED.keep(post, stored[-1])
 
 
 async def _change_in_a_transaction(
@@ -299,10 +352,13 @@ async def _write(
     announced: Sequence[OutboxMessage],
     claims: tuple[str, Sequence[str]] = ("", ()),
     key: KeyClaim | None = None,
-) -> None:
+    expected: Any = None,
+) -> list[dict[str, Any]]:
     """The events appended after `before`'s version, the projection rows of `after` and the
-    messages announcing the change, in one statement. No savepoint: losing the race to append
-    spoils the caller's transaction, and every caller starts a new one to re-read and decide again."""
+    messages announcing the change, in one statement; the events' data as stored. No savepoint:
+    losing the race to append spoils the caller's transaction, and every caller starts a new one to
+    re-read and decide again. `expected`: the stored data of `before`'s last event; the statement
+    writes nothing, and none is returned, unless that is still the post's last event."""
     first = 1 if before is None else before.version + 1
     new_events = []
     for version, event in enumerate(events, start=first):
@@ -310,7 +366,13 @@ async def _write(
         new_events.append(post_rows.NewEvent(version, kind, data, event.at))
     try:
         params = post_rows.params(new_events, _post_row(after), target_rows, announced, claims)
-        if key is None:
+        if expected is not None:
+            assert before is not None
+            params.update(x_version=before.version, x_data=post_rows.json_text(expected))
+            (row,) = await fetch(tx.conn, post_rows.EXPECTING, params)
+            if not row["written"]:
+                return []
+        elif key is None:
             await fetch(tx.conn, post_rows.STATEMENT, params)
         else:
             params.update(
@@ -333,6 +395,7 @@ async def _write(
         if after.external_ref is not None and violated == "posts_external_ref_key":
             raise ExternalRefTaken(after.external_ref) from exc
         raise
+    return [e.data for e in new_events]
 
 
 def _changed_target_rows(after: Post, before: Post) -> list[dict[str, Any]]:

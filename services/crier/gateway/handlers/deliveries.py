@@ -70,9 +70,8 @@ async def record_target_report(ctx: Context, report: TargetReport) -> bool:
             post_id=report.post_id,
             org_id=report.org_id,
             mode=report.mode,
-            decide=lambda _: [fact],
+            facts={report.id: fact},
             announce=announcements.of_change,
-            handling=report.id,
         )
     except NotFound:
         log.warning("target_report.unknown_post", post_id=report.post_id, event_id=report.id)
