@@ -50,6 +50,7 @@ from types import ModuleType
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post
+from litestar.params import FromPath
 
 from crier.platforms.simulator import history
 from crier.platforms.simulator.authz import reply
@@ -218,7 +219,7 @@ def router(world: World, modules: dict[str, tuple[ModuleType, tuple[Any, ...]]])
         return reply({"id": file_id, "url": f"{str(request.base_url).rstrip('/')}/_sim/files/{file_id}"}, 201)
 
     @get("/files/{file_id:str}")
-    async def hosted_file(file_id: str) -> Response[Any]:
+    async def hosted_file(file_id: FromPath[str]) -> Response[Any]:
         found = world.media.files.get(file_id)
         if found is None:
             return _bad("no such file", 404)
