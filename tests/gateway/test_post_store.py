@@ -354,7 +354,12 @@ async def test_facts_about_a_post_kept_in_memory_are_written_without_reading_it(
 
     def report(message_id: str, event: ev.AnyPostEvent) -> Any:
         return post_store.change(
-            uow, post_id=post_id, org_id=sandbox.id, mode="test", facts={message_id: event}, announce=lambda *_: []
+            uow,
+            post_id=post_id,
+            org_id=sandbox.id,
+            mode="test",
+            facts={f"{post_id}-{message_id}": event},
+            announce=lambda *_: [],
         )
 
     try:
@@ -362,16 +367,16 @@ async def test_facts_about_a_post_kept_in_memory_are_written_without_reading_it(
         async with engine.connect() as conn:
             post = replay(await post_store.history(conn, post_id))
         assert post is not None
-        first = await report(f"{post_id}-r1", publishing(post, 0))
+        first = await report("r1", publishing(post, 0))
         assert first is not None and loads == [post_id]
         at = datetime.now(UTC)
         second = await report(
             "r2", ev.TargetPublished(at=at, target_id=post.targets[0].id, attempt=1, platform_post_id="p1")
         )
-        third = await report(f"{post_id}-r3", publishing(post, 1))
+        third = await report("r3", publishing(post, 1))
         assert loads == [post_id], "read once, for the first report"
         assert second is not None and third is not None and third.version == post.version + 3
-        assert await report(f"{post_id}-r3", publishing(post, 1)) is None  # a redelivery: claimed before
+        assert await report("r3", publishing(post, 1)) is None  # a redelivery: claimed before
         async with engine.connect() as conn:
             stored = await post_store.history(conn, post_id)
             assert replay(stored) == third and len(stored) == third.version

@@ -94,9 +94,10 @@ def tls_context(verify: bool | ssl.SSLContext, *, trust_env: bool = False) -> ss
 def spread_client(connections: int, *, timeout_s: float, headers: dict[str, str]) -> httpx.AsyncClient:
     """A client as httpx builds one from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and
     NO_PROXY; SSL_CERT_FILE, SSL_CERT_DIR), whose direct calls go through a `SpreadTransport` of
-    `connections`; it follows no redirect and keeps no cookie. httpx reads the proxies from the environment only for a
-    client without a transport of its own, so they are mounted here as it would mount them (with
-    its own reader of the environment, private to httpx, whose version is pinned)."""
+    `connections`; it follows no redirect and keeps no cookie. httpx reads the proxies from the
+    environment only for a client without a transport of its own, so they are mounted here as it
+    would mount them (with its own reader of the environment, private to httpx, whose version is
+    pinned)."""
     context = tls_context(True, trust_env=True)
     proxies: dict[str, httpx.AsyncBaseTransport | None] = {
         # None: no proxy for these hosts (NO_PROXY), the client's own transport.

@@ -42,6 +42,8 @@ Call = Callable[[PublishContext, Container, int, PublishedContainer | None], Awa
 # What records the target published with its last container's progress (`containers.Posted`), in
 # one statement: the transaction of a transactional adapter's post, or one committed by itself.
 Finish = Callable[[Transaction, list[PublishedContainer], containers.Posted], Awaitable[None]]
+# The same, for one container: what commits with its progress record.
+FinishLast = Callable[[Transaction, containers.Posted], Awaitable[None]]
 
 TOKEN_EXPIRED = "account_token_expired"
 
@@ -119,7 +121,7 @@ async def _send(
     parent: PublishedContainer | None,
     *,
     sent_at: datetime | None,
-    finish: Callable[[Transaction, containers.Posted], Awaitable[None]] | None = None,
+    finish: FinishLast | None = None,
 ) -> PublishedContainer:
     """One container on the platform, its result recorded; with `finish`, whatever else commits
     with that record (the target's success, for its last container). Each write is one statement
@@ -140,9 +142,7 @@ async def _send(
     return published
 
 
-async def _record(
-    ctx: Context, posted: containers.Posted, finish: Callable[[Transaction, containers.Posted], Awaitable[None]] | None
-) -> None:
+async def _record(ctx: Context, posted: containers.Posted, finish: FinishLast | None) -> None:
     async with ctx.uow.autocommit() as tx:
         if finish is None:
             await containers.record_progress(tx.conn, posted)
