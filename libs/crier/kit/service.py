@@ -80,7 +80,12 @@ async def run_service(
     if settings.otel_db_spans:
         trace_statements(engine, schema)
     relay = OutboxRelay(engine, bus, lock_name=f"outbox:{schema}")
-    uow = UnitOfWork(engine, consumer=name, wake=relay.wake)
+    uow = UnitOfWork(
+        engine,
+        consumer=name,
+        wake=relay.wake,
+        autocommit_connections=autocommit_share(settings.database_pool_size + settings.database_max_overflow),
+    )
     metrics = Metrics(name, platform)
     watch_outbox(metrics, relay)
     runtime = Runtime(
@@ -119,6 +124,7 @@ async def run_service(
     for task in tasks:
         task.cancel()
     await bus.close()
+    await uow.close()
     await engine.dispose()
     logger.info("service.stopped", crashed=crashed)
     return 1 if crashed else 0
@@ -136,3 +142,9 @@ def run_on_fastest_loop(main: Coroutine[Any, Any, int]) -> int:
         factory = None
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(main)
+
+
+def autocommit_share(connections: int) -> int:
+    """Of the engine's connections, those the autocommit blocks keep (`AutocommitPool`): half, so
+    the transactions, the outbox relay and the checks always have the other half."""
+    return connections // 2

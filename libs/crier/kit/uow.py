@@ -14,12 +14,14 @@ One Postgres transaction that
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crier.kit.autocommit_pool import AutocommitPool
 from crier.kit.bus import inbox, outbox
 from crier.kit.bus.outbox import OutboxMessage
 
@@ -59,11 +61,27 @@ class Transaction:
 
 
 class UnitOfWork:
-    def __init__(self, engine: AsyncEngine, *, consumer: str, wake: Callable[[], None] = _nothing) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        consumer: str,
+        wake: Callable[[], None] = _nothing,
+        autocommit_connections: int = 0,
+    ) -> None:
+        """`autocommit_connections`: how many of the engine's connections the autocommit and read
+        blocks may keep for themselves (`AutocommitPool`; `close` ends them); 0 takes one from the
+        engine's pool for each block."""
         self.engine = engine
         # The name this service's inbox entries carry.
         self.consumer = consumer
         self._wake = wake
+        self._kept = AutocommitPool(engine, autocommit_connections) if autocommit_connections > 0 else None
+
+    async def close(self) -> None:
+        """Hands the kept connections back; due before the engine is disposed of."""
+        if self._kept is not None:
+            await self._kept.close()
 
     @asynccontextmanager
     async def begin(self, *, handling: str | None = None, consumer: str | None = None) -> AsyncIterator[Transaction]:
@@ -102,6 +120,16 @@ class UnitOfWork:
 
     @asynccontextmanager
     async def _autocommit_connection(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
+        if self._kept is None:
+            async with self.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield conn
+            return
+        conn = await self._kept.take()
+        try:
             yield conn
+        except BaseException:
+            # Shielded as SQLAlchemy shields its own close: a cancelled block still hands it back.
+            await asyncio.shield(self._kept.give_back(conn, clean=False))
+            raise
+        await self._kept.give_back(conn, clean=True)
