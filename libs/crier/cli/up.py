@@ -161,7 +161,7 @@ def _run(root: Path, host: str, port: int, platform: str) -> int:
             output_for=lambda name: log_of(name).follow,
         )
         supervisor.add_defaults()
-        _assign_metrics_ports(root, host, supervisor, platform)
+        _assign_metrics_ports(root, host, supervisor, platform, api_port=port)
         supervisor.start_all()
 
         for name, process in supervisor.processes.items():
@@ -191,18 +191,30 @@ def _run(root: Path, host: str, port: int, platform: str) -> int:
             log.close()
 
 
-def _assign_metrics_ports(root: Path, host: str, supervisor: Supervisor, platform: str) -> None:
+def _assign_metrics_ports(root: Path, host: str, supervisor: Supervisor, platform: str, *, api_port: int) -> None:
     """Each service's operations endpoint (/metrics, /healthz, /readyz) on a port of its own, kept
     across its restarts, and DIR/prometheus-targets.json (Prometheus `file_sd`) listing them with a
     `service` label, and `platform` for a one-platform publisher."""
     targets = []
-    for name, process in supervisor.processes.items():
-        port = free_port()
+    ports = distinct_free_ports(len(supervisor.processes), avoid={api_port})
+    for (name, process), port in zip(supervisor.processes.items(), ports, strict=True):
         process.env.update({"CRIER_METRICS_PORT": str(port), "CRIER_METRICS_HOST": host})
         targets.append(scrape_target(host, port, name, platform if name == "publisher" else None))
     temporary = root / "prometheus-targets.json.tmp"
     temporary.write_text(json.dumps(targets, indent=2) + "\n")
     os.replace(temporary, root / "prometheus-targets.json")
+
+
+def distinct_free_ports(count: int, *, avoid: set[int], draw: Callable[[], int] = free_port) -> list[int]:
+    """`count` ports free now, each once, none of `avoid`. Nothing listens on them yet, nor on the
+    API's port when they are drawn, so the system may hand out one of those again: a service's
+    operations endpoint once took the API's port this way, and the gateway could not start."""
+    chosen: list[int] = []
+    while len(chosen) < count:
+        port = draw()
+        if port not in avoid and port not in chosen:
+            chosen.append(port)
+    return chosen
 
 
 def _processes(
