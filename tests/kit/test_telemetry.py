@@ -7,13 +7,14 @@ import json
 
 import httpx
 import pytest
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from crier.kit import log
+from crier.kit.bus import outbox
 from crier.kit.http_spans import safe_url
 from crier.kit.telemetry import (
     TelemetryMisconfigured,
@@ -21,6 +22,7 @@ from crier.kit.telemetry import (
     extract_context,
     resource,
     span_exporter,
+    spans_recorded,
     tracer_provider,
 )
 
@@ -116,9 +118,24 @@ def test_without_an_exporter_the_sampler_still_flags_a_new_trace(monkeypatch: py
         assert root.get_span_context().is_valid and not root.get_span_context().trace_flags.sampled
 
 
-def test_with_an_exporter_spans_are_recorded() -> None:
+def test_with_an_exporter_spans_are_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
     provider = tracer_provider("gateway", "console", "", env={})
     assert isinstance(provider, TracerProvider)
     with provider.get_tracer("t").start_as_current_span("root") as span:
         assert span.is_recording()
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    assert spans_recorded()
     provider.shutdown()
+
+
+def test_unrecorded_the_relay_sends_a_messages_trace_on_as_it_was_stored(monkeypatch: pytest.MonkeyPatch) -> None:
+    stored = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate": "crier=1"}
+    provider = tracer_provider("publisher", "none", "", env={})
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: provider)
+    assert not spans_recorded()
+    assert outbox._sent_in_a_producer_span("evt.post.created", "m-1", dict(stored)) == stored
+    # What a span of the unrecorded tracer would have passed on: the same context, so nothing is lost.
+    with provider.get_tracer("t").start_as_current_span("send", context=extract_context(stored)):
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+    assert {**stored, **carrier} == stored

@@ -165,6 +165,14 @@ def tracer(name: str) -> trace.Tracer:
     return trace.get_tracer(name)
 
 
+def spans_recorded() -> bool:
+    """Whether this process's spans are recorded: False with no exporter (`UnrecordedTracerProvider`)
+    or no provider installed. Then a span in a trace under way is only its parent's context again,
+    and code that would open one to pass its context on can pass the parent's instead."""
+    provider = trace.get_tracer_provider()
+    return not isinstance(provider, UnrecordedTracerProvider | trace.ProxyTracerProvider | trace.NoOpTracerProvider)
+
+
 def inject_headers() -> dict[str, str]:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
