@@ -84,7 +84,7 @@ async def run_service(
         engine,
         consumer=name,
         wake=relay.wake,
-        autocommit_connections=autocommit_share(settings.database_pool_size + settings.database_max_overflow),
+        kept_connections=kept_share(settings.database_pool_size + settings.database_max_overflow),
     )
     metrics = Metrics(name, platform)
     watch_outbox(metrics, relay)
@@ -144,7 +144,7 @@ def run_on_fastest_loop(main: Coroutine[Any, Any, int]) -> int:
         return runner.run(main)
 
 
-def autocommit_share(connections: int) -> int:
-    """Of the engine's connections, those the autocommit blocks keep (`AutocommitPool`): half, so
-    the transactions, the outbox relay and the checks always have the other half."""
-    return connections // 2
+def kept_share(connections: int) -> int:
+    """Of the engine's connections, those the units of work keep (`KeptConnections`): all but a
+    quarter (two at least), which the outbox relay, the readiness checks and the metrics always have."""
+    return max(0, connections - max(2, connections // 4))

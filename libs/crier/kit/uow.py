@@ -14,16 +14,15 @@ One Postgres transaction that
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crier.kit.autocommit_pool import AutocommitPool
 from crier.kit.bus import inbox, outbox
 from crier.kit.bus.outbox import OutboxMessage
+from crier.kit.kept_connections import KeptConnections
 
 
 def _nothing() -> None:
@@ -67,16 +66,15 @@ class UnitOfWork:
         *,
         consumer: str,
         wake: Callable[[], None] = _nothing,
-        autocommit_connections: int = 0,
+        kept_connections: int = 0,
     ) -> None:
-        """`autocommit_connections`: how many of the engine's connections the autocommit and read
-        blocks may keep for themselves (`AutocommitPool`; `close` ends them); 0 takes one from the
-        engine's pool for each block."""
+        """`kept_connections`: how many of the engine's connections the blocks keep between them
+        (`KeptConnections`; `close` ends them); 0 takes one from the engine's pool for each block."""
         self.engine = engine
         # The name this service's inbox entries carry.
         self.consumer = consumer
         self._wake = wake
-        self._kept = AutocommitPool(engine, autocommit_connections) if autocommit_connections > 0 else None
+        self._kept = KeptConnections(engine, kept_connections) if kept_connections > 0 else None
 
     async def close(self) -> None:
         """Hands the kept connections back; due before the engine is disposed of."""
@@ -87,7 +85,7 @@ class UnitOfWork:
     async def begin(self, *, handling: str | None = None, consumer: str | None = None) -> AsyncIterator[Transaction]:
         """A transaction; with `handling`, for one incoming message whose id it claims in the inbox
         (of `consumer`, by default this service's): `tx.seen_before` then says it was handled."""
-        async with self.engine.begin() as conn:
+        async with self._connection() as conn, conn.begin():
             seen_before = False
             if handling is not None:
                 seen_before = not await inbox.claim(conn, consumer or self.consumer, [handling])
@@ -118,18 +116,15 @@ class UnitOfWork:
         async with self._autocommit_connection() as conn:
             yield conn
 
+    def _connection(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        return self.engine.connect() if self._kept is None else self._kept.connection()
+
     @asynccontextmanager
     async def _autocommit_connection(self) -> AsyncIterator[AsyncConnection]:
-        if self._kept is None:
-            async with self.engine.connect() as conn:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
+        if self._kept is not None:
+            async with self._kept.autocommit() as conn:
                 yield conn
             return
-        conn = await self._kept.take()
-        try:
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
-        except BaseException:
-            # Shielded as SQLAlchemy shields its own close: a cancelled block still hands it back.
-            await asyncio.shield(self._kept.give_back(conn, clean=False))
-            raise
-        await self._kept.give_back(conn, clean=True)

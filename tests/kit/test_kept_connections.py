@@ -1,5 +1,6 @@
-"""The autocommit blocks' own connections, against a real PostgreSQL: kept and handed from block to
-block, bounded, and never handed out again once broken, cancelled midway or closed."""
+"""The units of work's kept connections, against a real PostgreSQL: handed from block to block,
+bounded, transactional again after every autocommit block, and never handed out again once
+broken, cancelled midway or closed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crier.kit.db import create_engine
 from crier.kit.direct_sql import DirectStatement, fetchrow
+from crier.kit.kept_connections import KeptConnections
 from crier.kit.uow import UnitOfWork
 from tests.support.bus import eventually
 from tests.support.stack import Infra
@@ -40,7 +42,7 @@ def _checked_out(engine: AsyncEngine) -> int:
 
 
 async def test_blocks_one_after_another_share_one_connection_kept_out_of_the_engine_pool(engine: AsyncEngine) -> None:
-    uow = UnitOfWork(engine, consumer="probe", autocommit_connections=2)
+    uow = UnitOfWork(engine, consumer="probe", kept_connections=2)
     first = await _backend(uow)
     assert await _backend(uow) == first
     async with uow.autocommit() as tx:
@@ -53,7 +55,7 @@ async def test_blocks_one_after_another_share_one_connection_kept_out_of_the_eng
 
 
 async def test_statements_commit_by_themselves_on_a_kept_connection(engine: AsyncEngine) -> None:
-    uow = UnitOfWork(engine, consumer="probe", autocommit_connections=1)
+    uow = UnitOfWork(engine, consumer="probe", kept_connections=1)
     async with uow.autocommit() as tx:
         await tx.conn.execute(sa.text("CREATE TABLE kept_notes (id int PRIMARY KEY)"))
         await tx.conn.execute(sa.text("INSERT INTO kept_notes VALUES (1)"))
@@ -66,8 +68,53 @@ async def test_statements_commit_by_themselves_on_a_kept_connection(engine: Asyn
     await uow.close()
 
 
+async def test_transactions_on_kept_connections_commit_or_roll_back_whole(engine: AsyncEngine) -> None:
+    uow = UnitOfWork(engine, consumer="probe", kept_connections=1)
+    async with uow.autocommit() as tx:
+        await tx.conn.execute(sa.text("CREATE TABLE kept_rows (id int PRIMARY KEY)"))
+    # The same connection, switched to autocommit for that block only.
+    with pytest.raises(RuntimeError):
+        async with uow.begin() as tx:
+            await tx.conn.execute(sa.text("INSERT INTO kept_rows VALUES (1)"))
+            raise RuntimeError("the use case failed")
+    async with uow.begin() as tx:
+        await tx.conn.execute(sa.text("INSERT INTO kept_rows VALUES (2)"))
+        async with engine.connect() as other:  # not committed yet: the block is one transaction
+            assert (await other.execute(sa.text("SELECT count(*) FROM kept_rows"))).scalar() == 0
+    async with uow.read() as conn:
+        assert (await conn.execute(sa.text("SELECT array_agg(id) FROM kept_rows"))).scalar() == [2]
+    await uow.close()
+
+
+async def test_a_connection_goes_back_to_the_engine_transactional(engine: AsyncEngine) -> None:
+    uow = UnitOfWork(engine, consumer="probe", kept_connections=1)
+    async with uow.autocommit() as tx:
+        await tx.conn.execute(sa.text("CREATE TABLE handed_back (id int PRIMARY KEY)"))
+    with pytest.raises(RuntimeError):
+        async with uow.autocommit():
+            raise RuntimeError("the use case failed")  # its connection goes back to the engine
+    await uow.close()
+    with pytest.raises(RuntimeError):
+        async with engine.begin() as conn:  # the engine's one idle connection: that one
+            await conn.execute(sa.text("INSERT INTO handed_back VALUES (1)"))
+            raise RuntimeError("rolled back, were it a transaction")
+    async with engine.connect() as conn:
+        assert (await conn.execute(sa.text("SELECT count(*) FROM handed_back"))).scalar() == 0
+
+
+async def test_a_block_waits_for_a_connection_no_longer_than_its_bound(engine: AsyncEngine) -> None:
+    kept = KeptConnections(engine, 1, wait_s=0.2)
+    async with kept.connection():
+        with pytest.raises(TimeoutError, match="no database connection free"):
+            await kept.take()
+    async with kept.connection() as conn:  # the one that timed out left nothing behind
+        assert (await conn.execute(sa.text("SELECT 1"))).scalar() == 1
+    assert kept.open == 1
+    await kept.close()
+
+
 async def test_no_more_than_its_share_is_open_and_every_block_gets_one(engine: AsyncEngine) -> None:
-    uow = UnitOfWork(engine, consumer="probe", autocommit_connections=2)
+    uow = UnitOfWork(engine, consumer="probe", kept_connections=2)
     inside, most = 0, 0
     release = asyncio.Event()
 
@@ -94,7 +141,7 @@ async def test_no_more_than_its_share_is_open_and_every_block_gets_one(engine: A
 
 
 async def test_a_block_that_raised_hands_its_connection_back_to_the_engine(engine: AsyncEngine) -> None:
-    uow = UnitOfWork(engine, consumer="probe", autocommit_connections=1)
+    uow = UnitOfWork(engine, consumer="probe", kept_connections=1)
     kept = uow._kept
     assert kept is not None
     await _backend(uow)
@@ -109,7 +156,7 @@ async def test_a_block_that_raised_hands_its_connection_back_to_the_engine(engin
 
 
 async def test_a_connection_the_server_closed_is_replaced(engine: AsyncEngine, infra: Infra) -> None:
-    uow = UnitOfWork(engine, consumer="probe", autocommit_connections=1)
+    uow = UnitOfWork(engine, consumer="probe", kept_connections=1)
     killed = await _backend(uow)
     async with engine.connect() as admin:
         await admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": killed})
@@ -125,7 +172,7 @@ async def test_a_connection_the_server_closed_is_replaced(engine: AsyncEngine, i
 
 
 async def test_a_statement_on_a_lost_connection_raises_and_the_next_block_gets_a_new_one(engine: AsyncEngine) -> None:
-    uow = UnitOfWork(engine, consumer="probe", autocommit_connections=1)
+    uow = UnitOfWork(engine, consumer="probe", kept_connections=1)
     async with uow.read() as conn:
         killed = int((await fetchrow(conn, BACKEND))["pid"])  # type: ignore[index]
         async with engine.connect() as admin:
@@ -138,7 +185,7 @@ async def test_a_statement_on_a_lost_connection_raises_and_the_next_block_gets_a
 
 
 async def test_a_waiting_block_cancelled_loses_no_connection(engine: AsyncEngine) -> None:
-    uow = UnitOfWork(engine, consumer="probe", autocommit_connections=1)
+    uow = UnitOfWork(engine, consumer="probe", kept_connections=1)
     holding, release = asyncio.Event(), asyncio.Event()
 
     async def holder() -> None:
@@ -162,7 +209,7 @@ async def test_a_waiting_block_cancelled_loses_no_connection(engine: AsyncEngine
 
 
 async def test_a_cancelled_block_closes_its_connection(engine: AsyncEngine) -> None:
-    uow = UnitOfWork(engine, consumer="probe", autocommit_connections=1)
+    uow = UnitOfWork(engine, consumer="probe", kept_connections=1)
     inside = asyncio.Event()
 
     async def slow() -> None:
@@ -183,7 +230,7 @@ async def test_a_cancelled_block_closes_its_connection(engine: AsyncEngine) -> N
 
 
 async def test_once_closed_it_keeps_nothing(engine: AsyncEngine) -> None:
-    uow = UnitOfWork(engine, consumer="probe", autocommit_connections=2)
+    uow = UnitOfWork(engine, consumer="probe", kept_connections=2)
     release = asyncio.Event()
 
     async def late() -> None:
