@@ -105,3 +105,33 @@ async def test_a_failed_handling_is_an_error_and_a_retry_is_not(bus: Bus, export
     retried = await _handled(bus, exporter, "spans-retried", later, {"Nats-Msg-Id": secrets.token_hex(8)})
     assert retried.status.status_code == StatusCode.UNSET
     assert retried.attributes is not None and retried.attributes["crier.retry_in_s"] == 60
+
+
+async def test_messages_handled_together_are_one_span_listing_their_subjects(
+    bus: Bus, exporter: InMemorySpanExporter
+) -> None:
+    durable = "spans-together"
+    first, second = f"evt.probe.{durable}-a", f"evt.probe.{durable}-b"
+    sub = await consumer.bind(bus, stream=streams.EVENTS, durable=durable, subjects=[first, second])
+    about = Delivery(post_id=f"post_{secrets.token_hex(4)}", target_id=f"tgt_{secrets.token_hex(4)}", platform="x")
+    for subject in (first, second, first):
+        await bus.js.publish(bus.subject(subject), msgspec.json.encode(about))
+    together: list[int] = []
+
+    async def all_at_once(items: list[tuple[str, Any, Any]]) -> None:
+        together.append(len(items))
+
+    settle_together = consumer.group_settler(bus, TYPES, all_at_once)
+    msgs = await sub.fetch(3, timeout=10)
+    assert await settle_together(msgs)
+    assert together == [3]
+    [span] = [
+        s for s in exporter.get_finished_spans() if (s.attributes or {}).get("messaging.consumer.group.name") == durable
+    ]
+    # Two subjects: the span names none (as the conventions have it for a batch) and lists both.
+    assert span.name == "process" and span.kind == SpanKind.CONSUMER
+    assert span.attributes is not None
+    assert list(span.attributes["crier.subjects"]) == [first, second]  # type: ignore[arg-type]
+    assert span.attributes["messaging.batch.message_count"] == 3
+    assert "messaging.destination.name" not in span.attributes
+    assert span.attributes["crier.post_id"] == about.post_id

@@ -306,9 +306,8 @@ def group_settler(
                 return False
         token = otel_context.attach(extract_context(msgs[0].headers))
         try:
-            with consumer_span.start(span_tracer, decoded[0][0], msgs[0]) as span:
+            with consumer_span.start_batch(span_tracer, [subject for subject, _, _ in decoded], msgs) as span:
                 consumer_span.describe(span, decoded[0][1])
-                span.set_attribute("messaging.batch.message_count", len(msgs))
                 try:
                     await handle_together(decoded)
                 except OneByOne:

@@ -3,7 +3,8 @@
 Named `process <subject>` (the subject without the stack's namespace, so a trace viewer groups the
 same work across stacks), with the messaging attributes and, when the decoded message says what it
 is about, `crier.post_id`, `crier.target_id` and `crier.platform`: an SRE finds a delivery by its
-ids. The span's status is an error when handling failed; a message that asks to come back later
+ids. Messages handled together (a post's reports, in one transaction) are one span (`start_batch`).
+The span's status is an error when handling failed; a message that asks to come back later
 (`Retry`) handled nothing wrongly and is not one.
 """
 
@@ -20,22 +21,42 @@ _ABOUT = ("post_id", "target_id", "platform")
 
 
 def start(tracer: Tracer, subject: str, msg: Msg) -> AbstractContextManager[Span]:
-    attributes: dict[str, str | int] = {
-        "messaging.system": "nats",
+    attributes: dict[str, str | int | list[str]] = {
         "messaging.destination.name": subject,
-        "messaging.operation.type": "process",
-        "messaging.operation.name": "process",
         "messaging.message.body.size": len(msg.data),
     }
-    durable = msg.metadata.consumer
-    if durable:
-        attributes["messaging.consumer.group.name"] = durable
     msg_id = (msg.headers or {}).get("Nats-Msg-Id")
     if msg_id:
         attributes["messaging.message.id"] = msg_id
+    return _span(tracer, f"process {subject}", msg, attributes)
+
+
+def start_batch(tracer: Tracer, subjects: list[str], msgs: list[Msg]) -> AbstractContextManager[Span]:
+    """One span for messages handled together. As the conventions have it for a batch, it names
+    their subject only when they share one (`process` alone otherwise); `crier.subjects` lists
+    them all, so the handling of each subject can be found in the trace whichever came first."""
+    distinct = list(dict.fromkeys(subjects))
+    attributes: dict[str, str | int | list[str]] = {
+        "messaging.batch.message_count": len(msgs),
+        "crier.subjects": distinct,
+    }
+    if len(distinct) == 1:
+        attributes["messaging.destination.name"] = distinct[0]
+    return _span(tracer, f"process {distinct[0]}" if len(distinct) == 1 else "process", msgs[0], attributes)
+
+
+def _span(
+    tracer: Tracer, name: str, msg: Msg, attributes: dict[str, str | int | list[str]]
+) -> AbstractContextManager[Span]:
+    attributes.update(
+        {"messaging.system": "nats", "messaging.operation.type": "process", "messaging.operation.name": "process"}
+    )
+    durable = msg.metadata.consumer
+    if durable:
+        attributes["messaging.consumer.group.name"] = durable
     # The consumer judges what was raised (a Retry is no error), not the span on its way out.
     return tracer.start_as_current_span(
-        f"process {subject}",
+        name,
         kind=SpanKind.CONSUMER,
         attributes=attributes,
         record_exception=False,
