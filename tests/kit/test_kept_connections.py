@@ -86,6 +86,40 @@ async def test_transactions_on_kept_connections_commit_or_roll_back_whole(engine
     await uow.close()
 
 
+async def test_a_transaction_of_direct_statements_alone_commits_on_the_driver(engine: AsyncEngine) -> None:
+    uow = UnitOfWork(engine, consumer="probe", kept_connections=1)
+    insert = DirectStatement("INSERT INTO direct_rows VALUES (:id) RETURNING id")
+    async with uow.autocommit() as tx:
+        await tx.conn.execute(sa.text("CREATE TABLE direct_rows (id int PRIMARY KEY)"))
+    with pytest.raises(RuntimeError):
+        async with uow.begin() as tx:
+            await fetchrow(tx.conn, insert, {"id": 1})
+            raise RuntimeError("the use case failed")
+    async with uow.begin() as tx:
+        await fetchrow(tx.conn, insert, {"id": 2})
+        await fetchrow(tx.conn, insert, {"id": 3})
+        assert not tx.conn.in_transaction()  # SQLAlchemy sees none: the driver's, committed below
+        async with engine.connect() as other:
+            assert (await other.execute(sa.text("SELECT count(*) FROM direct_rows"))).scalar() == 0
+    async with uow.read() as conn:
+        assert (await conn.execute(sa.text("SELECT array_agg(id ORDER BY id) FROM direct_rows"))).scalar() == [2, 3]
+    # A failed commit comes out as SQLAlchemy's error, and nothing of the transaction stays.
+    async with uow.autocommit() as tx:
+        await tx.conn.execute(
+            sa.text(
+                "ALTER TABLE direct_rows ADD CONSTRAINT later UNIQUE (id) DEFERRABLE INITIALLY DEFERRED,"
+                " DROP CONSTRAINT direct_rows_pkey"
+            )
+        )
+    with pytest.raises(sa.exc.IntegrityError):
+        async with uow.begin() as tx:
+            await fetchrow(tx.conn, insert, {"id": 4})
+            await fetchrow(tx.conn, insert, {"id": 4})  # refused only at the commit
+    async with uow.read() as conn:
+        assert (await conn.execute(sa.text("SELECT count(*) FROM direct_rows WHERE id = 4"))).scalar() == 0
+    await uow.close()
+
+
 async def test_a_connection_goes_back_to_the_engine_transactional(engine: AsyncEngine) -> None:
     uow = UnitOfWork(engine, consumer="probe", kept_connections=1)
     async with uow.autocommit() as tx:

@@ -117,6 +117,27 @@ async def fetchrow(
     return rows[0] if rows else None
 
 
+async def commit(conn: AsyncConnection) -> None:
+    """Commits the transaction this module's statements began on `conn` (as SQLAlchemy's adapter
+    begins one, before the first statement), as SQLAlchemy's commit would but without its greenlet
+    hand-offs: for a block whose statements all ran here, which SQLAlchemy's connection does not
+    see as a transaction. Nothing to do when none began. Errors come out as SQLAlchemy's."""
+    sync = conn.sync_connection
+    if sync is None or sync.invalidated:
+        return  # a lost connection: its transaction is gone with it, as its error said
+    adapter: Any = sync.connection.dbapi_connection
+    if adapter._transaction is None:
+        return
+    span = db_spans.start_span(conn.engine.sync_engine, "COMMIT")
+    try:
+        await adapter._call_and_discard(adapter._transaction.commit)
+    except Exception as error:
+        translated = await _as_sqlalchemy_error(conn, adapter, "COMMIT", [], error)
+        db_spans.end_span(span, translated)
+        raise translated from error
+    db_spans.end_span(span)
+
+
 async def _as_sqlalchemy_error(
     conn: AsyncConnection, adapter: Any, sql: str, args: list[Any], error: Exception
 ) -> Exception:

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crier.kit import direct_sql
 from crier.kit.db import TRUSTED_IDLE_S
 
 # As long as SQLAlchemy's pool waits for a connection by default.
@@ -65,6 +66,20 @@ class KeptConnections:
             await asyncio.shield(self.give_back(conn, clean=False))
             raise
         await self.give_back(conn, clean=True)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A kept connection whose statements make one transaction, begun by the first of them (as
+        SQLAlchemy's adapter begins one), committed when the block ends, rolled back if it raises
+        (the connection goes back to the engine, whose reset rolls it back). Direct statements
+        alone are committed on the driver (`direct_sql.commit`); Core statements began SQLAlchemy's
+        transaction, which commits both."""
+        async with self.connection() as conn:
+            yield conn
+            if conn.in_transaction():
+                await conn.commit()
+            else:
+                await direct_sql.commit(conn)
 
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[AsyncConnection]:

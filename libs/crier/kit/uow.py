@@ -85,7 +85,7 @@ class UnitOfWork:
     async def begin(self, *, handling: str | None = None, consumer: str | None = None) -> AsyncIterator[Transaction]:
         """A transaction; with `handling`, for one incoming message whose id it claims in the inbox
         (of `consumer`, by default this service's): `tx.seen_before` then says it was handled."""
-        async with self._connection() as conn, conn.begin():
+        async with self._transaction() as conn:
             seen_before = False
             if handling is not None:
                 seen_before = not await inbox.claim(conn, consumer or self.consumer, [handling])
@@ -116,8 +116,8 @@ class UnitOfWork:
         async with self._autocommit_connection() as conn:
             yield conn
 
-    def _connection(self) -> AbstractAsyncContextManager[AsyncConnection]:
-        return self.engine.connect() if self._kept is None else self._kept.connection()
+    def _transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        return self.engine.begin() if self._kept is None else self._kept.transaction()
 
     @asynccontextmanager
     async def _autocommit_connection(self) -> AsyncIterator[AsyncConnection]:
