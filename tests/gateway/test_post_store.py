@@ -334,6 +334,19 @@ async def _projected_statuses(conn: Any, post_id: str) -> dict[str, str]:
     return dict(rows.all())
 
 
+def _report(uow: UnitOfWork, org: Org, post_id: str, message_id: str, event: ev.AnyPostEvent) -> Any:
+    """A delivery report about the post, as the gateway's consumer hands it over: a fact with the
+    id of a message of its own (a report redelivered keeps its id)."""
+    return post_store.change(
+        uow,
+        post_id=post_id,
+        org_id=org.id,
+        mode="test",
+        facts={f"{post_id}-{message_id}": event},
+        announce=lambda *_: [],
+    )
+
+
 async def test_facts_about_a_post_kept_in_memory_are_written_without_reading_it(
     gateway: Gateway, sandbox: Org, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -353,14 +366,7 @@ async def test_facts_about_a_post_kept_in_memory_are_written_without_reading_it(
     monkeypatch.setattr(post_store, "_load", counted)
 
     def report(message_id: str, event: ev.AnyPostEvent) -> Any:
-        return post_store.change(
-            uow,
-            post_id=post_id,
-            org_id=sandbox.id,
-            mode="test",
-            facts={f"{post_id}-{message_id}": event},
-            announce=lambda *_: [],
-        )
+        return _report(uow, sandbox, post_id, message_id, event)
 
     try:
         post_store.FOLDED._states.pop(post_id, None)  # as in a process that never saw it
@@ -399,14 +405,7 @@ async def test_facts_about_a_post_changed_since_it_was_kept_go_the_long_way(
     uow = UnitOfWork(engine, consumer="gateway-stale")
 
     def report(message_id: str, event: ev.AnyPostEvent) -> Any:
-        return post_store.change(
-            uow,
-            post_id=post_id,
-            org_id=sandbox.id,
-            mode="test",
-            facts={f"{post_id}-{message_id}": event},
-            announce=lambda *_: [],
-        )
+        return _report(uow, sandbox, post_id, message_id, event)
 
     try:
         async with engine.connect() as conn:

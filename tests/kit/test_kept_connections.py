@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import asyncpg
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crier.kit.db import create_engine
 from crier.kit.direct_sql import DirectStatement, fetchrow
@@ -35,6 +36,10 @@ async def _backend(uow: UnitOfWork) -> int:
         row = await fetchrow(conn, BACKEND)
         assert row is not None
         return int(row["pid"])
+
+
+async def _scalar(conn: AsyncConnection, query: str) -> Any:
+    return (await conn.execute(sa.text(query))).scalar()
 
 
 def _checked_out(engine: AsyncEngine) -> int:
@@ -62,9 +67,9 @@ async def test_statements_commit_by_themselves_on_a_kept_connection(engine: Asyn
     # Core statements start SQLAlchemy's own bookkeeping transaction: ended before the next block.
     async with uow.read() as conn:
         assert not conn.in_transaction()
-        assert (await conn.execute(sa.text("SELECT count(*) FROM kept_notes"))).scalar() == 1
+        assert await _scalar(conn, "SELECT count(*) FROM kept_notes") == 1
     async with engine.connect() as other:
-        assert (await other.execute(sa.text("SELECT count(*) FROM kept_notes"))).scalar() == 1
+        assert await _scalar(other, "SELECT count(*) FROM kept_notes") == 1
     await uow.close()
 
 
@@ -80,9 +85,9 @@ async def test_transactions_on_kept_connections_commit_or_roll_back_whole(engine
     async with uow.begin() as tx:
         await tx.conn.execute(sa.text("INSERT INTO kept_rows VALUES (2)"))
         async with engine.connect() as other:  # not committed yet: the block is one transaction
-            assert (await other.execute(sa.text("SELECT count(*) FROM kept_rows"))).scalar() == 0
+            assert await _scalar(other, "SELECT count(*) FROM kept_rows") == 0
     async with uow.read() as conn:
-        assert (await conn.execute(sa.text("SELECT array_agg(id) FROM kept_rows"))).scalar() == [2]
+        assert await _scalar(conn, "SELECT array_agg(id) FROM kept_rows") == [2]
     await uow.close()
 
 
@@ -100,9 +105,9 @@ async def test_a_transaction_of_direct_statements_alone_commits_on_the_driver(en
         await fetchrow(tx.conn, insert, {"id": 3})
         assert not tx.conn.in_transaction()  # SQLAlchemy sees none: the driver's, committed below
         async with engine.connect() as other:
-            assert (await other.execute(sa.text("SELECT count(*) FROM direct_rows"))).scalar() == 0
+            assert await _scalar(other, "SELECT count(*) FROM direct_rows") == 0
     async with uow.read() as conn:
-        assert (await conn.execute(sa.text("SELECT array_agg(id ORDER BY id) FROM direct_rows"))).scalar() == [2, 3]
+        assert await _scalar(conn, "SELECT array_agg(id ORDER BY id) FROM direct_rows") == [2, 3]
     # A failed commit comes out as SQLAlchemy's error, and nothing of the transaction stays.
     async with uow.autocommit() as tx:
         await tx.conn.execute(
@@ -116,7 +121,7 @@ async def test_a_transaction_of_direct_statements_alone_commits_on_the_driver(en
             await fetchrow(tx.conn, insert, {"id": 4})
             await fetchrow(tx.conn, insert, {"id": 4})  # refused only at the commit
     async with uow.read() as conn:
-        assert (await conn.execute(sa.text("SELECT count(*) FROM direct_rows WHERE id = 4"))).scalar() == 0
+        assert await _scalar(conn, "SELECT count(*) FROM direct_rows WHERE id = 4") == 0
     await uow.close()
 
 
@@ -133,7 +138,7 @@ async def test_a_connection_goes_back_to_the_engine_transactional(engine: AsyncE
             await conn.execute(sa.text("INSERT INTO handed_back VALUES (1)"))
             raise RuntimeError("rolled back, were it a transaction")
     async with engine.connect() as conn:
-        assert (await conn.execute(sa.text("SELECT count(*) FROM handed_back"))).scalar() == 0
+        assert await _scalar(conn, "SELECT count(*) FROM handed_back") == 0
 
 
 async def test_a_block_waits_for_a_connection_no_longer_than_its_bound(engine: AsyncEngine) -> None:
@@ -142,7 +147,7 @@ async def test_a_block_waits_for_a_connection_no_longer_than_its_bound(engine: A
         with pytest.raises(TimeoutError, match="no database connection free"):
             await kept.take()
     async with kept.connection() as conn:  # the one that timed out left nothing behind
-        assert (await conn.execute(sa.text("SELECT 1"))).scalar() == 1
+        assert await _scalar(conn, "SELECT 1") == 1
     assert kept.open == 1
     await kept.close()
 
