@@ -87,21 +87,27 @@ def _driver_ready(kind: sa.types.TypeEngine[Any]) -> bool:
     return isinstance(kind, sa.ARRAY) and kind.item_type.dialect_impl(_DIALECT).bind_processor(_DIALECT) is None
 
 
+def live_adapter(conn: AsyncConnection) -> Any | None:
+    """SQLAlchemy's asyncpg adapter under `conn`, reached without a greenlet (SQLAlchemy's own path
+    to it, `get_raw_connection`, hands off to one); None when the connection is lost or closed."""
+    sync = conn.sync_connection
+    if sync is None or sync.closed or sync.invalidated:
+        return None
+    return sync.connection.dbapi_connection
+
+
 async def fetch(
     conn: AsyncConnection, statement: DirectStatement, params: Mapping[str, Any] = _NO_PARAMS
 ) -> list[asyncpg.Record]:
     args = statement.args(params)
-    sync = conn.sync_connection
-    # A live connection is reached without a greenlet; an invalidated one reconnects through it.
-    raw = sync.connection if sync is not None and not sync.invalidated else await conn.get_raw_connection()
-    adapter: Any = raw.dbapi_connection
+    # An invalidated connection reconnects through SQLAlchemy (a greenlet hand-off).
+    adapter: Any = live_adapter(conn) or (await conn.get_raw_connection()).dbapi_connection
     span = db_spans.start_span(conn.engine.sync_engine, statement.sql)
     try:
         async with adapter._execute_mutex:
             if adapter._transaction is None:
                 await adapter._start_transaction()
-            driver: Any = raw.driver_connection
-            rows: list[asyncpg.Record] = await driver.fetch(statement.sql, *args)
+            rows: list[asyncpg.Record] = await adapter.driver_connection.fetch(statement.sql, *args)
     except Exception as error:
         translated = await _as_sqlalchemy_error(conn, adapter, statement.sql, args, error)
         db_spans.end_span(span, translated)
@@ -122,12 +128,9 @@ async def commit(conn: AsyncConnection) -> None:
     begins one, before the first statement), as SQLAlchemy's commit would but without its greenlet
     hand-offs: for a block whose statements all ran here, which SQLAlchemy's connection does not
     see as a transaction. Nothing to do when none began. Errors come out as SQLAlchemy's."""
-    sync = conn.sync_connection
-    if sync is None or sync.invalidated:
-        return  # a lost connection: its transaction is gone with it, as its error said
-    adapter: Any = sync.connection.dbapi_connection
-    if adapter._transaction is None:
-        return
+    adapter = live_adapter(conn)
+    if adapter is None or adapter._transaction is None:
+        return  # none began, or a lost connection: its transaction is gone with it, as its error said
     span = db_spans.start_span(conn.engine.sync_engine, "COMMIT")
     try:
         await adapter._call_and_discard(adapter._transaction.commit)

@@ -85,7 +85,7 @@ class KeptConnections:
     async def autocommit(self) -> AsyncIterator[AsyncConnection]:
         """A kept connection whose statements each commit by themselves, for the block."""
         async with self.connection() as conn:
-            adapter = _dbapi(conn)
+            adapter = _live_adapter(conn)
             adapter.autocommit = True
             try:
                 yield conn
@@ -176,7 +176,7 @@ class KeptConnections:
         if time.monotonic() - since < TRUSTED_IDLE_S:
             return True
         try:
-            await _dbapi(conn).driver_connection.fetchrow(";")
+            await _live_adapter(conn).driver_connection.fetchrow(";")
         except Exception:
             await self._discard(conn)
             return False
@@ -192,15 +192,13 @@ class KeptConnections:
             self._pass_on(None)
 
 
-def _dbapi(conn: AsyncConnection) -> Any:
-    """SQLAlchemy's asyncpg adapter under a live connection, reached without a greenlet."""
-    sync = conn.sync_connection
-    assert sync is not None
-    return sync.connection.dbapi_connection
+def _live_adapter(conn: AsyncConnection) -> Any:
+    """The adapter of a connection known to be live (kept connections are checked when taken)."""
+    adapter = direct_sql.live_adapter(conn)
+    assert adapter is not None
+    return adapter
 
 
 def _alive(conn: AsyncConnection) -> bool:
-    sync = conn.sync_connection
-    return (
-        sync is not None and not sync.closed and not sync.invalidated and not _dbapi(conn).driver_connection.is_closed()
-    )
+    adapter = direct_sql.live_adapter(conn)
+    return adapter is not None and not adapter.driver_connection.is_closed()
