@@ -54,7 +54,7 @@ class ScriptedPlatform:
     async def publish_container(
         self, ctx: PublishContext, container: Container, index: int, parent: PublishedContainer | None
     ) -> PublishedContainer:
-        assert ctx.conn is None, "a network adapter must not run inside a transaction"
+        assert ctx.commit_with_progress is None, "a network adapter writes nothing with the progress rows"
         self.calls.append((ctx.attempt, index, parent.platform_post_id if parent else None))
         self.tokens.append(ctx.account.access_token if ctx.account else None)
         planned = self.script.get((ctx.attempt, index))

@@ -102,8 +102,8 @@ class Stage(Protocol):
 class PublishContext:
     """Everything an adapter may need about the target being delivered.
 
-    `conn` is the open transaction in which the publisher records this container's progress; an
-    adapter with `transactional = True` is called inside it, so whatever it writes commits or
+    `commit_with_progress` is given to an adapter with `transactional = True`: what its store queues
+    there is written by the statement that records this container's progress, so it commits or
     vanishes together with the progress row.
     """
 
@@ -119,7 +119,7 @@ class PublishContext:
     # (thread numbering, the sandbox's magic words which live in container 0).
     containers: tuple[Container, ...] = ()
     config: dict[str, Any] = field(default_factory=dict)
-    conn: Any = None
+    commit_with_progress: list[Any] | None = None
     # The account's credentials; None for adapters that need none (the sandbox).
     account: AccountToken | None = None
     # For `find_published`: when this container was first sent to the platform. A post made before
@@ -221,8 +221,8 @@ class OutcomeUnknown(TransientError):
 @runtime_checkable
 class PlatformAdapter(Protocol):
     name: str
-    # True when publish_container must run inside the publisher's progress transaction (the
-    # sandbox, whose "platform" is a table); real adapters make network calls outside it.
+    # True when what publish_container writes must commit with the publisher's progress row (the
+    # sandbox, whose "platform" is a table: `PublishContext.commit_with_progress`).
     transactional: bool
     # Whether publishing needs the account's token from connect.
     needs_account: bool

@@ -1,7 +1,7 @@
 """The sandbox platform: a simulated social network for test-mode keys. No network, deterministic.
 
-Each simulated post is written to a ledger (the publisher's `sandbox_posts` table) inside the same
-transaction as the publisher's progress row for that container, so a crash can never leave a root
+Each simulated post is written to a ledger (the publisher's `sandbox_posts` table) with the
+publisher's progress row for that container, in one commit, so a crash can never leave a root
 post without its progress record, and a retry can never post the root twice.
 
 Magic content — put one of these anywhere in container 0's content to exercise an error path:
@@ -104,7 +104,8 @@ class SandboxPost:
 
 
 class SandboxLedger(Protocol):
-    """Where simulated posts are kept; `ctx.conn` is the transaction to write them in."""
+    """Where simulated posts are kept; they commit with the container's progress
+    (`ctx.commit_with_progress`)."""
 
     async def record(self, ctx: PublishContext, post: SandboxPost) -> None: ...
 
@@ -144,7 +145,7 @@ class SandboxAdapter:
         state = ctx.stage.get(index) if ctx.stage is not None else {}
         if container.media and "media" not in state:
             # Kept in the stage with the processing round that follows, if one does: a post that
-            # does not wait needs no stage (nor a second connection while the ledger's is open).
+            # does not wait needs no stage.
             state["media"] = [await _upload(ctx, ref) for ref in container.media]
         if index == 0 and magic.processing_rounds:
             await _process(ctx, state, magic.processing_rounds)

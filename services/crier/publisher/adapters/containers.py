@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.kit.direct_sql import DirectStatement, fetch
 from crier.platforms.base import PublishedContainer
+from crier.publisher.adapters import sandbox_ledger
 from crier.publisher.adapters.tables import TS, container_progress, container_sends, container_stages
 
 _now = sa.func.now(type_=TS)
@@ -119,25 +120,36 @@ UNMARK = sa.delete(container_sends).where(
     container_sends.c.container_index == _index,
     sa.bindparam("p_unmark", type_=sa.Boolean),
 )
-# Both in one statement that commits by itself: the row and the marker's removal are one change.
-_RECORD_PROGRESS = DirectStatement(
-    sa.select(sa.literal(1)).add_cte(PROGRESS_ROW.cte("progressed")).add_cte(UNMARK.cte("unmarked"))
-)
+
+
+def with_progress(statement: sa.Select[Any], *, ledger: bool) -> sa.Select[Any]:
+    """`statement` recording a container's progress too: its row, its marker's removal and, with
+    `ledger`, the sandbox post it queued (`sandbox_ledger`), all one change."""
+    statement = statement.add_cte(PROGRESS_ROW.cte("progressed")).add_cte(UNMARK.cte("unmarked"))
+    return statement.add_cte(sandbox_ledger.LEDGER_ROW.cte("ledgered")) if ledger else statement
+
+
+# In one statement that commits by itself.
+_RECORD_PROGRESS = {
+    ledger: DirectStatement(with_progress(sa.select(sa.literal(1)), ledger=ledger)) for ledger in (False, True)
+}
 
 
 @dataclass(frozen=True)
 class Posted:
     """A container the platform took: the progress row to record, and whether a send marker may
-    stand for it (`marked`; a transactional adapter's post never had one)."""
+    stand for it (`marked`; a transactional adapter's post never had one); `ledger`: what a
+    transactional adapter queued to commit with it (`PublishContext.commit_with_progress`)."""
 
     target_id: str
     index: int
     published: PublishedContainer
     marked: bool = True
+    ledger: tuple[Any, ...] = ()
 
     def params(self) -> dict[str, Any]:
-        """The parameters of `PROGRESS_ROW` and `UNMARK`, in whichever statement holds them."""
-        return {
+        """The parameters of `with_progress`'s rows, in whichever statement holds them."""
+        params = {
             "p_target": self.target_id,
             "p_index": self.index,
             "p_progress_post": self.published.platform_post_id,
@@ -145,6 +157,7 @@ class Posted:
             "p_progress_notes": list(self.published.notes),
             "p_unmark": self.marked,
         }
+        return params | sandbox_ledger.params(self.ledger) if self.ledger else params
 
 
 async def mark_sent(conn: AsyncConnection, target_id: str, index: int, attempt: int) -> None:
@@ -152,4 +165,4 @@ async def mark_sent(conn: AsyncConnection, target_id: str, index: int, attempt: 
 
 
 async def record_progress(conn: AsyncConnection, posted: Posted) -> None:
-    await fetch(conn, _RECORD_PROGRESS, posted.params())
+    await fetch(conn, _RECORD_PROGRESS[bool(posted.ledger)], posted.params())

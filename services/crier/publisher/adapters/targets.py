@@ -157,11 +157,11 @@ _marked = (
 _was_marked = sa.exists().select_from(_marked)
 
 
-def _published_statement(*, with_progress: bool) -> DirectStatement:
-    """The success's statement; `with_progress`: the last container's progress row goes in it (and
-    its send marker out), where they took a transaction's BEGIN, two statements and COMMIT before
-    it. The stages go once the target is published (`p_staged`: a delivery that saved none, every
-    sandbox one, has none to delete)."""
+def _published_statement(*, progress: bool, ledger: bool = False) -> DirectStatement:
+    """The success's statement; `progress`: the last container's progress goes in it
+    (`containers.with_progress`, with the sandbox post it queued: `ledger`), where they took a
+    transaction's BEGIN, two statements and COMMIT before it. The stages go once the target is
+    published (`p_staged`: a delivery that saved none, every sandbox one, has none to delete)."""
     statement = (
         sa.select(sa.func.count().label("marked"))
         .select_from(_marked)
@@ -178,15 +178,12 @@ def _published_statement(*, with_progress: bool) -> DirectStatement:
             .cte("unstaged")
         )
     )
-    if with_progress:
-        statement = statement.add_cte(containers.PROGRESS_ROW.cte("progressed")).add_cte(
-            containers.UNMARK.cte("unmarked")
-        )
-    return DirectStatement(statement)
+    return DirectStatement(containers.with_progress(statement, ledger=ledger) if progress else statement)
 
 
-_MARK_PUBLISHED = _published_statement(with_progress=False)
-_POSTED_AND_PUBLISHED = _published_statement(with_progress=True)
+_MARK_PUBLISHED = _published_statement(progress=False)
+# By whether a sandbox post goes with the last container's progress.
+_POSTED_AND_PUBLISHED = {ledger: _published_statement(progress=True, ledger=ledger) for ledger in (False, True)}
 _SET_STATUS = DirectStatement(
     sa.update(targets)
     .where(targets.c.target_id == _target_id)
@@ -411,7 +408,7 @@ async def mark_published(
     if posted is None:
         (row,) = await fetch(tx.conn, _MARK_PUBLISHED, params)
     else:
-        (row,) = await fetch(tx.conn, _POSTED_AND_PUBLISHED, {**params, **posted.params()})
+        (row,) = await fetch(tx.conn, _POSTED_AND_PUBLISHED[bool(posted.ledger)], {**params, **posted.params()})
     if not row["marked"]:
         return False
     tx.wrote(announce)

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -78,37 +78,33 @@ async def send_containers(
     results: list[PublishedContainer] = []
     parent: PublishedContainer | None = None
     for index, container in enumerate(cmd.containers):
+        # The last container's result and the target's success commit together.
+        last = index == len(cmd.containers) - 1
+        finish_last = _with_results(finish, results) if last and finish is not None else None
         if index in progress.posted:
             parent = progress.posted[index]
         elif adapter.transactional:
-            # The adapter's "platform" is a table: its post commits with the progress row or not at all.
-            async with ctx.uow.begin() as tx:
-                parent = await account.act(
-                    adapter, adapter.publish_container, replace(base, conn=tx.conn), container, index, parent
-                )
-                posted = containers.Posted(cmd.target_id, index, parent, marked=index in progress.unsettled)
-                if finish is not None and index == len(cmd.containers) - 1:
-                    await finish(tx, [*results, parent], posted)
-                else:
-                    await containers.record_progress(tx.conn, posted)
+            # The adapter's "platform" is a table: what it queues goes in the statement that records
+            # the container's progress, so its post commits with the progress row or not at all.
+            queued: list[Any] = []
+            publishing = replace(base, commit_with_progress=queued)
+            parent = await account.act(adapter, adapter.publish_container, publishing, container, index, parent)
+            marked = index in progress.unsettled
+            await _record(ctx, containers.Posted(cmd.target_id, index, parent, marked, tuple(queued)), finish_last)
         else:
-            last = index == len(cmd.containers) - 1
+            sent_at = progress.unsettled.get(index)
             parent = await _send(
-                ctx,
-                adapter,
-                account,
-                base,
-                container,
-                index,
-                parent,
-                sent_at=progress.unsettled.get(index),
-                # The last container's result and the target's success commit together.
-                finish=(lambda tx, posted: finish(tx, [*results, posted.published], posted))
-                if last and finish is not None
-                else None,
+                ctx, adapter, account, base, container, index, parent, sent_at=sent_at, finish=finish_last
             )
         results.append(parent)
     return results
+
+
+def _with_results(finish: Finish, results: list[PublishedContainer]) -> FinishLast:
+    async def finish_last(tx: Transaction, posted: containers.Posted) -> None:
+        await finish(tx, [*results, posted.published], posted)
+
+    return finish_last
 
 
 async def _send(
