@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -96,35 +97,49 @@ class UnitOfWork:
         if tx.outgoing or tx.written:
             self._wake()
 
-    @asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[Transaction]:
+    def autocommit(self) -> AbstractAsyncContextManager[Transaction]:
         """Statements that each commit on their own, for a use case whose writes all go in one
         statement: no BEGIN and COMMIT round trips. Messages a statement queued itself (`wrote`)
         wake the relay once the block ends; `emit` has no transaction to go with and is refused."""
-        async with self._autocommit_connection() as conn:
-            tx = Transaction(conn)
-            yield tx
-            if tx.outgoing:
-                raise RuntimeError("emitted messages need a transaction: queue them in the statement (`wrote`)")
-        if tx.written:
-            self._wake()
+        return _Autocommit(self, self._autocommit_connection())
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection for reads. Autocommit: under READ COMMITTED every statement sees its own
         snapshot anyway, and it spares the BEGIN and ROLLBACK round trips."""
-        async with self._autocommit_connection() as conn:
-            yield conn
+        return self._autocommit_connection()
 
     def _transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
         return self.engine.begin() if self._kept is None else self._kept.transaction()
 
+    def _autocommit_connection(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        return self._engine_autocommit() if self._kept is None else self._kept.autocommit()
+
     @asynccontextmanager
-    async def _autocommit_connection(self) -> AsyncIterator[AsyncConnection]:
-        if self._kept is not None:
-            async with self._kept.autocommit() as conn:
-                yield conn
-            return
+    async def _engine_autocommit(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
+
+
+class _Autocommit:
+    """`UnitOfWork.autocommit`'s block; a class for the reason `kept_connections.Autocommit` is one."""
+
+    __slots__ = ("_connection", "_tx", "_uow")
+
+    def __init__(self, uow: UnitOfWork, connection: AbstractAsyncContextManager[AsyncConnection]) -> None:
+        self._uow, self._connection = uow, connection
+
+    async def __aenter__(self) -> Transaction:
+        self._tx = Transaction(await self._connection.__aenter__())
+        return self._tx
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if kind is None and self._tx.outgoing:
+            refused = RuntimeError("emitted messages need a transaction: queue them in the statement (`wrote`)")
+            await self._connection.__aexit__(RuntimeError, refused, None)
+            raise refused
+        await self._connection.__aexit__(kind, error, traceback)
+        if kind is None and self._tx.written:
+            self._uow._wake()

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -74,6 +74,7 @@ async def send_containers(
         config=cmd.config,
         media=ctx.media,
         stage=TargetStage(ctx.uow, cmd.target_id, progress.stages),
+        commit_with_progress=[] if adapter.transactional else None,
     )
     results: list[PublishedContainer] = []
     parent: PublishedContainer | None = None
@@ -83,12 +84,12 @@ async def send_containers(
         finish_last = _with_results(finish, results) if last and finish is not None else None
         if index in progress.posted:
             parent = progress.posted[index]
-        elif adapter.transactional:
-            # The adapter's "platform" is a table: what it queues goes in the statement that records
-            # the container's progress, so its post commits with the progress row or not at all.
-            queued: list[Any] = []
-            publishing = replace(base, commit_with_progress=queued)
-            parent = await account.act(adapter, adapter.publish_container, publishing, container, index, parent)
+        elif base.commit_with_progress is not None:
+            # A transactional adapter's "platform" is a table: what it queues goes in the statement
+            # that records the container's progress, so its post commits with that row or not at all.
+            queued = base.commit_with_progress
+            queued.clear()
+            parent = await account.act(adapter, adapter.publish_container, base, container, index, parent)
             marked = index in progress.unsettled
             await _record(ctx, containers.Posted(cmd.target_id, index, parent, marked, tuple(queued)), finish_last)
         else:
