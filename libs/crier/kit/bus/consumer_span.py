@@ -10,17 +10,26 @@ The span's status is an error when handling failed; a message that asks to come 
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from nats.aio.msg import Msg
+from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+
+from crier.kit.telemetry import spans_recorded
 
 # Fields of Crier's contracts that name what a message is about; bounded or not, they belong on a span.
 _ABOUT = ("post_id", "target_id", "platform")
 
 
 def start(tracer: Tracer, subject: str, msg: Msg) -> AbstractContextManager[Span]:
+    if not spans_recorded():
+        current = trace.get_current_span()
+        if current.get_span_context().is_valid:
+            # Unrecorded, the span would be its parent's context again: the one attached already.
+            # Its attributes and context manager were 2 % of a sandbox publisher's CPU.
+            return nullcontext(current)
     attributes: dict[str, str | int | list[str]] = {
         "messaging.destination.name": subject,
         "messaging.message.body.size": len(msg.data),
