@@ -17,6 +17,7 @@ from crier.contracts.events import PostCanceled
 from crier.kit.bus import Bus, outbox, streams
 from crier.kit.bus.outbox import OutboxMessage, OutboxRelay
 from crier.kit.db import create_engine
+from crier.kit.kept_connections import KeptConnections
 from tests.support.bus import eventually
 from tests.support.stack import Infra
 
@@ -166,8 +167,8 @@ class _Watched(OutboxRelay):
         super().__init__(*args, **kwargs)
         self.locked_out = asyncio.Event()
 
-    async def _flush(self) -> int | None:
-        sent = await super()._flush()
+    async def _flush(self, kept: KeptConnections | None = None) -> int | None:
+        sent = await super()._flush(kept)
         if sent is None:
             self.locked_out.set()
         return sent
