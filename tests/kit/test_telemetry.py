@@ -20,6 +20,7 @@ from crier.kit.telemetry import (
     TelemetryMisconfigured,
     UnrecordedTracerProvider,
     extract_context,
+    inject_headers,
     resource,
     span_exporter,
     spans_recorded,
@@ -139,3 +140,19 @@ def test_unrecorded_the_relay_sends_a_messages_trace_on_as_it_was_stored(monkeyp
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
     assert {**stored, **carrier} == stored
+
+
+def test_message_headers_follow_the_current_context_and_each_caller_gets_its_own() -> None:
+    tracer = tracer_provider("publisher", "none", "", env={}).get_tracer("t")
+    first = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    second = {"traceparent": "00-1bf7651916cd43dd8448eb211c80319d-c7ad6b7169203332-00"}
+    with tracer.start_as_current_span("process", context=extract_context(first)):
+        headers = inject_headers()
+        assert headers == first
+        headers["Nats-Msg-Id"] = "m-1"  # a caller's own change stays its own
+        assert inject_headers() == first
+    with tracer.start_as_current_span("process", context=extract_context(second)):
+        assert inject_headers() == second
+    with tracer.start_as_current_span("process", context=extract_context(first)):
+        assert inject_headers() == first
+    assert "traceparent" not in inject_headers()  # outside any trace

@@ -173,10 +173,24 @@ def spans_recorded() -> bool:
     return not isinstance(provider, UnrecordedTracerProvider | trace.ProxyTracerProvider | trace.NoOpTracerProvider)
 
 
+class _LastInjected:
+    """The headers of the last context injected. A context is immutable and held here, so the same
+    object means the same headers: the messages one piece of work writes (a delivery's two events,
+    say) are injected once. Each propagation was 2 % of a sandbox publisher's CPU. One attribute,
+    so that a thread reading it never pairs one context with another's headers."""
+
+    pair: tuple[context.Context | None, dict[str, str]] = (None, {})
+
+
 def inject_headers() -> dict[str, str]:
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier
+    """The current trace context (and baggage) as message headers; a new dict each time."""
+    current = context.get_current()
+    last, headers = _LastInjected.pair
+    if current is not last:
+        headers = {}
+        propagate.inject(headers, context=current)
+        _LastInjected.pair = (current, headers)
+    return dict(headers)
 
 
 def extract_context(headers: Mapping[str, str] | None) -> context.Context:

@@ -5,6 +5,7 @@ publish to it, `publisher(http, settings)` building its adapter.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from types import ModuleType
 
@@ -15,7 +16,10 @@ from crier.platforms.base import PlatformAdapter, PlatformSettings
 from crier.platforms.rules import AnyText, Rules
 
 
+@functools.cache
 def _module(platform: Platform) -> ModuleType:
+    # Cached: every post create and every delivery asks for its platform's rules, and the import
+    # machinery's look-up of a loaded module was a percent of either.
     return importlib.import_module(f"crier.platforms.{platform}")
 
 

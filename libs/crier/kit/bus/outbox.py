@@ -11,7 +11,6 @@ the outbox on every scrape of the service's metrics.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -121,16 +120,20 @@ def array_params(messages: Sequence[OutboxMessage]) -> dict[str, list[Any]]:
 
 
 def _rows(messages: Sequence[OutboxMessage]) -> list[dict[str, Any]]:
-    current = json.dumps(inject_headers())
+    current = _json_text(inject_headers())
     return [
         {
             "msg_id": m.msg_id or m.message.id,
             "subject": m.subject,
             "payload": msgspec.json.encode(m.message),
-            "headers": current if m.trace is None else json.dumps(m.trace),
+            "headers": current if m.trace is None else _json_text(m.trace),
         }
         for m in messages
     ]
+
+
+def _json_text(headers: dict[str, str]) -> str:
+    return msgspec.json.encode(headers).decode()
 
 
 class Backlog(msgspec.Struct, frozen=True):
@@ -174,7 +177,7 @@ class OutboxRelay:
             futures = []
             for row in taken:
                 subject, msg_id = row["subject"], row["msg_id"]
-                headers = _sent_in_a_producer_span(subject, msg_id, json.loads(row["headers"]))
+                headers = _sent_in_a_producer_span(subject, msg_id, msgspec.json.decode(row["headers"]))
                 headers["Nats-Msg-Id"] = msg_id
                 futures.append(
                     await self._bus.js.publish_async(self._bus.subject(subject), row["payload"], headers=headers)
