@@ -15,6 +15,7 @@ import re
 import sys
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -37,6 +38,37 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
         else:
             event[k] = _redact_value(event[k])
     return event
+
+
+# What the current work is about (`bound`): one context variable holding every field, merged into
+# each line by `_merge_bound`. structlog's own `bound_contextvars` copies the whole context to save
+# and restore what it binds: 1.7 % of a sandbox publisher's CPU, bound once per delivery.
+_BOUND: ContextVar[dict[str, Any] | None] = ContextVar("crier_log_bound", default=None)
+
+
+def _merge_bound(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for name, value in (_BOUND.get() or {}).items():
+        event.setdefault(name, value)
+    return event
+
+
+def bound(**fields: Any) -> Bound:
+    """`with bound(post_id=…)`: within the block, these fields on every log line (the block's over
+    those of an enclosing one; a line's own over both)."""
+    return Bound(fields)
+
+
+class Bound:
+    __slots__ = ("_fields", "_token")
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self._fields = fields
+
+    def __enter__(self) -> None:
+        self._token = _BOUND.set({**(_BOUND.get() or {}), **self._fields})
+
+    def __exit__(self, *_: object) -> None:
+        _BOUND.reset(self._token)
 
 
 def _trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -67,6 +99,7 @@ def configure(service: str, level: str = "info") -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            _merge_bound,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _trace_ids,
@@ -91,5 +124,5 @@ def about(**fields: str) -> Iterator[None]:
     span = trace.get_current_span()
     for name, value in fields.items():
         span.set_attribute(f"crier.{name}", value)
-    with structlog.contextvars.bound_contextvars(**fields):
+    with bound(**fields):
         yield

@@ -39,7 +39,6 @@ from typing import Any, Literal
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 from sqlalchemy.exc import SQLAlchemyError
-from structlog.contextvars import bound_contextvars
 
 from crier.contracts.commands import PublishTarget, dead_subject, publish_msg_id
 from crier.contracts.connect import AccountToken
@@ -51,7 +50,7 @@ from crier.contracts.events import (
     TargetPublishing,
 )
 from crier.kit.bus.outbox import OutboxMessage
-from crier.kit.log import get
+from crier.kit.log import bound, get
 from crier.kit.telemetry import inject_headers
 from crier.kit.transient import is_transient
 from crier.kit.uow import Transaction
@@ -106,7 +105,7 @@ async def deliver(ctx: Context, cmd: PublishTarget) -> RetryIn | None:
     Our own storage away, or connect not answering, raise: an outage, which the consumer waits out
     without spending an attempt (the open attempt continues on the next delivery)."""
     began = time.monotonic()
-    with bound_contextvars(post_id=cmd.post_id, target_id=cmd.target_id, platform=cmd.platform):
+    with bound(post_id=cmd.post_id, target_id=cmd.target_id, platform=cmd.platform):
         ended = await _deliver(ctx, cmd)
     if ended.outcome is not None:
         ctx.meters.deliveries.labels(platform=cmd.platform, outcome=ended.outcome).inc()
