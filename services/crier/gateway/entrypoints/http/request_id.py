@@ -14,14 +14,13 @@ import uuid
 from contextvars import ContextVar
 from typing import Any
 
-import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from crier.gateway.entrypoints.http.request_metrics import OTHER_METHOD, RequestMeters, known_method
 from crier.gateway.entrypoints.http.request_outage import RequestOutage
-from crier.kit.log import get
+from crier.kit.log import bound, get
 from crier.kit.telemetry import extract_context, tracer
 
 log = get("gateway.http")
@@ -59,7 +58,14 @@ class RequestIdMiddleware:
         offered = _header(scope, b"x-request-id")
         request_id = offered if offered and _ACCEPTABLE.match(offered) else uuid.uuid4().hex
         token = REQUEST_ID.set(request_id)
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            with bound(request_id=request_id):
+                await self._answer(scope, receive, send, request_id)
+        finally:
+            REQUEST_ID.reset(token)
+
+    async def _answer(self, scope: Any, receive: Any, send: Any, request_id: str) -> None:
+        """The request, answered by the app with its id, span, log line and metrics."""
         started = time.perf_counter()
         status = 500
 
@@ -101,8 +107,6 @@ class RequestIdMiddleware:
             _finish(span, scope["method"], method, route, status)
             otel_context.detach(span_token)
             span.end()
-            structlog.contextvars.unbind_contextvars("request_id")
-            REQUEST_ID.reset(token)
 
 
 def _finish(span: trace.Span, sent_method: str, method: str, route: str | None, status: int) -> None:
