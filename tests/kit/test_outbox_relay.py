@@ -167,7 +167,7 @@ class _Watched(OutboxRelay):
         super().__init__(*args, **kwargs)
         self.locked_out = asyncio.Event()
 
-    async def _flush(self, kept: KeptConnections | None = None) -> int | None:
+    async def _flush(self, kept: KeptConnections) -> int | None:
         sent = await super()._flush(kept)
         if sent is None:
             self.locked_out.set()

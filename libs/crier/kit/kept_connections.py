@@ -62,8 +62,7 @@ class KeptConnections:
         try:
             yield conn
         except BaseException:
-            # Shielded as SQLAlchemy shields its own close: a cancelled block still hands it back.
-            await asyncio.shield(self.give_back(conn, clean=False))
+            await self.give_back(conn, clean=False)
             raise
         await self.give_back(conn, clean=True)
 
@@ -122,7 +121,8 @@ class KeptConnections:
                     return
             self._pass_on(conn)
             return
-        await self._discard(conn)
+        # Shielded as SQLAlchemy shields its own close: a cancelled block still hands it back.
+        await asyncio.shield(self._discard(conn))
 
     async def close(self) -> None:
         """Closes the idle connections now, and every other one as it comes back."""
@@ -203,11 +203,7 @@ class Autocommit:
         # Before anything else: a connection left in autocommit would turn the next block's
         # transaction, here or in the engine's pool, into single statements.
         self._adapter.autocommit = False
-        if kind is None:
-            await self._kept.give_back(self._conn, clean=True)
-        else:
-            # Shielded as SQLAlchemy shields its own close: a cancelled block still hands it back.
-            await asyncio.shield(self._kept.give_back(self._conn, clean=False))
+        await self._kept.give_back(self._conn, clean=kind is None)
 
 
 def _live_adapter(conn: AsyncConnection) -> Any:

@@ -162,12 +162,16 @@ class OutboxRelay:
 
     async def flush_once(self) -> int:
         """Publishes what the outbox holds, up to a batch; the number of messages sent."""
-        return await self._flush() or 0
+        kept = KeptConnections(self._engine, 1)
+        try:
+            return await self._flush(kept) or 0
+        finally:
+            await kept.close()
 
-    async def _flush(self, kept: KeptConnections | None = None) -> int | None:
+    async def _flush(self, kept: KeptConnections) -> int | None:
         """As `flush_once`, None when another relay of the service holds the lock. `kept`: the
         connection `run` keeps between flushes."""
-        async with self._engine.begin() if kept is None else kept.transaction() as conn:
+        async with kept.transaction() as conn:
             rows = await fetch(conn, _TAKE, {"n": self._lock_name, "batch": self._batch})
             if not rows[0]["held"]:
                 return None
