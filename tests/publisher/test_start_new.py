@@ -1,13 +1,21 @@
 """A target the publisher has never seen starts in one statement committed by itself (its row, its
-first attempt, its publishing event); a redelivery, or a target canceled before its command came,
-is decided in a transaction under the target's lock, as before."""
+first attempt, its publishing event), shared with the new targets starting beside it; a redelivery,
+or a target canceled before its command came, is decided in a transaction under the target's lock,
+as before."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from crier.contracts.commands import PublishTarget
+from crier.contracts.events import TargetPublishing
+from crier.kit.bus.outbox import OutboxMessage
+from crier.kit.uow import UnitOfWork
 from crier.publisher.adapters import targets
 from crier.publisher.handlers.delivery import deliver
 from tests.publisher.factories import attempts, command, target_row
@@ -46,3 +54,44 @@ async def test_a_target_canceled_before_its_command_is_not_started(engine: Async
     assert row is not None and row.status == "canceled"
     assert await attempts(engine, cmd.target_id) == []
     assert await subjects(engine, cmd.target_id) == []
+
+
+async def test_new_targets_delivered_at_once_start_together_in_one_statement(engine: AsyncEngine) -> None:
+    uow = RecordingUnitOfWork(engine, consumer="publisher")
+    platform = ScriptedPlatform()
+    ctx = dataclasses.replace(context(engine, platform), uow=uow)
+    cmds = [command(f"together {n}", mode="live") for n in range(8)]
+    assert await asyncio.gather(*(deliver(ctx, cmd) for cmd in cmds)) == [None] * 8
+    # one start for all eight; then each its send marker and its success
+    assert uow.made == ["autocommit"] * (1 + 2 * len(cmds))
+    for cmd in cmds:
+        assert await subjects(engine, cmd.target_id) == ["publishing", "published"]
+        assert [(a.number, a.outcome) for a in await attempts(engine, cmd.target_id)] == [(1, "published")]
+
+
+async def test_a_shared_start_writes_only_for_the_targets_it_starts(engine: AsyncEngine) -> None:
+    uow = UnitOfWork(engine, consumer="publisher")
+    seen, canceled, fresh = (command(name, mode="live") for name in ("seen", "canceled", "fresh"))
+    assert await targets.start_new(uow, [targets.NewStart.of(seen, [_publishing(seen)])]) == [True]
+    async with uow.begin() as tx:
+        await targets.record_cancellations(tx.conn, canceled.post_id, [canceled.target_id])
+    starts = [targets.NewStart.of(c, [_publishing(c)]) for c in (seen, canceled, fresh)]
+    assert await targets.start_new(uow, starts) == [False, False, True]
+    assert await subjects(engine, seen.target_id) == ["publishing"]  # not announced twice
+    assert await subjects(engine, canceled.target_id) == [] and await target_row(engine, canceled.target_id) is None
+    assert await subjects(engine, fresh.target_id) == ["publishing"]
+    assert [a.number for a in await attempts(engine, fresh.target_id)] == [1]
+
+
+def _publishing(cmd: PublishTarget) -> OutboxMessage:
+    event = TargetPublishing(
+        id=str(uuid.uuid4()),
+        occurred_at=datetime.now(UTC),
+        org_id=cmd.org_id,
+        mode=cmd.mode,
+        post_id=cmd.post_id,
+        target_id=cmd.target_id,
+        platform=cmd.platform,
+        attempt=1,
+    )
+    return OutboxMessage(subject="evt.target.publishing", message=event)

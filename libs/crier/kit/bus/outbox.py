@@ -81,16 +81,19 @@ async def write(conn: AsyncConnection, messages: Sequence[OutboxMessage]) -> Non
         await fetch(conn, _INSERT, array_params(messages))
 
 
-def insert_arrays(when: str | None = None) -> str:
+def insert_arrays(when: str | None = None, *, owned: bool = False) -> str:
     """The part of a statement that queues messages given as one array per column (`array_params`):
     a change can write its state and the messages announcing it in one round trip. Rows are
     numbered as the arrays hold them, so the outbox keeps their order. `when`: a condition of SQL
-    the messages are queued on (e.g. that the change they announce was made)."""
+    the messages are queued on (e.g. that the change they announce was made). `owned`: one more
+    array, `o_owner`, says what each message announces (`m.owner`), for a statement that makes
+    several changes and queues the messages of those it made."""
+    owner = (", CAST(:o_owner AS text[])", " owner,") if owned else ("", "")
     return (
         "INSERT INTO outbox (msg_id, subject, payload, headers)"
         " SELECT m.msg_id, m.subject, m.payload, m.headers"
         " FROM unnest(CAST(:o_msg_id AS text[]), CAST(:o_subject AS text[]), CAST(:o_payload AS bytea[]),"
-        " CAST(:o_headers AS text[])) WITH ORDINALITY AS m(msg_id, subject, payload, headers, n)"
+        f" CAST(:o_headers AS text[]){owner[0]}) WITH ORDINALITY AS m(msg_id, subject, payload, headers,{owner[1]} n)"
         + (f" WHERE {when}" if when else "")
         + " ORDER BY m.n"
     )

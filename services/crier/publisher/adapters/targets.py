@@ -8,6 +8,7 @@ clocks agree on when a backoff ends.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from crier.contracts.common import TargetStatus
 from crier.kit.bus import outbox
 from crier.kit.bus.outbox import OutboxMessage
 from crier.kit.direct_sql import DirectStatement, fetch
-from crier.kit.uow import Transaction
+from crier.kit.uow import Transaction, UnitOfWork
 from crier.platforms.base import PublishedContainer
 from crier.publisher.adapters import containers
 from crier.publisher.adapters.tables import TS, attempts, canceled_targets, container_stages, targets
@@ -103,23 +104,27 @@ _START_ATTEMPT = (
 _STARTED_WITH_PROGRESS = DirectStatement(
     containers.PROGRESS.add_cte(_START_ATTEMPT.cte("attempt_started")).add_cte(outbox.insert_arrays_cte("announced"))
 )
-# A new target's delivery started by one statement committed by itself: its row created already
-# publishing its first attempt, that attempt begun and the messages announcing it queued; where a
-# claim and a start in a transaction took four round trips. Nothing is written when the row exists
-# (a redelivery, a redrive, a later attempt) or a cancellation came before the command: those are
-# decided under the row's lock (`claim`).
+# New targets' deliveries started by one statement committed by itself: for each, its row created
+# already publishing its first attempt, that attempt begun and the messages announcing it queued;
+# where a claim and a start in a transaction took four round trips. The deliveries that start while
+# one such statement is on its way start together in the next (`NewStart`, `start_new`). Nothing is
+# written for a target whose row exists (a redelivery, a redrive, a later attempt) or that was
+# canceled before its command: those are decided under the row's lock (`claim`).
 _START_NEW = DirectStatement(
-    "WITH new AS ("
+    "WITH asked AS ("
+    " SELECT * FROM unnest(CAST(:p_target_id AS text[]), CAST(:p_post_id AS text[]), CAST(:p_org_id AS text[]),"
+    " CAST(:p_mode AS text[]), CAST(:p_platform AS text[]), CAST(:p_redrive AS integer[]))"
+    " AS a(target_id, post_id, org_id, mode, platform, redrive)"
+    "), new AS ("
     " INSERT INTO targets (target_id, post_id, org_id, mode, platform, redrive, status, failed_attempts,"
     " last_attempt, waiting_on_processing)"
-    " SELECT CAST(:p_target_id AS text), CAST(:p_post_id AS text), CAST(:p_org_id AS text), CAST(:p_mode AS text),"
-    " CAST(:p_platform AS text), CAST(:p_redrive AS integer), 'publishing', 0, 1, false"
-    " WHERE NOT EXISTS (SELECT 1 FROM canceled_targets WHERE target_id = :p_target_id)"
-    " ON CONFLICT (target_id) DO NOTHING RETURNING target_id"
+    " SELECT a.target_id, a.post_id, a.org_id, a.mode, a.platform, a.redrive, 'publishing', 0, 1, false FROM asked a"
+    " WHERE NOT EXISTS (SELECT 1 FROM canceled_targets c WHERE c.target_id = a.target_id)"
+    " ON CONFLICT (target_id) DO NOTHING RETURNING target_id, redrive"
     "), attempt AS ("
-    " INSERT INTO attempts (target_id, redrive, number) SELECT target_id, :p_redrive, 1 FROM new"
-    f"), announced AS ({outbox.insert_arrays(when='EXISTS (SELECT 1 FROM new)')}"
-    ") SELECT count(*) AS started FROM new"
+    " INSERT INTO attempts (target_id, redrive, number) SELECT target_id, redrive, 1 FROM new"
+    f"), announced AS ({outbox.insert_arrays(when='m.owner IN (SELECT target_id FROM new)', owned=True)}"
+    ") SELECT target_id FROM new"
 )
 _FINISH_ATTEMPT = DirectStatement(
     sa.update(attempts)
@@ -227,15 +232,35 @@ async def claim(conn: AsyncConnection, cmd: PublishTarget) -> Target:
     return _target(row)
 
 
-async def start_new(tx: Transaction, cmd: PublishTarget, announce: Sequence[OutboxMessage]) -> bool:
-    """A target the publisher has never seen: its row, and its first attempt begun with the
-    messages announcing it, in one statement. False, with nothing written, when the row exists or
-    the target was canceled first (see `claim`)."""
-    (row,) = await fetch(tx.conn, _START_NEW, {**_row_params(cmd), **outbox.array_params(announce)})
-    if not row["started"]:
-        return False
-    tx.wrote(announce)
-    return True
+@dataclass(frozen=True)
+class NewStart:
+    """A target the publisher has never seen, to start (`start_new`): its command, and the messages
+    announcing its first attempt as the statement queues them, their trace context the delivery's."""
+
+    cmd: PublishTarget
+    announce: Sequence[OutboxMessage]
+    queued: dict[str, list[Any]]
+
+    @classmethod
+    def of(cls, cmd: PublishTarget, announce: Sequence[OutboxMessage]) -> NewStart:
+        return cls(cmd, announce, outbox.array_params(announce))
+
+
+async def start_new(uow: UnitOfWork, starts: Sequence[NewStart]) -> list[bool]:
+    """New targets' rows, and their first attempts begun with the messages announcing them, in one
+    statement committed by itself; for each, whether it started. False, with nothing written for
+    it, when its row exists or it was canceled first (see `claim`). One start per target."""
+    params: dict[str, list[Any]] = {n: [] for n in (*_row_params(starts[0].cmd), *starts[0].queued, "o_owner")}
+    for start in starts:
+        for name, value in _row_params(start.cmd).items():
+            params[name].append(value)
+        for name, values in start.queued.items():
+            params[name] += values
+        params["o_owner"] += [start.cmd.target_id] * len(start.announce)
+    async with uow.autocommit() as tx:
+        started = {row["target_id"] for row in await fetch(tx.conn, _START_NEW, params)}
+        tx.wrote([m for s in starts if s.cmd.target_id in started for m in s.announce])
+    return [s.cmd.target_id in started for s in starts]
 
 
 def _row_params(cmd: PublishTarget) -> dict[str, object]:

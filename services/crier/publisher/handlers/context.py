@@ -5,16 +5,19 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 from prometheus_client import Counter, Histogram
 
 from crier.contracts.connect import AccountToken, TokenRequest
+from crier.kit.batched_calls import BatchedCalls
 from crier.kit.clock import Clock, utc_now
 from crier.kit.metrics import Metrics
 from crier.kit.metrics_catalog import ATTEMPTS, DEAD_LETTERS, DELIVERIES, DELIVERY_DURATION
 from crier.kit.uow import UnitOfWork
 from crier.platforms.base import MediaSource, PlatformAdapter
+from crier.publisher.adapters import targets
 from crier.publisher.domain.backoff import RetryPolicy
 from crier.publisher.domain.budget import BudgetPolicy
 
@@ -69,3 +72,9 @@ class Context:
     meters: Meters = field(default_factory=_unserved)
     # Publish budgets per account and app, shared by every replica; off unless the service says.
     budgets: BudgetPolicy = field(default_factory=BudgetPolicy)
+    # New targets' deliveries start together while a start is on its way (`targets.start_new`).
+    new_starts: BatchedCalls[targets.NewStart, bool] = field(init=False)
+
+    def __post_init__(self) -> None:
+        starts = BatchedCalls(partial(targets.start_new, self.uow), key=lambda start: start.cmd.target_id)
+        object.__setattr__(self, "new_starts", starts)  # frozen: set once, here

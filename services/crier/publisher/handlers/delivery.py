@@ -169,12 +169,11 @@ def _rules(cmd: PublishTarget, token: AccountToken | None) -> Rules:
 async def _start(ctx: Context, cmd: PublishTarget) -> tuple[int, containers.Progress] | Ended:
     """The number of the attempt this delivery makes and where its containers stand, or how it
     ends when it makes none. A target never seen before, with no publish budget to take from,
-    starts in one statement committed by itself (`targets.start_new`); any other in a transaction
-    that decides under the target's lock."""
-    if not budgets_apply(ctx, cmd):
-        async with ctx.uow.autocommit() as tx:
-            if await targets.start_new(tx, cmd, [_publishing(ctx, cmd, 1)]):
-                return 1, containers.Progress()  # nothing of it can be on the platform yet
+    starts in one statement committed by itself, shared with the new targets starting beside it
+    (`targets.start_new`); any other in a transaction that decides under the target's lock."""
+    new_start = None if budgets_apply(ctx, cmd) else targets.NewStart.of(cmd, [_publishing(ctx, cmd, 1)])
+    if new_start is not None and await ctx.new_starts.call(new_start):
+        return 1, containers.Progress()  # nothing of it can be on the platform yet
     async with ctx.uow.begin() as tx:
         target = await targets.claim(tx.conn, cmd)
         if cmd.redrive < target.redrive:
