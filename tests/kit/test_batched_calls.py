@@ -21,6 +21,7 @@ class Recorder:
         self.batches: list[list[int]] = []
         self.release: asyncio.Event | None = None
         self.refused: set[int] = set()
+        self.outage = False
         self.contexts: list[str] = []
         self.started = asyncio.Event()
 
@@ -30,6 +31,8 @@ class Recorder:
         self.started.set()
         if self.release is not None:
             await self.release.wait()
+        if self.outage:
+            raise ConnectionRefusedError("the database is away")
         if self.refused & set(items):
             raise ValueError(f"refused {sorted(self.refused & set(items))}")
         return [i * 2 for i in items]
@@ -76,6 +79,15 @@ async def test_a_failing_batch_is_made_again_item_by_item_and_only_the_refused_i
     assert results[0] == 12 and results[2] == 16
     assert isinstance(results[1], ValueError) and "refused [7]" in str(results[1])
     assert run.batches == [[6, 7, 8], [6], [7], [8]]
+
+
+async def test_a_batch_that_meets_an_outage_fails_for_every_caller_at_once() -> None:
+    run = Recorder()
+    run.outage = True
+    calls = _batched(run)
+    results = await asyncio.gather(*(calls.call(i) for i in (6, 7, 8)), return_exceptions=True)
+    assert all(isinstance(r, ConnectionRefusedError) for r in results)
+    assert run.batches == [[6, 7, 8]]  # not made again item by item against a database that is away
 
 
 async def test_a_canceled_caller_leaves_its_batch_made_and_the_others_answered() -> None:

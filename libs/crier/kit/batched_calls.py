@@ -9,8 +9,9 @@ statements are a fraction of the calls, at rest every call is still made at once
 - `run` gets the items of a batch and answers one result per item, in their order;
 - items with the same `key` never share a batch (a second one waits for the next): `run` may then
   treat each item of a batch as the only one of its key;
-- a batch that fails is made again one item at a time, so an item the database refuses fails
-  alone and not its batch-mates; the failure of a lone item is its caller's to handle;
+- a batch the database refuses is made again one item at a time, so a refused item fails alone
+  and not its batch-mates; a batch that meets an outage (`kit.transient`) fails for each of its
+  callers at once, who wait it out as they would alone, rather than one after the other;
 - a caller canceled while it waits leaves the batch as it is: its item is still made;
 - the batches run in a task of their own, outside every caller's context (log fields, trace): a
   statement made for several callers belongs to none of them.
@@ -22,6 +23,8 @@ import asyncio
 import contextvars
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, TypeVar
+
+from crier.kit.transient import is_transient
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -88,11 +91,13 @@ class BatchedCalls(Generic[T, R]):
             if len(results) != len(batch):
                 raise RuntimeError(f"a batch of {len(batch)} items got {len(results)} results")
         except Exception as error:
-            if len(batch) > 1:
+            if len(batch) > 1 and not is_transient(error):
                 for entry in batch:
                     await self._make([entry])
-            elif not batch[0][1].done():
-                batch[0][1].set_exception(error)
+                return
+            for _, answer in batch:
+                if not answer.done():
+                    answer.set_exception(error)
             return
         for (_, answer), result in zip(batch, results, strict=True):
             if not answer.done():  # its caller was canceled: the item was made all the same
