@@ -12,6 +12,7 @@ import httpx
 import msgspec
 
 from crier.connect.adapters.providers import Providers
+from crier.connect.domain.accounts import due_for_refresh
 from crier.connect.domain.seals import token_context
 from crier.connect.handlers import accounts
 from crier.connect.handlers.tokens import RETRY_AFTER_UNAVAILABLE_S, Refresh, refresh, refresh_due
@@ -117,10 +118,12 @@ async def test_refresher_replicas_share_the_work_without_overlap(harness: Harnes
     h = harness
     due = [(await _connected(h, "x"))[1] for _ in range(4)]
     rows = [await _row(h, a) for a in due]
-    h.clock.offset = max(r.token_expires_at for r in rows) - h.clock() - timedelta(minutes=5)
     # One instant for the count and both sweeps: with the clock running, an account of another test
     # whose expiry or failed-refresh hold ends in between is due to the sweeps and not to the count.
-    h.clock.frozen = h.clock()
+    # The first instant at which all four tokens are due: a token renewed since expires later than
+    # they all do, so it is not due then, and a sweep that claims an account only after the other
+    # sweep renewed it (its claim waited for a connection meanwhile) leaves it alone.
+    h.clock.frozen = max(r.token_expires_at for r in rows) - timedelta(seconds=h.ctx.settings.refresh_before_s)
     # Other tests' accounts are held off, as another replica's lease holds them: the session of a
     # simulated Bluesky account is renewed on the simulator's own clock, hours before this frozen
     # instant, so it is due again at once, and one sweep could take it after the other renewed it.
@@ -162,6 +165,8 @@ async def _share_without_overlap(h: Harness, due: list[str], rows: list[Any]) ->
         after = await _row(h, account_id)
         assert after.status == "active" and after.token_expires_at > before.token_expires_at
         assert after.refresh_claimed_until is None
+        # what lets a late sweep leave it alone (see the test)
+        assert not due_for_refresh(after.token_expires_at, h.clock(), h.ctx.settings.refresh_before_s)
 
 
 async def test_an_unreachable_platform_is_unavailable_and_asked_again_later(harness: Harness) -> None:
