@@ -177,8 +177,9 @@ async def test_a_target_found_wholly_posted_asks_for_no_token(
     cmd = command("root", "reply", mode="live")
 
     async def not_recorded(*args: Any) -> delivery.Ended:
-        tx, last = args[1], args[-1]
-        await containers.record_progress(tx.conn, last)  # the last container's result, alone
+        ctx, last = args[0], args[-1]
+        async with ctx.uow.autocommit() as tx:
+            await containers.record_progress(tx.conn, last)  # the last container's result, alone
         return delivery.Ended()
 
     with monkeypatch.context() as patched:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from asyncpg import Record
 from sqlalchemy.dialects import postgresql
@@ -146,6 +147,12 @@ class Posted:
     published: PublishedContainer
     marked: bool = True
     ledger: tuple[Any, ...] = ()
+
+    def row(self) -> tuple[Any, ...]:
+        """The progress as a statement of many takes it (`targets.record_successes`): the index,
+        the platform's id and URL, the notes as JSON text, whether a marker may stand for it."""
+        notes = msgspec.json.encode(list(self.published.notes)).decode()
+        return self.index, self.published.platform_post_id, self.published.url, notes, self.marked
 
     def params(self) -> dict[str, Any]:
         """The parameters of `with_progress`'s rows, in whichever statement holds them."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 
 from crier.platforms.base import PublishContext
@@ -22,6 +23,18 @@ _COLUMNS = ("id", "target_id", "container_index", "parent_id", "content", "media
 # No ON CONFLICT: a second post of the same container fails its whole statement, progress included.
 LEDGER_ROW = sa.insert(sandbox_posts).values(
     {c: sa.bindparam(f"p_sandbox_{c}", type_=sandbox_posts.c[c].type) for c in _COLUMNS}
+)
+
+
+# The same rows, any number, from one array per column (the media as JSON text): in the statement
+# that records many targets' successes (`targets.record_successes`).
+INSERT_ARRAYS = (
+    "INSERT INTO sandbox_posts (id, target_id, container_index, parent_id, content, media)"
+    " SELECT l.id, l.target_id, l.container_index, l.parent_id, l.content,"
+    " ARRAY(SELECT jsonb_array_elements_text(CAST(l.media AS jsonb)))"
+    " FROM unnest(CAST(:l_id AS text[]), CAST(:l_target_id AS text[]), CAST(:l_container_index AS integer[]),"
+    " CAST(:l_parent_id AS text[]), CAST(:l_content AS text[]), CAST(:l_media AS text[]))"
+    " AS l(id, target_id, container_index, parent_id, content, media)"
 )
 
 
@@ -42,3 +55,14 @@ def params(queued: Sequence[Any]) -> dict[str, Any]:
     row = {"id": post.id, "target_id": post.target_id, "container_index": post.container_index}
     row |= {"parent_id": post.parent_id, "content": post.content, "media": list(post.media)}
     return {f"p_sandbox_{c}": row[c] for c in _COLUMNS}
+
+
+def array_params(queued: Sequence[Any]) -> dict[str, list[Any]]:
+    """`INSERT_ARRAYS`' parameters for the posts `queued`, every one a `SandboxPost`."""
+    params: dict[str, list[Any]] = {f"l_{c}": [] for c in _COLUMNS}
+    for post in queued:
+        assert isinstance(post, SandboxPost)
+        for c in ("id", "target_id", "container_index", "parent_id", "content"):
+            params[f"l_{c}"].append(getattr(post, c))
+        params["l_media"].append(msgspec.json.encode(list(post.media)).decode())
+    return params

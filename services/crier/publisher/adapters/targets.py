@@ -24,8 +24,8 @@ from crier.kit.bus.outbox import OutboxMessage
 from crier.kit.direct_sql import DirectStatement, fetch
 from crier.kit.uow import Transaction, UnitOfWork
 from crier.platforms.base import PublishedContainer
-from crier.publisher.adapters import containers
-from crier.publisher.adapters.tables import TS, attempts, canceled_targets, container_stages, targets
+from crier.publisher.adapters import containers, sandbox_ledger
+from crier.publisher.adapters.tables import TS, attempts, canceled_targets, targets
 from crier.publisher.domain.target import TERMINAL, Target
 
 _now = sa.func.now(type_=TS)
@@ -137,58 +137,44 @@ _FINISH_ATTEMPT = DirectStatement(
         retry_in_s=sa.bindparam("p_retry_in_s", type_=sa.Float),
     )
 )
-# The target published, unless it is finished already or a redrive replaced this generation (the
-# row locked as it is read), and then its attempt finished so and the messages announcing it queued:
-# one statement, where a locking read before took a round trip of its own.
-_marked = (
-    sa.update(targets)
-    .where(
-        targets.c.target_id == _target_id,
-        targets.c.redrive == sa.bindparam("p_redrive", type_=sa.Integer),
-        *(targets.c.status != status for status in sorted(TERMINAL)),
-    )
-    .values(
-        status="published",
-        platform_post_id=sa.bindparam("p_post", type_=sa.Text),
-        url=sa.bindparam("p_url", type_=sa.Text),
-        retry_at=None,
-        error_code=None,
-        error_message=None,
-        updated_at=_now,
-    )
-    .returning(targets.c.target_id)
-    .cte("marked")
+# Targets published, each unless it is finished already or a redrive replaced its generation (its
+# row locked as it is read), and then its attempt finished so, the messages announcing it queued and
+# its stages dropped (`a.staged`: it may have some); with the last container's progress (`a.idx`
+# set), that row recorded and the container's send marker dropped whatever the target's state, and
+# the sandbox posts queued with it (`l`). One statement for the successes recorded while another is
+# on its way (`record_successes`); where a read locked the row, one round trip less. A container's
+# notes and a sandbox post's media, lists of their own, travel as JSON text.
+_PUBLISHED = DirectStatement(
+    "WITH asked AS ("
+    " SELECT * FROM unnest(CAST(:s_target AS text[]), CAST(:s_redrive AS integer[]), CAST(:s_number AS integer[]),"
+    " CAST(:s_post AS text[]), CAST(:s_url AS text[]), CAST(:s_staged AS boolean[]), CAST(:g_index AS integer[]),"
+    " CAST(:g_post AS text[]), CAST(:g_url AS text[]), CAST(:g_notes AS text[]), CAST(:g_unmark AS boolean[]))"
+    " AS a(target_id, redrive, number, post, url, staged, idx, progress_post, progress_url, notes, unmark)"
+    "), marked AS ("
+    " UPDATE targets t SET status = 'published', retry_at = NULL, platform_post_id = a.post, url = a.url,"
+    " error_code = NULL, error_message = NULL, updated_at = now()"
+    " FROM asked a WHERE t.target_id = a.target_id AND t.redrive = a.redrive"
+    f" AND t.status NOT IN ({', '.join(repr(status) for status in sorted(TERMINAL))})"
+    " RETURNING t.target_id"
+    "), finished AS ("
+    " UPDATE attempts x SET finished_at = now(), outcome = 'published', error_code = NULL, error_message = NULL,"
+    " retry_in_s = NULL FROM asked a"
+    " WHERE x.target_id = a.target_id AND x.redrive = a.redrive AND x.number = a.number"
+    " AND a.target_id IN (SELECT target_id FROM marked)"
+    f"), announced AS ({outbox.insert_arrays(when='m.owner IN (SELECT target_id FROM marked)', owned=True)}"
+    "), unstaged AS ("
+    " DELETE FROM container_stages s USING asked a"
+    " WHERE s.target_id = a.target_id AND a.staged AND a.target_id IN (SELECT target_id FROM marked)"
+    "), progressed AS ("
+    " INSERT INTO container_progress (target_id, container_index, platform_post_id, url, notes)"
+    " SELECT a.target_id, a.idx, a.progress_post, a.progress_url,"
+    " ARRAY(SELECT jsonb_array_elements_text(CAST(a.notes AS jsonb))) FROM asked a WHERE a.idx IS NOT NULL"
+    "), unmarked AS ("
+    " DELETE FROM container_sends s USING asked a"
+    " WHERE s.target_id = a.target_id AND s.container_index = a.idx AND a.unmark"
+    f"), ledgered AS ({sandbox_ledger.INSERT_ARRAYS}"
+    ") SELECT target_id FROM marked"
 )
-_was_marked = sa.exists().select_from(_marked)
-
-
-def _published_statement(*, progress: bool, ledger: bool = False) -> DirectStatement:
-    """The success's statement; `progress`: the last container's progress goes in it
-    (`containers.with_progress`, with the sandbox post it queued: `ledger`), where they took a
-    transaction's BEGIN, two statements and COMMIT before it. The stages go once the target is
-    published (`p_staged`: a delivery that saved none, every sandbox one, has none to delete)."""
-    statement = (
-        sa.select(sa.func.count().label("marked"))
-        .select_from(_marked)
-        .add_cte(
-            sa.update(attempts)
-            .where(*_THIS_ATTEMPT, _was_marked)
-            .values(finished_at=_now, outcome="published", error_code=None, error_message=None, retry_in_s=None)
-            .cte("finished")
-        )
-        .add_cte(outbox.insert_arrays_cte("announced", when=_was_marked))
-        .add_cte(
-            sa.delete(container_stages)
-            .where(container_stages.c.target_id == _target_id, sa.bindparam("p_staged", type_=sa.Boolean), _was_marked)
-            .cte("unstaged")
-        )
-    )
-    return DirectStatement(containers.with_progress(statement, ledger=ledger) if progress else statement)
-
-
-_MARK_PUBLISHED = _published_statement(progress=False)
-# By whether a sandbox post goes with the last container's progress.
-_POSTED_AND_PUBLISHED = {ledger: _published_statement(progress=True, ledger=ledger) for ledger in (False, True)}
 _SET_STATUS = DirectStatement(
     sa.update(targets)
     .where(targets.c.target_id == _target_id)
@@ -406,35 +392,70 @@ async def record_failure(
     )
 
 
-async def mark_published(
-    tx: Transaction,
-    target_id: str,
-    root: PublishedContainer,
-    *,
-    redrive: int,
-    attempt: int,
-    announce: Sequence[OutboxMessage],
-    posted: containers.Posted | None = None,
-    staged: bool = False,
-) -> bool:
-    """The target is published, its attempt finished so, the messages announcing it queued and its
-    stages dropped (`staged`: it may have some); with `posted`, its last container's progress
-    recorded too, whatever the target's state: one statement, one round trip. False, with nothing
-    else written, when the target was finished already or generation `redrive` is no longer its own."""
-    params = {
-        "p_target": target_id,
-        "p_redrive": redrive,
-        "p_number": attempt,
-        "p_post": root.platform_post_id,
-        "p_url": root.url,
-        "p_staged": staged,
-        **outbox.array_params(announce),
-    }
-    if posted is None:
-        (row,) = await fetch(tx.conn, _MARK_PUBLISHED, params)
-    else:
-        (row,) = await fetch(tx.conn, _POSTED_AND_PUBLISHED[bool(posted.ledger)], {**params, **posted.params()})
-    if not row["marked"]:
-        return False
-    tx.wrote(announce)
-    return True
+@dataclass(frozen=True)
+class Success:
+    """A target's success to record (`record_successes`): with `posted`, its last container's
+    progress too; the messages announcing it as the statement queues them, their trace context the
+    delivery's."""
+
+    target_id: str
+    root: PublishedContainer
+    redrive: int
+    attempt: int
+    announce: Sequence[OutboxMessage]
+    queued: dict[str, list[Any]]
+    posted: containers.Posted | None = None
+    staged: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        target_id: str,
+        root: PublishedContainer,
+        *,
+        redrive: int,
+        attempt: int,
+        announce: Sequence[OutboxMessage],
+        posted: containers.Posted | None = None,
+        staged: bool = False,
+    ) -> Success:
+        return cls(target_id, root, redrive, attempt, announce, outbox.array_params(announce), posted, staged)
+
+
+async def record_successes(uow: UnitOfWork, successes: Sequence[Success]) -> list[bool]:
+    """The targets published, their attempts finished so, the messages announcing them queued and
+    their stages dropped; with `posted`, the last container's progress recorded too, whatever the
+    target's state: one statement committed by itself. For each, False, with nothing of its success
+    written, when the target was finished already or its generation is no longer its own. One
+    success per target."""
+    async with uow.autocommit() as tx:
+        return await _record_successes(tx, successes)
+
+
+async def mark_published(tx: Transaction, success: Success) -> bool:
+    """`record_successes` for one target, in the caller's transaction."""
+    (marked,) = await _record_successes(tx, [success])
+    return marked
+
+
+async def _record_successes(tx: Transaction, successes: Sequence[Success]) -> list[bool]:
+    params: dict[str, list[Any]] = {name: [] for name in (*_SUCCESS_COLUMNS, *successes[0].queued, "o_owner")}
+    params |= sandbox_ledger.array_params([post for s in successes if s.posted for post in s.posted.ledger])
+    for s in successes:
+        progress = s.posted.row() if s.posted is not None else _NO_PROGRESS
+        row = (s.target_id, s.redrive, s.attempt, s.root.platform_post_id, s.root.url, s.staged, *progress)
+        for name, value in zip(_SUCCESS_COLUMNS, row, strict=True):
+            params[name].append(value)
+        for name, values in s.queued.items():
+            params[name] += values
+        params["o_owner"] += [s.target_id] * len(s.announce)
+    marked = {row["target_id"] for row in await fetch(tx.conn, _PUBLISHED, params)}
+    tx.wrote([m for s in successes if s.target_id in marked for m in s.announce])
+    return [s.target_id in marked for s in successes]
+
+
+_SUCCESS_COLUMNS = (
+    *("s_target", "s_redrive", "s_number", "s_post", "s_url", "s_staged"),
+    *("g_index", "g_post", "g_url", "g_notes", "g_unmark"),
+)
+_NO_PROGRESS = (None, None, None, None, False)

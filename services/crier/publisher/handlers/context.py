@@ -72,9 +72,14 @@ class Context:
     meters: Meters = field(default_factory=_unserved)
     # Publish budgets per account and app, shared by every replica; off unless the service says.
     budgets: BudgetPolicy = field(default_factory=BudgetPolicy)
-    # New targets' deliveries start together while a start is on its way (`targets.start_new`).
+    # New targets' deliveries start together while a start is on its way (`targets.start_new`),
+    # and successes are recorded together likewise (`targets.record_successes`).
     new_starts: BatchedCalls[targets.NewStart, bool] = field(init=False)
+    successes: BatchedCalls[targets.Success, bool] = field(init=False)
 
     def __post_init__(self) -> None:
+        # frozen: each set once, here
         starts = BatchedCalls(partial(targets.start_new, self.uow), key=lambda start: start.cmd.target_id)
-        object.__setattr__(self, "new_starts", starts)  # frozen: set once, here
+        object.__setattr__(self, "new_starts", starts)
+        successes = BatchedCalls(partial(targets.record_successes, self.uow), key=lambda success: success.target_id)
+        object.__setattr__(self, "successes", successes)

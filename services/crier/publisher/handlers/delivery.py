@@ -53,7 +53,6 @@ from crier.kit.bus.outbox import OutboxMessage
 from crier.kit.log import bound, get
 from crier.kit.telemetry import inject_headers
 from crier.kit.transient import is_transient
-from crier.kit.uow import Transaction
 from crier.platforms import publishing
 from crier.platforms.base import (
     ContentRejected,
@@ -135,8 +134,8 @@ async def _deliver(ctx: Context, cmd: PublishTarget) -> Ended:
                 raise ContentRejected("; ".join(p.message for p in problems), code=code)
         recorded: list[Ended] = []
 
-        async def finish(tx: Transaction, published: list[PublishedContainer], last: containers.Posted) -> None:
-            recorded.append(await _record_success(ctx, tx, cmd, attempt, published, bool(progress.stages), last))
+        async def finish(published: list[PublishedContainer], last: containers.Posted) -> None:
+            recorded.append(await _record_success(ctx, cmd, attempt, published, bool(progress.stages), last))
 
         published = await send_containers(ctx, adapter, cmd, attempt, account, progress, finish)
     except StillProcessing as wait:
@@ -235,23 +234,21 @@ async def _wait_on_processing(ctx: Context, cmd: PublishTarget, attempt: int, wa
 async def _conclude_success(
     ctx: Context, cmd: PublishTarget, attempt: int, published: list[PublishedContainer], staged: bool
 ) -> Ended:
-    async with ctx.uow.autocommit() as tx:
-        ended = await _record_success(ctx, tx, cmd, attempt, published, staged)
-    return _succeeded(ctx, cmd, attempt, ended)
+    return _succeeded(ctx, cmd, attempt, await _record_success(ctx, cmd, attempt, published, staged))
 
 
 async def _record_success(
     ctx: Context,
-    tx: Transaction,
     cmd: PublishTarget,
     attempt: int,
     published: list[PublishedContainer],
     staged: bool,
     last: containers.Posted | None = None,
 ) -> Ended:
-    """One statement (`targets.mark_published`), so it may commit by itself; with `last`, the last
-    container's progress goes in it too. Everything on the platform, no delivery resumes from a
-    stage again: the target's stages go with its success."""
+    """One statement committed by itself, shared with the successes recorded beside it
+    (`targets.record_successes`); with `last`, the last container's progress goes in it too.
+    Everything on the platform, no delivery resumes from a stage again: the target's stages go
+    with its success."""
     root = published[0]
     announced = TargetPublished(
         **_about(ctx, cmd),
@@ -261,8 +258,7 @@ async def _record_success(
         container_ids=[p.platform_post_id for p in published],
         notes=[note for p in published for note in p.notes],
     )
-    marked = await targets.mark_published(
-        tx,
+    success = targets.Success.of(
         cmd.target_id,
         root,
         redrive=cmd.redrive,
@@ -271,6 +267,7 @@ async def _record_success(
         posted=last,
         staged=staged,
     )
+    marked = await ctx.successes.call(success)
     if not marked:  # finished meanwhile, or replaced by a redrive
         return Ended()
     return Ended("published")

@@ -22,7 +22,6 @@ from crier.contracts.common import Container
 from crier.contracts.connect import AccountToken, TokenRequest
 from crier.kit.errors import Failure, Gone, NotFound
 from crier.kit.log import get
-from crier.kit.uow import Transaction
 from crier.platforms.base import (
     PlatformAdapter,
     PlatformError,
@@ -41,9 +40,9 @@ T = TypeVar("T")
 Call = Callable[[PublishContext, Container, int, PublishedContainer | None], Awaitable[T]]
 # What records the target published with its last container's progress (`containers.Posted`), in
 # one statement: the transaction of a transactional adapter's post, or one committed by itself.
-Finish = Callable[[Transaction, list[PublishedContainer], containers.Posted], Awaitable[None]]
-# The same, for one container: what commits with its progress record.
-FinishLast = Callable[[Transaction, containers.Posted], Awaitable[None]]
+Finish = Callable[[list[PublishedContainer], containers.Posted], Awaitable[None]]
+# The same, for one container: what records its progress with the success.
+FinishLast = Callable[[containers.Posted], Awaitable[None]]
 
 TOKEN_EXPIRED = "account_token_expired"
 
@@ -102,8 +101,8 @@ async def send_containers(
 
 
 def _with_results(finish: Finish, results: list[PublishedContainer]) -> FinishLast:
-    async def finish_last(tx: Transaction, posted: containers.Posted) -> None:
-        await finish(tx, [*results, posted.published], posted)
+    async def finish_last(posted: containers.Posted) -> None:
+        await finish([*results, posted.published], posted)
 
     return finish_last
 
@@ -140,11 +139,11 @@ async def _send(
 
 
 async def _record(ctx: Context, posted: containers.Posted, finish: FinishLast | None) -> None:
+    if finish is not None:
+        await finish(posted)  # the success's statement records the progress with it
+        return
     async with ctx.uow.autocommit() as tx:
-        if finish is None:
-            await containers.record_progress(tx.conn, posted)
-        else:
-            await finish(tx, posted)
+        await containers.record_progress(tx.conn, posted)
 
 
 class Account:
