@@ -109,7 +109,8 @@ _STARTED_WITH_PROGRESS = DirectStatement(
 # where a claim and a start in a transaction took four round trips. The deliveries that start while
 # one such statement is on its way start together in the next (`NewStart`, `start_new`). Nothing is
 # written for a target whose row exists (a redelivery, a redrive, a later attempt) or that was
-# canceled before its command: those are decided under the row's lock (`claim`).
+# canceled before its command: those are decided under the row's lock (`claim`). The cancellations
+# are read by their key (`= ANY`), whatever the age of the plan (see `_PUBLISHED`).
 _START_NEW = DirectStatement(
     "WITH asked AS ("
     " SELECT * FROM unnest(CAST(:p_target_id AS text[]), CAST(:p_post_id AS text[]), CAST(:p_org_id AS text[]),"
@@ -119,7 +120,8 @@ _START_NEW = DirectStatement(
     " INSERT INTO targets (target_id, post_id, org_id, mode, platform, redrive, status, failed_attempts,"
     " last_attempt, waiting_on_processing)"
     " SELECT a.target_id, a.post_id, a.org_id, a.mode, a.platform, a.redrive, 'publishing', 0, 1, false FROM asked a"
-    " WHERE NOT EXISTS (SELECT 1 FROM canceled_targets c WHERE c.target_id = a.target_id)"
+    " WHERE NOT EXISTS (SELECT 1 FROM canceled_targets c"
+    " WHERE c.target_id = ANY(CAST(:p_target_id AS text[])) AND c.target_id = a.target_id)"
     " ON CONFLICT (target_id) DO NOTHING RETURNING target_id, redrive"
     "), attempt AS ("
     " INSERT INTO attempts (target_id, redrive, number) SELECT target_id, redrive, 1 FROM new"
