@@ -41,19 +41,16 @@ async def _attempt_then(engine: AsyncEngine, meanwhile: str | None, *, posted: b
         async with engine.begin() as conn:
             await conn.execute(sa.text(meanwhile), {"t": cmd.target_id})
     announcement = Announcement(id=f"{cmd.target_id}:published", target_id=cmd.target_id)
-    async with uow.begin() as tx:
-        success = targets.Success.of(
-            cmd.target_id,
-            PublishedContainer("x_1", "https://x.test/x_1"),
-            redrive=0,
-            attempt=1,
-            announce=[OutboxMessage(subject="evt.target.published", message=announcement)],
-            posted=containers.Posted(cmd.target_id, 0, PublishedContainer("x_1", "https://x.test/x_1"))
-            if posted
-            else None,
-            staged=posted,
-        )
-        marked = await targets.mark_published(tx, success)
+    success = targets.Success.of(
+        cmd.target_id,
+        PublishedContainer("x_1", "https://x.test/x_1"),
+        redrive=0,
+        attempt=1,
+        announce=[OutboxMessage(subject="evt.target.published", message=announcement)],
+        posted=containers.Posted(cmd.target_id, 0, PublishedContainer("x_1", "https://x.test/x_1")) if posted else None,
+        staged=posted,
+    )
+    (marked,) = await targets.record_successes(uow, [success])
     return cmd.target_id, marked
 
 

@@ -122,6 +122,11 @@ def array_params(messages: Sequence[OutboxMessage]) -> dict[str, list[Any]]:
     return {f"o_{column}": [row[column] for row in rows] for column in _COLUMNS}
 
 
+def owned_array_params(messages: Sequence[OutboxMessage], owner: str) -> dict[str, list[Any]]:
+    """`insert_arrays(owned=True)`'s parameters for `messages`, all announcing `owner`."""
+    return {**array_params(messages), "o_owner": [owner] * len(messages)}
+
+
 def _rows(messages: Sequence[OutboxMessage]) -> list[dict[str, Any]]:
     current = _json_text(inject_headers())
     return [

@@ -155,7 +155,7 @@ class Posted:
         return self.index, self.published.platform_post_id, self.published.url, notes, self.marked
 
     def params(self) -> dict[str, Any]:
-        """The parameters of `with_progress`'s rows, in whichever statement holds them."""
+        """The parameters of `with_progress`'s rows (`record_progress`)."""
         params = {
             "p_target": self.target_id,
             "p_index": self.index,

@@ -2,7 +2,8 @@
 
 A simulated post is not written by itself: `record` queues it on the context
 (`PublishContext.commit_with_progress`), and the statement that records its container's progress
-writes it too (`LEDGER_ROW`, in `containers`' and `targets`' statements). The post and its
+writes it too (`LEDGER_ROW` in `containers.record_progress`, `INSERT_ARRAYS` in
+`targets.record_successes`). The post and its
 progress row commit together or not at all, in one round trip where a transaction took four (BEGIN,
 the post, the progress, COMMIT): about a fifth of a sandbox delivery's CPU in the publisher.
 """
@@ -62,7 +63,7 @@ def array_params(queued: Sequence[Any]) -> dict[str, list[Any]]:
     params: dict[str, list[Any]] = {f"l_{c}": [] for c in _COLUMNS}
     for post in queued:
         assert isinstance(post, SandboxPost)
-        for c in ("id", "target_id", "container_index", "parent_id", "content"):
+        for c in _COLUMNS[:-1]:
             params[f"l_{c}"].append(getattr(post, c))
         params["l_media"].append(msgspec.json.encode(list(post.media)).decode())
     return params

@@ -7,7 +7,7 @@ so an upload recorded there survives a crash (or a rolled-back sandbox post) rig
 
 Stages outlive a failed or dead target, whose redrive must not upload again what the platform
 already holds; they are deleted once the target is published, when nothing can need them (by the
-success's own statement, `targets.mark_published`).
+success's own statement, `targets.record_successes`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ clocks agree on when a backoff ends.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -238,20 +238,14 @@ class NewStart:
 
     @classmethod
     def of(cls, cmd: PublishTarget, announce: Sequence[OutboxMessage]) -> NewStart:
-        return cls(cmd, announce, outbox.array_params(announce))
+        return cls(cmd, announce, outbox.owned_array_params(announce, cmd.target_id))
 
 
 async def start_new(uow: UnitOfWork, starts: Sequence[NewStart]) -> list[bool]:
     """New targets' rows, and their first attempts begun with the messages announcing them, in one
     statement committed by itself; for each, whether it started. False, with nothing written for
     it, when its row exists or it was canceled first (see `claim`). One start per target."""
-    params: dict[str, list[Any]] = {n: [] for n in (*_row_params(starts[0].cmd), *starts[0].queued, "o_owner")}
-    for start in starts:
-        for name, value in _row_params(start.cmd).items():
-            params[name].append(value)
-        for name, values in start.queued.items():
-            params[name] += values
-        params["o_owner"] += [start.cmd.target_id] * len(start.announce)
+    params = _side_by_side([{**_arrays(_row_params(s.cmd)), **s.queued} for s in starts])
     async with uow.autocommit() as tx:
         started = {row["target_id"] for row in await fetch(tx.conn, _START_NEW, params)}
         tx.wrote([m for s in starts if s.cmd.target_id in started for m in s.announce])
@@ -428,7 +422,8 @@ class Success:
         posted: containers.Posted | None = None,
         staged: bool = False,
     ) -> Success:
-        return cls(target_id, root, redrive, attempt, announce, outbox.array_params(announce), posted, staged)
+        queued = outbox.owned_array_params(announce, target_id)
+        return cls(target_id, root, redrive, attempt, announce, queued, posted, staged)
 
 
 async def record_successes(uow: UnitOfWork, successes: Sequence[Success]) -> list[bool]:
@@ -437,30 +432,29 @@ async def record_successes(uow: UnitOfWork, successes: Sequence[Success]) -> lis
     target's state: one statement committed by itself. For each, False, with nothing of its success
     written, when the target was finished already or its generation is no longer its own. One
     success per target."""
+    params = _side_by_side([_success_arrays(s) for s in successes])
     async with uow.autocommit() as tx:
-        return await _record_successes(tx, successes)
-
-
-async def mark_published(tx: Transaction, success: Success) -> bool:
-    """`record_successes` for one target, in the caller's transaction."""
-    (marked,) = await _record_successes(tx, [success])
-    return marked
-
-
-async def _record_successes(tx: Transaction, successes: Sequence[Success]) -> list[bool]:
-    params: dict[str, list[Any]] = {name: [] for name in (*_SUCCESS_COLUMNS, *successes[0].queued, "o_owner")}
-    params |= sandbox_ledger.array_params([post for s in successes if s.posted for post in s.posted.ledger])
-    for s in successes:
-        progress = s.posted.row() if s.posted is not None else _NO_PROGRESS
-        row = (s.target_id, s.redrive, s.attempt, s.root.platform_post_id, s.root.url, s.staged, *progress)
-        for name, value in zip(_SUCCESS_COLUMNS, row, strict=True):
-            params[name].append(value)
-        for name, values in s.queued.items():
-            params[name] += values
-        params["o_owner"] += [s.target_id] * len(s.announce)
-    marked = {row["target_id"] for row in await fetch(tx.conn, _PUBLISHED, params)}
-    tx.wrote([m for s in successes if s.target_id in marked for m in s.announce])
+        marked = {row["target_id"] for row in await fetch(tx.conn, _PUBLISHED, params)}
+        tx.wrote([m for s in successes if s.target_id in marked for m in s.announce])
     return [s.target_id in marked for s in successes]
+
+
+def _success_arrays(s: Success) -> dict[str, list[Any]]:
+    """One success's part of `_PUBLISHED`'s arrays: its row, its messages, its sandbox posts."""
+    progress = s.posted.row() if s.posted is not None else _NO_PROGRESS
+    row = (s.target_id, s.redrive, s.attempt, s.root.platform_post_id, s.root.url, s.staged, *progress)
+    ledger = sandbox_ledger.array_params(s.posted.ledger if s.posted is not None else ())
+    return {**_arrays(dict(zip(_SUCCESS_COLUMNS, row, strict=True))), **s.queued, **ledger}
+
+
+def _arrays(row: Mapping[str, Any]) -> dict[str, list[Any]]:
+    return {name: [value] for name, value in row.items()}
+
+
+def _side_by_side(parts: Sequence[Mapping[str, list[Any]]]) -> dict[str, list[Any]]:
+    """The parameters of a statement made for many items from one array per column: each item's
+    part (a list per column) after the one before it."""
+    return {name: [value for part in parts for value in part[name]] for name in parts[0]}
 
 
 _SUCCESS_COLUMNS = (

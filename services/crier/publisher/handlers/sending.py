@@ -38,8 +38,8 @@ log = get(__name__)
 T = TypeVar("T")
 # `publish_container` or `find_published` of an adapter.
 Call = Callable[[PublishContext, Container, int, PublishedContainer | None], Awaitable[T]]
-# What records the target published with its last container's progress (`containers.Posted`), in
-# one statement: the transaction of a transactional adapter's post, or one committed by itself.
+# What records the target published with its last container's progress (`containers.Posted`, with
+# what a transactional adapter queued), in one statement committed by itself.
 Finish = Callable[[list[PublishedContainer], containers.Posted], Awaitable[None]]
 # The same, for one container: what records its progress with the success.
 FinishLast = Callable[[containers.Posted], Awaitable[None]]
