@@ -18,11 +18,13 @@ run: $(STAMP)
 	$(BIN)/crier up
 
 # The browser tests (tests/browser) drive the system Chromium; install it where we can (root with apt).
+# One process per core, each taking whole test files (their module-wide stacks start once): most
+# tests wait on the services they started, so one process alone leaves half the CPU idle.
 test: $(STAMP)
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 		&& { apt-get install -y -qq chromium || { apt-get update -qq && apt-get install -y -qq chromium; }; } \
 		|| echo 'chromium cannot be installed here: tests/browser will skip'; }
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 # The architecture's rules (import-linter), the code's form (ruff) and types (mypy).
 lint: $(STAMP)

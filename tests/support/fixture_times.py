@@ -37,6 +37,18 @@ def pytest_fixture_post_finalizer(fixturedef: pytest.FixtureDef[Any], request: p
         _slow.append((took, "teardown", _name(fixturedef)))
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # A worker (pytest-xdist) passes its figures on; session fixtures are torn down by now.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["crier_slow_fixtures"] = [list(slow) for slow in _slow]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    _slow.extend(tuple(slow) for slow in getattr(node, "workeroutput", {}).get("crier_slow_fixtures", []))
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _slow:
         terminalreporter.section(f"fixtures slower than {SLOW_S:g} s")
