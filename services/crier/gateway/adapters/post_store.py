@@ -293,10 +293,14 @@ _CLAIM_AND_READ = DirectStatement(
 )
 
 # The same read, with which of the messages were handled before in place of the claim: the read a
-# change made at once starts with (its claim goes with its write).
+# change made at once starts with (its claim goes with its write). Each id is looked up by the
+# inbox's whole key: `event_id = ANY(:ids)` let a plan made while the inbox was small (a fresh
+# database in its first minute, before any ANALYZE) find the consumer's rows and filter them by id,
+# and a connection kept that plan as the inbox grew (1.4 ms a change after 2,000 posts).
 _SEEN_AND_READ = DirectStatement(
-    "SELECT NULL::integer AS version, NULL::jsonb AS data, event_id AS claimed FROM inbox"
-    " WHERE consumer = :consumer AND event_id = ANY(CAST(:ids AS text[]))" + _EVENTS_SINCE
+    "SELECT NULL::integer AS version, NULL::jsonb AS data, seen.event_id AS claimed"
+    " FROM unnest(CAST(:ids AS text[])) AS i(id) CROSS JOIN LATERAL"
+    " (SELECT event_id FROM inbox WHERE consumer = :consumer AND event_id = i.id LIMIT 1) AS seen" + _EVENTS_SINCE
 )
 
 _HISTORY = DirectStatement("SELECT version, data FROM post_events WHERE post_id = :post_id ORDER BY version")
