@@ -49,21 +49,20 @@ class PostgresSandboxLedger:
         queued.append(post)
 
 
+def _row(post: Any) -> dict[str, Any]:
+    """A queued post as its `sandbox_posts` row, by `_COLUMNS`."""
+    assert isinstance(post, SandboxPost)
+    row = {"id": post.id, "target_id": post.target_id, "container_index": post.container_index}
+    return row | {"parent_id": post.parent_id, "content": post.content, "media": list(post.media)}
+
+
 def params(queued: Sequence[Any]) -> dict[str, Any]:
     """`LEDGER_ROW`'s parameters, for the one post its container queued."""
     (post,) = queued
-    assert isinstance(post, SandboxPost)
-    row = {"id": post.id, "target_id": post.target_id, "container_index": post.container_index}
-    row |= {"parent_id": post.parent_id, "content": post.content, "media": list(post.media)}
-    return {f"p_sandbox_{c}": row[c] for c in _COLUMNS}
+    return {f"p_sandbox_{c}": value for c, value in _row(post).items()}
 
 
 def array_params(queued: Sequence[Any]) -> dict[str, list[Any]]:
-    """`INSERT_ARRAYS`' parameters for the posts `queued`, every one a `SandboxPost`."""
-    params: dict[str, list[Any]] = {f"l_{c}": [] for c in _COLUMNS}
-    for post in queued:
-        assert isinstance(post, SandboxPost)
-        for c in _COLUMNS[:-1]:
-            params[f"l_{c}"].append(getattr(post, c))
-        params["l_media"].append(msgspec.json.encode(list(post.media)).decode())
-    return params
+    """`INSERT_ARRAYS`' parameters for the posts `queued`: their rows, the media as JSON text."""
+    rows = [_row(post) | {"media": msgspec.json.encode(post.media).decode()} for post in queued]
+    return {f"l_{c}": [row[c] for row in rows] for c in _COLUMNS}
