@@ -23,13 +23,15 @@ class CrierUp:
     port: int
     log: Path
     proc: subprocess.Popen[bytes] | None = None
+    # More `crier up` options, e.g. ["--gateway-processes", "2"].
+    options: tuple[str, ...] = ()
 
     @property
     def api(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> CrierUp:
-        self.proc = start_up(self.data_dir, self.port, self.log)
+        self.proc = start_up(self.data_dir, self.port, self.log, self.options)
         return self
 
     def wait_ready(self) -> None:
@@ -55,15 +57,15 @@ class CrierUp:
             self.proc.wait()
 
 
-def new_crier_up(tmp: Path) -> CrierUp:
-    return CrierUp(tmp / "data", free_port(), tmp / "up.log")
+def new_crier_up(tmp: Path, *options: str) -> CrierUp:
+    return CrierUp(tmp / "data", free_port(), tmp / "up.log", options=options)
 
 
-def start_up(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_up(data_dir: Path, port: int, log: Path, options: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRIER_")}
     with open(log, "ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "crier.cli", "up", "--data-dir", str(data_dir), "--port", str(port)],
+            [sys.executable, "-m", "crier.cli", "up", "--data-dir", str(data_dir), "--port", str(port), *options],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

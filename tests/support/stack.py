@@ -194,10 +194,16 @@ TEST_ENV = {
 
 
 def start_stack(
-    infra: Infra, tmp: Path, extra_env: dict[str, str] | None = None, *, public_host: str = "127.0.0.1"
+    infra: Infra,
+    tmp: Path,
+    extra_env: dict[str, str] | None = None,
+    *,
+    public_host: str = "127.0.0.1",
+    gateway_processes: int = 1,
 ) -> Stack:
     """`public_host`: the name in CRIER_PUBLIC_URL (the gateway listens on 127.0.0.1 whatever it is),
-    e.g. `localhost`, which atproto OAuth takes for a client in development."""
+    e.g. `localhost`, which atproto OAuth takes for a client in development. `gateway_processes`:
+    as `crier up --gateway-processes`."""
     from crier.cli.services import migrate_all
     from crier.cli.supervisor import Supervisor
     from crier.kit.crypto import Keyring
@@ -220,7 +226,7 @@ def start_stack(
     }
     log_dir = tmp / f"logs-{namespace}"
     log_dir.mkdir(parents=True, exist_ok=True)
-    supervisor = Supervisor(env=env, log_dir=log_dir)
+    supervisor = Supervisor(env=env, log_dir=log_dir, gateway_processes=gateway_processes)
     supervisor.add_defaults()
     supervisor.start_all()
     stack = Stack(infra, database_url, namespace, api_url, env, supervisor, log_dir)

@@ -18,6 +18,12 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=8080)
     up.add_argument("--platform", default="all", help="publisher platforms for the one publisher process")
+    up.add_argument(
+        "--gateway-processes",
+        type=_at_least_one,
+        default=1,
+        help="gateway processes serving the API's port together, e.g. one per core (default 1)",
+    )
 
     serve = sub.add_parser("serve", help="run one service (what a container runs)")
     serve.add_argument("service", choices=SERVICES)
@@ -57,12 +63,22 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _at_least_one(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "up":
         from crier.cli.up import up
 
-        sys.exit(up(args.data_dir, args.host, args.port, args.platform))
+        sys.exit(up(args.data_dir, args.host, args.port, args.platform, args.gateway_processes))
     if args.command == "simulator":
         from crier.platforms.simulator.server import serve as serve_simulator
 

@@ -21,6 +21,10 @@ from typing import IO
 import httpx
 
 from crier.kit.child_process import Output, die_with_parent
+from crier.kit.shared_listener import SharedListener
+
+# The variable that hands a gateway process the shared API socket (`GatewaySettings.gateway_socket_fd`).
+SOCKET_FD_ENV = "CRIER_GATEWAY_SOCKET_FD"
 
 
 @dataclass
@@ -33,6 +37,8 @@ class ServiceProcess:
     die_with_parent: bool = False
     # Where the output goes instead of `log_path`: a reader of the pipe it is written to.
     output: Output | None = None
+    # A listening socket the process serves, shared with other processes of its service.
+    listener: SharedListener | None = None
 
     def start(self) -> None:
         if self.output is not None:
@@ -46,11 +52,17 @@ class ServiceProcess:
             self.proc = self._popen(subprocess.DEVNULL, subprocess.DEVNULL)
 
     def _popen(self, out: int | IO[bytes], err: int = subprocess.STDOUT) -> subprocess.Popen[bytes]:
+        env = {**os.environ, **self.env}
+        fds: tuple[int, ...] = ()
+        if self.listener is not None:
+            fds = (self.listener.fileno(),)
+            env[SOCKET_FD_ENV] = str(fds[0])
         return subprocess.Popen(
             [sys.executable, "-m", "crier.cli", "serve", *self.args],
-            env={**os.environ, **self.env},
+            env=env,
             stdout=out,
             stderr=err,
+            pass_fds=fds,
             start_new_session=True,
             preexec_fn=die_with_parent(signal.SIGTERM) if self.die_with_parent else None,
         )
@@ -82,17 +94,32 @@ class Supervisor:
     env: dict[str, str]
     log_dir: Path | None = None
     publisher_platform: str = "all"
+    # Gateway processes serving the API's port together (`gateway`, `gateway-2`, …); with more
+    # than one, the supervisor binds the port and hands the socket to each (`kit.shared_listener`).
+    gateway_processes: int = 1
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
     # Only for a supervisor whose starting thread lives as long as it (see the module docstring).
     die_with_parent: bool = False
     output_for: Callable[[str], Output] | None = None
+    _api_listener: SharedListener | None = field(default=None, init=False, repr=False)
 
     def add_defaults(self) -> None:
         from crier.cli.services import SERVICES
 
         for name in SERVICES:
+            if name == "gateway" and self.gateway_processes > 1:
+                self._add_gateways()
+                continue
             args = [name, "--platform", self.publisher_platform] if name == "publisher" else [name]
             self.add(name, args)
+
+    def _add_gateways(self) -> None:
+        env = {**os.environ, **self.env}
+        self._api_listener = SharedListener(
+            env.get("CRIER_GATEWAY_HOST", "127.0.0.1"), int(env.get("CRIER_GATEWAY_PORT", "8080"))
+        )
+        for n in range(1, self.gateway_processes + 1):
+            self.add(gateway_process_name(n), ["gateway"]).listener = self._api_listener
 
     def add(self, name: str, args: list[str], extra_env: dict[str, str] | None = None) -> ServiceProcess:
         log_path = self.log_dir / f"{name}.log" if self.log_dir else None
@@ -124,6 +151,8 @@ class Supervisor:
                 process.proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
+        if self._api_listener is not None:
+            self._api_listener.close()
 
     def wait_ready(self, api_url: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -141,3 +170,8 @@ class Supervisor:
                 last = repr(exc)
             time.sleep(0.1)
         raise TimeoutError(f"stack not ready after {timeout}s: {last}")
+
+
+def gateway_process_name(n: int) -> str:
+    """The n-th gateway process (from 1): `gateway`, then `gateway-2`, `gateway-3`, …"""
+    return "gateway" if n == 1 else f"gateway-{n}"

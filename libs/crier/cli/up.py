@@ -85,7 +85,7 @@ def _missing_servers() -> str | None:
     )
 
 
-def up(data_dir_path: str, host: str, port: int, platform: str) -> int:
+def up(data_dir_path: str, host: str, port: int, platform: str, gateway_processes: int = 1) -> int:
     problem = _missing_servers()
     if problem:
         print(problem, file=sys.stderr, flush=True)
@@ -99,10 +99,10 @@ def up(data_dir_path: str, host: str, port: int, platform: str) -> int:
         return EXIT_DATA_DIR_IN_USE
     with lock:
         data_dir.end_leftovers(root, say=_say)
-        return _run(root, host, port, platform)
+        return _run(root, host, port, platform, gateway_processes)
 
 
-def _run(root: Path, host: str, port: int, platform: str) -> int:
+def _run(root: Path, host: str, port: int, platform: str, gateway_processes: int) -> int:
     settings = load(UpSettings)
     env_present = set(k for k in os.environ if k.startswith("CRIER_"))
     logs: dict[str, RotatingLog] = {}
@@ -157,6 +157,7 @@ def _run(root: Path, host: str, port: int, platform: str) -> int:
             env=env,
             log_dir=root / "logs",
             publisher_platform=platform,
+            gateway_processes=gateway_processes,
             die_with_parent=True,
             output_for=lambda name: log_of(name).follow,
         )
@@ -197,9 +198,11 @@ def _assign_metrics_ports(root: Path, host: str, supervisor: Supervisor, platfor
     `service` label, and `platform` for a one-platform publisher."""
     targets = []
     ports = distinct_free_ports(len(supervisor.processes), avoid={api_port})
-    for (name, process), port in zip(supervisor.processes.items(), ports, strict=True):
+    for process, port in zip(supervisor.processes.values(), ports, strict=True):
         process.env.update({"CRIER_METRICS_PORT": str(port), "CRIER_METRICS_HOST": host})
-        targets.append(scrape_target(host, port, name, platform if name == "publisher" else None))
+        # Labelled by service: the gateway's processes are told apart by their address.
+        service = process.args[0]
+        targets.append(scrape_target(host, port, service, platform if service == "publisher" else None))
     temporary = root / "prometheus-targets.json.tmp"
     temporary.write_text(json.dumps(targets, indent=2) + "\n")
     os.replace(temporary, root / "prometheus-targets.json")

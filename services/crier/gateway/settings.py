@@ -13,6 +13,9 @@ SCHEMA = "gateway"
 class GatewaySettings(CommonSettings):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
+    # A listening socket handed down by `crier up` to every gateway process it runs, served
+    # instead of binding host and port (`kit.shared_listener`); set by the supervisor, not by hand.
+    gateway_socket_fd: int | None = None
     # The address clients use; it appears in the OpenAPI document's servers list.
     public_url: str = ""
     # /readyz answers 200 only when each of these services answers its health RPC.

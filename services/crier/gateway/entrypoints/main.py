@@ -23,6 +23,7 @@ from crier.kit.media.store import open_store
 from crier.kit.metrics_bus import watch_consumer
 from crier.kit.service import Runtime, run_on_fastest_loop, run_service
 from crier.kit.settings import load
+from crier.kit.shared_listener import adopt
 from crier.kit.ssrf import parse_networks
 from crier.kit.uvicorn_server import RuntimeServer
 
@@ -81,8 +82,9 @@ def main() -> int:
             server.should_exit = True
 
         async def serve() -> None:
+            shared = settings.gateway_socket_fd
             try:
-                await server.serve()
+                await server.serve(sockets=None if shared is None else [adopt(shared)])
             finally:
                 # Once the server has finished its requests: uploads under way still use both.
                 await fetcher.close()
