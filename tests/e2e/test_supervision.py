@@ -103,6 +103,9 @@ def test_every_service_is_a_prometheus_target_reporting_a_post(up: CrierUp, sand
         return {(service, series): scraped[service].get(series) for service, series in _AFTER_ONE_POST}
 
     wait_for(lambda: found() == _AFTER_ONE_POST, timeout=20, what="the post's series in every target")
+    # Every service set its start-up objects aside from garbage collection (`kit.collector`).
+    for service, samples in _scrape(targets).items():
+        assert samples["crier_gc_frozen_objects"] > 10_000, service
 
 
 def test_a_killed_nats_is_started_again_on_its_port(up: CrierUp, sandbox: tuple[httpx.Client, str]) -> None:

@@ -77,6 +77,10 @@ CONSUMER_ACK_PENDING = GaugeSpec(
 )
 OUTBOX_BACKLOG = GaugeSpec("crier_outbox_backlog_messages", "Rows in the service's outbox not yet sent to NATS")
 OUTBOX_LAG = GaugeSpec("crier_outbox_relay_lag_seconds", "Age of the oldest row in the service's outbox")
+# Every service, once started (`kit.collector`): the collector's `python_gc_*` series show the rest.
+GC_FROZEN = GaugeSpec(
+    "crier_gc_frozen_objects", "Objects built at start-up and set aside from garbage collection (gc.freeze)"
+)
 
 # Deliveries (the publisher). outcome: published, retried, failed, canceled, dead.
 DELIVERIES = CounterSpec("crier_deliveries_total", "Deliveries of a target, by how they ended", ("platform", "outcome"))
@@ -131,6 +135,7 @@ CATALOG: tuple[Spec, ...] = (
     CONSUMER_ACK_PENDING,
     OUTBOX_BACKLOG,
     OUTBOX_LAG,
+    GC_FROZEN,
     DELIVERIES,
     DELIVERY_DURATION,
     ATTEMPTS,

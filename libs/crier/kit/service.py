@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crier.kit import log, telemetry
 from crier.kit.bus import Bus, rpc
 from crier.kit.bus.outbox import OutboxRelay, watch_outbox
+from crier.kit.collector import settle_after_start
 from crier.kit.db import create_engine
 from crier.kit.db_spans import trace_statements
 from crier.kit.metrics import Metrics, MetricsSettings
+from crier.kit.metrics_catalog import GC_FROZEN
 from crier.kit.metrics_endpoint import dependencies, operations_endpoint
 from crier.kit.settings import CommonSettings, load
 from crier.kit.uow import UnitOfWork
@@ -109,6 +111,9 @@ async def run_service(
         serving.append(endpoint.serve(stop))
         logger.info("service.operations_endpoint", port=endpoint.port)
     tasks = [asyncio.ensure_future(c) for c in serving]
+    # Everything built so far lives as long as the process: out of the collector's sight.
+    frozen = settle_after_start()
+    GC_FROZEN.on(metrics).set(frozen)
     runtime.ready.set()
     logger.info("service.ready")
     stopper = asyncio.ensure_future(stop.wait())
