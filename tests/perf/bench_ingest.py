@@ -42,18 +42,12 @@ from crier.kit.bus import Bus
 from crier.kit.embedded import free_port
 from tests.perf import bench_latency
 from tests.perf.measure import machine, pct
+from tests.perf.raw_http import open_connection, read_response, request_bytes
 from tests.support.stack import Infra, close_infra, make_infra, start_stack
 
 ECHO_CONNECTIONS, DB_CONNECTIONS, API_CONNECTIONS = 32, 16, 32
 # How long a burst of immediate posts may take to be delivered, after its last request.
 DELIVERY_DEADLINE_S = 600
-
-
-def _request(port: int, path: str, body: bytes, headers: dict[str, str]) -> bytes:
-    lines = [f"POST {path} HTTP/1.1", f"host: 127.0.0.1:{port}", "content-type: application/json"]
-    lines += [f"{k}: {v}" for k, v in headers.items()]
-    lines.append(f"content-length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
 async def _load(
@@ -65,21 +59,14 @@ async def _load(
     latencies: list[float] = []
 
     async def connection() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        reader, writer = await open_connection(port)
         try:
             for request in pending:
                 sent = time.perf_counter()
                 writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    int(line.split(b":", 1)[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                )
-                body = await reader.readexactly(length)
-                if int(head[9:12]) != ok:
-                    raise RuntimeError(f"answered {head[9:12].decode()}: {body[:300]!r}")
+                status, body = await read_response(reader)
+                if status != ok:
+                    raise RuntimeError(f"answered {status}: {body[:300]!r}")
                 latencies.append(time.perf_counter() - sent)
                 if bodies is not None:
                     bodies.append(body)
@@ -125,7 +112,7 @@ def measure_echo(count: int) -> tuple[float, float]:
     try:
         _wait_port(port)
         body = json.dumps({"content": "x" * 960, "accounts": ["a", "b", "c"]}).encode()
-        requests = [_request(port, "/echo", body, {})] * count
+        requests = [request_bytes(port, "POST", "/echo", body, {})] * count
         asyncio.run(_load(port, requests[: count // 10], ECHO_CONNECTIONS, 201))  # warm up
         elapsed, latencies = asyncio.run(_load(port, requests, ECHO_CONNECTIONS, 201))
         return count / elapsed, pct(latencies, 50)
@@ -236,7 +223,7 @@ def _posts(port: int, key: str, accounts: list[str], count: int, draft: bool) ->
         if draft:
             body["is_draft"] = True
         headers = {"authorization": f"Bearer {key}", "idempotency-key": f"{run}-{i}"}
-        out.append(_request(port, "/api/v1/posts", json.dumps(body).encode(), headers))
+        out.append(request_bytes(port, "POST", "/api/v1/posts", json.dumps(body).encode(), headers))
     return out
 
 

@@ -25,6 +25,7 @@ from nats.js.api import DeliverPolicy
 from crier.contracts.events import TargetPublished
 from crier.kit.bus import Bus
 from tests.perf.measure import pct
+from tests.perf.raw_http import RawApi
 
 ONE_AT_A_TIME = 50
 STEADY_SECONDS = 15
@@ -76,13 +77,14 @@ class Published:
 
 
 async def _one_post(
-    client: httpx.AsyncClient, published: Published, accounts: list[str], label: str, deadline_s: float = DEADLINE_S
+    client: RawApi, published: Published, accounts: list[str], label: str, deadline_s: float = DEADLINE_S
 ) -> float:
     sent = time.perf_counter()
-    r = await client.post("/posts", json={"content": f"latency {label}", "accounts": accounts})
-    if r.status_code != 201:
-        raise RuntimeError(f"POST /posts answered {r.status_code}: {r.text[:300]}")
-    post = r.json()
+    status, post = await asyncio.wait_for(
+        client.post("/posts", {"content": f"latency {label}", "accounts": accounts}), timeout=deadline_s
+    )
+    if status != 201:
+        raise RuntimeError(f"POST /posts answered {status}: {str(post)[:300]}")
     done_at = await asyncio.wait_for(
         published.expect(post["id"], [t["id"] for t in post["targets"]]), timeout=deadline_s
     )
@@ -95,9 +97,8 @@ async def measure(nats_url: str, namespace: str, api_url: str, key: str, account
     await published.start(bus)
     run = secrets.token_hex(3)
     try:
-        async with httpx.AsyncClient(
-            base_url=f"{api_url}/api/v1", timeout=DEADLINE_S, headers={"Authorization": f"Bearer {key}"}
-        ) as client:
+        client = RawApi(int(httpx.URL(api_url).port or 80), key)
+        try:
             await _one_post(client, published, accounts, f"{run} drain", DRAIN_DEADLINE_S)
             await _one_post(client, published, accounts, f"{run} warm-up")
             alone = [await _one_post(client, published, accounts, f"{run} alone {i}") for i in range(ONE_AT_A_TIME)]
@@ -110,6 +111,8 @@ async def measure(nats_url: str, namespace: str, api_url: str, key: str, account
                 return await _one_post(client, published, accounts, f"{run} steady {i}")
 
             steady = await asyncio.gather(*(scheduled(i) for i in range(count)))
+        finally:
+            client.close()
     finally:
         await bus.close()
     return [
