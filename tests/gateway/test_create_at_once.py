@@ -1,6 +1,7 @@
-"""The common create (a new Idempotency-Key, nothing to look up) is a read and one write that claims
-the key with the post, each committed on its own; a key another request takes between the two is
-left to the transactional create, which answers for that request."""
+"""The common create (no Idempotency-Key or a new one, nothing to look up) is a read and one write
+that claims the key with the post, each committed on its own; a key another request takes between
+the two is left to the transactional create, which answers for that request, as is a repeat of an
+external_ref."""
 
 from __future__ import annotations
 
@@ -56,6 +57,22 @@ async def test_a_new_key_is_claimed_with_its_post_and_a_repeat_replays_it(engine
     assert not again.is_new and again.record.post.id == first.record.post.id
     assert uow.made[1:] == ["autocommit", "transaction"], "the held key: answered by the transactional create"
     assert await _posts_with(engine, "at once") == 1
+
+
+async def test_a_create_without_a_key_is_a_read_and_a_write_and_its_external_ref_is_answered_once(
+    engine: AsyncEngine, sandbox: Org
+) -> None:
+    uow = RecordingUnitOfWork(engine, consumer="gateway")
+    ctx = Context(uow=uow)
+    request = PostRequest(
+        accounts=list(sandbox.accounts.values()), content="keyless", is_draft=True, external_ref="keyless-ref"
+    )
+    first = await create_post(ctx, _who(sandbox), request, None)
+    assert first.is_new and uow.made == ["autocommit"], "a read and a write, no transaction"
+    again = await create_post(ctx, _who(sandbox), request, None)
+    assert not again.is_new and again.record.post.id == first.record.post.id
+    assert uow.made[1:] == ["autocommit", "transaction"], "the held external_ref: answered by the transactional create"
+    assert await _posts_with(engine, "keyless") == 1
 
 
 async def test_a_key_taken_between_the_read_and_the_write_writes_nothing(engine: AsyncEngine, sandbox: Org) -> None:

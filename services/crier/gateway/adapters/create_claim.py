@@ -1,7 +1,8 @@
-"""The first statement of a create with an Idempotency-Key, in one round trip: which post already
-holds the request's external_ref, the key claimed as done with the post it answers with (that post,
-or the new one's id), and the accounts the post names that it may target (`accounts.usable`'s
-rows). See `idempotency.claim_done` for why claiming it as done is safe."""
+"""The first statement of a create, in one round trip: which post already holds the request's
+external_ref, the accounts the post names that it may target (`accounts.usable`'s rows), and its
+Idempotency-Key, if it has one: whether it is held (`read`), or claimed as done with the post it
+answers with, that post or the new one's id (`claim`). See `idempotency.claim_done` for why
+claiming it as done is safe."""
 
 from __future__ import annotations
 
@@ -54,9 +55,10 @@ _STATEMENT = DirectStatement(
 )
 
 
-# What a create made at once reads first, claiming nothing: the external_ref's holder, whether the
-# key is held (claimed and neither forgotten nor left by a dead request: `idempotency.taking`'s
-# rules), and the usable accounts. Its claim goes with its write (`post_rows.CREATE_CLAIMING`).
+# What a create in two statements reads first, claiming nothing: the external_ref's holder, whether
+# the key is held (claimed and neither forgotten nor left by a dead request: `idempotency.taking`'s
+# rules; never, for a create without a key), and the usable accounts. Its claim goes with its write
+# (`post_rows.CREATE_CLAIMING`).
 _KEY_HELD = sa.exists().where(
     keys.c.org_id == sa.bindparam("org_id"),
     keys.c.mode == sa.bindparam("mode"),
@@ -81,7 +83,13 @@ class Read:
 
 
 async def read(
-    conn: AsyncConnection, org_id: str, mode: Mode, *, key: str, external_ref: str | None, account_ids: list[str]
+    conn: AsyncConnection,
+    org_id: str,
+    mode: Mode,
+    *,
+    key: str | None,
+    external_ref: str | None,
+    account_ids: list[str],
 ) -> Read:
     values = {"org_id": org_id, "mode": mode, "key": key, "external_ref": external_ref, "account_ids": account_ids}
     (row,) = await fetch(conn, _READ, values)

@@ -1,9 +1,10 @@
 """Creating a post, idempotently: by its Idempotency-Key and by its external_ref, a repeat gets the
-first request's post. The common create (a new key, nothing to look up) is two statements that each
-commit: a read, and one write that claims the key with the post (`_create_in_two_statements`).
-Otherwise, without media to fetch, a create is one transaction whose first statement claims the
-key, finds the external_ref's holder and reads the accounts (`adapters.create_claim`); with media
-to fetch, the key is claimed first and held by a lease while the media arrives."""
+first request's post. The common create (no key or a new one, nothing to look up) is two statements
+that each commit: a read, and one write of the post that claims the key with it, if there is one
+(`_create_in_two_statements`). Otherwise, without media to fetch, a create is one transaction whose
+first statement claims the key, finds the external_ref's holder and reads the accounts
+(`adapters.create_claim`); with media to fetch, the key is claimed first and held by a lease while
+the media arrives."""
 
 from __future__ import annotations
 
@@ -51,10 +52,9 @@ async def create_post(ctx: Context, who: Principal, request: PostRequest, idem: 
     if not request.media_urls:
         for _ in range(APPEND_RACES):
             try:
-                if idem is not None:
-                    made = await _create_in_two_statements(ctx, who, request, idem)
-                    if made is not None:
-                        return made
+                made = await _create_in_two_statements(ctx, who, request, idem)
+                if made is not None:
+                    return made
                 return await _create_at_once(ctx, who, request, idem)
             except post_store.ExternalRefTaken:
                 # Another request with the external_ref committed first: the next try finds its post.
@@ -107,21 +107,22 @@ def _in_progress(claim: idempotency.Claim) -> Conflict:
 
 
 async def _create_in_two_statements(
-    ctx: Context, who: Principal, request: PostRequest, idem: IdempotencyKey
+    ctx: Context, who: Principal, request: PostRequest, idem: IdempotencyKey | None
 ) -> Created | None:
-    """The common create, a new key and nothing to look up, in two statements that each commit on
-    their own: a read (is the key held, does a post hold the external_ref, which accounts are
-    usable), then one write that claims the key as done with the new post and writes the post, or
+    """The common create, with no key or a new one and nothing to look up, in two statements that
+    each commit on their own: a read (is the key held, does a post hold the external_ref, which
+    accounts are usable), then one write of the post that claims the key as done with it, or
     writes nothing when another request took the key meanwhile. Where a transaction takes four
     round trips, two. None when the create is left to `_create_at_once`'s transaction: a repeat (a
     held key, a held external_ref) to answer, a post queued into a slot or carrying media (more
-    rows to lock and write), or a key taken between the read and the write."""
+    rows to lock and write), or a key taken between the read and the write. An external_ref taken
+    between the two raises ExternalRefTaken, as the write of a transaction would."""
     async with ctx.uow.autocommit() as tx:
         seen = await create_claim.read(
             tx.conn,
             who.org_id,
             who.mode,
-            key=idem.key,
+            key=None if idem is None else idem.key,
             external_ref=request.external_ref,
             account_ids=list(dict.fromkeys(request.accounts)),
         )
@@ -134,7 +135,7 @@ async def _create_in_two_statements(
         new, found = await checked(ctx, who, addressed, tx.conn, known)
         if media_ids(new.containers):
             return None
-        claiming = post_store.KeyClaim(idem.key, idem.request_hash, uuid.uuid4().hex)
+        claiming = None if idem is None else post_store.KeyClaim(idem.key, idem.request_hash, uuid.uuid4().hex)
         try:
             record = await _insert(ctx, tx, who, new, found, claiming=claiming)
         except post_store.KeyTakenMeanwhile:
