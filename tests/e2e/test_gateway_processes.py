@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -43,11 +44,23 @@ def _pids(up: CrierUp) -> dict[str, int]:
     return {name: services[name] for name in GATEWAYS}
 
 
+def _pause(pids: list[int]) -> None:
+    """SIGSTOP, and wait until each is stopped: the signal is delivered asynchronously, and a
+    process still running could take the next connection and then sit on it."""
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    for pid in pids:
+        wait_for(lambda pid=pid: _state(pid) == "T", timeout=10, what=f"process {pid} stopped")
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
 def _answers_alone(up: CrierUp, name: str) -> bool:
     """Whether `name` answers new connections while every other gateway process is paused."""
     others = [pid for other, pid in _pids(up).items() if other != name]
-    for pid in others:
-        os.kill(pid, signal.SIGSTOP)
+    _pause(others)
     try:
         return all(_answered_on_a_new_connection(up) for _ in range(5))
     finally:
@@ -64,8 +77,7 @@ def test_each_gateway_process_serves_the_port(up: CrierUp) -> None:
     client, account = sandbox_client(up)
     for name in GATEWAYS:
         others = [pid for other, pid in pids.items() if other != name]
-        for pid in others:
-            os.kill(pid, signal.SIGSTOP)
+        _pause(others)
         try:
             with httpx.Client(base_url=str(client.base_url), headers=dict(client.headers), timeout=15) as alone:
                 r = alone.post("/posts", json={"content": f"through {name}", "accounts": [account]})
