@@ -46,33 +46,35 @@ async def _posts_with(engine: AsyncEngine, content_like: str) -> int:
         )
 
 
-async def test_a_new_key_is_claimed_with_its_post_and_a_repeat_replays_it(engine: AsyncEngine, sandbox: Org) -> None:
-    uow = RecordingUnitOfWork(engine, consumer="gateway")
-    ctx = Context(uow=uow)
-    request = PostRequest(accounts=list(sandbox.accounts.values()), content="at once", is_draft=True)
-    key = IdempotencyKey("key-at-once", "hash-1")
-    first = await create_post(ctx, _who(sandbox), request, key)
-    assert first.is_new and uow.made == ["autocommit"], "a read and a write, no transaction"
-    again = await create_post(ctx, _who(sandbox), request, key)
-    assert not again.is_new and again.record.post.id == first.record.post.id
-    assert uow.made[1:] == ["autocommit", "transaction"], "the held key: answered by the transactional create"
-    assert await _posts_with(engine, "at once") == 1
-
-
-async def test_a_create_without_a_key_is_a_read_and_a_write_and_its_external_ref_is_answered_once(
-    engine: AsyncEngine, sandbox: Org
+@pytest.mark.parametrize(
+    ("content", "key", "external_ref", "repeat_held_by"),
+    [
+        ("at once", IdempotencyKey("key-at-once", "hash-1"), None, "key"),
+        ("keyless", None, "keyless-ref", "external_ref"),
+    ],
+    ids=["a new key, claimed with its post", "no key, an external_ref"],
+)
+async def test_a_create_is_a_read_and_a_write_and_its_repeat_is_answered_by_the_transactional_create(
+    engine: AsyncEngine,
+    sandbox: Org,
+    content: str,
+    key: IdempotencyKey | None,
+    external_ref: str | None,
+    repeat_held_by: str,
 ) -> None:
     uow = RecordingUnitOfWork(engine, consumer="gateway")
     ctx = Context(uow=uow)
     request = PostRequest(
-        accounts=list(sandbox.accounts.values()), content="keyless", is_draft=True, external_ref="keyless-ref"
+        accounts=list(sandbox.accounts.values()), content=content, is_draft=True, external_ref=external_ref
     )
-    first = await create_post(ctx, _who(sandbox), request, None)
+    first = await create_post(ctx, _who(sandbox), request, key)
     assert first.is_new and uow.made == ["autocommit"], "a read and a write, no transaction"
-    again = await create_post(ctx, _who(sandbox), request, None)
+    again = await create_post(ctx, _who(sandbox), request, key)
     assert not again.is_new and again.record.post.id == first.record.post.id
-    assert uow.made[1:] == ["autocommit", "transaction"], "the held external_ref: answered by the transactional create"
-    assert await _posts_with(engine, "keyless") == 1
+    assert uow.made[1:] == ["autocommit", "transaction"], (
+        f"the held {repeat_held_by}: answered by the transactional create"
+    )
+    assert await _posts_with(engine, content) == 1
 
 
 async def test_a_key_taken_between_the_read_and_the_write_writes_nothing(engine: AsyncEngine, sandbox: Org) -> None:
