@@ -36,9 +36,10 @@ class SharedListener:
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[
-        0
-    ]
+    # One socket, on the first address the name resolves to (IPv4 or IPv6).
+    (family, kind, proto, _, address), *_ = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
     sock = socket.socket(family, kind, proto)
     try:
         # As uvicorn binds its own: a restart may bind while the last run's connections linger.
