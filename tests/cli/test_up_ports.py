@@ -1,8 +1,15 @@
-"""The ports `crier up` draws for the services' operations endpoints: each once, never the API's."""
+"""The ports `crier up` draws for the services' operations endpoints: each once, never the API's; and
+the API's own port, checked before anything starts."""
 
 from __future__ import annotations
 
-from crier.cli.up import distinct_free_ports
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from crier.cli.up import EXIT_API_ADDRESS_UNAVAILABLE, distinct_free_ports
 from crier.kit.embedded import free_port
 
 
@@ -16,3 +23,20 @@ def test_real_ports_are_distinct_and_avoid_the_apis() -> None:
     api = free_port()
     ports = distinct_free_ports(8, avoid={api})
     assert len(set(ports)) == 8 and api not in ports
+
+
+def test_crier_up_on_a_taken_api_port_says_so_in_one_line_before_starting_anything(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CRIER_")}
+        command = [sys.executable, "-m", "crier.cli", "up", "--data-dir", str(tmp_path), "--port", str(port)]
+        for extra in ([], ["--gateway-processes", "2"]):
+            refused = subprocess.run([*command, *extra], env=env, capture_output=True, text=True, timeout=60)
+            assert refused.returncode == EXIT_API_ADDRESS_UNAVAILABLE, refused.stderr
+            assert refused.stderr.strip().splitlines() == [
+                f"crier up: cannot listen on 127.0.0.1:{port} for the API: Address already in use"
+            ]
+    # Neither embedded server was started.
+    assert not (tmp_path / "nats").exists() and not (tmp_path / "postgres").exists()

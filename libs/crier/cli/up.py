@@ -27,11 +27,14 @@ from crier.kit.crypto import Keyring
 from crier.kit.embedded import EMBEDDED_EXTRA, EmbeddedNats, EmbeddedPostgres, free_port, missing_wheels
 from crier.kit.metrics import scrape_target
 from crier.kit.settings import CommonSettings, load
+from crier.kit.shared_listener import SharedListener
 
 # The exit code of a `crier up` refused because another one runs on its data directory.
 EXIT_DATA_DIR_IN_USE = 3
 # The exit code of a `crier up` that would start an embedded server whose wheel is not installed.
 EXIT_NO_EMBEDDED_SERVERS = 2
+# The exit code of a `crier up` whose API address cannot be listened on (taken, or not this host's).
+EXIT_API_ADDRESS_UNAVAILABLE = 4
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,23 @@ def up(data_dir_path: str, host: str, port: int, platform: str, gateway_processe
         return EXIT_DATA_DIR_IN_USE
     with lock:
         data_dir.end_leftovers(root, say=_say)
+        # Checked before anything starts: found only once the gateway fails to bind, it came out
+        # as a start-up failure with a traceback, after the servers had started for nothing.
+        unavailable = _unavailable(host, port)
+        if unavailable:
+            print(f"crier up: cannot listen on {host}:{port} for the API: {unavailable}", file=sys.stderr, flush=True)
+            return EXIT_API_ADDRESS_UNAVAILABLE
         return _run(root, host, port, platform, gateway_processes)
+
+
+def _unavailable(host: str, port: int) -> str | None:
+    """Why the API's address cannot be listened on now (the system's reason), or None when it can.
+    Bound as the gateway (or the supervisor, for several gateway processes) binds it, then freed."""
+    try:
+        SharedListener(host, port).close_after_binding()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def _run(root: Path, host: str, port: int, platform: str, gateway_processes: int) -> int:

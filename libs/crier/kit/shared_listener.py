@@ -29,6 +29,12 @@ class SharedListener:
             self._sock = _listen(self.host, self.port)
         return self._sock.fileno()
 
+    def close_after_binding(self) -> None:
+        """Binds and listens (raising the system's OSError if it cannot), then closes: a check that
+        the address is free now."""
+        self.fileno()
+        self.close()
+
     def close(self) -> None:
         if self._sock is not None:
             self._sock.close()
