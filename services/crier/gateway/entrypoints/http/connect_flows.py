@@ -33,7 +33,7 @@ class AuthUrlController(Controller):
     @post(
         "/{platform:str}/auth-url",
         operation_id="createAuthUrl",
-        guards=[requires("connect")],
+        opt=requires("connect"),
         status_code=200,
         responses=documented(400, 503),
         summary="Start connecting an account: the platform's authorization URL",
@@ -254,7 +254,7 @@ class ConnectSessionController(Controller):
     @post(
         "/",
         operation_id="createConnectSession",
-        guards=[requires("connect")],
+        opt=requires("connect"),
         status_code=201,
         responses=documented(400, 503),
         summary="Start a hosted connect session",
@@ -295,7 +295,7 @@ class ConnectSessionController(Controller):
     @get(
         "/{session_id:str}",
         operation_id="getConnectSession",
-        guards=[requires("view")],
+        opt=requires("view"),
         responses=documented(404, 503),
         summary="Poll a hosted connect session",
     )

@@ -19,12 +19,12 @@ from crier.gateway.handlers.accounts import hold_accounts
 class EndUserController(Controller):
     path = "/api/v1/end-users"
     tags = ["end-users"]
-    guards = [requires("view")]
+    opt = requires("view")
 
     @post(
         "/",
         operation_id="upsertEndUser",
-        guards=[requires("connect")],
+        opt=requires("connect"),
         status_code=200,
         responses=documented(400, 503),
         summary="Create or update an end-user by external_user_id",
@@ -79,7 +79,7 @@ class EndUserController(Controller):
     @delete(
         "/{external_user_id:str}/connections/{platform:str}",
         operation_id="disconnectEndUserPlatform",
-        guards=[requires("connect")],
+        opt=requires("connect"),
         status_code=200,
         responses=documented(404, 503),
         summary="Disconnect the end-user's accounts on one platform",

@@ -102,12 +102,12 @@ def _limit(raw: int | None) -> int | None:
 class ImportController(Controller):
     path = "/api/v1"
     tags = ["imports"]
-    guards = [requires("view")]
+    opt = requires("view")
 
     @post(
         "/social-accounts/{account_id:str}/imports",
         operation_id="startImport",
-        guards=[requires("connect")],
+        opt=requires("connect"),
         status_code=201,
         responses={
             **documented(404, 409, 503),

@@ -32,7 +32,7 @@ class MediaController(Controller):
     @post(
         "/",
         operation_id="createMedia",
-        guards=[requires("publish")],
+        opt=requires("publish"),
         status_code=201,
         # The limit is the media's own (CRIER_MEDIA_MAX_BYTES), enforced while the body streams.
         request_max_body_size=None,
@@ -72,7 +72,7 @@ class MediaController(Controller):
     @get(
         "/",
         operation_id="listMedia",
-        guards=[requires("view")],
+        opt=requires("view"),
         responses=documented(),
         summary="List media, newest first",
     )
@@ -93,7 +93,7 @@ class MediaController(Controller):
     @get(
         "/{media_id:str}",
         operation_id="getMedia",
-        guards=[requires("view")],
+        opt=requires("view"),
         responses=documented(404),
         summary="Get a media object",
     )
@@ -103,7 +103,7 @@ class MediaController(Controller):
     @patch(
         "/{media_id:str}",
         operation_id="updateMedia",
-        guards=[requires("publish")],
+        opt=requires("publish"),
         responses=documented(400, 404),
         summary="Set a media object's alt text",
     )
@@ -120,7 +120,7 @@ class MediaController(Controller):
     @delete(
         "/{media_id:str}",
         operation_id="deleteMedia",
-        guards=[requires("publish")],
+        opt=requires("publish"),
         status_code=200,
         responses=documented(404, 409),
         summary="Delete a media object and its bytes",

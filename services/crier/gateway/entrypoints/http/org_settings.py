@@ -23,7 +23,7 @@ class OrgSettingsController(Controller):
     @get(
         "/",
         operation_id="getOrgSettings",
-        guards=[requires("view")],
+        opt=requires("view"),
         responses=documented(),
         summary="The organization's settings (for the key's mode)",
     )
@@ -34,7 +34,7 @@ class OrgSettingsController(Controller):
     @put(
         "/",
         operation_id="putOrgSettings",
-        guards=[requires("admin")],
+        opt=requires("admin"),
         responses=documented(),
         summary="Replace the organization's settings (for the key's mode)",
     )

@@ -97,7 +97,7 @@ _ANSWER = ResponseSpec(
 class PostAnalyticsController(Controller):
     path = "/api/v1/posts"
     tags = ["posts"]
-    guards = [requires("view")]
+    opt = requires("view")
 
     @get(
         "/{post_id:str}/analytics",

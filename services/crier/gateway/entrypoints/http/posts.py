@@ -91,7 +91,7 @@ class PostController(Controller):
     @post(
         "/",
         operation_id="createPost",
-        guards=[requires("publish")],
+        opt=requires("publish"),
         status_code=201,
         responses=documented(400, 409, 413),
         summary="Create a post (immediate, scheduled or draft)",
@@ -125,7 +125,7 @@ class PostController(Controller):
     @get(
         "/",
         operation_id="listPosts",
-        guards=[requires("view")],
+        opt=requires("view"),
         responses=documented(),
         summary="List posts, newest first",
     )
@@ -170,7 +170,7 @@ class PostController(Controller):
     @get(
         "/{post_id:str}",
         operation_id="getPost",
-        guards=[requires("view")],
+        opt=requires("view"),
         responses=documented(404),
         summary="Get a post with its targets",
     )
@@ -180,7 +180,7 @@ class PostController(Controller):
     @get(
         "/{post_id:str}/targets",
         operation_id="listPostTargets",
-        guards=[requires("view")],
+        opt=requires("view"),
         responses=documented(404),
         summary="The per-account delivery status of a post",
     )
@@ -191,7 +191,7 @@ class PostController(Controller):
     @patch(
         "/{post_id:str}",
         operation_id="updatePost",
-        guards=[requires("publish")],
+        opt=requires("publish"),
         status_code=200,
         responses=documented(400, 404, 409),
         summary="Edit a draft or a scheduled post",
@@ -216,7 +216,7 @@ class PostController(Controller):
     @post(
         "/{post_id:str}/publish",
         operation_id="publishPost",
-        guards=[requires("publish")],
+        opt=requires("publish"),
         status_code=200,
         responses=documented(400, 404, 409),
         summary="Publish a draft now or at a time",
@@ -238,7 +238,7 @@ class PostController(Controller):
     @delete(
         "/{post_id:str}",
         operation_id="cancelPost",
-        guards=[requires("publish")],
+        opt=requires("publish"),
         status_code=200,
         responses=documented(404, 409),
         summary="Cancel the targets that have not started publishing",
@@ -250,7 +250,7 @@ class PostController(Controller):
     @post(
         "/{post_id:str}/retry",
         operation_id="retryPost",
-        guards=[requires("publish")],
+        opt=requires("publish"),
         status_code=200,
         responses=documented(404, 409),
         summary="Retry every failed or dead target of a post",
@@ -268,7 +268,7 @@ class PostController(Controller):
     @post(
         "/{post_id:str}/targets/{target_id:str}/retry",
         operation_id="retryPostTarget",
-        guards=[requires("publish")],
+        opt=requires("publish"),
         status_code=200,
         responses=documented(404, 409),
         summary="Retry one failed or dead target",

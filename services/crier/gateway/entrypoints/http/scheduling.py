@@ -72,7 +72,7 @@ class SchedulingController(Controller):
     @put(
         "/slots",
         operation_id="replacePostingSlots",
-        guards=[requires("manage")],
+        opt=requires("manage"),
         status_code=200,
         responses=documented(400),
         summary="Replace the posting slots",
@@ -88,7 +88,7 @@ class SchedulingController(Controller):
     @get(
         "/slots",
         operation_id="listPostingSlots",
-        guards=[requires("view")],
+        opt=requires("view"),
         responses=documented(),
         summary="The posting slots",
     )
@@ -99,7 +99,7 @@ class SchedulingController(Controller):
     @post(
         "/find-slot",
         operation_id="findPostingSlot",
-        guards=[requires("view")],
+        opt=requires("view"),
         status_code=200,
         responses=documented(400),
         summary="The next free posting slot, as a UTC instant",

@@ -23,7 +23,7 @@ from crier.kit.pages import checked_limit
 class SocialAccountController(Controller):
     path = "/api/v1/social-accounts"
     tags = ["social-accounts"]
-    guards = [requires("view")]
+    opt = requires("view")
 
     @get(
         "/", operation_id="listSocialAccounts", responses=documented(), summary="List connected accounts, newest first"
@@ -76,7 +76,7 @@ class SocialAccountController(Controller):
     @delete(
         "/{account_id:str}",
         operation_id="deleteSocialAccount",
-        guards=[requires("connect")],
+        opt=requires("connect"),
         status_code=200,
         responses=documented(404, 503),
         summary="Disconnect an account (soft delete: status disabled)",
@@ -109,7 +109,7 @@ class SocialAccountController(Controller):
 class SandboxController(Controller):
     path = "/api/v1/sandbox"
     tags = ["sandbox"]
-    guards = [requires("connect")]
+    opt = requires("connect")
 
     @post(
         "/social-accounts",

@@ -45,7 +45,7 @@ async def _ask(request: Request[Any, Any, Any], subject: str, message: Any, repl
 class WebhookController(Controller):
     path = "/api/v1/webhooks"
     tags = ["webhooks"]
-    guards = [requires("webhooks")]
+    opt = requires("webhooks")
 
     @post(
         "/",
@@ -208,7 +208,7 @@ class WebhookController(Controller):
 class EventController(Controller):
     path = "/api/v1/events"
     tags = ["events"]
-    guards = [requires("view")]
+    opt = requires("view")
 
     @get(
         "/",
