@@ -1,9 +1,11 @@
 """The one write path of an existing post: a writer that loses the race to append decides again
-on the post as the winner left it, so no report is lost and the history stays gapless."""
+on the post as the winner left it, so no report is lost and the history stays gapless; and a new
+post's, which inserts and never overwrites."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -17,7 +19,7 @@ from crier.contracts.common import Mode
 from crier.gateway.adapters import post_store
 from crier.gateway.adapters.folded_posts import FoldedPosts
 from crier.gateway.adapters.post_rows import json_text
-from crier.gateway.adapters.tables import post_events
+from crier.gateway.adapters.tables import post_events, post_targets, posts
 from crier.gateway.domain import events as ev
 from crier.gateway.domain.post import Post, replay
 from crier.gateway.settings import SCHEMA
@@ -436,3 +438,38 @@ async def test_facts_about_a_post_changed_since_it_was_kept_go_the_long_way(
             await post_store.project(conn, after)
     finally:
         await engine.dispose()
+
+
+async def test_a_create_never_takes_over_another_posts_rows(gateway: Gateway, sandbox: Org) -> None:
+    """A create inserts its rows: one whose target id another post holds fails, and leaves that
+    post's target where it was (an upsert would have moved it to the new post), as does one whose
+    post id is taken."""
+    with sandbox.test() as c:
+        held = c.post("/posts", json={"content": "first", "accounts": list(sandbox.accounts.values())}).json()
+    target = held["targets"][0]
+    engine = create_engine(gateway.database_url, SCHEMA, pool_size=2)
+    uow = UnitOfWork(engine, consumer="gateway-test")
+
+    def created(post_id: str, target_id: str) -> ev.PostCreated:
+        planned = ev.PlannedTarget(id=target_id, account_id=target["social_account_id"], platform=target["platform"])
+        return ev.PostCreated(
+            at=datetime.now(UTC),
+            post_id=post_id,
+            org_id=sandbox.id,
+            mode="test",
+            containers=[ev.Container(content="second")],
+            targets=[planned],
+        )
+
+    try:
+        for post_id, target_id in ((str(uuid.uuid4()), target["id"]), (held["id"], str(uuid.uuid4()))):
+            with pytest.raises(sa.exc.IntegrityError):
+                async with uow.begin() as tx:
+                    await post_store.create(tx, created(post_id, target_id))
+        async with engine.connect() as conn:
+            owner = await conn.scalar(sa.select(post_targets.c.post_id).where(post_targets.c.id == target["id"]))
+            contents = (await conn.scalars(sa.select(posts.c.containers).where(posts.c.id == held["id"]))).all()
+    finally:
+        await engine.dispose()
+    assert owner == held["id"]
+    assert contents == [[{"content": "first", "media": []}]]

@@ -45,11 +45,14 @@ class NewEvent(msgspec.Struct, frozen=True):
     at: datetime
 
 
-def _statement(*, claiming: bool = False, expecting: bool = False) -> str:
-    """`claiming`: the statement first claims an Idempotency-Key as done with the new post (see
-    `idempotency.CLAIMING_DONE`) and writes only if it won the key. `expecting`: it writes only if
-    the post's last stored event is the one given (`:x_version`, `:x_data`), as a read would have
-    checked before a change decided from a state kept in memory (`post_store`)."""
+def _statement(*, creating: bool = False, claiming: bool = False, expecting: bool = False) -> str:
+    """`creating`: the post is new, so its rows are inserted, not upserted, and it answers no
+    message: an upsert checks each row's key before inserting it (a speculative insertion), work
+    for nothing when the id is new, and an id that is not new fails the statement anyway on
+    `post_events_pkey`. `claiming`: the statement first claims an Idempotency-Key as done with the
+    new post (see `idempotency.CLAIMING_DONE`) and writes only if it won the key. `expecting`: it
+    writes only if the post's last stored event is the one given (`:x_version`, `:x_data`), as a
+    read would have checked before a change decided from a state kept in memory (`post_store`)."""
     post_cols = [c.name for c in posts.c]
     # Typed: in a SELECT (which the gate needs) a parameter takes no type from its column.
     post_values = [
@@ -73,6 +76,16 @@ def _statement(*, claiming: bool = False, expecting: bool = False) -> str:
         gate = "gate AS (SELECT true AS open)"
     # Every write below happens only if the gate is open.
     open_ = "(SELECT open FROM gate)"
+    post_conflict = "" if creating else f" ON CONFLICT (id) DO UPDATE SET {post_updates}"
+    target_conflict = "" if creating else f" ON CONFLICT (id) DO UPDATE SET {target_updates}"
+    # The messages the change answers, claimed in the inbox (none: nothing inserted). No ON
+    # CONFLICT: a message another handler claimed first fails the whole statement.
+    claimed = (
+        ""
+        if creating
+        else "), claimed AS (INSERT INTO inbox (consumer, event_id)"
+        f" SELECT :i_consumer, i.id FROM unnest(CAST(:i_ids AS text[])) AS i(id) WHERE {open_}"
+    )
     return (
         f"WITH {gate}, event AS ("
         " INSERT INTO post_events (post_id, version, type, data, occurred_at)"
@@ -81,26 +94,25 @@ def _statement(*, claiming: bool = False, expecting: bool = False) -> str:
         f" CAST(:e_at AS timestamptz[])) AS e(version, type, data, at) WHERE {open_}"
         "), post AS ("
         f" INSERT INTO posts ({', '.join(post_cols)}) SELECT {', '.join(post_values)} WHERE {open_}"
-        f" ON CONFLICT (id) DO UPDATE SET {post_updates}"
+        f"{post_conflict}"
         f"), announced AS ({outbox.insert_arrays(when=open_)}"
-        # The messages the change answers, claimed in the inbox (none: nothing inserted). No ON
-        # CONFLICT: a message another handler claimed first fails the whole statement.
-        "), claimed AS (INSERT INTO inbox (consumer, event_id)"
-        f" SELECT :i_consumer, i.id FROM unnest(CAST(:i_ids AS text[])) AS i(id) WHERE {open_}"
+        f"{claimed}"
         "), targets AS ("
         f" INSERT INTO post_targets (post_id, {', '.join(target_cols)})"
         f" SELECT :p_id, {', '.join(f't.{n}' for n in _TARGET_ARRAYS)},"
         " ARRAY(SELECT jsonb_array_elements_text(CAST(t.notes AS jsonb)))"
         f" FROM unnest({arrays}) AS t({', '.join(target_cols)}) WHERE {open_}"
-        f" ON CONFLICT (id) DO UPDATE SET {target_updates}"
+        f"{target_conflict}"
         ") SELECT open AS written FROM gate"
     )
 
 
 # Every change to a post runs one of them: on the driver directly (see `kit.direct_sql`).
 STATEMENT = DirectStatement(_statement())
-# A new post created with its Idempotency-Key claimed in the same statement (`post_store.create`).
-CREATE_CLAIMING = DirectStatement(_statement(claiming=True))
+# A new post (`post_store.create`), and one created with its Idempotency-Key claimed in the same
+# statement.
+CREATE = DirectStatement(_statement(creating=True))
+CREATE_CLAIMING = DirectStatement(_statement(creating=True, claiming=True))
 # A change decided from the post as kept in memory, written only if no event was stored since.
 EXPECTING = DirectStatement(_statement(expecting=True))
 

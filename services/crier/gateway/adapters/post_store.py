@@ -377,7 +377,7 @@ async def _write(
             if not row["written"]:
                 return []
         elif key is None:
-            await fetch(tx.conn, post_rows.STATEMENT, params)
+            await fetch(tx.conn, post_rows.CREATE if before is None else post_rows.STATEMENT, params)
         else:
             params.update(
                 k_org_id=after.org_id,
