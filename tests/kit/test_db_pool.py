@@ -5,6 +5,7 @@ instead of failing the caller's statement."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -80,3 +81,34 @@ async def test_a_connection_the_server_killed_is_replaced_at_check_out(engine: A
 
     # back in the pool for less than the trusted idle time, yet not handed out: replaced
     assert await _backend_pid(engine) != killed
+
+
+@pytest.mark.parametrize("cast", ["json", "jsonb"])
+async def test_json_results_come_back_as_the_standard_library_reads_them(engine: AsyncEngine, cast: str) -> None:
+    """The engine's JSON decoder (msgspec's) gives what the standard library's gives for the text
+    the server sends: big integers stay integers, decimals floats, text its characters, nesting its
+    shape (jsonb writes a large float's digits out in full: an integer to either decoder)."""
+    stored = {
+        "big": 10**30,
+        "neg": -(2**70),
+        "f": 0.1,
+        "e": 1.5e300,
+        "t": 'é ☃ \U0001f600 "q" \\ \n',
+        "n": None,
+        "b": [True, False],
+        "o": {"a": [{"b": []}, {}]},
+    }
+    query = sa.text(f"SELECT CAST(:v AS {cast}) AS value, CAST(CAST(:v AS {cast}) AS text) AS text")
+    async with engine.connect() as conn:
+        row = (await conn.execute(query, {"v": json.dumps(stored)})).one()
+    expected = json.loads(row.text)
+
+    def typed(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: typed(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [typed(v) for v in value]
+        return (type(value).__name__, value)
+
+    assert typed(row.value) == typed(expected)
+    assert row.value["big"] == 10**30 and row.value["f"] == 0.1 and row.value["t"] == stored["t"]

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
@@ -39,6 +40,10 @@ def create_engine(url: str, schema: str, *, pool_size: int = 10, max_overflow: i
         pool_size=pool_size + overflow,
         max_overflow=0,
         connect_args={"server_settings": {"search_path": schema, "application_name": f"crier-{schema}"}},
+        # JSON and JSONB results decoded by msgspec rather than the standard library's json: the
+        # same values (the database holds no NaN or infinity to tell them apart), in a fraction of
+        # the time; the stdlib decoder was 1.5 % of the gateway's samples in a draft burst.
+        json_deserializer=msgspec.json.decode,
     )
     event.listen(engine.sync_engine.pool, "connect", _note_checkin)
     event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
