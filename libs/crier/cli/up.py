@@ -27,7 +27,7 @@ from crier.kit.crypto import Keyring
 from crier.kit.embedded import EMBEDDED_EXTRA, EmbeddedNats, EmbeddedPostgres, free_port, missing_wheels
 from crier.kit.metrics import scrape_target
 from crier.kit.settings import CommonSettings, load
-from crier.kit.shared_listener import SharedListener
+from crier.kit.shared_listener import listening
 
 # The exit code of a `crier up` refused because another one runs on its data directory.
 EXIT_DATA_DIR_IN_USE = 3
@@ -113,9 +113,10 @@ def up(data_dir_path: str, host: str, port: int, platform: str, gateway_processe
 
 def _unavailable(host: str, port: int) -> str | None:
     """Why the API's address cannot be listened on now (the system's reason), or None when it can.
-    Bound as the gateway (or the supervisor, for several gateway processes) binds it, then freed."""
+    Bound as the gateway (or the supervisor, for several gateway processes) binds it, then freed
+    (`shared_listener.listening`)."""
     try:
-        SharedListener(host, port).close_after_binding()
+        listening(host, port).close()
     except OSError as exc:
         return exc.strerror or str(exc)
     return None

@@ -26,14 +26,8 @@ class SharedListener:
     def fileno(self) -> int:
         """The socket's descriptor, bound and listening on first use (again after `close`)."""
         if self._sock is None:
-            self._sock = _listen(self.host, self.port)
+            self._sock = listening(self.host, self.port)
         return self._sock.fileno()
-
-    def close_after_binding(self) -> None:
-        """Binds and listens (raising the system's OSError if it cannot), then closes: a check that
-        the address is free now."""
-        self.fileno()
-        self.close()
 
     def close(self) -> None:
         if self._sock is not None:
@@ -41,8 +35,9 @@ class SharedListener:
             self._sock = None
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    # One socket, on the first address the name resolves to (IPv4 or IPv6).
+def listening(host: str, port: int) -> socket.socket:
+    """A socket bound and listening as the gateway's own would be, or the system's OSError: one
+    socket, on the first address the name resolves to (IPv4 or IPv6)."""
     (family, kind, proto, _, address), *_ = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )
