@@ -473,3 +473,65 @@ async def test_a_create_never_takes_over_another_posts_rows(gateway: Gateway, sa
         await engine.dispose()
     assert owner == held["id"]
     assert contents == [[{"content": "first", "media": []}]]
+
+
+async def test_every_target_column_is_written_as_the_post_holds_it(gateway: Gateway, sandbox: Org) -> None:
+    """The targets travel to the database as one JSON document: text that JSON escapes or that
+    looks like an array, nulls, instants to the microsecond and the notes' text array each land in
+    their column as the post holds them, when the post is created and when a change rewrites them."""
+    tricky = 'quote " back\\slash {brace,comma} \n tab\t émoji 🦉 NULL'
+    engine = create_engine(gateway.database_url, SCHEMA, pool_size=2)
+    uow = UnitOfWork(engine, consumer="gateway-columns")
+    accounts = list(sandbox.accounts.values())
+    with sandbox.test() as c:
+        platforms = {a["id"]: a["platform"] for a in c.get("/social-accounts").json()["data"]}
+    created = ev.PostCreated(
+        at=datetime(2026, 12, 1, 18, 30, 1, 123456, tzinfo=UTC),
+        post_id=str(uuid.uuid4()),
+        org_id=sandbox.id,
+        mode="test",
+        containers=[ev.Container(content="columns")],
+        targets=[
+            ev.PlannedTarget(
+                id=str(uuid.uuid4()),
+                account_id=a,
+                platform=platforms[a],
+                account_username=tricky if i == 0 else "plain",
+                tenant_id=None if i == 0 else tricky,
+                override_body=tricky if i == 0 else None,
+            )
+            for i, a in enumerate(accounts[:2])
+        ],
+    )
+
+    async def stored_targets(post_id: str) -> dict[str, dict[str, Any]]:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(sa.select(post_targets).where(post_targets.c.post_id == post_id))).mappings()
+            return {r["id"]: {k: v for k, v in r.items() if k != "post_id"} for r in rows}
+
+    def held(post: Post) -> dict[str, dict[str, Any]]:
+        rows = (post_store._target_row(post, t) for t in post.targets)
+        return {row["id"]: {c: v for c, v in row.items() if c != "post_id"} for row in rows}
+
+    try:
+        async with uow.begin() as tx:
+            post, _ = await post_store.create(tx, created)
+        assert await stored_targets(post.id) == held(post)
+
+        published = ev.TargetPublished(
+            at=datetime(2026, 12, 1, 18, 31, 2, 654321, tzinfo=UTC),
+            target_id=post.targets[0].id,
+            attempt=1,
+            platform_post_id=tricky,
+            platform_post_url='https://example.com/p?a=1&b="2"',
+            notes=[tricky, "{a,b}", "", "NULL"],
+        )
+        after = await post_store.change(
+            uow, post_id=post.id, org_id=sandbox.id, mode="test", facts={"m": published}, announce=lambda *a: []
+        )
+        assert after is not None and after.targets[0].notes == published.notes
+        stored = await stored_targets(post.id)
+        assert stored == held(after)
+        assert stored[post.targets[0].id]["published_at"] == published.at
+    finally:
+        await engine.dispose()
