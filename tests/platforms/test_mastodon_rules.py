@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crier.contracts.common import AccountLimits, Container
-from crier.platforms import publishing
+from crier.platforms import _text, publishing
 from crier.platforms._text import graphemes
 from crier.platforms.base import PlatformAdapter, PlatformSettings
 from crier.platforms.mastodon import MastodonRules, rules, rules_for, status_length
@@ -134,6 +136,11 @@ def test_config_mastodon_refuses(config: object) -> None:
     codes = _codes("hi", config=config)
     assert codes and all(code == "invalid_config" for _, code in codes)
     assert {field for field, _ in codes} <= {"config.mastodon", "config.mastodon.language"}
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text(alphabet="\r\n\x00a"))
+def test_graphemes_of_ascii_text_are_what_the_clusters_regex_finds(text: str) -> None:
+    assert graphemes(text) == len(_text._GRAPHEME.findall(text))
 
 
 def test_graphemes_of_plain_text_are_its_characters() -> None:

@@ -139,3 +139,11 @@ def test_config_x_refuses(config: object) -> None:
 def test_ascii_text_weighs_what_its_clusters_weigh(text: str) -> None:
     """The ASCII shortcut agrees with weighing grapheme clusters one by one."""
     assert x._weigh(text) == x._weigh_clusters(text) == len(text)
+
+
+@given(st.text() | st.text(alphabet=list("htps:/wexamplco.0123456789-_@#?=& \u3002\uff0e\uff61\u00e9")))
+def test_a_text_without_a_dot_has_no_link(text: str) -> None:
+    """The shortcut for a text with no "." agrees with the regex (other dots included: ideographic,
+    full-width, half-width)."""
+    text = text.replace(".", "")
+    assert links(text) == [m.span() for m in x.URL.finditer(text) if x._is_link(m)] == []
