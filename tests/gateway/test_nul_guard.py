@@ -127,6 +127,16 @@ async def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
     assert (await _json_call(b"\xff", b"application/octet-stream"))[0] == 200
 
 
+_JSONISH = st.lists(st.sampled_from([b"[", b"]", b"{", b"}", b'"', b"\\", b"1", b":", b","]), max_size=400)
+
+
+@given(_JSONISH.map(b"".join))
+def test_the_depth_check_refuses_exactly_what_the_full_scan_finds_too_deep(body: bytes) -> None:
+    from crier.gateway.entrypoints.http.nul_guard import MAX_JSON_DEPTH, _depth, json_problem
+
+    assert (json_problem(body) is not None) == (_depth(body) > MAX_JSON_DEPTH)
+
+
 @given(st.binary(max_size=200))
 def test_any_bytes_are_either_refused_or_decoded_without_a_crash(body: bytes) -> None:
     from crier.gateway.entrypoints.http.nul_guard import json_problem

@@ -50,7 +50,7 @@ _SCOPE_OPTION = "requires_scope:"
 
 def requires(scope: str) -> dict[str, bool]:
     """The route option (`opt=`) of a route, or of every route of a controller, that needs `scope`.
-    Checked by `check_scopes` in the app's one guard rather than by a guard of its own: Litestar
+    Checked by `check_scopes` in the app's `before_request` hook rather than by a guard: Litestar
     copies the route handler for each guard it runs, a few percent of a post create's CPU."""
     return {_SCOPE_OPTION + scope: True}
 
@@ -58,7 +58,7 @@ def requires(scope: str) -> dict[str, bool]:
 def check_scopes(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """403 unless the key grants every scope the route needs, the controller's first."""
     if connection.scope.get("method") == "OPTIONS":
-        # Litestar's own OPTIONS answer (the methods allowed, no data) runs the route's guards
+        # Litestar's own OPTIONS answer (the methods allowed, no data) runs the app's hook
         # but, rightly, no authentication: there is no key to judge and nothing to protect.
         return
     for option in handler.opt:

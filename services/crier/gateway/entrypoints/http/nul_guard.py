@@ -52,7 +52,9 @@ def json_problem(body: bytes) -> str | None:
         body.decode("utf-8")
     except UnicodeDecodeError:
         return "the body is not valid UTF-8"
-    if _depth(body) > MAX_JSON_DEPTH:
+    # Nesting is never deeper than the brackets opened, counted in C: the byte-by-byte scan below
+    # (~60 ns a byte) is left for a body with more openers than the limit.
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _depth(body) > MAX_JSON_DEPTH:
         return f"the body nests deeper than {MAX_JSON_DEPTH} levels"
     return None
 

@@ -70,7 +70,7 @@ def _has_body(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
 
 
 async def check_json_body(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """An app-wide guard (a guard runs before the handler's arguments are read)."""
+    """An app-wide check, run by the app's `before_request` hook (before the handler's arguments are read)."""
     expected = json_body_of(handler)
     if expected is None or not isinstance(connection, Request):
         return
