@@ -533,5 +533,18 @@ async def test_every_target_column_is_written_as_the_post_holds_it(gateway: Gate
         stored = await stored_targets(post.id)
         assert stored == held(after)
         assert stored[post.targets[0].id]["published_at"] == published.at
+        # The events travel as one JSON document too: each lands as encoded, to the microsecond.
+        async with engine.connect() as conn:
+            events = (
+                await conn.execute(
+                    sa.select(post_events.c.version, post_events.c.type, post_events.c.data, post_events.c.occurred_at)
+                    .where(post_events.c.post_id == post.id)
+                    .order_by(post_events.c.version)
+                )
+            ).all()
+        assert [tuple(e) for e in events] == [
+            (1, *ev.encode(created), created.at),
+            (2, *ev.encode(published), published.at),
+        ]
     finally:
         await engine.dispose()

@@ -1,15 +1,16 @@
 """A change to a post written in one statement: its new events, its `posts` row, the
-`post_targets` rows it changed and the outbox messages announcing it (from arrays, by unnest),
+`post_targets` rows it changed and the outbox messages announcing it (from JSON documents and arrays),
 where an append, two upserts and the outbox's insert took four round trips; and the rows of a new
 post as a read right after would give them, so a create answers without reading them back.
 
-JSON goes as text cast to jsonb, each column of the events and the messages as one array, and the
-targets as one JSON document (an array of rows, read by `json_to_recordset`), so the statement's
-text is the same whatever their numbers, and is prepared once per connection. The targets went as
-one array per column too (17 of them): asyncpg checks every element of an array parameter against
-three abstract base classes before encoding it, about half a microsecond each, where msgspec
-encodes the whole document in a few; and a target's notes (Postgres has no arrays of arrays of
-varying length) needed a JSON document per target anyway.
+JSON goes as text cast to jsonb, the events and the targets each as one JSON document (an array of
+rows, read by `json_to_recordset`) and each column of the messages as one array (`kit.bus.outbox`),
+so the statement's text is the same whatever their numbers, and is prepared once per connection.
+The events and the targets went as one array per column too (4 and 17 of them): asyncpg checks
+every element of an array parameter, and the array itself, against three abstract base classes
+before encoding it, about half a microsecond each, where msgspec encodes the whole document in a
+few (a create's four one-element event arrays: ~7 us of the gateway's CPU); and a target's notes
+(Postgres has no arrays of arrays of varying length) needed a JSON document per target anyway.
 
 The statement raises what its parts would: a taken `post_events_pkey` (another writer appended
 first), `posts_external_ref_key` (another live post holds the reference) or `inbox_pkey` (another
@@ -92,9 +93,9 @@ def _statement(*, creating: bool = False, claiming: bool = False, expecting: boo
     return (
         f"WITH {gate}, event AS ("
         " INSERT INTO post_events (post_id, version, type, data, occurred_at)"
-        " SELECT :p_id, e.version, e.type, CAST(e.data AS jsonb), e.at"
-        " FROM unnest(CAST(:e_version AS integer[]), CAST(:e_type AS text[]), CAST(:e_data AS text[]),"
-        f" CAST(:e_at AS timestamptz[])) AS e(version, type, data, at) WHERE {open_}"
+        " SELECT :p_id, e.version, e.type, e.data, e.at"
+        " FROM json_to_recordset(CAST(:e_rows AS json)) AS e(version integer, type text, data jsonb, at timestamptz)"
+        f" WHERE {open_}"
         "), post AS ("
         f" INSERT INTO posts ({', '.join(post_cols)}) SELECT {', '.join(post_values)} WHERE {open_}"
         f"{post_conflict}"
@@ -133,10 +134,7 @@ def params(
         **outbox.array_params(messages),
         "i_consumer": claims[0],
         "i_ids": list(claims[1]),
-        "e_version": [e.version for e in events],
-        "e_type": [e.type for e in events],
-        "e_data": [json_text(e.data) for e in events],
-        "e_at": [e.at for e in events],
+        "e_rows": json_text(events),
     }
     out.update({f"p_{n}": json_text(v) if n in _JSON else v for n, v in post.items()})
     out["t_rows"] = json_text(targets)
