@@ -9,7 +9,7 @@ so the statement's text is the same whatever their numbers, and is prepared once
 The events and the targets went as one array per column too (4 and 17 of them): asyncpg checks
 every element of an array parameter, and the array itself, against three abstract base classes
 before encoding it, about half a microsecond each, where msgspec encodes the whole document in a
-few (a create's four one-element event arrays: ~7 us of the gateway's CPU); and a target's notes
+few (a create's four one-element event arrays: ~8 us of the gateway's CPU); and a target's notes
 (Postgres has no arrays of arrays of varying length) needed a JSON document per target anyway.
 
 The statement raises what its parts would: a taken `post_events_pkey` (another writer appended

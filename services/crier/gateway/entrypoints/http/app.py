@@ -69,8 +69,8 @@ async def _before_handler(request: Request[Any, Any, Any]) -> Response[None] | N
     `before_request` hook, which runs after routing and authentication and before the handler's
     arguments are read. The request's form first (400), then the key's scopes (403,
     `auth.requires`). Not a guard: Litestar copies the route handler for every guard it runs, and
-    that copy was a few percent of a post create's CPU. (Async, though it awaits nothing: Litestar
-    runs a sync hook in a worker thread.)"""
+    that copy was a few percent of a post create's CPU. (Async: Litestar runs a sync hook in a
+    worker thread.)"""
     handler = request.route_handler
     reject_unknown_query_parameters(request, handler)
     await check_json_body(request, handler)
