@@ -88,6 +88,8 @@ def test_pages_become_published_imported_posts_once(gateway: Gateway, sandbox: O
         )
         assert post["published_at"].startswith("2026-01-01")
     with sandbox.test() as c:
+        # One post read alone says what the listing says of it, its origin included.
+        assert [c.get(f"/posts/{p['id']}").json() for p in posts] == posts
         assert c.get(f"/posts/{mine['id']}").json()["source"] == "crier"
 
     before = dump(gateway.database_url)

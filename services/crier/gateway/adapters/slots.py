@@ -195,22 +195,3 @@ async def reserve(
             for a in dict.fromkeys(account_ids)
         ],
     )
-
-
-async def of_posts(conn: AsyncConnection, post_ids: Sequence[str]) -> dict[str, tuple[Slot, str]]:
-    """The slot (and its zone) each queued post among `post_ids` took, while it is still at the
-    slot's instant (an edit that moves the post leaves the slot behind)."""
-    if not post_ids:
-        return {}
-    rows = await conn.execute(
-        sa.select(
-            slot_reservations.c.post_id,
-            slot_reservations.c.slot_account_id.label("social_account_id"),
-            slot_reservations.c.weekday,
-            slot_reservations.c.minute_of_day,
-            slot_reservations.c.timezone,
-        )
-        .join(posts, posts.c.id == slot_reservations.c.post_id)
-        .where(slot_reservations.c.post_id.in_(post_ids), posts.c.scheduled_at == slot_reservations.c.scheduled_at)
-    )
-    return {r.post_id: (_slot_of(r), r.timezone) for r in rows}

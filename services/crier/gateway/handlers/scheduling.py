@@ -188,8 +188,3 @@ async def reserve(tx: Transaction, who: Principal, queued: Queued | None, record
         post_id=record.post.id,
     )
     return dataclasses.replace(record, slot=(queued.placement.slot, queued.timezone))
-
-
-async def slots_of(ctx: Context, post_ids: Sequence[str]) -> dict[str, tuple[Slot, str]]:
-    async with ctx.uow.read() as conn:
-        return await store.of_posts(conn, post_ids)
