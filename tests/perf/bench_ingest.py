@@ -7,6 +7,7 @@ In one run, on this machine:
     from a post Crier made) inserted by hand in one transaction, 16 connections;
   - Crier, drafts and immediate posts (the pipeline publishing beside the ingest), 32 connections,
     each request with an Idempotency-Key and an external_ref, and the per-key rate limit counting;
+  - Crier's reads, 32 connections: one post with its targets, and a page of 20 posts;
   - the rate the pipeline delivers immediate posts at, end to end (the rate it can sustain), and
     the latency figures of `bench_latency`, its steady load at half that rate.
 Crier's figures are printed with their ratios to both baselines. Every client is the same minimal
@@ -172,6 +173,23 @@ async def measure_asyncpg(database_url: str, post_id: str, count: int) -> float:
             await c.close()
 
 
+def measure_reads(port: int, key: str, post_id: str, count: int) -> dict[str, tuple[float, float]]:
+    """What API clients poll: one post with its three targets, `count` times, and the newest page
+    of 20 of the organization's posts (the drafts just made), a quarter as often. Each warmed up
+    first. Rate and p50 of each."""
+    auth = {"authorization": f"Bearer {key}"}
+    figures = {}
+    for label, path, times in (
+        ("GET one post", f"/api/v1/posts/{post_id}", count),
+        ("GET a page of 20 posts", "/api/v1/posts?limit=20", count // 4),
+    ):
+        requests = [request_bytes(port, "GET", path, b"", auth)] * times
+        asyncio.run(_load(port, requests[: times // 10], API_CONNECTIONS, 200))
+        elapsed, latencies = asyncio.run(_load(port, requests, API_CONNECTIONS, 200))
+        figures[label] = (times / elapsed, pct(latencies, 50))
+    return figures
+
+
 async def measure_immediate(
     nats_url: str, namespace: str, port: int, key: str, accounts: list[str], posts: int
 ) -> tuple[float, float, float]:
@@ -270,6 +288,7 @@ def run(infra: Infra, posts: int, echo_requests: int) -> list[str]:
             _load(port, _posts(port, org.test_key, accounts, posts, True), API_CONNECTIONS, 201)
         )
         figures["drafts"] = (posts / elapsed, pct(latencies, 50))
+        reads = measure_reads(port, org.test_key, template.json()["id"], posts)
         rate, p50, delivered = asyncio.run(
             measure_immediate(infra.nats_url, stack.namespace, port, org.test_key, accounts, posts)
         )
@@ -289,6 +308,11 @@ def run(infra: Infra, posts: int, echo_requests: int) -> list[str]:
         lines.append(
             f"  Crier {label} ({API_CONNECTIONS} connections): {rate:.0f} posts/s, p50 {p50 * 1000:.0f} ms"
             f" — {rate / echo_rate:.0%} of the echo, {rate / db_rate:.0%} of raw asyncpg"
+        )
+    for label, (rate, p50) in reads.items():
+        lines.append(
+            f"  Crier {label} ({API_CONNECTIONS} connections): {rate:.0f} req/s, p50 {p50 * 1000:.0f} ms"
+            f" — {rate / echo_rate:.0%} of the echo"
         )
     lines.append(
         f"  Crier immediate, delivered end to end: {delivered:.0f} posts/s"
