@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crier.contracts.common import Mode
+from crier.gateway.adapters import slots
 from crier.gateway.adapters.tables import post_events, post_targets, posts
 from crier.gateway.domain.filters import PostFilter
-from crier.gateway.domain.slots import Slot
 from crier.kit import direct_sql, pages
 from crier.kit.direct_sql import DirectStatement
 
@@ -35,12 +35,11 @@ class PostRecord:
     slot: Any = None
 
 
-# A post's targets and the posting slot it holds, read with the post in the same statement as
-# anonymous records, which asyncpg decodes with their columns' own types (a named row type, `SELECT
-# t`, is looked up once per connection, and a column added to the table would fail each
-# connection's next read once: asyncpg's OutdatedSchemaCacheError). The slot is the one the post
-# still holds at its instant (an edit that moves the post leaves it behind), or NULL. (`str`:
-# SQLAlchemy's column names are a subclass of it, which msgspec refuses as field names.)
+# A post's targets and the posting slot it holds (`slots.HELD`), read with the post in the same
+# statement as anonymous records, which asyncpg decodes with their columns' own types (a named row
+# type, `SELECT t`, is looked up once per connection, and a column added to the table would fail
+# each connection's next read once: asyncpg's OutdatedSchemaCacheError). (`str`: SQLAlchemy's
+# column names are a subclass of it, which msgspec refuses as field names.)
 _POST_COLUMNS = tuple(str(c.name) for c in posts.c)
 _TARGET_COLUMNS = tuple(str(c.name) for c in post_targets.c)
 # The rows as read, by attribute: built from positions in C (a listing of 20 posts builds 60
@@ -51,15 +50,11 @@ _TARGETS = sa.literal_column(
     f"ARRAY(SELECT ROW({', '.join(f't.{c}' for c in _TARGET_COLUMNS)})"
     " FROM post_targets t WHERE t.post_id = posts.id ORDER BY t.position)"
 ).label("targets")
-_SLOT = sa.literal_column(
-    "(SELECT ROW(r.slot_account_id, r.weekday, r.minute_of_day, r.timezone) FROM slot_reservations r"
-    " WHERE r.post_id = posts.id AND r.scheduled_at = posts.scheduled_at ORDER BY r.account_id LIMIT 1)"
-).label("slot")
 # One post, run on the driver (`kit.direct_sql`). It was three SQLAlchemy statements (the post,
 # its targets, its slot), whose building, compiling and execution path were most of a
 # `GET /posts/{id}`: 3.5 ms of the gateway's CPU a read in a 32-connection burst, ~0.8 ms now.
 _GET = DirectStatement(
-    sa.select(posts, IMPORTED, _TARGETS, _SLOT).where(
+    sa.select(posts, IMPORTED, _TARGETS, slots.HELD).where(
         posts.c.id == sa.bindparam("post_id"),
         posts.c.org_id == sa.bindparam("org_id"),
         posts.c.mode == sa.bindparam("mode"),
@@ -75,12 +70,7 @@ async def get(conn: AsyncConnection, org_id: str, mode: Mode, post_id: str) -> P
 def _record_of(row: Mapping[str, Any]) -> PostRecord:
     """A row of `posts` with `imported`, `targets` and `slot`, as the record the API answers from."""
     post = PostRow(*[row[c] for c in _POST_COLUMNS], row["imported"])
-    targets: list[Any] = [TargetRow(*t) for t in row["targets"]]
-    held = row["slot"]
-    if held is None:
-        return PostRecord(post, targets)
-    slot_account_id, weekday, minute_of_day, zone = held
-    return PostRecord(post, targets, (Slot(minute_of_day, weekday, slot_account_id), zone))
+    return PostRecord(post, [TargetRow(*t) for t in row["targets"]], slots.held(row["slot"]))
 
 
 async def by_external_ref(conn: AsyncConnection, org_id: str, mode: Mode, external_ref: str) -> PostRecord | None:
@@ -132,7 +122,7 @@ async def search(
     # SQLAlchemy rows' attribute access was a third of a listing's CPU.
     rows = (
         await conn.execute(
-            sa.select(posts, IMPORTED, _TARGETS, _SLOT)
+            sa.select(posts, IMPORTED, _TARGETS, slots.HELD)
             .where(*conditions)
             .order_by(*pages.newest_first(posts))
             .limit(limit + 1)

@@ -48,6 +48,23 @@ KEEP_PAST = timedelta(days=1)
 _GONE = ("canceled",)
 
 
+# The slot a post holds, beside its `posts` row in a select of `posts` (`post_queries`): the
+# reservation still at the post's instant (an edit that moves the post leaves it behind), as one
+# anonymous record that asyncpg decodes with its columns' types, or NULL. `held` reads it.
+HELD = sa.literal_column(
+    "(SELECT ROW(r.slot_account_id, r.weekday, r.minute_of_day, r.timezone) FROM slot_reservations r"
+    " WHERE r.post_id = posts.id AND r.scheduled_at = posts.scheduled_at ORDER BY r.account_id LIMIT 1)"
+).label("slot")
+
+
+def held(record: tuple[Any, ...] | None) -> tuple[Slot, str] | None:
+    """The slot and its zone, from a post's `HELD` value."""
+    if record is None:
+        return None
+    slot_account_id, weekday, minute_of_day, zone = record
+    return Slot(minute_of_day, weekday, slot_account_id), zone
+
+
 def _slot_of(row: Any) -> Slot:
     return Slot(minute_of_day=row.minute_of_day, weekday=row.weekday, social_account_id=row.social_account_id)
 
