@@ -105,20 +105,27 @@ def taking(status: str, post_id: Any = None) -> Any:
 
 _CLAIM, _CLAIM_DONE = taking(IN_PROGRESS), taking(DONE)
 
-# `taking(DONE)` written out as SQL text, for a statement of text that claims a key as it writes
-# the post answering it (`post_rows.CREATE_CLAIMING`): the same rules, with its parameters named
-# `k_org_id`, `k_mode`, `k_key`, `k_request_hash`, `k_holder` and the post's id `p_id`.
-CLAIMING_DONE = (
-    "INSERT INTO idempotency_keys AS k"
-    " (org_id, mode, key, request_hash, status, post_id, created_at, holder, lease_expires_at)"
-    f" VALUES (:k_org_id, :k_mode, :k_key, :k_request_hash, '{DONE}', :p_id, now(), :k_holder, NULL)"
-    " ON CONFLICT (org_id, mode, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,"
-    " status = EXCLUDED.status, post_id = EXCLUDED.post_id, created_at = EXCLUDED.created_at,"
-    " holder = EXCLUDED.holder, lease_expires_at = EXCLUDED.lease_expires_at"
-    f" WHERE k.created_at < now() - make_interval(secs => {KEEP.total_seconds():.0f})"
-    f" OR (k.status = '{IN_PROGRESS}' AND k.lease_expires_at < now())"
-    " RETURNING k.key"
-)
+
+def claiming_done(when: str = "true") -> str:
+    """`taking(DONE)` written out as SQL text, for a statement of text that claims a key as it
+    writes the post answering it (`post_rows.CREATE_CLAIMING`): the same rules, with its parameters
+    named `k_org_id`, `k_mode`, `k_key`, `k_request_hash`, `k_holder` and the post's id `p_id`. The
+    key is claimed only if `when` (an SQL condition) holds: nothing is inserted otherwise."""
+    return (
+        "INSERT INTO idempotency_keys AS k"
+        " (org_id, mode, key, request_hash, status, post_id, created_at, holder, lease_expires_at)"
+        " SELECT CAST(:k_org_id AS text), CAST(:k_mode AS text), CAST(:k_key AS text),"
+        f" CAST(:k_request_hash AS text), '{DONE}', CAST(:p_id AS text), now(), CAST(:k_holder AS text),"
+        f" NULL::timestamptz WHERE {when}"
+        " ON CONFLICT (org_id, mode, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,"
+        " status = EXCLUDED.status, post_id = EXCLUDED.post_id, created_at = EXCLUDED.created_at,"
+        " holder = EXCLUDED.holder, lease_expires_at = EXCLUDED.lease_expires_at"
+        f" WHERE k.created_at < now() - make_interval(secs => {KEEP.total_seconds():.0f})"
+        f" OR (k.status = '{IN_PROGRESS}' AND k.lease_expires_at < now())"
+        " RETURNING k.key"
+    )
+
+
 _SEEN = sa.select(keys, sa.func.now().label("db_now")).where(
     keys.c.org_id == sa.bindparam("org_id"), keys.c.mode == sa.bindparam("mode"), keys.c.key == sa.bindparam("key")
 )

@@ -28,6 +28,7 @@ import msgspec
 from sqlalchemy.dialects import postgresql
 
 from crier.gateway.adapters import idempotency
+from crier.gateway.adapters.accounts import ACTIVE
 from crier.gateway.adapters.tables import post_targets, posts
 from crier.kit.bus import outbox
 from crier.kit.bus.outbox import OutboxMessage
@@ -49,14 +50,20 @@ class NewEvent(msgspec.Struct, frozen=True):
     at: datetime
 
 
-def _statement(*, creating: bool = False, claiming: bool = False, expecting: bool = False) -> str:
+def _statement(
+    *, creating: bool = False, claiming: bool = False, expecting: bool = False, knowing: bool = False
+) -> str:
     """`creating`: the post is new, so its rows are inserted, not upserted, and it answers no
     message: an upsert checks each row's key before inserting it (a speculative insertion), work
     for nothing when the id is new, and an id that is not new fails the statement anyway on
     `post_events_pkey`. `claiming`: the statement first claims an Idempotency-Key as done with the
     new post (see `idempotency.CLAIMING_DONE`) and writes only if it won the key. `expecting`: it
     writes only if the post's last stored event is the one given (`:x_version`, `:x_data`), as a
-    read would have checked before a change decided from a state kept in memory (`post_store`)."""
+    read would have checked before a change decided from a state kept in memory (`post_store`).
+    `knowing`: a new post checked against its accounts as this process knew them, with no read
+    first (`handlers.known_accounts`): it writes, and claims its key, only if those accounts are
+    still usable and unchanged (`:a_rows`, the rows as a read gives them) and no live post holds
+    its external_ref, and says which of the two failed (`fresh`, `ref_free`)."""
     post_cols = [c.name for c in posts.c]
     # Typed: in a SELECT (which the gate needs) a parameter takes no type from its column.
     post_values = [
@@ -67,8 +74,25 @@ def _statement(*, creating: bool = False, claiming: bool = False, expecting: boo
     target_cols = list(_TARGET_COLUMNS)
     target_record = ", ".join(f"{n} {kind}" for n, kind in _TARGET_COLUMNS.items())
     target_updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in target_cols if n != "id")
+    checks, answer = "", "open AS written"
+    if knowing:
+        # Compared as jsonb: the rows' own JSON, whatever the order of their keys.
+        checks = (
+            "known AS (SELECT (SELECT coalesce(jsonb_agg(to_jsonb(a) ORDER BY a.id), '[]'::jsonb) FROM accounts a"
+            " WHERE a.id = ANY(CAST(:a_ids AS text[])) AND a.org_id = :p_org_id AND a.mode = :p_mode"
+            f" AND a.status = '{ACTIVE}') = CAST(:a_rows AS jsonb) AS fresh,"
+            " NOT EXISTS (SELECT 1 FROM posts WHERE org_id = :p_org_id AND mode = :p_mode"
+            " AND external_ref = :p_external_ref AND canceled_at IS NULL) AS ref_free), "
+        )
+        answer += ", (SELECT fresh FROM known) AS fresh, (SELECT ref_free FROM known) AS ref_free"
+    checked = "(SELECT fresh AND ref_free FROM known)" if knowing else "true"
     if claiming:
-        gate = f"claim AS ({idempotency.CLAIMING_DONE}), gate AS (SELECT EXISTS (SELECT 1 FROM claim) AS open)"
+        gate = (
+            f"{checks}claim AS ({idempotency.claiming_done(when=checked)}),"
+            f" gate AS (SELECT {checked} AND EXISTS (SELECT 1 FROM claim) AS open)"
+        )
+    elif knowing:
+        gate = f"{checks}gate AS (SELECT {checked} AS open)"
     elif expecting:
         gate = (
             "gate AS (SELECT EXISTS (SELECT 1 FROM post_events WHERE post_id = :p_id"
@@ -106,7 +130,7 @@ def _statement(*, creating: bool = False, claiming: bool = False, expecting: boo
         f" SELECT :p_id, {', '.join(f't.{n}' for n in target_cols)}"
         f" FROM json_to_recordset(CAST(:t_rows AS json)) AS t({target_record}) WHERE {open_}"
         f"{target_conflict}"
-        ") SELECT open AS written FROM gate"
+        f") SELECT {answer} FROM gate"
     )
 
 
@@ -116,6 +140,9 @@ STATEMENT = DirectStatement(_statement())
 # statement.
 CREATE = DirectStatement(_statement(creating=True))
 CREATE_CLAIMING = DirectStatement(_statement(creating=True, claiming=True))
+# The same, checked against the accounts as this process knew them rather than after a read.
+CREATE_KNOWING = DirectStatement(_statement(creating=True, knowing=True))
+CREATE_KNOWING_CLAIMING = DirectStatement(_statement(creating=True, claiming=True, knowing=True))
 # A change decided from the post as kept in memory, written only if no event was stored since.
 EXPECTING = DirectStatement(_statement(expecting=True))
 

@@ -67,20 +67,36 @@ class KeyTakenMeanwhile(Exception):
     """The Idempotency-Key a create claims as it writes was claimed by another request first."""
 
 
+@dataclass(frozen=True)
+class AccountsAsKnown:
+    """The usable accounts a create was checked against without reading them first, as a read
+    gives them (by id): the create writes only if they are all still so, unchanged."""
+
+    rows: Mapping[str, Mapping[str, Any]]
+
+
+class AccountsChanged(Exception):
+    """An account a create was checked against as known changed, or is no longer usable: nothing
+    was written."""
+
+
 async def create(
     tx: Transaction,
     created: ev.PostCreated,
     announce: Callable[[Post], Sequence[OutboxMessage]] | None = None,
     *,
     claiming: KeyClaim | None = None,
+    known: AccountsAsKnown | None = None,
 ) -> tuple[Post, PostRecord]:
     """A new post's first event and its projection rows, in one statement (`post_rows`), and
     the rows as written: what a read right after would give, without reading them back. Raises
     ExternalRefTaken, spoiling the caller's transaction; with `claiming`, KeyTakenMeanwhile when
-    the key was taken, and then nothing is written."""
+    the key was taken; with `known`, AccountsChanged when the accounts are not as known. In each
+    of those cases nothing is written."""
     post = apply(None, created)
     post_row, target_rows = _post_row(post), _target_rows(post)
-    await _write(tx, None, post, [created], target_rows, announce(post) if announce is not None else (), key=claiming)
+    announced = announce(post) if announce is not None else ()
+    await _write(tx, None, post, [created], target_rows, announced, key=claiming, known=known)
     return post, PostRecord(post_rows.as_read(post_row), [post_rows.as_read(t) for t in target_rows])
 
 
@@ -357,6 +373,7 @@ async def _write(
     claims: tuple[str, Sequence[str]] = ("", ()),
     key: KeyClaim | None = None,
     expected: Any = None,
+    known: AccountsAsKnown | None = None,
 ) -> list[dict[str, Any]]:
     """The events appended after `before`'s version, the projection rows of `after` and the
     messages announcing the change, in one statement; the events' data as stored. No savepoint:
@@ -376,18 +393,28 @@ async def _write(
             (row,) = await fetch(tx.conn, post_rows.EXPECTING, params)
             if not row["written"]:
                 return []
-        elif key is None:
+        elif key is None and known is None:
             await fetch(tx.conn, post_rows.CREATE if before is None else post_rows.STATEMENT, params)
         else:
-            params.update(
-                k_org_id=after.org_id,
-                k_mode=after.mode,
-                k_key=key.key,
-                k_request_hash=key.request_hash,
-                k_holder=key.holder,
-            )
-            (row,) = await fetch(tx.conn, post_rows.CREATE_CLAIMING, params)
+            assert before is None, "a key is claimed, and accounts known, only by a create"
+            if key is not None:
+                params.update(
+                    k_org_id=after.org_id,
+                    k_mode=after.mode,
+                    k_key=key.key,
+                    k_request_hash=key.request_hash,
+                    k_holder=key.holder,
+                )
+            if known is not None:
+                ids = sorted(known.rows)
+                params.update(a_ids=ids, a_rows=post_rows.json_text([known.rows[i] for i in ids]))
+            (row,) = await fetch(tx.conn, _CREATING[key is not None, known is not None], params)
             if not row["written"]:
+                if known is not None and not row["fresh"]:
+                    raise AccountsChanged()
+                if known is not None and not row["ref_free"]:
+                    assert after.external_ref is not None
+                    raise ExternalRefTaken(after.external_ref)
                 raise KeyTakenMeanwhile()
         tx.wrote(announced)
     except IntegrityError as exc:
@@ -400,6 +427,14 @@ async def _write(
             raise ExternalRefTaken(after.external_ref) from exc
         raise
     return [e.data for e in new_events]
+
+
+# A create's statement by (claiming a key, checking accounts as known).
+_CREATING = {
+    (True, False): post_rows.CREATE_CLAIMING,
+    (False, True): post_rows.CREATE_KNOWING,
+    (True, True): post_rows.CREATE_KNOWING_CLAIMING,
+}
 
 
 def _changed_target_rows(after: Post, before: Post) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from prometheus_client import Counter
 from crier.gateway.domain.media import MediaPolicy
 from crier.gateway.domain.target_checks import Platforms
 from crier.gateway.handlers.key_cache import KeyCache
+from crier.gateway.handlers.known_accounts import KnownAccounts
 from crier.gateway.handlers.request_counts import RequestCounts
 from crier.kit.clock import Clock, utc_now
 from crier.kit.media.store import MediaStore
@@ -60,6 +61,8 @@ class Context:
     idempotency_lease: timedelta = timedelta(seconds=15)
     # API keys verified in the last few seconds; a revocation empties the entry at once.
     verified_keys: KeyCache = field(default_factory=KeyCache)
+    # The usable accounts creates read lately, checked again by the create that uses them.
+    known_accounts: KnownAccounts = field(default_factory=KnownAccounts)
     # The requests of each API key being counted against its rate limit.
     request_counts: RequestCounts = field(default_factory=RequestCounts)
     # The service's own registry, served on its operations port; a registry of its own otherwise

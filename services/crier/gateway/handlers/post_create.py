@@ -1,5 +1,7 @@
 """Creating a post, idempotently: by its Idempotency-Key and by its external_ref, a repeat gets the
-first request's post. The common create (no key or a new one, nothing to look up) is two statements
+first request's post. The common create (no key or a new one, nothing to look up) is one statement
+when the process knows the accounts it names from an earlier create's read: the write, checking
+those accounts, the key and the external_ref as it goes (`_create_as_known`); else two statements
 that each commit: a read, and one write of the post that claims the key with it, if there is one
 (`_create_in_two_statements`). Otherwise, without media to fetch, a create is one transaction whose
 first statement claims the key, finds the external_ref's holder and reads the accounts
@@ -23,7 +25,7 @@ from crier.gateway.domain.validation import NewPost, PostRequest
 from crier.gateway.handlers import announcements, idempotency_leases, media_posts, scheduling
 from crier.gateway.handlers.context import Context
 from crier.gateway.handlers.posts import checked
-from crier.kit.errors import Conflict, Invalid
+from crier.kit.errors import Conflict, Failure, Invalid
 from crier.kit.uow import Transaction
 
 # A create that keeps losing the race for its external_ref to posts that are then canceled gives up.
@@ -45,14 +47,20 @@ class Created:
 
 
 async def create_post(ctx: Context, who: Principal, request: PostRequest, idem: IdempotencyKey | None) -> Created:
-    """The request is checked only once we know it is not a repeat, so a replayed request gets its
-    original answer even after, say, its scheduled time has passed. A request with media to fetch
+    """A replayed request gets its original answer even after, say, its scheduled time has passed:
+    a request is refused only once we know it is not a repeat (one the create from known accounts
+    would refuse goes the long way, which finds out). A request with media to fetch
     first claims its key in a transaction of its own and holds it by a lease while it fetches;
     every other request does all its work in one transaction (`_create_at_once`)."""
     if not request.media_urls:
+        known = await _create_as_known(ctx, who, request, idem)
+        if isinstance(known, Created):
+            return known
         for _ in range(APPEND_RACES):
             try:
-                made = await _create_in_two_statements(ctx, who, request, idem)
+                # A key or external_ref the one statement found held: a repeat, or a race lost.
+                made = None if known is HELD else await _create_in_two_statements(ctx, who, request, idem)
+                known = None
                 if made is not None:
                     return made
                 return await _create_at_once(ctx, who, request, idem)
@@ -106,6 +114,50 @@ def _in_progress(claim: idempotency.Claim) -> Conflict:
     )
 
 
+class _Held:
+    """The key or the external_ref of a create is held: answered by `_create_at_once`."""
+
+
+HELD = _Held()
+
+
+async def _create_as_known(
+    ctx: Context, who: Principal, request: PostRequest, idem: IdempotencyKey | None
+) -> Created | _Held | None:
+    """The common create in one statement, when this process knows every account it names: checked
+    against them as kept (`known_accounts`), and written, its key claimed, only if they are still
+    as kept, no live post holds its external_ref and its key is free. HELD when the write found
+    the key or the external_ref held (a repeat to answer, or a race lost). None leaves the create
+    to the read: an account not known here, an end user's addressing or media (more to read), a
+    request the checks refuse (the read finds out whether it repeats an earlier one, which is
+    answered as it was, checked or not), or a write that found an account changed."""
+    if request.containers and media_ids(request.containers):
+        return None
+    ids = list(dict.fromkeys(request.accounts))
+    known = ctx.known_accounts.of(who.org_id, who.mode, ids)
+    if known is None:
+        return None
+    try:
+        addressed, queue = await scheduling.address(ctx, who, request)
+        if queue is not None or addressed.accounts != request.accounts:
+            return None
+        new, found = await checked(ctx, who, addressed, usable=known)
+    except Failure:
+        return None
+    claiming = None if idem is None else post_store.KeyClaim(idem.key, idem.request_hash, uuid.uuid4().hex)
+    as_known = post_store.AccountsAsKnown({a: vars(row) for a, row in known.items()})
+    try:
+        async with ctx.uow.autocommit() as tx:
+            record = await _insert(ctx, tx, who, new, found, claiming=claiming, known=as_known)
+    except post_store.AccountsChanged:
+        ctx.known_accounts.forget(who.org_id, who.mode, ids)
+        return None
+    except (post_store.KeyTakenMeanwhile, post_store.ExternalRefTaken):
+        return HELD
+    _count(ctx, who, found, new.accounts)
+    return Created(record, is_new=True)
+
+
 async def _create_in_two_statements(
     ctx: Context, who: Principal, request: PostRequest, idem: IdempotencyKey | None
 ) -> Created | None:
@@ -126,6 +178,7 @@ async def _create_in_two_statements(
             external_ref=request.external_ref,
             account_ids=list(dict.fromkeys(request.accounts)),
         )
+        ctx.known_accounts.keep(who.org_id, who.mode, seen.usable)
         if seen.key_held or seen.ref_holder is not None:
             return None
         addressed, queue = await scheduling.address(ctx, who, request)
@@ -164,6 +217,7 @@ async def _create_at_once(ctx: Context, who: Principal, request: PostRequest, id
                 account_ids=list(dict.fromkeys(request.accounts)),
             )
             ref_holder, claim, usable = begun.ref_holder, begun.claim, begun.usable
+            ctx.known_accounts.keep(who.org_id, who.mode, usable)
         elif request.external_ref is not None:
             ref_holder = await post_queries.ref_holder(tx.conn, who.org_id, who.mode, request.external_ref)
         existing = None if ref_holder is None else await post_queries.get(tx.conn, who.org_id, who.mode, ref_holder)
@@ -237,6 +291,7 @@ async def _insert(
     post_id: str | None = None,
     *,
     claiming: post_store.KeyClaim | None = None,
+    known: post_store.AccountsAsKnown | None = None,
 ) -> PostRecord:
     created = ev.PostCreated(
         at=ctx.now(),
@@ -261,7 +316,11 @@ async def _insert(
         external_ref=new.external_ref,
     )
     post, record = await post_store.create(
-        tx, created, lambda post: announcements.outgoing(announcements.created(post, created)), claiming=claiming
+        tx,
+        created,
+        lambda post: announcements.outgoing(announcements.created(post, created)),
+        claiming=claiming,
+        known=known,
     )
     await media_posts.record_use(ctx, tx, who, post.id, new.containers)
     return record
