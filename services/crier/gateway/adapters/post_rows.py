@@ -57,7 +57,7 @@ def _statement(
     message: an upsert checks each row's key before inserting it (a speculative insertion), work
     for nothing when the id is new, and an id that is not new fails the statement anyway on
     `post_events_pkey`. `claiming`: the statement first claims an Idempotency-Key as done with the
-    new post (see `idempotency.CLAIMING_DONE`) and writes only if it won the key. `expecting`: it
+    new post (see `idempotency.claiming_done`) and writes only if it won the key. `expecting`: it
     writes only if the post's last stored event is the one given (`:x_version`, `:x_data`), as a
     read would have checked before a change decided from a state kept in memory (`post_store`).
     `knowing`: a new post checked against its accounts as this process knew them, with no read
